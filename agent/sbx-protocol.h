@@ -1,0 +1,162 @@
+/* sandboxd guest agent wire protocol, shared by the agent (guest, no GLib)
+ * and the host-side client (core/). See docs/protocol.md for the tables.
+ *
+ * One byte stream (a virtio-serial port) carries many channels. Every message
+ * is a frame: a fixed 12-byte little-endian header followed by `length`
+ * payload bytes. Channel 0 is the control channel; every other channel is
+ * one process, opened by the host with an EXEC frame on an unused id.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <stdint.h>
+
+#define SBX_PROTO_MAGIC 0x50584253u /* "SBXP" little-endian */
+#define SBX_PROTO_VERSION 1u
+
+#define SBX_PROTO_HEADER_SIZE 12u
+/* a frame's payload is never larger than this, in either direction */
+#define SBX_PROTO_MAX_PAYLOAD (64u * 1024u)
+/* default and maximum number of open channels per connection */
+#define SBX_PROTO_MAX_CHANNELS 1024u
+/* the host grants this much stdout/stderr credit up front, per stream */
+#define SBX_PROTO_DEFAULT_WINDOW (256u * 1024u)
+/* bounds on the contents of an EXEC request (checked on both sides) */
+#define SBX_PROTO_MAX_ARGS 4096u
+#define SBX_PROTO_MAX_ENV 4096u
+#define SBX_PROTO_MAX_STRING (32u * 1024u)
+
+/* header: all fields little-endian */
+typedef struct {
+	uint16_t type;	  /* SbxMsgType */
+	uint16_t flags;	  /* per type; for DATA/EOF/CREDIT the SbxStream */
+	uint32_t channel; /* 0 = control */
+	uint32_t length;  /* payload bytes following the header */
+} SbxFrameHeader;
+
+typedef enum {
+	/* control channel (0) */
+	SBX_MSG_HELLO = 1,	/* host->guest: u32 magic, u32 min_version, u32 max_version */
+	SBX_MSG_HELLO_REPLY = 2, /* guest->host: u32 magic, u32 version, u32 features, then
+				    agent version string (rest of payload, no NUL) */
+	SBX_MSG_PING = 3,	/* either way: opaque payload (<= 64 bytes), echoed as PONG */
+	SBX_MSG_PONG = 4,
+
+	/* process channels (!= 0) */
+	SBX_MSG_EXEC = 16,	   /* host->guest: SbxExecRequest, opens the channel */
+	SBX_MSG_EXEC_STARTED = 17, /* guest->host: u32 pid, u32 stdin_window */
+	SBX_MSG_EXEC_FAILED = 18,  /* guest->host: i32 errno, message string (rest);
+				      closes the channel */
+	SBX_MSG_DATA = 19,	   /* either way: flags = stream, payload = bytes (>= 1) */
+	SBX_MSG_EOF = 20,	   /* either way: flags = stream, no payload */
+	SBX_MSG_CREDIT = 21,	   /* either way: flags = stream, u32 bytes granted */
+	SBX_MSG_SIGNAL = 22,	   /* host->guest: i32 signal, u32 SbxSignalFlags */
+	SBX_MSG_EXIT = 23,	   /* guest->host: i32 exit_code, i32 signal, u32 flags;
+				      closes the channel (after all DATA/EOF) */
+
+	/* either way, any channel: the peer broke the protocol; the sender
+	 * drops the channel (or, on channel 0, the connection). payload: u32 code,
+	 * message string (rest) */
+	SBX_MSG_ERROR = 32,
+} SbxMsgType;
+
+typedef enum {
+	SBX_STREAM_STDIN = 0,
+	SBX_STREAM_STDOUT = 1,
+	SBX_STREAM_STDERR = 2,
+} SbxStream;
+
+/* EXEC flags */
+typedef enum {
+	SBX_EXEC_STDIN_PIPE = 1u << 0,	  /* else stdin is /dev/null */
+	SBX_EXEC_STDOUT_PIPE = 1u << 1,	  /* else /dev/null */
+	SBX_EXEC_STDERR_PIPE = 1u << 2,	  /* else /dev/null */
+	SBX_EXEC_STDERR_MERGE = 1u << 3,  /* stderr goes to the stdout stream */
+	SBX_EXEC_CLEAR_ENV = 1u << 4,	  /* do not inherit the agent's env */
+	SBX_EXEC_SET_USER = 1u << 5,	  /* uid/gid fields are valid */
+	SBX_EXEC_TIMEOUT = 1u << 6,	  /* timeout_ms is valid */
+} SbxExecFlags;
+
+/* EXIT flags */
+typedef enum {
+	SBX_EXIT_TIMED_OUT = 1u << 0, /* the agent killed the group at timeout */
+} SbxExitFlags;
+
+/* SIGNAL flags */
+typedef enum {
+	SBX_SIGNAL_GROUP = 1u << 0, /* send to the whole process group */
+} SbxSignalFlags;
+
+/* EXEC payload, in order, all integers little-endian u32 unless stated:
+ *   flags (SbxExecFlags)
+ *   stdout_window      initial credit for stdout (and stderr when merged)
+ *   stderr_window      initial credit for stderr
+ *   uid, gid           used when SBX_EXEC_SET_USER
+ *   timeout_ms         used when SBX_EXEC_TIMEOUT
+ *   argc, then argc strings     (argc >= 1, <= SBX_PROTO_MAX_ARGS)
+ *   envc, then envc strings     ("KEY=VALUE", <= SBX_PROTO_MAX_ENV)
+ *   cwd string                  (empty = agent default, "/")
+ * A string is u32 length then that many bytes, no NUL inside, length <=
+ * SBX_PROTO_MAX_STRING. The whole payload fits in SBX_PROTO_MAX_PAYLOAD.
+ */
+
+/* ERROR codes */
+typedef enum {
+	SBX_PROTO_ERR_MALFORMED = 1,
+	SBX_PROTO_ERR_UNKNOWN_CHANNEL = 2,
+	SBX_PROTO_ERR_UNEXPECTED = 3,
+	SBX_PROTO_ERR_CREDIT = 4,
+	SBX_PROTO_ERR_TOO_MANY_CHANNELS = 5,
+	SBX_PROTO_ERR_VERSION = 6,
+} SbxProtoErrorCode;
+
+/* virtio-serial port name the agent opens (/dev/virtio-ports/<name>) */
+#define SBX_AGENT_PORT_NAME "org.sandboxd.agent.0"
+
+static inline void
+sbx_proto_put_u16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v & 0xff);
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void
+sbx_proto_put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v & 0xff);
+	p[1] = (uint8_t)((v >> 8) & 0xff);
+	p[2] = (uint8_t)((v >> 16) & 0xff);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static inline uint16_t
+sbx_proto_get_u16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint32_t
+sbx_proto_get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+	       ((uint32_t)p[3] << 24);
+}
+
+static inline void
+sbx_proto_header_encode(uint8_t out[SBX_PROTO_HEADER_SIZE], const SbxFrameHeader *h)
+{
+	sbx_proto_put_u16(out, h->type);
+	sbx_proto_put_u16(out + 2, h->flags);
+	sbx_proto_put_u32(out + 4, h->channel);
+	sbx_proto_put_u32(out + 8, h->length);
+}
+
+static inline void
+sbx_proto_header_decode(const uint8_t in[SBX_PROTO_HEADER_SIZE], SbxFrameHeader *h)
+{
+	h->type = sbx_proto_get_u16(in);
+	h->flags = sbx_proto_get_u16(in + 2);
+	h->channel = sbx_proto_get_u32(in + 4);
+	h->length = sbx_proto_get_u32(in + 8);
+}

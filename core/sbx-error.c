@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "sbx-error.h"
+
+static const GDBusErrorEntry sbx_error_entries[] = {
+    {SBX_ERROR_FAILED, "org.sandboxd.Error.Failed"},
+    {SBX_ERROR_INVALID_ARGUMENT, "org.sandboxd.Error.InvalidArgument"},
+    {SBX_ERROR_NOT_FOUND, "org.sandboxd.Error.NotFound"},
+    {SBX_ERROR_ACCESS_DENIED, "org.sandboxd.Error.AccessDenied"},
+    {SBX_ERROR_LIMIT_EXCEEDED, "org.sandboxd.Error.LimitExceeded"},
+    {SBX_ERROR_NOT_RUNNING, "org.sandboxd.Error.NotRunning"},
+    {SBX_ERROR_SANDBOX_GONE, "org.sandboxd.Error.SandboxGone"},
+    {SBX_ERROR_BACKEND, "org.sandboxd.Error.Backend"},
+    {SBX_ERROR_AGENT, "org.sandboxd.Error.Agent"},
+    {SBX_ERROR_PROTOCOL, "org.sandboxd.Error.Protocol"},
+    {SBX_ERROR_TIMEOUT, "org.sandboxd.Error.Timeout"},
+    {SBX_ERROR_CONFIG, "org.sandboxd.Error.Config"},
+    {SBX_ERROR_PLUGIN, "org.sandboxd.Error.Plugin"},
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(sbx_error_entries) == SBX_ERROR_LAST);
+
+GQuark
+sbx_error_quark(void)
+{
+	static gsize quark = 0;
+	g_dbus_error_register_error_domain("sbx-error-quark", &quark, sbx_error_entries,
+					   G_N_ELEMENTS(sbx_error_entries));
+	return (GQuark)quark;
+}

@@ -1,0 +1,7 @@
+/* stub: being written */
+int main(void);
+int
+main(void)
+{
+	return 0;
+}

@@ -1,0 +1,86 @@
+/* sandboxd plugin SDK: the hypervisor backend base class.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "sbx-config-key.h"
+#include "sbx-vm-spec.h"
+
+G_BEGIN_DECLS
+
+#define SBX_TYPE_HYPERVISOR_BACKEND (sbx_hypervisor_backend_get_type())
+G_DECLARE_DERIVABLE_TYPE(SbxHypervisorBackend, sbx_hypervisor_backend, SBX, HYPERVISOR_BACKEND,
+			 GObject)
+
+/**
+ * SbxHypervisorBackendClass:
+ * @config_keys: the keys of the backend's config section (named after the
+ *   plugin), terminated by an entry with a %NULL name; may be %NULL
+ * @configure: reads the backend's section of the merged config; called once
+ *   after loading, before anything else. Must not block.
+ * @start_vm_async: boots a VM for @spec. Completes when the guest is running
+ *   and @spec->agent_socket accepts connections. On failure, nothing the
+ *   backend created for the VM is left behind.
+ * @start_vm_finish: finishes @start_vm_async
+ * @destroy_vm_async: stops the VM named @id at once (no guest shutdown) and
+ *   removes everything the backend created for it. Destroying a VM that does
+ *   not exist succeeds.
+ * @destroy_vm_finish: finishes @destroy_vm_async
+ * @get_domain_type: what guests run under, "kvm" or "qemu" (TCG), once configured
+ * @list_vms_async: ids of the VMs this backend runs, for adopting or reaping
+ *   them after a daemon restart
+ * @list_vms_finish: finishes @list_vms_async, returns a %NULL-terminated array
+ *
+ * Every vfunc that is not implemented fails with %G_IO_ERROR_NOT_SUPPORTED.
+ * Backends run blocking work (libvirt calls) in a thread, never on the
+ * main loop. Backends emit #SbxHypervisorBackend::vm-exited when a VM stops
+ * on its own (crash, guest poweroff, killed from outside).
+ */
+struct _SbxHypervisorBackendClass {
+	GObjectClass parent_class;
+
+	const SbxConfigKey *config_keys;
+
+	gboolean (*configure)(SbxHypervisorBackend *self, GKeyFile *config, const gchar *group,
+			      GError **error);
+	void (*start_vm_async)(SbxHypervisorBackend *self, const SbxVmSpec *spec,
+			       GCancellable *cancellable, GAsyncReadyCallback callback,
+			       gpointer user_data);
+	gboolean (*start_vm_finish)(SbxHypervisorBackend *self, GAsyncResult *res, GError **error);
+	void (*destroy_vm_async)(SbxHypervisorBackend *self, const gchar *id,
+				 GCancellable *cancellable, GAsyncReadyCallback callback,
+				 gpointer user_data);
+	gboolean (*destroy_vm_finish)(SbxHypervisorBackend *self, GAsyncResult *res,
+				      GError **error);
+	const gchar *(*get_domain_type)(SbxHypervisorBackend *self);
+	void (*list_vms_async)(SbxHypervisorBackend *self, GCancellable *cancellable,
+			       GAsyncReadyCallback callback, gpointer user_data);
+	gchar **(*list_vms_finish)(SbxHypervisorBackend *self, GAsyncResult *res, GError **error);
+
+	/*< private >*/
+	gpointer padding[16];
+};
+
+gboolean sbx_hypervisor_backend_configure(SbxHypervisorBackend *self, GKeyFile *config,
+					  const gchar *group, GError **error);
+void sbx_hypervisor_backend_start_vm_async(SbxHypervisorBackend *self, const SbxVmSpec *spec,
+					   GCancellable *cancellable,
+					   GAsyncReadyCallback callback, gpointer user_data);
+gboolean sbx_hypervisor_backend_start_vm_finish(SbxHypervisorBackend *self, GAsyncResult *res,
+						GError **error);
+void sbx_hypervisor_backend_destroy_vm_async(SbxHypervisorBackend *self, const gchar *id,
+					     GCancellable *cancellable,
+					     GAsyncReadyCallback callback, gpointer user_data);
+gboolean sbx_hypervisor_backend_destroy_vm_finish(SbxHypervisorBackend *self, GAsyncResult *res,
+						  GError **error);
+const gchar *sbx_hypervisor_backend_get_domain_type(SbxHypervisorBackend *self);
+void sbx_hypervisor_backend_list_vms_async(SbxHypervisorBackend *self, GCancellable *cancellable,
+					   GAsyncReadyCallback callback, gpointer user_data);
+gchar **sbx_hypervisor_backend_list_vms_finish(SbxHypervisorBackend *self, GAsyncResult *res,
+					       GError **error);
+const SbxConfigKey *sbx_hypervisor_backend_get_config_keys(SbxHypervisorBackend *self);
+void sbx_hypervisor_backend_emit_vm_exited(SbxHypervisorBackend *self, const gchar *id);
+
+G_END_DECLS

@@ -1,0 +1,69 @@
+/* sandboxd plugin SDK: what a plugin exports.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib-object.h>
+#include <gmodule.h>
+
+G_BEGIN_DECLS
+
+/**
+ * SBX_PLUGIN_ABI_VERSION:
+ *
+ * Bumped whenever a base class or #SbxPluginInfo changes incompatibly. The
+ * loader refuses a plugin built against another version before it registers
+ * any of the plugin's types.
+ */
+#define SBX_PLUGIN_ABI_VERSION 1
+
+/**
+ * SbxPluginKind:
+ * @SBX_PLUGIN_KIND_HYPERVISOR: the type derives from #SbxHypervisorBackend
+ * @SBX_PLUGIN_KIND_VOLUME: the type derives from #SbxVolumeBackend
+ */
+typedef enum {
+	SBX_PLUGIN_KIND_HYPERVISOR = 1,
+	SBX_PLUGIN_KIND_VOLUME = 2,
+} SbxPluginKind;
+
+/**
+ * SbxPluginInfo:
+ * @abi_version: %SBX_PLUGIN_ABI_VERSION the plugin was built with
+ * @struct_size: sizeof (SbxPluginInfo) the plugin was built with
+ * @kind: what the plugin provides
+ * @name: the backend name, also its config section name (e.g. "libvirt")
+ * @get_type: returns the backend's #GType (called only after the ABI check)
+ */
+typedef struct {
+	guint32 abi_version;
+	guint32 struct_size;
+	SbxPluginKind kind;
+	const gchar *name;
+	GType (*get_type)(void);
+} SbxPluginInfo;
+
+#define SBX_PLUGIN_QUERY_SYMBOL "sbx_plugin_query"
+typedef const SbxPluginInfo *(*SbxPluginQueryFunc)(void);
+
+/**
+ * SBX_PLUGIN_DEFINE:
+ * @kind: a #SbxPluginKind
+ * @name: the backend name, a string literal
+ * @get_type: the backend's get_type function
+ *
+ * Defines the one symbol a plugin exports.
+ */
+#define SBX_PLUGIN_DEFINE(kind, name, get_type)                                                    \
+	G_MODULE_EXPORT const SbxPluginInfo *sbx_plugin_query(void);                               \
+	G_MODULE_EXPORT const SbxPluginInfo *sbx_plugin_query(void)                                \
+	{                                                                                          \
+		static const SbxPluginInfo info = {SBX_PLUGIN_ABI_VERSION,                         \
+						   sizeof(SbxPluginInfo),                          \
+						   (kind),                                         \
+						   (name),                                         \
+						   (get_type)};                                    \
+		return &info;                                                              \
+	}
+
+G_END_DECLS
