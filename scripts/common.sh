@@ -1,0 +1,134 @@
+# shared by run.sh and test.sh: package installation, host services, build.
+# sourced, not executed. SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
+
+SBX_SRCDIR=${SBX_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+
+# everything the build, the guest image and the running daemon need
+SBX_RUNTIME_PACKAGES=(
+	meson ninja-build gcc pkg-config
+	libglib2.0-dev libglib2.0-bin libjson-glib-dev
+	libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
+	qemu-system-x86 qemu-utils
+	busybox-static gettext cpio zstd dbus kmod
+)
+# only the test suite needs these (libFuzzer comes with clang's runtime)
+SBX_TEST_PACKAGES=(
+	clang libclang-rt-14-dev
+)
+
+sbx_log() {
+	printf '==> %s\n' "$*" >&2
+}
+
+sbx_die() {
+	printf 'error: %s\n' "$*" >&2
+	exit 1
+}
+
+sbx_require_root() {
+	[ "$(id -u)" -eq 0 ] || sbx_die "run me as root (apt-get, libvirtd and the system bus need it)"
+}
+
+# installs the packages that are not installed yet; a second run costs one dpkg-query
+sbx_install_packages() {
+	local missing=() pkg status
+	for pkg in "$@"; do
+		status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
+		case "$status" in
+		ii*) ;;
+		*) missing+=("$pkg") ;;
+		esac
+	done
+	if [ "${#missing[@]}" -eq 0 ]; then
+		return 0
+	fi
+	sbx_log "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# the image builder fetches the guest kernel with apt-get download: needs package lists
+sbx_ensure_apt_lists() {
+	if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then
+		sbx_log "fetching apt package lists"
+		apt-get update -q
+	fi
+}
+
+# libvirtd re-probes QEMU for ~45 s on every start when it cannot open /dev/kvm
+sbx_setup_kvm() {
+	if [ -e /dev/kvm ]; then
+		getent group kvm >/dev/null || groupadd --system kvm
+		chgrp kvm /dev/kvm
+		chmod 0660 /dev/kvm
+	fi
+}
+
+sbx_have_systemd() {
+	[ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]
+}
+
+# true when the pid in FILE is alive
+sbx_pidfile_alive() {
+	local pid
+	[ -r "$1" ] || return 1
+	pid=$(cat "$1" 2>/dev/null) || return 1
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+sbx_system_bus_up() {
+	dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+		org.freedesktop.DBus.GetId >/dev/null 2>&1
+}
+
+sbx_libvirtd_up() {
+	timeout 20 virsh -q -c qemu:///system version >/dev/null 2>&1
+}
+
+# starts the system dbus-daemon, virtlogd and libvirtd unless they already run
+sbx_start_host_services() {
+	if sbx_have_systemd; then
+		systemctl start dbus.service virtlogd.service libvirtd.service
+		return 0
+	fi
+	if ! sbx_system_bus_up; then
+		sbx_log "starting the system dbus-daemon"
+		mkdir -p /run/dbus
+		# a stale pid file from a dead daemon makes dbus-daemon refuse to start
+		rm -f /run/dbus/pid
+		dbus-daemon --system --fork
+	fi
+	if ! sbx_pidfile_alive /run/virtlogd.pid; then
+		sbx_log "starting virtlogd"
+		virtlogd -d
+	fi
+	if ! sbx_pidfile_alive /run/libvirtd.pid; then
+		sbx_log "starting libvirtd"
+		libvirtd -d
+	fi
+	local i
+	for i in $(seq 1 60); do
+		sbx_libvirtd_up && return 0
+		sleep 0.5
+	done
+	sbx_die "libvirtd does not answer on qemu:///system"
+}
+
+# meson setup unless BUILDDIR is already configured, then build
+sbx_build() {
+	local builddir=$1
+	shift
+	if [ ! -f "$builddir/build.ninja" ]; then
+		sbx_log "configuring $builddir"
+		meson setup "$builddir" "$SBX_SRCDIR" "$@"
+	fi
+	sbx_log "building in $builddir"
+	meson compile -C "$builddir"
+}
+
+# true when meson_options.txt declares option NAME (others add options as they land)
+sbx_has_meson_option() {
+	grep -Eq "^option\\(['\"]$1['\"]" "$SBX_SRCDIR/meson_options.txt"
+}

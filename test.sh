@@ -1,0 +1,26 @@
+#!/bin/bash
+# everything needed to run the whole test suite on a fresh Debian 12 machine, then the suite.
+# exit code: meson test's. SPDX-License-Identifier: LGPL-2.1-or-later
+set -euo pipefail
+
+SBX_SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/common.sh
+. "$SBX_SRCDIR/scripts/common.sh"
+
+BUILDDIR=${BUILDDIR:-$SBX_SRCDIR/_build}
+
+sbx_require_root
+sbx_install_packages "${SBX_RUNTIME_PACKAGES[@]}" "${SBX_TEST_PACKAGES[@]}"
+sbx_ensure_apt_lists
+sbx_setup_kvm
+# the integration suite runs real VMs through the system libvirtd
+sbx_start_host_services
+
+sbx_build "$BUILDDIR" -Dwerror=true
+# the guest image the integration tests boot, built inside the build dir
+sbx_log "building the test guest image"
+meson compile -C "$BUILDDIR" image
+
+rc=0
+meson test -C "$BUILDDIR" --print-errorlogs "$@" || rc=$?
+exit "$rc"
