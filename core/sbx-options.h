@@ -1,0 +1,66 @@
+/* validation of what D-Bus callers pass: CreateSandbox and Exec options.
+ * Pure functions: no I/O, no D-Bus, so every bound is unit-tested.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "sbx-config.h"
+
+G_BEGIN_DECLS
+
+#define SBX_LABELS_MAX 5
+#define SBX_LABEL_KEY_MAX 64
+#define SBX_LABEL_VALUE_MAX 128
+#define SBX_ENV_MAX 256		   /* variables per env option */
+#define SBX_ENV_NAME_MAX 256	   /* bytes */
+#define SBX_ENV_VALUE_MAX 16384	   /* bytes */
+#define SBX_ENV_TOTAL_MAX 49152	   /* bytes of all "KEY=VALUE" of one env option */
+#define SBX_CWD_MAX 4096	   /* bytes */
+#define SBX_ARGV_MAX 4096	   /* arguments */
+#define SBX_ARG_MAX 32768	   /* bytes per argument */
+#define SBX_EXEC_REQUEST_MAX 65536 /* the agent protocol's largest payload */
+
+typedef struct {
+	guint memory_mib;
+	guint vcpus;
+	GHashTable *env;    /* name -> value */
+	GHashTable *labels; /* key -> value */
+	gchar *image;
+	guint timeout_sec; /* 0 = "session" */
+} SbxCreateOptions;
+
+typedef struct {
+	GHashTable *env; /* name -> value */
+	gchar *cwd;	 /* NULL = agent default */
+} SbxExecOptions;
+
+/* @options must be of type a{sv}; limits and images come from @config */
+SbxCreateOptions *sbx_create_options_parse(GVariant *options, SbxConfig *config, GError **error);
+void sbx_create_options_free(SbxCreateOptions *opts);
+
+SbxExecOptions *sbx_exec_options_parse(GVariant *options, GError **error);
+void sbx_exec_options_free(SbxExecOptions *opts);
+
+gboolean sbx_exec_argv_check(const gchar *const *argv, GError **error);
+
+/* "KEY=VALUE" strings, sorted by name; @exec_env wins over @sandbox_env */
+gchar **sbx_exec_build_envp(GHashTable *sandbox_env, GHashTable *exec_env);
+
+/* the whole request must fit in one agent protocol frame */
+gboolean sbx_exec_request_check_size(const gchar *const *argv, const gchar *const *envp,
+				     const gchar *cwd, GError **error);
+
+/* "90", "30s", "5m", "1h" -> seconds */
+gboolean sbx_parse_duration(const gchar *text, guint64 *seconds, GError **error);
+
+gboolean sbx_env_name_is_valid(const gchar *name);
+
+/* a{ss} as a GVariant, for the Labels property */
+GVariant *sbx_string_table_to_variant(GHashTable *table);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxCreateOptions, sbx_create_options_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxExecOptions, sbx_exec_options_free)
+
+G_END_DECLS
