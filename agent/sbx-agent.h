@@ -1,0 +1,159 @@
+/* sandboxd guest agent: internal declarations (no GLib: this runs as PID 1
+ * in a minimal initramfs and is linked statically).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sbx-protocol.h"
+
+#define SBX_AGENT_VERSION "0.1.0"
+
+/* stdin credit the agent grants per channel, and the size of its buffer */
+#define SBX_AGENT_STDIN_WINDOW (256u * 1024u)
+/* stop reading child pipes while this much is queued towards the host */
+#define SBX_AGENT_OUT_HIGH_WATER (256u * 1024u)
+/* stop reading host frames while this much is queued towards the host */
+#define SBX_AGENT_OUT_HARD_LIMIT (1024u * 1024u)
+/* closed channel ids remembered so late frames for them are not errors */
+#define SBX_AGENT_CLOSED_RING 256u
+
+/* growable byte queue */
+typedef struct {
+	uint8_t *data;
+	size_t start;
+	size_t len;
+	size_t cap;
+} SbxBuf;
+
+void sbx_buf_init(SbxBuf *b);
+void sbx_buf_clear(SbxBuf *b);
+void sbx_buf_free(SbxBuf *b);
+/* returns a pointer to @n writable bytes at the tail; commit with sbx_buf_commit() */
+uint8_t *sbx_buf_reserve(SbxBuf *b, size_t n);
+void sbx_buf_commit(SbxBuf *b, size_t n);
+void sbx_buf_append(SbxBuf *b, const void *p, size_t n);
+void sbx_buf_consume(SbxBuf *b, size_t n);
+static inline uint8_t *
+sbx_buf_head(SbxBuf *b)
+{
+	return b->data + b->start;
+}
+
+typedef struct SbxConn SbxConn;
+
+/* one process channel */
+typedef struct SbxChannel {
+	struct SbxChannel *next;
+	uint32_t id;
+	pid_t pid; /* also the process group id (setsid) */
+	bool reaped;
+	int status; /* waitpid() status once reaped */
+	bool timed_out;
+	bool has_deadline;
+	uint64_t deadline_ms; /* CLOCK_MONOTONIC */
+
+	int stdin_fd; /* -1 once closed */
+	bool stdin_piped;
+	bool stdin_eof;		  /* host sent EOF */
+	bool stdin_broken;	  /* the child closed its end: discard input */
+	uint64_t stdin_credit;	  /* bytes the host may still send */
+	uint32_t stdin_ungranted; /* written to the child, not yet re-granted */
+	SbxBuf stdin_buf;
+
+	int out_fd[3]; /* index by SbxStream; [0] unused; -1 once at EOF */
+	bool out_piped[3];
+	uint64_t out_credit[3];
+} SbxChannel;
+
+struct SbxConn {
+	int fd;
+	bool virtio; /* a virtio-serial port: cannot be closed, only reset */
+	bool connected;
+	bool hello_done;
+	bool resync; /* discarding input until a HELLO frame */
+	SbxBuf in;
+	SbxBuf out;
+	SbxChannel *channels;
+	unsigned n_channels;
+	uint32_t closed_ring[SBX_AGENT_CLOSED_RING];
+	unsigned closed_pos;
+	unsigned closed_count;
+};
+
+/* logging (stderr, which is the console in the guest) */
+extern bool sbx_agent_verbose;
+void sbx_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void sbx_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t sbx_now_ms(void);
+
+/* sbx-agent-conn.c */
+void sbx_conn_init(SbxConn *c, int fd, bool virtio);
+void sbx_conn_reset(SbxConn *c); /* drop every channel and all buffered bytes */
+void sbx_conn_send(SbxConn *c, uint16_t type, uint16_t flags, uint32_t channel, const void *payload,
+		   uint32_t len);
+void sbx_conn_send_error(SbxConn *c, uint32_t channel, uint32_t code, const char *msg);
+/* reads what is available; returns false when the peer hung up */
+bool sbx_conn_read(SbxConn *c);
+/* writes what it can; returns false on a fatal write error (peer gone) */
+bool sbx_conn_flush(SbxConn *c);
+void sbx_conn_remember_closed(SbxConn *c, uint32_t id);
+
+/* sbx-agent-dispatch.c */
+void sbx_dispatch_frames(SbxConn *c);
+
+/* sbx-agent-exec.c */
+typedef struct {
+	uint32_t flags;
+	uint32_t stdout_window;
+	uint32_t stderr_window;
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t timeout_ms;
+	char **argv; /* NULL-terminated */
+	char **envp; /* NULL-terminated, final environment */
+	char *cwd;
+} SbxExecSpec;
+
+/* parses an EXEC payload; on failure returns false and sets *why */
+bool sbx_exec_spec_parse(const uint8_t *p, uint32_t len, SbxExecSpec *spec, const char **why);
+void sbx_exec_spec_free(SbxExecSpec *spec);
+
+/* sbx-agent-proc.c */
+SbxChannel *sbx_channel_find(SbxConn *c, uint32_t id);
+/* starts the process; replies EXEC_STARTED or EXEC_FAILED */
+void sbx_channel_exec(SbxConn *c, uint32_t id, SbxExecSpec *spec);
+/* kills the process group and forgets the channel (no EXIT sent) */
+void sbx_channel_drop(SbxConn *c, SbxChannel *ch);
+void sbx_channel_stdin_data(SbxConn *c, SbxChannel *ch, const uint8_t *p, uint32_t len);
+void sbx_channel_stdin_eof(SbxConn *c, SbxChannel *ch);
+void sbx_channel_signal(SbxChannel *ch, int sig, uint32_t flags);
+/* writes buffered stdin to the child and grants the host more credit */
+void sbx_channel_pump_in(SbxConn *c, SbxChannel *ch);
+/* reads one chunk of @stream within the credit; returns true if it got data */
+bool sbx_channel_pump_out(SbxConn *c, SbxChannel *ch, int stream);
+/* reaps every exited child, matching them to channels */
+void sbx_proc_reap(SbxConn *c);
+/* handles timeouts; returns ms until the next deadline, or -1 */
+int sbx_proc_timeouts(SbxConn *c);
+/* sends EXIT for channels that are finished and frees them */
+void sbx_proc_finish(SbxConn *c);
+
+/* sbx-agent-loop.c */
+typedef struct {
+	int sigfd;
+	bool pid1;
+	bool stop;
+} SbxLoop;
+/* serves one connection until it hangs up (or a stop signal) */
+void sbx_loop_serve(SbxLoop *loop, SbxConn *c);
+void sbx_loop_handle_signals(SbxLoop *loop, SbxConn *c);
+
+/* sbx-agent-init.c */
+int sbx_init_pid1(void);      /* mounts, hostname, modules */
+int sbx_init_open_port(void); /* finds and opens the virtio-serial port */
