@@ -1,0 +1,653 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <sys/stat.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "sbx-libvirt-backend.h"
+#include "sbx-libvirt-domain-type.h"
+#include "sbx-libvirt-util.h"
+#include "sbx-libvirt-xml.h"
+#include "sbx-plugin.h"
+
+/* how long start waits for libvirt's agent socket (normally there at once) */
+#define SOCKET_WAIT_MS 10000
+#define SOCKET_POLL_MS 20
+
+typedef struct {
+	gchar *console_log;
+	gboolean watching; /* report it when it stops on its own */
+} SbxLibvirtVm;
+
+struct _SbxLibvirtBackend {
+	SbxHypervisorBackend parent_instance;
+
+	/* set by configure, read-only afterwards */
+	gchar *uri;
+	gchar *machine;
+	gchar *emulator;
+	gchar *cpu_model;
+	SbxLibvirtDomainType configured_type;
+	GMainContext *main_ctx;
+
+	/* guards conn, event_cb_id, resolved_type and probe */
+	GMutex conn_lock;
+	virConnectPtr conn;
+	int event_cb_id;
+	SbxLibvirtDomainType resolved_type;
+	SbxLibvirtProbe probe;
+
+	/* guards vms; separate so the event thread never waits for a connect */
+	GMutex vms_lock;
+	GHashTable *vms; /* id -> SbxLibvirtVm */
+};
+
+G_DEFINE_FINAL_TYPE(SbxLibvirtBackend, sbx_libvirt_backend, SBX_TYPE_HYPERVISOR_BACKEND)
+
+static const gchar *const domain_type_choices[] = {"auto", "kvm", "qemu", NULL};
+
+static const SbxConfigKey libvirt_config_keys[] = {
+    {"URI", SBX_CONFIG_STRING},	     {"DomainType", SBX_CONFIG_ENUM, 0, 0, domain_type_choices},
+    {"Emulator", SBX_CONFIG_PATH},   {"Machine", SBX_CONFIG_STRING},
+    {"CpuModel", SBX_CONFIG_STRING}, {NULL},
+};
+
+#define DEFAULT_URI "qemu:///system"
+#define DEFAULT_MACHINE "pc"
+
+static void
+sbx_libvirt_vm_free(SbxLibvirtVm *vm)
+{
+	g_free(vm->console_log);
+	g_free(vm);
+}
+
+static void
+silent_error_func(void *opaque, virErrorPtr error)
+{
+	/* errors are returned as GErrors; libvirt's default prints to stderr */
+}
+
+static gpointer
+event_thread(gpointer data)
+{
+	for (;;) {
+		if (virEventRunDefaultImpl() < 0)
+			g_warning("libvirt event loop: %s", virGetLastErrorMessage());
+	}
+	return NULL;
+}
+
+/* libvirt wants its event implementation registered before the first
+ * connection; one dispatch thread serves every connection of the process.
+ * The thread never ends, so the loader must never unload this plugin. */
+static gpointer
+libvirt_init_once(gpointer data)
+{
+	if (virInitialize() < 0)
+		return GINT_TO_POINTER(FALSE);
+	virSetErrorFunc(NULL, silent_error_func);
+	if (virEventRegisterDefaultImpl() < 0)
+		return GINT_TO_POINTER(FALSE);
+	g_thread_unref(g_thread_new("sbx-libvirt-events", event_thread, NULL));
+	return GINT_TO_POINTER(TRUE);
+}
+
+static gboolean
+libvirt_init(GError **error)
+{
+	static GOnce once = G_ONCE_INIT;
+
+	if (!GPOINTER_TO_INT(g_once(&once, libvirt_init_once, NULL))) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot initialise libvirt: %s",
+			    virGetLastErrorMessage());
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* wraps libvirt's last error (thread-local) into @error, naming the vm */
+static void
+set_virt_error(GError **error, const gchar *id, const gchar *what)
+{
+	virErrorPtr err = virGetLastError();
+	gint code = G_IO_ERROR_FAILED;
+
+	if (err != NULL && err->code == VIR_ERR_NO_DOMAIN)
+		code = G_IO_ERROR_NOT_FOUND;
+	else if (err != NULL && err->code == VIR_ERR_OPERATION_TIMEOUT)
+		code = G_IO_ERROR_TIMED_OUT;
+	if (id != NULL)
+		g_set_error(error, G_IO_ERROR, code, "vm %s: %s: %s", id, what,
+			    virGetLastErrorMessage());
+	else
+		g_set_error(error, G_IO_ERROR, code, "%s: %s", what, virGetLastErrorMessage());
+	virResetLastError();
+}
+
+static gint
+last_virt_error_code(void)
+{
+	virErrorPtr err = virGetLastError();
+	return err != NULL ? err->code : VIR_ERR_OK;
+}
+
+typedef struct {
+	SbxLibvirtBackend *self;
+	gchar *id;
+} ExitedData;
+
+static gboolean
+emit_exited_cb(gpointer user_data)
+{
+	ExitedData *data = user_data;
+	g_debug("vm %s stopped on its own", data->id);
+	sbx_hypervisor_backend_emit_vm_exited(SBX_HYPERVISOR_BACKEND(data->self), data->id);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+exited_data_free(gpointer user_data)
+{
+	ExitedData *data = user_data;
+	g_object_unref(data->self);
+	g_free(data->id);
+	g_free(data);
+}
+
+/* runs in the event thread */
+static int
+lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+	SbxLibvirtBackend *self = SBX_LIBVIRT_BACKEND(opaque);
+	const gchar *name = virDomainGetName(dom);
+	SbxLibvirtVm *vm;
+	gboolean report = FALSE;
+	ExitedData *data;
+
+	if (event != VIR_DOMAIN_EVENT_STOPPED && event != VIR_DOMAIN_EVENT_CRASHED)
+		return 0;
+	if (name == NULL)
+		return 0;
+	g_mutex_lock(&self->vms_lock);
+	vm = g_hash_table_lookup(self->vms, name);
+	if (vm != NULL && vm->watching) {
+		vm->watching = FALSE;
+		report = TRUE;
+	}
+	g_mutex_unlock(&self->vms_lock);
+	if (!report)
+		return 0;
+
+	data = g_new0(ExitedData, 1);
+	data->self = g_object_ref(self);
+	data->id = g_strdup(name);
+	g_main_context_invoke_full(self->main_ctx, G_PRIORITY_DEFAULT, emit_exited_cb, data,
+				   exited_data_free);
+	return 0;
+}
+
+static void
+drop_conn_locked(SbxLibvirtBackend *self)
+{
+	if (self->conn == NULL)
+		return;
+	if (self->event_cb_id >= 0)
+		virConnectDomainEventDeregisterAny(self->conn, self->event_cb_id);
+	self->event_cb_id = -1;
+	virConnectClose(self->conn);
+	self->conn = NULL;
+}
+
+/* for DomainType=auto: ask libvirt whether it can run kvm guests at all */
+static void
+resolve_domain_type_locked(SbxLibvirtBackend *self)
+{
+	if (self->resolved_type != SBX_LIBVIRT_DOMAIN_TYPE_AUTO)
+		return;
+	if (sbx_libvirt_domain_type_needs_caps(&self->probe)) {
+		gchar *caps = virConnectGetDomainCapabilities(self->conn, self->emulator, NULL,
+							      self->machine, "kvm", 0);
+		self->probe.caps_offer_kvm = caps != NULL;
+		free(caps);
+		virResetLastError();
+	}
+	self->resolved_type = sbx_libvirt_domain_type_pick(&self->probe);
+	g_info("libvirt: domain type %s", sbx_libvirt_domain_type_to_string(self->resolved_type));
+}
+
+/* the shared connection, opened lazily and reopened when it died; the
+ * caller owns a reference. Blocks: worker threads only. */
+static virConnectPtr
+get_conn(SbxLibvirtBackend *self, GError **error)
+{
+	g_autoptr(GMutexLocker) locker = NULL;
+
+	if (!libvirt_init(error))
+		return NULL;
+	locker = g_mutex_locker_new(&self->conn_lock);
+	if (self->conn != NULL && virConnectIsAlive(self->conn) != 1) {
+		g_debug("libvirt: connection to %s died, reopening", self->uri);
+		drop_conn_locked(self);
+	}
+	if (self->conn == NULL) {
+		self->conn = virConnectOpen(self->uri);
+		if (self->conn == NULL) {
+			g_autofree gchar *what = g_strdup_printf("cannot connect to %s", self->uri);
+			set_virt_error(error, NULL, what);
+			return NULL;
+		}
+		self->event_cb_id = virConnectDomainEventRegisterAny(
+		    self->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+		    VIR_DOMAIN_EVENT_CALLBACK(lifecycle_cb), self, NULL);
+		if (self->event_cb_id < 0) {
+			g_warning("libvirt: cannot watch domain events: %s",
+				  virGetLastErrorMessage());
+			virResetLastError();
+		}
+	}
+	resolve_domain_type_locked(self);
+	virConnectRef(self->conn);
+	return self->conn;
+}
+
+static void
+conn_unref(virConnectPtr conn)
+{
+	if (conn != NULL)
+		virConnectClose(conn);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, conn_unref)
+
+static void
+domain_unref(virDomainPtr dom)
+{
+	if (dom != NULL)
+		virDomainFree(dom);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, domain_unref)
+
+static SbxLibvirtDomainType
+get_resolved_type(SbxLibvirtBackend *self)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->conn_lock);
+	return self->resolved_type;
+}
+
+/* stops watching @id and returns the console log we know for it */
+static gchar *
+forget_vm(SbxLibvirtBackend *self, const gchar *id)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->vms_lock);
+	SbxLibvirtVm *vm = g_hash_table_lookup(self->vms, id);
+	gchar *console_log;
+
+	if (vm == NULL)
+		return NULL;
+	console_log = g_steal_pointer(&vm->console_log);
+	g_hash_table_remove(self->vms, id);
+	return console_log;
+}
+
+static gboolean
+remember_vm(SbxLibvirtBackend *self, const gchar *id, const gchar *console_log, GError **error)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->vms_lock);
+	SbxLibvirtVm *vm;
+
+	if (g_hash_table_contains(self->vms, id)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "vm %s already exists", id);
+		return FALSE;
+	}
+	vm = g_new0(SbxLibvirtVm, 1);
+	vm->console_log = g_strdup(console_log);
+	vm->watching = TRUE;
+	g_hash_table_insert(self->vms, g_strdup(id), vm);
+	return TRUE;
+}
+
+/* destroys the domain (if any) and removes its files; blocks */
+static gboolean
+destroy_domain(SbxLibvirtBackend *self, virConnectPtr conn, const gchar *id, GError **error)
+{
+	g_autofree gchar *console_log = forget_vm(self, id);
+	g_autoptr(virDomain) dom = virDomainLookupByName(conn, id);
+
+	if (dom == NULL) {
+		if (last_virt_error_code() != VIR_ERR_NO_DOMAIN) {
+			set_virt_error(error, id, "cannot look up domain");
+			return FALSE;
+		}
+		virResetLastError();
+	} else {
+		/* after a daemon restart, the metadata still knows the log */
+		if (console_log == NULL) {
+			g_autofree gchar *meta = virDomainGetMetadata(
+			    dom, VIR_DOMAIN_METADATA_ELEMENT, SBX_LIBVIRT_METADATA_URI, 0);
+			virResetLastError();
+			console_log = sbx_libvirt_metadata_get_console_log(meta);
+		}
+		if (virDomainDestroyFlags(dom, 0) < 0) {
+			gint code = last_virt_error_code();
+			/* gone or stopped meanwhile: that's what we wanted */
+			if (code != VIR_ERR_NO_DOMAIN && code != VIR_ERR_OPERATION_INVALID) {
+				set_virt_error(error, id, "cannot destroy domain");
+				return FALSE;
+			}
+			virResetLastError();
+		}
+	}
+	sbx_libvirt_remove_console_logs(console_log);
+	return TRUE;
+}
+
+static gboolean
+wait_for_socket(const gchar *path, GCancellable *cancellable, GError **error)
+{
+	for (guint waited = 0; waited < SOCKET_WAIT_MS; waited += SOCKET_POLL_MS) {
+		struct stat st;
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+			return TRUE;
+		if (g_cancellable_set_error_if_cancelled(cancellable, error))
+			return FALSE;
+		g_usleep(SOCKET_POLL_MS * 1000);
+	}
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "agent socket %s did not appear",
+		    path);
+	return FALSE;
+}
+
+static gboolean
+start_vm_blocking(SbxLibvirtBackend *self, const SbxVmSpec *spec, GCancellable *cancellable,
+		  GError **error)
+{
+	g_autoptr(virConnect) conn = NULL;
+	g_autoptr(virDomain) existing = NULL;
+	g_autoptr(virDomain) dom = NULL;
+	g_autofree gchar *xml = NULL;
+	g_autoptr(GError) error_local = NULL;
+	SbxLibvirtXmlOptions opts = {0};
+
+	if (!sbx_libvirt_spec_validate(spec, error))
+		return FALSE;
+	conn = get_conn(self, error);
+	if (conn == NULL) {
+		g_prefix_error(error, "vm %s: ", spec->id);
+		return FALSE;
+	}
+	opts.domain_type = sbx_libvirt_domain_type_to_string(get_resolved_type(self));
+	opts.machine = self->machine;
+	opts.emulator = self->emulator;
+	opts.cpu_model = self->cpu_model;
+	xml = sbx_libvirt_domain_xml_new(spec, &opts, error);
+	if (xml == NULL)
+		return FALSE;
+
+	/* never touch (or clean up after) a domain somebody else started */
+	existing = virDomainLookupByName(conn, spec->id);
+	if (existing != NULL) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "vm %s: domain already exists",
+			    spec->id);
+		return FALSE;
+	}
+	virResetLastError();
+	if (!remember_vm(self, spec->id, spec->console_log, error))
+		return FALSE;
+	if (g_cancellable_set_error_if_cancelled(cancellable, error)) {
+		g_free(forget_vm(self, spec->id));
+		return FALSE;
+	}
+
+	g_debug("vm %s: creating domain\n%s", spec->id, xml);
+	dom = virDomainCreateXML(conn, xml, VIR_DOMAIN_NONE);
+	if (dom == NULL) {
+		set_virt_error(error, spec->id, "cannot start domain");
+		g_free(forget_vm(self, spec->id));
+		sbx_libvirt_remove_console_logs(spec->console_log);
+		return FALSE;
+	}
+	if (!wait_for_socket(spec->agent_socket, cancellable, &error_local) ||
+	    virDomainIsActive(dom) != 1) {
+		if (error_local == NULL) {
+			g_set_error(&error_local, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "domain stopped while starting");
+			virResetLastError();
+		}
+		g_propagate_prefixed_error(error, g_steal_pointer(&error_local),
+					   "vm %s: ", spec->id);
+		if (!destroy_domain(self, conn, spec->id, &error_local))
+			g_warning("cleaning up after failed start: %s", error_local->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+start_vm_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+	GError *error = NULL;
+
+	if (!start_vm_blocking(SBX_LIBVIRT_BACKEND(source), task_data, cancellable, &error))
+		g_task_return_error(task, error);
+	else
+		g_task_return_boolean(task, TRUE);
+}
+
+static void
+sbx_libvirt_backend_start_vm_async(SbxHypervisorBackend *backend, const SbxVmSpec *spec,
+				   GCancellable *cancellable, GAsyncReadyCallback callback,
+				   gpointer user_data)
+{
+	g_autoptr(GTask) task = g_task_new(backend, cancellable, callback, user_data);
+
+	g_task_set_source_tag(task, sbx_libvirt_backend_start_vm_async);
+	g_task_set_task_data(task, sbx_libvirt_spec_copy(spec), (GDestroyNotify)sbx_vm_spec_free);
+	/* cancellation is checked by hand: a half-started domain must be destroyed */
+	g_task_set_return_on_cancel(task, FALSE);
+	g_task_run_in_thread(task, start_vm_thread);
+}
+
+static void
+destroy_vm_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+	SbxLibvirtBackend *self = SBX_LIBVIRT_BACKEND(source);
+	const gchar *id = task_data;
+	g_autoptr(virConnect) conn = NULL;
+	GError *error = NULL;
+
+	conn = get_conn(self, &error);
+	if (conn == NULL) {
+		g_prefix_error(&error, "vm %s: ", id);
+		g_task_return_error(task, error);
+		return;
+	}
+	if (!destroy_domain(self, conn, id, &error)) {
+		g_task_return_error(task, error);
+		return;
+	}
+	g_task_return_boolean(task, TRUE);
+}
+
+static void
+sbx_libvirt_backend_destroy_vm_async(SbxHypervisorBackend *backend, const gchar *id,
+				     GCancellable *cancellable, GAsyncReadyCallback callback,
+				     gpointer user_data)
+{
+	g_autoptr(GTask) task = g_task_new(backend, cancellable, callback, user_data);
+
+	g_task_set_source_tag(task, sbx_libvirt_backend_destroy_vm_async);
+	g_task_set_task_data(task, g_strdup(id), g_free);
+	g_task_run_in_thread(task, destroy_vm_thread);
+}
+
+static void
+list_vms_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+	SbxLibvirtBackend *self = SBX_LIBVIRT_BACKEND(source);
+	g_autoptr(virConnect) conn = NULL;
+	g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+	virDomainPtr *doms = NULL;
+	GError *error = NULL;
+	int n;
+
+	conn = get_conn(self, &error);
+	if (conn == NULL) {
+		g_task_return_error(task, error);
+		return;
+	}
+	n = virConnectListAllDomains(conn, &doms, 0);
+	if (n < 0) {
+		set_virt_error(&error, NULL, "cannot list domains");
+		g_task_return_error(task, error);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		g_autofree gchar *meta = virDomainGetMetadata(doms[i], VIR_DOMAIN_METADATA_ELEMENT,
+							      SBX_LIBVIRT_METADATA_URI, 0);
+		const gchar *name = virDomainGetName(doms[i]);
+
+		virResetLastError();
+		if (meta != NULL && name != NULL) {
+			g_autofree gchar *log = sbx_libvirt_metadata_get_console_log(meta);
+			g_ptr_array_add(ids, g_strdup(name));
+			/* adopted: report when it stops, clean up its log on destroy */
+			if (virDomainIsActive(doms[i]) == 1)
+				remember_vm(self, name, log, NULL);
+		}
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	g_ptr_array_add(ids, NULL);
+	g_task_return_pointer(task, g_ptr_array_steal(ids, NULL), (GDestroyNotify)g_strfreev);
+}
+
+static void
+sbx_libvirt_backend_list_vms_async(SbxHypervisorBackend *backend, GCancellable *cancellable,
+				   GAsyncReadyCallback callback, gpointer user_data)
+{
+	g_autoptr(GTask) task = g_task_new(backend, cancellable, callback, user_data);
+
+	g_task_set_source_tag(task, sbx_libvirt_backend_list_vms_async);
+	g_task_run_in_thread(task, list_vms_thread);
+}
+
+static void
+warm_up_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(virConnect) conn = get_conn(SBX_LIBVIRT_BACKEND(source), &error);
+
+	if (conn == NULL)
+		g_debug("libvirt: not connected yet: %s", error->message);
+	g_task_return_boolean(task, TRUE);
+}
+
+static gchar *
+get_string_or(GKeyFile *config, const gchar *group, const gchar *key, const gchar *fallback)
+{
+	gchar *value = g_key_file_get_string(config, group, key, NULL);
+
+	if (value == NULL || value[0] == '\0') {
+		g_free(value);
+		return g_strdup(fallback);
+	}
+	return value;
+}
+
+static gboolean
+sbx_libvirt_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, const gchar *group,
+			      GError **error)
+{
+	SbxLibvirtBackend *self = SBX_LIBVIRT_BACKEND(backend);
+	g_autofree gchar *type = get_string_or(config, group, "DomainType", "auto");
+	g_autoptr(GTask) task = NULL;
+
+	g_free(self->uri);
+	self->uri = get_string_or(config, group, "URI", DEFAULT_URI);
+	g_free(self->machine);
+	self->machine = get_string_or(config, group, "Machine", DEFAULT_MACHINE);
+	g_free(self->emulator);
+	self->emulator = get_string_or(config, group, "Emulator", NULL);
+	g_free(self->cpu_model);
+	self->cpu_model = get_string_or(config, group, "CpuModel", NULL);
+	self->configured_type = sbx_libvirt_domain_type_from_string(type);
+	if (self->main_ctx == NULL)
+		self->main_ctx = g_main_context_ref_thread_default();
+
+	/* the cheap local probes now; libvirt's capabilities on first connect */
+	g_mutex_lock(&self->conn_lock);
+	self->resolved_type = self->configured_type;
+	if (self->resolved_type == SBX_LIBVIRT_DOMAIN_TYPE_AUTO) {
+		sbx_libvirt_probe_host(&self->probe, "/");
+		if (!sbx_libvirt_domain_type_needs_caps(&self->probe))
+			self->resolved_type = sbx_libvirt_domain_type_pick(&self->probe);
+	}
+	g_mutex_unlock(&self->conn_lock);
+
+	/* connect in the background so the first start is quicker */
+	task = g_task_new(self, NULL, NULL, NULL);
+	g_task_run_in_thread(task, warm_up_thread);
+	return TRUE;
+}
+
+static const gchar *
+sbx_libvirt_backend_get_domain_type(SbxHypervisorBackend *backend)
+{
+	SbxLibvirtBackend *self = SBX_LIBVIRT_BACKEND(backend);
+	SbxLibvirtDomainType type = get_resolved_type(self);
+
+	/* auto not resolved yet (libvirt not reached): kvm is the best guess */
+	if (type == SBX_LIBVIRT_DOMAIN_TYPE_AUTO)
+		type = SBX_LIBVIRT_DOMAIN_TYPE_KVM;
+	return sbx_libvirt_domain_type_to_string(type);
+}
+
+static void
+sbx_libvirt_backend_finalize(GObject *object)
+{
+	SbxLibvirtBackend *self = SBX_LIBVIRT_BACKEND(object);
+
+	g_mutex_lock(&self->conn_lock);
+	drop_conn_locked(self);
+	g_mutex_unlock(&self->conn_lock);
+	g_mutex_clear(&self->conn_lock);
+	g_mutex_clear(&self->vms_lock);
+	g_hash_table_unref(self->vms);
+	if (self->main_ctx != NULL)
+		g_main_context_unref(self->main_ctx);
+	g_free(self->uri);
+	g_free(self->machine);
+	g_free(self->emulator);
+	g_free(self->cpu_model);
+	G_OBJECT_CLASS(sbx_libvirt_backend_parent_class)->finalize(object);
+}
+
+static void
+sbx_libvirt_backend_class_init(SbxLibvirtBackendClass *klass)
+{
+	GObjectClass *object_class = G_OBJECT_CLASS(klass);
+	SbxHypervisorBackendClass *backend_class = SBX_HYPERVISOR_BACKEND_CLASS(klass);
+
+	object_class->finalize = sbx_libvirt_backend_finalize;
+	backend_class->config_keys = libvirt_config_keys;
+	backend_class->configure = sbx_libvirt_backend_configure;
+	backend_class->start_vm_async = sbx_libvirt_backend_start_vm_async;
+	backend_class->destroy_vm_async = sbx_libvirt_backend_destroy_vm_async;
+	backend_class->list_vms_async = sbx_libvirt_backend_list_vms_async;
+	backend_class->get_domain_type = sbx_libvirt_backend_get_domain_type;
+}
+
+static void
+sbx_libvirt_backend_init(SbxLibvirtBackend *self)
+{
+	g_mutex_init(&self->conn_lock);
+	g_mutex_init(&self->vms_lock);
+	self->event_cb_id = -1;
+	self->uri = g_strdup(DEFAULT_URI);
+	self->machine = g_strdup(DEFAULT_MACHINE);
+	self->vms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					  (GDestroyNotify)sbx_libvirt_vm_free);
+}
+
+SBX_PLUGIN_DEFINE(SBX_PLUGIN_KIND_HYPERVISOR, "libvirt", sbx_libvirt_backend_get_type)

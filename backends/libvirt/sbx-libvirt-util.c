@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "sbx-libvirt-util.h"
+
+SbxVmSpec *
+sbx_libvirt_spec_copy(const SbxVmSpec *spec)
+{
+	SbxVmSpec *copy = sbx_vm_spec_new();
+
+	copy->id = g_strdup(spec->id);
+	copy->memory_mib = spec->memory_mib;
+	copy->vcpus = spec->vcpus;
+	copy->kernel = g_strdup(spec->kernel);
+	copy->initrd = g_strdup(spec->initrd);
+	copy->cmdline = g_strdup(spec->cmdline);
+	copy->run_dir = g_strdup(spec->run_dir);
+	copy->agent_socket = g_strdup(spec->agent_socket);
+	copy->console_log = g_strdup(spec->console_log);
+	return copy;
+}
+
+typedef struct {
+	gboolean in_console_log;
+	GString *value;
+} MetadataParse;
+
+static void
+metadata_start(GMarkupParseContext *ctx, const gchar *name, const gchar **attr_names,
+	       const gchar **attr_values, gpointer user_data, GError **error)
+{
+	MetadataParse *parse = user_data;
+	const gchar *local = strchr(name, ':');
+
+	local = local != NULL ? local + 1 : name;
+	parse->in_console_log = g_strcmp0(local, "console-log") == 0;
+	if (parse->in_console_log)
+		g_string_truncate(parse->value, 0);
+}
+
+static void
+metadata_end(GMarkupParseContext *ctx, const gchar *name, gpointer user_data, GError **error)
+{
+	MetadataParse *parse = user_data;
+	parse->in_console_log = FALSE;
+}
+
+static void
+metadata_text(GMarkupParseContext *ctx, const gchar *text, gsize len, gpointer user_data,
+	      GError **error)
+{
+	MetadataParse *parse = user_data;
+	if (parse->in_console_log)
+		g_string_append_len(parse->value, text, len);
+}
+
+/* the console log path we stored in the domain's metadata, or NULL */
+gchar *
+sbx_libvirt_metadata_get_console_log(const gchar *metadata)
+{
+	GMarkupParser parser = {metadata_start, metadata_end, metadata_text, NULL, NULL};
+	g_autoptr(GString) value = g_string_new(NULL);
+	MetadataParse parse = {FALSE, value};
+	g_autoptr(GMarkupParseContext) ctx = NULL;
+
+	if (metadata == NULL)
+		return NULL;
+	ctx = g_markup_parse_context_new(&parser, 0, &parse, NULL);
+	if (!g_markup_parse_context_parse(ctx, metadata, -1, NULL) ||
+	    !g_markup_parse_context_end_parse(ctx, NULL))
+		return NULL;
+	if (!g_path_is_absolute(value->str))
+		return NULL;
+	return g_strdup(value->str);
+}
+
+static gboolean
+is_rotated_name(const gchar *name, const gchar *base)
+{
+	gsize len = strlen(base);
+
+	if (strncmp(name, base, len) != 0 || name[len] != '.' || name[len + 1] == '\0')
+		return FALSE;
+	for (const gchar *p = name + len + 1; *p != '\0'; p++) {
+		if (!g_ascii_isdigit(*p))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* virtlogd rotates big logs to <name>.0, <name>.1, ...: remove those too */
+void
+sbx_libvirt_remove_console_logs(const gchar *console_log)
+{
+	g_autofree gchar *dirname = NULL;
+	g_autofree gchar *base = NULL;
+	g_autoptr(GDir) dir = NULL;
+	const gchar *name;
+
+	if (console_log == NULL)
+		return;
+	if (g_unlink(console_log) != 0 && errno != ENOENT)
+		g_debug("cannot remove %s: %s", console_log, g_strerror(errno));
+	dirname = g_path_get_dirname(console_log);
+	base = g_path_get_basename(console_log);
+	dir = g_dir_open(dirname, 0, NULL);
+	if (dir == NULL)
+		return;
+	while ((name = g_dir_read_name(dir)) != NULL) {
+		g_autofree gchar *path = NULL;
+		if (!is_rotated_name(name, base))
+			continue;
+		path = g_build_filename(dirname, name, NULL);
+		g_unlink(path);
+	}
+}

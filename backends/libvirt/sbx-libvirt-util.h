@@ -1,0 +1,14 @@
+/* libvirt backend: small helpers shared by the backend and its tests.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "sbx-vm-spec.h"
+
+G_BEGIN_DECLS
+
+SbxVmSpec *sbx_libvirt_spec_copy(const SbxVmSpec *spec);
+gchar *sbx_libvirt_metadata_get_console_log(const gchar *metadata);
+void sbx_libvirt_remove_console_logs(const gchar *console_log);
+
+G_END_DECLS

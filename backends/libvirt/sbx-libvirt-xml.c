@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <gio/gio.h>
+
+#include "sbx-libvirt-xml.h"
+
+static gboolean
+check_path(const gchar *what, const gchar *path, gboolean optional, GError **error)
+{
+	if (path == NULL && optional)
+		return TRUE;
+	if (path == NULL || !g_path_is_absolute(path) || !g_utf8_validate(path, -1, NULL)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "%s must be an absolute UTF-8 path", what);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+check_id(const gchar *id, GError **error)
+{
+	gsize len = id != NULL ? strlen(id) : 0;
+
+	if (len == 0 || len > 63) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "vm id must be 1 to 63 bytes");
+		return FALSE;
+	}
+	for (gsize i = 0; i < len; i++) {
+		if (!g_ascii_islower(id[i]) && !g_ascii_isdigit(id[i]) && id[i] != '-') {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				    "vm id may only contain [a-z0-9-]");
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+gboolean
+sbx_libvirt_spec_validate(const SbxVmSpec *spec, GError **error)
+{
+	if (!check_id(spec->id, error))
+		return FALSE;
+	if (spec->memory_mib == 0 || spec->vcpus == 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "vm %s: memory and vcpus must not be zero", spec->id);
+		return FALSE;
+	}
+	if (!check_path("kernel", spec->kernel, FALSE, error) ||
+	    !check_path("initrd", spec->initrd, TRUE, error) ||
+	    !check_path("agent socket", spec->agent_socket, FALSE, error) ||
+	    !check_path("console log", spec->console_log, FALSE, error)) {
+		g_prefix_error(error, "vm %s: ", spec->id);
+		return FALSE;
+	}
+	if (spec->cmdline != NULL && !g_utf8_validate(spec->cmdline, -1, NULL)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "vm %s: kernel command line is not UTF-8", spec->id);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* every caller string goes through g_markup_printf_escaped */
+static void append_escaped(GString *xml, const gchar *format, ...) G_GNUC_PRINTF(2, 3);
+
+static void
+append_escaped(GString *xml, const gchar *format, ...)
+{
+	va_list args;
+	g_autofree gchar *tmp = NULL;
+
+	va_start(args, format);
+	tmp = g_markup_vprintf_escaped(format, args);
+	va_end(args);
+	g_string_append(xml, tmp);
+}
+
+gchar *
+sbx_libvirt_domain_xml_new(const SbxVmSpec *spec, const SbxLibvirtXmlOptions *opts, GError **error)
+{
+	g_autoptr(GString) xml = g_string_new(NULL);
+
+	if (!sbx_libvirt_spec_validate(spec, error))
+		return NULL;
+
+	append_escaped(xml, "<domain type='%s'>\n", opts->domain_type);
+	append_escaped(xml, "  <name>%s</name>\n", spec->id);
+	g_string_append(xml, "  <metadata>\n");
+	append_escaped(xml, "    <sbx:sandbox xmlns:sbx='%s'>\n", SBX_LIBVIRT_METADATA_URI);
+	append_escaped(xml, "      <sbx:run-dir>%s</sbx:run-dir>\n",
+		       spec->run_dir != NULL ? spec->run_dir : "");
+	append_escaped(xml, "      <sbx:console-log>%s</sbx:console-log>\n", spec->console_log);
+	g_string_append(xml, "    </sbx:sandbox>\n");
+	g_string_append(xml, "  </metadata>\n");
+	append_escaped(xml, "  <memory unit='MiB'>%u</memory>\n", spec->memory_mib);
+	append_escaped(xml, "  <vcpu placement='static'>%u</vcpu>\n", spec->vcpus);
+
+	g_string_append(xml, "  <os>\n");
+	if (opts->machine != NULL)
+		append_escaped(xml, "    <type machine='%s'>hvm</type>\n", opts->machine);
+	else
+		g_string_append(xml, "    <type>hvm</type>\n");
+	append_escaped(xml, "    <kernel>%s</kernel>\n", spec->kernel);
+	if (spec->initrd != NULL)
+		append_escaped(xml, "    <initrd>%s</initrd>\n", spec->initrd);
+	if (spec->cmdline != NULL && spec->cmdline[0] != '\0')
+		append_escaped(xml, "    <cmdline>%s</cmdline>\n", spec->cmdline);
+	g_string_append(xml, "  </os>\n");
+	g_string_append(xml, "  <features>\n    <acpi/>\n  </features>\n");
+	if (opts->cpu_model != NULL) {
+		append_escaped(xml,
+			       "  <cpu mode='custom' match='exact' check='none'>\n"
+			       "    <model fallback='forbid'>%s</model>\n"
+			       "  </cpu>\n",
+			       opts->cpu_model);
+	}
+	g_string_append(xml, "  <clock offset='utc'/>\n");
+	/* a sandbox never reboots: any stop ends it */
+	g_string_append(xml, "  <on_poweroff>destroy</on_poweroff>\n"
+			     "  <on_reboot>destroy</on_reboot>\n"
+			     "  <on_crash>destroy</on_crash>\n");
+
+	g_string_append(xml, "  <devices>\n");
+	if (opts->emulator != NULL)
+		append_escaped(xml, "    <emulator>%s</emulator>\n", opts->emulator);
+	/* virtlogd opens the file as root and hands QEMU the fd */
+	append_escaped(xml,
+		       "    <serial type='file'>\n"
+		       "      <source path='%s' append='off'/>\n"
+		       "      <target port='0'/>\n"
+		       "    </serial>\n",
+		       spec->console_log);
+	g_string_append(xml, "    <controller type='virtio-serial' index='0'/>\n");
+	/* libvirtd creates the listening socket and passes it to QEMU */
+	append_escaped(xml,
+		       "    <channel type='unix'>\n"
+		       "      <source mode='bind' path='%s'/>\n"
+		       "      <target type='virtio' name='%s'/>\n"
+		       "    </channel>\n",
+		       spec->agent_socket, SBX_LIBVIRT_AGENT_PORT);
+	/* nothing else: fewer devices boot faster */
+	g_string_append(xml, "    <controller type='usb' model='none'/>\n"
+			     "    <memballoon model='none'/>\n");
+	g_string_append(xml, "  </devices>\n");
+	g_string_append(xml, "</domain>\n");
+	return g_string_free(g_steal_pointer(&xml), FALSE);
+}

@@ -1,0 +1,28 @@
+/* libvirt backend: domain XML for a sandbox.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "sbx-vm-spec.h"
+
+G_BEGIN_DECLS
+
+/* our metadata namespace: list_vms only returns domains carrying it */
+#define SBX_LIBVIRT_METADATA_URI "https://sandboxd.org/xmlns/libvirt/1"
+#define SBX_LIBVIRT_METADATA_PREFIX "sbx" /* as written by sbx-libvirt-xml.c */
+
+/* the guest agent's virtio-serial port name (agent/sbx-protocol.h) */
+#define SBX_LIBVIRT_AGENT_PORT "org.sandboxd.agent.0"
+
+typedef struct {
+	const gchar *domain_type; /* "kvm" or "qemu" */
+	const gchar *machine;	  /* e.g. "pc", or NULL for libvirt's default */
+	const gchar *emulator;	  /* or NULL for libvirt's default */
+	const gchar *cpu_model;	  /* or NULL for the hypervisor's default */
+} SbxLibvirtXmlOptions;
+
+gboolean sbx_libvirt_spec_validate(const SbxVmSpec *spec, GError **error);
+gchar *sbx_libvirt_domain_xml_new(const SbxVmSpec *spec, const SbxLibvirtXmlOptions *opts,
+				  GError **error);
+
+G_END_DECLS

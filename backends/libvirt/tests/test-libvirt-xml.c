@@ -1,0 +1,144 @@
+/* golden-file tests of the libvirt domain XML, validated by libvirt's own
+ * parser (test:///default driver, schema validation on)
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <gio/gio.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "sbx-libvirt-util.h"
+#include "sbx-libvirt-xml.h"
+
+typedef struct {
+	const gchar *name;
+	SbxVmSpec spec;
+	SbxLibvirtXmlOptions opts;
+} XmlCase;
+
+static const XmlCase cases[] = {
+    {"basic",
+     {"sbx-0123abcd", 1024, 2, "/var/lib/sandboxd/images/default/vmlinuz",
+      "/var/lib/sandboxd/images/default/initrd.img", "console=ttyS0 quiet panic=-1",
+      "/run/sandboxd/sbx-0123abcd", "/run/sandboxd/sbx-0123abcd/agent.sock",
+      "/run/sandboxd/sbx-0123abcd/console.log"},
+     {"qemu", "pc", NULL, NULL}},
+    {"escaping",
+     {"a-1", 768, 1, "/images/k<e>rnel&'\"", "/images/i&nitrd<'>",
+      "console=ttyS0 sbx.x=\"a<b\" sbx.y='&amp;' </cmdline><devices>", "/run/s&d/<a-1>",
+      "/run/s&d/<a-1>/agent'\".sock", "/run/s&d/<a-1>/con&sole.log"},
+     {"kvm", "pc-i440fx-7.2", "/usr/bin/qemu-system-x86_64", "Skylake-Client"}},
+    {"minimal",
+     {"x", 4096, 2, "/boot/vmlinuz", NULL, NULL, NULL, "/tmp/x/agent.sock", "/tmp/x/console.log"},
+     {"qemu", NULL, NULL, NULL}},
+};
+
+static void
+silent_error_func(void *opaque, virErrorPtr error)
+{
+}
+
+/* the strongest check we have without a VM: libvirt parses and validates it */
+static void
+validate_with_libvirt(const XmlCase *c, const gchar *xml)
+{
+	virConnectPtr conn = virConnectOpen("test:///default");
+	virDomainPtr dom;
+	g_autofree gchar *formatted = NULL;
+	g_autofree gchar *cmdline = NULL;
+	g_autofree gchar *meta = NULL;
+	g_autofree gchar *console_log = NULL;
+
+	g_assert_nonnull(conn);
+	dom = virDomainDefineXMLFlags(conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
+	if (dom == NULL)
+		g_error("libvirt refused %s: %s", c->name, virGetLastErrorMessage());
+	g_assert_cmpstr(virDomainGetName(dom), ==, c->spec.id);
+	g_assert_cmpuint(virDomainGetMaxMemory(dom), ==, (gulong)c->spec.memory_mib * 1024);
+	formatted = virDomainGetXMLDesc(dom, 0);
+	/* values survive the round trip, so they were escaped right */
+	g_assert_nonnull(strstr(formatted, "https://sandboxd.org/xmlns/libvirt/1"));
+	if (c->spec.cmdline != NULL) {
+		cmdline = g_markup_escape_text(c->spec.cmdline, -1);
+		g_assert_nonnull(strstr(formatted, cmdline));
+	}
+	g_assert_nonnull(strstr(formatted, "org.sandboxd.agent.0"));
+	/* list_vms and destroy find our domains and logs through the metadata */
+	meta = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, SBX_LIBVIRT_METADATA_URI, 0);
+	g_assert_nonnull(meta);
+	console_log = sbx_libvirt_metadata_get_console_log(meta);
+	g_assert_cmpstr(console_log, ==, c->spec.console_log);
+	g_assert_cmpint(virDomainUndefine(dom), ==, 0);
+	virDomainFree(dom);
+	virConnectClose(conn);
+}
+
+static void
+test_golden(gconstpointer data)
+{
+	const XmlCase *c = data;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *xml = NULL;
+	g_autofree gchar *expected = NULL;
+	g_autofree gchar *fn = NULL;
+
+	xml = sbx_libvirt_domain_xml_new(&c->spec, &c->opts, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(xml);
+
+	fn = g_strdup_printf("%s/%s.xml", TEST_DATA_DIR, c->name);
+	if (g_getenv("SBX_TEST_REGENERATE_OUTPUT") != NULL) {
+		g_file_set_contents(fn, xml, -1, &error);
+		g_assert_no_error(error);
+	}
+	g_file_get_contents(fn, &expected, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(xml, ==, expected);
+	validate_with_libvirt(c, xml);
+}
+
+static void
+test_bad_specs(void)
+{
+	SbxLibvirtXmlOptions opts = {"qemu", "pc", NULL, NULL};
+	const gchar *bad_ids[] = {
+	    "",		"A",
+	    "a<b",	"a b",
+	    "a&",	"a/../b",
+	    "\xc3\xa9", "0123456789012345678901234567890123456789012345678901234567890123"};
+
+	for (guint i = 0; i < G_N_ELEMENTS(bad_ids); i++) {
+		SbxVmSpec spec = {
+		    (gchar *)bad_ids[i], 1024, 1, "/k", NULL, NULL, "/r", "/r/s", "/r/l"};
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *xml = sbx_libvirt_domain_xml_new(&spec, &opts, &error);
+		g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+		g_assert_null(xml);
+	}
+	{
+		/* relative paths and bad UTF-8 never reach the XML */
+		SbxVmSpec spec = {"ok", 1024, 1, "k", NULL, NULL, "/r", "/r/s", "/r/l"};
+		SbxVmSpec spec2 = {"ok", 1024, 1, "/k", NULL, "\xff", "/r", "/r/s", "/r/l"};
+		SbxVmSpec spec3 = {"ok", 0, 1, "/k", NULL, NULL, "/r", "/r/s", "/r/l"};
+		SbxVmSpec spec4 = {"ok", 1024, 1, "/k", NULL, NULL, "/r", NULL, "/r/l"};
+		const SbxVmSpec *specs[] = {&spec, &spec2, &spec3, &spec4};
+		for (guint i = 0; i < G_N_ELEMENTS(specs); i++) {
+			g_autoptr(GError) error = NULL;
+			g_autofree gchar *xml = sbx_libvirt_domain_xml_new(specs[i], &opts, &error);
+			g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+			g_assert_null(xml);
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	virSetErrorFunc(NULL, silent_error_func);
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree gchar *path = g_strdup_printf("/libvirt/xml/%s", cases[i].name);
+		g_test_add_data_func(path, &cases[i], test_golden);
+	}
+	g_test_add_func("/libvirt/xml/bad-specs", test_bad_specs);
+	return g_test_run();
+}
