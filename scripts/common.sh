@@ -122,7 +122,7 @@ sbx_build() {
 	shift
 	if [ ! -f "$builddir/build.ninja" ]; then
 		sbx_log "configuring $builddir"
-		meson setup "$builddir" "$SBX_SRCDIR" "$@"
+		meson setup "$@" "$builddir" "$SBX_SRCDIR"
 	fi
 	sbx_log "building in $builddir"
 	meson compile -C "$builddir"

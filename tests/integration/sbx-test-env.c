@@ -1,0 +1,369 @@
+/* the integration test fixture: private bus, real daemon, real libvirtd.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <signal.h>
+
+#include "sbx-test-env.h"
+#include "sbx-test-supervisor.h"
+
+#define SBX_TEST_BUS_NAME "org.sandboxd"
+#define SBX_TEST_MANAGER_PATH "/org/sandboxd/Manager1"
+#define SBX_TEST_MANAGER_IFACE "org.sandboxd.Manager1"
+#define SBX_TEST_SANDBOX_IFACE "org.sandboxd.Sandbox1"
+/* boots run under TCG on a loaded machine: generous, never asserted on */
+#define SBX_TEST_CREATE_TIMEOUT_MS (5 * 60 * 1000)
+#define SBX_TEST_NAME_TIMEOUT_MS (60 * 1000)
+
+static SbxTestEnv the_env;
+
+SbxTestEnv *
+sbx_test_env_get(void)
+{
+	return &the_env;
+}
+
+static const gchar *
+require_env(const gchar *name, GError **error)
+{
+	const gchar *value = g_getenv(name);
+	if (value == NULL || value[0] == '\0') {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+			    "%s is not set (run me through meson test)", name);
+		return NULL;
+	}
+	return value;
+}
+
+static GSubprocessLauncher *
+new_launcher(GSubprocessFlags flags)
+{
+	GSubprocessLauncher *launcher = g_subprocess_launcher_new(flags);
+	g_subprocess_launcher_set_child_setup(launcher, sbx_supervisor_child_setup, NULL, NULL);
+	return launcher;
+}
+
+static gboolean
+start_bus(SbxTestEnv *env, GError **error)
+{
+	g_autoptr(GSubprocessLauncher) launcher = NULL;
+	g_autoptr(GDataInputStream) stdout_data = NULL;
+	g_autofree gchar *conf_path = g_build_filename(env->tmpdir, "bus.conf", NULL);
+	g_autofree gchar *conf_arg = NULL;
+	g_autofree gchar *conf = NULL;
+	g_autofree gchar *address = NULL;
+
+	conf = g_strdup_printf("<!DOCTYPE busconfig PUBLIC "
+			       "\"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+			       " \"http://www.freedesktop.org/standards/dbus/1.0/"
+			       "busconfig.dtd\">\n"
+			       "<busconfig>\n"
+			       "  <type>session</type>\n"
+			       "  <listen>unix:dir=%s</listen>\n"
+			       "  <auth>EXTERNAL</auth>\n"
+			       "  <policy context=\"default\">\n"
+			       "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+			       "    <allow eavesdrop=\"true\"/>\n"
+			       "    <allow own=\"*\"/>\n"
+			       "  </policy>\n"
+			       "</busconfig>\n",
+			       env->tmpdir);
+	if (!g_file_set_contents(conf_path, conf, -1, error))
+		return FALSE;
+	conf_arg = g_strdup_printf("--config-file=%s", conf_path);
+	launcher = new_launcher(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+	env->bus = g_subprocess_launcher_spawn(launcher, error, "dbus-daemon", conf_arg, "--nofork",
+					       "--print-address=1", NULL);
+	if (env->bus == NULL)
+		return FALSE;
+	sbx_supervisor_record_pid(env->tmpdir, (pid_t)atoi(g_subprocess_get_identifier(env->bus)));
+	stdout_data = g_data_input_stream_new(g_subprocess_get_stdout_pipe(env->bus));
+	address = g_data_input_stream_read_line(stdout_data, NULL, NULL, error);
+	if (address == NULL) {
+		if (error != NULL && *error == NULL)
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "dbus-daemon printed no address");
+		return FALSE;
+	}
+	env->bus_address = g_strstrip(g_steal_pointer(&address));
+	return TRUE;
+}
+
+static gboolean
+write_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
+{
+	g_autofree gchar *path = g_build_filename(env->config_dir, "sandboxd.conf", NULL);
+	g_autofree gchar *kernel = g_build_filename(image_dir, "vmlinuz", NULL);
+	g_autofree gchar *initrd = g_build_filename(image_dir, "initrd.img", NULL);
+	g_autofree gchar *cmdline_file = g_build_filename(image_dir, "cmdline", NULL);
+	g_autofree gchar *cmdline = NULL;
+	g_autofree gchar *cmdline_line = NULL;
+	g_autofree gchar *conf = NULL;
+
+	if (!g_file_test(kernel, G_FILE_TEST_IS_REGULAR)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+			    "no guest image at %s (build it: meson compile -C BUILDDIR image)",
+			    image_dir);
+		return FALSE;
+	}
+	/* only the built-in image reads a cmdline file: pass its contents on */
+	if (g_file_get_contents(cmdline_file, &cmdline, NULL, NULL))
+		cmdline_line = g_strdup_printf("Cmdline=%s\n", g_strstrip(cmdline));
+	conf = g_strdup_printf("# written by the integration tests\n"
+			       "[daemon]\n"
+			       "Backend=libvirt\n"
+			       "DefaultImage=integration\n"
+			       "StateDir=%s\n"
+			       "BootTimeoutSec=300\n"
+			       "\n"
+			       "[image integration]\n"
+			       "Kernel=%s\n"
+			       "Initrd=%s\n"
+			       "%s"
+			       "\n"
+			       "[libvirt]\n"
+			       "DomainType=auto\n",
+			       env->state_dir, kernel, initrd,
+			       cmdline_line != NULL ? cmdline_line : "");
+	return g_file_set_contents(path, conf, -1, error);
+}
+
+static gboolean
+name_has_owner(GDBusConnection *conn, gboolean *owned, GError **error)
+{
+	g_autoptr(GVariant) reply = NULL;
+	reply = g_dbus_connection_call_sync(
+	    conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+	    "NameHasOwner", g_variant_new("(s)", SBX_TEST_BUS_NAME), G_VARIANT_TYPE("(b)"),
+	    G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+	if (reply == NULL)
+		return FALSE;
+	g_variant_get(reply, "(b)", owned);
+	return TRUE;
+}
+
+static gboolean
+start_daemon(SbxTestEnv *env, GError **error)
+{
+	g_autoptr(GSubprocessLauncher) launcher = NULL;
+	const gchar *sandboxd;
+	const gchar *plugin_dir;
+	gint64 deadline;
+
+	sandboxd = require_env("SBX_TEST_SANDBOXD", error);
+	if (sandboxd == NULL)
+		return FALSE;
+	plugin_dir = require_env("SBX_TEST_PLUGIN_DIR", error);
+	if (plugin_dir == NULL)
+		return FALSE;
+	launcher = new_launcher(G_SUBPROCESS_FLAGS_STDERR_MERGE);
+	g_subprocess_launcher_set_stdout_file_path(launcher, env->daemon_log);
+	/* only the flag may choose the plugins */
+	g_subprocess_launcher_unsetenv(launcher, "SANDBOXD_PLUGIN_DIR");
+	g_subprocess_launcher_setenv(launcher, "G_DEBUG", "fatal-criticals", TRUE);
+	env->daemon =
+	    g_subprocess_launcher_spawn(launcher, error, sandboxd, "--address", env->bus_address,
+					"--config-dir", env->config_dir, "--plugin-dir", plugin_dir,
+					"--runtime-dir", env->runtime_dir, "--verbose", NULL);
+	if (env->daemon == NULL)
+		return FALSE;
+	sbx_supervisor_record_pid(env->tmpdir,
+				  (pid_t)atoi(g_subprocess_get_identifier(env->daemon)));
+
+	/* it is ready once it owns its name */
+	deadline = g_get_monotonic_time() + SBX_TEST_NAME_TIMEOUT_MS * 1000;
+	while (g_get_monotonic_time() < deadline) {
+		gboolean owned = FALSE;
+		if (!name_has_owner(env->conn, &owned, error))
+			return FALSE;
+		if (owned)
+			return TRUE;
+		if (g_subprocess_get_identifier(env->daemon) == NULL) {
+			g_autofree gchar *tail = sbx_test_env_daemon_log_tail(env, 4096);
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "sandboxd exited at startup (status %d); its log:\n%s",
+				    g_subprocess_get_status(env->daemon), tail);
+			return FALSE;
+		}
+		g_usleep(100 * 1000);
+		/* lets GSubprocess notice the exit */
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+	}
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "sandboxd did not own %s within %d s",
+		    SBX_TEST_BUS_NAME, SBX_TEST_NAME_TIMEOUT_MS / 1000);
+	return FALSE;
+}
+
+gboolean
+sbx_test_env_start(SbxTestEnv *env, const gchar *tmpdir, GError **error)
+{
+	const gchar *image_dir;
+
+	image_dir = require_env("SBX_TEST_IMAGE_DIR", error);
+	if (image_dir == NULL)
+		return FALSE;
+	env->tmpdir = g_strdup(tmpdir);
+	env->config_dir = g_build_filename(tmpdir, "config", NULL);
+	env->runtime_dir = g_build_filename(tmpdir, "run", NULL);
+	env->state_dir = g_build_filename(tmpdir, "state", NULL);
+	env->daemon_log = g_build_filename(tmpdir, "sandboxd.log", NULL);
+	/* QEMU runs as another user and must reach the sockets and logs below */
+	if (g_mkdir_with_parents(env->config_dir, 0755) != 0 ||
+	    g_mkdir_with_parents(env->runtime_dir, 0755) != 0 ||
+	    g_mkdir_with_parents(env->state_dir, 0755) != 0 || g_chmod(tmpdir, 0755) != 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+			    "cannot create the test folders in %s: %s", tmpdir, g_strerror(errno));
+		return FALSE;
+	}
+	if (!write_config(env, image_dir, error))
+		return FALSE;
+	if (!start_bus(env, error))
+		return FALSE;
+	env->conn = g_dbus_connection_new_for_address_sync(
+	    env->bus_address,
+	    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+		G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+	    NULL, NULL, error);
+	if (env->conn == NULL)
+		return FALSE;
+	g_dbus_connection_set_exit_on_close(env->conn, FALSE);
+	return start_daemon(env, error);
+}
+
+static gint
+stop_process(GSubprocess *proc, guint timeout_ms)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+	if (g_subprocess_get_identifier(proc) != NULL)
+		g_subprocess_send_signal(proc, SIGTERM);
+	while (g_subprocess_get_identifier(proc) != NULL) {
+		if (g_get_monotonic_time() > deadline) {
+			g_printerr("# pid %s ignored SIGTERM for %u ms, killing it\n",
+				   g_subprocess_get_identifier(proc), timeout_ms);
+			g_subprocess_force_exit(proc);
+			g_subprocess_wait(proc, NULL, NULL);
+			break;
+		}
+		g_usleep(50 * 1000);
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+	}
+	if (g_subprocess_get_if_signaled(proc))
+		return -g_subprocess_get_term_sig(proc);
+	return g_subprocess_get_exit_status(proc);
+}
+
+gint
+sbx_test_env_stop_daemon(SbxTestEnv *env, guint timeout_ms)
+{
+	gint status;
+	if (env->daemon == NULL)
+		return 0;
+	status = stop_process(env->daemon, timeout_ms);
+	g_clear_object(&env->daemon);
+	return status;
+}
+
+void
+sbx_test_env_stop(SbxTestEnv *env)
+{
+	sbx_test_env_stop_daemon(env, 60 * 1000);
+	if (env->conn != NULL)
+		g_dbus_connection_close_sync(env->conn, NULL, NULL);
+	g_clear_object(&env->conn);
+	if (env->bus != NULL)
+		stop_process(env->bus, 10 * 1000);
+	g_clear_object(&env->bus);
+	g_clear_pointer(&env->bus_address, g_free);
+	g_clear_pointer(&env->config_dir, g_free);
+	g_clear_pointer(&env->runtime_dir, g_free);
+	g_clear_pointer(&env->state_dir, g_free);
+	g_clear_pointer(&env->daemon_log, g_free);
+	g_clear_pointer(&env->tmpdir, g_free);
+}
+
+gchar *
+sbx_test_env_daemon_log_tail(SbxTestEnv *env, gsize max_bytes)
+{
+	g_autofree gchar *contents = NULL;
+	gsize len = 0;
+	if (env->daemon_log == NULL || !g_file_get_contents(env->daemon_log, &contents, &len, NULL))
+		return g_strdup("(no log)");
+	if (len <= max_bytes)
+		return g_steal_pointer(&contents);
+	return g_strdup(contents + len - max_bytes);
+}
+
+static GDBusConnection *
+conn_or_default(GDBusConnection *conn)
+{
+	return conn != NULL ? conn : the_env.conn;
+}
+
+gchar *
+sbx_test_create(GDBusConnection *conn, GVariant *options, GError **error)
+{
+	g_autoptr(GVariant) reply = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *id = NULL;
+
+	if (options == NULL)
+		options = g_variant_new("a{sv}", NULL);
+	reply = g_dbus_connection_call_sync(
+	    conn_or_default(conn), SBX_TEST_BUS_NAME, SBX_TEST_MANAGER_PATH, SBX_TEST_MANAGER_IFACE,
+	    "CreateSandbox", g_variant_new("(@a{sv})", options), G_VARIANT_TYPE("(o)"),
+	    G_DBUS_CALL_FLAGS_NONE, SBX_TEST_CREATE_TIMEOUT_MS, NULL, error);
+	if (reply == NULL)
+		return NULL;
+	g_variant_get(reply, "(o)", &path);
+	/* so the supervisor can destroy it if we crash */
+	id = sbx_test_get_id(conn, path);
+	if (id != NULL && the_env.tmpdir != NULL)
+		sbx_supervisor_record_domain(the_env.tmpdir, id);
+	return g_steal_pointer(&path);
+}
+
+gboolean
+sbx_test_kill(GDBusConnection *conn, const gchar *path, GError **error)
+{
+	g_autoptr(GVariant) reply = NULL;
+	reply = g_dbus_connection_call_sync(
+	    conn_or_default(conn), SBX_TEST_BUS_NAME, path, SBX_TEST_SANDBOX_IFACE, "Kill", NULL,
+	    NULL, G_DBUS_CALL_FLAGS_NONE, SBX_TEST_CREATE_TIMEOUT_MS, NULL, error);
+	return reply != NULL;
+}
+
+GVariant *
+sbx_test_get_property(GDBusConnection *conn, const gchar *path, const gchar *iface,
+		      const gchar *name, GError **error)
+{
+	g_autoptr(GVariant) reply = NULL;
+	GVariant *value = NULL;
+	reply = g_dbus_connection_call_sync(
+	    conn_or_default(conn), SBX_TEST_BUS_NAME, path, "org.freedesktop.DBus.Properties",
+	    "Get", g_variant_new("(ss)", iface, name), G_VARIANT_TYPE("(v)"),
+	    G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+	if (reply == NULL)
+		return NULL;
+	g_variant_get(reply, "(v)", &value);
+	return value;
+}
+
+gchar *
+sbx_test_get_id(GDBusConnection *conn, const gchar *path)
+{
+	g_autoptr(GVariant) value = NULL;
+	g_autoptr(GError) error = NULL;
+	value = sbx_test_get_property(conn, path, SBX_TEST_SANDBOX_IFACE, "Id", &error);
+	if (value == NULL) {
+		g_printerr("# cannot read Id of %s: %s\n", path, error->message);
+		return NULL;
+	}
+	if (!g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
+		return NULL;
+	return g_variant_dup_string(value, NULL);
+}

@@ -1,0 +1,329 @@
+/* Exec calls with pipes, the CLI, and host-side checks for the integration tests.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <gio/gunixfdlist.h>
+#include <gio/gunixinputstream.h>
+#include <gio/gunixoutputstream.h>
+#include <glib-unix.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sbx-test-env.h"
+
+/* a guard, not a measurement: an Exec whose output never reaches EOF fails here */
+#define SBX_TEST_EXEC_GUARD_SEC (10 * 60)
+
+struct _SbxExecCall {
+	guint pending; /* reply, stdout EOF, stderr EOF, stdin written */
+	GVariant *reply;
+	GError *error;
+	GError *io_error;
+	GOutputStream *out;
+	GOutputStream *err;
+	GOutputStream *in;
+	GBytes *input;
+	gboolean timed_out;
+};
+
+void
+sbx_exec_result_clear(SbxExecResult *res)
+{
+	g_clear_pointer(&res->out, g_bytes_unref);
+	g_clear_pointer(&res->err, g_bytes_unref);
+}
+
+static void
+exec_call_free(SbxExecCall *call)
+{
+	g_clear_pointer(&call->reply, g_variant_unref);
+	g_clear_error(&call->error);
+	g_clear_error(&call->io_error);
+	g_clear_object(&call->out);
+	g_clear_object(&call->err);
+	g_clear_object(&call->in);
+	g_clear_pointer(&call->input, g_bytes_unref);
+	g_free(call);
+}
+
+static void
+exec_reply_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	SbxExecCall *call = user_data;
+	call->reply = g_dbus_connection_call_with_unix_fd_list_finish(G_DBUS_CONNECTION(source),
+								      NULL, result, &call->error);
+	call->pending--;
+}
+
+static void
+splice_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	SbxExecCall *call = user_data;
+	g_autoptr(GError) error = NULL;
+	if (g_output_stream_splice_finish(G_OUTPUT_STREAM(source), result, &error) < 0 &&
+	    call->io_error == NULL)
+		call->io_error = g_steal_pointer(&error);
+	call->pending--;
+}
+
+static void
+stdin_written_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	SbxExecCall *call = user_data;
+	g_autoptr(GError) error = NULL;
+	/* a process that does not read its stdin may close it early: fine */
+	if (!g_output_stream_write_all_finish(G_OUTPUT_STREAM(source), result, NULL, &error))
+		g_debug("stdin: %s", error->message);
+	g_output_stream_close(G_OUTPUT_STREAM(source), NULL, NULL);
+	call->pending--;
+}
+
+static void
+start_reader(SbxExecCall *call, gint fd, GOutputStream *sink)
+{
+	g_autoptr(GInputStream) source = g_unix_input_stream_new(fd, TRUE);
+	g_output_stream_splice_async(
+	    sink, source, G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE | G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET,
+	    G_PRIORITY_DEFAULT, NULL, splice_cb, call);
+	call->pending++;
+}
+
+SbxExecCall *
+sbx_test_exec_start(GDBusConnection *conn, const gchar *path, const gchar *const *argv,
+		    GVariant *options, GBytes *input)
+{
+	SbxExecCall *call = g_new0(SbxExecCall, 1);
+	g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
+	g_autoptr(GError) error = NULL;
+	gint in[2], out[2], err[2];
+
+	if (conn == NULL)
+		conn = sbx_test_env_get()->conn;
+	if (options == NULL)
+		options = g_variant_new("a{sv}", NULL);
+	if (!g_unix_open_pipe(in, FD_CLOEXEC, &error) ||
+	    !g_unix_open_pipe(out, FD_CLOEXEC, &error) ||
+	    !g_unix_open_pipe(err, FD_CLOEXEC, &error))
+		g_error("pipe: %s", error->message);
+	/* the list holds duplicates: our copies of the far ends must go, or no EOF */
+	g_assert_cmpint(g_unix_fd_list_append(fds, in[0], NULL), ==, 0);
+	g_assert_cmpint(g_unix_fd_list_append(fds, out[1], NULL), ==, 1);
+	g_assert_cmpint(g_unix_fd_list_append(fds, err[1], NULL), ==, 2);
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+
+	g_dbus_connection_call_with_unix_fd_list(
+	    conn, "org.sandboxd", path, "org.sandboxd.Sandbox1", "Exec",
+	    g_variant_new("(^as@a{sv}hhh)", argv, options, 0, 1, 2), G_VARIANT_TYPE("(ii)"),
+	    G_DBUS_CALL_FLAGS_NONE, G_MAXINT, fds, NULL, exec_reply_cb, call);
+	call->pending++;
+
+	call->out = g_memory_output_stream_new_resizable();
+	call->err = g_memory_output_stream_new_resizable();
+	start_reader(call, out[0], call->out);
+	start_reader(call, err[0], call->err);
+
+	call->in = g_unix_output_stream_new(in[1], TRUE);
+	if (input != NULL && g_bytes_get_size(input) > 0) {
+		call->input = g_bytes_ref(input);
+		g_output_stream_write_all_async(call->in, g_bytes_get_data(input, NULL),
+						g_bytes_get_size(input), G_PRIORITY_DEFAULT, NULL,
+						stdin_written_cb, call);
+		call->pending++;
+	} else {
+		g_output_stream_close(call->in, NULL, NULL);
+	}
+	return call;
+}
+
+static gboolean
+guard_cb(gpointer user_data)
+{
+	SbxExecCall *call = user_data;
+	call->timed_out = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+gboolean
+sbx_test_exec_finish(SbxExecCall *call, SbxExecResult *res, GError **error)
+{
+	guint guard = g_timeout_add_seconds(SBX_TEST_EXEC_GUARD_SEC, guard_cb, call);
+	gboolean ok = FALSE;
+
+	while (call->pending > 0 && !call->timed_out)
+		g_main_context_iteration(NULL, TRUE);
+	if (call->timed_out) {
+		/* the pending callbacks still point at @call: leak it */
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+			    "Exec not done after %d s (reply %s, %u things pending): "
+			    "does the daemon keep the output fds open?",
+			    SBX_TEST_EXEC_GUARD_SEC,
+			    call->reply != NULL || call->error != NULL ? "received" : "missing",
+			    call->pending);
+		return FALSE;
+	}
+	g_source_remove(guard);
+	memset(res, 0, sizeof(*res));
+	if (call->error != NULL) {
+		g_propagate_error(error, g_steal_pointer(&call->error));
+	} else if (call->io_error != NULL) {
+		g_propagate_prefixed_error(error, g_steal_pointer(&call->io_error),
+					   "reading the output: ");
+	} else {
+		g_variant_get(call->reply, "(ii)", &res->exit_status, &res->signal);
+		res->out = g_memory_output_stream_steal_as_bytes(G_MEMORY_OUTPUT_STREAM(call->out));
+		res->err = g_memory_output_stream_steal_as_bytes(G_MEMORY_OUTPUT_STREAM(call->err));
+		ok = TRUE;
+	}
+	exec_call_free(call);
+	return ok;
+}
+
+gboolean
+sbx_test_exec(GDBusConnection *conn, const gchar *path, const gchar *const *argv, GVariant *options,
+	      GBytes *input, SbxExecResult *res, GError **error)
+{
+	SbxExecCall *call = sbx_test_exec_start(conn, path, argv, options, input);
+	return sbx_test_exec_finish(call, res, error);
+}
+
+gboolean
+sbx_test_sh(const gchar *path, const gchar *script, GBytes *input, SbxExecResult *res,
+	    GError **error)
+{
+	const gchar *argv[] = {"sh", "-c", script, NULL};
+	return sbx_test_exec(NULL, path, argv, NULL, input, res, error);
+}
+
+gboolean
+sbx_test_cli(const gchar *const *args, const gchar *input, gint *exit_code, gchar **out,
+	     gchar **err, GError **error)
+{
+	SbxTestEnv *env = sbx_test_env_get();
+	g_autoptr(GSubprocessLauncher) launcher = NULL;
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	const gchar *sandboxctl = g_getenv("SBX_TEST_SANDBOXCTL");
+
+	if (sandboxctl == NULL) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+				    "SBX_TEST_SANDBOXCTL is not set");
+		return FALSE;
+	}
+	g_ptr_array_add(argv, (gpointer)sandboxctl);
+	g_ptr_array_add(argv, (gpointer) "--address");
+	g_ptr_array_add(argv, env->bus_address);
+	for (guint i = 0; args[i] != NULL; i++)
+		g_ptr_array_add(argv, (gpointer)args[i]);
+	g_ptr_array_add(argv, NULL);
+
+	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE |
+					     G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+					     G_SUBPROCESS_FLAGS_STDERR_PIPE);
+	/* the messages checked below are the untranslated ones */
+	g_subprocess_launcher_setenv(launcher, "LC_ALL", "C", TRUE);
+	g_subprocess_launcher_unsetenv(launcher, "DBUS_SYSTEM_BUS_ADDRESS");
+	proc = g_subprocess_launcher_spawnv(launcher, (const gchar *const *)argv->pdata, error);
+	if (proc == NULL)
+		return FALSE;
+	if (!g_subprocess_communicate_utf8(proc, input, NULL, out, err, error))
+		return FALSE;
+	if (g_subprocess_get_if_signaled(proc))
+		*exit_code = -g_subprocess_get_term_sig(proc);
+	else
+		*exit_code = g_subprocess_get_exit_status(proc);
+	return TRUE;
+}
+
+gboolean
+sbx_test_domain_exists(const gchar *name, GError **error)
+{
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	g_auto(GStrv) lines = NULL;
+	gint status = 0;
+	const gchar *argv[] = {"virsh", "-q",	 "-c",	   "qemu:///system",
+			       "list",	"--all", "--name", NULL};
+
+	if (!g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
+			  &status, error))
+		return FALSE;
+	if (!g_spawn_check_wait_status(status, error)) {
+		g_prefix_error(error, "virsh list: %s: ", err);
+		return FALSE;
+	}
+	lines = g_strsplit(out, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		if (g_strcmp0(g_strstrip(lines[i]), name) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+GArray *
+sbx_test_find_qemu(const gchar *name)
+{
+	GArray *pids = g_array_new(FALSE, FALSE, sizeof(gint));
+	g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+	const gchar *entry;
+
+	while (proc != NULL && (entry = g_dir_read_name(proc)) != NULL) {
+		g_autofree gchar *path = NULL;
+		g_autofree gchar *cmdline = NULL;
+		gsize len = 0;
+		gboolean is_qemu = FALSE;
+		gboolean mentions = FALSE;
+
+		if (!g_ascii_isdigit(entry[0]))
+			continue;
+		path = g_build_filename("/proc", entry, "cmdline", NULL);
+		if (!g_file_get_contents(path, &cmdline, &len, NULL) || len == 0)
+			continue;
+		for (gsize off = 0; off < len; off += strlen(cmdline + off) + 1) {
+			const gchar *arg = cmdline + off;
+			if (off == 0 && strstr(arg, "qemu") != NULL)
+				is_qemu = TRUE;
+			if (strstr(arg, name) != NULL)
+				mentions = TRUE;
+		}
+		if (is_qemu && mentions) {
+			gint pid = atoi(entry);
+			g_array_append_val(pids, pid);
+		}
+	}
+	return pids;
+}
+
+static void
+list_files_rec(const gchar *root, const gchar *rel, GPtrArray *files)
+{
+	g_autofree gchar *path = g_build_filename(root, rel, NULL);
+	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+	const gchar *entry;
+
+	while (dir != NULL && (entry = g_dir_read_name(dir)) != NULL) {
+		g_autofree gchar *child_rel = g_build_filename(rel, entry, NULL);
+		g_autofree gchar *child = g_build_filename(root, child_rel, NULL);
+		g_ptr_array_add(files, g_strdup(child_rel));
+		if (g_file_test(child, G_FILE_TEST_IS_DIR) &&
+		    !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+			list_files_rec(root, child_rel, files);
+	}
+}
+
+static gint
+cmp_str(gconstpointer a, gconstpointer b)
+{
+	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
+GPtrArray *
+sbx_test_list_files(const gchar *dir)
+{
+	GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
+	list_files_rec(dir, "", files);
+	g_ptr_array_sort(files, cmp_str);
+	return files;
+}
