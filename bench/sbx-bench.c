@@ -1,0 +1,334 @@
+/* sandboxd-bench: latency and throughput of a running sandboxd, printed as a table.
+ * not a test: it asserts nothing, it measures.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <gio/gunixfdlist.h>
+#include <gio/gunixinputstream.h>
+#include <glib-unix.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BUS_NAME "org.sandboxd"
+#define MANAGER_PATH "/org/sandboxd/Manager1"
+#define MANAGER_IFACE "org.sandboxd.Manager1"
+#define SANDBOX_IFACE "org.sandboxd.Sandbox1"
+
+typedef struct {
+	gint64 start;
+	gint64 first_byte; /* 0 until stdout produced something */
+	gint64 end;	   /* reply and EOF both seen */
+	guint64 bytes;
+	gint exit_status;
+	guint pending;
+	GError *error;
+	guint8 buf[256 * 1024];
+	GInputStream *out;
+} ExecRun;
+
+static void
+exec_reply_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	ExecRun *run = user_data;
+	g_autoptr(GVariant) reply = g_dbus_connection_call_with_unix_fd_list_finish(
+	    G_DBUS_CONNECTION(source), NULL, result, &run->error);
+	if (reply != NULL)
+		g_variant_get(reply, "(ii)", &run->exit_status, NULL);
+	run->pending--;
+}
+
+static void read_cb(GObject *source, GAsyncResult *result, gpointer user_data);
+
+static void
+read_next(ExecRun *run)
+{
+	g_input_stream_read_async(run->out, run->buf, sizeof(run->buf), G_PRIORITY_DEFAULT, NULL,
+				  read_cb, run);
+}
+
+static void
+read_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	ExecRun *run = user_data;
+	g_autoptr(GError) error = NULL;
+	gssize n = g_input_stream_read_finish(G_INPUT_STREAM(source), result, &error);
+	if (n > 0) {
+		if (run->first_byte == 0)
+			run->first_byte = g_get_monotonic_time();
+		run->bytes += (guint64)n;
+		read_next(run);
+		return;
+	}
+	if (n < 0 && run->error == NULL)
+		run->error = g_steal_pointer(&error);
+	run->pending--;
+}
+
+/* Exec @argv with stdin at EOF, stdout counted and timed, stderr to /dev/null */
+static gboolean
+exec_timed(GDBusConnection *conn, const gchar *path, const gchar *const *argv, ExecRun *run,
+	   GError **error)
+{
+	g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
+	gint out[2];
+	gint devnull;
+
+	if (!g_unix_open_pipe(out, FD_CLOEXEC, error))
+		return FALSE;
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	g_unix_fd_list_append(fds, devnull, NULL);
+	g_unix_fd_list_append(fds, out[1], NULL);
+	g_unix_fd_list_append(fds, devnull, NULL);
+	close(devnull);
+	close(out[1]);
+	run->out = g_unix_input_stream_new(out[0], TRUE);
+	run->start = g_get_monotonic_time();
+	g_dbus_connection_call_with_unix_fd_list(
+	    conn, BUS_NAME, path, SANDBOX_IFACE, "Exec",
+	    g_variant_new("(^as@a{sv}hhh)", argv, g_variant_new("a{sv}", NULL), 0, 1, 2),
+	    G_VARIANT_TYPE("(ii)"), G_DBUS_CALL_FLAGS_NONE, G_MAXINT, fds, NULL, exec_reply_cb,
+	    run);
+	run->pending = 2;
+	read_next(run);
+	while (run->pending > 0)
+		g_main_context_iteration(NULL, TRUE);
+	run->end = g_get_monotonic_time();
+	g_clear_object(&run->out);
+	if (run->error != NULL) {
+		g_propagate_error(error, g_steal_pointer(&run->error));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gchar *
+create_sandbox(GDBusConnection *conn, GError **error)
+{
+	g_autoptr(GVariant) reply = NULL;
+	gchar *path = NULL;
+	reply = g_dbus_connection_call_sync(
+	    conn, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "CreateSandbox",
+	    g_variant_new("(@a{sv})", g_variant_new("a{sv}", NULL)), G_VARIANT_TYPE("(o)"),
+	    G_DBUS_CALL_FLAGS_NONE, 10 * 60 * 1000, NULL, error);
+	if (reply == NULL)
+		return NULL;
+	g_variant_get(reply, "(o)", &path);
+	return path;
+}
+
+static gboolean
+kill_sandbox(GDBusConnection *conn, const gchar *path, GError **error)
+{
+	g_autoptr(GVariant) reply = NULL;
+	reply = g_dbus_connection_call_sync(conn, BUS_NAME, path, SANDBOX_IFACE, "Kill", NULL, NULL,
+					    G_DBUS_CALL_FLAGS_NONE, 5 * 60 * 1000, NULL, error);
+	return reply != NULL;
+}
+
+static gint
+cmp_double(gconstpointer a, gconstpointer b)
+{
+	gdouble x = *(const gdouble *)a, y = *(const gdouble *)b;
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* nearest-rank percentile of sorted @values */
+static gdouble
+percentile(GArray *values, guint pct)
+{
+	guint rank;
+	if (values->len == 0)
+		return 0;
+	rank = (pct * values->len + 99) / 100;
+	if (rank == 0)
+		rank = 1;
+	return g_array_index(values, gdouble, rank - 1);
+}
+
+static gdouble
+median(GArray *values)
+{
+	guint n = values->len;
+	if (n == 0)
+		return 0;
+	if (n % 2 == 1)
+		return g_array_index(values, gdouble, n / 2);
+	return (g_array_index(values, gdouble, n / 2 - 1) + g_array_index(values, gdouble, n / 2)) /
+	       2;
+}
+
+static void
+print_row(const gchar *what, GArray *values, const gchar *unit)
+{
+	g_array_sort(values, cmp_double);
+	g_print("%-40s %4u %12.2f %12.2f %12.2f %12.2f  %s\n", what, values->len, median(values),
+		percentile(values, 95), g_array_index(values, gdouble, 0),
+		g_array_index(values, gdouble, values->len - 1), unit);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GOptionContext) ctx = NULL;
+	g_autoptr(GDBusConnection) conn = NULL;
+	g_autoptr(GVariant) domain_type = NULL;
+	g_autoptr(GVariant) version = NULL;
+	g_autoptr(GArray) create_first = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	g_autoptr(GArray) create_call = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	g_autoptr(GArray) kill_call = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	g_autoptr(GArray) exec_true = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	g_autoptr(GArray) throughput = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	g_autofree gchar *address = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *stream_cmd = NULL;
+	gboolean session = FALSE;
+	gint runs = 10;
+	gint stream_mib = 64;
+	const GOptionEntry entries[] = {
+	    {"address", 0, 0, G_OPTION_ARG_STRING, &address, "D-Bus address of sandboxd's bus",
+	     "ADDR"},
+	    {"session", 0, 0, G_OPTION_ARG_NONE, &session, "use the session bus", NULL},
+	    {"runs", 'n', 0, G_OPTION_ARG_INT, &runs, "runs per measurement (default 10)", "N"},
+	    {"stream-mib", 0, 0, G_OPTION_ARG_INT, &stream_mib,
+	     "MiB streamed per throughput run (default 64)", "MIB"},
+	    {NULL},
+	};
+	const gchar *echo_argv[] = {"echo", "x", NULL};
+	const gchar *true_argv[] = {"true", NULL};
+	const gchar *stream_argv[] = {"sh", "-c", NULL, NULL};
+
+	ctx = g_option_context_new("- measure a running sandboxd");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &error) || runs < 1 || stream_mib < 1) {
+		g_printerr("%s\n", error != NULL ? error->message : "bad --runs or --stream-mib");
+		return 2;
+	}
+	if (address != NULL)
+		conn = g_dbus_connection_new_for_address_sync(
+		    address,
+		    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+			G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+		    NULL, NULL, &error);
+	else
+		conn =
+		    g_bus_get_sync(session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM, NULL, &error);
+	if (conn == NULL) {
+		g_printerr("cannot connect to the bus: %s\n", error->message);
+		return 1;
+	}
+	g_dbus_connection_set_exit_on_close(conn, FALSE);
+	{
+		g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+		    conn, BUS_NAME, MANAGER_PATH, "org.freedesktop.DBus.Properties", "Get",
+		    g_variant_new("(ss)", MANAGER_IFACE, "DomainType"), G_VARIANT_TYPE("(v)"),
+		    G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+		g_autoptr(GVariant) reply2 = NULL;
+		if (reply == NULL) {
+			g_printerr("is sandboxd running? %s\n", error->message);
+			return 1;
+		}
+		g_variant_get(reply, "(v)", &domain_type);
+		reply2 = g_dbus_connection_call_sync(
+		    conn, BUS_NAME, MANAGER_PATH, "org.freedesktop.DBus.Properties", "Get",
+		    g_variant_new("(ss)", MANAGER_IFACE, "Version"), G_VARIANT_TYPE("(v)"),
+		    G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+		if (reply2 != NULL)
+			g_variant_get(reply2, "(v)", &version);
+	}
+	g_print("sandboxd %s, domain type %s (%s), %d runs each, default sandbox options\n",
+		version != NULL ? g_variant_get_string(version, NULL) : "?",
+		g_variant_get_string(domain_type, NULL),
+		g_strcmp0(g_variant_get_string(domain_type, NULL), "kvm") == 0
+		    ? "hardware virtualisation"
+		    : "QEMU TCG software emulation",
+		runs);
+
+	/* (a) a new sandbox: CreateSandbox to the first byte of a command's output */
+	for (gint i = 0; i < runs; i++) {
+		g_autofree gchar *sb = NULL;
+		ExecRun *run = g_new0(ExecRun, 1);
+		gint64 t0 = g_get_monotonic_time();
+		gint64 t1, t2;
+		gdouble v;
+
+		sb = create_sandbox(conn, &error);
+		if (sb == NULL) {
+			g_printerr("CreateSandbox: %s\n", error->message);
+			return 1;
+		}
+		t1 = g_get_monotonic_time();
+		if (!exec_timed(conn, sb, echo_argv, run, &error)) {
+			g_printerr("Exec: %s\n", error->message);
+			return 1;
+		}
+		v = (run->first_byte - t0) / 1000.0;
+		g_array_append_val(create_first, v);
+		v = (t1 - t0) / 1000.0;
+		g_array_append_val(create_call, v);
+		t2 = g_get_monotonic_time();
+		if (!kill_sandbox(conn, sb, &error)) {
+			g_printerr("Kill: %s\n", error->message);
+			return 1;
+		}
+		v = (g_get_monotonic_time() - t2) / 1000.0;
+		g_array_append_val(kill_call, v);
+		g_free(run);
+		g_printerr(".");
+	}
+
+	/* (b) and (c) in one running sandbox */
+	path = create_sandbox(conn, &error);
+	if (path == NULL) {
+		g_printerr("CreateSandbox: %s\n", error->message);
+		return 1;
+	}
+	for (gint i = 0; i < runs; i++) {
+		ExecRun *run = g_new0(ExecRun, 1);
+		gdouble v;
+		if (!exec_timed(conn, path, true_argv, run, &error)) {
+			g_printerr("Exec: %s\n", error->message);
+			return 1;
+		}
+		v = (run->end - run->start) / 1000.0;
+		g_array_append_val(exec_true, v);
+		g_free(run);
+	}
+	stream_cmd = g_strdup_printf("head -c %d /dev/zero", stream_mib * 1024 * 1024);
+	stream_argv[2] = stream_cmd;
+	for (gint i = 0; i < runs; i++) {
+		ExecRun *run = g_new0(ExecRun, 1);
+		gdouble v;
+		if (!exec_timed(conn, path, stream_argv, run, &error)) {
+			g_printerr("Exec: %s\n", error->message);
+			return 1;
+		}
+		if (run->bytes != (guint64)stream_mib * 1024 * 1024) {
+			g_printerr("stream: got %" G_GUINT64_FORMAT " bytes\n", run->bytes);
+			return 1;
+		}
+		v = (gdouble)run->bytes / (1024.0 * 1024.0) /
+		    ((run->end - run->start) / (gdouble)G_USEC_PER_SEC);
+		g_array_append_val(throughput, v);
+		g_free(run);
+		g_printerr(".");
+	}
+	kill_sandbox(conn, path, NULL);
+	g_printerr("\n");
+
+	g_print("%-40s %4s %12s %12s %12s %12s\n", "measurement", "n", "median", "p95", "min",
+		"max");
+	print_row("(a) CreateSandbox -> first output byte", create_first, "ms");
+	print_row("    CreateSandbox call alone", create_call, "ms");
+	print_row("    Kill call", kill_call, "ms");
+	print_row("(b) Exec round trip of `true`", exec_true, "ms");
+	{
+		g_autofree gchar *label =
+		    g_strdup_printf("(c) stdout throughput, %d MiB", stream_mib);
+		print_row(label, throughput, "MiB/s");
+	}
+	return 0;
+}
