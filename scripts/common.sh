@@ -32,13 +32,16 @@ sbx_require_root() {
 
 # installs the packages that are not installed yet; a second run costs one dpkg-query
 sbx_install_packages() {
-	local missing=() pkg status
-	for pkg in "$@"; do
-		status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
+	local missing=() pkg
+	local -A installed=()
+	# one dpkg-query for all: unknown packages only print to stderr
+	while read -r pkg status; do
 		case "$status" in
-		ii*) ;;
-		*) missing+=("$pkg") ;;
+		ii*) installed[${pkg%%:*}]=1 ;;
 		esac
+	done < <(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "$@" 2>/dev/null || true)
+	for pkg in "$@"; do
+		[ -n "${installed[$pkg]:-}" ] || missing+=("$pkg")
 	done
 	if [ "${#missing[@]}" -eq 0 ]; then
 		return 0
