@@ -29,6 +29,17 @@ sbx_image_free(SbxImage *image)
 	g_free(image);
 }
 
+SbxImage *
+sbx_image_copy(const SbxImage *image)
+{
+	SbxImage *copy = sbx_image_new(image->name);
+	copy->kernel = g_strdup(image->kernel);
+	copy->initrd = g_strdup(image->initrd);
+	copy->cmdline = g_strdup(image->cmdline);
+	copy->cmdline_file = g_strdup(image->cmdline_file);
+	return copy;
+}
+
 gboolean
 sbx_image_name_is_valid(const gchar *name)
 {

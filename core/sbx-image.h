@@ -21,6 +21,7 @@ typedef struct {
 
 SbxImage *sbx_image_new(const gchar *name);
 void sbx_image_free(SbxImage *image);
+SbxImage *sbx_image_copy(const SbxImage *image);
 gboolean sbx_image_name_is_valid(const gchar *name);
 
 /* the built-in image: SBX_IMAGEDIR/<name>/{vmlinuz,initrd.img,cmdline} */

@@ -1,1 +1,340 @@
-/* stub: being written */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "sandboxd"
+
+#include "config.h"
+
+#include "sbx-dbus-generated.h"
+#include "sbx-error.h"
+#include "sbx-log.h"
+#include "sbx-manager.h"
+#include "sbx-options.h"
+#include "sbx-sandbox.h"
+
+struct _SbxManager {
+	GObject parent_instance;
+	SbxConfig *config;
+	SbxHypervisorBackend *backend;
+	gchar *runtime_dir;
+	GDBusConnection *connection;
+	GDBusObjectManagerServer *object_manager;
+	SbxDBusManager1 *iface;
+	GHashTable *sandboxes; /* id -> SbxSandbox, in any state but stopped */
+	gulong vm_exited_id;
+	gboolean shutting_down;
+	GPtrArray *shutdown_waiters; /* GTask */
+};
+
+G_DEFINE_TYPE(SbxManager, sbx_manager, G_TYPE_OBJECT)
+
+static void
+sbx_manager_dispose(GObject *object)
+{
+	SbxManager *self = SBX_MANAGER(object);
+	if (self->backend != NULL)
+		g_clear_signal_handler(&self->vm_exited_id, self->backend);
+	g_clear_pointer(&self->sandboxes, g_hash_table_unref);
+	g_clear_object(&self->object_manager);
+	g_clear_object(&self->iface);
+	g_clear_object(&self->connection);
+	g_clear_object(&self->backend);
+	g_clear_object(&self->config);
+	G_OBJECT_CLASS(sbx_manager_parent_class)->dispose(object);
+}
+
+static void
+sbx_manager_finalize(GObject *object)
+{
+	SbxManager *self = SBX_MANAGER(object);
+	g_free(self->runtime_dir);
+	g_ptr_array_unref(self->shutdown_waiters);
+	G_OBJECT_CLASS(sbx_manager_parent_class)->finalize(object);
+}
+
+static void
+sbx_manager_class_init(SbxManagerClass *klass)
+{
+	GObjectClass *object_class = G_OBJECT_CLASS(klass);
+	object_class->dispose = sbx_manager_dispose;
+	object_class->finalize = sbx_manager_finalize;
+}
+
+static void
+sbx_manager_init(SbxManager *self)
+{
+	self->sandboxes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_object_unref);
+	self->shutdown_waiters = g_ptr_array_new_with_free_func(g_object_unref);
+}
+
+guint
+sbx_manager_get_n_sandboxes(SbxManager *self)
+{
+	return g_hash_table_size(self->sandboxes);
+}
+
+static void
+check_shutdown_done(SbxManager *self)
+{
+	g_autoptr(GPtrArray) waiters = NULL;
+	if (!self->shutting_down || g_hash_table_size(self->sandboxes) > 0)
+		return;
+	waiters = g_steal_pointer(&self->shutdown_waiters);
+	self->shutdown_waiters = g_ptr_array_new_with_free_func(g_object_unref);
+	for (guint i = 0; i < waiters->len; i++)
+		g_task_return_boolean(g_ptr_array_index(waiters, i), TRUE);
+}
+
+static void
+on_sandbox_gone(SbxSandbox *sandbox, gpointer user_data)
+{
+	SbxManager *self = SBX_MANAGER(user_data);
+	g_autoptr(SbxSandbox) keep = g_object_ref(sandbox);
+
+	if (self->object_manager != NULL)
+		g_dbus_object_manager_server_unexport(self->object_manager,
+						      sbx_sandbox_get_object_path(sandbox));
+	g_signal_handlers_disconnect_by_data(sandbox, self);
+	g_hash_table_remove(self->sandboxes, sbx_sandbox_get_id(sandbox));
+	check_shutdown_done(self);
+}
+
+static void
+on_vm_exited(SbxHypervisorBackend *backend, const gchar *id, gpointer user_data)
+{
+	SbxManager *self = SBX_MANAGER(user_data);
+	SbxSandbox *sandbox = g_hash_table_lookup(self->sandboxes, id);
+	if (sandbox == NULL || sbx_sandbox_get_state(sandbox) != SBX_SANDBOX_STATE_RUNNING)
+		return;
+	sbx_sandbox_warning(id, "sandbox %s: its VM stopped on its own", id);
+	sbx_sandbox_destroy_async(sandbox, "its VM stopped", NULL, NULL);
+}
+
+SbxManager *
+sbx_manager_new(SbxConfig *config, SbxHypervisorBackend *backend, const gchar *runtime_dir)
+{
+	SbxManager *self = g_object_new(SBX_TYPE_MANAGER, NULL);
+	self->config = g_object_ref(config);
+	self->backend = g_object_ref(backend);
+	self->runtime_dir = g_strdup(runtime_dir);
+	self->vm_exited_id = g_signal_connect(backend, "vm-exited", G_CALLBACK(on_vm_exited), self);
+	return self;
+}
+
+/* --- CreateSandbox ------------------------------------------------------ */
+
+typedef struct {
+	SbxManager *manager;
+	GDBusMethodInvocation *invocation;
+	SbxSandbox *sandbox;
+} CreateCall;
+
+static void
+create_call_free(CreateCall *call)
+{
+	g_clear_object(&call->manager);
+	g_clear_object(&call->invocation);
+	g_clear_object(&call->sandbox);
+	g_free(call);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CreateCall, create_call_free)
+
+static void
+on_sandbox_started(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(CreateCall) call = user_data;
+	SbxManager *self = call->manager;
+	SbxSandbox *sandbox = SBX_SANDBOX(source);
+	g_autoptr(GError) error = NULL;
+
+	if (!sbx_sandbox_start_finish(sandbox, res, &error)) {
+		g_dbus_method_invocation_return_gerror(g_steal_pointer(&call->invocation), error);
+		return;
+	}
+	g_dbus_object_manager_server_export(
+	    self->object_manager, G_DBUS_OBJECT_SKELETON(sbx_sandbox_get_object(sandbox)));
+	sbx_dbus_manager1_complete_create_sandbox(self->iface, g_steal_pointer(&call->invocation),
+						  sbx_sandbox_get_object_path(sandbox));
+}
+
+static void
+on_caller_uid(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(CreateCall) call = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply =
+	    g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &error);
+	guint uid = G_MAXUINT;
+	SbxSandbox *sandbox;
+
+	if (reply != NULL)
+		g_variant_get(reply, "(u)", &uid);
+	else
+		g_debug("cannot get the caller's uid: %s", error->message);
+	sandbox = call->sandbox;
+	sbx_sandbox_set_owner(sandbox, g_dbus_method_invocation_get_connection(call->invocation),
+			      g_dbus_method_invocation_get_sender(call->invocation), uid);
+	sbx_sandbox_start_async(sandbox, on_sandbox_started, g_steal_pointer(&call));
+}
+
+static gboolean
+handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation, GVariant *options,
+		      gpointer user_data)
+{
+	SbxManager *self = SBX_MANAGER(user_data);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SbxCreateOptions) opts = NULL;
+	g_autofree gchar *id = NULL;
+	g_autoptr(CreateCall) call = NULL;
+	const SbxImage *image;
+	const gchar *sender = g_dbus_method_invocation_get_sender(invocation);
+	guint max = sbx_config_get_max_sandboxes(self->config);
+
+	if (self->shutting_down) {
+		g_dbus_method_invocation_return_error(invocation, SBX_ERROR, SBX_ERROR_FAILED,
+						      "sandboxd is shutting down");
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	opts = sbx_create_options_parse(options, self->config, &error);
+	if (opts == NULL) {
+		g_dbus_method_invocation_return_gerror(invocation, error);
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	if (g_hash_table_size(self->sandboxes) >= max) {
+		g_dbus_method_invocation_return_error(
+		    invocation, SBX_ERROR, SBX_ERROR_LIMIT_EXCEEDED,
+		    "%u sandboxes exist already, the limit is %u (MaxSandboxes)",
+		    g_hash_table_size(self->sandboxes), max);
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	image = sbx_config_get_image(self->config, opts->image);
+	do {
+		g_free(id);
+		id = sbx_sandbox_make_id();
+	} while (g_hash_table_contains(self->sandboxes, id));
+
+	call = g_new0(CreateCall, 1);
+	call->manager = g_object_ref(self);
+	call->invocation = g_object_ref(invocation);
+	call->sandbox =
+	    sbx_sandbox_new(id, g_steal_pointer(&opts), image, self->backend, self->runtime_dir,
+			    sbx_config_get_boot_timeout_sec(self->config));
+	g_hash_table_insert(self->sandboxes, g_strdup(id), g_object_ref(call->sandbox));
+	g_signal_connect(call->sandbox, "gone", G_CALLBACK(on_sandbox_gone), self);
+	sbx_sandbox_debug(id, "CreateSandbox from %s: sandbox %s", sender ? sender : "peer", id);
+
+	if (sender == NULL) {
+		/* a peer-to-peer connection: nobody to ask about the uid */
+		SbxSandbox *sandbox = call->sandbox;
+		sbx_sandbox_set_owner(sandbox, NULL, NULL, G_MAXUINT);
+		sbx_sandbox_start_async(sandbox, on_sandbox_started, g_steal_pointer(&call));
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	g_dbus_connection_call(
+	    g_dbus_method_invocation_get_connection(invocation), "org.freedesktop.DBus",
+	    "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetConnectionUnixUser",
+	    g_variant_new("(s)", sender), G_VARIANT_TYPE("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+	    on_caller_uid, g_steal_pointer(&call));
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* --- ListSandboxes, GetSandbox ------------------------------------------ */
+
+static gint
+str_cmp_cb(gconstpointer a, gconstpointer b)
+{
+	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
+static gboolean
+handle_list_sandboxes(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+	SbxManager *self = SBX_MANAGER(user_data);
+	g_autoptr(GPtrArray) paths = g_ptr_array_new();
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, self->sandboxes);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		SbxSandbox *sandbox = value;
+		if (sbx_sandbox_get_state(sandbox) == SBX_SANDBOX_STATE_RUNNING)
+			g_ptr_array_add(paths, (gpointer)sbx_sandbox_get_object_path(sandbox));
+	}
+	g_ptr_array_sort(paths, str_cmp_cb);
+	g_ptr_array_add(paths, NULL);
+	sbx_dbus_manager1_complete_list_sandboxes(iface, invocation,
+						  (const gchar *const *)paths->pdata);
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_get_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation, const gchar *id,
+		   gpointer user_data)
+{
+	SbxManager *self = SBX_MANAGER(user_data);
+	SbxSandbox *sandbox = NULL;
+
+	if (sbx_sandbox_id_is_valid(id))
+		sandbox = g_hash_table_lookup(self->sandboxes, id);
+	if (sandbox == NULL || sbx_sandbox_get_state(sandbox) != SBX_SANDBOX_STATE_RUNNING) {
+		g_dbus_method_invocation_return_error(invocation, SBX_ERROR, SBX_ERROR_NOT_FOUND,
+						      "no sandbox '%.64s'", id);
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	sbx_dbus_manager1_complete_get_sandbox(iface, invocation,
+					       sbx_sandbox_get_object_path(sandbox));
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+void
+sbx_manager_export(SbxManager *self, GDBusConnection *connection)
+{
+	g_autoptr(SbxDBusObjectSkeleton) object = sbx_dbus_object_skeleton_new(SBX_MANAGER_PATH);
+
+	g_return_if_fail(SBX_IS_MANAGER(self));
+	g_return_if_fail(self->connection == NULL);
+
+	self->connection = g_object_ref(connection);
+	self->object_manager = g_dbus_object_manager_server_new(SBX_OBJECT_MANAGER_PATH);
+	self->iface = sbx_dbus_manager1_skeleton_new();
+	sbx_dbus_manager1_set_version(self->iface, PACKAGE_VERSION);
+	sbx_dbus_manager1_set_domain_type(self->iface,
+					  sbx_hypervisor_backend_get_domain_type(self->backend));
+	g_signal_connect(self->iface, "handle-create-sandbox", G_CALLBACK(handle_create_sandbox),
+			 self);
+	g_signal_connect(self->iface, "handle-list-sandboxes", G_CALLBACK(handle_list_sandboxes),
+			 self);
+	g_signal_connect(self->iface, "handle-get-sandbox", G_CALLBACK(handle_get_sandbox), self);
+	sbx_dbus_object_skeleton_set_manager1(object, self->iface);
+	g_dbus_object_manager_server_export(self->object_manager, G_DBUS_OBJECT_SKELETON(object));
+	g_dbus_object_manager_server_set_connection(self->object_manager, connection);
+}
+
+/* --- shutdown ----------------------------------------------------------- */
+
+void
+sbx_manager_shutdown_async(SbxManager *self, GAsyncReadyCallback callback, gpointer user_data)
+{
+	g_autoptr(GTask) task = g_task_new(self, NULL, callback, user_data);
+	g_autoptr(GPtrArray) sandboxes = g_ptr_array_new_with_free_func(g_object_unref);
+	GHashTableIter iter;
+	gpointer value;
+
+	self->shutting_down = TRUE;
+	g_ptr_array_add(self->shutdown_waiters, g_steal_pointer(&task));
+
+	g_hash_table_iter_init(&iter, self->sandboxes);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		g_ptr_array_add(sandboxes, g_object_ref(value));
+	if (sandboxes->len > 0)
+		g_message("shutting down: destroying %u sandboxes", sandboxes->len);
+	for (guint i = 0; i < sandboxes->len; i++)
+		sbx_sandbox_destroy_async(g_ptr_array_index(sandboxes, i), "sandboxd is stopping",
+					  NULL, NULL);
+	check_shutdown_done(self);
+}
+
+gboolean
+sbx_manager_shutdown_finish(SbxManager *self, GAsyncResult *res, GError **error)
+{
+	return g_task_propagate_boolean(G_TASK(res), error);
+}

@@ -1,0 +1,54 @@
+/* SbxSandbox's insides, shared by sbx-sandbox.c and sbx-sandbox-exec.c.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "sbx-agent-client.h"
+#include "sbx-sandbox.h"
+
+struct _SbxSandbox {
+	GObject parent_instance;
+	gchar *id;
+	gchar *run_dir;
+	gchar *object_path;
+	SbxCreateOptions *opts;
+	SbxImage *image;
+	SbxHypervisorBackend *backend;
+	guint boot_timeout_sec;
+	gint64 created_at;
+	SbxSandboxState state;
+
+	SbxDBusObjectSkeleton *object;
+	SbxDBusSandbox1 *iface;
+
+	/* starting */
+	GTask *start_task;
+	GError *start_error;
+	GCancellable *start_cancellable;
+	guint boot_timer_id;
+	gboolean boot_timed_out;
+	GSocketClient *socket_client;
+	gint64 connect_deadline;
+	guint connect_retry_id;
+
+	/* running */
+	SbxAgentClient *agent;
+	gulong agent_closed_id;
+	GPtrArray *execs; /* SbxExecCall, not owned */
+	guint expiry_id;
+
+	/* who made it */
+	GDBusConnection *owner_connection;
+	gchar *owner_name;
+	guint owner_uid;
+	guint owner_watch_id;
+
+	/* stopping */
+	gchar *destroy_reason;
+	GError *destroy_error;
+	GPtrArray *destroy_waiters; /* GTask */
+};
+
+/* sbx-sandbox-exec.c */
+void sbx_sandbox_exec_setup(SbxSandbox *self);
+void sbx_sandbox_exec_cancel_all(SbxSandbox *self);
