@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "sbx-dbus-generated.h"
@@ -537,7 +538,7 @@ test_list_kill(void)
 	g_clear_pointer(&out, g_free);
 	g_clear_pointer(&err, g_free);
 
-	/* GTestDBus set DBUS_SESSION_BUS_ADDRESS to the same bus */
+	/* main() pointed DBUS_SESSION_BUS_ADDRESS at the same bus */
 	g_assert_cmpint(run_ctl(list_session, NULL, FALSE, &out, &err), ==, 0);
 	g_assert_true(g_str_has_prefix(out, "ID"));
 	g_clear_pointer(&out, g_free);
@@ -554,10 +555,41 @@ test_list_kill(void)
 	assert_error_line(err, "cannot find sandbox 'nope'");
 }
 
+static void
+bus_child_setup(gpointer user_data)
+{
+	/* no stray bus if this test dies on a failed assertion */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* a private dbus-daemon; GTestDBus would leak it when an assertion aborts */
+static GSubprocess *
+bus_start(GError **error)
+{
+	g_autoptr(GSubprocessLauncher) launcher =
+	    g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autoptr(GDataInputStream) stdout_data = NULL;
+	g_autofree gchar *line = NULL;
+
+	g_subprocess_launcher_set_child_setup(launcher, bus_child_setup, NULL, NULL);
+	proc = g_subprocess_launcher_spawn(launcher, error, "dbus-daemon", "--session", "--nofork",
+					   "--print-address=1", NULL);
+	if (proc == NULL)
+		return NULL;
+	stdout_data = g_data_input_stream_new(g_subprocess_get_stdout_pipe(proc));
+	line = g_data_input_stream_read_line(stdout_data, NULL, NULL, error);
+	if (line == NULL)
+		return NULL;
+	bus_address = g_strdup(g_strstrip(line));
+	return g_steal_pointer(&proc);
+}
+
 int
 main(int argc, char **argv)
 {
-	g_autoptr(GTestDBus) bus = NULL;
+	g_autoptr(GSubprocess) bus = NULL;
+	g_autoptr(GError) error = NULL;
 	gint rc;
 
 	g_test_init(&argc, &argv, NULL);
@@ -566,9 +598,11 @@ main(int argc, char **argv)
 	/* sandboxctl's messages are checked in English */
 	g_setenv("LC_ALL", "C", TRUE);
 
-	bus = g_test_dbus_new(G_TEST_DBUS_NONE);
-	g_test_dbus_up(bus);
-	bus_address = g_strdup(g_test_dbus_get_bus_address(bus));
+	bus = bus_start(&error);
+	g_assert_no_error(error);
+	g_assert_nonnull(bus_address);
+	/* for sandboxctl --session */
+	g_setenv("DBUS_SESSION_BUS_ADDRESS", bus_address, TRUE);
 
 	g_test_add_func("/sandboxctl/usage-errors", test_usage_errors);
 	g_test_add_func("/sandboxctl/help-version", test_help_version);
@@ -586,7 +620,8 @@ main(int argc, char **argv)
 		g_dbus_connection_close_sync(mock->connection, NULL, NULL);
 		g_clear_object(&mock->connection);
 	}
-	g_test_dbus_down(bus);
+	g_subprocess_force_exit(bus);
+	g_subprocess_wait(bus, NULL, NULL);
 	g_free(bus_address);
 	return rc;
 }
