@@ -15,6 +15,18 @@ sbx_ctl_list_compare_cb(gconstpointer a, gconstpointer b)
 	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
 }
 
+/* one sandbox per line, whatever the daemon sent */
+static void
+sbx_ctl_list_sanitize_row(gchar **row)
+{
+	for (guint i = 0; i < SBX_CTL_LIST_COLUMNS; i++) {
+		for (gchar *p = row[i]; *p != '\0'; p++) {
+			if ((guchar)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+		}
+	}
+}
+
 /* the columns of one sandbox, or NULL if it vanished meanwhile */
 static gchar **
 sbx_ctl_list_row(SbxCtl *ctl, const gchar *path, GError **error)
@@ -81,6 +93,7 @@ sbx_ctl_list_row(SbxCtl *ctl, const gchar *path, GError **error)
 	if (row[4] == NULL)
 		row[4] = g_strdup("-");
 	row[5] = labels_str->len > 0 ? g_strdup(labels_str->str) : g_strdup("-");
+	sbx_ctl_list_sanitize_row(row);
 	return row;
 }
 
