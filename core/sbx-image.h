@@ -27,7 +27,7 @@ gboolean sbx_image_name_is_valid(const gchar *name);
 /* the built-in image: SBX_IMAGEDIR/<name>/{vmlinuz,initrd.img,cmdline} */
 SbxImage *sbx_image_new_default(const gchar *name);
 
-/* checks the files are there and returns the command line to boot with */
+/* the command line to boot with: Cmdline=, else the cmdline file, else a default */
 gchar *sbx_image_resolve_cmdline(const SbxImage *image, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxImage, sbx_image_free)
