@@ -38,7 +38,7 @@ struct _SbxLibvirtBackend {
 	SbxLibvirtDomainType resolved_type;
 	SbxLibvirtProbe probe;
 
-	/* guards vms; separate so the event thread never waits for a connect */
+	/* guards vms; separate so the event callback never waits for a connect */
 	GMutex vms_lock;
 	GHashTable *vms; /* id -> SbxLibvirtVm */
 };
@@ -69,19 +69,10 @@ silent_error_func(void *opaque, virErrorPtr error)
 	/* errors are returned as GErrors; libvirt's default prints to stderr */
 }
 
-static gpointer
-event_thread(gpointer data)
-{
-	for (;;) {
-		if (virEventRunDefaultImpl() < 0)
-			g_warning("libvirt event loop: %s", virGetLastErrorMessage());
-	}
-	return NULL;
-}
-
-/* libvirt wants its event implementation registered before the first
- * connection; one dispatch thread serves every connection of the process.
- * The thread never ends, so the loader must never unload this plugin. */
+/* libvirt >= 6.3 implements its default event loop with GLib sources on the
+ * default main context: the daemon's main loop dispatches libvirt's events,
+ * and the lifecycle callback runs in the main thread. A thread of our own
+ * iterating that context would fight the daemon for it. */
 static gpointer
 libvirt_init_once(gpointer data)
 {
@@ -90,7 +81,6 @@ libvirt_init_once(gpointer data)
 	virSetErrorFunc(NULL, silent_error_func);
 	if (virEventRegisterDefaultImpl() < 0)
 		return GINT_TO_POINTER(FALSE);
-	g_thread_unref(g_thread_new("sbx-libvirt-events", event_thread, NULL));
 	return GINT_TO_POINTER(TRUE);
 }
 
@@ -156,7 +146,7 @@ exited_data_free(gpointer user_data)
 	g_free(data);
 }
 
-/* runs in the event thread */
+/* runs wherever the default main context is dispatched (the main thread) */
 static int
 lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
 {

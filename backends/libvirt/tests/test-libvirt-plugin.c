@@ -1,0 +1,283 @@
+/* the libvirt plugin loaded like the daemon loads it, booting real VMs
+ * through a real libvirtd (qemu:///system unless SBX_TEST_LIBVIRT_URI)
+ *
+ * needs SBX_TEST_KERNEL, optionally SBX_TEST_INITRD and SBX_TEST_CMDLINE
+ * (meson passes the guest image built by image/)
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <gio/gio.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "sbx-hypervisor-backend.h"
+#include "sbx-plugin.h"
+
+typedef struct {
+	SbxHypervisorBackend *backend;
+	GMainLoop *loop;
+	GAsyncResult *res;
+	gchar *exited_id;
+} Fixture;
+
+static const gchar *
+uri(void)
+{
+	const gchar *env = g_getenv("SBX_TEST_LIBVIRT_URI");
+	return env != NULL ? env : "qemu:///system";
+}
+
+static SbxHypervisorBackend *
+load_backend(void)
+{
+	g_autofree gchar *path = g_build_filename(TEST_PLUGIN_DIR, "libsbx-libvirt.so", NULL);
+	GModule *module = g_module_open(path, G_MODULE_BIND_LOCAL);
+	SbxPluginQueryFunc query = NULL;
+	const SbxPluginInfo *info;
+
+	if (module == NULL)
+		g_error("%s", g_module_error());
+	g_assert_true(g_module_symbol(module, SBX_PLUGIN_QUERY_SYMBOL, (gpointer *)&query));
+	info = query();
+	g_assert_cmpuint(info->abi_version, ==, SBX_PLUGIN_ABI_VERSION);
+	g_assert_cmpuint(info->struct_size, ==, sizeof(SbxPluginInfo));
+	g_assert_cmpint(info->kind, ==, SBX_PLUGIN_KIND_HYPERVISOR);
+	g_assert_cmpstr(info->name, ==, "libvirt");
+	/* types are static: the module must stay */
+	g_module_make_resident(module);
+	return g_object_new(info->get_type(), NULL);
+}
+
+static void
+async_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Fixture *f = user_data;
+	f->res = g_object_ref(res);
+	g_main_loop_quit(f->loop);
+}
+
+static GAsyncResult *
+wait_result(Fixture *f)
+{
+	g_main_loop_run(f->loop);
+	return g_steal_pointer(&f->res);
+}
+
+static void
+exited_cb(SbxHypervisorBackend *backend, const gchar *id, gpointer user_data)
+{
+	Fixture *f = user_data;
+	g_free(f->exited_id);
+	f->exited_id = g_strdup(id);
+	g_main_loop_quit(f->loop);
+}
+
+static SbxVmSpec *
+make_spec(const gchar *id, const gchar *run_dir)
+{
+	SbxVmSpec *spec = sbx_vm_spec_new();
+	const gchar *initrd = g_getenv("SBX_TEST_INITRD");
+	const gchar *cmdline = g_getenv("SBX_TEST_CMDLINE");
+
+	spec->id = g_strdup(id);
+	spec->memory_mib = 768;
+	spec->vcpus = 1;
+	spec->kernel = g_strdup(g_getenv("SBX_TEST_KERNEL"));
+	spec->initrd = initrd != NULL && initrd[0] != '\0' ? g_strdup(initrd) : NULL;
+	spec->cmdline = g_strdup(cmdline != NULL ? cmdline : "console=ttyS0");
+	spec->run_dir = g_build_filename(run_dir, id, NULL);
+	spec->agent_socket = g_build_filename(spec->run_dir, "agent.sock", NULL);
+	spec->console_log = g_build_filename(spec->run_dir, "console.log", NULL);
+	/* like the core: root-owned, 0750 */
+	g_assert_cmpint(g_mkdir(spec->run_dir, 0750), ==, 0);
+	return spec;
+}
+
+static void
+start(Fixture *f, const SbxVmSpec *spec)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GAsyncResult) res = NULL;
+	gint64 begin = g_get_monotonic_time();
+
+	sbx_hypervisor_backend_start_vm_async(f->backend, spec, NULL, async_cb, f);
+	res = wait_result(f);
+	g_assert_true(sbx_hypervisor_backend_start_vm_finish(f->backend, res, &error));
+	g_assert_no_error(error);
+	g_test_message("start of %s took %.3f s", spec->id, (g_get_monotonic_time() - begin) / 1e6);
+	g_assert_true(g_file_test(spec->agent_socket, G_FILE_TEST_EXISTS));
+}
+
+static void
+destroy(Fixture *f, const gchar *id)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GAsyncResult) res = NULL;
+	gint64 begin = g_get_monotonic_time();
+
+	sbx_hypervisor_backend_destroy_vm_async(f->backend, id, NULL, async_cb, f);
+	res = wait_result(f);
+	g_assert_true(sbx_hypervisor_backend_destroy_vm_finish(f->backend, res, &error));
+	g_assert_no_error(error);
+	g_test_message("destroy of %s took %.3f s", id, (g_get_monotonic_time() - begin) / 1e6);
+}
+
+static gchar **
+list(Fixture *f)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GAsyncResult) res = NULL;
+	gchar **ids;
+
+	sbx_hypervisor_backend_list_vms_async(f->backend, NULL, async_cb, f);
+	res = wait_result(f);
+	ids = sbx_hypervisor_backend_list_vms_finish(f->backend, res, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(ids);
+	return ids;
+}
+
+static gboolean
+timeout_cb(gpointer user_data)
+{
+	g_error("timed out");
+	return G_SOURCE_REMOVE;
+}
+
+/* the guest's serial console reaches the log file */
+static void
+wait_console_output(Fixture *f, const gchar *path)
+{
+	for (guint i = 0; i < 600; i++) {
+		g_autofree gchar *contents = NULL;
+		if (g_file_get_contents(path, &contents, NULL, NULL) && contents[0] != '\0')
+			return;
+		g_usleep(100000);
+	}
+	g_error("nothing on the console in %s", path);
+}
+
+static void
+assert_domain_gone(const gchar *id)
+{
+	virConnectPtr conn = virConnectOpen(uri());
+	virDomainPtr dom;
+
+	g_assert_nonnull(conn);
+	dom = virDomainLookupByName(conn, id);
+	g_assert_null(dom);
+	g_assert_cmpint(virGetLastError()->code, ==, VIR_ERR_NO_DOMAIN);
+	virConnectClose(conn);
+}
+
+static void
+destroy_from_outside(const gchar *id)
+{
+	virConnectPtr conn = virConnectOpen(uri());
+	virDomainPtr dom;
+
+	g_assert_nonnull(conn);
+	dom = virDomainLookupByName(conn, id);
+	g_assert_nonnull(dom);
+	g_assert_cmpint(virDomainDestroy(dom), ==, 0);
+	virDomainFree(dom);
+	virConnectClose(conn);
+}
+
+static gboolean
+quit_cb(gpointer user_data)
+{
+	g_main_loop_quit(user_data);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+silent_error_func(void *opaque, virErrorPtr error)
+{
+}
+
+static void
+test_lifecycle(void)
+{
+	Fixture f = {0};
+	g_autoptr(GKeyFile) config = g_key_file_new();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *run_dir = g_dir_make_tmp("sbx-libvirt-test-XXXXXX", &error);
+	g_autoptr(SbxVmSpec) spec1 = NULL;
+	g_autoptr(SbxVmSpec) spec2 = NULL;
+	g_auto(GStrv) ids = NULL;
+	const gchar *type;
+	guint timeout_id;
+	int fd;
+
+	g_assert_no_error(error);
+	g_assert_nonnull(g_getenv("SBX_TEST_KERNEL"));
+	/* the run dirs sit in a 0755 parent like /run/sandboxd */
+	g_assert_cmpint(g_chmod(run_dir, 0755), ==, 0);
+	f.loop = g_main_loop_new(NULL, FALSE);
+	f.backend = load_backend();
+	g_signal_connect(f.backend, "vm-exited", G_CALLBACK(exited_cb), &f);
+	g_key_file_set_string(config, "libvirt", "URI", uri());
+	g_assert_true(sbx_hypervisor_backend_configure(f.backend, config, "libvirt", &error));
+	g_assert_no_error(error);
+	timeout_id = g_timeout_add_seconds(300, timeout_cb, NULL);
+
+	/* without /dev/kvm, or under PVM, auto must pick TCG */
+	fd = g_open("/dev/kvm", O_RDWR, 0);
+	if (fd < 0 || g_file_test("/sys/module/kvm_pvm", G_FILE_TEST_EXISTS)) {
+		g_assert_cmpstr(sbx_hypervisor_backend_get_domain_type(f.backend), ==, "qemu");
+	}
+	if (fd >= 0)
+		close(fd);
+
+	/* one vm stopped from outside: vm-exited, then destroy cleans up */
+	spec1 = make_spec("sbx-test-lv1", run_dir);
+	start(&f, spec1);
+	type = sbx_hypervisor_backend_get_domain_type(f.backend);
+	g_assert_true(g_strcmp0(type, "qemu") == 0 || g_strcmp0(type, "kvm") == 0);
+	g_test_message("domain type %s", type);
+	ids = list(&f);
+	g_assert_true(g_strv_contains((const gchar *const *)ids, "sbx-test-lv1"));
+	wait_console_output(&f, spec1->console_log);
+	destroy_from_outside("sbx-test-lv1");
+	g_main_loop_run(f.loop);
+	g_assert_cmpstr(f.exited_id, ==, "sbx-test-lv1");
+	g_clear_pointer(&f.exited_id, g_free);
+	destroy(&f, "sbx-test-lv1");
+	g_assert_false(g_file_test(spec1->console_log, G_FILE_TEST_EXISTS));
+	g_assert_false(g_file_test(spec1->agent_socket, G_FILE_TEST_EXISTS));
+	g_assert_cmpint(g_rmdir(spec1->run_dir), ==, 0);
+
+	/* a second one destroyed by us: no vm-exited, nothing left */
+	spec2 = make_spec("sbx-test-lv2", run_dir);
+	start(&f, spec2);
+	destroy(&f, "sbx-test-lv2");
+	assert_domain_gone("sbx-test-lv2");
+	/* the run dir is empty again: the core can rmdir it */
+	g_assert_cmpint(g_rmdir(spec2->run_dir), ==, 0);
+	/* destroying what does not exist succeeds */
+	destroy(&f, "sbx-test-lv2");
+	g_strfreev(ids);
+	ids = list(&f);
+	g_assert_false(g_strv_contains((const gchar *const *)ids, "sbx-test-lv2"));
+	/* let a late (wrong) vm-exited arrive if there is one */
+	g_timeout_add(500, quit_cb, f.loop);
+	g_main_loop_run(f.loop);
+	g_assert_null(f.exited_id);
+
+	g_source_remove(timeout_id);
+	g_assert_cmpint(g_rmdir(run_dir), ==, 0);
+	g_object_unref(f.backend);
+	g_main_loop_unref(f.loop);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	virSetErrorFunc(NULL, silent_error_func);
+	g_test_add_func("/libvirt/plugin/lifecycle", test_lifecycle);
+	return g_test_run();
+}
