@@ -255,10 +255,11 @@ def run_tests(a, tmpdir):
     check("new HELLO after garbage works", r[3] == b"again\n", r)
 
 
-def boot_qemu(imagedir, sock, log, memory=1024, vcpus=2):
-    cmdline = open(os.path.join(imagedir, "cmdline")).read().strip()
-    kernel = os.path.join(imagedir, "vmlinuz")
-    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-M", "pc", "-m", str(memory),
+def boot_qemu(imagedir, sock, log, memory=1024, vcpus=2, kernel="vmlinuz", append=None,
+              machine="pc"):
+    cmdline = append or open(os.path.join(imagedir, "cmdline")).read().strip()
+    kernel = os.path.join(imagedir, kernel)
+    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-M", machine, "-m", str(memory),
            "-smp", str(vcpus), "-nographic", "-nodefaults", "-no-user-config", "-no-reboot",
            "-kernel", kernel, "-initrd", os.path.join(imagedir, "initrd.img"),
            "-append", cmdline, "-serial", "file:" + log,
@@ -275,6 +276,10 @@ def main():
     ap.add_argument("--qemu")
     ap.add_argument("--boot-runs", type=int, default=1)
     ap.add_argument("--vcpus", type=int, default=2)
+    ap.add_argument("--kernel", default="vmlinuz", help="vmlinuz or vmlinux (PVH)")
+    ap.add_argument("--append", help="kernel command line instead of IMAGEDIR/cmdline")
+    ap.add_argument("--machine", default="pc")
+    ap.add_argument("--no-tests", action="store_true", help="only measure boot time")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="sbx-smoke-")
     sock = os.path.join(tmp, "agent.sock")
@@ -288,11 +293,15 @@ def main():
             for i in range(args.boot_runs):
                 log = os.path.join(tmp, "console.log")
                 t0 = time.monotonic()
-                proc = boot_qemu(args.qemu, sock, log, vcpus=args.vcpus)
+                proc = boot_qemu(args.qemu, sock, log, vcpus=args.vcpus, kernel=args.kernel,
+                                 append=args.append, machine=args.machine)
                 a = Agent(sock)
                 a.hello()
                 times.append(time.monotonic() - t0)
-                if i == args.boot_runs - 1:
+                if i == args.boot_runs - 1 and args.no_tests:
+                    n = a.run(["nproc"])
+                    print("    guest nproc:", n[3].decode().strip())
+                if i == args.boot_runs - 1 and not args.no_tests:
                     a.s.close()
                     # a new connection must get a fresh session
                     run_tests(Agent(sock), "/tmp")
@@ -303,7 +312,8 @@ def main():
                 proc.terminate()
                 proc.wait()
                 proc = None
-                os.unlink(sock)
+                if os.path.exists(sock):
+                    os.unlink(sock)
             times.sort()
             print("boot to HELLO_REPLY: runs=%d min=%.2fs median=%.2fs max=%.2fs" %
                   (len(times), times[0], times[len(times) // 2], times[-1]))
@@ -313,6 +323,10 @@ def main():
         if proc is not None:
             proc.terminate()
             proc.wait()
+        if args.qemu and os.path.exists(os.path.join(tmp, "console.log")):
+            print("console log tail:")
+            print("".join(open(os.path.join(tmp, "console.log"), errors="replace")
+                          .readlines()[-5:]))
         for f in os.listdir(tmp):
             os.unlink(os.path.join(tmp, f))
         os.rmdir(tmp)
