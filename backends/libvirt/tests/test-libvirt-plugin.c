@@ -1,8 +1,7 @@
 /* the libvirt plugin loaded like the daemon loads it, booting real VMs
  * through a real libvirtd (qemu:///system unless SBX_TEST_LIBVIRT_URI)
  *
- * needs SBX_TEST_KERNEL, optionally SBX_TEST_INITRD and SBX_TEST_CMDLINE
- * (meson passes the guest image built by image/)
+ * needs root, libvirtd and the guest image (see get_image())
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <gio/gio.h>
@@ -74,19 +73,39 @@ exited_cb(SbxHypervisorBackend *backend, const gchar *id, gpointer user_data)
 	g_main_loop_quit(f->loop);
 }
 
+/* the guest image: SBX_TEST_IMAGE_DIR (vmlinuz, initrd.img, cmdline as
+ * image/build-image.sh writes them), or SBX_TEST_KERNEL/_INITRD/_CMDLINE */
+static void
+get_image(gchar **kernel, gchar **initrd, gchar **cmdline)
+{
+	const gchar *dir = g_getenv("SBX_TEST_IMAGE_DIR");
+
+	if (g_getenv("SBX_TEST_KERNEL") != NULL) {
+		*kernel = g_strdup(g_getenv("SBX_TEST_KERNEL"));
+		*initrd = g_strdup(g_getenv("SBX_TEST_INITRD"));
+		*cmdline = g_strdup(g_getenv("SBX_TEST_CMDLINE"));
+	} else if (dir != NULL) {
+		g_autofree gchar *fn = g_build_filename(dir, "cmdline", NULL);
+		*kernel = g_build_filename(dir, "vmlinuz", NULL);
+		*initrd = g_build_filename(dir, "initrd.img", NULL);
+		if (g_file_get_contents(fn, cmdline, NULL, NULL))
+			g_strstrip(*cmdline);
+	}
+	if (*kernel == NULL || !g_file_test(*kernel, G_FILE_TEST_EXISTS))
+		g_error("no guest kernel: set SBX_TEST_IMAGE_DIR (ninja -C BUILDDIR image)");
+	if (*cmdline == NULL)
+		*cmdline = g_strdup("console=ttyS0");
+}
+
 static SbxVmSpec *
 make_spec(const gchar *id, const gchar *run_dir)
 {
 	SbxVmSpec *spec = sbx_vm_spec_new();
-	const gchar *initrd = g_getenv("SBX_TEST_INITRD");
-	const gchar *cmdline = g_getenv("SBX_TEST_CMDLINE");
 
 	spec->id = g_strdup(id);
 	spec->memory_mib = 768;
 	spec->vcpus = 1;
-	spec->kernel = g_strdup(g_getenv("SBX_TEST_KERNEL"));
-	spec->initrd = initrd != NULL && initrd[0] != '\0' ? g_strdup(initrd) : NULL;
-	spec->cmdline = g_strdup(cmdline != NULL ? cmdline : "console=ttyS0");
+	get_image(&spec->kernel, &spec->initrd, &spec->cmdline);
 	spec->run_dir = g_build_filename(run_dir, id, NULL);
 	spec->agent_socket = g_build_filename(spec->run_dir, "agent.sock", NULL);
 	spec->console_log = g_build_filename(spec->run_dir, "console.log", NULL);
@@ -150,10 +169,15 @@ timeout_cb(gpointer user_data)
 static void
 wait_console_output(Fixture *f, const gchar *path)
 {
+	gint64 begin = g_get_monotonic_time();
+
 	for (guint i = 0; i < 600; i++) {
 		g_autofree gchar *contents = NULL;
-		if (g_file_get_contents(path, &contents, NULL, NULL) && contents[0] != '\0')
+		if (g_file_get_contents(path, &contents, NULL, NULL) && contents[0] != '\0') {
+			g_test_message("console output after %.3f s",
+				       (g_get_monotonic_time() - begin) / 1e6);
 			return;
+		}
 		g_usleep(100000);
 	}
 	g_error("nothing on the console in %s", path);
@@ -213,7 +237,6 @@ test_lifecycle(void)
 	int fd;
 
 	g_assert_no_error(error);
-	g_assert_nonnull(g_getenv("SBX_TEST_KERNEL"));
 	/* the run dirs sit in a 0755 parent like /run/sandboxd */
 	g_assert_cmpint(g_chmod(run_dir, 0755), ==, 0);
 	f.loop = g_main_loop_new(NULL, FALSE);
