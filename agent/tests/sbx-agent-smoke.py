@@ -255,6 +255,52 @@ def run_tests(a, tmpdir):
     check("new HELLO after garbage works", r[3] == b"again\n", r)
 
 
+def fuzz(path, rounds, seed=1):
+    """random and mutated frames; the agent must survive and answer a new HELLO"""
+    import random
+    rng = random.Random(seed)
+    for i in range(rounds):
+        a = Agent(path)
+        a.hello()
+        for _ in range(50):
+            kind = rng.randrange(4)
+            if kind == 0:
+                a.s.sendall(os.urandom(rng.randrange(1, 200)))
+            else:
+                typ = rng.choice([HELLO, PING, PONG, EXEC, DATA, EOF, CREDIT, SIGNAL, ERROR,
+                                  EXIT, 99])
+                ch = rng.choice([0, 1, 2, 7, 0xffffffff])
+                if typ == EXEC and rng.randrange(2):
+                    argv = rng.choice([["true"], ["cat"], ["yes"], ["sleep", "1"]])
+                    b = struct.pack("<IIIIIII", rng.randrange(128), rng.randrange(1 << 17),
+                                    rng.randrange(1 << 17), 0, 0, rng.randrange(300), len(argv))
+                    for x in argv:
+                        b += struct.pack("<I", len(x)) + x.encode()
+                    b += struct.pack("<II", 0, 0)
+                    if rng.randrange(3) == 0:
+                        b = bytearray(b)
+                        b[rng.randrange(len(b))] = rng.randrange(256)
+                        b = bytes(b)
+                else:
+                    b = os.urandom(rng.choice([0, 1, 4, 8, 12, 100]))
+                a.send(typ, ch, b, flags=rng.randrange(4))
+            # drain whatever came back without blocking long
+            a.s.settimeout(0.001)
+            try:
+                while a.s.recv(1 << 20):
+                    pass
+            except (socket.timeout, BlockingIOError):
+                pass
+            except OSError:
+                break
+        a.s.close()
+    a = Agent(path)
+    a.buf = b""
+    a.hello()
+    r = a.run(["echo", "alive"])
+    check("agent alive after %d fuzz rounds" % rounds, r[3] == b"alive\n", r)
+
+
 def boot_qemu(imagedir, sock, log, memory=1024, vcpus=2, kernel="vmlinuz", append=None,
               machine="pc"):
     cmdline = append or open(os.path.join(imagedir, "cmdline")).read().strip()
@@ -280,6 +326,7 @@ def main():
     ap.add_argument("--append", help="kernel command line instead of IMAGEDIR/cmdline")
     ap.add_argument("--machine", default="pc")
     ap.add_argument("--no-tests", action="store_true", help="only measure boot time")
+    ap.add_argument("--fuzz", type=int, default=0, help="also run N rounds of random frames")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="sbx-smoke-")
     sock = os.path.join(tmp, "agent.sock")
@@ -288,6 +335,8 @@ def main():
         if args.listen_agent:
             proc = subprocess.Popen([args.listen_agent, "--listen", sock])
             run_tests(Agent(sock), tmp)
+            if args.fuzz:
+                fuzz(sock, args.fuzz)
         elif args.qemu:
             times = []
             for i in range(args.boot_runs):
