@@ -18,7 +18,10 @@ static void
 sbx_vlog(const char *fmt, va_list ap)
 {
 	char line[512];
-	int n = snprintf(line, sizeof(line), "sandboxd-agent: ");
+	/* uptime-like stamp, comparable with the kernel's printk times */
+	uint64_t ms = sbx_now_ms();
+	int n = snprintf(line, sizeof(line), "sandboxd-agent: [%llu.%03llu] ",
+			 (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000));
 	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	size_t len = strlen(line);
 	line[len++] = '\n';
