@@ -1,0 +1,462 @@
+/* the real sandboxd on a private bus with the in-memory test backend: flags,
+ * startup errors, create/exec/kill, session sandboxes, SIGTERM
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <gio/gunixfdlist.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* generous: only a hang fails on this, never a slow machine */
+#define WAIT_US (60 * G_USEC_PER_SEC)
+
+typedef struct {
+	GTestDBus *bus;
+	gchar *tmp;
+	gchar *conf_dir;
+	gchar *run_dir;
+	GSubprocess *daemon;
+	GDBusConnection *conn;
+} Fixture;
+
+static void
+write_conf(Fixture *f, const gchar *contents)
+{
+	g_autofree gchar *path = g_build_filename(f->conf_dir, "sandboxd.conf", NULL);
+	g_assert_true(g_file_set_contents(path, contents, -1, NULL));
+}
+
+static GSubprocess *
+spawn_daemon(Fixture *f, GSubprocessFlags flags, gboolean verbose, GError **error)
+{
+	return g_subprocess_new(flags, error, SANDBOXD, "--address",
+				g_test_dbus_get_bus_address(f->bus), "--config-dir", f->conf_dir,
+				"--plugin-dir", PLUGIN_DIR, "--runtime-dir", f->run_dir,
+				verbose ? "--verbose" : NULL, NULL);
+}
+
+static gboolean
+name_has_owner(Fixture *f)
+{
+	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+	    f->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+	    "NameHasOwner", g_variant_new("(s)", "org.sandboxd"), G_VARIANT_TYPE("(b)"),
+	    G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+	gboolean has = FALSE;
+	if (reply != NULL)
+		g_variant_get(reply, "(b)", &has);
+	return has;
+}
+
+static void
+wait_for(gboolean (*cond)(Fixture *), Fixture *f)
+{
+	gint64 deadline = g_get_monotonic_time() + WAIT_US;
+	while (!cond(f)) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(10 * 1000);
+	}
+}
+
+static void
+fixture_setup(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+
+	f->tmp = g_dir_make_tmp("sbx-test-daemon-XXXXXX", &error);
+	g_assert_no_error(error);
+	f->conf_dir = g_build_filename(f->tmp, "conf", NULL);
+	f->run_dir = g_build_filename(f->tmp, "run", NULL);
+	g_assert_cmpint(g_mkdir(f->conf_dir, 0755), ==, 0);
+	write_conf(f, "[daemon]\nBackend=test\nMaxLifetimeSec=600\n");
+
+	f->bus = g_test_dbus_new(G_TEST_DBUS_NONE);
+	g_test_dbus_up(f->bus);
+	f->conn = g_dbus_connection_new_for_address_sync(
+	    g_test_dbus_get_bus_address(f->bus),
+	    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+		G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+	    NULL, NULL, &error);
+	g_assert_no_error(error);
+	g_dbus_connection_set_exit_on_close(f->conn, FALSE);
+}
+
+static void
+start_daemon(Fixture *f)
+{
+	g_autoptr(GError) error = NULL;
+	f->daemon = spawn_daemon(f, G_SUBPROCESS_FLAGS_NONE, TRUE, &error);
+	g_assert_no_error(error);
+	wait_for(name_has_owner, f);
+}
+
+static void
+rm_rf(const gchar *path)
+{
+	if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
+		g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+		const gchar *name;
+		while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+			g_autofree gchar *child = g_build_filename(path, name, NULL);
+			rm_rf(child);
+		}
+		g_rmdir(path);
+		return;
+	}
+	g_unlink(path);
+}
+
+static void
+fixture_teardown(Fixture *f, gconstpointer data)
+{
+	if (f->daemon != NULL) {
+		g_subprocess_send_signal(f->daemon, SIGTERM);
+		g_subprocess_wait(f->daemon, NULL, NULL);
+		g_clear_object(&f->daemon);
+	}
+	g_clear_object(&f->conn);
+	g_test_dbus_down(f->bus);
+	g_clear_object(&f->bus);
+	rm_rf(f->tmp);
+	g_free(f->tmp);
+	g_free(f->conf_dir);
+	g_free(f->run_dir);
+}
+
+static gchar *
+create_sandbox(GDBusConnection *conn, const gchar *options, GError **error)
+{
+	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+	    conn, "org.sandboxd", "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
+	    "CreateSandbox", g_variant_new("(@a{sv})", g_variant_new_parsed(options)),
+	    G_VARIANT_TYPE("(o)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+	gchar *path = NULL;
+	if (reply != NULL)
+		g_variant_get(reply, "(o)", &path);
+	return path;
+}
+
+static gboolean
+run_dir_is_empty(Fixture *f)
+{
+	g_autoptr(GDir) dir = g_dir_open(f->run_dir, 0, NULL);
+	return dir == NULL || g_dir_read_name(dir) == NULL;
+}
+
+static gchar *
+read_fd(gint fd)
+{
+	g_autoptr(GString) s = g_string_new(NULL);
+	gchar buf[4096];
+	gssize n;
+	g_assert_cmpint(lseek(fd, 0, SEEK_SET), ==, 0);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		g_string_append_len(s, buf, n);
+	return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+static gint
+tmp_fd(void)
+{
+	gchar name[] = "/tmp/sbx-test-daemon-out-XXXXXX";
+	gint fd = g_mkstemp(name);
+	g_assert_cmpint(fd, >=, 0);
+	g_unlink(name);
+	return fd;
+}
+
+/* runs argv; returns (exit_status, signal) and what it wrote */
+static gboolean
+exec_in(GDBusConnection *conn, const gchar *path, const gchar *const *argv, const gchar *options,
+	gint *exit_status, gint *signal_out, gchar **out, gchar **err, GError **error)
+{
+	g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
+	gint in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	gint out_fd = tmp_fd();
+	gint err_fd = tmp_fd();
+	g_autoptr(GVariant) reply = NULL;
+
+	g_unix_fd_list_append(fds, in_fd, NULL);
+	g_unix_fd_list_append(fds, out_fd, NULL);
+	g_unix_fd_list_append(fds, err_fd, NULL);
+	close(in_fd);
+	reply = g_dbus_connection_call_with_unix_fd_list_sync(
+	    conn, "org.sandboxd", path, "org.sandboxd.Sandbox1", "Exec",
+	    g_variant_new("(^as@a{sv}hhh)", argv, g_variant_new_parsed(options), 0, 1, 2),
+	    G_VARIANT_TYPE("(ii)"), G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL, NULL, error);
+	if (reply != NULL) {
+		g_variant_get(reply, "(ii)", exit_status, signal_out);
+		*out = read_fd(out_fd);
+		*err = read_fd(err_fd);
+	}
+	close(out_fd);
+	close(err_fd);
+	return reply != NULL;
+}
+
+static GVariant *
+get_property(Fixture *f, const gchar *path, const gchar *name)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+	    f->conn, "org.sandboxd", path, "org.freedesktop.DBus.Properties", "Get",
+	    g_variant_new("(ss)", "org.sandboxd.Sandbox1", name), G_VARIANT_TYPE("(v)"),
+	    G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+	GVariant *value = NULL;
+	g_assert_no_error(error);
+	g_variant_get(reply, "(v)", &value);
+	return value;
+}
+
+static void
+test_create_exec_kill(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *id = NULL;
+	g_autofree gchar *sandbox_dir = NULL;
+	g_autoptr(GVariant) v = NULL;
+	g_autoptr(GVariant) list = NULL;
+	const gchar *script[] = {"sh", "-c", "echo $FOO $BAR; pwd; echo oops >&2; exit 3", NULL};
+	const gchar *suicide[] = {"sh", "-c", "kill -9 $$", NULL};
+	gint status = 0, sig = 0;
+
+	start_daemon(f);
+	path = create_sandbox(f->conn,
+			      "{'memory': <uint32 2048>, 'vcpus': <uint32 1>, 'timeout': <'5m'>,"
+			      " 'labels': <{'team': 'core'}>, 'env': <{'FOO': 'foo', 'BAR': 'x'}>}",
+			      &error);
+	g_assert_no_error(error);
+	g_assert_true(g_str_has_prefix(path, "/org/sandboxd/Sandbox1/sbx"));
+	id = g_path_get_basename(path);
+	g_assert_cmpuint(strlen(id), ==, 16);
+	sandbox_dir = g_build_filename(f->run_dir, id, NULL);
+	g_assert_true(g_file_test(sandbox_dir, G_FILE_TEST_IS_DIR));
+
+	v = get_property(f, path, "State");
+	g_assert_cmpstr(g_variant_get_string(v, NULL), ==, "running");
+	g_clear_pointer(&v, g_variant_unref);
+	v = get_property(f, path, "MemoryMiB");
+	g_assert_cmpuint(g_variant_get_uint32(v), ==, 2048);
+	g_clear_pointer(&v, g_variant_unref);
+	v = get_property(f, path, "VCpus");
+	g_assert_cmpuint(g_variant_get_uint32(v), ==, 1);
+	g_clear_pointer(&v, g_variant_unref);
+	v = get_property(f, path, "ExpiresAt");
+	g_assert_cmpuint(g_variant_get_uint64(v), >, (guint64)g_get_real_time());
+	g_clear_pointer(&v, g_variant_unref);
+	v = get_property(f, path, "Labels");
+	g_assert_cmpstr(g_variant_print(v, FALSE), ==, "{'team': 'core'}");
+	g_clear_pointer(&v, g_variant_unref);
+
+	/* sandbox env, overridden per exec; cwd; exit code; stderr apart */
+	g_assert_true(exec_in(f->conn, path, script, "{'env': <{'BAR': 'bar'}>, 'cwd': <'/'>}",
+			      &status, &sig, &out, &err, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(status, ==, 3);
+	g_assert_cmpint(sig, ==, 0);
+	g_assert_cmpstr(out, ==, "foo bar\n/\n");
+	g_assert_cmpstr(err, ==, "oops\n");
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+
+	g_assert_true(
+	    exec_in(f->conn, path, suicide, "@a{sv} {}", &status, &sig, &out, &err, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(status, ==, -1);
+	g_assert_cmpint(sig, ==, SIGKILL);
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+
+	/* bad exec options are refused before anything runs */
+	g_assert_false(exec_in(f->conn, path, script, "{'cwd': <'relative'>}", &status, &sig, &out,
+			       &err, &error));
+	g_assert_true(g_dbus_error_is_remote_error(error));
+	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==,
+			"org.sandboxd.Error.InvalidArgument");
+	g_clear_error(&error);
+
+	list = g_dbus_connection_call_sync(f->conn, "org.sandboxd", "/org/sandboxd/Manager1",
+					   "org.sandboxd.Manager1", "ListSandboxes", NULL,
+					   G_VARIANT_TYPE("(ao)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+					   &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(g_variant_n_children(g_variant_get_child_value(list, 0)), ==, 1);
+
+	g_clear_pointer(&v, g_variant_unref);
+	v = g_dbus_connection_call_sync(f->conn, "org.sandboxd", path, "org.sandboxd.Sandbox1",
+					"Kill", NULL, NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+					&error);
+	g_assert_no_error(error);
+	/* Kill returns once every file is gone */
+	g_assert_false(g_file_test(sandbox_dir, G_FILE_TEST_EXISTS));
+	g_clear_pointer(&v, g_variant_unref);
+	v = g_dbus_connection_call_sync(
+	    f->conn, "org.sandboxd", "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
+	    "GetSandbox", g_variant_new("(s)", id), NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+	g_assert_null(v);
+	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==, "org.sandboxd.Error.NotFound");
+}
+
+static void
+test_bad_options(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = NULL;
+
+	start_daemon(f);
+	path = create_sandbox(f->conn, "{'memory': <uint32 512>}", &error);
+	g_assert_null(path);
+	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==,
+			"org.sandboxd.Error.InvalidArgument");
+	g_dbus_error_strip_remote_error(error);
+	g_assert_cmpstr(error->message, ==, "memory: 512 MiB is out of range (768-4096)");
+	g_clear_error(&error);
+	path = create_sandbox(f->conn, "{'colour': <'red'>}", &error);
+	g_assert_null(path);
+	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==,
+			"org.sandboxd.Error.InvalidArgument");
+	g_assert_true(run_dir_is_empty(f));
+}
+
+static void
+test_session_sandbox(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GDBusConnection) client = NULL;
+	g_autofree gchar *path = NULL;
+
+	start_daemon(f);
+	client = g_dbus_connection_new_for_address_sync(
+	    g_test_dbus_get_bus_address(f->bus),
+	    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+		G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+	    NULL, NULL, &error);
+	g_assert_no_error(error);
+	g_dbus_connection_set_exit_on_close(client, FALSE);
+	path = create_sandbox(client, "@a{sv} {}", &error);
+	g_assert_no_error(error);
+	g_assert_false(run_dir_is_empty(f));
+
+	/* the creator leaves the bus: its session sandbox goes */
+	g_dbus_connection_close_sync(client, NULL, &error);
+	g_assert_no_error(error);
+	wait_for(run_dir_is_empty, f);
+}
+
+static void
+test_start_failure(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = NULL;
+
+	write_conf(f, "[daemon]\nBackend=test\n[test]\nFailStart=true\n");
+	start_daemon(f);
+	path = create_sandbox(f->conn, "@a{sv} {}", &error);
+	g_assert_null(path);
+	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==, "org.sandboxd.Error.Backend");
+	/* nothing left behind */
+	g_assert_true(run_dir_is_empty(f));
+}
+
+static void
+test_sigterm(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path1 = NULL;
+	g_autofree gchar *path2 = NULL;
+
+	start_daemon(f);
+	path1 = create_sandbox(f->conn, "{'timeout': <'10m'>}", &error);
+	g_assert_no_error(error);
+	path2 = create_sandbox(f->conn, "@a{sv} {}", &error);
+	g_assert_no_error(error);
+	g_assert_false(run_dir_is_empty(f));
+
+	g_subprocess_send_signal(f->daemon, SIGTERM);
+	g_assert_true(g_subprocess_wait(f->daemon, NULL, &error));
+	g_assert_true(g_subprocess_get_if_exited(f->daemon));
+	g_assert_cmpint(g_subprocess_get_exit_status(f->daemon), ==, 0);
+	g_clear_object(&f->daemon);
+	g_assert_true(run_dir_is_empty(f));
+}
+
+static void
+expect_startup_error(Fixture *f, const gchar *const *needles)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autofree gchar *err = NULL;
+
+	proc = spawn_daemon(f, G_SUBPROCESS_FLAGS_STDERR_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE,
+			    FALSE, &error);
+	g_assert_no_error(error);
+	g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, NULL, &err, &error));
+	g_assert_no_error(error);
+	g_test_message("stderr: %s", err);
+	g_assert_true(g_subprocess_get_if_exited(proc));
+	g_assert_cmpint(g_subprocess_get_exit_status(proc), !=, 0);
+	for (guint i = 0; needles[i] != NULL; i++)
+		g_assert_nonnull(strstr(err, needles[i]));
+	/* one line */
+	g_assert_true(g_str_has_prefix(err, "sandboxd: "));
+	g_assert_true(strchr(err, '\n') == err + strlen(err) - 1);
+}
+
+static void
+test_startup_errors(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *conf = g_build_filename(f->conf_dir, "sandboxd.conf", NULL);
+	{
+		const gchar *needles[] = {conf, "[daemon]", "BootTimeoutSec", "5-600", NULL};
+		write_conf(f, "[daemon]\nBackend=test\nBootTimeoutSec=1\n");
+		expect_startup_error(f, needles);
+	}
+	{
+		const gchar *needles[] = {conf, "[test]", "Colour", NULL};
+		write_conf(f, "[daemon]\nBackend=test\n[test]\nColour=red\n");
+		expect_startup_error(f, needles);
+	}
+	{
+		const gchar *needles[] = {conf, "Backend", "'xen'", "test", NULL};
+		write_conf(f, "[daemon]\nBackend=xen\n");
+		expect_startup_error(f, needles);
+	}
+}
+
+static void
+test_version(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *out = NULL;
+	g_autoptr(GSubprocess) proc =
+	    g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, SANDBOXD, "--version", NULL);
+	g_assert_no_error(error);
+	g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, NULL, &error));
+	g_assert_cmpstr(out, ==, "sandboxd " PACKAGE_VERSION "\n");
+	g_assert_cmpint(g_subprocess_get_exit_status(proc), ==, 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/daemon/version", test_version);
+#define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+	ADD("/daemon/create-exec-kill", test_create_exec_kill);
+	ADD("/daemon/bad-options", test_bad_options);
+	ADD("/daemon/session-sandbox", test_session_sandbox);
+	ADD("/daemon/start-failure", test_start_failure);
+	ADD("/daemon/sigterm", test_sigterm);
+	ADD("/daemon/startup-errors", test_startup_errors);
+#undef ADD
+	return g_test_run();
+}
