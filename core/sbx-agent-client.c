@@ -422,9 +422,6 @@ sbx_agent_client_read_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 	}
 	if (!sbx_frame_decoder_feed(self->decoder, self->read_buf, (gsize)n,
 				    sbx_agent_client_handle_frame, self, &error)) {
-		if (!self->closed)
-			g_warning("%s: closing the agent connection: %s", self->sandbox_id,
-				  error->message);
 		sbx_agent_client_close(self, error);
 		return;
 	}

@@ -55,7 +55,8 @@ struct _SbxAgentExec {
 	GTask *task; /* NULL once completed */
 	GSource *cancel_source;
 	SbxExecResult result;
-	gboolean draining; /* cancelled: only waiting for EXIT to free the channel */
+	gboolean draining;  /* cancelled: only waiting for EXIT to free the channel */
+	gboolean flush_ref; /* holds a ref on itself while writing output after EXIT */
 	gboolean sigpipe_sent;
 	gint pending_signal;
 
@@ -132,6 +133,16 @@ sbx_agent_exec_cleanup(SbxAgentExec *self)
 		sbx_sink_clear(&self->out[i]);
 }
 
+/* callers hold their own reference */
+static void
+sbx_agent_exec_drop_flush_ref(SbxAgentExec *self)
+{
+	if (!self->flush_ref)
+		return;
+	self->flush_ref = FALSE;
+	sbx_agent_exec_unref(self);
+}
+
 static void
 sbx_agent_exec_fail(SbxAgentExec *self, GError *error)
 {
@@ -183,6 +194,7 @@ sbx_agent_exec_cancelled_cb(GCancellable *cancellable, gpointer user_data)
 	default:
 		sbx_agent_exec_cleanup(self);
 		self->state = SBX_EXEC_STATE_DONE;
+		sbx_agent_exec_drop_flush_ref(self);
 		break;
 	}
 	g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
@@ -457,10 +469,12 @@ sbx_agent_exec_maybe_complete(SbxAgentExec *self)
 	self->state = SBX_EXEC_STATE_DONE;
 	task = g_steal_pointer(&self->task);
 	sbx_agent_exec_cleanup(self);
-	if (task == NULL)
-		return;
-	result = g_memdup2(&self->result, sizeof(self->result));
-	sbx_agent_task_return_pointer_later(task, result, (GDestroyNotify)sbx_exec_result_free);
+	if (task != NULL) {
+		result = g_memdup2(&self->result, sizeof(self->result));
+		sbx_agent_task_return_pointer_later(task, result,
+						    (GDestroyNotify)sbx_exec_result_free);
+	}
+	sbx_agent_exec_drop_flush_ref(self);
 }
 
 static GError *
@@ -545,6 +559,9 @@ sbx_agent_exec_handle_running(SbxAgentExec *self, const SbxFrame *frame, GError 
 		self->result.timed_out = (flags & SBX_EXIT_TIMED_OUT) != 0;
 		self->state = SBX_EXEC_STATE_EXITED;
 		self->pending_signal = 0;
+		/* nobody else may hold us while the rest of the output is written */
+		self->flush_ref = TRUE;
+		sbx_agent_exec_ref(self);
 		sbx_clear_source(&self->in_watch);
 		sbx_fd_close(&self->in);
 		g_clear_pointer(&self->in_chunk, g_bytes_unref);
@@ -674,4 +691,5 @@ sbx_agent_exec_connection_closed(SbxAgentExec *self, const GError *reason)
 		return;
 	self->state = SBX_EXEC_STATE_DONE;
 	sbx_agent_exec_fail(self, g_error_copy(reason));
+	sbx_agent_exec_drop_flush_ref(self);
 }
