@@ -1,0 +1,550 @@
+/* SbxAgentClient against the real sandboxd-agent in its host test mode
+ * (`sandboxd-agent --listen PATH`): the fast end-to-end check of both sides.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+
+#include "sbx-agent-client.h"
+#include "sbx-error.h"
+
+typedef struct {
+	GSubprocess *agent;
+	gchar *dir;
+	gchar *path;
+	SbxAgentClient *client;
+} Fixture;
+
+typedef struct {
+	gboolean done;
+	GAsyncResult *res;
+} Wait;
+
+static void
+wait_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Wait *w = user_data;
+	w->done = TRUE;
+	w->res = g_object_ref(res);
+}
+
+static void
+wait_done(Wait *w)
+{
+	while (!w->done)
+		g_main_context_iteration(NULL, TRUE);
+}
+
+/* collects what arrives on a pipe's read end */
+typedef struct {
+	gint fd;
+	GString *text; /* NULL: only checksum */
+	GChecksum *sum;
+	gsize len;
+	gboolean eof;
+	guint id;
+} Drain;
+
+static gboolean
+drain_cb(gint fd, GIOCondition cond, gpointer user_data)
+{
+	Drain *d = user_data;
+	guint8 buf[65536];
+	gssize n = read(fd, buf, sizeof(buf));
+	if (n < 0 && errno == EAGAIN)
+		return G_SOURCE_CONTINUE;
+	if (n <= 0) {
+		d->eof = TRUE;
+		d->id = 0;
+		return G_SOURCE_REMOVE;
+	}
+	d->len += n;
+	if (d->text != NULL)
+		g_string_append_len(d->text, (const gchar *)buf, n);
+	if (d->sum != NULL)
+		g_checksum_update(d->sum, buf, n);
+	return G_SOURCE_CONTINUE;
+}
+
+/* returns the write end for the exec; the read end is drained here */
+static gint
+drain_start(Drain *d, gboolean text)
+{
+	gint p[2];
+	g_assert_true(g_unix_open_pipe(p, FD_CLOEXEC, NULL));
+	g_assert_true(g_unix_set_fd_nonblocking(p[0], TRUE, NULL));
+	d->fd = p[0];
+	d->text = text ? g_string_new(NULL) : NULL;
+	d->sum = g_checksum_new(G_CHECKSUM_SHA256);
+	d->id = g_unix_fd_add(p[0], G_IO_IN | G_IO_HUP | G_IO_ERR, drain_cb, d);
+	return p[1];
+}
+
+static void
+drain_finish(Drain *d)
+{
+	while (!d->eof)
+		g_main_context_iteration(NULL, TRUE);
+	close(d->fd);
+}
+
+static void
+drain_clear(Drain *d)
+{
+	if (d->text != NULL)
+		g_string_free(d->text, TRUE);
+	g_checksum_free(d->sum);
+}
+
+/* feeds bytes into a pipe's write end from the main loop, then closes it */
+typedef struct {
+	gint fd;
+	GBytes *data;
+	gsize off;
+} Feed;
+
+static gboolean
+feed_cb(gint fd, GIOCondition cond, gpointer user_data)
+{
+	Feed *f = user_data;
+	gsize len = 0;
+	const guint8 *p = g_bytes_get_data(f->data, &len);
+	gssize n = write(fd, p + f->off, len - f->off);
+	if (n < 0 && errno == EAGAIN)
+		return G_SOURCE_CONTINUE;
+	g_assert_cmpint(n, >, 0);
+	f->off += n;
+	if (f->off < len)
+		return G_SOURCE_CONTINUE;
+	close(fd);
+	f->fd = -1;
+	return G_SOURCE_REMOVE;
+}
+
+static gint
+feed_start(Feed *f, GBytes *data)
+{
+	gint p[2];
+	g_assert_true(g_unix_open_pipe(p, FD_CLOEXEC, NULL));
+	g_assert_true(g_unix_set_fd_nonblocking(p[1], TRUE, NULL));
+	f->fd = p[1];
+	f->data = g_bytes_ref(data);
+	f->off = 0;
+	if (g_bytes_get_size(data) == 0) {
+		close(p[1]);
+		f->fd = -1;
+	} else {
+		g_unix_fd_add(p[1], G_IO_OUT | G_IO_ERR, feed_cb, f);
+	}
+	return p[0];
+}
+
+static void
+fixture_setup(Fixture *fx, gconstpointer data)
+{
+	const gchar *agent = g_getenv("SBX_AGENT");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSocketClient) sc = g_socket_client_new();
+	g_autoptr(GSocketAddress) addr = NULL;
+	g_autoptr(GSocketConnection) conn = NULL;
+	Wait w = {0};
+
+	g_assert_nonnull(agent);
+	fx->dir = g_dir_make_tmp("sbx-agent-real-XXXXXX", &error);
+	g_assert_no_error(error);
+	fx->path = g_build_filename(fx->dir, "agent.sock", NULL);
+	fx->agent =
+	    g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, agent, "--listen", fx->path, NULL);
+	g_assert_no_error(error);
+	/* the agent renames the socket into place once it listens */
+	for (guint i = 0; !g_file_test(fx->path, G_FILE_TEST_EXISTS); i++) {
+		g_assert_cmpuint(i, <, 10000);
+		g_usleep(1000);
+	}
+	addr = g_unix_socket_address_new(fx->path);
+	conn = g_socket_client_connect(sc, G_SOCKET_CONNECTABLE(addr), NULL, &error);
+	g_assert_no_error(error);
+	fx->client = sbx_agent_client_new(G_IO_STREAM(conn), "real");
+	sbx_agent_client_handshake_async(fx->client, 10000, NULL, wait_cb, &w);
+	wait_done(&w);
+	g_assert_true(sbx_agent_client_handshake_finish(fx->client, w.res, &error));
+	g_assert_no_error(error);
+	g_assert_nonnull(sbx_agent_client_get_agent_version(fx->client));
+	g_object_unref(w.res);
+}
+
+static void
+fixture_teardown(Fixture *fx, gconstpointer data)
+{
+	sbx_agent_client_close(fx->client, NULL);
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+	g_assert_finalize_object(fx->client);
+	g_subprocess_send_signal(fx->agent, SIGTERM);
+	g_subprocess_wait(fx->agent, NULL, NULL);
+	g_object_unref(fx->agent);
+	g_unlink(fx->path);
+	g_rmdir(fx->dir);
+	g_free(fx->path);
+	g_free(fx->dir);
+}
+
+typedef struct {
+	gboolean ok;
+	GError *error;
+	SbxExecResult result;
+	gchar *out;
+	gchar *err;
+} Run;
+
+static void
+run_clear(Run *r)
+{
+	g_clear_error(&r->error);
+	g_free(r->out);
+	g_free(r->err);
+}
+
+/* runs argv with @input on stdin (NULL: no stdin) and collects the output */
+static void
+run(Fixture *fx, const gchar *const *argv, const gchar *input, Run *r)
+{
+	SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
+	Drain out = {0}, err = {0};
+	Feed feed = {0};
+	Wait w = {0};
+	gint in_fd = -1;
+	gint out_fd = drain_start(&out, TRUE);
+	gint err_fd = drain_start(&err, TRUE);
+
+	if (input != NULL) {
+		g_autoptr(GBytes) b = g_bytes_new(input, strlen(input));
+		in_fd = feed_start(&feed, b);
+	}
+	sbx_agent_client_exec_async(fx->client, &params, in_fd, out_fd, err_fd, NULL, wait_cb, &w);
+	/* borrowed: the client has its own copies now */
+	close(out_fd);
+	close(err_fd);
+	if (in_fd >= 0)
+		close(in_fd);
+	wait_done(&w);
+	r->ok = sbx_agent_client_exec_finish(fx->client, w.res, &r->result, &r->error);
+	g_object_unref(w.res);
+	drain_finish(&out);
+	drain_finish(&err);
+	r->out = g_string_free(g_steal_pointer(&out.text), FALSE);
+	r->err = g_string_free(g_steal_pointer(&err.text), FALSE);
+	drain_clear(&out);
+	drain_clear(&err);
+	if (feed.data != NULL)
+		g_bytes_unref(feed.data);
+}
+
+static void
+test_echo(Fixture *fx, gconstpointer data)
+{
+	const gchar *argv[] = {"echo", "hello", "world", NULL};
+	Run r = {0};
+	run(fx, argv, NULL, &r);
+	g_assert_no_error(r.error);
+	g_assert_true(r.ok);
+	g_assert_cmpint(r.result.exit_code, ==, 0);
+	g_assert_cmpint(r.result.signal, ==, 0);
+	g_assert_cmpstr(r.out, ==, "hello world\n");
+	g_assert_cmpstr(r.err, ==, "");
+	run_clear(&r);
+}
+
+static void
+test_cat_stdin(Fixture *fx, gconstpointer data)
+{
+	const gchar *argv[] = {"cat", NULL};
+	Run r = {0};
+	run(fx, argv, "line one\nline two\n", &r);
+	g_assert_no_error(r.error);
+	g_assert_cmpint(r.result.exit_code, ==, 0);
+	g_assert_cmpstr(r.out, ==, "line one\nline two\n");
+	run_clear(&r);
+
+	/* an empty stdin is an immediate EOF */
+	run(fx, argv, "", &r);
+	g_assert_no_error(r.error);
+	g_assert_cmpstr(r.out, ==, "");
+	run_clear(&r);
+}
+
+static void
+test_exit_codes(Fixture *fx, gconstpointer data)
+{
+	const gint codes[] = {0, 1, 42};
+	for (guint i = 0; i < G_N_ELEMENTS(codes); i++) {
+		g_autofree gchar *script = g_strdup_printf("exit %d", codes[i]);
+		const gchar *argv[] = {"sh", "-c", script, NULL};
+		Run r = {0};
+		run(fx, argv, NULL, &r);
+		g_assert_no_error(r.error);
+		g_assert_cmpint(r.result.exit_code, ==, codes[i]);
+		g_assert_cmpint(r.result.signal, ==, 0);
+		run_clear(&r);
+	}
+}
+
+static void
+test_signal_death(Fixture *fx, gconstpointer data)
+{
+	const gchar *argv[] = {"sh", "-c", "kill -TERM $$; sleep 5", NULL};
+	Run r = {0};
+	run(fx, argv, NULL, &r);
+	g_assert_no_error(r.error);
+	g_assert_cmpint(r.result.signal, ==, SIGTERM);
+	g_assert_cmpint(r.result.exit_code, ==, -1);
+	g_assert_false(r.result.timed_out);
+	run_clear(&r);
+}
+
+static void
+test_stdout_stderr(Fixture *fx, gconstpointer data)
+{
+	const gchar *argv[] = {"sh", "-c", "echo out1; echo err1 >&2; echo out2; echo err2 >&2",
+			       NULL};
+	Run r = {0};
+	run(fx, argv, NULL, &r);
+	g_assert_no_error(r.error);
+	g_assert_cmpstr(r.out, ==, "out1\nout2\n");
+	g_assert_cmpstr(r.err, ==, "err1\nerr2\n");
+	run_clear(&r);
+}
+
+static void
+test_not_found(Fixture *fx, gconstpointer data)
+{
+	const gchar *argv[] = {"/nonexistent/sbx-no-such-command", NULL};
+	Run r = {0};
+	run(fx, argv, NULL, &r);
+	g_assert_false(r.ok);
+	g_assert_error(r.error, SBX_ERROR, SBX_ERROR_NOT_FOUND);
+	run_clear(&r);
+	g_assert_false(sbx_agent_client_is_closed(fx->client));
+}
+
+/* 20 MiB of random bytes on stdout, its checksum computed in the guest on stderr */
+static void
+test_20mb(Fixture *fx, gconstpointer data)
+{
+	const gchar *argv[] = {"sh", "-c",
+			       "exec 3>&1; head -c 20971520 /dev/urandom | tee /dev/fd/3 | "
+			       "sha256sum >&2",
+			       NULL};
+	SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
+	Drain out = {0}, err = {0};
+	Wait w = {0};
+	SbxExecResult result = {0};
+	g_autoptr(GError) error = NULL;
+	gint out_fd = drain_start(&out, FALSE);
+	gint err_fd = drain_start(&err, TRUE);
+	g_autofree gchar *want = NULL;
+
+	sbx_agent_client_exec_async(fx->client, &params, -1, out_fd, err_fd, NULL, wait_cb, &w);
+	close(out_fd);
+	close(err_fd);
+	wait_done(&w);
+	g_assert_true(sbx_agent_client_exec_finish(fx->client, w.res, &result, &error));
+	g_assert_no_error(error);
+	g_object_unref(w.res);
+	drain_finish(&out);
+	drain_finish(&err);
+	g_assert_cmpint(result.exit_code, ==, 0);
+	g_assert_cmpuint(out.len, ==, 20971520);
+	want = g_strdup_printf("%s  -\n", g_checksum_get_string(out.sum));
+	g_assert_cmpstr(err.text->str, ==, want);
+	drain_clear(&out);
+	drain_clear(&err);
+}
+
+/* 4 MiB through stdin, checksummed by the guest */
+static void
+test_stdin_bulk(Fixture *fx, gconstpointer data)
+{
+	const gchar *argv[] = {"sha256sum", NULL};
+	gsize len = 4 * 1024 * 1024 + 17;
+	g_autofree guint8 *buf = g_malloc(len);
+	g_autoptr(GBytes) bytes = NULL;
+	g_autofree gchar *want = NULL;
+	SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
+	Drain out = {0};
+	Feed feed = {0};
+	Wait w = {0};
+	SbxExecResult result = {0};
+	g_autoptr(GError) error = NULL;
+	gint in_fd, out_fd;
+
+	for (gsize i = 0; i < len; i++)
+		buf[i] = (guint8)(i * 31 + (i >> 11));
+	want = g_compute_checksum_for_data(G_CHECKSUM_SHA256, buf, len);
+	bytes = g_bytes_new_take(g_steal_pointer(&buf), len);
+	in_fd = feed_start(&feed, bytes);
+	out_fd = drain_start(&out, TRUE);
+	sbx_agent_client_exec_async(fx->client, &params, in_fd, out_fd, -1, NULL, wait_cb, &w);
+	close(in_fd);
+	close(out_fd);
+	wait_done(&w);
+	g_assert_true(sbx_agent_client_exec_finish(fx->client, w.res, &result, &error));
+	g_assert_no_error(error);
+	g_object_unref(w.res);
+	drain_finish(&out);
+	g_assert_cmpint(result.exit_code, ==, 0);
+	g_assert_true(g_str_has_prefix(out.text->str, want));
+	drain_clear(&out);
+	g_bytes_unref(feed.data);
+}
+
+static void
+test_concurrent(Fixture *fx, gconstpointer data)
+{
+	const gchar *argv1[] = {"sh", "-c", "sleep 0.2; echo one; exit 1", NULL};
+	const gchar *argv2[] = {"sh", "-c", "echo two; exit 2", NULL};
+	SbxExecParams p1 = {.argv = argv1, .uid = -1, .gid = -1};
+	SbxExecParams p2 = {.argv = argv2, .uid = -1, .gid = -1};
+	Drain o1 = {0}, o2 = {0};
+	Wait w1 = {0}, w2 = {0};
+	SbxExecResult r1 = {0}, r2 = {0};
+	gint f1 = drain_start(&o1, TRUE);
+	gint f2 = drain_start(&o2, TRUE);
+
+	sbx_agent_client_exec_async(fx->client, &p1, -1, f1, -1, NULL, wait_cb, &w1);
+	sbx_agent_client_exec_async(fx->client, &p2, -1, f2, -1, NULL, wait_cb, &w2);
+	close(f1);
+	close(f2);
+	wait_done(&w1);
+	wait_done(&w2);
+	g_assert_true(sbx_agent_client_exec_finish(fx->client, w1.res, &r1, NULL));
+	g_assert_true(sbx_agent_client_exec_finish(fx->client, w2.res, &r2, NULL));
+	g_object_unref(w1.res);
+	g_object_unref(w2.res);
+	drain_finish(&o1);
+	drain_finish(&o2);
+	g_assert_cmpint(r1.exit_code, ==, 1);
+	g_assert_cmpint(r2.exit_code, ==, 2);
+	g_assert_cmpstr(o1.text->str, ==, "one\n");
+	g_assert_cmpstr(o2.text->str, ==, "two\n");
+	drain_clear(&o1);
+	drain_clear(&o2);
+}
+
+static gboolean
+cancel_cb(gpointer user_data)
+{
+	g_cancellable_cancel(user_data);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+test_cancel(Fixture *fx, gconstpointer data)
+{
+	const gchar *argv[] = {"sh", "-c", "echo started; exec sleep 1000", NULL};
+	SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
+	g_autoptr(GCancellable) cancellable = g_cancellable_new();
+	g_autoptr(GError) error = NULL;
+	Drain out = {0};
+	Wait w = {0};
+	gint fd = drain_start(&out, TRUE);
+
+	sbx_agent_client_exec_async(fx->client, &params, -1, fd, -1, cancellable, wait_cb, &w);
+	close(fd);
+	/* cancel once it has certainly started */
+	while (out.text->len == 0)
+		g_main_context_iteration(NULL, TRUE);
+	g_idle_add(cancel_cb, cancellable);
+	wait_done(&w);
+	g_assert_false(sbx_agent_client_exec_finish(fx->client, w.res, NULL, &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+	g_object_unref(w.res);
+	drain_finish(&out);
+	drain_clear(&out);
+	/* the connection is still good */
+	{
+		const gchar *argv2[] = {"true", NULL};
+		Run r = {0};
+		run(fx, argv2, NULL, &r);
+		g_assert_no_error(r.error);
+		g_assert_cmpint(r.result.exit_code, ==, 0);
+		run_clear(&r);
+	}
+}
+
+static void
+test_timeout(Fixture *fx, gconstpointer data)
+{
+	const gchar *argv[] = {"sleep", "1000", NULL};
+	SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1, .timeout_ms = 100};
+	SbxExecResult result = {0};
+	g_autoptr(GError) error = NULL;
+	Wait w = {0};
+
+	sbx_agent_client_exec_async(fx->client, &params, -1, -1, -1, NULL, wait_cb, &w);
+	wait_done(&w);
+	g_assert_true(sbx_agent_client_exec_finish(fx->client, w.res, &result, &error));
+	g_assert_no_error(error);
+	g_object_unref(w.res);
+	g_assert_true(result.timed_out);
+	g_assert_cmpint(result.signal, ==, SIGKILL);
+}
+
+static void
+test_agent_dies(Fixture *fx, gconstpointer data)
+{
+	const gchar *argv[] = {"sh", "-c", "echo $$; exec sleep 1000", NULL};
+	SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
+	g_autoptr(GError) error = NULL;
+	Drain out = {0};
+	Wait w = {0};
+	gint fd = drain_start(&out, TRUE);
+	gint64 pid;
+
+	sbx_agent_client_exec_async(fx->client, &params, -1, fd, -1, NULL, wait_cb, &w);
+	close(fd);
+	while (strchr(out.text->str, '\n') == NULL)
+		g_main_context_iteration(NULL, TRUE);
+	pid = g_ascii_strtoll(out.text->str, NULL, 10);
+	g_assert_cmpint(pid, >, 1);
+	g_subprocess_force_exit(fx->agent);
+	wait_done(&w);
+	g_assert_false(sbx_agent_client_exec_finish(fx->client, w.res, NULL, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_SANDBOX_GONE);
+	g_assert_true(sbx_agent_client_is_closed(fx->client));
+	g_object_unref(w.res);
+	/* the client closed its copy of the pipe when it failed */
+	drain_finish(&out);
+	drain_clear(&out);
+	/* the orphan outlives the killed agent here (no VM around it) */
+	kill((pid_t)pid, SIGKILL);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+#define ADD(path, func)                                                                            \
+	g_test_add("/agent-real/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+	ADD("echo", test_echo);
+	ADD("cat-stdin", test_cat_stdin);
+	ADD("exit-codes", test_exit_codes);
+	ADD("signal-death", test_signal_death);
+	ADD("stdout-stderr", test_stdout_stderr);
+	ADD("not-found", test_not_found);
+	ADD("20mb", test_20mb);
+	ADD("stdin-bulk", test_stdin_bulk);
+	ADD("concurrent", test_concurrent);
+	ADD("cancel", test_cancel);
+	ADD("timeout", test_timeout);
+	ADD("agent-dies", test_agent_dies);
+	return g_test_run();
+}
