@@ -27,11 +27,34 @@ typedef struct {
 	gboolean timed_out;
 } SbxExecResult;
 
+/* Errors (all in SBX_ERROR unless noted), for the handshake, every exec and
+ * the "closed" signal:
+ *   SBX_ERROR_SANDBOX_GONE   the agent hung up or the socket failed
+ *   SBX_ERROR_PROTOCOL       the guest broke the protocol; the connection is closed
+ *   SBX_ERROR_AGENT          the agent sent ERROR (on channel 0: connection closed;
+ *                            on a process channel: only that exec fails)
+ *   SBX_ERROR_TIMEOUT        no HELLO_REPLY within the handshake timeout (closes)
+ *   SBX_ERROR_NOT_RUNNING    exec before the handshake completed
+ *   SBX_ERROR_LIMIT_EXCEEDED SBX_PROTO_MAX_CHANNELS commands already open
+ *   SBX_ERROR_INVALID_ARGUMENT bad SbxExecParams (empty argv, too many/long
+ *                            strings, relative cwd, env not KEY=VALUE, uid
+ *                            without gid) or an unusable fd
+ *   SBX_ERROR_NOT_FOUND / SBX_ERROR_ACCESS_DENIED / SBX_ERROR_AGENT
+ *                            EXEC_FAILED with ENOENT / EACCES,EPERM / other errno
+ *   G_IO_ERROR_CANCELLED     the caller's cancellable fired
+ * After close every call fails at once with a copy of the close reason.
+ * Tasks complete from an idle callback on the main context that created the
+ * client, never from inside a call. Call sbx_agent_client_close() before
+ * dropping the last reference: a pending read keeps the object alive.
+ * Creating the first client sets SIGPIPE to SIG_IGN if it was SIG_DFL, so
+ * writing to a pipe whose reader left fails with EPIPE. */
+
 /* takes a reference on @stream (a connected agent socket); starts reading
  * only once sbx_agent_client_handshake_async() is called */
 SbxAgentClient *sbx_agent_client_new(GIOStream *stream, const gchar *sandbox_id);
 
-/* sends HELLO and waits for HELLO_REPLY; fails after @timeout_ms */
+/* sends HELLO and waits for HELLO_REPLY; fails after @timeout_ms (0 = no
+ * timeout). A timeout or cancellation closes the connection. */
 void sbx_agent_client_handshake_async(SbxAgentClient *self, guint timeout_ms,
 				      GCancellable *cancellable, GAsyncReadyCallback callback,
 				      gpointer user_data);
@@ -43,7 +66,22 @@ const gchar *sbx_agent_client_get_agent_version(SbxAgentClient *self);
  * blocking the main loop. The fds are borrowed: the client dups what it
  * keeps; -1 means /dev/null on that stream. Completes when the process has
  * exited and all its output has been written to the fds. Cancelling sends
- * SIGKILL to the process group and completes with G_IO_ERROR_CANCELLED. */
+ * SIGKILL to the process group and completes with G_IO_ERROR_CANCELLED.
+ *
+ * Details: pipes, fifos and ttys are reopened through /proc/self/fd/N so
+ * O_NONBLOCK is set on a private file description, never on the caller's;
+ * sockets are dup'ed and used with MSG_DONTWAIT; files are dup'ed. Our
+ * copy of an output fd is closed as soon as the guest sends EOF on that
+ * stream (and everything was written), so a reader sees EOF then. CREDIT
+ * goes back to the guest only for bytes written to the fd, so a slow reader
+ * throttles the process (at most SBX_PROTO_DEFAULT_WINDOW buffered per
+ * stream). If an output fd fails (EPIPE: its reader left), that stream's
+ * output is discarded from then on (credit still granted, so the guest
+ * never stalls) and, for EPIPE, SIGPIPE is sent to the process group once,
+ * like a local pipeline. On cancel the exec completes at once; the channel
+ * stays open, discarding output, until the guest reports EXIT. If the
+ * connection closes after EXIT arrived but before all output was written,
+ * the exec still finishes writing and succeeds. */
 void sbx_agent_client_exec_async(SbxAgentClient *self, const SbxExecParams *params,
 				 gint stdin_fd, gint stdout_fd, gint stderr_fd,
 				 GCancellable *cancellable, GAsyncReadyCallback callback,
