@@ -35,6 +35,7 @@ struct _SbxLibvirtBackend {
 	GMutex conn_lock;
 	virConnectPtr conn;
 	int event_cb_id;
+	gboolean lost_conn; /* a connection died: sweep after reopening */
 	SbxLibvirtDomainType resolved_type;
 	SbxLibvirtProbe probe;
 
@@ -146,36 +147,86 @@ exited_data_free(gpointer user_data)
 	g_free(data);
 }
 
-/* runs wherever the default main context is dispatched (the main thread) */
-static int
-lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+/* emits vm-exited on the main context once per vm we still watch; any thread */
+static void
+report_exited(SbxLibvirtBackend *self, const gchar *id)
 {
-	SbxLibvirtBackend *self = SBX_LIBVIRT_BACKEND(opaque);
-	const gchar *name = virDomainGetName(dom);
 	SbxLibvirtVm *vm;
 	gboolean report = FALSE;
 	ExitedData *data;
 
-	if (event != VIR_DOMAIN_EVENT_STOPPED && event != VIR_DOMAIN_EVENT_CRASHED)
-		return 0;
-	if (name == NULL)
-		return 0;
 	g_mutex_lock(&self->vms_lock);
-	vm = g_hash_table_lookup(self->vms, name);
+	vm = g_hash_table_lookup(self->vms, id);
 	if (vm != NULL && vm->watching) {
 		vm->watching = FALSE;
 		report = TRUE;
 	}
 	g_mutex_unlock(&self->vms_lock);
 	if (!report)
-		return 0;
+		return;
 
 	data = g_new0(ExitedData, 1);
 	data->self = g_object_ref(self);
-	data->id = g_strdup(name);
+	data->id = g_strdup(id);
 	g_main_context_invoke_full(self->main_ctx, G_PRIORITY_DEFAULT, emit_exited_cb, data,
 				   exited_data_free);
+}
+
+/* runs wherever the default main context is dispatched (the main thread) */
+static int
+lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+	const gchar *name = virDomainGetName(dom);
+
+	if (event != VIR_DOMAIN_EVENT_STOPPED && event != VIR_DOMAIN_EVENT_CRASHED)
+		return 0;
+	if (name != NULL)
+		report_exited(SBX_LIBVIRT_BACKEND(opaque), name);
 	return 0;
+}
+
+/* events were lost while the connection was down: look at every vm we watch */
+static void
+sweep_watched_locked(SbxLibvirtBackend *self)
+{
+	g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+	GHashTableIter iter;
+	gpointer key, value;
+
+	g_mutex_lock(&self->vms_lock);
+	g_hash_table_iter_init(&iter, self->vms);
+	while (g_hash_table_iter_next(&iter, &key, &value)) {
+		SbxLibvirtVm *vm = value;
+		if (vm->watching)
+			g_ptr_array_add(ids, g_strdup(key));
+	}
+	g_mutex_unlock(&self->vms_lock);
+	for (guint i = 0; i < ids->len; i++) {
+		const gchar *id = g_ptr_array_index(ids, i);
+		virDomainPtr dom = virDomainLookupByName(self->conn, id);
+		gboolean active = dom != NULL && virDomainIsActive(dom) == 1;
+
+		if (dom != NULL)
+			virDomainFree(dom);
+		virResetLastError();
+		if (!active)
+			report_exited(self, id);
+	}
+}
+
+static void reconnect_in_background(SbxLibvirtBackend *self);
+
+/* libvirtd went away (or the keepalive failed): reconnect without waiting
+ * for the next call, so vm-exited keeps working */
+static void
+close_cb(virConnectPtr conn, int reason, void *opaque)
+{
+	SbxLibvirtBackend *self = SBX_LIBVIRT_BACKEND(opaque);
+
+	if (reason == VIR_CONNECT_CLOSE_REASON_CLIENT)
+		return;
+	g_info("libvirt: connection to %s closed (reason %d), reconnecting", self->uri, reason);
+	reconnect_in_background(self);
 }
 
 static void
@@ -186,7 +237,9 @@ drop_conn_locked(SbxLibvirtBackend *self)
 	if (self->event_cb_id >= 0)
 		virConnectDomainEventDeregisterAny(self->conn, self->event_cb_id);
 	self->event_cb_id = -1;
+	virConnectUnregisterCloseCallback(self->conn, close_cb);
 	virConnectClose(self->conn);
+	virResetLastError();
 	self->conn = NULL;
 }
 
@@ -213,6 +266,7 @@ static virConnectPtr
 get_conn(SbxLibvirtBackend *self, GError **error)
 {
 	g_autoptr(GMutexLocker) locker = NULL;
+	gboolean reopened = FALSE;
 
 	if (!libvirt_init(error))
 		return NULL;
@@ -220,6 +274,7 @@ get_conn(SbxLibvirtBackend *self, GError **error)
 	if (self->conn != NULL && virConnectIsAlive(self->conn) != 1) {
 		g_debug("libvirt: connection to %s died, reopening", self->uri);
 		drop_conn_locked(self);
+		self->lost_conn = TRUE;
 	}
 	if (self->conn == NULL) {
 		self->conn = virConnectOpen(self->uri);
@@ -236,7 +291,13 @@ get_conn(SbxLibvirtBackend *self, GError **error)
 				  virGetLastErrorMessage());
 			virResetLastError();
 		}
+		if (virConnectRegisterCloseCallback(self->conn, close_cb, self, NULL) < 0)
+			virResetLastError();
+		reopened = self->lost_conn;
+		self->lost_conn = FALSE;
 	}
+	if (reopened)
+		sweep_watched_locked(self);
 	resolve_domain_type_locked(self);
 	virConnectRef(self->conn);
 	return self->conn;
@@ -522,15 +583,45 @@ sbx_libvirt_backend_list_vms_async(SbxHypervisorBackend *backend, GCancellable *
 	g_task_run_in_thread(task, list_vms_thread);
 }
 
+#define RECONNECT_RETRY_SEC 2
+
+static gboolean
+retry_reconnect_cb(gpointer user_data)
+{
+	reconnect_in_background(SBX_LIBVIRT_BACKEND(user_data));
+	return G_SOURCE_REMOVE;
+}
+
 static void
 warm_up_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
+	SbxLibvirtBackend *self = SBX_LIBVIRT_BACKEND(source);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(virConnect) conn = get_conn(SBX_LIBVIRT_BACKEND(source), &error);
+	g_autoptr(virConnect) conn = get_conn(self, &error);
+	gboolean retry;
 
-	if (conn == NULL)
-		g_debug("libvirt: not connected yet: %s", error->message);
+	if (conn == NULL) {
+		g_debug("libvirt: not connected: %s", error->message);
+		/* a lost connection is retried until libvirtd is back */
+		g_mutex_lock(&self->conn_lock);
+		retry = self->lost_conn;
+		g_mutex_unlock(&self->conn_lock);
+		if (retry) {
+			g_autoptr(GSource) source_retry =
+			    g_timeout_source_new_seconds(RECONNECT_RETRY_SEC);
+			g_source_set_callback(source_retry, retry_reconnect_cb, g_object_ref(self),
+					      g_object_unref);
+			g_source_attach(source_retry, self->main_ctx);
+		}
+	}
 	g_task_return_boolean(task, TRUE);
+}
+
+static void
+reconnect_in_background(SbxLibvirtBackend *self)
+{
+	g_autoptr(GTask) task = g_task_new(self, NULL, NULL, NULL);
+	g_task_run_in_thread(task, warm_up_thread);
 }
 
 static gchar *
@@ -551,7 +642,6 @@ sbx_libvirt_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, c
 {
 	SbxLibvirtBackend *self = SBX_LIBVIRT_BACKEND(backend);
 	g_autofree gchar *type = get_string_or(config, group, "DomainType", "auto");
-	g_autoptr(GTask) task = NULL;
 
 	g_free(self->uri);
 	self->uri = get_string_or(config, group, "URI", DEFAULT_URI);
@@ -575,9 +665,9 @@ sbx_libvirt_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, c
 	}
 	g_mutex_unlock(&self->conn_lock);
 
-	/* connect in the background so the first start is quicker */
-	task = g_task_new(self, NULL, NULL, NULL);
-	g_task_run_in_thread(task, warm_up_thread);
+	/* only auto on a kvm-capable host needs libvirt to answer get_domain_type */
+	if (self->resolved_type == SBX_LIBVIRT_DOMAIN_TYPE_AUTO)
+		reconnect_in_background(self);
 	return TRUE;
 }
 

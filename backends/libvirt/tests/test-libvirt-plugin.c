@@ -210,6 +210,58 @@ destroy_from_outside(const gchar *id)
 	virConnectClose(conn);
 }
 
+static gchar *
+run(const gchar *const *argv)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSubprocess) proc = NULL;
+	gchar *out = NULL;
+
+	proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+	g_assert_no_error(error);
+	g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, NULL, &error));
+	g_assert_no_error(error);
+	g_assert_true(g_subprocess_get_successful(proc));
+	return out;
+}
+
+/* makes libvirtd drop the plugin's connection (as a libvirtd restart would);
+ * returns how many connections of this process it dropped */
+static guint
+disconnect_from_libvirtd(void)
+{
+	const gchar *list_argv[] = {"virt-admin", "srv-clients-list", "libvirtd", NULL};
+	g_autofree gchar *list = run(list_argv);
+	g_auto(GStrv) lines = g_strsplit(list, "\n", -1);
+	g_autofree gchar *pid_line = g_strdup_printf("unix_process_id: %d", (int)getpid());
+	guint dropped = 0;
+
+	for (guint i = 0; lines[i] != NULL; i++) {
+		g_autofree gchar *id = NULL;
+		g_autofree gchar *info = NULL;
+		gchar *end = NULL;
+		guint64 n = g_ascii_strtoull(g_strstrip(lines[i]), &end, 10);
+
+		if (end == lines[i] || (*end != ' ' && *end != '\0') || n == 0)
+			continue;
+		id = g_strdup_printf("%" G_GUINT64_FORMAT, n);
+		{
+			const gchar *info_argv[] = {"virt-admin", "client-info", "libvirtd", id,
+						    NULL};
+			info = run(info_argv);
+		}
+		if (strstr(info, pid_line) == NULL)
+			continue;
+		{
+			const gchar *dc_argv[] = {"virt-admin", "client-disconnect", "libvirtd", id,
+						  NULL};
+			g_free(run(dc_argv));
+		}
+		dropped++;
+	}
+	return dropped;
+}
+
 static gboolean
 quit_cb(gpointer user_data)
 {
@@ -264,6 +316,10 @@ test_lifecycle(void)
 	ids = list(&f);
 	g_assert_true(g_strv_contains((const gchar *const *)ids, "sbx-test-lv1"));
 	wait_console_output(&f, spec1->console_log);
+	/* the plugin notices a lost connection, reconnects and still reports the
+	 * exit (from the event, or from its sweep after reconnecting) */
+	if (g_getenv("SBX_TEST_LIBVIRT_URI") == NULL)
+		g_assert_cmpuint(disconnect_from_libvirtd(), ==, 1);
 	destroy_from_outside("sbx-test-lv1");
 	g_main_loop_run(f.loop);
 	g_assert_cmpstr(f.exited_id, ==, "sbx-test-lv1");
