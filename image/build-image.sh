@@ -130,12 +130,9 @@ cp "$vmlinuz" "$new/vmlinuz"
 
 # the uncompressed ELF kernel boots through PVH and skips decompression;
 # Debian's x86 kernels are LZ4 (legacy frame, magic 02 21 4c 18)
-if command -v lz4 >/dev/null && command -v python3 >/dev/null; then
-	off=$(python3 -c '
-import sys
-d = open(sys.argv[1], "rb").read()
-print(d.find(b"\x02\x21\x4c\x18"))' "$vmlinuz")
-	if [ "$off" -gt 0 ]; then
+if command -v lz4 >/dev/null; then
+	off=$(LC_ALL=C grep -obUaP '\x02\x21\x4c\x18' "$vmlinuz" | head -n1 | cut -d: -f1 || true)
+	if [ -n "$off" ]; then
 		tail -c +"$((off + 1))" "$vmlinuz" | lz4 -dc >"$new/vmlinux" 2>/dev/null || true
 	fi
 	if ! head -c 4 "$new/vmlinux" 2>/dev/null | grep -q ELF; then
@@ -143,7 +140,7 @@ print(d.find(b"\x02\x21\x4c\x18"))' "$vmlinuz")
 		rm -f "$new/vmlinux"
 	fi
 else
-	log "lz4 or python3 missing: no uncompressed vmlinux (not fatal)"
+	log "lz4 missing: no uncompressed vmlinux (not fatal; apt-get install lz4)"
 fi
 
 # root file system layout
