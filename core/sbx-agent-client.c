@@ -346,6 +346,11 @@ sbx_agent_client_handle_control(SbxAgentClient *self, const SbxFrame *frame, GEr
 		    sbx_proto_encode_ping(SBX_MSG_PONG, frame->payload, frame->header.length);
 		sbx_agent_client_pump(self);
 		return TRUE;
+	case SBX_MSG_PONG:
+		/* we never PING; docs/protocol.md says a stray PONG is ignored */
+		if (!self->ready)
+			return sbx_agent_client_unexpected(frame, "before the handshake", error);
+		return TRUE;
 	case SBX_MSG_ERROR: {
 		guint32 code = 0;
 		g_autofree gchar *message = NULL;

@@ -990,9 +990,12 @@ hostile_stdin_credit_overflow(Fake *f, guint32 ch)
 }
 
 static void
-hostile_unsolicited_pong(Fake *f, guint32 ch)
+hostile_oversized_pong(Fake *f, guint32 ch)
 {
+	guint8 big[65] = {0};
+	/* a stray PONG is ignored, one over 64 bytes is not */
 	fake_send_take(f, sbx_proto_encode_ping(SBX_MSG_PONG, NULL, 0));
+	fake_send_take(f, sbx_proto_encode_frame(SBX_MSG_PONG, 0, 0, big, sizeof(big)));
 }
 
 static void
@@ -1083,7 +1086,7 @@ main(int argc, char **argv)
 	HOSTILE(eof_twice);
 	HOSTILE(data_after_eof);
 	HOSTILE(stdin_credit_overflow);
-	HOSTILE(unsolicited_pong);
+	HOSTILE(oversized_pong);
 	HOSTILE(truncated_then_hangup);
 	return g_test_run();
 }
