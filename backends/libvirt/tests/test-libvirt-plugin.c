@@ -281,6 +281,9 @@ test_lifecycle(void)
 	g_autoptr(GKeyFile) config = g_key_file_new();
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *run_dir = g_dir_make_tmp("sbx-libvirt-test-XXXXXX", &error);
+	/* unique per process: two test runs may share the host */
+	g_autofree gchar *id1 = g_strdup_printf("sbx-test-%d-1", (int)getpid());
+	g_autofree gchar *id2 = g_strdup_printf("sbx-test-%d-2", (int)getpid());
 	g_autoptr(SbxVmSpec) spec1 = NULL;
 	g_autoptr(SbxVmSpec) spec2 = NULL;
 	g_auto(GStrv) ids = NULL;
@@ -308,39 +311,39 @@ test_lifecycle(void)
 		close(fd);
 
 	/* one vm stopped from outside: vm-exited, then destroy cleans up */
-	spec1 = make_spec("sbx-test-lv1", run_dir);
+	spec1 = make_spec(id1, run_dir);
 	start(&f, spec1);
 	type = sbx_hypervisor_backend_get_domain_type(f.backend);
 	g_assert_true(g_strcmp0(type, "qemu") == 0 || g_strcmp0(type, "kvm") == 0);
 	g_test_message("domain type %s", type);
 	ids = list(&f);
-	g_assert_true(g_strv_contains((const gchar *const *)ids, "sbx-test-lv1"));
+	g_assert_true(g_strv_contains((const gchar *const *)ids, id1));
 	wait_console_output(&f, spec1->console_log);
 	/* the plugin notices a lost connection, reconnects and still reports the
 	 * exit (from the event, or from its sweep after reconnecting) */
 	if (g_getenv("SBX_TEST_LIBVIRT_URI") == NULL)
 		g_assert_cmpuint(disconnect_from_libvirtd(), ==, 1);
-	destroy_from_outside("sbx-test-lv1");
+	destroy_from_outside(id1);
 	g_main_loop_run(f.loop);
-	g_assert_cmpstr(f.exited_id, ==, "sbx-test-lv1");
+	g_assert_cmpstr(f.exited_id, ==, id1);
 	g_clear_pointer(&f.exited_id, g_free);
-	destroy(&f, "sbx-test-lv1");
+	destroy(&f, id1);
 	g_assert_false(g_file_test(spec1->console_log, G_FILE_TEST_EXISTS));
 	g_assert_false(g_file_test(spec1->agent_socket, G_FILE_TEST_EXISTS));
 	g_assert_cmpint(g_rmdir(spec1->run_dir), ==, 0);
 
 	/* a second one destroyed by us: no vm-exited, nothing left */
-	spec2 = make_spec("sbx-test-lv2", run_dir);
+	spec2 = make_spec(id2, run_dir);
 	start(&f, spec2);
-	destroy(&f, "sbx-test-lv2");
-	assert_domain_gone("sbx-test-lv2");
+	destroy(&f, id2);
+	assert_domain_gone(id2);
 	/* the run dir is empty again: the core can rmdir it */
 	g_assert_cmpint(g_rmdir(spec2->run_dir), ==, 0);
 	/* destroying what does not exist succeeds */
-	destroy(&f, "sbx-test-lv2");
+	destroy(&f, id2);
 	g_strfreev(ids);
 	ids = list(&f);
-	g_assert_false(g_strv_contains((const gchar *const *)ids, "sbx-test-lv2"));
+	g_assert_false(g_strv_contains((const gchar *const *)ids, id2));
 	/* let a late (wrong) vm-exited arrive if there is one */
 	g_timeout_add(500, quit_cb, f.loop);
 	g_main_loop_run(f.loop);
