@@ -347,10 +347,14 @@ remember_vm(SbxLibvirtBackend *self, const gchar *id, const gchar *console_log, 
 	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->vms_lock);
 	SbxLibvirtVm *vm;
 
-	if (g_hash_table_contains(self->vms, id)) {
+	vm = g_hash_table_lookup(self->vms, id);
+	if (vm != NULL && vm->watching) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "vm %s already exists", id);
 		return FALSE;
 	}
+	/* it stopped on its own and was never destroyed: its files go now */
+	if (vm != NULL)
+		sbx_libvirt_remove_console_logs(vm->console_log);
 	vm = g_new0(SbxLibvirtVm, 1);
 	vm->console_log = g_strdup(console_log);
 	vm->watching = TRUE;

@@ -275,7 +275,12 @@ sbx_test_backend_start_vm_async(SbxHypervisorBackend *backend, const SbxVmSpec *
 		g_task_return_error(task, error);
 		return;
 	}
-	if (g_hash_table_contains(self->vms, spec->id)) {
+	vm = g_hash_table_lookup(self->vms, spec->id);
+	if (vm != NULL && vm->state == VM_EXITED) {
+		/* it stopped on its own and was never destroyed: its files go now */
+		vm_remove_files(vm);
+		g_hash_table_remove(self->vms, spec->id);
+	} else if (vm != NULL) {
 		g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_EXISTS, "vm %s already exists",
 					spec->id);
 		return;

@@ -219,7 +219,9 @@ test_exited(void)
 	ids = list(&f);
 	g_assert_cmpuint(g_strv_length(ids), ==, 0);
 
-	/* destroy still removes its files */
+	/* the id can be started again, then destroy removes its files */
+	g_assert_true(start(&f, spec, NULL, &error));
+	g_assert_no_error(error);
 	g_assert_true(destroy(&f, "vm-2", &error));
 	g_assert_no_error(error);
 	g_assert_false(g_file_test(spec->agent_socket, G_FILE_TEST_EXISTS));
