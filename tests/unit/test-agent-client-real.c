@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
@@ -148,6 +149,12 @@ feed_start(Feed *f, GBytes *data)
 }
 
 static void
+agent_child_setup(gpointer user_data)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static void
 fixture_setup(Fixture *fx, gconstpointer data)
 {
 	const gchar *agent = g_getenv("SBX_AGENT");
@@ -155,14 +162,18 @@ fixture_setup(Fixture *fx, gconstpointer data)
 	g_autoptr(GSocketClient) sc = g_socket_client_new();
 	g_autoptr(GSocketAddress) addr = NULL;
 	g_autoptr(GSocketConnection) conn = NULL;
+	g_autoptr(GSubprocessLauncher) launcher =
+	    g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
 	Wait w = {0};
 
 	g_assert_nonnull(agent);
 	fx->dir = g_dir_make_tmp("sbx-agent-real-XXXXXX", &error);
 	g_assert_no_error(error);
 	fx->path = g_build_filename(fx->dir, "agent.sock", NULL);
+	/* the agent must not outlive a test that failed an assertion */
+	g_subprocess_launcher_set_child_setup(launcher, agent_child_setup, NULL, NULL);
 	fx->agent =
-	    g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, agent, "--listen", fx->path, NULL);
+	    g_subprocess_launcher_spawn(launcher, &error, agent, "--listen", fx->path, NULL);
 	g_assert_no_error(error);
 	/* the agent renames the socket into place once it listens */
 	for (guint i = 0; !g_file_test(fx->path, G_FILE_TEST_EXISTS); i++) {
@@ -439,6 +450,46 @@ test_concurrent(Fixture *fx, gconstpointer data)
 	drain_clear(&o2);
 }
 
+/* many commands at once over the one connection, each output kept apart */
+static void
+test_many(Fixture *fx, gconstpointer data)
+{
+	enum { N = 48 };
+	Drain out[N];
+	Wait w[N];
+	gchar *args[N];
+
+	memset(out, 0, sizeof(out));
+	memset(w, 0, sizeof(w));
+	for (guint i = 0; i < N; i++) {
+		const gchar *argv[] = {"sh", "-c", "head -c $((1000 * $0)) /dev/zero; echo $0",
+				       NULL, NULL};
+		SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
+		gint fd = drain_start(&out[i], TRUE);
+		args[i] = g_strdup_printf("%u", i);
+		argv[3] = args[i];
+		sbx_agent_client_exec_async(fx->client, &params, -1, fd, -1, NULL, wait_cb, &w[i]);
+		close(fd);
+	}
+	for (guint i = 0; i < N; i++) {
+		SbxExecResult r = {0};
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *tail = g_strdup_printf("%u\n", i);
+		wait_done(&w[i]);
+		g_assert_true(sbx_agent_client_exec_finish(fx->client, w[i].res, &r, &error));
+		g_assert_no_error(error);
+		g_assert_cmpint(r.exit_code, ==, 0);
+		g_object_unref(w[i].res);
+		drain_finish(&out[i]);
+		g_assert_cmpuint(out[i].len, ==, 1000 * i + strlen(tail));
+		/* the zeros come first, our own line last */
+		g_assert_cmpmem(out[i].text->str + out[i].text->len - strlen(tail), strlen(tail),
+				tail, strlen(tail));
+		drain_clear(&out[i]);
+		g_free(args[i]);
+	}
+}
+
 static gboolean
 cancel_cb(gpointer user_data)
 {
@@ -543,6 +594,7 @@ main(int argc, char **argv)
 	ADD("20mb", test_20mb);
 	ADD("stdin-bulk", test_stdin_bulk);
 	ADD("concurrent", test_concurrent);
+	ADD("many", test_many);
 	ADD("cancel", test_cancel);
 	ADD("timeout", test_timeout);
 	ADD("agent-dies", test_agent_dies);
