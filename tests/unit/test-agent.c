@@ -384,6 +384,32 @@ test_exec(Fixture *fx, gconstpointer data)
 	g_assert_cmpstr(r.out->str, ==, big);
 	result_clear(&r);
 
+	/* SET_USER: as root the child runs as nobody; otherwise setuid fails */
+	g_autoptr(GByteArray) a = g_byte_array_new();
+	const gchar *ids[] = {"sh", "-c", "echo $(id -u):$(id -g)", NULL};
+	put_u32(a, pipes | SBX_EXEC_SET_USER);
+	put_u32(a, 4096);
+	put_u32(a, 4096);
+	put_u32(a, 65534);
+	put_u32(a, 65534);
+	put_u32(a, 0);
+	put_u32(a, 3);
+	for (guint i = 0; ids[i] != NULL; i++)
+		put_str(a, ids[i]);
+	put_u32(a, 0);
+	put_str(a, "");
+	ch = fx->next_ch++;
+	send_frame(fx, SBX_MSG_EXEC, 0, ch, a->data, a->len);
+	run_channel(fx, ch, NULL, &r);
+	if (getuid() == 0) {
+		g_assert_false(r.failed);
+		g_assert_cmpstr(r.out->str, ==, "65534:65534\n");
+	} else {
+		g_assert_true(r.failed);
+		g_assert_cmpint(r.err, ==, EPERM);
+	}
+	result_clear(&r);
+
 	const gchar *sleeper[] = {"sleep", "30", NULL};
 	ch = exec_full(fx, sleeper, NULL, NULL, pipes | SBX_EXEC_TIMEOUT, 4096, 200);
 	run_channel(fx, ch, NULL, &r);
@@ -500,9 +526,17 @@ test_violations(Fixture *fx, gconstpointer data)
 	hello(fx);
 	const gchar *echo[] = {"echo", "again", NULL};
 	Result r;
+	guint32 last = fx->next_ch;
 	run(fx, echo, SBX_EXEC_STDOUT_PIPE, NULL, &r);
 	g_assert_cmpstr(r.out->str, ==, "again\n");
 	result_clear(&r);
+
+	/* a CREDIT that crossed the EXIT on the wire is not an error */
+	send_frame(fx, SBX_MSG_CREDIT, SBX_STREAM_STDOUT, last, c, 4);
+	send_frame(fx, SBX_MSG_PING, 0, 0, "z", 1);
+	recv_frame(fx, &f);
+	g_assert_cmpuint(f.h.type, ==, SBX_MSG_PONG);
+	frame_clear(&f);
 }
 
 int
