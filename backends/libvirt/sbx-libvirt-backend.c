@@ -11,8 +11,9 @@
 #include "sbx-libvirt-xml.h"
 #include "sbx-plugin.h"
 
-/* how long start waits for libvirt's agent socket (normally there at once) */
-#define SOCKET_WAIT_MS 10000
+/* how long start waits for the agent socket: libvirtd creates it before QEMU
+ * starts, so it is normally there when virDomainCreateXML returns */
+#define SOCKET_WAIT_MS 5000
 #define SOCKET_POLL_MS 20
 
 typedef struct {
@@ -376,13 +377,17 @@ destroy_domain(SbxLibvirtBackend *self, virConnectPtr conn, const gchar *id, GEr
 		}
 		virResetLastError();
 	} else {
-		/* after a daemon restart, the metadata still knows the log */
-		if (console_log == NULL) {
-			g_autofree gchar *meta = virDomainGetMetadata(
-			    dom, VIR_DOMAIN_METADATA_ELEMENT, SBX_LIBVIRT_METADATA_URI, 0);
-			virResetLastError();
-			console_log = sbx_libvirt_metadata_get_console_log(meta);
+		g_autofree gchar *meta = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT,
+							      SBX_LIBVIRT_METADATA_URI, 0);
+		virResetLastError();
+		/* a domain without our metadata is not ours: leave it alone */
+		if (meta == NULL) {
+			g_debug("vm %s: domain is not sandboxd's, not destroying it", id);
+			return TRUE;
 		}
+		/* after a daemon restart, the metadata still knows the log */
+		if (console_log == NULL)
+			console_log = sbx_libvirt_metadata_get_console_log(meta);
 		if (virDomainDestroyFlags(dom, 0) < 0) {
 			gint code = last_virt_error_code();
 			/* gone or stopped meanwhile: that's what we wanted */
