@@ -9,9 +9,11 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
+#include <glib/gstdio.h>
 
 #include "sbx-agent-client.h"
 #include "sbx-error.h"
@@ -791,6 +793,118 @@ test_exec_epipe(void)
 	fake_free(f);
 }
 
+static gboolean
+fd_is_nonblocking(gint fd)
+{
+	gint fl = fcntl(fd, F_GETFL);
+	g_assert_cmpint(fl, >=, 0);
+	return (fl & O_NONBLOCK) != 0;
+}
+
+/* the caller's file descriptions keep their flags: pipes and ttys are
+ * reopened, sockets are used with MSG_DONTWAIT */
+/* drops the CREDIT frames the host sent for output it wrote */
+static void
+fake_skip_credits(Fake *f)
+{
+	GBytes *frame;
+	spin();
+	while ((frame = g_queue_pop_head(&f->frames)) != NULL) {
+		SbxFrameHeader h;
+		sbx_proto_header_decode(g_bytes_get_data(frame, NULL), &h);
+		g_assert_cmpuint(h.type, ==, SBX_MSG_CREDIT);
+		g_bytes_unref(frame);
+	}
+}
+
+static void
+run_fd_kind(Fake *f, gint write_fd, gint read_fd)
+{
+	Wait w = {0};
+	const gchar *argv[] = {"echo", NULL};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GString) got = g_string_new(NULL);
+	guint32 ch;
+
+	g_assert_false(fd_is_nonblocking(write_fd));
+	ch = fake_start_exec(f, argv, -1, write_fd, -1, 0, NULL, &w, NULL);
+	fake_send_take(f, sbx_proto_encode_data(ch, SBX_STREAM_STDOUT, (const guint8 *)"abc", 3));
+	fake_send_take(f, sbx_proto_encode_exit(ch, 0, 0, 0));
+	wait_done(&w);
+	g_assert_true(sbx_agent_client_exec_finish(f->client, w.res, NULL, &error));
+	g_assert_no_error(error);
+	wait_clear(&w);
+	g_assert_false(fd_is_nonblocking(write_fd));
+	while (got->len < 3) {
+		gchar buf[16];
+		gssize n = read(read_fd, buf, sizeof(buf));
+		g_assert_cmpint(n, >, 0);
+		g_string_append_len(got, buf, n);
+	}
+	g_assert_cmpstr(got->str, ==, "abc");
+	fake_skip_credits(f);
+}
+
+static void
+test_exec_fd_kinds(void)
+{
+	Fake *f = fake_new();
+	gint p[2], s[2];
+	gint master;
+
+	fake_handshake(f);
+	g_assert_true(g_unix_open_pipe(p, FD_CLOEXEC, NULL));
+	run_fd_kind(f, p[1], p[0]);
+	close(p[0]);
+	close(p[1]);
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), ==, 0);
+	run_fd_kind(f, s[1], s[0]);
+	close(s[0]);
+	close(s[1]);
+
+	/* a pty, raw so the bytes arrive as written */
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	g_assert_cmpint(master, >=, 0);
+	g_assert_cmpint(grantpt(master), ==, 0);
+	g_assert_cmpint(unlockpt(master), ==, 0);
+	{
+		gint slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+		struct termios tio;
+		g_assert_cmpint(slave, >=, 0);
+		g_assert_cmpint(tcgetattr(slave, &tio), ==, 0);
+		cfmakeraw(&tio);
+		g_assert_cmpint(tcsetattr(slave, TCSANOW, &tio), ==, 0);
+		run_fd_kind(f, slave, master);
+		close(slave);
+	}
+	close(master);
+
+	/* a regular file */
+	{
+		g_autofree gchar *path = NULL;
+		g_autofree gchar *contents = NULL;
+		gint fd = g_file_open_tmp("sbx-test-XXXXXX", &path, NULL);
+		Wait w = {0};
+		const gchar *argv[] = {"echo", NULL};
+		guint32 ch;
+		g_assert_cmpint(fd, >=, 0);
+		ch = fake_start_exec(f, argv, -1, fd, -1, 0, NULL, &w, NULL);
+		fake_send_take(
+		    f, sbx_proto_encode_data(ch, SBX_STREAM_STDOUT, (const guint8 *)"xyz", 3));
+		fake_send_take(f, sbx_proto_encode_exit(ch, 0, 0, 0));
+		wait_done(&w);
+		g_assert_true(sbx_agent_client_exec_finish(f->client, w.res, NULL, NULL));
+		wait_clear(&w);
+		g_assert_true(g_file_get_contents(path, &contents, NULL, NULL));
+		g_assert_cmpstr(contents, ==, "xyz");
+		fake_skip_credits(f);
+		close(fd);
+		g_unlink(path);
+	}
+	fake_free(f);
+}
+
 static void
 test_ping(void)
 {
@@ -1065,6 +1179,7 @@ main(int argc, char **argv)
 	g_test_add_func("/agent-client/exec/waits-for-output", test_exec_waits_for_output);
 	g_test_add_func("/agent-client/exec/cancel", test_exec_cancel);
 	g_test_add_func("/agent-client/exec/epipe", test_exec_epipe);
+	g_test_add_func("/agent-client/exec/fd-kinds", test_exec_fd_kinds);
 	g_test_add_func("/agent-client/exec/too-many-channels", test_too_many_channels);
 	g_test_add_func("/agent-client/exec/hangup", test_hangup_mid_exec);
 	g_test_add_func("/agent-client/ping", test_ping);
