@@ -211,7 +211,8 @@ sbx_sink_open(SbxSink *sink, SbxAgentExec *exec, SbxStream stream, gint fd, GErr
 		return FALSE;
 	sink->piped = fd >= 0;
 	sink->credit = sink->piped ? SBX_PROTO_DEFAULT_WINDOW : 0;
-	sink->discard = !sink->piped || sink->fd.broken;
+	/* a pipe without a reader is handled on the first DATA, like EPIPE */
+	sink->discard = !sink->piped;
 	if (sink->piped)
 		sink->buf = g_byte_array_new();
 	return TRUE;
@@ -442,6 +443,10 @@ sbx_sink_data(SbxSink *sink, const SbxFrame *frame, GError **error)
 		return FALSE;
 	}
 	sink->credit -= len;
+	if (sink->fd.broken) {
+		sink->fd.broken = FALSE;
+		sbx_sink_broken(sink, EPIPE);
+	}
 	if (sink->discard) {
 		sink->to_grant += len;
 		return TRUE;

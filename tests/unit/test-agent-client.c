@@ -755,7 +755,7 @@ test_exec_cancel(void)
 
 /* EPIPE on stdout: discard, keep granting, and SIGPIPE the process group */
 static void
-test_exec_epipe(void)
+run_epipe(gboolean reader_gone_before)
 {
 	Fake *f = fake_new();
 	Wait w = {0};
@@ -773,9 +773,12 @@ test_exec_epipe(void)
 
 	fake_handshake(f);
 	g_assert_true(g_unix_open_pipe(out, FD_CLOEXEC, NULL));
+	if (reader_gone_before)
+		close(out[0]);
 	ch = fake_start_exec(f, argv, -1, out[1], -1, 0, NULL, &w, NULL);
 	close(out[1]);
-	close(out[0]);
+	if (!reader_gone_before)
+		close(out[0]);
 	fake_send_take(f, sbx_proto_encode_data(ch, SBX_STREAM_STDOUT, data, sizeof(data)));
 	sig = fake_expect(f, SBX_MSG_SIGNAL, ch, &h);
 	g_assert_true(
@@ -843,6 +846,13 @@ run_fd_kind(Fake *f, gint write_fd, gint read_fd)
 	}
 	g_assert_cmpstr(got->str, ==, "abc");
 	fake_skip_credits(f);
+}
+
+static void
+test_exec_epipe(void)
+{
+	run_epipe(FALSE);
+	run_epipe(TRUE);
 }
 
 static void
