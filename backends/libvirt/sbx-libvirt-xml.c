@@ -114,6 +114,9 @@ sbx_libvirt_domain_xml_new(const SbxVmSpec *spec, const SbxLibvirtXmlOptions *op
 			       "    <model fallback='forbid'>%s</model>\n"
 			       "  </cpu>\n",
 			       opts->cpu_model);
+	} else if (g_strcmp0(opts->domain_type, "kvm") == 0) {
+		/* sandboxes never migrate: give them everything the host cpu has */
+		g_string_append(xml, "  <cpu mode='host-passthrough' check='none'/>\n");
 	}
 	g_string_append(xml, "  <clock offset='utc'/>\n");
 	/* a sandbox never reboots: any stop ends it */
