@@ -231,11 +231,20 @@ start_spawn(SbxTestVm *vm)
 					    vm_ref(vm), (GDestroyNotify)vm_unref);
 }
 
+/* polls, so that a cancelled start ends at once rather than after the delay */
 static gboolean
 start_delay_cb(gpointer user_data)
 {
 	SbxTestVm *vm = user_data;
+	GError *error = NULL;
 
+	if (g_cancellable_set_error_if_cancelled(g_task_get_cancellable(vm->start_task), &error)) {
+		vm->timeout_id = 0;
+		start_fail(vm, error);
+		return G_SOURCE_REMOVE;
+	}
+	if (g_get_monotonic_time() < vm->deadline)
+		return G_SOURCE_CONTINUE;
 	vm->timeout_id = 0;
 	start_spawn(vm);
 	return G_SOURCE_REMOVE;
@@ -296,8 +305,9 @@ sbx_test_backend_start_vm_async(SbxHypervisorBackend *backend, const SbxVmSpec *
 	g_hash_table_insert(self->vms, vm->id, vm);
 
 	if (self->start_delay_ms > 0) {
+		vm->deadline = g_get_monotonic_time() + self->start_delay_ms * (gint64)1000;
 		vm->timeout_id =
-		    g_timeout_add_full(G_PRIORITY_DEFAULT, self->start_delay_ms, start_delay_cb,
+		    g_timeout_add_full(G_PRIORITY_DEFAULT, SOCKET_POLL_MS, start_delay_cb,
 				       vm_ref(vm), (GDestroyNotify)vm_unref);
 	} else {
 		start_spawn(vm);

@@ -303,7 +303,8 @@ test_delay(void)
 	g_autoptr(GAsyncResult) res = NULL;
 	gboolean destroyed = FALSE;
 
-	setup(&f, "StartDelayMs=300\n");
+	/* the maximum delay: only a prompt cancellation lets this test finish */
+	setup(&f, "StartDelayMs=60000\n");
 	spec = make_spec(&f, "vm-5");
 	sbx_hypervisor_backend_start_vm_async(f.backend, spec, NULL, async_cb, &f);
 	sbx_hypervisor_backend_destroy_vm_async(f.backend, "vm-5", NULL, destroy_cb, &destroyed);
