@@ -11,6 +11,9 @@
 #ifndef SBX_TEST_AGENT_PATH
 #define SBX_TEST_AGENT_PATH ""
 #endif
+#ifndef SBX_TEST_INSTALLED_AGENT_PATH
+#define SBX_TEST_INSTALLED_AGENT_PATH ""
+#endif
 
 /* how long start waits for the agent's socket, and how often it looks */
 #define SOCKET_WAIT_US (10 * G_USEC_PER_SEC)
@@ -453,7 +456,11 @@ sbx_test_backend_class_init(SbxTestBackendClass *klass)
 static void
 sbx_test_backend_init(SbxTestBackend *self)
 {
-	self->agent_path = g_strdup(SBX_TEST_AGENT_PATH);
+	/* the agent of the build tree when it is there, else the installed one */
+	if (SBX_TEST_AGENT_PATH[0] != '\0' && g_file_test(SBX_TEST_AGENT_PATH, G_FILE_TEST_EXISTS))
+		self->agent_path = g_strdup(SBX_TEST_AGENT_PATH);
+	else
+		self->agent_path = g_strdup(SBX_TEST_INSTALLED_AGENT_PATH);
 	/* keys are the vms' own id strings */
 	self->vms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)vm_unref);
 }
