@@ -355,12 +355,20 @@ remember_vm(SbxLibvirtBackend *self, const gchar *id, const gchar *console_log, 
 	}
 	/* it stopped on its own and was never destroyed: its files go now */
 	if (vm != NULL)
-		sbx_libvirt_remove_console_logs(vm->console_log);
+		sbx_libvirt_remove_logs(vm->console_log);
 	vm = g_new0(SbxLibvirtVm, 1);
 	vm->console_log = g_strdup(console_log);
 	vm->watching = TRUE;
 	g_hash_table_insert(self->vms, g_strdup(id), vm);
 	return TRUE;
+}
+
+/* sandbox ids are never reused: without this, one log per sandbox piles up */
+static void
+remove_domain_log(SbxLibvirtBackend *self, const gchar *id)
+{
+	g_autofree gchar *path = sbx_libvirt_domain_log_path(self->uri, id);
+	sbx_libvirt_remove_logs(path);
 }
 
 /* destroys the domain (if any) and removes its files; blocks */
@@ -398,7 +406,11 @@ destroy_domain(SbxLibvirtBackend *self, virConnectPtr conn, const gchar *id, GEr
 			virResetLastError();
 		}
 	}
-	sbx_libvirt_remove_console_logs(console_log);
+	/* a log path means the vm was ours (from our table or metadata) */
+	if (console_log != NULL) {
+		sbx_libvirt_remove_logs(console_log);
+		remove_domain_log(self, id);
+	}
 	return TRUE;
 }
 
@@ -464,7 +476,8 @@ start_vm_blocking(SbxLibvirtBackend *self, const SbxVmSpec *spec, GCancellable *
 	if (dom == NULL) {
 		set_virt_error(error, spec->id, "cannot start domain");
 		g_free(forget_vm(self, spec->id));
-		sbx_libvirt_remove_console_logs(spec->console_log);
+		sbx_libvirt_remove_logs(spec->console_log);
+		remove_domain_log(self, spec->id);
 		return FALSE;
 	}
 	if (!wait_for_socket(spec->agent_socket, cancellable, &error_local) ||

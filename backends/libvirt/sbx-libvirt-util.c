@@ -90,9 +90,9 @@ is_rotated_name(const gchar *name, const gchar *base)
 	return TRUE;
 }
 
-/* virtlogd rotates big logs to <name>.0, <name>.1, ...: remove those too */
+/* removes a log virtlogd wrote and its rotations <name>.0, <name>.1, ... */
 void
-sbx_libvirt_remove_console_logs(const gchar *console_log)
+sbx_libvirt_remove_logs(const gchar *console_log)
 {
 	g_autofree gchar *dirname = NULL;
 	g_autofree gchar *base = NULL;
@@ -115,4 +115,19 @@ sbx_libvirt_remove_console_logs(const gchar *console_log)
 		path = g_build_filename(dirname, name, NULL);
 		g_unlink(path);
 	}
+}
+
+/* libvirtd's per-domain QEMU log (virtlogd writes it), one per sandbox id:
+ * only known for the system instance, where the folder is fixed */
+gchar *
+sbx_libvirt_domain_log_path(const gchar *uri, const gchar *id)
+{
+	gsize len = strlen(id);
+
+	if (g_strcmp0(uri, "qemu:///system") != 0)
+		return NULL;
+	/* never build a path from an id that could leave the folder */
+	if (len == 0 || len > 63 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789-") != len)
+		return NULL;
+	return g_strdup_printf("/var/log/libvirt/qemu/%s.log", id);
 }

@@ -337,6 +337,11 @@ test_lifecycle(void)
 	start(&f, spec2);
 	destroy(&f, id2);
 	assert_domain_gone(id2);
+	/* libvirt's own per-domain log goes too (sandbox ids are never reused) */
+	if (g_getenv("SBX_TEST_LIBVIRT_URI") == NULL) {
+		g_autofree gchar *qemu_log = g_strdup_printf("/var/log/libvirt/qemu/%s.log", id2);
+		g_assert_false(g_file_test(qemu_log, G_FILE_TEST_EXISTS));
+	}
 	/* the run dir is empty again: the core can rmdir it */
 	g_assert_cmpint(g_rmdir(spec2->run_dir), ==, 0);
 	/* destroying what does not exist succeeds */
