@@ -119,6 +119,10 @@ sbx_init_pid1(void)
 		mknod("/dev/null", S_IFCHR | 0666, makedev(1, 3));
 	ensure_stdio();
 	do_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	check_cmdline();
+	/* drivers first: the port shows up asynchronously after virtio_console
+	 * loads, so the rest of the set-up overlaps with that */
+	load_modules();
 	do_mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	do_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "mode=0620,ptmxmode=0666");
 	do_mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
@@ -128,11 +132,10 @@ sbx_init_pid1(void)
 	symlink("/proc/self/fd/0", "/dev/stdin");
 	symlink("/proc/self/fd/1", "/dev/stdout");
 	symlink("/proc/self/fd/2", "/dev/stderr");
-	check_cmdline();
 	if (sethostname("sandbox", 7) < 0)
 		sbx_log("sethostname: %s", strerror(errno));
 	loopback_up();
-	load_modules();
+	sbx_debug("init done");
 	return 0;
 }
 
