@@ -40,7 +40,7 @@ log() { echo "build-image: $*" >&2; }
 die() { echo "build-image: error: $*" >&2; exit 1; }
 
 [ -x "$AGENT" ] || die "agent binary $AGENT is not executable"
-for tool in cpio dpkg-deb sha256sum; do
+for tool in cpio dpkg-deb sha256sum flock; do
 	command -v "$tool" >/dev/null || die "$tool is required"
 done
 mkdir -p "$CACHE"
@@ -96,6 +96,11 @@ else
 	busybox_bin="$CACHE/busybox-$busybox_ver/bin/busybox"
 fi
 
+# one builder per OUTDIR at a time (run.sh and a test suite may race)
+mkdir -p "$(dirname "$OUTDIR")"
+exec 9>"$OUTDIR.lock"
+flock 9
+
 inputs=$(
 	{
 		echo "script $(sha256sum <"$SCRIPT" | cut -d' ' -f1)"
@@ -114,7 +119,6 @@ fi
 # --- build ----------------------------------------------------------------
 
 log "building image in $OUTDIR"
-mkdir -p "$(dirname "$OUTDIR")"
 work=$(mktemp -d "$(dirname "$OUTDIR")/.image-build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 kx="$work/kernel"
@@ -215,7 +219,7 @@ echo "$inputs" >"$new/.inputs"
 
 # swap in atomically enough: a reader sees either the old or the new folder
 rm -rf "$OUTDIR.old"
-[ -d "$OUTDIR" ] && mv "$OUTDIR" "$OUTDIR.old"
-mv "$new" "$OUTDIR"
+[ -d "$OUTDIR" ] && mv -T "$OUTDIR" "$OUTDIR.old"
+mv -T "$new" "$OUTDIR"
 rm -rf "$OUTDIR.old"
 log "done: $(du -sh "$OUTDIR" | cut -f1) (kernel $kversion)"
