@@ -155,6 +155,7 @@ chmod 0700 "$root/root"
 install -m 0755 "$AGENT" "$root/sbin/sandboxd-agent"
 strip "$root/sbin/sandboxd-agent" 2>/dev/null || true
 ln -s sbin/sandboxd-agent "$root/init"
+ln -s sandboxd-agent "$root/sbin/init"
 install -m 0755 "$busybox_bin" "$root/bin/busybox"
 "$busybox_bin" --list-full | while read -r applet; do
 	case "$applet" in
