@@ -14,15 +14,30 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/reboot.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include <linux/fs.h>
 
 #include "sbx-agent.h"
 
 #define SBX_MODULES_LIST "/etc/sbx-modules"
 /* how long to wait for the port to show up after the driver loaded */
 #define SBX_PORT_WAIT_MS 20000
+/* how long to wait for the root disk's device node */
+#define SBX_ROOT_WAIT_MS 20000
+#define SBX_SYSROOT "/sysroot"
+/* ext4's online resize ioctl (linux/ext4.h is not a uapi header everywhere) */
+#ifndef EXT4_IOC_RESIZE_FS
+#define EXT4_IOC_RESIZE_FS _IOW('f', 16, uint64_t)
+#endif
+
+/* from the kernel command line */
+static char cmdline_root[128];
+static char cmdline_rootfstype[32];
 
 static void
 do_mount(const char *src, const char *dst, const char *type, unsigned long flags, const char *data)
@@ -92,20 +107,141 @@ loopback_up(void)
 	close(s);
 }
 
+/* the value of KEY=... in a kernel command line, bounded; false if absent */
+bool
+sbx_cmdline_get(const char *cmdline, const char *key, char *out, size_t size)
+{
+	size_t klen = strlen(key);
+	const char *p = cmdline;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		const char *word = p;
+		while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\n')
+			p++;
+		if ((size_t)(p - word) > klen && strncmp(word, key, klen) == 0 &&
+		    word[klen] == '=') {
+			size_t vlen = (size_t)(p - word) - klen - 1;
+			if (vlen >= size)
+				return false;
+			memcpy(out, word + klen + 1, vlen);
+			out[vlen] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+/* the kernel command line, or "" */
+const char *
+sbx_init_cmdline(void)
+{
+	static char buf[4096];
+	static bool read_once;
+
+	if (read_once)
+		return buf;
+	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return "";
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	read_once = true;
+	return buf;
+}
+
 static void
 check_cmdline(void)
 {
-	char buf[4096];
-	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	const char *cmdline = sbx_init_cmdline();
+
+	/* "sbx.debug" alone or with any value */
+	for (const char *p = strstr(cmdline, "sbx.debug"); p != NULL;
+	     p = strstr(p + 1, "sbx.debug")) {
+		if ((p == cmdline || p[-1] == ' ') && strchr(" \t\n=", p[9]) != NULL)
+			sbx_agent_verbose = true;
+	}
+	if (!sbx_cmdline_get(cmdline, "sbx.root", cmdline_root, sizeof(cmdline_root)))
+		cmdline_root[0] = '\0';
+	if (!sbx_cmdline_get(cmdline, "sbx.rootfstype", cmdline_rootfstype,
+			     sizeof(cmdline_rootfstype)))
+		snprintf(cmdline_rootfstype, sizeof(cmdline_rootfstype), "ext4");
+}
+
+/* grows an ext4 root to its disk when the disk is larger (a bigger disk
+ * than the image's); failures only cost the extra space */
+static void
+grow_root(const char *dev)
+{
+	struct statfs sf;
+	uint64_t bytes = 0;
+	int fd = open(dev, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (ioctl(fd, BLKGETSIZE64, &bytes) < 0)
+		bytes = 0;
 	close(fd);
-	if (n <= 0)
+	if (bytes == 0 || statfs("/", &sf) < 0 || sf.f_bsize == 0)
 		return;
-	buf[n] = '\0';
-	if (strstr(buf, "sbx.debug") != NULL)
-		sbx_agent_verbose = true;
+	uint64_t blocks = bytes / (uint64_t)sf.f_bsize;
+	if (blocks <= (uint64_t)sf.f_blocks + 1024)
+		return;
+	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (ioctl(fd, EXT4_IOC_RESIZE_FS, &blocks) < 0)
+		sbx_log("growing the root file system: %s", strerror(errno));
+	else
+		sbx_debug("root grown to %llu blocks", (unsigned long long)blocks);
+	close(fd);
+}
+
+/* mounts sbx.root= and makes it the root, keeping /dev and /proc (what
+ * switch_root does, minus freeing the initramfs: a few MiB) */
+static int
+switch_root(void)
+{
+	uint64_t deadline = sbx_now_ms() + SBX_ROOT_WAIT_MS;
+
+	/* the disk node shows up once virtio_blk has probed it */
+	while (access(cmdline_root, F_OK) < 0) {
+		if (sbx_now_ms() >= deadline) {
+			sbx_log("root device %s did not appear", cmdline_root);
+			return -1;
+		}
+		usleep(2000);
+	}
+	mkdir(SBX_SYSROOT, 0755);
+	bool rw = true;
+	if (mount(cmdline_root, SBX_SYSROOT, cmdline_rootfstype, 0, NULL) < 0) {
+		int e = errno;
+		if (mount(cmdline_root, SBX_SYSROOT, cmdline_rootfstype, MS_RDONLY, NULL) < 0) {
+			sbx_log("mount %s (%s) on " SBX_SYSROOT ": %s", cmdline_root,
+				cmdline_rootfstype, strerror(e));
+			return -1;
+		}
+		rw = false;
+		sbx_log("root %s mounted read-only", cmdline_root);
+	}
+	static const char *const moves[] = {"/dev", "/proc"};
+	for (size_t i = 0; i < 2; i++) {
+		char dst[64];
+		snprintf(dst, sizeof(dst), SBX_SYSROOT "%s", moves[i]);
+		mkdir(dst, 0755);
+		if (mount(moves[i], dst, NULL, MS_MOVE, NULL) < 0)
+			sbx_log("moving %s: %s", moves[i], strerror(errno));
+	}
+	if (chdir(SBX_SYSROOT) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
+	    chdir("/") < 0) {
+		sbx_log("switching to the root file system: %s", strerror(errno));
+		return -1;
+	}
+	if (rw && strcmp(cmdline_rootfstype, "ext4") == 0)
+		grow_root(cmdline_root);
+	sbx_debug("switched to root %s", cmdline_root);
+	return 0;
 }
 
 int
@@ -123,6 +259,8 @@ sbx_init_pid1(void)
 	/* drivers first: the port shows up asynchronously after virtio_console
 	 * loads, so the rest of the set-up overlaps with that */
 	load_modules();
+	if (cmdline_root[0] != '\0' && switch_root() < 0)
+		return -1;
 	do_mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	do_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "mode=0620,ptmxmode=0666");
 	do_mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
@@ -135,6 +273,8 @@ sbx_init_pid1(void)
 	if (sethostname("sandbox", 7) < 0)
 		sbx_log("sethostname: %s", strerror(errno));
 	loopback_up();
+	/* after the root switch: it writes the root's /etc/resolv.conf */
+	sbx_net_setup(sbx_init_cmdline());
 	sbx_debug("init done");
 	return 0;
 }

@@ -155,5 +155,12 @@ void sbx_loop_serve(SbxLoop *loop, SbxConn *c);
 void sbx_loop_handle_signals(SbxLoop *loop, SbxConn *c);
 
 /* sbx-agent-init.c */
-int sbx_init_pid1(void);      /* mounts, hostname, modules */
+/* mounts, hostname, modules, sbx.root= switch; < 0 when the root cannot be mounted */
+int sbx_init_pid1(void);
 int sbx_init_open_port(void); /* finds and opens the virtio-serial port */
+/* the kernel command line (read once), and one KEY=VALUE of it */
+const char *sbx_init_cmdline(void);
+bool sbx_cmdline_get(const char *cmdline, const char *key, char *out, size_t size);
+/* sbx.ip= sbx.gw= sbx.dns= sbx.mtu=: the first ethernet interface, a default
+ * route and /etc/resolv.conf; nothing without sbx.ip */
+void sbx_net_setup(const char *cmdline);
