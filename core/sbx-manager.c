@@ -214,7 +214,7 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 
 	call = g_new0(CreateCall, 1);
 	call->manager = g_object_ref(self);
-	call->invocation = g_object_ref(invocation);
+	call->invocation = invocation; /* the handler owns one ref: completing consumes it */
 	call->sandbox =
 	    sbx_sandbox_new(id, g_steal_pointer(&opts), image, self->backend, self->runtime_dir,
 			    sbx_config_get_boot_timeout_sec(self->config));

@@ -164,7 +164,7 @@ handle_exec(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gch
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	call->invocation = g_object_ref(invocation);
+	call->invocation = invocation; /* the handler owns one ref: completing consumes it */
 	call->cancellable = g_cancellable_new();
 	if (sender != NULL) {
 		call->caller_watch_id = g_bus_watch_name_on_connection(
@@ -206,7 +206,7 @@ handle_kill(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, gpointer 
 	SbxSandbox *self = SBX_SANDBOX(user_data);
 	g_autofree gchar *reason =
 	    g_strdup_printf("killed by %s", g_dbus_method_invocation_get_sender(invocation));
-	sbx_sandbox_destroy_async(self, reason, on_kill_done, g_object_ref(invocation));
+	sbx_sandbox_destroy_async(self, reason, on_kill_done, invocation);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
