@@ -59,6 +59,12 @@ typedef enum {
 	 * drops the channel (or, on channel 0, the connection). payload: u32 code,
 	 * message string (rest) */
 	SBX_MSG_ERROR = 32,
+
+	/* reserved ranges, so features developed in parallel never collide:
+	 *   48-63   process control extensions (pty, resize, attach, list)
+	 *   64-95   filesystem operations
+	 *   96-111  volumes and mounts
+	 *   112-127 network and sandbox-wide settings */
 } SbxMsgType;
 
 typedef enum {
