@@ -212,6 +212,11 @@ check_value(const gchar *file, const gchar *group, const SbxConfigKey *key, GKey
 			}
 			/* relative to the folder of the file that says it */
 			dir = g_path_get_dirname(file);
+			if (!g_path_is_absolute(dir)) {
+				gchar *abs_dir = g_canonicalize_filename(dir, NULL);
+				g_free(dir);
+				dir = abs_dir;
+			}
 			return g_canonicalize_filename(value, dir);
 		}
 		return g_canonicalize_filename(value, NULL);

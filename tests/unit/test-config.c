@@ -437,6 +437,27 @@ test_cmdline_file(Fixture *f, gconstpointer data)
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_CONFIG);
 }
 
+static void
+test_relative_config_dir(Fixture *f, gconstpointer data)
+{
+	g_autoptr(SbxConfig) config = new_config();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *cwd = g_get_current_dir();
+	g_autofree gchar *path =
+	    write_file(f, "etc/sandboxd.conf", "[image dev]\nKernel=vmlinuz\n");
+	g_autofree gchar *expected = g_build_filename(f->dir, "etc", "vmlinuz", NULL);
+	const SbxImage *image;
+
+	/* --config-dir etc: relative image paths still end up absolute */
+	g_assert_cmpint(g_chdir(f->dir), ==, 0);
+	g_assert_true(sbx_config_load_dir(config, "etc", &error));
+	g_assert_cmpint(g_chdir(cwd), ==, 0);
+	g_assert_no_error(error);
+	image = sbx_config_get_image(config, "dev");
+	g_assert_nonnull(image);
+	g_assert_cmpstr(image->kernel, ==, expected);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -457,6 +478,7 @@ main(int argc, char **argv)
 	ADD("/config/images", test_images);
 	ADD("/config/image-errors", test_image_errors);
 	ADD("/config/cmdline-file", test_cmdline_file);
+	ADD("/config/relative-config-dir", test_relative_config_dir);
 #undef ADD
 	return g_test_run();
 }

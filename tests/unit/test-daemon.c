@@ -8,6 +8,8 @@
 #include <gio/gio.h>
 #include <gio/gunixfdlist.h>
 #include <glib/gstdio.h>
+#include <glib-unix.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -200,6 +202,41 @@ exec_in(GDBusConnection *conn, const gchar *path, const gchar *const *argv, cons
 	return reply != NULL;
 }
 
+/* the daemon must not keep any passed fd once Exec has answered: a pipe
+ * reader sees EOF as soon as we close our own write end */
+static void
+check_pipe_eof(GDBusConnection *conn, const gchar *path)
+{
+	g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
+	g_autoptr(GVariant) reply = NULL;
+	g_autoptr(GError) error = NULL;
+	const gchar *argv[] = {"echo", "through a pipe", NULL};
+	gint p[2];
+	gchar buf[256];
+	gssize n;
+	struct pollfd pfd;
+
+	g_assert_true(g_unix_open_pipe(p, FD_CLOEXEC, NULL));
+	g_unix_fd_list_append(fds, p[1], NULL);
+	reply = g_dbus_connection_call_with_unix_fd_list_sync(
+	    conn, "org.sandboxd", path, "org.sandboxd.Sandbox1", "Exec",
+	    g_variant_new("(^as@a{sv}hhh)", argv, g_variant_new_parsed("@a{sv} {}"), -1, 0, -1),
+	    G_VARIANT_TYPE("(ii)"), G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL, NULL, &error);
+	g_assert_no_error(error);
+	/* the list holds a dup of its own */
+	g_clear_object(&fds);
+	close(p[1]);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	g_assert_cmpint(n, ==, 15);
+	buf[n] = '\0';
+	g_assert_cmpstr(buf, ==, "through a pipe\n");
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	g_assert_cmpint(poll(&pfd, 1, 60 * 1000), ==, 1);
+	g_assert_cmpint(read(p[0], buf, sizeof(buf)), ==, 0);
+	close(p[0]);
+}
+
 static GVariant *
 get_property(Fixture *f, const gchar *path, const gchar *name)
 {
@@ -275,6 +312,8 @@ test_create_exec_kill(Fixture *f, gconstpointer data)
 	g_assert_cmpint(sig, ==, SIGKILL);
 	g_clear_pointer(&out, g_free);
 	g_clear_pointer(&err, g_free);
+
+	check_pipe_eof(f->conn, path);
 
 	/* bad exec options are refused before anything runs */
 	g_assert_false(exec_in(f->conn, path, script, "{'cwd': <'relative'>}", &status, &sig, &out,
