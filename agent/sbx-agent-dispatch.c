@@ -221,6 +221,14 @@ handle_process(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 		sbx_channel_signal(ch, sig, flags);
 		return;
 	}
+	case SBX_MSG_RESIZE:
+		if (h->length != 8) {
+			chan_fail(c, ch, SBX_PROTO_ERR_MALFORMED, "RESIZE payload must be 8 bytes");
+			return;
+		}
+		if (ch->pty_fd >= 0)
+			sbx_pty_resize(ch->pty_fd, sbx_proto_get_u32(p), sbx_proto_get_u32(p + 4));
+		return;
 	case SBX_MSG_ERROR:
 		/* the host gave up on this channel */
 		sbx_channel_drop(c, ch);

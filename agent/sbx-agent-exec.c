@@ -77,6 +77,7 @@ sbx_exec_spec_free(SbxExecSpec *spec)
 	strv_free(spec->argv);
 	strv_free(spec->envp);
 	free(spec->cwd);
+	free(spec->user);
 	memset(spec, 0, sizeof(*spec));
 }
 
@@ -108,7 +109,7 @@ sbx_exec_spec_parse(const uint8_t *p, uint32_t len, SbxExecSpec *spec, const cha
 		*why = "truncated EXEC header";
 		return false;
 	}
-	if ((spec->flags & ~(uint32_t)0x7f) != 0) {
+	if ((spec->flags & ~(uint32_t)0x1ff) != 0) {
 		*why = "unknown EXEC flags";
 		return false;
 	}
@@ -178,6 +179,23 @@ sbx_exec_spec_parse(const uint8_t *p, uint32_t len, SbxExecSpec *spec, const cha
 	if (!read_string(&r, &spec->cwd, why)) {
 		sbx_exec_spec_free(spec);
 		return false;
+	}
+	if ((spec->flags & SBX_EXEC_PTY) &&
+	    (!read_u32(&r, &spec->rows) || !read_u32(&r, &spec->cols))) {
+		*why = "truncated terminal size";
+		sbx_exec_spec_free(spec);
+		return false;
+	}
+	if (spec->flags & SBX_EXEC_USER_NAME) {
+		if (!read_string(&r, &spec->user, why)) {
+			sbx_exec_spec_free(spec);
+			return false;
+		}
+		if (spec->user[0] == '\0' || strlen(spec->user) > 255) {
+			*why = "user name empty or too long";
+			sbx_exec_spec_free(spec);
+			return false;
+		}
 	}
 	if (r.pos != len) {
 		*why = "trailing bytes after EXEC payload";

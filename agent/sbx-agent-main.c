@@ -166,6 +166,8 @@ main(int argc, char **argv)
 
 	if (pid1 && sbx_init_pid1() < 0)
 		pid1_fatal("cannot mount the root file system");
+	if (pid1)
+		sbx_limits_setup(sbx_init_cmdline());
 	/* pipes for children are dup'ed onto 0-2: those must be taken */
 	for (int fd = 0; fd < 3; fd++) {
 		if (fcntl(fd, F_GETFD) < 0) {

@@ -14,7 +14,7 @@
 
 #include "sbx-agent.h"
 
-enum { STAGE_SETUP = 1, STAGE_CWD, STAGE_USER, STAGE_EXEC };
+enum { STAGE_SETUP = 1, STAGE_CWD, STAGE_USER, STAGE_EXEC, STAGE_NOUSER, STAGE_PTY };
 
 SbxChannel *
 sbx_channel_find(SbxConn *c, uint32_t id)
@@ -102,9 +102,60 @@ static void __attribute__((noreturn)) child_fail(int errfd, int stage)
 	_exit(127);
 }
 
+static bool
+env_has(char **envp, const char *key)
+{
+	size_t klen = strlen(key);
+	for (char **e = envp; *e != NULL; e++) {
+		if (strncmp(*e, key, klen) == 0 && (*e)[klen] == '=')
+			return true;
+	}
+	return false;
+}
+
+/* in the child: HOME/USER/LOGNAME of a named user unless the caller set
+ * them (HOME=/root is only the agent's default), TERM for a terminal */
+static char **
+child_env(char **envp, const SbxUser *user, bool pty)
+{
+	size_t n = 0;
+	while (envp[n] != NULL)
+		n++;
+	char **out = calloc(n + 5, sizeof(char *));
+	if (out == NULL)
+		return envp;
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (user != NULL && strcmp(envp[i], "HOME=/root") == 0)
+			continue;
+		out[m++] = envp[i];
+	}
+	if (user != NULL) {
+		static char home[300], uname[80], logname[80];
+		if (!env_has(out, "HOME")) {
+			snprintf(home, sizeof(home), "HOME=%s", user->home);
+			out[m++] = home;
+		}
+		if (user->name[0] != '\0' && !env_has(out, "USER")) {
+			snprintf(uname, sizeof(uname), "USER=%s", user->name);
+			out[m++] = uname;
+		}
+		if (user->name[0] != '\0' && !env_has(out, "LOGNAME")) {
+			snprintf(logname, sizeof(logname), "LOGNAME=%s", user->name);
+			out[m++] = logname;
+		}
+	}
+	if (pty && !env_has(out, "TERM"))
+		out[m++] = "TERM=xterm-256color";
+	out[m] = NULL;
+	return out;
+}
+
 static void __attribute__((noreturn)) child_main(const SbxExecSpec *spec, int fds[3], int errfd)
 {
 	sigset_t all;
+	SbxUser user;
+	bool named = (spec->flags & SBX_EXEC_USER_NAME) != 0;
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	for (int s = 1; s < NSIG; s++)
@@ -118,15 +169,32 @@ static void __attribute__((noreturn)) child_main(const SbxExecSpec *spec, int fd
 		if (dup2(fds[i], i) < 0)
 			child_fail(errfd, STAGE_SETUP);
 	}
-	const char *cwd = spec->cwd[0] != '\0' ? spec->cwd : "/";
-	if (chdir(cwd) < 0)
-		child_fail(errfd, STAGE_CWD);
-	if (spec->flags & SBX_EXEC_SET_USER) {
+	if ((spec->flags & SBX_EXEC_PTY) && !sbx_pty_make_controlling())
+		child_fail(errfd, STAGE_PTY);
+	sbx_limits_child();
+	if (named && !sbx_user_lookup(spec->user, &user))
+		child_fail(errfd, STAGE_NOUSER);
+	const char *cwd = spec->cwd[0] != '\0' ? spec->cwd : named ? user.home : "/";
+	if (chdir(cwd) < 0) {
+		if (spec->cwd[0] != '\0' || chdir("/") < 0)
+			child_fail(errfd, STAGE_CWD);
+	}
+	if (named) {
+		gid_t groups[33];
+		size_t n = 0;
+		groups[n++] = (gid_t)user.gid;
+		for (size_t i = 0; i < user.n_groups; i++)
+			groups[n++] = (gid_t)user.groups[i];
+		if (setgroups(n, groups) < 0 || setgid((gid_t)user.gid) < 0 ||
+		    setuid((uid_t)user.uid) < 0)
+			child_fail(errfd, STAGE_USER);
+	} else if (spec->flags & SBX_EXEC_SET_USER) {
 		gid_t gid = (gid_t)spec->gid;
 		if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid((uid_t)spec->uid) < 0)
 			child_fail(errfd, STAGE_USER);
 	}
-	exec_path(spec->argv, spec->envp);
+	char **envp = child_env(spec->envp, named ? &user : NULL, (spec->flags & SBX_EXEC_PTY) != 0);
+	exec_path(spec->argv, envp);
 	child_fail(errfd, STAGE_EXEC);
 }
 
@@ -164,15 +232,25 @@ sbx_channel_exec(SbxConn *c, uint32_t id, SbxExecSpec *spec)
 {
 	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, ep[2] = {-1, -1};
 	int devnull = -1;
+	int pty_slave = -1;
 	bool ok = true;
+	bool pty = (spec->flags & SBX_EXEC_PTY) != 0;
 
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	ok = devnull >= 0 && pipe2(ep, O_CLOEXEC) == 0;
-	if (ok && (spec->flags & SBX_EXEC_STDIN_PIPE))
+	if (ok && pty) {
+		/* the master is both ends: out[0] reads it, in[1] writes a dup */
+		ok = sbx_pty_open(&out[0], &pty_slave, spec->rows, spec->cols);
+		if (ok) {
+			in[1] = fcntl(out[0], F_DUPFD_CLOEXEC, 3);
+			ok = in[1] >= 0;
+		}
+	}
+	if (ok && !pty && (spec->flags & SBX_EXEC_STDIN_PIPE))
 		ok = pipe2(in, O_CLOEXEC) == 0;
-	if (ok && (spec->flags & SBX_EXEC_STDOUT_PIPE))
+	if (ok && !pty && (spec->flags & SBX_EXEC_STDOUT_PIPE))
 		ok = pipe2(out, O_CLOEXEC) == 0;
-	bool merge = (spec->flags & SBX_EXEC_STDERR_MERGE) != 0;
+	bool merge = (spec->flags & SBX_EXEC_STDERR_MERGE) != 0 || pty;
 	if (ok && !merge && (spec->flags & SBX_EXEC_STDERR_PIPE))
 		ok = pipe2(err, O_CLOEXEC) == 0;
 	if (!ok) {
@@ -183,14 +261,19 @@ sbx_channel_exec(SbxConn *c, uint32_t id, SbxExecSpec *spec)
 		close_pair(ep);
 		if (devnull >= 0)
 			close(devnull);
-		send_exec_failed(c, id, e, "cannot create pipes", NULL);
+		if (pty_slave >= 0)
+			close(pty_slave);
+		send_exec_failed(c, id, e, pty ? "cannot open a pseudo-terminal" : "cannot create pipes",
+				 NULL);
 		return;
 	}
 
 	int child_fds[3];
 	child_fds[0] = in[0] >= 0 ? in[0] : devnull;
 	child_fds[1] = out[1] >= 0 ? out[1] : devnull;
-	if (merge)
+	if (pty)
+		child_fds[0] = child_fds[1] = child_fds[2] = pty_slave;
+	else if (merge)
 		child_fds[2] = child_fds[1];
 	else
 		child_fds[2] = err[1] >= 0 ? err[1] : devnull;
@@ -200,6 +283,9 @@ sbx_channel_exec(SbxConn *c, uint32_t id, SbxExecSpec *spec)
 		child_main(spec, child_fds, ep[1]);
 	int fork_errno = errno;
 	close(devnull);
+	/* the master reads EIO once every holder of the slave is gone */
+	if (pty_slave >= 0)
+		close(pty_slave);
 	close(ep[1]);
 	if (in[0] >= 0)
 		close(in[0]);
@@ -241,6 +327,10 @@ sbx_channel_exec(SbxConn *c, uint32_t id, SbxExecSpec *spec)
 			send_exec_failed(c, id, msg[1], "cannot switch user", NULL);
 		else if (msg[0] == STAGE_EXEC)
 			send_exec_failed(c, id, msg[1], "cannot execute", spec->argv[0]);
+		else if (msg[0] == STAGE_NOUSER)
+			send_exec_failed(c, id, ENOENT, "no such user", spec->user);
+		else if (msg[0] == STAGE_PTY)
+			send_exec_failed(c, id, msg[1], "cannot attach the pseudo-terminal", NULL);
 		else
 			send_exec_failed(c, id, msg[1], "cannot set up the process", NULL);
 		return;
@@ -259,6 +349,7 @@ sbx_channel_exec(SbxConn *c, uint32_t id, SbxExecSpec *spec)
 	ch->stdin_credit = ch->stdin_piped ? SBX_AGENT_STDIN_WINDOW : 0;
 	sbx_buf_init(&ch->stdin_buf);
 	ch->out_fd[0] = -1;
+	ch->pty_fd = pty ? out[0] : -1;
 	ch->out_fd[SBX_STREAM_STDOUT] = out[0];
 	ch->out_fd[SBX_STREAM_STDERR] = err[0];
 	ch->out_piped[SBX_STREAM_STDOUT] = out[0] >= 0;
@@ -368,7 +459,9 @@ sbx_channel_pump_out(SbxConn *c, SbxChannel *ch, int s)
 		ch->out_credit[s] -= (uint64_t)n;
 		return true;
 	}
-	/* EOF (or a read error, treated alike) */
+	/* EOF (or a read error, treated alike: a terminal's master reads EIO) */
+	if (ch->pty_fd == ch->out_fd[s])
+		ch->pty_fd = -1;
 	close(ch->out_fd[s]);
 	ch->out_fd[s] = -1;
 	sbx_conn_send(c, SBX_MSG_EOF, (uint16_t)s, ch->id, NULL, 0);
@@ -378,6 +471,9 @@ sbx_channel_pump_out(SbxConn *c, SbxChannel *ch, int s)
 void
 sbx_channel_signal(SbxChannel *ch, int sig, uint32_t flags)
 {
+	/* kill(0) or kill(-0) would hit the agent's own group */
+	if (ch->pid <= 0)
+		return;
 	if (flags & SBX_SIGNAL_GROUP)
 		kill(-ch->pid, sig);
 	else if (!ch->reaped)

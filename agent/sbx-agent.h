@@ -66,6 +66,8 @@ typedef struct SbxChannel {
 	uint32_t stdin_ungranted; /* written to the child, not yet re-granted */
 	SbxBuf stdin_buf;
 
+	int pty_fd; /* the pseudo-terminal master (borrowed from out_fd[1]) or -1 */
+
 	int out_fd[3]; /* index by SbxStream; [0] unused; -1 once at EOF */
 	bool out_piped[3];
 	uint64_t out_credit[3];
@@ -118,6 +120,8 @@ typedef struct {
 	char **argv; /* NULL-terminated */
 	char **envp; /* NULL-terminated, final environment */
 	char *cwd;
+	uint32_t rows, cols; /* SBX_EXEC_PTY */
+	char *user;	     /* SBX_EXEC_USER_NAME */
 } SbxExecSpec;
 
 /* parses an EXEC payload; on failure returns false and sets *why */
@@ -143,6 +147,35 @@ void sbx_proc_reap(SbxConn *c);
 int sbx_proc_timeouts(SbxConn *c);
 /* sends EXIT for channels that are finished and frees them */
 void sbx_proc_finish(SbxConn *c);
+
+/* sbx-agent-pty.c */
+/* a new pseudo-terminal pair (both O_CLOEXEC, the master non-blocking) of
+ * @rows x @cols (0 = leave the default); false with errno set */
+bool sbx_pty_open(int *master, int *slave, uint32_t rows, uint32_t cols);
+void sbx_pty_resize(int master, uint32_t rows, uint32_t cols);
+/* in the child, after setsid(): makes fd 0 the controlling terminal */
+bool sbx_pty_make_controlling(void);
+
+/* sbx-agent-user.c */
+typedef struct {
+	uint32_t uid;
+	uint32_t gid;
+	char home[256];
+	char name[64];
+	uint32_t groups[32]; /* supplementary groups from /etc/group */
+	size_t n_groups;
+} SbxUser;
+/* looks @name (or a decimal uid) up in @root/etc/passwd and /etc/group;
+ * false with errno ENOENT when there is no such user */
+bool sbx_user_lookup(const char *name, SbxUser *user);
+
+/* sbx-agent-limits.c */
+/* PID 1: oom_score_adj -1000 and a higher priority for the agent, a cgroup
+ * (pids.max, memory.max) for everything it spawns; knobs from the kernel
+ * command line: sbx.pids_max=N, sbx.mem_reserve_mib=N, sbx.child_nice=N */
+void sbx_limits_setup(const char *cmdline);
+/* in a child before exec: join the cgroup, undo the agent's privileges */
+void sbx_limits_child(void);
 
 /* sbx-agent-loop.c */
 typedef struct {

@@ -60,6 +60,10 @@ typedef enum {
 	 * message string (rest) */
 	SBX_MSG_ERROR = 32,
 
+	/* process control extensions (48-63) */
+	SBX_MSG_RESIZE = 48, /* host->guest, process channel: u32 rows, u32 cols of
+				the channel's pseudo-terminal (ignored without one) */
+
 	/* reserved ranges, so features developed in parallel never collide:
 	 *   48-63   process control extensions (pty, resize, attach, list)
 	 *   64-95   filesystem operations
@@ -82,6 +86,10 @@ typedef enum {
 	SBX_EXEC_CLEAR_ENV = 1u << 4,	  /* do not inherit the agent's env */
 	SBX_EXEC_SET_USER = 1u << 5,	  /* uid/gid fields are valid */
 	SBX_EXEC_TIMEOUT = 1u << 6,	  /* timeout_ms is valid */
+	SBX_EXEC_PTY = 1u << 7,		  /* a pseudo-terminal is stdin/stdout/stderr;
+					     trailer: u32 rows, u32 cols */
+	SBX_EXEC_USER_NAME = 1u << 8,	  /* trailer: user name string, resolved in
+					     the guest's /etc/passwd (wins over uid/gid) */
 } SbxExecFlags;
 
 /* EXIT flags */
@@ -103,6 +111,8 @@ typedef enum {
  *   argc, then argc strings     (argc >= 1, <= SBX_PROTO_MAX_ARGS)
  *   envc, then envc strings     ("KEY=VALUE", <= SBX_PROTO_MAX_ENV)
  *   cwd string                  (empty = agent default, "/")
+ *   rows, cols                  only with SBX_EXEC_PTY (0 = kernel default)
+ *   user string                 only with SBX_EXEC_USER_NAME (non-empty)
  * A string is u32 length then that many bytes, no NUL inside, length <=
  * SBX_PROTO_MAX_STRING. The whole payload fits in SBX_PROTO_MAX_PAYLOAD.
  */

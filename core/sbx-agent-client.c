@@ -530,45 +530,89 @@ sbx_agent_client_alloc_channel(SbxAgentClient *self)
 	return 0;
 }
 
-void
-sbx_agent_client_exec_async(SbxAgentClient *self, const SbxExecParams *params, gint stdin_fd,
-			    gint stdout_fd, gint stderr_fd, GCancellable *cancellable,
-			    GAsyncReadyCallback callback, gpointer user_data)
+guint32
+sbx_agent_client_spawn_async(SbxAgentClient *self, const SbxExecParams *params, gint stdin_fd,
+			     gint stdout_fd, gint stderr_fd, SbxExecStartedFunc started,
+			     gpointer started_data, GCancellable *cancellable,
+			     GAsyncReadyCallback callback, gpointer user_data)
 {
 	g_autoptr(GTask) task = NULL;
 	g_autoptr(GError) error = NULL;
 	SbxAgentExec *exec;
 	guint32 id;
 
-	g_return_if_fail(SBX_IS_AGENT_CLIENT(self));
-	g_return_if_fail(params != NULL);
+	g_return_val_if_fail(SBX_IS_AGENT_CLIENT(self), 0);
+	g_return_val_if_fail(params != NULL, 0);
 	task = g_task_new(self, cancellable, callback, user_data);
 	g_task_set_source_tag(task, sbx_agent_client_exec_async);
 	if (self->closed) {
 		g_task_return_error(task, g_error_copy(self->close_reason));
-		return;
+		return 0;
 	}
 	if (!self->ready) {
 		g_task_return_new_error(task, SBX_ERROR, SBX_ERROR_NOT_RUNNING,
 					"the agent connection is not ready");
-		return;
+		return 0;
 	}
 	if (g_hash_table_size(self->channels) >= SBX_PROTO_MAX_CHANNELS) {
 		g_task_return_new_error(task, SBX_ERROR, SBX_ERROR_LIMIT_EXCEEDED,
 					"too many commands running (at most %u)",
 					SBX_PROTO_MAX_CHANNELS);
-		return;
+		return 0;
 	}
 	if (g_task_return_error_if_cancelled(task))
-		return;
+		return 0;
 	id = sbx_agent_client_alloc_channel(self);
 	exec = sbx_agent_exec_new(self, id, params, stdin_fd, stdout_fd, stderr_fd, task, &error);
 	if (exec == NULL) {
 		g_task_return_error(task, g_steal_pointer(&error));
-		return;
+		return 0;
 	}
+	sbx_agent_exec_set_started_func(exec, started, started_data);
 	g_hash_table_insert(self->channels, GUINT_TO_POINTER(id), exec);
 	sbx_agent_client_want_send(self, exec);
+	return id;
+}
+
+void
+sbx_agent_client_exec_async(SbxAgentClient *self, const SbxExecParams *params, gint stdin_fd,
+			    gint stdout_fd, gint stderr_fd, GCancellable *cancellable,
+			    GAsyncReadyCallback callback, gpointer user_data)
+{
+	sbx_agent_client_spawn_async(self, params, stdin_fd, stdout_fd, stderr_fd, NULL, NULL,
+				     cancellable, callback, user_data);
+}
+
+static SbxAgentExec *
+sbx_agent_client_lookup(SbxAgentClient *self, guint32 channel, GError **error)
+{
+	SbxAgentExec *exec = NULL;
+	if (!self->closed && channel != 0)
+		exec = g_hash_table_lookup(self->channels, GUINT_TO_POINTER(channel));
+	if (exec == NULL)
+		g_set_error_literal(error, SBX_ERROR, SBX_ERROR_NOT_FOUND,
+				    "the process has exited");
+	return exec;
+}
+
+gboolean
+sbx_agent_client_signal(SbxAgentClient *self, guint32 channel, gint signum, gboolean group,
+			GError **error)
+{
+	SbxAgentExec *exec;
+	g_return_val_if_fail(SBX_IS_AGENT_CLIENT(self), FALSE);
+	exec = sbx_agent_client_lookup(self, channel, error);
+	return exec != NULL && sbx_agent_exec_queue_signal(exec, signum, group, error);
+}
+
+gboolean
+sbx_agent_client_resize(SbxAgentClient *self, guint32 channel, guint rows, guint cols,
+			GError **error)
+{
+	SbxAgentExec *exec;
+	g_return_val_if_fail(SBX_IS_AGENT_CLIENT(self), FALSE);
+	exec = sbx_agent_client_lookup(self, channel, error);
+	return exec != NULL && sbx_agent_exec_queue_resize(exec, rows, cols, error);
 }
 
 gboolean

@@ -19,6 +19,14 @@ typedef struct {
 	gint uid; /* -1 = agent's own */
 	gint gid; /* -1 = agent's own */
 	guint timeout_ms; /* 0 = none */
+	/* process control extensions; zero = off */
+	gboolean merge_stderr; /* stderr goes to the stdout fd (stderr_fd ignored) */
+	gboolean pty;	       /* a pseudo-terminal in the guest: stdin and stdout
+				  through it, stderr merged; give a stdout fd */
+	guint rows;	       /* initial terminal size with @pty, 0 = default */
+	guint cols;
+	const gchar *user; /* a user name (or uid) resolved in the guest's
+			      /etc/passwd; overrides uid/gid; NULL = none */
 } SbxExecParams;
 
 typedef struct {
@@ -88,6 +96,29 @@ void sbx_agent_client_exec_async(SbxAgentClient *self, const SbxExecParams *para
 				 gpointer user_data);
 gboolean sbx_agent_client_exec_finish(SbxAgentClient *self, GAsyncResult *res,
 				      SbxExecResult *result, GError **error);
+
+/* called once the guest started the process (EXEC_STARTED), with its
+ * guest pid; never called when the exec fails before that */
+typedef void (*SbxExecStartedFunc)(guint32 pid, gpointer user_data);
+
+/* sbx_agent_client_exec_async() that also returns a handle for
+ * sbx_agent_client_signal() and sbx_agent_client_resize(): the channel id
+ * (never reused while the client lives, in practice), or 0 when the task
+ * already failed. @started runs on the client's main context. */
+guint32 sbx_agent_client_spawn_async(SbxAgentClient *self, const SbxExecParams *params,
+				     gint stdin_fd, gint stdout_fd, gint stderr_fd,
+				     SbxExecStartedFunc started, gpointer started_data,
+				     GCancellable *cancellable, GAsyncReadyCallback callback,
+				     gpointer user_data);
+/* queues SIGNAL for a running process (@group: its whole process group);
+ * SBX_ERROR_NOT_FOUND when the channel is closed (the process exited),
+ * SBX_ERROR_INVALID_ARGUMENT for a bad signal number,
+ * SBX_ERROR_LIMIT_EXCEEDED when too many signals are queued */
+gboolean sbx_agent_client_signal(SbxAgentClient *self, guint32 channel, gint signum,
+				 gboolean group, GError **error);
+/* queues RESIZE for a process with a pseudo-terminal (latest size wins) */
+gboolean sbx_agent_client_resize(SbxAgentClient *self, guint32 channel, guint rows, guint cols,
+				 GError **error);
 
 /* closes the connection: every pending operation fails with @reason
  * (copied); emits "closed" once */

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 
 #include <glib-unix.h>
 
@@ -59,6 +60,16 @@ struct _SbxAgentExec {
 	gboolean flush_ref; /* holds a ref on itself while writing output after EXIT */
 	gboolean sigpipe_sent;
 	gint pending_signal;
+
+	/* process control: user signals (FIFO), the latest terminal size */
+	SbxExecStartedFunc started_func;
+	gpointer started_data;
+	gint user_signals[8];
+	gboolean user_signal_group[8];
+	guint n_user_signals;
+	gboolean resize_pending;
+	guint32 resize_rows;
+	guint32 resize_cols;
 
 	SbxFd in;
 	gboolean in_piped;
@@ -238,6 +249,16 @@ sbx_agent_exec_new(SbxAgentClient *client, guint32 channel, const SbxExecParams 
 				    "the command line is empty");
 		return NULL;
 	}
+	if (params->user != NULL && params->user[0] == '\0') {
+		g_set_error_literal(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+				    "the user name is empty");
+		return NULL;
+	}
+	if (params->pty && stdout_fd < 0) {
+		g_set_error_literal(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+				    "a pseudo-terminal needs a stdout fd");
+		return NULL;
+	}
 	if ((params->uid < 0) != (params->gid < 0)) {
 		g_set_error_literal(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
 				    "uid and gid must be given together");
@@ -248,6 +269,9 @@ sbx_agent_exec_new(SbxAgentClient *client, guint32 channel, const SbxExecParams 
 	if (!sbx_fd_open(&self->in, stdin_fd, FALSE, error))
 		return NULL;
 	self->in_piped = stdin_fd >= 0;
+	/* merged: the guest sends nothing on stderr */
+	if (params->merge_stderr || params->pty)
+		stderr_fd = -1;
 	if (!sbx_sink_open(&self->out[SBX_STREAM_STDOUT], self, SBX_STREAM_STDOUT, stdout_fd,
 			   error) ||
 	    !sbx_sink_open(&self->out[SBX_STREAM_STDERR], self, SBX_STREAM_STDERR, stderr_fd,
@@ -273,6 +297,17 @@ sbx_agent_exec_new(SbxAgentClient *client, guint32 channel, const SbxExecParams 
 	if (params->timeout_ms > 0) {
 		req.flags |= SBX_EXEC_TIMEOUT;
 		req.timeout_ms = params->timeout_ms;
+	}
+	if (params->merge_stderr)
+		req.flags |= SBX_EXEC_STDERR_MERGE;
+	if (params->pty) {
+		req.flags |= SBX_EXEC_PTY;
+		req.rows = params->rows;
+		req.cols = params->cols;
+	}
+	if (params->user != NULL) {
+		req.flags |= SBX_EXEC_USER_NAME;
+		req.user = (gchar *)params->user;
 	}
 	req.stdout_window = self->out[SBX_STREAM_STDOUT].credit;
 	req.stderr_window = self->out[SBX_STREAM_STDERR].credit;
@@ -315,6 +350,66 @@ sbx_agent_exec_get_channel(SbxAgentExec *self)
 {
 	return self->channel;
 }
+
+void
+sbx_agent_exec_set_started_func(SbxAgentExec *self, SbxExecStartedFunc func, gpointer user_data)
+{
+	self->started_func = func;
+	self->started_data = user_data;
+}
+
+static gboolean
+sbx_agent_exec_check_live(SbxAgentExec *self, GError **error)
+{
+	if (self->client == NULL || self->draining ||
+	    (self->state != SBX_EXEC_STATE_SENT && self->state != SBX_EXEC_STATE_RUNNING &&
+	     self->state != SBX_EXEC_STATE_QUEUED)) {
+		g_set_error_literal(error, SBX_ERROR, SBX_ERROR_NOT_FOUND,
+				    "the process has exited");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+sbx_agent_exec_queue_signal(SbxAgentExec *self, gint signum, gboolean group, GError **error)
+{
+	if (signum <= 0 || signum >= 65) {
+		g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+			    "%d is not a signal number", signum);
+		return FALSE;
+	}
+	if (!sbx_agent_exec_check_live(self, error))
+		return FALSE;
+	if (self->n_user_signals >= G_N_ELEMENTS(self->user_signals)) {
+		g_set_error_literal(error, SBX_ERROR, SBX_ERROR_LIMIT_EXCEEDED,
+				    "too many signals queued for the process");
+		return FALSE;
+	}
+	self->user_signals[self->n_user_signals] = signum;
+	self->user_signal_group[self->n_user_signals] = group;
+	self->n_user_signals++;
+	sbx_agent_exec_want_send(self);
+	return TRUE;
+}
+
+gboolean
+sbx_agent_exec_queue_resize(SbxAgentExec *self, guint rows, guint cols, GError **error)
+{
+	if (rows == 0 || cols == 0 || rows > 0xffff || cols > 0xffff) {
+		g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+			    "terminal size %ux%u out of range (1-65535)", rows, cols);
+		return FALSE;
+	}
+	if (!sbx_agent_exec_check_live(self, error))
+		return FALSE;
+	self->resize_pending = TRUE;
+	self->resize_rows = rows;
+	self->resize_cols = cols;
+	sbx_agent_exec_want_send(self);
+	return TRUE;
+}
+
 
 /* stdin */
 
@@ -601,6 +696,8 @@ sbx_agent_exec_handle_frame(SbxAgentExec *self, const SbxFrame *frame, GError **
 				return FALSE;
 			g_debug("channel %u: started pid %u", self->channel, pid);
 			self->state = SBX_EXEC_STATE_RUNNING;
+			if (self->started_func != NULL)
+				self->started_func(pid, self->started_data);
 			/* without a stdin pipe the guest's window is meaningless */
 			self->in_credit = self->in_piped ? window : 0;
 			/* an empty stdin: nothing to wait for */
@@ -645,6 +742,9 @@ sbx_agent_exec_has_pending(SbxAgentExec *self)
 		return FALSE;
 	if (self->pending_signal != 0)
 		return TRUE;
+	if (self->state == SBX_EXEC_STATE_RUNNING && !self->draining &&
+	    (self->n_user_signals > 0 || self->resize_pending))
+		return TRUE;
 	if (self->out[SBX_STREAM_STDOUT].to_grant > 0 || self->out[SBX_STREAM_STDERR].to_grant > 0)
 		return TRUE;
 	if (self->draining)
@@ -665,6 +765,20 @@ sbx_agent_exec_next_frame(SbxAgentExec *self)
 		gint sig = self->pending_signal;
 		self->pending_signal = 0;
 		return sbx_proto_encode_signal(self->channel, sig, SBX_SIGNAL_GROUP);
+	}
+	if (self->state == SBX_EXEC_STATE_RUNNING && !self->draining && self->n_user_signals > 0) {
+		gint sig = self->user_signals[0];
+		gboolean group = self->user_signal_group[0];
+		self->n_user_signals--;
+		memmove(self->user_signals, self->user_signals + 1,
+			self->n_user_signals * sizeof(self->user_signals[0]));
+		memmove(self->user_signal_group, self->user_signal_group + 1,
+			self->n_user_signals * sizeof(self->user_signal_group[0]));
+		return sbx_proto_encode_signal(self->channel, sig, group ? SBX_SIGNAL_GROUP : 0);
+	}
+	if (self->state == SBX_EXEC_STATE_RUNNING && !self->draining && self->resize_pending) {
+		self->resize_pending = FALSE;
+		return sbx_proto_encode_resize(self->channel, self->resize_rows, self->resize_cols);
 	}
 	for (guint i = SBX_STREAM_STDOUT; i <= SBX_STREAM_STDERR; i++) {
 		SbxSink *sink = &self->out[i];

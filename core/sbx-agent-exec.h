@@ -18,6 +18,12 @@ SbxAgentExec *sbx_agent_exec_new(SbxAgentClient *client, guint32 channel,
 SbxAgentExec *sbx_agent_exec_ref(SbxAgentExec *self);
 void sbx_agent_exec_unref(SbxAgentExec *self);
 guint32 sbx_agent_exec_get_channel(SbxAgentExec *self);
+void sbx_agent_exec_set_started_func(SbxAgentExec *self, SbxExecStartedFunc func,
+				     gpointer user_data);
+/* FALSE once EXIT arrived (or never started) */
+gboolean sbx_agent_exec_queue_signal(SbxAgentExec *self, gint signum, gboolean group,
+				     GError **error);
+gboolean sbx_agent_exec_queue_resize(SbxAgentExec *self, guint rows, guint cols, GError **error);
 
 /* a frame from the guest on this channel; FALSE (with SBX_ERROR_PROTOCOL)
  * when it breaks the protocol, and the caller must close the connection */

@@ -41,13 +41,20 @@ static const SbxConfigKey limits_keys[] = {
     {"VCpusMax", SBX_CONFIG_UINT, 1, 256},
     {"VCpusDefault", SBX_CONFIG_UINT, 1, 256},
     {"MaxSandboxes", SBX_CONFIG_UINT, 1, 4096},
+    {"DiskSizeGiB", SBX_CONFIG_UINT, 1, 16384},
     {NULL},
 };
+
+static const gchar *const root_format_choices[] = {"qcow2", "raw", NULL};
 
 static const SbxConfigKey image_keys[] = {
     {"Kernel", SBX_CONFIG_PATH},
     {"Initrd", SBX_CONFIG_PATH},
     {"Cmdline", SBX_CONFIG_STRING},
+    {"RootDisk", SBX_CONFIG_PATH},
+    {"RootFormat", SBX_CONFIG_ENUM, 0, 0, root_format_choices},
+    {"DiskSizeGiB", SBX_CONFIG_UINT, 1, 16384},
+    {"Network", SBX_CONFIG_BOOL},
     {NULL},
 };
 
@@ -63,6 +70,7 @@ static const struct {
     {"limits", "MemoryMinMiB", "768"},	    {"limits", "MemoryMaxMiB", "4096"},
     {"limits", "MemoryDefaultMiB", "1024"}, {"limits", "VCpusMax", "2"},
     {"limits", "VCpusDefault", "2"},	    {"limits", "MaxSandboxes", "16"},
+    {"limits", "DiskSizeGiB", "10"},
 };
 
 #define SBX_DEFAULT_IMAGE_NAME "minimal"
@@ -283,6 +291,51 @@ rebuild_values(SbxConfig *self)
 	}
 }
 
+/* RootDisk, RootFormat, DiskSizeGiB, Network of one [image NAME] section */
+static gboolean
+read_image_disk_keys(SbxConfig *self, const gchar *group, SbxImage *image, GError **error)
+{
+	gchar *value;
+
+	value = g_key_file_get_string(self->merged, group, "RootDisk", NULL);
+	if (value != NULL) {
+		g_free(image->root_disk);
+		image->root_disk = value;
+		/* a new disk without a format is qcow2, what build-debian.sh makes */
+		if (image->root_format == NULL)
+			image->root_format = g_strdup("qcow2");
+		if (!g_key_file_has_key(self->merged, group, "Network", NULL))
+			image->network = TRUE;
+	}
+	value = g_key_file_get_string(self->merged, group, "RootFormat", NULL);
+	if (value != NULL) {
+		g_free(image->root_format);
+		image->root_format = value;
+	}
+	value = g_key_file_get_string(self->merged, group, "DiskSizeGiB", NULL);
+	if (value != NULL) {
+		image->disk_size_gib = (guint)g_ascii_strtoull(value, NULL, 10);
+		g_free(value);
+	}
+	value = g_key_file_get_string(self->merged, group, "Network", NULL);
+	if (value != NULL) {
+		image->network = g_strcmp0(value, "true") == 0;
+		g_free(value);
+	}
+	if (image->root_disk == NULL &&
+	    (g_key_file_has_key(self->merged, group, "RootFormat", NULL) ||
+	     g_key_file_has_key(self->merged, group, "DiskSizeGiB", NULL))) {
+		const gchar *key = g_key_file_has_key(self->merged, group, "RootFormat", NULL)
+				       ? "RootFormat"
+				       : "DiskSizeGiB";
+		g_set_error(error, SBX_ERROR, SBX_ERROR_CONFIG,
+			    "%s: [%s] %s: needs RootDisk (an image without a disk has none)",
+			    sbx_config_get_origin(self, group, key), group, key);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static gboolean
 rebuild_images(SbxConfig *self, GError **error)
 {
@@ -291,6 +344,8 @@ rebuild_images(SbxConfig *self, GError **error)
 	g_hash_table_remove_all(self->images);
 	g_hash_table_insert(self->images, g_strdup(SBX_DEFAULT_IMAGE_NAME),
 			    sbx_image_new_default(SBX_DEFAULT_IMAGE_NAME));
+	g_hash_table_insert(self->images, g_strdup(SBX_IMAGE_DEBIAN),
+			    sbx_image_new_default(SBX_IMAGE_DEBIAN));
 	for (guint i = 0; groups[i] != NULL; i++) {
 		const gchar *name;
 		g_autoptr(SbxImage) image = NULL;
@@ -299,7 +354,8 @@ rebuild_images(SbxConfig *self, GError **error)
 		if (!g_str_has_prefix(groups[i], SBX_CONFIG_IMAGE_PREFIX))
 			continue;
 		name = groups[i] + strlen(SBX_CONFIG_IMAGE_PREFIX);
-		if (g_strcmp0(name, SBX_DEFAULT_IMAGE_NAME) == 0)
+		if (g_strcmp0(name, SBX_DEFAULT_IMAGE_NAME) == 0 ||
+		    g_strcmp0(name, SBX_IMAGE_DEBIAN) == 0)
 			image = sbx_image_new_default(name);
 		else
 			image = sbx_image_new(name);
@@ -318,6 +374,8 @@ rebuild_images(SbxConfig *self, GError **error)
 			g_free(image->cmdline);
 			image->cmdline = value;
 		}
+		if (!read_image_disk_keys(self, groups[i], image, error))
+			return FALSE;
 		if (image->kernel == NULL) {
 			g_auto(GStrv) keys =
 			    g_key_file_get_keys(self->merged, groups[i], NULL, NULL);
@@ -330,6 +388,17 @@ rebuild_images(SbxConfig *self, GError **error)
 			return FALSE;
 		}
 		g_hash_table_insert(self->images, g_strdup(name), g_steal_pointer(&image));
+	}
+	/* a disk without its own size gets [limits] DiskSizeGiB */
+	{
+		GHashTableIter iter;
+		gpointer value;
+		g_hash_table_iter_init(&iter, self->images);
+		while (g_hash_table_iter_next(&iter, NULL, &value)) {
+			SbxImage *image = value;
+			if (image->root_disk != NULL && image->disk_size_gib == 0)
+				image->disk_size_gib = sbx_config_get_disk_size_gib(self);
+		}
 	}
 	return TRUE;
 }
@@ -619,6 +688,12 @@ guint
 sbx_config_get_max_sandboxes(SbxConfig *self)
 {
 	return (guint)sbx_config_get_uint(self, "limits", "MaxSandboxes");
+}
+
+guint
+sbx_config_get_disk_size_gib(SbxConfig *self)
+{
+	return (guint)sbx_config_get_uint(self, "limits", "DiskSizeGiB");
 }
 
 const SbxImage *

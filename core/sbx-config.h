@@ -50,6 +50,8 @@ guint sbx_config_get_memory_default_mib(SbxConfig *self);
 guint sbx_config_get_vcpus_max(SbxConfig *self);
 guint sbx_config_get_vcpus_default(SbxConfig *self);
 guint sbx_config_get_max_sandboxes(SbxConfig *self);
+/* the default size of a sandbox's root disk ([limits] DiskSizeGiB) */
+guint sbx_config_get_disk_size_gib(SbxConfig *self);
 
 /* NULL if there is no such image */
 const SbxImage *sbx_config_get_image(SbxConfig *self, const gchar *name);

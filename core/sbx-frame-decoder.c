@@ -91,6 +91,7 @@ sbx_frame_header_validate(const SbxFrameHeader *h, GError **error)
 		break;
 	case SBX_MSG_EXEC_STARTED:
 	case SBX_MSG_SIGNAL:
+	case SBX_MSG_RESIZE:
 		min = max = 8;
 		break;
 	case SBX_MSG_EXEC_FAILED:

@@ -26,6 +26,8 @@ sbx_image_free(SbxImage *image)
 	g_free(image->initrd);
 	g_free(image->cmdline);
 	g_free(image->cmdline_file);
+	g_free(image->root_disk);
+	g_free(image->root_format);
 	g_free(image);
 }
 
@@ -37,6 +39,10 @@ sbx_image_copy(const SbxImage *image)
 	copy->initrd = g_strdup(image->initrd);
 	copy->cmdline = g_strdup(image->cmdline);
 	copy->cmdline_file = g_strdup(image->cmdline_file);
+	copy->root_disk = g_strdup(image->root_disk);
+	copy->root_format = g_strdup(image->root_format);
+	copy->disk_size_gib = image->disk_size_gib;
+	copy->network = image->network;
 	return copy;
 }
 
@@ -60,6 +66,11 @@ sbx_image_new_default(const gchar *name)
 	image->kernel = g_build_filename(SBX_IMAGEDIR, name, "vmlinuz", NULL);
 	image->initrd = g_build_filename(SBX_IMAGEDIR, name, "initrd.img", NULL);
 	image->cmdline_file = g_build_filename(SBX_IMAGEDIR, name, "cmdline", NULL);
+	if (g_strcmp0(name, SBX_IMAGE_DEBIAN) == 0) {
+		image->root_disk = g_build_filename(SBX_IMAGEDIR, name, "debian.qcow2", NULL);
+		image->root_format = g_strdup("qcow2");
+		image->network = TRUE;
+	}
 	return image;
 }
 

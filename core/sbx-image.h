@@ -10,6 +10,9 @@ G_BEGIN_DECLS
 /* longest image name, and the longest kernel command line we pass on */
 #define SBX_IMAGE_NAME_MAX 64
 #define SBX_IMAGE_CMDLINE_MAX 4096
+/* the built-in image names */
+#define SBX_IMAGE_MINIMAL "minimal"
+#define SBX_IMAGE_DEBIAN "debian"
 
 typedef struct {
 	gchar *name;
@@ -17,6 +20,10 @@ typedef struct {
 	gchar *initrd;	     /* absolute path or NULL */
 	gchar *cmdline;	     /* from the config, or NULL to read cmdline_file */
 	gchar *cmdline_file; /* absolute path or NULL */
+	gchar *root_disk;    /* read-only base disk (absolute path) or NULL: initramfs only */
+	gchar *root_format;  /* "qcow2" or "raw" */
+	guint disk_size_gib; /* the sandbox's disk; 0: [limits] DiskSizeGiB */
+	gboolean network;    /* outbound network (default: when it has a root disk) */
 } SbxImage;
 
 SbxImage *sbx_image_new(const gchar *name);
@@ -24,7 +31,8 @@ void sbx_image_free(SbxImage *image);
 SbxImage *sbx_image_copy(const SbxImage *image);
 gboolean sbx_image_name_is_valid(const gchar *name);
 
-/* the built-in image: SBX_IMAGEDIR/<name>/{vmlinuz,initrd.img,cmdline} */
+/* the built-in images: SBX_IMAGEDIR/<name>/{vmlinuz,initrd.img,cmdline}, and
+ * for "debian" also SBX_IMAGEDIR/debian/debian.qcow2 (image/build-debian.sh) */
 SbxImage *sbx_image_new_default(const gchar *name);
 
 /* the command line to boot with: Cmdline=, else the cmdline file, else a default */

@@ -17,6 +17,7 @@ sbx_proto_exec_clear(SbxProtoExec *exec)
 	g_clear_pointer(&exec->argv, g_strfreev);
 	g_clear_pointer(&exec->envp, g_strfreev);
 	g_clear_pointer(&exec->cwd, g_free);
+	g_clear_pointer(&exec->user, g_free);
 }
 
 void
@@ -163,6 +164,19 @@ sbx_proto_encode_exec(guint32 channel, const SbxProtoExec *exec, GError **error)
 	if (!sbx_proto_put_string(buf, "the working directory", exec->cwd != NULL ? exec->cwd : "",
 				  error))
 		return NULL;
+	if (exec->flags & SBX_EXEC_PTY) {
+		sbx_proto_put_u32_array(buf, exec->rows);
+		sbx_proto_put_u32_array(buf, exec->cols);
+	}
+	if (exec->flags & SBX_EXEC_USER_NAME) {
+		if (exec->user == NULL || exec->user[0] == '\0') {
+			g_set_error_literal(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+					    "the user name is empty");
+			return NULL;
+		}
+		if (!sbx_proto_put_string(buf, "the user name", exec->user, error))
+			return NULL;
+	}
 	if (buf->len > SBX_PROTO_MAX_PAYLOAD) {
 		g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
 			    "the command line, environment and working directory are too "
@@ -190,6 +204,13 @@ GBytes *
 sbx_proto_encode_credit(guint32 channel, SbxStream stream, guint32 bytes)
 {
 	return sbx_proto_encode_u32s(SBX_MSG_CREDIT, stream, channel, &bytes, 1);
+}
+
+GBytes *
+sbx_proto_encode_resize(guint32 channel, guint32 rows, guint32 cols)
+{
+	guint32 v[] = {rows, cols};
+	return sbx_proto_encode_u32s(SBX_MSG_RESIZE, 0, channel, v, G_N_ELEMENTS(v));
 }
 
 GBytes *
@@ -360,8 +381,11 @@ sbx_proto_parse_exec(const guint8 *p, gsize len, SbxProtoExec *exec, GError **er
 	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) envp = g_ptr_array_new_with_free_func(g_free);
 	g_autofree gchar *cwd = NULL;
+	g_autofree gchar *user = NULL;
 	guint32 argc = 0;
 	guint32 envc = 0;
+	guint32 rows = 0;
+	guint32 cols = 0;
 
 	if (len > SBX_PROTO_MAX_PAYLOAD)
 		return sbx_reader_fail(&r, error, "payload too long");
@@ -391,6 +415,11 @@ sbx_proto_parse_exec(const guint8 *p, gsize len, SbxProtoExec *exec, GError **er
 	}
 	if (!sbx_reader_string(&r, &cwd, error))
 		return FALSE;
+	if ((exec->flags & SBX_EXEC_PTY) &&
+	    (!sbx_reader_u32(&r, &rows, error) || !sbx_reader_u32(&r, &cols, error)))
+		return FALSE;
+	if ((exec->flags & SBX_EXEC_USER_NAME) && !sbx_reader_string(&r, &user, error))
+		return FALSE;
 	if (r.len != 0)
 		return sbx_reader_fail(&r, error, "trailing bytes");
 	g_ptr_array_add(argv, NULL);
@@ -399,6 +428,20 @@ sbx_proto_parse_exec(const guint8 *p, gsize len, SbxProtoExec *exec, GError **er
 	exec->argv = (gchar **)g_ptr_array_free(g_steal_pointer(&argv), FALSE);
 	exec->envp = (gchar **)g_ptr_array_free(g_steal_pointer(&envp), FALSE);
 	exec->cwd = g_steal_pointer(&cwd);
+	exec->rows = rows;
+	exec->cols = cols;
+	exec->user = g_steal_pointer(&user);
+	return TRUE;
+}
+
+gboolean
+sbx_proto_parse_resize(const guint8 *p, gsize len, guint32 *rows, guint32 *cols, GError **error)
+{
+	SbxReader r = {p, len, "RESIZE"};
+	if (!sbx_reader_exact(&r, 8, error))
+		return FALSE;
+	sbx_reader_u32(&r, rows, NULL);
+	sbx_reader_u32(&r, cols, NULL);
 	return TRUE;
 }
 

@@ -24,6 +24,9 @@ typedef struct {
 	gchar **argv; /* NULL-terminated, >= 1 element */
 	gchar **envp; /* NULL-terminated, may be NULL when encoding */
 	gchar *cwd;   /* NULL or "" = agent default */
+	guint32 rows; /* with SBX_EXEC_PTY */
+	guint32 cols;
+	gchar *user; /* with SBX_EXEC_USER_NAME: non-empty */
 } SbxProtoExec;
 
 void sbx_proto_exec_clear(SbxProtoExec *exec);
@@ -48,6 +51,7 @@ GBytes *sbx_proto_encode_data(guint32 channel, SbxStream stream, const guint8 *d
 GBytes *sbx_proto_encode_eof(guint32 channel, SbxStream stream);
 GBytes *sbx_proto_encode_credit(guint32 channel, SbxStream stream, guint32 bytes);
 GBytes *sbx_proto_encode_signal(guint32 channel, gint32 signum, guint32 flags);
+GBytes *sbx_proto_encode_resize(guint32 channel, guint32 rows, guint32 cols);
 GBytes *sbx_proto_encode_ping(SbxMsgType type, const guint8 *data, gsize len);
 
 /* guest -> host (used by tests and fuzz seeds) */
@@ -73,6 +77,8 @@ gboolean sbx_proto_parse_exit(const guint8 *p, gsize len, gint32 *exit_code, gin
 			      guint32 *flags, GError **error);
 gboolean sbx_proto_parse_credit(const guint8 *p, gsize len, guint32 *bytes, GError **error);
 gboolean sbx_proto_parse_signal(const guint8 *p, gsize len, gint32 *signum, guint32 *flags,
+				GError **error);
+gboolean sbx_proto_parse_resize(const guint8 *p, gsize len, guint32 *rows, guint32 *cols,
 				GError **error);
 gboolean sbx_proto_parse_error(const guint8 *p, gsize len, guint32 *code, gchar **message,
 			       GError **error);

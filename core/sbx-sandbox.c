@@ -571,6 +571,10 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 	spec->run_dir = g_strdup(self->run_dir);
 	spec->agent_socket = g_build_filename(self->run_dir, "agent.sock", NULL);
 	spec->console_log = g_build_filename(self->run_dir, "console.log", NULL);
+	spec->root_disk = g_strdup(self->image->root_disk);
+	spec->root_format = g_strdup(self->image->root_format);
+	spec->disk_size = (guint64)self->image->disk_size_gib << 30;
+	spec->network = self->image->network;
 
 	sbx_sandbox_info(self->id, "starting sandbox %s (image %s, %u MiB, %u vCPUs)", self->id,
 			 self->image->name, spec->memory_mib, spec->vcpus);

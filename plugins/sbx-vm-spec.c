@@ -7,6 +7,27 @@ sbx_vm_spec_new(void)
 	return g_new0(SbxVmSpec, 1);
 }
 
+SbxVmSpec *
+sbx_vm_spec_copy(const SbxVmSpec *spec)
+{
+	SbxVmSpec *copy = sbx_vm_spec_new();
+
+	copy->id = g_strdup(spec->id);
+	copy->memory_mib = spec->memory_mib;
+	copy->vcpus = spec->vcpus;
+	copy->kernel = g_strdup(spec->kernel);
+	copy->initrd = g_strdup(spec->initrd);
+	copy->cmdline = g_strdup(spec->cmdline);
+	copy->run_dir = g_strdup(spec->run_dir);
+	copy->agent_socket = g_strdup(spec->agent_socket);
+	copy->console_log = g_strdup(spec->console_log);
+	copy->root_disk = g_strdup(spec->root_disk);
+	copy->root_format = g_strdup(spec->root_format);
+	copy->disk_size = spec->disk_size;
+	copy->network = spec->network;
+	return copy;
+}
+
 void
 sbx_vm_spec_free(SbxVmSpec *spec)
 {
@@ -19,5 +40,7 @@ sbx_vm_spec_free(SbxVmSpec *spec)
 	g_free(spec->run_dir);
 	g_free(spec->agent_socket);
 	g_free(spec->console_log);
+	g_free(spec->root_disk);
+	g_free(spec->root_format);
 	g_free(spec);
 }

@@ -20,8 +20,21 @@ G_BEGIN_DECLS
  * @agent_socket: where the agent channel's listening unix socket must be
  *   (inside @run_dir): the core connects to it once start has finished
  * @console_log: file the guest's serial console is written to (inside @run_dir)
+ * @root_disk: absolute path of the image's read-only base disk, or %NULL for an
+ *   initramfs-only guest. The backend gives the guest its own copy-on-write
+ *   overlay of it as the first virtio disk (`/dev/vda`) and deletes it on destroy;
+ *   nothing the guest writes may reach the base.
+ * @root_format: the base disk's format, "qcow2" or "raw" (%NULL means "qcow2")
+ * @disk_size: virtual size of the guest's disk in bytes; 0, or less than the
+ *   base's own size, means the base's size
+ * @network: %TRUE when the guest wants outbound network (the backend's
+ *   configured network; a backend without one ignores it). The backend tells the
+ *   guest its address on the kernel command line: `sbx.ip=ADDR/PREFIX sbx.gw=ADDR
+ *   sbx.dns=ADDR sbx.mtu=N`
  *
- * Plain data, owned by the core; a backend copies what it keeps.
+ * Plain data, owned by the core; a backend copies what it keeps
+ * (sbx_vm_spec_copy()). Fields are only ever appended, so a plugin built
+ * against an older header reads a prefix of it.
  */
 typedef struct {
 	gchar *id;
@@ -33,9 +46,14 @@ typedef struct {
 	gchar *run_dir;
 	gchar *agent_socket;
 	gchar *console_log;
+	gchar *root_disk;
+	gchar *root_format;
+	guint64 disk_size;
+	gboolean network;
 } SbxVmSpec;
 
 SbxVmSpec *sbx_vm_spec_new(void);
+SbxVmSpec *sbx_vm_spec_copy(const SbxVmSpec *spec);
 void sbx_vm_spec_free(SbxVmSpec *spec);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxVmSpec, sbx_vm_spec_free)
 

@@ -2,11 +2,14 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include <glib/gstdio.h>
+
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
 #include "sbx-libvirt-backend.h"
 #include "sbx-libvirt-domain-type.h"
+#include "sbx-libvirt-net.h"
 #include "sbx-libvirt-util.h"
 #include "sbx-libvirt-xml.h"
 #include "sbx-plugin.h"
@@ -16,8 +19,13 @@
 #define SOCKET_WAIT_MS 5000
 #define SOCKET_POLL_MS 20
 
+/* the sandbox's copy-on-write root disk, inside its run dir */
+#define OVERLAY_NAME "root.qcow2"
+
 typedef struct {
 	gchar *console_log;
+	gchar *disk;	   /* our overlay, removed on destroy; or NULL */
+	guint32 ip;	   /* its address on the network, or 0 */
 	gboolean watching; /* report it when it stops on its own */
 } SbxLibvirtVm;
 
@@ -30,7 +38,15 @@ struct _SbxLibvirtBackend {
 	gchar *emulator;
 	gchar *cpu_model;
 	SbxLibvirtDomainType configured_type;
+	gchar *network; /* libvirt network name, or NULL for none */
+	gchar *network_bridge;
+	SbxLibvirtNetInfo network_wanted; /* for defining it */
 	GMainContext *main_ctx;
+
+	/* guards net_ready and net_info: the network is made ready once */
+	GMutex net_lock;
+	gboolean net_ready;
+	SbxLibvirtNetInfo net_info;
 
 	/* guards conn, event_cb_id, resolved_type and probe */
 	GMutex conn_lock;
@@ -50,9 +66,15 @@ G_DEFINE_FINAL_TYPE(SbxLibvirtBackend, sbx_libvirt_backend, SBX_TYPE_HYPERVISOR_
 static const gchar *const domain_type_choices[] = {"auto", "kvm", "qemu", NULL};
 
 static const SbxConfigKey libvirt_config_keys[] = {
-    {"URI", SBX_CONFIG_STRING},	     {"DomainType", SBX_CONFIG_ENUM, 0, 0, domain_type_choices},
-    {"Emulator", SBX_CONFIG_PATH},   {"Machine", SBX_CONFIG_STRING},
-    {"CpuModel", SBX_CONFIG_STRING}, {NULL},
+    {"URI", SBX_CONFIG_STRING},
+    {"DomainType", SBX_CONFIG_ENUM, 0, 0, domain_type_choices},
+    {"Emulator", SBX_CONFIG_PATH},
+    {"Machine", SBX_CONFIG_STRING},
+    {"CpuModel", SBX_CONFIG_STRING},
+    {"Network", SBX_CONFIG_STRING},
+    {"NetworkAddress", SBX_CONFIG_STRING},
+    {"NetworkBridge", SBX_CONFIG_STRING},
+    {NULL},
 };
 
 #define DEFAULT_URI "qemu:///system"
@@ -62,6 +84,7 @@ static void
 sbx_libvirt_vm_free(SbxLibvirtVm *vm)
 {
 	g_free(vm->console_log);
+	g_free(vm->disk);
 	g_free(vm);
 }
 
@@ -327,9 +350,9 @@ get_resolved_type(SbxLibvirtBackend *self)
 	return self->resolved_type;
 }
 
-/* stops watching @id and returns the console log we know for it */
+/* stops watching @id and returns the console log we know for it (and its disk) */
 static gchar *
-forget_vm(SbxLibvirtBackend *self, const gchar *id)
+forget_vm_full(SbxLibvirtBackend *self, const gchar *id, gchar **disk)
 {
 	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->vms_lock);
 	SbxLibvirtVm *vm = g_hash_table_lookup(self->vms, id);
@@ -338,12 +361,31 @@ forget_vm(SbxLibvirtBackend *self, const gchar *id)
 	if (vm == NULL)
 		return NULL;
 	console_log = g_steal_pointer(&vm->console_log);
+	if (disk != NULL)
+		*disk = g_steal_pointer(&vm->disk);
 	g_hash_table_remove(self->vms, id);
 	return console_log;
 }
 
+static gchar *
+forget_vm(SbxLibvirtBackend *self, const gchar *id)
+{
+	return forget_vm_full(self, id, NULL);
+}
+
+/* forgets a vm whose start failed and removes its overlay */
+static void
+forget_failed_vm(SbxLibvirtBackend *self, const gchar *id)
+{
+	g_autofree gchar *disk = NULL;
+	g_free(forget_vm_full(self, id, &disk));
+	if (disk != NULL)
+		g_unlink(disk);
+}
+
 static gboolean
-remember_vm(SbxLibvirtBackend *self, const gchar *id, const gchar *console_log, GError **error)
+remember_vm(SbxLibvirtBackend *self, const gchar *id, const gchar *console_log, const gchar *disk,
+	    guint32 ip, GError **error)
 {
 	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->vms_lock);
 	SbxLibvirtVm *vm;
@@ -358,6 +400,8 @@ remember_vm(SbxLibvirtBackend *self, const gchar *id, const gchar *console_log, 
 		sbx_libvirt_remove_logs(vm->console_log);
 	vm = g_new0(SbxLibvirtVm, 1);
 	vm->console_log = g_strdup(console_log);
+	vm->disk = g_strdup(disk);
+	vm->ip = ip;
 	vm->watching = TRUE;
 	g_hash_table_insert(self->vms, g_strdup(id), vm);
 	return TRUE;
@@ -371,11 +415,24 @@ remove_domain_log(SbxLibvirtBackend *self, const gchar *id)
 	sbx_libvirt_remove_logs(path);
 }
 
+/* <run-dir>/root.qcow2 of a domain we started with a disk */
+static gchar *
+overlay_from_metadata(const gchar *meta)
+{
+	g_autofree gchar *run_dir = sbx_libvirt_metadata_get(meta, "run-dir");
+	g_autofree gchar *has_disk = sbx_libvirt_metadata_get(meta, "disk");
+
+	if (run_dir == NULL || has_disk == NULL || !g_path_is_absolute(run_dir))
+		return NULL;
+	return g_build_filename(run_dir, OVERLAY_NAME, NULL);
+}
+
 /* destroys the domain (if any) and removes its files; blocks */
 static gboolean
 destroy_domain(SbxLibvirtBackend *self, virConnectPtr conn, const gchar *id, GError **error)
 {
-	g_autofree gchar *console_log = forget_vm(self, id);
+	g_autofree gchar *disk = NULL;
+	g_autofree gchar *console_log = forget_vm_full(self, id, &disk);
 	g_autoptr(virDomain) dom = virDomainLookupByName(conn, id);
 
 	if (dom == NULL) {
@@ -396,6 +453,8 @@ destroy_domain(SbxLibvirtBackend *self, virConnectPtr conn, const gchar *id, GEr
 		/* after a daemon restart, the metadata still knows the log */
 		if (console_log == NULL)
 			console_log = sbx_libvirt_metadata_get_console_log(meta);
+		if (disk == NULL)
+			disk = overlay_from_metadata(meta);
 		if (virDomainDestroyFlags(dom, 0) < 0) {
 			gint code = last_virt_error_code();
 			/* gone or stopped meanwhile: that's what we wanted */
@@ -411,6 +470,9 @@ destroy_domain(SbxLibvirtBackend *self, virConnectPtr conn, const gchar *id, GEr
 		sbx_libvirt_remove_logs(console_log);
 		remove_domain_log(self, id);
 	}
+	/* nothing a sandbox wrote outlives it */
+	if (disk != NULL && g_unlink(disk) != 0 && errno != ENOENT)
+		g_warning("vm %s: cannot remove %s: %s", id, disk, g_strerror(errno));
 	return TRUE;
 }
 
@@ -430,6 +492,160 @@ wait_for_socket(const gchar *path, GCancellable *cancellable, GError **error)
 	return FALSE;
 }
 
+/* the network exists and runs (defined by us when it is the default one and
+ * missing); its address and MTU in @info. Blocks. */
+static gboolean
+ensure_network(SbxLibvirtBackend *self, virConnectPtr conn, SbxLibvirtNetInfo *info, GError **error)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->net_lock);
+	virNetworkPtr net;
+	g_autofree gchar *xml = NULL;
+	gboolean ok;
+
+	if (self->net_ready) {
+		*info = self->net_info;
+		return TRUE;
+	}
+	net = virNetworkLookupByName(conn, self->network);
+	if (net == NULL) {
+		g_autofree gchar *def = NULL;
+		virResetLastError();
+		if (g_strcmp0(self->network, SBX_LIBVIRT_NETWORK_DEFAULT) != 0) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+				    "libvirt network '%s' does not exist", self->network);
+			return FALSE;
+		}
+		def = sbx_libvirt_net_xml_new(self->network, self->network_bridge,
+					      &self->network_wanted);
+		g_info("libvirt: defining network %s (%s)", self->network, self->network_bridge);
+		net = virNetworkDefineXML(conn, def);
+		if (net == NULL) {
+			/* another daemon may have defined it meanwhile */
+			net = virNetworkLookupByName(conn, self->network);
+			if (net == NULL) {
+				set_virt_error(error, NULL, "cannot define the sandbox network");
+				return FALSE;
+			}
+		}
+		virNetworkSetAutostart(net, 1);
+		virResetLastError();
+	}
+	if (virNetworkIsActive(net) != 1 && virNetworkCreate(net) < 0 &&
+	    virNetworkIsActive(net) != 1) {
+		g_autofree gchar *what =
+		    g_strdup_printf("cannot start libvirt network '%s'", self->network);
+		set_virt_error(error, NULL, what);
+		virNetworkFree(net);
+		return FALSE;
+	}
+	xml = virNetworkGetXMLDesc(net, 0);
+	virNetworkFree(net);
+	if (xml == NULL) {
+		set_virt_error(error, NULL, "cannot read the sandbox network");
+		return FALSE;
+	}
+	ok = sbx_libvirt_net_parse_xml(xml, &self->net_info, error);
+	if (!ok) {
+		g_prefix_error(error, "libvirt network '%s': ", self->network);
+		return FALSE;
+	}
+	self->net_ready = TRUE;
+	*info = self->net_info;
+	return TRUE;
+}
+
+static void
+network_changed(SbxLibvirtBackend *self)
+{
+	g_mutex_lock(&self->net_lock);
+	self->net_ready = FALSE;
+	g_mutex_unlock(&self->net_lock);
+}
+
+/* the addresses every running domain with our metadata has (other daemons'
+ * too: they share the network) */
+static void
+scan_taken_ips(virConnectPtr conn, GHashTable *taken)
+{
+	virDomainPtr *doms = NULL;
+	int n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+
+	for (int i = 0; i < n; i++) {
+		g_autofree gchar *meta = virDomainGetMetadata(doms[i], VIR_DOMAIN_METADATA_ELEMENT,
+							      SBX_LIBVIRT_METADATA_URI, 0);
+		g_autofree gchar *ip_str = sbx_libvirt_metadata_get(meta, "ip");
+		guint32 ip = 0;
+
+		if (sbx_libvirt_ip_from_string(ip_str, &ip))
+			g_hash_table_add(taken, GUINT_TO_POINTER(ip));
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	virResetLastError();
+}
+
+/* picks a free address for @id and records it; 0 when the network is full */
+static guint32
+reserve_ip(SbxLibvirtBackend *self, const gchar *id, const SbxLibvirtNetInfo *info,
+	   GHashTable *taken)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->vms_lock);
+	GHashTableIter iter;
+	gpointer value;
+	SbxLibvirtVm *mine;
+	guint32 ip;
+
+	g_hash_table_iter_init(&iter, self->vms);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		SbxLibvirtVm *vm = value;
+		if (vm->ip != 0)
+			g_hash_table_add(taken, GUINT_TO_POINTER(vm->ip));
+	}
+	ip = sbx_libvirt_ip_pick(info, id, taken);
+	mine = g_hash_table_lookup(self->vms, id);
+	if (mine != NULL)
+		mine->ip = ip;
+	return ip;
+}
+
+/* the sandbox's own disk: a qcow2 overlay on the image's base, in its run dir */
+static gchar *
+create_overlay(const SbxVmSpec *spec, GCancellable *cancellable, GError **error)
+{
+	const gchar *format = spec->root_format != NULL ? spec->root_format : "qcow2";
+	g_autofree gchar *overlay = NULL;
+	guint64 base_size = 0;
+	guint64 size;
+
+	if (spec->run_dir == NULL || !g_path_is_absolute(spec->run_dir)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "vm %s: a root disk needs a run dir", spec->id);
+		return NULL;
+	}
+	if (!sbx_libvirt_disk_virtual_size(spec->root_disk, format, &base_size, error)) {
+		g_prefix_error(error, "vm %s: root disk: ", spec->id);
+		return NULL;
+	}
+	/* never smaller than the file system on the base */
+	size = MAX(spec->disk_size, base_size);
+	overlay = g_build_filename(spec->run_dir, OVERLAY_NAME, NULL);
+	if (!sbx_libvirt_overlay_create(spec->root_disk, format, overlay, size, cancellable,
+					error)) {
+		g_prefix_error(error, "vm %s: ", spec->id);
+		return NULL;
+	}
+	/* QEMU (another user) opens the overlay by path: let it through the run
+	 * dir, without listing it; every file in it is 0600 or a root socket */
+	if (g_chmod(spec->run_dir, 0711) != 0) {
+		int errsv = errno;
+		g_unlink(overlay);
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "vm %s: chmod %s: %s",
+			    spec->id, spec->run_dir, g_strerror(errsv));
+		return NULL;
+	}
+	return g_steal_pointer(&overlay);
+}
+
 static gboolean
 start_vm_blocking(SbxLibvirtBackend *self, const SbxVmSpec *spec, GCancellable *cancellable,
 		  GError **error)
@@ -438,6 +654,10 @@ start_vm_blocking(SbxLibvirtBackend *self, const SbxVmSpec *spec, GCancellable *
 	g_autoptr(virDomain) existing = NULL;
 	g_autoptr(virDomain) dom = NULL;
 	g_autofree gchar *xml = NULL;
+	g_autofree gchar *disk = NULL;
+	g_autofree gchar *ip_str = NULL;
+	g_autofree gchar *mac = NULL;
+	g_autofree gchar *net_cmdline = NULL;
 	g_autoptr(GError) error_local = NULL;
 	SbxLibvirtXmlOptions opts = {0};
 
@@ -448,13 +668,6 @@ start_vm_blocking(SbxLibvirtBackend *self, const SbxVmSpec *spec, GCancellable *
 		g_prefix_error(error, "vm %s: ", spec->id);
 		return FALSE;
 	}
-	opts.domain_type = sbx_libvirt_domain_type_to_string(get_resolved_type(self));
-	opts.machine = self->machine;
-	opts.emulator = self->emulator;
-	opts.cpu_model = self->cpu_model;
-	xml = sbx_libvirt_domain_xml_new(spec, &opts, error);
-	if (xml == NULL)
-		return FALSE;
 
 	/* never touch (or clean up after) a domain somebody else started */
 	existing = virDomainLookupByName(conn, spec->id);
@@ -464,10 +677,64 @@ start_vm_blocking(SbxLibvirtBackend *self, const SbxVmSpec *spec, GCancellable *
 		return FALSE;
 	}
 	virResetLastError();
-	if (!remember_vm(self, spec->id, spec->console_log, error))
+	if (!remember_vm(self, spec->id, spec->console_log, NULL, 0, error))
 		return FALSE;
 	if (g_cancellable_set_error_if_cancelled(cancellable, error)) {
 		g_free(forget_vm(self, spec->id));
+		return FALSE;
+	}
+
+	if (spec->root_disk != NULL) {
+		disk = create_overlay(spec, cancellable, error);
+		if (disk == NULL) {
+			g_free(forget_vm(self, spec->id));
+			return FALSE;
+		}
+		g_mutex_lock(&self->vms_lock);
+		{
+			SbxLibvirtVm *vm = g_hash_table_lookup(self->vms, spec->id);
+			if (vm != NULL)
+				vm->disk = g_strdup(disk);
+		}
+		g_mutex_unlock(&self->vms_lock);
+	}
+	if (spec->network && self->network != NULL) {
+		SbxLibvirtNetInfo info = {0};
+		g_autoptr(GHashTable) taken = g_hash_table_new(NULL, NULL);
+		guint32 ip;
+
+		if (!ensure_network(self, conn, &info, error)) {
+			g_prefix_error(error, "vm %s: ", spec->id);
+			forget_failed_vm(self, spec->id);
+			return FALSE;
+		}
+		scan_taken_ips(conn, taken);
+		ip = reserve_ip(self, spec->id, &info, taken);
+		if (ip == 0) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+				    "vm %s: no free address on libvirt network '%s'", spec->id,
+				    self->network);
+			forget_failed_vm(self, spec->id);
+			return FALSE;
+		}
+		ip_str = sbx_libvirt_ip_to_string(ip);
+		mac = sbx_libvirt_mac_for_ip(ip);
+		net_cmdline = sbx_libvirt_net_cmdline(&info, ip);
+		opts.network = self->network;
+		opts.mac = mac;
+		opts.ip = ip_str;
+		opts.extra_cmdline = net_cmdline;
+	}
+
+	opts.domain_type = sbx_libvirt_domain_type_to_string(get_resolved_type(self));
+	opts.machine = self->machine;
+	opts.emulator = self->emulator;
+	opts.cpu_model = self->cpu_model;
+	opts.disk_path = disk;
+	opts.disk_format = "qcow2";
+	xml = sbx_libvirt_domain_xml_new(spec, &opts, error);
+	if (xml == NULL) {
+		forget_failed_vm(self, spec->id);
 		return FALSE;
 	}
 
@@ -475,9 +742,12 @@ start_vm_blocking(SbxLibvirtBackend *self, const SbxVmSpec *spec, GCancellable *
 	dom = virDomainCreateXML(conn, xml, VIR_DOMAIN_NONE);
 	if (dom == NULL) {
 		set_virt_error(error, spec->id, "cannot start domain");
-		g_free(forget_vm(self, spec->id));
+		forget_failed_vm(self, spec->id);
 		sbx_libvirt_remove_logs(spec->console_log);
 		remove_domain_log(self, spec->id);
+		/* the network may have been stopped under us: look again next time */
+		if (opts.network != NULL)
+			network_changed(self);
 		return FALSE;
 	}
 	if (!wait_for_socket(spec->agent_socket, cancellable, &error_local) ||
@@ -585,8 +855,14 @@ list_vms_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *
 			g_autofree gchar *log = sbx_libvirt_metadata_get_console_log(meta);
 			g_ptr_array_add(ids, g_strdup(name));
 			/* adopted: report when it stops, clean up its log on destroy */
-			if (virDomainIsActive(doms[i]) == 1)
-				remember_vm(self, name, log, NULL);
+			if (virDomainIsActive(doms[i]) == 1) {
+				g_autofree gchar *disk = overlay_from_metadata(meta);
+				g_autofree gchar *ip_str = sbx_libvirt_metadata_get(meta, "ip");
+				guint32 ip = 0;
+				if (!sbx_libvirt_ip_from_string(ip_str, &ip))
+					ip = 0;
+				remember_vm(self, name, log, disk, ip, NULL);
+			}
 		}
 		virDomainFree(doms[i]);
 	}
@@ -622,6 +898,13 @@ warm_up_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *c
 	g_autoptr(virConnect) conn = get_conn(self, &error);
 	gboolean retry;
 
+	if (conn != NULL && self->network != NULL) {
+		SbxLibvirtNetInfo info;
+		if (!ensure_network(self, conn, &info, &error)) {
+			g_warning("libvirt: %s", error->message);
+			g_clear_error(&error);
+		}
+	}
 	if (conn == NULL) {
 		g_debug("libvirt: not connected: %s", error->message);
 		/* a lost connection is retried until libvirtd is back */
@@ -674,6 +957,37 @@ sbx_libvirt_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, c
 	g_free(self->cpu_model);
 	self->cpu_model = get_string_or(config, group, "CpuModel", NULL);
 	self->configured_type = sbx_libvirt_domain_type_from_string(type);
+	g_free(self->network);
+	self->network = get_string_or(config, group, "Network", SBX_LIBVIRT_NETWORK_DEFAULT);
+	if (g_strcmp0(self->network, "none") == 0)
+		g_clear_pointer(&self->network, g_free);
+	else if (!sbx_libvirt_network_name_is_valid(self->network)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "[%s] Network: '%s' is not a valid network name", group, self->network);
+		return FALSE;
+	}
+	g_free(self->network_bridge);
+	self->network_bridge =
+	    get_string_or(config, group, "NetworkBridge", SBX_LIBVIRT_NETWORK_BRIDGE_DEFAULT);
+	if (!sbx_libvirt_network_name_is_valid(self->network_bridge) ||
+	    strlen(self->network_bridge) > 15) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "[%s] NetworkBridge: '%s' is not a valid interface name", group,
+			    self->network_bridge);
+		return FALSE;
+	}
+	{
+		g_autofree gchar *cidr = get_string_or(config, group, "NetworkAddress",
+						       SBX_LIBVIRT_NETWORK_ADDRESS_DEFAULT);
+		g_autoptr(GError) error_local = NULL;
+		if (!sbx_libvirt_net_parse_cidr(cidr, &self->network_wanted, &error_local)) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				    "[%s] NetworkAddress: %s", group, error_local->message);
+			return FALSE;
+		}
+		self->network_wanted.mtu = sbx_libvirt_net_host_mtu("/");
+	}
+	network_changed(self);
 	if (self->main_ctx == NULL)
 		self->main_ctx = g_main_context_ref_thread_default();
 
@@ -687,8 +1001,9 @@ sbx_libvirt_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, c
 	}
 	g_mutex_unlock(&self->conn_lock);
 
-	/* only auto on a kvm-capable host needs libvirt to answer get_domain_type */
-	if (self->resolved_type == SBX_LIBVIRT_DOMAIN_TYPE_AUTO)
+	/* only auto on a kvm-capable host needs libvirt to answer get_domain_type;
+	 * the network is made ready early so the first sandbox does not wait */
+	if (self->resolved_type == SBX_LIBVIRT_DOMAIN_TYPE_AUTO || self->network != NULL)
 		reconnect_in_background(self);
 	return TRUE;
 }
@@ -715,6 +1030,9 @@ sbx_libvirt_backend_finalize(GObject *object)
 	g_mutex_unlock(&self->conn_lock);
 	g_mutex_clear(&self->conn_lock);
 	g_mutex_clear(&self->vms_lock);
+	g_mutex_clear(&self->net_lock);
+	g_free(self->network);
+	g_free(self->network_bridge);
 	g_hash_table_unref(self->vms);
 	if (self->main_ctx != NULL)
 		g_main_context_unref(self->main_ctx);
@@ -745,6 +1063,11 @@ sbx_libvirt_backend_init(SbxLibvirtBackend *self)
 {
 	g_mutex_init(&self->conn_lock);
 	g_mutex_init(&self->vms_lock);
+	g_mutex_init(&self->net_lock);
+	self->network = g_strdup(SBX_LIBVIRT_NETWORK_DEFAULT);
+	self->network_bridge = g_strdup(SBX_LIBVIRT_NETWORK_BRIDGE_DEFAULT);
+	sbx_libvirt_net_parse_cidr(SBX_LIBVIRT_NETWORK_ADDRESS_DEFAULT, &self->network_wanted,
+				   NULL);
 	self->event_cb_id = -1;
 	self->uri = g_strdup(DEFAULT_URI);
 	self->machine = g_strdup(DEFAULT_MACHINE);

@@ -19,11 +19,16 @@ sbx_libvirt_spec_copy(const SbxVmSpec *spec)
 	copy->run_dir = g_strdup(spec->run_dir);
 	copy->agent_socket = g_strdup(spec->agent_socket);
 	copy->console_log = g_strdup(spec->console_log);
+	copy->root_disk = g_strdup(spec->root_disk);
+	copy->root_format = g_strdup(spec->root_format);
+	copy->disk_size = spec->disk_size;
+	copy->network = spec->network;
 	return copy;
 }
 
 typedef struct {
-	gboolean in_console_log;
+	const gchar *element;
+	gboolean inside;
 	GString *value;
 } MetadataParse;
 
@@ -35,8 +40,8 @@ metadata_start(GMarkupParseContext *ctx, const gchar *name, const gchar **attr_n
 	const gchar *local = strchr(name, ':');
 
 	local = local != NULL ? local + 1 : name;
-	parse->in_console_log = g_strcmp0(local, "console-log") == 0;
-	if (parse->in_console_log)
+	parse->inside = g_strcmp0(local, parse->element) == 0;
+	if (parse->inside)
 		g_string_truncate(parse->value, 0);
 }
 
@@ -44,7 +49,7 @@ static void
 metadata_end(GMarkupParseContext *ctx, const gchar *name, gpointer user_data, GError **error)
 {
 	MetadataParse *parse = user_data;
-	parse->in_console_log = FALSE;
+	parse->inside = FALSE;
 }
 
 static void
@@ -52,17 +57,17 @@ metadata_text(GMarkupParseContext *ctx, const gchar *text, gsize len, gpointer u
 	      GError **error)
 {
 	MetadataParse *parse = user_data;
-	if (parse->in_console_log)
+	if (parse->inside)
 		g_string_append_len(parse->value, text, len);
 }
 
-/* the console log path we stored in the domain's metadata, or NULL */
+/* the text of our metadata's <sbx:ELEMENT>, or NULL */
 gchar *
-sbx_libvirt_metadata_get_console_log(const gchar *metadata)
+sbx_libvirt_metadata_get(const gchar *metadata, const gchar *element)
 {
 	GMarkupParser parser = {metadata_start, metadata_end, metadata_text, NULL, NULL};
 	g_autoptr(GString) value = g_string_new(NULL);
-	MetadataParse parse = {FALSE, value};
+	MetadataParse parse = {element, FALSE, value};
 	g_autoptr(GMarkupParseContext) ctx = NULL;
 
 	if (metadata == NULL)
@@ -71,9 +76,20 @@ sbx_libvirt_metadata_get_console_log(const gchar *metadata)
 	if (!g_markup_parse_context_parse(ctx, metadata, -1, NULL) ||
 	    !g_markup_parse_context_end_parse(ctx, NULL))
 		return NULL;
-	if (!g_path_is_absolute(value->str))
+	if (value->len == 0)
 		return NULL;
 	return g_strdup(value->str);
+}
+
+/* the console log path we stored in the domain's metadata, or NULL */
+gchar *
+sbx_libvirt_metadata_get_console_log(const gchar *metadata)
+{
+	g_autofree gchar *value = sbx_libvirt_metadata_get(metadata, "console-log");
+
+	if (value == NULL || !g_path_is_absolute(value))
+		return NULL;
+	return g_steal_pointer(&value);
 }
 
 static gboolean

@@ -53,6 +53,16 @@ sbx_libvirt_spec_validate(const SbxVmSpec *spec, GError **error)
 		g_prefix_error(error, "vm %s: ", spec->id);
 		return FALSE;
 	}
+	if (!check_path("root disk", spec->root_disk, TRUE, error)) {
+		g_prefix_error(error, "vm %s: ", spec->id);
+		return FALSE;
+	}
+	if (spec->root_format != NULL && g_strcmp0(spec->root_format, "qcow2") != 0 &&
+	    g_strcmp0(spec->root_format, "raw") != 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "vm %s: root disk format must be qcow2 or raw", spec->id);
+		return FALSE;
+	}
 	if (spec->cmdline != NULL && !g_utf8_validate(spec->cmdline, -1, NULL)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "vm %s: kernel command line is not UTF-8", spec->id);
@@ -83,6 +93,10 @@ sbx_libvirt_domain_xml_new(const SbxVmSpec *spec, const SbxLibvirtXmlOptions *op
 
 	if (!sbx_libvirt_spec_validate(spec, error))
 		return NULL;
+	if (!check_path("disk", opts->disk_path, TRUE, error)) {
+		g_prefix_error(error, "vm %s: ", spec->id);
+		return NULL;
+	}
 
 	append_escaped(xml, "<domain type='%s'>\n", opts->domain_type);
 	append_escaped(xml, "  <name>%s</name>\n", spec->id);
@@ -91,6 +105,10 @@ sbx_libvirt_domain_xml_new(const SbxVmSpec *spec, const SbxLibvirtXmlOptions *op
 	append_escaped(xml, "      <sbx:run-dir>%s</sbx:run-dir>\n",
 		       spec->run_dir != NULL ? spec->run_dir : "");
 	append_escaped(xml, "      <sbx:console-log>%s</sbx:console-log>\n", spec->console_log);
+	if (opts->disk_path != NULL)
+		append_escaped(xml, "      <sbx:disk>%s</sbx:disk>\n", opts->disk_path);
+	if (opts->ip != NULL)
+		append_escaped(xml, "      <sbx:ip>%s</sbx:ip>\n", opts->ip);
 	g_string_append(xml, "    </sbx:sandbox>\n");
 	g_string_append(xml, "  </metadata>\n");
 	append_escaped(xml, "  <memory unit='MiB'>%u</memory>\n", spec->memory_mib);
@@ -104,8 +122,13 @@ sbx_libvirt_domain_xml_new(const SbxVmSpec *spec, const SbxLibvirtXmlOptions *op
 	append_escaped(xml, "    <kernel>%s</kernel>\n", spec->kernel);
 	if (spec->initrd != NULL)
 		append_escaped(xml, "    <initrd>%s</initrd>\n", spec->initrd);
-	if (spec->cmdline != NULL && spec->cmdline[0] != '\0')
+	if (opts->extra_cmdline != NULL && opts->extra_cmdline[0] != '\0') {
+		g_autofree gchar *cmdline = g_strjoin(
+		    " ", spec->cmdline != NULL ? spec->cmdline : "", opts->extra_cmdline, NULL);
+		append_escaped(xml, "    <cmdline>%s</cmdline>\n", g_strstrip(cmdline));
+	} else if (spec->cmdline != NULL && spec->cmdline[0] != '\0') {
 		append_escaped(xml, "    <cmdline>%s</cmdline>\n", spec->cmdline);
+	}
 	g_string_append(xml, "  </os>\n");
 	g_string_append(xml, "  <features>\n    <acpi/>\n  </features>\n");
 	if (opts->cpu_model != NULL) {
@@ -134,6 +157,28 @@ sbx_libvirt_domain_xml_new(const SbxVmSpec *spec, const SbxLibvirtXmlOptions *op
 		       "      <target port='0'/>\n"
 		       "    </serial>\n",
 		       spec->console_log);
+	/* the overlay lives and dies with the sandbox: flushes buy nothing */
+	if (opts->disk_path != NULL) {
+		append_escaped(xml,
+			       "    <disk type='file' device='disk'>\n"
+			       "      <driver name='qemu' type='%s' cache='unsafe' "
+			       "discard='unmap'/>\n"
+			       "      <source file='%s'/>\n"
+			       "      <target dev='vda' bus='virtio'/>\n"
+			       "    </disk>\n",
+			       opts->disk_format != NULL ? opts->disk_format : "qcow2",
+			       opts->disk_path);
+	}
+	if (opts->network != NULL) {
+		g_string_append(xml, "    <interface type='network'>\n");
+		if (opts->mac != NULL)
+			append_escaped(xml, "      <mac address='%s'/>\n", opts->mac);
+		append_escaped(xml,
+			       "      <source network='%s'/>\n"
+			       "      <model type='virtio'/>\n"
+			       "    </interface>\n",
+			       opts->network);
+	}
 	g_string_append(xml, "    <controller type='virtio-serial' index='0'/>\n");
 	/* libvirtd creates the listening socket and passes it to QEMU */
 	append_escaped(xml,

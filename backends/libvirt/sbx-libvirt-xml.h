@@ -19,6 +19,14 @@ typedef struct {
 	const gchar *machine;	  /* e.g. "pc", or NULL for libvirt's default */
 	const gchar *emulator;	  /* or NULL for libvirt's default */
 	const gchar *cpu_model;	  /* or NULL for the hypervisor's default */
+	/* the sandbox's own copy-on-write disk (vda), or NULL for none */
+	const gchar *disk_path;
+	const gchar *disk_format; /* "qcow2" (default) or "raw" */
+	/* a NIC on this libvirt network, or NULL for none */
+	const gchar *network;
+	const gchar *mac;	    /* "52:54:00:..", or NULL for libvirt's pick */
+	const gchar *ip;	    /* recorded in our metadata: the address we gave it */
+	const gchar *extra_cmdline; /* appended to the kernel command line */
 } SbxLibvirtXmlOptions;
 
 gboolean sbx_libvirt_spec_validate(const SbxVmSpec *spec, GError **error);

@@ -375,7 +375,67 @@ test_images(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(minimal->kernel, ==, "/opt/k");
 	g_assert_true(g_str_has_suffix(minimal->initrd, "/minimal/initrd.img"));
 	names = sbx_config_list_images(config);
-	g_assert_cmpstr(names, ==, "dev, minimal");
+	g_assert_cmpstr(names, ==, "debian, dev, minimal");
+}
+
+/* RootDisk, RootFormat, DiskSizeGiB, Network and the built-in disk image */
+static void
+test_image_disks(Fixture *f, gconstpointer data)
+{
+	g_autoptr(SbxConfig) config = new_config();
+	g_autoptr(GError) error = NULL;
+	const SbxImage *image;
+	g_autofree gchar *path =
+	    write_file(f, "sandboxd.conf",
+		       "[limits]\nDiskSizeGiB=20\n"
+		       "[image deb]\nKernel=/k\nRootDisk=disks/base.qcow2\n"
+		       "[image big]\nKernel=/k\nRootDisk=/b.img\nRootFormat=raw\n"
+		       "DiskSizeGiB=100\nNetwork=false\n");
+	g_autofree gchar *expected_disk = g_build_filename(f->dir, "disks/base.qcow2", NULL);
+
+	g_assert_true(sbx_config_load_dir(config, f->dir, &error));
+	g_assert_no_error(error);
+	image = sbx_config_get_image(config, "deb");
+	g_assert_cmpstr(image->root_disk, ==, expected_disk);
+	g_assert_cmpstr(image->root_format, ==, "qcow2");
+	g_assert_cmpuint(image->disk_size_gib, ==, 20);
+	g_assert_true(image->network);
+	image = sbx_config_get_image(config, "big");
+	g_assert_cmpstr(image->root_format, ==, "raw");
+	g_assert_cmpuint(image->disk_size_gib, ==, 100);
+	g_assert_false(image->network);
+	image = sbx_config_get_image(config, "debian");
+	g_assert_true(g_str_has_suffix(image->root_disk, "/debian/debian.qcow2"));
+	g_assert_cmpstr(image->root_format, ==, "qcow2");
+	g_assert_cmpuint(image->disk_size_gib, ==, 20);
+	g_assert_true(image->network);
+	image = sbx_config_get_image(config, "minimal");
+	g_assert_null(image->root_disk);
+	g_assert_false(image->network);
+	g_assert_cmpuint(image->disk_size_gib, ==, 0);
+}
+
+static void
+test_image_disk_errors(Fixture *f, gconstpointer data)
+{
+	{
+		g_autofree gchar *path =
+		    write_file(f, "sandboxd.conf", "[image x]\nKernel=/k\nDiskSizeGiB=5\n");
+		const gchar *needles[] = {path, "[image x]", "DiskSizeGiB", "RootDisk", NULL};
+		expect_error(f, needles);
+	}
+	{
+		g_autofree gchar *path = write_file(
+		    f, "sandboxd.conf", "[image x]\nKernel=/k\nRootDisk=/d\nRootFormat=vmdk\n");
+		const gchar *needles[] = {path, "RootFormat", "vmdk", "qcow2, raw", NULL};
+		expect_error(f, needles);
+	}
+	{
+		g_autofree gchar *path = write_file(
+		    f, "sandboxd.conf", "[image x]\nKernel=/k\nRootDisk=/d\nDiskSizeGiB=0\n");
+		const gchar *needles[] = {path, "DiskSizeGiB", "out of range", NULL};
+		expect_error(f, needles);
+	}
 }
 
 static void
@@ -476,6 +536,8 @@ main(int argc, char **argv)
 	ADD("/config/bad-file-leaves-nothing", test_bad_file_leaves_nothing);
 	ADD("/config/cross-checks", test_cross_checks);
 	ADD("/config/images", test_images);
+	ADD("/config/image-disks", test_image_disks);
+	ADD("/config/image-disk-errors", test_image_disk_errors);
 	ADD("/config/image-errors", test_image_errors);
 	ADD("/config/cmdline-file", test_cmdline_file);
 	ADD("/config/relative-config-dir", test_relative_config_dir);

@@ -191,7 +191,7 @@ static void
 test_image(void)
 {
 	expect_ok("{'image': <'minimal'>}");
-	expect_invalid("{'image': <'nope'>}", "image: no image 'nope' (known: minimal)");
+	expect_invalid("{'image': <'nope'>}", "image: no image 'nope' (known: debian, minimal)");
 	expect_invalid("{'image': <'../etc'>}", "image: no image");
 	expect_invalid("{'image': <1>}", "image: expected a string (s)");
 }

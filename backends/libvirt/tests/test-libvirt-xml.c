@@ -35,6 +35,15 @@ static const XmlCase cases[] = {
     {"minimal",
      {"x", 4096, 2, "/boot/vmlinuz", NULL, NULL, NULL, "/tmp/x/agent.sock", "/tmp/x/console.log"},
      {"qemu", NULL, NULL, NULL}},
+    {"disk-net",
+     {"sbx-debian1", 1024, 2, "/var/lib/sandboxd/images/debian/vmlinuz",
+      "/var/lib/sandboxd/images/debian/initrd.img", "console=ttyS0 sbx.root=/dev/vda",
+      "/run/sandboxd/sbx-debian1", "/run/sandboxd/sbx-debian1/agent.sock",
+      "/run/sandboxd/sbx-debian1/console.log", "/var/lib/sandboxd/images/debian/debian.qcow2",
+      "qcow2", 10ull << 30, TRUE},
+     {"qemu", "pc", NULL, NULL, "/run/sandboxd/sbx-debian1/root.qcow2", "qcow2", "sandboxd",
+      "52:54:00:d5:01:02", "10.213.1.2",
+      "sbx.ip=10.213.1.2/16 sbx.gw=10.213.0.1 sbx.dns=10.213.0.1 sbx.mtu=1400"}},
 };
 
 static void
@@ -125,7 +134,11 @@ test_bad_specs(void)
 		SbxVmSpec spec2 = {"ok", 1024, 1, "/k", NULL, "\xff", "/r", "/r/s", "/r/l"};
 		SbxVmSpec spec3 = {"ok", 0, 1, "/k", NULL, NULL, "/r", "/r/s", "/r/l"};
 		SbxVmSpec spec4 = {"ok", 1024, 1, "/k", NULL, NULL, "/r", NULL, "/r/l"};
-		const SbxVmSpec *specs[] = {&spec, &spec2, &spec3, &spec4};
+		SbxVmSpec spec5 = {"ok", 1024, 1,      "/k",   NULL,
+				   NULL, "/r", "/r/s", "/r/l", "d.qcow2"};
+		SbxVmSpec spec6 = {"ok", 1024,	 1,	 "/k",	 NULL,	NULL,
+				   "/r", "/r/s", "/r/l", "/d.x", "vmdk"};
+		const SbxVmSpec *specs[] = {&spec, &spec2, &spec3, &spec4, &spec5, &spec6};
 		for (guint i = 0; i < G_N_ELEMENTS(specs); i++) {
 			g_autoptr(GError) error = NULL;
 			g_autofree gchar *xml = sbx_libvirt_domain_xml_new(specs[i], &opts, &error);
