@@ -429,6 +429,78 @@ test_sigterm(Fixture *f, gconstpointer data)
 }
 
 static void
+test_limit(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *first = NULL;
+	g_autofree gchar *second = NULL;
+
+	write_conf(f, "[daemon]\nBackend=test\n[limits]\nMaxSandboxes=1\n");
+	start_daemon(f);
+	first = create_sandbox(f->conn, "@a{sv} {}", &error);
+	g_assert_no_error(error);
+	second = create_sandbox(f->conn, "@a{sv} {}", &error);
+	g_assert_null(second);
+	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==,
+			"org.sandboxd.Error.LimitExceeded");
+}
+
+static void
+test_boot_timeout(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = NULL;
+
+	/* the backend would take a minute; the daemon gives up after BootTimeoutSec */
+	write_conf(f, "[daemon]\nBackend=test\nBootTimeoutSec=5\n[test]\nStartDelayMs=60000\n");
+	start_daemon(f);
+	path = create_sandbox(f->conn, "@a{sv} {}", &error);
+	g_assert_null(path);
+	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==, "org.sandboxd.Error.Timeout");
+	g_assert_true(run_dir_is_empty(f));
+}
+
+static void
+on_create_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	GError **error = user_data;
+	g_autoptr(GVariant) reply =
+	    g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, error);
+	g_assert_null(reply);
+}
+
+static gboolean
+run_dir_is_not_empty(Fixture *f)
+{
+	return !run_dir_is_empty(f);
+}
+
+static void
+test_sigterm_while_starting(Fixture *f, gconstpointer data)
+{
+	GError *error = NULL;
+
+	write_conf(f, "[daemon]\nBackend=test\n[test]\nStartDelayMs=60000\n");
+	start_daemon(f);
+	g_dbus_connection_call(f->conn, "org.sandboxd", "/org/sandboxd/Manager1",
+			       "org.sandboxd.Manager1", "CreateSandbox",
+			       g_variant_new_parsed("(@a{sv} {},)"), G_VARIANT_TYPE("(o)"),
+			       G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_create_done, &error);
+	wait_for(run_dir_is_not_empty, f);
+
+	/* the pending create fails, the half-started sandbox is cleaned up, exit 0 */
+	g_subprocess_send_signal(f->daemon, SIGTERM);
+	while (error == NULL)
+		g_main_context_iteration(NULL, TRUE);
+	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==, "org.sandboxd.Error.SandboxGone");
+	g_clear_error(&error);
+	g_assert_true(g_subprocess_wait(f->daemon, NULL, NULL));
+	g_assert_cmpint(g_subprocess_get_exit_status(f->daemon), ==, 0);
+	g_clear_object(&f->daemon);
+	g_assert_true(run_dir_is_empty(f));
+}
+
+static void
 expect_startup_error(Fixture *f, const gchar *const *needles)
 {
 	g_autoptr(GError) error = NULL;
@@ -495,6 +567,9 @@ main(int argc, char **argv)
 	ADD("/daemon/session-sandbox", test_session_sandbox);
 	ADD("/daemon/start-failure", test_start_failure);
 	ADD("/daemon/sigterm", test_sigterm);
+	ADD("/daemon/limit", test_limit);
+	ADD("/daemon/boot-timeout", test_boot_timeout);
+	ADD("/daemon/sigterm-while-starting", test_sigterm_while_starting);
 	ADD("/daemon/startup-errors", test_startup_errors);
 #undef ADD
 	return g_test_run();
