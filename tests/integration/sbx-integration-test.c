@@ -5,7 +5,9 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <gio/gunixfdlist.h>
 #include <signal.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "sbx-test-env.h"
@@ -16,6 +18,16 @@
 #define SANDBOX_IFACE "org.sandboxd.Sandbox1"
 #define BIG_STDOUT_BYTES (20 * 1024 * 1024)
 #define BIG_STDIN_BYTES (8 * 1024 * 1024)
+
+/* the GError says why, so check it before the boolean */
+#define ASSERT_OK(call)                                                                            \
+	G_STMT_START                                                                               \
+	{                                                                                          \
+		gboolean ok_ = (call);                                                             \
+		g_assert_no_error(error);                                                          \
+		g_assert_true(ok_);                                                                \
+	}                                                                                          \
+	G_STMT_END
 
 /* one VM shared by every test that does not need its own: each boot costs seconds */
 static gchar *shared_path;
@@ -296,8 +308,7 @@ test_sandbox_properties(void)
 	g_assert_no_error(error);
 	g_variant_get(reply, "(o)", &got_path);
 	g_assert_cmpstr(got_path, ==, path);
-	g_assert_true(sbx_test_domain_exists(shared_id, &error));
-	g_assert_no_error(error);
+	ASSERT_OK(sbx_test_domain_exists(shared_id, &error));
 }
 
 static void
@@ -308,14 +319,41 @@ test_exec_echo(void)
 	g_autofree gchar *out = NULL;
 	const gchar *argv[] = {"echo", "hello", "from the guest", NULL};
 
-	g_assert_true(sbx_test_exec(NULL, shared_sandbox(), argv, NULL, NULL, &res, &error));
-	g_assert_no_error(error);
+	ASSERT_OK(sbx_test_exec(NULL, shared_sandbox(), argv, NULL, NULL, &res, &error));
 	out = bytes_to_str(res.out);
 	g_assert_cmpstr(out, ==, "hello from the guest\n");
 	g_assert_cmpuint(g_bytes_get_size(res.err), ==, 0);
 	g_assert_cmpint(res.exit_status, ==, 0);
 	g_assert_cmpint(res.signal, ==, 0);
 	sbx_exec_result_clear(&res);
+}
+
+/* the reply promises all output was written: the caller's pipes must see EOF then,
+ * or a client reading a pipe (not a tty or a file) waits forever */
+static void
+test_exec_output_eof(void)
+{
+	g_autoptr(GError) error = NULL;
+	SbxExecResult res;
+	guint before = sbx_test_exec_eof_missing_count();
+	const gchar *argv[] = {"true", NULL};
+
+	ASSERT_OK(sbx_test_exec(NULL, shared_sandbox(), argv, NULL, NULL, &res, &error));
+	sbx_exec_result_clear(&res);
+	if (sbx_test_exec_eof_missing_count() != before)
+		g_error("sandboxd kept the stdout/stderr fds open after Exec replied");
+
+	/* same through the CLI: `sandboxctl exec ID -- true | cat` must end */
+	{
+		g_autofree gchar *out = NULL;
+		g_autofree gchar *err = NULL;
+		const gchar *args[] = {"exec", shared_id, "--", "true", NULL};
+		gint code = -1;
+		ASSERT_OK(sbx_test_cli(args, NULL, &code, &out, &err, &error));
+		g_assert_cmpint(code, ==, 0);
+		if (sbx_test_exec_eof_missing_count() != before)
+			g_error("sandboxd kept sandboxctl's stdout/stderr open after it exited");
+	}
 }
 
 static void
@@ -330,15 +368,13 @@ test_exec_stdin_cat(void)
 	for (guint i = 0; i < 2000; i++)
 		g_string_append_printf(text, "line %u of the input\n", i);
 	input = g_bytes_new(text->str, text->len);
-	g_assert_true(sbx_test_exec(NULL, shared_sandbox(), argv, NULL, input, &res, &error));
-	g_assert_no_error(error);
+	ASSERT_OK(sbx_test_exec(NULL, shared_sandbox(), argv, NULL, input, &res, &error));
 	g_assert_true(g_bytes_equal(res.out, input));
 	g_assert_cmpint(res.exit_status, ==, 0);
 	sbx_exec_result_clear(&res);
 
 	/* no input at all: cat sees EOF at once */
-	g_assert_true(sbx_test_exec(NULL, shared_sandbox(), argv, NULL, NULL, &res, &error));
-	g_assert_no_error(error);
+	ASSERT_OK(sbx_test_exec(NULL, shared_sandbox(), argv, NULL, NULL, &res, &error));
 	g_assert_cmpuint(g_bytes_get_size(res.out), ==, 0);
 	g_assert_cmpint(res.exit_status, ==, 0);
 	sbx_exec_result_clear(&res);
@@ -352,8 +388,7 @@ test_exec_exit_codes(void)
 		g_autoptr(GError) error = NULL;
 		g_autofree gchar *script = g_strdup_printf("exit %d", codes[i]);
 		SbxExecResult res;
-		g_assert_true(sbx_test_sh(shared_sandbox(), script, NULL, &res, &error));
-		g_assert_no_error(error);
+		ASSERT_OK(sbx_test_sh(shared_sandbox(), script, NULL, &res, &error));
 		g_assert_cmpint(res.exit_status, ==, codes[i]);
 		g_assert_cmpint(res.signal, ==, 0);
 		sbx_exec_result_clear(&res);
@@ -368,8 +403,7 @@ test_exec_signal(void)
 		g_autoptr(GError) error = NULL;
 		g_autofree gchar *script = g_strdup_printf("kill -%d $$", signals[i]);
 		SbxExecResult res;
-		g_assert_true(sbx_test_sh(shared_sandbox(), script, NULL, &res, &error));
-		g_assert_no_error(error);
+		ASSERT_OK(sbx_test_sh(shared_sandbox(), script, NULL, &res, &error));
 		g_assert_cmpint(res.exit_status, ==, -1);
 		g_assert_cmpint(res.signal, ==, signals[i]);
 		sbx_exec_result_clear(&res);
@@ -390,11 +424,10 @@ test_exec_stdout_stderr_apart(void)
 		g_string_append_printf(want_out, "out %u\n", i);
 		g_string_append_printf(want_err, "err %u\n", i);
 	}
-	g_assert_true(sbx_test_sh(shared_sandbox(),
-				  "i=1; while [ $i -le 500 ]; do echo \"out $i\"; "
-				  "echo \"err $i\" >&2; i=$((i+1)); done; exit 3",
-				  NULL, &res, &error));
-	g_assert_no_error(error);
+	ASSERT_OK(sbx_test_sh(shared_sandbox(),
+			      "i=1; while [ $i -le 500 ]; do echo \"out $i\"; "
+			      "echo \"err $i\" >&2; i=$((i+1)); done; exit 3",
+			      NULL, &res, &error));
 	out = bytes_to_str(res.out);
 	err = bytes_to_str(res.err);
 	g_assert_cmpstr(out, ==, want_out->str);
@@ -413,8 +446,7 @@ test_exec_env_cwd(void)
 	GVariant *opts = g_variant_new_parsed("{'env': <{'SBX_TEST_VAR': 'a b=c'}>, "
 					      "'cwd': <'/proc'>}");
 
-	g_assert_true(sbx_test_exec(NULL, shared_sandbox(), argv, opts, NULL, &res, &error));
-	g_assert_no_error(error);
+	ASSERT_OK(sbx_test_exec(NULL, shared_sandbox(), argv, opts, NULL, &res, &error));
 	out = bytes_to_str(res.out);
 	g_assert_cmpstr(out, ==, "a b=c\n/proc\n");
 	g_assert_cmpint(res.exit_status, ==, 0);
@@ -435,8 +467,7 @@ test_exec_big_stdout(void)
 				 "head -c %d /dev/urandom > /tmp/big; "
 				 "sha256sum /tmp/big >&2; cat /tmp/big; rm -f /tmp/big",
 				 BIG_STDOUT_BYTES);
-	g_assert_true(sbx_test_sh(shared_sandbox(), script, NULL, &res, &error));
-	g_assert_no_error(error);
+	ASSERT_OK(sbx_test_sh(shared_sandbox(), script, NULL, &res, &error));
 	err = bytes_to_str(res.err);
 	g_assert_cmpint(res.exit_status, ==, 0);
 	g_assert_cmpuint(g_bytes_get_size(res.out), ==, BIG_STDOUT_BYTES);
@@ -460,8 +491,7 @@ test_exec_big_stdin(void)
 		*(guint32 *)(data + i) = g_random_int();
 	input = g_bytes_new_take(g_steal_pointer(&data), BIG_STDIN_BYTES);
 	want = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, input);
-	g_assert_true(sbx_test_exec(NULL, shared_sandbox(), argv, NULL, input, &res, &error));
-	g_assert_no_error(error);
+	ASSERT_OK(sbx_test_exec(NULL, shared_sandbox(), argv, NULL, input, &res, &error));
 	out = bytes_to_str(res.out);
 	g_assert_true(g_str_has_prefix(out, want));
 	g_assert_cmpint(res.exit_status, ==, 0);
@@ -480,7 +510,6 @@ test_exec_bad_options(void)
 	} cases[] = {
 	    {echo, "{'bogus': <'x'>}", "bogus"},
 	    {echo, "{'cwd': <'relative/path'>}", "cwd"},
-	    {echo, "{'env': <'not a dict'>}", "env"},
 	    {empty, "@a{sv} {}", "argv"},
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -553,10 +582,8 @@ test_two_at_once(void)
 	/* both run at the same time, each in its own machine */
 	call1 = sbx_test_exec_start(NULL, shared, argv1, NULL, NULL);
 	call2 = sbx_test_exec_start(NULL, second_path, argv2, NULL, NULL);
-	g_assert_true(sbx_test_exec_finish(call1, &res1, &error));
-	g_assert_no_error(error);
-	g_assert_true(sbx_test_exec_finish(call2, &res2, &error));
-	g_assert_no_error(error);
+	ASSERT_OK(sbx_test_exec_finish(call1, &res1, &error));
+	ASSERT_OK(sbx_test_exec_finish(call2, &res2, &error));
 	out1 = bytes_to_str(res1.out);
 	out2 = bytes_to_str(res2.out);
 	g_assert_cmpstr(out1, ==, "one\n");
@@ -592,15 +619,13 @@ test_kill_cleans_up(void)
 		g_assert_no_error(error);
 		id = sbx_test_get_id(NULL, path);
 	}
-	g_assert_true(sbx_test_domain_exists(id, &error));
-	g_assert_no_error(error);
+	ASSERT_OK(sbx_test_domain_exists(id, &error));
 	qemu = sbx_test_find_qemu(id);
 	g_assert_cmpuint(qemu->len, ==, 1);
 	files_running = sbx_test_list_files(env->runtime_dir);
 	g_test_message("runtime dir while %s runs: %u entries", id, files_running->len);
 
-	g_assert_true(sbx_test_kill(NULL, path, &error));
-	g_assert_no_error(error);
+	ASSERT_OK(sbx_test_kill(NULL, path, &error));
 	assert_sandbox_gone(path, id, files_before);
 
 	/* a second Kill finds nothing */
@@ -628,8 +653,7 @@ test_dies_with_caller(void)
 	path = sbx_test_create(conn, NULL, &error);
 	g_assert_no_error(error);
 	id = sbx_test_get_id(conn, path);
-	g_assert_true(sbx_test_domain_exists(id, &error));
-	g_assert_no_error(error);
+	ASSERT_OK(sbx_test_domain_exists(id, &error));
 	g_dbus_connection_close_sync(conn, NULL, &error);
 	g_assert_no_error(error);
 
@@ -637,8 +661,10 @@ test_dies_with_caller(void)
 	deadline = g_get_monotonic_time() + 120 * G_USEC_PER_SEC;
 	for (;;) {
 		g_autoptr(GPtrArray) paths = list_sandboxes();
-		if (!str_array_has(paths, path))
+		/* the object may go before the domain is destroyed: wait for both */
+		if (!str_array_has(paths, path) && !sbx_test_domain_exists(id, &error))
 			break;
+		g_assert_no_error(error);
 		if (g_get_monotonic_time() > deadline)
 			g_error("%s still exists 120 s after its caller left", id);
 		g_usleep(200 * 1000);
@@ -655,8 +681,7 @@ test_cli_run_uname(void)
 	gint code = -1;
 	const gchar *args[] = {"run", "--", "uname", "-a", NULL};
 
-	g_assert_true(sbx_test_cli(args, NULL, &code, &out, &err, &error));
-	g_assert_no_error(error);
+	ASSERT_OK(sbx_test_cli(args, NULL, &code, &out, &err, &error));
 	g_test_message("sandboxctl run -- uname -a: %s", out);
 	if (code != 0)
 		g_error("sandboxctl run exited %d: %s", code, err);
@@ -700,8 +725,7 @@ test_cli_exec(void)
 		gint code = -1;
 		const gchar *args[] = {"exec", id, "--", "sh", "-c", cases[i].script, NULL};
 		g_test_message("sandboxctl exec %s -- sh -c '%s'", id, cases[i].script);
-		g_assert_true(sbx_test_cli(args, cases[i].input, &code, &out, &err, &error));
-		g_assert_no_error(error);
+		ASSERT_OK(sbx_test_cli(args, cases[i].input, &code, &out, &err, &error));
 		if (code != cases[i].code)
 			g_error("sandboxctl exec -- sh -c '%s' exited %d, not %d (stderr: %s)",
 				cases[i].script, code, cases[i].code, err);
@@ -723,8 +747,7 @@ test_cli_create_list_kill(void)
 				 "1",	   "--label",  "made-by=cli", NULL};
 	const gchar *list[] = {"list", NULL};
 
-	g_assert_true(sbx_test_cli(create, NULL, &code, &out, &err, &error));
-	g_assert_no_error(error);
+	ASSERT_OK(sbx_test_cli(create, NULL, &code, &out, &err, &error));
 	if (code != 0)
 		g_error("sandboxctl create exited %d: %s", code, err);
 	id = g_strstrip(g_strdup(out));
@@ -736,20 +759,17 @@ test_cli_create_list_kill(void)
 	/* it outlives the sandboxctl that created it */
 	g_clear_pointer(&out, g_free);
 	g_clear_pointer(&err, g_free);
-	g_assert_true(sbx_test_cli(list, NULL, &code, &out, &err, &error));
-	g_assert_no_error(error);
+	ASSERT_OK(sbx_test_cli(list, NULL, &code, &out, &err, &error));
 	g_assert_cmpint(code, ==, 0);
 	assert_contains(out, id);
 	assert_contains(out, shared_id != NULL ? shared_id : "");
-	g_assert_true(sbx_test_domain_exists(id, &error));
-	g_assert_no_error(error);
+	ASSERT_OK(sbx_test_domain_exists(id, &error));
 
 	{
 		const gchar *exec[] = {"exec", id, "--", "echo", "in the cli sandbox", NULL};
 		g_clear_pointer(&out, g_free);
 		g_clear_pointer(&err, g_free);
-		g_assert_true(sbx_test_cli(exec, NULL, &code, &out, &err, &error));
-		g_assert_no_error(error);
+		ASSERT_OK(sbx_test_cli(exec, NULL, &code, &out, &err, &error));
 		g_assert_cmpint(code, ==, 0);
 		g_assert_cmpstr(out, ==, "in the cli sandbox\n");
 	}
@@ -757,16 +777,14 @@ test_cli_create_list_kill(void)
 		const gchar *kill_args[] = {"kill", id, NULL};
 		g_clear_pointer(&out, g_free);
 		g_clear_pointer(&err, g_free);
-		g_assert_true(sbx_test_cli(kill_args, NULL, &code, &out, &err, &error));
-		g_assert_no_error(error);
+		ASSERT_OK(sbx_test_cli(kill_args, NULL, &code, &out, &err, &error));
 		if (code != 0)
 			g_error("sandboxctl kill exited %d: %s", code, err);
 	}
 	assert_sandbox_gone(path, id, NULL);
 	g_clear_pointer(&out, g_free);
 	g_clear_pointer(&err, g_free);
-	g_assert_true(sbx_test_cli(list, NULL, &code, &out, &err, &error));
-	g_assert_no_error(error);
+	ASSERT_OK(sbx_test_cli(list, NULL, &code, &out, &err, &error));
 	g_assert_null(strstr(out, id));
 }
 
@@ -789,8 +807,7 @@ test_cli_errors(void)
 		g_autofree gchar *err = NULL;
 		g_autofree gchar *joined = g_strjoinv(" ", (gchar **)cases[i].args);
 		gint code = 0;
-		g_assert_true(sbx_test_cli(cases[i].args, NULL, &code, &out, &err, &error));
-		g_assert_no_error(error);
+		ASSERT_OK(sbx_test_cli(cases[i].args, NULL, &code, &out, &err, &error));
 		g_test_message("sandboxctl %s -> %d: %s", joined, code, err);
 		/* a clean error: non-zero exit, a human line, no GLib assertion or crash */
 		g_assert_cmpint(code, >, 0);
@@ -799,6 +816,71 @@ test_cli_errors(void)
 		g_assert_null(strstr(err, "assertion"));
 		assert_contains(err, cases[i].mentions);
 	}
+}
+
+/* wrong types and bad handles from a hostile caller: an error, never a crash */
+static void
+test_hostile_wrong_types(void)
+{
+	SbxTestEnv *env = sbx_test_env_get();
+	const gchar *create_cases[] = {
+	    "{'env': <'not a dict'>}",	"{'env': <{'1BAD': 'v'}>}", "{'labels': <'not a dict'>}",
+	    "{'labels': <[1, 2]>}",	"{'vcpus': <int64 -1>}",    "{'timeout': <uint32 5>}",
+	    "{'image': <'../../etc'>}",
+	};
+	const gchar *exec_cases[] = {
+	    "{'env': <'not a dict'>}",
+	    "{'env': <{'A=B': 'v'}>}",
+	    "{'cwd': <uint32 1>}",
+	};
+	const gchar *echo[] = {"echo", "x", NULL};
+	const gchar *path = shared_sandbox();
+
+	for (guint i = 0; i < G_N_ELEMENTS(create_cases); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *created = NULL;
+		g_test_message("CreateSandbox(%s)", create_cases[i]);
+		created = sbx_test_create(NULL, g_variant_new_parsed(create_cases[i]), &error);
+		g_assert_null(created);
+		assert_remote_error(error, "org.sandboxd.Error.InvalidArgument");
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(exec_cases); i++) {
+		g_autoptr(GError) error = NULL;
+		SbxExecResult res;
+		g_test_message("Exec(%s)", exec_cases[i]);
+		g_assert_false(sbx_test_exec(NULL, path, echo, g_variant_new_parsed(exec_cases[i]),
+					     NULL, &res, &error));
+		assert_remote_error(error, "org.sandboxd.Error.InvalidArgument");
+	}
+	/* handles that name no passed fd */
+	{
+		const gchar *handles[] = {"(0, 1, 2)", "(0, 1, 7)", "(-5, 1, 2)"};
+		for (guint i = 0; i < G_N_ELEMENTS(handles); i++) {
+			g_autoptr(GError) error = NULL;
+			g_autoptr(GVariant) reply = NULL;
+			gint32 h[3];
+			g_autoptr(GUnixFDList) fds = NULL;
+			sscanf(handles[i], "(%d, %d, %d)", &h[0], &h[1], &h[2]);
+			/* the first case passes no fds at all, the others pass three */
+			if (i > 0) {
+				fds = g_unix_fd_list_new();
+				for (guint j = 0; j < 3; j++)
+					g_unix_fd_list_append(fds, STDERR_FILENO, NULL);
+			}
+			g_test_message("Exec with handles %s and %d fds", handles[i],
+				       fds != NULL ? 3 : 0);
+			reply = g_dbus_connection_call_with_unix_fd_list_sync(
+			    env->conn, "org.sandboxd", path, SANDBOX_IFACE, "Exec",
+			    g_variant_new("(^as@a{sv}hhh)", echo, g_variant_new("a{sv}", NULL),
+					  h[0], h[1], h[2]),
+			    G_VARIANT_TYPE("(ii)"), G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL, NULL,
+			    &error);
+			g_assert_null(reply);
+			assert_remote_error(error, "org.sandboxd.Error.InvalidArgument");
+		}
+	}
+	/* and the daemon is still there */
+	test_exec_echo();
 }
 
 /* last: SIGTERM makes the daemon destroy what it owns and exit 0 */
@@ -869,6 +951,7 @@ main(int argc, char **argv)
 	g_test_add_func("/integration/manager/get-sandbox-not-found", test_get_sandbox_not_found);
 	g_test_add_func("/integration/sandbox/properties", test_sandbox_properties);
 	g_test_add_func("/integration/exec/echo", test_exec_echo);
+	g_test_add_func("/integration/exec/output-eof", test_exec_output_eof);
 	g_test_add_func("/integration/exec/stdin-cat", test_exec_stdin_cat);
 	g_test_add_func("/integration/exec/exit-codes", test_exec_exit_codes);
 	g_test_add_func("/integration/exec/signal", test_exec_signal);
@@ -885,6 +968,7 @@ main(int argc, char **argv)
 	g_test_add_func("/integration/cli/exec", test_cli_exec);
 	g_test_add_func("/integration/cli/create-list-kill", test_cli_create_list_kill);
 	g_test_add_func("/integration/cli/errors", test_cli_errors);
+	g_test_add_func("/integration/hostile/wrong-types", test_hostile_wrong_types);
 	g_test_add_func("/integration/daemon/sigterm", test_daemon_sigterm);
 	rc = g_test_run();
 

@@ -52,6 +52,8 @@ SbxExecCall *sbx_test_exec_start(GDBusConnection *conn, const gchar *path, const
 				 GVariant *options, GBytes *input);
 /* iterates the default main context until the call replied and both outputs hit EOF */
 gboolean sbx_test_exec_finish(SbxExecCall *call, SbxExecResult *res, GError **error);
+/* how many Exec calls saw no EOF on their output pipes after the reply */
+guint sbx_test_exec_eof_missing_count(void);
 gboolean sbx_test_exec(GDBusConnection *conn, const gchar *path, const gchar *const *argv,
 		       GVariant *options, GBytes *input, SbxExecResult *res, GError **error);
 /* shorthand: runs `sh -c SCRIPT` */

@@ -12,19 +12,40 @@
 
 #include "sbx-test-env.h"
 
-/* a guard, not a measurement: an Exec whose output never reaches EOF fails here */
-#define SBX_TEST_EXEC_GUARD_SEC (10 * 60)
+/* a guard, not a measurement: an Exec that never replies fails here */
+#define SBX_TEST_EXEC_GUARD_SEC (5 * 60)
+/* the reply promises all output was written: EOF must follow at once. If it does
+ * not, the daemon kept a copy of the fd; we note it and drain what is there. */
+#define SBX_TEST_EOF_GRACE_SEC 5
+
+static guint eof_missing_count;
+
+guint
+sbx_test_exec_eof_missing_count(void)
+{
+	return eof_missing_count;
+}
+
+typedef struct {
+	guint *pending;
+	GError **io_error;
+	GInputStream *in;
+	GByteArray *data;
+	GCancellable *cancellable;
+	gboolean done;
+	guint8 chunk[64 * 1024];
+} SbxReader;
 
 struct _SbxExecCall {
-	guint pending; /* reply, stdout EOF, stderr EOF, stdin written */
+	gboolean replied;
+	guint pending; /* reply, the two readers, stdin */
 	GVariant *reply;
 	GError *error;
 	GError *io_error;
-	GOutputStream *out;
-	GOutputStream *err;
+	SbxReader out;
+	SbxReader err;
 	GOutputStream *in;
 	GBytes *input;
-	gboolean timed_out;
 };
 
 void
@@ -35,13 +56,21 @@ sbx_exec_result_clear(SbxExecResult *res)
 }
 
 static void
+reader_clear(SbxReader *reader)
+{
+	g_clear_object(&reader->in);
+	g_clear_object(&reader->cancellable);
+	g_clear_pointer(&reader->data, g_byte_array_unref);
+}
+
+static void
 exec_call_free(SbxExecCall *call)
 {
 	g_clear_pointer(&call->reply, g_variant_unref);
 	g_clear_error(&call->error);
 	g_clear_error(&call->io_error);
-	g_clear_object(&call->out);
-	g_clear_object(&call->err);
+	reader_clear(&call->out);
+	reader_clear(&call->err);
 	g_clear_object(&call->in);
 	g_clear_pointer(&call->input, g_bytes_unref);
 	g_free(call);
@@ -53,18 +82,63 @@ exec_reply_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 	SbxExecCall *call = user_data;
 	call->reply = g_dbus_connection_call_with_unix_fd_list_finish(G_DBUS_CONNECTION(source),
 								      NULL, result, &call->error);
+	call->replied = TRUE;
 	call->pending--;
 }
 
+static void reader_next(SbxReader *reader);
+
 static void
-splice_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+reader_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 {
-	SbxExecCall *call = user_data;
+	SbxReader *reader = user_data;
 	g_autoptr(GError) error = NULL;
-	if (g_output_stream_splice_finish(G_OUTPUT_STREAM(source), result, &error) < 0 &&
-	    call->io_error == NULL)
-		call->io_error = g_steal_pointer(&error);
-	call->pending--;
+	gssize n = g_input_stream_read_finish(G_INPUT_STREAM(source), result, &error);
+
+	if (n > 0) {
+		g_byte_array_append(reader->data, reader->chunk, (guint)n);
+		reader_next(reader);
+		return;
+	}
+	if (n < 0 && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+	    *reader->io_error == NULL)
+		*reader->io_error = g_steal_pointer(&error);
+	reader->done = TRUE;
+	(*reader->pending)--;
+}
+
+static void
+reader_next(SbxReader *reader)
+{
+	g_input_stream_read_async(reader->in, reader->chunk, sizeof(reader->chunk),
+				  G_PRIORITY_DEFAULT, reader->cancellable, reader_cb, reader);
+}
+
+/* takes @in */
+static void
+reader_start(SbxReader *reader, GInputStream *in, guint *pending, GError **io_error)
+{
+	reader->pending = pending;
+	reader->io_error = io_error;
+	reader->in = in;
+	reader->data = g_byte_array_new();
+	reader->cancellable = g_cancellable_new();
+	(*pending)++;
+	reader_next(reader);
+}
+
+/* after a cancelled read: whatever sits in the pipe now is the rest of the output */
+static void
+reader_drain(SbxReader *reader)
+{
+	gint fd = g_unix_input_stream_get_fd(G_UNIX_INPUT_STREAM(reader->in));
+	g_unix_set_fd_nonblocking(fd, TRUE, NULL);
+	for (;;) {
+		gssize n = read(fd, reader->chunk, sizeof(reader->chunk));
+		if (n <= 0)
+			break;
+		g_byte_array_append(reader->data, reader->chunk, (guint)n);
+	}
 }
 
 static void
@@ -77,16 +151,6 @@ stdin_written_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 		g_debug("stdin: %s", error->message);
 	g_output_stream_close(G_OUTPUT_STREAM(source), NULL, NULL);
 	call->pending--;
-}
-
-static void
-start_reader(SbxExecCall *call, gint fd, GOutputStream *sink)
-{
-	g_autoptr(GInputStream) source = g_unix_input_stream_new(fd, TRUE);
-	g_output_stream_splice_async(
-	    sink, source, G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE | G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET,
-	    G_PRIORITY_DEFAULT, NULL, splice_cb, call);
-	call->pending++;
 }
 
 SbxExecCall *
@@ -119,11 +183,10 @@ sbx_test_exec_start(GDBusConnection *conn, const gchar *path, const gchar *const
 	    g_variant_new("(^as@a{sv}hhh)", argv, options, 0, 1, 2), G_VARIANT_TYPE("(ii)"),
 	    G_DBUS_CALL_FLAGS_NONE, G_MAXINT, fds, NULL, exec_reply_cb, call);
 	call->pending++;
-
-	call->out = g_memory_output_stream_new_resizable();
-	call->err = g_memory_output_stream_new_resizable();
-	start_reader(call, out[0], call->out);
-	start_reader(call, err[0], call->err);
+	reader_start(&call->out, g_unix_input_stream_new(out[0], TRUE), &call->pending,
+		     &call->io_error);
+	reader_start(&call->err, g_unix_input_stream_new(err[0], TRUE), &call->pending,
+		     &call->io_error);
 
 	call->in = g_unix_output_stream_new(in[1], TRUE);
 	if (input != NULL && g_bytes_get_size(input) > 0) {
@@ -139,32 +202,62 @@ sbx_test_exec_start(GDBusConnection *conn, const gchar *path, const gchar *const
 }
 
 static gboolean
-guard_cb(gpointer user_data)
+flag_cb(gpointer user_data)
 {
-	SbxExecCall *call = user_data;
-	call->timed_out = TRUE;
+	*(gboolean *)user_data = TRUE;
 	return G_SOURCE_REMOVE;
+}
+
+/* iterates until *@pending is 0. Once *@finished (the reply came, the process
+ * exited), the readers get SBX_TEST_EOF_GRACE_SEC to see EOF; then they are
+ * cancelled, counted and drained. FALSE if the guard expired first. */
+static gboolean
+wait_pending(guint *pending, const gboolean *finished, SbxReader *out, SbxReader *err,
+	     const gchar *what)
+{
+	gboolean timed_out = FALSE;
+	gboolean grace_over = FALSE;
+	gboolean noted = FALSE;
+	guint guard = g_timeout_add_seconds(SBX_TEST_EXEC_GUARD_SEC, flag_cb, &timed_out);
+	guint grace = 0;
+
+	while (*pending > 0 && !timed_out) {
+		if (*finished && grace == 0)
+			grace = g_timeout_add_seconds(SBX_TEST_EOF_GRACE_SEC, flag_cb, &grace_over);
+		if (grace_over && !noted && (!out->done || !err->done)) {
+			noted = TRUE;
+			eof_missing_count++;
+			g_printerr("# %s: no EOF on the output pipes %d s after it ended: "
+				   "sandboxd still holds them\n",
+				   what, SBX_TEST_EOF_GRACE_SEC);
+			g_cancellable_cancel(out->cancellable);
+			g_cancellable_cancel(err->cancellable);
+		}
+		g_main_context_iteration(NULL, TRUE);
+	}
+	if (timed_out)
+		return FALSE;
+	g_source_remove(guard);
+	if (grace != 0 && !grace_over)
+		g_source_remove(grace);
+	reader_drain(out);
+	reader_drain(err);
+	return TRUE;
 }
 
 gboolean
 sbx_test_exec_finish(SbxExecCall *call, SbxExecResult *res, GError **error)
 {
-	guint guard = g_timeout_add_seconds(SBX_TEST_EXEC_GUARD_SEC, guard_cb, call);
 	gboolean ok = FALSE;
 
-	while (call->pending > 0 && !call->timed_out)
-		g_main_context_iteration(NULL, TRUE);
-	if (call->timed_out) {
+	if (!wait_pending(&call->pending, &call->replied, &call->out, &call->err, "Exec")) {
 		/* the pending callbacks still point at @call: leak it */
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-			    "Exec not done after %d s (reply %s, %u things pending): "
-			    "does the daemon keep the output fds open?",
-			    SBX_TEST_EXEC_GUARD_SEC,
-			    call->reply != NULL || call->error != NULL ? "received" : "missing",
+			    "Exec not done after %d s (reply %s, %u things pending)",
+			    SBX_TEST_EXEC_GUARD_SEC, call->replied ? "received" : "missing",
 			    call->pending);
 		return FALSE;
 	}
-	g_source_remove(guard);
 	memset(res, 0, sizeof(*res));
 	if (call->error != NULL) {
 		g_propagate_error(error, g_steal_pointer(&call->error));
@@ -173,8 +266,8 @@ sbx_test_exec_finish(SbxExecCall *call, SbxExecResult *res, GError **error)
 					   "reading the output: ");
 	} else {
 		g_variant_get(call->reply, "(ii)", &res->exit_status, &res->signal);
-		res->out = g_memory_output_stream_steal_as_bytes(G_MEMORY_OUTPUT_STREAM(call->out));
-		res->err = g_memory_output_stream_steal_as_bytes(G_MEMORY_OUTPUT_STREAM(call->err));
+		res->out = g_byte_array_free_to_bytes(g_steal_pointer(&call->out.data));
+		res->err = g_byte_array_free_to_bytes(g_steal_pointer(&call->err.data));
 		ok = TRUE;
 	}
 	exec_call_free(call);
@@ -197,6 +290,39 @@ sbx_test_sh(const gchar *path, const gchar *script, GBytes *input, SbxExecResult
 	return sbx_test_exec(NULL, path, argv, NULL, input, res, error);
 }
 
+typedef struct {
+	guint pending; /* exit, the two readers, stdin */
+	gboolean exited;
+	GError *io_error;
+	SbxReader out;
+	SbxReader err;
+} SbxCliRun;
+
+static void
+cli_exited_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	SbxCliRun *run = user_data;
+	g_subprocess_wait_finish(G_SUBPROCESS(source), result, NULL);
+	run->exited = TRUE;
+	run->pending--;
+}
+
+static void
+cli_stdin_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	SbxCliRun *run = user_data;
+	g_output_stream_write_all_finish(G_OUTPUT_STREAM(source), result, NULL, NULL);
+	g_output_stream_close(G_OUTPUT_STREAM(source), NULL, NULL);
+	run->pending--;
+}
+
+static gchar *
+bytes_to_utf8(GByteArray *data)
+{
+	g_byte_array_append(data, (const guint8 *)"", 1);
+	return g_utf8_make_valid((const gchar *)data->data, -1);
+}
+
 gboolean
 sbx_test_cli(const gchar *const *args, const gchar *input, gint *exit_code, gchar **out,
 	     gchar **err, GError **error)
@@ -206,6 +332,8 @@ sbx_test_cli(const gchar *const *args, const gchar *input, gint *exit_code, gcha
 	g_autoptr(GSubprocess) proc = NULL;
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	const gchar *sandboxctl = g_getenv("SBX_TEST_SANDBOXCTL");
+	SbxCliRun *run;
+	GOutputStream *in;
 
 	if (sandboxctl == NULL) {
 		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
@@ -228,12 +356,40 @@ sbx_test_cli(const gchar *const *args, const gchar *input, gint *exit_code, gcha
 	proc = g_subprocess_launcher_spawnv(launcher, (const gchar *const *)argv->pdata, error);
 	if (proc == NULL)
 		return FALSE;
-	if (!g_subprocess_communicate_utf8(proc, input, NULL, out, err, error))
+
+	run = g_new0(SbxCliRun, 1);
+	reader_start(&run->out, g_object_ref(g_subprocess_get_stdout_pipe(proc)), &run->pending,
+		     &run->io_error);
+	reader_start(&run->err, g_object_ref(g_subprocess_get_stderr_pipe(proc)), &run->pending,
+		     &run->io_error);
+	in = g_subprocess_get_stdin_pipe(proc);
+	if (input != NULL) {
+		g_output_stream_write_all_async(in, input, strlen(input), G_PRIORITY_DEFAULT, NULL,
+						cli_stdin_cb, run);
+		run->pending++;
+	} else {
+		g_output_stream_close(in, NULL, NULL);
+	}
+	g_subprocess_wait_async(proc, NULL, cli_exited_cb, run);
+	run->pending++;
+	if (!wait_pending(&run->pending, &run->exited, &run->out, &run->err, argv->pdata[3])) {
+		g_subprocess_force_exit(proc);
+		/* the pending callbacks still point at @run: leak it */
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+			    "sandboxctl %s not done after %d s", (const gchar *)argv->pdata[3],
+			    SBX_TEST_EXEC_GUARD_SEC);
 		return FALSE;
+	}
 	if (g_subprocess_get_if_signaled(proc))
 		*exit_code = -g_subprocess_get_term_sig(proc);
 	else
 		*exit_code = g_subprocess_get_exit_status(proc);
+	*out = bytes_to_utf8(run->out.data);
+	*err = bytes_to_utf8(run->err.data);
+	reader_clear(&run->out);
+	reader_clear(&run->err);
+	g_clear_error(&run->io_error);
+	g_free(run);
 	return TRUE;
 }
 

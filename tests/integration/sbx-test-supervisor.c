@@ -19,6 +19,9 @@
 
 #include "sbx-test-supervisor.h"
 
+/* below the meson timeout (900 s), leaving time to clean up */
+#define SBX_SUPERVISOR_DEADLINE_SEC 780
+
 static pid_t child_pid;
 
 static void
@@ -61,6 +64,18 @@ forward_signal(int sig)
 {
 	if (child_pid > 0)
 		kill(child_pid, sig);
+}
+
+/* meson kills the whole group with SIGKILL at its timeout: end the tests first */
+static void
+deadline_reached(int sig)
+{
+	static const char msg[] = "supervisor: the tests ran past their deadline, stopping them\n";
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+		/* nothing to do */
+	}
+	if (child_pid > 0)
+		kill(child_pid, SIGTERM);
 }
 
 static void
@@ -208,6 +223,9 @@ sbx_supervisor_fork(const char *tmpdir)
 	sa.sa_handler = forward_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = deadline_reached;
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(SBX_SUPERVISOR_DEADLINE_SEC);
 	while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR)
 		;
 	child_pid = 0;
