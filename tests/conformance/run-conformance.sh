@@ -29,7 +29,7 @@ rbd)
 	"$ceph_dev" up "$tmp/ceph"
 	cp "$tmp/ceph/sandboxd-rbd.conf" "$tmp/sandboxd.conf"
 	SBX_CONFORMANCE_LEAK_CHECK="rbd -c $tmp/ceph/ceph.conf ls rbd"
-	SBX_CONFORMANCE_CEPH_DOWN="$ceph_dev down $tmp/ceph"
+	SBX_CONFORMANCE_CEPH_DOWN="$ceph_dev stop $tmp/ceph"
 	export SBX_CONFORMANCE_LEAK_CHECK SBX_CONFORMANCE_CEPH_DOWN
 	;;
 *)
