@@ -156,6 +156,16 @@ handle_process(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 		handle_exec(c, h, p);
 		return;
 	}
+	if (h->type >= SBX_MSG_FS_READ && h->type <= SBX_MSG_FS_CHMOD) {
+		SbxChannel *open_ch = sbx_channel_find(c, h->channel);
+		if (open_ch != NULL) {
+			chan_fail(c, open_ch, SBX_PROTO_ERR_UNEXPECTED,
+				  "request on a channel already open");
+			return;
+		}
+		sbx_fs_request(c, h, p);
+		return;
+	}
 	SbxChannel *ch = sbx_channel_find(c, h->channel);
 	if (ch == NULL) {
 		/* never answer an ERROR with an ERROR; late frames for a channel
@@ -181,7 +191,10 @@ handle_process(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 				  "stdin DATA exceeds the granted credit");
 			return;
 		}
-		sbx_channel_stdin_data(c, ch, p, h->length);
+		if (ch->fs != NULL)
+			sbx_fs_stream_data(c, ch, p, h->length);
+		else
+			sbx_channel_stdin_data(c, ch, p, h->length);
 		return;
 	case SBX_MSG_EOF:
 		if (h->flags != SBX_STREAM_STDIN || h->length != 0) {
@@ -192,7 +205,10 @@ handle_process(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 			chan_fail(c, ch, SBX_PROTO_ERR_UNEXPECTED, "stdin is not open");
 			return;
 		}
-		sbx_channel_stdin_eof(c, ch);
+		if (ch->fs != NULL)
+			sbx_fs_stream_eof(c, ch);
+		else
+			sbx_channel_stdin_eof(c, ch);
 		return;
 	case SBX_MSG_CREDIT: {
 		if ((h->flags != SBX_STREAM_STDOUT && h->flags != SBX_STREAM_STDERR) ||
@@ -218,7 +234,10 @@ handle_process(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 			chan_fail(c, ch, SBX_PROTO_ERR_MALFORMED, "bad signal number or flags");
 			return;
 		}
-		sbx_channel_signal(ch, sig, flags);
+		if (ch->fs != NULL)
+			sbx_fs_stream_signal(c, ch, sig);
+		else
+			sbx_channel_signal(ch, sig, flags);
 		return;
 	}
 	case SBX_MSG_RESIZE:

@@ -42,6 +42,7 @@ channel_unlink_free(SbxConn *c, SbxChannel *ch)
 			close(ch->out_fd[s]);
 	}
 	sbx_buf_free(&ch->stdin_buf);
+	sbx_fs_stream_free(ch->fs);
 	sbx_conn_remember_closed(c, ch->id);
 	c->n_channels--;
 	free(ch);

@@ -71,6 +71,8 @@ typedef struct SbxChannel {
 	int out_fd[3]; /* index by SbxStream; [0] unused; -1 once at EOF */
 	bool out_piped[3];
 	uint64_t out_credit[3];
+
+	struct SbxFsStream *fs; /* a file stream (sbx-agent-fs.c), no process: pid 0 */
 } SbxChannel;
 
 struct SbxConn {
@@ -176,6 +178,16 @@ bool sbx_user_lookup(const char *name, SbxUser *user);
 void sbx_limits_setup(const char *cmdline);
 /* in a child before exec: join the cgroup, undo the agent's privileges */
 void sbx_limits_child(void);
+
+/* sbx-agent-fs.c: requests 64-95 (docs/protocol.md) */
+typedef struct SbxFsStream SbxFsStream;
+/* a filesystem request on a channel that is not open */
+void sbx_fs_request(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p);
+/* stdin DATA/EOF and SIGNAL on a stream channel (ch->fs != NULL) */
+void sbx_fs_stream_data(SbxConn *c, SbxChannel *ch, const uint8_t *p, uint32_t len);
+void sbx_fs_stream_eof(SbxConn *c, SbxChannel *ch);
+void sbx_fs_stream_signal(SbxConn *c, SbxChannel *ch, int sig);
+void sbx_fs_stream_free(SbxFsStream *fs);
 
 /* sbx-agent-loop.c */
 typedef struct {

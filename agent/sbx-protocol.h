@@ -64,6 +64,29 @@ typedef enum {
 	SBX_MSG_RESIZE = 48, /* host->guest, process channel: u32 rows, u32 cols of
 				the channel's pseudo-terminal (ignored without one) */
 
+	/* filesystem (64-95), see docs/protocol.md. Requests open a channel.
+	 * FS_READ/FS_WRITE are stream channels: the guest answers
+	 * EXEC_STARTED (pid 0) or EXEC_FAILED (errno, message = path), then
+	 * bytes move as DATA/EOF/CREDIT (file contents on stdout for READ,
+	 * from stdin for WRITE) and EXIT ends the channel: exit_code 0 is
+	 * success, else it is the errno that failed the operation. The other
+	 * requests are answered by exactly one reply frame (80-95), which
+	 * closes the channel. A string is u32 length + bytes (no NUL). */
+	SBX_MSG_FS_READ = 64,	  /* u32 flags (0), u32 stdout_window, string path */
+	SBX_MSG_FS_WRITE = 65,	  /* u32 SbxFsFlags, u32 mode, string path */
+	SBX_MSG_FS_STAT = 66,	  /* u32 SbxFsFlags, string path -> FS_STAT_REPLY */
+	SBX_MSG_FS_READDIR = 67,  /* u32 flags (0), u32 cookie_lo, u32 cookie_hi, string path
+				     -> FS_DIRENTS */
+	SBX_MSG_FS_MKDIR = 68,	  /* u32 SbxFsFlags, u32 mode, string path -> FS_OK */
+	SBX_MSG_FS_REMOVE = 69,	  /* u32 SbxFsFlags, string path -> FS_OK */
+	SBX_MSG_FS_RENAME = 70,	  /* u32 flags (0), string from, string to -> FS_OK */
+	SBX_MSG_FS_CHMOD = 71,	  /* u32 flags (0), u32 mode, string path -> FS_OK */
+	SBX_MSG_FS_OK = 80,	  /* guest->host: no payload */
+	SBX_MSG_FS_ERROR = 81,	  /* guest->host: i32 errno, the failing guest path (rest) */
+	SBX_MSG_FS_STAT_REPLY = 82, /* guest->host: SbxFsStat fields, then link target (rest) */
+	SBX_MSG_FS_DIRENTS = 83,    /* guest->host: u32 flags (1 = more), u32 cookie_lo,
+				       u32 cookie_hi, u32 count, then count entries */
+
 	/* reserved ranges, so features developed in parallel never collide:
 	 *   48-63   process control extensions (pty, resize, attach, list)
 	 *   64-95   filesystem operations
@@ -116,6 +139,41 @@ typedef enum {
  * A string is u32 length then that many bytes, no NUL inside, length <=
  * SBX_PROTO_MAX_STRING. The whole payload fits in SBX_PROTO_MAX_PAYLOAD.
  */
+
+/* FS request flags */
+typedef enum {
+	SBX_FS_PARENTS = 1u << 0,   /* WRITE, MKDIR: create missing parents (mkdir -p) */
+	SBX_FS_APPEND = 1u << 1,    /* WRITE: append in place instead of replacing */
+	SBX_FS_MODE = 1u << 2,	    /* WRITE: mode is valid (else 0644, or kept) */
+	SBX_FS_NOFOLLOW = 1u << 3,  /* STAT: do not follow a final symlink (lstat) */
+	SBX_FS_RECURSIVE = 1u << 4, /* REMOVE: a directory and everything below it */
+	SBX_FS_EXCLUSIVE = 1u << 5, /* WRITE: fail with EEXIST if the file exists */
+} SbxFsFlags;
+#define SBX_FS_FLAGS_ALL 0x3fu
+
+/* file types in FS_STAT_REPLY and FS_DIRENTS */
+typedef enum {
+	SBX_FS_TYPE_UNKNOWN = 0,
+	SBX_FS_TYPE_FILE = 1,
+	SBX_FS_TYPE_DIRECTORY = 2,
+	SBX_FS_TYPE_SYMLINK = 3,
+	SBX_FS_TYPE_OTHER = 4, /* fifo, socket, device */
+} SbxFsType;
+
+/* FS_STAT_REPLY: u32 type, u32 mode (permission and special bits, 07777),
+ * u32 uid, u32 gid, u32 nlink, u32 size_lo, u32 size_hi, then for mtime,
+ * atime and ctime each: u32 sec_lo, u32 sec_hi (signed 64), u32 nsec;
+ * then the symlink target (rest, empty unless type is SYMLINK).
+ * FS_DIRENTS entry: u32 type, u32 mode, u32 size_lo, u32 size_hi,
+ * u32 mtime_lo, u32 mtime_hi, u32 name length, name bytes (1-255, no '/'
+ * or NUL). The guest lstat()s each entry (a symlink is reported as one).
+ * A DIRENTS reply with the "more" flag is continued by another READDIR
+ * with the returned cookie on a new channel. */
+#define SBX_FS_STAT_FIXED 64u
+#define SBX_FS_DIRENT_FIXED 28u
+#define SBX_FS_MAX_PATH 4095u /* bytes (PATH_MAX without the NUL) */
+#define SBX_FS_MAX_NAME 255u
+#define SBX_FS_MORE 1u
 
 /* ERROR codes */
 typedef enum {

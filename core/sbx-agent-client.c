@@ -629,6 +629,112 @@ sbx_agent_client_exec_finish(SbxAgentClient *self, GAsyncResult *res, SbxExecRes
 	return TRUE;
 }
 
+/* filesystem channels: an SbxAgentExec with another opening frame */
+
+static void
+sbx_agent_client_fs_open(SbxAgentClient *self, GTask *task, guint16 type, GBytes *payload,
+			 const gchar *path, gboolean request, gint stdin_fd, gint stdout_fd)
+{
+	const gchar *const argv[] = {"fs", NULL};
+	SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) frame = NULL;
+	SbxAgentExec *exec;
+	gsize len = 0;
+	const guint8 *data = g_bytes_get_data(payload, &len);
+	guint32 id;
+
+	if (self->closed) {
+		g_task_return_error(task, g_error_copy(self->close_reason));
+		return;
+	}
+	if (!self->ready) {
+		g_task_return_new_error(task, SBX_ERROR, SBX_ERROR_NOT_RUNNING,
+					"the agent connection is not ready");
+		return;
+	}
+	if (g_hash_table_size(self->channels) >= SBX_PROTO_MAX_CHANNELS) {
+		g_task_return_new_error(task, SBX_ERROR, SBX_ERROR_LIMIT_EXCEEDED,
+					"too many operations running (at most %u)",
+					SBX_PROTO_MAX_CHANNELS);
+		return;
+	}
+	if (len > SBX_PROTO_MAX_PAYLOAD) {
+		g_task_return_new_error(task, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+					"request too large");
+		return;
+	}
+	if (g_task_return_error_if_cancelled(task))
+		return;
+	id = sbx_agent_client_alloc_channel(self);
+	exec = sbx_agent_exec_new(self, id, &params, stdin_fd, stdout_fd, -1, task, &error);
+	if (exec == NULL) {
+		g_task_return_error(task, g_steal_pointer(&error));
+		return;
+	}
+	frame = sbx_proto_encode_frame(type, 0, id, data, len);
+	sbx_agent_exec_set_fs(exec, frame, path, request);
+	g_hash_table_insert(self->channels, GUINT_TO_POINTER(id), exec);
+	sbx_agent_client_want_send(self, exec);
+}
+
+void
+sbx_agent_client_fs_request_async(SbxAgentClient *self, guint16 type, GBytes *payload,
+				  const gchar *path, GCancellable *cancellable,
+				  GAsyncReadyCallback callback, gpointer user_data)
+{
+	g_autoptr(GTask) task = NULL;
+	g_return_if_fail(SBX_IS_AGENT_CLIENT(self));
+	task = g_task_new(self, cancellable, callback, user_data);
+	g_task_set_source_tag(task, sbx_agent_client_fs_request_async);
+	sbx_agent_client_fs_open(self, task, type, payload, path, TRUE, -1, -1);
+}
+
+SbxAgentReply *
+sbx_agent_client_fs_request_finish(SbxAgentClient *self, GAsyncResult *res, GError **error)
+{
+	g_return_val_if_fail(g_task_is_valid(res, self), NULL);
+	return g_task_propagate_pointer(G_TASK(res), error);
+}
+
+void
+sbx_agent_client_fs_stream_async(SbxAgentClient *self, guint16 type, GBytes *payload,
+				 const gchar *path, gint stdin_fd, gint stdout_fd,
+				 GCancellable *cancellable, GAsyncReadyCallback callback,
+				 gpointer user_data)
+{
+	g_autoptr(GTask) task = NULL;
+	g_return_if_fail(SBX_IS_AGENT_CLIENT(self));
+	task = g_task_new(self, cancellable, callback, user_data);
+	g_task_set_source_tag(task, sbx_agent_client_fs_stream_async);
+	g_task_set_task_data(task, g_strdup(path), g_free);
+	sbx_agent_client_fs_open(self, task, type, payload, path, FALSE, stdin_fd, stdout_fd);
+}
+
+gboolean
+sbx_agent_client_fs_stream_finish(SbxAgentClient *self, GAsyncResult *res, GError **error)
+{
+	g_autofree SbxExecResult *r = NULL;
+	const gchar *path;
+	g_return_val_if_fail(g_task_is_valid(res, self), FALSE);
+	path = g_task_get_task_data(G_TASK(res));
+	r = g_task_propagate_pointer(G_TASK(res), error);
+	if (r == NULL)
+		return FALSE;
+	/* the guest reports the errno that failed the transfer as the exit code */
+	if (r->signal != 0) {
+		g_set_error(error, SBX_ERROR, SBX_ERROR_AGENT, "%s: the transfer was aborted",
+			    path);
+		return FALSE;
+	}
+	if (r->exit_code != 0) {
+		g_set_error(error, SBX_ERROR, sbx_error_code_from_errno(r->exit_code), "%s: %s",
+			    path, g_strerror(r->exit_code));
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* object */
 
 SbxAgentClient *

@@ -120,6 +120,35 @@ gboolean sbx_agent_client_signal(SbxAgentClient *self, guint32 channel, gint sig
 gboolean sbx_agent_client_resize(SbxAgentClient *self, guint32 channel, guint rows, guint cols,
 				 GError **error);
 
+/* filesystem channels (docs/protocol.md, types 64-95; typed wrappers in
+ * sbx-agent-fs.h). A request gets exactly one reply frame: */
+typedef struct {
+	guint16 type;	  /* SBX_MSG_FS_OK, _FS_ERROR, _FS_STAT_REPLY or _FS_DIRENTS */
+	GBytes *payload;  /* unvalidated: parse with sbx-agent-fs.h */
+} SbxAgentReply;
+void sbx_agent_reply_free(SbxAgentReply *reply);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxAgentReply, sbx_agent_reply_free)
+
+/* sends request @type (FS_STAT ... FS_CHMOD) with @payload on a new channel
+ * and completes with the reply; @path names it in errors. Errors as for
+ * exec (closed connection, limits, cancellation: the reply is then dropped) */
+void sbx_agent_client_fs_request_async(SbxAgentClient *self, guint16 type, GBytes *payload,
+				       const gchar *path, GCancellable *cancellable,
+				       GAsyncReadyCallback callback, gpointer user_data);
+SbxAgentReply *sbx_agent_client_fs_request_finish(SbxAgentClient *self, GAsyncResult *res,
+						  GError **error);
+/* FS_READ (file -> @stdout_fd) or FS_WRITE (@stdin_fd -> file) with
+ * @payload: the same fd handling and flow control as exec. Fails with the
+ * named error for the guest errno (sbx_error_code_from_errno) about @path,
+ * whether the file could not be opened or the transfer failed later;
+ * cancelling aborts (a partial write is discarded by the guest). */
+void sbx_agent_client_fs_stream_async(SbxAgentClient *self, guint16 type, GBytes *payload,
+				      const gchar *path, gint stdin_fd, gint stdout_fd,
+				      GCancellable *cancellable, GAsyncReadyCallback callback,
+				      gpointer user_data);
+gboolean sbx_agent_client_fs_stream_finish(SbxAgentClient *self, GAsyncResult *res,
+					   GError **error);
+
 /* closes the connection: every pending operation fails with @reason
  * (copied); emits "closed" once */
 void sbx_agent_client_close(SbxAgentClient *self, const GError *reason);

@@ -61,6 +61,10 @@ struct _SbxAgentExec {
 	gboolean sigpipe_sent;
 	gint pending_signal;
 
+	/* filesystem (sbx_agent_exec_set_fs): a stream or a one-reply request */
+	gchar *fs_path;
+	gboolean fs_request;
+
 	/* process control: user signals (FIFO), the latest terminal size */
 	SbxExecStartedFunc started_func;
 	gpointer started_data;
@@ -193,7 +197,8 @@ sbx_agent_exec_cancelled_cb(GCancellable *cancellable, gpointer user_data)
 		break;
 	case SBX_EXEC_STATE_SENT:
 	case SBX_EXEC_STATE_RUNNING:
-		self->pending_signal = SIGKILL;
+		/* a request is answered at once: nothing to kill */
+		self->pending_signal = self->fs_request ? 0 : SIGKILL;
 		self->draining = TRUE;
 		sbx_clear_source(&self->in_watch);
 		sbx_fd_close(&self->in);
@@ -341,6 +346,7 @@ sbx_agent_exec_unref(SbxAgentExec *self)
 	sbx_agent_exec_cleanup(self);
 	g_clear_object(&self->task);
 	g_main_context_unref(self->context);
+	g_free(self->fs_path);
 	g_free(self->argv0);
 	g_free(self);
 }
@@ -349,6 +355,44 @@ guint32
 sbx_agent_exec_get_channel(SbxAgentExec *self)
 {
 	return self->channel;
+}
+
+void
+sbx_agent_exec_set_fs(SbxAgentExec *self, GBytes *open_frame, const gchar *path, gboolean request)
+{
+	g_clear_pointer(&self->exec_frame, g_bytes_unref);
+	self->exec_frame = g_bytes_ref(open_frame);
+	g_free(self->fs_path);
+	self->fs_path = g_strdup(path);
+	self->fs_request = request;
+}
+
+void
+sbx_agent_reply_free(SbxAgentReply *reply)
+{
+	if (reply == NULL)
+		return;
+	g_bytes_unref(reply->payload);
+	g_free(reply);
+}
+
+/* the one reply to a filesystem request: completes and closes the channel */
+static gboolean
+sbx_agent_exec_handle_reply(SbxAgentExec *self, const SbxFrame *frame)
+{
+	g_autoptr(GTask) task = g_steal_pointer(&self->task);
+	SbxAgentReply *reply = g_new0(SbxAgentReply, 1);
+	reply->type = frame->header.type;
+	reply->payload = g_bytes_new(frame->payload, frame->header.length);
+	self->state = SBX_EXEC_STATE_DONE;
+	sbx_agent_exec_cleanup(self);
+	if (task != NULL)
+		sbx_agent_task_return_pointer_later(task, reply,
+						    (GDestroyNotify)sbx_agent_reply_free);
+	else
+		sbx_agent_reply_free(reply);
+	sbx_agent_exec_close_channel(self);
+	return TRUE;
 }
 
 void
@@ -409,7 +453,6 @@ sbx_agent_exec_queue_resize(SbxAgentExec *self, guint rows, guint cols, GError *
 	sbx_agent_exec_want_send(self);
 	return TRUE;
 }
-
 
 /* stdin */
 
@@ -582,6 +625,9 @@ sbx_agent_exec_failed_error(SbxAgentExec *self, gint32 err, const gchar *message
 {
 	gint code = SBX_ERROR_AGENT;
 	const gchar *why = message[0] != '\0' ? message : g_strerror(err);
+	if (self->fs_path != NULL)
+		return g_error_new(SBX_ERROR, sbx_error_code_from_errno(err), "%s: %s",
+				   self->fs_path, g_strerror(err));
 	if (err == ENOENT)
 		code = SBX_ERROR_NOT_FOUND;
 	else if (err == EACCES || err == EPERM)
@@ -688,6 +734,8 @@ sbx_agent_exec_handle_frame(SbxAgentExec *self, const SbxFrame *frame, GError **
 	case SBX_EXEC_STATE_QUEUED:
 		return sbx_agent_exec_unexpected(frame, "before EXEC was sent", error);
 	case SBX_EXEC_STATE_SENT:
+		if (self->fs_request && h->type == SBX_MSG_EXEC_STARTED)
+			return sbx_agent_exec_unexpected(frame, "(a request, not a stream)", error);
 		if (h->type == SBX_MSG_EXEC_STARTED) {
 			guint32 pid = 0;
 			guint32 window = 0;
@@ -717,6 +765,8 @@ sbx_agent_exec_handle_frame(SbxAgentExec *self, const SbxFrame *frame, GError **
 			sbx_agent_exec_close_channel(self);
 			return TRUE;
 		}
+		if (self->fs_request && h->type >= SBX_MSG_FS_OK && h->type <= SBX_MSG_FS_DIRENTS)
+			return sbx_agent_exec_handle_reply(self, frame);
 		if (h->type == SBX_MSG_ERROR)
 			return sbx_agent_exec_handle_error_frame(self, frame, error);
 		return sbx_agent_exec_unexpected(frame, "before EXEC_STARTED", error);

@@ -18,6 +18,11 @@ SbxAgentExec *sbx_agent_exec_new(SbxAgentClient *client, guint32 channel,
 SbxAgentExec *sbx_agent_exec_ref(SbxAgentExec *self);
 void sbx_agent_exec_unref(SbxAgentExec *self);
 guint32 sbx_agent_exec_get_channel(SbxAgentExec *self);
+/* makes it a filesystem channel: @open_frame replaces EXEC, EXEC_FAILED
+ * errnos map to named errors about @path, and with @request the channel
+ * completes with the one reply frame (an SbxAgentReply) */
+void sbx_agent_exec_set_fs(SbxAgentExec *self, GBytes *open_frame, const gchar *path,
+			   gboolean request);
 void sbx_agent_exec_set_started_func(SbxAgentExec *self, SbxExecStartedFunc func,
 				     gpointer user_data);
 /* FALSE once EXIT arrived (or never started) */

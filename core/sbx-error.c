@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+
 #include "sbx-error.h"
 
 static const GDBusErrorEntry sbx_error_entries[] = {
@@ -15,6 +17,12 @@ static const GDBusErrorEntry sbx_error_entries[] = {
     {SBX_ERROR_TIMEOUT, "org.sandboxd.Error.Timeout"},
     {SBX_ERROR_CONFIG, "org.sandboxd.Error.Config"},
     {SBX_ERROR_PLUGIN, "org.sandboxd.Error.Plugin"},
+    {SBX_ERROR_PERMISSION_DENIED, "org.sandboxd.Error.PermissionDenied"},
+    {SBX_ERROR_NOT_A_DIRECTORY, "org.sandboxd.Error.NotADirectory"},
+    {SBX_ERROR_IS_A_DIRECTORY, "org.sandboxd.Error.IsADirectory"},
+    {SBX_ERROR_ALREADY_EXISTS, "org.sandboxd.Error.AlreadyExists"},
+    {SBX_ERROR_NO_SPACE, "org.sandboxd.Error.NoSpace"},
+    {SBX_ERROR_NOT_EMPTY, "org.sandboxd.Error.NotEmpty"},
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(sbx_error_entries) == SBX_ERROR_LAST);
 
@@ -25,4 +33,39 @@ sbx_error_quark(void)
 	g_dbus_error_register_error_domain("sbx-error-quark", &quark, sbx_error_entries,
 					   G_N_ELEMENTS(sbx_error_entries));
 	return (GQuark)quark;
+}
+
+gint
+sbx_error_code_from_errno(gint err)
+{
+	switch (err) {
+	case ENOENT:
+		return SBX_ERROR_NOT_FOUND;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return SBX_ERROR_PERMISSION_DENIED;
+	case ENOTDIR:
+		return SBX_ERROR_NOT_A_DIRECTORY;
+	case EISDIR:
+		return SBX_ERROR_IS_A_DIRECTORY;
+	case EEXIST:
+		return SBX_ERROR_ALREADY_EXISTS;
+	case ENOSPC:
+	case EDQUOT:
+		return SBX_ERROR_NO_SPACE;
+	case ENOTEMPTY:
+		return SBX_ERROR_NOT_EMPTY;
+	case EINVAL:
+	case ENAMETOOLONG:
+	case ELOOP:
+	case EXDEV:
+		return SBX_ERROR_INVALID_ARGUMENT;
+	case EMFILE:
+	case ENFILE:
+	case EFBIG:
+		return SBX_ERROR_LIMIT_EXCEEDED;
+	default:
+		return SBX_ERROR_FAILED;
+	}
 }

@@ -24,9 +24,19 @@ typedef enum {
 	SBX_ERROR_TIMEOUT,	    /* org.sandboxd.Error.Timeout */
 	SBX_ERROR_CONFIG,	    /* org.sandboxd.Error.Config */
 	SBX_ERROR_PLUGIN,	    /* org.sandboxd.Error.Plugin */
+	SBX_ERROR_PERMISSION_DENIED, /* org.sandboxd.Error.PermissionDenied (guest EACCES, EPERM) */
+	SBX_ERROR_NOT_A_DIRECTORY,   /* org.sandboxd.Error.NotADirectory */
+	SBX_ERROR_IS_A_DIRECTORY,    /* org.sandboxd.Error.IsADirectory */
+	SBX_ERROR_ALREADY_EXISTS,    /* org.sandboxd.Error.AlreadyExists */
+	SBX_ERROR_NO_SPACE,	     /* org.sandboxd.Error.NoSpace (guest ENOSPC, EDQUOT) */
+	SBX_ERROR_NOT_EMPTY,	     /* org.sandboxd.Error.NotEmpty */
 	SBX_ERROR_LAST,
 } SbxError;
 
 GQuark sbx_error_quark(void);
+
+/* the SbxError for a guest filesystem errno (ENOENT -> NOT_FOUND, ...;
+ * anything unlisted -> FAILED) */
+gint sbx_error_code_from_errno(gint err);
 
 G_END_DECLS

@@ -115,6 +115,30 @@ sbx_frame_header_validate(const SbxFrameHeader *h, GError **error)
 	case SBX_MSG_ERROR:
 		min = 4;
 		break;
+	case SBX_MSG_FS_READ:
+	case SBX_MSG_FS_WRITE:
+	case SBX_MSG_FS_STAT:
+	case SBX_MSG_FS_READDIR:
+	case SBX_MSG_FS_MKDIR:
+	case SBX_MSG_FS_REMOVE:
+	case SBX_MSG_FS_RENAME:
+	case SBX_MSG_FS_CHMOD:
+		min = 8;
+		break;
+	case SBX_MSG_FS_OK:
+		max = 0;
+		break;
+	case SBX_MSG_FS_ERROR:
+		min = 4;
+		max = 4 + SBX_FS_MAX_PATH;
+		break;
+	case SBX_MSG_FS_STAT_REPLY:
+		min = SBX_FS_STAT_FIXED;
+		max = SBX_FS_STAT_FIXED + SBX_FS_MAX_PATH;
+		break;
+	case SBX_MSG_FS_DIRENTS:
+		min = 16;
+		break;
 	default:
 		g_set_error(error, SBX_ERROR, SBX_ERROR_PROTOCOL, "unknown frame type %u", h->type);
 		return FALSE;

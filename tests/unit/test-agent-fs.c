@@ -1,0 +1,674 @@
+/* filesystem requests: sbx-agent-fs.c (host) against the real agent
+ * in `--listen` mode; guest paths are host paths here, inside a temp dir.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+
+#include <sys/stat.h>
+
+#include "sbx-agent-client.h"
+#include "sbx-agent-fs.h"
+#include "sbx-error.h"
+
+typedef struct {
+	GSubprocess *agent;
+	gchar *dir;
+	gchar *path;
+	SbxAgentClient *client;
+} Fixture;
+
+typedef struct {
+	gboolean done;
+	GAsyncResult *res;
+} Wait;
+
+static void
+wait_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Wait *w = user_data;
+	w->done = TRUE;
+	w->res = g_object_ref(res);
+}
+
+static void
+wait_done(Wait *w)
+{
+	while (!w->done)
+		g_main_context_iteration(NULL, TRUE);
+}
+
+/* collects what arrives on a pipe's read end */
+typedef struct {
+	gint fd;
+	GString *text; /* NULL: only checksum */
+	GChecksum *sum;
+	gsize len;
+	gboolean eof;
+	guint id;
+} Drain;
+
+static gboolean
+drain_cb(gint fd, GIOCondition cond, gpointer user_data)
+{
+	Drain *d = user_data;
+	guint8 buf[65536];
+	gssize n = read(fd, buf, sizeof(buf));
+	if (n < 0 && errno == EAGAIN)
+		return G_SOURCE_CONTINUE;
+	if (n <= 0) {
+		d->eof = TRUE;
+		d->id = 0;
+		return G_SOURCE_REMOVE;
+	}
+	d->len += n;
+	if (d->text != NULL)
+		g_string_append_len(d->text, (const gchar *)buf, n);
+	if (d->sum != NULL)
+		g_checksum_update(d->sum, buf, n);
+	return G_SOURCE_CONTINUE;
+}
+
+/* returns the write end for the exec; the read end is drained here */
+static gint
+drain_start(Drain *d, gboolean text)
+{
+	gint p[2];
+	g_assert_true(g_unix_open_pipe(p, FD_CLOEXEC, NULL));
+	g_assert_true(g_unix_set_fd_nonblocking(p[0], TRUE, NULL));
+	d->fd = p[0];
+	d->text = text ? g_string_new(NULL) : NULL;
+	d->sum = g_checksum_new(G_CHECKSUM_SHA256);
+	d->id = g_unix_fd_add(p[0], G_IO_IN | G_IO_HUP | G_IO_ERR, drain_cb, d);
+	return p[1];
+}
+
+static void
+drain_finish(Drain *d)
+{
+	while (!d->eof)
+		g_main_context_iteration(NULL, TRUE);
+	close(d->fd);
+}
+
+/* feeds bytes into a pipe's write end from the main loop, then closes it */
+typedef struct {
+	gint fd;
+	GBytes *data;
+	gsize off;
+	guint id;
+} Feed;
+
+static gboolean
+feed_cb(gint fd, GIOCondition cond, gpointer user_data)
+{
+	Feed *f = user_data;
+	gsize len = 0;
+	const guint8 *p = g_bytes_get_data(f->data, &len);
+	gssize n = write(fd, p + f->off, len - f->off);
+	if (n < 0 && errno == EAGAIN)
+		return G_SOURCE_CONTINUE;
+	if (n < 0) {
+		/* the write failed early and the client closed its end */
+		close(fd);
+		f->fd = -1;
+		f->id = 0;
+		return G_SOURCE_REMOVE;
+	}
+	f->off += n;
+	if (f->off < len)
+		return G_SOURCE_CONTINUE;
+	close(fd);
+	f->fd = -1;
+	f->id = 0;
+	return G_SOURCE_REMOVE;
+}
+
+static gint
+feed_start(Feed *f, GBytes *data)
+{
+	gint p[2];
+	g_assert_true(g_unix_open_pipe(p, FD_CLOEXEC, NULL));
+	g_assert_true(g_unix_set_fd_nonblocking(p[1], TRUE, NULL));
+	f->fd = p[1];
+	f->data = g_bytes_ref(data);
+	f->off = 0;
+	if (g_bytes_get_size(data) == 0) {
+		close(p[1]);
+		f->fd = -1;
+	} else {
+		f->id = g_unix_fd_add(p[1], G_IO_OUT | G_IO_ERR, feed_cb, f);
+	}
+	return p[0];
+}
+
+static void
+agent_child_setup(gpointer user_data)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static void
+fixture_setup(Fixture *fx, gconstpointer data)
+{
+	const gchar *agent = g_getenv("SBX_AGENT");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSocketClient) sc = g_socket_client_new();
+	g_autoptr(GSocketAddress) addr = NULL;
+	g_autoptr(GSocketConnection) conn = NULL;
+	g_autoptr(GSubprocessLauncher) launcher =
+	    g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+	Wait w = {0};
+
+	g_assert_nonnull(agent);
+	fx->dir = g_dir_make_tmp("sbx-agent-real-XXXXXX", &error);
+	g_assert_no_error(error);
+	fx->path = g_build_filename(fx->dir, "agent.sock", NULL);
+	/* the agent must not outlive a test that failed an assertion */
+	g_subprocess_launcher_set_child_setup(launcher, agent_child_setup, NULL, NULL);
+	fx->agent =
+	    g_subprocess_launcher_spawn(launcher, &error, agent, "--listen", fx->path, NULL);
+	g_assert_no_error(error);
+	/* the agent renames the socket into place once it listens */
+	for (guint i = 0; !g_file_test(fx->path, G_FILE_TEST_EXISTS); i++) {
+		g_assert_cmpuint(i, <, 10000);
+		g_usleep(1000);
+	}
+	addr = g_unix_socket_address_new(fx->path);
+	conn = g_socket_client_connect(sc, G_SOCKET_CONNECTABLE(addr), NULL, &error);
+	g_assert_no_error(error);
+	fx->client = sbx_agent_client_new(G_IO_STREAM(conn), "real");
+	sbx_agent_client_handshake_async(fx->client, 10000, NULL, wait_cb, &w);
+	wait_done(&w);
+	g_assert_true(sbx_agent_client_handshake_finish(fx->client, w.res, &error));
+	g_assert_no_error(error);
+	g_assert_nonnull(sbx_agent_client_get_agent_version(fx->client));
+	g_object_unref(w.res);
+}
+
+static void
+fixture_teardown(Fixture *fx, gconstpointer data)
+{
+	sbx_agent_client_close(fx->client, NULL);
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+	g_assert_finalize_object(fx->client);
+	g_subprocess_send_signal(fx->agent, SIGTERM);
+	g_subprocess_wait(fx->agent, NULL, NULL);
+	g_object_unref(fx->agent);
+	g_unlink(fx->path);
+	g_rmdir(fx->dir);
+	g_free(fx->path);
+	g_free(fx->dir);
+}
+
+/* the tree under test: fx->dir/t, removed afterwards */
+static gchar *
+root_path(Fixture *fx, const gchar *rel)
+{
+	return g_build_filename(fx->dir, "t", rel, NULL);
+}
+
+static void
+fs_setup(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *root = NULL;
+	fixture_setup(fx, data);
+	root = root_path(fx, NULL);
+	g_assert_cmpint(g_mkdir(root, 0755), ==, 0);
+}
+
+static void
+fs_teardown(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *root = root_path(fx, NULL);
+	const gchar *argv[] = {"rm", "-rf", root, NULL};
+	gint status = 0;
+	g_assert_true(g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+				   NULL, NULL, &status, NULL));
+	fixture_teardown(fx, data);
+}
+
+/* writes @data to @path through WriteFile */
+static gboolean
+fs_write(Fixture *fx, const gchar *path, guint32 flags, guint32 mode, GBytes *data, GError **error)
+{
+	Feed feed = {0};
+	Wait w = {0};
+	gint fd = feed_start(&feed, data);
+	gboolean ok;
+	sbx_agent_fs_write_async(fx->client, path, flags, mode, fd, NULL, wait_cb, &w);
+	close(fd);
+	wait_done(&w);
+	ok = sbx_agent_fs_write_finish(fx->client, w.res, error);
+	g_object_unref(w.res);
+	/* on failure the feeder may still hold the pipe */
+	if (feed.id != 0) {
+		g_source_remove(feed.id);
+		close(feed.fd);
+	}
+	g_bytes_unref(feed.data);
+	return ok;
+}
+
+/* reads @path through ReadFile; returns the bytes or NULL */
+static GString *
+fs_read(Fixture *fx, const gchar *path, gchar **sha256, GError **error)
+{
+	Drain d = {0};
+	Wait w = {0};
+	gint fd = drain_start(&d, TRUE);
+	gboolean ok;
+	sbx_agent_fs_read_async(fx->client, path, fd, NULL, wait_cb, &w);
+	close(fd);
+	wait_done(&w);
+	ok = sbx_agent_fs_read_finish(fx->client, w.res, error);
+	g_object_unref(w.res);
+	drain_finish(&d);
+	if (sha256 != NULL)
+		*sha256 = g_strdup(g_checksum_get_string(d.sum));
+	g_checksum_free(d.sum);
+	if (!ok) {
+		g_string_free(d.text, TRUE);
+		return NULL;
+	}
+	return d.text;
+}
+
+static gboolean
+fs_op(Fixture *fx, SbxMsgType type, guint32 flags, guint32 mode, const gchar *path,
+      const gchar *path2, GError **error)
+{
+	Wait w = {0};
+	gboolean ok;
+	sbx_agent_fs_op_async(fx->client, type, flags, mode, path, path2, NULL, wait_cb, &w);
+	wait_done(&w);
+	ok = sbx_agent_fs_op_finish(fx->client, w.res, error);
+	g_object_unref(w.res);
+	return ok;
+}
+
+static SbxFsStat *
+fs_stat(Fixture *fx, const gchar *path, gboolean nofollow, GError **error)
+{
+	Wait w = {0};
+	SbxFsStat *st;
+	sbx_agent_fs_stat_async(fx->client, path, nofollow, NULL, wait_cb, &w);
+	wait_done(&w);
+	st = sbx_agent_fs_stat_finish(fx->client, w.res, error);
+	g_object_unref(w.res);
+	return st;
+}
+
+static GPtrArray *
+fs_readdir(Fixture *fx, const gchar *path, guint max, GError **error)
+{
+	Wait w = {0};
+	GPtrArray *entries;
+	sbx_agent_fs_readdir_async(fx->client, path, max, NULL, wait_cb, &w);
+	wait_done(&w);
+	entries = sbx_agent_fs_readdir_finish(fx->client, w.res, error);
+	g_object_unref(w.res);
+	return entries;
+}
+
+static void
+test_roundtrip(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *path = root_path(fx, "a/b/big.bin");
+	g_autofree gchar *want = NULL;
+	g_autofree gchar *got = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) bytes = NULL;
+	g_autoptr(SbxFsStat) st = NULL;
+	gsize len = 5 * 1024 * 1024 + 123; /* several windows, not a multiple of a frame */
+	guint8 *buf = g_malloc(len);
+	GString *back;
+
+	for (gsize i = 0; i < len; i++)
+		buf[i] = (guint8)(g_random_int() & 0xff);
+	want = g_compute_checksum_for_data(G_CHECKSUM_SHA256, buf, len);
+	bytes = g_bytes_new_take(buf, len);
+	/* no parents: the directory is missing */
+	g_assert_false(fs_write(fx, path, 0, 0, bytes, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_NOT_FOUND);
+	g_assert_nonnull(strstr(error->message, "big.bin"));
+	g_clear_error(&error);
+	g_assert_true(fs_write(fx, path, SBX_FS_PARENTS | SBX_FS_MODE, 0640, bytes, &error));
+	g_assert_no_error(error);
+	back = fs_read(fx, path, &got, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(back);
+	g_assert_cmpuint(back->len, ==, len);
+	g_assert_cmpstr(got, ==, want);
+	g_string_free(back, TRUE);
+	st = fs_stat(fx, path, FALSE, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(st->type, ==, SBX_FS_TYPE_FILE);
+	g_assert_cmpuint(st->size, ==, len);
+	g_assert_cmpuint(st->mode, ==, 0640);
+	g_assert_cmpuint(st->uid, ==, getuid());
+}
+
+static void
+test_replace_append(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *path = root_path(fx, "f.txt");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) one = g_bytes_new_static("one\n", 4);
+	g_autoptr(GBytes) two = g_bytes_new_static("two\n", 4);
+	g_autoptr(GBytes) empty = g_bytes_new_static("", 0);
+	g_autoptr(GPtrArray) entries = NULL;
+	g_autofree gchar *root = root_path(fx, NULL);
+	GString *s;
+
+	g_assert_true(fs_write(fx, path, SBX_FS_MODE, 0600, one, &error));
+	g_assert_true(fs_write(fx, path, 0, 0, two, &error));
+	s = fs_read(fx, path, NULL, &error);
+	g_assert_cmpstr(s->str, ==, "two\n");
+	g_string_free(s, TRUE);
+	/* a replaced file keeps its mode */
+	{
+		struct stat st;
+		g_assert_cmpint(stat(path, &st), ==, 0);
+		g_assert_cmpuint(st.st_mode & 07777, ==, 0600);
+	}
+	g_assert_true(fs_write(fx, path, SBX_FS_APPEND, 0, one, &error));
+	s = fs_read(fx, path, NULL, &error);
+	g_assert_cmpstr(s->str, ==, "two\none\n");
+	g_string_free(s, TRUE);
+	/* exclusive refuses an existing file */
+	g_assert_false(fs_write(fx, path, SBX_FS_EXCLUSIVE, 0, one, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_ALREADY_EXISTS);
+	g_clear_error(&error);
+	/* an empty file */
+	g_assert_true(fs_write(fx, path, 0, 0, empty, &error));
+	s = fs_read(fx, path, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(s->len, ==, 0);
+	g_string_free(s, TRUE);
+	/* no temp files left behind */
+	entries = fs_readdir(fx, root, 100, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(entries->len, ==, 1);
+}
+
+static void
+test_stat_readdir(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *dir = root_path(fx, "many");
+	g_autofree gchar *link = root_path(fx, "link");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) entries = NULL;
+	g_autoptr(SbxFsStat) st = NULL;
+	g_autoptr(SbxFsStat) lst = NULL;
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+	const guint n = 3000; /* several FS_DIRENTS pages */
+
+	g_assert_true(fs_op(fx, SBX_MSG_FS_MKDIR, 0, 0755, dir, NULL, &error));
+	g_assert_no_error(error);
+	for (guint i = 0; i < n; i++) {
+		g_autofree gchar *name =
+		    g_strdup_printf("%s/entry-with-a-longish-name-%05u", dir, i);
+		if (i % 2 == 0)
+			g_assert_cmpint(g_mkdir(name, 0700), ==, 0);
+		else
+			g_assert_true(g_file_set_contents(name, "x", 1, NULL));
+	}
+	entries = fs_readdir(fx, dir, SBX_FS_MAX_DIR_ENTRIES, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(entries->len, ==, n);
+	for (guint i = 0; i < entries->len; i++) {
+		SbxFsDirent *e = g_ptr_array_index(entries, i);
+		guint idx = (guint)g_ascii_strtoull(e->name + strlen(e->name) - 5, NULL, 10);
+		g_assert_true(g_hash_table_add(seen, e->name));
+		g_assert_cmpint(e->type, ==,
+				idx % 2 == 0 ? SBX_FS_TYPE_DIRECTORY : SBX_FS_TYPE_FILE);
+		if (idx % 2 == 1)
+			g_assert_cmpuint(e->size, ==, 1);
+		else
+			g_assert_cmpuint(e->mode, ==, 0700);
+		g_assert_cmpint(e->mtime, >, 0);
+	}
+	/* the cap */
+	g_ptr_array_unref(entries);
+	entries = fs_readdir(fx, dir, 100, &error);
+	g_assert_null(entries);
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_LIMIT_EXCEEDED);
+	g_clear_error(&error);
+
+	/* symlinks: stat follows, lstat does not */
+	g_assert_cmpint(symlink("many", link), ==, 0);
+	st = fs_stat(fx, link, FALSE, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(st->type, ==, SBX_FS_TYPE_DIRECTORY);
+	g_assert_null(st->link_target);
+	lst = fs_stat(fx, link, TRUE, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(lst->type, ==, SBX_FS_TYPE_SYMLINK);
+	g_assert_cmpstr(lst->link_target, ==, "many");
+}
+
+static void
+test_ops(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *deep = root_path(fx, "x/y/z");
+	g_autofree gchar *x = root_path(fx, "x");
+	g_autofree gchar *x2 = root_path(fx, "x2");
+	g_autofree gchar *file = root_path(fx, "x2/y/z/f");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) data_bytes = g_bytes_new_static("hi", 2);
+	struct stat st;
+
+	g_assert_false(fs_op(fx, SBX_MSG_FS_MKDIR, 0, 0755, deep, NULL, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+	g_assert_true(fs_op(fx, SBX_MSG_FS_MKDIR, SBX_FS_PARENTS, 0755, deep, NULL, &error));
+	g_assert_no_error(error);
+	/* mkdir -p of an existing directory is fine, plain mkdir is not */
+	g_assert_true(fs_op(fx, SBX_MSG_FS_MKDIR, SBX_FS_PARENTS, 0755, deep, NULL, &error));
+	g_assert_false(fs_op(fx, SBX_MSG_FS_MKDIR, 0, 0755, deep, NULL, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_ALREADY_EXISTS);
+	g_clear_error(&error);
+	g_assert_true(fs_op(fx, SBX_MSG_FS_RENAME, 0, 0, x, x2, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(stat(x, &st), <, 0);
+	g_assert_true(fs_write(fx, file, 0, 0, data_bytes, &error));
+	g_assert_true(fs_op(fx, SBX_MSG_FS_CHMOD, 0, 0604, file, NULL, &error));
+	g_assert_cmpint(stat(file, &st), ==, 0);
+	g_assert_cmpuint(st.st_mode & 07777, ==, 0604);
+	/* a non-empty directory needs recursive */
+	g_assert_false(fs_op(fx, SBX_MSG_FS_REMOVE, 0, 0, x2, NULL, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_NOT_EMPTY);
+	g_clear_error(&error);
+	g_assert_true(fs_op(fx, SBX_MSG_FS_REMOVE, SBX_FS_RECURSIVE, 0, x2, NULL, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(lstat(x2, &st), <, 0);
+	g_assert_false(fs_op(fx, SBX_MSG_FS_REMOVE, 0, 0, x2, NULL, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_NOT_FOUND);
+}
+
+static void
+test_errors(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *root = root_path(fx, NULL);
+	g_autofree gchar *file = root_path(fx, "file");
+	g_autofree gchar *under_file = root_path(fx, "file/child");
+	g_autofree gchar *missing = root_path(fx, "missing");
+	g_autofree gchar *dotdot = root_path(fx, "sub/../file");
+	g_autofree gchar *sub = root_path(fx, "sub");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) bytes = g_bytes_new_static("data", 4);
+	g_autoptr(SbxFsStat) st = NULL;
+	g_autoptr(GString) longp = g_string_new("/");
+	GString *s;
+
+	g_assert_true(fs_write(fx, file, 0, 0, bytes, &error));
+	/* nonexistent */
+	s = fs_read(fx, missing, NULL, &error);
+	g_assert_null(s);
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_NOT_FOUND);
+	g_assert_nonnull(strstr(error->message, missing));
+	g_clear_error(&error);
+	/* a directory is not a file */
+	s = fs_read(fx, root, NULL, &error);
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_IS_A_DIRECTORY);
+	g_clear_error(&error);
+	g_assert_false(fs_write(fx, root, 0, 0, bytes, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_IS_A_DIRECTORY);
+	g_clear_error(&error);
+	/* a file is not a directory */
+	g_assert_false(fs_write(fx, under_file, 0, 0, bytes, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_NOT_A_DIRECTORY);
+	g_clear_error(&error);
+	g_assert_null(fs_readdir(fx, file, 10, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_NOT_A_DIRECTORY);
+	g_clear_error(&error);
+	/* ".." resolves in the guest: sub must exist for sub/.. to work */
+	g_assert_null(fs_stat(fx, dotdot, FALSE, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+	g_assert_cmpint(g_mkdir(sub, 0755), ==, 0);
+	st = fs_stat(fx, dotdot, FALSE, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(st->size, ==, 4);
+	/* relative and too long: refused by the guest as well as the host */
+	s = fs_read(fx, "relative/path", NULL, &error);
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	g_assert_null(fs_stat(fx, "relative", FALSE, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	while (longp->len <= SBX_FS_MAX_PATH)
+		g_string_append(longp, "aaaaaaa/");
+	g_assert_false(fs_op(fx, SBX_MSG_FS_MKDIR, 0, 0755, longp->str, NULL, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	/* the connection survived all of it */
+	g_assert_false(sbx_agent_client_is_closed(fx->client));
+}
+
+static void
+test_path_check(void)
+{
+	g_autoptr(GString) longp = g_string_new("/");
+	g_autoptr(GError) error = NULL;
+	g_assert_true(sbx_fs_path_check("/", &error));
+	g_assert_true(sbx_fs_path_check("/a/../b", &error));
+	g_assert_false(sbx_fs_path_check("", &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	g_assert_false(sbx_fs_path_check("a/b", &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	g_assert_false(sbx_fs_path_check("/\xff", &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	while (longp->len < SBX_FS_MAX_PATH)
+		g_string_append_c(longp, 'a');
+	g_assert_true(sbx_fs_path_check(longp->str, &error));
+	g_string_append_c(longp, 'a');
+	g_assert_false(sbx_fs_path_check(longp->str, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
+}
+
+static void
+test_errno_map(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_assert_cmpint(sbx_error_code_from_errno(ENOENT), ==, SBX_ERROR_NOT_FOUND);
+	g_assert_cmpint(sbx_error_code_from_errno(EACCES), ==, SBX_ERROR_PERMISSION_DENIED);
+	g_assert_cmpint(sbx_error_code_from_errno(EPERM), ==, SBX_ERROR_PERMISSION_DENIED);
+	g_assert_cmpint(sbx_error_code_from_errno(ENOTDIR), ==, SBX_ERROR_NOT_A_DIRECTORY);
+	g_assert_cmpint(sbx_error_code_from_errno(EISDIR), ==, SBX_ERROR_IS_A_DIRECTORY);
+	g_assert_cmpint(sbx_error_code_from_errno(EEXIST), ==, SBX_ERROR_ALREADY_EXISTS);
+	g_assert_cmpint(sbx_error_code_from_errno(ENOSPC), ==, SBX_ERROR_NO_SPACE);
+	g_assert_cmpint(sbx_error_code_from_errno(ENOTEMPTY), ==, SBX_ERROR_NOT_EMPTY);
+	g_assert_cmpint(sbx_error_code_from_errno(ENAMETOOLONG), ==, SBX_ERROR_INVALID_ARGUMENT);
+	g_assert_cmpint(sbx_error_code_from_errno(EIO), ==, SBX_ERROR_FAILED);
+	/* the D-Bus names callers match on */
+	error = sbx_fs_error_new(ENOSPC, "/data/x");
+	g_assert_cmpstr(error->message, ==, "/data/x: No space left on device");
+	{
+		g_autofree gchar *name = g_dbus_error_encode_gerror(error);
+		g_assert_cmpstr(name, ==, "org.sandboxd.Error.NoSpace");
+	}
+}
+
+static void
+test_parsers(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func(g_free);
+	guint8 buf[128] = {0};
+	gboolean more = FALSE;
+	guint64 cookie = 0;
+	gint err = 0;
+	gchar *path = NULL;
+
+	/* FS_ERROR: errno 0 and NUL bytes are refused */
+	g_assert_false(sbx_fs_parse_error(buf, 4, &err, &path, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_PROTOCOL);
+	g_clear_error(&error);
+	sbx_proto_put_u32(buf, ENOENT);
+	memcpy(buf + 4, "/a\0b", 4);
+	g_assert_false(sbx_fs_parse_error(buf, 8, &err, &path, &error));
+	g_clear_error(&error);
+	memcpy(buf + 4, "/a\xff", 3);
+	g_assert_true(sbx_fs_parse_error(buf, 7, &err, &path, &error));
+	g_assert_cmpint(err, ==, ENOENT);
+	g_assert_true(g_utf8_validate(path, -1, NULL));
+	g_free(path);
+	/* FS_STAT_REPLY: short, bad type, target on a non-link */
+	memset(buf, 0, sizeof(buf));
+	g_assert_null(sbx_fs_parse_stat(buf, SBX_FS_STAT_FIXED - 1, &error));
+	g_clear_error(&error);
+	sbx_proto_put_u32(buf, 9);
+	g_assert_null(sbx_fs_parse_stat(buf, SBX_FS_STAT_FIXED, &error));
+	g_clear_error(&error);
+	sbx_proto_put_u32(buf, SBX_FS_TYPE_FILE);
+	g_assert_null(sbx_fs_parse_stat(buf, SBX_FS_STAT_FIXED + 2, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_PROTOCOL);
+	g_clear_error(&error);
+	/* FS_DIRENTS: a count beyond the payload, a name with '/', "more" with nothing */
+	memset(buf, 0, sizeof(buf));
+	sbx_proto_put_u32(buf + 12, 1000);
+	g_assert_false(sbx_fs_parse_dirents(buf, 16, &more, &cookie, entries, &error));
+	g_clear_error(&error);
+	sbx_proto_put_u32(buf + 12, 1);
+	sbx_proto_put_u32(buf + 16 + 24, 3);
+	memcpy(buf + 16 + SBX_FS_DIRENT_FIXED, "a/b", 3);
+	g_assert_false(sbx_fs_parse_dirents(buf, 16 + SBX_FS_DIRENT_FIXED + 3, &more, &cookie,
+					    entries, &error));
+	g_clear_error(&error);
+	sbx_proto_put_u32(buf, SBX_FS_MORE);
+	sbx_proto_put_u32(buf + 12, 0);
+	g_assert_false(sbx_fs_parse_dirents(buf, 16, &more, &cookie, entries, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_PROTOCOL);
+	g_assert_cmpuint(entries->len, ==, 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/agent-fs/path-check", test_path_check);
+	g_test_add_func("/agent-fs/errno-map", test_errno_map);
+	g_test_add_func("/agent-fs/parsers", test_parsers);
+#define ADD(path, func) g_test_add("/agent-fs/" path, Fixture, NULL, fs_setup, func, fs_teardown)
+	ADD("roundtrip", test_roundtrip);
+	ADD("replace-append", test_replace_append);
+	ADD("stat-readdir", test_stat_readdir);
+	ADD("ops", test_ops);
+	ADD("errors", test_errors);
+	return g_test_run();
+}
