@@ -379,6 +379,45 @@ sbx_sandbox_destroy_finish(SbxSandbox *self, GAsyncResult *res, GError **error)
 
 /* --- starting ----------------------------------------------------------- */
 
+/* the end of the guest's console says why a boot failed; the file goes away
+ * with the run folder, so log it now (one small read) */
+#define SBX_CONSOLE_TAIL_BYTES 2048
+
+static void
+log_console_tail(SbxSandbox *self)
+{
+	g_autofree gchar *path = g_build_filename(self->run_dir, "console.log", NULL);
+	g_autoptr(GFile) file = g_file_new_for_path(path);
+	g_autoptr(GFileInputStream) stream = g_file_read(file, NULL, NULL);
+	g_autofree gchar *buf = NULL;
+	gssize n;
+
+	if (stream == NULL)
+		return;
+	/* from the end; a shorter file just starts at 0 */
+	if (!g_seekable_seek(G_SEEKABLE(stream), -SBX_CONSOLE_TAIL_BYTES, G_SEEK_END, NULL, NULL))
+		g_seekable_seek(G_SEEKABLE(stream), 0, G_SEEK_SET, NULL, NULL);
+	buf = g_malloc0(SBX_CONSOLE_TAIL_BYTES + 1);
+	n = g_input_stream_read(G_INPUT_STREAM(stream), buf, SBX_CONSOLE_TAIL_BYTES, NULL, NULL);
+	if (n <= 0)
+		return;
+	/* guest bytes: keep printable text only, drop the serial line's CRs */
+	{
+		gssize j = 0;
+		for (gssize i = 0; i < n; i++) {
+			if (buf[i] == '\r')
+				continue;
+			if (((guchar)buf[i] < 0x20 && buf[i] != '\n') || (guchar)buf[i] >= 0x7f)
+				buf[j++] = '?';
+			else
+				buf[j++] = buf[i];
+		}
+		buf[j] = '\0';
+	}
+	sbx_sandbox_message(self->id, "sandbox %s: end of its console log:\n%s", self->id,
+			    g_strstrip(buf));
+}
+
 static void
 fail_start(SbxSandbox *self, SbxError code, const gchar *what, const GError *error)
 {
@@ -394,7 +433,8 @@ fail_start(SbxSandbox *self, SbxError code, const gchar *what, const GError *err
 		self->start_error = g_error_new(SBX_ERROR, SBX_ERROR_SANDBOX_GONE,
 						"sandbox %s was destroyed while starting: %s",
 						self->id, self->destroy_reason);
-	} else if (error != NULL && error->domain == SBX_ERROR) {
+	} else if (error != NULL && error->domain == SBX_ERROR &&
+		   error->code != SBX_ERROR_SANDBOX_GONE) {
 		self->start_error =
 		    g_error_new(SBX_ERROR, error->code, "%s: %s", what, error->message);
 	} else {
@@ -403,6 +443,7 @@ fail_start(SbxSandbox *self, SbxError code, const gchar *what, const GError *err
 	}
 	sbx_sandbox_warning(self->id, "sandbox %s failed to start: %s", self->id,
 			    self->start_error->message);
+	log_console_tail(self);
 	begin_stop(self);
 }
 
