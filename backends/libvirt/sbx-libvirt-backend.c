@@ -732,6 +732,8 @@ start_vm_blocking(SbxLibvirtBackend *self, const SbxVmSpec *spec, GCancellable *
 	opts.cpu_model = self->cpu_model;
 	opts.disk_path = disk;
 	opts.disk_format = "qcow2";
+	opts.disk_backing = disk != NULL ? spec->root_disk : NULL;
+	opts.disk_backing_format = spec->root_format != NULL ? spec->root_format : "qcow2";
 	xml = sbx_libvirt_domain_xml_new(spec, &opts, error);
 	if (xml == NULL) {
 		forget_failed_vm(self, spec->id);

@@ -93,7 +93,8 @@ sbx_libvirt_domain_xml_new(const SbxVmSpec *spec, const SbxLibvirtXmlOptions *op
 
 	if (!sbx_libvirt_spec_validate(spec, error))
 		return NULL;
-	if (!check_path("disk", opts->disk_path, TRUE, error)) {
+	if (!check_path("disk", opts->disk_path, TRUE, error) ||
+	    !check_path("disk backing", opts->disk_backing, TRUE, error)) {
 		g_prefix_error(error, "vm %s: ", spec->id);
 		return NULL;
 	}
@@ -163,11 +164,26 @@ sbx_libvirt_domain_xml_new(const SbxVmSpec *spec, const SbxLibvirtXmlOptions *op
 			       "    <disk type='file' device='disk'>\n"
 			       "      <driver name='qemu' type='%s' cache='unsafe' "
 			       "discard='unmap'/>\n"
-			       "      <source file='%s'/>\n"
-			       "      <target dev='vda' bus='virtio'/>\n"
-			       "    </disk>\n",
+			       "      <source file='%s'/>\n",
 			       opts->disk_format != NULL ? opts->disk_format : "qcow2",
 			       opts->disk_path);
+		/* the shared base stays root's 0444: libvirt would chown it to
+		 * QEMU's user for good (it never restores read-only images) */
+		if (opts->disk_backing != NULL) {
+			append_escaped(xml,
+				       "      <backingStore type='file'>\n"
+				       "        <format type='%s'/>\n"
+				       "        <source file='%s'>\n"
+				       "          <seclabel model='dac' relabel='no'/>\n"
+				       "        </source>\n"
+				       "        <backingStore/>\n"
+				       "      </backingStore>\n",
+				       opts->disk_backing_format != NULL ? opts->disk_backing_format
+									 : "qcow2",
+				       opts->disk_backing);
+		}
+		g_string_append(xml, "      <target dev='vda' bus='virtio'/>\n"
+				     "    </disk>\n");
 	}
 	if (opts->network != NULL) {
 		g_string_append(xml, "    <interface type='network'>\n");

@@ -22,6 +22,9 @@ typedef struct {
 	/* the sandbox's own copy-on-write disk (vda), or NULL for none */
 	const gchar *disk_path;
 	const gchar *disk_format; /* "qcow2" (default) or "raw" */
+	/* the overlay's read-only base, which libvirt must not relabel, or NULL */
+	const gchar *disk_backing;
+	const gchar *disk_backing_format;
 	/* a NIC on this libvirt network, or NULL for none */
 	const gchar *network;
 	const gchar *mac;	    /* "52:54:00:..", or NULL for libvirt's pick */

@@ -41,9 +41,9 @@ static const XmlCase cases[] = {
       "/run/sandboxd/sbx-debian1", "/run/sandboxd/sbx-debian1/agent.sock",
       "/run/sandboxd/sbx-debian1/console.log", "/var/lib/sandboxd/images/debian/debian.qcow2",
       "qcow2", 10ull << 30, TRUE},
-     {"qemu", "pc", NULL, NULL, "/run/sandboxd/sbx-debian1/root.qcow2", "qcow2", "sandboxd",
-      "52:54:00:d5:01:02", "10.213.1.2",
-      "sbx.ip=10.213.1.2/16 sbx.gw=10.213.0.1 sbx.dns=10.213.0.1 sbx.mtu=1400"}},
+     {"qemu", "pc", NULL, NULL, "/run/sandboxd/sbx-debian1/root.qcow2", "qcow2",
+      "/var/lib/sandboxd/images/debian/debian.qcow2", "qcow2", "sandboxd", "52:54:00:d5:01:02",
+      "10.213.1.2", "sbx.ip=10.213.1.2/16 sbx.gw=10.213.0.1 sbx.dns=10.213.0.1 sbx.mtu=1400"}},
 };
 
 static void
