@@ -51,4 +51,6 @@ struct _SbxSandbox {
 
 /* sbx-sandbox-exec.c */
 void sbx_sandbox_exec_setup(SbxSandbox *self);
+/* sbx-sandbox-fs.c: filesystem and environment methods */
+void sbx_sandbox_fs_setup(SbxSandbox *self);
 void sbx_sandbox_exec_cancel_all(SbxSandbox *self);

@@ -149,6 +149,7 @@ sbx_sandbox_new(const gchar *id, SbxCreateOptions *opts, const SbxImage *image,
 	sbx_sandbox_set_state(self, SBX_SANDBOX_STATE_STARTING);
 	sbx_dbus_object_skeleton_set_sandbox1(self->object, self->iface);
 	sbx_sandbox_exec_setup(self);
+	sbx_sandbox_fs_setup(self);
 	return self;
 }
 
