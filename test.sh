@@ -20,6 +20,10 @@ sbx_build "$BUILDDIR" -Dwerror=true
 # the guest image the integration tests boot, built inside the build dir
 sbx_log "building the test guest image"
 meson compile -C "$BUILDDIR" image
+# the Debian image the debian integration test boots (packages cached in
+# BUILDDIR/image/cache: a rebuild needs no network)
+sbx_log "building the debian guest image"
+meson compile -C "$BUILDDIR" image-debian
 
 rc=0
 meson test -C "$BUILDDIR" --print-errorlogs "$@" || rc=$?

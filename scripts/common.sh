@@ -11,6 +11,9 @@ SBX_RUNTIME_PACKAGES=(
 	libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
 	qemu-system-x86 qemu-utils
 	busybox-static gettext cpio zstd dbus kmod
+	# the debian guest image (image/build-debian.sh) and its NAT network (libvirt runs
+	# dnsmasq and adds iptables rules)
+	debootstrap e2fsprogs lz4 dnsmasq-base iptables
 )
 # only the test suite needs these (libFuzzer comes with clang's runtime)
 SBX_TEST_PACKAGES=(
