@@ -544,6 +544,41 @@ test_startup_errors(Fixture *f, gconstpointer data)
 }
 
 static void
+test_plugin_dir_env(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GSubprocessLauncher) launcher = NULL;
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *err = NULL;
+
+	/* no --plugin-dir: $SANDBOXD_PLUGIN_DIR is used; a missing folder is named */
+	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_PIPE |
+					     G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+	g_subprocess_launcher_setenv(launcher, "SANDBOXD_PLUGIN_DIR", "/nonexistent/sbx-plugins",
+				     TRUE);
+	proc = g_subprocess_launcher_spawn(launcher, &error, SANDBOXD, "--address",
+					   g_test_dbus_get_bus_address(f->bus), "--config-dir",
+					   f->conf_dir, "--runtime-dir", f->run_dir, NULL);
+	g_assert_no_error(error);
+	g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, NULL, &err, &error));
+	g_assert_cmpint(g_subprocess_get_exit_status(proc), ==, 1);
+	g_assert_nonnull(strstr(err, "/nonexistent/sbx-plugins"));
+	g_clear_object(&proc);
+	g_clear_pointer(&err, g_free);
+
+	/* the real folder through the variable: the test plugin's section is known */
+	write_conf(f, "[daemon]\nBackend=test\n[test]\nFailStart=maybe\n");
+	g_subprocess_launcher_setenv(launcher, "SANDBOXD_PLUGIN_DIR", PLUGIN_DIR, TRUE);
+	proc = g_subprocess_launcher_spawn(launcher, &error, SANDBOXD, "--address",
+					   g_test_dbus_get_bus_address(f->bus), "--config-dir",
+					   f->conf_dir, "--runtime-dir", f->run_dir, NULL);
+	g_assert_no_error(error);
+	g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, NULL, &err, &error));
+	g_assert_cmpint(g_subprocess_get_exit_status(proc), ==, 1);
+	g_assert_nonnull(strstr(err, "[test] FailStart: 'maybe' is not a boolean"));
+}
+
+static void
 test_version(void)
 {
 	g_autoptr(GError) error = NULL;
@@ -571,6 +606,7 @@ main(int argc, char **argv)
 	ADD("/daemon/boot-timeout", test_boot_timeout);
 	ADD("/daemon/sigterm-while-starting", test_sigterm_while_starting);
 	ADD("/daemon/startup-errors", test_startup_errors);
+	ADD("/daemon/plugin-dir-env", test_plugin_dir_env);
 #undef ADD
 	return g_test_run();
 }
