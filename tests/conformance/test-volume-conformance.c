@@ -478,6 +478,9 @@ test_snapshot_clone(Fixture *f, gconstpointer data)
 	g_assert_true(has_pattern(f, clone, 0xef, 0));
 
 	/* a snapshot is not a volume and the other way round */
+	g_assert_null(sbx_volume_backend_get_disk_source(f->backend, snap, TRUE, &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+	g_clear_error(&error);
 	g_assert_false(do_delete(f, snap, &error));
 	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
 	g_clear_error(&error);

@@ -16,10 +16,18 @@
 /* what qemu-img says about a failure; enough for any real message */
 #define QEMU_IMG_OUTPUT_MAX 4096
 
+/* one attachment lock: the volume's, and a shared one on the snapshot a
+ * clone is backed by, so we know when no attached clone uses it any more */
+typedef struct {
+	gint fd;
+	gint snap_fd;
+	gchar *snap_id;
+} SbxQcow2HeldLock;
+
 /* attachment locks held for get_disk_source, per volume */
 typedef struct {
-	GArray *rw_fds; /* at most one fd, but a GArray keeps release simple */
-	GArray *ro_fds;
+	GArray *rw; /* SbxQcow2HeldLock; at most one, but an array keeps release simple */
+	GArray *ro;
 } SbxQcow2Held;
 
 struct _SbxQcow2Backend {
@@ -44,14 +52,19 @@ static const SbxConfigKey qcow2_config_keys[] = {
 };
 
 static void
+held_lock_clear(SbxQcow2HeldLock *lock)
+{
+	close(lock->fd);
+	if (lock->snap_fd >= 0)
+		close(lock->snap_fd);
+	g_free(lock->snap_id);
+}
+
+static void
 held_free(SbxQcow2Held *held)
 {
-	for (guint i = 0; i < held->rw_fds->len; i++)
-		close(g_array_index(held->rw_fds, gint, i));
-	for (guint i = 0; i < held->ro_fds->len; i++)
-		close(g_array_index(held->ro_fds, gint, i));
-	g_array_unref(held->rw_fds);
-	g_array_unref(held->ro_fds);
+	g_array_unref(held->rw);
+	g_array_unref(held->ro);
 	g_free(held);
 }
 
@@ -712,6 +725,8 @@ qcow2_get_disk_source(SbxVolumeBackend *backend, const gchar *id, gboolean read_
 {
 	SbxQcow2Backend *self = SBX_QCOW2_BACKEND(backend);
 	g_autofree gchar *json = NULL;
+	g_autoptr(SbxVolumeInfo) info = NULL;
+	SbxQcow2HeldLock lock = {-1, -1, NULL};
 	SbxQcow2Held *held;
 	SbxDiskSource *source;
 	gint fd;
@@ -726,14 +741,38 @@ qcow2_get_disk_source(SbxVolumeBackend *backend, const gchar *id, gboolean read_
 	fd = sbx_qcow2_lock(self->dir, id, read_only ? LOCK_SH : LOCK_EX, FALSE, error);
 	if (fd < 0)
 		return NULL;
+	lock.fd = fd;
+	lock.snap_fd = -1;
+	info = sbx_qcow2_meta_load(self->dir, id, error);
+	if (info == NULL) {
+		close(fd);
+		return NULL;
+	}
+	if (info->kind != SBX_VOLUME_KIND_VOLUME) {
+		close(fd);
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+			    "'%s' is a snapshot; make a volume from it to attach it", id);
+		return NULL;
+	}
+	if (info->parent != NULL) {
+		g_autoptr(GError) error_snap = NULL;
+		lock.snap_fd = sbx_qcow2_lock(self->dir, info->parent, LOCK_SH, FALSE, &error_snap);
+		if (lock.snap_fd < 0)
+			g_warning("qcow2: volume '%s': snapshot '%s': %s", id, info->parent,
+				  error_snap->message);
+		else
+			lock.snap_id = g_strdup(info->parent);
+	}
 	held = g_hash_table_lookup(self->held, id);
 	if (held == NULL) {
 		held = g_new0(SbxQcow2Held, 1);
-		held->rw_fds = g_array_new(FALSE, FALSE, sizeof(gint));
-		held->ro_fds = g_array_new(FALSE, FALSE, sizeof(gint));
+		held->rw = g_array_new(FALSE, FALSE, sizeof(SbxQcow2HeldLock));
+		held->ro = g_array_new(FALSE, FALSE, sizeof(SbxQcow2HeldLock));
+		g_array_set_clear_func(held->rw, (GDestroyNotify)held_lock_clear);
+		g_array_set_clear_func(held->ro, (GDestroyNotify)held_lock_clear);
 		g_hash_table_insert(self->held, g_strdup(id), held);
 	}
-	g_array_append_val(read_only ? held->ro_fds : held->rw_fds, fd);
+	g_array_append_val(read_only ? held->ro : held->rw, lock);
 
 	source = sbx_disk_source_new(SBX_DISK_SOURCE_FILE);
 	source->path = sbx_qcow2_path(self->dir, id, ".qcow2");
@@ -742,27 +781,52 @@ qcow2_get_disk_source(SbxVolumeBackend *backend, const gchar *id, gboolean read_
 	return source;
 }
 
+/* libvirt's DAC driver hands a backing file to QEMU's user for an
+ * attachment but (unlike the top image) never hands it back: once no
+ * attached clone uses the snapshot, make it ours and read-only again */
+static void
+reclaim_snapshot(SbxQcow2Backend *self, const gchar *snap_id)
+{
+	g_autofree gchar *image = sbx_qcow2_path(self->dir, snap_id, ".qcow2");
+	g_autoptr(GError) error = NULL;
+	gint fd = sbx_qcow2_lock(self->dir, snap_id, LOCK_EX, FALSE, &error);
+	struct stat st;
+
+	/* busy: another clone of it is still attached */
+	if (fd < 0)
+		return;
+	if (stat(image, &st) == 0 && (st.st_uid != getuid() || st.st_gid != getgid()) &&
+	    chown(image, getuid(), getgid()) != 0)
+		g_warning("qcow2: cannot take back %s: %s", image, g_strerror(errno));
+	if (g_chmod(image, 0400) != 0)
+		g_warning("qcow2: cannot chmod %s: %s", image, g_strerror(errno));
+	close(fd);
+}
+
 static void
 qcow2_release_disk_source(SbxVolumeBackend *backend, const gchar *id, gboolean read_only)
 {
 	SbxQcow2Backend *self = SBX_QCOW2_BACKEND(backend);
 	SbxQcow2Held *held = id != NULL ? g_hash_table_lookup(self->held, id) : NULL;
-	GArray *fds;
+	g_autofree gchar *snap_id = NULL;
+	GArray *locks;
 
 	if (held == NULL) {
 		g_warning("qcow2: release of volume '%s', which holds no lock", id);
 		return;
 	}
-	fds = read_only ? held->ro_fds : held->rw_fds;
-	if (fds->len == 0) {
-		g_warning("qcow2: release of a %s lock volume '%s' does not hold", id,
-			  read_only ? "read-only" : "read-write");
+	locks = read_only ? held->ro : held->rw;
+	if (locks->len == 0) {
+		g_warning("qcow2: release of a %s lock volume '%s' does not hold",
+			  read_only ? "read-only" : "read-write", id);
 		return;
 	}
-	close(g_array_index(fds, gint, fds->len - 1));
-	g_array_set_size(fds, fds->len - 1);
-	if (held->rw_fds->len == 0 && held->ro_fds->len == 0)
+	snap_id = g_strdup(g_array_index(locks, SbxQcow2HeldLock, locks->len - 1).snap_id);
+	g_array_set_size(locks, locks->len - 1);
+	if (held->rw->len == 0 && held->ro->len == 0)
 		g_hash_table_remove(self->held, id);
+	if (snap_id != NULL)
+		reclaim_snapshot(self, snap_id);
 }
 
 static gboolean
