@@ -44,7 +44,7 @@ dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DB
 sandboxd_owner_pid() {
 	gdbus call --system --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
 		--method org.freedesktop.DBus.GetConnectionUnixProcessID org.sandboxd 2>/dev/null |
-		sed -n 's/^(uint32 \([0-9]*\),)$/\1/p'
+		sed -n 's/^(uint32 \([0-9]*\),)$/\1/p' || true
 }
 
 # the newest mtime among the daemon and its plugins
