@@ -21,6 +21,7 @@ static const SbxCtlCommand sbx_ctl_commands[] = {
     {"run", sbx_ctl_cmd_run, N_("Boot a sandbox, run one command in it, destroy it")},
     {"list", sbx_ctl_cmd_list, N_("List sandboxes")},
     {"kill", sbx_ctl_cmd_kill, N_("Destroy a sandbox")},
+    {"cp", sbx_ctl_cmd_cp, N_("Copy files and directories into or out of a sandbox")},
 };
 
 static gchar *

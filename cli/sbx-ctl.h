@@ -85,6 +85,9 @@ gint sbx_ctl_cmd_exec(SbxCtl *ctl, gint argc, gchar **argv);
 /* sbx-ctl-run.c */
 gint sbx_ctl_cmd_run(SbxCtl *ctl, gint argc, gchar **argv);
 
+/* sbx-ctl-cp.c */
+gint sbx_ctl_cmd_cp(SbxCtl *ctl, gint argc, gchar **argv);
+
 /* sbx-ctl-list.c */
 gint sbx_ctl_cmd_list(SbxCtl *ctl, gint argc, gchar **argv);
 gint sbx_ctl_cmd_kill(SbxCtl *ctl, gint argc, gchar **argv);
