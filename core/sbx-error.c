@@ -23,6 +23,8 @@ static const GDBusErrorEntry sbx_error_entries[] = {
     {SBX_ERROR_ALREADY_EXISTS, "org.sandboxd.Error.AlreadyExists"},
     {SBX_ERROR_NO_SPACE, "org.sandboxd.Error.NoSpace"},
     {SBX_ERROR_NOT_EMPTY, "org.sandboxd.Error.NotEmpty"},
+    {SBX_ERROR_UNKNOWN_REGION, "org.sandboxd.Error.UnknownRegion"},
+    {SBX_ERROR_NOT_SUPPORTED, "org.sandboxd.Error.NotSupported"},
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(sbx_error_entries) == SBX_ERROR_LAST);
 

@@ -30,6 +30,8 @@ typedef enum {
 	SBX_ERROR_ALREADY_EXISTS,    /* org.sandboxd.Error.AlreadyExists */
 	SBX_ERROR_NO_SPACE,	     /* org.sandboxd.Error.NoSpace (guest ENOSPC, EDQUOT) */
 	SBX_ERROR_NOT_EMPTY,	     /* org.sandboxd.Error.NotEmpty */
+	SBX_ERROR_UNKNOWN_REGION,    /* org.sandboxd.Error.UnknownRegion */
+	SBX_ERROR_NOT_SUPPORTED,     /* org.sandboxd.Error.NotSupported */
 	SBX_ERROR_LAST,
 } SbxError;
 
