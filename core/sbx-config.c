@@ -12,6 +12,8 @@
 #define SBX_CONFIG_DROPIN_DIR "sandboxd.conf.d"
 #define SBX_CONFIG_STRING_MAX 4096
 #define SBX_CONFIG_IMAGE_PREFIX "image "
+#define SBX_CONFIG_REGION_PREFIX "region "
+#define SBX_REGION_NAME_MAX 63
 
 struct _SbxConfig {
 	GObject parent_instance;
@@ -31,6 +33,9 @@ static const SbxConfigKey daemon_keys[] = {
     {"MaxLifetimeSec", SBX_CONFIG_UINT, 1, 7 * 24 * 3600},
     {"StateDir", SBX_CONFIG_PATH},
     {"RuntimeDir", SBX_CONFIG_PATH},
+    {"ExtendStepSec", SBX_CONFIG_UINT, 1, 7 * 24 * 3600},
+    {"ExpiryGraceSec", SBX_CONFIG_UINT, 0, 600},
+    {"DefaultRegion", SBX_CONFIG_STRING},
     {NULL},
 };
 
@@ -42,8 +47,15 @@ static const SbxConfigKey limits_keys[] = {
     {"VCpusDefault", SBX_CONFIG_UINT, 1, 256},
     {"MaxSandboxes", SBX_CONFIG_UINT, 1, 4096},
     {"DiskSizeGiB", SBX_CONFIG_UINT, 1, 16384},
+    {"MaxSandboxesPerUser", SBX_CONFIG_UINT, 1, 4096},
+    {"MaxConcurrentCreates", SBX_CONFIG_UINT, 1, 4096},
+    {"CheckHostMemory", SBX_CONFIG_BOOL},
+    {"HostMemoryReserveMiB", SBX_CONFIG_UINT, 0, 1024 * 1024 * 1024},
     {NULL},
 };
+
+/* [region NAME]: the backend, then the backend's own keys */
+static const SbxConfigKey region_backend_key = {"Backend", SBX_CONFIG_STRING};
 
 static const gchar *const root_format_choices[] = {"qcow2", "raw", NULL};
 
@@ -71,6 +83,10 @@ static const struct {
     {"limits", "MemoryDefaultMiB", "1024"}, {"limits", "VCpusMax", "2"},
     {"limits", "VCpusDefault", "2"},	    {"limits", "MaxSandboxes", "16"},
     {"limits", "DiskSizeGiB", "10"},
+    {"daemon", "ExtendStepSec", "1800"},    {"daemon", "ExpiryGraceSec", "10"},
+    {"daemon", "DefaultRegion", ""},	    {"limits", "MaxSandboxesPerUser", "8"},
+    {"limits", "MaxConcurrentCreates", "4"}, {"limits", "CheckHostMemory", "true"},
+    {"limits", "HostMemoryReserveMiB", "512"},
 };
 
 #define SBX_DEFAULT_IMAGE_NAME "minimal"
