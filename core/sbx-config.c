@@ -171,7 +171,7 @@ sections_to_string(SbxConfig *self)
 	g_ptr_array_sort(names, strv_sort_cb);
 	for (guint i = 0; i < names->len; i++)
 		g_string_append_printf(str, "[%s], ", (const gchar *)g_ptr_array_index(names, i));
-	g_string_append(str, "[image NAME]");
+	g_string_append(str, "[image NAME], [region NAME]");
 	return g_string_free(g_steal_pointer(&str), FALSE);
 }
 
@@ -183,6 +183,50 @@ find_key(const SbxConfigKey *keys, const gchar *name)
 			return &keys[i];
 	}
 	return NULL;
+}
+
+/* a region's key: Backend, or one of its backend's */
+static const SbxConfigKey *
+find_key_in(const SbxConfigKey *keys, gboolean is_region, const gchar *name)
+{
+	if (is_region && g_strcmp0(name, region_backend_key.name) == 0)
+		return &region_backend_key;
+	return find_key(keys, name);
+}
+
+/* [region NAME] takes the keys of the section of its Backend (set in this
+ * file or an earlier one) */
+static const SbxConfigKey *
+region_schema(SbxConfig *self, const gchar *path, GKeyFile *kf, const gchar *group,
+	      GError **error)
+{
+	const gchar *name = group + strlen(SBX_CONFIG_REGION_PREFIX);
+	g_autofree gchar *backend = g_key_file_get_string(kf, group, "Backend", NULL);
+	const SbxConfigKey *schema;
+
+	if (!sbx_image_name_is_valid(name) || strlen(name) > SBX_REGION_NAME_MAX) {
+		g_set_error(error, SBX_ERROR, SBX_ERROR_CONFIG,
+			    "%s: [%s]: '%s' is not a valid region name (1-%u of A-Z a-z 0-9 - _ "
+			    "., not starting with .)",
+			    path, group, name, (guint)SBX_REGION_NAME_MAX);
+		return NULL;
+	}
+	if (backend == NULL)
+		backend = g_key_file_get_string(self->merged, group, "Backend", NULL);
+	if (backend == NULL) {
+		g_set_error(error, SBX_ERROR, SBX_ERROR_CONFIG,
+			    "%s: [%s] Backend: missing; every region names its hypervisor backend",
+			    path, group);
+		return NULL;
+	}
+	schema = g_hash_table_lookup(self->sections, backend);
+	if (schema == NULL || g_strcmp0(backend, "daemon") == 0 ||
+	    g_strcmp0(backend, "limits") == 0 || g_strcmp0(backend, "volumes") == 0) {
+		g_set_error(error, SBX_ERROR, SBX_ERROR_CONFIG,
+			    "%s: [%s] Backend: no hypervisor plugin '%s'", path, group, backend);
+		return NULL;
+	}
+	return schema;
 }
 
 static gboolean
@@ -458,6 +502,7 @@ sbx_config_load_file(SbxConfig *self, const gchar *path, GError **error)
 		g_auto(GStrv) keys = g_key_file_get_keys(kf, groups[i], NULL, NULL);
 		const SbxConfigKey *schema = g_hash_table_lookup(self->sections, groups[i]);
 		gboolean is_image = FALSE;
+		gboolean is_region = FALSE;
 
 		if (schema == NULL && g_str_has_prefix(groups[i], SBX_CONFIG_IMAGE_PREFIX)) {
 			const gchar *name = groups[i] + strlen(SBX_CONFIG_IMAGE_PREFIX);
@@ -471,6 +516,12 @@ sbx_config_load_file(SbxConfig *self, const gchar *path, GError **error)
 			schema = image_keys;
 			is_image = TRUE;
 		}
+		if (schema == NULL && g_str_has_prefix(groups[i], SBX_CONFIG_REGION_PREFIX)) {
+			schema = region_schema(self, path, kf, groups[i], error);
+			if (schema == NULL)
+				return FALSE;
+			is_region = TRUE;
+		}
 		if (schema == NULL) {
 			g_autofree gchar *known = sections_to_string(self);
 			g_set_error(error, SBX_ERROR, SBX_ERROR_CONFIG,
@@ -479,7 +530,7 @@ sbx_config_load_file(SbxConfig *self, const gchar *path, GError **error)
 			return FALSE;
 		}
 		for (guint j = 0; keys != NULL && keys[j] != NULL; j++) {
-			const SbxConfigKey *key = find_key(schema, keys[j]);
+			const SbxConfigKey *key = find_key_in(schema, is_region, keys[j]);
 			if (key == NULL) {
 				g_autofree gchar *known = keys_to_string(schema);
 				g_set_error(error, SBX_ERROR, SBX_ERROR_CONFIG,
@@ -489,7 +540,7 @@ sbx_config_load_file(SbxConfig *self, const gchar *path, GError **error)
 			}
 		}
 		for (guint j = 0; keys != NULL && keys[j] != NULL; j++) {
-			const SbxConfigKey *key = find_key(schema, keys[j]);
+			const SbxConfigKey *key = find_key_in(schema, is_region, keys[j]);
 			g_autofree gchar *value =
 			    check_value(path, groups[i], key, kf,
 					is_image && key->type == SBX_CONFIG_PATH, error);
