@@ -39,6 +39,9 @@ static const SbxConfigKey daemon_keys[] = {
     {NULL},
 };
 
+/* auto: for every backend but test, whose VMs are plain processes */
+static const gchar *const check_host_memory_choices[] = {"auto", "true", "false", NULL};
+
 static const SbxConfigKey limits_keys[] = {
     {"MemoryMinMiB", SBX_CONFIG_UINT, 128, 1024 * 1024},
     {"MemoryMaxMiB", SBX_CONFIG_UINT, 128, 1024 * 1024},
@@ -49,7 +52,7 @@ static const SbxConfigKey limits_keys[] = {
     {"DiskSizeGiB", SBX_CONFIG_UINT, 1, 16384},
     {"MaxSandboxesPerUser", SBX_CONFIG_UINT, 1, 4096},
     {"MaxConcurrentCreates", SBX_CONFIG_UINT, 1, 4096},
-    {"CheckHostMemory", SBX_CONFIG_BOOL},
+    {"CheckHostMemory", SBX_CONFIG_ENUM, 0, 0, check_host_memory_choices},
     {"HostMemoryReserveMiB", SBX_CONFIG_UINT, 0, 1024 * 1024 * 1024},
     {NULL},
 };
@@ -85,7 +88,7 @@ static const struct {
     {"limits", "DiskSizeGiB", "10"},
     {"daemon", "ExtendStepSec", "1800"},    {"daemon", "ExpiryGraceSec", "10"},
     {"daemon", "DefaultRegion", ""},	    {"limits", "MaxSandboxesPerUser", "8"},
-    {"limits", "MaxConcurrentCreates", "4"}, {"limits", "CheckHostMemory", "true"},
+    {"limits", "MaxConcurrentCreates", "4"}, {"limits", "CheckHostMemory", "auto"},
     {"limits", "HostMemoryReserveMiB", "512"},
 };
 
