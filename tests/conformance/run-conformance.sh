@@ -26,7 +26,7 @@ qcow2)
 	export SBX_CONFORMANCE_LEAK_CHECK
 	;;
 rbd)
-	"$ceph_dev" up "$tmp/ceph"
+	"$ceph_dev" up "$tmp/ceph" >&2
 	cp "$tmp/ceph/sandboxd-rbd.conf" "$tmp/sandboxd.conf"
 	SBX_CONFORMANCE_LEAK_CHECK="rbd -c $tmp/ceph/ceph.conf ls rbd"
 	SBX_CONFORMANCE_CEPH_DOWN="$ceph_dev stop $tmp/ceph"

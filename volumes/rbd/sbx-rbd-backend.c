@@ -663,6 +663,10 @@ op_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancel
 	}
 	if (error != NULL) {
 		check_conn_error(self, conn, error);
+		/* librbd only says "Connection timed out" */
+		if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+			g_prefix_error(&error, "the Ceph cluster did not answer within %u s: ",
+				       self->settings.timeout_sec);
 		g_task_return_error(task, g_steal_pointer(&error));
 	} else if (op == OP_INFO) {
 		g_task_return_pointer(task, result, (GDestroyNotify)sbx_volume_info_free);
