@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sbx-bench.h"
+
 #define BUS_NAME "org.sandboxd"
 #define MANAGER_PATH "/org/sandboxd/Manager1"
 #define MANAGER_IFACE "org.sandboxd.Manager1"
@@ -182,6 +184,13 @@ main(int argc, char **argv)
 	g_autoptr(GArray) kill_call = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	g_autoptr(GArray) exec_true = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	g_autoptr(GArray) throughput = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	g_autoptr(GArray) file_write = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	g_autoptr(GArray) file_read = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	g_autofree gchar *file_path = NULL;
+	gint file_mib = 1024;
+	gint file_runs = 3;
+	gint file_memory = 3072;
+	g_autofree gchar *file_sandbox = NULL;
 	g_autofree gchar *address = NULL;
 	g_autofree gchar *path = NULL;
 	g_autofree gchar *stream_cmd = NULL;
@@ -195,6 +204,16 @@ main(int argc, char **argv)
 	    {"runs", 'n', 0, G_OPTION_ARG_INT, &runs, "runs per measurement (default 10)", "N"},
 	    {"stream-mib", 0, 0, G_OPTION_ARG_INT, &stream_mib,
 	     "MiB streamed per throughput run (default 64)", "MIB"},
+	    {"file-mib", 0, 0, G_OPTION_ARG_INT, &file_mib,
+	     "MiB per WriteFile/ReadFile run (default 1024; 0 skips them)", "MIB"},
+	    {"file-runs", 0, 0, G_OPTION_ARG_INT, &file_runs, "WriteFile/ReadFile runs (default 3)",
+	     "N"},
+	    {"file-memory", 0, 0, G_OPTION_ARG_INT, &file_memory,
+	     "memory (MiB) of the sandbox for file runs: the file goes to its tmpfs /tmp "
+	     "(default 3072; 0 = the default memory)",
+	     "MIB"},
+	    {"file-path", 0, 0, G_OPTION_ARG_STRING, &file_path,
+	     "guest file for file runs (default /tmp/sandboxd-bench.bin)", "PATH"},
 	    {NULL},
 	};
 	const gchar *echo_argv[] = {"echo", "x", NULL};
@@ -317,6 +336,31 @@ main(int argc, char **argv)
 		g_printerr(".");
 	}
 	kill_sandbox(conn, path, NULL);
+
+	/* (d) and (e): file throughput through WriteFile/ReadFile, in a sandbox with room */
+	for (gint i = 0; file_mib > 0 && i < file_runs; i++) {
+		gdouble w = 0, r = 0;
+		if (file_sandbox == NULL)
+			file_sandbox =
+			    sbx_bench_create_sandbox(conn, (guint)MAX(file_memory, 0), &error);
+		if (file_sandbox == NULL) {
+			g_printerr("CreateSandbox: %s\n", error->message);
+			return 1;
+		}
+		if (!sbx_bench_file_throughput(conn, file_sandbox,
+					       file_path != NULL ? file_path
+								 : "/tmp/sandboxd-bench.bin",
+					       (guint)file_mib, &w, &r, &error)) {
+			g_printerr("file throughput: %s\n", error->message);
+			return 1;
+		}
+		g_array_append_val(file_write, w);
+		g_array_append_val(file_read, r);
+		g_printerr(".");
+		if (i == file_runs - 1) {
+			kill_sandbox(conn, file_sandbox, NULL);
+		}
+	}
 	g_printerr("\n");
 
 	g_print("%-40s %4s %12s %12s %12s %12s\n", "measurement", "n", "median", "p95", "min",
@@ -329,6 +373,13 @@ main(int argc, char **argv)
 		g_autofree gchar *label =
 		    g_strdup_printf("(c) stdout throughput, %d MiB", stream_mib);
 		print_row(label, throughput, "MiB/s");
+	}
+	if (file_write->len > 0) {
+		g_autofree gchar *wl =
+		    g_strdup_printf("(d) WriteFile throughput, %d MiB", file_mib);
+		g_autofree gchar *rl = g_strdup_printf("(e) ReadFile throughput, %d MiB", file_mib);
+		print_row(wl, file_write, "MiB/s");
+		print_row(rl, file_read, "MiB/s");
 	}
 	return 0;
 }
