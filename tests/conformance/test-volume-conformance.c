@@ -754,6 +754,7 @@ test_storage_down(Fixture *f, gconstpointer data)
 	g_autoptr(GKeyFile) keyfile = g_key_file_new();
 	g_autofree gchar *before = new_id("before");
 	g_autofree gchar *out = NULL;
+	g_autoptr(SbxDiskSource) source = NULL;
 	g_autofree gchar *id = new_id("down");
 	g_autoptr(GPtrArray) infos = NULL;
 	g_autoptr(GError) error = NULL;
@@ -786,6 +787,9 @@ test_storage_down(Fixture *f, gconstpointer data)
 	expect_timeout(f, "info", do_info(f, before, &error) != NULL, &error, begin);
 	begin = g_get_monotonic_time();
 	expect_timeout(f, "delete", do_delete(f, before, &error), &error, begin);
+	/* attaching needs no cluster round trip: memory only, never blocks */
+	source = source_ok(f, before, FALSE);
+	sbx_volume_backend_release_disk_source(f->backend, before, FALSE);
 
 	/* a new instance, as a daemon started while the cluster is down */
 	g_clear_object(&f->backend);

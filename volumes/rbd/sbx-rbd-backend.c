@@ -26,6 +26,10 @@ struct _SbxRbdBackend {
 	/* guards conn, known and snap_hint; never held across a blocking call */
 	GMutex state_lock;
 	SbxRbdConn *conn;
+	/* from the last connection, kept when it is dropped: attaching needs
+	 * no live connection of ours, QEMU makes its own */
+	gchar **monitors;
+	gchar *key;
 	GHashTable *known;     /* volume ids seen to exist, for get_disk_source */
 	GHashTable *snap_hint; /* snapshot id -> image it is on */
 	/* guards held: id -> SbxRbdHeld (attachments in this process) */
@@ -118,6 +122,10 @@ get_conn(SbxRbdBackend *self, GError **error)
 		if (conn != NULL) {
 			g_mutex_lock(&self->state_lock);
 			self->conn = sbx_rbd_conn_ref(conn);
+			g_strfreev(self->monitors);
+			self->monitors = g_strdupv(conn->monitors);
+			g_free(self->key);
+			self->key = g_strdup(conn->key);
 			g_mutex_unlock(&self->state_lock);
 		}
 	}
@@ -797,9 +805,9 @@ rbd_get_disk_source(SbxVolumeBackend *backend, const gchar *id, gboolean read_on
 	source = sbx_disk_source_new(SBX_DISK_SOURCE_RBD);
 	g_mutex_lock(&self->state_lock);
 	known = g_hash_table_contains(self->known, id);
-	if (known && self->conn != NULL) {
-		source->monitors = g_strdupv(self->conn->monitors);
-		source->auth_key = g_strdup(self->conn->key);
+	if (known && self->monitors != NULL) {
+		source->monitors = g_strdupv(self->monitors);
+		source->auth_key = g_strdup(self->key);
 	}
 	g_mutex_unlock(&self->state_lock);
 	if (!known) {
@@ -897,6 +905,8 @@ sbx_rbd_backend_finalize(GObject *object)
 	SbxRbdBackend *self = SBX_RBD_BACKEND(object);
 
 	sbx_rbd_conn_unref(self->conn);
+	g_strfreev(self->monitors);
+	g_free(self->key);
 	g_hash_table_unref(self->known);
 	g_hash_table_unref(self->snap_hint);
 	g_hash_table_unref(self->held);
