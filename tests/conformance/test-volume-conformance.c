@@ -735,6 +735,15 @@ test_no_leaks(Fixture *f, gconstpointer data)
 	}
 }
 
+static guint many_done;
+
+static void
+many_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	*(GAsyncResult **)user_data = g_object_ref(res);
+	many_done++;
+}
+
 static void
 expect_timeout(Fixture *f, const gchar *what, gboolean ok, GError **error, gint64 begin)
 {
@@ -755,6 +764,7 @@ test_storage_down(Fixture *f, gconstpointer data)
 	g_autofree gchar *before = new_id("before");
 	g_autofree gchar *out = NULL;
 	g_autoptr(SbxDiskSource) source = NULL;
+	GAsyncResult *many[4] = {NULL};
 	g_autofree gchar *id = new_id("down");
 	g_autoptr(GPtrArray) infos = NULL;
 	g_autoptr(GError) error = NULL;
@@ -799,6 +809,25 @@ test_storage_down(Fixture *f, gconstpointer data)
 		       begin);
 	begin = g_get_monotonic_time();
 	expect_timeout(f, "list", do_list(f, &error) != NULL, &error, begin);
+
+	/* calls queued behind one connection attempt all get an answer */
+	begin = g_get_monotonic_time();
+	for (guint i = 0; i < G_N_ELEMENTS(many); i++) {
+		g_autofree gchar *many_id = new_id("many");
+		sbx_volume_backend_create_volume_async(f->backend, many_id, 32 * MIB, NULL, many_cb,
+						       &many[i]);
+	}
+	while (many_done < G_N_ELEMENTS(many))
+		g_main_context_iteration(NULL, TRUE);
+	for (guint i = 0; i < G_N_ELEMENTS(many); i++) {
+		g_assert_false(
+		    sbx_volume_backend_create_volume_finish(f->backend, many[i], &error));
+		g_assert_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+		g_clear_error(&error);
+		g_object_unref(many[i]);
+	}
+	g_test_message("%u concurrent creates with the cluster down all failed after %.1f s",
+		       (guint)G_N_ELEMENTS(many), (g_get_monotonic_time() - begin) / 1e6);
 }
 
 int

@@ -21,8 +21,11 @@ struct _SbxRbdBackend {
 	/* set by configure, read-only afterwards */
 	SbxRbdSettings settings;
 
-	/* serialises connecting (threads only; may wait for the timeout) */
+	/* serialises connecting (threads only; may wait for the timeout) and
+	 * guards the last failure */
 	GMutex connect_lock;
+	GError *connect_error;
+	gint64 connect_failed_at;
 	/* guards conn, known and snap_hint; never held across a blocking call */
 	GMutex state_lock;
 	SbxRbdConn *conn;
@@ -111,14 +114,22 @@ static SbxRbdConn *
 get_conn(SbxRbdBackend *self, GError **error)
 {
 	SbxRbdConn *conn = NULL;
+	gint64 asked = g_get_monotonic_time();
 
 	g_mutex_lock(&self->connect_lock);
 	g_mutex_lock(&self->state_lock);
 	if (self->conn != NULL)
 		conn = sbx_rbd_conn_ref(self->conn);
 	g_mutex_unlock(&self->state_lock);
-	if (conn == NULL) {
-		conn = sbx_rbd_conn_connect(&self->settings, error);
+	/* an attempt that failed while we waited for it is our answer too:
+	 * queued calls to a dead cluster fail together, not one timeout each */
+	if (conn == NULL && self->connect_error != NULL && self->connect_failed_at >= asked) {
+		g_propagate_error(error, g_error_copy(self->connect_error));
+	} else if (conn == NULL) {
+		g_autoptr(GError) error_local = NULL;
+
+		conn = sbx_rbd_conn_connect(&self->settings, &error_local);
+		g_clear_error(&self->connect_error);
 		if (conn != NULL) {
 			g_mutex_lock(&self->state_lock);
 			self->conn = sbx_rbd_conn_ref(conn);
@@ -127,6 +138,10 @@ get_conn(SbxRbdBackend *self, GError **error)
 			g_free(self->key);
 			self->key = g_strdup(conn->key);
 			g_mutex_unlock(&self->state_lock);
+		} else {
+			self->connect_error = g_error_copy(error_local);
+			self->connect_failed_at = g_get_monotonic_time();
+			g_propagate_error(error, g_steal_pointer(&error_local));
 		}
 	}
 	g_mutex_unlock(&self->connect_lock);
@@ -905,6 +920,7 @@ sbx_rbd_backend_finalize(GObject *object)
 	SbxRbdBackend *self = SBX_RBD_BACKEND(object);
 
 	sbx_rbd_conn_unref(self->conn);
+	g_clear_error(&self->connect_error);
 	g_strfreev(self->monitors);
 	g_free(self->key);
 	g_hash_table_unref(self->known);
