@@ -222,7 +222,9 @@ cmd_stop() {
 	# also daemons whose pid file is gone: they carry our config path
 	pids="$pids $(pgrep -f -- "-c $DIR/ceph.conf" || true)"
 	for pid in $pids; do
-		alive "$pid" && kill -TERM "$pid" 2>/dev/null || true
+		if alive "$pid"; then
+			kill -TERM "$pid" 2>/dev/null || true
+		fi
 	done
 	for i in $(seq $((WAIT_SEC * 10))); do
 		left=
@@ -251,6 +253,10 @@ cmd_status() {
 	local pid f ok=0
 
 	[ -e "$DIR/$MARKER" ] || die "no cluster in $DIR"
+	if ! ls "$DIR"/run/*.pid >/dev/null 2>&1; then
+		echo "no daemons running (stopped)"
+		return 1
+	fi
 	for f in "$DIR"/run/*.pid; do
 		[ -f "$f" ] || continue
 		pid=$(cat "$f")

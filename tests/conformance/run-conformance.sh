@@ -7,7 +7,7 @@
 set -eu
 backend=$1 test_bin=$2 plugin=$3 ceph_dev=$4
 
-tmp=$(mktemp -d /tmp/sbx-conformance-$backend.XXXXXX)
+tmp=$(mktemp -d "/tmp/sbx-conformance-$backend.XXXXXX")
 cleanup() {
 	status=$?
 	if [ "$backend" = rbd ]; then
