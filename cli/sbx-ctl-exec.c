@@ -78,6 +78,9 @@ sbx_ctl_cmd_exec(SbxCtl *ctl, gint argc, gchar **argv)
 {
 	g_auto(GStrv) env = NULL;
 	g_autofree gchar *cwd = NULL;
+	g_autofree gchar *timeout = NULL;
+	g_autofree gchar *user = NULL;
+	gboolean tty = FALSE;
 	const GOptionEntry entries[] = {
 	    {"env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &env,
 	     N_("Set an environment variable for this command (repeatable)"),
@@ -87,8 +90,20 @@ sbx_ctl_cmd_exec(SbxCtl *ctl, gint argc, gchar **argv)
 	     N_("Run the command in this absolute directory of the guest"),
 	     /* TRANSLATORS: placeholder of --cwd */
 	     N_("DIR")},
+	    {"timeout", 't', 0, G_OPTION_ARG_STRING, &timeout,
+	     N_("Kill the command's process group after this long (e.g. 500ms, 30s, 5m); exit "
+		"status 124"),
+	     /* TRANSLATORS: placeholder of --timeout */
+	     N_("DURATION")},
+	    {"user", 'u', 0, G_OPTION_ARG_STRING, &user,
+	     N_("Run as this guest user: a name from the guest's /etc/passwd, or UID[:GID]"),
+	     /* TRANSLATORS: placeholder of --user */
+	     N_("USER")},
+	    {"tty", 'T', 0, G_OPTION_ARG_NONE, &tty,
+	     N_("Run on a pseudo-terminal, with the local terminal in raw mode"), NULL},
 	    {NULL},
 	};
+	g_autoptr(GVariantDict) dict = NULL;
 	g_autoptr(GOptionContext) context = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) options = NULL;
@@ -118,6 +133,18 @@ sbx_ctl_cmd_exec(SbxCtl *ctl, gint argc, gchar **argv)
 	options = sbx_ctl_exec_options_to_variant((const gchar *const *)env, cwd, &error);
 	if (options == NULL)
 		return sbx_ctl_report_local_error(error);
+	dict = g_variant_dict_new(options);
+	if (!sbx_ctl_add_user_option(dict, user, &error))
+		return sbx_ctl_report_local_error(error);
+	if (timeout != NULL) {
+		if (!g_utf8_validate(timeout, -1, NULL)) {
+			g_set_error_literal(&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+					    _("--timeout: value is not valid UTF-8"));
+			return sbx_ctl_report_local_error(error);
+		}
+		/* the daemon checks it: "500ms", "30s", "5m", "1h" or seconds */
+		g_variant_dict_insert(dict, "timeout", "s", timeout);
+	}
 	fd_list = sbx_ctl_stdio_fd_list(&error);
 	if (fd_list == NULL)
 		return sbx_ctl_report_local_error(error);
@@ -129,6 +156,14 @@ sbx_ctl_cmd_exec(SbxCtl *ctl, gint argc, gchar **argv)
 		/* TRANSLATORS: %s is a sandbox id */
 		what = g_strdup_printf(_("cannot find sandbox '%s'"), args[0]);
 		return sbx_ctl_report_dbus_error(ctl, what, error);
+	}
+	/* a terminal and a timeout need the Process1 object */
+	if (tty || timeout != NULL)
+		return sbx_ctl_run_process(ctl, path, command, dict, tty);
+	/* keep the caller's order of keys unless --user added some */
+	if (user != NULL) {
+		g_clear_pointer(&options, g_variant_unref);
+		options = g_variant_ref_sink(g_variant_dict_end(dict));
 	}
 	/* no timeout: the command may run for as long as the sandbox lives */
 	reply = g_dbus_connection_call_with_unix_fd_list_sync(

@@ -18,6 +18,8 @@ static const SbxCtlCommand sbx_ctl_commands[] = {
     /* TRANSLATORS: the summaries are shown by "sandboxctl --help" next to the command */
     {"create", sbx_ctl_cmd_create, N_("Boot a sandbox that outlives sandboxctl; print its id")},
     {"exec", sbx_ctl_cmd_exec, N_("Run a command in a running sandbox")},
+    {"shell", sbx_ctl_cmd_shell, N_("Open an interactive shell in a running sandbox")},
+    {"ps", sbx_ctl_cmd_ps, N_("List the processes spawned in a sandbox")},
     {"run", sbx_ctl_cmd_run, N_("Boot a sandbox, run one command in it, destroy it")},
     {"list", sbx_ctl_cmd_list, N_("List sandboxes")},
     {"kill", sbx_ctl_cmd_kill, N_("Destroy a sandbox")},
@@ -104,7 +106,7 @@ main(int argc, char **argv)
 	if (argc < 2) {
 		sbx_ctl_clear(&ctl);
 		return sbx_ctl_usage_error(
-		    _("missing command (create, exec, run, list or kill); see --help"));
+		    _("missing command (create, exec, shell, ps, run, list or kill); see --help"));
 	}
 	command = sbx_ctl_find_command(argv[1]);
 	if (command == NULL) {

@@ -82,6 +82,13 @@ GUnixFDList *sbx_ctl_stdio_fd_list(GError **error);
 GVariant *sbx_ctl_exec_parameters_new(gchar **command, GVariant *options);
 gint sbx_ctl_cmd_exec(SbxCtl *ctl, gint argc, gchar **argv);
 
+/* sbx-ctl-proc.c */
+gboolean sbx_ctl_add_user_option(GVariantDict *dict, const gchar *user, GError **error);
+gint sbx_ctl_run_process(SbxCtl *ctl, const gchar *sandbox_path, gchar **command,
+			 GVariantDict *dict, gboolean tty);
+gint sbx_ctl_cmd_shell(SbxCtl *ctl, gint argc, gchar **argv);
+gint sbx_ctl_cmd_ps(SbxCtl *ctl, gint argc, gchar **argv);
+
 /* sbx-ctl-run.c */
 gint sbx_ctl_cmd_run(SbxCtl *ctl, gint argc, gchar **argv);
 

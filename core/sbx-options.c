@@ -361,6 +361,7 @@ sbx_exec_options_free(SbxExecOptions *opts)
 		return;
 	g_clear_pointer(&opts->env, g_hash_table_unref);
 	g_free(opts->cwd);
+	g_free(opts->user);
 	g_free(opts);
 }
 
@@ -368,6 +369,7 @@ SbxExecOptions *
 sbx_exec_options_parse(GVariant *options, GError **error)
 {
 	g_autoptr(SbxExecOptions) opts = g_new0(SbxExecOptions, 1);
+	opts->uid = opts->gid = -1;
 	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
 	GVariantIter iter;
 	const gchar *key;
@@ -400,11 +402,12 @@ sbx_exec_options_parse(GVariant *options, GError **error)
 				return NULL;
 			}
 			opts->cwd = g_strdup(cwd);
-		} else {
-			invalid(error, "unknown option '%.64s' (known: env, cwd)", key);
+		} else if (!sbx_exec_options_parse_process(opts, key, value, error)) {
 			return NULL;
 		}
 	}
+	if (!sbx_exec_options_check(opts, error))
+		return NULL;
 	if (opts->env == NULL)
 		opts->env = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	return g_steal_pointer(&opts);

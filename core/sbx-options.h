@@ -31,9 +31,29 @@ typedef struct {
 	guint timeout_sec; /* 0 = "session" */
 } SbxCreateOptions;
 
+typedef enum {
+	SBX_STDIO_PIPED, /* the passed descriptor (-1: /dev/null) */
+	SBX_STDIO_NULL,
+	SBX_STDIO_MERGED, /* stderr only: into stdout */
+} SbxStdioMode;
+
+#define SBX_EXEC_TIMEOUT_MAX_MS (30u * 24u * 3600u * 1000u)
+#define SBX_USER_NAME_MAX 64
+
 typedef struct {
 	GHashTable *env; /* name -> value */
 	gchar *cwd;	 /* NULL = agent default */
+	/* process options (Spawn; Exec takes them too, except detach) */
+	gboolean clear_env;
+	gint uid; /* -1 = unset */
+	gint gid; /* -1 = unset */
+	gchar *user;
+	SbxStdioMode stdio[3]; /* stdin, stdout, stderr */
+	guint timeout_ms;      /* 0 = none */
+	gboolean detach;
+	gboolean pty;
+	guint rows; /* 0 = default; only with pty */
+	guint cols;
 } SbxExecOptions;
 
 /* @options must be of type a{sv}; limits and images come from @config */
@@ -41,6 +61,11 @@ SbxCreateOptions *sbx_create_options_parse(GVariant *options, SbxConfig *config,
 void sbx_create_options_free(SbxCreateOptions *opts);
 
 SbxExecOptions *sbx_exec_options_parse(GVariant *options, GError **error);
+/* sbx-spawn-options.c: the process keys of sbx_exec_options_parse() (an
+ * unknown @key fails), and the checks across keys */
+gboolean sbx_exec_options_parse_process(SbxExecOptions *opts, const gchar *key, GVariant *value,
+					GError **error);
+gboolean sbx_exec_options_check(SbxExecOptions *opts, GError **error);
 void sbx_exec_options_free(SbxExecOptions *opts);
 
 gboolean sbx_exec_argv_check(const gchar *const *argv, GError **error);
@@ -51,6 +76,9 @@ gchar **sbx_exec_build_envp(GHashTable *sandbox_env, GHashTable *exec_env);
 /* the whole request must fit in one agent protocol frame */
 gboolean sbx_exec_request_check_size(const gchar *const *argv, const gchar *const *envp,
 				     const gchar *cwd, GError **error);
+
+/* u milliseconds, or "500ms", "30s", "5m", "1h" -> milliseconds (> 0) */
+gboolean sbx_parse_timeout_ms(const gchar *key, GVariant *value, guint *out, GError **error);
 
 /* "90", "30s", "5m", "1h" -> seconds */
 gboolean sbx_parse_duration(const gchar *text, guint64 *seconds, GError **error);

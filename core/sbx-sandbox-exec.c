@@ -102,27 +102,6 @@ on_exec_done(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 static gboolean
-get_fd(GUnixFDList *fd_list, GVariant *handle, const gchar *what, gint *fd_out, GError **error)
-{
-	gint32 index = g_variant_get_handle(handle);
-	gint n = fd_list != NULL ? g_unix_fd_list_get_length(fd_list) : 0;
-
-	/* -1 stands for /dev/null */
-	if (index == -1) {
-		*fd_out = -1;
-		return TRUE;
-	}
-	if (index < 0 || index >= n) {
-		g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
-			    "%s: handle %d does not name one of the %d passed file descriptors",
-			    what, index, n);
-		return FALSE;
-	}
-	*fd_out = g_unix_fd_list_get(fd_list, index, error);
-	return *fd_out >= 0;
-}
-
-static gboolean
 handle_exec(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *const *argv,
 	    GVariant *options, GVariant *stdin_h, GVariant *stdout_h, GVariant *stderr_h,
 	    gpointer user_data)
@@ -132,8 +111,6 @@ handle_exec(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gch
 	g_autoptr(SbxExecOptions) opts = NULL;
 	g_auto(GStrv) envp = NULL;
 	g_autoptr(SbxExecCall) call = NULL;
-	GDBusMessage *message = g_dbus_method_invocation_get_message(invocation);
-	GUnixFDList *fd_list = g_dbus_message_get_unix_fd_list(message);
 	const gchar *sender = g_dbus_method_invocation_get_sender(invocation);
 	SbxExecParams params = {0};
 
@@ -144,12 +121,12 @@ handle_exec(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gch
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	opts = sbx_exec_options_parse(options, &error);
-	if (opts == NULL || !sbx_exec_argv_check(argv, &error)) {
-		g_dbus_method_invocation_return_gerror(invocation, error);
-		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	if (opts != NULL && opts->detach) {
+		g_set_error_literal(&error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+				    "detach: only for Spawn");
+		g_clear_pointer(&opts, sbx_exec_options_free);
 	}
-	envp = sbx_exec_build_envp(self->opts->env, opts->env);
-	if (!sbx_exec_request_check_size(argv, (const gchar *const *)envp, opts->cwd, &error)) {
+	if (opts == NULL) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
@@ -158,11 +135,13 @@ handle_exec(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gch
 	call->sandbox = g_object_ref(self);
 	call->fds[0] = call->fds[1] = call->fds[2] = -1;
 	g_ptr_array_add(self->execs, call);
-	if (!get_fd(fd_list, stdin_h, "stdin", &call->fds[0], &error) ||
-	    !get_fd(fd_list, stdout_h, "stdout", &call->fds[1], &error) ||
-	    !get_fd(fd_list, stderr_h, "stderr", &call->fds[2], &error)) {
-		g_dbus_method_invocation_return_gerror(invocation, error);
-		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	{
+		GVariant *handles[3] = {stdin_h, stdout_h, stderr_h};
+		if (!sbx_sandbox_exec_prepare(self, invocation, argv, opts, handles, &params,
+					      &envp, call->fds, &error)) {
+			g_dbus_method_invocation_return_gerror(invocation, error);
+			return G_DBUS_METHOD_INVOCATION_HANDLED;
+		}
 	}
 	call->invocation = invocation; /* the handler owns one ref: completing consumes it */
 	call->cancellable = g_cancellable_new();
@@ -172,11 +151,6 @@ handle_exec(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gch
 		    G_BUS_NAME_WATCHER_FLAGS_NONE, NULL, on_exec_caller_vanished, call, NULL);
 	}
 
-	params.argv = argv;
-	params.envp = (const gchar *const *)envp;
-	params.cwd = opts->cwd;
-	params.uid = -1;
-	params.gid = -1;
 	sbx_sandbox_debug(self->id, "sandbox %s: exec %s", self->id, argv[0]);
 	{
 		SbxExecCall *c = g_steal_pointer(&call);
@@ -215,4 +189,5 @@ sbx_sandbox_exec_setup(SbxSandbox *self)
 {
 	g_signal_connect_object(self->iface, "handle-exec", G_CALLBACK(handle_exec), self, 0);
 	g_signal_connect_object(self->iface, "handle-kill", G_CALLBACK(handle_kill), self, 0);
+	sbx_sandbox_spawn_setup(self);
 }

@@ -35,6 +35,8 @@ struct _SbxSandbox {
 	SbxAgentClient *agent;
 	gulong agent_closed_id;
 	GPtrArray *execs; /* SbxExecCall, not owned */
+	GPtrArray *processes; /* SbxProcess (Spawn), oldest first */
+	guint next_process;
 	guint expiry_id;
 
 	/* who made it */
@@ -54,3 +56,14 @@ void sbx_sandbox_exec_setup(SbxSandbox *self);
 /* sbx-sandbox-fs.c: filesystem and environment methods */
 void sbx_sandbox_fs_setup(SbxSandbox *self);
 void sbx_sandbox_exec_cancel_all(SbxSandbox *self);
+
+/* sbx-sandbox-spawn.c */
+void sbx_sandbox_spawn_setup(SbxSandbox *self);
+/* fails every process (SandboxGone) and removes their objects */
+void sbx_sandbox_spawn_stop(SbxSandbox *self);
+/* validated options -> agent params; the fds come from the invocation
+ * (-1 for "null"/"merged" and -1 handles); *envp must be freed */
+gboolean sbx_sandbox_exec_prepare(SbxSandbox *self, GDBusMethodInvocation *invocation,
+				  const gchar *const *argv, SbxExecOptions *opts,
+				  GVariant *handles[3], SbxExecParams *params, gchar ***envp,
+				  gint fds[3], GError **error);

@@ -98,6 +98,7 @@ sbx_sandbox_finalize(GObject *object)
 	g_clear_object(&self->iface);
 	g_clear_object(&self->object);
 	g_ptr_array_unref(self->execs);
+	g_clear_pointer(&self->processes, g_ptr_array_unref);
 	g_ptr_array_unref(self->destroy_waiters);
 	G_OBJECT_CLASS(sbx_sandbox_parent_class)->finalize(object);
 }
