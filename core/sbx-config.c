@@ -60,6 +60,14 @@ static const SbxConfigKey limits_keys[] = {
 /* [region NAME]: the backend, then the backend's own keys */
 static const SbxConfigKey region_backend_key = {"Backend", SBX_CONFIG_STRING};
 
+/* durable volumes: capacity bounds and the backend CreateVolume uses */
+static const SbxConfigKey volumes_keys[] = {
+    {"MinCapacityMiB", SBX_CONFIG_UINT, 1, 16 * 1024 * 1024},
+    {"MaxCapacityMiB", SBX_CONFIG_UINT, 1, 16 * 1024 * 1024},
+    {"DefaultBackend", SBX_CONFIG_STRING},
+    {NULL},
+};
+
 static const gchar *const root_format_choices[] = {"qcow2", "raw", NULL};
 
 static const SbxConfigKey image_keys[] = {
@@ -86,6 +94,8 @@ static const struct {
     {"limits", "MemoryDefaultMiB", "1024"}, {"limits", "VCpusMax", "2"},
     {"limits", "VCpusDefault", "2"},	    {"limits", "MaxSandboxes", "16"},
     {"limits", "DiskSizeGiB", "10"},
+    {"volumes", "MinCapacityMiB", "300"},   {"volumes", "MaxCapacityMiB", "20480"},
+    {"volumes", "DefaultBackend", "qcow2"},
     {"daemon", "ExtendStepSec", "1800"},    {"daemon", "ExpiryGraceSec", "10"},
     {"daemon", "DefaultRegion", ""},	    {"limits", "MaxSandboxesPerUser", "8"},
     {"limits", "MaxConcurrentCreates", "4"}, {"limits", "CheckHostMemory", "auto"},
@@ -131,6 +141,7 @@ sbx_config_init(SbxConfig *self)
 	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)sbx_image_free);
 	g_hash_table_insert(self->sections, g_strdup("daemon"), (gpointer)daemon_keys);
 	g_hash_table_insert(self->sections, g_strdup("limits"), (gpointer)limits_keys);
+	g_hash_table_insert(self->sections, g_strdup("volumes"), (gpointer)volumes_keys);
 }
 
 static gchar *
@@ -608,6 +619,9 @@ sbx_config_check(SbxConfig *self, GError **error)
 		return FALSE;
 	if (!check_order(self, "limits", "VCpusDefault", "VCpusMax",
 			 blame(self, "limits", "VCpusDefault", "VCpusMax"), error))
+		return FALSE;
+	if (!check_order(self, "volumes", "MinCapacityMiB", "MaxCapacityMiB",
+			 blame(self, "volumes", "MinCapacityMiB", "MaxCapacityMiB"), error))
 		return FALSE;
 	if (!rebuild_images(self, error))
 		return FALSE;

@@ -25,6 +25,8 @@ static const GDBusErrorEntry sbx_error_entries[] = {
     {SBX_ERROR_NOT_EMPTY, "org.sandboxd.Error.NotEmpty"},
     {SBX_ERROR_UNKNOWN_REGION, "org.sandboxd.Error.UnknownRegion"},
     {SBX_ERROR_NOT_SUPPORTED, "org.sandboxd.Error.NotSupported"},
+    {SBX_ERROR_VOLUME_ATTACHED, "org.sandboxd.Error.VolumeAttached"},
+    {SBX_ERROR_VOLUME_IN_USE, "org.sandboxd.Error.VolumeInUse"},
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(sbx_error_entries) == SBX_ERROR_LAST);
 

@@ -32,6 +32,8 @@ typedef enum {
 	SBX_ERROR_NOT_EMPTY,	     /* org.sandboxd.Error.NotEmpty */
 	SBX_ERROR_UNKNOWN_REGION,    /* org.sandboxd.Error.UnknownRegion */
 	SBX_ERROR_NOT_SUPPORTED,     /* org.sandboxd.Error.NotSupported */
+	SBX_ERROR_VOLUME_ATTACHED,   /* org.sandboxd.Error.VolumeAttached (attached or locked) */
+	SBX_ERROR_VOLUME_IN_USE,     /* org.sandboxd.Error.VolumeInUse (a snapshot with clones) */
 	SBX_ERROR_LAST,
 } SbxError;
 

@@ -16,6 +16,7 @@
 #include "sbx-hypervisor-backend.h"
 #include "sbx-manager.h"
 #include "sbx-plugin-loader.h"
+#include "sbx-volume-manager.h"
 
 #define SBX_PLUGIN_DIR_ENV "SANDBOXD_PLUGIN_DIR"
 
@@ -188,6 +189,44 @@ setup_backend(SbxPluginLoader *loader, SbxConfig *config, const gchar *plugin_di
 	return g_steal_pointer(&backend);
 }
 
+/* every volume plugin, configured from its own section; one that cannot be
+ * configured stops the daemon like a bad hypervisor backend */
+static SbxVolumeManager *
+setup_volumes(SbxPluginLoader *loader, SbxConfig *config, GError **error)
+{
+	g_autoptr(SbxVolumeManager) volumes = sbx_volume_manager_new(config);
+	GPtrArray *plugins = sbx_plugin_loader_get_plugins(loader);
+
+	for (guint i = 0; i < plugins->len; i++) {
+		const SbxPlugin *plugin = g_ptr_array_index(plugins, i);
+		g_autoptr(SbxVolumeBackend) backend = NULL;
+		if (plugin->kind != SBX_PLUGIN_KIND_VOLUME)
+			continue;
+		backend = g_object_new(plugin->type, NULL);
+		if (!sbx_volume_backend_configure(backend, sbx_config_get_keyfile(config),
+						  plugin->name, error)) {
+			g_prefix_error(error, "volume backend %s (%s): ", plugin->name,
+				       plugin->filename);
+			return NULL;
+		}
+		sbx_volume_manager_add_backend(volumes, plugin->name, backend);
+	}
+	return g_steal_pointer(&volumes);
+}
+
+static void
+on_volumes_loaded(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	SbxDaemon *daemon = user_data;
+	g_autoptr(GError) error = NULL;
+	if (!sbx_volume_manager_load_finish(SBX_VOLUME_MANAGER(source), res, &error))
+		g_warning("volumes: %s", error->message);
+	/* the name is taken once volumes are known, so a client never misses one */
+	daemon->name_id = g_bus_own_name_on_connection(daemon->connection, SBX_BUS_NAME,
+						      G_BUS_NAME_OWNER_FLAGS_NONE, on_name_acquired,
+						      on_name_lost, daemon, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -219,6 +258,7 @@ main(int argc, char **argv)
 	g_autoptr(SbxPluginLoader) loader = NULL;
 	g_autoptr(SbxConfig) config = NULL;
 	g_autoptr(SbxHypervisorBackend) backend = NULL;
+	g_autoptr(SbxVolumeManager) volumes = NULL;
 	g_autoptr(GPtrArray) plugins = NULL;
 	const gchar *plugin_dir;
 	const gchar *runtime_dir;
@@ -274,6 +314,12 @@ main(int argc, char **argv)
 		return 1;
 	}
 
+	volumes = setup_volumes(loader, config, &error);
+	if (volumes == NULL) {
+		g_printerr("sandboxd: %s\n", error->message);
+		return 1;
+	}
+
 	runtime_dir =
 	    opt_runtime_dir != NULL ? opt_runtime_dir : sbx_config_get_runtime_dir(config);
 	if (g_mkdir_with_parents(runtime_dir, 0755) != 0) {
@@ -292,19 +338,19 @@ main(int argc, char **argv)
 
 	daemon.loop = g_main_loop_new(NULL, FALSE);
 	daemon.manager = sbx_manager_new(config, backend, runtime_dir);
+	sbx_manager_set_volume_manager(daemon.manager, volumes);
 	sbx_manager_export(daemon.manager, daemon.connection);
 	g_debug("backend %s (domain type %s), runtime folder %s", sbx_config_get_backend(config),
 		sbx_hypervisor_backend_get_domain_type(backend), runtime_dir);
 
 	g_unix_signal_add(SIGTERM, on_signal, &daemon);
 	g_unix_signal_add(SIGINT, on_signal, &daemon);
-	daemon.name_id = g_bus_own_name_on_connection(daemon.connection, SBX_BUS_NAME,
-						      G_BUS_NAME_OWNER_FLAGS_NONE, on_name_acquired,
-						      on_name_lost, &daemon, NULL);
+	sbx_volume_manager_load_async(volumes, on_volumes_loaded, &daemon);
 
 	g_main_loop_run(daemon.loop);
 
-	g_bus_unown_name(daemon.name_id);
+	if (daemon.name_id != 0)
+		g_bus_unown_name(daemon.name_id);
 	g_dbus_connection_flush_sync(daemon.connection, NULL, NULL);
 	g_clear_object(&daemon.manager);
 	g_clear_object(&daemon.connection);

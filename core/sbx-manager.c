@@ -9,6 +9,8 @@
 #include "sbx-manager.h"
 #include "sbx-options.h"
 #include "sbx-sandbox.h"
+#include "sbx-volume-dbus.h"
+#include "sbx-volume-manager.h"
 
 struct _SbxManager {
 	GObject parent_instance;
@@ -22,6 +24,7 @@ struct _SbxManager {
 	gulong vm_exited_id;
 	gboolean shutting_down;
 	GPtrArray *shutdown_waiters; /* GTask */
+	SbxVolumeManager *volumes;
 };
 
 G_DEFINE_TYPE(SbxManager, sbx_manager, G_TYPE_OBJECT)
@@ -38,6 +41,7 @@ sbx_manager_dispose(GObject *object)
 	g_clear_object(&self->connection);
 	g_clear_object(&self->backend);
 	g_clear_object(&self->config);
+	g_clear_object(&self->volumes);
 	G_OBJECT_CLASS(sbx_manager_parent_class)->dispose(object);
 }
 
@@ -93,6 +97,9 @@ on_sandbox_gone(SbxSandbox *sandbox, gpointer user_data)
 		g_dbus_object_manager_server_unexport(self->object_manager,
 						      sbx_sandbox_get_object_path(sandbox));
 	g_signal_handlers_disconnect_by_data(sandbox, self);
+	/* the VM is gone: its disks are closed */
+	if (self->volumes != NULL)
+		sbx_volume_manager_detach(self->volumes, sbx_sandbox_get_id(sandbox));
 	g_hash_table_remove(self->sandboxes, sbx_sandbox_get_id(sandbox));
 	check_shutdown_done(self);
 }
@@ -119,12 +126,25 @@ sbx_manager_new(SbxConfig *config, SbxHypervisorBackend *backend, const gchar *r
 	return self;
 }
 
+void
+sbx_manager_set_volume_manager(SbxManager *self, SbxVolumeManager *volumes)
+{
+	g_set_object(&self->volumes, volumes);
+}
+
+SbxVolumeManager *
+sbx_manager_get_volume_manager(SbxManager *self)
+{
+	return self->volumes;
+}
+
 /* --- CreateSandbox ------------------------------------------------------ */
 
 typedef struct {
 	SbxManager *manager;
 	GDBusMethodInvocation *invocation;
 	SbxSandbox *sandbox;
+	GPtrArray *volume_requests; /* SbxVolumeRequest, or NULL */
 } CreateCall;
 
 static void
@@ -133,6 +153,7 @@ create_call_free(CreateCall *call)
 	g_clear_object(&call->manager);
 	g_clear_object(&call->invocation);
 	g_clear_object(&call->sandbox);
+	g_clear_pointer(&call->volume_requests, g_ptr_array_unref);
 	g_free(call);
 }
 
@@ -156,6 +177,41 @@ on_sandbox_started(GObject *source, GAsyncResult *res, gpointer user_data)
 						  sbx_sandbox_get_object_path(sandbox));
 }
 
+/* takes the volumes' attachment locks as @uid and starts the sandbox */
+static void
+attach_and_start(CreateCall *call_in, guint uid)
+{
+	g_autoptr(CreateCall) call = call_in;
+	SbxManager *self = call->manager;
+	SbxSandbox *sandbox = call->sandbox;
+	g_autoptr(GError) error = NULL;
+
+	if (call->volume_requests != NULL && call->volume_requests->len > 0) {
+		g_autoptr(GPtrArray) disks = NULL;
+		if (self->volumes == NULL) {
+			g_set_error(&error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+				    "volumes: no volume backend is loaded");
+		} else {
+			disks = sbx_volume_manager_attach(self->volumes, uid,
+							  sbx_sandbox_get_id(sandbox),
+							  call->volume_requests,
+							  sbx_sandbox_has_root_disk(sandbox) ? 'b' : 'a',
+							  &error);
+		}
+		if (disks == NULL) {
+			/* never started: nothing to tear down but the table entry */
+			g_signal_handlers_disconnect_by_data(sandbox, self);
+			g_hash_table_remove(self->sandboxes, sbx_sandbox_get_id(sandbox));
+			g_dbus_method_invocation_return_gerror(g_steal_pointer(&call->invocation),
+							       error);
+			check_shutdown_done(self);
+			return;
+		}
+		sbx_sandbox_set_disks(sandbox, disks);
+	}
+	sbx_sandbox_start_async(sandbox, on_sandbox_started, g_steal_pointer(&call));
+}
+
 static void
 on_caller_uid(GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -173,7 +229,36 @@ on_caller_uid(GObject *source, GAsyncResult *res, gpointer user_data)
 	sandbox = call->sandbox;
 	sbx_sandbox_set_owner(sandbox, g_dbus_method_invocation_get_connection(call->invocation),
 			      g_dbus_method_invocation_get_sender(call->invocation), uid);
-	sbx_sandbox_start_async(sandbox, on_sandbox_started, g_steal_pointer(&call));
+	attach_and_start(g_steal_pointer(&call), uid);
+}
+
+/* "volumes" is the volume manager's: take it out before the common parser */
+static gboolean
+split_volumes_option(GVariant *options, GVariant **rest, GPtrArray **requests, GError **error)
+{
+	g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
+	GVariantIter iter;
+	const gchar *key;
+	GVariant *value;
+
+	g_variant_iter_init(&iter, options);
+	while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+		g_autoptr(GVariant) owned = value;
+		if (g_strcmp0(key, "volumes") != 0) {
+			g_variant_builder_add(&builder, "{sv}", key, value);
+			continue;
+		}
+		if (*requests != NULL) {
+			g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+				    "volumes: given more than once");
+			return FALSE;
+		}
+		*requests = sbx_volume_requests_parse(value, error);
+		if (*requests == NULL)
+			return FALSE;
+	}
+	*rest = g_variant_ref_sink(g_variant_builder_end(&builder));
+	return TRUE;
 }
 
 static gboolean
@@ -188,13 +273,19 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	const SbxImage *image;
 	const gchar *sender = g_dbus_method_invocation_get_sender(invocation);
 	guint max = sbx_config_get_max_sandboxes(self->config);
+	g_autoptr(GVariant) options_rest = NULL;
+	g_autoptr(GPtrArray) volume_requests = NULL;
 
 	if (self->shutting_down) {
 		g_dbus_method_invocation_return_error(invocation, SBX_ERROR, SBX_ERROR_FAILED,
 						      "sandboxd is shutting down");
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	opts = sbx_create_options_parse(options, self->config, &error);
+	if (!split_volumes_option(options, &options_rest, &volume_requests, &error)) {
+		g_dbus_method_invocation_return_gerror(invocation, error);
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	opts = sbx_create_options_parse(options_rest, self->config, &error);
 	if (opts == NULL) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -215,6 +306,7 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	call = g_new0(CreateCall, 1);
 	call->manager = g_object_ref(self);
 	call->invocation = invocation; /* the handler owns one ref: completing consumes it */
+	call->volume_requests = g_steal_pointer(&volume_requests);
 	call->sandbox =
 	    sbx_sandbox_new(id, g_steal_pointer(&opts), image, self->backend, self->runtime_dir,
 			    sbx_config_get_boot_timeout_sec(self->config));
@@ -226,7 +318,7 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 		/* a peer-to-peer connection: nobody to ask about the uid */
 		SbxSandbox *sandbox = call->sandbox;
 		sbx_sandbox_set_owner(sandbox, NULL, NULL, G_MAXUINT);
-		sbx_sandbox_start_async(sandbox, on_sandbox_started, g_steal_pointer(&call));
+		attach_and_start(g_steal_pointer(&call), G_MAXUINT);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	g_dbus_connection_call(
@@ -304,6 +396,10 @@ sbx_manager_export(SbxManager *self, GDBusConnection *connection)
 	g_signal_connect(self->iface, "handle-list-sandboxes", G_CALLBACK(handle_list_sandboxes),
 			 self);
 	g_signal_connect(self->iface, "handle-get-sandbox", G_CALLBACK(handle_get_sandbox), self);
+	if (self->volumes != NULL) {
+		sbx_volume_dbus_connect_manager(self->volumes, self->iface);
+		sbx_volume_manager_set_object_manager(self->volumes, self->object_manager);
+	}
 	sbx_dbus_object_skeleton_set_manager1(object, self->iface);
 	g_dbus_object_manager_server_export(self->object_manager, G_DBUS_OBJECT_SKELETON(object));
 	g_dbus_object_manager_server_set_connection(self->object_manager, connection);

@@ -7,6 +7,7 @@
 
 #include "sbx-config.h"
 #include "sbx-hypervisor-backend.h"
+#include "sbx-volume-manager.h"
 
 G_BEGIN_DECLS
 
@@ -19,6 +20,9 @@ G_DECLARE_FINAL_TYPE(SbxManager, sbx_manager, SBX, MANAGER, GObject)
 
 SbxManager *sbx_manager_new(SbxConfig *config, SbxHypervisorBackend *backend,
 			    const gchar *runtime_dir);
+/* volumes and the "volumes" CreateSandbox option; call before export */
+void sbx_manager_set_volume_manager(SbxManager *self, SbxVolumeManager *volumes);
+SbxVolumeManager *sbx_manager_get_volume_manager(SbxManager *self);
 /* exports /org/sandboxd (object manager) and the Manager1 object */
 void sbx_manager_export(SbxManager *self, GDBusConnection *connection);
 guint sbx_manager_get_n_sandboxes(SbxManager *self);

@@ -45,6 +45,9 @@ struct _SbxSandbox {
 	guint owner_uid;
 	guint owner_watch_id;
 
+	/* durable volumes (SbxVmDisk), attached by the manager; or NULL */
+	GPtrArray *disks;
+
 	/* stopping */
 	gchar *destroy_reason;
 	GError *destroy_error;

@@ -12,6 +12,7 @@
 #include "sbx-error.h"
 #include "sbx-log.h"
 #include "sbx-sandbox-private.h"
+#include "sbx-volume-manager.h"
 
 G_DEFINE_TYPE(SbxSandbox, sbx_sandbox, G_TYPE_OBJECT)
 
@@ -93,6 +94,7 @@ sbx_sandbox_finalize(GObject *object)
 	g_clear_error(&self->destroy_error);
 	g_clear_pointer(&self->opts, sbx_create_options_free);
 	g_clear_pointer(&self->image, sbx_image_free);
+	g_clear_pointer(&self->disks, g_ptr_array_unref);
 	g_clear_object(&self->backend);
 	g_clear_object(&self->start_cancellable);
 	g_clear_object(&self->iface);
@@ -221,6 +223,20 @@ sbx_sandbox_set_owner(SbxSandbox *self, GDBusConnection *connection, const gchar
 		    connection, unique_name, G_BUS_NAME_WATCHER_FLAGS_NONE, NULL, on_owner_vanished,
 		    self, NULL);
 	}
+}
+
+void
+sbx_sandbox_set_disks(SbxSandbox *self, GPtrArray *disks)
+{
+	g_return_if_fail(SBX_IS_SANDBOX(self));
+	g_clear_pointer(&self->disks, g_ptr_array_unref);
+	self->disks = disks != NULL ? g_ptr_array_ref(disks) : NULL;
+}
+
+gboolean
+sbx_sandbox_has_root_disk(SbxSandbox *self)
+{
+	return self->image->root_disk != NULL;
 }
 
 /* --- stopping ----------------------------------------------------------- */
@@ -618,6 +634,12 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 	spec->root_format = g_strdup(self->image->root_format);
 	spec->disk_size = (guint64)self->image->disk_size_gib << 30;
 	spec->network = self->image->network;
+	if (self->disks != NULL && self->disks->len > 0) {
+		g_autofree gchar *vol = sbx_volume_disks_to_cmdline(self->disks);
+		g_autofree gchar *old = g_steal_pointer(&spec->cmdline);
+		spec->cmdline = g_strconcat(old, " ", vol, NULL);
+		spec->disks = g_ptr_array_ref(self->disks);
+	}
 
 	sbx_sandbox_info(self->id, "starting sandbox %s (image %s, %u MiB, %u vCPUs)", self->id,
 			 self->image->name, spec->memory_mib, spec->vcpus);

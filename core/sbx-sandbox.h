@@ -49,6 +49,12 @@ const gchar *sbx_sandbox_get_owner_name(SbxSandbox *self);
 void sbx_sandbox_set_owner(SbxSandbox *self, GDBusConnection *connection, const gchar *unique_name,
 			   guint uid);
 
+/* the volumes to attach (SbxVmDisk, already locked by the volume manager);
+ * call before start */
+void sbx_sandbox_set_disks(SbxSandbox *self, GPtrArray *disks);
+/* whether the guest's first disk (vda) is the image's root disk */
+gboolean sbx_sandbox_has_root_disk(SbxSandbox *self);
+
 /* boots the VM and waits for the agent's handshake; on failure everything
  * is cleaned up and the sandbox is stopped ("gone" is emitted) */
 void sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer user_data);

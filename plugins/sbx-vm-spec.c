@@ -25,6 +25,12 @@ sbx_vm_spec_copy(const SbxVmSpec *spec)
 	copy->root_format = g_strdup(spec->root_format);
 	copy->disk_size = spec->disk_size;
 	copy->network = spec->network;
+	if (spec->disks != NULL) {
+		copy->disks = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_vm_disk_free);
+		for (guint i = 0; i < spec->disks->len; i++)
+			g_ptr_array_add(copy->disks,
+					sbx_vm_disk_copy(g_ptr_array_index(spec->disks, i)));
+	}
 	return copy;
 }
 
@@ -42,5 +48,53 @@ sbx_vm_spec_free(SbxVmSpec *spec)
 	g_free(spec->console_log);
 	g_free(spec->root_disk);
 	g_free(spec->root_format);
+	g_clear_pointer(&spec->disks, g_ptr_array_unref);
 	g_free(spec);
+}
+
+SbxDiskSource *
+sbx_disk_source_copy(const SbxDiskSource *source)
+{
+	SbxDiskSource *copy = sbx_disk_source_new(source->kind);
+
+	copy->path = g_strdup(source->path);
+	copy->format = g_strdup(source->format);
+	copy->pool = g_strdup(source->pool);
+	copy->image = g_strdup(source->image);
+	copy->monitors = g_strdupv(source->monitors);
+	copy->auth_user = g_strdup(source->auth_user);
+	copy->auth_key = g_strdup(source->auth_key);
+	copy->read_only = source->read_only;
+	return copy;
+}
+
+SbxVmDisk *
+sbx_vm_disk_new(void)
+{
+	return g_new0(SbxVmDisk, 1);
+}
+
+SbxVmDisk *
+sbx_vm_disk_copy(const SbxVmDisk *disk)
+{
+	SbxVmDisk *copy = sbx_vm_disk_new();
+
+	copy->source = disk->source != NULL ? sbx_disk_source_copy(disk->source) : NULL;
+	copy->serial = g_strdup(disk->serial);
+	copy->target = g_strdup(disk->target);
+	copy->mount_path = g_strdup(disk->mount_path);
+	copy->read_only = disk->read_only;
+	return copy;
+}
+
+void
+sbx_vm_disk_free(SbxVmDisk *disk)
+{
+	if (disk == NULL)
+		return;
+	g_clear_pointer(&disk->source, sbx_disk_source_free);
+	g_free(disk->serial);
+	g_free(disk->target);
+	g_free(disk->mount_path);
+	g_free(disk);
 }

@@ -5,6 +5,8 @@
 
 #include <glib.h>
 
+#include "sbx-volume-backend.h"
+
 G_BEGIN_DECLS
 
 /**
@@ -31,6 +33,10 @@ G_BEGIN_DECLS
  *   configured network; a backend without one ignores it). The backend tells the
  *   guest its address on the kernel command line: `sbx.ip=ADDR/PREFIX sbx.gw=ADDR
  *   sbx.dns=ADDR sbx.mtu=N`
+ * @disks: extra disks (durable volumes), element-type #SbxVmDisk, or %NULL.
+ *   The backend attaches each as a virtio disk with the given target and
+ *   serial; the core already told the guest where to mount them
+ *   (`sbx.vol=` on @cmdline)
  *
  * Plain data, owned by the core; a backend copies what it keeps
  * (sbx_vm_spec_copy()). Fields are only ever appended, so a plugin built
@@ -50,7 +56,31 @@ typedef struct {
 	gchar *root_format;
 	guint64 disk_size;
 	gboolean network;
+	GPtrArray *disks;
 } SbxVmSpec;
+
+/**
+ * SbxVmDisk:
+ * @source: where the bytes are (from the volume backend)
+ * @serial: the disk's serial number (the volume id, at most 20 bytes): how
+ *   the guest finds it
+ * @target: the guest device name, "vdb", "vdc", ...
+ * @mount_path: where the guest agent mounts it
+ * @read_only: attach read-only
+ */
+typedef struct {
+	SbxDiskSource *source;
+	gchar *serial;
+	gchar *target;
+	gchar *mount_path;
+	gboolean read_only;
+} SbxVmDisk;
+
+SbxVmDisk *sbx_vm_disk_new(void);
+SbxVmDisk *sbx_vm_disk_copy(const SbxVmDisk *disk);
+void sbx_vm_disk_free(SbxVmDisk *disk);
+SbxDiskSource *sbx_disk_source_copy(const SbxDiskSource *source);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxVmDisk, sbx_vm_disk_free)
 
 SbxVmSpec *sbx_vm_spec_new(void);
 SbxVmSpec *sbx_vm_spec_copy(const SbxVmSpec *spec);
