@@ -93,6 +93,8 @@ exec_timed(GDBusConnection *conn, const gchar *path, const gchar *const *argv, E
 	    g_variant_new("(^as@a{sv}hhh)", argv, g_variant_new("a{sv}", NULL), 0, 1, 2),
 	    G_VARIANT_TYPE("(ii)"), G_DBUS_CALL_FLAGS_NONE, G_MAXINT, fds, NULL, exec_reply_cb,
 	    run);
+	/* our copy of the write end must go, or stdout never reaches EOF */
+	g_clear_object(&fds);
 	run->pending = 2;
 	read_next(run);
 	while (run->pending > 0)
