@@ -11,6 +11,7 @@
 #include "sbx-libvirt-domain-type.h"
 #include "sbx-libvirt-net.h"
 #include "sbx-libvirt-util.h"
+#include "sbx-libvirt-secret.h"
 #include "sbx-libvirt-xml.h"
 #include "sbx-plugin.h"
 
@@ -465,6 +466,8 @@ destroy_domain(SbxLibvirtBackend *self, virConnectPtr conn, const gchar *id, GEr
 			virResetLastError();
 		}
 	}
+	/* the rbd keys go with the vm (a no-op for vms without rbd disks) */
+	sbx_libvirt_secrets_undefine(conn, id);
 	/* a log path means the vm was ours (from our table or metadata) */
 	if (console_log != NULL) {
 		sbx_libvirt_remove_logs(console_log);
@@ -658,6 +661,7 @@ start_vm_blocking(SbxLibvirtBackend *self, const SbxVmSpec *spec, GCancellable *
 	g_autofree gchar *ip_str = NULL;
 	g_autofree gchar *mac = NULL;
 	g_autofree gchar *net_cmdline = NULL;
+	g_auto(GStrv) secrets = NULL;
 	g_autoptr(GError) error_local = NULL;
 	SbxLibvirtXmlOptions opts = {0};
 
@@ -734,8 +738,17 @@ start_vm_blocking(SbxLibvirtBackend *self, const SbxVmSpec *spec, GCancellable *
 	opts.disk_format = "qcow2";
 	opts.disk_backing = disk != NULL ? spec->root_disk : NULL;
 	opts.disk_backing_format = spec->root_format != NULL ? spec->root_format : "qcow2";
+	if (spec->disks != NULL && spec->disks->len > 0) {
+		secrets = sbx_libvirt_secrets_define(conn, spec, error);
+		if (secrets == NULL) {
+			forget_failed_vm(self, spec->id);
+			return FALSE;
+		}
+		opts.disk_secrets = (const gchar *const *)secrets;
+	}
 	xml = sbx_libvirt_domain_xml_new(spec, &opts, error);
 	if (xml == NULL) {
+		sbx_libvirt_secrets_undefine(conn, spec->id);
 		forget_failed_vm(self, spec->id);
 		return FALSE;
 	}
@@ -744,6 +757,7 @@ start_vm_blocking(SbxLibvirtBackend *self, const SbxVmSpec *spec, GCancellable *
 	dom = virDomainCreateXML(conn, xml, VIR_DOMAIN_NONE);
 	if (dom == NULL) {
 		set_virt_error(error, spec->id, "cannot start domain");
+		sbx_libvirt_secrets_undefine(conn, spec->id);
 		forget_failed_vm(self, spec->id);
 		sbx_libvirt_remove_logs(spec->console_log);
 		remove_domain_log(self, spec->id);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <gio/gio.h>
+#include <string.h>
 
 #include "sbx-libvirt-xml.h"
 
@@ -84,6 +85,85 @@ append_escaped(GString *xml, const gchar *format, ...)
 	tmp = g_markup_vprintf_escaped(format, args);
 	va_end(args);
 	g_string_append(xml, tmp);
+}
+
+static gboolean
+volume_disk_check(const SbxVmDisk *disk, GError **error)
+{
+	const SbxDiskSource *src = disk->source;
+	gboolean ok = src != NULL && disk->serial != NULL && disk->target != NULL &&
+		      strlen(disk->serial) <= 20 && g_str_has_prefix(disk->target, "vd") &&
+		      strlen(disk->target) == 3 && g_ascii_islower(disk->target[2]);
+
+	for (const gchar *p = disk->serial; ok && *p != '\0'; p++)
+		ok = g_ascii_isalnum(*p) || *p == '-' || *p == '_';
+	if (ok && src->kind == SBX_DISK_SOURCE_FILE)
+		ok = src->path != NULL && g_path_is_absolute(src->path) &&
+		     g_utf8_validate(src->path, -1, NULL) &&
+		     (g_strcmp0(src->format, "qcow2") == 0 || g_strcmp0(src->format, "raw") == 0);
+	else if (ok && src->kind == SBX_DISK_SOURCE_RBD)
+		ok = src->pool != NULL && src->image != NULL && src->monitors != NULL &&
+		     src->monitors[0] != NULL && g_utf8_validate(src->pool, -1, NULL) &&
+		     g_utf8_validate(src->image, -1, NULL);
+	else
+		ok = FALSE;
+	if (!ok)
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "volume disk %s: incomplete or invalid disk source",
+			    disk->serial != NULL ? disk->serial : "(none)");
+	return ok;
+}
+
+/* a durable volume: found in the guest by its serial */
+static gboolean
+append_volume_disk(GString *xml, const SbxVmDisk *disk, const gchar *secret, GError **error)
+{
+	const SbxDiskSource *src = disk->source;
+
+	if (!volume_disk_check(disk, error))
+		return FALSE;
+	if (src->kind == SBX_DISK_SOURCE_FILE) {
+		append_escaped(xml,
+			       "    <disk type='file' device='disk'>\n"
+			       "      <driver name='qemu' type='%s' discard='unmap'/>\n"
+			       "      <source file='%s'/>\n",
+			       src->format, src->path);
+	} else {
+		g_string_append(xml, "    <disk type='network' device='disk'>\n"
+				     "      <driver name='qemu' type='raw' discard='unmap'/>\n");
+		if (src->auth_user != NULL && secret != NULL && secret[0] != '\0')
+			append_escaped(xml,
+				       "      <auth username='%s'>\n"
+				       "        <secret type='ceph' uuid='%s'/>\n"
+				       "      </auth>\n",
+				       src->auth_user, secret);
+		append_escaped(xml, "      <source protocol='rbd' name='%s/%s'>\n", src->pool,
+			       src->image);
+		for (guint i = 0; src->monitors[i] != NULL; i++) {
+			g_autofree gchar *host = g_strdup(src->monitors[i]);
+			gchar *colon = strrchr(host, ':');
+			const gchar *port = "6789";
+			if (colon != NULL && strchr(colon, ']') == NULL) {
+				*colon = '\0';
+				port = colon + 1;
+			}
+			/* "[::1]" -> "::1" */
+			if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+				host[strlen(host) - 1] = '\0';
+				memmove(host, host + 1, strlen(host));
+			}
+			append_escaped(xml, "        <host name='%s' port='%s'/>\n", host, port);
+		}
+		g_string_append(xml, "      </source>\n");
+	}
+	append_escaped(xml,
+		       "      <target dev='%s' bus='virtio'/>\n"
+		       "      <serial>%s</serial>\n",
+		       disk->target, disk->serial);
+	if (disk->read_only)
+		g_string_append(xml, "      <readonly/>\n");
+	g_string_append(xml, "    </disk>\n");
+	return TRUE;
 }
 
 gchar *
@@ -184,6 +264,11 @@ sbx_libvirt_domain_xml_new(const SbxVmSpec *spec, const SbxLibvirtXmlOptions *op
 		}
 		g_string_append(xml, "      <target dev='vda' bus='virtio'/>\n"
 				     "    </disk>\n");
+	}
+	for (guint i = 0; spec->disks != NULL && i < spec->disks->len; i++) {
+		const gchar *secret = opts->disk_secrets != NULL ? opts->disk_secrets[i] : NULL;
+		if (!append_volume_disk(xml, g_ptr_array_index(spec->disks, i), secret, error))
+			return NULL;
 	}
 	if (opts->network != NULL) {
 		g_string_append(xml, "    <interface type='network'>\n");

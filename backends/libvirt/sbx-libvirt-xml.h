@@ -30,6 +30,9 @@ typedef struct {
 	const gchar *mac;	    /* "52:54:00:..", or NULL for libvirt's pick */
 	const gchar *ip;	    /* recorded in our metadata: the address we gave it */
 	const gchar *extra_cmdline; /* appended to the kernel command line */
+	/* per spec->disks entry: the libvirt secret uuid holding an rbd disk's
+	 * cephx key (NULL or "" for file disks); NULL when there are none */
+	const gchar *const *disk_secrets;
 } SbxLibvirtXmlOptions;
 
 gboolean sbx_libvirt_spec_validate(const SbxVmSpec *spec, GError **error);

@@ -148,6 +148,46 @@ test_bad_specs(void)
 	}
 }
 
+/* durable volumes: a qcow2 file disk and a read-only rbd network disk */
+static void
+test_volumes_golden(void)
+{
+	XmlCase c = {"volumes",
+		     {"sbx-vol1", 1024, 2, "/var/lib/sandboxd/images/default/vmlinuz",
+		      "/var/lib/sandboxd/images/default/initrd.img",
+		      "console=ttyS0 sbx.vol=vol0123456789abc:/data:rw,vol99:/ro:ro",
+		      "/run/sandboxd/sbx-vol1", "/run/sandboxd/sbx-vol1/agent.sock",
+		      "/run/sandboxd/sbx-vol1/console.log"},
+		     {"qemu", "pc", NULL, NULL}};
+	const gchar *const secrets[] = {"", "0b8a3c1e-1c2d-4e5f-8a9b-0c1d2e3f4a5b", NULL};
+	SbxVmDisk *disk;
+
+	c.spec.disks = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_vm_disk_free);
+	disk = sbx_vm_disk_new();
+	disk->source = sbx_disk_source_new(SBX_DISK_SOURCE_FILE);
+	disk->source->path = g_strdup("/var/lib/sandboxd/volumes/vol0123456789abc.qcow2");
+	disk->source->format = g_strdup("qcow2");
+	disk->serial = g_strdup("vol0123456789abc");
+	disk->target = g_strdup("vda");
+	disk->mount_path = g_strdup("/data");
+	g_ptr_array_add(c.spec.disks, disk);
+	disk = sbx_vm_disk_new();
+	disk->source = sbx_disk_source_new(SBX_DISK_SOURCE_RBD);
+	disk->source->pool = g_strdup("rbd");
+	disk->source->image = g_strdup("vol99");
+	disk->source->monitors = g_strsplit("127.0.0.1:40001,[::1]:3300", ",", -1);
+	disk->source->auth_user = g_strdup("admin");
+	disk->source->auth_key = g_strdup("QVFCdGVzdA==");
+	disk->serial = g_strdup("vol99");
+	disk->target = g_strdup("vdb");
+	disk->mount_path = g_strdup("/ro");
+	disk->read_only = TRUE;
+	g_ptr_array_add(c.spec.disks, disk);
+	c.opts.disk_secrets = secrets;
+	test_golden(&c);
+	g_ptr_array_unref(c.spec.disks);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -158,5 +198,6 @@ main(int argc, char **argv)
 		g_test_add_data_func(path, &cases[i], test_golden);
 	}
 	g_test_add_func("/libvirt/xml/bad-specs", test_bad_specs);
+	g_test_add_func("/libvirt/xml/volumes", test_volumes_golden);
 	return g_test_run();
 }
