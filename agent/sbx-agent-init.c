@@ -275,6 +275,9 @@ sbx_init_pid1(void)
 	loopback_up();
 	/* after the root switch: it writes the root's /etc/resolv.conf */
 	sbx_net_setup(sbx_init_cmdline());
+	/* volumes are mounted before the host hears from us: "ready" means mounted */
+	if (sbx_vol_setup(sbx_init_cmdline()) < 0)
+		return -1;
 	sbx_debug("init done");
 	return 0;
 }

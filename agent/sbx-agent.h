@@ -209,3 +209,5 @@ bool sbx_cmdline_get(const char *cmdline, const char *key, char *out, size_t siz
 /* sbx.ip= sbx.gw= sbx.dns= sbx.mtu=: the first ethernet interface, a default
  * route and /etc/resolv.conf; nothing without sbx.ip */
 void sbx_net_setup(const char *cmdline);
+/* sbx-agent-vol.c: mounts sbx.vol= volumes (formatting blank ones); -1 on failure */
+int sbx_vol_setup(const char *cmdline);

@@ -1,0 +1,241 @@
+/* durable volumes: sbx.vol=SERIAL:PATH:rw|ro[,...] on the kernel command line.
+ * Each disk is found by its virtio serial, formatted ext4 when blank (rw only),
+ * grown to its disk and mounted at PATH before the agent answers the host.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/fs.h>
+
+#include "sbx-agent.h"
+
+#define SBX_VOL_WAIT_MS 20000
+#define SBX_VOL_MAX 8
+#ifndef EXT4_IOC_RESIZE_FS
+#define EXT4_IOC_RESIZE_FS _IOW('f', 16, uint64_t)
+#endif
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* /dev/vdX whose /sys/block/vdX/serial is @serial; waits for virtio_blk */
+static bool
+find_disk(const char *serial, char *dev, size_t size)
+{
+	for (long waited = 0; waited < SBX_VOL_WAIT_MS; waited += 50) {
+		DIR *d = opendir("/sys/block");
+		struct dirent *e;
+		while (d != NULL && (e = readdir(d)) != NULL) {
+			char path[300];
+			char buf[64] = {0};
+			if (strncmp(e->d_name, "vd", 2) != 0 || strlen(e->d_name) > 16)
+				continue;
+			snprintf(path, sizeof(path), "/sys/block/%.16s/serial", e->d_name);
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			ssize_t n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (n <= 0)
+				continue;
+			buf[strcspn(buf, "\n")] = '\0';
+			if (strcmp(buf, serial) != 0)
+				continue;
+			snprintf(dev, size, "/dev/%.16s", e->d_name);
+			closedir(d);
+			/* the node follows the sysfs entry */
+			for (long w = 0; access(dev, F_OK) < 0 && w < 2000; w += 20)
+				sleep_ms(20);
+			return access(dev, F_OK) == 0;
+		}
+		if (d != NULL)
+			closedir(d);
+		sleep_ms(50);
+	}
+	return false;
+}
+
+/* the ext2/3/4 magic in the superblock; false for a blank disk */
+static bool
+has_ext_fs(const char *dev, uint8_t sb[1024])
+{
+	int fd = open(dev, O_RDONLY | O_CLOEXEC);
+	bool ok = false;
+	if (fd < 0)
+		return false;
+	if (pread(fd, sb, 1024, 1024) == 1024)
+		ok = sb[56] == 0x53 && sb[57] == 0xef;
+	close(fd);
+	return ok;
+}
+
+static bool
+is_blank(const char *dev)
+{
+	uint8_t buf[65536];
+	int fd = open(dev, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	if (fd < 0)
+		return false;
+	n = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(buf))
+		return false;
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		if (buf[i] != 0)
+			return false;
+	}
+	return true;
+}
+
+static bool
+run_mkfs(const char *dev)
+{
+	static const char *const tools[] = {"/sbin/mkfs.ext4", "/usr/sbin/mkfs.ext4",
+					    "/sbin/mke2fs", "/usr/sbin/mke2fs", "/bin/mke2fs"};
+	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+		if (access(tools[i], X_OK) < 0)
+			continue;
+		pid_t pid = fork();
+		if (pid < 0)
+			return false;
+		if (pid == 0) {
+			execl(tools[i], tools[i], "-q", "-F", "-t", "ext4", "-m", "0", "-E",
+			      "lazy_itable_init=1,lazy_journal_init=1", dev, (char *)NULL);
+			_exit(127);
+		}
+		int status = 0;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			return true;
+		sbx_log("volume %s: %s failed (status %d)", dev, tools[i], status);
+		return false;
+	}
+	sbx_log("volume %s: no mkfs.ext4 or mke2fs in the guest image", dev);
+	return false;
+}
+
+static void
+mkdir_p(const char *path)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(buf, 0755);
+		*p = '/';
+	}
+	mkdir(buf, 0755);
+}
+
+/* a volume resized on the host: grow its ext4 online to the disk */
+static void
+grow(const char *dev, const char *path)
+{
+	uint8_t sb[1024];
+	uint64_t bytes = 0;
+	int fd = open(dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (ioctl(fd, BLKGETSIZE64, &bytes) < 0)
+		bytes = 0;
+	close(fd);
+	if (bytes == 0 || !has_ext_fs(dev, sb) || sb[24] > 6)
+		return;
+	uint64_t bsize = 1024ull << sb[24];
+	uint64_t cur =
+	    (uint64_t)sb[4] | (uint64_t)sb[5] << 8 | (uint64_t)sb[6] << 16 | (uint64_t)sb[7] << 24;
+	if (sb[96] & 0x80)
+		cur |= ((uint64_t)sb[0x150] | (uint64_t)sb[0x151] << 8 | (uint64_t)sb[0x152] << 16 |
+			(uint64_t)sb[0x153] << 24)
+		       << 32;
+	uint64_t blocks = bytes / bsize;
+	if (blocks <= cur)
+		return;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (ioctl(fd, EXT4_IOC_RESIZE_FS, &blocks) < 0)
+		sbx_log("volume %s: growing to %llu blocks: %s", dev, (unsigned long long)blocks,
+			strerror(errno));
+	close(fd);
+}
+
+static int
+setup_one(const char *serial, const char *path, bool rw)
+{
+	char dev[64];
+	uint8_t sb[1024];
+
+	if (path[0] != '/' || strstr(path, "..") != NULL) {
+		sbx_log("volume %s: bad mount path %s", serial, path);
+		return -1;
+	}
+	if (!find_disk(serial, dev, sizeof(dev))) {
+		sbx_log("volume %s: no disk with this serial appeared", serial);
+		return -1;
+	}
+	if (!has_ext_fs(dev, sb)) {
+		/* only a never-used (all-zero start) disk is formatted */
+		if (!rw || !is_blank(dev)) {
+			sbx_log("volume %s (%s): no ext4 file system%s", serial, dev,
+				rw ? " and not blank: not formatting it" : " (read-only)");
+			return -1;
+		}
+		if (!run_mkfs(dev))
+			return -1;
+		sbx_debug("volume %s: formatted %s", serial, dev);
+	}
+	mkdir_p(path);
+	if (mount(dev, path, "ext4", rw ? 0 : MS_RDONLY, rw ? NULL : "noload") < 0) {
+		sbx_log("volume %s: mount %s on %s: %s", serial, dev, path, strerror(errno));
+		return -1;
+	}
+	if (rw)
+		grow(dev, path);
+	sbx_debug("volume %s: %s mounted on %s (%s)", serial, dev, path, rw ? "rw" : "ro");
+	return 0;
+}
+
+int
+sbx_vol_setup(const char *cmdline)
+{
+	char value[2048];
+	char *save = NULL;
+	int n = 0;
+
+	if (cmdline == NULL || !sbx_cmdline_get(cmdline, "sbx.vol", value, sizeof(value)))
+		return 0;
+	for (char *item = strtok_r(value, ",", &save); item != NULL && n < SBX_VOL_MAX;
+	     item = strtok_r(NULL, ",", &save), n++) {
+		char *path = strchr(item, ':');
+		char *mode = path != NULL ? strrchr(path + 1, ':') : NULL;
+		if (path == NULL || mode == NULL) {
+			sbx_log("sbx.vol: bad entry %s", item);
+			return -1;
+		}
+		*path++ = '\0';
+		*mode++ = '\0';
+		if (setup_one(item, path, strcmp(mode, "rw") == 0) < 0)
+			return -1;
+	}
+	return 0;
+}
