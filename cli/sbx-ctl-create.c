@@ -33,6 +33,11 @@ sbx_ctl_create_options_add_entries(SbxCtlCreateOptions *opts, GOptionContext *co
 	     N_("Boot the named guest image instead of the configured default"),
 	     /* TRANSLATORS: placeholder of --image */
 	     N_("NAME")},
+	    {"volume", 'V', 0, G_OPTION_ARG_STRING_ARRAY, &opts->volumes,
+	     N_("Attach a durable volume at a guest path, read-only with :ro (repeatable, at "
+		"most 8)"),
+	     /* TRANSLATORS: placeholder of --volume; keep NAME:/PATH[:ro] recognisable */
+	     N_("NAME:/PATH[:ro]")},
 	    {"timeout", 't', 0, G_OPTION_ARG_STRING, &opts->timeout,
 	     for_run ? N_("Destroy the sandbox after DURATION even if sandboxctl is still "
 			  "running, e.g. 90, 30s, 5m, 1h (default: when sandboxctl exits)")
@@ -55,6 +60,7 @@ sbx_ctl_create_options_clear(SbxCtlCreateOptions *opts)
 	g_clear_pointer(&opts->labels, g_strfreev);
 	g_clear_pointer(&opts->image, g_free);
 	g_clear_pointer(&opts->timeout, g_free);
+	g_clear_pointer(&opts->volumes, g_strfreev);
 }
 
 /* the a{sv} of Manager1.CreateSandbox; unset options are left to the daemon's defaults */
@@ -94,6 +100,13 @@ sbx_ctl_create_options_to_variant(SbxCtlCreateOptions *opts, const gchar *defaul
 		if (labels == NULL)
 			return NULL;
 		g_variant_builder_add(&builder, "{sv}", "labels", labels);
+	}
+	if (opts->volumes != NULL) {
+		GVariant *volumes =
+		    sbx_ctl_parse_volumes((const gchar *const *)opts->volumes, error);
+		if (volumes == NULL)
+			return NULL;
+		g_variant_builder_add(&builder, "{sv}", "volumes", volumes);
 	}
 	if (opts->image != NULL)
 		g_variant_builder_add(&builder, "{sv}", "image", g_variant_new_string(opts->image));

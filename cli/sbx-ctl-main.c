@@ -24,6 +24,8 @@ static const SbxCtlCommand sbx_ctl_commands[] = {
     {"list", sbx_ctl_cmd_list, N_("List sandboxes")},
     {"kill", sbx_ctl_cmd_kill, N_("Destroy a sandbox")},
     {"cp", sbx_ctl_cmd_cp, N_("Copy files and directories into or out of a sandbox")},
+    {"volume", sbx_ctl_cmd_volume,
+     N_("Create, list, inspect, resize, snapshot and delete durable volumes")},
 };
 
 static gchar *

@@ -44,6 +44,7 @@ typedef struct {
 	gchar **labels;
 	gchar *image;
 	gchar *timeout;
+	gchar **volumes; /* NAME:/PATH[:ro] */
 } SbxCtlCreateOptions;
 
 typedef gint (*SbxCtlCommandFunc)(SbxCtl *ctl, gint argc, gchar **argv);
@@ -94,6 +95,11 @@ gint sbx_ctl_cmd_run(SbxCtl *ctl, gint argc, gchar **argv);
 
 /* sbx-ctl-cp.c */
 gint sbx_ctl_cmd_cp(SbxCtl *ctl, gint argc, gchar **argv);
+
+/* sbx-ctl-volume.c */
+gint sbx_ctl_cmd_volume(SbxCtl *ctl, gint argc, gchar **argv);
+/* "NAME:/PATH[:ro]" strings -> CreateSandbox's "volumes" a{sv} */
+GVariant *sbx_ctl_parse_volumes(const gchar *const *specs, GError **error);
 
 /* sbx-ctl-list.c */
 gint sbx_ctl_cmd_list(SbxCtl *ctl, gint argc, gchar **argv);
