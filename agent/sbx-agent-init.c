@@ -14,7 +14,6 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/reboot.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -175,18 +174,29 @@ check_cmdline(void)
 static void
 grow_root(const char *dev)
 {
-	struct statfs sf;
+	uint8_t sb[1024];
 	uint64_t bytes = 0;
 	int fd = open(dev, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	if (ioctl(fd, BLKGETSIZE64, &bytes) < 0)
+	/* the superblock's block count: statfs() leaves out the metadata */
+	if (ioctl(fd, BLKGETSIZE64, &bytes) < 0 || pread(fd, sb, sizeof(sb), 1024) != sizeof(sb))
 		bytes = 0;
 	close(fd);
-	if (bytes == 0 || statfs("/", &sf) < 0 || sf.f_bsize == 0)
+	/* ext4 superblock: magic 0xef53 at 56, log2(block size) - 10 at 24, blocks at 4
+	 * (low 32 bits) and 0x150 (high, with the 64bit feature, incompat 0x80 at 96) */
+	if (bytes == 0 || sb[56] != 0x53 || sb[57] != 0xef || sb[24] > 6)
 		return;
-	uint64_t blocks = bytes / (uint64_t)sf.f_bsize;
-	if (blocks <= (uint64_t)sf.f_blocks + 1024)
+	uint64_t bsize = 1024ull << sb[24];
+	uint64_t cur =
+	    (uint64_t)sb[4] | (uint64_t)sb[5] << 8 | (uint64_t)sb[6] << 16 | (uint64_t)sb[7] << 24;
+	if (sb[96] & 0x80)
+		cur |= ((uint64_t)sb[0x150] | (uint64_t)sb[0x151] << 8 | (uint64_t)sb[0x152] << 16 |
+			(uint64_t)sb[0x153] << 24)
+		       << 32;
+	uint64_t blocks = bytes / bsize;
+	/* the same size (the default): nothing to do, not even an ioctl */
+	if (blocks <= cur + 1024)
 		return;
 	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -194,7 +204,8 @@ grow_root(const char *dev)
 	if (ioctl(fd, EXT4_IOC_RESIZE_FS, &blocks) < 0)
 		sbx_log("growing the root file system: %s", strerror(errno));
 	else
-		sbx_debug("root grown to %llu blocks", (unsigned long long)blocks);
+		sbx_debug("root grown from %llu to %llu blocks", (unsigned long long)cur,
+			  (unsigned long long)blocks);
 	close(fd);
 }
 
