@@ -1,0 +1,442 @@
+/* volumes over D-Bus: the real sandboxd with the test hypervisor backend and the
+ * qcow2 volume plugin on a private bus (no VM): bounds, names, attachments,
+ * locks, restart
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+
+#define WAIT_US (60 * G_USEC_PER_SEC)
+#define MIB (G_GUINT64_CONSTANT(1) << 20)
+
+typedef struct {
+	GTestDBus *bus;
+	gchar *tmp;
+	gchar *conf_dir;
+	gchar *run_dir;
+	gchar *plugin_dir;
+	gchar *vol_dir;
+	GSubprocess *daemon;
+	GDBusConnection *conn;
+} Fixture;
+
+static gboolean
+name_has_owner(Fixture *f)
+{
+	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+	    f->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+	    "NameHasOwner", g_variant_new("(s)", "org.sandboxd"), G_VARIANT_TYPE("(b)"),
+	    G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+	gboolean has = FALSE;
+	if (reply != NULL)
+		g_variant_get(reply, "(b)", &has);
+	return has;
+}
+
+static void
+start_daemon(Fixture *f)
+{
+	g_autoptr(GError) error = NULL;
+	gint64 deadline = g_get_monotonic_time() + WAIT_US;
+
+	f->daemon = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, SANDBOXD, "--address",
+				     g_test_dbus_get_bus_address(f->bus), "--config-dir",
+				     f->conf_dir, "--plugin-dir", f->plugin_dir, "--runtime-dir",
+				     f->run_dir, "--verbose", NULL);
+	g_assert_no_error(error);
+	while (!name_has_owner(f)) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_usleep(20 * 1000);
+	}
+}
+
+static void
+stop_daemon(Fixture *f)
+{
+	gint64 deadline = g_get_monotonic_time() + WAIT_US;
+	g_subprocess_send_signal(f->daemon, SIGTERM);
+	g_subprocess_wait(f->daemon, NULL, NULL);
+	g_clear_object(&f->daemon);
+	/* the name is released with the process */
+	while (name_has_owner(f)) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_usleep(20 * 1000);
+	}
+}
+
+static void
+fixture_setup(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *conf = NULL;
+	g_autofree gchar *conf_path = NULL;
+	g_autofree gchar *l1 = NULL;
+	g_autofree gchar *l2 = NULL;
+
+	f->tmp = g_dir_make_tmp("sbx-test-volumes-XXXXXX", &error);
+	g_assert_no_error(error);
+	f->conf_dir = g_build_filename(f->tmp, "conf", NULL);
+	f->run_dir = g_build_filename(f->tmp, "run", NULL);
+	f->plugin_dir = g_build_filename(f->tmp, "plugins", NULL);
+	f->vol_dir = g_build_filename(f->tmp, "volumes", NULL);
+	g_assert_cmpint(g_mkdir(f->conf_dir, 0755), ==, 0);
+	g_assert_cmpint(g_mkdir(f->plugin_dir, 0755), ==, 0);
+	/* one plugin folder with both plugins */
+	l1 = g_build_filename(f->plugin_dir, "libsbx-test.so", NULL);
+	l2 = g_build_filename(f->plugin_dir, "libsbx-qcow2.so", NULL);
+	g_assert_cmpint(symlink(TEST_PLUGIN, l1), ==, 0);
+	g_assert_cmpint(symlink(QCOW2_PLUGIN, l2), ==, 0);
+	conf = g_strdup_printf("[daemon]\nBackend=test\nMaxLifetimeSec=600\n"
+			       "[volumes]\nMinCapacityMiB=300\nMaxCapacityMiB=2048\n"
+			       "[qcow2]\nDirectory=%s\n",
+			       f->vol_dir);
+	conf_path = g_build_filename(f->conf_dir, "sandboxd.conf", NULL);
+	g_assert_true(g_file_set_contents(conf_path, conf, -1, NULL));
+
+	f->bus = g_test_dbus_new(G_TEST_DBUS_NONE);
+	g_test_dbus_up(f->bus);
+	f->conn = g_dbus_connection_new_for_address_sync(
+	    g_test_dbus_get_bus_address(f->bus),
+	    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+		G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+	    NULL, NULL, &error);
+	g_assert_no_error(error);
+	g_dbus_connection_set_exit_on_close(f->conn, FALSE);
+	start_daemon(f);
+}
+
+static void
+rm_rf(const gchar *path)
+{
+	if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
+		g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+		const gchar *name;
+		while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+			g_autofree gchar *child = g_build_filename(path, name, NULL);
+			rm_rf(child);
+		}
+		g_rmdir(path);
+		return;
+	}
+	g_unlink(path);
+}
+
+static void
+fixture_teardown(Fixture *f, gconstpointer data)
+{
+	if (f->daemon != NULL)
+		stop_daemon(f);
+	g_clear_object(&f->conn);
+	g_test_dbus_down(f->bus);
+	g_clear_object(&f->bus);
+	rm_rf(f->tmp);
+	g_free(f->tmp);
+	g_free(f->conf_dir);
+	g_free(f->run_dir);
+	g_free(f->plugin_dir);
+	g_free(f->vol_dir);
+}
+
+static GVariant *
+call(Fixture *f, const gchar *path, const gchar *iface, const gchar *method, GVariant *params,
+     const gchar *reply_type, GError **error)
+{
+	return g_dbus_connection_call_sync(f->conn, "org.sandboxd", path, iface, method, params,
+					   reply_type != NULL ? G_VARIANT_TYPE(reply_type) : NULL,
+					   G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+}
+
+static gchar *
+create_volume(Fixture *f, const gchar *name, const gchar *options, GError **error)
+{
+	g_autoptr(GVariant) reply =
+	    call(f, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "CreateVolume",
+		 g_variant_new("(s@a{sv})", name, g_variant_new_parsed(options)), "(o)", error);
+	gchar *path = NULL;
+	if (reply != NULL)
+		g_variant_get(reply, "(o)", &path);
+	return path;
+}
+
+static gchar *
+create_sandbox(Fixture *f, const gchar *options, GError **error)
+{
+	g_autoptr(GVariant) reply =
+	    call(f, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "CreateSandbox",
+		 g_variant_new("(@a{sv})", g_variant_new_parsed(options)), "(o)", error);
+	gchar *path = NULL;
+	if (reply != NULL)
+		g_variant_get(reply, "(o)", &path);
+	return path;
+}
+
+static GVariant *
+get_prop(Fixture *f, const gchar *path, const gchar *name)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply =
+	    call(f, path, "org.freedesktop.DBus.Properties", "Get",
+		 g_variant_new("(ss)", "org.sandboxd.Volume1", name), "(v)", &error);
+	GVariant *value = NULL;
+	g_assert_no_error(error);
+	g_variant_get(reply, "(v)", &value);
+	return value;
+}
+
+static void
+assert_dbus_error(GError *error, const gchar *name)
+{
+	g_autofree gchar *remote = NULL;
+	g_assert_nonnull(error);
+	remote = g_dbus_error_get_remote_error(error);
+	if (g_strcmp0(remote, name) != 0)
+		g_error("expected %s, got %s: %s", name, remote, error->message);
+}
+
+static void
+test_names_and_bounds(Fixture *f, gconstpointer data)
+{
+	const gchar *bad_names[] = {"/", "a/b", "..", ".hidden", "", "a b", "caf\xc3\xa9"};
+	g_autofree gchar *long_name = g_strnfill(300, 'a');
+	g_autofree gchar *path = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) cap = NULL;
+
+	for (guint i = 0; i < G_N_ELEMENTS(bad_names); i++) {
+		g_autoptr(GError) e = NULL;
+		g_autofree gchar *p = create_volume(f, bad_names[i], "@a{sv} {}", &e);
+		g_assert_null(p);
+		assert_dbus_error(e, "org.sandboxd.Error.InvalidArgument");
+	}
+	{
+		g_autoptr(GError) e = NULL;
+		g_autofree gchar *p = create_volume(f, long_name, "@a{sv} {}", &e);
+		g_assert_null(p);
+		assert_dbus_error(e, "org.sandboxd.Error.InvalidArgument");
+	}
+	{
+		/* NUL cannot travel in a D-Bus string: the bus refuses it before us */
+		g_autoptr(GError) e = NULL;
+		g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+		    f->conn, "org.sandboxd", "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
+		    "GetVolume", g_variant_new("(s)", "a"), NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+		    &e);
+		assert_dbus_error(e, "org.sandboxd.Error.NotFound");
+	}
+	/* capacity outside [volumes] bounds, both ways, as t and as a string */
+	{
+		const gchar *bad[] = {"{'capacity': <uint64 1048576>}", "{'capacity': <'3GiB'>}",
+				      "{'capacity': <'12 parsecs'>}", "{'backend': <'nope'>}",
+				      "{'bogus': <1>}"};
+		for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+			g_autoptr(GError) e = NULL;
+			g_autofree gchar *p = create_volume(f, "ok", bad[i], &e);
+			g_assert_null(p);
+			assert_dbus_error(e, "org.sandboxd.Error.InvalidArgument");
+		}
+	}
+	path = create_volume(f, "ok", "{'capacity': <'512MiB'>, 'labels': <{'k': 'v'}>}", &error);
+	g_assert_no_error(error);
+	g_assert_true(g_str_has_prefix(path, "/org/sandboxd/Volume1/vol"));
+	cap = get_prop(f, path, "Capacity");
+	g_assert_cmpuint(g_variant_get_uint64(cap), ==, 512 * MIB);
+	{
+		/* duplicates refused */
+		g_autoptr(GError) e = NULL;
+		g_autofree gchar *p = create_volume(f, "ok", "@a{sv} {}", &e);
+		g_assert_null(p);
+		assert_dbus_error(e, "org.sandboxd.Error.AlreadyExists");
+	}
+	{
+		/* shrink refused, grow beyond the maximum refused, grow works */
+		g_autoptr(GError) e1 = NULL;
+		g_autoptr(GError) e2 = NULL;
+		g_autoptr(GError) e3 = NULL;
+		g_autoptr(GVariant) r1 = call(f, path, "org.sandboxd.Volume1", "Resize",
+					      g_variant_new("(t)", 400 * MIB), NULL, &e1);
+		g_autoptr(GVariant) r2 = call(f, path, "org.sandboxd.Volume1", "Resize",
+					      g_variant_new("(t)", 4096 * MIB), NULL, &e2);
+		g_autoptr(GVariant) r3 = call(f, path, "org.sandboxd.Volume1", "Resize",
+					      g_variant_new("(t)", 1024 * MIB), NULL, &e3);
+		g_autoptr(GVariant) c = NULL;
+		assert_dbus_error(e1, "org.sandboxd.Error.InvalidArgument");
+		assert_dbus_error(e2, "org.sandboxd.Error.InvalidArgument");
+		g_assert_no_error(e3);
+		c = get_prop(f, path, "Capacity");
+		g_assert_cmpuint(g_variant_get_uint64(c), ==, 1024 * MIB);
+	}
+}
+
+static void
+test_attachments(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *vol = create_volume(f, "data", "@a{sv} {}", &error);
+	g_autofree gchar *sb1 = NULL;
+	g_autofree gchar *sb2 = NULL;
+	g_autofree gchar *sb3 = NULL;
+	g_autoptr(GVariant) attached = NULL;
+
+	g_assert_no_error(error);
+	/* bad mount paths never reach the lock */
+	{
+		const gchar *bad[] = {
+		    "{'volumes': <{'/': <'data'>}>}",	    "{'volumes': <{'data': <'data'>}>}",
+		    "{'volumes': <{'/a/../b': <'data'>}>}", "{'volumes': <{'/proc/x': <'data'>}>}",
+		    "{'volumes': <{'/d': <'data:rx'>}>}",   "{'volumes': <{'/d': <'nosuch'>}>}"};
+		for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+			g_autoptr(GError) e = NULL;
+			g_autofree gchar *p = create_sandbox(f, bad[i], &e);
+			g_assert_null(p);
+			assert_dbus_error(e, i == G_N_ELEMENTS(bad) - 1
+						 ? "org.sandboxd.Error.NotFound"
+						 : "org.sandboxd.Error.InvalidArgument");
+		}
+	}
+	sb1 = create_sandbox(f, "{'timeout': <'5m'>, 'volumes': <{'/data': <'data'>}>}", &error);
+	g_assert_no_error(error);
+	attached = get_prop(f, vol, "AttachedTo");
+	g_assert_cmpuint(g_variant_n_children(attached), ==, 1);
+	g_assert_true(g_str_has_suffix(
+	    sb1, g_variant_get_string(g_variant_get_child_value(attached, 0), NULL)));
+	{
+		/* a second read-write attachment, and a reader of a written volume, are refused */
+		g_autoptr(GError) e1 = NULL;
+		g_autoptr(GError) e2 = NULL;
+		g_autofree gchar *p1 = create_sandbox(f, "{'volumes': <{'/data': <'data'>}>}", &e1);
+		g_autofree gchar *p2 =
+		    create_sandbox(f, "{'volumes': <{'/data': <'data:ro'>}>}", &e2);
+		assert_dbus_error(e1, "org.sandboxd.Error.VolumeAttached");
+		assert_dbus_error(e2, "org.sandboxd.Error.VolumeAttached");
+	}
+	{
+		/* delete and resize refused while attached */
+		g_autoptr(GError) e1 = NULL;
+		g_autoptr(GError) e2 = NULL;
+		g_autoptr(GVariant) r1 =
+		    call(f, vol, "org.sandboxd.Volume1", "Delete", NULL, NULL, &e1);
+		g_autoptr(GVariant) r2 = call(f, vol, "org.sandboxd.Volume1", "Resize",
+					      g_variant_new("(t)", 1024 * MIB), NULL, &e2);
+		assert_dbus_error(e1, "org.sandboxd.Error.VolumeAttached");
+		assert_dbus_error(e2, "org.sandboxd.Error.VolumeAttached");
+	}
+	/* destroying the sandbox releases the lock */
+	{
+		g_autoptr(GVariant) r =
+		    call(f, sb1, "org.sandboxd.Sandbox1", "Kill", NULL, NULL, &error);
+		g_assert_no_error(error);
+	}
+	{
+		gint64 deadline = g_get_monotonic_time() + WAIT_US;
+		for (;;) {
+			g_autoptr(GVariant) a = get_prop(f, vol, "AttachedTo");
+			if (g_variant_n_children(a) == 0)
+				break;
+			g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+			g_usleep(20 * 1000);
+		}
+	}
+	/* read-only attachments share */
+	sb2 = create_sandbox(f, "{'timeout': <'5m'>, 'volumes': <{'/data': <'data:ro'>}>}", &error);
+	g_assert_no_error(error);
+	sb3 = create_sandbox(f, "{'timeout': <'5m'>, 'volumes': <{'/d': <'data:ro'>}>}", &error);
+	g_assert_no_error(error);
+	{
+		g_autoptr(GVariant) a = get_prop(f, vol, "AttachedTo");
+		g_autoptr(GError) e = NULL;
+		g_autofree gchar *p = create_sandbox(f, "{'volumes': <{'/data': <'data'>}>}", &e);
+		g_assert_cmpuint(g_variant_n_children(a), ==, 2);
+		assert_dbus_error(e, "org.sandboxd.Error.VolumeAttached");
+	}
+}
+
+static void
+test_snapshot_and_restart(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *vol = create_volume(f, "src", "{'region': <'here'>}", &error);
+	g_autoptr(GVariant) snap_reply = NULL;
+	g_autoptr(GVariant) list = NULL;
+	g_autoptr(GVariant) ro = NULL;
+	g_autoptr(GVariant) clone_parent = NULL;
+	g_autoptr(GVariant) region = NULL;
+	g_autoptr(GVariant) name = NULL;
+	g_autofree gchar *clone = NULL;
+	const gchar *snap = NULL;
+
+	g_assert_no_error(error);
+	snap_reply = call(f, vol, "org.sandboxd.Volume1", "Snapshot",
+			  g_variant_new_parsed("('snap', @a{sv} {})"), "(o)", &error);
+	g_assert_no_error(error);
+	g_variant_get(snap_reply, "(&o)", &snap);
+	ro = get_prop(f, snap, "ReadOnly");
+	g_assert_true(g_variant_get_boolean(ro));
+	clone = create_volume(f, "clone", "{'from_snapshot': <'snap'>}", &error);
+	g_assert_no_error(error);
+	{
+		/* a snapshot cannot be attached, or deleted while it has clones */
+		g_autoptr(GError) e1 = NULL;
+		g_autoptr(GError) e2 = NULL;
+		g_autofree gchar *p = create_sandbox(f, "{'volumes': <{'/s': <'snap'>}>}", &e1);
+		g_autoptr(GVariant) r =
+		    call(f, snap, "org.sandboxd.Volume1", "Delete", NULL, NULL, &e2);
+		assert_dbus_error(e1, "org.sandboxd.Error.InvalidArgument");
+		assert_dbus_error(e2, "org.sandboxd.Error.VolumeInUse");
+	}
+
+	/* a new daemon finds all three, with their names, regions and parents */
+	stop_daemon(f);
+	start_daemon(f);
+	list = call(f, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "ListVolumes",
+		    g_variant_new_parsed("(@a{sv} {},)"), "(ao)", &error);
+	g_assert_no_error(error);
+	{
+		g_autoptr(GVariant) paths = g_variant_get_child_value(list, 0);
+		g_assert_cmpuint(g_variant_n_children(paths), ==, 3);
+	}
+	name = get_prop(f, clone, "Name");
+	g_assert_cmpstr(g_variant_get_string(name, NULL), ==, "clone");
+	clone_parent = get_prop(f, clone, "Parent");
+	g_assert_true(g_str_has_suffix(snap, g_variant_get_string(clone_parent, NULL)));
+	region = get_prop(f, vol, "Region");
+	g_assert_cmpstr(g_variant_get_string(region, NULL), ==, "here");
+	{
+		/* the names are still taken */
+		g_autoptr(GError) e = NULL;
+		g_autofree gchar *p = create_volume(f, "snap", "@a{sv} {}", &e);
+		assert_dbus_error(e, "org.sandboxd.Error.AlreadyExists");
+	}
+	/* delete everything: nothing is left in the folder */
+	{
+		const gchar *order[] = {clone, snap, vol};
+		for (guint i = 0; i < G_N_ELEMENTS(order); i++) {
+			g_autoptr(GVariant) r =
+			    call(f, order[i], "org.sandboxd.Volume1", "Delete", NULL, NULL, &error);
+			g_assert_no_error(error);
+		}
+	}
+	{
+		g_autoptr(GDir) dir = g_dir_open(f->vol_dir, 0, NULL);
+		const gchar *entry;
+		while (dir != NULL && (entry = g_dir_read_name(dir)) != NULL)
+			g_assert_false(g_str_has_suffix(entry, ".qcow2") ||
+				       g_str_has_suffix(entry, ".json"));
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add("/volumes/names-and-bounds", Fixture, NULL, fixture_setup, test_names_and_bounds,
+		   fixture_teardown);
+	g_test_add("/volumes/attachments", Fixture, NULL, fixture_setup, test_attachments,
+		   fixture_teardown);
+	g_test_add("/volumes/snapshot-and-restart", Fixture, NULL, fixture_setup,
+		   test_snapshot_and_restart, fixture_teardown);
+	return g_test_run();
+}
