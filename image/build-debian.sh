@@ -11,7 +11,8 @@
 # only when an input changes: this script, the agent binary, the package list,
 # the suite, the mirror, the kernel package, the disk size or the debootstrap
 # tarball. The downloaded packages are kept as a debootstrap tarball in the
-# cache folder, so a rebuild needs no network.
+# cache folder, so a rebuild needs no network, and the root file system
+# (without the agent) as rootfs-*.tar.zst, so an agent-only change skips debootstrap.
 #
 # Environment:
 #   SBX_IMAGE_CACHE    where downloads are kept (default OUTDIR/../cache)
@@ -24,6 +25,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -euo pipefail
+trap 'echo "build-debian: error: a command failed at line $LINENO (exit $?)" >&2' ERR
 
 if [ $# -ne 2 ]; then
 	echo "usage: $0 OUTDIR AGENT_BINARY" >&2
@@ -55,7 +57,7 @@ die() { echo "build-debian: error: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, device nodes, file owners)"
 [ -x "$AGENT" ] || die "agent binary $AGENT is not executable"
-for tool in debootstrap mkfs.ext4 qemu-img cpio dpkg-deb sha256sum flock depmod; do
+for tool in debootstrap mkfs.ext4 qemu-img cpio dpkg-deb sha256sum flock depmod zstd tar; do
 	command -v "$tool" >/dev/null || die "$tool is required"
 done
 case "$DISK_GIB" in
@@ -192,41 +194,72 @@ if command -v lz4 >/dev/null; then
 	fi
 fi
 
-# root file system from the cached packages
-log "debootstrap $SUITE (from $tarball)"
-debootstrap --variant=minbase --include="$PACKAGES" --unpack-tarball="$tarball" \
-	"$SUITE" "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1 ||
-	{ tail -n 30 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
-for m in $(awk -v r="$root" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r); do
-	umount "$m"
-done
+# --- rootfs begin: the root file system without the agent. Cached as a tarball
+# keyed by the packages, the kernel and the text between these markers, so an
+# agent-only change skips debootstrap (the slow part).
+make_rootfs() {
+	local r=${root:?}
+	[ "$r" != / ] || die "refusing to build into /"
+	log "debootstrap $SUITE (from $tarball)"
+	debootstrap --variant=minbase --include="$PACKAGES" --unpack-tarball="$tarball" \
+		"$SUITE" "$r" "$MIRROR" >"$work/debootstrap.log" 2>&1 ||
+		{ tail -n 30 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
+	for m in $(awk -v r="$r" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r); do
+		umount "$m"
+	done
 
-# the agent, and the kernel's modules so modprobe works inside
+	# the kernel's modules so modprobe works inside
+	mkdir -p "$r/lib/modules"
+	cp -a "$moddir" "$r/lib/modules/"
+	depmod -b "$r" "$kversion"
+
+	# the guest's view of the world: the agent writes /etc/resolv.conf at boot
+	echo sandbox >"$r/etc/hostname"
+	printf '127.0.0.1\tlocalhost\n127.0.1.1\tsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n' \
+		>"$r/etc/hosts"
+	rm -f "$r/etc/resolv.conf"
+	: >"$r/etc/resolv.conf"
+	: >"$r/etc/machine-id"
+	printf '# the root disk is mounted by the sandboxd agent\n' >"$r/etc/fstab"
+	printf 'deb %s %s main\ndeb %s %s-updates main\ndeb %s/debian-security %s-security main\n' \
+		"$MIRROR" "$SUITE" "$MIRROR" "$SUITE" "${MIRROR%/debian}" "$SUITE" \
+		>"$r/etc/apt/sources.list"
+	# smaller base; apt-get update inside fetches fresh lists
+	rm -rf "$r"/var/cache/apt/archives/*.deb "$r"/var/lib/apt/lists/* \
+		"$r"/var/cache/apt/*.bin "$r"/var/log/*.log "$r/var/log/apt"/* \
+		"$r"/tmp/* "$r"/var/tmp/*
+	mkdir -p "$r/var/lib/apt/lists/partial"
+	echo "sandboxd debian image ($SUITE), kernel $kversion" >"$r/etc/sbx-release"
+}
+# --- rootfs end
+
+rootfs_key=$(
+	{
+		sed -n '/^# --- rootfs begin/,/^# --- rootfs end/p' "$SCRIPT"
+		echo "$SUITE $MIRROR $PACKAGES $(basename "$kernel_deb")"
+		stat -c '%n %s %Y' "$tarball"
+	} | sha256sum | cut -c1-16
+)
+rootfs_tar="$CACHE/rootfs-$SUITE-$rootfs_key.tar.zst"
+t_stage=$(date +%s)
+mkdir -p "$root"
+if [ -s "$rootfs_tar" ]; then
+	log "root file system from $rootfs_tar"
+	tar -C "$root" --numeric-owner --xattrs -I zstd -xpf "$rootfs_tar"
+else
+	make_rootfs
+	# one cached root file system per suite
+	rm -f "$CACHE/rootfs-$SUITE-"*.tar.zst
+	if ! tar -C "$root" --numeric-owner --xattrs -I 'zstd -1 -T0' -cf "$rootfs_tar.tmp" .; then
+		rm -f "$rootfs_tar.tmp"
+		die "cannot cache the root file system in $rootfs_tar"
+	fi
+	mv "$rootfs_tar.tmp" "$rootfs_tar"
+fi
+log "root file system ready in $(($(date +%s) - t_stage)) s"
+
 install -m 0755 "$AGENT" "$root/sbin/sandboxd-agent"
 strip "$root/sbin/sandboxd-agent" 2>/dev/null || true
-mkdir -p "$root/lib/modules"
-cp -a "$moddir" "$root/lib/modules/"
-depmod -b "$root" "$kversion"
-
-# the guest's view of the world: the agent writes /etc/resolv.conf at boot
-echo sandbox >"$root/etc/hostname"
-printf '127.0.0.1\tlocalhost\n127.0.1.1\tsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n' \
-	>"$root/etc/hosts"
-rm -f "$root/etc/resolv.conf"
-: >"$root/etc/resolv.conf"
-: >"$root/etc/machine-id"
-printf '# the root disk is mounted by the sandboxd agent\n' >"$root/etc/fstab"
-cat >"$root/etc/apt/sources.list" <<EOF
-deb $MIRROR $SUITE main
-deb $MIRROR $SUITE-updates main
-deb ${MIRROR%/debian}/debian-security $SUITE-security main
-EOF
-# smaller base; apt-get update inside fetches fresh lists
-rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
-	"$root"/var/cache/apt/*.bin "$root"/var/log/*.log "$root/var/log/apt"/* \
-	"$root"/tmp/* "$root"/var/tmp/*
-mkdir -p "$root/var/lib/apt/lists/partial"
-echo "sandboxd debian image ($SUITE), kernel $kversion" >"$root/etc/sbx-release"
 chroot "$root" dpkg-query -W -f='${Package} ${Version}\n' >"$new/packages.txt"
 
 # the initramfs: the agent as /init and the modules it loads before the root
@@ -257,6 +290,7 @@ mknod -m 0666 "$ird/dev/null" c 1 3
 # the root disk: a sparse ext4 of the full size (free blocks cost nothing in
 # qcow2); no journal (the disk lives as long as its sandbox) and every inode
 # table zeroed now, so the guest's lazy-init thread never writes to an overlay
+t_stage=$(date +%s)
 log "making the ${DISK_GIB} GiB ext4 root disk"
 truncate -s "${DISK_GIB}G" "$work/root.raw"
 mkfs.ext4 -q -F -L sbx-root -O ^has_journal -m 0 \
@@ -265,6 +299,7 @@ mkfs.ext4 -q -F -L sbx-root -O ^has_journal -m 0 \
 qemu-img convert -f raw -O qcow2 "$work/root.raw" "$new/debian.qcow2"
 rm -f "$work/root.raw"
 chmod 0444 "$new/debian.qcow2"
+log "disk ready in $(($(date +%s) - t_stage)) s"
 
 echo "$CMDLINE" >"$new/cmdline"
 cat >"$new/image.json" <<EOF

@@ -17,6 +17,8 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -euo pipefail
+# a silent set -e exit is useless in a CI log: say where it happened
+trap 'echo "build-image: error: a command failed at line $LINENO (exit $?)" >&2' ERR
 
 if [ $# -ne 2 ]; then
 	echo "usage: $0 OUTDIR AGENT_BINARY" >&2
