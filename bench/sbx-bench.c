@@ -188,6 +188,7 @@ main(int argc, char **argv)
 	g_autoptr(GArray) throughput = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	g_autoptr(GArray) file_write = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	g_autoptr(GArray) file_read = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	g_autoptr(GArray) spawn_seq = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	g_autofree gchar *file_path = NULL;
 	gint file_mib = 1024;
 	gint file_runs = 3;
@@ -337,6 +338,16 @@ main(int argc, char **argv)
 		g_free(run);
 		g_printerr(".");
 	}
+	/* (f) 100 short processes, one after the other, in the same sandbox */
+	for (gint i = 0; i < MIN(runs, 3); i++) {
+		gdouble v = 0;
+		if (!sbx_bench_spawn_sequence(conn, path, 100, &v, &error)) {
+			g_printerr("Spawn: %s\n", error->message);
+			return 1;
+		}
+		g_array_append_val(spawn_seq, v);
+		g_printerr(".");
+	}
 	kill_sandbox(conn, path, NULL);
 
 	/* (d) and (e): file throughput through WriteFile/ReadFile, in a sandbox with room */
@@ -376,6 +387,7 @@ main(int argc, char **argv)
 		    g_strdup_printf("(c) stdout throughput, %d MiB", stream_mib);
 		print_row(label, throughput, "MiB/s");
 	}
+	print_row("(f) 100 x Spawn+Wait of `true` in a row", spawn_seq, "ms");
 	if (file_write->len > 0) {
 		g_autofree gchar *wl =
 		    g_strdup_printf("(d) WriteFile throughput, %d MiB", file_mib);

@@ -16,4 +16,9 @@ gboolean sbx_bench_file_throughput(GDBusConnection *conn, const gchar *path, con
 /* a sandbox with @memory_mib of memory (0: the default) */
 gchar *sbx_bench_create_sandbox(GDBusConnection *conn, guint memory_mib, GError **error);
 
+/* sbx-bench-proc.c: @count times Spawn of `true` then Process1.Wait, one after the
+ * other, in the sandbox at @path; the total in ms */
+gboolean sbx_bench_spawn_sequence(GDBusConnection *conn, const gchar *path, guint count,
+				  gdouble *ms, GError **error);
+
 G_END_DECLS
