@@ -16,6 +16,7 @@
 #include "sbx-hypervisor-backend.h"
 #include "sbx-manager.h"
 #include "sbx-plugin-loader.h"
+#include "sbx-state-store.h"
 #include "sbx-volume-manager.h"
 
 #define SBX_PLUGIN_DIR_ENV "SANDBOXD_PLUGIN_DIR"
@@ -227,6 +228,16 @@ on_volumes_loaded(GObject *source, GAsyncResult *res, gpointer user_data)
 						      on_name_lost, daemon, NULL);
 }
 
+static void
+on_recovered(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	gboolean *done = user_data;
+	g_autoptr(GError) error = NULL;
+	if (!sbx_manager_recover_finish(SBX_MANAGER(source), res, &error))
+		g_warning("recovery: %s", error->message);
+	*done = TRUE;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -236,6 +247,9 @@ main(int argc, char **argv)
 	g_autofree gchar *opt_config_dir = NULL;
 	g_autofree gchar *opt_plugin_dir = NULL;
 	g_autofree gchar *opt_runtime_dir = NULL;
+	g_autofree gchar *opt_state_dir = NULL;
+	g_autoptr(SbxStateStore) store = NULL;
+	gboolean recovered = FALSE;
 	const GOptionEntry entries[] = {
 	    {"session", 0, 0, G_OPTION_ARG_NONE, &opt_session,
 	     "Use the session bus instead of the system bus", NULL},
@@ -249,6 +263,9 @@ main(int argc, char **argv)
 	     "DIR"},
 	    {"runtime-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_runtime_dir,
 	     "Keep per-sandbox files under DIR (default [daemon] RuntimeDir, " SBX_RUNTIMEDIR ")",
+	     "DIR"},
+	    {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_state_dir,
+	     "Keep sandbox records under DIR (default [daemon] StateDir, " SBX_STATEDIR ")",
 	     "DIR"},
 	    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL},
 	    {"version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL},
@@ -338,10 +355,23 @@ main(int argc, char **argv)
 
 	daemon.loop = g_main_loop_new(NULL, FALSE);
 	daemon.manager = sbx_manager_new(config, backend, runtime_dir);
+	store = sbx_state_store_new(opt_state_dir != NULL ? opt_state_dir
+							  : sbx_config_get_state_dir(config),
+				    &error);
+	if (store == NULL) {
+		/* still useful without: sandboxes just do not survive a restart */
+		g_warning("%s: sandboxes will not be re-adopted after a restart", error->message);
+		g_clear_error(&error);
+	}
+	sbx_manager_set_state_store(daemon.manager, store, sbx_config_get_backend(config));
 	sbx_manager_set_volume_manager(daemon.manager, volumes);
 	sbx_manager_export(daemon.manager, daemon.connection);
 	g_debug("backend %s (domain type %s), runtime folder %s", sbx_config_get_backend(config),
 		sbx_hypervisor_backend_get_domain_type(backend), runtime_dir);
+	/* sandboxes of a previous run come back (or go) before anyone can call */
+	sbx_manager_recover_async(daemon.manager, on_recovered, &recovered);
+	while (!recovered)
+		g_main_context_iteration(NULL, TRUE);
 
 	g_unix_signal_add(SIGTERM, on_signal, &daemon);
 	g_unix_signal_add(SIGINT, on_signal, &daemon);

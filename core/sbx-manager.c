@@ -24,10 +24,19 @@ struct _SbxManager {
 	gulong vm_exited_id;
 	gboolean shutting_down;
 	GPtrArray *shutdown_waiters; /* GTask */
+	/* durability and observability */
+	SbxStateStore *store;
+	gchar *backend_name;
+	GHashTable *crashed; /* id -> SbxSandbox, kept a while for their logs */
+	guint n_adopted;
+	gint64 started_at;
 	SbxVolumeManager *volumes;
 };
 
 G_DEFINE_TYPE(SbxManager, sbx_manager, G_TYPE_OBJECT)
+
+/* how long a crashed sandbox stays on the bus */
+#define SBX_CRASHED_KEEP_SEC (5 * 60)
 
 static void
 sbx_manager_dispose(GObject *object)
@@ -36,6 +45,8 @@ sbx_manager_dispose(GObject *object)
 	if (self->backend != NULL)
 		g_clear_signal_handler(&self->vm_exited_id, self->backend);
 	g_clear_pointer(&self->sandboxes, g_hash_table_unref);
+	g_clear_pointer(&self->crashed, g_hash_table_unref);
+	g_clear_object(&self->store);
 	g_clear_object(&self->object_manager);
 	g_clear_object(&self->iface);
 	g_clear_object(&self->connection);
@@ -50,6 +61,7 @@ sbx_manager_finalize(GObject *object)
 {
 	SbxManager *self = SBX_MANAGER(object);
 	g_free(self->runtime_dir);
+	g_free(self->backend_name);
 	g_ptr_array_unref(self->shutdown_waiters);
 	G_OBJECT_CLASS(sbx_manager_parent_class)->finalize(object);
 }
@@ -67,6 +79,8 @@ sbx_manager_init(SbxManager *self)
 {
 	self->sandboxes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_object_unref);
 	self->shutdown_waiters = g_ptr_array_new_with_free_func(g_object_unref);
+	self->crashed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_object_unref);
+	self->started_at = g_get_real_time();
 }
 
 guint
@@ -88,18 +102,57 @@ check_shutdown_done(SbxManager *self)
 }
 
 static void
+drop_crashed(SbxManager *self, SbxSandbox *sandbox)
+{
+	g_autoptr(SbxSandbox) keep = g_object_ref(sandbox);
+	g_signal_handlers_disconnect_by_data(sandbox, self);
+	if (self->object_manager != NULL)
+		g_dbus_object_manager_server_unexport(self->object_manager,
+						      sbx_sandbox_get_object_path(sandbox));
+	g_hash_table_remove(self->crashed, sbx_sandbox_get_id(sandbox));
+}
+
+static void
+on_crashed_dismissed(SbxSandbox *sandbox, gpointer user_data)
+{
+	drop_crashed(SBX_MANAGER(user_data), sandbox);
+}
+
+static gboolean
+on_crashed_expired(gpointer user_data)
+{
+	SbxSandbox *sandbox = SBX_SANDBOX(user_data);
+	SbxManager *self = g_object_get_data(G_OBJECT(sandbox), "sbx-manager");
+	if (self != NULL && g_hash_table_lookup(self->crashed, sbx_sandbox_get_id(sandbox)) == sandbox)
+		drop_crashed(self, sandbox);
+	return G_SOURCE_REMOVE;
+}
+
+static void
 on_sandbox_gone(SbxSandbox *sandbox, gpointer user_data)
 {
 	SbxManager *self = SBX_MANAGER(user_data);
 	g_autoptr(SbxSandbox) keep = g_object_ref(sandbox);
+	gboolean kept = sbx_sandbox_get_state(sandbox) == SBX_SANDBOX_STATE_CRASHED &&
+			!self->shutting_down && self->object_manager != NULL;
 
-	if (self->object_manager != NULL)
+	if (self->object_manager != NULL && !kept)
 		g_dbus_object_manager_server_unexport(self->object_manager,
 						      sbx_sandbox_get_object_path(sandbox));
 	g_signal_handlers_disconnect_by_data(sandbox, self);
 	/* the VM is gone: its disks are closed */
 	if (self->volumes != NULL)
 		sbx_volume_manager_detach(self->volumes, sbx_sandbox_get_id(sandbox));
+	if (kept) {
+		/* its logs stay readable a while: the manager outlives its sandboxes */
+		g_object_set_data(G_OBJECT(sandbox), "sbx-manager", self);
+		g_hash_table_replace(self->crashed, g_strdup(sbx_sandbox_get_id(sandbox)),
+				     g_object_ref(sandbox));
+		g_signal_connect(sandbox, "dismissed", G_CALLBACK(on_crashed_dismissed), self);
+		g_timeout_add_seconds_full(G_PRIORITY_DEFAULT, SBX_CRASHED_KEEP_SEC,
+					   on_crashed_expired, g_object_ref(sandbox),
+					   g_object_unref);
+	}
 	g_hash_table_remove(self->sandboxes, sbx_sandbox_get_id(sandbox));
 	check_shutdown_done(self);
 }
@@ -112,7 +165,7 @@ on_vm_exited(SbxHypervisorBackend *backend, const gchar *id, gpointer user_data)
 	if (sandbox == NULL || sbx_sandbox_get_state(sandbox) != SBX_SANDBOX_STATE_RUNNING)
 		return;
 	sbx_sandbox_warning(id, "sandbox %s: its VM stopped on its own", id);
-	sbx_sandbox_destroy_async(sandbox, "its VM stopped", NULL, NULL);
+	sbx_sandbox_crash(sandbox, "its VM stopped");
 }
 
 SbxManager *
@@ -311,6 +364,7 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	    sbx_sandbox_new(id, g_steal_pointer(&opts), image, self->backend, self->runtime_dir,
 			    sbx_config_get_boot_timeout_sec(self->config));
 	g_hash_table_insert(self->sandboxes, g_strdup(id), g_object_ref(call->sandbox));
+	sbx_sandbox_set_state_store(call->sandbox, self->store, self->backend_name);
 	g_signal_connect(call->sandbox, "gone", G_CALLBACK(on_sandbox_gone), self);
 	sbx_sandbox_debug(id, "CreateSandbox from %s: sandbox %s", sender ? sender : "peer", id);
 
@@ -365,9 +419,14 @@ handle_get_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation, co
 	SbxManager *self = SBX_MANAGER(user_data);
 	SbxSandbox *sandbox = NULL;
 
-	if (sbx_sandbox_id_is_valid(id))
+	if (sbx_sandbox_id_is_valid(id)) {
 		sandbox = g_hash_table_lookup(self->sandboxes, id);
-	if (sandbox == NULL || sbx_sandbox_get_state(sandbox) != SBX_SANDBOX_STATE_RUNNING) {
+		/* a crashed one is kept a while, for its logs */
+		if (sandbox == NULL)
+			sandbox = g_hash_table_lookup(self->crashed, id);
+	}
+	if (sandbox == NULL || (sbx_sandbox_get_state(sandbox) != SBX_SANDBOX_STATE_RUNNING &&
+				sbx_sandbox_get_state(sandbox) != SBX_SANDBOX_STATE_CRASHED)) {
 		g_dbus_method_invocation_return_error(invocation, SBX_ERROR, SBX_ERROR_NOT_FOUND,
 						      "no sandbox '%.64s'", id);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -375,6 +434,95 @@ handle_get_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation, co
 	sbx_dbus_manager1_complete_get_sandbox(iface, invocation,
 					       sbx_sandbox_get_object_path(sandbox));
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_get_status(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+	SbxManager *self = SBX_MANAGER(user_data);
+	sbx_dbus_manager1_complete_get_status(iface, invocation, sbx_manager_build_status(self));
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* --- durability --------------------------------------------------------- */
+
+void
+sbx_manager_set_state_store(SbxManager *self, SbxStateStore *store, const gchar *backend_name)
+{
+	g_set_object(&self->store, store);
+	g_free(self->backend_name);
+	self->backend_name = g_strdup(backend_name);
+}
+
+SbxConfig *
+sbx_manager_get_config(SbxManager *self)
+{
+	return self->config;
+}
+
+SbxHypervisorBackend *
+sbx_manager_get_backend(SbxManager *self)
+{
+	return self->backend;
+}
+
+const gchar *
+sbx_manager_get_runtime_dir(SbxManager *self)
+{
+	return self->runtime_dir;
+}
+
+SbxStateStore *
+sbx_manager_get_state_store(SbxManager *self)
+{
+	return self->store;
+}
+
+const gchar *
+sbx_manager_get_backend_name(SbxManager *self)
+{
+	return self->backend_name;
+}
+
+guint
+sbx_manager_get_n_adopted(SbxManager *self)
+{
+	return self->n_adopted;
+}
+
+gint64
+sbx_manager_get_started_at(SbxManager *self)
+{
+	return self->started_at;
+}
+
+void
+sbx_manager_add_adopted(SbxManager *self, SbxSandbox *sandbox)
+{
+	g_hash_table_insert(self->sandboxes, g_strdup(sbx_sandbox_get_id(sandbox)),
+			    g_object_ref(sandbox));
+	g_signal_connect(sandbox, "gone", G_CALLBACK(on_sandbox_gone), self);
+	sbx_sandbox_set_state_store(sandbox, self->store, self->backend_name);
+	self->n_adopted++;
+	if (self->object_manager != NULL)
+		g_dbus_object_manager_server_export(
+		    self->object_manager, G_DBUS_OBJECT_SKELETON(sbx_sandbox_get_object(sandbox)));
+}
+
+GPtrArray *
+sbx_manager_list_all(SbxManager *self)
+{
+	GPtrArray *all = g_ptr_array_new_with_free_func(g_object_unref);
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, self->sandboxes);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		g_ptr_array_add(all, g_object_ref(value));
+	g_hash_table_iter_init(&iter, self->crashed);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		g_ptr_array_add(all, g_object_ref(value));
+	return all;
 }
 
 void
@@ -396,6 +544,7 @@ sbx_manager_export(SbxManager *self, GDBusConnection *connection)
 	g_signal_connect(self->iface, "handle-list-sandboxes", G_CALLBACK(handle_list_sandboxes),
 			 self);
 	g_signal_connect(self->iface, "handle-get-sandbox", G_CALLBACK(handle_get_sandbox), self);
+	g_signal_connect(self->iface, "handle-get-status", G_CALLBACK(handle_get_status), self);
 	if (self->volumes != NULL) {
 		sbx_volume_dbus_connect_manager(self->volumes, self->iface);
 		sbx_volume_manager_set_object_manager(self->volumes, self->object_manager);

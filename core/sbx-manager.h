@@ -7,6 +7,8 @@
 
 #include "sbx-config.h"
 #include "sbx-hypervisor-backend.h"
+#include "sbx-sandbox.h"
+#include "sbx-state-store.h"
 #include "sbx-volume-manager.h"
 
 G_BEGIN_DECLS
@@ -26,6 +28,28 @@ SbxVolumeManager *sbx_manager_get_volume_manager(SbxManager *self);
 /* exports /org/sandboxd (object manager) and the Manager1 object */
 void sbx_manager_export(SbxManager *self, GDBusConnection *connection);
 guint sbx_manager_get_n_sandboxes(SbxManager *self);
+
+/* durability: sandboxes keep their records in @store; call before export */
+void sbx_manager_set_state_store(SbxManager *self, SbxStateStore *store, const gchar *backend_name);
+/* sbx-adopt.c: re-adopts duration sandboxes whose VM survived a restart,
+ * destroys session ones and orphans; call before taking the bus name */
+void sbx_manager_recover_async(SbxManager *self, GAsyncReadyCallback callback, gpointer user_data);
+gboolean sbx_manager_recover_finish(SbxManager *self, GAsyncResult *res, GError **error);
+/* sbx-manager-status.c: Manager1.GetStatus */
+GVariant *sbx_manager_build_status(SbxManager *self);
+
+/* for sbx-adopt.c and sbx-manager-status.c */
+SbxConfig *sbx_manager_get_config(SbxManager *self);
+SbxHypervisorBackend *sbx_manager_get_backend(SbxManager *self);
+const gchar *sbx_manager_get_runtime_dir(SbxManager *self);
+SbxStateStore *sbx_manager_get_state_store(SbxManager *self);
+const gchar *sbx_manager_get_backend_name(SbxManager *self);
+/* tracks a re-adopted sandbox (running) and exports it */
+void sbx_manager_add_adopted(SbxManager *self, SbxSandbox *sandbox);
+/* live sandboxes, then crashed ones still kept */
+GPtrArray *sbx_manager_list_all(SbxManager *self);
+guint sbx_manager_get_n_adopted(SbxManager *self);
+gint64 sbx_manager_get_started_at(SbxManager *self);
 
 /* refuses new sandboxes and destroys every sandbox; completes when all are gone */
 void sbx_manager_shutdown_async(SbxManager *self, GAsyncReadyCallback callback, gpointer user_data);

@@ -19,6 +19,7 @@ typedef struct {
 	gint fds[3];
 	guint caller_watch_id;
 	gboolean caller_gone;
+	gchar *argv0; /* for the event log */
 } SbxExecCall;
 
 static void
@@ -33,6 +34,7 @@ sbx_exec_call_free(SbxExecCall *call)
 	g_clear_object(&call->cancellable);
 	g_clear_object(&call->invocation);
 	g_clear_object(&call->sandbox);
+	g_free(call->argv0);
 	g_free(call);
 }
 
@@ -73,6 +75,9 @@ on_exec_done(GObject *source, GAsyncResult *res, gpointer user_data)
 	if (sbx_agent_client_exec_finish(SBX_AGENT_CLIENT(source), res, &result, &error)) {
 		sbx_sandbox_debug(self->id, "sandbox %s: process exited (%d, signal %d)", self->id,
 				  result.exit_code, result.signal);
+		sbx_event_log_add(self->events, "exec ended: %s: exit status %d, signal %d",
+				  call->argv0, result.signal != 0 ? -1 : result.exit_code,
+				  result.signal);
 		sbx_dbus_sandbox1_complete_exec(self->iface, g_steal_pointer(&call->invocation),
 						result.signal != 0 ? -1 : result.exit_code,
 						result.signal);
@@ -152,6 +157,8 @@ handle_exec(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gch
 	}
 
 	sbx_sandbox_debug(self->id, "sandbox %s: exec %s", self->id, argv[0]);
+	call->argv0 = g_strndup(argv[0], 256);
+	sbx_event_log_add(self->events, "exec started: %s", call->argv0);
 	{
 		SbxExecCall *c = g_steal_pointer(&call);
 		sbx_agent_client_exec_async(self->agent, &params, c->fds[0], c->fds[1], c->fds[2],

@@ -48,6 +48,18 @@ struct _SbxSandbox {
 	/* durable volumes (SbxVmDisk), attached by the manager; or NULL */
 	GPtrArray *disks;
 
+	/* durability and observability (sbx-sandbox-state.c, sbx-sandbox-logs.c) */
+	SbxStateStore *store;
+	gchar *backend_name;
+	gchar *region;
+	gint64 expires_at; /* µs since the epoch; 0 until armed */
+	gboolean adopted;
+	gboolean crashed;
+	gboolean finished;
+	SbxEventLog *events;
+	GBytes *console_tail; /* a crashed sandbox's last console bytes */
+	GPtrArray *console_readers; /* SbxConsoleReader */
+
 	/* stopping */
 	gchar *destroy_reason;
 	GError *destroy_error;
@@ -56,6 +68,14 @@ struct _SbxSandbox {
 
 /* sbx-sandbox-exec.c */
 void sbx_sandbox_exec_setup(SbxSandbox *self);
+/* sbx-sandbox-logs.c: ReadLog; the console tail kept after a crash */
+void sbx_sandbox_logs_setup(SbxSandbox *self);
+void sbx_sandbox_logs_keep_console(SbxSandbox *self);
+void sbx_sandbox_logs_stop(SbxSandbox *self);
+void sbx_sandbox_logs_free(SbxSandbox *self);
+/* sbx-sandbox-state.c */
+void sbx_sandbox_arm_expiry(SbxSandbox *self);
+void sbx_sandbox_forget_state(SbxSandbox *self);
 /* sbx-sandbox-fs.c: filesystem and environment methods */
 void sbx_sandbox_fs_setup(SbxSandbox *self);
 void sbx_sandbox_exec_cancel_all(SbxSandbox *self);

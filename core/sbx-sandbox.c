@@ -16,14 +16,15 @@
 
 G_DEFINE_TYPE(SbxSandbox, sbx_sandbox, G_TYPE_OBJECT)
 
-enum { SIGNAL_GONE, SIGNAL_LAST };
+enum { SIGNAL_GONE, SIGNAL_DISMISSED, SIGNAL_LAST };
 static guint signals[SIGNAL_LAST];
 
 /* how long to keep retrying the agent socket after the backend said it is up */
 #define SBX_CONNECT_RETRY_MS 50
 #define SBX_CONNECT_DEADLINE_US (10 * G_USEC_PER_SEC)
 
-static const gchar *const state_names[] = {"starting", "running", "stopping", "stopped"};
+static const gchar *const state_names[] = {"starting", "running", "stopping", "stopped",
+					    "crashed"};
 
 const gchar *
 sbx_sandbox_state_to_string(SbxSandboxState state)
@@ -63,6 +64,12 @@ sbx_sandbox_set_state(SbxSandbox *self, SbxSandboxState state)
 	sbx_dbus_sandbox1_set_state(self->iface, sbx_sandbox_state_to_string(state));
 	sbx_sandbox_debug(self->id, "sandbox %s is %s", self->id,
 			  sbx_sandbox_state_to_string(state));
+	/* the property first, so a client reacting to the signal reads the new value */
+	g_dbus_interface_skeleton_flush(G_DBUS_INTERFACE_SKELETON(self->iface));
+	sbx_dbus_sandbox1_emit_state_changed(
+	    self->iface, sbx_sandbox_state_to_string(state),
+	    state >= SBX_SANDBOX_STATE_STOPPING && self->destroy_reason != NULL ? self->destroy_reason
+										: "");
 }
 
 static void
@@ -100,6 +107,7 @@ sbx_sandbox_finalize(GObject *object)
 	g_clear_object(&self->iface);
 	g_clear_object(&self->object);
 	g_ptr_array_unref(self->execs);
+	sbx_sandbox_logs_free(self);
 	g_clear_pointer(&self->processes, g_ptr_array_unref);
 	g_ptr_array_unref(self->destroy_waiters);
 	G_OBJECT_CLASS(sbx_sandbox_parent_class)->finalize(object);
@@ -113,6 +121,9 @@ sbx_sandbox_class_init(SbxSandboxClass *klass)
 	object_class->finalize = sbx_sandbox_finalize;
 	signals[SIGNAL_GONE] = g_signal_new("gone", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
 					    NULL, NULL, NULL, G_TYPE_NONE, 0);
+	signals[SIGNAL_DISMISSED] = g_signal_new("dismissed", G_TYPE_FROM_CLASS(klass),
+						 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+						 G_TYPE_NONE, 0);
 }
 
 static void
@@ -153,6 +164,7 @@ sbx_sandbox_new(const gchar *id, SbxCreateOptions *opts, const SbxImage *image,
 	sbx_dbus_object_skeleton_set_sandbox1(self->object, self->iface);
 	sbx_sandbox_exec_setup(self);
 	sbx_sandbox_fs_setup(self);
+	sbx_sandbox_logs_setup(self);
 	return self;
 }
 
@@ -273,9 +285,15 @@ finish_stop(SbxSandbox *self)
 	g_autoptr(GTask) start_task = g_steal_pointer(&self->start_task);
 
 	self->destroy_waiters = g_ptr_array_new_with_free_func(g_object_unref);
-	sbx_sandbox_set_state(self, SBX_SANDBOX_STATE_STOPPED);
+	self->finished = TRUE;
+	if (!self->crashed)
+		sbx_sandbox_set_state(self, SBX_SANDBOX_STATE_STOPPED);
 	sbx_sandbox_info(self->id, "sandbox %s destroyed (%s)", self->id,
 			 self->destroy_reason != NULL ? self->destroy_reason : "start failed");
+	sbx_event_log_add(self->events, "destroyed: %s",
+			  self->destroy_reason != NULL ? self->destroy_reason : "start failed");
+	sbx_sandbox_forget_state(self);
+	sbx_sandbox_logs_stop(self);
 	g_signal_emit(self, signals[SIGNAL_GONE], 0);
 
 	if (start_task != NULL) {
@@ -339,7 +357,8 @@ begin_stop(SbxSandbox *self)
 
 	if (self->state >= SBX_SANDBOX_STATE_STOPPING)
 		return;
-	sbx_sandbox_set_state(self, SBX_SANDBOX_STATE_STOPPING);
+	sbx_sandbox_set_state(self, self->crashed ? SBX_SANDBOX_STATE_CRASHED
+						  : SBX_SANDBOX_STATE_STOPPING);
 	g_clear_handle_id(&self->boot_timer_id, g_source_remove);
 	g_clear_handle_id(&self->expiry_id, g_source_remove);
 	g_clear_handle_id(&self->connect_retry_id, g_source_remove);
@@ -370,8 +389,11 @@ sbx_sandbox_destroy_async(SbxSandbox *self, const gchar *reason, GAsyncReadyCall
 	g_return_if_fail(SBX_IS_SANDBOX(self));
 	g_task_set_source_tag(task, sbx_sandbox_destroy_async);
 
-	if (self->state == SBX_SANDBOX_STATE_STOPPED) {
+	if (self->finished) {
 		g_task_return_boolean(task, TRUE);
+		/* Kill on a crashed sandbox that is only kept for its logs */
+		if (self->crashed)
+			g_signal_emit(self, signals[SIGNAL_DISMISSED], 0);
 		return;
 	}
 	g_ptr_array_add(self->destroy_waiters, g_steal_pointer(&task));
@@ -476,7 +498,7 @@ on_agent_closed(SbxAgentClient *agent, const GError *reason, gpointer user_data)
 	why = g_strdup_printf("the agent connection closed: %s",
 			      reason != NULL ? reason->message : "hung up");
 	sbx_sandbox_warning(self->id, "sandbox %s: %s", self->id, why);
-	sbx_sandbox_destroy_async(self, why, NULL, NULL);
+	sbx_sandbox_crash(self, why);
 }
 
 static gboolean
@@ -484,6 +506,7 @@ on_expired(gpointer user_data)
 {
 	SbxSandbox *self = SBX_SANDBOX(user_data);
 	self->expiry_id = 0;
+	sbx_event_log_add(self->events, "expiring");
 	sbx_sandbox_destroy_async(self, "its lifetime is over", NULL, NULL);
 	return G_SOURCE_REMOVE;
 }
@@ -509,12 +532,16 @@ on_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
 	self->agent_closed_id =
 	    g_signal_connect(self->agent, "closed", G_CALLBACK(on_agent_closed), self);
 	if (self->opts->timeout_sec > 0) {
-		gint64 expires =
-		    g_get_real_time() + (gint64)self->opts->timeout_sec * G_USEC_PER_SEC;
-		sbx_dbus_sandbox1_set_expires_at(self->iface, (guint64)expires);
-		self->expiry_id = g_timeout_add_seconds(self->opts->timeout_sec, on_expired, self);
+		/* an adopted sandbox keeps the expiry it had */
+		if (self->expires_at == 0)
+			self->expires_at = g_get_real_time() +
+					   (gint64)self->opts->timeout_sec * G_USEC_PER_SEC;
+		sbx_sandbox_arm_expiry(self);
 	}
 	sbx_sandbox_set_state(self, SBX_SANDBOX_STATE_RUNNING);
+	sbx_event_log_add(self->events, "%s (agent %s)", self->adopted ? "adopted" : "running",
+			  sbx_agent_client_get_agent_version(self->agent));
+	sbx_sandbox_save_state(self);
 	sbx_sandbox_info(self->id, "sandbox %s running (agent %s, %u MiB, %u vCPUs)", self->id,
 			 sbx_agent_client_get_agent_version(self->agent), self->opts->memory_mib,
 			 self->opts->vcpus);
@@ -523,6 +550,41 @@ on_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 static void try_connect(SbxSandbox *self);
+static gboolean on_boot_timeout(gpointer user_data);
+
+/* the on_expired timer, from ExpiresAt */
+void
+sbx_sandbox_arm_expiry(SbxSandbox *self)
+{
+	gint64 left = self->expires_at - g_get_real_time();
+	g_clear_handle_id(&self->expiry_id, g_source_remove);
+	sbx_dbus_sandbox1_set_expires_at(self->iface, (guint64)self->expires_at);
+	left = CLAMP(left / 1000, 0, G_MAXUINT);
+	self->expiry_id = g_timeout_add((guint)left, on_expired, self);
+}
+
+/* an adopted VM is up already: connect to its agent, then as for a start */
+void
+sbx_sandbox_adopt_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer user_data)
+{
+	g_autoptr(GTask) task = g_task_new(self, NULL, callback, user_data);
+
+	g_return_if_fail(SBX_IS_SANDBOX(self));
+	g_return_if_fail(self->start_task == NULL && self->state == SBX_SANDBOX_STATE_STARTING);
+	g_task_set_source_tag(task, sbx_sandbox_start_async);
+	self->start_task = g_steal_pointer(&task);
+	self->adopted = TRUE;
+	sbx_sandbox_info(self->id, "re-adopting sandbox %s", self->id);
+	self->boot_timer_id = g_timeout_add_seconds(self->boot_timeout_sec, on_boot_timeout, self);
+	self->connect_deadline = g_get_monotonic_time() + SBX_CONNECT_DEADLINE_US;
+	try_connect(self);
+}
+
+gboolean
+sbx_sandbox_adopt_finish(SbxSandbox *self, GAsyncResult *res, GError **error)
+{
+	return g_task_propagate_boolean(G_TASK(res), error);
+}
 
 static gboolean
 on_connect_retry(gpointer user_data)
@@ -643,6 +705,9 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 
 	sbx_sandbox_info(self->id, "starting sandbox %s (image %s, %u MiB, %u vCPUs)", self->id,
 			 self->image->name, spec->memory_mib, spec->vcpus);
+	sbx_event_log_add(self->events, "created: image %s, %u MiB, %u vCPUs, timeout %s",
+			  self->image->name, spec->memory_mib, spec->vcpus,
+			  self->opts->timeout_sec == 0 ? "session" : "duration");
 	self->boot_timer_id = g_timeout_add_seconds(self->boot_timeout_sec, on_boot_timeout, self);
 	sbx_hypervisor_backend_start_vm_async(self->backend, spec, self->start_cancellable,
 					      on_vm_started, g_object_ref(self));

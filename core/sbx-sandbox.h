@@ -17,6 +17,8 @@ typedef enum {
 	SBX_SANDBOX_STATE_RUNNING,
 	SBX_SANDBOX_STATE_STOPPING,
 	SBX_SANDBOX_STATE_STOPPED,
+	/* died on its own; final like stopped, but the object is kept a while */
+	SBX_SANDBOX_STATE_CRASHED,
 } SbxSandboxState;
 
 #define SBX_SANDBOX_ID_PREFIX "sbx"
@@ -66,6 +68,39 @@ void sbx_sandbox_destroy_async(SbxSandbox *self, const gchar *reason, GAsyncRead
 			       gpointer user_data);
 gboolean sbx_sandbox_destroy_finish(SbxSandbox *self, GAsyncResult *res, GError **error);
 
-/* signal "gone": the sandbox is stopped and its files removed */
+/* signal "gone": the sandbox is stopped (or crashed) and its files removed;
+ * signal "dismissed": Kill on a crashed sandbox: drop it now */
+
+/* sbx-sandbox-state.c: durability and observability */
+#include "sbx-event-log.h"
+#include "sbx-state-store.h"
+
+/* the sandbox writes its record to @store once running, on changes, and
+ * removes it when destroyed */
+void sbx_sandbox_set_state_store(SbxSandbox *self, SbxStateStore *store, const gchar *backend_name);
+/* writes the record now (queued): call after changing anything it holds,
+ * e.g. the expiry */
+void sbx_sandbox_save_state(SbxSandbox *self);
+SbxStateRecord *sbx_sandbox_to_record(SbxSandbox *self);
+/* a sandbox whose VM survived a daemon restart; start it with
+ * sbx_sandbox_adopt_async(), which reconnects to its agent */
+SbxSandbox *sbx_sandbox_new_adopted(const SbxStateRecord *rec, const SbxImage *image,
+				    SbxHypervisorBackend *backend, guint boot_timeout_sec);
+void sbx_sandbox_adopt_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer user_data);
+gboolean sbx_sandbox_adopt_finish(SbxSandbox *self, GAsyncResult *res, GError **error);
+/* the VM died or the agent hung up without us asking: State becomes
+ * "crashed" and everything is cleaned up */
+void sbx_sandbox_crash(SbxSandbox *self, const gchar *reason);
+/* sets ExpiresAt (µs since the epoch, > 0), re-arms the expiry timer and
+ * saves the record; for duration sandboxes */
+void sbx_sandbox_set_expires_at(SbxSandbox *self, gint64 expires_at);
+gint64 sbx_sandbox_get_expires_at(SbxSandbox *self);
+guint sbx_sandbox_get_memory_mib(SbxSandbox *self);
+guint sbx_sandbox_get_vcpus(SbxSandbox *self);
+/* NULL when regions are not in use */
+const gchar *sbx_sandbox_get_region(SbxSandbox *self);
+SbxEventLog *sbx_sandbox_get_event_log(SbxSandbox *self);
+/* stopped or crashed, and cleaned up */
+gboolean sbx_sandbox_is_finished(SbxSandbox *self);
 
 G_END_DECLS

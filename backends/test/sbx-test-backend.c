@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <glib-unix.h>
 
 #include "sbx-plugin.h"
 #include "sbx-test-backend.h"
@@ -38,6 +42,10 @@ typedef struct {
 	guint timeout_id;
 	gint64 deadline;
 	GPtrArray *destroy_tasks;
+	/* adopted from a previous daemon (StateDir): not our child */
+	GPid pid;
+	gint pidfd;
+	guint pidfd_watch;
 } SbxTestVm;
 
 struct _SbxTestBackend {
@@ -46,6 +54,7 @@ struct _SbxTestBackend {
 	gboolean fail_start;
 	guint start_delay_ms;
 	gboolean fail_destroy;
+	gchar *state_dir; /* where running vms are recorded, or NULL */
 	GHashTable *vms; /* id -> SbxTestVm (one reference) */
 };
 
@@ -56,6 +65,7 @@ static const SbxConfigKey test_config_keys[] = {
     {"FailStart", SBX_CONFIG_BOOL},
     {"StartDelayMs", SBX_CONFIG_UINT, 0, 60000},
     {"FailDestroy", SBX_CONFIG_BOOL},
+    {"StateDir", SBX_CONFIG_PATH},
     {NULL},
 };
 
@@ -68,6 +78,10 @@ vm_clear(SbxTestVm *vm)
 	g_clear_object(&vm->proc);
 	g_clear_object(&vm->start_task);
 	g_ptr_array_unref(vm->destroy_tasks);
+	if (vm->pidfd_watch != 0)
+		g_source_remove(vm->pidfd_watch);
+	if (vm->pidfd >= 0)
+		close(vm->pidfd);
 }
 
 static SbxTestVm *
@@ -82,9 +96,45 @@ vm_unref(SbxTestVm *vm)
 	g_rc_box_release_full(vm, (GDestroyNotify)vm_clear);
 }
 
+/* StateDir/<id>.vm: "pid\nagent_socket\nconsole_log\n", so a restarted
+ * daemon's list_vms finds the agents that outlived it */
+static gchar *
+vm_record_path(SbxTestBackend *self, const gchar *id)
+{
+	g_autofree gchar *name = g_strconcat(id, ".vm", NULL);
+	return g_build_filename(self->state_dir, name, NULL);
+}
+
+static void
+vm_write_record(SbxTestVm *vm, GPid pid)
+{
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *text = NULL;
+	g_autoptr(GError) error = NULL;
+
+	if (vm->self->state_dir == NULL)
+		return;
+	path = vm_record_path(vm->self, vm->id);
+	text = g_strdup_printf("%d\n%s\n%s\n", (gint)pid, vm->agent_socket,
+			       vm->console_log != NULL ? vm->console_log : "");
+	if (!g_file_set_contents(path, text, -1, &error))
+		g_warning("vm %s: %s", vm->id, error->message);
+}
+
+static void
+vm_remove_record(SbxTestVm *vm)
+{
+	g_autofree gchar *path = NULL;
+	if (vm->self->state_dir == NULL)
+		return;
+	path = vm_record_path(vm->self, vm->id);
+	g_unlink(path);
+}
+
 static void
 vm_remove_files(SbxTestVm *vm)
 {
+	vm_remove_record(vm);
 	if (g_unlink(vm->agent_socket) != 0 && errno != ENOENT)
 		g_debug("cannot remove %s: %s", vm->agent_socket, g_strerror(errno));
 	if (vm->console_log != NULL)
@@ -105,6 +155,9 @@ vm_kill(SbxTestVm *vm)
 {
 	if (vm->proc != NULL && !vm->exited)
 		g_subprocess_force_exit(vm->proc);
+	/* an adopted agent: the pidfd says when it is gone */
+	if (vm->pidfd >= 0 && !vm->exited)
+		syscall(SYS_pidfd_send_signal, vm->pidfd, SIGKILL, NULL, 0);
 }
 
 /* the vm leaves the table; its process (if any) is killed and reaped later */
@@ -134,12 +187,10 @@ finish_destroy(SbxTestVm *vm)
 }
 
 static void
-vm_wait_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+vm_exited(SbxTestVm *vm)
 {
-	SbxTestVm *vm = user_data;
 	SbxTestBackend *self = vm->self;
 
-	g_subprocess_wait_finish(G_SUBPROCESS(source), res, NULL);
 	vm->exited = TRUE;
 	switch (vm->state) {
 	case VM_STARTING:
@@ -156,8 +207,101 @@ vm_wait_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 	case VM_EXITED:
 		break;
 	}
+}
+
+static void
+vm_wait_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	SbxTestVm *vm = user_data;
+	SbxTestBackend *self = vm->self;
+
+	g_subprocess_wait_finish(G_SUBPROCESS(source), res, NULL);
+	vm_exited(vm);
 	vm_unref(vm);
 	g_object_unref(self);
+}
+
+static gboolean
+vm_pidfd_cb(gint fd, GIOCondition condition, gpointer user_data)
+{
+	SbxTestVm *vm = user_data;
+	SbxTestBackend *self = g_object_ref(vm->self);
+
+	vm->pidfd_watch = 0;
+	vm_ref(vm);
+	vm_exited(vm);
+	vm_unref(vm);
+	g_object_unref(self);
+	return G_SOURCE_REMOVE;
+}
+
+/* is @pid still the agent serving @socket (not a recycled pid)? */
+static gboolean
+pid_is_agent(GPid pid, const gchar *socket)
+{
+	g_autofree gchar *path = g_strdup_printf("/proc/%d/cmdline", (gint)pid);
+	g_autofree gchar *cmdline = NULL;
+	gsize len = 0;
+
+	if (!g_file_get_contents(path, &cmdline, &len, NULL))
+		return FALSE;
+	for (gsize i = 0; i < len;) {
+		if (g_strcmp0(cmdline + i, socket) == 0)
+			return TRUE;
+		i += strlen(cmdline + i) + 1;
+	}
+	return FALSE;
+}
+
+/* takes back the agents a previous daemon started (their records) */
+static void
+adopt_recorded(SbxTestBackend *self)
+{
+	g_autoptr(GDir) dir = NULL;
+	const gchar *name;
+
+	if (self->state_dir == NULL || (dir = g_dir_open(self->state_dir, 0, NULL)) == NULL)
+		return;
+	while ((name = g_dir_read_name(dir)) != NULL) {
+		g_autofree gchar *path = g_build_filename(self->state_dir, name, NULL);
+		g_autofree gchar *id = NULL;
+		g_autofree gchar *text = NULL;
+		g_auto(GStrv) lines = NULL;
+		SbxTestVm *vm;
+		GPid pid;
+		gint pidfd;
+
+		if (!g_str_has_suffix(name, ".vm"))
+			continue;
+		id = g_strndup(name, strlen(name) - 3);
+		if (g_hash_table_contains(self->vms, id))
+			continue;
+		if (!g_file_get_contents(path, &text, NULL, NULL) ||
+		    g_strv_length(lines = g_strsplit(text, "\n", 4)) < 3) {
+			g_unlink(path);
+			continue;
+		}
+		pid = (GPid)g_ascii_strtoll(lines[0], NULL, 10);
+		pidfd = pid > 0 ? (gint)syscall(SYS_pidfd_open, pid, 0) : -1;
+		if (pidfd < 0 || !pid_is_agent(pid, lines[1])) {
+			if (pidfd >= 0)
+				close(pidfd);
+			g_unlink(path);
+			continue;
+		}
+		vm = g_rc_box_new0(SbxTestVm);
+		vm->self = self;
+		vm->id = g_steal_pointer(&id);
+		vm->agent_socket = g_strdup(lines[1]);
+		vm->console_log = lines[2][0] != '\0' ? g_strdup(lines[2]) : NULL;
+		vm->state = VM_RUNNING;
+		vm->pid = pid;
+		vm->pidfd = pidfd;
+		vm->destroy_tasks = g_ptr_array_new_with_free_func(g_object_unref);
+		vm->pidfd_watch = g_unix_fd_add(pidfd, G_IO_IN, vm_pidfd_cb, vm);
+		g_hash_table_insert(self->vms, vm->id, vm);
+		g_debug("vm %s: adopted agent %d", vm->id, (gint)pid);
+	}
 }
 
 static gboolean
@@ -229,6 +373,7 @@ start_spawn(SbxTestVm *vm)
 	}
 	g_subprocess_wait_async(vm->proc, NULL, vm_wait_cb, vm_ref(vm));
 	g_object_ref(self);
+	vm_write_record(vm, (GPid)g_ascii_strtoll(g_subprocess_get_identifier(vm->proc), NULL, 10));
 	vm->deadline = g_get_monotonic_time() + SOCKET_WAIT_US;
 	vm->timeout_id = g_timeout_add_full(G_PRIORITY_DEFAULT, SOCKET_POLL_MS, start_poll_cb,
 					    vm_ref(vm), (GDestroyNotify)vm_unref);
@@ -303,6 +448,7 @@ sbx_test_backend_start_vm_async(SbxHypervisorBackend *backend, const SbxVmSpec *
 	vm->agent_socket = g_strdup(spec->agent_socket);
 	vm->console_log = g_strdup(spec->console_log);
 	vm->state = VM_STARTING;
+	vm->pidfd = -1;
 	vm->start_task = g_object_ref(task);
 	vm->destroy_tasks = g_ptr_array_new_with_free_func(g_object_unref);
 	g_hash_table_insert(self->vms, vm->id, vm);
@@ -376,6 +522,7 @@ sbx_test_backend_list_vms_async(SbxHypervisorBackend *backend, GCancellable *can
 	SbxTestVm *vm;
 
 	g_task_set_source_tag(task, sbx_test_backend_list_vms_async);
+	adopt_recorded(self);
 	g_hash_table_iter_init(&iter, self->vms);
 	while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&vm)) {
 		if (vm->state == VM_RUNNING)
@@ -407,6 +554,13 @@ sbx_test_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, cons
 	self->fail_destroy = g_key_file_get_boolean(config, group, "FailDestroy", NULL);
 	self->start_delay_ms =
 	    MIN(g_key_file_get_uint64(config, group, "StartDelayMs", NULL), 60000);
+	g_free(self->state_dir);
+	self->state_dir = g_key_file_get_string(config, group, "StateDir", NULL);
+	if (self->state_dir != NULL && g_mkdir_with_parents(self->state_dir, 0700) != 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+			    "[test] StateDir %s: %s", self->state_dir, g_strerror(errno));
+		return FALSE;
+	}
 	return TRUE;
 }
 
@@ -434,6 +588,7 @@ sbx_test_backend_finalize(GObject *object)
 
 	g_hash_table_unref(self->vms);
 	g_free(self->agent_path);
+	g_free(self->state_dir);
 	G_OBJECT_CLASS(sbx_test_backend_parent_class)->finalize(object);
 }
 

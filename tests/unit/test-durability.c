@@ -1,0 +1,788 @@
+/* the real sandboxd with the test backend: state records, re-adoption after
+ * kill -9, orphan reaping, the crashed state and its signal, ReadLog and
+ * GetStatus
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <gio/gunixfdlist.h>
+#include <glib/gstdio.h>
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* generous: only a hang fails on this, never a slow machine */
+#define WAIT_US (60 * G_USEC_PER_SEC)
+
+typedef struct {
+	GTestDBus *bus;
+	gchar *tmp;
+	gchar *conf_dir;
+	gchar *run_dir;
+	gchar *state_dir;
+	gchar *vm_dir; /* the test backend's StateDir */
+	GSubprocess *daemon;
+	GDBusConnection *conn;
+} Fixture;
+
+static void
+write_conf(Fixture *f, const gchar *extra)
+{
+	g_autofree gchar *path = g_build_filename(f->conf_dir, "sandboxd.conf", NULL);
+	g_autofree gchar *text = g_strdup_printf(
+	    "[daemon]\nBackend=test\nMaxLifetimeSec=3600\n[test]\nStateDir=%s\n%s", f->vm_dir,
+	    extra != NULL ? extra : "");
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+}
+
+static gboolean
+name_has_owner(Fixture *f)
+{
+	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+	    f->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+	    "NameHasOwner", g_variant_new("(s)", "org.sandboxd"), G_VARIANT_TYPE("(b)"),
+	    G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+	gboolean has = FALSE;
+	if (reply != NULL)
+		g_variant_get(reply, "(b)", &has);
+	return has;
+}
+
+static gboolean
+name_has_no_owner(Fixture *f)
+{
+	return !name_has_owner(f);
+}
+
+static void
+wait_for(gboolean (*cond)(Fixture *), Fixture *f)
+{
+	gint64 deadline = g_get_monotonic_time() + WAIT_US;
+	while (!cond(f)) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(10 * 1000);
+	}
+}
+
+static GDBusConnection *
+new_client(Fixture *f)
+{
+	g_autoptr(GError) error = NULL;
+	GDBusConnection *c = g_dbus_connection_new_for_address_sync(
+	    g_test_dbus_get_bus_address(f->bus),
+	    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+		G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+	    NULL, NULL, &error);
+	g_assert_no_error(error);
+	g_dbus_connection_set_exit_on_close(c, FALSE);
+	return c;
+}
+
+static void
+fixture_setup(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+
+	f->tmp = g_dir_make_tmp("sbx-test-durability-XXXXXX", &error);
+	g_assert_no_error(error);
+	f->conf_dir = g_build_filename(f->tmp, "conf", NULL);
+	f->run_dir = g_build_filename(f->tmp, "run", NULL);
+	f->state_dir = g_build_filename(f->tmp, "state", NULL);
+	f->vm_dir = g_build_filename(f->tmp, "vms", NULL);
+	g_assert_cmpint(g_mkdir(f->conf_dir, 0755), ==, 0);
+	write_conf(f, NULL);
+	f->bus = g_test_dbus_new(G_TEST_DBUS_NONE);
+	g_test_dbus_up(f->bus);
+	f->conn = new_client(f);
+}
+
+static void
+start_daemon(Fixture *f)
+{
+	g_autoptr(GError) error = NULL;
+	f->daemon = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, SANDBOXD, "--address",
+				     g_test_dbus_get_bus_address(f->bus), "--config-dir",
+				     f->conf_dir, "--plugin-dir", PLUGIN_DIR, "--runtime-dir",
+				     f->run_dir, "--state-dir", f->state_dir, "--verbose", NULL);
+	g_assert_no_error(error);
+	wait_for(name_has_owner, f);
+}
+
+static void
+kill9_daemon(Fixture *f)
+{
+	g_subprocess_send_signal(f->daemon, SIGKILL);
+	g_assert_true(g_subprocess_wait(f->daemon, NULL, NULL));
+	g_clear_object(&f->daemon);
+	wait_for(name_has_no_owner, f);
+}
+
+static void
+rm_rf(const gchar *path)
+{
+	if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
+		g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+		const gchar *name;
+		while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+			g_autofree gchar *child = g_build_filename(path, name, NULL);
+			rm_rf(child);
+		}
+		g_rmdir(path);
+		return;
+	}
+	g_unlink(path);
+}
+
+static void
+fixture_teardown(Fixture *f, gconstpointer data)
+{
+	if (f->daemon != NULL) {
+		g_subprocess_send_signal(f->daemon, SIGTERM);
+		g_subprocess_wait(f->daemon, NULL, NULL);
+		g_clear_object(&f->daemon);
+	}
+	g_clear_object(&f->conn);
+	g_test_dbus_down(f->bus);
+	g_clear_object(&f->bus);
+	rm_rf(f->tmp);
+	g_free(f->tmp);
+	g_free(f->conf_dir);
+	g_free(f->run_dir);
+	g_free(f->state_dir);
+	g_free(f->vm_dir);
+}
+
+static gchar *
+create_sandbox(GDBusConnection *conn, const gchar *options)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+	    conn, "org.sandboxd", "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
+	    "CreateSandbox", g_variant_new("(@a{sv})", g_variant_new_parsed(options)),
+	    G_VARIANT_TYPE("(o)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+	gchar *path = NULL;
+	g_assert_no_error(error);
+	g_variant_get(reply, "(o)", &path);
+	return path;
+}
+
+static GVariant *
+call(Fixture *f, const gchar *path, const gchar *iface, const gchar *method, GVariant *args,
+     const gchar *reply_type, GError **error)
+{
+	return g_dbus_connection_call_sync(f->conn, "org.sandboxd", path, iface, method, args,
+					   reply_type != NULL ? G_VARIANT_TYPE(reply_type) : NULL,
+					   G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+}
+
+static gchar *
+get_sandbox(Fixture *f, const gchar *id, GError **error)
+{
+	g_autoptr(GVariant) reply = call(f, "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
+					 "GetSandbox", g_variant_new("(s)", id), "(o)", error);
+	gchar *path = NULL;
+	if (reply != NULL)
+		g_variant_get(reply, "(o)", &path);
+	return path;
+}
+
+static GVariant *
+get_property(Fixture *f, const gchar *path, const gchar *name)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply =
+	    call(f, path, "org.freedesktop.DBus.Properties", "Get",
+		 g_variant_new("(ss)", "org.sandboxd.Sandbox1", name), "(v)", &error);
+	GVariant *value = NULL;
+	g_assert_no_error(error);
+	g_variant_get(reply, "(v)", &value);
+	return value;
+}
+
+static gchar *
+get_state(Fixture *f, const gchar *path)
+{
+	g_autoptr(GVariant) v = get_property(f, path, "State");
+	return g_variant_dup_string(v, NULL);
+}
+
+static gint
+tmp_fd(void)
+{
+	gchar name[] = "/tmp/sbx-test-durability-out-XXXXXX";
+	gint fd = g_mkstemp(name);
+	g_assert_cmpint(fd, >=, 0);
+	g_unlink(name);
+	return fd;
+}
+
+static gchar *
+read_all(gint fd)
+{
+	g_autoptr(GString) s = g_string_new(NULL);
+	gchar buf[4096];
+	gssize n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		g_string_append_len(s, buf, n);
+	return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+/* echo-style exec; returns stdout */
+static gchar *
+exec_out(Fixture *f, const gchar *path, const gchar *const *argv, GError **error)
+{
+	g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
+	g_autoptr(GVariant) reply = NULL;
+	gint out_fd = tmp_fd();
+	gchar *out = NULL;
+
+	g_unix_fd_list_append(fds, out_fd, NULL);
+	reply = g_dbus_connection_call_with_unix_fd_list_sync(
+	    f->conn, "org.sandboxd", path, "org.sandboxd.Sandbox1", "Exec",
+	    g_variant_new("(^as@a{sv}hhh)", argv, g_variant_new_parsed("@a{sv} {}"), -1, 0, -1),
+	    G_VARIANT_TYPE("(ii)"), G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL, NULL, error);
+	if (reply != NULL) {
+		lseek(out_fd, 0, SEEK_SET);
+		out = read_all(out_fd);
+	}
+	close(out_fd);
+	return out;
+}
+
+/* ReadLog into a pipe; returns the read end */
+static gint
+read_log(Fixture *f, const gchar *path, const gchar *which, gboolean follow, GError **error)
+{
+	g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
+	g_autoptr(GVariant) reply = NULL;
+	gint p[2];
+
+	g_assert_true(g_unix_open_pipe(p, FD_CLOEXEC, NULL));
+	g_unix_fd_list_append(fds, p[1], NULL);
+	close(p[1]);
+	reply = g_dbus_connection_call_with_unix_fd_list_sync(
+	    f->conn, "org.sandboxd", path, "org.sandboxd.Sandbox1", "ReadLog",
+	    g_variant_new("(sh@a{sv})", which, 0,
+			  g_variant_new_parsed("{'follow': <%b>}", follow)),
+	    NULL, G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL, NULL, error);
+	if (reply == NULL) {
+		close(p[0]);
+		return -1;
+	}
+	return p[0];
+}
+
+static gchar *
+read_log_text(Fixture *f, const gchar *path, const gchar *which)
+{
+	g_autoptr(GError) error = NULL;
+	gint fd = read_log(f, path, which, FALSE, &error);
+	gchar *text;
+	g_assert_no_error(error);
+	text = read_all(fd);
+	close(fd);
+	return text;
+}
+
+static gchar *
+path_to_id(const gchar *path)
+{
+	return g_path_get_basename(path);
+}
+
+static gchar *
+state_file(Fixture *f, const gchar *id)
+{
+	g_autofree gchar *name = g_strconcat(id, ".json", NULL);
+	return g_build_filename(f->state_dir, name, NULL);
+}
+
+static gchar *
+sandbox_dir(Fixture *f, const gchar *id)
+{
+	return g_build_filename(f->run_dir, id, NULL);
+}
+
+/* the test backend records the agent's pid */
+static GPid
+agent_pid(Fixture *f, const gchar *id)
+{
+	g_autofree gchar *name = g_strconcat(id, ".vm", NULL);
+	g_autofree gchar *path = g_build_filename(f->vm_dir, name, NULL);
+	g_autofree gchar *text = NULL;
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	return (GPid)g_ascii_strtoll(text, NULL, 10);
+}
+
+static gboolean
+pid_alive(GPid pid)
+{
+	g_autofree gchar *path = g_strdup_printf("/proc/%d/stat", (gint)pid);
+	g_autofree gchar *stat = NULL;
+	const gchar *p;
+	if (!g_file_get_contents(path, &stat, NULL, NULL))
+		return FALSE;
+	/* a zombie is dead */
+	p = strrchr(stat, ')');
+	return p != NULL && p[1] == ' ' && p[2] != 'Z';
+}
+
+static gboolean
+file_is_gone(const gchar *path)
+{
+	return !g_file_test(path, G_FILE_TEST_EXISTS);
+}
+
+static void
+wait_file_gone(const gchar *path)
+{
+	gint64 deadline = g_get_monotonic_time() + WAIT_US;
+	while (!file_is_gone(path)) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(10 * 1000);
+	}
+}
+
+static void
+test_state_file(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *id = NULL;
+	g_autofree gchar *file = NULL;
+	g_autofree gchar *text = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(GVariant) expires = NULL;
+	g_autoptr(GVariant) reply = NULL;
+	g_autoptr(GError) error = NULL;
+	JsonObject *obj;
+	struct stat st;
+
+	start_daemon(f);
+	g_assert_cmpint(stat(f->state_dir, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 0777, ==, 0700);
+
+	path = create_sandbox(f->conn, "{'timeout': <'10m'>, 'memory': <uint32 1024>,"
+				       " 'labels': <{'team': 'dur'}>, 'env': <{'FOO': 'bar'}>}");
+	id = path_to_id(path);
+	file = state_file(f, id);
+	/* written off the main loop: wait for it */
+	{
+		gint64 deadline = g_get_monotonic_time() + WAIT_US;
+		while (!g_file_test(file, G_FILE_TEST_EXISTS)) {
+			g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+			g_usleep(10 * 1000);
+		}
+	}
+	g_assert_cmpint(stat(file, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+	g_assert_true(g_file_get_contents(file, &text, NULL, NULL));
+	g_assert_true(json_parser_load_from_data(parser, text, -1, NULL));
+	obj = json_node_get_object(json_parser_get_root(parser));
+	g_assert_cmpstr(json_object_get_string_member(obj, "id"), ==, id);
+	g_assert_cmpstr(json_object_get_string_member(obj, "timeout"), ==, "duration");
+	g_assert_cmpint(json_object_get_int_member(obj, "timeout_sec"), ==, 600);
+	g_assert_cmpint(json_object_get_int_member(obj, "memory_mib"), ==, 1024);
+	g_assert_cmpstr(json_object_get_string_member(obj, "backend"), ==, "test");
+	g_assert_cmpstr(
+	    json_object_get_string_member(json_object_get_object_member(obj, "labels"), "team"),
+	    ==, "dur");
+	g_assert_cmpstr(
+	    json_object_get_string_member(json_object_get_object_member(obj, "env"), "FOO"), ==,
+	    "bar");
+	expires = get_property(f, path, "ExpiresAt");
+	g_assert_cmpint(json_object_get_int_member(obj, "expires_at"), ==,
+			(gint64)g_variant_get_uint64(expires));
+
+	reply = call(f, path, "org.sandboxd.Sandbox1", "Kill", NULL, NULL, &error);
+	g_assert_no_error(error);
+	wait_file_gone(file);
+}
+
+static void
+test_adopt(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GDBusConnection) client = new_client(f);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *dur_path = NULL, *dur_id = NULL;
+	g_autofree gchar *ses_path = NULL, *ses_id = NULL;
+	g_autofree gchar *orphan_path = NULL, *orphan_id = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *events = NULL;
+	g_autofree gchar *stale_dir = NULL;
+	g_autofree gchar *stale_file = NULL;
+	g_autofree gchar *stale_json = NULL;
+	g_autofree gchar *junk_file = NULL;
+	g_autoptr(GVariant) expires_before = NULL;
+	g_autoptr(GVariant) expires_after = NULL;
+	g_autoptr(GVariant) labels = NULL;
+	g_autoptr(GVariant) status = NULL;
+	const gchar *echo[] = {"sh", "-c", "echo $FOO", NULL};
+	GPid dur_pid, ses_pid, orphan_pid;
+	guint adopted = 0;
+
+	start_daemon(f);
+	dur_path = create_sandbox(f->conn, "{'timeout': <'30m'>, 'labels': <{'k': 'v'}>,"
+					   " 'env': <{'FOO': 'kept'}>}");
+	dur_id = path_to_id(dur_path);
+	ses_path = create_sandbox(client, "@a{sv} {}");
+	ses_id = path_to_id(ses_path);
+	orphan_path = create_sandbox(f->conn, "{'timeout': <'30m'>}");
+	orphan_id = path_to_id(orphan_path);
+	expires_before = get_property(f, dur_path, "ExpiresAt");
+	dur_pid = agent_pid(f, dur_id);
+	ses_pid = agent_pid(f, ses_id);
+	orphan_pid = agent_pid(f, orphan_id);
+	{
+		/* every record is on disk before the crash */
+		g_autofree gchar *a = state_file(f, dur_id);
+		g_autofree gchar *b = state_file(f, ses_id);
+		g_autofree gchar *c = state_file(f, orphan_id);
+		gint64 deadline = g_get_monotonic_time() + WAIT_US;
+		while (!g_file_test(a, G_FILE_TEST_EXISTS) || !g_file_test(b, G_FILE_TEST_EXISTS) ||
+		       !g_file_test(c, G_FILE_TEST_EXISTS)) {
+			g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+			g_usleep(10 * 1000);
+		}
+	}
+
+	kill9_daemon(f);
+	/* the "VMs" outlived the daemon */
+	g_assert_true(pid_alive(dur_pid));
+	g_assert_true(pid_alive(ses_pid));
+	g_assert_true(pid_alive(orphan_pid));
+	/* a crash between boot and record: an orphan */
+	{
+		g_autofree gchar *c = state_file(f, orphan_id);
+		g_assert_cmpint(g_unlink(c), ==, 0);
+	}
+	/* a record whose VM is gone, with its run folder */
+	stale_dir = g_build_filename(f->run_dir, "sbxstale00000000", NULL);
+	g_assert_cmpint(g_mkdir(stale_dir, 0750), ==, 0);
+	stale_file = state_file(f, "sbxstale00000000");
+	stale_json = g_strdup_printf(
+	    "{\"version\":1,\"id\":\"sbxstale00000000\",\"owner_uid\":0,\"image\":\"minimal\","
+	    "\"memory_mib\":1024,\"vcpus\":1,\"backend\":\"test\",\"created_at\":1,"
+	    "\"timeout_sec\":60,\"expires_at\":%" G_GINT64_FORMAT ",\"run_dir\":\"%s\"}",
+	    g_get_real_time() + 600 * G_USEC_PER_SEC, stale_dir);
+	g_assert_true(g_file_set_contents(stale_file, stale_json, -1, NULL));
+	/* garbage must not stop the daemon */
+	junk_file = state_file(f, "sbxjunk000000000");
+	g_assert_true(g_file_set_contents(junk_file, "{not json", -1, NULL));
+
+	start_daemon(f);
+
+	/* the duration sandbox is back, same object, same expiry, working agent */
+	path = get_sandbox(f, dur_id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(path, ==, dur_path);
+	{
+		g_autofree gchar *state = get_state(f, dur_path);
+		g_assert_cmpstr(state, ==, "running");
+	}
+	expires_after = get_property(f, dur_path, "ExpiresAt");
+	g_assert_cmpuint(g_variant_get_uint64(expires_after), ==,
+			 g_variant_get_uint64(expires_before));
+	labels = get_property(f, dur_path, "Labels");
+	g_assert_cmpstr(g_variant_print(labels, FALSE), ==, "{'k': 'v'}");
+	out = exec_out(f, dur_path, echo, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(out, ==, "kept\n");
+	g_assert_true(pid_alive(dur_pid));
+	events = read_log_text(f, dur_path, "events");
+	g_assert_nonnull(strstr(events, "adopted"));
+
+	/* the session sandbox and the orphan are gone with their files */
+	g_clear_pointer(&path, g_free);
+	path = get_sandbox(f, ses_id, &error);
+	g_assert_null(path);
+	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==, "org.sandboxd.Error.NotFound");
+	g_clear_error(&error);
+	path = get_sandbox(f, orphan_id, &error);
+	g_assert_null(path);
+	g_clear_error(&error);
+	g_assert_false(pid_alive(ses_pid));
+	g_assert_false(pid_alive(orphan_pid));
+	{
+		g_autofree gchar *a = sandbox_dir(f, ses_id);
+		g_autofree gchar *b = sandbox_dir(f, orphan_id);
+		g_autofree gchar *c = state_file(f, ses_id);
+		g_assert_true(file_is_gone(a));
+		g_assert_true(file_is_gone(b));
+		wait_file_gone(c);
+	}
+	/* the stale record, its folder and the junk are cleaned up */
+	g_assert_true(file_is_gone(stale_dir));
+	wait_file_gone(stale_file);
+	wait_file_gone(junk_file);
+
+	status = call(f, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "GetStatus", NULL,
+		      "(a{sv})", &error);
+	g_assert_no_error(error);
+	g_assert_true(g_variant_lookup(g_variant_get_child_value(status, 0), "adopted", "u",
+				       &adopted));
+	g_assert_cmpuint(adopted, ==, 1);
+
+	/* SIGTERM still destroys everything, adopted ones included */
+	g_subprocess_send_signal(f->daemon, SIGTERM);
+	g_assert_true(g_subprocess_wait(f->daemon, NULL, NULL));
+	g_clear_object(&f->daemon);
+	g_assert_false(pid_alive(dur_pid));
+	{
+		g_autofree gchar *a = sandbox_dir(f, dur_id);
+		g_autofree gchar *c = state_file(f, dur_id);
+		g_assert_true(file_is_gone(a));
+		g_assert_true(file_is_gone(c));
+	}
+}
+
+typedef struct {
+	GPtrArray *states;
+	GPtrArray *reasons;
+} Signals;
+
+static void
+on_state_changed(GDBusConnection *connection, const gchar *sender, const gchar *path,
+		 const gchar *iface, const gchar *signal, GVariant *params, gpointer user_data)
+{
+	Signals *s = user_data;
+	const gchar *state, *reason;
+	g_variant_get(params, "(&s&s)", &state, &reason);
+	g_ptr_array_add(s->states, g_strdup(state));
+	g_ptr_array_add(s->reasons, g_strdup(reason));
+}
+
+static void
+on_exec_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	GError **error = user_data;
+	g_autoptr(GVariant) reply = g_dbus_connection_call_with_unix_fd_list_finish(
+	    G_DBUS_CONNECTION(source), NULL, res, error);
+	g_assert_null(reply);
+}
+
+static void
+test_crashed(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	GError *exec_error = NULL;
+	g_autofree gchar *path = NULL, *id = NULL, *dir = NULL, *file = NULL;
+	g_autofree gchar *again = NULL;
+	g_autofree gchar *events = NULL;
+	g_autofree gchar *console = NULL;
+	g_autofree gchar *console_path = NULL;
+	g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
+	g_autoptr(GVariant) reply = NULL;
+	const gchar *sleeper[] = {"sleep", "1000", NULL};
+	Signals sig = {g_ptr_array_new_with_free_func(g_free),
+		       g_ptr_array_new_with_free_func(g_free)};
+	guint sub;
+	GPid pid;
+	gint null_fd;
+
+	start_daemon(f);
+	path = create_sandbox(f->conn, "{'timeout': <'30m'>}");
+	id = path_to_id(path);
+	dir = sandbox_dir(f, id);
+	file = state_file(f, id);
+	pid = agent_pid(f, id);
+	console_path = g_build_filename(dir, "console.log", NULL);
+	g_assert_true(g_file_set_contents(console_path, "last words of the guest\n", -1, NULL));
+	sub = g_dbus_connection_signal_subscribe(f->conn, "org.sandboxd", "org.sandboxd.Sandbox1",
+						 "StateChanged", path, NULL,
+						 G_DBUS_SIGNAL_FLAGS_NONE, on_state_changed, &sig,
+						 NULL);
+	/* a waiting client */
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	g_unix_fd_list_append(fds, null_fd, NULL);
+	close(null_fd);
+	g_dbus_connection_call_with_unix_fd_list(
+	    f->conn, "org.sandboxd", path, "org.sandboxd.Sandbox1", "Exec",
+	    g_variant_new("(^as@a{sv}hhh)", sleeper, g_variant_new_parsed("@a{sv} {}"), 0, 0, 0),
+	    G_VARIANT_TYPE("(ii)"), G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL, on_exec_done,
+	    &exec_error);
+	/* let the exec reach the agent */
+	{
+		gint64 deadline = g_get_monotonic_time() + WAIT_US;
+		g_autofree gchar *ev = NULL;
+		while (ev == NULL || strstr(ev, "exec started: sleep") == NULL) {
+			g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+			g_free(ev);
+			ev = read_log_text(f, path, "events");
+			g_main_context_iteration(NULL, FALSE);
+		}
+	}
+
+	/* the "VM" dies behind the daemon's back */
+	g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
+	while (exec_error == NULL)
+		g_main_context_iteration(NULL, TRUE);
+	g_assert_cmpstr(g_dbus_error_get_remote_error(exec_error), ==,
+			"org.sandboxd.Error.SandboxGone");
+	g_clear_error(&exec_error);
+	{
+		gint64 deadline = g_get_monotonic_time() + WAIT_US;
+		while (sig.states->len == 0) {
+			g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+			g_main_context_iteration(NULL, FALSE);
+			g_usleep(10 * 1000);
+		}
+	}
+	g_assert_cmpstr(g_ptr_array_index(sig.states, 0), ==, "crashed");
+	g_assert_cmpstr(g_ptr_array_index(sig.reasons, 0), !=, "");
+	/* cleaned up: folder and record */
+	wait_file_gone(dir);
+	wait_file_gone(file);
+	{
+		g_autofree gchar *state = get_state(f, path);
+		g_assert_cmpstr(state, ==, "crashed");
+	}
+	/* still found, for its logs */
+	again = get_sandbox(f, id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(again, ==, path);
+	events = read_log_text(f, path, "events");
+	g_assert_nonnull(strstr(events, "crashed: "));
+	g_assert_nonnull(strstr(events, "destroyed: "));
+	console = read_log_text(f, path, "console");
+	g_assert_cmpstr(console, ==, "last words of the guest\n");
+	/* nothing else works on it */
+	{
+		const gchar *echo[] = {"true", NULL};
+		g_autofree gchar *out = exec_out(f, path, echo, &error);
+		g_assert_null(out);
+		g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==,
+				"org.sandboxd.Error.NotRunning");
+		g_clear_error(&error);
+	}
+	/* Kill lets it go at once */
+	reply = call(f, path, "org.sandboxd.Sandbox1", "Kill", NULL, NULL, &error);
+	g_assert_no_error(error);
+	g_clear_pointer(&again, g_free);
+	again = get_sandbox(f, id, &error);
+	g_assert_null(again);
+	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==, "org.sandboxd.Error.NotFound");
+	g_dbus_connection_signal_unsubscribe(f->conn, sub);
+	g_ptr_array_unref(sig.states);
+	g_ptr_array_unref(sig.reasons);
+}
+
+static void
+test_logs(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = NULL, *id = NULL, *console_path = NULL;
+	g_autofree gchar *events = NULL, *console = NULL, *out = NULL, *rest = NULL;
+	g_autoptr(GVariant) reply = NULL;
+	const gchar *echo[] = {"echo", "hi", NULL};
+	gchar buf[256];
+	gssize n;
+	gint follow_fd, events_fd;
+	FILE *fp;
+
+	start_daemon(f);
+	path = create_sandbox(f->conn, "{'timeout': <'30m'>}");
+	id = path_to_id(path);
+	out = exec_out(f, path, echo, &error);
+	g_assert_no_error(error);
+	events = read_log_text(f, path, "events");
+	g_assert_nonnull(strstr(events, " created: image "));
+	g_assert_nonnull(strstr(events, " running (agent "));
+	g_assert_nonnull(strstr(events, " exec started: echo\n"));
+	g_assert_nonnull(strstr(events, " exec ended: echo: exit status 0, signal 0\n"));
+
+	console_path = g_build_filename(f->run_dir, id, "console.log", NULL);
+	fp = fopen(console_path, "a");
+	g_assert_nonnull(fp);
+	fputs("boot line 1\n", fp);
+	fflush(fp);
+	console = read_log_text(f, path, "console");
+	g_assert_nonnull(strstr(console, "boot line 1\n"));
+
+	/* follow: new lines arrive, the end of the sandbox ends the stream */
+	follow_fd = read_log(f, path, "console", TRUE, &error);
+	g_assert_no_error(error);
+	events_fd = read_log(f, path, "events", TRUE, &error);
+	g_assert_no_error(error);
+	fputs("boot line 2\n", fp);
+	fclose(fp);
+	{
+		g_autoptr(GString) got = g_string_new(NULL);
+		while (strstr(got->str, "boot line 2\n") == NULL) {
+			n = read(follow_fd, buf, sizeof(buf));
+			g_assert_cmpint(n, >, 0);
+			g_string_append_len(got, buf, n);
+		}
+		g_assert_nonnull(strstr(got->str, "boot line 1\n"));
+	}
+	reply = call(f, path, "org.sandboxd.Sandbox1", "Kill", NULL, NULL, &error);
+	g_assert_no_error(error);
+	/* EOF on both */
+	rest = read_all(follow_fd);
+	close(follow_fd);
+	g_free(events);
+	events = read_all(events_fd);
+	close(events_fd);
+	g_assert_nonnull(strstr(events, " destroyed: killed by "));
+
+	/* bad arguments */
+	path = create_sandbox(f->conn, "{'timeout': <'30m'>}");
+	g_assert_cmpint(read_log(f, path, "kernel", FALSE, &error), ==, -1);
+	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==,
+			"org.sandboxd.Error.InvalidArgument");
+}
+
+static void
+test_status(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *a = NULL, *b = NULL;
+	g_autoptr(GVariant) reply = NULL;
+	g_autoptr(GVariant) status = NULL;
+	g_autoptr(GVariant) states = NULL;
+	guint32 n = 0, vcpus = 0, running = 0, crashed = 7;
+	guint64 memory = 0, host = 0;
+
+	start_daemon(f);
+	a = create_sandbox(f->conn, "{'timeout': <'30m'>, 'memory': <uint32 1024>,"
+				    " 'vcpus': <uint32 1>}");
+	b = create_sandbox(f->conn, "{'memory': <uint32 2048>, 'vcpus': <uint32 2>}");
+	reply = call(f, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "GetStatus", NULL,
+		     "(a{sv})", &error);
+	g_assert_no_error(error);
+	status = g_variant_get_child_value(reply, 0);
+	g_assert_true(g_variant_lookup(status, "sandboxes", "u", &n));
+	g_assert_cmpuint(n, ==, 2);
+	g_assert_true(g_variant_lookup(status, "memory_committed_mib", "t", &memory));
+	g_assert_cmpuint(memory, ==, 3072);
+	g_assert_true(g_variant_lookup(status, "vcpus_committed", "u", &vcpus));
+	g_assert_cmpuint(vcpus, ==, 3);
+	g_assert_true(g_variant_lookup(status, "host_memory_available_mib", "t", &host));
+	g_assert_cmpuint(host, >, 0);
+	states = g_variant_lookup_value(status, "states", G_VARIANT_TYPE("a{su}"));
+	g_assert_nonnull(states);
+	g_assert_true(g_variant_lookup(states, "running", "u", &running));
+	g_assert_cmpuint(running, ==, 2);
+	g_assert_true(g_variant_lookup(states, "crashed", "u", &crashed));
+	g_assert_cmpuint(crashed, ==, 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+#define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+	ADD("/durability/state-file", test_state_file);
+	ADD("/durability/adopt", test_adopt);
+	ADD("/durability/crashed", test_crashed);
+	ADD("/durability/logs", test_logs);
+	ADD("/durability/status", test_status);
+#undef ADD
+	return g_test_run();
+}
