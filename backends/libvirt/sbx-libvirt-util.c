@@ -23,6 +23,12 @@ sbx_libvirt_spec_copy(const SbxVmSpec *spec)
 	copy->root_format = g_strdup(spec->root_format);
 	copy->disk_size = spec->disk_size;
 	copy->network = spec->network;
+	if (spec->disks != NULL) {
+		copy->disks = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_vm_disk_free);
+		for (guint i = 0; i < spec->disks->len; i++)
+			g_ptr_array_add(copy->disks,
+					sbx_vm_disk_copy(g_ptr_array_index(spec->disks, i)));
+	}
 	return copy;
 }
 
