@@ -657,6 +657,58 @@ test_parsers(void)
 	g_assert_cmpuint(entries->len, ==, 0);
 }
 
+/* hand-made payloads the host API would never send: the agent refuses each on its
+ * channel (ERROR MALFORMED, seen as SBX_ERROR_AGENT) and keeps serving */
+static void
+test_malformed(Fixture *fx, gconstpointer data)
+{
+	const struct {
+		guint16 type;
+		const gchar *bytes;
+		gsize len;
+	} cases[] = {
+	    {SBX_MSG_FS_STAT, "\x80\0\0\0\x02\0\0\0/a", 10},	      /* unknown flag */
+	    {SBX_MSG_FS_STAT, "\0\0", 2},			      /* truncated */
+	    {SBX_MSG_FS_STAT, "\0\0\0\0\x09\0\0\0/a", 10},	      /* string past the end */
+	    {SBX_MSG_FS_REMOVE, "\0\0\0\0\x02\0\0\0/ax", 11},	      /* trailing byte */
+	    {SBX_MSG_FS_CHMOD, "\0\0\0\0\0\x10\0\0\x02\0\0\0/a", 14}, /* mode > 07777 */
+	    {SBX_MSG_FS_RENAME, "\0\0\0\0\x02\0\0\0/a", 10},	      /* no second path */
+	};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SbxFsStat) st = NULL;
+	g_autofree gchar *root = root_path(fx, NULL);
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GBytes) payload = g_bytes_new(cases[i].bytes, cases[i].len);
+		g_autoptr(SbxAgentReply) reply = NULL;
+		Wait w = {0};
+		sbx_agent_client_fs_request_async(fx->client, cases[i].type, payload, "/a", NULL,
+						  wait_cb, &w);
+		wait_done(&w);
+		reply = sbx_agent_client_fs_request_finish(fx->client, w.res, &error);
+		g_object_unref(w.res);
+		g_assert_null(reply);
+		g_assert_error(error, SBX_ERROR, SBX_ERROR_AGENT);
+		g_clear_error(&error);
+	}
+	/* a stream request with a bad mode */
+	{
+		g_autoptr(GBytes) payload = g_bytes_new("\x04\0\0\0\0\x10\0\0\x02\0\0\0/a", 14);
+		Wait w = {0};
+		sbx_agent_client_fs_stream_async(fx->client, SBX_MSG_FS_WRITE, payload, "/a", -1,
+						 -1, NULL, wait_cb, &w);
+		wait_done(&w);
+		g_assert_false(sbx_agent_client_fs_stream_finish(fx->client, w.res, &error));
+		g_object_unref(w.res);
+		g_assert_error(error, SBX_ERROR, SBX_ERROR_AGENT);
+		g_clear_error(&error);
+	}
+	g_assert_false(sbx_agent_client_is_closed(fx->client));
+	st = fs_stat(fx, root, FALSE, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(st->type, ==, SBX_FS_TYPE_DIRECTORY);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -670,5 +722,6 @@ main(int argc, char **argv)
 	ADD("stat-readdir", test_stat_readdir);
 	ADD("ops", test_ops);
 	ADD("errors", test_errors);
+	ADD("malformed", test_malformed);
 	return g_test_run();
 }
