@@ -87,14 +87,16 @@ parse_env(const gchar *key, GVariant *value, GError **error)
 	GVariantIter iter;
 	const gchar *name;
 	const gchar *val;
-	gsize n = g_variant_n_children(value);
+	gsize n;
 	gsize total = 0;
 
+	/* the type check must come first: n_children aborts on non-containers */
 	if (!g_variant_is_of_type(value, G_VARIANT_TYPE("a{ss}"))) {
 		invalid(error, "%s: expected a string dictionary (a{ss}), got type '%s'", key,
 			g_variant_get_type_string(value));
 		return NULL;
 	}
+	n = g_variant_n_children(value);
 	if (n > SBX_ENV_MAX) {
 		invalid(error, "%s: %" G_GSIZE_FORMAT " variables, at most %u are allowed", key, n,
 			(guint)SBX_ENV_MAX);
