@@ -7,7 +7,6 @@
 
 #include "sbx-error.h"
 #include "sbx-options.h"
-#include "sbx-region.h"
 
 static gboolean
 has_control_chars(const gchar *value)
@@ -88,14 +87,16 @@ parse_env(const gchar *key, GVariant *value, GError **error)
 	GVariantIter iter;
 	const gchar *name;
 	const gchar *val;
-	gsize n = g_variant_n_children(value);
+	gsize n;
 	gsize total = 0;
 
+	/* the type check must come first: n_children aborts on non-containers */
 	if (!g_variant_is_of_type(value, G_VARIANT_TYPE("a{ss}"))) {
 		invalid(error, "%s: expected a string dictionary (a{ss}), got type '%s'", key,
 			g_variant_get_type_string(value));
 		return NULL;
 	}
+	n = g_variant_n_children(value);
 	if (n > SBX_ENV_MAX) {
 		invalid(error, "%s: %" G_GSIZE_FORMAT " variables, at most %u are allowed", key, n,
 			(guint)SBX_ENV_MAX);
@@ -274,7 +275,6 @@ sbx_create_options_free(SbxCreateOptions *opts)
 	g_clear_pointer(&opts->env, g_hash_table_unref);
 	g_clear_pointer(&opts->labels, g_hash_table_unref);
 	g_free(opts->image);
-	g_free(opts->region);
 	g_free(opts);
 }
 
@@ -341,17 +341,10 @@ sbx_create_options_parse(GVariant *options, SbxConfig *config, GError **error)
 			if (!parse_timeout(key, value, sbx_config_get_max_lifetime_sec(config),
 					   &opts->timeout_sec, error))
 				return NULL;
-		} else if (g_strcmp0(key, "region") == 0) {
-			const gchar *name = "";
-			if (!get_string(key, value, &name, error) ||
-			    !sbx_config_check_region(config, name, error))
-				return NULL;
-			g_free(opts->region);
-			opts->region = g_strdup(name);
 		} else {
 			invalid(error,
 				"unknown option '%.64s' (known: memory, vcpus, env, labels, "
-				"image, timeout, region)",
+				"image, timeout)",
 				key);
 			return NULL;
 		}

@@ -268,6 +268,14 @@ sbx_test_env_stop_daemon(SbxTestEnv *env, guint timeout_ms)
 	return status;
 }
 
+/* a new daemon on the same bus, config and folders (after stop_daemon) */
+gboolean
+sbx_test_env_restart_daemon(SbxTestEnv *env, GError **error)
+{
+	sbx_test_env_stop_daemon(env, 60 * 1000);
+	return start_daemon(env, error);
+}
+
 void
 sbx_test_env_stop(SbxTestEnv *env)
 {

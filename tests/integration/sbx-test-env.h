@@ -27,6 +27,8 @@ gboolean sbx_test_env_start(SbxTestEnv *env, const gchar *tmpdir, GError **error
 /* SIGTERM, then SIGKILL after @timeout_ms; the exit status, or -signal */
 gint sbx_test_env_stop_daemon(SbxTestEnv *env, guint timeout_ms);
 void sbx_test_env_stop(SbxTestEnv *env);
+/* starts a new sandboxd (stopping the old one first if it still runs) */
+gboolean sbx_test_env_restart_daemon(SbxTestEnv *env, GError **error);
 /* the last @max_bytes of the daemon's log */
 gchar *sbx_test_env_daemon_log_tail(SbxTestEnv *env, gsize max_bytes);
 

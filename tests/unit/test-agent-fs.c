@@ -657,6 +657,110 @@ test_parsers(void)
 	g_assert_cmpuint(entries->len, ==, 0);
 }
 
+/* hand-made payloads the host API would never send: the agent refuses each on its
+ * channel (ERROR MALFORMED, seen as SBX_ERROR_AGENT) and keeps serving */
+static void
+test_malformed(Fixture *fx, gconstpointer data)
+{
+	const struct {
+		guint16 type;
+		const gchar *bytes;
+		gsize len;
+	} cases[] = {
+	    {SBX_MSG_FS_STAT, "\x80\0\0\0\x02\0\0\0/a", 10},	      /* unknown flag */
+	    {SBX_MSG_FS_STAT, "\0\0", 2},			      /* truncated */
+	    {SBX_MSG_FS_STAT, "\0\0\0\0\x09\0\0\0/a", 10},	      /* string past the end */
+	    {SBX_MSG_FS_REMOVE, "\0\0\0\0\x02\0\0\0/ax", 11},	      /* trailing byte */
+	    {SBX_MSG_FS_CHMOD, "\0\0\0\0\0\x10\0\0\x02\0\0\0/a", 14}, /* mode > 07777 */
+	    {SBX_MSG_FS_RENAME, "\0\0\0\0\x02\0\0\0/a", 10},	      /* no second path */
+	};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SbxFsStat) st = NULL;
+	g_autofree gchar *root = root_path(fx, NULL);
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GBytes) payload = g_bytes_new(cases[i].bytes, cases[i].len);
+		g_autoptr(SbxAgentReply) reply = NULL;
+		Wait w = {0};
+		sbx_agent_client_fs_request_async(fx->client, cases[i].type, payload, "/a", NULL,
+						  wait_cb, &w);
+		wait_done(&w);
+		reply = sbx_agent_client_fs_request_finish(fx->client, w.res, &error);
+		g_object_unref(w.res);
+		g_assert_null(reply);
+		g_assert_error(error, SBX_ERROR, SBX_ERROR_AGENT);
+		g_clear_error(&error);
+	}
+	/* a stream request with a bad mode */
+	{
+		g_autoptr(GBytes) payload = g_bytes_new("\x04\0\0\0\0\x10\0\0\x02\0\0\0/a", 14);
+		Wait w = {0};
+		sbx_agent_client_fs_stream_async(fx->client, SBX_MSG_FS_WRITE, payload, "/a", -1,
+						 -1, NULL, wait_cb, &w);
+		wait_done(&w);
+		g_assert_false(sbx_agent_client_fs_stream_finish(fx->client, w.res, &error));
+		g_object_unref(w.res);
+		g_assert_error(error, SBX_ERROR, SBX_ERROR_AGENT);
+		g_clear_error(&error);
+	}
+	g_assert_false(sbx_agent_client_is_closed(fx->client));
+	st = fs_stat(fx, root, FALSE, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(st->type, ==, SBX_FS_TYPE_DIRECTORY);
+}
+
+static gboolean
+cancel_later_cb(gpointer data)
+{
+	g_cancellable_cancel(data);
+	return G_SOURCE_REMOVE;
+}
+
+/* a cancelled write leaves neither the file nor its temp file behind */
+static void
+test_cancel_write(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *path = root_path(fx, "cancelled");
+	g_autofree gchar *root = root_path(fx, NULL);
+	g_autoptr(GCancellable) cancellable = g_cancellable_new();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) entries = NULL;
+	guint8 chunk[4096] = {0};
+	Wait w = {0};
+	gint p[2];
+
+	g_assert_true(g_unix_open_pipe(p, FD_CLOEXEC, NULL));
+	/* some bytes, and the write end stays open: the transfer never ends by itself */
+	g_assert_cmpint(write(p[1], chunk, sizeof(chunk)), ==, sizeof(chunk));
+	sbx_agent_fs_write_async(fx->client, path, 0, 0, p[0], cancellable, wait_cb, &w);
+	close(p[0]);
+	/* let the guest start and take the first bytes */
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+	g_usleep(100000);
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+	g_timeout_add(50, cancel_later_cb, cancellable);
+	wait_done(&w);
+	g_assert_false(sbx_agent_fs_write_finish(fx->client, w.res, &error));
+	g_object_unref(w.res);
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+	g_clear_error(&error);
+	close(p[1]);
+	/* the guest reports the abort (EXIT) before it forgets the channel; wait for a
+	 * request after it to be answered, then look */
+	for (guint i = 0; i < 50; i++) {
+		g_clear_pointer(&entries, g_ptr_array_unref);
+		entries = fs_readdir(fx, root, 100, &error);
+		g_assert_no_error(error);
+		if (entries->len == 0)
+			break;
+		g_usleep(20000);
+	}
+	g_assert_cmpuint(entries->len, ==, 0);
+	g_assert_false(sbx_agent_client_is_closed(fx->client));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -670,5 +774,7 @@ main(int argc, char **argv)
 	ADD("stat-readdir", test_stat_readdir);
 	ADD("ops", test_ops);
 	ADD("errors", test_errors);
+	ADD("malformed", test_malformed);
+	ADD("cancel-write", test_cancel_write);
 	return g_test_run();
 }
