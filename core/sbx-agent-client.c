@@ -605,6 +605,25 @@ sbx_agent_client_signal(SbxAgentClient *self, guint32 channel, gint signum, gboo
 	return exec != NULL && sbx_agent_exec_queue_signal(exec, signum, group, error);
 }
 
+guint
+sbx_agent_client_signal_all(SbxAgentClient *self, gint signum)
+{
+	GHashTableIter iter;
+	gpointer value;
+	guint n = 0;
+
+	g_return_val_if_fail(SBX_IS_AGENT_CLIENT(self), 0);
+	g_hash_table_iter_init(&iter, self->channels);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		if (sbx_agent_exec_is_fs(value))
+			continue;
+		/* one that already exited just says so */
+		if (sbx_agent_exec_queue_signal(value, signum, TRUE, NULL))
+			n++;
+	}
+	return n;
+}
+
 gboolean
 sbx_agent_client_resize(SbxAgentClient *self, guint32 channel, guint rows, guint cols,
 			GError **error)

@@ -116,6 +116,9 @@ guint32 sbx_agent_client_spawn_async(SbxAgentClient *self, const SbxExecParams *
  * SBX_ERROR_LIMIT_EXCEEDED when too many signals are queued */
 gboolean sbx_agent_client_signal(SbxAgentClient *self, guint32 channel, gint signum,
 				 gboolean group, GError **error);
+/* queues SIGNAL (@signum, to the process group) for every running process
+ * channel, not filesystem ones; returns how many */
+guint sbx_agent_client_signal_all(SbxAgentClient *self, gint signum);
 /* queues RESIZE for a process with a pseudo-terminal (latest size wins) */
 gboolean sbx_agent_client_resize(SbxAgentClient *self, guint32 channel, guint rows, guint cols,
 				 GError **error);

@@ -416,6 +416,12 @@ sbx_agent_exec_check_live(SbxAgentExec *self, GError **error)
 }
 
 gboolean
+sbx_agent_exec_is_fs(SbxAgentExec *self)
+{
+	return self->fs_path != NULL;
+}
+
+gboolean
 sbx_agent_exec_queue_signal(SbxAgentExec *self, gint signum, gboolean group, GError **error)
 {
 	if (signum <= 0 || signum >= 65) {

@@ -23,6 +23,7 @@ guint32 sbx_agent_exec_get_channel(SbxAgentExec *self);
  * completes with the one reply frame (an SbxAgentReply) */
 void sbx_agent_exec_set_fs(SbxAgentExec *self, GBytes *open_frame, const gchar *path,
 			   gboolean request);
+gboolean sbx_agent_exec_is_fs(SbxAgentExec *self);
 void sbx_agent_exec_set_started_func(SbxAgentExec *self, SbxExecStartedFunc func,
 				     gpointer user_data);
 /* FALSE once EXIT arrived (or never started) */

@@ -16,6 +16,8 @@
 #include "sbx-hypervisor-backend.h"
 #include "sbx-manager.h"
 #include "sbx-plugin-loader.h"
+#include "sbx-region.h"
+#include "sbx-authority.h"
 #include "sbx-state-store.h"
 #include "sbx-volume-manager.h"
 
@@ -164,32 +166,6 @@ connect_bus(gboolean session, const gchar *address, GError **error)
 	return g_bus_get_sync(session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM, NULL, error);
 }
 
-static SbxHypervisorBackend *
-setup_backend(SbxPluginLoader *loader, SbxConfig *config, const gchar *plugin_dir, GError **error)
-{
-	const gchar *name = sbx_config_get_backend(config);
-	const SbxPlugin *plugin =
-	    sbx_plugin_loader_lookup(loader, SBX_PLUGIN_KIND_HYPERVISOR, name);
-	g_autoptr(SbxHypervisorBackend) backend = NULL;
-
-	if (plugin == NULL) {
-		g_autofree gchar *known =
-		    sbx_plugin_loader_list_names(loader, SBX_PLUGIN_KIND_HYPERVISOR);
-		g_set_error(error, SBX_ERROR, SBX_ERROR_CONFIG,
-			    "%s: [daemon] Backend: no hypervisor plugin '%s' in %s (found: %s)",
-			    sbx_config_get_origin(config, "daemon", "Backend"), name, plugin_dir,
-			    known);
-		return NULL;
-	}
-	backend = g_object_new(plugin->type, NULL);
-	if (!sbx_hypervisor_backend_configure(backend, sbx_config_get_keyfile(config), name,
-					      error)) {
-		g_prefix_error(error, "backend %s (%s): ", name, plugin->filename);
-		return NULL;
-	}
-	return g_steal_pointer(&backend);
-}
-
 /* every volume plugin, configured from its own section; one that cannot be
  * configured stops the daemon like a bad hypervisor backend */
 static SbxVolumeManager *
@@ -275,6 +251,8 @@ main(int argc, char **argv)
 	g_autoptr(SbxPluginLoader) loader = NULL;
 	g_autoptr(SbxConfig) config = NULL;
 	g_autoptr(SbxHypervisorBackend) backend = NULL;
+	g_autoptr(GPtrArray) regions = NULL;
+	g_autofree gchar *default_region = NULL;
 	g_autoptr(SbxVolumeManager) volumes = NULL;
 	g_autoptr(GPtrArray) plugins = NULL;
 	const gchar *plugin_dir;
@@ -325,11 +303,14 @@ main(int argc, char **argv)
 		g_printerr("sandboxd: %s\n", error->message);
 		return 1;
 	}
-	backend = setup_backend(loader, config, plugin_dir, &error);
-	if (backend == NULL) {
+	/* one backend per region; the default region's is "the" backend */
+	regions = sbx_regions_setup(loader, config, plugin_dir, &error);
+	if (regions == NULL) {
 		g_printerr("sandboxd: %s\n", error->message);
 		return 1;
 	}
+	default_region = sbx_config_get_default_region(config, NULL);
+	backend = g_object_ref(sbx_regions_lookup(regions, default_region)->backend);
 
 	volumes = setup_volumes(loader, config, &error);
 	if (volumes == NULL) {
@@ -355,6 +336,10 @@ main(int argc, char **argv)
 
 	daemon.loop = g_main_loop_new(NULL, FALSE);
 	daemon.manager = sbx_manager_new(config, backend, runtime_dir);
+	sbx_manager_set_regions(daemon.manager, regions, default_region);
+	/* polkit answers about callers on the system bus only */
+	sbx_authority_set_use_polkit(sbx_authority_get_default(),
+				     !opt_session && opt_address == NULL);
 	store = sbx_state_store_new(opt_state_dir != NULL ? opt_state_dir
 							  : sbx_config_get_state_dir(config),
 				    &error);

@@ -6,8 +6,11 @@
 #include "sbx-dbus-generated.h"
 #include "sbx-error.h"
 #include "sbx-log.h"
+#include "sbx-authority.h"
+#include "sbx-limits.h"
 #include "sbx-manager.h"
 #include "sbx-options.h"
+#include "sbx-region.h"
 #include "sbx-sandbox.h"
 #include "sbx-volume-dbus.h"
 #include "sbx-volume-manager.h"
@@ -24,6 +27,9 @@ struct _SbxManager {
 	gulong vm_exited_id;
 	gboolean shutting_down;
 	GPtrArray *shutdown_waiters; /* GTask */
+	/* regions (SbxRegion); NULL: just self->backend, as region "local" */
+	GPtrArray *regions;
+	gchar *default_region;
 	/* durability and observability */
 	SbxStateStore *store;
 	gchar *backend_name;
@@ -61,6 +67,14 @@ sbx_manager_finalize(GObject *object)
 {
 	SbxManager *self = SBX_MANAGER(object);
 	g_free(self->runtime_dir);
+	g_free(self->default_region);
+	if (self->regions != NULL) {
+		for (guint i = 0; i < self->regions->len; i++) {
+			SbxRegion *region = g_ptr_array_index(self->regions, i);
+			g_signal_handlers_disconnect_by_data(region->backend, self);
+		}
+		g_ptr_array_unref(self->regions);
+	}
 	g_free(self->backend_name);
 	g_ptr_array_unref(self->shutdown_waiters);
 	G_OBJECT_CLASS(sbx_manager_parent_class)->finalize(object);
@@ -153,6 +167,11 @@ on_sandbox_gone(SbxSandbox *sandbox, gpointer user_data)
 					   on_crashed_expired, g_object_ref(sandbox),
 					   g_object_unref);
 	}
+	if (self->iface != NULL) {
+		const gchar *reason = sbx_sandbox_get_destroy_reason(sandbox);
+		sbx_dbus_manager1_emit_sandbox_removed(self->iface, sbx_sandbox_get_id(sandbox),
+						       reason != NULL ? reason : "start failed");
+	}
 	g_hash_table_remove(self->sandboxes, sbx_sandbox_get_id(sandbox));
 	check_shutdown_done(self);
 }
@@ -189,6 +208,83 @@ SbxVolumeManager *
 sbx_manager_get_volume_manager(SbxManager *self)
 {
 	return self->volumes;
+}
+
+/* --- regions ------------------------------------------------------------ */
+
+void
+sbx_manager_set_regions(SbxManager *self, GPtrArray *regions, const gchar *default_region)
+{
+	g_return_if_fail(self->regions == NULL);
+	self->regions = g_ptr_array_ref(regions);
+	self->default_region = g_strdup(default_region);
+	for (guint i = 0; i < regions->len; i++) {
+		SbxRegion *region = g_ptr_array_index(regions, i);
+		if (region->backend != self->backend)
+			g_signal_connect(region->backend, "vm-exited", G_CALLBACK(on_vm_exited),
+					 self);
+	}
+}
+
+const gchar *
+sbx_manager_get_default_region(SbxManager *self)
+{
+	return self->default_region != NULL ? self->default_region : SBX_REGION_IMPLICIT;
+}
+
+SbxHypervisorBackend *
+sbx_manager_get_region_backend(SbxManager *self, const gchar *name)
+{
+	SbxRegion *region;
+	if (self->regions == NULL)
+		return name == NULL || g_strcmp0(name, SBX_REGION_IMPLICIT) == 0 ? self->backend
+										 : NULL;
+	region = sbx_regions_lookup(self->regions, name != NULL ? name : self->default_region);
+	return region != NULL ? region->backend : NULL;
+}
+
+static gboolean
+handle_list_regions(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+	SbxManager *self = SBX_MANAGER(user_data);
+	g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a(ss)"));
+
+	if (self->regions == NULL) {
+		g_variant_builder_add(&builder, "(ss)", SBX_REGION_IMPLICIT,
+				      sbx_config_get_backend(self->config));
+	}
+	for (guint i = 0; self->regions != NULL && i < self->regions->len; i++) {
+		SbxRegion *region = g_ptr_array_index(self->regions, i);
+		g_variant_builder_add(&builder, "(ss)", region->name, region->backend_name);
+	}
+	sbx_dbus_manager1_complete_list_regions(iface, invocation,
+						g_variant_builder_end(&builder));
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* the [limits] for one more sandbox of @uid with @memory_mib in @backend */
+static gboolean
+check_limits(SbxManager *self, guint uid, guint memory_mib, SbxHypervisorBackend *backend,
+	     GError **error)
+{
+	SbxLimitsUsage usage = {0};
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, self->sandboxes);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		SbxSandbox *sandbox = value;
+		usage.n_total++;
+		if (sbx_sandbox_get_owner_uid(sandbox) == uid)
+			usage.n_owner++;
+		if (sbx_sandbox_get_state(sandbox) == SBX_SANDBOX_STATE_STARTING) {
+			usage.n_starting++;
+			usage.starting_mib += sbx_sandbox_get_memory_mib(sandbox);
+		}
+	}
+	usage.vms_are_processes =
+	    g_strcmp0(sbx_hypervisor_backend_get_domain_type(backend), "test") == 0;
+	return sbx_limits_check_create(self->config, &usage, uid, memory_mib, error);
 }
 
 /* --- CreateSandbox ------------------------------------------------------ */
@@ -325,7 +421,9 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	g_autoptr(CreateCall) call = NULL;
 	const SbxImage *image;
 	const gchar *sender = g_dbus_method_invocation_get_sender(invocation);
-	guint max = sbx_config_get_max_sandboxes(self->config);
+	g_autofree gchar *region_owned = NULL;
+	const gchar *region;
+	SbxHypervisorBackend *backend;
 	g_autoptr(GVariant) options_rest = NULL;
 	g_autoptr(GPtrArray) volume_requests = NULL;
 
@@ -343,13 +441,21 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	if (g_hash_table_size(self->sandboxes) >= max) {
-		g_dbus_method_invocation_return_error(
-		    invocation, SBX_ERROR, SBX_ERROR_LIMIT_EXCEEDED,
-		    "%u sandboxes exist already, the limit is %u (MaxSandboxes)",
-		    g_hash_table_size(self->sandboxes), max);
+	region = opts->region != NULL ? opts->region : sbx_manager_get_default_region(self);
+	backend = sbx_manager_get_region_backend(self, region);
+	if (backend == NULL) {
+		g_dbus_method_invocation_return_error(invocation, SBX_ERROR,
+						      SBX_ERROR_UNKNOWN_REGION,
+						      "region: no region '%s'", region);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
+	/* the caller's uid came with the call (sbx_authority_identify_calls) */
+	if (!check_limits(self, sbx_authority_get_caller_uid(invocation), opts->memory_mib,
+			  backend, &error)) {
+		g_dbus_method_invocation_return_gerror(invocation, error);
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	region = region_owned = g_strdup(region);
 	image = sbx_config_get_image(self->config, opts->image);
 	do {
 		g_free(id);
@@ -361,8 +467,13 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	call->invocation = invocation; /* the handler owns one ref: completing consumes it */
 	call->volume_requests = g_steal_pointer(&volume_requests);
 	call->sandbox =
-	    sbx_sandbox_new(id, g_steal_pointer(&opts), image, self->backend, self->runtime_dir,
+	    sbx_sandbox_new(id, g_steal_pointer(&opts), image, backend, self->runtime_dir,
 			    sbx_config_get_boot_timeout_sec(self->config));
+	sbx_sandbox_set_region(call->sandbox, region);
+	sbx_sandbox_set_lifetime_limits(
+	    call->sandbox, sbx_config_get_max_lifetime_sec(self->config),
+	    (guint)sbx_config_get_uint(self->config, "daemon", "ExtendStepSec"),
+	    (guint)sbx_config_get_uint(self->config, "daemon", "ExpiryGraceSec"));
 	g_hash_table_insert(self->sandboxes, g_strdup(id), g_object_ref(call->sandbox));
 	sbx_sandbox_set_state_store(call->sandbox, self->store, self->backend_name);
 	g_signal_connect(call->sandbox, "gone", G_CALLBACK(on_sandbox_gone), self);
@@ -398,10 +509,15 @@ handle_list_sandboxes(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	g_autoptr(GPtrArray) paths = g_ptr_array_new();
 	GHashTableIter iter;
 	gpointer value;
+	guint uid = sbx_authority_get_caller_uid(invocation);
+	gboolean admin = sbx_authority_get_caller_is_admin(invocation);
 
 	g_hash_table_iter_init(&iter, self->sandboxes);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		SbxSandbox *sandbox = value;
+		/* others' sandboxes are not there for this caller */
+		if (!sbx_authority_may_access(uid, admin, sbx_sandbox_get_owner_uid(sandbox)))
+			continue;
 		if (sbx_sandbox_get_state(sandbox) == SBX_SANDBOX_STATE_RUNNING)
 			g_ptr_array_add(paths, (gpointer)sbx_sandbox_get_object_path(sandbox));
 	}
@@ -425,6 +541,12 @@ handle_get_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation, co
 		if (sandbox == NULL)
 			sandbox = g_hash_table_lookup(self->crashed, id);
 	}
+	/* another user's sandbox does not exist for this caller: NotFound too */
+	if (sandbox != NULL &&
+	    !sbx_authority_may_access(sbx_authority_get_caller_uid(invocation),
+				      sbx_authority_get_caller_is_admin(invocation),
+				      sbx_sandbox_get_owner_uid(sandbox)))
+		sandbox = NULL;
 	if (sandbox == NULL || (sbx_sandbox_get_state(sandbox) != SBX_SANDBOX_STATE_RUNNING &&
 				sbx_sandbox_get_state(sandbox) != SBX_SANDBOX_STATE_CRASHED)) {
 		g_dbus_method_invocation_return_error(invocation, SBX_ERROR, SBX_ERROR_NOT_FOUND,
@@ -544,6 +666,11 @@ sbx_manager_export(SbxManager *self, GDBusConnection *connection)
 	g_signal_connect(self->iface, "handle-list-sandboxes", G_CALLBACK(handle_list_sandboxes),
 			 self);
 	g_signal_connect(self->iface, "handle-get-sandbox", G_CALLBACK(handle_get_sandbox), self);
+	g_signal_connect(self->iface, "handle-list-regions", G_CALLBACK(handle_list_regions),
+			 self);
+	sbx_dbus_manager1_set_default_region(self->iface, sbx_manager_get_default_region(self));
+	/* every call learns its caller's uid first, in a worker thread */
+	sbx_authority_identify_calls(sbx_authority_get_default(), G_DBUS_INTERFACE_SKELETON(self->iface));
 	g_signal_connect(self->iface, "handle-get-status", G_CALLBACK(handle_get_status), self);
 	if (self->volumes != NULL) {
 		sbx_volume_dbus_connect_manager(self->volumes, self->iface);

@@ -25,6 +25,12 @@ SbxManager *sbx_manager_new(SbxConfig *config, SbxHypervisorBackend *backend,
 /* volumes and the "volumes" CreateSandbox option; call before export */
 void sbx_manager_set_volume_manager(SbxManager *self, SbxVolumeManager *volumes);
 SbxVolumeManager *sbx_manager_get_volume_manager(SbxManager *self);
+/* the regions (SbxRegion, from sbx_regions_setup(); the one whose backend
+ * was given to sbx_manager_new() among them); call before export */
+void sbx_manager_set_regions(SbxManager *self, GPtrArray *regions, const gchar *default_region);
+const gchar *sbx_manager_get_default_region(SbxManager *self);
+/* NULL for an unknown region; @name NULL: the default region */
+SbxHypervisorBackend *sbx_manager_get_region_backend(SbxManager *self, const gchar *name);
 /* exports /org/sandboxd (object manager) and the Manager1 object */
 void sbx_manager_export(SbxManager *self, GDBusConnection *connection);
 guint sbx_manager_get_n_sandboxes(SbxManager *self);

@@ -7,6 +7,7 @@
 
 #include "sbx-error.h"
 #include "sbx-options.h"
+#include "sbx-region.h"
 
 static gboolean
 has_control_chars(const gchar *value)
@@ -275,6 +276,7 @@ sbx_create_options_free(SbxCreateOptions *opts)
 	g_clear_pointer(&opts->env, g_hash_table_unref);
 	g_clear_pointer(&opts->labels, g_hash_table_unref);
 	g_free(opts->image);
+	g_free(opts->region);
 	g_free(opts);
 }
 
@@ -341,10 +343,17 @@ sbx_create_options_parse(GVariant *options, SbxConfig *config, GError **error)
 			if (!parse_timeout(key, value, sbx_config_get_max_lifetime_sec(config),
 					   &opts->timeout_sec, error))
 				return NULL;
+		} else if (g_strcmp0(key, "region") == 0) {
+			const gchar *name = "";
+			if (!get_string(key, value, &name, error) ||
+			    !sbx_config_check_region(config, name, error))
+				return NULL;
+			g_free(opts->region);
+			opts->region = g_strdup(name);
 		} else {
 			invalid(error,
 				"unknown option '%.64s' (known: memory, vcpus, env, labels, "
-				"image, timeout)",
+				"image, timeout, region)",
 				key);
 			return NULL;
 		}

@@ -29,6 +29,7 @@ typedef struct {
 	GHashTable *labels; /* key -> value */
 	gchar *image;
 	guint timeout_sec; /* 0 = "session" */
+	gchar *region;	   /* NULL = [daemon] DefaultRegion */
 } SbxCreateOptions;
 
 typedef enum {

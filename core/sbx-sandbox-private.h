@@ -39,6 +39,13 @@ struct _SbxSandbox {
 	guint next_process;
 	guint expiry_id;
 
+	/* lifetime (sbx-sandbox-lifetime.c) */
+	guint max_lifetime_sec;
+	guint extend_step_sec;
+	guint expiry_grace_sec;
+	guint grace_id;
+	gboolean expiring;
+
 	/* who made it */
 	GDBusConnection *owner_connection;
 	gchar *owner_name;
@@ -68,6 +75,12 @@ struct _SbxSandbox {
 
 /* sbx-sandbox-exec.c */
 void sbx_sandbox_exec_setup(SbxSandbox *self);
+/* sbx-sandbox-lifetime.c: Close, ExtendTimeout and what expiry does */
+void sbx_sandbox_lifetime_setup(SbxSandbox *self);
+/* the expiry timer fired: SIGTERM, Expiring, destroy after the grace */
+void sbx_sandbox_lifetime_expired(SbxSandbox *self);
+/* stopping: no more timers */
+void sbx_sandbox_lifetime_stop(SbxSandbox *self);
 /* sbx-sandbox-logs.c: ReadLog; the console tail kept after a crash */
 void sbx_sandbox_logs_setup(SbxSandbox *self);
 void sbx_sandbox_logs_keep_console(SbxSandbox *self);

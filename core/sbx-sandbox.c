@@ -78,6 +78,7 @@ sbx_sandbox_dispose(GObject *object)
 	SbxSandbox *self = SBX_SANDBOX(object);
 	g_clear_handle_id(&self->boot_timer_id, g_source_remove);
 	g_clear_handle_id(&self->expiry_id, g_source_remove);
+	sbx_sandbox_lifetime_stop(self);
 	g_clear_handle_id(&self->connect_retry_id, g_source_remove);
 	g_clear_handle_id(&self->owner_watch_id, g_bus_unwatch_name);
 	if (self->agent != NULL && self->agent_closed_id != 0)
@@ -164,6 +165,7 @@ sbx_sandbox_new(const gchar *id, SbxCreateOptions *opts, const SbxImage *image,
 	sbx_dbus_object_skeleton_set_sandbox1(self->object, self->iface);
 	sbx_sandbox_exec_setup(self);
 	sbx_sandbox_fs_setup(self);
+	sbx_sandbox_lifetime_setup(self);
 	sbx_sandbox_logs_setup(self);
 	return self;
 }
@@ -361,6 +363,7 @@ begin_stop(SbxSandbox *self)
 						  : SBX_SANDBOX_STATE_STOPPING);
 	g_clear_handle_id(&self->boot_timer_id, g_source_remove);
 	g_clear_handle_id(&self->expiry_id, g_source_remove);
+	sbx_sandbox_lifetime_stop(self);
 	g_clear_handle_id(&self->connect_retry_id, g_source_remove);
 	g_clear_handle_id(&self->owner_watch_id, g_bus_unwatch_name);
 	g_cancellable_cancel(self->start_cancellable);
@@ -507,7 +510,7 @@ on_expired(gpointer user_data)
 	SbxSandbox *self = SBX_SANDBOX(user_data);
 	self->expiry_id = 0;
 	sbx_event_log_add(self->events, "expiring");
-	sbx_sandbox_destroy_async(self, "its lifetime is over", NULL, NULL);
+	sbx_sandbox_lifetime_expired(self);
 	return G_SOURCE_REMOVE;
 }
 

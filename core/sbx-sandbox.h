@@ -68,6 +68,14 @@ void sbx_sandbox_destroy_async(SbxSandbox *self, const gchar *reason, GAsyncRead
 			       gpointer user_data);
 gboolean sbx_sandbox_destroy_finish(SbxSandbox *self, GAsyncResult *res, GError **error);
 
+/* sbx-sandbox-lifetime.c. Call before start; defaults: those of [daemon]
+ * MaxLifetimeSec, ExtendStepSec and ExpiryGraceSec */
+void sbx_sandbox_set_lifetime_limits(SbxSandbox *self, guint max_lifetime_sec,
+				     guint extend_step_sec, guint expiry_grace_sec);
+void sbx_sandbox_set_region(SbxSandbox *self, const gchar *region);
+/* why it was destroyed, once it is stopping; NULL before */
+const gchar *sbx_sandbox_get_destroy_reason(SbxSandbox *self);
+
 /* signal "gone": the sandbox is stopped (or crashed) and its files removed;
  * signal "dismissed": Kill on a crashed sandbox: drop it now */
 

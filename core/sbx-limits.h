@@ -1,0 +1,30 @@
+/* the [limits] a CreateSandbox must fit in; each refusal is
+ * org.sandboxd.Error.LimitExceeded naming the limit's config key.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "sbx-config.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+	guint n_total;		   /* sandboxes not yet stopped */
+	guint n_owner;		   /* of them, the caller's */
+	guint n_starting;	   /* still booting */
+	guint64 starting_mib;	   /* memory of those (not yet in MemAvailable) */
+	gboolean vms_are_processes; /* the test backend: CheckHostMemory=auto skips */
+} SbxLimitsUsage;
+
+/* MemAvailable of @meminfo (a /proc/meminfo text) in MiB */
+gboolean sbx_limits_parse_mem_available(const gchar *meminfo, guint64 *mib);
+
+/* checked in this order: MaxSandboxes, MaxSandboxesPerUser,
+ * MaxConcurrentCreates, the host's free memory (CheckHostMemory,
+ * HostMemoryReserveMiB). Reads /proc/meminfo (small, never blocks). */
+gboolean sbx_limits_check_create(SbxConfig *config, const SbxLimitsUsage *usage, guint owner_uid,
+				 guint memory_mib, GError **error);
+
+G_END_DECLS
