@@ -101,6 +101,10 @@ gint sbx_ctl_cmd_volume(SbxCtl *ctl, gint argc, gchar **argv);
 /* "NAME:/PATH[:ro]" strings -> CreateSandbox's "volumes" a{sv} */
 GVariant *sbx_ctl_parse_volumes(const gchar *const *specs, GError **error);
 
+/* sbx-ctl-logs.c, sbx-ctl-status.c */
+gint sbx_ctl_cmd_logs(SbxCtl *ctl, gint argc, gchar **argv);
+gint sbx_ctl_cmd_status(SbxCtl *ctl, gint argc, gchar **argv);
+
 /* sbx-ctl-list.c */
 gint sbx_ctl_cmd_list(SbxCtl *ctl, gint argc, gchar **argv);
 gint sbx_ctl_cmd_kill(SbxCtl *ctl, gint argc, gchar **argv);

@@ -17,6 +17,7 @@
 #include "sbx-agent-fd.h"
 #include "sbx-error.h"
 #include "sbx-frame-decoder.h"
+#include "sbx-log.h"
 #include "sbx-proto-message.h"
 
 #define SBX_AGENT_READ_SIZE (64u * 1024u)
@@ -169,7 +170,9 @@ sbx_agent_client_close(SbxAgentClient *self, const GError *reason)
 	else
 		self->close_reason = g_error_new_literal(SBX_ERROR, SBX_ERROR_SANDBOX_GONE,
 							 "the agent connection was closed");
-	g_debug("%s: agent connection closed: %s", self->sandbox_id, self->close_reason->message);
+	sbx_sandbox_debug(self->sandbox_id != NULL ? self->sandbox_id : "-",
+			  "%s: agent connection closed: %s", self->sandbox_id,
+			  self->close_reason->message);
 	g_cancellable_cancel(self->io_cancellable);
 	sbx_clear_source(&self->handshake_timeout);
 	sbx_clear_source(&self->handshake_cancel);
@@ -319,8 +322,9 @@ sbx_agent_client_handle_hello_reply(SbxAgentClient *self, const SbxFrame *frame,
 	}
 	self->ready = TRUE;
 	self->agent_version = g_steal_pointer(&reply.agent_version);
-	g_debug("%s: agent %s ready (features 0x%x)", self->sandbox_id, self->agent_version,
-		reply.features);
+	sbx_sandbox_debug(self->sandbox_id != NULL ? self->sandbox_id : "-",
+			  "%s: agent %s ready (features 0x%x)", self->sandbox_id,
+			  self->agent_version, reply.features);
 	sbx_clear_source(&self->handshake_timeout);
 	sbx_clear_source(&self->handshake_cancel);
 	task = g_steal_pointer(&self->handshake_task);

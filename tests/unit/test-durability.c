@@ -773,6 +773,107 @@ test_status(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(crashed, ==, 0);
 }
 
+static gchar *
+run_ctl(Fixture *f, gint *status, const gchar *const *args)
+{
+	g_autoptr(GSubprocessLauncher) launcher =
+	    g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	gchar *out = NULL;
+
+	g_subprocess_launcher_setenv(launcher, "SANDBOXCTL_BUS_ADDRESS",
+				     g_test_dbus_get_bus_address(f->bus), TRUE);
+	g_ptr_array_add(argv, (gpointer)SANDBOXCTL);
+	for (guint i = 0; args[i] != NULL; i++)
+		g_ptr_array_add(argv, (gpointer)args[i]);
+	g_ptr_array_add(argv, NULL);
+	proc = g_subprocess_launcher_spawnv(launcher, (const gchar *const *)argv->pdata, &error);
+	g_assert_no_error(error);
+	g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, NULL, &error));
+	g_assert_no_error(error);
+	*status = g_subprocess_get_exit_status(proc);
+	return out;
+}
+
+static void
+on_ctl_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	gboolean *done = user_data;
+	g_subprocess_wait_finish(G_SUBPROCESS(source), res, NULL);
+	*done = TRUE;
+}
+
+static void
+test_cli(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = NULL, *id = NULL, *out = NULL, *events = NULL, *status = NULL;
+	g_autoptr(GSubprocessLauncher) launcher = NULL;
+	g_autoptr(GSubprocess) follower = NULL;
+	g_autoptr(GVariant) reply = NULL;
+	const gchar *echo[] = {"echo", "hi", NULL};
+	gboolean done = FALSE;
+	gint rc = -1;
+
+	start_daemon(f);
+	path = create_sandbox(f->conn, "{'timeout': <'30m'>, 'memory': <uint32 1024>}");
+	id = path_to_id(path);
+	out = exec_out(f, path, echo, &error);
+	g_assert_no_error(error);
+	{
+		const gchar *args[] = {"logs", "--events", id, NULL};
+		events = run_ctl(f, &rc, args);
+		g_assert_cmpint(rc, ==, 0);
+		g_assert_nonnull(strstr(events, " exec started: echo\n"));
+	}
+	{
+		const gchar *args[] = {"status", NULL};
+		status = run_ctl(f, &rc, args);
+		g_assert_cmpint(rc, ==, 0);
+		g_assert_nonnull(strstr(status, "Sandboxes: 1 ("));
+		g_assert_nonnull(strstr(status, "running 1"));
+		g_assert_nonnull(strstr(status, "Memory committed: 1024 MiB"));
+	}
+	{
+		const gchar *args[] = {"logs", "nosuchsandbox", NULL};
+		g_free(run_ctl(f, &rc, args));
+		g_assert_cmpint(rc, ==, 1);
+	}
+	/* --follow ends when the sandbox is destroyed */
+	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+	g_subprocess_launcher_setenv(launcher, "SANDBOXCTL_BUS_ADDRESS",
+				     g_test_dbus_get_bus_address(f->bus), TRUE);
+	follower = g_subprocess_launcher_spawn(launcher, &error, SANDBOXCTL, "logs", "--follow",
+					       "--events", id, NULL);
+	g_assert_no_error(error);
+	{
+		GInputStream *stdout_pipe = g_subprocess_get_stdout_pipe(follower);
+		g_autoptr(GString) got = g_string_new(NULL);
+		gchar buf[1024];
+		gssize n;
+		/* it is following once the old events arrived */
+		while (strstr(got->str, "exec ended: echo") == NULL) {
+			n = g_input_stream_read(stdout_pipe, buf, sizeof(buf), NULL, &error);
+			g_assert_no_error(error);
+			g_assert_cmpint(n, >, 0);
+			g_string_append_len(got, buf, n);
+		}
+		reply = call(f, path, "org.sandboxd.Sandbox1", "Kill", NULL, NULL, &error);
+		g_assert_no_error(error);
+		while ((n = g_input_stream_read(stdout_pipe, buf, sizeof(buf), NULL, &error)) > 0)
+			g_string_append_len(got, buf, n);
+		g_assert_no_error(error);
+		g_assert_nonnull(strstr(got->str, " destroyed: killed by "));
+	}
+	g_subprocess_wait_async(follower, NULL, on_ctl_done, &done);
+	while (!done)
+		g_main_context_iteration(NULL, TRUE);
+	g_assert_true(g_subprocess_get_if_exited(follower));
+	g_assert_cmpint(g_subprocess_get_exit_status(follower), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -783,6 +884,7 @@ main(int argc, char **argv)
 	ADD("/durability/crashed", test_crashed);
 	ADD("/durability/logs", test_logs);
 	ADD("/durability/status", test_status);
+	ADD("/durability/cli", test_cli);
 #undef ADD
 	return g_test_run();
 }
