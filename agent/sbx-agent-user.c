@@ -64,8 +64,8 @@ add_groups(SbxUser *user)
 	       user->n_groups < sizeof(user->groups) / sizeof(user->groups[0])) {
 		char *fld[4];
 		uint32_t gid;
-		if (split_fields(line, fld, 4) < 4 || !parse_id(fld[2], &gid) ||
-		    gid == user->gid || !member_of(fld[3], user->name))
+		if (split_fields(line, fld, 4) < 4 || !parse_id(fld[2], &gid) || gid == user->gid ||
+		    !member_of(fld[3], user->name))
 			continue;
 		user->groups[user->n_groups++] = gid;
 	}

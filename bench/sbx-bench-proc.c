@@ -21,16 +21,15 @@ sbx_bench_spawn_sequence(GDBusConnection *conn, const gchar *path, guint count, 
 
 		spawned = g_dbus_connection_call_sync(
 		    conn, "org.sandboxd", path, "org.sandboxd.Sandbox1", "Spawn",
-		    g_variant_new("(^as@a{sv}hhh)", argv, g_variant_new_parsed("@a{sv} {}"), -1,
-				  -1, -1),
+		    g_variant_new("(^as@a{sv}hhh)", argv, g_variant_new_parsed("@a{sv} {}"), -1, -1,
+				  -1),
 		    G_VARIANT_TYPE("(o)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
 		if (spawned == NULL)
 			return FALSE;
 		g_variant_get(spawned, "(&o)", &process);
-		waited = g_dbus_connection_call_sync(conn, "org.sandboxd", process,
-						     "org.sandboxd.Process1", "Wait", NULL,
-						     G_VARIANT_TYPE("(iib)"),
-						     G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+		waited = g_dbus_connection_call_sync(
+		    conn, "org.sandboxd", process, "org.sandboxd.Process1", "Wait", NULL,
+		    G_VARIANT_TYPE("(iib)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
 		if (waited == NULL)
 			return FALSE;
 		g_variant_get(waited, "(iib)", &status, &sig, &timed_out);

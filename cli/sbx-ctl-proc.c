@@ -105,11 +105,10 @@ sbx_ctl_on_winch(gpointer user_data)
 	SbxCtlRun *run = user_data;
 	guint32 rows, cols;
 	if (sbx_ctl_window_size(&rows, &cols))
-		g_dbus_connection_call(run->ctl->connection, SBX_CTL_BUS_NAME, run->process,
-				       SBX_CTL_PROCESS_IFACE, "ResizePty",
-				       g_variant_new("(uu)", rows, cols), NULL,
-				       G_DBUS_CALL_FLAGS_NONE, SBX_CTL_QUERY_TIMEOUT_MS, NULL, NULL,
-				       NULL);
+		g_dbus_connection_call(
+		    run->ctl->connection, SBX_CTL_BUS_NAME, run->process, SBX_CTL_PROCESS_IFACE,
+		    "ResizePty", g_variant_new("(uu)", rows, cols), NULL, G_DBUS_CALL_FLAGS_NONE,
+		    SBX_CTL_QUERY_TIMEOUT_MS, NULL, NULL, NULL);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -155,8 +154,8 @@ sbx_ctl_run_process(SbxCtl *ctl, const gchar *sandbox_path, gchar **command, GVa
 			g_variant_dict_insert(dict, "cols", "u", cols);
 		}
 		if (term != NULL && g_utf8_validate(term, -1, NULL)) {
-			g_autoptr(GVariant) env = g_variant_dict_lookup_value(
-			    dict, "env", G_VARIANT_TYPE("a{ss}"));
+			g_autoptr(GVariant) env =
+			    g_variant_dict_lookup_value(dict, "env", G_VARIANT_TYPE("a{ss}"));
 			g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a{ss}"));
 			gboolean has_term = FALSE;
 			if (env != NULL) {
@@ -182,8 +181,7 @@ sbx_ctl_run_process(SbxCtl *ctl, const gchar *sandbox_path, gchar **command, GVa
 	    sbx_ctl_exec_parameters_new(command, options), G_VARIANT_TYPE("(o)"),
 	    G_DBUS_CALL_FLAGS_NONE, G_MAXINT, fd_list, NULL, NULL, &error);
 	if (reply == NULL)
-		return sbx_ctl_report_dbus_error(ctl, _("cannot run the command"),
-						 error);
+		return sbx_ctl_report_dbus_error(ctl, _("cannot run the command"), error);
 	g_variant_get(reply, "(o)", &run.process);
 
 	run.loop = g_main_loop_new(NULL, FALSE);
@@ -329,13 +327,11 @@ sbx_ctl_cmd_ps(SbxCtl *ctl, gint argc, gchar **argv)
 		what = g_strdup_printf(_("cannot find sandbox '%s'"), args[0]);
 		return sbx_ctl_report_dbus_error(ctl, what, error);
 	}
-	reply = g_dbus_connection_call_sync(ctl->connection, SBX_CTL_BUS_NAME, path,
-					    SBX_CTL_SANDBOX_IFACE, "ListProcesses", NULL,
-					    G_VARIANT_TYPE("(ao)"), G_DBUS_CALL_FLAGS_NONE,
-					    SBX_CTL_QUERY_TIMEOUT_MS, NULL, &error);
+	reply = g_dbus_connection_call_sync(
+	    ctl->connection, SBX_CTL_BUS_NAME, path, SBX_CTL_SANDBOX_IFACE, "ListProcesses", NULL,
+	    G_VARIANT_TYPE("(ao)"), G_DBUS_CALL_FLAGS_NONE, SBX_CTL_QUERY_TIMEOUT_MS, NULL, &error);
 	if (reply == NULL)
-		return sbx_ctl_report_dbus_error(ctl, _("cannot list the processes"),
-						 error);
+		return sbx_ctl_report_dbus_error(ctl, _("cannot list the processes"), error);
 	g_variant_get(reply, "(^a&o)", &processes);
 	/* TRANSLATORS: column headers of "sandboxctl ps" */
 	g_print("%-8s %-8s %-10s %s\n", _("PID"), _("STATE"), _("EXIT"), _("COMMAND"));
@@ -349,11 +345,11 @@ sbx_ctl_cmd_ps(SbxCtl *ctl, gint argc, gchar **argv)
 		const gchar *state = "?";
 		guint32 pid = 0;
 
-		all = g_dbus_connection_call_sync(
-		    ctl->connection, SBX_CTL_BUS_NAME, processes[i],
-		    "org.freedesktop.DBus.Properties", "GetAll",
-		    g_variant_new("(s)", SBX_CTL_PROCESS_IFACE), G_VARIANT_TYPE("(a{sv})"),
-		    G_DBUS_CALL_FLAGS_NONE, SBX_CTL_QUERY_TIMEOUT_MS, NULL, &local);
+		all = g_dbus_connection_call_sync(ctl->connection, SBX_CTL_BUS_NAME, processes[i],
+						  "org.freedesktop.DBus.Properties", "GetAll",
+						  g_variant_new("(s)", SBX_CTL_PROCESS_IFACE),
+						  G_VARIANT_TYPE("(a{sv})"), G_DBUS_CALL_FLAGS_NONE,
+						  SBX_CTL_QUERY_TIMEOUT_MS, NULL, &local);
 		/* it may have been pruned meanwhile */
 		if (all == NULL)
 			continue;

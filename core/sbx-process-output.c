@@ -61,7 +61,8 @@ sbx_output_relay_flush(SbxOutputRelay *self)
 		}
 		if (n <= 0) {
 			/* the reader left: the process keeps running, output goes to the ring */
-			g_debug("output sink failed: %s", n < 0 ? g_strerror(errno) : "short write");
+			g_debug("output sink failed: %s",
+				n < 0 ? g_strerror(errno) : "short write");
 			sbx_output_relay_drop_sink(self);
 			return;
 		}

@@ -79,9 +79,9 @@ sbx_process_class_init(SbxProcessClass *klass)
 	GObjectClass *object_class = G_OBJECT_CLASS(klass);
 	object_class->dispose = sbx_process_dispose;
 	object_class->finalize = sbx_process_finalize;
-	signals[SIGNAL_FINISHED] = g_signal_new("finished", G_TYPE_FROM_CLASS(klass),
-						G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-						G_TYPE_NONE, 0);
+	signals[SIGNAL_FINISHED] =
+	    g_signal_new("finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+			 NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -175,16 +175,15 @@ handle_kill(SbxDBusProcess1 *iface, GDBusMethodInvocation *invocation, gpointer 
 }
 
 static gboolean
-handle_resize_pty(SbxDBusProcess1 *iface, GDBusMethodInvocation *invocation, guint rows,
-		  guint cols, gpointer user_data)
+handle_resize_pty(SbxDBusProcess1 *iface, GDBusMethodInvocation *invocation, guint rows, guint cols,
+		  gpointer user_data)
 {
 	SbxProcess *self = SBX_PROCESS(user_data);
 	g_autoptr(GError) error = NULL;
 	if (!self->pty) {
-		g_dbus_method_invocation_return_error(invocation, SBX_ERROR,
-						      SBX_ERROR_INVALID_ARGUMENT,
-						      "process %s has no pseudo-terminal",
-						      self->object_path);
+		g_dbus_method_invocation_return_error(
+		    invocation, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+		    "process %s has no pseudo-terminal", self->object_path);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	if (!sbx_process_check_running(self, invocation))
@@ -310,8 +309,7 @@ sbx_process_started_cb(guint32 pid, gpointer user_data)
 	} else {
 		self->exported = TRUE;
 	}
-	sbx_sandbox_debug(self->sandbox_id, "%s: running as guest pid %u", self->object_path,
-			  pid);
+	sbx_sandbox_debug(self->sandbox_id, "%s: running as guest pid %u", self->object_path, pid);
 	if (self->spawn_invocation != NULL)
 		g_dbus_method_invocation_return_value(g_steal_pointer(&self->spawn_invocation),
 						      g_variant_new("(o)", self->object_path));

@@ -155,10 +155,9 @@ handle_spawn(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gc
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	if (count_running(self) >= SBX_PROCESSES_MAX) {
-		g_dbus_method_invocation_return_error(invocation, SBX_ERROR,
-						      SBX_ERROR_LIMIT_EXCEEDED,
-						      "sandbox %s already runs %u processes",
-						      self->id, (guint)SBX_PROCESSES_MAX);
+		g_dbus_method_invocation_return_error(
+		    invocation, SBX_ERROR, SBX_ERROR_LIMIT_EXCEEDED,
+		    "sandbox %s already runs %u processes", self->id, (guint)SBX_PROCESSES_MAX);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	opts = sbx_exec_options_parse(options, &error);
@@ -186,8 +185,7 @@ handle_spawn(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gc
 }
 
 static gboolean
-handle_list_processes(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation,
-		      gpointer user_data)
+handle_list_processes(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, gpointer user_data)
 {
 	SbxSandbox *self = SBX_SANDBOX(user_data);
 	g_autoptr(GPtrArray) paths = g_ptr_array_new();
@@ -216,9 +214,9 @@ sbx_sandbox_spawn_stop(SbxSandbox *self)
 
 	if (self->processes == NULL || self->processes->len == 0)
 		return;
-	gone = g_error_new(SBX_ERROR, SBX_ERROR_SANDBOX_GONE, "sandbox %s was destroyed: %s",
-			   self->id,
-			   self->destroy_reason != NULL ? self->destroy_reason : "it stopped");
+	gone =
+	    g_error_new(SBX_ERROR, SBX_ERROR_SANDBOX_GONE, "sandbox %s was destroyed: %s", self->id,
+			self->destroy_reason != NULL ? self->destroy_reason : "it stopped");
 	processes = g_steal_pointer(&self->processes);
 	self->processes = g_ptr_array_new_with_free_func(g_object_unref);
 	for (guint i = 0; i < processes->len; i++) {

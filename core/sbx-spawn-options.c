@@ -57,8 +57,8 @@ get_uint(const gchar *key, GVariant *value, guint64 max, guint64 *out, GError **
 		return invalid(error, "%s: expected an unsigned integer (u), got type '%s'", key,
 			       g_variant_get_type_string(value));
 	if (v < 0 || (guint64)v > max)
-		return invalid(error, "%s: %" G_GINT64_FORMAT " is out of range (0-%" G_GUINT64_FORMAT
-			       ")",
+		return invalid(error,
+			       "%s: %" G_GINT64_FORMAT " is out of range (0-%" G_GUINT64_FORMAT ")",
 			       key, v, max);
 	*out = (guint64)v;
 	return TRUE;
@@ -154,9 +154,9 @@ sbx_exec_options_parse_process(SbxExecOptions *opts, const gchar *key, GVariant 
 				       g_variant_get_type_string(value));
 		user = g_variant_get_string(value, NULL);
 		if (!user_is_valid(user))
-			return invalid(error,
-				       "%s: '%.64s' is not a user name (1-%u of A-Z a-z 0-9 . _ - $)",
-				       key, user, (guint)SBX_USER_NAME_MAX);
+			return invalid(
+			    error, "%s: '%.64s' is not a user name (1-%u of A-Z a-z 0-9 . _ - $)",
+			    key, user, (guint)SBX_USER_NAME_MAX);
 		opts->user = g_strdup(user);
 		return TRUE;
 	}

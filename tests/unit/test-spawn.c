@@ -70,15 +70,15 @@ fixture_setup(Fixture *f, gconstpointer data)
 	f->run_dir = g_build_filename(f->tmp, "run", NULL);
 	g_assert_cmpint(g_mkdir(f->conf_dir, 0755), ==, 0);
 	conf = g_build_filename(f->conf_dir, "sandboxd.conf", NULL);
-	g_assert_true(g_file_set_contents(conf, "[daemon]\nBackend=test\nMaxLifetimeSec=600\n", -1,
-					  NULL));
+	g_assert_true(
+	    g_file_set_contents(conf, "[daemon]\nBackend=test\nMaxLifetimeSec=600\n", -1, NULL));
 	f->bus = g_test_dbus_new(G_TEST_DBUS_NONE);
 	g_test_dbus_up(f->bus);
 	f->conn = connect_bus(f);
-	f->daemon = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, SANDBOXD, "--address",
-				     g_test_dbus_get_bus_address(f->bus), "--config-dir",
-				     f->conf_dir, "--plugin-dir", PLUGIN_DIR, "--runtime-dir",
-				     f->run_dir, NULL);
+	f->daemon =
+	    g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, SANDBOXD, "--address",
+			     g_test_dbus_get_bus_address(f->bus), "--config-dir", f->conf_dir,
+			     "--plugin-dir", PLUGIN_DIR, "--runtime-dir", f->run_dir, NULL);
 	g_assert_no_error(error);
 	deadline = g_get_monotonic_time() + WAIT_MS * 1000;
 	while (!name_has_owner(f)) {
@@ -158,9 +158,9 @@ static GVariant *
 prop(GDBusConnection *conn, const gchar *path, const gchar *name)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = call(conn, path, "org.freedesktop.DBus.Properties", "Get",
-					 g_variant_new("(ss)", "org.sandboxd.Process1", name),
-					 &error);
+	g_autoptr(GVariant) reply =
+	    call(conn, path, "org.freedesktop.DBus.Properties", "Get",
+		 g_variant_new("(ss)", "org.sandboxd.Process1", name), &error);
 	GVariant *v = NULL;
 	g_assert_no_error(error);
 	g_variant_get(reply, "(v)", &v);
@@ -283,8 +283,8 @@ test_signals(Fixture *f, gconstpointer data)
 
 	p1 = spawn_on(f->conn, f->sandbox, argv, "@a{sv} {}", -1, -1, -1, &error);
 	g_assert_no_error(error);
-	r = call(f->conn, p1, "org.sandboxd.Process1", "SendSignal", g_variant_new("(ib)", 15, FALSE),
-		 &error);
+	r = call(f->conn, p1, "org.sandboxd.Process1", "SendSignal",
+		 g_variant_new("(ib)", 15, FALSE), &error);
 	g_assert_no_error(error);
 	wait_process(f->conn, p1, &status, &sig, &to);
 	g_assert_cmpint(status, ==, -1);
@@ -292,8 +292,8 @@ test_signals(Fixture *f, gconstpointer data)
 	g_assert_false(to);
 	/* after exit: NotRunning */
 	g_clear_pointer(&r, g_variant_unref);
-	r = call(f->conn, p1, "org.sandboxd.Process1", "SendSignal", g_variant_new("(ib)", 15, FALSE),
-		 &error);
+	r = call(f->conn, p1, "org.sandboxd.Process1", "SendSignal",
+		 g_variant_new("(ib)", 15, FALSE), &error);
 	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==, "org.sandboxd.Error.NotRunning");
 	g_clear_error(&error);
 
@@ -420,7 +420,8 @@ test_detach(Fixture *f, gconstpointer data)
 static void
 test_pty(Fixture *f, gconstpointer data)
 {
-	const gchar *argv[] = {"sh", "-c", "stty size; read x; stty size; tty -s && echo isatty", NULL};
+	const gchar *argv[] = {"sh", "-c", "stty size; read x; stty size; tty -s && echo isatty",
+			       NULL};
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *path = NULL;
 	g_autofree gchar *first = NULL;
@@ -432,15 +433,15 @@ test_pty(Fixture *f, gconstpointer data)
 	g_assert_true(g_unix_open_pipe(in, FD_CLOEXEC, NULL));
 	g_assert_true(g_unix_open_pipe(o, FD_CLOEXEC, NULL));
 	path = spawn_on(f->conn, f->sandbox, argv,
-			"{'pty': <true>, 'rows': <uint32 33>, 'cols': <uint32 101>}", in[0], o[1], -1,
-			&error);
+			"{'pty': <true>, 'rows': <uint32 33>, 'cols': <uint32 101>}", in[0], o[1],
+			-1, &error);
 	g_assert_no_error(error);
 	close(in[0]);
 	close(o[1]);
 	first = read_until(o[0], "33 101");
 	g_assert_nonnull(strstr(first, "33 101"));
-	r = call(f->conn, path, "org.sandboxd.Process1", "ResizePty", g_variant_new("(uu)", 50, 120),
-		 &error);
+	r = call(f->conn, path, "org.sandboxd.Process1", "ResizePty",
+		 g_variant_new("(uu)", 50, 120), &error);
 	g_assert_no_error(error);
 	/* the terminal echoes what we type */
 	g_assert_cmpint(write(in[1], "typed\n", 6), ==, 6);
@@ -486,8 +487,8 @@ test_exec_options(Fixture *f, gconstpointer data)
 	g_clear_pointer(&reply, g_variant_unref);
 	reply = g_dbus_connection_call_sync(
 	    f->conn, "org.sandboxd", f->sandbox, "org.sandboxd.Sandbox1", "Exec",
-	    g_variant_new("(^as@a{sv}hhh)", argv, g_variant_new_parsed("{'detach': <true>}"), -1, -1,
-			  -1),
+	    g_variant_new("(^as@a{sv}hhh)", argv, g_variant_new_parsed("{'detach': <true>}"), -1,
+			  -1, -1),
 	    G_VARIANT_TYPE("(ii)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
 	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==,
 			"org.sandboxd.Error.InvalidArgument");
