@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "sbx-authority.h"
 #include "sbx-error.h"
 #include "sbx-log.h"
 #include "sbx-process-output.h"
@@ -25,6 +26,7 @@ struct _SbxProcess {
 	gchar *object_path;
 	gboolean detach;
 	gboolean pty;
+	guint owner_uid; /* the sandbox's: only it (or an admin) may call */
 	SbxDBusProcess1 *iface;
 	GDBusConnection *connection;
 	gboolean exported;
@@ -264,16 +266,37 @@ handle_attach(SbxDBusProcess1 *iface, GDBusMethodInvocation *invocation, GVarian
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* worker thread, after sbx_authority_identify_calls() learnt the caller */
+static gboolean
+on_authorize_method(GDBusInterfaceSkeleton *iface, GDBusMethodInvocation *invocation,
+		    gpointer user_data)
+{
+	SbxProcess *self = SBX_PROCESS(user_data);
+	guint uid = sbx_authority_get_caller_uid(invocation);
+	if (sbx_authority_may_access(uid, sbx_authority_get_caller_is_admin(invocation),
+				     self->owner_uid))
+		return TRUE;
+	g_dbus_method_invocation_return_error(invocation, SBX_ERROR, SBX_ERROR_ACCESS_DENIED,
+					      "%s belongs to another user",
+					      g_dbus_method_invocation_get_object_path(invocation));
+	return FALSE;
+}
+
 SbxProcess *
 sbx_process_new(const gchar *sandbox_id, const gchar *object_path, const gchar *const *argv,
-		gboolean detach, gboolean pty)
+		gboolean detach, gboolean pty, guint owner_uid)
 {
 	SbxProcess *self = g_object_new(SBX_TYPE_PROCESS, NULL);
 	self->sandbox_id = g_strdup(sandbox_id);
 	self->object_path = g_strdup(object_path);
 	self->detach = detach;
 	self->pty = pty;
+	self->owner_uid = owner_uid;
 	self->iface = sbx_dbus_process1_skeleton_new();
+	/* the same rule as for the sandbox's own object */
+	sbx_authority_identify_calls(sbx_authority_get_default(),
+				     G_DBUS_INTERFACE_SKELETON(self->iface));
+	g_signal_connect(self->iface, "g-authorize-method", G_CALLBACK(on_authorize_method), self);
 	sbx_dbus_process1_set_argv(self->iface, argv);
 	sbx_dbus_process1_set_detached(self->iface, detach);
 	sbx_dbus_process1_set_pty(self->iface, pty);

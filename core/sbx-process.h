@@ -19,8 +19,10 @@ G_BEGIN_DECLS
 #define SBX_TYPE_PROCESS (sbx_process_get_type())
 G_DECLARE_FINAL_TYPE(SbxProcess, sbx_process, SBX, PROCESS, GObject)
 
+/* @owner_uid: the sandbox's owner; other callers get AccessDenied unless admins */
 SbxProcess *sbx_process_new(const gchar *sandbox_id, const gchar *object_path,
-			    const gchar *const *argv, gboolean detach, gboolean pty);
+			    const gchar *const *argv, gboolean detach, gboolean pty,
+			    guint owner_uid);
 
 /* @capture (detached only): bit 1 stdout, bit 2 stderr: keep that stream
  * in the ring even without an fd. */

@@ -173,7 +173,8 @@ handle_spawn(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gc
 		capture |= 1u << 2;
 
 	path = g_strdup_printf("%s/Process/%u", self->object_path, ++self->next_process);
-	process = sbx_process_new(self->id, path, argv, opts->detach, opts->pty);
+	process = sbx_process_new(self->id, path, argv, opts->detach, opts->pty,
+				  sbx_sandbox_get_owner_uid(self));
 	g_ptr_array_add(self->processes, g_object_ref(process));
 	g_signal_connect_object(process, "finished", G_CALLBACK(on_process_finished), self, 0);
 	sbx_sandbox_debug(self->id, "sandbox %s: spawn %s as %s%s", self->id, argv[0], path,

@@ -849,6 +849,28 @@ test_two_users(Fixture *f, gconstpointer data)
 	out = as_user(f, &one, (const gchar *const[]){"exec", a, NULL});
 	g_assert_cmpstr(out, ==, "ok");
 	g_clear_pointer(&out, g_free);
+	/* a spawned process belongs to the sandbox's owner too */
+	{
+		const gchar *sleeper[] = {"sleep", "1000", NULL};
+		g_autoptr(GVariant) spawned = NULL;
+		const gchar *process = NULL;
+		spawned = call(f->conn, a, "org.sandboxd.Sandbox1", "Spawn",
+			       g_variant_new("(^as@a{sv}hhh)", sleeper,
+					     g_variant_new_parsed("{'detach': <true>}"), -1, -1, -1),
+			       "(o)", &error);
+		g_assert_no_error(error);
+		g_variant_get(spawned, "(&o)", &process);
+		out = as_user(f, &two,
+			      (const gchar *const[]){"call", process, "org.sandboxd.Process1",
+						     "Kill", "()", NULL});
+		g_assert_cmpstr(out, ==, "org.sandboxd.Error.AccessDenied");
+		g_clear_pointer(&out, g_free);
+		out = as_user(f, &one,
+			      (const gchar *const[]){"call", process, "org.sandboxd.Process1",
+						     "Kill", "()", NULL});
+		g_assert_cmpstr(out, ==, "ok");
+		g_clear_pointer(&out, g_free);
+	}
 	out = as_user(f, &one,
 		      (const gchar *const[]){"call", a, "org.sandboxd.Sandbox1", "ExtendTimeout",
 					     "(uint32 10,)", NULL});
