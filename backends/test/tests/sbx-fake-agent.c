@@ -20,13 +20,15 @@ main(int argc, char **argv)
 		return 2;
 	}
 	strcpy(addr.sun_path, argv[2]);
+	/* say it before bind(): the backend treats the socket's appearance as
+	 * "started", and the test reads this line right after that */
+	printf("fake agent listening on %s\n", argv[2]);
+	fflush(stdout);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 4) < 0) {
 		perror("fake agent");
 		return 1;
 	}
-	printf("fake agent listening on %s\n", argv[2]);
-	fflush(stdout);
 	for (;;) {
 		char buf[16] = {0};
 		int conn = accept(fd, NULL, NULL);
