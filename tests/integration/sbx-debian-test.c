@@ -142,12 +142,13 @@ test_apt(void)
 	g_autofree gchar *out = NULL;
 	gint64 deadline = g_get_monotonic_time() + (gint64)APT_WAIT_SEC * G_USEC_PER_SEC;
 
+	/* its own session: the agent kills an Exec's process group when it ends */
 	g_free(sh_ok(debian_sandbox(),
 		     "export DEBIAN_FRONTEND=noninteractive; rm -f /root/apt.rc; "
-		     "( ( apt-get -q -o Acquire::Languages=none update && "
-		     "apt-get install -y -q --no-install-recommends hello ) >/root/apt.log 2>&1 "
-		     "</dev/null; echo $? >/root/apt.rc.tmp && mv /root/apt.rc.tmp /root/apt.rc ) "
-		     ">/dev/null 2>&1 </dev/null &"));
+		     "setsid -f sh -c '(apt-get -q -o Acquire::Languages=none update && "
+		     "apt-get install -y -q --no-install-recommends hello) >/root/apt.log 2>&1 "
+		     "</dev/null; echo $? >/root/apt.rc.tmp && mv /root/apt.rc.tmp /root/apt.rc' "
+		     ">/dev/null 2>&1 </dev/null"));
 	for (;;) {
 		g_autofree gchar *rc = sh_ok(debian_sandbox(), "cat /root/apt.rc 2>/dev/null || :");
 		if (rc[0] != '\0') {
