@@ -9,6 +9,7 @@
 
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sbx-test-env.h"
@@ -376,6 +377,19 @@ main(int argc, char **argv)
 	    !g_spawn_check_wait_status(status, &error)) {
 		g_printerr("ceph-dev.sh up: %s\n", error->message);
 		return 1;
+	}
+	/* the supervisor kills the cluster if an assertion aborts us before "down" */
+	{
+		g_autofree gchar *run = g_build_filename(ceph_dir, "run", NULL);
+		g_autoptr(GDir) d = g_dir_open(run, 0, NULL);
+		const gchar *name;
+		while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+			g_autofree gchar *pidfile = g_build_filename(run, name, NULL);
+			g_autofree gchar *text = NULL;
+			if (g_str_has_suffix(name, ".pid") &&
+			    g_file_get_contents(pidfile, &text, NULL, NULL))
+				sbx_supervisor_record_pid(tmpdir, (pid_t)atoi(text));
+		}
 	}
 	plugin_dir = make_plugin_dir();
 	g_setenv("SBX_TEST_PLUGIN_DIR", plugin_dir, TRUE);
