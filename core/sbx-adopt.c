@@ -18,6 +18,7 @@
 
 #include "sbx-log.h"
 #include "sbx-manager.h"
+#include "sbx-region.h"
 #include "sbx-sandbox.h"
 
 typedef struct {
@@ -26,7 +27,18 @@ typedef struct {
 	GPtrArray *bad_ids; /* gchar*: records we could not read */
 	GHashTable *keep;   /* id -> NULL: adopted, their run folders stay */
 	guint pending;
+	/* one per distinct backend (the default one and every region's) */
+	GPtrArray *backends; /* SbxHypervisorBackend */
+	GHashTable *listed;  /* backend -> GHashTable of ids (NULL: list failed) */
+	guint n_listing;
 } Recovery;
+
+static void
+ids_free(gpointer ids)
+{
+	if (ids != NULL)
+		g_hash_table_unref(ids);
+}
 
 static void
 recovery_free(Recovery *r)
@@ -35,6 +47,8 @@ recovery_free(Recovery *r)
 	g_clear_pointer(&r->records, g_ptr_array_unref);
 	g_clear_pointer(&r->bad_ids, g_ptr_array_unref);
 	g_clear_pointer(&r->keep, g_hash_table_unref);
+	g_clear_pointer(&r->backends, g_ptr_array_unref);
+	g_clear_pointer(&r->listed, g_hash_table_unref);
 	g_free(r);
 }
 
@@ -130,15 +144,15 @@ on_orphan_destroyed(GObject *source, GAsyncResult *res, gpointer user_data)
 
 /* the VM goes, then (in the sweep) its run folder; the record now */
 static void
-destroy_vm(GTask *task, const gchar *id, const gchar *why)
+destroy_vm(GTask *task, SbxHypervisorBackend *backend, const gchar *id, const gchar *why)
 {
 	Recovery *r = g_task_get_task_data(task);
 	SbxStateStore *store = sbx_manager_get_state_store(r->manager);
 
 	sbx_sandbox_message(id, "recovery: destroying sandbox %s: %s", id, why);
 	sbx_state_store_remove(store, id);
-	sbx_hypervisor_backend_destroy_vm_async(sbx_manager_get_backend(r->manager), id, NULL,
-						on_orphan_destroyed, step_new(task, id));
+	sbx_hypervisor_backend_destroy_vm_async(backend, id, NULL, on_orphan_destroyed,
+						step_new(task, id));
 }
 
 static void
@@ -164,7 +178,7 @@ on_adopted(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 static void
-adopt(GTask *task, const SbxStateRecord *rec)
+adopt(GTask *task, SbxHypervisorBackend *backend, const SbxStateRecord *rec)
 {
 	Recovery *r = g_task_get_task_data(task);
 	SbxConfig *config = sbx_manager_get_config(r->manager);
@@ -175,8 +189,16 @@ adopt(GTask *task, const SbxStateRecord *rec)
 	/* the image left the config meanwhile: the VM runs anyway, keep its name */
 	if (image == NULL)
 		image = stub = sbx_image_new(rec->image);
-	sandbox = sbx_sandbox_new_adopted(rec, image, sbx_manager_get_backend(r->manager),
+	sandbox = sbx_sandbox_new_adopted(rec, image, backend,
 					  sbx_config_get_boot_timeout_sec(config));
+	/* as CreateSandbox does */
+	sbx_sandbox_set_region(sandbox, rec->region != NULL
+					    ? rec->region
+					    : sbx_manager_get_default_region(r->manager));
+	sbx_sandbox_set_lifetime_limits(
+	    sandbox, sbx_config_get_max_lifetime_sec(config),
+	    (guint)sbx_config_get_uint(config, "daemon", "ExtendStepSec"),
+	    (guint)sbx_config_get_uint(config, "daemon", "ExpiryGraceSec"));
 	sbx_sandbox_set_state_store(sandbox, sbx_manager_get_state_store(r->manager),
 				    rec->backend);
 	g_hash_table_add(r->keep, g_strdup(rec->id));
@@ -198,32 +220,26 @@ same_dir(const gchar *a, const gchar *b)
 	return g_strcmp0(ca, cb) == 0;
 }
 
+/* every backend answered: decide about each record and each VM */
 static void
-on_listed(GObject *source, GAsyncResult *res, gpointer user_data)
+decide(GTask *task)
 {
-	g_autoptr(GTask) task = G_TASK(user_data);
 	Recovery *r = g_task_get_task_data(task);
 	SbxStateStore *store = sbx_manager_get_state_store(r->manager);
-	g_autoptr(GError) error = NULL;
-	g_auto(GStrv) vms =
-	    sbx_hypervisor_backend_list_vms_finish(SBX_HYPERVISOR_BACKEND(source), res, &error);
-	g_autoptr(GHashTable) running = g_hash_table_new(g_str_hash, g_str_equal);
 	g_autoptr(GHashTable) recorded = g_hash_table_new(g_str_hash, g_str_equal);
 	gint64 now = g_get_real_time();
-
-	if (vms == NULL)
-		g_warning("recovery: the backend cannot list its VMs (%s): trying every record",
-			  error->message);
-	for (guint i = 0; vms != NULL && vms[i] != NULL; i++)
-		g_hash_table_add(running, vms[i]);
+	GHashTableIter iter;
+	gpointer key, value;
 
 	/* one step of our own, so the sweep waits until everything is started */
 	r->pending++;
 	for (guint i = 0; i < r->records->len; i++) {
 		SbxStateRecord *rec = g_ptr_array_index(r->records, i);
 		g_autofree gchar *base = g_path_get_basename(rec->run_dir);
-
 		g_autofree gchar *parent = g_path_get_dirname(rec->run_dir);
+		SbxHypervisorBackend *backend =
+		    sbx_manager_get_region_backend(r->manager, rec->region);
+		GHashTable *running;
 
 		g_hash_table_add(recorded, rec->id);
 		/* another daemon's (another RuntimeDir sharing the StateDir): not ours */
@@ -232,45 +248,90 @@ on_listed(GObject *source, GAsyncResult *res, gpointer user_data)
 					  parent);
 			continue;
 		}
+		if (backend == NULL) {
+			sbx_sandbox_warning(rec->id,
+					    "recovery: sandbox %s: its region '%s' is no longer "
+					    "configured; forgetting it",
+					    rec->id, rec->region);
+			sbx_state_store_remove(store, rec->id);
+			continue;
+		}
 		if (g_strcmp0(base, rec->id) != 0) {
 			/* never rm -rf a folder a record merely names */
 			sbx_sandbox_warning(rec->id, "recovery: %s: bad run_dir %s", rec->id,
 					    rec->run_dir);
-			destroy_vm(task, rec->id, "its record is damaged");
+			destroy_vm(task, backend, rec->id, "its record is damaged");
 			continue;
 		}
-		if (vms != NULL && !g_hash_table_contains(running, rec->id)) {
+		running = g_hash_table_lookup(r->listed, backend);
+		if (running != NULL && !g_hash_table_contains(running, rec->id)) {
 			sbx_sandbox_message(rec->id, "recovery: sandbox %s: its VM is gone",
 					    rec->id);
 			sbx_state_store_remove(store, rec->id);
 			continue;
 		}
 		if (rec->timeout_sec == 0) {
-			destroy_vm(task, rec->id, "it was bound to a session that ended");
+			destroy_vm(task, backend, rec->id, "it was bound to a session that ended");
 			continue;
 		}
 		if (rec->expires_at <= now) {
-			destroy_vm(task, rec->id, "its lifetime ended while sandboxd was down");
+			destroy_vm(task, backend, rec->id,
+				   "its lifetime ended while sandboxd was down");
 			continue;
 		}
-		adopt(task, rec);
+		adopt(task, backend, rec);
 	}
 	for (guint i = 0; i < r->bad_ids->len; i++) {
 		const gchar *id = g_ptr_array_index(r->bad_ids, i);
 		g_hash_table_add(recorded, (gpointer)id);
-		if (run_dir_exists(r, id))
-			destroy_vm(task, id, "its record is unreadable");
-		else
+		if (run_dir_exists(r, id)) {
+			for (guint j = 0; j < r->backends->len; j++)
+				destroy_vm(task, g_ptr_array_index(r->backends, j), id,
+					   "its record is unreadable");
+		} else {
 			sbx_state_store_remove(store, id);
+		}
 	}
 	/* orphans: booted by us (their run folder is ours) but never recorded */
-	for (guint i = 0; vms != NULL && vms[i] != NULL; i++) {
-		if (g_hash_table_contains(recorded, vms[i]) || !sbx_sandbox_id_is_valid(vms[i]) ||
-		    !run_dir_exists(r, vms[i]))
+	g_hash_table_iter_init(&iter, r->listed);
+	while (g_hash_table_iter_next(&iter, &key, &value)) {
+		GHashTableIter ids;
+		gpointer id;
+		if (value == NULL)
 			continue;
-		destroy_vm(task, vms[i], "orphaned VM without a record");
+		g_hash_table_iter_init(&ids, value);
+		while (g_hash_table_iter_next(&ids, &id, NULL)) {
+			if (g_hash_table_contains(recorded, id) || !sbx_sandbox_id_is_valid(id) ||
+			    !run_dir_exists(r, id))
+				continue;
+			destroy_vm(task, key, id, "orphaned VM without a record");
+		}
 	}
 	step_done(task);
+}
+
+static void
+on_listed(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(GTask) task = G_TASK(user_data);
+	Recovery *r = g_task_get_task_data(task);
+	g_autoptr(GError) error = NULL;
+	g_auto(GStrv) vms =
+	    sbx_hypervisor_backend_list_vms_finish(SBX_HYPERVISOR_BACKEND(source), res, &error);
+	GHashTable *ids = NULL;
+
+	if (vms == NULL) {
+		/* unknown: records are tried (a dead agent fails the adoption) */
+		g_warning("recovery: a backend cannot list its VMs (%s): trying every record",
+			  error->message);
+	} else {
+		ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		for (guint i = 0; vms[i] != NULL; i++)
+			g_hash_table_add(ids, g_strdup(vms[i]));
+	}
+	g_hash_table_insert(r->listed, source, ids);
+	if (--r->n_listing == 0)
+		decide(task);
 }
 
 void
@@ -278,6 +339,7 @@ sbx_manager_recover_async(SbxManager *self, GAsyncReadyCallback callback, gpoint
 {
 	g_autoptr(GTask) task = g_task_new(self, NULL, callback, user_data);
 	SbxStateStore *store = sbx_manager_get_state_store(self);
+	GPtrArray *regions;
 	Recovery *r;
 
 	g_task_set_source_tag(task, sbx_manager_recover_async);
@@ -294,8 +356,19 @@ sbx_manager_recover_async(SbxManager *self, GAsyncReadyCallback callback, gpoint
 	if (r->records->len > 0 || r->bad_ids->len > 0)
 		g_message("recovery: %u sandbox records in %s", r->records->len + r->bad_ids->len,
 			  sbx_state_store_get_dir(store));
-	sbx_hypervisor_backend_list_vms_async(sbx_manager_get_backend(self), NULL, on_listed,
-					      g_steal_pointer(&task));
+	r->backends = g_ptr_array_new_with_free_func(g_object_unref);
+	r->listed = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, ids_free);
+	g_ptr_array_add(r->backends, g_object_ref(sbx_manager_get_backend(self)));
+	regions = sbx_manager_get_regions(self);
+	for (guint i = 0; regions != NULL && i < regions->len; i++) {
+		SbxRegion *region = g_ptr_array_index(regions, i);
+		if (!g_ptr_array_find(r->backends, region->backend, NULL))
+			g_ptr_array_add(r->backends, g_object_ref(region->backend));
+	}
+	r->n_listing = r->backends->len;
+	for (guint i = 0; i < r->backends->len; i++)
+		sbx_hypervisor_backend_list_vms_async(g_ptr_array_index(r->backends, i), NULL,
+						      on_listed, g_object_ref(task));
 }
 
 gboolean

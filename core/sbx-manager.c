@@ -226,6 +226,12 @@ sbx_manager_set_regions(SbxManager *self, GPtrArray *regions, const gchar *defau
 	}
 }
 
+GPtrArray *
+sbx_manager_get_regions(SbxManager *self)
+{
+	return self->regions;
+}
+
 const gchar *
 sbx_manager_get_default_region(SbxManager *self)
 {

@@ -29,6 +29,8 @@ SbxVolumeManager *sbx_manager_get_volume_manager(SbxManager *self);
  * was given to sbx_manager_new() among them); call before export */
 void sbx_manager_set_regions(SbxManager *self, GPtrArray *regions, const gchar *default_region);
 const gchar *sbx_manager_get_default_region(SbxManager *self);
+/* the regions given to sbx_manager_set_regions(), or NULL */
+GPtrArray *sbx_manager_get_regions(SbxManager *self);
 /* NULL for an unknown region; @name NULL: the default region */
 SbxHypervisorBackend *sbx_manager_get_region_backend(SbxManager *self, const gchar *name);
 /* exports /org/sandboxd (object manager) and the Manager1 object */

@@ -489,6 +489,11 @@ test_adopt(Fixture *f, gconstpointer data)
 	expires_after = get_property(f, dur_path, "ExpiresAt");
 	g_assert_cmpuint(g_variant_get_uint64(expires_after), ==,
 			 g_variant_get_uint64(expires_before));
+	{
+		/* the implicit region of a config without [region] sections */
+		g_autoptr(GVariant) region = get_property(f, dur_path, "Region");
+		g_assert_cmpstr(g_variant_get_string(region, NULL), ==, "local");
+	}
 	labels = get_property(f, dur_path, "Labels");
 	g_assert_cmpstr(g_variant_print(labels, FALSE), ==, "{'k': 'v'}");
 	out = exec_out(f, dur_path, echo, &error);
