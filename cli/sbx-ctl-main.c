@@ -23,6 +23,7 @@ static const SbxCtlCommand sbx_ctl_commands[] = {
     {"run", sbx_ctl_cmd_run, N_("Boot a sandbox, run one command in it, destroy it")},
     {"list", sbx_ctl_cmd_list, N_("List sandboxes")},
     {"kill", sbx_ctl_cmd_kill, N_("Destroy a sandbox")},
+    {"extend", sbx_ctl_cmd_extend, N_("Let a sandbox with a timeout live longer")},
     {"logs", sbx_ctl_cmd_logs, N_("Print a sandbox's console or event log")},
     {"status", sbx_ctl_cmd_status, N_("Summarize the daemon's sandboxes and resources")},
     {"cp", sbx_ctl_cmd_cp, N_("Copy files and directories into or out of a sandbox")},

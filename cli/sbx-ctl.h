@@ -96,6 +96,9 @@ gint sbx_ctl_cmd_run(SbxCtl *ctl, gint argc, gchar **argv);
 /* sbx-ctl-cp.c */
 gint sbx_ctl_cmd_cp(SbxCtl *ctl, gint argc, gchar **argv);
 
+/* sbx-ctl-extend.c */
+gint sbx_ctl_cmd_extend(SbxCtl *ctl, gint argc, gchar **argv);
+
 /* sbx-ctl-volume.c */
 gint sbx_ctl_cmd_volume(SbxCtl *ctl, gint argc, gchar **argv);
 /* "NAME:/PATH[:ro]" strings -> CreateSandbox's "volumes" a{sv} */
