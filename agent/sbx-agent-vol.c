@@ -104,30 +104,43 @@ is_blank(const char *dev)
 }
 
 static bool
+run_tool(const char *const argv[])
+{
+	pid_t pid = fork();
+	int status = 0;
+	if (pid < 0)
+		return false;
+	if (pid == 0) {
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* e2fsprogs makes ext4; busybox's mke2fs (the minimal image) only knows plain
+ * options and makes ext2, which the kernel's ext4 driver mounts as well */
+static bool
 run_mkfs(const char *dev)
 {
 	static const char *const tools[] = {"/sbin/mkfs.ext4", "/usr/sbin/mkfs.ext4",
-					    "/sbin/mke2fs", "/usr/sbin/mke2fs", "/bin/mke2fs"};
+					    "/sbin/mke2fs",    "/usr/sbin/mke2fs",
+					    "/bin/mke2fs",     "/usr/bin/mke2fs"};
 	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
 		if (access(tools[i], X_OK) < 0)
 			continue;
-		pid_t pid = fork();
-		if (pid < 0)
-			return false;
-		if (pid == 0) {
-			execl(tools[i], tools[i], "-q", "-F", "-t", "ext4", "-m", "0", "-E",
-			      "lazy_itable_init=1,lazy_journal_init=1", dev, (char *)NULL);
-			_exit(127);
-		}
-		int status = 0;
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		const char *const ext4[] = {
+		    tools[i], "-q",   "-F",
+		    "-t",     "ext4", "-m",
+		    "0",      "-E",   "lazy_itable_init=1,lazy_journal_init=1",
+		    dev,      NULL};
+		const char *const plain[] = {tools[i], "-F", "-m", "0", dev, NULL};
+		if (run_tool(ext4) || run_tool(plain))
 			return true;
-		sbx_log("volume %s: %s failed (status %d)", dev, tools[i], status);
-		return false;
+		sbx_log("volume %s: %s failed", dev, tools[i]);
 	}
-	sbx_log("volume %s: no mkfs.ext4 or mke2fs in the guest image", dev);
+	sbx_log("volume %s: no working mkfs.ext4 or mke2fs in the guest image", dev);
 	return false;
 }
 
