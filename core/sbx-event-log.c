@@ -3,7 +3,10 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <unistd.h>
 
 #include "sbx-event-log.h"
 #include "sbx-fd-sink.h"
@@ -12,7 +15,11 @@ struct _SbxEventLog {
 	GQueue lines; /* gchar*, oldest first */
 	GPtrArray *followers; /* SbxFdSink */
 	gboolean closed;
+	gint fd; /* events.log, or -1 */
 };
+
+/* what is read back of an existing file */
+#define SBX_EVENT_LOG_LOAD_MAX (SBX_EVENT_LOG_MAX_EVENTS * 256)
 
 SbxEventLog *
 sbx_event_log_new(void)
@@ -20,6 +27,7 @@ sbx_event_log_new(void)
 	SbxEventLog *self = g_new0(SbxEventLog, 1);
 	g_queue_init(&self->lines);
 	self->followers = g_ptr_array_new();
+	self->fd = -1;
 	return self;
 }
 
@@ -71,6 +79,8 @@ sbx_event_log_add(SbxEventLog *self, const gchar *format, ...)
 		}
 		i++;
 	}
+	if (self->fd >= 0 && write(self->fd, line->str, line->len) < 0)
+		g_debug("events: %s", g_strerror(errno));
 	g_queue_push_tail(&self->lines, g_string_free(line, FALSE));
 	while (self->lines.length > SBX_EVENT_LOG_MAX_EVENTS)
 		g_free(g_queue_pop_head(&self->lines));
@@ -96,9 +106,69 @@ void
 sbx_event_log_close(SbxEventLog *self)
 {
 	self->closed = TRUE;
+	if (self->fd >= 0)
+		close(self->fd);
+	self->fd = -1;
 	for (guint i = 0; i < self->followers->len; i++)
 		retire(g_ptr_array_index(self->followers, i));
 	g_ptr_array_set_size(self->followers, 0);
+}
+
+static void
+load_file(SbxEventLog *self, gint fd)
+{
+	g_autofree gchar *buf = g_malloc(SBX_EVENT_LOG_LOAD_MAX + 1);
+	g_auto(GStrv) lines = NULL;
+	off_t end = lseek(fd, 0, SEEK_END);
+	gssize n = 0;
+	guint first = 0;
+
+	if (end < 0)
+		return;
+	lseek(fd, end > SBX_EVENT_LOG_LOAD_MAX ? end - SBX_EVENT_LOG_LOAD_MAX : 0, SEEK_SET);
+	while (n < SBX_EVENT_LOG_LOAD_MAX) {
+		gssize r = read(fd, buf + n, SBX_EVENT_LOG_LOAD_MAX - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += r;
+	}
+	buf[n] = '\0';
+	lines = g_strsplit(buf, "\n", -1);
+	/* a cut first line is dropped, as is the empty piece after the last \n */
+	if (end > SBX_EVENT_LOG_LOAD_MAX)
+		first = 1;
+	for (guint i = first; lines[i] != NULL; i++) {
+		if (lines[i][0] == '\0')
+			continue;
+		/* our own lines only: no control characters */
+		for (gchar *p = lines[i]; *p != '\0'; p++) {
+			if ((guchar)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+		}
+		g_queue_push_tail(&self->lines, g_strconcat(lines[i], "\n", NULL));
+	}
+	while (self->lines.length > SBX_EVENT_LOG_MAX_EVENTS)
+		g_free(g_queue_pop_head(&self->lines));
+}
+
+void
+sbx_event_log_set_file(SbxEventLog *self, const gchar *path, gboolean load)
+{
+	gint fd;
+
+	if (self->fd >= 0)
+		close(self->fd);
+	self->fd = -1;
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd < 0) {
+		g_debug("events: %s: %s", path, g_strerror(errno));
+		return;
+	}
+	if (load)
+		load_file(self, fd);
+	self->fd = fd;
 }
 
 gchar *

@@ -23,6 +23,11 @@ gboolean sbx_event_log_stream(SbxEventLog *self, gint fd, gboolean follow, GErro
 /* the sandbox is gone: followers get the rest and EOF; later streams get
  * the ring and EOF at once */
 void sbx_event_log_close(SbxEventLog *self);
+/* also appends every event to @path (the sandbox's run folder, so it
+ * survives a daemon restart with the sandbox); with @load, the end of an
+ * existing file (the last SBX_EVENT_LOG_MAX_EVENTS lines) is read into the
+ * ring first. Small appends to a local file: never long. */
+void sbx_event_log_set_file(SbxEventLog *self, const gchar *path, gboolean load);
 /* the ring as one string (tests, debugging) */
 gchar *sbx_event_log_dup_text(SbxEventLog *self);
 void sbx_event_log_free(SbxEventLog *self);

@@ -708,6 +708,11 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 
 	sbx_sandbox_info(self->id, "starting sandbox %s (image %s, %u MiB, %u vCPUs)", self->id,
 			 self->image->name, spec->memory_mib, spec->vcpus);
+	{
+		/* kept with the sandbox: a restarted daemon reads it back */
+		g_autofree gchar *events_path = g_build_filename(self->run_dir, "events.log", NULL);
+		sbx_event_log_set_file(self->events, events_path, FALSE);
+	}
 	sbx_event_log_add(self->events, "created: image %s, %u MiB, %u vCPUs, timeout %s",
 			  self->image->name, spec->memory_mib, spec->vcpus,
 			  self->opts->timeout_sec == 0 ? "session" : "duration");

@@ -502,6 +502,9 @@ test_adopt(Fixture *f, gconstpointer data)
 	g_assert_true(pid_alive(dur_pid));
 	events = read_log_text(f, dur_path, "events");
 	g_assert_nonnull(strstr(events, "adopted"));
+	/* the events from before the restart are kept (run_dir/events.log) */
+	g_assert_nonnull(strstr(events, " created: image "));
+	g_assert_true(strstr(events, " created: image ") < strstr(events, " adopted (agent "));
 
 	/* the session sandbox and the orphan are gone with their files */
 	g_clear_pointer(&path, g_free);
