@@ -136,8 +136,8 @@ on_orphan_destroyed(GObject *source, GAsyncResult *res, gpointer user_data)
 	Step *step = user_data;
 	g_autoptr(GError) error = NULL;
 	if (!sbx_hypervisor_backend_destroy_vm_finish(SBX_HYPERVISOR_BACKEND(source), res, &error))
-		sbx_sandbox_warning(step->id, "recovery: cannot destroy the VM of %s: %s",
-				    step->id, error->message);
+		sbx_sandbox_warning(step->id, "recovery: cannot destroy the VM of %s: %s", step->id,
+				    error->message);
 	step_done(step->task);
 	step_free(step);
 }
@@ -168,8 +168,8 @@ on_adopted(GObject *source, GAsyncResult *res, gpointer user_data)
 		sbx_manager_add_adopted(r->manager, sandbox);
 	} else {
 		/* the failed start destroyed the VM, its folder and its record */
-		sbx_sandbox_warning(step->id, "recovery: cannot re-adopt sandbox %s: %s",
-				    step->id, error->message);
+		sbx_sandbox_warning(step->id, "recovery: cannot re-adopt sandbox %s: %s", step->id,
+				    error->message);
 		g_hash_table_remove(r->keep, step->id);
 	}
 	g_object_unref(sandbox);
@@ -189,8 +189,8 @@ adopt(GTask *task, SbxHypervisorBackend *backend, const SbxStateRecord *rec)
 	/* the image left the config meanwhile: the VM runs anyway, keep its name */
 	if (image == NULL)
 		image = stub = sbx_image_new(rec->image);
-	sandbox = sbx_sandbox_new_adopted(rec, image, backend,
-					  sbx_config_get_boot_timeout_sec(config));
+	sandbox =
+	    sbx_sandbox_new_adopted(rec, image, backend, sbx_config_get_boot_timeout_sec(config));
 	/* as CreateSandbox does */
 	sbx_sandbox_set_region(sandbox, rec->region != NULL
 					    ? rec->region
@@ -199,8 +199,7 @@ adopt(GTask *task, SbxHypervisorBackend *backend, const SbxStateRecord *rec)
 	    sandbox, sbx_config_get_max_lifetime_sec(config),
 	    (guint)sbx_config_get_uint(config, "daemon", "ExtendStepSec"),
 	    (guint)sbx_config_get_uint(config, "daemon", "ExpiryGraceSec"));
-	sbx_sandbox_set_state_store(sandbox, sbx_manager_get_state_store(r->manager),
-				    rec->backend);
+	sbx_sandbox_set_state_store(sandbox, sbx_manager_get_state_store(r->manager), rec->backend);
 	g_hash_table_add(r->keep, g_strdup(rec->id));
 	sbx_sandbox_adopt_async(sandbox, on_adopted, step_new(task, rec->id));
 }
@@ -208,7 +207,8 @@ adopt(GTask *task, SbxHypervisorBackend *backend, const SbxStateRecord *rec)
 static gboolean
 run_dir_exists(Recovery *r, const gchar *id)
 {
-	g_autofree gchar *path = g_build_filename(sbx_manager_get_runtime_dir(r->manager), id, NULL);
+	g_autofree gchar *path =
+	    g_build_filename(sbx_manager_get_runtime_dir(r->manager), id, NULL);
 	return g_file_test(path, G_FILE_TEST_IS_DIR);
 }
 
@@ -244,8 +244,8 @@ decide(GTask *task)
 		g_hash_table_add(recorded, rec->id);
 		/* another daemon's (another RuntimeDir sharing the StateDir): not ours */
 		if (!same_dir(parent, sbx_manager_get_runtime_dir(r->manager))) {
-			sbx_sandbox_debug(rec->id, "recovery: %s belongs to %s, leaving it", rec->id,
-					  parent);
+			sbx_sandbox_debug(rec->id, "recovery: %s belongs to %s, leaving it",
+					  rec->id, parent);
 			continue;
 		}
 		if (backend == NULL) {

@@ -12,7 +12,7 @@
 #include "sbx-fd-sink.h"
 
 struct _SbxEventLog {
-	GQueue lines; /* gchar*, oldest first */
+	GQueue lines;	      /* gchar*, oldest first */
 	GPtrArray *followers; /* SbxFdSink */
 	gboolean closed;
 	gint fd; /* events.log, or -1 */

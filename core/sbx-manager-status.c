@@ -32,8 +32,9 @@ read_meminfo(guint64 *total_mib, guint64 *available_mib)
 static void
 count(GHashTable *table, const gchar *key)
 {
-	g_hash_table_insert(table, (gpointer)key,
-			    GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(table, key)) + 1));
+	g_hash_table_insert(
+	    table, (gpointer)key,
+	    GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(table, key)) + 1));
 }
 
 static GVariant *
@@ -83,14 +84,16 @@ sbx_manager_build_status(SbxManager *self)
 	g_variant_builder_add(&b, "{sv}", "version", g_variant_new_string(PACKAGE_VERSION));
 	g_variant_builder_add(&b, "{sv}", "backend",
 			      g_variant_new_string(backend_name != NULL ? backend_name : ""));
-	g_variant_builder_add(&b, "{sv}", "domain_type",
-			      g_variant_new_string(sbx_hypervisor_backend_get_domain_type(backend)));
+	g_variant_builder_add(
+	    &b, "{sv}", "domain_type",
+	    g_variant_new_string(sbx_hypervisor_backend_get_domain_type(backend)));
 	g_variant_builder_add(&b, "{sv}", "sandboxes", g_variant_new_uint32(live));
 	g_variant_builder_add(&b, "{sv}", "states", counts_to_variant(states));
 	g_variant_builder_add(&b, "{sv}", "regions", counts_to_variant(regions));
 	g_variant_builder_add(&b, "{sv}", "memory_committed_mib", g_variant_new_uint64(memory));
 	g_variant_builder_add(&b, "{sv}", "vcpus_committed", g_variant_new_uint32(vcpus));
-	g_variant_builder_add(&b, "{sv}", "host_memory_total_mib", g_variant_new_uint64(host_total));
+	g_variant_builder_add(&b, "{sv}", "host_memory_total_mib",
+			      g_variant_new_uint64(host_total));
 	g_variant_builder_add(&b, "{sv}", "host_memory_available_mib",
 			      g_variant_new_uint64(host_available));
 	g_variant_builder_add(&b, "{sv}", "adopted",

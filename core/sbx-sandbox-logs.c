@@ -185,7 +185,8 @@ handle_read_log(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const
 	g_variant_iter_init(&iter, options);
 	while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
 		g_autoptr(GVariant) v = value;
-		if (g_strcmp0(key, "follow") == 0 && g_variant_is_of_type(v, G_VARIANT_TYPE_BOOLEAN)) {
+		if (g_strcmp0(key, "follow") == 0 &&
+		    g_variant_is_of_type(v, G_VARIANT_TYPE_BOOLEAN)) {
 			follow = g_variant_get_boolean(v);
 			continue;
 		}
@@ -195,10 +196,9 @@ handle_read_log(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	if (g_strcmp0(which, "console") != 0 && g_strcmp0(which, "events") != 0) {
-		g_dbus_method_invocation_return_error(invocation, SBX_ERROR,
-						      SBX_ERROR_INVALID_ARGUMENT,
-						      "unknown log '%.64s' (known: console, events)",
-						      which);
+		g_dbus_method_invocation_return_error(
+		    invocation, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+		    "unknown log '%.64s' (known: console, events)", which);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	if (index < 0 || index >= n) {
@@ -209,9 +209,8 @@ handle_read_log(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const
 	}
 	fd = g_unix_fd_list_get(fd_list, index, &error);
 	if (fd < 0) {
-		g_dbus_method_invocation_return_error(invocation, SBX_ERROR,
-						      SBX_ERROR_INVALID_ARGUMENT, "%s",
-						      error->message);
+		g_dbus_method_invocation_return_error(
+		    invocation, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT, "%s", error->message);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	if (g_strcmp0(which, "events") == 0)
@@ -221,9 +220,8 @@ handle_read_log(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const
 	/* the sink has its own handle: the reader sees EOF when the sink closes */
 	close(fd);
 	if (!ok) {
-		g_dbus_method_invocation_return_error(invocation, SBX_ERROR,
-						      SBX_ERROR_INVALID_ARGUMENT, "%s",
-						      error->message);
+		g_dbus_method_invocation_return_error(
+		    invocation, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT, "%s", error->message);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	sbx_sandbox_debug(self->id, "sandbox %s: ReadLog %s%s", self->id, which,

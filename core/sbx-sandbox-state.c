@@ -98,7 +98,8 @@ sbx_sandbox_new_adopted(const SbxStateRecord *rec, const SbxImage *image,
 		g_autofree gchar *path = g_build_filename(self->run_dir, "events.log", NULL);
 		sbx_event_log_set_file(self->events, path, TRUE);
 	}
-	sbx_event_log_add(self->events, "daemon restarted: re-adopting (created %" G_GINT64_FORMAT
+	sbx_event_log_add(self->events,
+			  "daemon restarted: re-adopting (created %" G_GINT64_FORMAT
 			  ", timeout %s)",
 			  rec->created_at, rec->timeout_sec == 0 ? "session" : "duration");
 	return self;

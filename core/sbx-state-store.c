@@ -122,8 +122,8 @@ get_string(JsonObject *obj, const gchar *name, gboolean optional, GError **error
 		return NULL;
 	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
 	    json_node_get_value_type(node) != G_TYPE_STRING) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: missing or not a string",
-			    name);
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "%s: missing or not a string", name);
 		return NULL;
 	}
 	return json_node_get_string(node);
@@ -277,8 +277,8 @@ store_worker(gpointer data, gpointer user_data)
 
 	if (job->json != NULL) {
 		/* atomic: a crash leaves the old or the new file, never a torn one */
-		if (!g_file_set_contents_full(path, job->json, -1,
-					      G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+		if (!g_file_set_contents_full(path, job->json, -1, G_FILE_SET_CONTENTS_CONSISTENT,
+					      0600, &error))
 			g_warning("state: cannot write %s: %s", path, error->message);
 	} else if (g_unlink(path) != 0 && errno != ENOENT) {
 		g_warning("state: cannot remove %s: %s", path, g_strerror(errno));
@@ -397,7 +397,8 @@ sbx_state_store_load_all(SbxStateStore *self, GPtrArray *bad_ids)
 
 		if (!g_str_has_suffix(name, ".json")) {
 			/* a temporary file of an interrupted write */
-			if (g_str_has_suffix(name, ".json") == FALSE && strstr(name, ".json.") != NULL)
+			if (g_str_has_suffix(name, ".json") == FALSE &&
+			    strstr(name, ".json.") != NULL)
 				g_unlink(path);
 			continue;
 		}

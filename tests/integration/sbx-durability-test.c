@@ -105,8 +105,8 @@ test_restart(void)
 	g_assert_true(sbx_test_sh(dur_path, "echo before > /tmp/mark", NULL, &res, &error));
 	g_assert_no_error(error);
 	sbx_exec_result_clear(&res);
-	expires_before = sbx_test_get_property(NULL, dur_path, "org.sandboxd.Sandbox1",
-					       "ExpiresAt", &error);
+	expires_before =
+	    sbx_test_get_property(NULL, dur_path, "org.sandboxd.Sandbox1", "ExpiresAt", &error);
 	g_assert_no_error(error);
 	qemu_before = sbx_test_find_qemu(dur_id);
 	g_assert_cmpuint(qemu_before->len, ==, 1);
@@ -132,8 +132,8 @@ test_restart(void)
 	again = get_sandbox(dur_id, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(again, ==, dur_path);
-	expires_after = sbx_test_get_property(NULL, dur_path, "org.sandboxd.Sandbox1",
-					      "ExpiresAt", &error);
+	expires_after =
+	    sbx_test_get_property(NULL, dur_path, "org.sandboxd.Sandbox1", "ExpiresAt", &error);
 	g_assert_no_error(error);
 	g_assert_cmpuint(g_variant_get_uint64(expires_after), ==,
 			 g_variant_get_uint64(expires_before));
@@ -200,10 +200,9 @@ test_qemu_killed(void)
 	guint sub;
 
 	g_assert_nonnull(dur_path);
-	sub = g_dbus_connection_signal_subscribe(env->conn, "org.sandboxd",
-						 "org.sandboxd.Sandbox1", "StateChanged", dur_path,
-						 NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_state_changed,
-						 &sig, NULL);
+	sub = g_dbus_connection_signal_subscribe(
+	    env->conn, "org.sandboxd", "org.sandboxd.Sandbox1", "StateChanged", dur_path, NULL,
+	    G_DBUS_SIGNAL_FLAGS_NONE, on_state_changed, &sig, NULL);
 	qemu = sbx_test_find_qemu(dur_id);
 	g_assert_cmpuint(qemu->len, ==, 1);
 	g_assert_cmpint(kill(g_array_index(qemu, gint, 0), SIGKILL), ==, 0);

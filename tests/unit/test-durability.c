@@ -33,9 +33,9 @@ static void
 write_conf(Fixture *f, const gchar *extra)
 {
 	g_autofree gchar *path = g_build_filename(f->conf_dir, "sandboxd.conf", NULL);
-	g_autofree gchar *text = g_strdup_printf(
-	    "[daemon]\nBackend=test\nMaxLifetimeSec=3600\n[test]\nStateDir=%s\n%s", f->vm_dir,
-	    extra != NULL ? extra : "");
+	g_autofree gchar *text =
+	    g_strdup_printf("[daemon]\nBackend=test\nMaxLifetimeSec=3600\n[test]\nStateDir=%s\n%s",
+			    f->vm_dir, extra != NULL ? extra : "");
 	g_assert_true(g_file_set_contents(path, text, -1, NULL));
 }
 
@@ -267,8 +267,7 @@ read_log(Fixture *f, const gchar *path, const gchar *which, gboolean follow, GEr
 	close(p[1]);
 	reply = g_dbus_connection_call_with_unix_fd_list_sync(
 	    f->conn, "org.sandboxd", path, "org.sandboxd.Sandbox1", "ReadLog",
-	    g_variant_new("(sh@a{sv})", which, 0,
-			  g_variant_new_parsed("{'follow': <%b>}", follow)),
+	    g_variant_new("(sh@a{sv})", which, 0, g_variant_new_parsed("{'follow': <%b>}", follow)),
 	    NULL, G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL, NULL, error);
 	if (reply == NULL) {
 		close(p[0]);
@@ -390,8 +389,8 @@ test_state_file(Fixture *f, gconstpointer data)
 	g_assert_cmpint(json_object_get_int_member(obj, "memory_mib"), ==, 1024);
 	g_assert_cmpstr(json_object_get_string_member(obj, "backend"), ==, "test");
 	g_assert_cmpstr(
-	    json_object_get_string_member(json_object_get_object_member(obj, "labels"), "team"),
-	    ==, "dur");
+	    json_object_get_string_member(json_object_get_object_member(obj, "labels"), "team"), ==,
+	    "dur");
 	g_assert_cmpstr(
 	    json_object_get_string_member(json_object_get_object_member(obj, "env"), "FOO"), ==,
 	    "bar");
@@ -533,8 +532,8 @@ test_adopt(Fixture *f, gconstpointer data)
 	status = call(f, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "GetStatus", NULL,
 		      "(a{sv})", &error);
 	g_assert_no_error(error);
-	g_assert_true(g_variant_lookup(g_variant_get_child_value(status, 0), "adopted", "u",
-				       &adopted));
+	g_assert_true(
+	    g_variant_lookup(g_variant_get_child_value(status, 0), "adopted", "u", &adopted));
 	g_assert_cmpuint(adopted, ==, 1);
 
 	/* SIGTERM still destroys everything, adopted ones included */
@@ -602,10 +601,9 @@ test_crashed(Fixture *f, gconstpointer data)
 	pid = agent_pid(f, id);
 	console_path = g_build_filename(dir, "console.log", NULL);
 	g_assert_true(g_file_set_contents(console_path, "last words of the guest\n", -1, NULL));
-	sub = g_dbus_connection_signal_subscribe(f->conn, "org.sandboxd", "org.sandboxd.Sandbox1",
-						 "StateChanged", path, NULL,
-						 G_DBUS_SIGNAL_FLAGS_NONE, on_state_changed, &sig,
-						 NULL);
+	sub = g_dbus_connection_signal_subscribe(
+	    f->conn, "org.sandboxd", "org.sandboxd.Sandbox1", "StateChanged", path, NULL,
+	    G_DBUS_SIGNAL_FLAGS_NONE, on_state_changed, &sig, NULL);
 	/* a waiting client */
 	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	g_unix_fd_list_append(fds, null_fd, NULL);
