@@ -1,0 +1,156 @@
+/* a duration sandbox expiring in a real VM: Expiring, SIGTERM reaches the guest's
+ * processes, then after the grace the domain, QEMU and every file are gone;
+ * ExtendTimeout moves the expiry.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+
+#include "sbx-test-env.h"
+#include "sbx-test-supervisor.h"
+
+/* generous: TCG on a loaded host */
+#define WAIT_US (600 * G_USEC_PER_SEC)
+
+typedef struct {
+	gboolean expiring;
+	guint grace;
+	gchar *removed_id;
+	gchar *removed_reason;
+} Signals;
+
+static void
+on_signal(GDBusConnection *conn, const gchar *sender, const gchar *path, const gchar *iface,
+	  const gchar *name, GVariant *params, gpointer user_data)
+{
+	Signals *s = user_data;
+	if (g_strcmp0(name, "Expiring") == 0) {
+		g_variant_get(params, "(u)", &s->grace);
+		s->expiring = TRUE;
+	} else if (g_strcmp0(name, "SandboxRemoved") == 0 && s->removed_id == NULL) {
+		g_variant_get(params, "(ss)", &s->removed_id, &s->removed_reason);
+	}
+}
+
+static void
+test_expiry(void)
+{
+	SbxTestEnv *env = sbx_test_env_get();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *id = NULL;
+	g_autofree gchar *run_dir = NULL;
+	g_autoptr(GVariant) reply = NULL;
+	g_autoptr(GVariant) v = NULL;
+	g_autoptr(GArray) qemu = NULL;
+	SbxExecCall *call;
+	SbxExecResult res = {0};
+	Signals s = {0};
+	guint64 expires_at = 0, extended = 0;
+	gint64 deadline;
+	guint sub;
+	/* ends only on SIGTERM, and says so */
+	const gchar *argv[] = {"sh", "-c",
+			       "trap 'echo got-term; exit 7' TERM; echo ready; "
+			       "while :; do sleep 1; done",
+			       NULL};
+
+	sub = g_dbus_connection_signal_subscribe(env->conn, NULL, NULL, NULL, NULL, NULL,
+						 G_DBUS_SIGNAL_FLAGS_NONE, on_signal, &s, NULL);
+	path = sbx_test_create(
+	    NULL, g_variant_new_parsed("{'timeout': <'20s'>, 'vcpus': <uint32 1>}"), &error);
+	g_assert_no_error(error);
+	id = sbx_test_get_id(NULL, path);
+	run_dir = g_build_filename(env->runtime_dir, id, NULL);
+	g_assert_true(g_file_test(run_dir, G_FILE_TEST_IS_DIR));
+	g_assert_true(sbx_test_domain_exists(id, NULL));
+
+	/* ExtendTimeout adds what it says */
+	v = sbx_test_get_property(NULL, path, "org.sandboxd.Sandbox1", "ExpiresAt", &error);
+	g_assert_no_error(error);
+	expires_at = g_variant_get_uint64(v);
+	reply = g_dbus_connection_call_sync(env->conn, "org.sandboxd", path,
+					    "org.sandboxd.Sandbox1", "ExtendTimeout",
+					    g_variant_new("(u)", 5), G_VARIANT_TYPE("(t)"),
+					    G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+	g_assert_no_error(error);
+	g_variant_get(reply, "(t)", &extended);
+	g_assert_cmpuint(extended, ==, expires_at + 5 * G_USEC_PER_SEC);
+
+	call = sbx_test_exec_start(NULL, path, argv, NULL, NULL);
+	g_assert_true(sbx_test_exec_finish(call, &res, &error));
+	g_assert_no_error(error);
+	/* the guest's shell got SIGTERM and could still answer */
+	g_assert_cmpint(res.exit_status, ==, 7);
+	g_assert_nonnull(g_strstr_len(g_bytes_get_data(res.out, NULL), g_bytes_get_size(res.out),
+				      "got-term"));
+
+	deadline = g_get_monotonic_time() + WAIT_US;
+	while (s.removed_id == NULL) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_main_context_iteration(NULL, TRUE);
+	}
+	g_assert_true(s.expiring);
+	g_assert_cmpuint(s.grace, ==, 3);
+	g_assert_cmpstr(s.removed_id, ==, id);
+	g_assert_cmpstr(s.removed_reason, ==, "its lifetime is over");
+	/* nothing of it is left */
+	g_assert_false(sbx_test_domain_exists(id, NULL));
+	qemu = sbx_test_find_qemu(id);
+	g_assert_cmpuint(qemu->len, ==, 0);
+	g_assert_false(g_file_test(run_dir, G_FILE_TEST_EXISTS));
+
+	sbx_exec_result_clear(&res);
+	g_dbus_connection_signal_unsubscribe(env->conn, sub);
+	g_free(s.removed_id);
+	g_free(s.removed_reason);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *tmpdir = NULL;
+	g_autofree gchar *dropin_dir = NULL;
+	g_autofree gchar *dropin = NULL;
+	SbxTestEnv *env = sbx_test_env_get();
+	int rc;
+
+	tmpdir = g_dir_make_tmp("sbx-lifecycle-XXXXXX", &error);
+	if (tmpdir == NULL) {
+		g_printerr("%s\n", error->message);
+		return 1;
+	}
+	sbx_supervisor_fork(tmpdir);
+
+	g_test_init(&argc, &argv, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (!sbx_test_domain_exists("sandboxd-integration-probe", &error) && error != NULL) {
+		g_printerr("skipping: qemu:///system does not answer: %s\n", error->message);
+		return 77;
+	}
+	if (!sbx_test_env_start(env, tmpdir, &error)) {
+		g_printerr("cannot start the test environment: %s\n", error->message);
+		sbx_test_env_stop(env);
+		return 1;
+	}
+	/* a short grace, then the daemon again to read it */
+	dropin_dir = g_build_filename(env->config_dir, "sandboxd.conf.d", NULL);
+	dropin = g_build_filename(dropin_dir, "50-lifecycle.conf", NULL);
+	if (g_mkdir_with_parents(dropin_dir, 0755) != 0 ||
+	    !g_file_set_contents(dropin, "[daemon]\nExpiryGraceSec=3\n", -1, &error) ||
+	    !sbx_test_env_restart_daemon(env, &error)) {
+		g_printerr("cannot configure the daemon: %s\n",
+			   error != NULL ? error->message : g_strerror(errno));
+		sbx_test_env_stop(env);
+		return 1;
+	}
+	g_test_add_func("/lifecycle/expiry", test_expiry);
+	rc = g_test_run();
+	sbx_test_env_stop(env);
+	return rc;
+}
