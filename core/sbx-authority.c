@@ -214,10 +214,9 @@ on_authorize_object_method(GDBusObjectSkeleton *object, GDBusInterfaceSkeleton *
 	guint owner = guard_owner(guard, object);
 
 	if (!lookup_caller_uid(invocation, &uid, &error)) {
-		g_dbus_method_invocation_return_error(invocation, SBX_ERROR,
-						      SBX_ERROR_ACCESS_DENIED,
-						      "cannot identify the caller: %s",
-						      error->message);
+		g_dbus_method_invocation_return_error(
+		    invocation, SBX_ERROR, SBX_ERROR_ACCESS_DENIED,
+		    "cannot identify the caller: %s", error->message);
 		return FALSE;
 	}
 	if (sbx_authority_may_access(uid, FALSE, owner))
@@ -228,11 +227,10 @@ on_authorize_object_method(GDBusObjectSkeleton *object, GDBusInterfaceSkeleton *
 		g_dbus_method_invocation_get_interface_name(invocation),
 		g_dbus_method_invocation_get_method_name(invocation),
 		g_dbus_method_invocation_get_object_path(invocation), owner);
-	g_dbus_method_invocation_return_error(
-	    invocation, SBX_ERROR, SBX_ERROR_ACCESS_DENIED,
-	    "%s belongs to another user (needs root or the polkit action " SBX_POLKIT_ACTION_MANAGE_ALL
-	    ")",
-	    g_dbus_method_invocation_get_object_path(invocation));
+	g_dbus_method_invocation_return_error(invocation, SBX_ERROR, SBX_ERROR_ACCESS_DENIED,
+					      "%s belongs to another user (needs root or the "
+					      "polkit action " SBX_POLKIT_ACTION_MANAGE_ALL ")",
+					      g_dbus_method_invocation_get_object_path(invocation));
 	return FALSE;
 }
 
@@ -273,10 +271,9 @@ on_identify_method(GDBusInterfaceSkeleton *iface, GDBusMethodInvocation *invocat
 	gboolean admin = FALSE;
 
 	if (!lookup_caller_uid(invocation, &uid, &error)) {
-		g_dbus_method_invocation_return_error(invocation, SBX_ERROR,
-						      SBX_ERROR_ACCESS_DENIED,
-						      "cannot identify the caller: %s",
-						      error->message);
+		g_dbus_method_invocation_return_error(
+		    invocation, SBX_ERROR, SBX_ERROR_ACCESS_DENIED,
+		    "cannot identify the caller: %s", error->message);
 		return FALSE;
 	}
 	if (g_strcmp0(method, "CreateSandbox") != 0 && g_strcmp0(method, "ListRegions") != 0)

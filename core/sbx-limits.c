@@ -35,8 +35,7 @@ sbx_limits_parse_mem_available(const gchar *meminfo, guint64 *mib)
 	return FALSE;
 }
 
-static gboolean
-refuse(GError **error, const gchar *format, ...) G_GNUC_PRINTF(2, 3);
+static gboolean refuse(GError **error, const gchar *format, ...) G_GNUC_PRINTF(2, 3);
 
 static gboolean
 refuse(GError **error, const gchar *format, ...)

@@ -11,10 +11,10 @@
 G_BEGIN_DECLS
 
 typedef struct {
-	guint n_total;		   /* sandboxes not yet stopped */
-	guint n_owner;		   /* of them, the caller's */
-	guint n_starting;	   /* still booting */
-	guint64 starting_mib;	   /* memory of those (not yet in MemAvailable) */
+	guint n_total;		    /* sandboxes not yet stopped */
+	guint n_owner;		    /* of them, the caller's */
+	guint n_starting;	    /* still booting */
+	guint64 starting_mib;	    /* memory of those (not yet in MemAvailable) */
 	gboolean vms_are_processes; /* the test backend: CheckHostMemory=auto skips */
 } SbxLimitsUsage;
 

@@ -102,8 +102,8 @@ sbx_config_check_region(SbxConfig *config, const gchar *name, GError **error)
 	if (names_contain(names, name))
 		return TRUE;
 	known = join_names(names);
-	g_set_error(error, SBX_ERROR, SBX_ERROR_UNKNOWN_REGION, "region: no region '%.64s' (known: %s)",
-		    name, known);
+	g_set_error(error, SBX_ERROR, SBX_ERROR_UNKNOWN_REGION,
+		    "region: no region '%.64s' (known: %s)", name, known);
 	return FALSE;
 }
 
@@ -150,9 +150,8 @@ setup_one(SbxPluginLoader *loader, SbxConfig *config, const gchar *plugin_dir, c
 	region->backend = g_object_new(plugin->type, NULL);
 	if (group == NULL) {
 		/* the implicit region: exactly what a single-backend daemon did */
-		if (!sbx_hypervisor_backend_configure(region->backend,
-						      sbx_config_get_keyfile(config), backend_name,
-						      error)) {
+		if (!sbx_hypervisor_backend_configure(
+			region->backend, sbx_config_get_keyfile(config), backend_name, error)) {
 			g_prefix_error(error, "backend %s (%s): ", backend_name, plugin->filename);
 			return NULL;
 		}
@@ -171,7 +170,8 @@ GPtrArray *
 sbx_regions_setup(SbxPluginLoader *loader, SbxConfig *config, const gchar *plugin_dir,
 		  GError **error)
 {
-	g_autoptr(GPtrArray) regions = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_region_free);
+	g_autoptr(GPtrArray) regions =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)sbx_region_free);
 	g_autoptr(GPtrArray) names = sbx_config_get_region_names(config);
 	GKeyFile *merged = sbx_config_get_keyfile(config);
 	g_autofree gchar *default_region = sbx_config_get_default_region(config, error);

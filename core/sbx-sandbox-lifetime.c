@@ -180,8 +180,7 @@ sbx_sandbox_lifetime_setup(SbxSandbox *self)
 	g_signal_connect_object(self->iface, "handle-close", G_CALLBACK(handle_close), self, 0);
 	g_signal_connect_object(self->iface, "handle-extend-timeout",
 				G_CALLBACK(handle_extend_timeout), self, 0);
-	g_signal_connect_object(self->iface, "notify::state", G_CALLBACK(on_state_notify), self,
-				0);
+	g_signal_connect_object(self->iface, "notify::state", G_CALLBACK(on_state_notify), self, 0);
 	/* every method of every interface on this object, now and later */
 	sbx_authority_guard_sandbox_object(sbx_authority_get_default(),
 					   G_DBUS_OBJECT_SKELETON(self->object));

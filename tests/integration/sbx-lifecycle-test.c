@@ -86,8 +86,8 @@ test_expiry(void)
 	g_assert_no_error(error);
 	/* the guest's shell got SIGTERM and could still answer */
 	g_assert_cmpint(res.exit_status, ==, 7);
-	g_assert_nonnull(g_strstr_len(g_bytes_get_data(res.out, NULL), g_bytes_get_size(res.out),
-				      "got-term"));
+	g_assert_nonnull(
+	    g_strstr_len(g_bytes_get_data(res.out, NULL), g_bytes_get_size(res.out), "got-term"));
 
 	deadline = g_get_monotonic_time() + WAIT_US;
 	while (s.removed_id == NULL) {
@@ -108,6 +108,77 @@ test_expiry(void)
 	g_dbus_connection_signal_unsubscribe(env->conn, sub);
 	g_free(s.removed_id);
 	g_free(s.removed_reason);
+}
+
+typedef struct {
+	guint pending;
+	guint ok;
+	guint refused;
+	GPtrArray *paths;
+	GPtrArray *unexpected;
+} Burst;
+
+static void
+on_burst_reply(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Burst *b = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply =
+	    g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &error);
+
+	b->pending--;
+	if (reply != NULL) {
+		gchar *path = NULL;
+		g_variant_get(reply, "(o)", &path);
+		g_ptr_array_add(b->paths, path);
+		b->ok++;
+	} else if (g_dbus_error_is_remote_error(error) &&
+		   g_strcmp0(g_dbus_error_get_remote_error(error),
+			     "org.sandboxd.Error.LimitExceeded") == 0 &&
+		   strstr(error->message, "(MaxConcurrentCreates)") != NULL) {
+		b->refused++;
+	} else {
+		g_ptr_array_add(b->unexpected, g_strdup(error->message));
+	}
+}
+
+/* a burst of real creates: one boots (MaxConcurrentCreates=1 keeps it to one VM on a
+ * shared host), the others are refused at once by name; none hangs */
+static void
+test_burst(void)
+{
+	SbxTestEnv *env = sbx_test_env_get();
+	Burst b = {0};
+	gint64 deadline = g_get_monotonic_time() + WAIT_US;
+
+	b.paths = g_ptr_array_new_with_free_func(g_free);
+	b.unexpected = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < 8; i++) {
+		b.pending++;
+		g_dbus_connection_call(
+		    env->conn, "org.sandboxd", "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
+		    "CreateSandbox", g_variant_new_parsed("({'vcpus': <uint32 1>},)"),
+		    G_VARIANT_TYPE("(o)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_burst_reply, &b);
+	}
+	while (b.pending > 0) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_main_context_iteration(NULL, TRUE);
+	}
+	for (guint i = 0; i < b.unexpected->len; i++)
+		g_printerr("unexpected: %s\n", (const gchar *)g_ptr_array_index(b.unexpected, i));
+	g_assert_cmpuint(b.unexpected->len, ==, 0);
+	g_assert_cmpuint(b.ok + b.refused, ==, 8);
+	g_assert_cmpuint(b.ok, >=, 1);
+	g_assert_cmpuint(b.refused, >=, 1);
+	for (guint i = 0; i < b.paths->len; i++) {
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *id = sbx_test_get_id(NULL, g_ptr_array_index(b.paths, i));
+		g_assert_true(sbx_test_kill(NULL, g_ptr_array_index(b.paths, i), &error));
+		g_assert_no_error(error);
+		g_assert_false(sbx_test_domain_exists(id, NULL));
+	}
+	g_ptr_array_unref(b.paths);
+	g_ptr_array_unref(b.unexpected);
 }
 
 int
@@ -142,7 +213,9 @@ main(int argc, char **argv)
 	dropin_dir = g_build_filename(env->config_dir, "sandboxd.conf.d", NULL);
 	dropin = g_build_filename(dropin_dir, "50-lifecycle.conf", NULL);
 	if (g_mkdir_with_parents(dropin_dir, 0755) != 0 ||
-	    !g_file_set_contents(dropin, "[daemon]\nExpiryGraceSec=3\n", -1, &error) ||
+	    !g_file_set_contents(dropin,
+				 "[daemon]\nExpiryGraceSec=3\n[limits]\nMaxConcurrentCreates=1\n",
+				 -1, &error) ||
 	    !sbx_test_env_restart_daemon(env, &error)) {
 		g_printerr("cannot configure the daemon: %s\n",
 			   error != NULL ? error->message : g_strerror(errno));
@@ -150,6 +223,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	g_test_add_func("/lifecycle/expiry", test_expiry);
+	g_test_add_func("/lifecycle/burst", test_burst);
 	rc = g_test_run();
 	sbx_test_env_stop(env);
 	return rc;

@@ -84,9 +84,8 @@ fixture_setup(Fixture *f, gconstpointer data)
 	bus_conf_path = g_build_filename(f->tmp, "bus.conf", NULL);
 	contents = g_strdup_printf(bus_conf, socket_path, SBX_DBUS_POLICY);
 	g_assert_true(g_file_set_contents(bus_conf_path, contents, -1, NULL));
-	f->bus = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "dbus-daemon",
-				  "--nofork", "--print-address=1", "--config-file", bus_conf_path,
-				  NULL);
+	f->bus = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "dbus-daemon", "--nofork",
+				  "--print-address=1", "--config-file", bus_conf_path, NULL);
 	g_assert_no_error(error);
 	out = g_subprocess_get_stdout_pipe(f->bus);
 	/* one line: the address */
@@ -204,9 +203,8 @@ static GVariant *
 get_property(GDBusConnection *conn, const gchar *path, const gchar *iface, const gchar *name)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply =
-	    call(conn, path, "org.freedesktop.DBus.Properties", "Get",
-		 g_variant_new("(ss)", iface, name), "(v)", &error);
+	g_autoptr(GVariant) reply = call(conn, path, "org.freedesktop.DBus.Properties", "Get",
+					 g_variant_new("(ss)", iface, name), "(v)", &error);
 	GVariant *value = NULL;
 	g_assert_no_error(error);
 	g_variant_get(reply, "(v)", &value);
@@ -591,9 +589,8 @@ static gchar *
 list_regions(Fixture *f)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = call(f->conn, "/org/sandboxd/Manager1",
-					 "org.sandboxd.Manager1", "ListRegions", NULL, "(a(ss))",
-					 &error);
+	g_autoptr(GVariant) reply = call(f->conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
+					 "ListRegions", NULL, "(a(ss))", &error);
 	g_assert_no_error(error);
 	return g_variant_print(reply, FALSE);
 }
@@ -678,7 +675,8 @@ test_region_bad_config(Fixture *f, gconstpointer data)
 					  "--plugin-dir", PLUGIN_DIR, "--runtime-dir", f->run_dir,
 					  "--state-dir", f->state_dir, NULL);
 		g_assert_no_error(error);
-		g_assert_true(g_subprocess_communicate_utf8(daemon, NULL, NULL, NULL, &err, &error));
+		g_assert_true(
+		    g_subprocess_communicate_utf8(daemon, NULL, NULL, NULL, &err, &error));
 		g_assert_no_error(error);
 		g_assert_true(g_subprocess_get_if_exited(daemon));
 		g_assert_cmpint(g_subprocess_get_exit_status(daemon), ==, 1);
@@ -854,10 +852,11 @@ test_two_users(Fixture *f, gconstpointer data)
 		const gchar *sleeper[] = {"sleep", "1000", NULL};
 		g_autoptr(GVariant) spawned = NULL;
 		const gchar *process = NULL;
-		spawned = call(f->conn, a, "org.sandboxd.Sandbox1", "Spawn",
-			       g_variant_new("(^as@a{sv}hhh)", sleeper,
-					     g_variant_new_parsed("{'detach': <true>}"), -1, -1, -1),
-			       "(o)", &error);
+		spawned =
+		    call(f->conn, a, "org.sandboxd.Sandbox1", "Spawn",
+			 g_variant_new("(^as@a{sv}hhh)", sleeper,
+				       g_variant_new_parsed("{'detach': <true>}"), -1, -1, -1),
+			 "(o)", &error);
 		g_assert_no_error(error);
 		g_variant_get(spawned, "(&o)", &process);
 		out = as_user(f, &two,
@@ -900,9 +899,9 @@ test_two_users(Fixture *f, gconstpointer data)
 	g_assert_no_error(error);
 
 	/* the owner kills its own */
-	out = as_user(f, &two,
-		      (const gchar *const[]){"call", b, "org.sandboxd.Sandbox1", "Kill", "()",
-					     NULL});
+	out =
+	    as_user(f, &two,
+		    (const gchar *const[]){"call", b, "org.sandboxd.Sandbox1", "Kill", "()", NULL});
 	g_assert_cmpstr(out, ==, "ok");
 	g_clear_pointer(&out, g_free);
 	kill_sandbox(f->conn, a);
@@ -946,11 +945,11 @@ client_main(gint argc, gchar **argv)
 				g_print("%s\n", path);
 		}
 	} else if (g_strcmp0(op, "get") == 0 && argc == 5) {
-		reply = call(conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
-			     "GetSandbox", g_variant_new("(s)", argv[4]), "(o)", &error);
+		reply = call(conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "GetSandbox",
+			     g_variant_new("(s)", argv[4]), "(o)", &error);
 		if (reply != NULL)
-			g_print("%s\n", g_variant_get_string(g_variant_get_child_value(reply, 0),
-							     NULL));
+			g_print("%s\n",
+				g_variant_get_string(g_variant_get_child_value(reply, 0), NULL));
 	} else if (g_strcmp0(op, "call") == 0 && argc == 8) {
 		GVariant *args = g_variant_parse(NULL, argv[7], NULL, NULL, &error);
 		if (args == NULL)
@@ -966,8 +965,8 @@ client_main(gint argc, gchar **argv)
 		close(fd);
 		reply = g_dbus_connection_call_with_unix_fd_list_sync(
 		    conn, "org.sandboxd", argv[4], "org.sandboxd.Sandbox1", "Exec",
-		    g_variant_new("(^as@a{sv}hhh)", exec_argv, g_variant_new_parsed("@a{sv} {}"),
-				  0, 0, 0),
+		    g_variant_new("(^as@a{sv}hhh)", exec_argv, g_variant_new_parsed("@a{sv} {}"), 0,
+				  0, 0),
 		    G_VARIANT_TYPE("(ii)"), G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL, NULL, &error);
 		if (reply != NULL)
 			g_print("ok\n");
@@ -990,8 +989,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add("/tenancy/extend-timeout", Fixture, NULL, fixture_setup, test_extend_timeout,
 		   fixture_teardown);
-	g_test_add("/tenancy/expiry", Fixture, NULL, fixture_setup, test_expiry,
-		   fixture_teardown);
+	g_test_add("/tenancy/expiry", Fixture, NULL, fixture_setup, test_expiry, fixture_teardown);
 	g_test_add("/tenancy/close", Fixture, NULL, fixture_setup, test_close, fixture_teardown);
 	g_test_add("/tenancy/limits-per-user", Fixture, NULL, fixture_setup, test_limits,
 		   fixture_teardown);
@@ -1000,8 +998,8 @@ main(int argc, char **argv)
 	g_test_add("/tenancy/burst", Fixture, NULL, fixture_setup, test_burst, fixture_teardown);
 	g_test_add("/tenancy/regions", Fixture, NULL, fixture_setup, test_regions,
 		   fixture_teardown);
-	g_test_add("/tenancy/region-implicit", Fixture, NULL, fixture_setup,
-		   test_region_implicit, fixture_teardown);
+	g_test_add("/tenancy/region-implicit", Fixture, NULL, fixture_setup, test_region_implicit,
+		   fixture_teardown);
 	g_test_add("/tenancy/region-bad-config", Fixture, NULL, fixture_setup,
 		   test_region_bad_config, fixture_teardown);
 	g_test_add("/tenancy/two-users", Fixture, NULL, fixture_setup, test_two_users,
