@@ -1,7 +1,13 @@
 #!/bin/bash
 # runs sandboxd-bench against a private sandboxd from a build dir (no installation needed):
-#   bench/run-bench.sh [BUILDDIR] [sandboxd-bench options, e.g. -n 10]
+#   bench/run-bench.sh [BUILDDIR] [--with-ceph] [sandboxd-bench options, e.g. -n 10]
 # needs root, the system libvirtd and the image (meson compile -C BUILDDIR image).
+# images in the config: `bench` (the minimal image, the default) and, when built
+# (meson compile -C BUILDDIR image-debian), `debian`; the qcow2 and rbd volume plugins
+# are loaded, qcow2 volumes live under the temporary folder. --with-ceph starts a
+# throwaway Ceph cluster (scripts/ceph-dev.sh) for the rbd plugin and stops it at the end.
+# e.g. bench/run-bench.sh BUILDDIR --with-ceph -n 3 --image bench,debian \
+#          --disk-image debian --volume-backend qcow2,rbd
 # to measure the installed daemon on the system bus instead: sandboxd-bench -n 10
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -euo pipefail
@@ -9,20 +15,34 @@ set -euo pipefail
 SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILDDIR=$(realpath "${1:-$SRCDIR/_build}")
 shift || true
+with_ceph=0
+if [ "${1:-}" = "--with-ceph" ]; then
+	with_ceph=1
+	shift
+fi
 IMAGEDIR=$BUILDDIR/image/minimal
+DEBIANDIR=$BUILDDIR/image/debian
 [ -f "$IMAGEDIR/vmlinuz" ] || { echo "no image in $IMAGEDIR: meson compile -C $BUILDDIR image" >&2; exit 1; }
 
 TMP=$(mktemp -d /tmp/sbx-bench-XXXXXX)
 chmod 0755 "$TMP"
 mkdir -p "$TMP/config" "$TMP/run" "$TMP/state"
+mkdir -p "$TMP/config/sandboxd.conf.d" "$TMP/plugins" "$TMP/volumes"
 bus_pid=""
 daemon_pid=""
+ceph_dir=""
 cleanup() {
 	[ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
 	[ -n "$bus_pid" ] && kill -TERM "$bus_pid" 2>/dev/null
+	[ -n "$ceph_dir" ] && "$SRCDIR/scripts/ceph-dev.sh" down "$ceph_dir" >&2
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
+
+# the hypervisor and volume plugins in one folder
+for so in "$BUILDDIR"/backends/*.so "$BUILDDIR"/volumes/*.so; do
+	[ -f "$so" ] && ln -s "$so" "$TMP/plugins/"
+done
 
 cat >"$TMP/config/sandboxd.conf" <<CONF
 [daemon]
@@ -37,7 +57,31 @@ Cmdline=$(cat "$IMAGEDIR/cmdline")
 
 [libvirt]
 DomainType=auto
+
+[qcow2]
+Directory=$TMP/volumes
 CONF
+
+if [ -f "$DEBIANDIR/debian.qcow2" ]; then
+	# the PVH kernel boots faster when the image builder could extract it
+	kernel=$DEBIANDIR/vmlinuz
+	[ -f "$DEBIANDIR/vmlinux" ] && kernel=$DEBIANDIR/vmlinux
+	cat >"$TMP/config/sandboxd.conf.d/50-debian.conf" <<CONF
+[image debian]
+Kernel=$kernel
+Initrd=$DEBIANDIR/initrd.img
+Cmdline=$(cat "$DEBIANDIR/cmdline")
+RootDisk=$DEBIANDIR/debian.qcow2
+CONF
+else
+	echo "run-bench: no debian image in $DEBIANDIR (meson compile -C $BUILDDIR image-debian)" >&2
+fi
+
+if [ "$with_ceph" = 1 ]; then
+	ceph_dir=$TMP/ceph
+	"$SRCDIR/scripts/ceph-dev.sh" up "$ceph_dir" >&2
+	cp "$ceph_dir/sandboxd-rbd.conf" "$TMP/config/sandboxd.conf.d/60-rbd.conf"
+fi
 
 dbus-daemon --session --nofork --print-address=1 --address="unix:dir=$TMP" >"$TMP/bus.address" &
 bus_pid=$!
@@ -45,7 +89,7 @@ for _ in $(seq 1 50); do [ -s "$TMP/bus.address" ] && break; sleep 0.1; done
 address=$(head -n 1 "$TMP/bus.address")
 
 "$BUILDDIR/core/sandboxd" --address "$address" --config-dir "$TMP/config" \
-	--plugin-dir "$BUILDDIR/backends" --runtime-dir "$TMP/run" >"$TMP/sandboxd.log" 2>&1 &
+	--plugin-dir "$TMP/plugins" --runtime-dir "$TMP/run" >"$TMP/sandboxd.log" 2>&1 &
 daemon_pid=$!
 for _ in $(seq 1 100); do
 	gdbus call --address "$address" --dest org.freedesktop.DBus \
@@ -55,4 +99,7 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 
-"$BUILDDIR/bench/sandboxd-bench" --address "$address" "$@"
+rc=0
+"$BUILDDIR/bench/sandboxd-bench" --address "$address" "$@" || rc=$?
+[ "$rc" = 0 ] || { echo "run-bench: sandboxd log:" >&2; tail -n 30 "$TMP/sandboxd.log" >&2; }
+exit "$rc"

@@ -111,16 +111,7 @@ exec_timed(GDBusConnection *conn, const gchar *path, const gchar *const *argv, E
 static gchar *
 create_sandbox(GDBusConnection *conn, GError **error)
 {
-	g_autoptr(GVariant) reply = NULL;
-	gchar *path = NULL;
-	reply = g_dbus_connection_call_sync(
-	    conn, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "CreateSandbox",
-	    g_variant_new("(@a{sv})", g_variant_new("a{sv}", NULL)), G_VARIANT_TYPE("(o)"),
-	    G_DBUS_CALL_FLAGS_NONE, 10 * 60 * 1000, NULL, error);
-	if (reply == NULL)
-		return NULL;
-	g_variant_get(reply, "(o)", &path);
-	return path;
+	return sbx_bench_create_sandbox_with(conn, NULL, NULL, error);
 }
 
 static gboolean
@@ -167,8 +158,10 @@ median(GArray *values)
 static void
 print_row(const gchar *what, GArray *values, const gchar *unit)
 {
+	if (values->len == 0)
+		return;
 	g_array_sort(values, cmp_double);
-	g_print("%-40s %4u %12.2f %12.2f %12.2f %12.2f  %s\n", what, values->len, median(values),
+	g_print("%-46s %4u %12.2f %12.2f %12.2f %12.2f  %s\n", what, values->len, median(values),
 		percentile(values, 95), g_array_index(values, gdouble, 0),
 		g_array_index(values, gdouble, values->len - 1), unit);
 }
@@ -181,9 +174,19 @@ main(int argc, char **argv)
 	g_autoptr(GDBusConnection) conn = NULL;
 	g_autoptr(GVariant) domain_type = NULL;
 	g_autoptr(GVariant) version = NULL;
-	g_autoptr(GArray) create_first = g_array_new(FALSE, FALSE, sizeof(gdouble));
-	g_autoptr(GArray) create_call = g_array_new(FALSE, FALSE, sizeof(gdouble));
-	g_autoptr(GArray) kill_call = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	g_autoptr(GPtrArray) create_first =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
+	g_autoptr(GPtrArray) create_call =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
+	g_autoptr(GPtrArray) kill_call =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
+	g_autoptr(GPtrArray) images = g_ptr_array_new_with_free_func(g_free);
+	g_auto(GStrv) image_opts = NULL;
+	g_auto(GStrv) backend_opts = NULL;
+	g_autofree gchar *disk_image = NULL;
+	gint disk_mib = 128;
+	gint disk_seconds = 5;
+	SbxBenchDisk disk = {0};
 	g_autoptr(GArray) exec_true = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	g_autoptr(GArray) throughput = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	g_autoptr(GArray) file_write = g_array_new(FALSE, FALSE, sizeof(gdouble));
@@ -217,6 +220,22 @@ main(int argc, char **argv)
 	     "MIB"},
 	    {"file-path", 0, 0, G_OPTION_ARG_STRING, &file_path,
 	     "guest file for file runs (default /tmp/sandboxd-bench.bin)", "PATH"},
+	    {"image", 0, 0, G_OPTION_ARG_STRING_ARRAY, &image_opts,
+	     "measure (a) with this image (repeatable, or a comma list; default: the "
+	     "daemon's default image)",
+	     "NAME"},
+	    {"disk-image", 0, 0, G_OPTION_ARG_STRING, &disk_image,
+	     "measure disk I/O in a sandbox of this image (needs python3 in it, e.g. debian; "
+	     "default: no disk I/O rows)",
+	     "NAME"},
+	    {"volume-backend", 0, 0, G_OPTION_ARG_STRING_ARRAY, &backend_opts,
+	     "volume create/snapshot latency and, with --disk-image, disk I/O on a volume of "
+	     "this backend (repeatable or a comma list: qcow2,rbd)",
+	     "NAME"},
+	    {"disk-mib", 0, 0, G_OPTION_ARG_INT, &disk_mib,
+	     "MiB written and read sequentially per disk run (default 128)", "MIB"},
+	    {"disk-seconds", 0, 0, G_OPTION_ARG_INT, &disk_seconds,
+	     "seconds of random 4 KiB writes, then of reads, per disk run (default 5)", "S"},
 	    {NULL},
 	};
 	const gchar *echo_argv[] = {"echo", "x", NULL};
@@ -229,6 +248,28 @@ main(int argc, char **argv)
 		g_printerr("%s\n", error != NULL ? error->message : "bad --runs or --stream-mib");
 		return 2;
 	}
+	for (guint i = 0; image_opts != NULL && image_opts[i] != NULL; i++) {
+		g_auto(GStrv) parts = g_strsplit(image_opts[i], ",", -1);
+		for (guint j = 0; parts[j] != NULL; j++) {
+			if (parts[j][0] != '\0')
+				g_ptr_array_add(images, g_strdup(parts[j]));
+		}
+	}
+	/* NULL: the default image */
+	if (images->len == 0)
+		g_ptr_array_add(images, NULL);
+	disk.backends = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; backend_opts != NULL && backend_opts[i] != NULL; i++) {
+		g_auto(GStrv) parts = g_strsplit(backend_opts[i], ",", -1);
+		for (guint j = 0; parts[j] != NULL; j++) {
+			if (parts[j][0] != '\0')
+				g_ptr_array_add(disk.backends, g_strdup(parts[j]));
+		}
+	}
+	disk.image = disk_image;
+	disk.mib = (guint)MAX(disk_mib, 1);
+	disk.seconds = (guint)MAX(disk_seconds, 1);
+	disk.runs = (guint)MIN(runs, 3);
 	if (address != NULL)
 		conn = g_dbus_connection_new_for_address_sync(
 		    address,
@@ -269,15 +310,23 @@ main(int argc, char **argv)
 		    : "QEMU TCG software emulation",
 		runs);
 
-	/* (a) a new sandbox: CreateSandbox to the first byte of a command's output */
-	for (gint i = 0; i < runs; i++) {
+	/* (a) a new sandbox: CreateSandbox to the first byte of a command's output, per image */
+	for (guint k = 0; k < images->len; k++) {
+		g_ptr_array_add(create_first, g_array_new(FALSE, FALSE, sizeof(gdouble)));
+		g_ptr_array_add(create_call, g_array_new(FALSE, FALSE, sizeof(gdouble)));
+		g_ptr_array_add(kill_call, g_array_new(FALSE, FALSE, sizeof(gdouble)));
+	}
+	for (gint i = 0; i < runs * (gint)images->len; i++) {
+		guint k = (guint)i % images->len;
 		g_autofree gchar *sb = NULL;
 		ExecRun *run = g_new0(ExecRun, 1);
 		gint64 t0 = g_get_monotonic_time();
 		gint64 t1, t2;
 		gdouble v;
 
-		sb = create_sandbox(conn, &error);
+		/* images interleaved so a change of load hits each alike */
+		sb =
+		    sbx_bench_create_sandbox_with(conn, g_ptr_array_index(images, k), NULL, &error);
 		if (sb == NULL) {
 			g_printerr("CreateSandbox: %s\n", error->message);
 			return 1;
@@ -288,16 +337,16 @@ main(int argc, char **argv)
 			return 1;
 		}
 		v = (run->first_byte - t0) / 1000.0;
-		g_array_append_val(create_first, v);
+		g_array_append_val(g_ptr_array_index(create_first, k), v);
 		v = (t1 - t0) / 1000.0;
-		g_array_append_val(create_call, v);
+		g_array_append_val(g_ptr_array_index(create_call, k), v);
 		t2 = g_get_monotonic_time();
 		if (!kill_sandbox(conn, sb, &error)) {
 			g_printerr("Kill: %s\n", error->message);
 			return 1;
 		}
 		v = (g_get_monotonic_time() - t2) / 1000.0;
-		g_array_append_val(kill_call, v);
+		g_array_append_val(g_ptr_array_index(kill_call, k), v);
 		g_free(run);
 		g_printerr(".");
 	}
@@ -374,13 +423,23 @@ main(int argc, char **argv)
 			kill_sandbox(conn, file_sandbox, NULL);
 		}
 	}
+	/* volume latency and disk I/O (sbx-bench-disk-run.c) */
+	if (!sbx_bench_disk_run(conn, &disk, &error)) {
+		g_printerr("disk: %s\n", error->message);
+		return 1;
+	}
 	g_printerr("\n");
 
-	g_print("%-40s %4s %12s %12s %12s %12s\n", "measurement", "n", "median", "p95", "min",
+	g_print("%-46s %4s %12s %12s %12s %12s\n", "measurement", "n", "median", "p95", "min",
 		"max");
-	print_row("(a) CreateSandbox -> first output byte", create_first, "ms");
-	print_row("    CreateSandbox call alone", create_call, "ms");
-	print_row("    Kill call", kill_call, "ms");
+	for (guint k = 0; k < images->len; k++) {
+		const gchar *image = g_ptr_array_index(images, k);
+		g_autofree gchar *l1 = g_strdup_printf("(a) Create -> first byte [%s]",
+						       image != NULL ? image : "default");
+		print_row(l1, g_ptr_array_index(create_first, k), "ms");
+		print_row("    CreateSandbox call alone", g_ptr_array_index(create_call, k), "ms");
+		print_row("    Kill call", g_ptr_array_index(kill_call, k), "ms");
+	}
 	print_row("(b) Exec round trip of `true`", exec_true, "ms");
 	{
 		g_autofree gchar *label =
@@ -395,5 +454,7 @@ main(int argc, char **argv)
 		print_row(wl, file_write, "MiB/s");
 		print_row(rl, file_read, "MiB/s");
 	}
+	sbx_bench_disk_print(&disk, print_row);
+	sbx_bench_disk_clear(&disk);
 	return 0;
 }

@@ -21,4 +21,43 @@ gchar *sbx_bench_create_sandbox(GDBusConnection *conn, guint memory_mib, GError 
 gboolean sbx_bench_spawn_sequence(GDBusConnection *conn, const gchar *path, guint count,
 				  gdouble *ms, GError **error);
 
+/* sbx-bench-disk.c: a sandbox of @image (NULL: the default) with @volumes (the
+ * CreateSandbox `volumes` option, floating, may be NULL) */
+gchar *sbx_bench_create_sandbox_with(GDBusConnection *conn, const gchar *image, GVariant *volumes,
+				     GError **error);
+
+/* in the guest (python3 needed), at @file (on a file system with O_DIRECT): sequential
+ * write and read of @mib MiB in 1 MiB blocks (MiB/s), then @seconds each of random 4 KiB
+ * writes and reads (IOPS), all O_DIRECT; @result: seq write, seq read, rand w, rand r */
+gboolean sbx_bench_disk_io(GDBusConnection *conn, const gchar *path, const gchar *file, guint mib,
+			   guint seconds, gdouble result[4], GError **error);
+
+/* Manager1.CreateVolume, Volume1.Snapshot and Volume1.Delete (retried while attached) */
+gchar *sbx_bench_create_volume(GDBusConnection *conn, const gchar *name, const gchar *backend,
+			       const gchar *capacity, GError **error);
+gchar *sbx_bench_snapshot_volume(GDBusConnection *conn, const gchar *volume, const gchar *name,
+				 GError **error);
+gboolean sbx_bench_delete_volume(GDBusConnection *conn, const gchar *volume, GError **error);
+
+/* sbx-bench-disk-run.c: the volume and disk rows */
+typedef struct {
+	/* in */
+	const gchar *image;  /* disk I/O in a sandbox of this image; NULL: no disk I/O */
+	GPtrArray *backends; /* volume backends (gchar *) */
+	guint mib;
+	guint seconds;
+	guint runs;
+	/* out: per target (root, then each backend), per backend */
+	GPtrArray *labels;	/* gchar * */
+	GPtrArray *results;	/* GArray of gdouble, 4 per target (seq w, seq r, rand w, rand r) */
+	GPtrArray *create_ms;	/* GArray per backend */
+	GPtrArray *snapshot_ms; /* GArray per backend */
+} SbxBenchDisk;
+
+typedef void (*SbxBenchPrintRow)(const gchar *what, GArray *values, const gchar *unit);
+
+gboolean sbx_bench_disk_run(GDBusConnection *conn, SbxBenchDisk *disk, GError **error);
+void sbx_bench_disk_print(SbxBenchDisk *disk, SbxBenchPrintRow print_row);
+void sbx_bench_disk_clear(SbxBenchDisk *disk);
+
 G_END_DECLS
