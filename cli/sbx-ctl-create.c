@@ -33,6 +33,10 @@ sbx_ctl_create_options_add_entries(SbxCtlCreateOptions *opts, GOptionContext *co
 	     N_("Boot the named guest image instead of the configured default"),
 	     /* TRANSLATORS: placeholder of --image */
 	     N_("NAME")},
+	    {"region", 'r', 0, G_OPTION_ARG_STRING, &opts->region,
+	     N_("Run the sandbox in the named region instead of the daemon's default"),
+	     /* TRANSLATORS: placeholder of --region */
+	     N_("NAME")},
 	    {"volume", 'V', 0, G_OPTION_ARG_STRING_ARRAY, &opts->volumes,
 	     N_("Attach a durable volume at a guest path, read-only with :ro (repeatable, at "
 		"most 8)"),
@@ -55,6 +59,7 @@ void
 sbx_ctl_create_options_clear(SbxCtlCreateOptions *opts)
 {
 	g_clear_pointer(&opts->memory, g_free);
+	g_clear_pointer(&opts->region, g_free);
 	g_clear_pointer(&opts->vcpus, g_free);
 	g_clear_pointer(&opts->env, g_strfreev);
 	g_clear_pointer(&opts->labels, g_strfreev);
@@ -71,9 +76,10 @@ sbx_ctl_create_options_to_variant(SbxCtlCreateOptions *opts, const gchar *defaul
 	g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
 	const gchar *timeout = opts->timeout != NULL ? opts->timeout : default_timeout;
 	const gchar *strings[] = {opts->image, timeout, NULL};
+	const gchar *region[] = {opts->region, NULL};
 
-	/* --image and --timeout are not checked by the option parser */
-	if (!sbx_ctl_check_utf8(strings, error))
+	/* --image, --timeout and --region are not checked by the option parser */
+	if (!sbx_ctl_check_utf8(strings, error) || !sbx_ctl_check_utf8(region, error))
 		return NULL;
 	if (opts->memory != NULL) {
 		guint32 memory = 0;
@@ -110,6 +116,8 @@ sbx_ctl_create_options_to_variant(SbxCtlCreateOptions *opts, const gchar *defaul
 	}
 	if (opts->image != NULL)
 		g_variant_builder_add(&builder, "{sv}", "image", g_variant_new_string(opts->image));
+	if (opts->region != NULL)
+		g_variant_builder_add(&builder, "{sv}", "region", g_variant_new_string(opts->region));
 	if (timeout != NULL)
 		g_variant_builder_add(&builder, "{sv}", "timeout", g_variant_new_string(timeout));
 	return g_variant_ref_sink(g_variant_builder_end(&builder));

@@ -45,6 +45,7 @@ typedef struct {
 	gchar *image;
 	gchar *timeout;
 	gchar **volumes; /* NAME:/PATH[:ro] */
+	gchar *region;
 } SbxCtlCreateOptions;
 
 typedef gint (*SbxCtlCommandFunc)(SbxCtl *ctl, gint argc, gchar **argv);
