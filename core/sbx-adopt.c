@@ -18,8 +18,10 @@
 
 #include "sbx-log.h"
 #include "sbx-manager.h"
+#include "sbx-error.h"
 #include "sbx-region.h"
 #include "sbx-sandbox.h"
+#include "sbx-volume-manager.h"
 
 typedef struct {
 	SbxManager *manager;
@@ -171,6 +173,9 @@ on_adopted(GObject *source, GAsyncResult *res, gpointer user_data)
 		sbx_sandbox_warning(step->id, "recovery: cannot re-adopt sandbox %s: %s", step->id,
 				    error->message);
 		g_hash_table_remove(r->keep, step->id);
+		if (sbx_manager_get_volume_manager(r->manager) != NULL)
+			sbx_volume_manager_detach(sbx_manager_get_volume_manager(r->manager),
+						  step->id);
 	}
 	g_object_unref(sandbox);
 	step_done(step->task);
@@ -200,6 +205,28 @@ adopt(GTask *task, SbxHypervisorBackend *backend, const SbxStateRecord *rec)
 	    (guint)sbx_config_get_uint(config, "daemon", "ExtendStepSec"),
 	    (guint)sbx_config_get_uint(config, "daemon", "ExpiryGraceSec"));
 	sbx_sandbox_set_state_store(sandbox, sbx_manager_get_state_store(r->manager), rec->backend);
+	/* its volumes' locks again, or it goes: adopted unlocked, another sandbox
+	 * could attach them read-write while this one still writes */
+	if (rec->volumes->len > 0) {
+		SbxVolumeManager *volumes = sbx_manager_get_volume_manager(r->manager);
+		g_autoptr(GPtrArray) disks = NULL;
+		g_autoptr(GError) error = NULL;
+		if (volumes == NULL)
+			g_set_error(&error, SBX_ERROR, SBX_ERROR_NOT_FOUND,
+				    "no volume backend is loaded");
+		else
+			disks = sbx_volume_manager_attach(
+			    volumes, rec->owner_uid, rec->id, rec->volumes,
+			    sbx_sandbox_has_root_disk(sandbox) ? 'b' : 'a', &error);
+		if (disks == NULL) {
+			g_autofree gchar *why = g_strdup_printf(
+			    "its volumes cannot be attached again: %s", error->message);
+			g_object_unref(sandbox);
+			destroy_vm(task, backend, rec->id, why);
+			return;
+		}
+		sbx_sandbox_set_disks(sandbox, disks);
+	}
 	g_hash_table_add(r->keep, g_strdup(rec->id));
 	sbx_sandbox_adopt_async(sandbox, on_adopted, step_new(task, rec->id));
 }

@@ -194,14 +194,11 @@ setup_volumes(SbxPluginLoader *loader, SbxConfig *config, GError **error)
 static void
 on_volumes_loaded(GObject *source, GAsyncResult *res, gpointer user_data)
 {
-	SbxDaemon *daemon = user_data;
+	gboolean *done = user_data;
 	g_autoptr(GError) error = NULL;
 	if (!sbx_volume_manager_load_finish(SBX_VOLUME_MANAGER(source), res, &error))
 		g_warning("volumes: %s", error->message);
-	/* the name is taken once volumes are known, so a client never misses one */
-	daemon->name_id = g_bus_own_name_on_connection(daemon->connection, SBX_BUS_NAME,
-						      G_BUS_NAME_OWNER_FLAGS_NONE, on_name_acquired,
-						      on_name_lost, daemon, NULL);
+	*done = TRUE;
 }
 
 static void
@@ -226,6 +223,7 @@ main(int argc, char **argv)
 	g_autofree gchar *opt_state_dir = NULL;
 	g_autoptr(SbxStateStore) store = NULL;
 	gboolean recovered = FALSE;
+	gboolean volumes_loaded = FALSE;
 	const GOptionEntry entries[] = {
 	    {"session", 0, 0, G_OPTION_ARG_NONE, &opt_session,
 	     "Use the session bus instead of the system bus", NULL},
@@ -353,6 +351,11 @@ main(int argc, char **argv)
 	sbx_manager_export(daemon.manager, daemon.connection);
 	g_debug("backend %s (domain type %s), runtime folder %s", sbx_config_get_backend(config),
 		sbx_hypervisor_backend_get_domain_type(backend), runtime_dir);
+	/* volumes first: a re-adopted sandbox takes its attachment locks again (a
+	 * backend that cannot list, e.g. Ceph down, may take up to its MountTimeoutSec) */
+	sbx_volume_manager_load_async(volumes, on_volumes_loaded, &volumes_loaded);
+	while (!volumes_loaded)
+		g_main_context_iteration(NULL, TRUE);
 	/* sandboxes of a previous run come back (or go) before anyone can call */
 	sbx_manager_recover_async(daemon.manager, on_recovered, &recovered);
 	while (!recovered)
@@ -360,7 +363,10 @@ main(int argc, char **argv)
 
 	g_unix_signal_add(SIGTERM, on_signal, &daemon);
 	g_unix_signal_add(SIGINT, on_signal, &daemon);
-	sbx_volume_manager_load_async(volumes, on_volumes_loaded, &daemon);
+	/* the name is taken once volumes are known, so a client never misses one */
+	daemon.name_id = g_bus_own_name_on_connection(daemon.connection, SBX_BUS_NAME,
+						      G_BUS_NAME_OWNER_FLAGS_NONE, on_name_acquired,
+						      on_name_lost, &daemon, NULL);
 
 	g_main_loop_run(daemon.loop);
 

@@ -7,6 +7,7 @@
 
 #include "sbx-log.h"
 #include "sbx-sandbox-private.h"
+#include "sbx-volume-manager.h"
 
 void
 sbx_sandbox_set_state_store(SbxSandbox *self, SbxStateStore *store, const gchar *backend_name)
@@ -46,6 +47,14 @@ sbx_sandbox_to_record(SbxSandbox *self)
 	rec->timeout_sec = self->opts->timeout_sec;
 	rec->expires_at = self->opts->timeout_sec > 0 ? self->expires_at : 0;
 	rec->run_dir = g_strdup(self->run_dir);
+	for (guint i = 0; self->disks != NULL && i < self->disks->len; i++) {
+		SbxVmDisk *disk = g_ptr_array_index(self->disks, i);
+		SbxVolumeRequest *req = g_new0(SbxVolumeRequest, 1);
+		req->mount_path = g_strdup(disk->mount_path);
+		req->ref = g_strdup(disk->serial);
+		req->read_only = disk->read_only;
+		g_ptr_array_add(rec->volumes, req);
+	}
 	return rec;
 }
 

@@ -11,6 +11,7 @@
 #include "sbx-options.h"
 #include "sbx-sandbox.h"
 #include "sbx-state-store.h"
+#include "sbx-volume-manager.h"
 
 struct _SbxStateStore {
 	GObject parent_instance;
@@ -36,6 +37,7 @@ sbx_state_record_new(void)
 	SbxStateRecord *rec = g_new0(SbxStateRecord, 1);
 	rec->env = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	rec->labels = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	rec->volumes = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_volume_request_free);
 	return rec;
 }
 
@@ -51,6 +53,7 @@ sbx_state_record_free(SbxStateRecord *rec)
 	g_free(rec->region);
 	g_free(rec->backend);
 	g_free(rec->run_dir);
+	g_clear_pointer(&rec->volumes, g_ptr_array_unref);
 	g_free(rec);
 }
 
@@ -106,6 +109,22 @@ sbx_state_record_to_json(const SbxStateRecord *rec)
 	json_builder_add_int_value(b, rec->expires_at);
 	json_builder_set_member_name(b, "run_dir");
 	json_builder_add_string_value(b, rec->run_dir);
+	if (rec->volumes->len > 0) {
+		json_builder_set_member_name(b, "volumes");
+		json_builder_begin_array(b);
+		for (guint i = 0; i < rec->volumes->len; i++) {
+			SbxVolumeRequest *req = g_ptr_array_index(rec->volumes, i);
+			json_builder_begin_object(b);
+			json_builder_set_member_name(b, "mount_path");
+			json_builder_add_string_value(b, req->mount_path);
+			json_builder_set_member_name(b, "volume");
+			json_builder_add_string_value(b, req->ref);
+			json_builder_set_member_name(b, "read_only");
+			json_builder_add_boolean_value(b, req->read_only);
+			json_builder_end_object(b);
+		}
+		json_builder_end_array(b);
+	}
 	json_builder_end_object(b);
 
 	root = json_builder_get_root(b);
@@ -180,6 +199,62 @@ get_table(JsonObject *obj, const gchar *name, guint max, GHashTable *table, GErr
 	return TRUE;
 }
 
+/* "volumes": [{mount_path, volume, read_only}], checked as CreateSandbox's option */
+static gboolean
+get_volumes(JsonObject *obj, GPtrArray *volumes, GError **error)
+{
+	JsonNode *node = json_object_get_member(obj, "volumes");
+	g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
+	g_autoptr(GVariant) value = NULL;
+	g_autoptr(GPtrArray) reqs = NULL;
+	g_autoptr(GError) error_local = NULL;
+	JsonArray *array;
+
+	if (node == NULL)
+		return TRUE;
+	if (!JSON_NODE_HOLDS_ARRAY(node) ||
+	    json_array_get_length(json_node_get_array(node)) > SBX_VOLUME_ATTACH_MAX) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "volumes: not an array or too many entries");
+		return FALSE;
+	}
+	array = json_node_get_array(node);
+	for (guint i = 0; i < json_array_get_length(array); i++) {
+		JsonNode *item = json_array_get_element(array, i);
+		JsonNode *ro;
+		const gchar *path, *id;
+		if (!JSON_NODE_HOLDS_OBJECT(item)) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "volumes: not an object");
+			return FALSE;
+		}
+		if ((path = get_string(json_node_get_object(item), "mount_path", FALSE, error)) ==
+			NULL ||
+		    (id = get_string(json_node_get_object(item), "volume", FALSE, error)) == NULL) {
+			g_prefix_error(error, "volumes: ");
+			return FALSE;
+		}
+		ro = json_object_get_member(json_node_get_object(item), "read_only");
+		if (ro == NULL || !JSON_NODE_HOLDS_VALUE(ro) ||
+		    json_node_get_value_type(ro) != G_TYPE_BOOLEAN) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "volumes: read_only: missing or not a boolean");
+			return FALSE;
+		}
+		g_variant_builder_add(&builder, "{sv}", path,
+				      g_variant_new_take_string(g_strconcat(
+					  id, json_node_get_boolean(ro) ? ":ro" : ":rw", NULL)));
+	}
+	value = g_variant_ref_sink(g_variant_builder_end(&builder));
+	reqs = sbx_volume_requests_parse(value, &error_local);
+	if (reqs == NULL) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s", error_local->message);
+		return FALSE;
+	}
+	g_ptr_array_extend_and_steal(volumes, g_steal_pointer(&reqs));
+	return TRUE;
+}
+
 SbxStateRecord *
 sbx_state_record_from_json(const gchar *data, gssize len, GError **error)
 {
@@ -247,6 +322,8 @@ sbx_state_record_from_json(const gchar *data, gssize len, GError **error)
 		return NULL;
 	}
 	rec->run_dir = g_strdup(s);
+	if (!get_volumes(obj, rec->volumes, error))
+		return NULL;
 	return g_steal_pointer(&rec);
 }
 

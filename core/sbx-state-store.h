@@ -27,6 +27,9 @@ typedef struct {
 	guint timeout_sec;  /* 0 = session-bound */
 	gint64 expires_at;  /* µs since the epoch, 0 for session sandboxes */
 	gchar *run_dir;
+	/* SbxVolumeRequest (ref = the volume id): its attachments, taken again
+	 * before it is re-adopted so no one else can write its volumes meanwhile */
+	GPtrArray *volumes;
 } SbxStateRecord;
 
 SbxStateRecord *sbx_state_record_new(void);

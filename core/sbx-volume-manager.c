@@ -198,8 +198,8 @@ sbx_volume_manager_list(SbxVolumeManager *self, guint uid, GVariant *filter, GEr
 
 /* --- attach / detach ---------------------------------------------------- */
 
-static void
-request_free(SbxVolumeRequest *req)
+void
+sbx_volume_request_free(SbxVolumeRequest *req)
 {
 	g_free(req->mount_path);
 	g_free(req->ref);
@@ -259,7 +259,8 @@ mount_path_is_valid(const gchar *path, GError **error)
 GPtrArray *
 sbx_volume_requests_parse(GVariant *value, GError **error)
 {
-	g_autoptr(GPtrArray) reqs = g_ptr_array_new_with_free_func((GDestroyNotify)request_free);
+	g_autoptr(GPtrArray) reqs =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)sbx_volume_request_free);
 	GVariantIter iter;
 	const gchar *path;
 	GVariant *v;
@@ -300,7 +301,7 @@ sbx_volume_requests_parse(GVariant *value, GError **error)
 			if (g_strcmp0(colon, ":ro") == 0)
 				req->read_only = TRUE;
 			else if (g_strcmp0(colon, ":rw") != 0) {
-				request_free(req);
+				sbx_volume_request_free(req);
 				g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
 					    "volumes: %s: '%.80s': the flag after ':' must be "
 					    "'ro' or 'rw'",
@@ -314,7 +315,7 @@ sbx_volume_requests_parse(GVariant *value, GError **error)
 			g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
 				    "volumes: %s: '%.80s' is not a volume name or id", path,
 				    req->ref);
-			request_free(req);
+			sbx_volume_request_free(req);
 			return NULL;
 		}
 		for (guint i = 0; i < reqs->len; i++) {
@@ -328,7 +329,7 @@ sbx_volume_requests_parse(GVariant *value, GError **error)
 				g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
 					    "volumes: mount paths %s and %s overlap",
 					    other->mount_path, req->mount_path);
-				request_free(req);
+				sbx_volume_request_free(req);
 				return NULL;
 			}
 		}

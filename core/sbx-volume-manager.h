@@ -66,6 +66,7 @@ typedef struct {
 	gboolean read_only;
 } SbxVolumeRequest;
 GPtrArray *sbx_volume_requests_parse(GVariant *value, GError **error);
+void sbx_volume_request_free(SbxVolumeRequest *req);
 
 /* resolves @requests for @uid, takes every attachment lock (all or none) and
  * returns the disks (SbxVmDisk) for the VM spec; @first_dev is the first

@@ -20,6 +20,7 @@ typedef struct {
 	gchar *run_dir;
 	gchar *plugin_dir;
 	gchar *vol_dir;
+	gchar *state_dir;
 	GSubprocess *daemon;
 	GDBusConnection *conn;
 } Fixture;
@@ -83,6 +84,7 @@ fixture_setup(Fixture *f, gconstpointer data)
 	f->run_dir = g_build_filename(f->tmp, "run", NULL);
 	f->plugin_dir = g_build_filename(f->tmp, "plugins", NULL);
 	f->vol_dir = g_build_filename(f->tmp, "volumes", NULL);
+	f->state_dir = g_build_filename(f->tmp, "state", NULL);
 	g_assert_cmpint(g_mkdir(f->conf_dir, 0755), ==, 0);
 	g_assert_cmpint(g_mkdir(f->plugin_dir, 0755), ==, 0);
 	/* one plugin folder with both plugins */
@@ -90,10 +92,10 @@ fixture_setup(Fixture *f, gconstpointer data)
 	l2 = g_build_filename(f->plugin_dir, "libsbx-qcow2.so", NULL);
 	g_assert_cmpint(symlink(TEST_PLUGIN, l1), ==, 0);
 	g_assert_cmpint(symlink(QCOW2_PLUGIN, l2), ==, 0);
-	conf = g_strdup_printf("[daemon]\nBackend=test\nMaxLifetimeSec=600\n"
+	conf = g_strdup_printf("[daemon]\nBackend=test\nMaxLifetimeSec=600\nStateDir=%s\n"
 			       "[volumes]\nMinCapacityMiB=300\nMaxCapacityMiB=2048\n"
-			       "[qcow2]\nDirectory=%s\n",
-			       f->vol_dir);
+			       "[qcow2]\nDirectory=%s\n[test]\nStateDir=%s/vms\n",
+			       f->state_dir, f->vol_dir, f->tmp);
 	conf_path = g_build_filename(f->conf_dir, "sandboxd.conf", NULL);
 	g_assert_true(g_file_set_contents(conf_path, conf, -1, NULL));
 
@@ -139,6 +141,7 @@ fixture_teardown(Fixture *f, gconstpointer data)
 	g_free(f->run_dir);
 	g_free(f->plugin_dir);
 	g_free(f->vol_dir);
+	g_free(f->state_dir);
 }
 
 static GVariant *
@@ -428,6 +431,121 @@ test_snapshot_and_restart(Fixture *f, gconstpointer data)
 	}
 }
 
+static gchar *
+read_record(Fixture *f, const gchar *sandbox_path)
+{
+	g_autofree gchar *name = g_strconcat(strrchr(sandbox_path, '/') + 1, ".json", NULL);
+	g_autofree gchar *path = g_build_filename(f->state_dir, name, NULL);
+	gint64 deadline = g_get_monotonic_time() + WAIT_US;
+	gchar *data = NULL;
+
+	/* written by a worker thread once the sandbox runs */
+	while (!g_file_get_contents(path, &data, NULL, NULL) ||
+	       strstr(data, "\"mount_path\"") == NULL) {
+		g_clear_pointer(&data, g_free);
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_usleep(20 * 1000);
+	}
+	return data;
+}
+
+static void
+assert_attached_to(Fixture *f, const gchar *vol, const gchar *sandbox_path)
+{
+	g_autoptr(GVariant) a = get_prop(f, vol, "AttachedTo");
+	g_autoptr(GVariant) child = NULL;
+	g_assert_cmpuint(g_variant_n_children(a), ==, (sandbox_path != NULL ? 1 : 0));
+	if (sandbox_path == NULL)
+		return;
+	child = g_variant_get_child_value(a, 0);
+	g_assert_true(g_str_has_suffix(sandbox_path, g_variant_get_string(child, NULL)));
+}
+
+static void
+kill9_daemon(Fixture *f)
+{
+	gint64 deadline = g_get_monotonic_time() + WAIT_US;
+	g_subprocess_send_signal(f->daemon, SIGKILL);
+	g_subprocess_wait(f->daemon, NULL, NULL);
+	g_clear_object(&f->daemon);
+	while (name_has_owner(f)) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_usleep(20 * 1000);
+	}
+}
+
+/* kill -9 and restart: the re-adopted sandbox holds its volume's lock again;
+ * one whose volume is gone is destroyed rather than adopted unlocked */
+static void
+test_adopted_attachments(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *vol = create_volume(f, "data", "@a{sv} {}", &error);
+	g_autofree gchar *sb = NULL;
+	g_autofree gchar *record = NULL;
+	g_autofree gchar *record_path = NULL;
+	g_autofree gchar *edited = NULL;
+	g_autofree gchar *sb2 = NULL;
+	g_autoptr(GRegex) regex = NULL;
+
+	g_assert_no_error(error);
+	sb = create_sandbox(f, "{'timeout': <'5m'>, 'volumes': <{'/data': <'data'>}>}", &error);
+	g_assert_no_error(error);
+	record = read_record(f, sb);
+	g_assert_nonnull(strstr(record, "/data"));
+
+	kill9_daemon(f);
+	start_daemon(f);
+	assert_attached_to(f, vol, sb);
+	{
+		g_autoptr(GError) e = NULL;
+		g_autofree gchar *p = create_sandbox(f, "{'volumes': <{'/data': <'data'>}>}", &e);
+		g_assert_null(p);
+		assert_dbus_error(e, "org.sandboxd.Error.VolumeAttached");
+	}
+	{
+		/* still the same sandbox, still recorded with its volume */
+		g_autoptr(GVariant) r =
+		    call(f, sb, "org.freedesktop.DBus.Properties", "Get",
+			 g_variant_new("(ss)", "org.sandboxd.Sandbox1", "Id"), "(v)", &error);
+		g_assert_no_error(error);
+		g_clear_pointer(&record, g_free);
+		record = read_record(f, sb);
+	}
+
+	/* its record now names a volume that does not exist */
+	kill9_daemon(f);
+	record_path = g_strconcat(f->state_dir, "/", strrchr(sb, '/') + 1, ".json", NULL);
+	regex = g_regex_new("\"volume\"\\s*:\\s*\"[^\"]*\"", 0, 0, &error);
+	g_assert_no_error(error);
+	edited = g_regex_replace_literal(regex, record, -1, 0, "\"volume\" : \"nosuchvolume\"", 0,
+					 &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(strstr(edited, "nosuchvolume"));
+	g_assert_true(g_file_set_contents(record_path, edited, -1, NULL));
+	start_daemon(f);
+	{
+		g_autoptr(GError) e = NULL;
+		g_autoptr(GVariant) r =
+		    call(f, sb, "org.freedesktop.DBus.Properties", "Get",
+			 g_variant_new("(ss)", "org.sandboxd.Sandbox1", "Id"), "(v)", &e);
+		g_assert_null(r);
+		g_assert_nonnull(e);
+	}
+	{
+		/* its record goes too (a worker thread removes it) */
+		gint64 deadline = g_get_monotonic_time() + WAIT_US;
+		while (g_file_test(record_path, G_FILE_TEST_EXISTS)) {
+			g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+			g_usleep(20 * 1000);
+		}
+	}
+	assert_attached_to(f, vol, NULL);
+	sb2 = create_sandbox(f, "{'timeout': <'5m'>, 'volumes': <{'/data': <'data'>}>}", &error);
+	g_assert_no_error(error);
+	assert_attached_to(f, vol, sb2);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -438,5 +556,7 @@ main(int argc, char **argv)
 		   fixture_teardown);
 	g_test_add("/volumes/snapshot-and-restart", Fixture, NULL, fixture_setup,
 		   test_snapshot_and_restart, fixture_teardown);
+	g_test_add("/volumes/adopted-attachments", Fixture, NULL, fixture_setup,
+		   test_adopted_attachments, fixture_teardown);
 	return g_test_run();
 }
