@@ -54,6 +54,9 @@ static const SbxConfigKey limits_keys[] = {
     {"MaxConcurrentCreates", SBX_CONFIG_UINT, 1, 4096},
     {"CheckHostMemory", SBX_CONFIG_ENUM, 0, 0, check_host_memory_choices},
     {"HostMemoryReserveMiB", SBX_CONFIG_UINT, 0, 1024 * 1024 * 1024},
+    {"GuestPidsMax", SBX_CONFIG_UINT, 16, 4194304},
+    {"GuestMemoryReserveMiB", SBX_CONFIG_UINT, 0, 1024 * 1024},
+    {"GuestProcessNice", SBX_CONFIG_UINT, 0, 19},
     {NULL},
 };
 
@@ -100,6 +103,8 @@ static const struct {
     {"daemon", "DefaultRegion", ""},	    {"limits", "MaxSandboxesPerUser", "8"},
     {"limits", "MaxConcurrentCreates", "4"}, {"limits", "CheckHostMemory", "auto"},
     {"limits", "HostMemoryReserveMiB", "512"},
+    {"limits", "GuestPidsMax", "2048"},	    {"limits", "GuestMemoryReserveMiB", "48"},
+    {"limits", "GuestProcessNice", "0"},
 };
 
 #define SBX_DEFAULT_IMAGE_NAME "minimal"

@@ -480,6 +480,10 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	    call->sandbox, sbx_config_get_max_lifetime_sec(self->config),
 	    (guint)sbx_config_get_uint(self->config, "daemon", "ExtendStepSec"),
 	    (guint)sbx_config_get_uint(self->config, "daemon", "ExpiryGraceSec"));
+	sbx_sandbox_set_guest_limits(
+	    call->sandbox, (guint)sbx_config_get_uint(self->config, "limits", "GuestPidsMax"),
+	    (guint)sbx_config_get_uint(self->config, "limits", "GuestMemoryReserveMiB"),
+	    (guint)sbx_config_get_uint(self->config, "limits", "GuestProcessNice"));
 	g_hash_table_insert(self->sandboxes, g_strdup(id), g_object_ref(call->sandbox));
 	sbx_sandbox_set_state_store(call->sandbox, self->store, self->backend_name);
 	g_signal_connect(call->sandbox, "gone", G_CALLBACK(on_sandbox_gone), self);

@@ -69,6 +69,10 @@ struct _SbxSandbox {
 
 	/* stopping */
 	gchar *destroy_reason;
+
+	/* what the guest agent enforces on sandbox processes ([limits] Guest*),
+	 * passed on the kernel command line */
+	gchar *guest_limits_cmdline;
 	GError *destroy_error;
 	GPtrArray *destroy_waiters; /* GTask */
 };

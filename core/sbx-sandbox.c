@@ -98,6 +98,7 @@ sbx_sandbox_finalize(GObject *object)
 	g_free(self->object_path);
 	g_free(self->owner_name);
 	g_free(self->destroy_reason);
+	g_free(self->guest_limits_cmdline);
 	g_clear_error(&self->start_error);
 	g_clear_error(&self->destroy_error);
 	g_clear_pointer(&self->opts, sbx_create_options_free);
@@ -245,6 +246,19 @@ sbx_sandbox_set_disks(SbxSandbox *self, GPtrArray *disks)
 	g_return_if_fail(SBX_IS_SANDBOX(self));
 	g_clear_pointer(&self->disks, g_ptr_array_unref);
 	self->disks = disks != NULL ? g_ptr_array_ref(disks) : NULL;
+}
+
+void
+sbx_sandbox_set_guest_limits(SbxSandbox *self, guint pids_max, guint mem_reserve_mib,
+			     guint child_nice)
+{
+	g_return_if_fail(SBX_IS_SANDBOX(self));
+	g_free(self->guest_limits_cmdline);
+	/* read by agent/sbx-agent-limits.c: a cgroup for sandbox processes, so a
+	 * fork bomb or a memory hog cannot starve the agent */
+	self->guest_limits_cmdline =
+	    g_strdup_printf("sbx.pids_max=%u sbx.mem_reserve_mib=%u sbx.child_nice=%u", pids_max,
+			    mem_reserve_mib, child_nice);
 }
 
 gboolean
@@ -691,7 +705,9 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 	spec->vcpus = self->opts->vcpus;
 	spec->kernel = g_strdup(self->image->kernel);
 	spec->initrd = g_strdup(self->image->initrd);
-	spec->cmdline = g_steal_pointer(&cmdline);
+	spec->cmdline = self->guest_limits_cmdline != NULL
+			    ? g_strconcat(cmdline, " ", self->guest_limits_cmdline, NULL)
+			    : g_steal_pointer(&cmdline);
 	spec->run_dir = g_strdup(self->run_dir);
 	spec->agent_socket = g_build_filename(self->run_dir, "agent.sock", NULL);
 	spec->console_log = g_build_filename(self->run_dir, "console.log", NULL);
