@@ -21,6 +21,9 @@
 #include "sbx-test-env.h"
 #include "sbx-test-supervisor.h"
 
+/* [limits] GuestPidsMax for this run (the default is 2048) */
+#define PROC_TEST_PIDS_MAX 300
+
 #define PROCESS_IFACE "org.sandboxd.Process1"
 /* only a hang fails on this, never a slow machine */
 #define READ_WAIT_MS (300 * 1000)
@@ -388,6 +391,7 @@ test_hogs(void)
 		g_auto(GStrv) v = NULL;
 		out = run_ok(cat_pids);
 		v = g_strsplit(g_strstrip(out), "\n", 2);
+		g_assert_cmpint(g_ascii_strtoll(v[1], NULL, 10), ==, PROC_TEST_PIDS_MAX);
 		g_assert_cmpint(g_ascii_strtoll(v[0], NULL, 10), <=,
 				g_ascii_strtoll(v[1], NULL, 10) + 2);
 	}
@@ -518,6 +522,22 @@ main(int argc, char **argv)
 		g_printerr("cannot start the test environment: %s\n", error->message);
 		sbx_test_env_stop(env);
 		return 1;
+	}
+	{
+		/* [limits] GuestPidsMax must reach the guest's cgroup (test_hogs) */
+		g_autofree gchar *dropin_dir =
+		    g_build_filename(env->config_dir, "sandboxd.conf.d", NULL);
+		g_autofree gchar *dropin = g_build_filename(dropin_dir, "50-proc.conf", NULL);
+		if (g_mkdir_with_parents(dropin_dir, 0755) != 0 ||
+		    !g_file_set_contents(dropin, "[limits]\nGuestPidsMax=" G_STRINGIFY(
+						     PROC_TEST_PIDS_MAX) "\n",
+					 -1, &error) ||
+		    !sbx_test_env_restart_daemon(env, &error)) {
+			g_printerr("cannot configure the daemon: %s\n",
+				   error != NULL ? error->message : g_strerror(errno));
+			sbx_test_env_stop(env);
+			return 1;
+		}
 	}
 	sb_path = sbx_test_create(
 	    NULL, g_variant_new_parsed("{'memory': <uint32 1024>, 'vcpus': <uint32 1>}"), &error);
