@@ -127,21 +127,48 @@ sbx_ctl_cmd_list(SbxCtl *ctl, gint argc, gchar **argv)
 	    _("ID"), _("STATE"), _("MEMORY"), _("VCPUS"), _("CREATED"), _("LABELS"), NULL,
 	};
 	const gchar *path;
+	g_auto(GStrv) labels = NULL;
+	g_autofree gchar *state = NULL;
+	GVariantBuilder filter;
+	const GOptionEntry entries[] = {
+	    {"label", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &labels,
+	     N_("Only sandboxes with this label (repeatable: all must match)"), N_("K=V")},
+	    {"state", 's', 0, G_OPTION_ARG_STRING, &state,
+	     N_("Only sandboxes in this state: starting, running (the default), stopping, "
+		"crashed"),
+	     N_("STATE")},
+	    {NULL},
+	};
 
 	context = sbx_ctl_option_context_new(
 	    ctl, NULL,
 	    _("List the sandboxes you may see: id, state, memory in MiB, vCPUs, creation time "
 	      "(local time) and labels."),
 	    NULL);
+	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
 	if (!sbx_ctl_parse_command_line(context, argc, argv, FALSE, &args, NULL, &error))
 		return sbx_ctl_report_local_error(error);
 	if (args[0] != NULL)
 		return sbx_ctl_usage_error(_("unexpected argument '%s'"), args[0]);
-	if (!sbx_ctl_connect(ctl, &error))
+	g_variant_builder_init(&filter, G_VARIANT_TYPE_VARDICT);
+	if (labels != NULL) {
+		GVariant *pairs = sbx_ctl_parse_pairs((const gchar *const *)labels, "--label", &error);
+		if (pairs == NULL) {
+			g_variant_builder_clear(&filter);
+			return sbx_ctl_usage_error("%s", error->message);
+		}
+		g_variant_builder_add(&filter, "{sv}", "labels", pairs);
+	}
+	if (state != NULL)
+		g_variant_builder_add(&filter, "{sv}", "state", g_variant_new_string(state));
+	if (!sbx_ctl_connect(ctl, &error)) {
+		g_variant_builder_clear(&filter);
 		return sbx_ctl_report_local_error(error);
+	}
 
 	reply = g_dbus_connection_call_sync(ctl->connection, SBX_CTL_BUS_NAME, SBX_CTL_MANAGER_PATH,
-					    SBX_CTL_MANAGER_IFACE, "ListSandboxes", NULL,
+					    SBX_CTL_MANAGER_IFACE, "ListSandboxes",
+					    g_variant_new("(a{sv})", &filter),
 					    G_VARIANT_TYPE("(ao)"), G_DBUS_CALL_FLAGS_NONE,
 					    SBX_CTL_QUERY_TIMEOUT_MS, NULL, &error);
 	if (reply == NULL)

@@ -137,7 +137,8 @@ on_crashed_expired(gpointer user_data)
 {
 	SbxSandbox *sandbox = SBX_SANDBOX(user_data);
 	SbxManager *self = g_object_get_data(G_OBJECT(sandbox), "sbx-manager");
-	if (self != NULL && g_hash_table_lookup(self->crashed, sbx_sandbox_get_id(sandbox)) == sandbox)
+	if (self != NULL &&
+	    g_hash_table_lookup(self->crashed, sbx_sandbox_get_id(sandbox)) == sandbox)
 		drop_crashed(self, sandbox);
 	return G_SOURCE_REMOVE;
 }
@@ -263,8 +264,7 @@ handle_list_regions(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation, g
 		SbxRegion *region = g_ptr_array_index(self->regions, i);
 		g_variant_builder_add(&builder, "(ss)", region->name, region->backend_name);
 	}
-	sbx_dbus_manager1_complete_list_regions(iface, invocation,
-						g_variant_builder_end(&builder));
+	sbx_dbus_manager1_complete_list_regions(iface, invocation, g_variant_builder_end(&builder));
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -347,11 +347,9 @@ attach_and_start(CreateCall *call_in, guint uid)
 			g_set_error(&error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
 				    "volumes: no volume backend is loaded");
 		} else {
-			disks = sbx_volume_manager_attach(self->volumes, uid,
-							  sbx_sandbox_get_id(sandbox),
-							  call->volume_requests,
-							  sbx_sandbox_has_root_disk(sandbox) ? 'b' : 'a',
-							  &error);
+			disks = sbx_volume_manager_attach(
+			    self->volumes, uid, sbx_sandbox_get_id(sandbox), call->volume_requests,
+			    sbx_sandbox_has_root_disk(sandbox) ? 'b' : 'a', &error);
 		}
 		if (disks == NULL) {
 			/* never started: nothing to tear down but the table entry */
@@ -456,8 +454,8 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	/* the caller's uid came with the call (sbx_authority_identify_calls) */
-	if (!check_limits(self, sbx_authority_get_caller_uid(invocation), opts->memory_mib,
-			  backend, &error)) {
+	if (!check_limits(self, sbx_authority_get_caller_uid(invocation), opts->memory_mib, backend,
+			  &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
@@ -512,23 +510,85 @@ str_cmp_cb(gconstpointer a, gconstpointer b)
 	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
 }
 
+/* ListSandboxes' filter: labels that must all match, and one state */
 static gboolean
-handle_list_sandboxes(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation, gpointer user_data)
+parse_list_filter(GVariant *filter, GVariant **labels, const gchar **state, GError **error)
+{
+	static const gchar *const states[] = {"starting", "running", "stopping", "crashed", NULL};
+
+	*state = "running";
+	*labels = g_variant_lookup_value(filter, "labels", NULL);
+	if (*labels != NULL && (!g_variant_is_of_type(*labels, G_VARIANT_TYPE("a{ss}")) ||
+				g_variant_n_children(*labels) > 5)) {
+		g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+			    "labels: expected a{ss} with at most 5 entries");
+		return FALSE;
+	}
+	if (g_variant_lookup(filter, "state", "&s", state) && !g_strv_contains(states, *state)) {
+		g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+			    "state: '%.32s' is not one of starting, running, stopping, crashed",
+			    *state);
+		return FALSE;
+	}
+	for (gsize i = 0; i < g_variant_n_children(filter); i++) {
+		const gchar *key = NULL;
+		g_variant_get_child(filter, i, "{&sv}", &key, NULL);
+		if (g_strcmp0(key, "labels") != 0 && g_strcmp0(key, "state") != 0) {
+			g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+				    "unknown filter '%.64s' (known: labels, state)", key);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+static gboolean
+labels_match(SbxSandbox *sandbox, GVariant *labels)
+{
+	GHashTable *have = sbx_sandbox_get_labels(sandbox);
+	GVariantIter iter;
+	const gchar *key;
+	const gchar *value;
+
+	if (labels == NULL)
+		return TRUE;
+	g_variant_iter_init(&iter, labels);
+	while (g_variant_iter_next(&iter, "{&s&s}", &key, &value)) {
+		if (have == NULL || g_strcmp0(g_hash_table_lookup(have, key), value) != 0)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+handle_list_sandboxes(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation, GVariant *filter,
+		      gpointer user_data)
 {
 	SbxManager *self = SBX_MANAGER(user_data);
 	g_autoptr(GPtrArray) paths = g_ptr_array_new();
+	g_autoptr(GVariant) labels = NULL;
+	g_autoptr(GError) error = NULL;
+	const gchar *state = NULL;
 	GHashTableIter iter;
 	gpointer value;
 	guint uid = sbx_authority_get_caller_uid(invocation);
 	gboolean admin = sbx_authority_get_caller_is_admin(invocation);
 
-	g_hash_table_iter_init(&iter, self->sandboxes);
+	if (!parse_list_filter(filter, &labels, &state, &error)) {
+		g_dbus_method_invocation_return_gerror(invocation, error);
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	/* crashed ones are kept apart, for their logs */
+	g_hash_table_iter_init(&iter,
+			       g_strcmp0(state, "crashed") == 0 ? self->crashed : self->sandboxes);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		SbxSandbox *sandbox = value;
 		/* others' sandboxes are not there for this caller */
 		if (!sbx_authority_may_access(uid, admin, sbx_sandbox_get_owner_uid(sandbox)))
 			continue;
-		if (sbx_sandbox_get_state(sandbox) == SBX_SANDBOX_STATE_RUNNING)
+		if (g_strcmp0(sbx_sandbox_state_to_string(sbx_sandbox_get_state(sandbox)), state) ==
+			0 &&
+		    labels_match(sandbox, labels))
 			g_ptr_array_add(paths, (gpointer)sbx_sandbox_get_object_path(sandbox));
 	}
 	g_ptr_array_sort(paths, str_cmp_cb);
@@ -676,11 +736,11 @@ sbx_manager_export(SbxManager *self, GDBusConnection *connection)
 	g_signal_connect(self->iface, "handle-list-sandboxes", G_CALLBACK(handle_list_sandboxes),
 			 self);
 	g_signal_connect(self->iface, "handle-get-sandbox", G_CALLBACK(handle_get_sandbox), self);
-	g_signal_connect(self->iface, "handle-list-regions", G_CALLBACK(handle_list_regions),
-			 self);
+	g_signal_connect(self->iface, "handle-list-regions", G_CALLBACK(handle_list_regions), self);
 	sbx_dbus_manager1_set_default_region(self->iface, sbx_manager_get_default_region(self));
 	/* every call learns its caller's uid first, in a worker thread */
-	sbx_authority_identify_calls(sbx_authority_get_default(), G_DBUS_INTERFACE_SKELETON(self->iface));
+	sbx_authority_identify_calls(sbx_authority_get_default(),
+				     G_DBUS_INTERFACE_SKELETON(self->iface));
 	g_signal_connect(self->iface, "handle-get-status", G_CALLBACK(handle_get_status), self);
 	if (self->volumes != NULL) {
 		sbx_volume_dbus_connect_manager(self->volumes, self->iface);

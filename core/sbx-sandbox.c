@@ -207,6 +207,12 @@ sbx_sandbox_get_owner_uid(SbxSandbox *self)
 	return self->owner_uid;
 }
 
+GHashTable *
+sbx_sandbox_get_labels(SbxSandbox *self)
+{
+	return self->opts->labels;
+}
+
 const gchar *
 sbx_sandbox_get_owner_name(SbxSandbox *self)
 {

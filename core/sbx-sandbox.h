@@ -44,6 +44,7 @@ const gchar *sbx_sandbox_get_run_dir(SbxSandbox *self);
 SbxSandboxState sbx_sandbox_get_state(SbxSandbox *self);
 SbxDBusObjectSkeleton *sbx_sandbox_get_object(SbxSandbox *self);
 guint sbx_sandbox_get_owner_uid(SbxSandbox *self);
+GHashTable *sbx_sandbox_get_labels(SbxSandbox *self);
 const gchar *sbx_sandbox_get_owner_name(SbxSandbox *self);
 
 /* who created it; a "session" sandbox is destroyed when @unique_name leaves

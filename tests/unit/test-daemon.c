@@ -204,6 +204,28 @@ exec_in(GDBusConnection *conn, const gchar *path, const gchar *const *argv, cons
 
 /* the daemon must not keep any passed fd once Exec has answered: a pipe
  * reader sees EOF as soon as we close our own write end */
+/* how many sandboxes ListSandboxes(filter) returns; -1 after InvalidArgument */
+static gint
+count_listed(Fixture *f, const gchar *filter)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) list = NULL;
+	g_autoptr(GVariant) paths = NULL;
+	g_autofree gchar *args = g_strdup_printf("(%s,)", filter);
+
+	list = g_dbus_connection_call_sync(f->conn, "org.sandboxd", "/org/sandboxd/Manager1",
+					   "org.sandboxd.Manager1", "ListSandboxes",
+					   g_variant_new_parsed(args), G_VARIANT_TYPE("(ao)"),
+					   G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+	if (list == NULL) {
+		g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==,
+				"org.sandboxd.Error.InvalidArgument");
+		return -1;
+	}
+	paths = g_variant_get_child_value(list, 0);
+	return (gint)g_variant_n_children(paths);
+}
+
 static void
 check_pipe_eof(GDBusConnection *conn, const gchar *path)
 {
@@ -323,12 +345,16 @@ test_create_exec_kill(Fixture *f, gconstpointer data)
 			"org.sandboxd.Error.InvalidArgument");
 	g_clear_error(&error);
 
-	list = g_dbus_connection_call_sync(f->conn, "org.sandboxd", "/org/sandboxd/Manager1",
-					   "org.sandboxd.Manager1", "ListSandboxes", NULL,
-					   G_VARIANT_TYPE("(ao)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
-					   &error);
-	g_assert_no_error(error);
-	g_assert_cmpuint(g_variant_n_children(g_variant_get_child_value(list, 0)), ==, 1);
+	/* ListSandboxes: all running ones, or those matching labels and a state */
+	g_assert_cmpint(count_listed(f, "@a{sv} {}"), ==, 1);
+	g_assert_cmpint(count_listed(f, "{'labels': <{'team': 'core'}>}"), ==, 1);
+	g_assert_cmpint(count_listed(f, "{'labels': <{'team': 'web'}>}"), ==, 0);
+	g_assert_cmpint(count_listed(f, "{'labels': <{'team': 'core', 'x': 'y'}>}"), ==, 0);
+	g_assert_cmpint(count_listed(f, "{'state': <'running'>}"), ==, 1);
+	g_assert_cmpint(count_listed(f, "{'state': <'crashed'>}"), ==, 0);
+	g_assert_cmpint(count_listed(f, "{'state': <'sleeping'>}"), ==, -1);
+	g_assert_cmpint(count_listed(f, "{'owner': <'me'>}"), ==, -1);
+	g_assert_cmpint(count_listed(f, "{'labels': <'team=core'>}"), ==, -1);
 
 	g_clear_pointer(&v, g_variant_unref);
 	v = g_dbus_connection_call_sync(f->conn, "org.sandboxd", path, "org.sandboxd.Sandbox1",

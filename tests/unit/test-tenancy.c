@@ -888,7 +888,7 @@ test_two_users(Fixture *f, gconstpointer data)
 	{
 		g_autoptr(GVariant) reply =
 		    call(f->conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
-			 "ListSandboxes", NULL, "(ao)", &error);
+			 "ListSandboxes", g_variant_new_parsed("(@a{sv} {},)"), "(ao)", &error);
 		g_autofree gchar *printed = NULL;
 		g_assert_no_error(error);
 		printed = g_variant_print(reply, FALSE);
@@ -936,7 +936,8 @@ client_main(gint argc, gchar **argv)
 			g_print("%s\n", path);
 	} else if (g_strcmp0(op, "list") == 0) {
 		reply = call(conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
-			     "ListSandboxes", NULL, "(ao)", &error);
+			     "ListSandboxes", g_variant_new_parsed("(@a{sv} {},)"), "(ao)",
+			     &error);
 		if (reply != NULL) {
 			g_autoptr(GVariantIter) iter = NULL;
 			const gchar *path;
