@@ -34,6 +34,9 @@ PLUGINDIR=$(meson introspect "$BUILDDIR" --buildoptions |
 # the guest image: the builder itself skips the work when its inputs did not change
 sbx_log "building the guest image in $IMAGEDIR"
 mkdir -p "$IMAGEDIR"
+# QEMU runs as libvirt-qemu: every folder above the image must let it through
+# (an older sandboxd kept its records right here with mode 0700)
+chmod 0755 /var/lib/sandboxd /var/lib/sandboxd/images
 "$SBX_SRCDIR/image/build-image.sh" "$IMAGEDIR" "$BUILDDIR/agent/sandboxd-agent"
 
 sbx_start_host_services

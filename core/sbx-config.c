@@ -92,7 +92,10 @@ static const struct {
 } core_defaults[] = {
     {"daemon", "Backend", "libvirt"},	    {"daemon", "DefaultImage", "minimal"},
     {"daemon", "BootTimeoutSec", "120"},    {"daemon", "MaxLifetimeSec", "1800"},
-    {"daemon", "StateDir", SBX_STATEDIR},   {"daemon", "RuntimeDir", SBX_RUNTIMEDIR},
+    /* records in a root-only subfolder: images and volumes beside it must stay
+     * reachable by the QEMU user */
+    {"daemon", "StateDir", SBX_STATEDIR "/sandboxes"},
+    {"daemon", "RuntimeDir", SBX_RUNTIMEDIR},
     {"limits", "MemoryMinMiB", "768"},	    {"limits", "MemoryMaxMiB", "4096"},
     {"limits", "MemoryDefaultMiB", "1024"}, {"limits", "VCpusMax", "2"},
     {"limits", "VCpusDefault", "2"},	    {"limits", "MaxSandboxes", "16"},

@@ -239,7 +239,7 @@ main(int argc, char **argv)
 	     "Keep per-sandbox files under DIR (default [daemon] RuntimeDir, " SBX_RUNTIMEDIR ")",
 	     "DIR"},
 	    {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_state_dir,
-	     "Keep sandbox records under DIR (default [daemon] StateDir, " SBX_STATEDIR ")",
+	     "Keep sandbox records under DIR (default [daemon] StateDir, " SBX_STATEDIR "/sandboxes)",
 	     "DIR"},
 	    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL},
 	    {"version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL},

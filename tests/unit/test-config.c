@@ -107,7 +107,7 @@ test_defaults(void)
 	g_assert_cmpuint(sbx_config_get_vcpus_default(config), ==, 2);
 	g_assert_cmpuint(sbx_config_get_max_sandboxes(config), ==, 16);
 	g_assert_cmpstr(sbx_config_get_runtime_dir(config), ==, SBX_RUNTIMEDIR);
-	g_assert_cmpstr(sbx_config_get_state_dir(config), ==, SBX_STATEDIR);
+	g_assert_cmpstr(sbx_config_get_state_dir(config), ==, SBX_STATEDIR "/sandboxes");
 	g_assert_cmpstr(sbx_config_get_origin(config, "daemon", "Backend"), ==, "built-in default");
 	image = sbx_config_get_image(config, "minimal");
 	g_assert_nonnull(image);
