@@ -137,6 +137,8 @@ check_err "ReadFile: relative" "org.sandboxd.Error.InvalidArgument" \
 long=/$(head -c 5000 /dev/zero | tr '\0' a)
 check_err "Stat: too long" "org.sandboxd.Error.InvalidArgument" call Stat "$long" '{}'
 check_err "Stat: nonexistent" "org.sandboxd.Error.NotFound" call Stat "$g/missing" '{}'
+check_err "Rename: relative" "org.sandboxd.Error.InvalidArgument" call Rename relative "$g/x"
+check_err "Rename: nonexistent" "org.sandboxd.Error.NotFound" call Rename "$g/missing" "$g/x"
 check_err "Stat: a file as a directory" "org.sandboxd.Error.NotADirectory" \
 	call Stat "$g/blob/x" '{}'
 check_err "MakeDirectory: exists" "org.sandboxd.Error.AlreadyExists" \

@@ -381,6 +381,24 @@ test_snapshot_and_restart(Fixture *f, gconstpointer data)
 	clone = create_volume(f, "clone", "{'from_snapshot': <'snap'>}", &error);
 	g_assert_no_error(error);
 	{
+		/* bad names, options and filters are refused before anything happens */
+		g_autoptr(GError) e1 = NULL;
+		g_autoptr(GError) e2 = NULL;
+		g_autoptr(GError) e3 = NULL;
+		g_autoptr(GVariant) r1 = call(f, vol, "org.sandboxd.Volume1", "Snapshot",
+					      g_variant_new_parsed("('../x', @a{sv} {})"), "(o)",
+					      &e1);
+		g_autoptr(GVariant) r2 = call(f, vol, "org.sandboxd.Volume1", "Snapshot",
+					      g_variant_new_parsed("('s2', {'bogus': <1>})"), "(o)",
+					      &e2);
+		g_autoptr(GVariant) r3 =
+		    call(f, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "ListVolumes",
+			 g_variant_new_parsed("({'bogus': <1>},)"), "(ao)", &e3);
+		assert_dbus_error(e1, "org.sandboxd.Error.InvalidArgument");
+		assert_dbus_error(e2, "org.sandboxd.Error.InvalidArgument");
+		assert_dbus_error(e3, "org.sandboxd.Error.InvalidArgument");
+	}
+	{
 		/* a snapshot cannot be attached, or deleted while it has clones */
 		g_autoptr(GError) e1 = NULL;
 		g_autoptr(GError) e2 = NULL;
