@@ -17,6 +17,16 @@ sbx_setup_kvm
 sbx_start_host_services
 
 sbx_build "$BUILDDIR" -Dwerror=true
+# QEMU runs as libvirt-qemu and opens the test images inside the build dir: every
+# folder above it must let others through (a mktemp -d checkout is 0700)
+dir=$BUILDDIR
+while [ "$dir" != / ]; do
+	if [ "$(($(stat -c %#a "$dir") & 1))" = 0 ]; then
+		sbx_log "letting QEMU through $dir (chmod o+x)"
+		chmod o+x "$dir"
+	fi
+	dir=$(dirname "$dir")
+done
 # the guest image the integration tests boot, built inside the build dir
 sbx_log "building the test guest image"
 meson compile -C "$BUILDDIR" image
