@@ -12,6 +12,7 @@ BUILDDIR=${BUILDDIR:-$SBX_SRCDIR/build}
 PREFIX=/usr/local
 SANDBOXD=$PREFIX/sbin/sandboxd
 IMAGEDIR=/var/lib/sandboxd/images/minimal
+DEBIANDIR=/var/lib/sandboxd/images/debian
 PIDFILE=/run/sandboxd.pid
 LOGFILE=/var/log/sandboxd.log
 
@@ -31,13 +32,18 @@ meson install -C "$BUILDDIR" --only-changed --quiet
 PLUGINDIR=$(meson introspect "$BUILDDIR" --buildoptions |
 	python3 -c 'import json,sys; o={x["name"]:x["value"] for x in json.load(sys.stdin)}; print(o["prefix"]+"/"+o["libdir"]+"/sandboxd/plugins")')
 
-# the guest image: the builder itself skips the work when its inputs did not change
-sbx_log "building the guest image in $IMAGEDIR"
-mkdir -p "$IMAGEDIR"
+# the guest images: each builder skips the work when its inputs did not change
+sbx_log "building the minimal guest image in $IMAGEDIR"
+mkdir -p "$IMAGEDIR" "$DEBIANDIR"
 # QEMU runs as libvirt-qemu: every folder above the image must let it through
 # (an older sandboxd kept its records right here with mode 0700)
 chmod 0755 /var/lib/sandboxd /var/lib/sandboxd/images
 "$SBX_SRCDIR/image/build-image.sh" "$IMAGEDIR" "$BUILDDIR/agent/sandboxd-agent"
+# the default image: Debian 12 with python3, apt, curl and git. The first build
+# downloads and installs packages (a few minutes, progress below); later runs reuse
+# the package cache and rebuild only what changed
+sbx_log "building the debian guest image in $DEBIANDIR (the default image)"
+"$SBX_SRCDIR/image/build-debian.sh" "$DEBIANDIR" "$BUILDDIR/agent/sandboxd-agent"
 
 sbx_start_host_services
 # pick up the sandboxd bus policy we may just have installed
@@ -116,5 +122,5 @@ else
 	sbx_log "sandboxd already running (pid $pid)"
 fi
 
-sbx_log "sandboxctl run -- uname -a"
-sandboxctl run -- uname -a
+sbx_log "sandboxctl run -- sh -c 'uname -a; grep PRETTY /etc/os-release; python3 --version'"
+sandboxctl run -- sh -c 'uname -a; grep PRETTY /etc/os-release; python3 --version'

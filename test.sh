@@ -37,4 +37,11 @@ meson compile -C "$BUILDDIR" image-debian
 
 rc=0
 meson test -C "$BUILDDIR" --print-errorlogs "$@" || rc=$?
+# passed, failed, skipped with reasons; under CI (SBX_STRICT_SKIPS=1, set by .ci/run)
+# a skip not listed in tests/allowed-skips.txt fails the run
+summary_args=(--allowed "$SBX_SRCDIR/tests/allowed-skips.txt")
+if [ "${SBX_STRICT_SKIPS:-0}" = 1 ]; then
+	summary_args+=(--strict)
+fi
+"$SBX_SRCDIR/scripts/test-summary.py" "$BUILDDIR" "${summary_args[@]}" || [ "$rc" -ne 0 ] || rc=1
 exit "$rc"

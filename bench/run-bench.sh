@@ -13,6 +13,8 @@
 set -euo pipefail
 
 SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=../scripts/common.sh
+SBX_SRCDIR=$SRCDIR . "$SRCDIR/scripts/common.sh"
 BUILDDIR=$(realpath "${1:-$SRCDIR/_build}")
 shift || true
 with_ceph=0
@@ -22,7 +24,12 @@ if [ "${1:-}" = "--with-ceph" ]; then
 fi
 IMAGEDIR=$BUILDDIR/image/minimal
 DEBIANDIR=$BUILDDIR/image/debian
-[ -f "$IMAGEDIR/vmlinuz" ] || { echo "no image in $IMAGEDIR: meson compile -C $BUILDDIR image" >&2; exit 1; }
+[ -f "$IMAGEDIR/vmlinuz" ] || sbx_die "no image in $IMAGEDIR: meson compile -C $BUILDDIR image"
+[ -x "$BUILDDIR/bench/sandboxd-bench" ] || sbx_die "no $BUILDDIR/bench/sandboxd-bench: meson compile -C $BUILDDIR"
+# after a reboot nothing runs yet: the system bus, virtlogd and libvirtd, like run.sh
+sbx_require_root
+sbx_setup_kvm
+sbx_start_host_services
 
 TMP=$(mktemp -d /tmp/sbx-bench-XXXXXX)
 chmod 0755 "$TMP"

@@ -193,9 +193,9 @@ main(int argc, char **argv)
 	g_autoptr(GArray) file_read = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	g_autoptr(GArray) spawn_seq = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	g_autofree gchar *file_path = NULL;
-	gint file_mib = 1024;
+	gint file_mib = 256;
 	gint file_runs = 3;
-	gint file_memory = 3072;
+	gint file_memory = 0;
 	g_autofree gchar *file_sandbox = NULL;
 	g_autofree gchar *address = NULL;
 	g_autofree gchar *path = NULL;
@@ -211,12 +211,12 @@ main(int argc, char **argv)
 	    {"stream-mib", 0, 0, G_OPTION_ARG_INT, &stream_mib,
 	     "MiB streamed per throughput run (default 64)", "MIB"},
 	    {"file-mib", 0, 0, G_OPTION_ARG_INT, &file_mib,
-	     "MiB per WriteFile/ReadFile run (default 1024; 0 skips them)", "MIB"},
+	     "MiB per WriteFile/ReadFile run (default 256: fits the default sandbox's tmpfs /tmp; 0 skips them)", "MIB"},
 	    {"file-runs", 0, 0, G_OPTION_ARG_INT, &file_runs, "WriteFile/ReadFile runs (default 3)",
 	     "N"},
 	    {"file-memory", 0, 0, G_OPTION_ARG_INT, &file_memory,
 	     "memory (MiB) of the sandbox for file runs: the file goes to its tmpfs /tmp "
-	     "(default 3072; 0 = the default memory)",
+	     "(default 0 = the default memory; a bigger --file-mib needs more)",
 	     "MIB"},
 	    {"file-path", 0, 0, G_OPTION_ARG_STRING, &file_path,
 	     "guest file for file runs (default /tmp/sandboxd-bench.bin)", "PATH"},

@@ -90,7 +90,7 @@ static const struct {
 	const gchar *key;
 	const gchar *value;
 } core_defaults[] = {
-    {"daemon", "Backend", "libvirt"},	    {"daemon", "DefaultImage", "minimal"},
+    {"daemon", "Backend", "libvirt"},	    {"daemon", "DefaultImage", "debian"},
     {"daemon", "BootTimeoutSec", "120"},    {"daemon", "MaxLifetimeSec", "1800"},
     /* records in a root-only subfolder: images and volumes beside it must stay
      * reachable by the QEMU user */

@@ -201,9 +201,14 @@ make_rootfs() {
 	local r=${root:?}
 	[ "$r" != / ] || die "refusing to build into /"
 	log "debootstrap $SUITE (from $tarball)"
-	debootstrap --variant=minbase --include="$PACKAGES" --unpack-tarball="$tarball" \
-		"$SUITE" "$r" "$MIRROR" >"$work/debootstrap.log" 2>&1 ||
-		{ tail -n 30 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
+	# progress: debootstrap's stage lines; the whole output stays in the log
+	if ! debootstrap --variant=minbase --include="$PACKAGES" --unpack-tarball="$tarball" \
+		"$SUITE" "$r" "$MIRROR" 2>&1 | tee "$work/debootstrap.log" |
+		{ grep --line-buffered -E '^I: (Installing|Unpacking|Configuring) (the|core|required|base)|^I: Base' || true; } |
+		sed -u 's/^I: /build-debian: debootstrap: /' >&2; then
+		tail -n 30 "$work/debootstrap.log" >&2
+		die "debootstrap failed"
+	fi
 	for m in $(awk -v r="$r" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r); do
 		umount "$m"
 	done

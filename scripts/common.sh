@@ -14,10 +14,19 @@ SBX_RUNTIME_PACKAGES=(
 	# the debian guest image (image/build-debian.sh) and its NAT network (libvirt runs
 	# dnsmasq and adds iptables rules)
 	debootstrap e2fsprogs lz4 dnsmasq-base iptables
+	# volume plugins: qcow2 through qemu-img; rbd through librbd/librados (QEMU's rbd
+	# driver is in qemu-block-extra); polkit for org.sandboxd.manage-all
+	librbd-dev librados-dev qemu-block-extra libpolkit-gobject-1-dev
+	# run.sh reads meson's introspection with python3
+	python3
 )
 # only the test suite needs these (libFuzzer comes with clang's runtime)
 SBX_TEST_PACKAGES=(
 	clang libclang-rt-14-dev
+	# the volumes suite runs a throwaway single-node Ceph cluster (scripts/ceph-dev.sh)
+	ceph-mon ceph-osd ceph-common
+	# tests/style: formatting check
+	clang-format
 )
 
 sbx_log() {

@@ -97,7 +97,7 @@ test_defaults(void)
 	const SbxImage *image;
 
 	g_assert_cmpstr(sbx_config_get_backend(config), ==, "libvirt");
-	g_assert_cmpstr(sbx_config_get_default_image(config), ==, "minimal");
+	g_assert_cmpstr(sbx_config_get_default_image(config), ==, "debian");
 	g_assert_cmpuint(sbx_config_get_boot_timeout_sec(config), ==, 120);
 	g_assert_cmpuint(sbx_config_get_max_lifetime_sec(config), ==, 1800);
 	g_assert_cmpuint(sbx_config_get_memory_min_mib(config), ==, 768);

@@ -47,7 +47,7 @@ test_defaults(void)
 	g_assert_cmpuint(opts->memory_mib, ==, 1024);
 	g_assert_cmpuint(opts->vcpus, ==, 2);
 	g_assert_cmpuint(opts->timeout_sec, ==, 0);
-	g_assert_cmpstr(opts->image, ==, "minimal");
+	g_assert_cmpstr(opts->image, ==, "debian");
 	g_assert_cmpuint(g_hash_table_size(opts->env), ==, 0);
 	g_assert_cmpuint(g_hash_table_size(opts->labels), ==, 0);
 }
