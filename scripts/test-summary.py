@@ -5,8 +5,9 @@
 #
 #   test-summary.py BUILDDIR [--allowed FILE] [--strict]
 #
-# The allow-list has one skip per line: "<test name> <reason>" (the test name as
-# meson prints it, "suite / name", or "suite / name: /gtest/path" for a subtest);
+# The allow-list has one skip per line: "<test name>  <reason>" (the test name as
+# meson prints it, "project:suite / name", or "project:suite / name: /gtest/path"
+# for a subtest; two spaces or a tab before the reason);
 # blank lines and lines starting with '#' are ignored.
 # SPDX-License-Identifier: LGPL-2.1-or-later
 import argparse
