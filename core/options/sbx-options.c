@@ -7,7 +7,7 @@
 
 #include "sbx-error.h"
 #include "sbx-options.h"
-#include "sbx-region.h"
+#include "sbx-config-region.h"
 
 static gboolean
 has_control_chars(const gchar *value)
@@ -346,7 +346,7 @@ sbx_create_options_parse(GVariant *options, SbxConfig *config, GError **error)
 		} else if (g_strcmp0(key, "region") == 0) {
 			const gchar *name = "";
 			if (!get_string(key, value, &name, error) ||
-			    !sbx_config_check_region(config, name, error))
+			    !sbx_config_region_check(config, name, error))
 				return NULL;
 			g_free(opts->region);
 			opts->region = g_strdup(name);

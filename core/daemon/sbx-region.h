@@ -6,14 +6,12 @@
 
 #include <gio/gio.h>
 
+#include "sbx-config-region.h"
 #include "sbx-config.h"
 #include "sbx-hypervisor-backend.h"
 #include "sbx-plugin-loader.h"
 
 G_BEGIN_DECLS
-
-#define SBX_REGION_IMPLICIT "local"
-#define SBX_REGION_SECTION_PREFIX "region "
 
 typedef struct {
 	gchar *name;
@@ -23,14 +21,6 @@ typedef struct {
 
 void sbx_region_free(SbxRegion *region);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxRegion, sbx_region_free)
-
-/* the region names the config defines, sorted ("local" when it defines none) */
-GPtrArray *sbx_config_get_region_names(SbxConfig *config);
-/* [daemon] DefaultRegion, else the only region; NULL (with an error naming
- * DefaultRegion) when that is unset and there are several, or names none */
-gchar *sbx_config_get_default_region(SbxConfig *config, GError **error);
-/* for the CreateSandbox "region" option: UnknownRegion listing the known ones */
-gboolean sbx_config_check_region(SbxConfig *config, const gchar *name, GError **error);
 
 /* makes and configures one backend per region (SbxRegion, sorted by name):
  * a region's section overrides the keys of its backend's own section */
