@@ -11,19 +11,19 @@ G_BEGIN_DECLS
 
 /* keep in sync with the table in sbx-error.c and docs/dbus-api.md */
 typedef enum {
-	SBX_ERROR_FAILED,	    /* org.sandboxd.Error.Failed */
-	SBX_ERROR_INVALID_ARGUMENT, /* org.sandboxd.Error.InvalidArgument */
-	SBX_ERROR_NOT_FOUND,	    /* org.sandboxd.Error.NotFound */
-	SBX_ERROR_ACCESS_DENIED,    /* org.sandboxd.Error.AccessDenied */
-	SBX_ERROR_LIMIT_EXCEEDED,   /* org.sandboxd.Error.LimitExceeded */
-	SBX_ERROR_NOT_RUNNING,	    /* org.sandboxd.Error.NotRunning */
-	SBX_ERROR_SANDBOX_GONE,	    /* org.sandboxd.Error.SandboxGone */
-	SBX_ERROR_BACKEND,	    /* org.sandboxd.Error.Backend */
-	SBX_ERROR_AGENT,	    /* org.sandboxd.Error.Agent */
-	SBX_ERROR_PROTOCOL,	    /* org.sandboxd.Error.Protocol: the guest broke the protocol */
-	SBX_ERROR_TIMEOUT,	    /* org.sandboxd.Error.Timeout */
-	SBX_ERROR_CONFIG,	    /* org.sandboxd.Error.Config */
-	SBX_ERROR_PLUGIN,	    /* org.sandboxd.Error.Plugin */
+	SBX_ERROR_FAILED,	     /* org.sandboxd.Error.Failed */
+	SBX_ERROR_INVALID_ARGUMENT,  /* org.sandboxd.Error.InvalidArgument */
+	SBX_ERROR_NOT_FOUND,	     /* org.sandboxd.Error.NotFound */
+	SBX_ERROR_ACCESS_DENIED,     /* org.sandboxd.Error.AccessDenied */
+	SBX_ERROR_LIMIT_EXCEEDED,    /* org.sandboxd.Error.LimitExceeded */
+	SBX_ERROR_NOT_RUNNING,	     /* org.sandboxd.Error.NotRunning */
+	SBX_ERROR_SANDBOX_GONE,	     /* org.sandboxd.Error.SandboxGone */
+	SBX_ERROR_BACKEND,	     /* org.sandboxd.Error.Backend */
+	SBX_ERROR_AGENT,	     /* org.sandboxd.Error.Agent */
+	SBX_ERROR_PROTOCOL,	     /* org.sandboxd.Error.Protocol: the guest broke the protocol */
+	SBX_ERROR_TIMEOUT,	     /* org.sandboxd.Error.Timeout */
+	SBX_ERROR_CONFIG,	     /* org.sandboxd.Error.Config */
+	SBX_ERROR_PLUGIN,	     /* org.sandboxd.Error.Plugin */
 	SBX_ERROR_PERMISSION_DENIED, /* org.sandboxd.Error.PermissionDenied (guest EACCES, EPERM) */
 	SBX_ERROR_NOT_A_DIRECTORY,   /* org.sandboxd.Error.NotADirectory */
 	SBX_ERROR_IS_A_DIRECTORY,    /* org.sandboxd.Error.IsADirectory */

@@ -90,23 +90,33 @@ static const struct {
 	const gchar *key;
 	const gchar *value;
 } core_defaults[] = {
-    {"daemon", "Backend", "libvirt"},	    {"daemon", "DefaultImage", "minimal"},
-    {"daemon", "BootTimeoutSec", "120"},    {"daemon", "MaxLifetimeSec", "1800"},
+    {"daemon", "Backend", "libvirt"},
+    {"daemon", "DefaultImage", "minimal"},
+    {"daemon", "BootTimeoutSec", "120"},
+    {"daemon", "MaxLifetimeSec", "1800"},
     /* records in a root-only subfolder: images and volumes beside it must stay
      * reachable by the QEMU user */
     {"daemon", "StateDir", SBX_STATEDIR "/sandboxes"},
     {"daemon", "RuntimeDir", SBX_RUNTIMEDIR},
-    {"limits", "MemoryMinMiB", "768"},	    {"limits", "MemoryMaxMiB", "4096"},
-    {"limits", "MemoryDefaultMiB", "1024"}, {"limits", "VCpusMax", "2"},
-    {"limits", "VCpusDefault", "2"},	    {"limits", "MaxSandboxes", "16"},
+    {"limits", "MemoryMinMiB", "768"},
+    {"limits", "MemoryMaxMiB", "4096"},
+    {"limits", "MemoryDefaultMiB", "1024"},
+    {"limits", "VCpusMax", "2"},
+    {"limits", "VCpusDefault", "2"},
+    {"limits", "MaxSandboxes", "16"},
     {"limits", "DiskSizeGiB", "10"},
-    {"volumes", "MinCapacityMiB", "300"},   {"volumes", "MaxCapacityMiB", "20480"},
+    {"volumes", "MinCapacityMiB", "300"},
+    {"volumes", "MaxCapacityMiB", "20480"},
     {"volumes", "DefaultBackend", "qcow2"},
-    {"daemon", "ExtendStepSec", "1800"},    {"daemon", "ExpiryGraceSec", "10"},
-    {"daemon", "DefaultRegion", ""},	    {"limits", "MaxSandboxesPerUser", "8"},
-    {"limits", "MaxConcurrentCreates", "4"}, {"limits", "CheckHostMemory", "auto"},
+    {"daemon", "ExtendStepSec", "1800"},
+    {"daemon", "ExpiryGraceSec", "10"},
+    {"daemon", "DefaultRegion", ""},
+    {"limits", "MaxSandboxesPerUser", "8"},
+    {"limits", "MaxConcurrentCreates", "4"},
+    {"limits", "CheckHostMemory", "auto"},
     {"limits", "HostMemoryReserveMiB", "512"},
-    {"limits", "GuestPidsMax", "2048"},	    {"limits", "GuestMemoryReserveMiB", "48"},
+    {"limits", "GuestPidsMax", "2048"},
+    {"limits", "GuestMemoryReserveMiB", "48"},
     {"limits", "GuestProcessNice", "0"},
 };
 
@@ -219,8 +229,7 @@ find_key_in(const SbxConfigKey *keys, gboolean is_region, const gchar *name)
 /* [region NAME] takes the keys of the section of its Backend (set in this
  * file or an earlier one) */
 static const SbxConfigKey *
-region_schema(SbxConfig *self, const gchar *path, GKeyFile *kf, const gchar *group,
-	      GError **error)
+region_schema(SbxConfig *self, const gchar *path, GKeyFile *kf, const gchar *group, GError **error)
 {
 	const gchar *name = group + strlen(SBX_CONFIG_REGION_PREFIX);
 	g_autofree gchar *backend = g_key_file_get_string(kf, group, "Backend", NULL);

@@ -122,7 +122,7 @@ load_plugins_and_config(SbxDaemon *self, GError **error)
 	for (guint i = 0; i < plugins->len; i++) {
 		const SbxPlugin *plugin = g_ptr_array_index(plugins, i);
 		sbx_config_add_section(self->config, plugin->name,
-				       sbx_plugin_get_config_keys(plugin));
+				       sbx_plugin_loader_get_config_keys(plugin));
 	}
 	return sbx_config_load_dir(self->config, self->config_dir, error);
 }
@@ -211,7 +211,7 @@ setup_manager(SbxDaemon *self, const gchar *runtime_dir)
 {
 	g_autofree gchar *default_region = sbx_config_region_get_default(self->config, NULL);
 	/* the default region's backend is "the" backend */
-	SbxHypervisorBackend *backend = sbx_regions_lookup(self->regions, default_region)->backend;
+	SbxHypervisorBackend *backend = sbx_region_lookup(self->regions, default_region)->backend;
 	g_autoptr(GError) error = NULL;
 
 	self->manager = sbx_manager_new(self->config, backend, runtime_dir);
@@ -240,7 +240,7 @@ on_volumes_loaded(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	gboolean *done = user_data;
 	g_autoptr(GError) error = NULL;
-	if (!sbx_volume_manager_load_finish(SBX_VOLUME_MANAGER(source), res, &error))
+	if (!sbx_volume_ops_load_finish(SBX_VOLUME_MANAGER(source), res, &error))
 		g_warning("volumes: %s", error->message);
 	*done = TRUE;
 }
@@ -265,7 +265,7 @@ load_volumes_and_recover(SbxDaemon *self)
 	gboolean volumes_loaded = FALSE;
 	gboolean recovered = FALSE;
 
-	sbx_volume_manager_load_async(self->volumes, on_volumes_loaded, &volumes_loaded);
+	sbx_volume_ops_load_async(self->volumes, on_volumes_loaded, &volumes_loaded);
 	while (!volumes_loaded)
 		g_main_context_iteration(NULL, TRUE);
 	sbx_manager_recover_async(self->manager, on_recovered, &recovered);
@@ -321,7 +321,7 @@ sbx_daemon_start(SbxDaemon *self, GError **error)
 	if (!load_plugins_and_config(self, error))
 		return FALSE;
 	/* one backend per region */
-	self->regions = sbx_regions_setup(self->loader, self->config, self->plugin_dir, error);
+	self->regions = sbx_region_setup_all(self->loader, self->config, self->plugin_dir, error);
 	if (self->regions == NULL)
 		return FALSE;
 	if (!setup_volumes(self, error))

@@ -50,7 +50,7 @@ counts_to_variant(GHashTable *table)
 }
 
 GVariant *
-sbx_manager_build_status(SbxManager *self)
+sbx_manager_status_build(SbxManager *self)
 {
 	g_autoptr(GPtrArray) all = sbx_manager_list_all(self);
 	g_autoptr(GHashTable) states = g_hash_table_new(g_str_hash, g_str_equal);
@@ -68,15 +68,15 @@ sbx_manager_build_status(SbxManager *self)
 	for (guint i = 0; i < all->len; i++) {
 		SbxSandbox *sandbox = g_ptr_array_index(all, i);
 		SbxSandboxState state = sbx_sandbox_get_state(sandbox);
-		const gchar *region = sbx_sandbox_get_region(sandbox);
+		const gchar *region = sbx_sandbox_state_get_region(sandbox);
 
 		count(states, sbx_sandbox_state_to_string(state));
 		if (state >= SBX_SANDBOX_STATE_STOPPED)
 			continue;
 		live++;
 		count(regions, region != NULL ? region : "");
-		memory += sbx_sandbox_get_memory_mib(sandbox);
-		vcpus += sbx_sandbox_get_vcpus(sandbox);
+		memory += sbx_sandbox_state_get_memory_mib(sandbox);
+		vcpus += sbx_sandbox_state_get_vcpus(sandbox);
 	}
 	read_meminfo(&host_total, &host_available);
 

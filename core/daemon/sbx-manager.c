@@ -169,7 +169,7 @@ on_sandbox_gone(SbxSandbox *sandbox, gpointer user_data)
 					   g_object_unref);
 	}
 	if (self->iface != NULL) {
-		const gchar *reason = sbx_sandbox_get_destroy_reason(sandbox);
+		const gchar *reason = sbx_sandbox_lifetime_get_destroy_reason(sandbox);
 		sbx_dbus_manager1_emit_sandbox_removed(self->iface, sbx_sandbox_get_id(sandbox),
 						       reason != NULL ? reason : "start failed");
 	}
@@ -185,7 +185,7 @@ on_vm_exited(SbxHypervisorBackend *backend, const gchar *id, gpointer user_data)
 	if (sandbox == NULL || sbx_sandbox_get_state(sandbox) != SBX_SANDBOX_STATE_RUNNING)
 		return;
 	sbx_sandbox_warning(id, "sandbox %s: its VM stopped on its own", id);
-	sbx_sandbox_crash(sandbox, "its VM stopped");
+	sbx_sandbox_state_crash(sandbox, "its VM stopped");
 }
 
 SbxManager *
@@ -246,7 +246,7 @@ sbx_manager_get_region_backend(SbxManager *self, const gchar *name)
 	if (self->regions == NULL)
 		return name == NULL || g_strcmp0(name, SBX_REGION_IMPLICIT) == 0 ? self->backend
 										 : NULL;
-	region = sbx_regions_lookup(self->regions, name != NULL ? name : self->default_region);
+	region = sbx_region_lookup(self->regions, name != NULL ? name : self->default_region);
 	return region != NULL ? region->backend : NULL;
 }
 
@@ -285,7 +285,7 @@ check_limits(SbxManager *self, guint uid, guint memory_mib, SbxHypervisorBackend
 			usage.n_owner++;
 		if (sbx_sandbox_get_state(sandbox) == SBX_SANDBOX_STATE_STARTING) {
 			usage.n_starting++;
-			usage.starting_mib += sbx_sandbox_get_memory_mib(sandbox);
+			usage.starting_mib += sbx_sandbox_state_get_memory_mib(sandbox);
 		}
 	}
 	usage.vms_are_processes =
@@ -406,7 +406,7 @@ split_volumes_option(GVariant *options, GVariant **rest, GPtrArray **requests, G
 				    "volumes: given more than once");
 			return FALSE;
 		}
-		*requests = sbx_volume_requests_parse(value, error);
+		*requests = sbx_volume_manager_parse_requests(value, error);
 		if (*requests == NULL)
 			return FALSE;
 	}
@@ -440,7 +440,7 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	opts = sbx_create_options_parse(options_rest, self->config, &error);
+	opts = sbx_options_create_parse(options_rest, self->config, &error);
 	if (opts == NULL) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -473,8 +473,8 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	call->sandbox =
 	    sbx_sandbox_new(id, g_steal_pointer(&opts), image, backend, self->runtime_dir,
 			    sbx_config_get_boot_timeout_sec(self->config));
-	sbx_sandbox_set_region(call->sandbox, region);
-	sbx_sandbox_set_lifetime_limits(
+	sbx_sandbox_lifetime_set_region(call->sandbox, region);
+	sbx_sandbox_lifetime_set_limits(
 	    call->sandbox, sbx_config_get_max_lifetime_sec(self->config),
 	    (guint)sbx_config_get_uint(self->config, "daemon", "ExtendStepSec"),
 	    (guint)sbx_config_get_uint(self->config, "daemon", "ExpiryGraceSec"));
@@ -483,7 +483,7 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	    (guint)sbx_config_get_uint(self->config, "limits", "GuestMemoryReserveMiB"),
 	    (guint)sbx_config_get_uint(self->config, "limits", "GuestProcessNice"));
 	g_hash_table_insert(self->sandboxes, g_strdup(id), g_object_ref(call->sandbox));
-	sbx_sandbox_set_state_store(call->sandbox, self->store, self->backend_name);
+	sbx_sandbox_state_set_store(call->sandbox, self->store, self->backend_name);
 	g_signal_connect(call->sandbox, "gone", G_CALLBACK(on_sandbox_gone), self);
 	sbx_sandbox_debug(id, "CreateSandbox from %s: sandbox %s", sender ? sender : "peer", id);
 
@@ -632,7 +632,7 @@ static gboolean
 handle_get_status(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation, gpointer user_data)
 {
 	SbxManager *self = SBX_MANAGER(user_data);
-	sbx_dbus_manager1_complete_get_status(iface, invocation, sbx_manager_build_status(self));
+	sbx_dbus_manager1_complete_get_status(iface, invocation, sbx_manager_status_build(self));
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -694,7 +694,7 @@ sbx_manager_add_adopted(SbxManager *self, SbxSandbox *sandbox)
 	g_hash_table_insert(self->sandboxes, g_strdup(sbx_sandbox_get_id(sandbox)),
 			    g_object_ref(sandbox));
 	g_signal_connect(sandbox, "gone", G_CALLBACK(on_sandbox_gone), self);
-	sbx_sandbox_set_state_store(sandbox, self->store, self->backend_name);
+	sbx_sandbox_state_set_store(sandbox, self->store, self->backend_name);
 	self->n_adopted++;
 	if (self->object_manager != NULL)
 		g_dbus_object_manager_server_export(

@@ -25,7 +25,7 @@ SbxManager *sbx_manager_new(SbxConfig *config, SbxHypervisorBackend *backend,
 /* volumes and the "volumes" CreateSandbox option; call before export */
 void sbx_manager_set_volume_manager(SbxManager *self, SbxVolumeManager *volumes);
 SbxVolumeManager *sbx_manager_get_volume_manager(SbxManager *self);
-/* the regions (SbxRegion, from sbx_regions_setup(); the one whose backend
+/* the regions (SbxRegion, from sbx_region_setup_all(); the one whose backend
  * was given to sbx_manager_new() among them); call before export */
 void sbx_manager_set_regions(SbxManager *self, GPtrArray *regions, const gchar *default_region);
 const gchar *sbx_manager_get_default_region(SbxManager *self);
@@ -39,14 +39,14 @@ guint sbx_manager_get_n_sandboxes(SbxManager *self);
 
 /* durability: sandboxes keep their records in @store; call before export */
 void sbx_manager_set_state_store(SbxManager *self, SbxStateStore *store, const gchar *backend_name);
-/* sbx-adopt.c: re-adopts duration sandboxes whose VM survived a restart,
+/* sbx-manager-recover.c: re-adopts duration sandboxes whose VM survived a restart,
  * destroys session ones and orphans; call before taking the bus name */
 void sbx_manager_recover_async(SbxManager *self, GAsyncReadyCallback callback, gpointer user_data);
 gboolean sbx_manager_recover_finish(SbxManager *self, GAsyncResult *res, GError **error);
 /* sbx-manager-status.c: Manager1.GetStatus */
-GVariant *sbx_manager_build_status(SbxManager *self);
+GVariant *sbx_manager_status_build(SbxManager *self);
 
-/* for sbx-adopt.c and sbx-manager-status.c */
+/* for sbx-manager-recover.c and sbx-manager-status.c */
 SbxConfig *sbx_manager_get_config(SbxManager *self);
 SbxHypervisorBackend *sbx_manager_get_backend(SbxManager *self);
 const gchar *sbx_manager_get_runtime_dir(SbxManager *self);

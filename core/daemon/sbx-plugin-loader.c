@@ -299,7 +299,7 @@ sbx_plugin_loader_list_names(SbxPluginLoader *self, SbxPluginKind kind)
 }
 
 const SbxConfigKey *
-sbx_plugin_get_config_keys(const SbxPlugin *plugin)
+sbx_plugin_loader_get_config_keys(const SbxPlugin *plugin)
 {
 	const SbxConfigKey *keys = NULL;
 	gpointer klass = g_type_class_ref(plugin->type);

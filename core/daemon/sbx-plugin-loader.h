@@ -37,6 +37,6 @@ GPtrArray *sbx_plugin_loader_get_plugins(SbxPluginLoader *self);
 gchar *sbx_plugin_loader_list_names(SbxPluginLoader *self, SbxPluginKind kind);
 
 /* the class's config table (NULL if none) */
-const SbxConfigKey *sbx_plugin_get_config_keys(const SbxPlugin *plugin);
+const SbxConfigKey *sbx_plugin_loader_get_config_keys(const SbxPlugin *plugin);
 
 G_END_DECLS

@@ -80,8 +80,8 @@ setup_one(SbxPluginLoader *loader, SbxConfig *config, const gchar *plugin_dir, c
 }
 
 GPtrArray *
-sbx_regions_setup(SbxPluginLoader *loader, SbxConfig *config, const gchar *plugin_dir,
-		  GError **error)
+sbx_region_setup_all(SbxPluginLoader *loader, SbxConfig *config, const gchar *plugin_dir,
+		     GError **error)
 {
 	g_autoptr(GPtrArray) regions =
 	    g_ptr_array_new_with_free_func((GDestroyNotify)sbx_region_free);
@@ -112,7 +112,7 @@ sbx_regions_setup(SbxPluginLoader *loader, SbxConfig *config, const gchar *plugi
 }
 
 SbxRegion *
-sbx_regions_lookup(GPtrArray *regions, const gchar *name)
+sbx_region_lookup(GPtrArray *regions, const gchar *name)
 {
 	for (guint i = 0; regions != NULL && i < regions->len; i++) {
 		SbxRegion *region = g_ptr_array_index(regions, i);

@@ -24,8 +24,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxRegion, sbx_region_free)
 
 /* makes and configures one backend per region (SbxRegion, sorted by name):
  * a region's section overrides the keys of its backend's own section */
-GPtrArray *sbx_regions_setup(SbxPluginLoader *loader, SbxConfig *config, const gchar *plugin_dir,
-			     GError **error);
-SbxRegion *sbx_regions_lookup(GPtrArray *regions, const gchar *name);
+GPtrArray *sbx_region_setup_all(SbxPluginLoader *loader, SbxConfig *config, const gchar *plugin_dir,
+				GError **error);
+SbxRegion *sbx_region_lookup(GPtrArray *regions, const gchar *name);
 
 G_END_DECLS

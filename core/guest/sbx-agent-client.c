@@ -14,11 +14,11 @@
 
 #include "sbx-agent-client.h"
 #include "sbx-agent-exec.h"
-#include "sbx-agent-fd.h"
+#include "sbx-fd.h"
 #include "sbx-error.h"
 #include "sbx-frame-decoder.h"
 #include "sbx-log.h"
-#include "sbx-proto-message.h"
+#include "sbx-proto.h"
 
 #define SBX_AGENT_READ_SIZE (64u * 1024u)
 
@@ -102,7 +102,7 @@ sbx_agent_task_return_later(SbxTaskReturn *r)
 }
 
 void
-sbx_agent_task_return_error_later(GTask *task, GError *error)
+sbx_agent_client_task_return_error_later(GTask *task, GError *error)
 {
 	SbxTaskReturn *r = g_new0(SbxTaskReturn, 1);
 	r->task = g_object_ref(task);
@@ -111,7 +111,7 @@ sbx_agent_task_return_error_later(GTask *task, GError *error)
 }
 
 void
-sbx_agent_task_return_pointer_later(GTask *task, gpointer result, GDestroyNotify notify)
+sbx_agent_client_task_return_pointer_later(GTask *task, gpointer result, GDestroyNotify notify)
 {
 	SbxTaskReturn *r = g_new0(SbxTaskReturn, 1);
 	r->task = g_object_ref(task);
@@ -122,7 +122,7 @@ sbx_agent_task_return_pointer_later(GTask *task, gpointer result, GDestroyNotify
 }
 
 void
-sbx_agent_task_return_boolean_later(GTask *task, gboolean result)
+sbx_agent_client_task_return_boolean_later(GTask *task, gboolean result)
 {
 	SbxTaskReturn *r = g_new0(SbxTaskReturn, 1);
 	r->task = g_object_ref(task);
@@ -181,7 +181,8 @@ sbx_agent_client_close(SbxAgentClient *self, const GError *reason)
 
 	handshake_task = g_steal_pointer(&self->handshake_task);
 	if (handshake_task != NULL)
-		sbx_agent_task_return_error_later(handshake_task, g_error_copy(self->close_reason));
+		sbx_agent_client_task_return_error_later(handshake_task,
+							 g_error_copy(self->close_reason));
 
 	while ((exec = g_queue_pop_head(&self->send_queue)) != NULL)
 		sbx_agent_exec_unref(exec);
@@ -329,7 +330,7 @@ sbx_agent_client_handle_hello_reply(SbxAgentClient *self, const SbxFrame *frame,
 	sbx_clear_source(&self->handshake_cancel);
 	task = g_steal_pointer(&self->handshake_task);
 	if (task != NULL)
-		sbx_agent_task_return_boolean_later(task, TRUE);
+		sbx_agent_client_task_return_boolean_later(task, TRUE);
 	return TRUE;
 }
 

@@ -16,8 +16,8 @@ typedef struct {
 	const gchar *const *envp; /* "KEY=VALUE", NULL-terminated, may be NULL */
 	const gchar *cwd;	  /* absolute guest path or NULL */
 	gboolean clear_env;
-	gint uid; /* -1 = agent's own */
-	gint gid; /* -1 = agent's own */
+	gint uid;	  /* -1 = agent's own */
+	gint gid;	  /* -1 = agent's own */
 	guint timeout_ms; /* 0 = none */
 	/* process control extensions; zero = off */
 	gboolean merge_stderr; /* stderr goes to the stdout fd (stderr_fd ignored) */
@@ -30,8 +30,8 @@ typedef struct {
 } SbxExecParams;
 
 typedef struct {
-	gint exit_code;	  /* -1 when killed by a signal */
-	gint signal;	  /* 0 unless killed by a signal */
+	gint exit_code; /* -1 when killed by a signal */
+	gint signal;	/* 0 unless killed by a signal */
 	gboolean timed_out;
 } SbxExecResult;
 
@@ -66,8 +66,7 @@ SbxAgentClient *sbx_agent_client_new(GIOStream *stream, const gchar *sandbox_id)
 void sbx_agent_client_handshake_async(SbxAgentClient *self, guint timeout_ms,
 				      GCancellable *cancellable, GAsyncReadyCallback callback,
 				      gpointer user_data);
-gboolean sbx_agent_client_handshake_finish(SbxAgentClient *self, GAsyncResult *res,
-					   GError **error);
+gboolean sbx_agent_client_handshake_finish(SbxAgentClient *self, GAsyncResult *res, GError **error);
 const gchar *sbx_agent_client_get_agent_version(SbxAgentClient *self);
 
 /* runs a process; bytes are pumped between the fds and the guest without
@@ -90,10 +89,9 @@ const gchar *sbx_agent_client_get_agent_version(SbxAgentClient *self);
  * stays open, discarding output, until the guest reports EXIT. If the
  * connection closes after EXIT arrived but before all output was written,
  * the exec still finishes writing and succeeds. */
-void sbx_agent_client_exec_async(SbxAgentClient *self, const SbxExecParams *params,
-				 gint stdin_fd, gint stdout_fd, gint stderr_fd,
-				 GCancellable *cancellable, GAsyncReadyCallback callback,
-				 gpointer user_data);
+void sbx_agent_client_exec_async(SbxAgentClient *self, const SbxExecParams *params, gint stdin_fd,
+				 gint stdout_fd, gint stderr_fd, GCancellable *cancellable,
+				 GAsyncReadyCallback callback, gpointer user_data);
 gboolean sbx_agent_client_exec_finish(SbxAgentClient *self, GAsyncResult *res,
 				      SbxExecResult *result, GError **error);
 
@@ -114,8 +112,8 @@ guint32 sbx_agent_client_spawn_async(SbxAgentClient *self, const SbxExecParams *
  * SBX_ERROR_NOT_FOUND when the channel is closed (the process exited),
  * SBX_ERROR_INVALID_ARGUMENT for a bad signal number,
  * SBX_ERROR_LIMIT_EXCEEDED when too many signals are queued */
-gboolean sbx_agent_client_signal(SbxAgentClient *self, guint32 channel, gint signum,
-				 gboolean group, GError **error);
+gboolean sbx_agent_client_signal(SbxAgentClient *self, guint32 channel, gint signum, gboolean group,
+				 GError **error);
 /* queues SIGNAL (@signum, to the process group) for every running process
  * channel, not filesystem ones; returns how many */
 guint sbx_agent_client_signal_all(SbxAgentClient *self, gint signum);
@@ -126,11 +124,11 @@ gboolean sbx_agent_client_resize(SbxAgentClient *self, guint32 channel, guint ro
 /* filesystem channels (docs/protocol.md, types 64-95; typed wrappers in
  * sbx-agent-fs.h). A request gets exactly one reply frame: */
 typedef struct {
-	guint16 type;	  /* SBX_MSG_FS_OK, _FS_ERROR, _FS_STAT_REPLY or _FS_DIRENTS */
-	GBytes *payload;  /* unvalidated: parse with sbx-agent-fs.h */
+	guint16 type;	 /* SBX_MSG_FS_OK, _FS_ERROR, _FS_STAT_REPLY or _FS_DIRENTS */
+	GBytes *payload; /* unvalidated: parse with sbx-agent-fs.h */
 } SbxAgentReply;
-void sbx_agent_reply_free(SbxAgentReply *reply);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxAgentReply, sbx_agent_reply_free)
+void sbx_agent_exec_reply_free(SbxAgentReply *reply);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxAgentReply, sbx_agent_exec_reply_free)
 
 /* sends request @type (FS_STAT ... FS_CHMOD) with @payload on a new channel
  * and completes with the reply; @path names it in errors. Errors as for
@@ -149,8 +147,7 @@ void sbx_agent_client_fs_stream_async(SbxAgentClient *self, guint16 type, GBytes
 				      const gchar *path, gint stdin_fd, gint stdout_fd,
 				      GCancellable *cancellable, GAsyncReadyCallback callback,
 				      gpointer user_data);
-gboolean sbx_agent_client_fs_stream_finish(SbxAgentClient *self, GAsyncResult *res,
-					   GError **error);
+gboolean sbx_agent_client_fs_stream_finish(SbxAgentClient *self, GAsyncResult *res, GError **error);
 
 /* closes the connection: every pending operation fails with @reason
  * (copied); emits "closed" once */

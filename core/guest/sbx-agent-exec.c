@@ -19,9 +19,9 @@
 #include <glib-unix.h>
 
 #include "sbx-agent-exec.h"
-#include "sbx-agent-fd.h"
+#include "sbx-fd.h"
 #include "sbx-error.h"
-#include "sbx-proto-message.h"
+#include "sbx-proto.h"
 
 typedef enum {
 	SBX_EXEC_STATE_QUEUED,	/* EXEC not sent yet */
@@ -90,7 +90,7 @@ static void sbx_agent_exec_maybe_complete(SbxAgentExec *self);
 static void sbx_sink_flush(SbxSink *sink);
 
 void
-sbx_exec_result_free(SbxExecResult *result)
+sbx_agent_exec_result_free(SbxExecResult *result)
 {
 	g_free(result);
 }
@@ -164,7 +164,7 @@ sbx_agent_exec_fail(SbxAgentExec *self, GError *error)
 	g_autoptr(GTask) task = g_steal_pointer(&self->task);
 	sbx_agent_exec_cleanup(self);
 	if (task != NULL)
-		sbx_agent_task_return_error_later(task, error);
+		sbx_agent_client_task_return_error_later(task, error);
 	else
 		g_error_free(error);
 }
@@ -368,7 +368,7 @@ sbx_agent_exec_set_fs(SbxAgentExec *self, GBytes *open_frame, const gchar *path,
 }
 
 void
-sbx_agent_reply_free(SbxAgentReply *reply)
+sbx_agent_exec_reply_free(SbxAgentReply *reply)
 {
 	if (reply == NULL)
 		return;
@@ -387,10 +387,10 @@ sbx_agent_exec_handle_reply(SbxAgentExec *self, const SbxFrame *frame)
 	self->state = SBX_EXEC_STATE_DONE;
 	sbx_agent_exec_cleanup(self);
 	if (task != NULL)
-		sbx_agent_task_return_pointer_later(task, reply,
-						    (GDestroyNotify)sbx_agent_reply_free);
+		sbx_agent_client_task_return_pointer_later(
+		    task, reply, (GDestroyNotify)sbx_agent_exec_reply_free);
 	else
-		sbx_agent_reply_free(reply);
+		sbx_agent_exec_reply_free(reply);
 	sbx_agent_exec_close_channel(self);
 	return TRUE;
 }
@@ -620,8 +620,8 @@ sbx_agent_exec_maybe_complete(SbxAgentExec *self)
 	sbx_agent_exec_cleanup(self);
 	if (task != NULL) {
 		result = g_memdup2(&self->result, sizeof(self->result));
-		sbx_agent_task_return_pointer_later(task, result,
-						    (GDestroyNotify)sbx_exec_result_free);
+		sbx_agent_client_task_return_pointer_later(
+		    task, result, (GDestroyNotify)sbx_agent_exec_result_free);
 	}
 	sbx_agent_exec_drop_flush_ref(self);
 }

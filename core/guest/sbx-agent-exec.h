@@ -41,7 +41,7 @@ gboolean sbx_agent_exec_has_pending(SbxAgentExec *self);
 void sbx_agent_exec_connection_closed(SbxAgentExec *self, const GError *reason);
 
 /* the result a finished task carries */
-void sbx_exec_result_free(SbxExecResult *result);
+void sbx_agent_exec_result_free(SbxExecResult *result);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxAgentExec, sbx_agent_exec_unref)
 
@@ -50,8 +50,9 @@ void sbx_agent_client_want_send(SbxAgentClient *self, SbxAgentExec *exec);
 /* the channel is closed (EXIT, EXEC_FAILED, ERROR or never sent): forget it */
 void sbx_agent_client_channel_closed(SbxAgentClient *self, SbxAgentExec *exec);
 /* returns @task's result from an idle callback, away from our own stack */
-void sbx_agent_task_return_error_later(GTask *task, GError *error);
-void sbx_agent_task_return_pointer_later(GTask *task, gpointer result, GDestroyNotify notify);
-void sbx_agent_task_return_boolean_later(GTask *task, gboolean result);
+void sbx_agent_client_task_return_error_later(GTask *task, GError *error);
+void sbx_agent_client_task_return_pointer_later(GTask *task, gpointer result,
+						GDestroyNotify notify);
+void sbx_agent_client_task_return_boolean_later(GTask *task, gboolean result);
 
 G_END_DECLS

@@ -13,7 +13,7 @@
 #include "sbx-error.h"
 
 void
-sbx_fs_stat_free(SbxFsStat *st)
+sbx_agent_fs_stat_free(SbxFsStat *st)
 {
 	if (st == NULL)
 		return;
@@ -22,7 +22,7 @@ sbx_fs_stat_free(SbxFsStat *st)
 }
 
 void
-sbx_fs_dirent_free(SbxFsDirent *e)
+sbx_agent_fs_dirent_free(SbxFsDirent *e)
 {
 	if (e == NULL)
 		return;
@@ -31,7 +31,7 @@ sbx_fs_dirent_free(SbxFsDirent *e)
 }
 
 const gchar *
-sbx_fs_type_to_string(SbxFsType type)
+sbx_agent_fs_type_to_string(SbxFsType type)
 {
 	switch (type) {
 	case SBX_FS_TYPE_FILE:
@@ -48,7 +48,7 @@ sbx_fs_type_to_string(SbxFsType type)
 }
 
 gboolean
-sbx_fs_path_check(const gchar *path, GError **error)
+sbx_agent_fs_path_check(const gchar *path, GError **error)
 {
 	gsize len;
 	if (path == NULL || path[0] == '\0') {
@@ -77,7 +77,7 @@ sbx_fs_path_check(const gchar *path, GError **error)
 }
 
 GError *
-sbx_fs_error_new(gint err, const gchar *path)
+sbx_agent_fs_error_new(gint err, const gchar *path)
 {
 	return g_error_new(SBX_ERROR, sbx_error_code_from_errno(err), "%s: %s", path,
 			   g_strerror(err));
@@ -102,8 +102,8 @@ put_string(GByteArray *buf, const gchar *s)
 }
 
 GBytes *
-sbx_fs_encode_request(guint32 flags, const guint32 *extra, guint n_extra, const gchar *path,
-		      const gchar *path2)
+sbx_agent_fs_encode_request(guint32 flags, const guint32 *extra, guint n_extra, const gchar *path,
+			    const gchar *path2)
 {
 	g_autoptr(GByteArray) buf = g_byte_array_new();
 	put_u32(buf, flags);
@@ -145,7 +145,7 @@ fs_text(const guint8 *p, gsize len)
 }
 
 gboolean
-sbx_fs_parse_error(const guint8 *p, gsize len, gint *err, gchar **path, GError **error)
+sbx_agent_fs_parse_error(const guint8 *p, gsize len, gint *err, gchar **path, GError **error)
 {
 	guint32 e;
 	if (len < 4 || len > 4 + SBX_FS_MAX_PATH)
@@ -161,7 +161,7 @@ sbx_fs_parse_error(const guint8 *p, gsize len, gint *err, gchar **path, GError *
 }
 
 SbxFsStat *
-sbx_fs_parse_stat(const guint8 *p, gsize len, GError **error)
+sbx_agent_fs_parse_stat(const guint8 *p, gsize len, GError **error)
 {
 	g_autoptr(SbxFsStat) st = g_new0(SbxFsStat, 1);
 	if (len < SBX_FS_STAT_FIXED || len > SBX_FS_STAT_FIXED + SBX_FS_MAX_PATH) {
@@ -199,8 +199,8 @@ sbx_fs_parse_stat(const guint8 *p, gsize len, GError **error)
 }
 
 gboolean
-sbx_fs_parse_dirents(const guint8 *p, gsize len, gboolean *more, guint64 *cookie,
-		     GPtrArray *entries, GError **error)
+sbx_agent_fs_parse_dirents(const guint8 *p, gsize len, gboolean *more, guint64 *cookie,
+			   GPtrArray *entries, GError **error)
 {
 	guint32 flags, count;
 	gsize pos = 16;
@@ -255,9 +255,9 @@ fs_reply_is_error(SbxAgentReply *reply, const gchar *path, GError **error)
 	const guint8 *p = g_bytes_get_data(reply->payload, &len);
 	if (reply->type != SBX_MSG_FS_ERROR)
 		return FALSE;
-	if (!sbx_fs_parse_error(p, len, &err, &failed, error))
+	if (!sbx_agent_fs_parse_error(p, len, &err, &failed, error))
 		return TRUE;
-	g_propagate_error(error, sbx_fs_error_new(err, failed != NULL ? failed : path));
+	g_propagate_error(error, sbx_agent_fs_error_new(err, failed != NULL ? failed : path));
 	return TRUE;
 }
 
@@ -276,7 +276,7 @@ sbx_agent_fs_read_async(SbxAgentClient *client, const gchar *path, gint fd,
 			GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
 	guint32 window = SBX_PROTO_DEFAULT_WINDOW;
-	g_autoptr(GBytes) payload = sbx_fs_encode_request(0, &window, 1, path, NULL);
+	g_autoptr(GBytes) payload = sbx_agent_fs_encode_request(0, &window, 1, path, NULL);
 	sbx_agent_client_fs_stream_async(client, SBX_MSG_FS_READ, payload, path, -1, fd,
 					 cancellable, callback, user_data);
 }
@@ -292,7 +292,7 @@ sbx_agent_fs_write_async(SbxAgentClient *client, const gchar *path, guint32 flag
 			 gint fd, GCancellable *cancellable, GAsyncReadyCallback callback,
 			 gpointer user_data)
 {
-	g_autoptr(GBytes) payload = sbx_fs_encode_request(flags, &mode, 1, path, NULL);
+	g_autoptr(GBytes) payload = sbx_agent_fs_encode_request(flags, &mode, 1, path, NULL);
 	sbx_agent_client_fs_stream_async(client, SBX_MSG_FS_WRITE, payload, path, fd, -1,
 					 cancellable, callback, user_data);
 }
@@ -331,12 +331,12 @@ fs_stat_done(GObject *source, GAsyncResult *res, gpointer user_data)
 		return;
 	}
 	p = g_bytes_get_data(reply->payload, &len);
-	st = sbx_fs_parse_stat(p, len, &error);
+	st = sbx_agent_fs_parse_stat(p, len, &error);
 	if (st == NULL) {
 		g_task_return_error(task, g_steal_pointer(&error));
 		return;
 	}
-	g_task_return_pointer(task, st, (GDestroyNotify)sbx_fs_stat_free);
+	g_task_return_pointer(task, st, (GDestroyNotify)sbx_agent_fs_stat_free);
 }
 
 void
@@ -345,7 +345,7 @@ sbx_agent_fs_stat_async(SbxAgentClient *client, const gchar *path, gboolean nofo
 {
 	GTask *task = g_task_new(client, cancellable, callback, user_data);
 	g_autoptr(GBytes) payload =
-	    sbx_fs_encode_request(nofollow ? SBX_FS_NOFOLLOW : 0, NULL, 0, path, NULL);
+	    sbx_agent_fs_encode_request(nofollow ? SBX_FS_NOFOLLOW : 0, NULL, 0, path, NULL);
 	g_task_set_task_data(task, g_strdup(path), g_free);
 	sbx_agent_client_fs_request_async(client, SBX_MSG_FS_STAT, payload, path, cancellable,
 					  fs_stat_done, task);
@@ -401,7 +401,7 @@ fs_readdir_done(GObject *source, GAsyncResult *res, gpointer user_data)
 		return;
 	}
 	p = g_bytes_get_data(reply->payload, &len);
-	if (!sbx_fs_parse_dirents(p, len, &more, &cookie, rd->entries, &error)) {
+	if (!sbx_agent_fs_parse_dirents(p, len, &more, &cookie, rd->entries, &error)) {
 		g_task_return_error(task, g_steal_pointer(&error));
 		return;
 	}
@@ -424,7 +424,7 @@ fs_readdir_next(GTask *task, guint64 cookie)
 {
 	SbxFsReaddir *rd = g_task_get_task_data(task);
 	guint32 extra[2] = {(guint32)(cookie & 0xffffffffu), (guint32)(cookie >> 32)};
-	g_autoptr(GBytes) payload = sbx_fs_encode_request(0, extra, 2, rd->path, NULL);
+	g_autoptr(GBytes) payload = sbx_agent_fs_encode_request(0, extra, 2, rd->path, NULL);
 	sbx_agent_client_fs_request_async(rd->client, SBX_MSG_FS_READDIR, payload, rd->path,
 					  g_task_get_cancellable(task), fs_readdir_done, task);
 }
@@ -439,7 +439,7 @@ sbx_agent_fs_readdir_async(SbxAgentClient *client, const gchar *path, guint max_
 	rd->client = g_object_ref(client);
 	rd->path = g_strdup(path);
 	rd->max_entries = max_entries;
-	rd->entries = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_fs_dirent_free);
+	rd->entries = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_agent_fs_dirent_free);
 	g_task_set_task_data(task, rd, (GDestroyNotify)fs_readdir_free);
 	fs_readdir_next(task, 0);
 }
@@ -482,7 +482,7 @@ sbx_agent_fs_op_async(SbxAgentClient *client, SbxMsgType type, guint32 flags, gu
 	GTask *task = g_task_new(client, cancellable, callback, user_data);
 	gboolean has_mode = type == SBX_MSG_FS_MKDIR || type == SBX_MSG_FS_CHMOD;
 	g_autoptr(GBytes) payload =
-	    sbx_fs_encode_request(flags, &mode, has_mode ? 1 : 0, path, path2);
+	    sbx_agent_fs_encode_request(flags, &mode, has_mode ? 1 : 0, path, path2);
 	g_task_set_task_data(task, g_strdup(path), g_free);
 	sbx_agent_client_fs_request_async(client, type, payload, path, cancellable, fs_op_done,
 					  task);

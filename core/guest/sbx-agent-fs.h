@@ -37,28 +37,29 @@ typedef struct {
 	gint64 mtime;
 } SbxFsDirent;
 
-void sbx_fs_stat_free(SbxFsStat *st);
-void sbx_fs_dirent_free(SbxFsDirent *e);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxFsStat, sbx_fs_stat_free)
+void sbx_agent_fs_stat_free(SbxFsStat *st);
+void sbx_agent_fs_dirent_free(SbxFsDirent *e);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxFsStat, sbx_agent_fs_stat_free)
 /* "file", "directory", "symlink", "other" or "unknown" */
-const gchar *sbx_fs_type_to_string(SbxFsType type);
+const gchar *sbx_agent_fs_type_to_string(SbxFsType type);
 
 /* an absolute guest path of 1..SBX_FS_MAX_PATH bytes, valid UTF-8;
  * SBX_ERROR_INVALID_ARGUMENT otherwise. ".." is left to the guest. */
-gboolean sbx_fs_path_check(const gchar *path, GError **error);
+gboolean sbx_agent_fs_path_check(const gchar *path, GError **error);
 /* the named error for a guest errno about @path */
-GError *sbx_fs_error_new(gint err, const gchar *path);
+GError *sbx_agent_fs_error_new(gint err, const gchar *path);
 
 /* payloads (exposed for tests): u32 flags, @n_extra u32s, then the path
  * string(s) (@path2 may be NULL) */
-GBytes *sbx_fs_encode_request(guint32 flags, const guint32 *extra, guint n_extra, const gchar *path,
-			      const gchar *path2);
+GBytes *sbx_agent_fs_encode_request(guint32 flags, const guint32 *extra, guint n_extra,
+				    const gchar *path, const gchar *path2);
 /* strict parsers: SBX_ERROR_PROTOCOL on any malformed payload */
-gboolean sbx_fs_parse_error(const guint8 *p, gsize len, gint *err, gchar **path, GError **error);
-SbxFsStat *sbx_fs_parse_stat(const guint8 *p, gsize len, GError **error);
+gboolean sbx_agent_fs_parse_error(const guint8 *p, gsize len, gint *err, gchar **path,
+				  GError **error);
+SbxFsStat *sbx_agent_fs_parse_stat(const guint8 *p, gsize len, GError **error);
 /* appends SbxFsDirent to @entries */
-gboolean sbx_fs_parse_dirents(const guint8 *p, gsize len, gboolean *more, guint64 *cookie,
-			      GPtrArray *entries, GError **error);
+gboolean sbx_agent_fs_parse_dirents(const guint8 *p, gsize len, gboolean *more, guint64 *cookie,
+				    GPtrArray *entries, GError **error);
 
 /* ReadFile: the file's bytes are written to @fd (borrowed) */
 void sbx_agent_fs_read_async(SbxAgentClient *client, const gchar *path, gint fd,

@@ -59,7 +59,7 @@ sbx_frame_check_length(const SbxFrameHeader *h, guint32 min, guint32 max, GError
 }
 
 gboolean
-sbx_frame_header_validate(const SbxFrameHeader *h, GError **error)
+sbx_frame_decoder_validate_header(const SbxFrameHeader *h, GError **error)
 {
 	gboolean control = FALSE;
 	gboolean stream = FALSE;
@@ -208,7 +208,7 @@ sbx_frame_decoder_feed(SbxFrameDecoder *self, const guint8 *data, gsize len, Sbx
 			if (self->header_len < SBX_PROTO_HEADER_SIZE)
 				break;
 			sbx_proto_header_decode(self->header_buf, &self->header);
-			if (!sbx_frame_header_validate(&self->header, error))
+			if (!sbx_frame_decoder_validate_header(&self->header, error))
 				return sbx_frame_decoder_fail(self);
 			self->payload_len = 0;
 		}

@@ -24,7 +24,7 @@ SbxFrameDecoder *sbx_frame_decoder_new(void);
 void sbx_frame_decoder_free(SbxFrameDecoder *self);
 
 /* checks a header on its own (type, channel, length and flags for the type) */
-gboolean sbx_frame_header_validate(const SbxFrameHeader *header, GError **error);
+gboolean sbx_frame_decoder_validate_header(const SbxFrameHeader *header, GError **error);
 
 /* consumes all of @data, calling @func for every complete frame; incomplete
  * trailing bytes are kept (at most one frame) until the next call */

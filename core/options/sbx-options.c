@@ -69,7 +69,7 @@ get_string(const gchar *key, GVariant *value, const gchar **out, GError **error)
 }
 
 gboolean
-sbx_env_name_is_valid(const gchar *name)
+sbx_options_env_name_is_valid(const gchar *name)
 {
 	gsize len = strlen(name);
 	if (len == 0 || len > SBX_ENV_NAME_MAX || g_ascii_isdigit(name[0]))
@@ -105,7 +105,7 @@ parse_env(const gchar *key, GVariant *value, GError **error)
 	}
 	g_variant_iter_init(&iter, value);
 	while (g_variant_iter_next(&iter, "{&s&s}", &name, &val)) {
-		if (!sbx_env_name_is_valid(name)) {
+		if (!sbx_options_env_name_is_valid(name)) {
 			invalid(error,
 				"%s: '%.64s' is not a valid variable name (1-%u bytes of A-Z a-z "
 				"0-9 _, not starting with a digit)",
@@ -187,7 +187,7 @@ parse_labels(const gchar *key, GVariant *value, GError **error)
 }
 
 gboolean
-sbx_parse_duration(const gchar *text, guint64 *seconds, GError **error)
+sbx_options_parse_duration(const gchar *text, guint64 *seconds, GError **error)
 {
 	guint64 n = 0;
 	guint64 unit = 1;
@@ -230,7 +230,7 @@ parse_timeout(const gchar *key, GVariant *value, guint max_sec, guint *out, GErr
 			*out = 0;
 			return TRUE;
 		}
-		if (!sbx_parse_duration(text, &seconds, NULL))
+		if (!sbx_options_parse_duration(text, &seconds, NULL))
 			return invalid(error,
 				       "%s: '%.32s' is neither \"session\" nor a duration such as "
 				       "90, 30s, 5m or 1h",
@@ -269,7 +269,7 @@ parse_range(const gchar *key, GVariant *value, const gchar *unit, guint min, gui
 }
 
 void
-sbx_create_options_free(SbxCreateOptions *opts)
+sbx_options_create_free(SbxCreateOptions *opts)
 {
 	if (opts == NULL)
 		return;
@@ -289,7 +289,7 @@ check_once(GHashTable *seen, const gchar *key, GError **error)
 }
 
 SbxCreateOptions *
-sbx_create_options_parse(GVariant *options, SbxConfig *config, GError **error)
+sbx_options_create_parse(GVariant *options, SbxConfig *config, GError **error)
 {
 	g_autoptr(SbxCreateOptions) opts = g_new0(SbxCreateOptions, 1);
 	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
@@ -366,7 +366,7 @@ sbx_create_options_parse(GVariant *options, SbxConfig *config, GError **error)
 }
 
 void
-sbx_exec_options_free(SbxExecOptions *opts)
+sbx_options_exec_free(SbxExecOptions *opts)
 {
 	if (opts == NULL)
 		return;
@@ -377,7 +377,7 @@ sbx_exec_options_free(SbxExecOptions *opts)
 }
 
 SbxExecOptions *
-sbx_exec_options_parse(GVariant *options, GError **error)
+sbx_options_exec_parse(GVariant *options, GError **error)
 {
 	g_autoptr(SbxExecOptions) opts = g_new0(SbxExecOptions, 1);
 	opts->uid = opts->gid = -1;
@@ -413,11 +413,11 @@ sbx_exec_options_parse(GVariant *options, GError **error)
 				return NULL;
 			}
 			opts->cwd = g_strdup(cwd);
-		} else if (!sbx_exec_options_parse_process(opts, key, value, error)) {
+		} else if (!sbx_spawn_options_parse_key(opts, key, value, error)) {
 			return NULL;
 		}
 	}
-	if (!sbx_exec_options_check(opts, error))
+	if (!sbx_spawn_options_check(opts, error))
 		return NULL;
 	if (opts->env == NULL)
 		opts->env = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -425,7 +425,7 @@ sbx_exec_options_parse(GVariant *options, GError **error)
 }
 
 gboolean
-sbx_exec_argv_check(const gchar *const *argv, GError **error)
+sbx_options_exec_check_argv(const gchar *const *argv, GError **error)
 {
 	guint argc;
 
@@ -455,7 +455,7 @@ str_cmp_cb(gconstpointer a, gconstpointer b)
 }
 
 gchar **
-sbx_exec_build_envp(GHashTable *sandbox_env, GHashTable *exec_env)
+sbx_options_exec_build_envp(GHashTable *sandbox_env, GHashTable *exec_env)
 {
 	g_autoptr(GHashTable) merged = g_hash_table_new(g_str_hash, g_str_equal);
 	g_autoptr(GPtrArray) envp = g_ptr_array_new();
@@ -481,7 +481,7 @@ sbx_exec_build_envp(GHashTable *sandbox_env, GHashTable *exec_env)
 }
 
 gboolean
-sbx_exec_request_check_size(const gchar *const *argv, const gchar *const *envp, const gchar *cwd,
+sbx_options_exec_check_size(const gchar *const *argv, const gchar *const *envp, const gchar *cwd,
 			    GError **error)
 {
 	/* flags, two windows, uid, gid, timeout, argc, envc, cwd length */
@@ -501,7 +501,7 @@ sbx_exec_request_check_size(const gchar *const *argv, const gchar *const *envp, 
 }
 
 GVariant *
-sbx_string_table_to_variant(GHashTable *table)
+sbx_options_string_table_to_variant(GHashTable *table)
 {
 	g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a{ss}"));
 	g_autoptr(GPtrArray) keys = g_ptr_array_new();

@@ -58,38 +58,39 @@ typedef struct {
 } SbxExecOptions;
 
 /* @options must be of type a{sv}; limits and images come from @config */
-SbxCreateOptions *sbx_create_options_parse(GVariant *options, SbxConfig *config, GError **error);
-void sbx_create_options_free(SbxCreateOptions *opts);
+SbxCreateOptions *sbx_options_create_parse(GVariant *options, SbxConfig *config, GError **error);
+void sbx_options_create_free(SbxCreateOptions *opts);
 
-SbxExecOptions *sbx_exec_options_parse(GVariant *options, GError **error);
-/* sbx-spawn-options.c: the process keys of sbx_exec_options_parse() (an
+SbxExecOptions *sbx_options_exec_parse(GVariant *options, GError **error);
+/* sbx-spawn-options.c: the process keys of sbx_options_exec_parse() (an
  * unknown @key fails), and the checks across keys */
-gboolean sbx_exec_options_parse_process(SbxExecOptions *opts, const gchar *key, GVariant *value,
-					GError **error);
-gboolean sbx_exec_options_check(SbxExecOptions *opts, GError **error);
-void sbx_exec_options_free(SbxExecOptions *opts);
+gboolean sbx_spawn_options_parse_key(SbxExecOptions *opts, const gchar *key, GVariant *value,
+				     GError **error);
+gboolean sbx_spawn_options_check(SbxExecOptions *opts, GError **error);
+void sbx_options_exec_free(SbxExecOptions *opts);
 
-gboolean sbx_exec_argv_check(const gchar *const *argv, GError **error);
+gboolean sbx_options_exec_check_argv(const gchar *const *argv, GError **error);
 
 /* "KEY=VALUE" strings, sorted by name; @exec_env wins over @sandbox_env */
-gchar **sbx_exec_build_envp(GHashTable *sandbox_env, GHashTable *exec_env);
+gchar **sbx_options_exec_build_envp(GHashTable *sandbox_env, GHashTable *exec_env);
 
 /* the whole request must fit in one agent protocol frame */
-gboolean sbx_exec_request_check_size(const gchar *const *argv, const gchar *const *envp,
+gboolean sbx_options_exec_check_size(const gchar *const *argv, const gchar *const *envp,
 				     const gchar *cwd, GError **error);
 
 /* u milliseconds, or "500ms", "30s", "5m", "1h" -> milliseconds (> 0) */
-gboolean sbx_parse_timeout_ms(const gchar *key, GVariant *value, guint *out, GError **error);
+gboolean sbx_spawn_options_parse_timeout_ms(const gchar *key, GVariant *value, guint *out,
+					    GError **error);
 
 /* "90", "30s", "5m", "1h" -> seconds */
-gboolean sbx_parse_duration(const gchar *text, guint64 *seconds, GError **error);
+gboolean sbx_options_parse_duration(const gchar *text, guint64 *seconds, GError **error);
 
-gboolean sbx_env_name_is_valid(const gchar *name);
+gboolean sbx_options_env_name_is_valid(const gchar *name);
 
 /* a{ss} as a GVariant, for the Labels property */
-GVariant *sbx_string_table_to_variant(GHashTable *table);
+GVariant *sbx_options_string_table_to_variant(GHashTable *table);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxCreateOptions, sbx_create_options_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxExecOptions, sbx_exec_options_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxCreateOptions, sbx_options_create_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxExecOptions, sbx_options_exec_free)
 
 G_END_DECLS

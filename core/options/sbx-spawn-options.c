@@ -1,4 +1,4 @@
-/* the process options of Exec and Spawn (sbx_exec_options_parse() handles
+/* the process options of Exec and Spawn (sbx_options_exec_parse() handles
  * env and cwd): strict types, bounds and combinations.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -98,7 +98,7 @@ user_is_valid(const gchar *user)
 }
 
 gboolean
-sbx_parse_timeout_ms(const gchar *key, GVariant *value, guint *out, GError **error)
+sbx_spawn_options_parse_timeout_ms(const gchar *key, GVariant *value, guint *out, GError **error)
 {
 	guint64 ms = 0;
 	if (g_variant_is_of_type(value, G_VARIANT_TYPE_STRING)) {
@@ -111,7 +111,7 @@ sbx_parse_timeout_ms(const gchar *key, GVariant *value, guint *out, GError **err
 				return invalid(error, "%s: '%.32s' is not a duration", key, s);
 		} else {
 			guint64 sec = 0;
-			if (!sbx_parse_duration(s, &sec, &local))
+			if (!sbx_options_parse_duration(s, &sec, &local))
 				return invalid(error, "%s: %s", key, local->message);
 			ms = sec > G_MAXUINT64 / 1000 ? G_MAXUINT64 : sec * 1000;
 		}
@@ -126,8 +126,7 @@ sbx_parse_timeout_ms(const gchar *key, GVariant *value, guint *out, GError **err
 }
 
 gboolean
-sbx_exec_options_parse_process(SbxExecOptions *opts, const gchar *key, GVariant *value,
-			       GError **error)
+sbx_spawn_options_parse_key(SbxExecOptions *opts, const gchar *key, GVariant *value, GError **error)
 {
 	guint64 v = 0;
 
@@ -167,7 +166,7 @@ sbx_exec_options_parse_process(SbxExecOptions *opts, const gchar *key, GVariant 
 	if (g_strcmp0(key, "stderr") == 0)
 		return get_mode(key, value, TRUE, &opts->stdio[2], error);
 	if (g_strcmp0(key, "timeout") == 0)
-		return sbx_parse_timeout_ms(key, value, &opts->timeout_ms, error);
+		return sbx_spawn_options_parse_timeout_ms(key, value, &opts->timeout_ms, error);
 	if (g_strcmp0(key, "rows") == 0 || g_strcmp0(key, "cols") == 0) {
 		if (!get_uint(key, value, 65535, &v, error))
 			return FALSE;
@@ -186,7 +185,7 @@ sbx_exec_options_parse_process(SbxExecOptions *opts, const gchar *key, GVariant 
 }
 
 gboolean
-sbx_exec_options_check(SbxExecOptions *opts, GError **error)
+sbx_spawn_options_check(SbxExecOptions *opts, GError **error)
 {
 	if (opts->user != NULL && (opts->uid >= 0 || opts->gid >= 0))
 		return invalid(error, "user: give either user or uid/gid, not both");

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <glib-unix.h>
 
-#include "sbx-agent-fd.h"
+#include "sbx-fd.h"
 #include "sbx-fd-sink.h"
 
 struct _SbxFdSink {

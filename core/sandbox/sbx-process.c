@@ -10,7 +10,7 @@
 #include "sbx-authority.h"
 #include "sbx-error.h"
 #include "sbx-log.h"
-#include "sbx-process-output.h"
+#include "sbx-output-relay.h"
 #include "sbx-process.h"
 
 typedef enum {

@@ -125,11 +125,11 @@ handle_exec(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gch
 						      sbx_sandbox_state_to_string(self->state));
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	opts = sbx_exec_options_parse(options, &error);
+	opts = sbx_options_exec_parse(options, &error);
 	if (opts != NULL && opts->detach) {
 		g_set_error_literal(&error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
 				    "detach: only for Spawn");
-		g_clear_pointer(&opts, sbx_exec_options_free);
+		g_clear_pointer(&opts, sbx_options_exec_free);
 	}
 	if (opts == NULL) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
@@ -142,8 +142,8 @@ handle_exec(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gch
 	g_ptr_array_add(self->execs, call);
 	{
 		GVariant *handles[3] = {stdin_h, stdout_h, stderr_h};
-		if (!sbx_sandbox_exec_prepare(self, invocation, argv, opts, handles, &params,
-					      &envp, call->fds, &error)) {
+		if (!sbx_sandbox_spawn_prepare_exec(self, invocation, argv, opts, handles, &params,
+						    &envp, call->fds, &error)) {
 			g_dbus_method_invocation_return_gerror(invocation, error);
 			return G_DBUS_METHOD_INVOCATION_HANDLED;
 		}

@@ -89,8 +89,8 @@ sbx_fs_call_new(SbxSandbox *self, GDBusMethodInvocation *invocation, const gchar
 						      sbx_sandbox_state_to_string(self->state));
 		return NULL;
 	}
-	if ((path != NULL && !sbx_fs_path_check(path, &error)) ||
-	    (path2 != NULL && !sbx_fs_path_check(path2, &error))) {
+	if ((path != NULL && !sbx_agent_fs_path_check(path, &error)) ||
+	    (path2 != NULL && !sbx_agent_fs_path_check(path2, &error))) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return NULL;
 	}
@@ -316,7 +316,7 @@ on_stat_done(GObject *source, GAsyncResult *res, gpointer user_data)
 	}
 	g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
 	g_variant_builder_add(&b, "{sv}", "type",
-			      g_variant_new_string(sbx_fs_type_to_string(st->type)));
+			      g_variant_new_string(sbx_agent_fs_type_to_string(st->type)));
 	g_variant_builder_add(&b, "{sv}", "size", g_variant_new_uint64(st->size));
 	g_variant_builder_add(&b, "{sv}", "mode", g_variant_new_uint32(st->mode));
 	g_variant_builder_add(&b, "{sv}", "uid", g_variant_new_uint32(st->uid));
@@ -376,7 +376,7 @@ on_readdir_done(GObject *source, GAsyncResult *res, gpointer user_data)
 		g_variant_builder_open(&b, G_VARIANT_TYPE_VARDICT);
 		g_variant_builder_add(&b, "{sv}", "name", g_variant_new_string(e->name));
 		g_variant_builder_add(&b, "{sv}", "type",
-				      g_variant_new_string(sbx_fs_type_to_string(e->type)));
+				      g_variant_new_string(sbx_agent_fs_type_to_string(e->type)));
 		g_variant_builder_add(&b, "{sv}", "size", g_variant_new_uint64(e->size));
 		g_variant_builder_add(&b, "{sv}", "mode", g_variant_new_uint32(e->mode));
 		g_variant_builder_add(&b, "{sv}", "mtime", g_variant_new_int64(e->mtime));
@@ -581,7 +581,7 @@ on_upload_mkdir_done(GObject *source, GAsyncResult *res, gpointer user_data)
 		/* something that is not a directory is in the way */
 		if (g_error_matches(error, SBX_ERROR, SBX_ERROR_ALREADY_EXISTS)) {
 			g_clear_error(&error);
-			error = sbx_fs_error_new(ENOTDIR, call->path);
+			error = sbx_agent_fs_error_new(ENOTDIR, call->path);
 		}
 		sbx_fs_call_return_error(call, error);
 		sbx_fs_call_free(call);
@@ -675,7 +675,7 @@ handle_download(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const
 static gboolean
 sbx_env_name_check(const gchar *name, GError **error)
 {
-	if (!sbx_env_name_is_valid(name)) {
+	if (!sbx_options_env_name_is_valid(name)) {
 		g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
 			    "'%.64s' is not a valid variable name (1-%u bytes of A-Z a-z 0-9 _, "
 			    "not starting with a digit)",

@@ -19,7 +19,7 @@
 #define SBX_DEFAULT_EXPIRY_GRACE_SEC 10
 
 void
-sbx_sandbox_set_lifetime_limits(SbxSandbox *self, guint max_lifetime_sec, guint extend_step_sec,
+sbx_sandbox_lifetime_set_limits(SbxSandbox *self, guint max_lifetime_sec, guint extend_step_sec,
 				guint expiry_grace_sec)
 {
 	g_return_if_fail(SBX_IS_SANDBOX(self));
@@ -29,7 +29,7 @@ sbx_sandbox_set_lifetime_limits(SbxSandbox *self, guint max_lifetime_sec, guint 
 }
 
 void
-sbx_sandbox_set_region(SbxSandbox *self, const gchar *region)
+sbx_sandbox_lifetime_set_region(SbxSandbox *self, const gchar *region)
 {
 	g_return_if_fail(SBX_IS_SANDBOX(self));
 	g_free(self->region);
@@ -38,7 +38,7 @@ sbx_sandbox_set_region(SbxSandbox *self, const gchar *region)
 }
 
 const gchar *
-sbx_sandbox_get_destroy_reason(SbxSandbox *self)
+sbx_sandbox_lifetime_get_destroy_reason(SbxSandbox *self)
 {
 	return self->destroy_reason;
 }
@@ -116,7 +116,7 @@ handle_extend_timeout(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation,
 	if (expires_at != self->expires_at) {
 		sbx_sandbox_info(self->id, "sandbox %s: expiry extended by %" G_GINT64_FORMAT " s",
 				 self->id, (expires_at - self->expires_at) / G_USEC_PER_SEC);
-		sbx_sandbox_set_expires_at(self, expires_at);
+		sbx_sandbox_state_set_expires_at(self, expires_at);
 	}
 	sbx_dbus_sandbox1_complete_extend_timeout(iface, invocation, (guint64)expires_at);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;

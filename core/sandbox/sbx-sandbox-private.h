@@ -34,7 +34,7 @@ struct _SbxSandbox {
 	/* running */
 	SbxAgentClient *agent;
 	gulong agent_closed_id;
-	GPtrArray *execs; /* SbxExecCall, not owned */
+	GPtrArray *execs;     /* SbxExecCall, not owned */
 	GPtrArray *processes; /* SbxProcess (Spawn), oldest first */
 	guint next_process;
 	guint expiry_id;
@@ -64,7 +64,7 @@ struct _SbxSandbox {
 	gboolean crashed;
 	gboolean finished;
 	SbxEventLog *events;
-	GBytes *console_tail; /* a crashed sandbox's last console bytes */
+	GBytes *console_tail;	    /* a crashed sandbox's last console bytes */
 	GPtrArray *console_readers; /* SbxConsoleReader */
 
 	/* stopping */
@@ -92,7 +92,7 @@ void sbx_sandbox_logs_stop(SbxSandbox *self);
 void sbx_sandbox_logs_free(SbxSandbox *self);
 /* sbx-sandbox-state.c */
 void sbx_sandbox_arm_expiry(SbxSandbox *self);
-void sbx_sandbox_forget_state(SbxSandbox *self);
+void sbx_sandbox_state_forget(SbxSandbox *self);
 /* sbx-sandbox-fs.c: filesystem and environment methods */
 void sbx_sandbox_fs_setup(SbxSandbox *self);
 void sbx_sandbox_exec_cancel_all(SbxSandbox *self);
@@ -103,7 +103,7 @@ void sbx_sandbox_spawn_setup(SbxSandbox *self);
 void sbx_sandbox_spawn_stop(SbxSandbox *self);
 /* validated options -> agent params; the fds come from the invocation
  * (-1 for "null"/"merged" and -1 handles); *envp must be freed */
-gboolean sbx_sandbox_exec_prepare(SbxSandbox *self, GDBusMethodInvocation *invocation,
-				  const gchar *const *argv, SbxExecOptions *opts,
-				  GVariant *handles[3], SbxExecParams *params, gchar ***envp,
-				  gint fds[3], GError **error);
+gboolean sbx_sandbox_spawn_prepare_exec(SbxSandbox *self, GDBusMethodInvocation *invocation,
+					const gchar *const *argv, SbxExecOptions *opts,
+					GVariant *handles[3], SbxExecParams *params, gchar ***envp,
+					gint fds[3], GError **error);

@@ -38,19 +38,19 @@ get_fd(GUnixFDList *fd_list, GVariant *handle, const gchar *what, gint *fd_out, 
 }
 
 gboolean
-sbx_sandbox_exec_prepare(SbxSandbox *self, GDBusMethodInvocation *invocation,
-			 const gchar *const *argv, SbxExecOptions *opts, GVariant *handles[3],
-			 SbxExecParams *params, gchar ***envp, gint fds[3], GError **error)
+sbx_sandbox_spawn_prepare_exec(SbxSandbox *self, GDBusMethodInvocation *invocation,
+			       const gchar *const *argv, SbxExecOptions *opts, GVariant *handles[3],
+			       SbxExecParams *params, gchar ***envp, gint fds[3], GError **error)
 {
 	GUnixFDList *fd_list =
 	    g_dbus_message_get_unix_fd_list(g_dbus_method_invocation_get_message(invocation));
 	static const gchar *const names[] = {"stdin", "stdout", "stderr"};
 
 	fds[0] = fds[1] = fds[2] = -1;
-	if (!sbx_exec_argv_check(argv, error))
+	if (!sbx_options_exec_check_argv(argv, error))
 		return FALSE;
-	*envp = sbx_exec_build_envp(opts->clear_env ? NULL : self->opts->env, opts->env);
-	if (!sbx_exec_request_check_size(argv, (const gchar *const *)*envp, opts->cwd, error))
+	*envp = sbx_options_exec_build_envp(opts->clear_env ? NULL : self->opts->env, opts->env);
+	if (!sbx_options_exec_check_size(argv, (const gchar *const *)*envp, opts->cwd, error))
 		return FALSE;
 	for (guint i = 0; i < 3; i++) {
 		if (!get_fd(fd_list, handles[i], names[i], &fds[i], error))
@@ -160,9 +160,9 @@ handle_spawn(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gc
 		    "sandbox %s already runs %u processes", self->id, (guint)SBX_PROCESSES_MAX);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	opts = sbx_exec_options_parse(options, &error);
-	if (opts == NULL || !sbx_sandbox_exec_prepare(self, invocation, argv, opts, handles,
-						      &params, &envp, fds, &error)) {
+	opts = sbx_options_exec_parse(options, &error);
+	if (opts == NULL || !sbx_sandbox_spawn_prepare_exec(self, invocation, argv, opts, handles,
+							    &params, &envp, fds, &error)) {
 		close_fds(fds);
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;

@@ -10,7 +10,7 @@
 #include "sbx-volume-manager.h"
 
 void
-sbx_sandbox_set_state_store(SbxSandbox *self, SbxStateStore *store, const gchar *backend_name)
+sbx_sandbox_state_set_store(SbxSandbox *self, SbxStateStore *store, const gchar *backend_name)
 {
 	g_return_if_fail(SBX_IS_SANDBOX(self));
 	g_set_object(&self->store, store);
@@ -31,9 +31,9 @@ copy_table(GHashTable *to, GHashTable *from)
 }
 
 SbxStateRecord *
-sbx_sandbox_to_record(SbxSandbox *self)
+sbx_sandbox_state_to_record(SbxSandbox *self)
 {
-	SbxStateRecord *rec = sbx_state_record_new();
+	SbxStateRecord *rec = sbx_state_store_record_new();
 	rec->id = g_strdup(self->id);
 	rec->owner_uid = self->owner_uid;
 	rec->image = g_strdup(self->image->name);
@@ -59,7 +59,7 @@ sbx_sandbox_to_record(SbxSandbox *self)
 }
 
 void
-sbx_sandbox_save_state(SbxSandbox *self)
+sbx_sandbox_state_save(SbxSandbox *self)
 {
 	g_autoptr(SbxStateRecord) rec = NULL;
 
@@ -67,20 +67,20 @@ sbx_sandbox_save_state(SbxSandbox *self)
 	/* only running sandboxes have something worth re-adopting */
 	if (self->store == NULL || self->state != SBX_SANDBOX_STATE_RUNNING)
 		return;
-	rec = sbx_sandbox_to_record(self);
+	rec = sbx_sandbox_state_to_record(self);
 	sbx_state_store_save(self->store, rec);
 }
 
 void
-sbx_sandbox_forget_state(SbxSandbox *self)
+sbx_sandbox_state_forget(SbxSandbox *self)
 {
 	if (self->store != NULL)
 		sbx_state_store_remove(self->store, self->id);
 }
 
 SbxSandbox *
-sbx_sandbox_new_adopted(const SbxStateRecord *rec, const SbxImage *image,
-			SbxHypervisorBackend *backend, guint boot_timeout_sec)
+sbx_sandbox_state_new_adopted(const SbxStateRecord *rec, const SbxImage *image,
+			      SbxHypervisorBackend *backend, guint boot_timeout_sec)
 {
 	SbxCreateOptions *opts = g_new0(SbxCreateOptions, 1);
 	g_autofree gchar *runtime_dir = g_path_get_dirname(rec->run_dir);
@@ -115,7 +115,7 @@ sbx_sandbox_new_adopted(const SbxStateRecord *rec, const SbxImage *image,
 }
 
 void
-sbx_sandbox_crash(SbxSandbox *self, const gchar *reason)
+sbx_sandbox_state_crash(SbxSandbox *self, const gchar *reason)
 {
 	g_return_if_fail(SBX_IS_SANDBOX(self));
 	if (self->state != SBX_SANDBOX_STATE_RUNNING)
@@ -129,7 +129,7 @@ sbx_sandbox_crash(SbxSandbox *self, const gchar *reason)
 }
 
 void
-sbx_sandbox_set_expires_at(SbxSandbox *self, gint64 expires_at)
+sbx_sandbox_state_set_expires_at(SbxSandbox *self, gint64 expires_at)
 {
 	g_return_if_fail(SBX_IS_SANDBOX(self));
 	g_return_if_fail(expires_at > 0);
@@ -138,41 +138,41 @@ sbx_sandbox_set_expires_at(SbxSandbox *self, gint64 expires_at)
 		return;
 	sbx_sandbox_arm_expiry(self);
 	sbx_event_log_add(self->events, "expiry set to %" G_GINT64_FORMAT, expires_at);
-	sbx_sandbox_save_state(self);
+	sbx_sandbox_state_save(self);
 }
 
 gint64
-sbx_sandbox_get_expires_at(SbxSandbox *self)
+sbx_sandbox_state_get_expires_at(SbxSandbox *self)
 {
 	return self->opts->timeout_sec > 0 ? self->expires_at : 0;
 }
 
 guint
-sbx_sandbox_get_memory_mib(SbxSandbox *self)
+sbx_sandbox_state_get_memory_mib(SbxSandbox *self)
 {
 	return self->opts->memory_mib;
 }
 
 guint
-sbx_sandbox_get_vcpus(SbxSandbox *self)
+sbx_sandbox_state_get_vcpus(SbxSandbox *self)
 {
 	return self->opts->vcpus;
 }
 
 const gchar *
-sbx_sandbox_get_region(SbxSandbox *self)
+sbx_sandbox_state_get_region(SbxSandbox *self)
 {
 	return self->region;
 }
 
 SbxEventLog *
-sbx_sandbox_get_event_log(SbxSandbox *self)
+sbx_sandbox_state_get_event_log(SbxSandbox *self)
 {
 	return self->events;
 }
 
 gboolean
-sbx_sandbox_is_finished(SbxSandbox *self)
+sbx_sandbox_state_is_finished(SbxSandbox *self)
 {
 	return self->finished;
 }

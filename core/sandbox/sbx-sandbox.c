@@ -23,8 +23,7 @@ static guint signals[SIGNAL_LAST];
 #define SBX_CONNECT_RETRY_MS 50
 #define SBX_CONNECT_DEADLINE_US (10 * G_USEC_PER_SEC)
 
-static const gchar *const state_names[] = {"starting", "running", "stopping", "stopped",
-					    "crashed"};
+static const gchar *const state_names[] = {"starting", "running", "stopping", "stopped", "crashed"};
 
 const gchar *
 sbx_sandbox_state_to_string(SbxSandboxState state)
@@ -66,10 +65,11 @@ sbx_sandbox_set_state(SbxSandbox *self, SbxSandboxState state)
 			  sbx_sandbox_state_to_string(state));
 	/* the property first, so a client reacting to the signal reads the new value */
 	g_dbus_interface_skeleton_flush(G_DBUS_INTERFACE_SKELETON(self->iface));
-	sbx_dbus_sandbox1_emit_state_changed(
-	    self->iface, sbx_sandbox_state_to_string(state),
-	    state >= SBX_SANDBOX_STATE_STOPPING && self->destroy_reason != NULL ? self->destroy_reason
-										: "");
+	sbx_dbus_sandbox1_emit_state_changed(self->iface, sbx_sandbox_state_to_string(state),
+					     state >= SBX_SANDBOX_STATE_STOPPING &&
+						     self->destroy_reason != NULL
+						 ? self->destroy_reason
+						 : "");
 }
 
 static void
@@ -101,7 +101,7 @@ sbx_sandbox_finalize(GObject *object)
 	g_free(self->guest_limits_cmdline);
 	g_clear_error(&self->start_error);
 	g_clear_error(&self->destroy_error);
-	g_clear_pointer(&self->opts, sbx_create_options_free);
+	g_clear_pointer(&self->opts, sbx_options_create_free);
 	g_clear_pointer(&self->image, sbx_image_free);
 	g_clear_pointer(&self->disks, g_ptr_array_unref);
 	g_clear_object(&self->backend);
@@ -123,9 +123,9 @@ sbx_sandbox_class_init(SbxSandboxClass *klass)
 	object_class->finalize = sbx_sandbox_finalize;
 	signals[SIGNAL_GONE] = g_signal_new("gone", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
 					    NULL, NULL, NULL, G_TYPE_NONE, 0);
-	signals[SIGNAL_DISMISSED] = g_signal_new("dismissed", G_TYPE_FROM_CLASS(klass),
-						 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-						 G_TYPE_NONE, 0);
+	signals[SIGNAL_DISMISSED] =
+	    g_signal_new("dismissed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+			 NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -161,7 +161,8 @@ sbx_sandbox_new(const gchar *id, SbxCreateOptions *opts, const SbxImage *image,
 	sbx_dbus_sandbox1_set_vcpus(self->iface, opts->vcpus);
 	sbx_dbus_sandbox1_set_created_at(self->iface, (guint64)self->created_at);
 	sbx_dbus_sandbox1_set_expires_at(self->iface, 0);
-	sbx_dbus_sandbox1_set_labels(self->iface, sbx_string_table_to_variant(opts->labels));
+	sbx_dbus_sandbox1_set_labels(self->iface,
+				     sbx_options_string_table_to_variant(opts->labels));
 	sbx_sandbox_set_state(self, SBX_SANDBOX_STATE_STARTING);
 	sbx_dbus_object_skeleton_set_sandbox1(self->object, self->iface);
 	sbx_sandbox_exec_setup(self);
@@ -314,7 +315,7 @@ finish_stop(SbxSandbox *self)
 			 self->destroy_reason != NULL ? self->destroy_reason : "start failed");
 	sbx_event_log_add(self->events, "destroyed: %s",
 			  self->destroy_reason != NULL ? self->destroy_reason : "start failed");
-	sbx_sandbox_forget_state(self);
+	sbx_sandbox_state_forget(self);
 	sbx_sandbox_logs_stop(self);
 	g_signal_emit(self, signals[SIGNAL_GONE], 0);
 
@@ -521,7 +522,7 @@ on_agent_closed(SbxAgentClient *agent, const GError *reason, gpointer user_data)
 	why = g_strdup_printf("the agent connection closed: %s",
 			      reason != NULL ? reason->message : "hung up");
 	sbx_sandbox_warning(self->id, "sandbox %s: %s", self->id, why);
-	sbx_sandbox_crash(self, why);
+	sbx_sandbox_state_crash(self, why);
 }
 
 static gboolean
@@ -557,14 +558,14 @@ on_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
 	if (self->opts->timeout_sec > 0) {
 		/* an adopted sandbox keeps the expiry it had */
 		if (self->expires_at == 0)
-			self->expires_at = g_get_real_time() +
-					   (gint64)self->opts->timeout_sec * G_USEC_PER_SEC;
+			self->expires_at =
+			    g_get_real_time() + (gint64)self->opts->timeout_sec * G_USEC_PER_SEC;
 		sbx_sandbox_arm_expiry(self);
 	}
 	sbx_sandbox_set_state(self, SBX_SANDBOX_STATE_RUNNING);
 	sbx_event_log_add(self->events, "%s (agent %s)", self->adopted ? "adopted" : "running",
 			  sbx_agent_client_get_agent_version(self->agent));
-	sbx_sandbox_save_state(self);
+	sbx_sandbox_state_save(self);
 	sbx_sandbox_info(self->id, "sandbox %s running (agent %s, %u MiB, %u vCPUs)", self->id,
 			 sbx_agent_client_get_agent_version(self->agent), self->opts->memory_mib,
 			 self->opts->vcpus);
@@ -722,7 +723,7 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 	spec->disk_size = (guint64)self->image->disk_size_gib << 30;
 	spec->network = self->image->network;
 	if (self->disks != NULL && self->disks->len > 0) {
-		g_autofree gchar *vol = sbx_volume_disks_to_cmdline(self->disks);
+		g_autofree gchar *vol = sbx_volume_manager_disks_to_cmdline(self->disks);
 		g_autofree gchar *old = g_steal_pointer(&spec->cmdline);
 		spec->cmdline = g_strconcat(old, " ", vol, NULL);
 		spec->disks = g_ptr_array_ref(self->disks);

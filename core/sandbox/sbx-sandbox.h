@@ -73,11 +73,11 @@ gboolean sbx_sandbox_destroy_finish(SbxSandbox *self, GAsyncResult *res, GError 
 
 /* sbx-sandbox-lifetime.c. Call before start; defaults: those of [daemon]
  * MaxLifetimeSec, ExtendStepSec and ExpiryGraceSec */
-void sbx_sandbox_set_lifetime_limits(SbxSandbox *self, guint max_lifetime_sec,
+void sbx_sandbox_lifetime_set_limits(SbxSandbox *self, guint max_lifetime_sec,
 				     guint extend_step_sec, guint expiry_grace_sec);
-void sbx_sandbox_set_region(SbxSandbox *self, const gchar *region);
+void sbx_sandbox_lifetime_set_region(SbxSandbox *self, const gchar *region);
 /* why it was destroyed, once it is stopping; NULL before */
-const gchar *sbx_sandbox_get_destroy_reason(SbxSandbox *self);
+const gchar *sbx_sandbox_lifetime_get_destroy_reason(SbxSandbox *self);
 
 /* signal "gone": the sandbox is stopped (or crashed) and its files removed;
  * signal "dismissed": Kill on a crashed sandbox: drop it now */
@@ -88,30 +88,30 @@ const gchar *sbx_sandbox_get_destroy_reason(SbxSandbox *self);
 
 /* the sandbox writes its record to @store once running, on changes, and
  * removes it when destroyed */
-void sbx_sandbox_set_state_store(SbxSandbox *self, SbxStateStore *store, const gchar *backend_name);
+void sbx_sandbox_state_set_store(SbxSandbox *self, SbxStateStore *store, const gchar *backend_name);
 /* writes the record now (queued): call after changing anything it holds,
  * e.g. the expiry */
-void sbx_sandbox_save_state(SbxSandbox *self);
-SbxStateRecord *sbx_sandbox_to_record(SbxSandbox *self);
+void sbx_sandbox_state_save(SbxSandbox *self);
+SbxStateRecord *sbx_sandbox_state_to_record(SbxSandbox *self);
 /* a sandbox whose VM survived a daemon restart; start it with
  * sbx_sandbox_adopt_async(), which reconnects to its agent */
-SbxSandbox *sbx_sandbox_new_adopted(const SbxStateRecord *rec, const SbxImage *image,
-				    SbxHypervisorBackend *backend, guint boot_timeout_sec);
+SbxSandbox *sbx_sandbox_state_new_adopted(const SbxStateRecord *rec, const SbxImage *image,
+					  SbxHypervisorBackend *backend, guint boot_timeout_sec);
 void sbx_sandbox_adopt_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer user_data);
 gboolean sbx_sandbox_adopt_finish(SbxSandbox *self, GAsyncResult *res, GError **error);
 /* the VM died or the agent hung up without us asking: State becomes
  * "crashed" and everything is cleaned up */
-void sbx_sandbox_crash(SbxSandbox *self, const gchar *reason);
+void sbx_sandbox_state_crash(SbxSandbox *self, const gchar *reason);
 /* sets ExpiresAt (µs since the epoch, > 0), re-arms the expiry timer and
  * saves the record; for duration sandboxes */
-void sbx_sandbox_set_expires_at(SbxSandbox *self, gint64 expires_at);
-gint64 sbx_sandbox_get_expires_at(SbxSandbox *self);
-guint sbx_sandbox_get_memory_mib(SbxSandbox *self);
-guint sbx_sandbox_get_vcpus(SbxSandbox *self);
+void sbx_sandbox_state_set_expires_at(SbxSandbox *self, gint64 expires_at);
+gint64 sbx_sandbox_state_get_expires_at(SbxSandbox *self);
+guint sbx_sandbox_state_get_memory_mib(SbxSandbox *self);
+guint sbx_sandbox_state_get_vcpus(SbxSandbox *self);
 /* NULL when regions are not in use */
-const gchar *sbx_sandbox_get_region(SbxSandbox *self);
-SbxEventLog *sbx_sandbox_get_event_log(SbxSandbox *self);
+const gchar *sbx_sandbox_state_get_region(SbxSandbox *self);
+SbxEventLog *sbx_sandbox_state_get_event_log(SbxSandbox *self);
 /* stopped or crashed, and cleaned up */
-gboolean sbx_sandbox_is_finished(SbxSandbox *self);
+gboolean sbx_sandbox_state_is_finished(SbxSandbox *self);
 
 G_END_DECLS

@@ -32,17 +32,18 @@ typedef struct {
 /* --- records ------------------------------------------------------------ */
 
 SbxStateRecord *
-sbx_state_record_new(void)
+sbx_state_store_record_new(void)
 {
 	SbxStateRecord *rec = g_new0(SbxStateRecord, 1);
 	rec->env = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	rec->labels = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	rec->volumes = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_volume_request_free);
+	rec->volumes =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)sbx_volume_manager_request_free);
 	return rec;
 }
 
 void
-sbx_state_record_free(SbxStateRecord *rec)
+sbx_state_store_record_free(SbxStateRecord *rec)
 {
 	if (rec == NULL)
 		return;
@@ -72,7 +73,7 @@ add_table(JsonBuilder *b, const gchar *name, GHashTable *table)
 }
 
 gchar *
-sbx_state_record_to_json(const SbxStateRecord *rec)
+sbx_state_store_record_to_json(const SbxStateRecord *rec)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -246,7 +247,7 @@ get_volumes(JsonObject *obj, GPtrArray *volumes, GError **error)
 					  id, json_node_get_boolean(ro) ? ":ro" : ":rw", NULL)));
 	}
 	value = g_variant_ref_sink(g_variant_builder_end(&builder));
-	reqs = sbx_volume_requests_parse(value, &error_local);
+	reqs = sbx_volume_manager_parse_requests(value, &error_local);
 	if (reqs == NULL) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s", error_local->message);
 		return FALSE;
@@ -256,10 +257,10 @@ get_volumes(JsonObject *obj, GPtrArray *volumes, GError **error)
 }
 
 SbxStateRecord *
-sbx_state_record_from_json(const gchar *data, gssize len, GError **error)
+sbx_state_store_record_from_json(const gchar *data, gssize len, GError **error)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
-	g_autoptr(SbxStateRecord) rec = sbx_state_record_new();
+	g_autoptr(SbxStateRecord) rec = sbx_state_store_record_new();
 	JsonNode *root;
 	JsonObject *obj;
 	const gchar *s;
@@ -430,7 +431,7 @@ sbx_state_store_save(SbxStateStore *self, const SbxStateRecord *rec)
 	StoreJob *job = g_new0(StoreJob, 1);
 	g_return_if_fail(SBX_IS_STATE_STORE(self));
 	job->id = g_strdup(rec->id);
-	job->json = sbx_state_record_to_json(rec);
+	job->json = sbx_state_store_record_to_json(rec);
 	queue_job(self, job);
 }
 
@@ -456,7 +457,7 @@ GPtrArray *
 sbx_state_store_load_all(SbxStateStore *self, GPtrArray *bad_ids)
 {
 	g_autoptr(GPtrArray) records =
-	    g_ptr_array_new_with_free_func((GDestroyNotify)sbx_state_record_free);
+	    g_ptr_array_new_with_free_func((GDestroyNotify)sbx_state_store_record_free);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GDir) dir = g_dir_open(self->dir, 0, &error);
 	const gchar *name;
@@ -485,7 +486,7 @@ sbx_state_store_load_all(SbxStateStore *self, GPtrArray *bad_ids)
 			continue;
 		}
 		if (!g_file_get_contents(path, &data, &len, &error) ||
-		    (rec = sbx_state_record_from_json(data, (gssize)len, &error)) == NULL) {
+		    (rec = sbx_state_store_record_from_json(data, (gssize)len, &error)) == NULL) {
 			sbx_sandbox_warning(id, "state: %s is unusable: %s", path, error->message);
 			g_clear_error(&error);
 			if (bad_ids != NULL)
@@ -495,7 +496,7 @@ sbx_state_store_load_all(SbxStateStore *self, GPtrArray *bad_ids)
 		if (g_strcmp0(rec->id, id) != 0) {
 			sbx_sandbox_warning(id, "state: %s names another sandbox (%s)", path,
 					    rec->id);
-			sbx_state_record_free(rec);
+			sbx_state_store_record_free(rec);
 			if (bad_ids != NULL)
 				g_ptr_array_add(bad_ids, g_steal_pointer(&id));
 			continue;

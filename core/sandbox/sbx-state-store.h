@@ -32,11 +32,11 @@ typedef struct {
 	GPtrArray *volumes;
 } SbxStateRecord;
 
-SbxStateRecord *sbx_state_record_new(void);
-void sbx_state_record_free(SbxStateRecord *rec);
-gchar *sbx_state_record_to_json(const SbxStateRecord *rec);
+SbxStateRecord *sbx_state_store_record_new(void);
+void sbx_state_store_record_free(SbxStateRecord *rec);
+gchar *sbx_state_store_record_to_json(const SbxStateRecord *rec);
 /* validates everything: the file is trusted no more than any input */
-SbxStateRecord *sbx_state_record_from_json(const gchar *data, gssize len, GError **error);
+SbxStateRecord *sbx_state_store_record_from_json(const gchar *data, gssize len, GError **error);
 
 #define SBX_TYPE_STATE_STORE (sbx_state_store_get_type())
 G_DECLARE_FINAL_TYPE(SbxStateStore, sbx_state_store, SBX, STATE_STORE, GObject)
@@ -56,6 +56,6 @@ void sbx_state_store_flush(SbxStateStore *self);
  * caller can clean up after them. */
 GPtrArray *sbx_state_store_load_all(SbxStateStore *self, GPtrArray *bad_ids);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxStateRecord, sbx_state_record_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxStateRecord, sbx_state_store_record_free)
 
 G_END_DECLS

@@ -57,9 +57,9 @@ on_created(GObject *source, GAsyncResult *res, gpointer user_data)
 	g_autoptr(SbxVolume) volume = NULL;
 
 	if (call->kind == CALL_SNAPSHOT)
-		volume = sbx_volume_manager_snapshot_finish(call->manager, res, &error);
+		volume = sbx_volume_ops_snapshot_finish(call->manager, res, &error);
 	else
-		volume = sbx_volume_manager_create_finish(call->manager, res, &error);
+		volume = sbx_volume_ops_create_finish(call->manager, res, &error);
 	if (volume == NULL) {
 		return_error(call, error);
 		return;
@@ -77,9 +77,9 @@ on_done(GObject *source, GAsyncResult *res, gpointer user_data)
 	gboolean ok;
 
 	if (call->kind == CALL_DELETE)
-		ok = sbx_volume_manager_delete_finish(call->manager, res, &error);
+		ok = sbx_volume_ops_delete_finish(call->manager, res, &error);
 	else
-		ok = sbx_volume_manager_resize_finish(call->manager, res, &error);
+		ok = sbx_volume_ops_resize_finish(call->manager, res, &error);
 	if (!ok) {
 		return_error(call, error);
 		return;
@@ -115,23 +115,22 @@ run_call(VolumeCall *call_in)
 	switch (call->kind) {
 	case CALL_CREATE: {
 		VolumeCall *c = g_steal_pointer(&call);
-		sbx_volume_manager_create_async(self, c->uid, c->name, c->options, on_created, c);
+		sbx_volume_ops_create_async(self, c->uid, c->name, c->options, on_created, c);
 		return;
 	}
 	case CALL_SNAPSHOT: {
 		VolumeCall *c = g_steal_pointer(&call);
-		sbx_volume_manager_snapshot_async(self, c->volume, c->name, c->options, on_created,
-						  c);
+		sbx_volume_ops_snapshot_async(self, c->volume, c->name, c->options, on_created, c);
 		return;
 	}
 	case CALL_DELETE: {
 		VolumeCall *c = g_steal_pointer(&call);
-		sbx_volume_manager_delete_async(self, c->volume, on_done, c);
+		sbx_volume_ops_delete_async(self, c->volume, on_done, c);
 		return;
 	}
 	case CALL_RESIZE: {
 		VolumeCall *c = g_steal_pointer(&call);
-		sbx_volume_manager_resize_async(self, c->volume, c->capacity, on_done, c);
+		sbx_volume_ops_resize_async(self, c->volume, c->capacity, on_done, c);
 		return;
 	}
 	case CALL_LIST: {
@@ -292,7 +291,7 @@ handle_snapshot(SbxDBusVolume1 *iface, GDBusMethodInvocation *invocation, const 
 }
 
 void
-sbx_volume_manager_export(SbxVolumeManager *self, SbxVolume *volume)
+sbx_volume_dbus_export(SbxVolumeManager *self, SbxVolume *volume)
 {
 	SbxDBusVolume1 *iface = sbx_volume_get_iface(volume);
 

@@ -71,12 +71,12 @@ sbx_volume_manager_set_object_manager(SbxVolumeManager *self,
 		gpointer value;
 		g_hash_table_iter_init(&iter, self->volumes);
 		while (g_hash_table_iter_next(&iter, NULL, &value))
-			sbx_volume_manager_export(self, value);
+			sbx_volume_dbus_export(self, value);
 	}
 }
 
 GError *
-sbx_volume_error_from_backend(const GError *error, const gchar *what)
+sbx_volume_manager_error_from_backend(const GError *error, const gchar *what)
 {
 	gint code = SBX_ERROR_BACKEND;
 
@@ -199,7 +199,7 @@ sbx_volume_manager_list(SbxVolumeManager *self, guint uid, GVariant *filter, GEr
 /* --- attach / detach ---------------------------------------------------- */
 
 void
-sbx_volume_request_free(SbxVolumeRequest *req)
+sbx_volume_manager_request_free(SbxVolumeRequest *req)
 {
 	g_free(req->mount_path);
 	g_free(req->ref);
@@ -257,10 +257,10 @@ mount_path_is_valid(const gchar *path, GError **error)
 }
 
 GPtrArray *
-sbx_volume_requests_parse(GVariant *value, GError **error)
+sbx_volume_manager_parse_requests(GVariant *value, GError **error)
 {
 	g_autoptr(GPtrArray) reqs =
-	    g_ptr_array_new_with_free_func((GDestroyNotify)sbx_volume_request_free);
+	    g_ptr_array_new_with_free_func((GDestroyNotify)sbx_volume_manager_request_free);
 	GVariantIter iter;
 	const gchar *path;
 	GVariant *v;
@@ -301,7 +301,7 @@ sbx_volume_requests_parse(GVariant *value, GError **error)
 			if (g_strcmp0(colon, ":ro") == 0)
 				req->read_only = TRUE;
 			else if (g_strcmp0(colon, ":rw") != 0) {
-				sbx_volume_request_free(req);
+				sbx_volume_manager_request_free(req);
 				g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
 					    "volumes: %s: '%.80s': the flag after ':' must be "
 					    "'ro' or 'rw'",
@@ -315,7 +315,7 @@ sbx_volume_requests_parse(GVariant *value, GError **error)
 			g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
 				    "volumes: %s: '%.80s' is not a volume name or id", path,
 				    req->ref);
-			sbx_volume_request_free(req);
+			sbx_volume_manager_request_free(req);
 			return NULL;
 		}
 		for (guint i = 0; i < reqs->len; i++) {
@@ -329,7 +329,7 @@ sbx_volume_requests_parse(GVariant *value, GError **error)
 				g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
 					    "volumes: mount paths %s and %s overlap",
 					    other->mount_path, req->mount_path);
-				sbx_volume_request_free(req);
+				sbx_volume_manager_request_free(req);
 				return NULL;
 			}
 		}
@@ -409,7 +409,8 @@ sbx_volume_manager_attach(SbxVolumeManager *self, guint uid, const gchar *sandbo
 				? " (one read-write attachment at a time; "
 				  "read-only ones may share)"
 				: "");
-			g_propagate_error(error, sbx_volume_error_from_backend(error_local, what));
+			g_propagate_error(error,
+					  sbx_volume_manager_error_from_backend(error_local, what));
 			sbx_volume_manager_detach(self, sandbox_id);
 			return NULL;
 		}
@@ -427,7 +428,7 @@ sbx_volume_manager_attach(SbxVolumeManager *self, guint uid, const gchar *sandbo
 }
 
 gchar *
-sbx_volume_disks_to_cmdline(GPtrArray *disks)
+sbx_volume_manager_disks_to_cmdline(GPtrArray *disks)
 {
 	g_autoptr(GString) str = NULL;
 

@@ -28,9 +28,9 @@ void sbx_volume_manager_set_object_manager(SbxVolumeManager *self,
 
 /* lists every backend's volumes and exports them; a backend that fails is
  * logged and skipped (its volumes appear once it answers, at the next start) */
-void sbx_volume_manager_load_async(SbxVolumeManager *self, GAsyncReadyCallback callback,
-				   gpointer user_data);
-gboolean sbx_volume_manager_load_finish(SbxVolumeManager *self, GAsyncResult *res, GError **error);
+void sbx_volume_ops_load_async(SbxVolumeManager *self, GAsyncReadyCallback callback,
+			       gpointer user_data);
+gboolean sbx_volume_ops_load_finish(SbxVolumeManager *self, GAsyncResult *res, GError **error);
 
 /* one of @uid's volumes by id or name; NotFound otherwise */
 SbxVolume *sbx_volume_manager_lookup(SbxVolumeManager *self, guint uid, const gchar *id_or_name,
@@ -39,24 +39,21 @@ SbxVolume *sbx_volume_manager_lookup(SbxVolumeManager *self, guint uid, const gc
 gchar **sbx_volume_manager_list(SbxVolumeManager *self, guint uid, GVariant *filter,
 				GError **error);
 
-void sbx_volume_manager_create_async(SbxVolumeManager *self, guint uid, const gchar *name,
-				     GVariant *options, GAsyncReadyCallback callback,
-				     gpointer user_data);
-SbxVolume *sbx_volume_manager_create_finish(SbxVolumeManager *self, GAsyncResult *res,
-					    GError **error);
-void sbx_volume_manager_delete_async(SbxVolumeManager *self, SbxVolume *volume,
-				     GAsyncReadyCallback callback, gpointer user_data);
-gboolean sbx_volume_manager_delete_finish(SbxVolumeManager *self, GAsyncResult *res,
+void sbx_volume_ops_create_async(SbxVolumeManager *self, guint uid, const gchar *name,
+				 GVariant *options, GAsyncReadyCallback callback,
+				 gpointer user_data);
+SbxVolume *sbx_volume_ops_create_finish(SbxVolumeManager *self, GAsyncResult *res, GError **error);
+void sbx_volume_ops_delete_async(SbxVolumeManager *self, SbxVolume *volume,
+				 GAsyncReadyCallback callback, gpointer user_data);
+gboolean sbx_volume_ops_delete_finish(SbxVolumeManager *self, GAsyncResult *res, GError **error);
+void sbx_volume_ops_resize_async(SbxVolumeManager *self, SbxVolume *volume, guint64 capacity,
+				 GAsyncReadyCallback callback, gpointer user_data);
+gboolean sbx_volume_ops_resize_finish(SbxVolumeManager *self, GAsyncResult *res, GError **error);
+void sbx_volume_ops_snapshot_async(SbxVolumeManager *self, SbxVolume *volume, const gchar *name,
+				   GVariant *options, GAsyncReadyCallback callback,
+				   gpointer user_data);
+SbxVolume *sbx_volume_ops_snapshot_finish(SbxVolumeManager *self, GAsyncResult *res,
 					  GError **error);
-void sbx_volume_manager_resize_async(SbxVolumeManager *self, SbxVolume *volume, guint64 capacity,
-				     GAsyncReadyCallback callback, gpointer user_data);
-gboolean sbx_volume_manager_resize_finish(SbxVolumeManager *self, GAsyncResult *res,
-					  GError **error);
-void sbx_volume_manager_snapshot_async(SbxVolumeManager *self, SbxVolume *volume, const gchar *name,
-				       GVariant *options, GAsyncReadyCallback callback,
-				       gpointer user_data);
-SbxVolume *sbx_volume_manager_snapshot_finish(SbxVolumeManager *self, GAsyncResult *res,
-					      GError **error);
 
 /* CreateSandbox's "volumes" option (a{sv}: path -> "REF" or "REF:ro"|"REF:rw"),
  * checked without looking anything up; returns SbxVolumeRequest */
@@ -65,8 +62,8 @@ typedef struct {
 	gchar *ref;
 	gboolean read_only;
 } SbxVolumeRequest;
-GPtrArray *sbx_volume_requests_parse(GVariant *value, GError **error);
-void sbx_volume_request_free(SbxVolumeRequest *req);
+GPtrArray *sbx_volume_manager_parse_requests(GVariant *value, GError **error);
+void sbx_volume_manager_request_free(SbxVolumeRequest *req);
 
 /* resolves @requests for @uid, takes every attachment lock (all or none) and
  * returns the disks (SbxVmDisk) for the VM spec; @first_dev is the first
@@ -77,9 +74,9 @@ GPtrArray *sbx_volume_manager_attach(SbxVolumeManager *self, guint uid, const gc
 void sbx_volume_manager_detach(SbxVolumeManager *self, const gchar *sandbox_id);
 
 /* "sbx.vol=SERIAL:PATH:rw,..." for the guest agent, or NULL without disks */
-gchar *sbx_volume_disks_to_cmdline(GPtrArray *disks);
+gchar *sbx_volume_manager_disks_to_cmdline(GPtrArray *disks);
 
 /* a backend's G_IO_ERROR as an org.sandboxd.Error */
-GError *sbx_volume_error_from_backend(const GError *error, const gchar *what);
+GError *sbx_volume_manager_error_from_backend(const GError *error, const gchar *what);
 
 G_END_DECLS

@@ -46,7 +46,7 @@ on_listed(GObject *source, GAsyncResult *res, gpointer user_data)
 				continue;
 			g_hash_table_insert(self->volumes, g_strdup(info->id),
 					    g_object_ref(volume));
-			sbx_volume_manager_export(self, volume);
+			sbx_volume_dbus_export(self, volume);
 			n++;
 		}
 		g_message("volume backend %s: %u volumes and snapshots", name, n);
@@ -56,8 +56,7 @@ on_listed(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 void
-sbx_volume_manager_load_async(SbxVolumeManager *self, GAsyncReadyCallback callback,
-			      gpointer user_data)
+sbx_volume_ops_load_async(SbxVolumeManager *self, GAsyncReadyCallback callback, gpointer user_data)
 {
 	g_autoptr(GTask) task = g_task_new(self, NULL, callback, user_data);
 	LoadData *data = g_new0(LoadData, 1);
@@ -78,7 +77,7 @@ sbx_volume_manager_load_async(SbxVolumeManager *self, GAsyncReadyCallback callba
 }
 
 gboolean
-sbx_volume_manager_load_finish(SbxVolumeManager *self, GAsyncResult *res, GError **error)
+sbx_volume_ops_load_finish(SbxVolumeManager *self, GAsyncResult *res, GError **error)
 {
 	return g_task_propagate_boolean(G_TASK(res), error);
 }
@@ -274,7 +273,7 @@ make_fail(GTask *task, const GError *error, const gchar *what)
 			sbx_volume_backend_delete_volume_async(data->backend, data->id, NULL,
 							       on_cleanup_done, g_strdup(data->id));
 	}
-	g_task_return_error(task, sbx_volume_error_from_backend(error, what));
+	g_task_return_error(task, sbx_volume_manager_error_from_backend(error, what));
 }
 
 static void
@@ -301,7 +300,7 @@ on_make_info(GObject *source, GAsyncResult *res, gpointer user_data)
 	}
 	g_hash_table_remove(self->pending_names, data->pending_key);
 	g_hash_table_insert(self->volumes, g_strdup(data->id), g_object_ref(volume));
-	sbx_volume_manager_export(self, volume);
+	sbx_volume_dbus_export(self, volume);
 	g_message("volume %s ('%s', %s, %" G_GUINT64_FORMAT " bytes) created%s%s", data->id,
 		  sbx_volume_get_name(volume), data->backend_name, sbx_volume_get_capacity(volume),
 		  data->of_volume != NULL ? " as a snapshot of " : "",
@@ -375,8 +374,8 @@ make_start(SbxVolumeManager *self, GTask *task, guint uid, const gchar *name)
 }
 
 void
-sbx_volume_manager_create_async(SbxVolumeManager *self, guint uid, const gchar *name,
-				GVariant *options, GAsyncReadyCallback callback, gpointer user_data)
+sbx_volume_ops_create_async(SbxVolumeManager *self, guint uid, const gchar *name, GVariant *options,
+			    GAsyncReadyCallback callback, gpointer user_data)
 {
 	g_autoptr(GTask) task = g_task_new(self, NULL, callback, user_data);
 	g_autoptr(GError) error = NULL;
@@ -472,15 +471,14 @@ sbx_volume_manager_create_async(SbxVolumeManager *self, guint uid, const gchar *
 }
 
 SbxVolume *
-sbx_volume_manager_create_finish(SbxVolumeManager *self, GAsyncResult *res, GError **error)
+sbx_volume_ops_create_finish(SbxVolumeManager *self, GAsyncResult *res, GError **error)
 {
 	return g_task_propagate_pointer(G_TASK(res), error);
 }
 
 void
-sbx_volume_manager_snapshot_async(SbxVolumeManager *self, SbxVolume *volume, const gchar *name,
-				  GVariant *options, GAsyncReadyCallback callback,
-				  gpointer user_data)
+sbx_volume_ops_snapshot_async(SbxVolumeManager *self, SbxVolume *volume, const gchar *name,
+			      GVariant *options, GAsyncReadyCallback callback, gpointer user_data)
 {
 	g_autoptr(GTask) task = g_task_new(self, NULL, callback, user_data);
 	g_autoptr(GError) error = NULL;
@@ -534,7 +532,7 @@ sbx_volume_manager_snapshot_async(SbxVolumeManager *self, SbxVolume *volume, con
 }
 
 SbxVolume *
-sbx_volume_manager_snapshot_finish(SbxVolumeManager *self, GAsyncResult *res, GError **error)
+sbx_volume_ops_snapshot_finish(SbxVolumeManager *self, GAsyncResult *res, GError **error)
 {
 	return g_task_propagate_pointer(G_TASK(res), error);
 }
@@ -558,7 +556,7 @@ on_deleted(GObject *source, GAsyncResult *res, gpointer user_data)
 		ok = sbx_volume_backend_delete_volume_finish(SBX_VOLUME_BACKEND(source), res,
 							     &error);
 	if (!ok) {
-		g_autoptr(GError) e = sbx_volume_error_from_backend(
+		g_autoptr(GError) e = sbx_volume_manager_error_from_backend(
 		    error, sbx_volume_is_snapshot(volume) ? "cannot delete the snapshot"
 							  : "cannot delete the volume");
 		if (sbx_volume_is_snapshot(volume) && e->code == SBX_ERROR_VOLUME_ATTACHED)
@@ -574,8 +572,8 @@ on_deleted(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 void
-sbx_volume_manager_delete_async(SbxVolumeManager *self, SbxVolume *volume,
-				GAsyncReadyCallback callback, gpointer user_data)
+sbx_volume_ops_delete_async(SbxVolumeManager *self, SbxVolume *volume, GAsyncReadyCallback callback,
+			    gpointer user_data)
 {
 	g_autoptr(GTask) task = g_task_new(self, NULL, callback, user_data);
 
@@ -601,7 +599,7 @@ sbx_volume_manager_delete_async(SbxVolumeManager *self, SbxVolume *volume,
 }
 
 gboolean
-sbx_volume_manager_delete_finish(SbxVolumeManager *self, GAsyncResult *res, GError **error)
+sbx_volume_ops_delete_finish(SbxVolumeManager *self, GAsyncResult *res, GError **error)
 {
 	return g_task_propagate_boolean(G_TASK(res), error);
 }
@@ -631,7 +629,7 @@ on_resized(GObject *source, GAsyncResult *res, gpointer user_data)
 	if (!sbx_volume_backend_resize_volume_finish(SBX_VOLUME_BACKEND(source), res, &error)) {
 		sbx_volume_set_busy(volume, FALSE);
 		g_task_return_error(
-		    task, sbx_volume_error_from_backend(error, "cannot resize the volume"));
+		    task, sbx_volume_manager_error_from_backend(error, "cannot resize the volume"));
 		return;
 	}
 	sbx_volume_backend_get_info_async(SBX_VOLUME_BACKEND(source), sbx_volume_get_id(volume),
@@ -639,8 +637,8 @@ on_resized(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 void
-sbx_volume_manager_resize_async(SbxVolumeManager *self, SbxVolume *volume, guint64 capacity,
-				GAsyncReadyCallback callback, gpointer user_data)
+sbx_volume_ops_resize_async(SbxVolumeManager *self, SbxVolume *volume, guint64 capacity,
+			    GAsyncReadyCallback callback, gpointer user_data)
 {
 	g_autoptr(GTask) task = g_task_new(self, NULL, callback, user_data);
 	g_autoptr(GError) error = NULL;
@@ -677,7 +675,7 @@ sbx_volume_manager_resize_async(SbxVolumeManager *self, SbxVolume *volume, guint
 }
 
 gboolean
-sbx_volume_manager_resize_finish(SbxVolumeManager *self, GAsyncResult *res, GError **error)
+sbx_volume_ops_resize_finish(SbxVolumeManager *self, GAsyncResult *res, GError **error)
 {
 	return g_task_propagate_boolean(G_TASK(res), error);
 }

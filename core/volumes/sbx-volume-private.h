@@ -15,4 +15,4 @@ struct _SbxVolumeManager {
 };
 
 /* exports @volume's object and connects its method handlers */
-void sbx_volume_manager_export(SbxVolumeManager *self, SbxVolume *volume);
+void sbx_volume_dbus_export(SbxVolumeManager *self, SbxVolume *volume);

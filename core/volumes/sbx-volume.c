@@ -103,7 +103,7 @@ sbx_volume_make_attributes(const gchar *name, guint owner, const gchar *region, 
 		g_hash_table_insert(attrs, g_strdup(SBX_VOLUME_ATTR_REGION), g_strdup(region));
 	/* label keys may hold characters attribute keys may not: one GVariant text */
 	if (labels != NULL && g_hash_table_size(labels) > 0) {
-		v = g_variant_ref_sink(sbx_string_table_to_variant(labels));
+		v = g_variant_ref_sink(sbx_options_string_table_to_variant(labels));
 		g_hash_table_insert(attrs, g_strdup(SBX_VOLUME_ATTR_LABELS),
 				    g_variant_print(v, FALSE));
 	}
@@ -173,7 +173,7 @@ sbx_volume_new_from_info(SbxVolumeBackend *backend, const gchar *backend_name,
 	sbx_dbus_volume1_set_backend(self->iface, backend_name);
 	sbx_dbus_volume1_set_region(self->iface, region != NULL ? region : "");
 	sbx_dbus_volume1_set_created_at(self->iface, (guint64)MAX(info->created, 0));
-	sbx_dbus_volume1_set_labels(self->iface, sbx_string_table_to_variant(self->labels));
+	sbx_dbus_volume1_set_labels(self->iface, sbx_options_string_table_to_variant(self->labels));
 	sbx_dbus_volume1_set_read_only(self->iface, self->snapshot);
 	sbx_dbus_volume1_set_parent(self->iface, info->parent != NULL ? info->parent : "");
 	sbx_volume_update(self, info);

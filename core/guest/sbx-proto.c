@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "sbx-error.h"
-#include "sbx-proto-message.h"
+#include "sbx-proto.h"
 
 void
 sbx_proto_exec_clear(SbxProtoExec *exec)

@@ -12,7 +12,7 @@
 
 #include <glib-unix.h>
 
-#include "sbx-agent-fd.h"
+#include "sbx-fd.h"
 #include "sbx-error.h"
 
 void

@@ -194,17 +194,17 @@ adopt(GTask *task, SbxHypervisorBackend *backend, const SbxStateRecord *rec)
 	/* the image left the config meanwhile: the VM runs anyway, keep its name */
 	if (image == NULL)
 		image = stub = sbx_image_new(rec->image);
-	sandbox =
-	    sbx_sandbox_new_adopted(rec, image, backend, sbx_config_get_boot_timeout_sec(config));
+	sandbox = sbx_sandbox_state_new_adopted(rec, image, backend,
+						sbx_config_get_boot_timeout_sec(config));
 	/* as CreateSandbox does */
-	sbx_sandbox_set_region(sandbox, rec->region != NULL
-					    ? rec->region
-					    : sbx_manager_get_default_region(r->manager));
-	sbx_sandbox_set_lifetime_limits(
+	sbx_sandbox_lifetime_set_region(sandbox, rec->region != NULL
+						     ? rec->region
+						     : sbx_manager_get_default_region(r->manager));
+	sbx_sandbox_lifetime_set_limits(
 	    sandbox, sbx_config_get_max_lifetime_sec(config),
 	    (guint)sbx_config_get_uint(config, "daemon", "ExtendStepSec"),
 	    (guint)sbx_config_get_uint(config, "daemon", "ExpiryGraceSec"));
-	sbx_sandbox_set_state_store(sandbox, sbx_manager_get_state_store(r->manager), rec->backend);
+	sbx_sandbox_state_set_store(sandbox, sbx_manager_get_state_store(r->manager), rec->backend);
 	/* its volumes' locks again, or it goes: adopted unlocked, another sandbox
 	 * could attach them read-write while this one still writes */
 	if (rec->volumes->len > 0) {

@@ -9,9 +9,9 @@
 
 #include <glib-unix.h>
 
-#include "sbx-agent-fd.h"
+#include "sbx-fd.h"
 #include "sbx-error.h"
-#include "sbx-process-output.h"
+#include "sbx-output-relay.h"
 
 #define SBX_RELAY_CHUNK (64u * 1024u)
 /* stop reading the pipe while this much waits for a slow sink */
