@@ -194,7 +194,8 @@ static void __attribute__((noreturn)) child_main(const SbxExecSpec *spec, int fd
 		if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid((uid_t)spec->uid) < 0)
 			child_fail(errfd, STAGE_USER);
 	}
-	char **envp = child_env(spec->envp, named ? &user : NULL, (spec->flags & SBX_EXEC_PTY) != 0);
+	char **envp =
+	    child_env(spec->envp, named ? &user : NULL, (spec->flags & SBX_EXEC_PTY) != 0);
 	exec_path(spec->argv, envp);
 	child_fail(errfd, STAGE_EXEC);
 }
@@ -264,8 +265,8 @@ sbx_channel_exec(SbxConn *c, uint32_t id, SbxExecSpec *spec)
 			close(devnull);
 		if (pty_slave >= 0)
 			close(pty_slave);
-		send_exec_failed(c, id, e, pty ? "cannot open a pseudo-terminal" : "cannot create pipes",
-				 NULL);
+		send_exec_failed(
+		    c, id, e, pty ? "cannot open a pseudo-terminal" : "cannot create pipes", NULL);
 		return;
 	}
 

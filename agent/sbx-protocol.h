@@ -37,10 +37,10 @@ typedef struct {
 
 typedef enum {
 	/* control channel (0) */
-	SBX_MSG_HELLO = 1,	/* host->guest: u32 magic, u32 min_version, u32 max_version */
+	SBX_MSG_HELLO = 1,	 /* host->guest: u32 magic, u32 min_version, u32 max_version */
 	SBX_MSG_HELLO_REPLY = 2, /* guest->host: u32 magic, u32 version, u32 features, then
 				    agent version string (rest of payload, no NUL) */
-	SBX_MSG_PING = 3,	/* either way: opaque payload (<= 64 bytes), echoed as PONG */
+	SBX_MSG_PING = 3,	 /* either way: opaque payload (<= 64 bytes), echoed as PONG */
 	SBX_MSG_PONG = 4,
 
 	/* process channels (!= 0) */
@@ -72,17 +72,17 @@ typedef enum {
 	 * success, else it is the errno that failed the operation. The other
 	 * requests are answered by exactly one reply frame (80-95), which
 	 * closes the channel. A string is u32 length + bytes (no NUL). */
-	SBX_MSG_FS_READ = 64,	  /* u32 flags (0), u32 stdout_window, string path */
-	SBX_MSG_FS_WRITE = 65,	  /* u32 SbxFsFlags, u32 mode, string path */
-	SBX_MSG_FS_STAT = 66,	  /* u32 SbxFsFlags, string path -> FS_STAT_REPLY */
-	SBX_MSG_FS_READDIR = 67,  /* u32 flags (0), u32 cookie_lo, u32 cookie_hi, string path
-				     -> FS_DIRENTS */
-	SBX_MSG_FS_MKDIR = 68,	  /* u32 SbxFsFlags, u32 mode, string path -> FS_OK */
-	SBX_MSG_FS_REMOVE = 69,	  /* u32 SbxFsFlags, string path -> FS_OK */
-	SBX_MSG_FS_RENAME = 70,	  /* u32 flags (0), string from, string to -> FS_OK */
-	SBX_MSG_FS_CHMOD = 71,	  /* u32 flags (0), u32 mode, string path -> FS_OK */
-	SBX_MSG_FS_OK = 80,	  /* guest->host: no payload */
-	SBX_MSG_FS_ERROR = 81,	  /* guest->host: i32 errno, the failing guest path (rest) */
+	SBX_MSG_FS_READ = 64,	    /* u32 flags (0), u32 stdout_window, string path */
+	SBX_MSG_FS_WRITE = 65,	    /* u32 SbxFsFlags, u32 mode, string path */
+	SBX_MSG_FS_STAT = 66,	    /* u32 SbxFsFlags, string path -> FS_STAT_REPLY */
+	SBX_MSG_FS_READDIR = 67,    /* u32 flags (0), u32 cookie_lo, u32 cookie_hi, string path
+				       -> FS_DIRENTS */
+	SBX_MSG_FS_MKDIR = 68,	    /* u32 SbxFsFlags, u32 mode, string path -> FS_OK */
+	SBX_MSG_FS_REMOVE = 69,	    /* u32 SbxFsFlags, string path -> FS_OK */
+	SBX_MSG_FS_RENAME = 70,	    /* u32 flags (0), string from, string to -> FS_OK */
+	SBX_MSG_FS_CHMOD = 71,	    /* u32 flags (0), u32 mode, string path -> FS_OK */
+	SBX_MSG_FS_OK = 80,	    /* guest->host: no payload */
+	SBX_MSG_FS_ERROR = 81,	    /* guest->host: i32 errno, the failing guest path (rest) */
 	SBX_MSG_FS_STAT_REPLY = 82, /* guest->host: SbxFsStat fields, then link target (rest) */
 	SBX_MSG_FS_DIRENTS = 83,    /* guest->host: u32 flags (1 = more), u32 cookie_lo,
 				       u32 cookie_hi, u32 count, then count entries */
@@ -102,17 +102,17 @@ typedef enum {
 
 /* EXEC flags */
 typedef enum {
-	SBX_EXEC_STDIN_PIPE = 1u << 0,	  /* else stdin is /dev/null */
-	SBX_EXEC_STDOUT_PIPE = 1u << 1,	  /* else /dev/null */
-	SBX_EXEC_STDERR_PIPE = 1u << 2,	  /* else /dev/null */
-	SBX_EXEC_STDERR_MERGE = 1u << 3,  /* stderr goes to the stdout stream */
-	SBX_EXEC_CLEAR_ENV = 1u << 4,	  /* do not inherit the agent's env */
-	SBX_EXEC_SET_USER = 1u << 5,	  /* uid/gid fields are valid */
-	SBX_EXEC_TIMEOUT = 1u << 6,	  /* timeout_ms is valid */
-	SBX_EXEC_PTY = 1u << 7,		  /* a pseudo-terminal is stdin/stdout/stderr;
-					     trailer: u32 rows, u32 cols */
-	SBX_EXEC_USER_NAME = 1u << 8,	  /* trailer: user name string, resolved in
-					     the guest's /etc/passwd (wins over uid/gid) */
+	SBX_EXEC_STDIN_PIPE = 1u << 0,	 /* else stdin is /dev/null */
+	SBX_EXEC_STDOUT_PIPE = 1u << 1,	 /* else /dev/null */
+	SBX_EXEC_STDERR_PIPE = 1u << 2,	 /* else /dev/null */
+	SBX_EXEC_STDERR_MERGE = 1u << 3, /* stderr goes to the stdout stream */
+	SBX_EXEC_CLEAR_ENV = 1u << 4,	 /* do not inherit the agent's env */
+	SBX_EXEC_SET_USER = 1u << 5,	 /* uid/gid fields are valid */
+	SBX_EXEC_TIMEOUT = 1u << 6,	 /* timeout_ms is valid */
+	SBX_EXEC_PTY = 1u << 7,		 /* a pseudo-terminal is stdin/stdout/stderr;
+					    trailer: u32 rows, u32 cols */
+	SBX_EXEC_USER_NAME = 1u << 8,	 /* trailer: user name string, resolved in
+					    the guest's /etc/passwd (wins over uid/gid) */
 } SbxExecFlags;
 
 /* EXIT flags */

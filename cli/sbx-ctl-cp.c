@@ -250,7 +250,7 @@ sbx_ctl_cp_download(SbxCtl *ctl, const gchar *object, const gchar *path, const g
 }
 
 gint
-sbx_ctl_cmd_cp(SbxCtl *ctl, gint argc, gchar **argv)
+sbx_ctl_cp_main(SbxCtl *ctl, gint argc, gchar **argv)
 {
 	gboolean recursive = FALSE;
 	gboolean parents = FALSE;

@@ -109,7 +109,7 @@ sbx_ctl_create_options_to_variant(SbxCtlCreateOptions *opts, const gchar *defaul
 	}
 	if (opts->volumes != NULL) {
 		GVariant *volumes =
-		    sbx_ctl_parse_volumes((const gchar *const *)opts->volumes, error);
+		    sbx_ctl_volume_parse_list((const gchar *const *)opts->volumes, error);
 		if (volumes == NULL)
 			return NULL;
 		g_variant_builder_add(&builder, "{sv}", "volumes", volumes);
@@ -117,7 +117,8 @@ sbx_ctl_create_options_to_variant(SbxCtlCreateOptions *opts, const gchar *defaul
 	if (opts->image != NULL)
 		g_variant_builder_add(&builder, "{sv}", "image", g_variant_new_string(opts->image));
 	if (opts->region != NULL)
-		g_variant_builder_add(&builder, "{sv}", "region", g_variant_new_string(opts->region));
+		g_variant_builder_add(&builder, "{sv}", "region",
+				      g_variant_new_string(opts->region));
 	if (timeout != NULL)
 		g_variant_builder_add(&builder, "{sv}", "timeout", g_variant_new_string(timeout));
 	return g_variant_ref_sink(g_variant_builder_end(&builder));
@@ -145,7 +146,7 @@ sbx_ctl_get_sandbox_id(SbxCtl *ctl, const gchar *path, GError **error)
 }
 
 gint
-sbx_ctl_cmd_create(SbxCtl *ctl, gint argc, gchar **argv)
+sbx_ctl_create_main(SbxCtl *ctl, gint argc, gchar **argv)
 {
 	SbxCtlCreateOptions opts = {0};
 	g_autoptr(GOptionContext) context = NULL;

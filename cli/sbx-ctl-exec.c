@@ -38,7 +38,7 @@ sbx_ctl_exec_options_to_variant(const gchar *const *env, const gchar *cwd, GErro
 /* our fds 0, 1 and 2 (duplicated), so the daemon reads and writes them directly;
  * a closed one is replaced by /dev/null */
 GUnixFDList *
-sbx_ctl_stdio_fd_list(GError **error)
+sbx_ctl_exec_stdio_fd_list(GError **error)
 {
 	g_autoptr(GUnixFDList) fd_list = g_unix_fd_list_new();
 
@@ -66,7 +66,7 @@ sbx_ctl_stdio_fd_list(GError **error)
 	return g_steal_pointer(&fd_list);
 }
 
-/* the parameters of Sandbox1.Exec: the handles index the list from sbx_ctl_stdio_fd_list() */
+/* the parameters of Sandbox1.Exec: the handles index the list from sbx_ctl_exec_stdio_fd_list() */
 GVariant *
 sbx_ctl_exec_parameters_new(gchar **command, GVariant *options)
 {
@@ -74,7 +74,7 @@ sbx_ctl_exec_parameters_new(gchar **command, GVariant *options)
 }
 
 gint
-sbx_ctl_cmd_exec(SbxCtl *ctl, gint argc, gchar **argv)
+sbx_ctl_exec_main(SbxCtl *ctl, gint argc, gchar **argv)
 {
 	g_auto(GStrv) env = NULL;
 	g_autofree gchar *cwd = NULL;
@@ -134,7 +134,7 @@ sbx_ctl_cmd_exec(SbxCtl *ctl, gint argc, gchar **argv)
 	if (options == NULL)
 		return sbx_ctl_report_local_error(error);
 	dict = g_variant_dict_new(options);
-	if (!sbx_ctl_add_user_option(dict, user, &error))
+	if (!sbx_ctl_proc_add_user_option(dict, user, &error))
 		return sbx_ctl_report_local_error(error);
 	if (timeout != NULL) {
 		if (!g_utf8_validate(timeout, -1, NULL)) {
@@ -145,7 +145,7 @@ sbx_ctl_cmd_exec(SbxCtl *ctl, gint argc, gchar **argv)
 		/* the daemon checks it: "500ms", "30s", "5m", "1h" or seconds */
 		g_variant_dict_insert(dict, "timeout", "s", timeout);
 	}
-	fd_list = sbx_ctl_stdio_fd_list(&error);
+	fd_list = sbx_ctl_exec_stdio_fd_list(&error);
 	if (fd_list == NULL)
 		return sbx_ctl_report_local_error(error);
 	if (!sbx_ctl_connect(ctl, &error))
@@ -159,7 +159,7 @@ sbx_ctl_cmd_exec(SbxCtl *ctl, gint argc, gchar **argv)
 	}
 	/* a terminal and a timeout need the Process1 object */
 	if (tty || timeout != NULL)
-		return sbx_ctl_run_process(ctl, path, command, dict, tty);
+		return sbx_ctl_proc_run(ctl, path, command, dict, tty);
 	/* keep the caller's order of keys unless --user added some */
 	if (user != NULL) {
 		g_clear_pointer(&options, g_variant_unref);

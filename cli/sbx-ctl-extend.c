@@ -32,7 +32,7 @@ parse_duration(const gchar *text, guint32 *seconds)
 }
 
 gint
-sbx_ctl_cmd_extend(SbxCtl *ctl, gint argc, gchar **argv)
+sbx_ctl_extend_main(SbxCtl *ctl, gint argc, gchar **argv)
 {
 	g_autoptr(GOptionContext) context = NULL;
 	g_autoptr(GError) error = NULL;

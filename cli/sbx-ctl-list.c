@@ -113,7 +113,7 @@ sbx_ctl_list_print_row(gchar **row, const gsize *widths)
 }
 
 gint
-sbx_ctl_cmd_list(SbxCtl *ctl, gint argc, gchar **argv)
+sbx_ctl_list_main(SbxCtl *ctl, gint argc, gchar **argv)
 {
 	g_autoptr(GOptionContext) context = NULL;
 	g_autoptr(GError) error = NULL;
@@ -152,7 +152,8 @@ sbx_ctl_cmd_list(SbxCtl *ctl, gint argc, gchar **argv)
 		return sbx_ctl_usage_error(_("unexpected argument '%s'"), args[0]);
 	g_variant_builder_init(&filter, G_VARIANT_TYPE_VARDICT);
 	if (labels != NULL) {
-		GVariant *pairs = sbx_ctl_parse_pairs((const gchar *const *)labels, "--label", &error);
+		GVariant *pairs =
+		    sbx_ctl_parse_pairs((const gchar *const *)labels, "--label", &error);
 		if (pairs == NULL) {
 			g_variant_builder_clear(&filter);
 			return sbx_ctl_usage_error("%s", error->message);
@@ -166,11 +167,10 @@ sbx_ctl_cmd_list(SbxCtl *ctl, gint argc, gchar **argv)
 		return sbx_ctl_report_local_error(error);
 	}
 
-	reply = g_dbus_connection_call_sync(ctl->connection, SBX_CTL_BUS_NAME, SBX_CTL_MANAGER_PATH,
-					    SBX_CTL_MANAGER_IFACE, "ListSandboxes",
-					    g_variant_new("(a{sv})", &filter),
-					    G_VARIANT_TYPE("(ao)"), G_DBUS_CALL_FLAGS_NONE,
-					    SBX_CTL_QUERY_TIMEOUT_MS, NULL, &error);
+	reply = g_dbus_connection_call_sync(
+	    ctl->connection, SBX_CTL_BUS_NAME, SBX_CTL_MANAGER_PATH, SBX_CTL_MANAGER_IFACE,
+	    "ListSandboxes", g_variant_new("(a{sv})", &filter), G_VARIANT_TYPE("(ao)"),
+	    G_DBUS_CALL_FLAGS_NONE, SBX_CTL_QUERY_TIMEOUT_MS, NULL, &error);
 	if (reply == NULL)
 		return sbx_ctl_report_dbus_error(ctl, _("cannot list sandboxes"), error);
 	g_variant_get(reply, "(ao)", &iter);
@@ -196,7 +196,7 @@ sbx_ctl_cmd_list(SbxCtl *ctl, gint argc, gchar **argv)
 }
 
 gint
-sbx_ctl_cmd_kill(SbxCtl *ctl, gint argc, gchar **argv)
+sbx_ctl_list_kill_main(SbxCtl *ctl, gint argc, gchar **argv)
 {
 	g_autoptr(GOptionContext) context = NULL;
 	g_autoptr(GError) error = NULL;

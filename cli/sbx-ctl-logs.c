@@ -43,7 +43,7 @@ copy_to_stdout(gint fd, GError **error)
 }
 
 gint
-sbx_ctl_cmd_logs(SbxCtl *ctl, gint argc, gchar **argv)
+sbx_ctl_logs_main(SbxCtl *ctl, gint argc, gchar **argv)
 {
 	gboolean events = FALSE;
 	gboolean follow = FALSE;

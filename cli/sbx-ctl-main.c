@@ -16,18 +16,18 @@ typedef struct {
 
 static const SbxCtlCommand sbx_ctl_commands[] = {
     /* TRANSLATORS: the summaries are shown by "sandboxctl --help" next to the command */
-    {"create", sbx_ctl_cmd_create, N_("Boot a sandbox that outlives sandboxctl; print its id")},
-    {"exec", sbx_ctl_cmd_exec, N_("Run a command in a running sandbox")},
-    {"shell", sbx_ctl_cmd_shell, N_("Open an interactive shell in a running sandbox")},
-    {"ps", sbx_ctl_cmd_ps, N_("List the processes spawned in a sandbox")},
-    {"run", sbx_ctl_cmd_run, N_("Boot a sandbox, run one command in it, destroy it")},
-    {"list", sbx_ctl_cmd_list, N_("List sandboxes")},
-    {"kill", sbx_ctl_cmd_kill, N_("Destroy a sandbox")},
-    {"extend", sbx_ctl_cmd_extend, N_("Let a sandbox with a timeout live longer")},
-    {"logs", sbx_ctl_cmd_logs, N_("Print a sandbox's console or event log")},
-    {"status", sbx_ctl_cmd_status, N_("Summarize the daemon's sandboxes and resources")},
-    {"cp", sbx_ctl_cmd_cp, N_("Copy files and directories into or out of a sandbox")},
-    {"volume", sbx_ctl_cmd_volume,
+    {"create", sbx_ctl_create_main, N_("Boot a sandbox that outlives sandboxctl; print its id")},
+    {"exec", sbx_ctl_exec_main, N_("Run a command in a running sandbox")},
+    {"shell", sbx_ctl_proc_shell_main, N_("Open an interactive shell in a running sandbox")},
+    {"ps", sbx_ctl_proc_ps_main, N_("List the processes spawned in a sandbox")},
+    {"run", sbx_ctl_run_main, N_("Boot a sandbox, run one command in it, destroy it")},
+    {"list", sbx_ctl_list_main, N_("List sandboxes")},
+    {"kill", sbx_ctl_list_kill_main, N_("Destroy a sandbox")},
+    {"extend", sbx_ctl_extend_main, N_("Let a sandbox with a timeout live longer")},
+    {"logs", sbx_ctl_logs_main, N_("Print a sandbox's console or event log")},
+    {"status", sbx_ctl_status_main, N_("Summarize the daemon's sandboxes and resources")},
+    {"cp", sbx_ctl_cp_main, N_("Copy files and directories into or out of a sandbox")},
+    {"volume", sbx_ctl_volume_main,
      N_("Create, list, inspect, resize, snapshot and delete durable volumes")},
 };
 

@@ -21,7 +21,7 @@
 
 /* --user USER|UID[:GID] into the options */
 gboolean
-sbx_ctl_add_user_option(GVariantDict *dict, const gchar *user, GError **error)
+sbx_ctl_proc_add_user_option(GVariantDict *dict, const gchar *user, GError **error)
 {
 	g_auto(GStrv) parts = NULL;
 	guint64 uid = 0, gid = 0;
@@ -133,8 +133,8 @@ sbx_ctl_on_wait(GObject *source, GAsyncResult *res, gpointer user_data)
 /* Spawn with our stdio, then Wait; with @tty a remote terminal in raw mode.
  * Returns sandboxctl's exit code. */
 gint
-sbx_ctl_run_process(SbxCtl *ctl, const gchar *sandbox_path, gchar **command, GVariantDict *dict,
-		    gboolean tty)
+sbx_ctl_proc_run(SbxCtl *ctl, const gchar *sandbox_path, gchar **command, GVariantDict *dict,
+		 gboolean tty)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GUnixFDList) fd_list = NULL;
@@ -173,7 +173,7 @@ sbx_ctl_run_process(SbxCtl *ctl, const gchar *sandbox_path, gchar **command, GVa
 		}
 	}
 	options = g_variant_ref_sink(g_variant_dict_end(dict));
-	fd_list = sbx_ctl_stdio_fd_list(&error);
+	fd_list = sbx_ctl_exec_stdio_fd_list(&error);
 	if (fd_list == NULL)
 		return sbx_ctl_report_local_error(error);
 	reply = g_dbus_connection_call_with_unix_fd_list_sync(
@@ -220,7 +220,7 @@ sbx_ctl_run_process(SbxCtl *ctl, const gchar *sandbox_path, gchar **command, GVa
 }
 
 gint
-sbx_ctl_cmd_shell(SbxCtl *ctl, gint argc, gchar **argv)
+sbx_ctl_proc_shell_main(SbxCtl *ctl, gint argc, gchar **argv)
 {
 	g_auto(GStrv) env = NULL;
 	g_autofree gchar *cwd = NULL;
@@ -263,7 +263,7 @@ sbx_ctl_cmd_shell(SbxCtl *ctl, gint argc, gchar **argv)
 	if (options == NULL)
 		return sbx_ctl_report_local_error(error);
 	dict = g_variant_dict_new(options);
-	if (!sbx_ctl_add_user_option(dict, user, &error))
+	if (!sbx_ctl_proc_add_user_option(dict, user, &error))
 		return sbx_ctl_report_local_error(error);
 	if (!sbx_ctl_connect(ctl, &error))
 		return sbx_ctl_report_local_error(error);
@@ -272,7 +272,7 @@ sbx_ctl_cmd_shell(SbxCtl *ctl, gint argc, gchar **argv)
 		what = g_strdup_printf(_("cannot find sandbox '%s'"), args[0]);
 		return sbx_ctl_report_dbus_error(ctl, what, error);
 	}
-	return sbx_ctl_run_process(ctl, path, command, dict, TRUE);
+	return sbx_ctl_proc_run(ctl, path, command, dict, TRUE);
 }
 
 static gchar *
@@ -297,7 +297,7 @@ sbx_ctl_exit_column(GVariant *props)
 }
 
 gint
-sbx_ctl_cmd_ps(SbxCtl *ctl, gint argc, gchar **argv)
+sbx_ctl_proc_ps_main(SbxCtl *ctl, gint argc, gchar **argv)
 {
 	const GOptionEntry entries[] = {{NULL}};
 	g_autoptr(GOptionContext) context = NULL;

@@ -178,7 +178,7 @@ sbx_ctl_run_sighup_cb(gpointer user_data)
 }
 
 gint
-sbx_ctl_cmd_run(SbxCtl *ctl, gint argc, gchar **argv)
+sbx_ctl_run_main(SbxCtl *ctl, gint argc, gchar **argv)
 {
 	SbxCtlCreateOptions opts = {0};
 	g_autofree gchar *cwd = NULL;
@@ -229,7 +229,7 @@ sbx_ctl_cmd_run(SbxCtl *ctl, gint argc, gchar **argv)
 	exec_options = sbx_ctl_exec_options_to_variant(NULL, cwd, &error);
 	if (exec_options == NULL)
 		return sbx_ctl_report_local_error(error);
-	fd_list = sbx_ctl_stdio_fd_list(&error);
+	fd_list = sbx_ctl_exec_stdio_fd_list(&error);
 	if (fd_list == NULL)
 		return sbx_ctl_report_local_error(error);
 	if (!sbx_ctl_connect(ctl, &error))

@@ -53,7 +53,7 @@ counts_to_string(GVariant *counts, gboolean skip_empty_key)
 }
 
 gint
-sbx_ctl_cmd_status(SbxCtl *ctl, gint argc, gchar **argv)
+sbx_ctl_status_main(SbxCtl *ctl, gint argc, gchar **argv)
 {
 	g_autoptr(GOptionContext) context = NULL;
 	g_autoptr(GError) error = NULL;

@@ -436,7 +436,7 @@ cmd_method(SbxCtl *ctl, gint argc, gchar **argv, const gchar *method)
 }
 
 gint
-sbx_ctl_cmd_volume(SbxCtl *ctl, gint argc, gchar **argv)
+sbx_ctl_volume_main(SbxCtl *ctl, gint argc, gchar **argv)
 {
 	const gchar *sub = argc > 1 ? argv[1] : NULL;
 
@@ -469,7 +469,7 @@ sbx_ctl_cmd_volume(SbxCtl *ctl, gint argc, gchar **argv)
 }
 
 GVariant *
-sbx_ctl_parse_volumes(const gchar *const *specs, GError **error)
+sbx_ctl_volume_parse_list(const gchar *const *specs, GError **error)
 {
 	g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
 

@@ -50,7 +50,7 @@ typedef struct {
 
 typedef gint (*SbxCtlCommandFunc)(SbxCtl *ctl, gint argc, gchar **argv);
 
-/* sbx-ctl-util.c */
+/* sbx-ctl.c */
 void sbx_ctl_print_error(const gchar *format, ...) G_GNUC_PRINTF(1, 2);
 gint sbx_ctl_usage_error(const gchar *format, ...) G_GNUC_PRINTF(1, 2);
 gint sbx_ctl_report_local_error(GError *error);
@@ -75,42 +75,42 @@ void sbx_ctl_create_options_add_entries(SbxCtlCreateOptions *opts, GOptionContex
 void sbx_ctl_create_options_clear(SbxCtlCreateOptions *opts);
 GVariant *sbx_ctl_create_options_to_variant(SbxCtlCreateOptions *opts, const gchar *default_timeout,
 					    GError **error);
-gint sbx_ctl_cmd_create(SbxCtl *ctl, gint argc, gchar **argv);
+gint sbx_ctl_create_main(SbxCtl *ctl, gint argc, gchar **argv);
 
 /* sbx-ctl-exec.c */
 GVariant *sbx_ctl_exec_options_to_variant(const gchar *const *env, const gchar *cwd,
 					  GError **error);
-GUnixFDList *sbx_ctl_stdio_fd_list(GError **error);
+GUnixFDList *sbx_ctl_exec_stdio_fd_list(GError **error);
 GVariant *sbx_ctl_exec_parameters_new(gchar **command, GVariant *options);
-gint sbx_ctl_cmd_exec(SbxCtl *ctl, gint argc, gchar **argv);
+gint sbx_ctl_exec_main(SbxCtl *ctl, gint argc, gchar **argv);
 
 /* sbx-ctl-proc.c */
-gboolean sbx_ctl_add_user_option(GVariantDict *dict, const gchar *user, GError **error);
-gint sbx_ctl_run_process(SbxCtl *ctl, const gchar *sandbox_path, gchar **command,
-			 GVariantDict *dict, gboolean tty);
-gint sbx_ctl_cmd_shell(SbxCtl *ctl, gint argc, gchar **argv);
-gint sbx_ctl_cmd_ps(SbxCtl *ctl, gint argc, gchar **argv);
+gboolean sbx_ctl_proc_add_user_option(GVariantDict *dict, const gchar *user, GError **error);
+gint sbx_ctl_proc_run(SbxCtl *ctl, const gchar *sandbox_path, gchar **command, GVariantDict *dict,
+		      gboolean tty);
+gint sbx_ctl_proc_shell_main(SbxCtl *ctl, gint argc, gchar **argv);
+gint sbx_ctl_proc_ps_main(SbxCtl *ctl, gint argc, gchar **argv);
 
 /* sbx-ctl-run.c */
-gint sbx_ctl_cmd_run(SbxCtl *ctl, gint argc, gchar **argv);
+gint sbx_ctl_run_main(SbxCtl *ctl, gint argc, gchar **argv);
 
 /* sbx-ctl-cp.c */
-gint sbx_ctl_cmd_cp(SbxCtl *ctl, gint argc, gchar **argv);
+gint sbx_ctl_cp_main(SbxCtl *ctl, gint argc, gchar **argv);
 
 /* sbx-ctl-extend.c */
-gint sbx_ctl_cmd_extend(SbxCtl *ctl, gint argc, gchar **argv);
+gint sbx_ctl_extend_main(SbxCtl *ctl, gint argc, gchar **argv);
 
 /* sbx-ctl-volume.c */
-gint sbx_ctl_cmd_volume(SbxCtl *ctl, gint argc, gchar **argv);
+gint sbx_ctl_volume_main(SbxCtl *ctl, gint argc, gchar **argv);
 /* "NAME:/PATH[:ro]" strings -> CreateSandbox's "volumes" a{sv} */
-GVariant *sbx_ctl_parse_volumes(const gchar *const *specs, GError **error);
+GVariant *sbx_ctl_volume_parse_list(const gchar *const *specs, GError **error);
 
 /* sbx-ctl-logs.c, sbx-ctl-status.c */
-gint sbx_ctl_cmd_logs(SbxCtl *ctl, gint argc, gchar **argv);
-gint sbx_ctl_cmd_status(SbxCtl *ctl, gint argc, gchar **argv);
+gint sbx_ctl_logs_main(SbxCtl *ctl, gint argc, gchar **argv);
+gint sbx_ctl_status_main(SbxCtl *ctl, gint argc, gchar **argv);
 
 /* sbx-ctl-list.c */
-gint sbx_ctl_cmd_list(SbxCtl *ctl, gint argc, gchar **argv);
-gint sbx_ctl_cmd_kill(SbxCtl *ctl, gint argc, gchar **argv);
+gint sbx_ctl_list_main(SbxCtl *ctl, gint argc, gchar **argv);
+gint sbx_ctl_list_kill_main(SbxCtl *ctl, gint argc, gchar **argv);
 
 G_END_DECLS

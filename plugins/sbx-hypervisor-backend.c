@@ -16,16 +16,14 @@ not_supported_async(gpointer self, GAsyncReadyCallback callback, gpointer user_d
 }
 
 static gboolean
-default_configure(SbxHypervisorBackend *self, GKeyFile *config, const gchar *group,
-		  GError **error)
+default_configure(SbxHypervisorBackend *self, GKeyFile *config, const gchar *group, GError **error)
 {
 	return TRUE;
 }
 
 static void
-default_start_vm_async(SbxHypervisorBackend *self, const SbxVmSpec *spec,
-		       GCancellable *cancellable, GAsyncReadyCallback callback,
-		       gpointer user_data)
+default_start_vm_async(SbxHypervisorBackend *self, const SbxVmSpec *spec, GCancellable *cancellable,
+		       GAsyncReadyCallback callback, gpointer user_data)
 {
 	not_supported_async(self, callback, user_data, default_start_vm_async);
 }

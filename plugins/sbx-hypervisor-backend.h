@@ -66,8 +66,8 @@ struct _SbxHypervisorBackendClass {
 gboolean sbx_hypervisor_backend_configure(SbxHypervisorBackend *self, GKeyFile *config,
 					  const gchar *group, GError **error);
 void sbx_hypervisor_backend_start_vm_async(SbxHypervisorBackend *self, const SbxVmSpec *spec,
-					   GCancellable *cancellable,
-					   GAsyncReadyCallback callback, gpointer user_data);
+					   GCancellable *cancellable, GAsyncReadyCallback callback,
+					   gpointer user_data);
 gboolean sbx_hypervisor_backend_start_vm_finish(SbxHypervisorBackend *self, GAsyncResult *res,
 						GError **error);
 void sbx_hypervisor_backend_destroy_vm_async(SbxHypervisorBackend *self, const gchar *id,

@@ -58,12 +58,9 @@ typedef const SbxPluginInfo *(*SbxPluginQueryFunc)(void);
 	G_MODULE_EXPORT const SbxPluginInfo *sbx_plugin_query(void);                               \
 	G_MODULE_EXPORT const SbxPluginInfo *sbx_plugin_query(void)                                \
 	{                                                                                          \
-		static const SbxPluginInfo info = {SBX_PLUGIN_ABI_VERSION,                         \
-						   sizeof(SbxPluginInfo),                          \
-						   (kind),                                         \
-						   (name),                                         \
-						   (get_type)};                                    \
-		return &info;                                                              \
+		static const SbxPluginInfo info = {SBX_PLUGIN_ABI_VERSION, sizeof(SbxPluginInfo),  \
+						   (kind), (name), (get_type)};                    \
+		return &info;                                                                      \
 	}
 
 G_END_DECLS

@@ -3,59 +3,6 @@
 
 #include "sbx-volume-backend.h"
 
-SbxDiskSource *
-sbx_disk_source_new(SbxDiskSourceKind kind)
-{
-	SbxDiskSource *source = g_new0(SbxDiskSource, 1);
-	source->kind = kind;
-	return source;
-}
-
-void
-sbx_disk_source_free(SbxDiskSource *source)
-{
-	if (source == NULL)
-		return;
-	g_free(source->path);
-	g_free(source->format);
-	g_free(source->pool);
-	g_free(source->image);
-	g_strfreev(source->monitors);
-	g_free(source->auth_user);
-	g_free(source->auth_key);
-	g_free(source);
-}
-
-/**
- * sbx_volume_info_new:
- * @id: the volume or snapshot id
- * @kind: what it is
- *
- * Returns: (transfer full): a #SbxVolumeInfo with no attributes and an
- *   unknown used size
- */
-SbxVolumeInfo *
-sbx_volume_info_new(const gchar *id, SbxVolumeKind kind)
-{
-	SbxVolumeInfo *info = g_new0(SbxVolumeInfo, 1);
-	info->id = g_strdup(id);
-	info->kind = kind;
-	info->used = SBX_VOLUME_USED_UNKNOWN;
-	info->attributes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	return info;
-}
-
-void
-sbx_volume_info_free(SbxVolumeInfo *info)
-{
-	if (info == NULL)
-		return;
-	g_free(info->id);
-	g_free(info->parent);
-	g_hash_table_unref(info->attributes);
-	g_free(info);
-}
-
 /**
  * sbx_volume_id_is_valid:
  * @id: (nullable): a volume or snapshot id

@@ -10,6 +10,7 @@
 #include "sbx-libvirt-backend.h"
 #include "sbx-libvirt-domain-type.h"
 #include "sbx-libvirt-net.h"
+#include "sbx-libvirt-overlay.h"
 #include "sbx-libvirt-util.h"
 #include "sbx-libvirt-secret.h"
 #include "sbx-libvirt-xml.h"
@@ -398,7 +399,7 @@ remember_vm(SbxLibvirtBackend *self, const gchar *id, const gchar *console_log, 
 	}
 	/* it stopped on its own and was never destroyed: its files go now */
 	if (vm != NULL)
-		sbx_libvirt_remove_logs(vm->console_log);
+		sbx_libvirt_util_remove_logs(vm->console_log);
 	vm = g_new0(SbxLibvirtVm, 1);
 	vm->console_log = g_strdup(console_log);
 	vm->disk = g_strdup(disk);
@@ -412,16 +413,16 @@ remember_vm(SbxLibvirtBackend *self, const gchar *id, const gchar *console_log, 
 static void
 remove_domain_log(SbxLibvirtBackend *self, const gchar *id)
 {
-	g_autofree gchar *path = sbx_libvirt_domain_log_path(self->uri, id);
-	sbx_libvirt_remove_logs(path);
+	g_autofree gchar *path = sbx_libvirt_util_domain_log_path(self->uri, id);
+	sbx_libvirt_util_remove_logs(path);
 }
 
 /* <run-dir>/root.qcow2 of a domain we started with a disk */
 static gchar *
 overlay_from_metadata(const gchar *meta)
 {
-	g_autofree gchar *run_dir = sbx_libvirt_metadata_get(meta, "run-dir");
-	g_autofree gchar *has_disk = sbx_libvirt_metadata_get(meta, "disk");
+	g_autofree gchar *run_dir = sbx_libvirt_util_metadata_get(meta, "run-dir");
+	g_autofree gchar *has_disk = sbx_libvirt_util_metadata_get(meta, "disk");
 
 	if (run_dir == NULL || has_disk == NULL || !g_path_is_absolute(run_dir))
 		return NULL;
@@ -453,7 +454,7 @@ destroy_domain(SbxLibvirtBackend *self, virConnectPtr conn, const gchar *id, GEr
 		}
 		/* after a daemon restart, the metadata still knows the log */
 		if (console_log == NULL)
-			console_log = sbx_libvirt_metadata_get_console_log(meta);
+			console_log = sbx_libvirt_util_metadata_get_console_log(meta);
 		if (disk == NULL)
 			disk = overlay_from_metadata(meta);
 		if (virDomainDestroyFlags(dom, 0) < 0) {
@@ -467,10 +468,10 @@ destroy_domain(SbxLibvirtBackend *self, virConnectPtr conn, const gchar *id, GEr
 		}
 	}
 	/* the rbd keys go with the vm (a no-op for vms without rbd disks) */
-	sbx_libvirt_secrets_undefine(conn, id);
+	sbx_libvirt_secret_undefine_all(conn, id);
 	/* a log path means the vm was ours (from our table or metadata) */
 	if (console_log != NULL) {
-		sbx_libvirt_remove_logs(console_log);
+		sbx_libvirt_util_remove_logs(console_log);
 		remove_domain_log(self, id);
 	}
 	/* nothing a sandbox wrote outlives it */
@@ -576,10 +577,10 @@ scan_taken_ips(virConnectPtr conn, GHashTable *taken)
 	for (int i = 0; i < n; i++) {
 		g_autofree gchar *meta = virDomainGetMetadata(doms[i], VIR_DOMAIN_METADATA_ELEMENT,
 							      SBX_LIBVIRT_METADATA_URI, 0);
-		g_autofree gchar *ip_str = sbx_libvirt_metadata_get(meta, "ip");
+		g_autofree gchar *ip_str = sbx_libvirt_util_metadata_get(meta, "ip");
 		guint32 ip = 0;
 
-		if (sbx_libvirt_ip_from_string(ip_str, &ip))
+		if (sbx_libvirt_net_ip_from_string(ip_str, &ip))
 			g_hash_table_add(taken, GUINT_TO_POINTER(ip));
 		virDomainFree(doms[i]);
 	}
@@ -604,7 +605,7 @@ reserve_ip(SbxLibvirtBackend *self, const gchar *id, const SbxLibvirtNetInfo *in
 		if (vm->ip != 0)
 			g_hash_table_add(taken, GUINT_TO_POINTER(vm->ip));
 	}
-	ip = sbx_libvirt_ip_pick(info, id, taken);
+	ip = sbx_libvirt_net_ip_pick(info, id, taken);
 	mine = g_hash_table_lookup(self->vms, id);
 	if (mine != NULL)
 		mine->ip = ip;
@@ -625,7 +626,7 @@ create_overlay(const SbxVmSpec *spec, GCancellable *cancellable, GError **error)
 			    "vm %s: a root disk needs a run dir", spec->id);
 		return NULL;
 	}
-	if (!sbx_libvirt_disk_virtual_size(spec->root_disk, format, &base_size, error)) {
+	if (!sbx_libvirt_overlay_virtual_size(spec->root_disk, format, &base_size, error)) {
 		g_prefix_error(error, "vm %s: root disk: ", spec->id);
 		return NULL;
 	}
@@ -665,7 +666,7 @@ start_vm_blocking(SbxLibvirtBackend *self, const SbxVmSpec *spec, GCancellable *
 	g_autoptr(GError) error_local = NULL;
 	SbxLibvirtXmlOptions opts = {0};
 
-	if (!sbx_libvirt_spec_validate(spec, error))
+	if (!sbx_libvirt_xml_validate_spec(spec, error))
 		return FALSE;
 	conn = get_conn(self, error);
 	if (conn == NULL) {
@@ -721,8 +722,8 @@ start_vm_blocking(SbxLibvirtBackend *self, const SbxVmSpec *spec, GCancellable *
 			forget_failed_vm(self, spec->id);
 			return FALSE;
 		}
-		ip_str = sbx_libvirt_ip_to_string(ip);
-		mac = sbx_libvirt_mac_for_ip(ip);
+		ip_str = sbx_libvirt_net_ip_to_string(ip);
+		mac = sbx_libvirt_net_mac_for_ip(ip);
 		net_cmdline = sbx_libvirt_net_cmdline(&info, ip);
 		opts.network = self->network;
 		opts.mac = mac;
@@ -739,16 +740,16 @@ start_vm_blocking(SbxLibvirtBackend *self, const SbxVmSpec *spec, GCancellable *
 	opts.disk_backing = disk != NULL ? spec->root_disk : NULL;
 	opts.disk_backing_format = spec->root_format != NULL ? spec->root_format : "qcow2";
 	if (spec->disks != NULL && spec->disks->len > 0) {
-		secrets = sbx_libvirt_secrets_define(conn, spec, error);
+		secrets = sbx_libvirt_secret_define_all(conn, spec, error);
 		if (secrets == NULL) {
 			forget_failed_vm(self, spec->id);
 			return FALSE;
 		}
 		opts.disk_secrets = (const gchar *const *)secrets;
 	}
-	xml = sbx_libvirt_domain_xml_new(spec, &opts, error);
+	xml = sbx_libvirt_xml_domain_new(spec, &opts, error);
 	if (xml == NULL) {
-		sbx_libvirt_secrets_undefine(conn, spec->id);
+		sbx_libvirt_secret_undefine_all(conn, spec->id);
 		forget_failed_vm(self, spec->id);
 		return FALSE;
 	}
@@ -757,9 +758,9 @@ start_vm_blocking(SbxLibvirtBackend *self, const SbxVmSpec *spec, GCancellable *
 	dom = virDomainCreateXML(conn, xml, VIR_DOMAIN_NONE);
 	if (dom == NULL) {
 		set_virt_error(error, spec->id, "cannot start domain");
-		sbx_libvirt_secrets_undefine(conn, spec->id);
+		sbx_libvirt_secret_undefine_all(conn, spec->id);
 		forget_failed_vm(self, spec->id);
-		sbx_libvirt_remove_logs(spec->console_log);
+		sbx_libvirt_util_remove_logs(spec->console_log);
 		remove_domain_log(self, spec->id);
 		/* the network may have been stopped under us: look again next time */
 		if (opts.network != NULL)
@@ -801,7 +802,7 @@ sbx_libvirt_backend_start_vm_async(SbxHypervisorBackend *backend, const SbxVmSpe
 	g_autoptr(GTask) task = g_task_new(backend, cancellable, callback, user_data);
 
 	g_task_set_source_tag(task, sbx_libvirt_backend_start_vm_async);
-	g_task_set_task_data(task, sbx_libvirt_spec_copy(spec), (GDestroyNotify)sbx_vm_spec_free);
+	g_task_set_task_data(task, sbx_vm_spec_copy(spec), (GDestroyNotify)sbx_vm_spec_free);
 	/* cancellation is checked by hand: a half-started domain must be destroyed */
 	g_task_set_return_on_cancel(task, FALSE);
 	g_task_run_in_thread(task, start_vm_thread);
@@ -868,14 +869,15 @@ list_vms_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *
 
 		virResetLastError();
 		if (meta != NULL && name != NULL) {
-			g_autofree gchar *log = sbx_libvirt_metadata_get_console_log(meta);
+			g_autofree gchar *log = sbx_libvirt_util_metadata_get_console_log(meta);
 			g_ptr_array_add(ids, g_strdup(name));
 			/* adopted: report when it stops, clean up its log on destroy */
 			if (virDomainIsActive(doms[i]) == 1) {
 				g_autofree gchar *disk = overlay_from_metadata(meta);
-				g_autofree gchar *ip_str = sbx_libvirt_metadata_get(meta, "ip");
+				g_autofree gchar *ip_str =
+				    sbx_libvirt_util_metadata_get(meta, "ip");
 				guint32 ip = 0;
-				if (!sbx_libvirt_ip_from_string(ip_str, &ip))
+				if (!sbx_libvirt_net_ip_from_string(ip_str, &ip))
 					ip = 0;
 				remember_vm(self, name, log, disk, ip, NULL);
 			}
@@ -977,7 +979,7 @@ sbx_libvirt_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, c
 	self->network = get_string_or(config, group, "Network", SBX_LIBVIRT_NETWORK_DEFAULT);
 	if (g_strcmp0(self->network, "none") == 0)
 		g_clear_pointer(&self->network, g_free);
-	else if (!sbx_libvirt_network_name_is_valid(self->network)) {
+	else if (!sbx_libvirt_net_name_is_valid(self->network)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "[%s] Network: '%s' is not a valid network name", group, self->network);
 		return FALSE;
@@ -985,7 +987,7 @@ sbx_libvirt_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, c
 	g_free(self->network_bridge);
 	self->network_bridge =
 	    get_string_or(config, group, "NetworkBridge", SBX_LIBVIRT_NETWORK_BRIDGE_DEFAULT);
-	if (!sbx_libvirt_network_name_is_valid(self->network_bridge) ||
+	if (!sbx_libvirt_net_name_is_valid(self->network_bridge) ||
 	    strlen(self->network_bridge) > 15) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "[%s] NetworkBridge: '%s' is not a valid interface name", group,
@@ -1011,7 +1013,7 @@ sbx_libvirt_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, c
 	g_mutex_lock(&self->conn_lock);
 	self->resolved_type = self->configured_type;
 	if (self->resolved_type == SBX_LIBVIRT_DOMAIN_TYPE_AUTO) {
-		sbx_libvirt_probe_host(&self->probe, "/");
+		sbx_libvirt_domain_type_probe_host(&self->probe, "/");
 		if (!sbx_libvirt_domain_type_needs_caps(&self->probe))
 			self->resolved_type = sbx_libvirt_domain_type_pick(&self->probe);
 	}

@@ -26,7 +26,7 @@ sbx_libvirt_domain_type_to_string(SbxLibvirtDomainType type)
 
 /* @sysroot is "/" except in tests */
 void
-sbx_libvirt_probe_host(SbxLibvirtProbe *probe, const gchar *sysroot)
+sbx_libvirt_domain_type_probe_host(SbxLibvirtProbe *probe, const gchar *sysroot)
 {
 	g_autofree gchar *dev = g_build_filename(sysroot, "dev", "kvm", NULL);
 	g_autofree gchar *pvm = g_build_filename(sysroot, "sys", "module", "kvm_pvm", NULL);

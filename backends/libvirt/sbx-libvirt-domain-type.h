@@ -13,7 +13,7 @@ typedef enum {
 	SBX_LIBVIRT_DOMAIN_TYPE_QEMU,
 } SbxLibvirtDomainType;
 
-/* what the host looks like; filled by sbx_libvirt_probe_host() except
+/* what the host looks like; filled by sbx_libvirt_domain_type_probe_host() except
  * caps_offer_kvm, which needs a libvirt connection */
 typedef struct {
 	gboolean kvm_dev_usable; /* /dev/kvm opens read-write */
@@ -23,7 +23,7 @@ typedef struct {
 
 SbxLibvirtDomainType sbx_libvirt_domain_type_from_string(const gchar *str);
 const gchar *sbx_libvirt_domain_type_to_string(SbxLibvirtDomainType type);
-void sbx_libvirt_probe_host(SbxLibvirtProbe *probe, const gchar *sysroot);
+void sbx_libvirt_domain_type_probe_host(SbxLibvirtProbe *probe, const gchar *sysroot);
 SbxLibvirtDomainType sbx_libvirt_domain_type_pick(const SbxLibvirtProbe *probe);
 gboolean sbx_libvirt_domain_type_needs_caps(const SbxLibvirtProbe *probe);
 

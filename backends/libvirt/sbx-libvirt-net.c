@@ -10,7 +10,7 @@
 #include "sbx-libvirt-net.h"
 
 gboolean
-sbx_libvirt_network_name_is_valid(const gchar *name)
+sbx_libvirt_net_name_is_valid(const gchar *name)
 {
 	gsize len = name != NULL ? strlen(name) : 0;
 
@@ -24,14 +24,14 @@ sbx_libvirt_network_name_is_valid(const gchar *name)
 }
 
 gchar *
-sbx_libvirt_ip_to_string(guint32 ip)
+sbx_libvirt_net_ip_to_string(guint32 ip)
 {
 	return g_strdup_printf("%u.%u.%u.%u", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff,
 			       ip & 0xff);
 }
 
 gboolean
-sbx_libvirt_ip_from_string(const gchar *str, guint32 *ip)
+sbx_libvirt_net_ip_from_string(const gchar *str, guint32 *ip)
 {
 	g_auto(GStrv) parts = NULL;
 	guint32 value = 0;
@@ -70,7 +70,8 @@ sbx_libvirt_net_parse_cidr(const gchar *cidr, SbxLibvirtNetInfo *info, GError **
 	guint64 prefix = 0;
 
 	memset(info, 0, sizeof(*info));
-	if (g_strv_length(parts) != 2 || !sbx_libvirt_ip_from_string(parts[0], &info->gateway) ||
+	if (g_strv_length(parts) != 2 ||
+	    !sbx_libvirt_net_ip_from_string(parts[0], &info->gateway) ||
 	    !g_ascii_string_to_unsigned(parts[1], 10, 0, 32, &prefix, NULL)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "'%s' is not an IPv4 address with a prefix length (a.b.c.d/n)",
@@ -83,75 +84,83 @@ sbx_libvirt_net_parse_cidr(const gchar *cidr, SbxLibvirtNetInfo *info, GError **
 	return TRUE;
 }
 
-static gchar *
-attr_value(const gchar *element, const gchar *name)
-{
-	g_autofree gchar *pattern = g_strdup_printf("\\s%s\\s*=\\s*['\"]([^'\"]*)['\"]", name);
-	g_autoptr(GRegex) re = g_regex_new(pattern, 0, 0, NULL);
-	g_autoptr(GMatchInfo) match = NULL;
+typedef struct {
+	SbxLibvirtNetInfo *info;
+	gboolean found;
+} NetParse;
 
-	if (re == NULL || !g_regex_match(re, element, 0, &match))
-		return NULL;
-	return g_match_info_fetch(match, 1);
+static const gchar *
+attr_lookup(const gchar **names, const gchar **values, const gchar *name)
+{
+	for (guint i = 0; names[i] != NULL; i++) {
+		if (g_strcmp0(names[i], name) == 0)
+			return values[i];
+	}
+	return NULL;
+}
+
+/* the first IPv4 <ip> and the <mtu> directly below <network> */
+static void
+net_start(GMarkupParseContext *ctx, const gchar *name, const gchar **attr_names,
+	  const gchar **attr_values, gpointer user_data, GError **error)
+{
+	NetParse *parse = user_data;
+	const GSList *stack = g_markup_parse_context_get_element_stack(ctx);
+	guint64 n = 0;
+
+	if (g_slist_length((GSList *)stack) != 2 || g_strcmp0(stack->next->data, "network") != 0)
+		return;
+	if (g_strcmp0(name, "ip") == 0 && !parse->found) {
+		const gchar *family = attr_lookup(attr_names, attr_values, "family");
+		const gchar *prefix = attr_lookup(attr_names, attr_values, "prefix");
+		const gchar *netmask = attr_lookup(attr_names, attr_values, "netmask");
+		guint32 mask = 0;
+
+		if ((family != NULL && g_strcmp0(family, "ipv4") != 0) ||
+		    !sbx_libvirt_net_ip_from_string(attr_lookup(attr_names, attr_values, "address"),
+						    &parse->info->gateway))
+			return;
+		if (prefix != NULL && g_ascii_string_to_unsigned(prefix, 10, 0, 32, &n, NULL)) {
+			parse->info->prefix = (guint)n;
+			parse->found = TRUE;
+		} else if (sbx_libvirt_net_ip_from_string(netmask, &mask)) {
+			parse->info->prefix = (guint)__builtin_popcount(mask);
+			parse->found = TRUE;
+		}
+	} else if (g_strcmp0(name, "mtu") == 0) {
+		const gchar *size = attr_lookup(attr_names, attr_values, "size");
+		if (size != NULL && g_ascii_string_to_unsigned(size, 10, 576, 65535, &n, NULL))
+			parse->info->mtu = (guint)n;
+	}
 }
 
 gboolean
 sbx_libvirt_net_parse_xml(const gchar *xml, SbxLibvirtNetInfo *info, GError **error)
 {
-	g_autoptr(GRegex) ip_re = g_regex_new("<ip\\s[^>]*>", 0, 0, NULL);
-	g_autoptr(GRegex) mtu_re = g_regex_new("<mtu\\s[^>]*>", 0, 0, NULL);
-	g_autoptr(GMatchInfo) match = NULL;
-	gboolean found = FALSE;
+	const GMarkupParser parser = {net_start, NULL, NULL, NULL, NULL};
+	NetParse parse = {info, FALSE};
+	g_autoptr(GMarkupParseContext) ctx = NULL;
 
 	memset(info, 0, sizeof(*info));
-	g_regex_match(ip_re, xml, 0, &match);
-	while (g_match_info_matches(match)) {
-		g_autofree gchar *element = g_match_info_fetch(match, 0);
-		g_autofree gchar *family = attr_value(element, "family");
-		g_autofree gchar *address = attr_value(element, "address");
-		g_autofree gchar *netmask = attr_value(element, "netmask");
-		g_autofree gchar *prefix = attr_value(element, "prefix");
-		guint64 n = 0;
-		guint32 mask = 0;
-
-		if ((family == NULL || g_strcmp0(family, "ipv4") == 0) &&
-		    sbx_libvirt_ip_from_string(address, &info->gateway)) {
-			if (prefix != NULL &&
-			    g_ascii_string_to_unsigned(prefix, 10, 0, 32, &n, NULL)) {
-				info->prefix = (guint)n;
-				found = TRUE;
-			} else if (sbx_libvirt_ip_from_string(netmask, &mask)) {
-				info->prefix = (guint)__builtin_popcount(mask);
-				found = TRUE;
-			}
-		}
-		if (found)
-			break;
-		g_match_info_next(match, NULL);
+	ctx = g_markup_parse_context_new(&parser, 0, &parse, NULL);
+	if (!g_markup_parse_context_parse(ctx, xml, -1, error) ||
+	    !g_markup_parse_context_end_parse(ctx, error)) {
+		g_prefix_error(error, "the network's XML: ");
+		return FALSE;
 	}
-	if (!found) {
+	if (!parse.found) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
 			    "the network has no IPv4 address");
 		return FALSE;
 	}
-	if (!prefix_ok(info->prefix, "the network's address", error))
-		return FALSE;
-	g_clear_pointer(&match, g_match_info_unref);
-	if (g_regex_match(mtu_re, xml, 0, &match)) {
-		g_autofree gchar *element = g_match_info_fetch(match, 0);
-		g_autofree gchar *size = attr_value(element, "size");
-		guint64 n = 0;
-		if (size != NULL && g_ascii_string_to_unsigned(size, 10, 576, 65535, &n, NULL))
-			info->mtu = (guint)n;
-	}
-	return TRUE;
+	return prefix_ok(info->prefix, "the network's address", error);
 }
 
 gchar *
 sbx_libvirt_net_xml_new(const gchar *name, const gchar *bridge, const SbxLibvirtNetInfo *info)
 {
 	g_autoptr(GString) xml = g_string_new(NULL);
-	g_autofree gchar *gw = sbx_libvirt_ip_to_string(info->gateway);
+	g_autofree gchar *gw = sbx_libvirt_net_ip_to_string(info->gateway);
 	g_autofree gchar *tmp = NULL;
 
 	tmp = g_markup_printf_escaped("<network>\n"
@@ -206,14 +215,14 @@ sbx_libvirt_net_host_mtu(const gchar *root)
 }
 
 gchar *
-sbx_libvirt_mac_for_ip(guint32 ip)
+sbx_libvirt_net_mac_for_ip(guint32 ip)
 {
 	return g_strdup_printf("52:54:00:%02x:%02x:%02x", (ip >> 16) & 0xff, (ip >> 8) & 0xff,
 			       ip & 0xff);
 }
 
 guint32
-sbx_libvirt_ip_pick(const SbxLibvirtNetInfo *info, const gchar *seed, GHashTable *taken)
+sbx_libvirt_net_ip_pick(const SbxLibvirtNetInfo *info, const gchar *seed, GHashTable *taken)
 {
 	guint32 mask = info->prefix >= 32 ? 0xffffffffu : ~(0xffffffffu >> info->prefix);
 	guint32 net = info->gateway & mask;
@@ -236,8 +245,8 @@ sbx_libvirt_ip_pick(const SbxLibvirtNetInfo *info, const gchar *seed, GHashTable
 gchar *
 sbx_libvirt_net_cmdline(const SbxLibvirtNetInfo *info, guint32 ip)
 {
-	g_autofree gchar *addr = sbx_libvirt_ip_to_string(ip);
-	g_autofree gchar *gw = sbx_libvirt_ip_to_string(info->gateway);
+	g_autofree gchar *addr = sbx_libvirt_net_ip_to_string(ip);
+	g_autofree gchar *gw = sbx_libvirt_net_ip_to_string(info->gateway);
 	GString *str = g_string_new(NULL);
 
 	g_string_append_printf(str, "sbx.ip=%s/%u sbx.gw=%s sbx.dns=%s", addr, info->prefix, gw,
@@ -245,75 +254,4 @@ sbx_libvirt_net_cmdline(const SbxLibvirtNetInfo *info, guint32 ip)
 	if (info->mtu != 0)
 		g_string_append_printf(str, " sbx.mtu=%u", info->mtu);
 	return g_string_free(str, FALSE);
-}
-
-gboolean
-sbx_libvirt_disk_virtual_size(const gchar *path, const gchar *format, guint64 *size, GError **error)
-{
-	struct stat st;
-	guint8 hdr[32];
-	int fd = g_open(path, O_RDONLY | O_CLOEXEC, 0);
-	gssize n;
-
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		int errsv = errno;
-		if (fd >= 0)
-			close(fd);
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "cannot open %s: %s",
-			    path, g_strerror(errsv));
-		return FALSE;
-	}
-	if (g_strcmp0(format, "raw") == 0) {
-		close(fd);
-		*size = (guint64)st.st_size;
-		return TRUE;
-	}
-	n = pread(fd, hdr, sizeof(hdr), 0);
-	close(fd);
-	/* qcow2: "QFI\xfb", then the virtual size big-endian at offset 24 */
-	if (n != (gssize)sizeof(hdr) || memcmp(hdr, "QFI\xfb", 4) != 0) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s is not a qcow2 image",
-			    path);
-		return FALSE;
-	}
-	*size = 0;
-	for (guint i = 24; i < 32; i++)
-		*size = *size << 8 | hdr[i];
-	return TRUE;
-}
-
-gboolean
-sbx_libvirt_overlay_create(const gchar *base, const gchar *format, const gchar *overlay,
-			   guint64 size, GCancellable *cancellable, GError **error)
-{
-	g_autoptr(GSubprocess) proc = NULL;
-	g_autofree gchar *size_str = g_strdup_printf("%" G_GUINT64_FORMAT, size);
-	g_autofree gchar *err_out = NULL;
-
-	proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-				error, "qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F",
-				format, overlay, size_str, NULL);
-	if (proc == NULL) {
-		g_prefix_error(error, "qemu-img: ");
-		return FALSE;
-	}
-	if (!g_subprocess_communicate_utf8(proc, NULL, cancellable, NULL, &err_out, error)) {
-		g_subprocess_force_exit(proc);
-		return FALSE;
-	}
-	if (!g_subprocess_get_if_exited(proc) || g_subprocess_get_exit_status(proc) != 0) {
-		g_unlink(overlay);
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "qemu-img create %s failed: %s",
-			    overlay, err_out != NULL ? g_strstrip(err_out) : "");
-		return FALSE;
-	}
-	/* QEMU's user gets it through libvirt's relabelling; nobody else */
-	if (g_chmod(overlay, 0600) != 0) {
-		int errsv = errno;
-		g_unlink(overlay);
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "chmod %s: %s",
-			    overlay, g_strerror(errsv));
-		return FALSE;
-	}
-	return TRUE;
 }

@@ -1,5 +1,5 @@
-/* libvirt backend: the sandbox network (a libvirt NAT network) and the
- * per-sandbox root disk overlay; pure helpers, no libvirt connection.
+/* libvirt backend: the sandbox network (a libvirt NAT network):
+ * pure helpers, no libvirt connection.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
@@ -19,7 +19,7 @@ typedef struct {
 } SbxLibvirtNetInfo;
 
 /* a libvirt network or bridge name we accept: [A-Za-z0-9_.-], 1-64 bytes */
-gboolean sbx_libvirt_network_name_is_valid(const gchar *name);
+gboolean sbx_libvirt_net_name_is_valid(const gchar *name);
 /* "10.213.0.1/16" */
 gboolean sbx_libvirt_net_parse_cidr(const gchar *cidr, SbxLibvirtNetInfo *info, GError **error);
 /* the <ip address= netmask=|prefix=> and <mtu size=> of a network's XML */
@@ -30,21 +30,15 @@ gchar *sbx_libvirt_net_xml_new(const gchar *name, const gchar *bridge,
 /* the MTU of the host's default route's interface, or 0 */
 guint sbx_libvirt_net_host_mtu(const gchar *root);
 
-gchar *sbx_libvirt_ip_to_string(guint32 ip);
-gboolean sbx_libvirt_ip_from_string(const gchar *str, guint32 *ip);
+gchar *sbx_libvirt_net_ip_to_string(guint32 ip);
+gboolean sbx_libvirt_net_ip_from_string(const gchar *str, guint32 *ip);
 /* 52:54:00 and the address's low 24 bits: unique per address in a /8 or smaller */
-gchar *sbx_libvirt_mac_for_ip(guint32 ip);
+gchar *sbx_libvirt_net_mac_for_ip(guint32 ip);
 /* a free host address of the network, starting at a place derived from @seed;
  * @taken holds GUINT_TO_POINTER(ip) of every address in use. 0 if full. */
-guint32 sbx_libvirt_ip_pick(const SbxLibvirtNetInfo *info, const gchar *seed, GHashTable *taken);
+guint32 sbx_libvirt_net_ip_pick(const SbxLibvirtNetInfo *info, const gchar *seed,
+				GHashTable *taken);
 /* "sbx.ip=A/P sbx.gw=G sbx.dns=G [sbx.mtu=M]" for the agent */
 gchar *sbx_libvirt_net_cmdline(const SbxLibvirtNetInfo *info, guint32 ip);
-
-/* the virtual size of a qcow2 (header) or raw (file size) image */
-gboolean sbx_libvirt_disk_virtual_size(const gchar *path, const gchar *format, guint64 *size,
-				       GError **error);
-/* qemu-img create -f qcow2 -b BASE -F FORMAT OVERLAY SIZE (mode 0600); blocks */
-gboolean sbx_libvirt_overlay_create(const gchar *base, const gchar *format, const gchar *overlay,
-				    guint64 size, GCancellable *cancellable, GError **error);
 
 G_END_DECLS

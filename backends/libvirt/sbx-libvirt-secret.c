@@ -15,7 +15,7 @@ set_error(GError **error, const gchar *id, const gchar *what)
 }
 
 void
-sbx_libvirt_secrets_undefine(virConnectPtr conn, const gchar *id)
+sbx_libvirt_secret_undefine_all(virConnectPtr conn, const gchar *id)
 {
 	g_autofree gchar *prefix = g_strconcat(SECRET_USAGE_PREFIX, id, "/", NULL);
 	virSecretPtr *secrets = NULL;
@@ -39,7 +39,7 @@ sbx_libvirt_secrets_undefine(virConnectPtr conn, const gchar *id)
 }
 
 gchar **
-sbx_libvirt_secrets_define(virConnectPtr conn, const SbxVmSpec *spec, GError **error)
+sbx_libvirt_secret_define_all(virConnectPtr conn, const SbxVmSpec *spec, GError **error)
 {
 	g_autoptr(GPtrArray) uuids = g_ptr_array_new_with_free_func(g_free);
 
@@ -65,7 +65,7 @@ sbx_libvirt_secrets_define(virConnectPtr conn, const SbxVmSpec *spec, GError **e
 		secret = virSecretDefineXML(conn, xml, 0);
 		if (secret == NULL) {
 			set_error(error, spec->id, "cannot define the rbd key secret");
-			sbx_libvirt_secrets_undefine(conn, spec->id);
+			sbx_libvirt_secret_undefine_all(conn, spec->id);
 			return NULL;
 		}
 		key = g_base64_decode(disk->source->auth_key, &key_len);
@@ -79,7 +79,7 @@ sbx_libvirt_secrets_define(virConnectPtr conn, const SbxVmSpec *spec, GError **e
 				set_error(error, spec->id, "cannot set the rbd key secret");
 			memset(key, 0, key_len);
 			virSecretFree(secret);
-			sbx_libvirt_secrets_undefine(conn, spec->id);
+			sbx_libvirt_secret_undefine_all(conn, spec->id);
 			return NULL;
 		}
 		memset(key, 0, key_len);

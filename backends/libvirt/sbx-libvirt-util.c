@@ -5,33 +5,6 @@
 
 #include "sbx-libvirt-util.h"
 
-SbxVmSpec *
-sbx_libvirt_spec_copy(const SbxVmSpec *spec)
-{
-	SbxVmSpec *copy = sbx_vm_spec_new();
-
-	copy->id = g_strdup(spec->id);
-	copy->memory_mib = spec->memory_mib;
-	copy->vcpus = spec->vcpus;
-	copy->kernel = g_strdup(spec->kernel);
-	copy->initrd = g_strdup(spec->initrd);
-	copy->cmdline = g_strdup(spec->cmdline);
-	copy->run_dir = g_strdup(spec->run_dir);
-	copy->agent_socket = g_strdup(spec->agent_socket);
-	copy->console_log = g_strdup(spec->console_log);
-	copy->root_disk = g_strdup(spec->root_disk);
-	copy->root_format = g_strdup(spec->root_format);
-	copy->disk_size = spec->disk_size;
-	copy->network = spec->network;
-	if (spec->disks != NULL) {
-		copy->disks = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_vm_disk_free);
-		for (guint i = 0; i < spec->disks->len; i++)
-			g_ptr_array_add(copy->disks,
-					sbx_vm_disk_copy(g_ptr_array_index(spec->disks, i)));
-	}
-	return copy;
-}
-
 typedef struct {
 	const gchar *element;
 	gboolean inside;
@@ -69,7 +42,7 @@ metadata_text(GMarkupParseContext *ctx, const gchar *text, gsize len, gpointer u
 
 /* the text of our metadata's <sbx:ELEMENT>, or NULL */
 gchar *
-sbx_libvirt_metadata_get(const gchar *metadata, const gchar *element)
+sbx_libvirt_util_metadata_get(const gchar *metadata, const gchar *element)
 {
 	GMarkupParser parser = {metadata_start, metadata_end, metadata_text, NULL, NULL};
 	g_autoptr(GString) value = g_string_new(NULL);
@@ -89,9 +62,9 @@ sbx_libvirt_metadata_get(const gchar *metadata, const gchar *element)
 
 /* the console log path we stored in the domain's metadata, or NULL */
 gchar *
-sbx_libvirt_metadata_get_console_log(const gchar *metadata)
+sbx_libvirt_util_metadata_get_console_log(const gchar *metadata)
 {
-	g_autofree gchar *value = sbx_libvirt_metadata_get(metadata, "console-log");
+	g_autofree gchar *value = sbx_libvirt_util_metadata_get(metadata, "console-log");
 
 	if (value == NULL || !g_path_is_absolute(value))
 		return NULL;
@@ -114,7 +87,7 @@ is_rotated_name(const gchar *name, const gchar *base)
 
 /* removes a log virtlogd wrote and its rotations <name>.0, <name>.1, ... */
 void
-sbx_libvirt_remove_logs(const gchar *console_log)
+sbx_libvirt_util_remove_logs(const gchar *console_log)
 {
 	g_autofree gchar *dirname = NULL;
 	g_autofree gchar *base = NULL;
@@ -142,7 +115,7 @@ sbx_libvirt_remove_logs(const gchar *console_log)
 /* libvirtd's per-domain QEMU log (virtlogd writes it), one per sandbox id:
  * only known for the system instance, where the folder is fixed */
 gchar *
-sbx_libvirt_domain_log_path(const gchar *uri, const gchar *id)
+sbx_libvirt_util_domain_log_path(const gchar *uri, const gchar *id)
 {
 	gsize len = strlen(id);
 

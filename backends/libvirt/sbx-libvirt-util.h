@@ -7,10 +7,9 @@
 
 G_BEGIN_DECLS
 
-SbxVmSpec *sbx_libvirt_spec_copy(const SbxVmSpec *spec);
-gchar *sbx_libvirt_metadata_get(const gchar *metadata, const gchar *element);
-gchar *sbx_libvirt_metadata_get_console_log(const gchar *metadata);
-void sbx_libvirt_remove_logs(const gchar *console_log);
-gchar *sbx_libvirt_domain_log_path(const gchar *uri, const gchar *id);
+gchar *sbx_libvirt_util_metadata_get(const gchar *metadata, const gchar *element);
+gchar *sbx_libvirt_util_metadata_get_console_log(const gchar *metadata);
+void sbx_libvirt_util_remove_logs(const gchar *console_log);
+gchar *sbx_libvirt_util_domain_log_path(const gchar *uri, const gchar *id);
 
 G_END_DECLS

@@ -38,7 +38,7 @@ check_id(const gchar *id, GError **error)
 }
 
 gboolean
-sbx_libvirt_spec_validate(const SbxVmSpec *spec, GError **error)
+sbx_libvirt_xml_validate_spec(const SbxVmSpec *spec, GError **error)
 {
 	if (!check_id(spec->id, error))
 		return FALSE;
@@ -167,11 +167,11 @@ append_volume_disk(GString *xml, const SbxVmDisk *disk, const gchar *secret, GEr
 }
 
 gchar *
-sbx_libvirt_domain_xml_new(const SbxVmSpec *spec, const SbxLibvirtXmlOptions *opts, GError **error)
+sbx_libvirt_xml_domain_new(const SbxVmSpec *spec, const SbxLibvirtXmlOptions *opts, GError **error)
 {
 	g_autoptr(GString) xml = g_string_new(NULL);
 
-	if (!sbx_libvirt_spec_validate(spec, error))
+	if (!sbx_libvirt_xml_validate_spec(spec, error))
 		return NULL;
 	if (!check_path("disk", opts->disk_path, TRUE, error) ||
 	    !check_path("disk backing", opts->disk_backing, TRUE, error)) {

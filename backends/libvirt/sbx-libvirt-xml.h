@@ -35,8 +35,8 @@ typedef struct {
 	const gchar *const *disk_secrets;
 } SbxLibvirtXmlOptions;
 
-gboolean sbx_libvirt_spec_validate(const SbxVmSpec *spec, GError **error);
-gchar *sbx_libvirt_domain_xml_new(const SbxVmSpec *spec, const SbxLibvirtXmlOptions *opts,
+gboolean sbx_libvirt_xml_validate_spec(const SbxVmSpec *spec, GError **error);
+gchar *sbx_libvirt_xml_domain_new(const SbxVmSpec *spec, const SbxLibvirtXmlOptions *opts,
 				  GError **error);
 
 G_END_DECLS

@@ -55,7 +55,7 @@ struct _SbxTestBackend {
 	guint start_delay_ms;
 	gboolean fail_destroy;
 	gchar *state_dir; /* where running vms are recorded, or NULL */
-	GHashTable *vms; /* id -> SbxTestVm (one reference) */
+	GHashTable *vms;  /* id -> SbxTestVm (one reference) */
 };
 
 G_DEFINE_FINAL_TYPE(SbxTestBackend, sbx_test_backend, SBX_TYPE_HYPERVISOR_BACKEND)

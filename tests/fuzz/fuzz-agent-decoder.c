@@ -19,7 +19,7 @@
 #include "sbx-agent-client.h"
 #include "sbx-error.h"
 #include "sbx-frame-decoder.h"
-#include "sbx-proto-message.h"
+#include "sbx-proto.h"
 
 int LLVMFuzzerTestOneInput(const guint8 *data, size_t size);
 

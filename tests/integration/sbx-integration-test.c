@@ -99,7 +99,8 @@ list_sandboxes(void)
 
 	reply = g_dbus_connection_call_sync(
 	    sbx_test_env_get()->conn, "org.sandboxd", MANAGER_PATH, MANAGER_IFACE, "ListSandboxes",
-	    g_variant_new_parsed("(@a{sv} {},)"), G_VARIANT_TYPE("(ao)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+	    g_variant_new_parsed("(@a{sv} {},)"), G_VARIANT_TYPE("(ao)"), G_DBUS_CALL_FLAGS_NONE,
+	    -1, NULL, &error);
 	g_assert_no_error(error);
 	g_variant_get(reply, "(^a&o)", &paths);
 	for (guint i = 0; paths[i] != NULL; i++)

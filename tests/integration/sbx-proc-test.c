@@ -529,9 +529,9 @@ main(int argc, char **argv)
 		    g_build_filename(env->config_dir, "sandboxd.conf.d", NULL);
 		g_autofree gchar *dropin = g_build_filename(dropin_dir, "50-proc.conf", NULL);
 		if (g_mkdir_with_parents(dropin_dir, 0755) != 0 ||
-		    !g_file_set_contents(dropin, "[limits]\nGuestPidsMax=" G_STRINGIFY(
-						     PROC_TEST_PIDS_MAX) "\n",
-					 -1, &error) ||
+		    !g_file_set_contents(
+			dropin, "[limits]\nGuestPidsMax=" G_STRINGIFY(PROC_TEST_PIDS_MAX) "\n", -1,
+			&error) ||
 		    !sbx_test_env_restart_daemon(env, &error)) {
 			g_printerr("cannot configure the daemon: %s\n",
 				   error != NULL ? error->message : g_strerror(errno));

@@ -18,7 +18,7 @@
 #include "sbx-agent-client.h"
 #include "sbx-error.h"
 #include "sbx-frame-decoder.h"
-#include "sbx-proto-message.h"
+#include "sbx-proto.h"
 
 typedef struct {
 	gint guest_fd;

@@ -562,22 +562,22 @@ test_path_check(void)
 {
 	g_autoptr(GString) longp = g_string_new("/");
 	g_autoptr(GError) error = NULL;
-	g_assert_true(sbx_fs_path_check("/", &error));
-	g_assert_true(sbx_fs_path_check("/a/../b", &error));
-	g_assert_false(sbx_fs_path_check("", &error));
+	g_assert_true(sbx_agent_fs_path_check("/", &error));
+	g_assert_true(sbx_agent_fs_path_check("/a/../b", &error));
+	g_assert_false(sbx_agent_fs_path_check("", &error));
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
 	g_clear_error(&error);
-	g_assert_false(sbx_fs_path_check("a/b", &error));
+	g_assert_false(sbx_agent_fs_path_check("a/b", &error));
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
 	g_clear_error(&error);
-	g_assert_false(sbx_fs_path_check("/\xff", &error));
+	g_assert_false(sbx_agent_fs_path_check("/\xff", &error));
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
 	g_clear_error(&error);
 	while (longp->len < SBX_FS_MAX_PATH)
 		g_string_append_c(longp, 'a');
-	g_assert_true(sbx_fs_path_check(longp->str, &error));
+	g_assert_true(sbx_agent_fs_path_check(longp->str, &error));
 	g_string_append_c(longp, 'a');
-	g_assert_false(sbx_fs_path_check(longp->str, &error));
+	g_assert_false(sbx_agent_fs_path_check(longp->str, &error));
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
 }
 
@@ -596,7 +596,7 @@ test_errno_map(void)
 	g_assert_cmpint(sbx_error_code_from_errno(ENAMETOOLONG), ==, SBX_ERROR_INVALID_ARGUMENT);
 	g_assert_cmpint(sbx_error_code_from_errno(EIO), ==, SBX_ERROR_FAILED);
 	/* the D-Bus names callers match on */
-	error = sbx_fs_error_new(ENOSPC, "/data/x");
+	error = sbx_agent_fs_error_new(ENOSPC, "/data/x");
 	g_assert_cmpstr(error->message, ==, "/data/x: No space left on device");
 	{
 		g_autofree gchar *name = g_dbus_error_encode_gerror(error);
@@ -616,43 +616,43 @@ test_parsers(void)
 	gchar *path = NULL;
 
 	/* FS_ERROR: errno 0 and NUL bytes are refused */
-	g_assert_false(sbx_fs_parse_error(buf, 4, &err, &path, &error));
+	g_assert_false(sbx_agent_fs_parse_error(buf, 4, &err, &path, &error));
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_PROTOCOL);
 	g_clear_error(&error);
 	sbx_proto_put_u32(buf, ENOENT);
 	memcpy(buf + 4, "/a\0b", 4);
-	g_assert_false(sbx_fs_parse_error(buf, 8, &err, &path, &error));
+	g_assert_false(sbx_agent_fs_parse_error(buf, 8, &err, &path, &error));
 	g_clear_error(&error);
 	memcpy(buf + 4, "/a\xff", 3);
-	g_assert_true(sbx_fs_parse_error(buf, 7, &err, &path, &error));
+	g_assert_true(sbx_agent_fs_parse_error(buf, 7, &err, &path, &error));
 	g_assert_cmpint(err, ==, ENOENT);
 	g_assert_true(g_utf8_validate(path, -1, NULL));
 	g_free(path);
 	/* FS_STAT_REPLY: short, bad type, target on a non-link */
 	memset(buf, 0, sizeof(buf));
-	g_assert_null(sbx_fs_parse_stat(buf, SBX_FS_STAT_FIXED - 1, &error));
+	g_assert_null(sbx_agent_fs_parse_stat(buf, SBX_FS_STAT_FIXED - 1, &error));
 	g_clear_error(&error);
 	sbx_proto_put_u32(buf, 9);
-	g_assert_null(sbx_fs_parse_stat(buf, SBX_FS_STAT_FIXED, &error));
+	g_assert_null(sbx_agent_fs_parse_stat(buf, SBX_FS_STAT_FIXED, &error));
 	g_clear_error(&error);
 	sbx_proto_put_u32(buf, SBX_FS_TYPE_FILE);
-	g_assert_null(sbx_fs_parse_stat(buf, SBX_FS_STAT_FIXED + 2, &error));
+	g_assert_null(sbx_agent_fs_parse_stat(buf, SBX_FS_STAT_FIXED + 2, &error));
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_PROTOCOL);
 	g_clear_error(&error);
 	/* FS_DIRENTS: a count beyond the payload, a name with '/', "more" with nothing */
 	memset(buf, 0, sizeof(buf));
 	sbx_proto_put_u32(buf + 12, 1000);
-	g_assert_false(sbx_fs_parse_dirents(buf, 16, &more, &cookie, entries, &error));
+	g_assert_false(sbx_agent_fs_parse_dirents(buf, 16, &more, &cookie, entries, &error));
 	g_clear_error(&error);
 	sbx_proto_put_u32(buf + 12, 1);
 	sbx_proto_put_u32(buf + 16 + 24, 3);
 	memcpy(buf + 16 + SBX_FS_DIRENT_FIXED, "a/b", 3);
-	g_assert_false(sbx_fs_parse_dirents(buf, 16 + SBX_FS_DIRENT_FIXED + 3, &more, &cookie,
-					    entries, &error));
+	g_assert_false(sbx_agent_fs_parse_dirents(buf, 16 + SBX_FS_DIRENT_FIXED + 3, &more, &cookie,
+						  entries, &error));
 	g_clear_error(&error);
 	sbx_proto_put_u32(buf, SBX_FS_MORE);
 	sbx_proto_put_u32(buf + 12, 0);
-	g_assert_false(sbx_fs_parse_dirents(buf, 16, &more, &cookie, entries, &error));
+	g_assert_false(sbx_agent_fs_parse_dirents(buf, 16, &more, &cookie, entries, &error));
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_PROTOCOL);
 	g_assert_cmpuint(entries->len, ==, 0);
 }

@@ -14,7 +14,7 @@ static SbxCreateOptions *
 parse(const gchar *text, GError **error)
 {
 	g_autoptr(GVariant) v = g_variant_ref_sink(g_variant_new_parsed(text));
-	return sbx_create_options_parse(v, config, error);
+	return sbx_options_create_parse(v, config, error);
 }
 
 static void
@@ -140,7 +140,7 @@ test_labels(void)
 	opts = parse("{'labels': <{'team': 'ci', 'run': '7'}>}", &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(g_hash_table_lookup(opts->labels, "team"), ==, "ci");
-	v = g_variant_ref_sink(sbx_string_table_to_variant(opts->labels));
+	v = g_variant_ref_sink(sbx_options_string_table_to_variant(opts->labels));
 	g_assert_cmpstr(g_variant_print(v, FALSE), ==, "{'run': '7', 'team': 'ci'}");
 }
 
@@ -259,7 +259,7 @@ test_unknown_and_duplicate(void)
 	g_variant_builder_add(b, "{sv}", "memory", g_variant_new_uint32(1024));
 	g_variant_builder_add(b, "{sv}", "memory", g_variant_new_uint32(2048));
 	v = g_variant_ref_sink(g_variant_builder_end(b));
-	opts = sbx_create_options_parse(v, config, &error);
+	opts = sbx_options_create_parse(v, config, &error);
 	g_assert_null(opts);
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
 	g_assert_nonnull(strstr(error->message, "memory: given more than once"));
@@ -281,7 +281,7 @@ test_config_limits(void)
 	    path, "[limits]\nMemoryMaxMiB=2048\n[daemon]\nMaxLifetimeSec=60\n", -1, NULL));
 	g_assert_true(sbx_config_load_dir(small, dir, &error));
 	g_assert_no_error(error);
-	opts = sbx_create_options_parse(v, small, &error);
+	opts = sbx_options_create_parse(v, small, &error);
 	g_assert_null(opts);
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
 	g_assert_cmpstr(error->message, ==, "memory: 3000 MiB is out of range (768-2048)");
@@ -293,7 +293,7 @@ static SbxExecOptions *
 parse_exec(const gchar *text, GError **error)
 {
 	g_autoptr(GVariant) v = g_variant_ref_sink(g_variant_new_parsed(text));
-	return sbx_exec_options_parse(v, error);
+	return sbx_options_exec_parse(v, error);
 }
 
 static void
@@ -310,12 +310,12 @@ test_exec_options(void)
 	g_assert_no_error(error);
 	g_assert_cmpstr(opts->cwd, ==, "/tmp");
 	g_assert_cmpstr(g_hash_table_lookup(opts->env, "A"), ==, "1");
-	g_clear_pointer(&opts, sbx_exec_options_free);
+	g_clear_pointer(&opts, sbx_options_exec_free);
 
 	opts = parse_exec("@a{sv} {}", &error);
 	g_assert_no_error(error);
 	g_assert_null(opts->cwd);
-	g_clear_pointer(&opts, sbx_exec_options_free);
+	g_clear_pointer(&opts, sbx_options_exec_free);
 
 	opts = parse_exec("{'cwd': <'tmp'>}", &error);
 	g_assert_null(opts);
@@ -337,12 +337,12 @@ test_exec_options(void)
 	g_clear_error(&error);
 
 	v_max = g_variant_ref_sink(g_variant_new_parsed("{'cwd': <%s>}", cwd_max));
-	opts = sbx_exec_options_parse(v_max, &error);
+	opts = sbx_options_exec_parse(v_max, &error);
 	g_assert_no_error(error);
 	g_assert_nonnull(opts);
-	g_clear_pointer(&opts, sbx_exec_options_free);
+	g_clear_pointer(&opts, sbx_options_exec_free);
 	v_over = g_variant_ref_sink(g_variant_new_parsed("{'cwd': <%s>}", cwd_over));
-	opts = sbx_exec_options_parse(v_over, &error);
+	opts = sbx_options_exec_parse(v_over, &error);
 	g_assert_null(opts);
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
 	g_assert_nonnull(strstr(error->message, "4097 bytes, at most 4096"));
@@ -361,29 +361,29 @@ test_argv(void)
 	const gchar *long_ok[] = {"echo", arg_max, NULL};
 	const gchar *long_bad[] = {"echo", arg_over, NULL};
 
-	g_assert_true(sbx_exec_argv_check(ok, &error));
+	g_assert_true(sbx_options_exec_check_argv(ok, &error));
 	g_assert_no_error(error);
-	g_assert_false(sbx_exec_argv_check(empty, &error));
+	g_assert_false(sbx_options_exec_check_argv(empty, &error));
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
 	g_clear_error(&error);
-	g_assert_false(sbx_exec_argv_check(NULL, &error));
+	g_assert_false(sbx_options_exec_check_argv(NULL, &error));
 	g_clear_error(&error);
-	g_assert_false(sbx_exec_argv_check(empty_name, &error));
+	g_assert_false(sbx_options_exec_check_argv(empty_name, &error));
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
 	g_clear_error(&error);
-	g_assert_true(sbx_exec_argv_check(long_ok, &error));
-	g_assert_false(sbx_exec_argv_check(long_bad, &error));
+	g_assert_true(sbx_options_exec_check_argv(long_ok, &error));
+	g_assert_false(sbx_options_exec_check_argv(long_bad, &error));
 	g_assert_nonnull(strstr(error->message, "argument 1 is 32769 bytes, at most 32768"));
 	g_clear_error(&error);
 
 	for (guint i = 0; i < SBX_ARGV_MAX; i++)
 		g_ptr_array_add(args, g_strdup("x"));
 	g_ptr_array_add(args, NULL);
-	g_assert_true(sbx_exec_argv_check((const gchar *const *)args->pdata, &error));
+	g_assert_true(sbx_options_exec_check_argv((const gchar *const *)args->pdata, &error));
 	g_assert_no_error(error);
 	args->pdata[SBX_ARGV_MAX] = g_strdup("x");
 	g_ptr_array_add(args, NULL);
-	g_assert_false(sbx_exec_argv_check((const gchar *const *)args->pdata, &error));
+	g_assert_false(sbx_options_exec_check_argv((const gchar *const *)args->pdata, &error));
 	g_assert_nonnull(strstr(error->message, "4097 arguments, at most 4096"));
 }
 
@@ -406,18 +406,18 @@ test_envp_and_size(void)
 	g_hash_table_insert(sandbox_env, "B", "sandbox");
 	g_hash_table_insert(exec_env, "B", "exec");
 	g_hash_table_insert(exec_env, "C", "exec");
-	envp = sbx_exec_build_envp(sandbox_env, exec_env);
+	envp = sbx_options_exec_build_envp(sandbox_env, exec_env);
 	g_assert_cmpuint(g_strv_length(envp), ==, 3);
 	g_assert_cmpstr(envp[0], ==, "A=sandbox");
 	g_assert_cmpstr(envp[1], ==, "B=exec");
 	g_assert_cmpstr(envp[2], ==, "C=exec");
 
-	g_assert_true(sbx_exec_request_check_size(argv, envp_fits, NULL, &error));
+	g_assert_true(sbx_options_exec_check_size(argv, envp_fits, NULL, &error));
 	g_assert_no_error(error);
-	g_assert_false(sbx_exec_request_check_size(argv, envp_too_big, NULL, &error));
+	g_assert_false(sbx_options_exec_check_size(argv, envp_too_big, NULL, &error));
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
 	g_clear_error(&error);
-	g_assert_false(sbx_exec_request_check_size(argv, envp_fits, "/", &error));
+	g_assert_false(sbx_options_exec_check_size(argv, envp_fits, "/", &error));
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
 }
 
@@ -425,13 +425,13 @@ static void
 test_duration(void)
 {
 	guint64 s = 0;
-	g_assert_true(sbx_parse_duration("45", &s, NULL));
+	g_assert_true(sbx_options_parse_duration("45", &s, NULL));
 	g_assert_cmpuint(s, ==, 45);
-	g_assert_true(sbx_parse_duration("2h", &s, NULL));
+	g_assert_true(sbx_options_parse_duration("2h", &s, NULL));
 	g_assert_cmpuint(s, ==, 7200);
-	g_assert_false(sbx_parse_duration("+5", &s, NULL));
-	g_assert_false(sbx_parse_duration("5ms", &s, NULL));
-	g_assert_false(sbx_parse_duration("h", &s, NULL));
+	g_assert_false(sbx_options_parse_duration("+5", &s, NULL));
+	g_assert_false(sbx_options_parse_duration("5ms", &s, NULL));
+	g_assert_false(sbx_options_parse_duration("h", &s, NULL));
 }
 
 int

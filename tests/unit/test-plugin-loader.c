@@ -80,7 +80,7 @@ test_good(void)
 	g_assert_cmpstr(plugin->filename, ==, path);
 	g_assert_true(g_type_is_a(plugin->type, SBX_TYPE_HYPERVISOR_BACKEND));
 	g_assert_null(sbx_plugin_loader_lookup(loader, SBX_PLUGIN_KIND_VOLUME, "good"));
-	keys = sbx_plugin_get_config_keys(plugin);
+	keys = sbx_plugin_loader_get_config_keys(plugin);
 	g_assert_nonnull(keys);
 	g_assert_cmpstr(keys[0].name, ==, "Level");
 

@@ -7,7 +7,7 @@
 
 #include "sbx-error.h"
 #include "sbx-frame-decoder.h"
-#include "sbx-proto-message.h"
+#include "sbx-proto.h"
 
 /* collects decoded frames re-encoded as bytes */
 static gboolean

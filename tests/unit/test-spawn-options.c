@@ -12,7 +12,7 @@ static SbxExecOptions *
 parse(const gchar *text, GError **error)
 {
 	g_autoptr(GVariant) v = g_variant_ref_sink(g_variant_new_parsed(text));
-	return sbx_exec_options_parse(v, error);
+	return sbx_options_exec_parse(v, error);
 }
 
 static void
@@ -61,7 +61,7 @@ test_all(void)
 	g_assert_cmpint(opts->stdio[2], ==, SBX_STDIO_MERGED);
 	g_assert_cmpuint(opts->timeout_ms, ==, 1500);
 	g_assert_true(opts->detach);
-	g_clear_pointer(&opts, sbx_exec_options_free);
+	g_clear_pointer(&opts, sbx_options_exec_free);
 
 	opts = parse("{'user': <'nobody'>, 'pty': <true>, 'rows': <uint32 40>, "
 		     "'cols': <uint32 132>, 'timeout': <'2m'>}",
@@ -74,7 +74,7 @@ test_all(void)
 	g_assert_cmpuint(opts->timeout_ms, ==, 120000);
 	/* a terminal merges stderr */
 	g_assert_cmpint(opts->stdio[2], ==, SBX_STDIO_MERGED);
-	g_clear_pointer(&opts, sbx_exec_options_free);
+	g_clear_pointer(&opts, sbx_options_exec_free);
 
 	opts = parse("{'timeout': <'250ms'>, 'uid': <uint32 0>, 'gid': <uint32 5>}", &error);
 	g_assert_no_error(error);

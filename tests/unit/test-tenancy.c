@@ -936,8 +936,7 @@ client_main(gint argc, gchar **argv)
 			g_print("%s\n", path);
 	} else if (g_strcmp0(op, "list") == 0) {
 		reply = call(conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
-			     "ListSandboxes", g_variant_new_parsed("(@a{sv} {},)"), "(ao)",
-			     &error);
+			     "ListSandboxes", g_variant_new_parsed("(@a{sv} {},)"), "(ao)", &error);
 		if (reply != NULL) {
 			g_autoptr(GVariantIter) iter = NULL;
 			const gchar *path;

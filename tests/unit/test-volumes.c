@@ -385,12 +385,12 @@ test_snapshot_and_restart(Fixture *f, gconstpointer data)
 		g_autoptr(GError) e1 = NULL;
 		g_autoptr(GError) e2 = NULL;
 		g_autoptr(GError) e3 = NULL;
-		g_autoptr(GVariant) r1 = call(f, vol, "org.sandboxd.Volume1", "Snapshot",
-					      g_variant_new_parsed("('../x', @a{sv} {})"), "(o)",
-					      &e1);
-		g_autoptr(GVariant) r2 = call(f, vol, "org.sandboxd.Volume1", "Snapshot",
-					      g_variant_new_parsed("('s2', {'bogus': <1>})"), "(o)",
-					      &e2);
+		g_autoptr(GVariant) r1 =
+		    call(f, vol, "org.sandboxd.Volume1", "Snapshot",
+			 g_variant_new_parsed("('../x', @a{sv} {})"), "(o)", &e1);
+		g_autoptr(GVariant) r2 =
+		    call(f, vol, "org.sandboxd.Volume1", "Snapshot",
+			 g_variant_new_parsed("('s2', {'bogus': <1>})"), "(o)", &e2);
 		g_autoptr(GVariant) r3 =
 		    call(f, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "ListVolumes",
 			 g_variant_new_parsed("({'bogus': <1>},)"), "(ao)", &e3);

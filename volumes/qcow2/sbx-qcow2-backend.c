@@ -171,8 +171,8 @@ run_qemu_img(SbxQcow2Backend *self, GCancellable *cancellable, GError **error, .
 static void
 remove_files(SbxQcow2Backend *self, const gchar *id)
 {
-	g_autofree gchar *json = sbx_qcow2_path(self->dir, id, ".json");
-	g_autofree gchar *image = sbx_qcow2_path(self->dir, id, ".qcow2");
+	g_autofree gchar *json = sbx_qcow2_store_path(self->dir, id, ".json");
+	g_autofree gchar *image = sbx_qcow2_store_path(self->dir, id, ".qcow2");
 
 	/* metadata first: a half-removed volume is not listed again */
 	if (g_unlink(json) != 0 && errno != ENOENT)
@@ -185,13 +185,13 @@ remove_files(SbxQcow2Backend *self, const gchar *id)
 static gint
 reserve_id(SbxQcow2Backend *self, const gchar *id, GError **error)
 {
-	g_autofree gchar *json = sbx_qcow2_path(self->dir, id, ".json");
+	g_autofree gchar *json = sbx_qcow2_store_path(self->dir, id, ".json");
 	g_autoptr(GError) error_local = NULL;
 	gint fd;
 
 	if (!check_id(id, error) || !ensure_dir(self, error))
 		return -1;
-	fd = sbx_qcow2_lock(self->dir, id, LOCK_EX, TRUE, &error_local);
+	fd = sbx_qcow2_store_lock(self->dir, id, LOCK_EX, TRUE, &error_local);
 	if (fd < 0) {
 		if (g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_BUSY))
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
@@ -216,7 +216,7 @@ load_kind(SbxQcow2Backend *self, const gchar *id, SbxVolumeKind kind, GError **e
 
 	if (!check_id(id, error))
 		return NULL;
-	info = sbx_qcow2_meta_load(self->dir, id, error);
+	info = sbx_qcow2_store_meta_load(self->dir, id, error);
 	if (info == NULL)
 		return NULL;
 	if (info->kind != kind) {
@@ -231,7 +231,7 @@ load_kind(SbxQcow2Backend *self, const gchar *id, SbxVolumeKind kind, GError **e
 static void
 info_measure(SbxQcow2Backend *self, SbxVolumeInfo *info)
 {
-	g_autofree gchar *image = sbx_qcow2_path(self->dir, info->id, ".qcow2");
+	g_autofree gchar *image = sbx_qcow2_store_path(self->dir, info->id, ".qcow2");
 	struct stat st;
 
 	if (stat(image, &st) == 0)
@@ -241,7 +241,7 @@ info_measure(SbxQcow2Backend *self, SbxVolumeInfo *info)
 static gboolean
 finish_new_image(SbxQcow2Backend *self, SbxVolumeInfo *info, mode_t mode, GError **error)
 {
-	g_autofree gchar *image = sbx_qcow2_path(self->dir, info->id, ".qcow2");
+	g_autofree gchar *image = sbx_qcow2_store_path(self->dir, info->id, ".qcow2");
 
 	/* qemu-img honours the umask; the owner is root until libvirt's DAC
 	 * driver hands the file to QEMU's user for an attachment */
@@ -252,7 +252,7 @@ finish_new_image(SbxQcow2Backend *self, SbxVolumeInfo *info, mode_t mode, GError
 		return FALSE;
 	}
 	info->created = g_get_real_time();
-	return sbx_qcow2_meta_save(self->dir, info, error);
+	return sbx_qcow2_store_meta_save(self->dir, info, error);
 }
 
 static void
@@ -262,7 +262,7 @@ create_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *ca
 	TaskData *data = task_data;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SbxVolumeInfo) info = sbx_volume_info_new(data->id, SBX_VOLUME_KIND_VOLUME);
-	g_autofree gchar *image = sbx_qcow2_path(self->dir, data->id, ".qcow2");
+	g_autofree gchar *image = sbx_qcow2_store_path(self->dir, data->id, ".qcow2");
 	g_autofree gchar *size = NULL;
 	gint fd;
 
@@ -281,7 +281,7 @@ create_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *ca
 			  NULL) ||
 	    !finish_new_image(self, info, 0600, &error)) {
 		remove_files(self, data->id);
-		sbx_qcow2_lock_remove(self->dir, data->id, fd);
+		sbx_qcow2_store_lock_remove(self->dir, data->id, fd);
 		g_prefix_error(&error, "volume '%s': ", data->id);
 		g_task_return_error(task, g_steal_pointer(&error));
 		return;
@@ -298,7 +298,7 @@ clone_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *can
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SbxVolumeInfo) snap = NULL;
 	g_autoptr(SbxVolumeInfo) info = sbx_volume_info_new(data->id, SBX_VOLUME_KIND_VOLUME);
-	g_autofree gchar *image = sbx_qcow2_path(self->dir, data->id, ".qcow2");
+	g_autofree gchar *image = sbx_qcow2_store_path(self->dir, data->id, ".qcow2");
 	g_autofree gchar *backing = g_strconcat(data->other_id, ".qcow2", NULL);
 	g_autofree gchar *size = NULL;
 	gint snap_fd;
@@ -321,7 +321,7 @@ clone_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *can
 		return;
 	}
 	/* shared: keeps delete_snapshot away until the overlay is recorded */
-	snap_fd = sbx_qcow2_lock(self->dir, snap->id, LOCK_SH, FALSE, &error);
+	snap_fd = sbx_qcow2_store_lock(self->dir, snap->id, LOCK_SH, FALSE, &error);
 	if (snap_fd < 0) {
 		g_task_return_error(task, g_steal_pointer(&error));
 		return;
@@ -340,7 +340,7 @@ clone_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *can
 			  "-F", "qcow2", image, size, NULL) ||
 	    !finish_new_image(self, info, 0600, &error)) {
 		remove_files(self, data->id);
-		sbx_qcow2_lock_remove(self->dir, data->id, fd);
+		sbx_qcow2_store_lock_remove(self->dir, data->id, fd);
 		close(snap_fd);
 		g_prefix_error(&error, "volume '%s': ", data->id);
 		g_task_return_error(task, g_steal_pointer(&error));
@@ -359,8 +359,8 @@ snapshot_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SbxVolumeInfo) vol = NULL;
 	g_autoptr(SbxVolumeInfo) info = NULL;
-	g_autofree gchar *src = sbx_qcow2_path(self->dir, data->id, ".qcow2");
-	g_autofree gchar *image = sbx_qcow2_path(self->dir, data->other_id, ".qcow2");
+	g_autofree gchar *src = sbx_qcow2_store_path(self->dir, data->id, ".qcow2");
+	g_autofree gchar *image = sbx_qcow2_store_path(self->dir, data->other_id, ".qcow2");
 	gint vol_fd;
 	gint fd;
 
@@ -370,7 +370,7 @@ snapshot_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *
 		return;
 	}
 	/* shared: readers may stay, a writer would make the copy inconsistent */
-	vol_fd = sbx_qcow2_lock(self->dir, data->id, LOCK_SH, FALSE, &error);
+	vol_fd = sbx_qcow2_store_lock(self->dir, data->id, LOCK_SH, FALSE, &error);
 	if (vol_fd < 0) {
 		g_prefix_error(&error, "cannot snapshot: ");
 		g_task_return_error(task, g_steal_pointer(&error));
@@ -391,7 +391,7 @@ snapshot_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *
 			  src, image, NULL) ||
 	    !finish_new_image(self, info, 0400, &error)) {
 		remove_files(self, data->other_id);
-		sbx_qcow2_lock_remove(self->dir, data->other_id, fd);
+		sbx_qcow2_store_lock_remove(self->dir, data->other_id, fd);
 		close(vol_fd);
 		g_prefix_error(&error, "snapshot '%s' of '%s': ", data->other_id, data->id);
 		g_task_return_error(task, g_steal_pointer(&error));
@@ -409,7 +409,7 @@ delete_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *ca
 	TaskData *data = task_data;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SbxVolumeInfo) vol = NULL;
-	g_autofree gchar *image = sbx_qcow2_path(self->dir, data->id, ".qcow2");
+	g_autofree gchar *image = sbx_qcow2_store_path(self->dir, data->id, ".qcow2");
 	gint fd;
 
 	vol = load_kind(self, data->id, SBX_VOLUME_KIND_VOLUME, &error);
@@ -417,21 +417,21 @@ delete_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *ca
 		g_task_return_error(task, g_steal_pointer(&error));
 		return;
 	}
-	fd = sbx_qcow2_lock(self->dir, data->id, LOCK_EX, FALSE, &error);
+	fd = sbx_qcow2_store_lock(self->dir, data->id, LOCK_EX, FALSE, &error);
 	if (fd < 0) {
 		g_prefix_error(&error, "cannot delete: ");
 		g_task_return_error(task, g_steal_pointer(&error));
 		return;
 	}
 	remove_files(self, data->id);
-	sbx_qcow2_lock_remove(self->dir, data->id, fd);
+	sbx_qcow2_store_lock_remove(self->dir, data->id, fd);
 	g_task_return_boolean(task, TRUE);
 }
 
 static gboolean
 has_dependents(SbxQcow2Backend *self, const gchar *snapshot_id, gchar **first, GError **error)
 {
-	g_autoptr(GPtrArray) infos = sbx_qcow2_meta_list(self->dir, error);
+	g_autoptr(GPtrArray) infos = sbx_qcow2_store_meta_list(self->dir, error);
 
 	if (infos == NULL)
 		return TRUE;
@@ -462,7 +462,7 @@ delete_snapshot_thread(GTask *task, gpointer source, gpointer task_data, GCancel
 		return;
 	}
 	/* exclusive: no clone of it is being made right now */
-	fd = sbx_qcow2_lock(self->dir, data->id, LOCK_EX, FALSE, &error);
+	fd = sbx_qcow2_store_lock(self->dir, data->id, LOCK_EX, FALSE, &error);
 	if (fd < 0) {
 		g_prefix_error(&error, "cannot delete snapshot: ");
 		g_task_return_error(task, g_steal_pointer(&error));
@@ -481,7 +481,7 @@ delete_snapshot_thread(GTask *task, gpointer source, gpointer task_data, GCancel
 		return;
 	}
 	remove_files(self, data->id);
-	sbx_qcow2_lock_remove(self->dir, data->id, fd);
+	sbx_qcow2_store_lock_remove(self->dir, data->id, fd);
 	g_task_return_boolean(task, TRUE);
 }
 
@@ -492,7 +492,7 @@ resize_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *ca
 	TaskData *data = task_data;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SbxVolumeInfo) vol = NULL;
-	g_autofree gchar *image = sbx_qcow2_path(self->dir, data->id, ".qcow2");
+	g_autofree gchar *image = sbx_qcow2_store_path(self->dir, data->id, ".qcow2");
 	g_autofree gchar *size = NULL;
 	guint64 capacity;
 	gint fd;
@@ -514,7 +514,7 @@ resize_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *ca
 		g_task_return_boolean(task, TRUE);
 		return;
 	}
-	fd = sbx_qcow2_lock(self->dir, data->id, LOCK_EX, FALSE, &error);
+	fd = sbx_qcow2_store_lock(self->dir, data->id, LOCK_EX, FALSE, &error);
 	if (fd < 0) {
 		g_prefix_error(&error, "cannot resize: ");
 		g_task_return_error(task, g_steal_pointer(&error));
@@ -530,10 +530,10 @@ resize_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *ca
 	}
 	g_mutex_lock(&self->meta_lock);
 	g_clear_pointer(&vol, sbx_volume_info_free);
-	vol = sbx_qcow2_meta_load(self->dir, data->id, &error);
+	vol = sbx_qcow2_store_meta_load(self->dir, data->id, &error);
 	if (vol != NULL) {
 		vol->capacity = capacity;
-		sbx_qcow2_meta_save(self->dir, vol, &error);
+		sbx_qcow2_store_meta_save(self->dir, vol, &error);
 	}
 	g_mutex_unlock(&self->meta_lock);
 	close(fd);
@@ -555,7 +555,7 @@ info_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *canc
 		g_task_return_error(task, error);
 		return;
 	}
-	info = sbx_qcow2_meta_load(self->dir, data->id, &error);
+	info = sbx_qcow2_store_meta_load(self->dir, data->id, &error);
 	if (info == NULL) {
 		g_task_return_error(task, error);
 		return;
@@ -569,7 +569,7 @@ list_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *canc
 {
 	SbxQcow2Backend *self = source;
 	GError *error = NULL;
-	GPtrArray *infos = sbx_qcow2_meta_list(self->dir, &error);
+	GPtrArray *infos = sbx_qcow2_store_meta_list(self->dir, &error);
 
 	if (infos == NULL) {
 		g_task_return_error(task, error);
@@ -595,13 +595,13 @@ set_attributes_thread(GTask *task, gpointer source, gpointer task_data, GCancell
 		return;
 	}
 	g_mutex_lock(&self->meta_lock);
-	info = sbx_qcow2_meta_load(self->dir, data->id, &error);
+	info = sbx_qcow2_store_meta_load(self->dir, data->id, &error);
 	if (info != NULL) {
 		g_hash_table_remove_all(info->attributes);
 		g_hash_table_iter_init(&iter, data->attributes);
 		while (g_hash_table_iter_next(&iter, &key, &value))
 			g_hash_table_insert(info->attributes, g_strdup(key), g_strdup(value));
-		sbx_qcow2_meta_save(self->dir, info, &error);
+		sbx_qcow2_store_meta_save(self->dir, info, &error);
 	}
 	g_mutex_unlock(&self->meta_lock);
 	if (error != NULL)
@@ -733,17 +733,17 @@ qcow2_get_disk_source(SbxVolumeBackend *backend, const gchar *id, gboolean read_
 
 	if (!check_id(id, error))
 		return NULL;
-	json = sbx_qcow2_path(self->dir, id, ".json");
+	json = sbx_qcow2_store_path(self->dir, id, ".json");
 	if (!g_file_test(json, G_FILE_TEST_IS_REGULAR)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no volume '%s'", id);
 		return NULL;
 	}
-	fd = sbx_qcow2_lock(self->dir, id, read_only ? LOCK_SH : LOCK_EX, FALSE, error);
+	fd = sbx_qcow2_store_lock(self->dir, id, read_only ? LOCK_SH : LOCK_EX, FALSE, error);
 	if (fd < 0)
 		return NULL;
 	lock.fd = fd;
 	lock.snap_fd = -1;
-	info = sbx_qcow2_meta_load(self->dir, id, error);
+	info = sbx_qcow2_store_meta_load(self->dir, id, error);
 	if (info == NULL) {
 		close(fd);
 		return NULL;
@@ -756,7 +756,8 @@ qcow2_get_disk_source(SbxVolumeBackend *backend, const gchar *id, gboolean read_
 	}
 	if (info->parent != NULL) {
 		g_autoptr(GError) error_snap = NULL;
-		lock.snap_fd = sbx_qcow2_lock(self->dir, info->parent, LOCK_SH, FALSE, &error_snap);
+		lock.snap_fd =
+		    sbx_qcow2_store_lock(self->dir, info->parent, LOCK_SH, FALSE, &error_snap);
 		if (lock.snap_fd < 0)
 			g_warning("qcow2: volume '%s': snapshot '%s': %s", id, info->parent,
 				  error_snap->message);
@@ -775,7 +776,7 @@ qcow2_get_disk_source(SbxVolumeBackend *backend, const gchar *id, gboolean read_
 	g_array_append_val(read_only ? held->ro : held->rw, lock);
 
 	source = sbx_disk_source_new(SBX_DISK_SOURCE_FILE);
-	source->path = sbx_qcow2_path(self->dir, id, ".qcow2");
+	source->path = sbx_qcow2_store_path(self->dir, id, ".qcow2");
 	source->format = g_strdup("qcow2");
 	source->read_only = read_only;
 	return source;
@@ -787,9 +788,9 @@ qcow2_get_disk_source(SbxVolumeBackend *backend, const gchar *id, gboolean read_
 static void
 reclaim_snapshot(SbxQcow2Backend *self, const gchar *snap_id)
 {
-	g_autofree gchar *image = sbx_qcow2_path(self->dir, snap_id, ".qcow2");
+	g_autofree gchar *image = sbx_qcow2_store_path(self->dir, snap_id, ".qcow2");
 	g_autoptr(GError) error = NULL;
-	gint fd = sbx_qcow2_lock(self->dir, snap_id, LOCK_EX, FALSE, &error);
+	gint fd = sbx_qcow2_store_lock(self->dir, snap_id, LOCK_EX, FALSE, &error);
 	struct stat st;
 
 	/* busy: another clone of it is still attached */

@@ -14,7 +14,7 @@
 #define META_MAX_SIZE (512 * 1024)
 
 gchar *
-sbx_qcow2_path(const gchar *dir, const gchar *id, const gchar *suffix)
+sbx_qcow2_store_path(const gchar *dir, const gchar *id, const gchar *suffix)
 {
 	g_autofree gchar *name = g_strconcat(id, suffix, NULL);
 	return g_build_filename(dir, name, NULL);
@@ -85,9 +85,9 @@ meta_parse(const gchar *id, const gchar *data, gsize len, GError **error)
 }
 
 SbxVolumeInfo *
-sbx_qcow2_meta_load(const gchar *dir, const gchar *id, GError **error)
+sbx_qcow2_store_meta_load(const gchar *dir, const gchar *id, GError **error)
 {
-	g_autofree gchar *path = sbx_qcow2_path(dir, id, ".json");
+	g_autofree gchar *path = sbx_qcow2_store_path(dir, id, ".json");
 	g_autofree gchar *data = NULL;
 	g_autoptr(GError) error_local = NULL;
 	SbxVolumeInfo *info;
@@ -119,12 +119,12 @@ sbx_qcow2_meta_load(const gchar *dir, const gchar *id, GError **error)
 }
 
 gboolean
-sbx_qcow2_meta_save(const gchar *dir, const SbxVolumeInfo *info, GError **error)
+sbx_qcow2_store_meta_save(const gchar *dir, const SbxVolumeInfo *info, GError **error)
 {
 	g_autoptr(JsonBuilder) builder = json_builder_new();
 	g_autoptr(JsonGenerator) gen = json_generator_new();
 	g_autoptr(JsonNode) root = NULL;
-	g_autofree gchar *path = sbx_qcow2_path(dir, info->id, ".json");
+	g_autofree gchar *path = sbx_qcow2_store_path(dir, info->id, ".json");
 	g_autofree gchar *data = NULL;
 	g_autoptr(GList) keys = NULL;
 
@@ -166,7 +166,7 @@ sbx_qcow2_meta_save(const gchar *dir, const SbxVolumeInfo *info, GError **error)
 }
 
 GPtrArray *
-sbx_qcow2_meta_list(const gchar *dir, GError **error)
+sbx_qcow2_store_meta_list(const gchar *dir, GError **error)
 {
 	g_autoptr(GPtrArray) infos =
 	    g_ptr_array_new_with_free_func((GDestroyNotify)sbx_volume_info_free);
@@ -191,7 +191,7 @@ sbx_qcow2_meta_list(const gchar *dir, GError **error)
 		id = g_strndup(name, strlen(name) - strlen(".json"));
 		if (!sbx_volume_id_is_valid(id))
 			continue;
-		info = sbx_qcow2_meta_load(dir, id, &error_meta);
+		info = sbx_qcow2_store_meta_load(dir, id, &error_meta);
 		if (info == NULL) {
 			g_warning("qcow2: skipping %s: %s", name, error_meta->message);
 			continue;
@@ -202,9 +202,10 @@ sbx_qcow2_meta_list(const gchar *dir, GError **error)
 }
 
 gint
-sbx_qcow2_lock(const gchar *dir, const gchar *id, gint operation, gboolean create, GError **error)
+sbx_qcow2_store_lock(const gchar *dir, const gchar *id, gint operation, gboolean create,
+		     GError **error)
 {
-	g_autofree gchar *path = sbx_qcow2_path(dir, id, ".lock");
+	g_autofree gchar *path = sbx_qcow2_store_path(dir, id, ".lock");
 
 	/* a lock file unlinked by a delete between our open and flock is
 	 * stale: retry on the new one */
@@ -250,9 +251,9 @@ sbx_qcow2_lock(const gchar *dir, const gchar *id, gint operation, gboolean creat
 }
 
 void
-sbx_qcow2_lock_remove(const gchar *dir, const gchar *id, gint fd)
+sbx_qcow2_store_lock_remove(const gchar *dir, const gchar *id, gint fd)
 {
-	g_autofree gchar *path = sbx_qcow2_path(dir, id, ".lock");
+	g_autofree gchar *path = sbx_qcow2_store_path(dir, id, ".lock");
 
 	if (g_unlink(path) != 0 && errno != ENOENT)
 		g_warning("qcow2: cannot remove %s: %s", path, g_strerror(errno));

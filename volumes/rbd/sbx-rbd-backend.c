@@ -234,11 +234,11 @@ mark_new_volume(rbd_image_t image, const gchar *parent, GError **error)
 {
 	g_autofree gchar *created = g_strdup_printf("%" G_GINT64_FORMAT, g_get_real_time());
 
-	if (parent != NULL && !sbx_rbd_meta_set(image, SBX_RBD_META_PARENT, parent, error))
+	if (parent != NULL && !sbx_rbd_image_meta_set(image, SBX_RBD_META_PARENT, parent, error))
 		return FALSE;
 	/* the marker last: an image without it is never listed as ours */
-	return sbx_rbd_meta_set(image, SBX_RBD_META_CREATED, created, error) &&
-	       sbx_rbd_meta_set(image, SBX_RBD_META_KIND, "volume", error);
+	return sbx_rbd_image_meta_set(image, SBX_RBD_META_CREATED, created, error) &&
+	       sbx_rbd_image_meta_set(image, SBX_RBD_META_KIND, "volume", error);
 }
 
 static void
@@ -266,10 +266,10 @@ do_create(SbxRbdBackend *self, SbxRbdConn *conn, TaskData *data, GError **error)
 		return FALSE;
 	}
 	if (r < 0) {
-		sbx_rbd_set_error(error, r, "cannot create volume '%s'", data->id);
+		sbx_rbd_conn_set_error(error, r, "cannot create volume '%s'", data->id);
 		return FALSE;
 	}
-	if (!sbx_rbd_open(conn, data->id, FALSE, &image, error)) {
+	if (!sbx_rbd_image_open(conn, data->id, FALSE, &image, error)) {
 		remove_image(conn, data->id);
 		return FALSE;
 	}
@@ -292,7 +292,7 @@ do_clone(SbxRbdBackend *self, SbxRbdConn *conn, TaskData *data, GError **error)
 	guint64 snap_size = 0;
 	gint r;
 
-	parent = sbx_rbd_find_snapshot(conn, data->other_id, hint, error);
+	parent = sbx_rbd_image_find_snapshot(conn, data->other_id, hint, error);
 	if (parent == NULL)
 		return FALSE;
 	for (guint i = 0; i < parent->snapshots->len; i++) {
@@ -318,18 +318,18 @@ do_clone(SbxRbdBackend *self, SbxRbdConn *conn, TaskData *data, GError **error)
 		return FALSE;
 	}
 	if (r < 0) {
-		sbx_rbd_set_error(error, r, "cannot clone snapshot '%s' into volume '%s'",
-				  data->other_id, data->id);
+		sbx_rbd_conn_set_error(error, r, "cannot clone snapshot '%s' into volume '%s'",
+				       data->other_id, data->id);
 		return FALSE;
 	}
-	if (!sbx_rbd_open(conn, data->id, FALSE, &image, error)) {
+	if (!sbx_rbd_image_open(conn, data->id, FALSE, &image, error)) {
 		remove_image(conn, data->id);
 		return FALSE;
 	}
 	if (data->capacity != 0 && round_capacity(data->capacity) > snap_size) {
 		r = rbd_resize2(image, round_capacity(data->capacity), false, NULL, NULL);
 		if (r < 0) {
-			sbx_rbd_set_error(error, r, "cannot grow volume '%s'", data->id);
+			sbx_rbd_conn_set_error(error, r, "cannot grow volume '%s'", data->id);
 			rbd_close(image);
 			remove_image(conn, data->id);
 			return FALSE;
@@ -365,7 +365,7 @@ do_snapshot(SbxRbdBackend *self, SbxRbdConn *conn, TaskData *data, GError **erro
 	other = sbx_rbd_image_read(conn, data->other_id, &error_local);
 	if (other == NULL && g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)) {
 		g_clear_error(&error_local);
-		other = sbx_rbd_find_snapshot(conn, data->other_id, NULL, &error_local);
+		other = sbx_rbd_image_find_snapshot(conn, data->other_id, NULL, &error_local);
 	}
 	if (other != NULL) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "'%s' already exists",
@@ -377,20 +377,20 @@ do_snapshot(SbxRbdBackend *self, SbxRbdConn *conn, TaskData *data, GError **erro
 		return FALSE;
 	}
 
-	if (!sbx_rbd_open(conn, data->id, FALSE, &image, error))
+	if (!sbx_rbd_image_open(conn, data->id, FALSE, &image, error))
 		return FALSE;
 	r = rbd_snap_create(image, data->other_id);
 	if (r == 0)
 		r = rbd_snap_protect(image, data->other_id);
 	if (r < 0) {
-		sbx_rbd_set_error(error, r, "cannot snapshot volume '%s'", data->id);
+		sbx_rbd_conn_set_error(error, r, "cannot snapshot volume '%s'", data->id);
 		rbd_snap_remove(image, data->other_id);
 		rbd_close(image);
 		return FALSE;
 	}
 	created_key = g_strdup_printf("sandboxd.snap.%s.created", data->other_id);
 	created = g_strdup_printf("%" G_GINT64_FORMAT, g_get_real_time());
-	if (!sbx_rbd_meta_set(image, created_key, created, error)) {
+	if (!sbx_rbd_image_meta_set(image, created_key, created, error)) {
 		rbd_snap_unprotect(image, data->other_id);
 		rbd_snap_remove(image, data->other_id);
 		rbd_close(image);
@@ -422,16 +422,16 @@ do_delete(SbxRbdBackend *self, SbxRbdConn *conn, TaskData *data, GError **error)
 			return FALSE;
 		}
 		if (r < 0 && r != -ENOENT) {
-			sbx_rbd_set_error(error, r, "cannot delete volume '%s'", data->id);
+			sbx_rbd_conn_set_error(error, r, "cannot delete volume '%s'", data->id);
 			return FALSE;
 		}
 		remember(self, data->id, FALSE);
 		return TRUE;
 	}
 	/* its snapshots outlive it: hide the image until the last one goes */
-	if (!sbx_rbd_open(conn, data->id, FALSE, &image, error))
+	if (!sbx_rbd_image_open(conn, data->id, FALSE, &image, error))
 		return FALSE;
-	if (!sbx_rbd_meta_set(image, SBX_RBD_META_DELETED, "1", error)) {
+	if (!sbx_rbd_image_meta_set(image, SBX_RBD_META_DELETED, "1", error)) {
 		rbd_close(image);
 		return FALSE;
 	}
@@ -451,10 +451,10 @@ do_delete_snapshot(SbxRbdBackend *self, SbxRbdConn *conn, TaskData *data, GError
 
 	if (!check_id(data->id, error))
 		return FALSE;
-	owner = sbx_rbd_find_snapshot(conn, data->id, hint, error);
+	owner = sbx_rbd_image_find_snapshot(conn, data->id, hint, error);
 	if (owner == NULL)
 		return FALSE;
-	if (!sbx_rbd_open(conn, owner->name, FALSE, &image, error))
+	if (!sbx_rbd_image_open(conn, owner->name, FALSE, &image, error))
 		return FALSE;
 	r = rbd_snap_unprotect(image, data->id);
 	if (r == -EBUSY) {
@@ -466,17 +466,17 @@ do_delete_snapshot(SbxRbdBackend *self, SbxRbdConn *conn, TaskData *data, GError
 	if (r < 0 && r != -EINVAL) {
 		/* EINVAL: not protected (any more) */
 		rbd_close(image);
-		sbx_rbd_set_error(error, r, "cannot delete snapshot '%s'", data->id);
+		sbx_rbd_conn_set_error(error, r, "cannot delete snapshot '%s'", data->id);
 		return FALSE;
 	}
 	r = rbd_snap_remove(image, data->id);
 	if (r < 0 && r != -ENOENT) {
 		rbd_snap_protect(image, data->id);
 		rbd_close(image);
-		sbx_rbd_set_error(error, r, "cannot delete snapshot '%s'", data->id);
+		sbx_rbd_conn_set_error(error, r, "cannot delete snapshot '%s'", data->id);
 		return FALSE;
 	}
-	if (!sbx_rbd_meta_remove_prefix(image, owner->meta, prefix, error)) {
+	if (!sbx_rbd_image_meta_remove_prefix(image, owner->meta, prefix, error)) {
 		rbd_close(image);
 		return FALSE;
 	}
@@ -516,12 +516,12 @@ do_resize(SbxRbdBackend *self, SbxRbdConn *conn, TaskData *data, GError **error)
 		return TRUE;
 	if (!check_not_attached(self, data->id, FALSE, error))
 		return FALSE;
-	if (!sbx_rbd_open(conn, data->id, FALSE, &image, error))
+	if (!sbx_rbd_image_open(conn, data->id, FALSE, &image, error))
 		return FALSE;
 	r = rbd_resize2(image, capacity, false, NULL, NULL);
 	rbd_close(image);
 	if (r < 0) {
-		sbx_rbd_set_error(error, r, "cannot resize volume '%s'", data->id);
+		sbx_rbd_conn_set_error(error, r, "cannot resize volume '%s'", data->id);
 		return FALSE;
 	}
 	return TRUE;
@@ -544,7 +544,7 @@ do_info(SbxRbdBackend *self, SbxRbdConn *conn, TaskData *data, GError **error)
 	}
 	g_clear_pointer(&image, sbx_rbd_image_free);
 	hint = snapshot_hint(self, data->id);
-	image = sbx_rbd_find_snapshot(conn, data->id, hint, error);
+	image = sbx_rbd_image_find_snapshot(conn, data->id, hint, error);
 	if (image == NULL)
 		return NULL;
 	remember_snapshot(self, data->id, image->name);
@@ -562,7 +562,7 @@ do_list(SbxRbdBackend *self, SbxRbdConn *conn, GError **error)
 {
 	g_autoptr(GPtrArray) infos =
 	    g_ptr_array_new_with_free_func((GDestroyNotify)sbx_volume_info_free);
-	g_auto(GStrv) names = sbx_rbd_list_images(conn, error);
+	g_auto(GStrv) names = sbx_rbd_image_list(conn, error);
 
 	if (names == NULL)
 		return NULL;
@@ -605,7 +605,7 @@ do_set_attributes(SbxRbdBackend *self, SbxRbdConn *conn, TaskData *data, GError 
 		prefix = g_strdup(SBX_RBD_META_ATTR);
 	} else if (g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)) {
 		g_autofree gchar *hint = snapshot_hint(self, data->id);
-		owner = sbx_rbd_find_snapshot(conn, data->id, hint, error);
+		owner = sbx_rbd_image_find_snapshot(conn, data->id, hint, error);
 		if (owner == NULL)
 			return FALSE;
 		prefix = g_strdup_printf("sandboxd.snap.%s.attr.", data->id);
@@ -613,9 +613,10 @@ do_set_attributes(SbxRbdBackend *self, SbxRbdConn *conn, TaskData *data, GError 
 		g_propagate_error(error, g_steal_pointer(&error_local));
 		return FALSE;
 	}
-	if (!sbx_rbd_open(conn, owner->name, FALSE, &image, error))
+	if (!sbx_rbd_image_open(conn, owner->name, FALSE, &image, error))
 		return FALSE;
-	ok = sbx_rbd_meta_replace_attributes(image, owner->meta, prefix, data->attributes, error);
+	ok = sbx_rbd_image_meta_replace_attributes(image, owner->meta, prefix, data->attributes,
+						   error);
 	rbd_close(image);
 	return ok;
 }

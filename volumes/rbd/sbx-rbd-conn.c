@@ -10,13 +10,13 @@
 #define MONITORS_MAX 32
 
 gboolean
-sbx_rbd_error_is_connection(gint r)
+sbx_rbd_conn_error_is_connection(gint r)
 {
 	return r == -ETIMEDOUT || r == -ENOTCONN || r == -ESHUTDOWN || r == -ECONNREFUSED;
 }
 
 void
-sbx_rbd_set_error(GError **error, gint r, const gchar *format, ...)
+sbx_rbd_conn_set_error(GError **error, gint r, const gchar *format, ...)
 {
 	g_autofree gchar *what = NULL;
 	va_list ap;
@@ -37,7 +37,7 @@ sbx_rbd_set_error(GError **error, gint r, const gchar *format, ...)
  * v1 addresses win over v2 ones of the same host: QEMU and libvirt take
  * a plain host:port, which librados reads as msgr v1 (unless 3300) */
 gchar **
-sbx_rbd_parse_mon_host(const gchar *mon_host)
+sbx_rbd_conn_parse_mon_host(const gchar *mon_host)
 {
 	g_autoptr(GPtrArray) result = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) v2_only = g_ptr_array_new_with_free_func(g_free);
@@ -122,7 +122,7 @@ sbx_rbd_parse_mon_host(const gchar *mon_host)
 
 /* the "key = ..." of section [@entity] of a keyring file */
 gchar *
-sbx_rbd_keyring_find_key(const gchar *contents, const gchar *entity)
+sbx_rbd_conn_keyring_find_key(const gchar *contents, const gchar *entity)
 {
 	g_auto(GStrv) lines = g_strsplit(contents, "\n", -1);
 	g_autofree gchar *header = g_strdup_printf("[%s]", entity);
@@ -183,7 +183,7 @@ key_from_file(const gchar *path, const gchar *entity)
 
 	if (!g_file_get_contents(path, &contents, &len, NULL) || len > KEYRING_MAX_SIZE)
 		return NULL;
-	return sbx_rbd_keyring_find_key(contents, entity);
+	return sbx_rbd_conn_keyring_find_key(contents, entity);
 }
 
 /* what libvirt must hand QEMU: librados does not tell the key it
@@ -228,7 +228,7 @@ set_option(rados_t cluster, const gchar *option, const gchar *value, GError **er
 {
 	gint r = rados_conf_set(cluster, option, value);
 	if (r < 0) {
-		sbx_rbd_set_error(error, r, "ceph option %s=%s", option, value);
+		sbx_rbd_conn_set_error(error, r, "ceph option %s=%s", option, value);
 		return FALSE;
 	}
 	return TRUE;
@@ -248,14 +248,14 @@ sbx_rbd_conn_connect(const SbxRbdSettings *settings, GError **error)
 
 	r = rados_create(&cluster, settings->client_id);
 	if (r < 0) {
-		sbx_rbd_set_error(error, r, "cannot create a ceph client");
+		sbx_rbd_conn_set_error(error, r, "cannot create a ceph client");
 		return NULL;
 	}
 	r = rados_conf_read_file(cluster, settings->ceph_conf);
 	if (r < 0) {
-		sbx_rbd_set_error(error, r, "cannot read ceph config %s",
-				  settings->ceph_conf != NULL ? settings->ceph_conf
-							      : "(default search path)");
+		sbx_rbd_conn_set_error(error, r, "cannot read ceph config %s",
+				       settings->ceph_conf != NULL ? settings->ceph_conf
+								   : "(default search path)");
 		rados_shutdown(cluster);
 		return NULL;
 	}
@@ -271,7 +271,7 @@ sbx_rbd_conn_connect(const SbxRbdSettings *settings, GError **error)
 		return NULL;
 	}
 	mon_host = conf_get(cluster, "mon_host");
-	monitors = sbx_rbd_parse_mon_host(mon_host);
+	monitors = sbx_rbd_conn_parse_mon_host(mon_host);
 	if (monitors == NULL) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "no monitor addresses (mon host) in ceph config %s",
@@ -291,9 +291,9 @@ sbx_rbd_conn_connect(const SbxRbdSettings *settings, GError **error)
 				    "the Ceph cluster (monitors %s) did not answer within %u s",
 				    mon_host, settings->timeout_sec);
 		else
-			sbx_rbd_set_error(error, r,
-					  "cannot connect to the Ceph cluster (%s) as client.%s",
-					  mon_host, settings->client_id);
+			sbx_rbd_conn_set_error(
+			    error, r, "cannot connect to the Ceph cluster (%s) as client.%s",
+			    mon_host, settings->client_id);
 		rados_shutdown(cluster);
 		return NULL;
 	}
@@ -303,7 +303,8 @@ sbx_rbd_conn_connect(const SbxRbdSettings *settings, GError **error)
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
 				    "Ceph pool '%s' does not exist", settings->pool);
 		else
-			sbx_rbd_set_error(error, r, "cannot open Ceph pool '%s'", settings->pool);
+			sbx_rbd_conn_set_error(error, r, "cannot open Ceph pool '%s'",
+					       settings->pool);
 		rados_shutdown(cluster);
 		return NULL;
 	}

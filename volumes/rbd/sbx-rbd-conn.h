@@ -33,12 +33,12 @@ void sbx_rbd_conn_unref(SbxRbdConn *conn);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxRbdConn, sbx_rbd_conn_unref)
 
 /* a negative errno from librados/librbd as a G_IO_ERROR */
-void sbx_rbd_set_error(GError **error, gint r, const gchar *format, ...) G_GNUC_PRINTF(3, 4);
+void sbx_rbd_conn_set_error(GError **error, gint r, const gchar *format, ...) G_GNUC_PRINTF(3, 4);
 /* whether @r means the cluster stopped answering: drop the connection */
-gboolean sbx_rbd_error_is_connection(gint r);
+gboolean sbx_rbd_conn_error_is_connection(gint r);
 
 /* exported for the unit test */
-gchar **sbx_rbd_parse_mon_host(const gchar *mon_host);
-gchar *sbx_rbd_keyring_find_key(const gchar *contents, const gchar *entity);
+gchar **sbx_rbd_conn_parse_mon_host(const gchar *mon_host);
+gchar *sbx_rbd_conn_keyring_find_key(const gchar *contents, const gchar *entity);
 
 G_END_DECLS

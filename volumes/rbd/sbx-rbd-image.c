@@ -23,8 +23,8 @@ sbx_rbd_image_free(SbxRbdImage *image)
 }
 
 gboolean
-sbx_rbd_open(SbxRbdConn *conn, const gchar *name, gboolean read_only, rbd_image_t *image,
-	     GError **error)
+sbx_rbd_image_open(SbxRbdConn *conn, const gchar *name, gboolean read_only, rbd_image_t *image,
+		   GError **error)
 {
 	gint r = read_only ? rbd_open_read_only(conn->ioctx, name, image, NULL)
 			   : rbd_open(conn->ioctx, name, image, NULL);
@@ -33,7 +33,7 @@ sbx_rbd_open(SbxRbdConn *conn, const gchar *name, gboolean read_only, rbd_image_
 		return FALSE;
 	}
 	if (r < 0) {
-		sbx_rbd_set_error(error, r, "cannot open rbd image '%s'", name);
+		sbx_rbd_conn_set_error(error, r, "cannot open rbd image '%s'", name);
 		return FALSE;
 	}
 	return TRUE;
@@ -65,7 +65,7 @@ meta_read(rbd_image_t image, GError **error)
 			continue;
 		}
 		if (r < 0) {
-			sbx_rbd_set_error(error, r, "cannot read image metadata");
+			sbx_rbd_conn_set_error(error, r, "cannot read image metadata");
 			return NULL;
 		}
 		keys_len = k;
@@ -147,7 +147,7 @@ sbx_rbd_image_read(SbxRbdConn *conn, const gchar *name, GError **error)
 	gint n = 0;
 	gint r;
 
-	if (!sbx_rbd_open(conn, name, TRUE, &image, error))
+	if (!sbx_rbd_image_open(conn, name, TRUE, &image, error))
 		return NULL;
 	result->name = g_strdup(name);
 	result->meta = meta_read(image, error);
@@ -164,7 +164,7 @@ sbx_rbd_image_read(SbxRbdConn *conn, const gchar *name, GError **error)
 	r = rbd_get_size(image, &size);
 	if (r < 0) {
 		rbd_close(image);
-		sbx_rbd_set_error(error, r, "volume '%s'", name);
+		sbx_rbd_conn_set_error(error, r, "volume '%s'", name);
 		return NULL;
 	}
 	if (!g_hash_table_contains(result->meta, SBX_RBD_META_DELETED)) {
@@ -191,7 +191,7 @@ sbx_rbd_image_read(SbxRbdConn *conn, const gchar *name, GError **error)
 	if (r < 0) {
 		g_free(snaps);
 		rbd_close(image);
-		sbx_rbd_set_error(error, r, "cannot list snapshots of '%s'", name);
+		sbx_rbd_conn_set_error(error, r, "cannot list snapshots of '%s'", name);
 		return NULL;
 	}
 	result->rbd_snapshots = (guint)r;
@@ -219,7 +219,7 @@ sbx_rbd_image_read(SbxRbdConn *conn, const gchar *name, GError **error)
 }
 
 gchar **
-sbx_rbd_list_images(SbxRbdConn *conn, GError **error)
+sbx_rbd_image_list(SbxRbdConn *conn, GError **error)
 {
 	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
 	rbd_image_spec_t *specs = NULL;
@@ -237,7 +237,7 @@ sbx_rbd_list_images(SbxRbdConn *conn, GError **error)
 		}
 		if (r < 0) {
 			g_free(specs);
-			sbx_rbd_set_error(error, r, "cannot list rbd images");
+			sbx_rbd_conn_set_error(error, r, "cannot list rbd images");
 			return NULL;
 		}
 		for (size_t i = 0; i < n; i++)
@@ -262,7 +262,8 @@ image_has_snapshot(SbxRbdImage *image, const gchar *snapshot_id)
 }
 
 SbxRbdImage *
-sbx_rbd_find_snapshot(SbxRbdConn *conn, const gchar *snapshot_id, const gchar *hint, GError **error)
+sbx_rbd_image_find_snapshot(SbxRbdConn *conn, const gchar *snapshot_id, const gchar *hint,
+			    GError **error)
 {
 	g_auto(GStrv) names = NULL;
 
@@ -272,7 +273,7 @@ sbx_rbd_find_snapshot(SbxRbdConn *conn, const gchar *snapshot_id, const gchar *h
 		if (image != NULL && image_has_snapshot(image, snapshot_id))
 			return g_steal_pointer(&image);
 	}
-	names = sbx_rbd_list_images(conn, error);
+	names = sbx_rbd_image_list(conn, error);
 	if (names == NULL)
 		return NULL;
 	for (guint i = 0; names[i] != NULL; i++) {
@@ -294,18 +295,19 @@ sbx_rbd_find_snapshot(SbxRbdConn *conn, const gchar *snapshot_id, const gchar *h
 }
 
 gboolean
-sbx_rbd_meta_set(rbd_image_t image, const gchar *key, const gchar *value, GError **error)
+sbx_rbd_image_meta_set(rbd_image_t image, const gchar *key, const gchar *value, GError **error)
 {
 	gint r = rbd_metadata_set(image, key, value);
 	if (r < 0) {
-		sbx_rbd_set_error(error, r, "cannot set image metadata %s", key);
+		sbx_rbd_conn_set_error(error, r, "cannot set image metadata %s", key);
 		return FALSE;
 	}
 	return TRUE;
 }
 
 gboolean
-sbx_rbd_meta_remove_prefix(rbd_image_t image, GHashTable *meta, const gchar *prefix, GError **error)
+sbx_rbd_image_meta_remove_prefix(rbd_image_t image, GHashTable *meta, const gchar *prefix,
+				 GError **error)
 {
 	GHashTableIter iter;
 	gpointer key;
@@ -317,8 +319,8 @@ sbx_rbd_meta_remove_prefix(rbd_image_t image, GHashTable *meta, const gchar *pre
 			continue;
 		r = rbd_metadata_remove(image, key);
 		if (r < 0 && r != -ENOENT) {
-			sbx_rbd_set_error(error, r, "cannot remove image metadata %s",
-					  (const gchar *)key);
+			sbx_rbd_conn_set_error(error, r, "cannot remove image metadata %s",
+					       (const gchar *)key);
 			return FALSE;
 		}
 	}
@@ -326,8 +328,8 @@ sbx_rbd_meta_remove_prefix(rbd_image_t image, GHashTable *meta, const gchar *pre
 }
 
 gboolean
-sbx_rbd_meta_replace_attributes(rbd_image_t image, GHashTable *meta, const gchar *prefix,
-				GHashTable *attributes, GError **error)
+sbx_rbd_image_meta_replace_attributes(rbd_image_t image, GHashTable *meta, const gchar *prefix,
+				      GHashTable *attributes, GError **error)
 {
 	GHashTableIter iter;
 	gpointer key, value;
@@ -336,7 +338,7 @@ sbx_rbd_meta_replace_attributes(rbd_image_t image, GHashTable *meta, const gchar
 	g_hash_table_iter_init(&iter, attributes);
 	while (g_hash_table_iter_next(&iter, &key, &value)) {
 		g_autofree gchar *full = g_strconcat(prefix, key, NULL);
-		if (!sbx_rbd_meta_set(image, full, value, error))
+		if (!sbx_rbd_image_meta_set(image, full, value, error))
 			return FALSE;
 	}
 	g_hash_table_iter_init(&iter, meta);
@@ -349,7 +351,7 @@ sbx_rbd_meta_replace_attributes(rbd_image_t image, GHashTable *meta, const gchar
 			continue;
 		r = rbd_metadata_remove(image, name);
 		if (r < 0 && r != -ENOENT) {
-			sbx_rbd_set_error(error, r, "cannot remove image metadata %s", name);
+			sbx_rbd_conn_set_error(error, r, "cannot remove image metadata %s", name);
 			return FALSE;
 		}
 	}

@@ -40,22 +40,24 @@ void sbx_rbd_image_free(SbxRbdImage *image);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxRbdImage, sbx_rbd_image_free)
 
 /* opens image @name; G_IO_ERROR_NOT_FOUND if there is none */
-gboolean sbx_rbd_open(SbxRbdConn *conn, const gchar *name, gboolean read_only, rbd_image_t *image,
-		      GError **error);
+gboolean sbx_rbd_image_open(SbxRbdConn *conn, const gchar *name, gboolean read_only,
+			    rbd_image_t *image, GError **error);
 /* reads @name; G_IO_ERROR_NOT_FOUND if it is missing or not ours */
 SbxRbdImage *sbx_rbd_image_read(SbxRbdConn *conn, const gchar *name, GError **error);
 /* names of every image in the pool */
-gchar **sbx_rbd_list_images(SbxRbdConn *conn, GError **error);
+gchar **sbx_rbd_image_list(SbxRbdConn *conn, GError **error);
 /* the image holding snapshot @snapshot_id, read; G_IO_ERROR_NOT_FOUND if none */
-SbxRbdImage *sbx_rbd_find_snapshot(SbxRbdConn *conn, const gchar *snapshot_id, const gchar *hint,
-				   GError **error);
+SbxRbdImage *sbx_rbd_image_find_snapshot(SbxRbdConn *conn, const gchar *snapshot_id,
+					 const gchar *hint, GError **error);
 
-gboolean sbx_rbd_meta_set(rbd_image_t image, const gchar *key, const gchar *value, GError **error);
+gboolean sbx_rbd_image_meta_set(rbd_image_t image, const gchar *key, const gchar *value,
+				GError **error);
 /* removes every key of @meta starting with @prefix from the image */
-gboolean sbx_rbd_meta_remove_prefix(rbd_image_t image, GHashTable *meta, const gchar *prefix,
-				    GError **error);
+gboolean sbx_rbd_image_meta_remove_prefix(rbd_image_t image, GHashTable *meta, const gchar *prefix,
+					  GError **error);
 /* stores @attributes under @prefix, replacing what @meta has there */
-gboolean sbx_rbd_meta_replace_attributes(rbd_image_t image, GHashTable *meta, const gchar *prefix,
-					 GHashTable *attributes, GError **error);
+gboolean sbx_rbd_image_meta_replace_attributes(rbd_image_t image, GHashTable *meta,
+					       const gchar *prefix, GHashTable *attributes,
+					       GError **error);
 
 G_END_DECLS

@@ -6,7 +6,7 @@
 static void
 check_mon_host(const gchar *value, const gchar *expected)
 {
-	g_auto(GStrv) monitors = sbx_rbd_parse_mon_host(value);
+	g_auto(GStrv) monitors = sbx_rbd_conn_parse_mon_host(value);
 	g_autofree gchar *joined = monitors != NULL ? g_strjoinv(" ", monitors) : NULL;
 	g_assert_cmpstr(joined, ==, expected);
 }
@@ -40,11 +40,12 @@ test_keyring(void)
 			       "[client.admin]\n"
 			       "\tcaps mon = \"allow *\"\n"
 			       "\tkey=AQD+LQlrsafCExAA9beAcILtKpEvL4nU4T4HQQ==  \n";
-	g_autofree gchar *admin = sbx_rbd_keyring_find_key(keyring, "client.admin");
-	g_autofree gchar *other = sbx_rbd_keyring_find_key(keyring, "client.other");
-	g_autofree gchar *missing = sbx_rbd_keyring_find_key(keyring, "client.nobody");
-	g_autofree gchar *bad = sbx_rbd_keyring_find_key("[client.x]\nkey = a b\n", "client.x");
-	g_autofree gchar *empty = sbx_rbd_keyring_find_key("[client.x]\nkey =\n", "client.x");
+	g_autofree gchar *admin = sbx_rbd_conn_keyring_find_key(keyring, "client.admin");
+	g_autofree gchar *other = sbx_rbd_conn_keyring_find_key(keyring, "client.other");
+	g_autofree gchar *missing = sbx_rbd_conn_keyring_find_key(keyring, "client.nobody");
+	g_autofree gchar *bad =
+	    sbx_rbd_conn_keyring_find_key("[client.x]\nkey = a b\n", "client.x");
+	g_autofree gchar *empty = sbx_rbd_conn_keyring_find_key("[client.x]\nkey =\n", "client.x");
 
 	g_assert_cmpstr(admin, ==, "AQD+LQlrsafCExAA9beAcILtKpEvL4nU4T4HQQ==");
 	g_assert_cmpstr(other, ==, "AQBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB==");

@@ -56,7 +56,7 @@ test_probe_host(void)
 	SbxLibvirtProbe probe = {TRUE, TRUE, FALSE};
 
 	g_assert_no_error(error);
-	sbx_libvirt_probe_host(&probe, root);
+	sbx_libvirt_domain_type_probe_host(&probe, root);
 	g_assert_false(probe.kvm_dev_usable);
 	g_assert_false(probe.kvm_pvm_loaded);
 
@@ -69,11 +69,11 @@ test_probe_host(void)
 	g_assert_no_error(error);
 	/* a read-only node counts as unusable (unless we are root, who opens anything) */
 	g_assert_cmpint(g_chmod(kvm, 0400), ==, 0);
-	sbx_libvirt_probe_host(&probe, root);
+	sbx_libvirt_domain_type_probe_host(&probe, root);
 	g_assert_true(probe.kvm_pvm_loaded);
 	g_assert_cmpint(probe.kvm_dev_usable, ==, geteuid() == 0);
 	g_assert_cmpint(g_chmod(kvm, 0600), ==, 0);
-	sbx_libvirt_probe_host(&probe, root);
+	sbx_libvirt_domain_type_probe_host(&probe, root);
 	g_assert_true(probe.kvm_dev_usable);
 	g_assert_cmpint(sbx_libvirt_domain_type_pick(&probe), ==, SBX_LIBVIRT_DOMAIN_TYPE_QEMU);
 

@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 
 #include "sbx-libvirt-net.h"
+#include "sbx-libvirt-overlay.h"
 
 static void
 test_cidr(void)
@@ -75,37 +76,37 @@ test_pick(void)
 
 	/* every free host address once, never the gateway, network or broadcast */
 	for (guint i = 0; i < 5; i++) {
-		guint32 ip = sbx_libvirt_ip_pick(&info, "sbx-same-seed", taken);
+		guint32 ip = sbx_libvirt_net_ip_pick(&info, "sbx-same-seed", taken);
 		g_assert_cmpuint(ip, >=, 0x0a000002);
 		g_assert_cmpuint(ip, <=, 0x0a000006);
 		g_assert_false(g_hash_table_contains(seen, GUINT_TO_POINTER(ip)));
 		g_hash_table_add(seen, GUINT_TO_POINTER(ip));
 		g_hash_table_add(taken, GUINT_TO_POINTER(ip));
 	}
-	g_assert_cmpuint(sbx_libvirt_ip_pick(&info, "sbx-same-seed", taken), ==, 0);
+	g_assert_cmpuint(sbx_libvirt_net_ip_pick(&info, "sbx-same-seed", taken), ==, 0);
 }
 
 static void
 test_strings(void)
 {
 	SbxLibvirtNetInfo info = {0x0ad50001, 16, 1400};
-	g_autofree gchar *ip = sbx_libvirt_ip_to_string(0x0ad5dcff);
-	g_autofree gchar *mac = sbx_libvirt_mac_for_ip(0x0ad5dcff);
+	g_autofree gchar *ip = sbx_libvirt_net_ip_to_string(0x0ad5dcff);
+	g_autofree gchar *mac = sbx_libvirt_net_mac_for_ip(0x0ad5dcff);
 	g_autofree gchar *cmdline = sbx_libvirt_net_cmdline(&info, 0x0ad50102);
 	guint32 back = 0;
 
 	g_assert_cmpstr(ip, ==, "10.213.220.255");
-	g_assert_true(sbx_libvirt_ip_from_string(ip, &back));
+	g_assert_true(sbx_libvirt_net_ip_from_string(ip, &back));
 	g_assert_cmpuint(back, ==, 0x0ad5dcff);
-	g_assert_false(sbx_libvirt_ip_from_string("10.213.220", &back));
-	g_assert_false(sbx_libvirt_ip_from_string("10.213.220.-1", &back));
+	g_assert_false(sbx_libvirt_net_ip_from_string("10.213.220", &back));
+	g_assert_false(sbx_libvirt_net_ip_from_string("10.213.220.-1", &back));
 	g_assert_cmpstr(mac, ==, "52:54:00:d5:dc:ff");
 	g_assert_cmpstr(cmdline, ==,
 			"sbx.ip=10.213.1.2/16 sbx.gw=10.213.0.1 sbx.dns=10.213.0.1 sbx.mtu=1400");
-	g_assert_true(sbx_libvirt_network_name_is_valid("sandboxd"));
-	g_assert_false(sbx_libvirt_network_name_is_valid("a b"));
-	g_assert_false(sbx_libvirt_network_name_is_valid("-x"));
-	g_assert_false(sbx_libvirt_network_name_is_valid("x'y"));
+	g_assert_true(sbx_libvirt_net_name_is_valid("sandboxd"));
+	g_assert_false(sbx_libvirt_net_name_is_valid("a b"));
+	g_assert_false(sbx_libvirt_net_name_is_valid("-x"));
+	g_assert_false(sbx_libvirt_net_name_is_valid("x'y"));
 }
 
 static void
@@ -147,18 +148,18 @@ test_disk_size(void)
 	hdr[27] = 0x02;
 	hdr[28] = 0x80;
 	g_assert_true(g_file_set_contents(qcow, (const gchar *)hdr, sizeof(hdr), NULL));
-	g_assert_true(sbx_libvirt_disk_virtual_size(qcow, "qcow2", &size, &error));
+	g_assert_true(sbx_libvirt_overlay_virtual_size(qcow, "qcow2", &size, &error));
 	g_assert_no_error(error);
 	g_assert_cmpuint(size, ==, 10ull << 30);
 	g_assert_true(g_file_set_contents(raw, "12345", 5, NULL));
-	g_assert_true(sbx_libvirt_disk_virtual_size(raw, "raw", &size, &error));
+	g_assert_true(sbx_libvirt_overlay_virtual_size(raw, "raw", &size, &error));
 	g_assert_cmpuint(size, ==, 5);
 	/* a raw file is no qcow2 */
-	g_assert_false(sbx_libvirt_disk_virtual_size(raw, "qcow2", &size, &error));
+	g_assert_false(sbx_libvirt_overlay_virtual_size(raw, "qcow2", &size, &error));
 	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
 	g_clear_error(&error);
 	g_unlink(raw);
-	g_assert_false(sbx_libvirt_disk_virtual_size(raw, "raw", &size, &error));
+	g_assert_false(sbx_libvirt_overlay_virtual_size(raw, "raw", &size, &error));
 	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
 	g_unlink(qcow);
 	g_rmdir(dir);

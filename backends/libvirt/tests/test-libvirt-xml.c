@@ -79,7 +79,7 @@ validate_with_libvirt(const XmlCase *c, const gchar *xml)
 	/* list_vms and destroy find our domains and logs through the metadata */
 	meta = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, SBX_LIBVIRT_METADATA_URI, 0);
 	g_assert_nonnull(meta);
-	console_log = sbx_libvirt_metadata_get_console_log(meta);
+	console_log = sbx_libvirt_util_metadata_get_console_log(meta);
 	g_assert_cmpstr(console_log, ==, c->spec.console_log);
 	g_assert_cmpint(virDomainUndefine(dom), ==, 0);
 	virDomainFree(dom);
@@ -95,7 +95,7 @@ test_golden(gconstpointer data)
 	g_autofree gchar *expected = NULL;
 	g_autofree gchar *fn = NULL;
 
-	xml = sbx_libvirt_domain_xml_new(&c->spec, &c->opts, &error);
+	xml = sbx_libvirt_xml_domain_new(&c->spec, &c->opts, &error);
 	g_assert_no_error(error);
 	g_assert_nonnull(xml);
 
@@ -124,7 +124,7 @@ test_bad_specs(void)
 		SbxVmSpec spec = {
 		    (gchar *)bad_ids[i], 1024, 1, "/k", NULL, NULL, "/r", "/r/s", "/r/l"};
 		g_autoptr(GError) error = NULL;
-		g_autofree gchar *xml = sbx_libvirt_domain_xml_new(&spec, &opts, &error);
+		g_autofree gchar *xml = sbx_libvirt_xml_domain_new(&spec, &opts, &error);
 		g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
 		g_assert_null(xml);
 	}
@@ -141,7 +141,7 @@ test_bad_specs(void)
 		const SbxVmSpec *specs[] = {&spec, &spec2, &spec3, &spec4, &spec5, &spec6};
 		for (guint i = 0; i < G_N_ELEMENTS(specs); i++) {
 			g_autoptr(GError) error = NULL;
-			g_autofree gchar *xml = sbx_libvirt_domain_xml_new(specs[i], &opts, &error);
+			g_autofree gchar *xml = sbx_libvirt_xml_domain_new(specs[i], &opts, &error);
 			g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
 			g_assert_null(xml);
 		}

@@ -1,0 +1,66 @@
+/* the Manager1 object: creates, finds and tears down sandboxes.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "sbx-config.h"
+#include "sbx-hypervisor-backend.h"
+#include "sbx-sandbox.h"
+#include "sbx-state-store.h"
+#include "sbx-volume-manager.h"
+
+G_BEGIN_DECLS
+
+#define SBX_OBJECT_MANAGER_PATH "/org/sandboxd"
+#define SBX_MANAGER_PATH "/org/sandboxd/Manager1"
+#define SBX_BUS_NAME "org.sandboxd"
+
+#define SBX_TYPE_MANAGER (sbx_manager_get_type())
+G_DECLARE_FINAL_TYPE(SbxManager, sbx_manager, SBX, MANAGER, GObject)
+
+SbxManager *sbx_manager_new(SbxConfig *config, SbxHypervisorBackend *backend,
+			    const gchar *runtime_dir);
+/* volumes and the "volumes" CreateSandbox option; call before export */
+void sbx_manager_set_volume_manager(SbxManager *self, SbxVolumeManager *volumes);
+SbxVolumeManager *sbx_manager_get_volume_manager(SbxManager *self);
+/* the regions (SbxRegion, from sbx_region_setup_all(); the one whose backend
+ * was given to sbx_manager_new() among them); call before export */
+void sbx_manager_set_regions(SbxManager *self, GPtrArray *regions, const gchar *default_region);
+const gchar *sbx_manager_get_default_region(SbxManager *self);
+/* the regions given to sbx_manager_set_regions(), or NULL */
+GPtrArray *sbx_manager_get_regions(SbxManager *self);
+/* NULL for an unknown region; @name NULL: the default region */
+SbxHypervisorBackend *sbx_manager_get_region_backend(SbxManager *self, const gchar *name);
+/* exports /org/sandboxd (object manager) and the Manager1 object */
+void sbx_manager_export(SbxManager *self, GDBusConnection *connection);
+guint sbx_manager_get_n_sandboxes(SbxManager *self);
+
+/* durability: sandboxes keep their records in @store; call before export */
+void sbx_manager_set_state_store(SbxManager *self, SbxStateStore *store, const gchar *backend_name);
+/* sbx-manager-recover.c: re-adopts duration sandboxes whose VM survived a restart,
+ * destroys session ones and orphans; call before taking the bus name */
+void sbx_manager_recover_async(SbxManager *self, GAsyncReadyCallback callback, gpointer user_data);
+gboolean sbx_manager_recover_finish(SbxManager *self, GAsyncResult *res, GError **error);
+/* sbx-manager-status.c: Manager1.GetStatus */
+GVariant *sbx_manager_status_build(SbxManager *self);
+
+/* for sbx-manager-recover.c and sbx-manager-status.c */
+SbxConfig *sbx_manager_get_config(SbxManager *self);
+SbxHypervisorBackend *sbx_manager_get_backend(SbxManager *self);
+const gchar *sbx_manager_get_runtime_dir(SbxManager *self);
+SbxStateStore *sbx_manager_get_state_store(SbxManager *self);
+const gchar *sbx_manager_get_backend_name(SbxManager *self);
+/* tracks a re-adopted sandbox (running) and exports it */
+void sbx_manager_add_adopted(SbxManager *self, SbxSandbox *sandbox);
+/* live sandboxes, then crashed ones still kept */
+GPtrArray *sbx_manager_list_all(SbxManager *self);
+guint sbx_manager_get_n_adopted(SbxManager *self);
+gint64 sbx_manager_get_started_at(SbxManager *self);
+
+/* refuses new sandboxes and destroys every sandbox; completes when all are gone */
+void sbx_manager_shutdown_async(SbxManager *self, GAsyncReadyCallback callback, gpointer user_data);
+gboolean sbx_manager_shutdown_finish(SbxManager *self, GAsyncResult *res, GError **error);
+
+G_END_DECLS

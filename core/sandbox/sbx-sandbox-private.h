@@ -1,0 +1,109 @@
+/* SbxSandbox's insides, shared by sbx-sandbox.c and sbx-sandbox-exec.c.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "sbx-agent-client.h"
+#include "sbx-sandbox.h"
+
+struct _SbxSandbox {
+	GObject parent_instance;
+	gchar *id;
+	gchar *run_dir;
+	gchar *object_path;
+	SbxCreateOptions *opts;
+	SbxImage *image;
+	SbxHypervisorBackend *backend;
+	guint boot_timeout_sec;
+	gint64 created_at;
+	SbxSandboxState state;
+
+	SbxDBusObjectSkeleton *object;
+	SbxDBusSandbox1 *iface;
+
+	/* starting */
+	GTask *start_task;
+	GError *start_error;
+	GCancellable *start_cancellable;
+	guint boot_timer_id;
+	gboolean boot_timed_out;
+	GSocketClient *socket_client;
+	gint64 connect_deadline;
+	guint connect_retry_id;
+
+	/* running */
+	SbxAgentClient *agent;
+	gulong agent_closed_id;
+	GPtrArray *execs;     /* SbxExecCall, not owned */
+	GPtrArray *processes; /* SbxProcess (Spawn), oldest first */
+	guint next_process;
+	guint expiry_id;
+
+	/* lifetime (sbx-sandbox-lifetime.c) */
+	guint max_lifetime_sec;
+	guint extend_step_sec;
+	guint expiry_grace_sec;
+	guint grace_id;
+	gboolean expiring;
+
+	/* who made it */
+	GDBusConnection *owner_connection;
+	gchar *owner_name;
+	guint owner_uid;
+	guint owner_watch_id;
+
+	/* durable volumes (SbxVmDisk), attached by the manager; or NULL */
+	GPtrArray *disks;
+
+	/* durability and observability (sbx-sandbox-state.c, sbx-sandbox-logs.c) */
+	SbxStateStore *store;
+	gchar *backend_name;
+	gchar *region;
+	gint64 expires_at; /* µs since the epoch; 0 until armed */
+	gboolean adopted;
+	gboolean crashed;
+	gboolean finished;
+	SbxEventLog *events;
+	GBytes *console_tail;	    /* a crashed sandbox's last console bytes */
+	GPtrArray *console_readers; /* SbxConsoleReader */
+
+	/* stopping */
+	gchar *destroy_reason;
+
+	/* what the guest agent enforces on sandbox processes ([limits] Guest*),
+	 * passed on the kernel command line */
+	gchar *guest_limits_cmdline;
+	GError *destroy_error;
+	GPtrArray *destroy_waiters; /* GTask */
+};
+
+/* sbx-sandbox-exec.c */
+void sbx_sandbox_exec_setup(SbxSandbox *self);
+/* sbx-sandbox-lifetime.c: Close, ExtendTimeout and what expiry does */
+void sbx_sandbox_lifetime_setup(SbxSandbox *self);
+/* the expiry timer fired: SIGTERM, Expiring, destroy after the grace */
+void sbx_sandbox_lifetime_expired(SbxSandbox *self);
+/* stopping: no more timers */
+void sbx_sandbox_lifetime_stop(SbxSandbox *self);
+/* sbx-sandbox-logs.c: ReadLog; the console tail kept after a crash */
+void sbx_sandbox_logs_setup(SbxSandbox *self);
+void sbx_sandbox_logs_keep_console(SbxSandbox *self);
+void sbx_sandbox_logs_stop(SbxSandbox *self);
+void sbx_sandbox_logs_free(SbxSandbox *self);
+/* sbx-sandbox-state.c */
+void sbx_sandbox_arm_expiry(SbxSandbox *self);
+void sbx_sandbox_state_forget(SbxSandbox *self);
+/* sbx-sandbox-fs.c: filesystem and environment methods */
+void sbx_sandbox_fs_setup(SbxSandbox *self);
+void sbx_sandbox_exec_cancel_all(SbxSandbox *self);
+
+/* sbx-sandbox-spawn.c */
+void sbx_sandbox_spawn_setup(SbxSandbox *self);
+/* fails every process (SandboxGone) and removes their objects */
+void sbx_sandbox_spawn_stop(SbxSandbox *self);
+/* validated options -> agent params; the fds come from the invocation
+ * (-1 for "null"/"merged" and -1 handles); *envp must be freed */
+gboolean sbx_sandbox_spawn_prepare_exec(SbxSandbox *self, GDBusMethodInvocation *invocation,
+					const gchar *const *argv, SbxExecOptions *opts,
+					GVariant *handles[3], SbxExecParams *params, gchar ***envp,
+					gint fds[3], GError **error);
