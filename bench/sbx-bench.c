@@ -211,7 +211,9 @@ main(int argc, char **argv)
 	    {"stream-mib", 0, 0, G_OPTION_ARG_INT, &stream_mib,
 	     "MiB streamed per throughput run (default 64)", "MIB"},
 	    {"file-mib", 0, 0, G_OPTION_ARG_INT, &file_mib,
-	     "MiB per WriteFile/ReadFile run (default 256: fits the default sandbox's tmpfs /tmp; 0 skips them)", "MIB"},
+	     "MiB per WriteFile/ReadFile run (default 256: fits the default sandbox's tmpfs /tmp; "
+	     "0 skips them)",
+	     "MIB"},
 	    {"file-runs", 0, 0, G_OPTION_ARG_INT, &file_runs, "WriteFile/ReadFile runs (default 3)",
 	     "N"},
 	    {"file-memory", 0, 0, G_OPTION_ARG_INT, &file_memory,
