@@ -10,7 +10,7 @@ SBX_RUNTIME_PACKAGES=(
 	libglib2.0-dev libglib2.0-bin libjson-glib-dev
 	libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
 	qemu-system-x86 qemu-utils
-	busybox-static gettext cpio zstd dbus kmod
+	busybox-static gettext cpio zstd dbus kmod curl
 	# the debian guest image (image/build-debian.sh) and its NAT network (libvirt runs
 	# dnsmasq and adds iptables rules)
 	debootstrap e2fsprogs lz4 dnsmasq-base iptables
