@@ -98,8 +98,8 @@ cgroup_setup(const char *cmdline)
 	snprintf(buf, sizeof(buf), "%ld", pids);
 	if (!write_file(SBX_CGROUP_PROCS "/pids.max", buf))
 		sbx_log("pids.max: %s", strerror(errno));
-	long reserve =
-	    cmdline_long(cmdline, SBX_CMDLINE_MEM_RESERVE_MIB, SBX_DEFAULT_MEM_RESERVE_MIB, 0, 1 << 20);
+	long reserve = cmdline_long(cmdline, SBX_CMDLINE_MEM_RESERVE_MIB,
+				    SBX_DEFAULT_MEM_RESERVE_MIB, 0, 1 << 20);
 	uint64_t total = mem_total_bytes();
 	uint64_t keep = (uint64_t)reserve * 1024u * 1024u;
 	if (total > 2 * keep && keep > 0) {

@@ -161,7 +161,8 @@ sbx_net_setup(const char *cmdline)
 			sbx_log("network: default route via %s: %s", gw, strerror(errno));
 	}
 	close(s);
-	if (sbx_cmdline_get(cmdline, SBX_CMDLINE_DNS, dns, sizeof(dns)) && parse_addr(dns, &gateway))
+	if (sbx_cmdline_get(cmdline, SBX_CMDLINE_DNS, dns, sizeof(dns)) &&
+	    parse_addr(dns, &gateway))
 		write_resolv_conf(dns);
 	sbx_debug("network: %s %s/%lu", nic, ip, prefix);
 }
