@@ -415,6 +415,7 @@ test_exec_options(Fixture *f, gconstpointer data)
 	g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
 	g_autoptr(GVariant) reply = NULL;
 	g_autofree gchar *out = NULL;
+	g_autofree gchar *remote = NULL;
 	gint o[2], status = 0, sig = 0;
 
 	g_assert_true(g_unix_open_pipe(o, FD_CLOEXEC, NULL));
@@ -427,15 +428,33 @@ test_exec_options(Fixture *f, gconstpointer data)
 					       "'clear_env': <true>, 'env': <{'ONLY': 'me'}>}"),
 			  -1, 0, -1),
 	    G_VARIANT_TYPE("(ii)"), G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL, NULL, &error);
-	g_assert_no_error(error);
+	/* the timeout killed it: a named error, not a plain signal 9 */
+	g_assert_null(reply);
+	remote = g_dbus_error_get_remote_error(error);
+	g_assert_cmpstr(remote, ==, "org.sandboxd.Error.TimedOut");
+	g_assert_nonnull(strstr(error->message, "signal 9"));
+	g_clear_error(&error);
+	g_clear_pointer(&remote, g_free);
 	g_clear_object(&fds);
-	g_variant_get(reply, "(ii)", &status, &sig);
-	g_assert_cmpint(sig, ==, SIGKILL);
 	out = read_until(o[0], NULL);
 	g_assert_nonnull(strstr(out, "to-stderr\n"));
 	g_assert_nonnull(strstr(out, "ONLY=me"));
 	g_assert_null(strstr(out, "HOME=/root"));
 	close(o[0]);
+
+	/* done well within its timeout: the ordinary reply */
+	{
+		const gchar *quick[] = {"sh", "-c", "exit 3", NULL};
+		reply = g_dbus_connection_call_sync(
+		    f->conn, "org.sandboxd", f->sandbox, "org.sandboxd.Sandbox1", "Exec",
+		    g_variant_new("(^as@a{sv}hhh)", quick,
+				  g_variant_new_parsed("{'timeout': <'60s'>}"), -1, -1, -1),
+		    G_VARIANT_TYPE("(ii)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+		g_assert_no_error(error);
+		g_variant_get(reply, "(ii)", &status, &sig);
+		g_assert_cmpint(status, ==, 3);
+		g_assert_cmpint(sig, ==, 0);
+	}
 
 	g_clear_pointer(&reply, g_variant_unref);
 	reply = g_dbus_connection_call_sync(
