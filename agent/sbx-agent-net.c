@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "sbx-agent.h"
+#include "sbx-cmdline-keys.h"
 
 /* the NIC shows up while virtio_net probes; it is normally there already */
 #define SBX_NET_WAIT_MS 5000
@@ -101,7 +102,7 @@ sbx_net_setup(const char *cmdline)
 	unsigned long prefix = 24;
 	struct ifreq ifr;
 
-	if (!sbx_cmdline_get(cmdline, "sbx.ip", ip, sizeof(ip)))
+	if (!sbx_cmdline_get(cmdline, SBX_CMDLINE_IP, ip, sizeof(ip)))
 		return;
 	char *slash = strchr(ip, '/');
 	if (slash != NULL) {
@@ -134,7 +135,7 @@ sbx_net_setup(const char *cmdline)
 	set_sin(&ifr.ifr_netmask, mask);
 	if (ioctl(s, SIOCSIFNETMASK, &ifr) < 0)
 		sbx_log("network: %s netmask: %s", nic, strerror(errno));
-	if (sbx_cmdline_get(cmdline, "sbx.mtu", mtu_s, sizeof(mtu_s))) {
+	if (sbx_cmdline_get(cmdline, SBX_CMDLINE_MTU, mtu_s, sizeof(mtu_s))) {
 		int mtu = atoi(mtu_s);
 		if (mtu >= 576 && mtu <= 65535) {
 			ifr.ifr_mtu = mtu;
@@ -147,7 +148,7 @@ sbx_net_setup(const char *cmdline)
 		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
 			sbx_log("network: %s up: %s", nic, strerror(errno));
 	}
-	if (sbx_cmdline_get(cmdline, "sbx.gw", gw, sizeof(gw)) && parse_addr(gw, &gateway)) {
+	if (sbx_cmdline_get(cmdline, SBX_CMDLINE_GW, gw, sizeof(gw)) && parse_addr(gw, &gateway)) {
 		struct rtentry rt;
 		struct in_addr any = {0};
 		memset(&rt, 0, sizeof(rt));
@@ -160,7 +161,8 @@ sbx_net_setup(const char *cmdline)
 			sbx_log("network: default route via %s: %s", gw, strerror(errno));
 	}
 	close(s);
-	if (sbx_cmdline_get(cmdline, "sbx.dns", dns, sizeof(dns)) && parse_addr(dns, &gateway))
+	if (sbx_cmdline_get(cmdline, SBX_CMDLINE_DNS, dns, sizeof(dns)) &&
+	    parse_addr(dns, &gateway))
 		write_resolv_conf(dns);
 	sbx_debug("network: %s %s/%lu", nic, ip, prefix);
 }

@@ -76,6 +76,8 @@ sbx_hypervisor_backend_class_init(SbxHypervisorBackendClass *klass)
 	 * SbxHypervisorBackend::vm-exited:
 	 * @self: the backend
 	 * @id: the id of the VM that stopped without being asked to
+	 *
+	 * Since: 1
 	 */
 	signals[SIGNAL_VM_EXITED] =
 	    g_signal_new("vm-exited", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
@@ -87,6 +89,16 @@ sbx_hypervisor_backend_init(SbxHypervisorBackend *self)
 {
 }
 
+/**
+ * sbx_hypervisor_backend_configure:
+ * @self: a #SbxHypervisorBackend
+ *
+ * Runs the class's @configure (see #SbxHypervisorBackendClass).
+ *
+ * Returns: %FALSE with @error set when the section is unusable
+ *
+ * Since: 1
+ */
 gboolean
 sbx_hypervisor_backend_configure(SbxHypervisorBackend *self, GKeyFile *config, const gchar *group,
 				 GError **error)
@@ -95,6 +107,15 @@ sbx_hypervisor_backend_configure(SbxHypervisorBackend *self, GKeyFile *config, c
 	return SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->configure(self, config, group, error);
 }
 
+/**
+ * sbx_hypervisor_backend_start_vm_async:
+ * @self: a #SbxHypervisorBackend
+ *
+ * Runs the class's @start_vm_async (see #SbxHypervisorBackendClass); call
+ * sbx_hypervisor_backend_start_vm_finish() from @callback.
+ *
+ * Since: 1
+ */
 void
 sbx_hypervisor_backend_start_vm_async(SbxHypervisorBackend *self, const SbxVmSpec *spec,
 				      GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -106,6 +127,14 @@ sbx_hypervisor_backend_start_vm_async(SbxHypervisorBackend *self, const SbxVmSpe
 							       user_data);
 }
 
+/**
+ * sbx_hypervisor_backend_start_vm_finish:
+ * @self: a #SbxHypervisorBackend
+ *
+ * Finishes sbx_hypervisor_backend_start_vm_async().
+ *
+ * Since: 1
+ */
 gboolean
 sbx_hypervisor_backend_start_vm_finish(SbxHypervisorBackend *self, GAsyncResult *res,
 				       GError **error)
@@ -114,6 +143,15 @@ sbx_hypervisor_backend_start_vm_finish(SbxHypervisorBackend *self, GAsyncResult 
 	return SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->start_vm_finish(self, res, error);
 }
 
+/**
+ * sbx_hypervisor_backend_destroy_vm_async:
+ * @self: a #SbxHypervisorBackend
+ *
+ * Runs the class's @destroy_vm_async (see #SbxHypervisorBackendClass); call
+ * sbx_hypervisor_backend_destroy_vm_finish() from @callback.
+ *
+ * Since: 1
+ */
 void
 sbx_hypervisor_backend_destroy_vm_async(SbxHypervisorBackend *self, const gchar *id,
 					GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -125,6 +163,14 @@ sbx_hypervisor_backend_destroy_vm_async(SbxHypervisorBackend *self, const gchar 
 								 user_data);
 }
 
+/**
+ * sbx_hypervisor_backend_destroy_vm_finish:
+ * @self: a #SbxHypervisorBackend
+ *
+ * Finishes sbx_hypervisor_backend_destroy_vm_async().
+ *
+ * Since: 1
+ */
 gboolean
 sbx_hypervisor_backend_destroy_vm_finish(SbxHypervisorBackend *self, GAsyncResult *res,
 					 GError **error)
@@ -133,6 +179,14 @@ sbx_hypervisor_backend_destroy_vm_finish(SbxHypervisorBackend *self, GAsyncResul
 	return SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->destroy_vm_finish(self, res, error);
 }
 
+/**
+ * sbx_hypervisor_backend_get_domain_type:
+ * @self: a #SbxHypervisorBackend
+ *
+ * Returns: (transfer none): what guests run under, "kvm" or "qemu"
+ *
+ * Since: 1
+ */
 const gchar *
 sbx_hypervisor_backend_get_domain_type(SbxHypervisorBackend *self)
 {
@@ -140,6 +194,15 @@ sbx_hypervisor_backend_get_domain_type(SbxHypervisorBackend *self)
 	return SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->get_domain_type(self);
 }
 
+/**
+ * sbx_hypervisor_backend_list_vms_async:
+ * @self: a #SbxHypervisorBackend
+ *
+ * Runs the class's @list_vms_async (see #SbxHypervisorBackendClass); call
+ * sbx_hypervisor_backend_list_vms_finish() from @callback.
+ *
+ * Since: 1
+ */
 void
 sbx_hypervisor_backend_list_vms_async(SbxHypervisorBackend *self, GCancellable *cancellable,
 				      GAsyncReadyCallback callback, gpointer user_data)
@@ -149,6 +212,14 @@ sbx_hypervisor_backend_list_vms_async(SbxHypervisorBackend *self, GCancellable *
 							       user_data);
 }
 
+/**
+ * sbx_hypervisor_backend_list_vms_finish:
+ * @self: a #SbxHypervisorBackend
+ *
+ * Finishes sbx_hypervisor_backend_list_vms_async().
+ *
+ * Since: 1
+ */
 gchar **
 sbx_hypervisor_backend_list_vms_finish(SbxHypervisorBackend *self, GAsyncResult *res,
 				       GError **error)
@@ -157,6 +228,14 @@ sbx_hypervisor_backend_list_vms_finish(SbxHypervisorBackend *self, GAsyncResult 
 	return SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->list_vms_finish(self, res, error);
 }
 
+/**
+ * sbx_hypervisor_backend_get_config_keys:
+ * @self: a #SbxHypervisorBackend
+ *
+ * Returns: (transfer none) (nullable): the class's @config_keys
+ *
+ * Since: 1
+ */
 const SbxConfigKey *
 sbx_hypervisor_backend_get_config_keys(SbxHypervisorBackend *self)
 {
@@ -164,6 +243,14 @@ sbx_hypervisor_backend_get_config_keys(SbxHypervisorBackend *self)
 	return SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->config_keys;
 }
 
+/**
+ * sbx_hypervisor_backend_emit_vm_exited:
+ * @self: a #SbxHypervisorBackend
+ *
+ * Emits #SbxHypervisorBackend::vm-exited; for backends.
+ *
+ * Since: 1
+ */
 void
 sbx_hypervisor_backend_emit_vm_exited(SbxHypervisorBackend *self, const gchar *id)
 {

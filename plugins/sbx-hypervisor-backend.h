@@ -37,6 +37,8 @@ G_DECLARE_DERIVABLE_TYPE(SbxHypervisorBackend, sbx_hypervisor_backend, SBX, HYPE
  * Backends run blocking work (libvirt calls) in a thread, never on the
  * main loop. Backends emit #SbxHypervisorBackend::vm-exited when a VM stops
  * on its own (crash, guest poweroff, killed from outside).
+ *
+ * Since: 1
  */
 struct _SbxHypervisorBackendClass {
 	GObjectClass parent_class;

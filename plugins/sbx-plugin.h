@@ -13,7 +13,10 @@ G_BEGIN_DECLS
  *
  * Bumped whenever a base class or #SbxPluginInfo changes incompatibly. The
  * loader refuses a plugin built against another version before it registers
- * any of the plugin's types.
+ * any of the plugin's types. Every symbol of the SDK says in a "Since:" line
+ * the ABI version it appeared in.
+ *
+ * Since: 1
  */
 #define SBX_PLUGIN_ABI_VERSION 1
 
@@ -21,6 +24,8 @@ G_BEGIN_DECLS
  * SbxPluginKind:
  * @SBX_PLUGIN_KIND_HYPERVISOR: the type derives from #SbxHypervisorBackend
  * @SBX_PLUGIN_KIND_VOLUME: the type derives from #SbxVolumeBackend
+ *
+ * Since: 1
  */
 typedef enum {
 	SBX_PLUGIN_KIND_HYPERVISOR = 1,
@@ -34,6 +39,8 @@ typedef enum {
  * @kind: what the plugin provides
  * @name: the backend name, also its config section name (e.g. "libvirt")
  * @get_type: returns the backend's #GType (called only after the ABI check)
+ *
+ * Since: 1
  */
 typedef struct {
 	guint32 abi_version;
@@ -53,6 +60,8 @@ typedef const SbxPluginInfo *(*SbxPluginQueryFunc)(void);
  * @get_type: the backend's get_type function
  *
  * Defines the one symbol a plugin exports.
+ *
+ * Since: 1
  */
 #define SBX_PLUGIN_DEFINE(kind, name, get_type)                                                    \
 	G_MODULE_EXPORT const SbxPluginInfo *sbx_plugin_query(void);                               \

@@ -1,12 +1,27 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sbx-vm-spec.h"
 
+/**
+ * sbx_vm_spec_new:
+ *
+ * Returns: (transfer full): a new, empty #SbxVmSpec
+ *
+ * Since: 1
+ */
 SbxVmSpec *
 sbx_vm_spec_new(void)
 {
 	return g_new0(SbxVmSpec, 1);
 }
 
+/**
+ * sbx_vm_spec_copy:
+ * @spec: a #SbxVmSpec
+ *
+ * Returns: (transfer full): a deep copy of @spec
+ *
+ * Since: 1
+ */
 SbxVmSpec *
 sbx_vm_spec_copy(const SbxVmSpec *spec)
 {
@@ -34,6 +49,14 @@ sbx_vm_spec_copy(const SbxVmSpec *spec)
 	return copy;
 }
 
+/**
+ * sbx_vm_spec_free:
+ * @spec: (nullable): a #SbxVmSpec
+ *
+ * Frees @spec and everything it owns.
+ *
+ * Since: 1
+ */
 void
 sbx_vm_spec_free(SbxVmSpec *spec)
 {

@@ -41,6 +41,8 @@ G_BEGIN_DECLS
  * Plain data, owned by the core; a backend copies what it keeps
  * (sbx_vm_spec_copy()). Fields are only ever appended, so a plugin built
  * against an older header reads a prefix of it.
+ *
+ * Since: 1
  */
 typedef struct {
 	gchar *id;
@@ -67,6 +69,8 @@ typedef struct {
  * @target: the guest device name, "vdb", "vdc", ...
  * @mount_path: where the guest agent mounts it
  * @read_only: attach read-only
+ *
+ * Since: 1
  */
 typedef struct {
 	SbxDiskSource *source;

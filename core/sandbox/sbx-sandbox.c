@@ -9,6 +9,7 @@
 #include <gio/gunixsocketaddress.h>
 
 #include "sbx-agent-client.h"
+#include "sbx-cmdline-keys.h"
 #include "sbx-error.h"
 #include "sbx-log.h"
 #include "sbx-sandbox-private.h"
@@ -264,8 +265,9 @@ sbx_sandbox_set_guest_limits(SbxSandbox *self, guint pids_max, guint mem_reserve
 	/* read by agent/sbx-agent-limits.c: a cgroup for sandbox processes, so a
 	 * fork bomb or a memory hog cannot starve the agent */
 	self->guest_limits_cmdline =
-	    g_strdup_printf("sbx.pids_max=%u sbx.mem_reserve_mib=%u sbx.child_nice=%u", pids_max,
-			    mem_reserve_mib, child_nice);
+	    g_strdup_printf(SBX_CMDLINE_PIDS_MAX "=%u " SBX_CMDLINE_MEM_RESERVE_MIB
+						 "=%u " SBX_CMDLINE_CHILD_NICE "=%u",
+			    pids_max, mem_reserve_mib, child_nice);
 }
 
 gboolean
