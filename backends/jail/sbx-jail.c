@@ -18,6 +18,7 @@ struct _SbxJail {
 	uid_t uid;
 	gid_t gid;
 	gchar *cgroup_root; /* our folder in a writable cgroup2 tree, or NULL */
+	gboolean private_tmp;
 };
 
 /* what the child needs, prepared before fork: after it only syscalls */
@@ -25,6 +26,7 @@ typedef struct {
 	uid_t uid;
 	gid_t gid;
 	int cgroup_procs_fd;
+	gboolean private_tmp;
 } ChildSetup;
 
 static gboolean
@@ -35,10 +37,11 @@ cgroup2_usable(const gchar *root)
 }
 
 SbxJail *
-sbx_jail_new(const gchar *user, const gchar *cgroup_root, GError **error)
+sbx_jail_new(const gchar *user, const gchar *cgroup_root, gboolean private_tmp, GError **error)
 {
 	g_autoptr(SbxJail) jail = g_new0(SbxJail, 1);
 
+	jail->private_tmp = private_tmp;
 	if (user != NULL && user[0] != '\0' && g_strcmp0(user, "root") != 0) {
 		struct passwd *pw = getpwnam(user);
 		if (pw == NULL) {
@@ -124,9 +127,10 @@ child_setup(gpointer user_data)
 	if (cs->cgroup_procs_fd >= 0 && write(cs->cgroup_procs_fd, "0", 1) != 1)
 		_exit(126);
 	/* a private /tmp: nothing shared with the host or other VMMs */
-	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  "mode=1777,size=16m") != 0)
+	if (cs->private_tmp &&
+	    (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	     mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		   "mode=1777,size=16m") != 0))
 		_exit(126);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		_exit(126);
@@ -171,7 +175,7 @@ gboolean
 sbx_jail_spawn(SbxJail *jail, const gchar *name, const gchar *const *argv, const gint *fds,
 	       guint n_fds, guint64 memory_max, guint vcpus, GPid *pid, GError **error)
 {
-	ChildSetup cs = {jail->uid, jail->gid, -1};
+	ChildSetup cs = {jail->uid, jail->gid, -1, jail->private_tmp};
 	gboolean ok;
 
 	if (jail->cgroup_root != NULL) {

@@ -73,15 +73,11 @@ G_DEFINE_FINAL_TYPE(SbxQemuBackend, sbx_qemu_backend, SBX_TYPE_HYPERVISOR_BACKEN
 static const gchar *const accel_choices[] = {"auto", "kvm", "tcg", NULL};
 
 static const SbxConfigKey qemu_config_keys[] = {
-    {"Binary", SBX_CONFIG_PATH},
-    {"Accel", SBX_CONFIG_ENUM, 0, 0, accel_choices},
-    {"Machine", SBX_CONFIG_STRING},
-    {"User", SBX_CONFIG_STRING},
-    {"CgroupRoot", SBX_CONFIG_PATH},
-    {"NetworkBridge", SBX_CONFIG_STRING},
-    {"NetworkAddress", SBX_CONFIG_STRING},
-    {"RecordDir", SBX_CONFIG_PATH},
-    {NULL},
+    {"Binary", SBX_CONFIG_PATH},	   {"Accel", SBX_CONFIG_ENUM, 0, 0, accel_choices},
+    {"Machine", SBX_CONFIG_STRING},	   {"User", SBX_CONFIG_STRING},
+    {"CgroupRoot", SBX_CONFIG_PATH},	   {"NetworkBridge", SBX_CONFIG_STRING},
+    {"NetworkAddress", SBX_CONFIG_STRING}, {"RecordDir", SBX_CONFIG_PATH},
+    {"PrivateTmp", SBX_CONFIG_BOOL},	   {NULL},
 };
 
 #define DEFAULT_BINARY "/usr/bin/qemu-system-x86_64"
@@ -989,7 +985,11 @@ sbx_qemu_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, cons
 	}
 	self->net.mtu = sbx_libvirt_net_host_mtu("/");
 	sbx_jail_free(self->jail);
-	self->jail = sbx_jail_new(user, cgroup, error);
+	/* off only where the sandboxes' files live under /tmp themselves (tests) */
+	self->jail = sbx_jail_new(user, cgroup,
+				  !g_key_file_has_key(config, group, "PrivateTmp", NULL) ||
+				      g_key_file_get_boolean(config, group, "PrivateTmp", NULL),
+				  error);
 	if (self->jail == NULL) {
 		g_prefix_error(error, "[%s] User: ", group);
 		return FALSE;
