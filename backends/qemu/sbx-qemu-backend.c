@@ -43,6 +43,7 @@ typedef struct {
 	gchar *run_dir;
 	gchar *snapshot_dir; /* a template's */
 	gchar *cgroup;
+	guint memory_mib;
 	gboolean watching;  /* report it when it stops on its own */
 	gboolean destroyed; /* destroy_vm was called: clean up once it is gone */
 	gboolean exited;
@@ -269,18 +270,30 @@ make_overlay(SbxQemuBackend *self, const gchar *base, const gchar *format, guint
 	return sbx_jail_chown(self->jail, overlay, error);
 }
 
-/* the snapshot's RAM as a sealed memfd, made once per snapshot and kept */
+/* the snapshot's RAM as a sealed memfd, made once per snapshot and kept;
+ * keyed by the memory file's inode, which survives the core's rename of a
+ * finished snapshot folder */
 static gint
 get_memfd(SbxQemuBackend *self, const gchar *snapshot_dir, guint64 size, GError **error)
 {
+	g_autofree gchar *mem = g_build_filename(snapshot_dir, SBX_QEMU_SNAPSHOT_MEMORY, NULL);
 	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->lock);
-	gint fd = GPOINTER_TO_INT(g_hash_table_lookup(self->memfds, snapshot_dir)) - 1;
+	g_autofree gchar *key = NULL;
+	struct stat st;
+	gint fd;
 
+	if (stat(mem, &st) != 0) {
+		set_errno_error(error, snapshot_dir, "snapshot memory");
+		return -1;
+	}
+	key = g_strdup_printf("%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT, (guint64)st.st_dev,
+			      (guint64)st.st_ino);
+	fd = GPOINTER_TO_INT(g_hash_table_lookup(self->memfds, key)) - 1;
 	if (fd >= 0)
 		return fd;
 	fd = sbx_qemu_snapshot_memfd_new(snapshot_dir, size, error);
 	if (fd >= 0)
-		g_hash_table_insert(self->memfds, g_strdup(snapshot_dir), GINT_TO_POINTER(fd + 1));
+		g_hash_table_insert(self->memfds, g_steal_pointer(&key), GINT_TO_POINTER(fd + 1));
 	return fd;
 }
 
@@ -321,6 +334,7 @@ remember_vm(SbxQemuBackend *self, const SbxVmSpec *spec, GError **error)
 	vm->pidfd = -1;
 	vm->run_dir = g_strdup(spec->run_dir);
 	vm->snapshot_dir = g_strdup(spec->snapshot_dir);
+	vm->memory_mib = spec->memory_mib;
 	vm->cgroup = sbx_jail_has_cgroups(self->jail) ? g_strdup(spec->id) : NULL;
 	g_hash_table_insert(self->vms, g_strdup(spec->id), vm);
 	return TRUE;
@@ -744,7 +758,21 @@ snapshot_blocking(SbxQemuBackend *self, const gchar *id, GCancellable *cancellab
 		}
 		g_usleep(5000);
 	}
-	return sbx_qemu_snapshot_seal(snapshot_dir, error);
+	if (!sbx_qemu_snapshot_seal(snapshot_dir, error))
+		return FALSE;
+	/* the first clone should not pay for copying the RAM */
+	{
+		guint memory_mib = 0;
+		g_mutex_lock(&self->lock);
+		{
+			SbxQemuVm *vm = g_hash_table_lookup(self->vms, id);
+			memory_mib = vm != NULL ? vm->memory_mib : 0;
+		}
+		g_mutex_unlock(&self->lock);
+		if (memory_mib > 0)
+			return get_memfd(self, snapshot_dir, (guint64)memory_mib << 20, error) >= 0;
+	}
+	return TRUE;
 }
 
 static void
