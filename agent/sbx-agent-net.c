@@ -10,6 +10,8 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <net/if_arp.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <net/route.h>
@@ -130,6 +132,20 @@ sbx_net_setup(const char *cmdline)
 	memset(&ifr, 0, sizeof(ifr));
 	memcpy(ifr.ifr_name, nic, strlen(nic) + 1);
 	set_sin(&ifr.ifr_addr, addr);
+	/* a restored clone gets its own MAC before its address (IDENTITY) */
+	char mac_s[32];
+	unsigned int m[6];
+	if (sbx_cmdline_get(cmdline, "sbx.mac", mac_s, sizeof(mac_s)) &&
+	    sscanf(mac_s, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) == 6) {
+		struct ifreq hw;
+		memset(&hw, 0, sizeof(hw));
+		memcpy(hw.ifr_name, nic, strlen(nic) + 1);
+		hw.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+		for (int i = 0; i < 6; i++)
+			hw.ifr_hwaddr.sa_data[i] = (char)m[i];
+		if (ioctl(s, SIOCSIFHWADDR, &hw) < 0)
+			sbx_log("network: %s mac: %s", nic, strerror(errno));
+	}
 	if (ioctl(s, SIOCSIFADDR, &ifr) < 0)
 		sbx_log("network: %s address: %s", nic, strerror(errno));
 	set_sin(&ifr.ifr_netmask, mask);

@@ -60,6 +60,33 @@ default_get_domain_type(SbxHypervisorBackend *self)
 	return "unknown";
 }
 
+static const gchar *
+default_get_snapshot_compat(SbxHypervisorBackend *self)
+{
+	return NULL;
+}
+
+static void
+default_snapshot_vm_async(SbxHypervisorBackend *self, const gchar *id, GCancellable *cancellable,
+			  GAsyncReadyCallback callback, gpointer user_data)
+{
+	not_supported_async(self, callback, user_data, default_snapshot_vm_async);
+}
+
+static void
+default_restore_vm_async(SbxHypervisorBackend *self, const SbxVmSpec *spec,
+			 GCancellable *cancellable, GAsyncReadyCallback callback,
+			 gpointer user_data)
+{
+	not_supported_async(self, callback, user_data, default_restore_vm_async);
+}
+
+static gchar *
+default_restore_vm_finish(SbxHypervisorBackend *self, GAsyncResult *res, GError **error)
+{
+	return g_task_propagate_pointer(G_TASK(res), error);
+}
+
 static void
 sbx_hypervisor_backend_class_init(SbxHypervisorBackendClass *klass)
 {
@@ -71,6 +98,11 @@ sbx_hypervisor_backend_class_init(SbxHypervisorBackendClass *klass)
 	klass->list_vms_async = default_list_vms_async;
 	klass->list_vms_finish = default_list_vms_finish;
 	klass->get_domain_type = default_get_domain_type;
+	klass->get_snapshot_compat = default_get_snapshot_compat;
+	klass->snapshot_vm_async = default_snapshot_vm_async;
+	klass->snapshot_vm_finish = default_boolean_finish;
+	klass->restore_vm_async = default_restore_vm_async;
+	klass->restore_vm_finish = default_restore_vm_finish;
 
 	/**
 	 * SbxHypervisorBackend::vm-exited:
@@ -256,4 +288,49 @@ sbx_hypervisor_backend_emit_vm_exited(SbxHypervisorBackend *self, const gchar *i
 {
 	g_return_if_fail(SBX_IS_HYPERVISOR_BACKEND(self));
 	g_signal_emit(self, signals[SIGNAL_VM_EXITED], 0, id);
+}
+
+const gchar *
+sbx_hypervisor_backend_get_snapshot_compat(SbxHypervisorBackend *self)
+{
+	g_return_val_if_fail(SBX_IS_HYPERVISOR_BACKEND(self), NULL);
+	return SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->get_snapshot_compat(self);
+}
+
+void
+sbx_hypervisor_backend_snapshot_vm_async(SbxHypervisorBackend *self, const gchar *id,
+					 GCancellable *cancellable, GAsyncReadyCallback callback,
+					 gpointer user_data)
+{
+	g_return_if_fail(SBX_IS_HYPERVISOR_BACKEND(self));
+	g_return_if_fail(id != NULL);
+	SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->snapshot_vm_async(self, id, cancellable, callback,
+								  user_data);
+}
+
+gboolean
+sbx_hypervisor_backend_snapshot_vm_finish(SbxHypervisorBackend *self, GAsyncResult *res,
+					  GError **error)
+{
+	g_return_val_if_fail(SBX_IS_HYPERVISOR_BACKEND(self), FALSE);
+	return SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->snapshot_vm_finish(self, res, error);
+}
+
+void
+sbx_hypervisor_backend_restore_vm_async(SbxHypervisorBackend *self, const SbxVmSpec *spec,
+					GCancellable *cancellable, GAsyncReadyCallback callback,
+					gpointer user_data)
+{
+	g_return_if_fail(SBX_IS_HYPERVISOR_BACKEND(self));
+	g_return_if_fail(spec != NULL && spec->snapshot_dir != NULL);
+	SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->restore_vm_async(self, spec, cancellable, callback,
+								 user_data);
+}
+
+gchar *
+sbx_hypervisor_backend_restore_vm_finish(SbxHypervisorBackend *self, GAsyncResult *res,
+					 GError **error)
+{
+	g_return_val_if_fail(SBX_IS_HYPERVISOR_BACKEND(self), NULL);
+	return SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->restore_vm_finish(self, res, error);
 }

@@ -32,6 +32,24 @@ G_DECLARE_DERIVABLE_TYPE(SbxHypervisorBackend, sbx_hypervisor_backend, SBX, HYPE
  * @list_vms_async: ids of the VMs this backend runs, for adopting or reaping
  *   them after a daemon restart
  * @list_vms_finish: finishes @list_vms_async, returns a %NULL-terminated array
+ * @get_snapshot_compat: a string that changes whenever snapshots this backend
+ *   took may no longer restore (hypervisor binary and version, machine type,
+ *   accelerator); %NULL (the default) means the backend takes no snapshots.
+ *   Must not block. Since: ABI 1 revision 2
+ * @snapshot_vm_async: saves the state of VM @id, which was started with
+ *   #SbxVmSpec.snapshot_dir set, into that folder, so restore_vm can start
+ *   clones of it. The core calls it once the guest agent answered and its
+ *   connection was closed again; the VM is paused afterwards and the core
+ *   destroys it. Since: ABI 1 revision 2
+ * @snapshot_vm_finish: finishes @snapshot_vm_async
+ * @restore_vm_async: starts a VM for @spec from the snapshot in
+ *   @spec->snapshot_dir, with its own copy-on-write root disk on top of the
+ *   snapshot's frozen one and guest memory shared copy-on-write between clones
+ *   where the hypervisor allows it. Completes like @start_vm_async, once the
+ *   guest runs. Since: ABI 1 revision 2
+ * @restore_vm_finish: finishes @restore_vm_async; returns the network settings
+ *   the guest must apply (it kept the template's), as kernel command line words
+ *   (`sbx.ip=ADDR/PREFIX sbx.gw=ADDR sbx.dns=ADDR sbx.mtu=N sbx.mac=MAC`), or ""
  *
  * Every vfunc that is not implemented fails with %G_IO_ERROR_NOT_SUPPORTED.
  * Backends run blocking work (libvirt calls) in a thread, never on the
@@ -61,8 +79,20 @@ struct _SbxHypervisorBackendClass {
 			       GAsyncReadyCallback callback, gpointer user_data);
 	gchar **(*list_vms_finish)(SbxHypervisorBackend *self, GAsyncResult *res, GError **error);
 
+	/* ABI 1 revision 2: appended in the padding, the layout is unchanged */
+	const gchar *(*get_snapshot_compat)(SbxHypervisorBackend *self);
+	void (*snapshot_vm_async)(SbxHypervisorBackend *self, const gchar *id,
+				  GCancellable *cancellable, GAsyncReadyCallback callback,
+				  gpointer user_data);
+	gboolean (*snapshot_vm_finish)(SbxHypervisorBackend *self, GAsyncResult *res,
+				       GError **error);
+	void (*restore_vm_async)(SbxHypervisorBackend *self, const SbxVmSpec *spec,
+				 GCancellable *cancellable, GAsyncReadyCallback callback,
+				 gpointer user_data);
+	gchar *(*restore_vm_finish)(SbxHypervisorBackend *self, GAsyncResult *res, GError **error);
+
 	/*< private >*/
-	gpointer padding[16];
+	gpointer padding[11];
 };
 
 gboolean sbx_hypervisor_backend_configure(SbxHypervisorBackend *self, GKeyFile *config,
@@ -82,6 +112,17 @@ void sbx_hypervisor_backend_list_vms_async(SbxHypervisorBackend *self, GCancella
 					   GAsyncReadyCallback callback, gpointer user_data);
 gchar **sbx_hypervisor_backend_list_vms_finish(SbxHypervisorBackend *self, GAsyncResult *res,
 					       GError **error);
+const gchar *sbx_hypervisor_backend_get_snapshot_compat(SbxHypervisorBackend *self);
+void sbx_hypervisor_backend_snapshot_vm_async(SbxHypervisorBackend *self, const gchar *id,
+					      GCancellable *cancellable,
+					      GAsyncReadyCallback callback, gpointer user_data);
+gboolean sbx_hypervisor_backend_snapshot_vm_finish(SbxHypervisorBackend *self, GAsyncResult *res,
+						   GError **error);
+void sbx_hypervisor_backend_restore_vm_async(SbxHypervisorBackend *self, const SbxVmSpec *spec,
+					     GCancellable *cancellable,
+					     GAsyncReadyCallback callback, gpointer user_data);
+gchar *sbx_hypervisor_backend_restore_vm_finish(SbxHypervisorBackend *self, GAsyncResult *res,
+						GError **error);
 const SbxConfigKey *sbx_hypervisor_backend_get_config_keys(SbxHypervisorBackend *self);
 void sbx_hypervisor_backend_emit_vm_exited(SbxHypervisorBackend *self, const gchar *id);
 

@@ -21,6 +21,20 @@ G_BEGIN_DECLS
 #define SBX_PLUGIN_ABI_VERSION 1
 
 /**
+ * SBX_PLUGIN_ABI_REVISION:
+ *
+ * Compatible additions within %SBX_PLUGIN_ABI_VERSION: vfuncs appended in a
+ * class's padding (their defaults fail with %G_IO_ERROR_NOT_SUPPORTED) and
+ * fields appended to #SbxVmSpec. A plugin built against an older revision
+ * loads and runs unchanged; the core falls back where it lacks a vfunc.
+ *
+ * - 1: the first release
+ * - 2: snapshot and restore of hypervisor VMs (get_snapshot_compat,
+ *   snapshot_vm, restore_vm; #SbxVmSpec.snapshot_dir)
+ */
+#define SBX_PLUGIN_ABI_REVISION 2
+
+/**
  * SbxPluginKind:
  * @SBX_PLUGIN_KIND_HYPERVISOR: the type derives from #SbxHypervisorBackend
  * @SBX_PLUGIN_KIND_VOLUME: the type derives from #SbxVolumeBackend

@@ -40,6 +40,7 @@ sbx_vm_spec_copy(const SbxVmSpec *spec)
 	copy->root_format = g_strdup(spec->root_format);
 	copy->disk_size = spec->disk_size;
 	copy->network = spec->network;
+	copy->snapshot_dir = g_strdup(spec->snapshot_dir);
 	if (spec->disks != NULL) {
 		copy->disks = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_vm_disk_free);
 		for (guint i = 0; i < spec->disks->len; i++)
@@ -71,6 +72,7 @@ sbx_vm_spec_free(SbxVmSpec *spec)
 	g_free(spec->console_log);
 	g_free(spec->root_disk);
 	g_free(spec->root_format);
+	g_free(spec->snapshot_dir);
 	g_clear_pointer(&spec->disks, g_ptr_array_unref);
 	g_free(spec);
 }

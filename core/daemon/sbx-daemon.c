@@ -228,6 +228,18 @@ setup_manager(SbxDaemon *self, const gchar *runtime_dir)
 	}
 	sbx_manager_set_state_store(self->manager, self->store,
 				    sbx_config_get_backend(self->config));
+	{
+		/* beside the state folder, reachable by the VMM's user; "none": off */
+		const gchar *snap = sbx_config_get_string(self->config, "daemon", "SnapshotDir");
+		g_autofree gchar *state_parent = g_path_get_dirname(
+		    self->state_dir != NULL ? self->state_dir
+					    : sbx_config_get_state_dir(self->config));
+		g_autofree gchar *dir = snap != NULL && snap[0] != '\0'
+					    ? g_strdup(snap)
+					    : g_build_filename(state_parent, "snapshots", NULL);
+		if (g_strcmp0(snap, "none") != 0)
+			sbx_manager_set_snapshot_dir(self->manager, dir);
+	}
 	sbx_manager_set_volume_manager(self->manager, self->volumes);
 	sbx_manager_export(self->manager, self->connection);
 	g_debug("backend %s (domain type %s), runtime folder %s",

@@ -9,6 +9,7 @@
 #include "sbx-authority.h"
 #include "sbx-limits.h"
 #include "sbx-manager.h"
+#include "sbx-snapshot-store.h"
 #include "sbx-options.h"
 #include "sbx-region.h"
 #include "sbx-sandbox.h"
@@ -20,6 +21,7 @@ struct _SbxManager {
 	SbxConfig *config;
 	SbxHypervisorBackend *backend;
 	gchar *runtime_dir;
+	SbxSnapshotStore *snapshots; /* NULL: every sandbox boots cold */
 	GDBusConnection *connection;
 	GDBusObjectManagerServer *object_manager;
 	SbxDBusManager1 *iface;
@@ -66,6 +68,7 @@ static void
 sbx_manager_finalize(GObject *object)
 {
 	SbxManager *self = SBX_MANAGER(object);
+	sbx_snapshot_store_free(self->snapshots);
 	g_free(self->runtime_dir);
 	g_free(self->default_region);
 	if (self->regions != NULL) {
@@ -463,6 +466,7 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	    call->sandbox, sbx_config_get_max_lifetime_sec(self->config),
 	    (guint)sbx_config_get_uint(self->config, "daemon", "ExtendStepSec"),
 	    (guint)sbx_config_get_uint(self->config, "daemon", "ExpiryGraceSec"));
+	sbx_sandbox_set_snapshots(call->sandbox, self->snapshots);
 	sbx_sandbox_set_guest_limits(
 	    call->sandbox, (guint)sbx_config_get_uint(self->config, "limits", "GuestPidsMax"),
 	    (guint)sbx_config_get_uint(self->config, "limits", "GuestMemoryReserveMiB"),
@@ -759,4 +763,16 @@ gboolean
 sbx_manager_shutdown_finish(SbxManager *self, GAsyncResult *res, GError **error)
 {
 	return g_task_propagate_boolean(G_TASK(res), error);
+}
+
+/* snapshots of booted guests under @dir (the sandboxes of backends without
+ * snapshot support boot cold anyway); NULL turns them off */
+void
+sbx_manager_set_snapshot_dir(SbxManager *self, const gchar *dir)
+{
+	g_return_if_fail(SBX_IS_MANAGER(self));
+	g_clear_pointer(&self->snapshots, sbx_snapshot_store_free);
+	if (dir != NULL)
+		self->snapshots = sbx_snapshot_store_new(
+		    dir, self->runtime_dir, sbx_config_get_boot_timeout_sec(self->config));
 }

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <string.h>
+#include <sys/random.h>
 #include <glib/gstdio.h>
 #include <gio/gunixsocketaddress.h>
 
@@ -100,6 +102,10 @@ sbx_sandbox_finalize(GObject *object)
 	g_free(self->owner_name);
 	g_free(self->destroy_reason);
 	g_free(self->guest_limits_cmdline);
+	g_free(self->snapshot_dir);
+	g_free(self->guest_net);
+	g_free(self->snapshot_build_dir);
+	g_clear_pointer(&self->snapshot_spec, sbx_vm_spec_free);
 	g_clear_error(&self->start_error);
 	g_clear_error(&self->destroy_error);
 	g_clear_pointer(&self->opts, sbx_options_create_free);
@@ -268,6 +274,14 @@ sbx_sandbox_set_guest_limits(SbxSandbox *self, guint pids_max, guint mem_reserve
 	    g_strdup_printf(SBX_CMDLINE_PIDS_MAX "=%u " SBX_CMDLINE_MEM_RESERVE_MIB
 						 "=%u " SBX_CMDLINE_CHILD_NICE "=%u",
 			    pids_max, mem_reserve_mib, child_nice);
+}
+
+/* the manager's store; NULL (the default) always boots cold */
+void
+sbx_sandbox_set_snapshots(SbxSandbox *self, gpointer store)
+{
+	g_return_if_fail(SBX_IS_SANDBOX(self));
+	self->snapshots = store;
 }
 
 gboolean
@@ -538,22 +552,10 @@ on_expired(gpointer user_data)
 }
 
 static void
-on_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
+become_running(SbxSandbox *self)
 {
-	g_autoptr(SbxSandbox) self = SBX_SANDBOX(user_data);
-	g_autoptr(GError) error = NULL;
 	g_autoptr(GTask) task = NULL;
 
-	if (!sbx_agent_client_handshake_finish(SBX_AGENT_CLIENT(source), res, &error)) {
-		fail_start(self, SBX_ERROR_AGENT, "the guest agent did not answer", error);
-		return;
-	}
-	if (self->state != SBX_SANDBOX_STATE_STARTING)
-		return;
-	if (g_cancellable_is_cancelled(self->start_cancellable)) {
-		fail_start(self, SBX_ERROR_FAILED, "cancelled", NULL);
-		return;
-	}
 	g_clear_handle_id(&self->boot_timer_id, g_source_remove);
 	self->agent_closed_id =
 	    g_signal_connect(self->agent, "closed", G_CALLBACK(on_agent_closed), self);
@@ -565,14 +567,92 @@ on_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
 		sbx_sandbox_arm_expiry(self);
 	}
 	sbx_sandbox_set_state(self, SBX_SANDBOX_STATE_RUNNING);
-	sbx_event_log_add(self->events, "%s (agent %s)", self->adopted ? "adopted" : "running",
-			  sbx_agent_client_get_agent_version(self->agent));
+	sbx_event_log_add(self->events, "%s (agent %s)%s", self->adopted ? "adopted" : "running",
+			  sbx_agent_client_get_agent_version(self->agent),
+			  self->snapshot_dir != NULL ? " from a snapshot" : "");
 	sbx_sandbox_state_save(self);
-	sbx_sandbox_info(self->id, "sandbox %s running (agent %s, %u MiB, %u vCPUs)", self->id,
-			 sbx_agent_client_get_agent_version(self->agent), self->opts->memory_mib,
-			 self->opts->vcpus);
+	sbx_sandbox_info(self->id, "sandbox %s running (agent %s, %u MiB, %u vCPUs, %s in %.3f s)",
+			 self->id, sbx_agent_client_get_agent_version(self->agent),
+			 self->opts->memory_mib, self->opts->vcpus,
+			 self->snapshot_dir != NULL ? "restored" : "booted",
+			 (g_get_monotonic_time() - self->start_time) / 1e6);
+	/* the first sandbox of its kind booted cold: now take the snapshot */
+	if (self->snapshot_spec != NULL && self->snapshots != NULL)
+		sbx_snapshot_store_build(self->snapshots, self->backend, self->snapshot_spec,
+					 self->snapshot_build_dir);
 	task = g_steal_pointer(&self->start_task);
 	g_task_return_boolean(task, TRUE);
+}
+
+static void
+on_identity(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(SbxSandbox) self = SBX_SANDBOX(user_data);
+	g_autoptr(GError) error = NULL;
+
+	if (!sbx_agent_client_set_identity_finish(SBX_AGENT_CLIENT(source), res, &error)) {
+		fail_start(self, SBX_ERROR_AGENT, "the restored guest did not take its identity",
+			   error);
+		return;
+	}
+	if (self->state != SBX_SANDBOX_STATE_STARTING)
+		return;
+	if (g_cancellable_is_cancelled(self->start_cancellable)) {
+		fail_start(self, SBX_ERROR_FAILED, "cancelled", NULL);
+		return;
+	}
+	become_running(self);
+}
+
+/* a clone of a snapshot starts as an exact copy: before anything runs in it,
+ * it gets fresh entropy, the clock, a hostname, machine id and network */
+static void
+send_identity(SbxSandbox *self)
+{
+	guint8 entropy[64];
+	guint8 mid_raw[16];
+	gchar machine_id[33];
+	SbxProtoIdentity identity = {0};
+
+	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy) ||
+	    getrandom(mid_raw, sizeof(mid_raw), 0) != sizeof(mid_raw)) {
+		fail_start(self, SBX_ERROR_FAILED, "no entropy for the restored guest", NULL);
+		return;
+	}
+	for (guint i = 0; i < sizeof(mid_raw); i++)
+		g_snprintf(machine_id + 2 * i, 3, "%02x", mid_raw[i]);
+	identity.realtime_us = g_get_real_time();
+	identity.entropy = entropy;
+	identity.entropy_len = sizeof(entropy);
+	identity.hostname = "sandbox";
+	identity.machine_id = machine_id;
+	identity.net = self->guest_net;
+	sbx_agent_client_set_identity_async(self->agent, &identity, on_identity,
+					    g_object_ref(self));
+	explicit_bzero(entropy, sizeof(entropy));
+}
+
+static void
+on_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(SbxSandbox) self = SBX_SANDBOX(user_data);
+	g_autoptr(GError) error = NULL;
+
+	if (!sbx_agent_client_handshake_finish(SBX_AGENT_CLIENT(source), res, &error)) {
+		fail_start(self, SBX_ERROR_AGENT, "the guest agent did not answer", error);
+		return;
+	}
+	if (self->state != SBX_SANDBOX_STATE_STARTING)
+		return;
+	if (g_cancellable_is_cancelled(self->start_cancellable)) {
+		fail_start(self, SBX_ERROR_FAILED, "cancelled", NULL);
+		return;
+	}
+	if (self->snapshot_dir != NULL && !self->adopted) {
+		send_identity(self);
+		return;
+	}
+	become_running(self);
 }
 
 static void try_connect(SbxSandbox *self);
@@ -669,6 +749,30 @@ on_vm_started(GObject *source, GAsyncResult *res, gpointer user_data)
 	try_connect(self);
 }
 
+static void
+on_vm_restored(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(SbxSandbox) self = SBX_SANDBOX(user_data);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *net =
+	    sbx_hypervisor_backend_restore_vm_finish(self->backend, res, &error);
+
+	if (net == NULL) {
+		/* the next sandbox of its kind boots cold and takes a new one */
+		if (self->snapshots != NULL &&
+		    !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+			sbx_snapshot_store_forget(self->snapshots, self->snapshot_dir,
+						  error->message);
+		fail_start(self, SBX_ERROR_BACKEND, "the backend could not restore the VM", error);
+		return;
+	}
+	self->guest_net = g_steal_pointer(&net);
+	sbx_sandbox_debug(self->id, "sandbox %s: VM restored in %.3f s, connecting to its agent",
+			  self->id, (g_get_monotonic_time() - self->start_time) / 1e6);
+	self->connect_deadline = g_get_monotonic_time() + SBX_CONNECT_DEADLINE_US;
+	try_connect(self);
+}
+
 static gboolean
 on_boot_timeout(gpointer user_data)
 {
@@ -742,6 +846,28 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 			  self->image->name, spec->memory_mib, spec->vcpus,
 			  self->opts->timeout_sec == 0 ? "session" : "duration");
 	self->boot_timer_id = g_timeout_add_seconds(self->boot_timeout_sec, on_boot_timeout, self);
+	self->start_time = g_get_monotonic_time();
+	if (self->snapshots != NULL) {
+		gboolean ready = FALSE;
+		g_autofree gchar *why = NULL;
+		g_autofree gchar *dir =
+		    sbx_snapshot_store_lookup(self->snapshots, self->backend, spec, &ready, &why);
+		if (ready) {
+			self->snapshot_dir = g_strdup(dir);
+			spec->snapshot_dir = g_steal_pointer(&dir);
+			sbx_event_log_add(self->events, "restoring from snapshot %s",
+					  spec->snapshot_dir);
+			sbx_hypervisor_backend_restore_vm_async(self->backend, spec,
+								self->start_cancellable,
+								on_vm_restored, g_object_ref(self));
+			return;
+		}
+		sbx_sandbox_info(self->id, "sandbox %s boots cold: %s", self->id, why);
+		if (dir != NULL) {
+			self->snapshot_spec = sbx_vm_spec_copy(spec);
+			self->snapshot_build_dir = g_steal_pointer(&dir);
+		}
+	}
 	sbx_hypervisor_backend_start_vm_async(self->backend, spec, self->start_cancellable,
 					      on_vm_started, g_object_ref(self));
 }
