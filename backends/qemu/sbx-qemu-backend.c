@@ -596,7 +596,7 @@ launch(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, guint32 *ip
 	}
 	g_mutex_unlock(&self->lock);
 	rec.pid = l.pid;
-	rec.start_time = sbx_qemu_process_start_time(l.pid);
+	rec.start_time = sbx_qemu_record_process_start_time(l.pid);
 	rec.ip = l.ip;
 	if (!sbx_qemu_record_save(self->record_dir, &rec, error) ||
 	    (mode == LAUNCH_RESTORE &&

@@ -92,7 +92,7 @@ sbx_qemu_record_list(const gchar *dir)
 }
 
 guint64
-sbx_qemu_process_start_time(gint pid)
+sbx_qemu_record_process_start_time(gint pid)
 {
 	g_autofree gchar *path = g_strdup_printf("/proc/%d/stat", pid);
 	g_autofree gchar *stat = NULL;
@@ -121,5 +121,5 @@ gboolean
 sbx_qemu_record_is_alive(const SbxQemuRecord *rec)
 {
 	return rec->pid > 0 && rec->start_time != 0 &&
-	       sbx_qemu_process_start_time(rec->pid) == rec->start_time;
+	       sbx_qemu_record_process_start_time(rec->pid) == rec->start_time;
 }

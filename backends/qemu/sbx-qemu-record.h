@@ -25,7 +25,7 @@ gboolean sbx_qemu_record_save(const gchar *dir, const SbxQemuRecord *rec, GError
 SbxQemuRecord *sbx_qemu_record_load(const gchar *dir, const gchar *id, GError **error);
 void sbx_qemu_record_remove(const gchar *dir, const gchar *id);
 GPtrArray *sbx_qemu_record_list(const gchar *dir);
-guint64 sbx_qemu_process_start_time(gint pid);
+guint64 sbx_qemu_record_process_start_time(gint pid);
 gboolean sbx_qemu_record_is_alive(const SbxQemuRecord *rec);
 
 G_END_DECLS

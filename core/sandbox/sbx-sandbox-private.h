@@ -76,8 +76,8 @@ struct _SbxSandbox {
 	gchar *guest_limits_cmdline;
 	/* snapshots: restore from one, or take one once this sandbox runs */
 	SbxSnapshotStore *snapshots;
-	gchar *snapshot_dir; /* restored from this */
-	gchar *guest_net;    /* the clone's network words, from the backend */
+	gchar *snapshot_dir;	  /* restored from this */
+	gchar *guest_net;	  /* the clone's network words, from the backend */
 	SbxVmSpec *snapshot_spec; /* take a snapshot of this shape once running */
 	gchar *snapshot_build_dir;
 	gint64 start_time;
