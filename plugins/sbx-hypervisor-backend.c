@@ -60,6 +60,12 @@ default_get_domain_type(SbxHypervisorBackend *self)
 	return "unknown";
 }
 
+static const gchar *
+default_get_network_bridge(SbxHypervisorBackend *self)
+{
+	return NULL;
+}
+
 static void
 sbx_hypervisor_backend_class_init(SbxHypervisorBackendClass *klass)
 {
@@ -71,6 +77,7 @@ sbx_hypervisor_backend_class_init(SbxHypervisorBackendClass *klass)
 	klass->list_vms_async = default_list_vms_async;
 	klass->list_vms_finish = default_list_vms_finish;
 	klass->get_domain_type = default_get_domain_type;
+	klass->get_network_bridge = default_get_network_bridge;
 
 	/**
 	 * SbxHypervisorBackend::vm-exited:
@@ -131,6 +138,13 @@ sbx_hypervisor_backend_destroy_vm_finish(SbxHypervisorBackend *self, GAsyncResul
 {
 	g_return_val_if_fail(SBX_IS_HYPERVISOR_BACKEND(self), FALSE);
 	return SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->destroy_vm_finish(self, res, error);
+}
+
+const gchar *
+sbx_hypervisor_backend_get_network_bridge(SbxHypervisorBackend *self)
+{
+	g_return_val_if_fail(SBX_IS_HYPERVISOR_BACKEND(self), NULL);
+	return SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->get_network_bridge(self);
 }
 
 const gchar *

@@ -32,6 +32,9 @@ G_DECLARE_DERIVABLE_TYPE(SbxHypervisorBackend, sbx_hypervisor_backend, SBX, HYPE
  * @list_vms_async: ids of the VMs this backend runs, for adopting or reaping
  *   them after a daemon restart
  * @list_vms_finish: finishes @list_vms_async, returns a %NULL-terminated array
+ * @get_network_bridge: the host bridge the guests' NICs are on (e.g. "sbxbr0"),
+ *   or %NULL when guests get no network; once configured. The core puts its
+ *   isolation rules (nftables) on it before any guest gets a NIC. Must not block.
  *
  * Every vfunc that is not implemented fails with %G_IO_ERROR_NOT_SUPPORTED.
  * Backends run blocking work (libvirt calls) in a thread, never on the
@@ -58,9 +61,10 @@ struct _SbxHypervisorBackendClass {
 	void (*list_vms_async)(SbxHypervisorBackend *self, GCancellable *cancellable,
 			       GAsyncReadyCallback callback, gpointer user_data);
 	gchar **(*list_vms_finish)(SbxHypervisorBackend *self, GAsyncResult *res, GError **error);
+	const gchar *(*get_network_bridge)(SbxHypervisorBackend *self);
 
 	/*< private >*/
-	gpointer padding[16];
+	gpointer padding[15];
 };
 
 gboolean sbx_hypervisor_backend_configure(SbxHypervisorBackend *self, GKeyFile *config,
@@ -80,6 +84,7 @@ void sbx_hypervisor_backend_list_vms_async(SbxHypervisorBackend *self, GCancella
 					   GAsyncReadyCallback callback, gpointer user_data);
 gchar **sbx_hypervisor_backend_list_vms_finish(SbxHypervisorBackend *self, GAsyncResult *res,
 					       GError **error);
+const gchar *sbx_hypervisor_backend_get_network_bridge(SbxHypervisorBackend *self);
 const SbxConfigKey *sbx_hypervisor_backend_get_config_keys(SbxHypervisorBackend *self);
 void sbx_hypervisor_backend_emit_vm_exited(SbxHypervisorBackend *self, const gchar *id);
 

@@ -1038,6 +1038,16 @@ sbx_libvirt_backend_get_domain_type(SbxHypervisorBackend *backend)
 	return sbx_libvirt_domain_type_to_string(type);
 }
 
+/* the bridge of the network we define; for a network defined by someone else
+ * ([libvirt] Network), NetworkBridge must name its bridge */
+static const gchar *
+sbx_libvirt_backend_get_network_bridge(SbxHypervisorBackend *backend)
+{
+	SbxLibvirtBackend *self = SBX_LIBVIRT_BACKEND(backend);
+
+	return self->network != NULL ? self->network_bridge : NULL;
+}
+
 static void
 sbx_libvirt_backend_finalize(GObject *object)
 {
@@ -1074,6 +1084,7 @@ sbx_libvirt_backend_class_init(SbxLibvirtBackendClass *klass)
 	backend_class->destroy_vm_async = sbx_libvirt_backend_destroy_vm_async;
 	backend_class->list_vms_async = sbx_libvirt_backend_list_vms_async;
 	backend_class->get_domain_type = sbx_libvirt_backend_get_domain_type;
+	backend_class->get_network_bridge = sbx_libvirt_backend_get_network_bridge;
 }
 
 static void

@@ -11,6 +11,7 @@
 #include "sbx-agent-client.h"
 #include "sbx-error.h"
 #include "sbx-log.h"
+#include "sbx-netpol-firewall.h"
 #include "sbx-sandbox-private.h"
 #include "sbx-volume-manager.h"
 
@@ -721,7 +722,9 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 	spec->root_disk = g_strdup(self->image->root_disk);
 	spec->root_format = g_strdup(self->image->root_format);
 	spec->disk_size = (guint64)self->image->disk_size_gib << 30;
-	spec->network = self->image->network;
+	/* fail closed: no NIC unless the host's isolation rules are in place */
+	spec->network = self->image->network &&
+			sbx_netpol_firewall_is_active(sbx_netpol_firewall_get_default());
 	if (self->disks != NULL && self->disks->len > 0) {
 		g_autofree gchar *vol = sbx_volume_manager_disks_to_cmdline(self->disks);
 		g_autofree gchar *old = g_steal_pointer(&spec->cmdline);
@@ -739,6 +742,10 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 	sbx_event_log_add(self->events, "created: image %s, %u MiB, %u vCPUs, timeout %s",
 			  self->image->name, spec->memory_mib, spec->vcpus,
 			  self->opts->timeout_sec == 0 ? "session" : "duration");
+	if (self->image->network && !spec->network)
+		sbx_event_log_add(
+		    self->events, "no network: %s",
+		    sbx_netpol_firewall_get_failure(sbx_netpol_firewall_get_default()));
 	self->boot_timer_id = g_timeout_add_seconds(self->boot_timeout_sec, on_boot_timeout, self);
 	sbx_hypervisor_backend_start_vm_async(self->backend, spec, self->start_cancellable,
 					      on_vm_started, g_object_ref(self));

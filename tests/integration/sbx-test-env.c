@@ -5,6 +5,7 @@
 
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include "sbx-test-env.h"
 #include "sbx-test-supervisor.h"
@@ -124,9 +125,13 @@ write_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
 			       "%s"
 			       "\n"
 			       "[libvirt]\n"
-			       "DomainType=auto\n",
+			       "DomainType=auto\n"
+			       "\n"
+			       "# never the production daemon's table\n"
+			       "[network]\n"
+			       "Table=sbxtest_%d\n",
 			       env->state_dir, kernel, initrd,
-			       cmdline_line != NULL ? cmdline_line : "");
+			       cmdline_line != NULL ? cmdline_line : "", (int)getpid());
 	return g_file_set_contents(path, conf, -1, error);
 }
 
