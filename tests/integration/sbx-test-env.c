@@ -102,6 +102,8 @@ write_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
 	g_autofree gchar *cmdline = NULL;
 	g_autofree gchar *cmdline_line = NULL;
 	g_autofree gchar *conf = NULL;
+	/* never the production daemon's firewall table */
+	g_autofree gchar *table = g_strdup_printf("sbxtest_%d", (int)getpid());
 
 	if (!g_file_test(kernel, G_FILE_TEST_IS_REGULAR)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
@@ -127,11 +129,11 @@ write_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
 			       "[libvirt]\n"
 			       "DomainType=auto\n"
 			       "\n"
-			       "# never the production daemon's table\n"
 			       "[network]\n"
-			       "Table=sbxtest_%d\n",
+			       "Table=%s\n",
 			       env->state_dir, kernel, initrd,
-			       cmdline_line != NULL ? cmdline_line : "", (int)getpid());
+			       cmdline_line != NULL ? cmdline_line : "", table);
+	sbx_supervisor_record_nft_table(env->tmpdir, table);
 	return g_file_set_contents(path, conf, -1, error);
 }
 

@@ -53,6 +53,12 @@ sbx_supervisor_record_domain(const char *tmpdir, const char *name)
 }
 
 void
+sbx_supervisor_record_nft_table(const char *tmpdir, const char *name)
+{
+	append_line(tmpdir, "supervisor-nft-tables", name);
+}
+
+void
 sbx_supervisor_child_setup(void *user_data)
 {
 	/* the bus and the daemon must not outlive a crashed test */
@@ -169,6 +175,41 @@ destroy_domains(const char *tmpdir)
 	fclose(f);
 }
 
+/* a killed daemon cannot remove its firewall table */
+static void
+delete_nft_tables(const char *tmpdir)
+{
+	char path[4096];
+	char line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/supervisor-nft-tables", tmpdir);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		pid_t pid;
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '\0')
+			continue;
+		pid = fork();
+		if (pid == 0) {
+			int devnull = open("/dev/null", O_WRONLY);
+			dup2(devnull, STDOUT_FILENO);
+			dup2(devnull, STDERR_FILENO);
+			execlp("nft", "nft", "delete", "table", "inet", line, (char *)NULL);
+			_exit(127);
+		}
+		if (pid > 0) {
+			int status = 0;
+			waitpid(pid, &status, 0);
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+				fprintf(stderr, "supervisor: deleted leftover nft table %s\n", line);
+		}
+	}
+	fclose(f);
+}
+
 /* the daemon's log says why, most of the time */
 static void
 print_log_tail(const char *tmpdir)
@@ -238,6 +279,7 @@ sbx_supervisor_fork(const char *tmpdir)
 	for (int i = 0; i < 50 && !reap_all(); i++)
 		sleep_ms(100);
 	destroy_domains(tmpdir);
+	delete_nft_tables(tmpdir);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		print_log_tail(tmpdir);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
