@@ -11,9 +11,10 @@ struct _SbxNetpolFirewall {
 	gchar *table;
 	GPtrArray *blocked4; /* from BlockedRanges */
 	GPtrArray *blocked6;
-	GPtrArray *zones;   /* SbxNetpolZone */
-	gboolean installed; /* the table exists */
-	gboolean active;    /* guests may get a NIC */
+	GPtrArray *zones;      /* SbxNetpolZone */
+	GHashTable *sandboxes; /* id -> IPv4 address, sandboxes with rules of their own */
+	gboolean installed;    /* the table exists */
+	gboolean active;       /* guests may get a NIC */
 	gchar *failure;
 };
 
@@ -42,6 +43,7 @@ sbx_netpol_firewall_finalize(GObject *object)
 	g_clear_pointer(&self->blocked4, g_ptr_array_unref);
 	g_clear_pointer(&self->blocked6, g_ptr_array_unref);
 	g_ptr_array_unref(self->zones);
+	g_hash_table_unref(self->sandboxes);
 	g_free(self->failure);
 	G_OBJECT_CLASS(sbx_netpol_firewall_parent_class)->finalize(object);
 }
@@ -57,6 +59,7 @@ sbx_netpol_firewall_init(SbxNetpolFirewall *self)
 {
 	self->zones = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_netpol_zone_free);
 	self->failure = g_strdup("the firewall has not been installed yet");
+	self->sandboxes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 }
 
 SbxNetpolFirewall *
@@ -129,6 +132,8 @@ on_installed(GObject *source, GAsyncResult *res, gpointer user_data)
 		return;
 	}
 	self->installed = TRUE;
+	/* a new table has no sandbox rules */
+	g_hash_table_remove_all(self->sandboxes);
 	set_failure(self, NULL);
 	g_task_return_boolean(task, TRUE);
 }
@@ -209,4 +214,76 @@ void
 sbx_netpol_firewall_set_default(SbxNetpolFirewall *firewall)
 {
 	g_set_object(&default_firewall, firewall);
+}
+
+static void
+on_sandbox_added(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	GError *error = NULL;
+
+	if (!sbx_netpol_nft_run_finish(res, &error)) {
+		g_task_return_error(task, error);
+		return;
+	}
+	g_task_return_boolean(task, TRUE);
+}
+
+void
+sbx_netpol_firewall_add_sandbox_async(SbxNetpolFirewall *self, const gchar *id, const gchar *ip,
+				      const SbxNetpolPolicy *policy, GCancellable *cancellable,
+				      GAsyncReadyCallback callback, gpointer user_data)
+{
+	g_autoptr(GTask) task = g_task_new(self, cancellable, callback, user_data);
+	g_autofree gchar *script = NULL;
+	GError *error = NULL;
+
+	g_return_if_fail(SBX_IS_NETPOL_FIREWALL(self));
+	g_task_set_source_tag(task, sbx_netpol_firewall_add_sandbox_async);
+	if (!self->installed) {
+		g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+					"the firewall is not installed: %s",
+					sbx_netpol_firewall_get_failure(self));
+		return;
+	}
+	script = sbx_netpol_ruleset_build_sandbox(self->table, id, ip, policy, &error);
+	if (script == NULL) {
+		g_task_return_error(task, error);
+		return;
+	}
+	g_hash_table_replace(self->sandboxes, g_strdup(id), g_strdup(ip));
+	sbx_netpol_nft_run_async(script, FALSE, cancellable, on_sandbox_added,
+				 g_steal_pointer(&task));
+}
+
+gboolean
+sbx_netpol_firewall_add_sandbox_finish(SbxNetpolFirewall *self, GAsyncResult *res, GError **error)
+{
+	return g_task_propagate_boolean(G_TASK(res), error);
+}
+
+static void
+on_sandbox_removed(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autofree gchar *id = user_data;
+	g_autoptr(GError) error = NULL;
+
+	if (!sbx_netpol_nft_run_finish(res, &error))
+		g_warning("network: cannot remove the rules of sandbox %s: %s", id, error->message);
+}
+
+void
+sbx_netpol_firewall_remove_sandbox(SbxNetpolFirewall *self, const gchar *id)
+{
+	g_autofree gchar *ip = NULL;
+	g_autofree gchar *script = NULL;
+	g_autofree gchar *key = NULL;
+
+	g_return_if_fail(SBX_IS_NETPOL_FIREWALL(self));
+	if (!g_hash_table_steal_extended(self->sandboxes, id, (gpointer *)&key, (gpointer *)&ip) ||
+	    !self->installed)
+		return;
+	script = sbx_netpol_ruleset_build_sandbox_delete(self->table, id, ip, NULL);
+	if (script != NULL)
+		sbx_netpol_nft_run_async(script, FALSE, NULL, on_sandbox_removed, g_strdup(id));
 }

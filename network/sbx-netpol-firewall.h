@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "sbx-config-key.h"
+#include "sbx-netpol-policy.h"
 
 G_BEGIN_DECLS
 
@@ -37,6 +38,17 @@ gboolean sbx_netpol_firewall_is_active(SbxNetpolFirewall *self);
 /* why the firewall is not active, or NULL */
 const gchar *sbx_netpol_firewall_get_failure(SbxNetpolFirewall *self);
 const gchar *sbx_netpol_firewall_get_table(SbxNetpolFirewall *self);
+
+/* the rules of a sandbox with an allow_net list (@policy, borrowed), by its
+ * guest address; fails when the firewall is not installed */
+void sbx_netpol_firewall_add_sandbox_async(SbxNetpolFirewall *self, const gchar *id,
+					   const gchar *ip, const SbxNetpolPolicy *policy,
+					   GCancellable *cancellable, GAsyncReadyCallback callback,
+					   gpointer user_data);
+gboolean sbx_netpol_firewall_add_sandbox_finish(SbxNetpolFirewall *self, GAsyncResult *res,
+						GError **error);
+/* drops them (a sandbox without rules of its own: nothing to do); never blocks */
+void sbx_netpol_firewall_remove_sandbox(SbxNetpolFirewall *self, const gchar *id);
 
 /* the daemon's firewall (NULL until set: no network for anyone) */
 SbxNetpolFirewall *sbx_netpol_firewall_get_default(void);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
+#include "sbx-netpol-range.h"
 #include "sbx-netpol-ruleset.h"
 
 SbxNetpolZone *
@@ -102,6 +103,13 @@ sbx_netpol_ruleset_build(const gchar *table, GPtrArray *zones, GError **error)
 			       "delete table inet %s\n"
 			       "table inet %s {\n",
 			       table, table, table);
+	/* sandboxes with an allow_net list, by address (clean-traffic pins it) */
+	g_string_append(out, "\tmap sandbox_out {\n"
+			     "\t\ttype ipv4_addr : verdict\n"
+			     "\t}\n"
+			     "\tmap sandbox_host {\n"
+			     "\t\ttype ipv4_addr : verdict\n"
+			     "\t}\n");
 	for (guint i = 0; i < zones->len; i++) {
 		SbxNetpolZone *zone = g_ptr_array_index(zones, i);
 		g_autofree gchar *set4 = g_strdup_printf("blocked4_%u", i);
@@ -123,6 +131,7 @@ sbx_netpol_ruleset_build(const gchar *table, GPtrArray *zones, GError **error)
 			     "\tchain guest_to_host {\n"
 			     "\t\tmeta nfproto ipv6 counter drop\n"
 			     "\t\tct state established,related accept\n"
+			     "\t\tip saddr vmap @sandbox_host\n"
 			     "\t\tmeta l4proto { tcp, udp } th dport 53 accept\n"
 			     "\t\tcounter drop\n"
 			     "\t}\n");
@@ -144,6 +153,8 @@ sbx_netpol_ruleset_build(const gchar *table, GPtrArray *zones, GError **error)
 		g_string_append_printf(out, "\tchain guest_out_%u {\n", i);
 		g_string_append(out, "\t\tmeta nfproto ipv6 counter drop\n");
 		g_string_append_printf(out, "\t\toifname { %s } counter drop\n", bridges->str);
+		/* a listed address may be a private one: before the blocked ranges */
+		g_string_append(out, "\t\tip saddr vmap @sandbox_out\n");
 		g_string_append_printf(out,
 				       "\t\tip daddr @blocked4_%u counter drop\n"
 				       "\t\tip6 daddr @blocked6_%u counter drop\n"
@@ -166,4 +177,91 @@ sbx_netpol_ruleset_build_delete(const gchar *table)
 	return g_strdup_printf("table inet %s\n"
 			       "delete table inet %s\n",
 			       table, table);
+}
+
+/* chain names from the sandbox id ([a-z0-9-]) */
+static gchar *
+chain_name(const gchar *id, const gchar *suffix)
+{
+	g_autofree gchar *safe = g_strdup(id);
+
+	g_strcanon(safe, "abcdefghijklmnopqrstuvwxyz0123456789", '_');
+	return g_strdup_printf("sbx_%s_%s", safe, suffix);
+}
+
+static gboolean
+check_sandbox(const gchar *table, const gchar *id, const gchar *ip, GError **error)
+{
+	g_autofree gchar *range = NULL;
+	GSocketFamily family = G_SOCKET_FAMILY_INVALID;
+
+	if (!sbx_netpol_ruleset_table_is_valid(table) || id == NULL || strlen(id) == 0 ||
+	    strlen(id) > 63 || ip == NULL || strchr(ip, '/') != NULL ||
+	    !sbx_netpol_range_parse(ip, &range, &family, NULL) || family != G_SOCKET_FAMILY_IPV4) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "sandbox %s: no valid table, id or IPv4 address for its rules",
+			    id != NULL ? id : "");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gchar *
+sbx_netpol_ruleset_build_sandbox(const gchar *table, const gchar *id, const gchar *ip,
+				 const SbxNetpolPolicy *policy, GError **error)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+	g_autofree gchar *out_chain = chain_name(id != NULL ? id : "", "out");
+	g_autofree gchar *host_chain = chain_name(id != NULL ? id : "", "host");
+
+	if (!check_sandbox(table, id, ip, error))
+		return NULL;
+	g_string_append_printf(out,
+			       "add chain inet %s %s\n"
+			       "flush chain inet %s %s\n"
+			       "add chain inet %s %s\n"
+			       "flush chain inet %s %s\n",
+			       table, out_chain, table, out_chain, table, host_chain, table,
+			       host_chain);
+	/* listed addresses (IPv4: guests have no IPv6), any port or the one given */
+	for (guint i = 0; i < policy->entries->len; i++) {
+		SbxNetpolEntry *e = g_ptr_array_index(policy->entries, i);
+
+		if (e->range == NULL || e->ipv6)
+			continue;
+		if (e->port == 0)
+			g_string_append_printf(out, "add rule inet %s %s ip daddr %s accept\n",
+					       table, out_chain, e->range);
+		else
+			g_string_append_printf(out,
+					       "add rule inet %s %s ip daddr %s meta l4proto "
+					       "{ tcp, udp } th dport %u accept\n",
+					       table, out_chain, e->range, e->port);
+	}
+	/* names need the filtering resolver and the egress proxy: until they
+	 * run, a name reaches nothing (fail closed), and neither does DNS */
+	g_string_append_printf(out,
+			       "add rule inet %s %s counter drop\n"
+			       "add rule inet %s %s counter drop\n"
+			       "add element inet %s sandbox_out { %s : jump %s }\n"
+			       "add element inet %s sandbox_host { %s : jump %s }\n",
+			       table, out_chain, table, host_chain, table, ip, out_chain, table, ip,
+			       host_chain);
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+gchar *
+sbx_netpol_ruleset_build_sandbox_delete(const gchar *table, const gchar *id, const gchar *ip,
+					GError **error)
+{
+	g_autofree gchar *out_chain = chain_name(id != NULL ? id : "", "out");
+	g_autofree gchar *host_chain = chain_name(id != NULL ? id : "", "host");
+
+	if (!check_sandbox(table, id, ip, error))
+		return NULL;
+	return g_strdup_printf("delete element inet %s sandbox_out { %s }\n"
+			       "delete element inet %s sandbox_host { %s }\n"
+			       "delete chain inet %s %s\n"
+			       "delete chain inet %s %s\n",
+			       table, ip, table, ip, table, out_chain, table, host_chain);
 }

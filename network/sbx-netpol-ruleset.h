@@ -5,6 +5,8 @@
 
 #include <gio/gio.h>
 
+#include "sbx-netpol-policy.h"
+
 G_BEGIN_DECLS
 
 /* one sandbox bridge and what its guests may not reach */
@@ -28,5 +30,13 @@ gboolean sbx_netpol_ruleset_ifname_is_valid(const gchar *name);
 gchar *sbx_netpol_ruleset_build(const gchar *table, GPtrArray *zones, GError **error);
 /* removes table `inet @table`, and nothing else */
 gchar *sbx_netpol_ruleset_build_delete(const gchar *table);
+
+/* adds the rules of one sandbox with an allow_net list: only the listed
+ * addresses (and ports), nothing else, not even DNS; keyed by its IPv4 address */
+gchar *sbx_netpol_ruleset_build_sandbox(const gchar *table, const gchar *id, const gchar *ip,
+					const SbxNetpolPolicy *policy, GError **error);
+/* removes them */
+gchar *sbx_netpol_ruleset_build_sandbox_delete(const gchar *table, const gchar *id, const gchar *ip,
+					       GError **error);
 
 G_END_DECLS

@@ -7,6 +7,7 @@
 
 #include "sbx-netpol-firewall.h"
 #include "sbx-netpol-nft.h"
+#include "sbx-netpol-policy.h"
 #include "sbx-netpol-range.h"
 #include "sbx-netpol-ruleset.h"
 
@@ -268,6 +269,151 @@ test_firewall_install(void)
 	g_assert_no_error(error);
 }
 
+static void
+test_policy_parse(void)
+{
+	const gchar *good[] = {"example.com",
+			       "Example.COM:8443",
+			       "*.example.com",
+			       "*.example.com:443",
+			       "10.1.2.3",
+			       "10.0.0.0/8:5432",
+			       "[fd00::1]:443",
+			       "[fd00::/8]",
+			       "fd00::1",
+			       "localhost",
+			       NULL};
+	const gchar *normalized[] = {"example.com",
+				     "example.com:8443",
+				     "*.example.com",
+				     "*.example.com:443",
+				     "10.1.2.3/32",
+				     "10.0.0.0/8:5432",
+				     "[fd00::1/128]:443",
+				     "fd00::/8",
+				     "fd00::1/128",
+				     "localhost",
+				     NULL};
+	const gchar *bad[] = {"",
+			      "exa mple.com",
+			      "example.com:0",
+			      "example.com:65536",
+			      "example.com:http",
+			      "-x.example.com",
+			      "a.*.example.com",
+			      "*",
+			      "*.",
+			      "example..com",
+			      "10.0.0.0/33",
+			      "[fd00::1",
+			      "[fd00::1]x",
+			      "[example.com]:80",
+			      "example.com/8",
+			      "ex\"ample.com",
+			      "caf\xc3\xa9.com",
+			      NULL};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SbxNetpolPolicy) policy = sbx_netpol_policy_new(good, &error);
+	g_auto(GStrv) back = NULL;
+	g_autoptr(GPtrArray) many = g_ptr_array_new_with_free_func(g_free);
+	const gchar *none[] = {NULL};
+
+	g_assert_no_error(error);
+	back = sbx_netpol_policy_to_strv(policy);
+	g_assert_cmpstrv(back, normalized);
+	g_assert_false(sbx_netpol_policy_is_offline(policy));
+	for (guint i = 0; bad[i] != NULL; i++) {
+		const gchar *one[] = {bad[i], NULL};
+		g_autoptr(SbxNetpolPolicy) p = sbx_netpol_policy_new(one, &error);
+		if (p != NULL)
+			g_error("'%s' was accepted", bad[i]);
+		g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+		g_clear_error(&error);
+	}
+	for (guint i = 0; i <= SBX_NETPOL_POLICY_MAX_ENTRIES; i++)
+		g_ptr_array_add(many, g_strdup_printf("h%u.example.com", i));
+	g_ptr_array_add(many, NULL);
+	g_clear_pointer(&policy, sbx_netpol_policy_free);
+	policy = sbx_netpol_policy_new((const gchar *const *)many->pdata, &error);
+	g_assert_null(policy);
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	policy = sbx_netpol_policy_new(none, &error);
+	g_assert_no_error(error);
+	g_assert_true(sbx_netpol_policy_is_offline(policy));
+}
+
+static void
+on_sandbox_added(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	GError **error = user_data;
+	if (!sbx_netpol_firewall_add_sandbox_finish(SBX_NETPOL_FIREWALL(source), res, error))
+		g_assert_nonnull(*error);
+	else
+		*error = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_EXISTS, "done");
+}
+
+/* per-sandbox rules go into the running table and out again */
+static void
+test_firewall_sandbox(void)
+{
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(SbxNetpolFirewall) fw = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *table = g_strdup_printf("sbxunit_sb_%d", (int)getpid());
+	const gchar *allow[] = {"172.31.0.9:8080", "192.0.2.0/24", "example.com", "[fd00::1]",
+				NULL};
+	g_autoptr(SbxNetpolPolicy) policy = sbx_netpol_policy_new(allow, &error);
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *bad = NULL;
+
+	g_assert_no_error(error);
+	bad = sbx_netpol_ruleset_build_sandbox("t", "sbx1", "10.0.0.1 }; flush ruleset; {", policy,
+					       &error);
+	g_assert_null(bad);
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	if (!can_use_nft())
+		return;
+	g_key_file_set_string(kf, "network", "Table", table);
+	fw = sbx_netpol_firewall_new(kf, &error);
+	g_assert_true(sbx_netpol_firewall_add_bridge(fw, "sbxunit1", &error));
+	start_and_wait(fw, &error);
+	g_clear_error(&error);
+	sbx_netpol_firewall_add_sandbox_async(fw, "sbxabc-1", "10.213.7.7", policy, NULL,
+					      on_sandbox_added, &error);
+	while (error == NULL)
+		g_main_context_iteration(NULL, TRUE);
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+	g_clear_error(&error);
+	{
+		g_autoptr(GSubprocess) proc =
+		    g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "nft", "list", "table",
+				     "inet", table, NULL);
+		g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, NULL, &error));
+	}
+	g_assert_nonnull(strstr(out, "10.213.7.7 : jump sbx_sbxabc_1_out"));
+	g_assert_nonnull(
+	    strstr(out, "ip daddr 172.31.0.9 meta l4proto { tcp, udp } th dport 8080 accept"));
+	g_assert_nonnull(strstr(out, "ip daddr 192.0.2.0/24 accept"));
+	sbx_netpol_firewall_remove_sandbox(fw, "sbxabc-1");
+	/* removal is asynchronous: wait for the chain to go */
+	for (guint i = 0; i < 100; i++) {
+		g_autoptr(GSubprocess) proc =
+		    g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "nft", "list", "table",
+				     "inet", table, NULL);
+		g_clear_pointer(&out, g_free);
+		g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, NULL, &error));
+		if (strstr(out, "sbx_sbxabc_1_out") == NULL)
+			break;
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(20000);
+	}
+	g_assert_null(strstr(out, "sbx_sbxabc_1_out"));
+	g_assert_true(sbx_netpol_firewall_stop(fw, &error));
+	g_assert_no_error(error);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -279,5 +425,7 @@ main(int argc, char **argv)
 	g_test_add_func("/netpol/ruleset/kernel-check", test_ruleset_kernel_check);
 	g_test_add_func("/netpol/firewall/config", test_firewall_config);
 	g_test_add_func("/netpol/firewall/install", test_firewall_install);
+	g_test_add_func("/netpol/policy/parse", test_policy_parse);
+	g_test_add_func("/netpol/firewall/sandbox", test_firewall_sandbox);
 	return g_test_run();
 }
