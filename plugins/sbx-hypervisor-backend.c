@@ -66,6 +66,12 @@ default_get_network_bridge(SbxHypervisorBackend *self)
 	return NULL;
 }
 
+static gchar *
+default_get_vm_address(SbxHypervisorBackend *self, const gchar *id)
+{
+	return NULL;
+}
+
 static void
 sbx_hypervisor_backend_class_init(SbxHypervisorBackendClass *klass)
 {
@@ -78,6 +84,7 @@ sbx_hypervisor_backend_class_init(SbxHypervisorBackendClass *klass)
 	klass->list_vms_finish = default_list_vms_finish;
 	klass->get_domain_type = default_get_domain_type;
 	klass->get_network_bridge = default_get_network_bridge;
+	klass->get_vm_address = default_get_vm_address;
 
 	/**
 	 * SbxHypervisorBackend::vm-exited:
@@ -145,6 +152,14 @@ sbx_hypervisor_backend_get_network_bridge(SbxHypervisorBackend *self)
 {
 	g_return_val_if_fail(SBX_IS_HYPERVISOR_BACKEND(self), NULL);
 	return SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->get_network_bridge(self);
+}
+
+gchar *
+sbx_hypervisor_backend_get_vm_address(SbxHypervisorBackend *self, const gchar *id)
+{
+	g_return_val_if_fail(SBX_IS_HYPERVISOR_BACKEND(self), NULL);
+	g_return_val_if_fail(id != NULL, NULL);
+	return SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->get_vm_address(self, id);
 }
 
 const gchar *

@@ -35,6 +35,9 @@ G_DECLARE_DERIVABLE_TYPE(SbxHypervisorBackend, sbx_hypervisor_backend, SBX, HYPE
  * @get_network_bridge: the host bridge the guests' NICs are on (e.g. "sbxbr0"),
  *   or %NULL when guests get no network; once configured. The core puts its
  *   isolation rules (nftables) on it before any guest gets a NIC. Must not block.
+ * @get_vm_address: the IPv4 address of the running VM @id on that bridge
+ *   (newly allocated), or %NULL when it has none; the backend must pin it
+ *   (no other source address from the guest). Must not block.
  *
  * Every vfunc that is not implemented fails with %G_IO_ERROR_NOT_SUPPORTED.
  * Backends run blocking work (libvirt calls) in a thread, never on the
@@ -62,9 +65,10 @@ struct _SbxHypervisorBackendClass {
 			       GAsyncReadyCallback callback, gpointer user_data);
 	gchar **(*list_vms_finish)(SbxHypervisorBackend *self, GAsyncResult *res, GError **error);
 	const gchar *(*get_network_bridge)(SbxHypervisorBackend *self);
+	gchar *(*get_vm_address)(SbxHypervisorBackend *self, const gchar *id);
 
 	/*< private >*/
-	gpointer padding[15];
+	gpointer padding[14];
 };
 
 gboolean sbx_hypervisor_backend_configure(SbxHypervisorBackend *self, GKeyFile *config,
@@ -85,6 +89,7 @@ void sbx_hypervisor_backend_list_vms_async(SbxHypervisorBackend *self, GCancella
 gchar **sbx_hypervisor_backend_list_vms_finish(SbxHypervisorBackend *self, GAsyncResult *res,
 					       GError **error);
 const gchar *sbx_hypervisor_backend_get_network_bridge(SbxHypervisorBackend *self);
+gchar *sbx_hypervisor_backend_get_vm_address(SbxHypervisorBackend *self, const gchar *id);
 const SbxConfigKey *sbx_hypervisor_backend_get_config_keys(SbxHypervisorBackend *self);
 void sbx_hypervisor_backend_emit_vm_exited(SbxHypervisorBackend *self, const gchar *id);
 

@@ -1048,6 +1048,17 @@ sbx_libvirt_backend_get_network_bridge(SbxHypervisorBackend *backend)
 	return self->network != NULL ? self->network_bridge : NULL;
 }
 
+/* clean-traffic pins it (the domain XML's filterref) */
+static gchar *
+sbx_libvirt_backend_get_vm_address(SbxHypervisorBackend *backend, const gchar *id)
+{
+	SbxLibvirtBackend *self = SBX_LIBVIRT_BACKEND(backend);
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->vms_lock);
+	SbxLibvirtVm *vm = g_hash_table_lookup(self->vms, id);
+
+	return vm != NULL && vm->ip != 0 ? sbx_libvirt_net_ip_to_string(vm->ip) : NULL;
+}
+
 static void
 sbx_libvirt_backend_finalize(GObject *object)
 {
@@ -1085,6 +1096,7 @@ sbx_libvirt_backend_class_init(SbxLibvirtBackendClass *klass)
 	backend_class->list_vms_async = sbx_libvirt_backend_list_vms_async;
 	backend_class->get_domain_type = sbx_libvirt_backend_get_domain_type;
 	backend_class->get_network_bridge = sbx_libvirt_backend_get_network_bridge;
+	backend_class->get_vm_address = sbx_libvirt_backend_get_vm_address;
 }
 
 static void

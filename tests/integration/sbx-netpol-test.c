@@ -363,21 +363,36 @@ count_packets(const gchar *counter)
 	return g_ascii_strtoull(p + strlen("packets "), NULL, 10);
 }
 
-static gchar *
-create_sandbox(void)
+static GVariant *
+create_options(const gchar *const *allow_net)
 {
-	g_autoptr(GError) error = NULL;
 	GVariantBuilder opts;
-	gchar *path;
 
 	g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
 	g_variant_builder_add(&opts, "{sv}", "image", g_variant_new_string("debian"));
 	g_variant_builder_add(&opts, "{sv}", "vcpus", g_variant_new_uint32(1));
 	g_variant_builder_add(&opts, "{sv}", "memory", g_variant_new_uint32(768));
-	path = sbx_test_create(NULL, g_variant_builder_end(&opts), &error);
+	if (allow_net != NULL)
+		g_variant_builder_add(&opts, "{sv}", "allow_net",
+				      g_variant_new_strv(allow_net, -1));
+	return g_variant_builder_end(&opts);
+}
+
+static gchar *
+create_sandbox_with(const gchar *const *allow_net)
+{
+	g_autoptr(GError) error = NULL;
+	gchar *path = sbx_test_create(NULL, create_options(allow_net), &error);
+
 	g_assert_no_error(error);
 	g_assert_nonnull(path);
 	return path;
+}
+
+static gchar *
+create_sandbox(void)
+{
+	return create_sandbox_with(NULL);
 }
 
 static void
@@ -574,6 +589,77 @@ test_spoofing(void)
 	/* IPv6: not a single packet from any guest (they all have link-local
 	 * addresses and send neighbour discovery, and A just tried B over v6) */
 	g_assert_cmpuint(count_packets("ipv6_from_guests"), ==, 0);
+}
+
+/* allow_net with an address entry: only that destination (a private one: the
+ * entry overrides the default block for it alone) and port; nothing else, no DNS */
+static void
+test_allow_net_address(void)
+{
+	const gchar *allow[] = {LAN_HOST ":" SERVER_PORT, NULL};
+	g_autofree gchar *path = create_sandbox_with(allow);
+	g_autofree gchar *dns = g_strdup_printf("udp,%s,53", gateway);
+	g_autofree gchar *dns_tcp = g_strdup_printf("tcp,%s,53", gateway);
+	const gchar *specs[] = {"tcp," LAN_HOST "," SERVER_PORT,
+				"udp," LAN_HOST "," SERVER_PORT,
+				"icmp," LAN_HOST ",0",
+				"tcp," INET_HOST "," SERVER_PORT,
+				"icmp," INET_HOST ",0",
+				"tcp," METADATA_HOST ",80",
+				dns,
+				dns_tcp,
+				NULL};
+	g_autoptr(GHashTable) res = NULL;
+	g_autoptr(GError) error = NULL;
+
+	install_probe(path);
+	res = guest_probe(path, specs);
+	assert_open(res, specs[0], "tcp-lan");
+	assert_open(res, specs[1], "udp-lan");
+	for (guint i = 2; specs[i] != NULL; i++)
+		assert_closed(res, specs[i]);
+	/* the rules go with the sandbox */
+	ASSERT_OK(sbx_test_kill(NULL, path, &error));
+	{
+		g_autofree gchar *table = g_strdup_printf("sbxtest_%d", (int)getpid());
+		g_autofree gchar *out =
+		    host_run(&error, "nft", "list", "map", "inet", table, "sandbox_out", NULL);
+		g_assert_no_error(error);
+		g_assert_null(strstr(out, "jump sbx_"));
+	}
+}
+
+/* an empty allow_net: no network at all (not even a NIC) */
+static void
+test_allow_net_empty(void)
+{
+	const gchar *none[] = {NULL};
+	g_autofree gchar *path = create_sandbox_with(none);
+	const gchar *specs[] = {"tcp," INET_HOST "," SERVER_PORT, NULL};
+	g_autoptr(GHashTable) res = NULL;
+	g_autofree gchar *routes = NULL;
+	g_autoptr(GError) error = NULL;
+
+	install_probe(path);
+	routes = sh_ok(path, "ip -o -4 route show; ip -o -4 addr show scope global");
+	g_assert_cmpstr(routes, ==, "");
+	res = guest_probe(path, specs);
+	assert_closed(res, specs[0]);
+	ASSERT_OK(sbx_test_kill(NULL, path, &error));
+}
+
+/* a bad entry is refused with a message naming it, before any VM starts */
+static void
+test_allow_net_invalid(void)
+{
+	const gchar *bad[] = {"ok.example.com", "not a host", NULL};
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = sbx_test_create(NULL, create_options(bad), &error);
+
+	g_assert_null(path);
+	g_assert_nonnull(error);
+	g_assert_true(g_dbus_error_is_remote_error(error));
+	g_assert_nonnull(strstr(error->message, "'not a host'"));
 }
 
 /* the daemon's table exists while it runs, with the bridge's rules */
@@ -774,6 +860,10 @@ main(int argc, char **argv)
 	g_test_add_func("/netpol/host", test_host_closed);
 	g_test_add_func("/netpol/private-ranges", test_private_ranges_closed);
 	g_test_add_func("/netpol/spoofing", test_spoofing);
+	g_test_add_func("/netpol/allow-net-address", test_allow_net_address);
+	g_test_add_func("/netpol/allow-net-empty", test_allow_net_empty);
+	g_test_add_func("/netpol/allow-net-invalid", test_allow_net_invalid);
+	/* last: it stops the daemon */
 	g_test_add_func("/netpol/daemon-stop", test_daemon_stop_removes_table);
 	rc = g_test_run();
 
