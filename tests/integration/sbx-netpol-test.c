@@ -118,7 +118,7 @@ static gchar *host_port;  /* a server the host runs on all its addresses */
 static gchar *host_ip;	  /* the host's address on its default route */
 static gchar *count_table;
 static gchar *sbx_a, *sbx_b; /* two sandboxes */
-static gchar *ip_a, *ip_b, *nic_a, *mac_a, *ip6_b;
+static gchar *ip_a, *ip_b, *nic_a, *mac_a, *mac_b, *ip6_b;
 static gchar *gateway;
 
 static gchar *
@@ -438,12 +438,21 @@ setup_sandboxes(void)
 			   " >/dev/null 2>&1 </dev/null; "
 			   "echo $(ip -o -4 addr show dev $nic | awk '{print $4}' | cut -d/ -f1) "
 			   "$(ip -o -6 addr show dev $nic scope link | awk '{print $4}' | "
-			   "cut -d/ -f1)%$nic");
+			   "cut -d/ -f1)%$nic $(cat /sys/class/net/$nic/address)");
 	g_strfreev(f);
 	f = g_strsplit(out, " ", -1);
-	g_assert_cmpuint(g_strv_length(f), ==, 2);
+	g_assert_cmpuint(g_strv_length(f), ==, 3);
 	ip_b = g_strdup(f[0]);
 	ip6_b = g_strdup(f[1]);
+	mac_b = g_strdup(f[2]);
+	/* other sandboxes may share the bridge: count only ours */
+	{
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *elems = g_strdup_printf("{ %s, %s }", mac_a, mac_b);
+		g_autofree gchar *o = host_run(&error, "nft", "add", "element", "inet", count_table,
+					       "guest_macs", elems, NULL);
+		g_assert_no_error(error);
+	}
 	g_test_message("A %s (%s, %s) B %s %s gateway %s", ip_a, nic_a, mac_a, ip_b, ip6_b,
 		       gateway);
 	/* B's server runs: B reaches it on its own address */
@@ -662,6 +671,55 @@ test_allow_net_invalid(void)
 	g_assert_nonnull(strstr(error->message, "'not a host'"));
 }
 
+/* sandboxctl run --allow-net A,B / --no-network reach the daemon's policy */
+static void
+test_cli(void)
+{
+	g_autoptr(GError) error = NULL;
+	const gchar *py = "import socket\n"
+			  "for h in ('" LAN_HOST "', '" INET_HOST "'):\n"
+			  "    try:\n"
+			  "        s = socket.create_connection((h, " SERVER_PORT "), timeout=4)\n"
+			  "        print(h, s.recv(64).decode())\n"
+			  "    except OSError:\n"
+			  "        print(h, 'closed')\n";
+	const gchar *allow_args[] = {"run",
+				     "--image",
+				     "debian",
+				     "--allow-net",
+				     "192.0.2.99,  " LAN_HOST ":" SERVER_PORT,
+				     "--allow-net",
+				     "example.com",
+				     "--",
+				     "python3",
+				     "-c",
+				     py,
+				     NULL};
+	const gchar *none_args[] = {"run", "--image", "debian", "--no-network",
+				    "--",  "sh",      "-c",	"ip -o -4 route show; echo end",
+				    NULL};
+	const gchar *both_args[] = {"run",	    "--image",	   "debian",
+				    "--no-network", "--allow-net", "x.test",
+				    "--",	    "true",	   NULL};
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	gint code = -1;
+
+	ASSERT_OK(sbx_test_cli(allow_args, NULL, &code, &out, &err, &error));
+	g_assert_cmpint(code, ==, 0);
+	g_assert_cmpstr(out, ==, LAN_HOST " tcp-lan\n" INET_HOST " closed\n");
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+	ASSERT_OK(sbx_test_cli(none_args, NULL, &code, &out, &err, &error));
+	g_assert_cmpint(code, ==, 0);
+	g_assert_cmpstr(out, ==, "end\n");
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+	ASSERT_OK(sbx_test_cli(both_args, NULL, &code, &out, &err, &error));
+	g_assert_cmpint(code, !=, 0);
+	g_assert_nonnull(strstr(err, "--no-network"));
+}
+
 /* the daemon's table exists while it runs, with the bridge's rules */
 static void
 test_table(void)
@@ -744,11 +802,13 @@ make_counters(GError **error)
 	    "table inet %s {\n"
 	    "  counter spoofed_ip {}\n  counter spoofed_mac {}\n  counter ipv6_from_guests {}\n"
 	    "  counter from_a {}\n"
+	    "  set guest_macs { type ether_addr; }\n"
 	    "  chain pre {\n"
 	    "    type filter hook prerouting priority raw - 10; policy accept;\n"
 	    "    iifname \"sbxbr0\" ip saddr " SPOOF_IP " counter name spoofed_ip\n"
 	    "    iifname \"sbxbr0\" ether saddr " SPOOF_MAC " counter name spoofed_mac\n"
-	    "    iifname \"sbxbr0\" meta nfproto ipv6 counter name ipv6_from_guests\n"
+	    "    iifname \"sbxbr0\" ether saddr @guest_macs meta nfproto ipv6 counter name "
+	    "ipv6_from_guests\n"
 	    "    iifname \"sbxbr0\" ip daddr " INET_HOST " counter name from_a\n"
 	    "  }\n"
 	    "}\n",
@@ -863,6 +923,7 @@ main(int argc, char **argv)
 	g_test_add_func("/netpol/allow-net-address", test_allow_net_address);
 	g_test_add_func("/netpol/allow-net-empty", test_allow_net_empty);
 	g_test_add_func("/netpol/allow-net-invalid", test_allow_net_invalid);
+	g_test_add_func("/netpol/cli", test_cli);
 	/* last: it stops the daemon */
 	g_test_add_func("/netpol/daemon-stop", test_daemon_stop_removes_table);
 	rc = g_test_run();
