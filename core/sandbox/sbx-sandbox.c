@@ -578,6 +578,7 @@ on_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 static void try_connect(SbxSandbox *self);
+static void add_net_rules(SbxSandbox *self);
 static gboolean on_boot_timeout(gpointer user_data);
 
 /* the on_expired timer, from ExpiresAt */
@@ -604,6 +605,18 @@ sbx_sandbox_adopt_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 	self->adopted = TRUE;
 	sbx_sandbox_info(self->id, "re-adopting sandbox %s", self->id);
 	self->boot_timer_id = g_timeout_add_seconds(self->boot_timeout_sec, on_boot_timeout, self);
+	/* the firewall was replaced at startup: its allow_net rules go back first.
+	 * A sandbox without a NIC (an empty list, an image without network) has
+	 * no address and needs none */
+	if (self->opts->allow_net != NULL) {
+		g_autofree gchar *ip =
+		    sbx_hypervisor_backend_get_vm_address(self->backend, self->id);
+		if (ip != NULL) {
+			self->needs_net_rules = TRUE;
+			add_net_rules(self);
+			return;
+		}
+	}
 	self->connect_deadline = g_get_monotonic_time() + SBX_CONNECT_DEADLINE_US;
 	try_connect(self);
 }

@@ -627,14 +627,17 @@ test_allow_net_address(void)
 	assert_open(res, specs[1], "udp-lan");
 	for (guint i = 2; specs[i] != NULL; i++)
 		assert_closed(res, specs[i]);
-	/* the rules go with the sandbox */
+	/* the rules go with the sandbox (removed right after its VM) */
 	ASSERT_OK(sbx_test_kill(NULL, path, &error));
-	{
+	for (guint i = 0;; i++) {
 		g_autofree gchar *table = g_strdup_printf("sbxtest_%d", (int)getpid());
 		g_autofree gchar *out =
 		    host_run(&error, "nft", "list", "map", "inet", table, "sandbox_out", NULL);
 		g_assert_no_error(error);
-		g_assert_null(strstr(out, "jump sbx_"));
+		if (strstr(out, "jump sbx_") == NULL)
+			break;
+		g_assert_cmpuint(i, <, 100);
+		g_usleep(100 * 1000);
 	}
 }
 
@@ -669,6 +672,61 @@ test_allow_net_invalid(void)
 	g_assert_nonnull(error);
 	g_assert_true(g_dbus_error_is_remote_error(error));
 	g_assert_nonnull(strstr(error->message, "'not a host'"));
+}
+
+/* a daemon killed and restarted puts a re-adopted sandbox's allow_net rules back
+ * (its new table starts without them: the public test host would answer) */
+static void
+test_restart_keeps_policy(void)
+{
+	SbxTestEnv *env = sbx_test_env_get();
+	g_autoptr(GError) error = NULL;
+	GVariantBuilder opts;
+	const gchar *allow[] = {LAN_HOST ":" SERVER_PORT, NULL};
+	const gchar *specs[] = {"tcp," LAN_HOST "," SERVER_PORT, "tcp," INET_HOST "," SERVER_PORT,
+				NULL};
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *id = NULL;
+	g_autofree gchar *record = NULL;
+	g_autofree gchar *json = NULL;
+	g_autoptr(GHashTable) res = NULL;
+	gint64 deadline;
+
+	g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&opts, "{sv}", "image", g_variant_new_string("debian"));
+	g_variant_builder_add(&opts, "{sv}", "vcpus", g_variant_new_uint32(1));
+	g_variant_builder_add(&opts, "{sv}", "memory", g_variant_new_uint32(768));
+	g_variant_builder_add(&opts, "{sv}", "timeout", g_variant_new_string("20m"));
+	g_variant_builder_add(&opts, "{sv}", "allow_net", g_variant_new_strv(allow, -1));
+	path = sbx_test_create(NULL, g_variant_builder_end(&opts), &error);
+	g_assert_no_error(error);
+	id = sbx_test_get_id(NULL, path);
+	sbx_supervisor_record_domain(tmpdir_path, id);
+	install_probe(path);
+	res = guest_probe(path, specs);
+	assert_open(res, specs[0], "tcp-lan");
+	assert_closed(res, specs[1]);
+
+	record = g_strdup_printf("%s/%s.json", env->state_dir, id);
+	deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+	while (!g_file_test(record, G_FILE_TEST_EXISTS)) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_usleep(50 * 1000);
+	}
+	g_assert_true(g_file_get_contents(record, &json, NULL, &error));
+	g_assert_nonnull(strstr(json, "\"allow_net\""));
+
+	g_subprocess_send_signal(env->daemon, SIGKILL);
+	g_assert_true(g_subprocess_wait(env->daemon, NULL, NULL));
+	g_clear_object(&env->daemon);
+	g_assert_true(sbx_test_env_restart_daemon(env, &error));
+	g_assert_no_error(error);
+
+	g_clear_pointer(&res, g_hash_table_unref);
+	res = guest_probe(path, specs);
+	assert_open(res, specs[0], "tcp-lan");
+	assert_closed(res, specs[1]);
+	ASSERT_OK(sbx_test_kill(NULL, path, &error));
 }
 
 /* sandboxctl run --allow-net A,B / --no-network reach the daemon's policy */
@@ -924,6 +982,7 @@ main(int argc, char **argv)
 	g_test_add_func("/netpol/allow-net-empty", test_allow_net_empty);
 	g_test_add_func("/netpol/allow-net-invalid", test_allow_net_invalid);
 	g_test_add_func("/netpol/cli", test_cli);
+	g_test_add_func("/netpol/restart-keeps-policy", test_restart_keeps_policy);
 	/* last: it stops the daemon */
 	g_test_add_func("/netpol/daemon-stop", test_daemon_stop_removes_table);
 	rc = g_test_run();
