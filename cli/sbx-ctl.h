@@ -48,6 +48,8 @@ typedef struct {
 	gchar *timeout;
 	gchar **volumes; /* NAME:/PATH[:ro] */
 	gchar *region;
+	gchar **allow_net; /* --allow-net, each a comma separated list */
+	gboolean no_network;
 } SbxCtlCreateOptions;
 
 typedef gint (*SbxCtlCommandFunc)(SbxCtl *ctl, gint argc, gchar **argv);

@@ -66,6 +66,18 @@ default_get_snapshot_compat(SbxHypervisorBackend *self)
 	return NULL;
 }
 
+static const gchar *
+default_get_network_bridge(SbxHypervisorBackend *self)
+{
+	return NULL;
+}
+
+static gchar *
+default_get_vm_address(SbxHypervisorBackend *self, const gchar *id)
+{
+	return NULL;
+}
+
 static void
 default_snapshot_vm_async(SbxHypervisorBackend *self, const gchar *id, GCancellable *cancellable,
 			  GAsyncReadyCallback callback, gpointer user_data)
@@ -103,6 +115,8 @@ sbx_hypervisor_backend_class_init(SbxHypervisorBackendClass *klass)
 	klass->snapshot_vm_finish = default_boolean_finish;
 	klass->restore_vm_async = default_restore_vm_async;
 	klass->restore_vm_finish = default_restore_vm_finish;
+	klass->get_network_bridge = default_get_network_bridge;
+	klass->get_vm_address = default_get_vm_address;
 
 	/**
 	 * SbxHypervisorBackend::vm-exited:
@@ -219,6 +233,21 @@ sbx_hypervisor_backend_destroy_vm_finish(SbxHypervisorBackend *self, GAsyncResul
  *
  * Since: 1
  */
+const gchar *
+sbx_hypervisor_backend_get_network_bridge(SbxHypervisorBackend *self)
+{
+	g_return_val_if_fail(SBX_IS_HYPERVISOR_BACKEND(self), NULL);
+	return SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->get_network_bridge(self);
+}
+
+gchar *
+sbx_hypervisor_backend_get_vm_address(SbxHypervisorBackend *self, const gchar *id)
+{
+	g_return_val_if_fail(SBX_IS_HYPERVISOR_BACKEND(self), NULL);
+	g_return_val_if_fail(id != NULL, NULL);
+	return SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->get_vm_address(self, id);
+}
+
 const gchar *
 sbx_hypervisor_backend_get_domain_type(SbxHypervisorBackend *self)
 {

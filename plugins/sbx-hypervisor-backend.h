@@ -50,6 +50,13 @@ G_DECLARE_DERIVABLE_TYPE(SbxHypervisorBackend, sbx_hypervisor_backend, SBX, HYPE
  * @restore_vm_finish: finishes @restore_vm_async; returns the network settings
  *   the guest must apply (it kept the template's), as kernel command line words
  *   (`sbx.ip=ADDR/PREFIX sbx.gw=ADDR sbx.dns=ADDR sbx.mtu=N sbx.mac=MAC`), or ""
+ * @get_network_bridge: the host bridge the guests' NICs are on (e.g. "sbxbr0"),
+ *   or %NULL when guests get no network; once configured. The core puts its
+ *   isolation rules (nftables) on it before any guest gets a NIC. Must not block. Since: ABI 1
+ * revision 3
+ * @get_vm_address: the IPv4 address of the running VM @id on that bridge
+ *   (newly allocated), or %NULL when it has none; the backend must pin it
+ *   (no other source address from the guest). Must not block. Since: ABI 1 revision 3
  *
  * Every vfunc that is not implemented fails with %G_IO_ERROR_NOT_SUPPORTED.
  * Backends run blocking work (libvirt calls) in a thread, never on the
@@ -91,8 +98,12 @@ struct _SbxHypervisorBackendClass {
 				 gpointer user_data);
 	gchar *(*restore_vm_finish)(SbxHypervisorBackend *self, GAsyncResult *res, GError **error);
 
+	/* ABI 1 revision 3: the host side of network isolation */
+	const gchar *(*get_network_bridge)(SbxHypervisorBackend *self);
+	gchar *(*get_vm_address)(SbxHypervisorBackend *self, const gchar *id);
+
 	/*< private >*/
-	gpointer padding[11];
+	gpointer padding[9];
 };
 
 gboolean sbx_hypervisor_backend_configure(SbxHypervisorBackend *self, GKeyFile *config,
@@ -123,6 +134,8 @@ void sbx_hypervisor_backend_restore_vm_async(SbxHypervisorBackend *self, const S
 					     GAsyncReadyCallback callback, gpointer user_data);
 gchar *sbx_hypervisor_backend_restore_vm_finish(SbxHypervisorBackend *self, GAsyncResult *res,
 						GError **error);
+const gchar *sbx_hypervisor_backend_get_network_bridge(SbxHypervisorBackend *self);
+gchar *sbx_hypervisor_backend_get_vm_address(SbxHypervisorBackend *self, const gchar *id);
 const SbxConfigKey *sbx_hypervisor_backend_get_config_keys(SbxHypervisorBackend *self);
 void sbx_hypervisor_backend_emit_vm_exited(SbxHypervisorBackend *self, const gchar *id);
 

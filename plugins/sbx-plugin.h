@@ -31,8 +31,9 @@ G_BEGIN_DECLS
  * - 1: the first release
  * - 2: snapshot and restore of hypervisor VMs (get_snapshot_compat,
  *   snapshot_vm, restore_vm; #SbxVmSpec.snapshot_dir)
+ * - 3: the host side of network isolation (get_network_bridge, get_vm_address)
  */
-#define SBX_PLUGIN_ABI_REVISION 2
+#define SBX_PLUGIN_ABI_REVISION 3
 
 /**
  * SbxPluginKind:

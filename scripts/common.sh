@@ -19,6 +19,9 @@ SBX_RUNTIME_PACKAGES=(
 	librbd-dev librados-dev qemu-block-extra libpolkit-gobject-1-dev
 	# run.sh reads meson's introspection with python3
 	python3
+	# network isolation: sandboxd's nftables table (nft), libvirt's nwfilter (ebtables
+	# and iptables, in the iptables package), ip/bridge for the netpol tests
+	nftables iproute2
 )
 # only the test suite needs these (libFuzzer comes with clang's runtime)
 SBX_TEST_PACKAGES=(

@@ -28,6 +28,8 @@ struct _SbxSandbox {
 	GCancellable *start_cancellable;
 	guint boot_timer_id;
 	gboolean boot_timed_out;
+	/* its allow_net rules must be in the firewall before its agent is used */
+	gboolean needs_net_rules;
 	GSocketClient *socket_client;
 	gint64 connect_deadline;
 	guint connect_retry_id;

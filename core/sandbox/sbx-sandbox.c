@@ -14,6 +14,7 @@
 #include "sbx-cmdline-keys.h"
 #include "sbx-error.h"
 #include "sbx-log.h"
+#include "sbx-netpol-firewall.h"
 #include "sbx-sandbox-private.h"
 #include "sbx-volume-manager.h"
 
@@ -382,6 +383,9 @@ on_vm_destroyed(GObject *source, GAsyncResult *res, gpointer user_data)
 						  "sandbox %s: destroying the VM failed: %s",
 						  self->id, error->message);
 	}
+	/* the guest is gone: its address may go to the next one */
+	if (sbx_netpol_firewall_get_default() != NULL)
+		sbx_netpol_firewall_remove_sandbox(sbx_netpol_firewall_get_default(), self->id);
 	task = g_task_new(NULL, NULL, on_run_dir_removed, g_object_ref(self));
 	g_task_set_task_data(task, g_strdup(self->run_dir), g_free);
 	g_task_run_in_thread(task, remove_run_dir_thread);
@@ -656,6 +660,7 @@ on_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 static void try_connect(SbxSandbox *self);
+static void add_net_rules(SbxSandbox *self);
 static gboolean on_boot_timeout(gpointer user_data);
 
 /* the on_expired timer, from ExpiresAt */
@@ -682,6 +687,18 @@ sbx_sandbox_adopt_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 	self->adopted = TRUE;
 	sbx_sandbox_info(self->id, "re-adopting sandbox %s", self->id);
 	self->boot_timer_id = g_timeout_add_seconds(self->boot_timeout_sec, on_boot_timeout, self);
+	/* the firewall was replaced at startup: its allow_net rules go back first.
+	 * A sandbox without a NIC (an empty list, an image without network) has
+	 * no address and needs none */
+	if (self->opts->allow_net != NULL) {
+		g_autofree gchar *ip =
+		    sbx_hypervisor_backend_get_vm_address(self->backend, self->id);
+		if (ip != NULL) {
+			self->needs_net_rules = TRUE;
+			add_net_rules(self);
+			return;
+		}
+	}
 	self->connect_deadline = g_get_monotonic_time() + SBX_CONNECT_DEADLINE_US;
 	try_connect(self);
 }
@@ -735,6 +752,39 @@ try_connect(SbxSandbox *self)
 }
 
 static void
+on_net_rules_added(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(SbxSandbox) self = SBX_SANDBOX(user_data);
+	g_autoptr(GError) error = NULL;
+
+	if (!sbx_netpol_firewall_add_sandbox_finish(SBX_NETPOL_FIREWALL(source), res, &error)) {
+		fail_start(self, SBX_ERROR_FAILED, "cannot install its allow_net rules", error);
+		return;
+	}
+	self->connect_deadline = g_get_monotonic_time() + SBX_CONNECT_DEADLINE_US;
+	try_connect(self);
+}
+
+/* no caller process runs before the agent is used: the rules are in place by then */
+static void
+add_net_rules(SbxSandbox *self)
+{
+	SbxNetpolFirewall *firewall = sbx_netpol_firewall_get_default();
+	g_autofree gchar *ip = sbx_hypervisor_backend_get_vm_address(self->backend, self->id);
+	g_autoptr(GError) error = NULL;
+
+	if (firewall == NULL || ip == NULL) {
+		g_set_error(&error, SBX_ERROR, SBX_ERROR_FAILED,
+			    "the backend gave no guest address to put them on");
+		fail_start(self, SBX_ERROR_FAILED, "cannot install its allow_net rules", error);
+		return;
+	}
+	sbx_netpol_firewall_add_sandbox_async(firewall, self->id, ip, self->opts->allow_net,
+					      self->start_cancellable, on_net_rules_added,
+					      g_object_ref(self));
+}
+
+static void
 on_vm_started(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	g_autoptr(SbxSandbox) self = SBX_SANDBOX(user_data);
@@ -745,6 +795,10 @@ on_vm_started(GObject *source, GAsyncResult *res, gpointer user_data)
 		return;
 	}
 	sbx_sandbox_debug(self->id, "sandbox %s: VM started, connecting to its agent", self->id);
+	if (self->needs_net_rules) {
+		add_net_rules(self);
+		return;
+	}
 	self->connect_deadline = g_get_monotonic_time() + SBX_CONNECT_DEADLINE_US;
 	try_connect(self);
 }
@@ -827,7 +881,13 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 	spec->root_disk = g_strdup(self->image->root_disk);
 	spec->root_format = g_strdup(self->image->root_format);
 	spec->disk_size = (guint64)self->image->disk_size_gib << 30;
-	spec->network = self->image->network;
+	/* fail closed: no NIC unless the host's isolation rules are in place; an
+	 * empty allow_net means no NIC at all */
+	spec->network =
+	    self->image->network &&
+	    sbx_netpol_firewall_is_active(sbx_netpol_firewall_get_default()) &&
+	    (self->opts->allow_net == NULL || !sbx_netpol_policy_is_offline(self->opts->allow_net));
+	self->needs_net_rules = spec->network && self->opts->allow_net != NULL;
 	if (self->disks != NULL && self->disks->len > 0) {
 		g_autofree gchar *vol = sbx_volume_manager_disks_to_cmdline(self->disks);
 		g_autofree gchar *old = g_steal_pointer(&spec->cmdline);
@@ -845,6 +905,18 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 	sbx_event_log_add(self->events, "created: image %s, %u MiB, %u vCPUs, timeout %s",
 			  self->image->name, spec->memory_mib, spec->vcpus,
 			  self->opts->timeout_sec == 0 ? "session" : "duration");
+	if (self->image->network && !spec->network && self->opts->allow_net != NULL &&
+	    sbx_netpol_policy_is_offline(self->opts->allow_net))
+		sbx_event_log_add(self->events, "no network: allow_net is empty");
+	else if (self->image->network && !spec->network)
+		sbx_event_log_add(
+		    self->events, "no network: %s",
+		    sbx_netpol_firewall_get_failure(sbx_netpol_firewall_get_default()));
+	else if (self->needs_net_rules) {
+		g_auto(GStrv) allowed = sbx_netpol_policy_to_strv(self->opts->allow_net);
+		g_autofree gchar *list = g_strjoinv(", ", allowed);
+		sbx_event_log_add(self->events, "network: only %s", list);
+	}
 	self->boot_timer_id = g_timeout_add_seconds(self->boot_timeout_sec, on_boot_timeout, self);
 	self->start_time = g_get_monotonic_time();
 	if (self->snapshots != NULL) {

@@ -7,6 +7,7 @@
 
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include "sbx-test-env.h"
 #include "sbx-test-supervisor.h"
@@ -122,6 +123,8 @@ write_libvirt_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
 	g_autofree gchar *cmdline = NULL;
 	g_autofree gchar *cmdline_line = NULL;
 	g_autofree gchar *conf = NULL;
+	/* never the production daemon's firewall table */
+	g_autofree gchar *table = g_strdup_printf("sbxtest_%d", (int)getpid());
 
 	if (!g_file_test(kernel, G_FILE_TEST_IS_REGULAR)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
@@ -145,9 +148,13 @@ write_libvirt_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
 			       "%s"
 			       "\n"
 			       "[libvirt]\n"
-			       "DomainType=auto\n",
+			       "DomainType=auto\n"
+			       "\n"
+			       "[network]\n"
+			       "Table=%s\n",
 			       env->state_dir, kernel, initrd,
-			       cmdline_line != NULL ? cmdline_line : "");
+			       cmdline_line != NULL ? cmdline_line : "", table);
+	sbx_supervisor_record_nft_table(env->tmpdir, table);
 	return sbx_test_env_write_config(env, conf, error);
 }
 
