@@ -475,3 +475,95 @@ sbx_test_get_id(GDBusConnection *conn, const gchar *path)
 		return NULL;
 	return g_variant_dup_string(value, NULL);
 }
+
+/* --- for the unit tests: assertions instead of errors ------------------- */
+
+void
+sbx_test_env_run_daemon(SbxTestEnv *env)
+{
+	g_autoptr(GError) error = NULL;
+	sbx_test_env_start_daemon(env, &error);
+	g_assert_no_error(error);
+}
+
+GDBusConnection *
+sbx_test_env_new_client(SbxTestEnv *env)
+{
+	g_autoptr(GError) error = NULL;
+	GDBusConnection *conn = sbx_test_env_connect(env, &error);
+	g_assert_no_error(error);
+	return conn;
+}
+
+GVariant *
+sbx_test_call(GDBusConnection *conn, const gchar *path, const gchar *iface, const gchar *method,
+	      GVariant *args, const gchar *reply_type, GError **error)
+{
+	return g_dbus_connection_call_sync(conn_or_default(conn), SBX_TEST_BUS_NAME, path, iface,
+					   method, args,
+					   reply_type != NULL ? G_VARIANT_TYPE(reply_type) : NULL,
+					   G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+}
+
+GVariant *
+sbx_test_get_prop(GDBusConnection *conn, const gchar *path, const gchar *iface, const gchar *name)
+{
+	g_autoptr(GError) error = NULL;
+	GVariant *value = sbx_test_get_property(conn, path, iface, name, &error);
+	g_assert_no_error(error);
+	return value;
+}
+
+gint
+sbx_test_tmp_fd(void)
+{
+	gchar name[] = "/tmp/sbx-test-out-XXXXXX";
+	gint fd = g_mkstemp(name);
+	g_assert_cmpint(fd, >=, 0);
+	g_unlink(name);
+	return fd;
+}
+
+gchar *
+sbx_test_read_fd(gint fd)
+{
+	g_autoptr(GString) s = g_string_new(NULL);
+	gchar buf[4096];
+	gssize n;
+	g_assert_cmpint(lseek(fd, 0, SEEK_SET), ==, 0);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		g_string_append_len(s, buf, n);
+	return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+void
+sbx_test_wait_until(SbxTestCondFunc cond, gpointer data, guint timeout_s)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC;
+	while (!cond(data)) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(10 * 1000);
+	}
+}
+
+void
+sbx_test_assert_remote_error(GError *error, const gchar *name)
+{
+	g_autofree gchar *remote = NULL;
+	g_assert_nonnull(error);
+	remote = g_dbus_error_get_remote_error(error);
+	g_assert_cmpstr(remote, ==, name);
+}
+
+gchar *
+sbx_test_create_sandbox(GDBusConnection *conn, const gchar *options, GError **error)
+{
+	g_autoptr(GVariant) reply =
+	    sbx_test_call(conn, SBX_TEST_MANAGER_PATH, SBX_TEST_MANAGER_IFACE, "CreateSandbox",
+			  g_variant_new("(@a{sv})", g_variant_new_parsed(options)), "(o)", error);
+	gchar *path = NULL;
+	if (reply != NULL)
+		g_variant_get(reply, "(o)", &path);
+	return path;
+}

@@ -105,4 +105,24 @@ GArray *sbx_test_find_qemu(const gchar *name);
 /* every path below @dir, sorted, relative to it */
 GPtrArray *sbx_test_list_files(const gchar *dir);
 
+/* for the unit tests, asserting instead of returning errors */
+void sbx_test_env_run_daemon(SbxTestEnv *env);
+GDBusConnection *sbx_test_env_new_client(SbxTestEnv *env);
+/* a method call on org.sandboxd without a timeout; @reply_type may be NULL */
+GVariant *sbx_test_call(GDBusConnection *conn, const gchar *path, const gchar *iface,
+			const gchar *method, GVariant *args, const gchar *reply_type,
+			GError **error);
+GVariant *sbx_test_get_prop(GDBusConnection *conn, const gchar *path, const gchar *iface,
+			    const gchar *name);
+/* CreateSandbox with @options in GVariant text form ("{'timeout': <'5m'>}") */
+gchar *sbx_test_create_sandbox(GDBusConnection *conn, const gchar *options, GError **error);
+/* an unlinked temporary file, and all that was written to it */
+gint sbx_test_tmp_fd(void);
+gchar *sbx_test_read_fd(gint fd);
+/* iterates the default main context until @cond holds; fails after @timeout_s */
+typedef gboolean (*SbxTestCondFunc)(gpointer data);
+void sbx_test_wait_until(SbxTestCondFunc cond, gpointer data, guint timeout_s);
+/* @error came from D-Bus with the error name @name */
+void sbx_test_assert_remote_error(GError *error, const gchar *name);
+
 G_END_DECLS

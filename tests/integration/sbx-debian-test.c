@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sbx-test-env.h"
+#include "sbx-test-main.h"
 #include "sbx-test-supervisor.h"
 
 /* the GError says why, so check it before the boolean */
@@ -257,29 +258,13 @@ main(int argc, char **argv)
 		return 1;
 	}
 	base_disk = g_build_filename(debian_dir, "debian.qcow2", NULL);
-	tmpdir = g_dir_make_tmp("sbx-debian-XXXXXX", &error);
-	if (tmpdir == NULL) {
-		g_printerr("%s\n", error->message);
-		return 1;
-	}
-	sbx_supervisor_fork(tmpdir);
-
-	g_test_init(&argc, &argv, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (!sbx_test_domain_exists("sandboxd-integration-probe", &error) && error != NULL) {
-		g_printerr("skipping: qemu:///system does not answer: %s\n", error->message);
-		return 77;
-	}
+	tmpdir = sbx_test_main_init("debian", &argc, &argv);
 	if (!write_dropin(tmpdir, &error)) {
 		g_printerr("%s\n", error->message);
 		return 1;
 	}
 	base_sha256 = file_sha256(base_disk);
-	if (!sbx_test_env_start(env, tmpdir, &error)) {
-		g_printerr("cannot start the test environment: %s\n", error->message);
-		sbx_test_env_stop(env);
-		return 1;
-	}
+	sbx_test_main_start(tmpdir);
 
 	g_test_add_func("/debian/python", test_python);
 	g_test_add_func("/debian/pid1", test_pid1);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "sbx-test-env.h"
+#include "sbx-test-main.h"
 #include "sbx-test-supervisor.h"
 
 #define SANDBOX_IFACE "org.sandboxd.Sandbox1"
@@ -668,35 +669,11 @@ main(int argc, char **argv)
 	SbxTestEnv *env = sbx_test_env_get();
 	int rc;
 
-	tmpdir = g_dir_make_tmp("sbx-fs-XXXXXX", &error);
-	if (tmpdir == NULL) {
-		g_printerr("%s\n", error->message);
-		return 1;
-	}
-	sbx_supervisor_fork(tmpdir);
-
-	g_test_init(&argc, &argv, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (!sbx_test_domain_exists("sandboxd-integration-probe", &error) && error != NULL) {
-		g_printerr("skipping: qemu:///system does not answer: %s\n", error->message);
-		return 77;
-	}
-	if (!sbx_test_env_start(env, tmpdir, &error)) {
-		g_printerr("cannot start the test environment: %s\n", error->message);
-		sbx_test_env_stop(env);
-		return 1;
-	}
+	tmpdir = sbx_test_main_init("fs", &argc, &argv);
+	sbx_test_main_start(tmpdir);
 	/* one sandbox for everything; memory for a 1 GiB file in its tmpfs /tmp */
-	sb_path =
-	    sbx_test_create(NULL,
-			    g_variant_new_parsed("{'memory': <uint32 3072>, 'vcpus': <uint32 1>, "
-						 "'env': <{'FROM_CREATE': 'created'}>}"),
-			    &error);
-	if (sb_path == NULL) {
-		g_printerr("cannot create the sandbox: %s\n", error->message);
-		sbx_test_env_stop(env);
-		return 1;
-	}
+	sb_path = sbx_test_main_create("{'memory': <uint32 3072>, 'vcpus': <uint32 1>, "
+				       "'env': <{'FROM_CREATE': 'created'}>}");
 	sb_id = sbx_test_get_id(NULL, sb_path);
 
 	g_test_add_func("/fs/ops", test_ops);

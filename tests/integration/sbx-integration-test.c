@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sbx-test-env.h"
+#include "sbx-test-main.h"
 #include "sbx-test-supervisor.h"
 
 #define MANAGER_PATH "/org/sandboxd/Manager1"
@@ -923,29 +924,8 @@ main(int argc, char **argv)
 	SbxTestEnv *env = sbx_test_env_get();
 	int rc;
 
-	tmpdir = g_dir_make_tmp("sbx-integ-XXXXXX", &error);
-	if (tmpdir == NULL) {
-		g_printerr("%s\n", error->message);
-		return 1;
-	}
-	/* a parent process cleans up whatever happens to the tests */
-	sbx_supervisor_fork(tmpdir);
-
-	g_test_init(&argc, &argv, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (!sbx_test_domain_exists("sandboxd-integration-probe", &error)) {
-		if (error != NULL) {
-			/* not a failure of ours: libvirtd is not there */
-			g_printerr("skipping: qemu:///system does not answer: %s\n",
-				   error->message);
-			return 77;
-		}
-	}
-	if (!sbx_test_env_start(env, tmpdir, &error)) {
-		g_printerr("cannot start the test environment: %s\n", error->message);
-		sbx_test_env_stop(env);
-		return 1;
-	}
+	tmpdir = sbx_test_main_init("integ", &argc, &argv);
+	sbx_test_main_start(tmpdir);
 	g_test_message("bus %s, runtime dir %s", env->bus_address, env->runtime_dir);
 
 	g_test_add_func("/integration/manager/properties", test_manager_properties);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "sbx-test-env.h"
+#include "sbx-test-main.h"
 #include "sbx-test-supervisor.h"
 
 /* [limits] GuestPidsMax for this run (the default is 2048) */
@@ -505,47 +506,12 @@ main(int argc, char **argv)
 	SbxTestEnv *env = sbx_test_env_get();
 	int rc;
 
-	tmpdir = g_dir_make_tmp("sbx-proc-XXXXXX", &error);
-	if (tmpdir == NULL) {
-		g_printerr("%s\n", error->message);
-		return 1;
-	}
-	sbx_supervisor_fork(tmpdir);
-
-	g_test_init(&argc, &argv, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (!sbx_test_domain_exists("sandboxd-integration-probe", &error) && error != NULL) {
-		g_printerr("skipping: qemu:///system does not answer: %s\n", error->message);
-		return 77;
-	}
-	if (!sbx_test_env_start(env, tmpdir, &error)) {
-		g_printerr("cannot start the test environment: %s\n", error->message);
-		sbx_test_env_stop(env);
-		return 1;
-	}
-	{
-		/* [limits] GuestPidsMax must reach the guest's cgroup (test_hogs) */
-		g_autofree gchar *dropin_dir =
-		    g_build_filename(env->config_dir, "sandboxd.conf.d", NULL);
-		g_autofree gchar *dropin = g_build_filename(dropin_dir, "50-proc.conf", NULL);
-		if (g_mkdir_with_parents(dropin_dir, 0755) != 0 ||
-		    !g_file_set_contents(
-			dropin, "[limits]\nGuestPidsMax=" G_STRINGIFY(PROC_TEST_PIDS_MAX) "\n", -1,
-			&error) ||
-		    !sbx_test_env_restart_daemon(env, &error)) {
-			g_printerr("cannot configure the daemon: %s\n",
-				   error != NULL ? error->message : g_strerror(errno));
-			sbx_test_env_stop(env);
-			return 1;
-		}
-	}
-	sb_path = sbx_test_create(
-	    NULL, g_variant_new_parsed("{'memory': <uint32 1024>, 'vcpus': <uint32 1>}"), &error);
-	if (sb_path == NULL) {
-		g_printerr("cannot create the sandbox: %s\n", error->message);
-		sbx_test_env_stop(env);
-		return 1;
-	}
+	tmpdir = sbx_test_main_init("proc", &argc, &argv);
+	sbx_test_main_start(tmpdir);
+	/* [limits] GuestPidsMax must reach the guest's cgroup (test_hogs) */
+	sbx_test_main_dropin(env, "50-proc.conf",
+			     "[limits]\nGuestPidsMax=" G_STRINGIFY(PROC_TEST_PIDS_MAX) "\n");
+	sb_path = sbx_test_main_create("{'memory': <uint32 1024>, 'vcpus': <uint32 1>}");
 	sb_id = sbx_test_get_id(NULL, sb_path);
 
 	g_test_add_func("/proc/timeout-group", test_timeout_group);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "sbx-test-env.h"
+#include "sbx-test-main.h"
 #include "sbx-test-supervisor.h"
 
 #define MIB (G_GUINT64_CONSTANT(1) << 20)
@@ -359,14 +360,7 @@ main(int argc, char **argv)
 		g_printerr("SBX_TEST_DEBIAN_IMAGE_DIR and SBX_TEST_CEPH_DEV must be set\n");
 		return 1;
 	}
-	tmpdir = g_dir_make_tmp("sbx-volume-XXXXXX", &error);
-	if (tmpdir == NULL) {
-		g_printerr("%s\n", error->message);
-		return 1;
-	}
-	sbx_supervisor_fork(tmpdir);
-	g_test_init(&argc, &argv, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	tmpdir = sbx_test_main_init("volume", &argc, &argv);
 
 	ceph_dir = g_build_filename(tmpdir, "ceph", NULL);
 	vol_dir = g_build_filename(tmpdir, "volumes", NULL);

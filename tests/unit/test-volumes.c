@@ -29,14 +29,6 @@ name_has_owner(Fixture *f)
 }
 
 static void
-start_daemon(Fixture *f)
-{
-	g_autoptr(GError) error = NULL;
-	sbx_test_env_start_daemon(f->env, &error);
-	g_assert_no_error(error);
-}
-
-static void
 stop_daemon(Fixture *f)
 {
 	gint64 deadline = g_get_monotonic_time() + WAIT_US;
@@ -71,7 +63,7 @@ fixture_setup(Fixture *f, gconstpointer data)
 			       "[qcow2]\nDirectory=%s\n[test]\nStateDir=%s/vms\n",
 			       f->env->state_dir, f->vol_dir, f->env->tmpdir);
 	g_assert_true(sbx_test_env_write_config(f->env, conf, &error));
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 }
 
 static void
@@ -85,9 +77,7 @@ static GVariant *
 call(Fixture *f, const gchar *path, const gchar *iface, const gchar *method, GVariant *params,
      const gchar *reply_type, GError **error)
 {
-	return g_dbus_connection_call_sync(f->conn, "org.sandboxd", path, iface, method, params,
-					   reply_type != NULL ? G_VARIANT_TYPE(reply_type) : NULL,
-					   G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+	return sbx_test_call(f->conn, path, iface, method, params, reply_type, error);
 }
 
 static gchar *
@@ -105,26 +95,13 @@ create_volume(Fixture *f, const gchar *name, const gchar *options, GError **erro
 static gchar *
 create_sandbox(Fixture *f, const gchar *options, GError **error)
 {
-	g_autoptr(GVariant) reply =
-	    call(f, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "CreateSandbox",
-		 g_variant_new("(@a{sv})", g_variant_new_parsed(options)), "(o)", error);
-	gchar *path = NULL;
-	if (reply != NULL)
-		g_variant_get(reply, "(o)", &path);
-	return path;
+	return sbx_test_create_sandbox(f->conn, options, error);
 }
 
 static GVariant *
 get_prop(Fixture *f, const gchar *path, const gchar *name)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply =
-	    call(f, path, "org.freedesktop.DBus.Properties", "Get",
-		 g_variant_new("(ss)", "org.sandboxd.Volume1", name), "(v)", &error);
-	GVariant *value = NULL;
-	g_assert_no_error(error);
-	g_variant_get(reply, "(v)", &value);
-	return value;
+	return sbx_test_get_prop(f->conn, path, "org.sandboxd.Volume1", name);
 }
 
 static void
@@ -348,7 +325,7 @@ test_snapshot_and_restart(Fixture *f, gconstpointer data)
 
 	/* a new daemon finds all three, with their names, regions and parents */
 	stop_daemon(f);
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	list = call(f, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "ListVolumes",
 		    g_variant_new_parsed("(@a{sv} {},)"), "(ao)", &error);
 	g_assert_no_error(error);
@@ -450,7 +427,7 @@ test_adopted_attachments(Fixture *f, gconstpointer data)
 	g_assert_nonnull(strstr(record, "/data"));
 
 	kill9_daemon(f);
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	assert_attached_to(f, vol, sb);
 	{
 		g_autoptr(GError) e = NULL;
@@ -478,7 +455,7 @@ test_adopted_attachments(Fixture *f, gconstpointer data)
 	g_assert_no_error(error);
 	g_assert_nonnull(strstr(edited, "nosuchvolume"));
 	g_assert_true(g_file_set_contents(record_path, edited, -1, NULL));
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	{
 		g_autoptr(GError) e = NULL;
 		g_autoptr(GVariant) r =
