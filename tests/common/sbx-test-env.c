@@ -7,6 +7,7 @@
 
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "sbx-test-env.h"
@@ -548,12 +549,15 @@ sbx_test_wait_until(SbxTestCondFunc cond, gpointer data, guint timeout_s)
 }
 
 void
-sbx_test_assert_remote_error(GError *error, const gchar *name)
+sbx_test_assert_remote_error(GError *error, const gchar *name, const gchar *in_message)
 {
 	g_autofree gchar *remote = NULL;
 	g_assert_nonnull(error);
 	remote = g_dbus_error_get_remote_error(error);
-	g_assert_cmpstr(remote, ==, name);
+	if (g_strcmp0(remote, name) != 0)
+		g_error("expected %s, got %s: %s", name, remote, error->message);
+	if (in_message != NULL && strstr(error->message, in_message) == NULL)
+		g_error("expected '%s' in: %s", in_message, error->message);
 }
 
 gchar *

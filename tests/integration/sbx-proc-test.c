@@ -32,32 +32,11 @@
 static gchar *sb_path;
 static gchar *sb_id;
 
-static gchar *
-bytes_to_str(GBytes *bytes)
-{
-	gsize len = 0;
-	const gchar *data = bytes != NULL ? g_bytes_get_data(bytes, &len) : NULL;
-	return g_strndup(data != NULL ? data : "", len);
-}
-
 /* `sh -c SCRIPT` in the shared sandbox; asserts exit 0; returns stdout */
 static gchar *
 sh_ok(const gchar *script)
 {
-	g_autoptr(GError) error = NULL;
-	SbxExecResult res = {0};
-	g_autofree gchar *err = NULL;
-	gchar *out;
-
-	if (!sbx_test_sh(sb_path, script, NULL, &res, &error))
-		g_error("'%s': %s", script, error->message);
-	err = bytes_to_str(res.err);
-	if (res.exit_status != 0 || res.signal != 0)
-		g_error("'%s' failed (status %d, signal %d): %s", script, res.exit_status,
-			res.signal, err);
-	out = bytes_to_str(res.out);
-	sbx_exec_result_clear(&res);
-	return out;
+	return sbx_test_sh_ok(sb_path, script);
 }
 
 /* argv directly, no shell: works even when nothing can fork in the sandbox cgroup */
@@ -71,7 +50,7 @@ run_ok(const gchar *const *argv)
 	if (!sbx_test_exec(NULL, sb_path, argv, NULL, NULL, &res, &error))
 		g_error("'%s': %s", argv[0], error->message);
 	g_assert_cmpint(res.exit_status, ==, 0);
-	out = bytes_to_str(res.out);
+	out = sbx_test_bytes_to_str(res.out);
 	sbx_exec_result_clear(&res);
 	return out;
 }
@@ -327,7 +306,7 @@ test_user(void)
 				    g_variant_new_parsed("{'user': <'tester'>}"), NULL, &res,
 				    &error));
 	g_assert_no_error(error);
-	out = bytes_to_str(res.out);
+	out = sbx_test_bytes_to_str(res.out);
 	g_assert_cmpstr(out, ==, "1234\n1235\n1235 1236\n/tmp\n/tmp\n");
 	sbx_exec_result_clear(&res);
 	g_free(out);
@@ -336,7 +315,7 @@ test_user(void)
 				    g_variant_new_parsed("{'uid': <uint32 4321>}"), NULL, &res,
 				    &error));
 	g_assert_no_error(error);
-	out = bytes_to_str(res.out);
+	out = sbx_test_bytes_to_str(res.out);
 	g_assert_true(g_str_has_prefix(out, "4321\n4321\n"));
 	sbx_exec_result_clear(&res);
 
@@ -381,7 +360,7 @@ test_hogs(void)
 	/* the agent still answers: an Exec that needs no fork inside the cgroup */
 	g_assert_true(sbx_test_exec(NULL, sb_path, echo, NULL, NULL, &res, &error));
 	g_assert_no_error(error);
-	out = bytes_to_str(res.out);
+	out = sbx_test_bytes_to_str(res.out);
 	g_assert_cmpstr(out, ==, "still-answering\n");
 	sbx_exec_result_clear(&res);
 	/* the process count stays at the limit */

@@ -74,16 +74,6 @@ kill_sandbox(GDBusConnection *conn, const gchar *path)
 	g_assert_no_error(error);
 }
 
-static void
-assert_remote_error(GError *error, const gchar *name, const gchar *fragment)
-{
-	g_assert_nonnull(error);
-	g_assert_true(g_dbus_error_is_remote_error(error));
-	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==, name);
-	if (fragment != NULL && strstr(error->message, fragment) == NULL)
-		g_error("'%s' does not mention '%s'", error->message, fragment);
-}
-
 static gboolean
 run_dir_is_empty(Fixture *f)
 {
@@ -148,7 +138,7 @@ test_extend_timeout(Fixture *f, gconstpointer data)
 
 	/* 0 is not an extension */
 	extend(f->conn, path, 0, &error);
-	assert_remote_error(error, "org.sandboxd.Error.InvalidArgument", "seconds");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.InvalidArgument", "seconds");
 	g_clear_error(&error);
 
 	/* a session sandbox has nothing to extend */
@@ -158,12 +148,12 @@ test_extend_timeout(Fixture *f, gconstpointer data)
 	v = sbx_test_get_prop(f->conn, session, "org.sandboxd.Sandbox1", "ExpiresAt");
 	g_assert_cmpuint(g_variant_get_uint64(v), ==, 0);
 	extend(f->conn, session, 10, &error);
-	assert_remote_error(error, "org.sandboxd.Error.NotSupported", "session");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.NotSupported", "session");
 	g_clear_error(&error);
 
 	/* the longest timeout there is, and one past it */
 	g_free(create_sandbox(f->conn, "{'timeout': <'601'>}", &error));
-	assert_remote_error(error, "org.sandboxd.Error.InvalidArgument", "600");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.InvalidArgument", "600");
 	g_clear_error(&error);
 
 	kill_sandbox(f->conn, path);
@@ -253,13 +243,13 @@ test_expiry(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(s.removed_reason, ==, "its lifetime is over");
 	g_assert_false(g_file_test(sandbox_dir, G_FILE_TEST_EXISTS));
 	g_free(create_sandbox(f->conn, "{'timeout': <'1h'>}", &error));
-	assert_remote_error(error, "org.sandboxd.Error.InvalidArgument", "1800");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.InvalidArgument", "1800");
 	g_clear_error(&error);
 	{
 		g_autoptr(GVariant) reply =
 		    sbx_test_call(f->conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
 				  "GetSandbox", g_variant_new("(s)", id), "(o)", &error);
-		assert_remote_error(error, "org.sandboxd.Error.NotFound", NULL);
+		sbx_test_assert_remote_error(error, "org.sandboxd.Error.NotFound", NULL);
 	}
 	g_dbus_connection_signal_unsubscribe(f->conn, sub);
 	g_free(s.removed_id);
@@ -321,7 +311,8 @@ test_limits(Fixture *f, gconstpointer data)
 	b = create_sandbox(f->conn, "{'timeout': <'5m'>}", &error);
 	g_assert_no_error(error);
 	g_free(create_sandbox(f->conn, "{'timeout': <'5m'>}", &error));
-	assert_remote_error(error, "org.sandboxd.Error.LimitExceeded", "(MaxSandboxesPerUser)");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.LimitExceeded",
+				     "(MaxSandboxesPerUser)");
 	g_clear_error(&error);
 	kill_sandbox(f->conn, a);
 	/* room again */
@@ -343,7 +334,8 @@ test_host_memory(Fixture *f, gconstpointer data)
 		      "HostMemoryReserveMiB=1073741824\n");
 	sbx_test_env_run_daemon(f->env);
 	g_free(create_sandbox(f->conn, "@a{sv} {}", &error));
-	assert_remote_error(error, "org.sandboxd.Error.LimitExceeded", "(HostMemoryReserveMiB)");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.LimitExceeded",
+				     "(HostMemoryReserveMiB)");
 	g_assert_true(run_dir_is_empty(f));
 }
 
@@ -473,7 +465,8 @@ test_regions(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(g_variant_get_string(v, NULL), ==, "alpha");
 
 	g_free(create_sandbox(f->conn, "{'region': <'gamma'>}", &error));
-	assert_remote_error(error, "org.sandboxd.Error.UnknownRegion", "known: alpha, beta");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.UnknownRegion",
+				     "known: alpha, beta");
 	g_clear_error(&error);
 	kill_sandbox(f->conn, a);
 	kill_sandbox(f->conn, b);
@@ -498,7 +491,7 @@ test_region_implicit(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(g_variant_get_string(v, NULL), ==, "local");
 	kill_sandbox(f->conn, path);
 	g_free(create_sandbox(f->conn, "{'region': <'ams'>}", &error));
-	assert_remote_error(error, "org.sandboxd.Error.UnknownRegion", "known: local");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.UnknownRegion", "known: local");
 }
 
 static void
