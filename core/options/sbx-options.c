@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "sbx-duration.h"
 #include "sbx-error.h"
 #include "sbx-options.h"
 #include "sbx-config-region.h"
@@ -189,34 +190,9 @@ parse_labels(const gchar *key, GVariant *value, GError **error)
 gboolean
 sbx_options_parse_duration(const gchar *text, guint64 *seconds, GError **error)
 {
-	guint64 n = 0;
-	guint64 unit = 1;
-	gsize len = strlen(text);
-	g_autofree gchar *digits = NULL;
-
-	if (len == 0 || len > 16)
-		return invalid(error, "'%.20s' is not a duration", text);
-	switch (text[len - 1]) {
-	case 's':
-		len--;
-		break;
-	case 'm':
-		unit = 60;
-		len--;
-		break;
-	case 'h':
-		unit = 3600;
-		len--;
-		break;
-	default:
-		break;
-	}
-	digits = g_strndup(text, len);
-	if (len == 0 || !g_ascii_isdigit(digits[0]) ||
-	    !g_ascii_string_to_unsigned(digits, 10, 0, G_MAXUINT32, &n, NULL))
-		return invalid(error, "'%s' is not a duration", text);
-	*seconds = n * unit;
-	return TRUE;
+	if (sbx_duration_parse(text, seconds))
+		return TRUE;
+	return invalid(error, "'%.20s' is not a duration", text);
 }
 
 static gboolean
