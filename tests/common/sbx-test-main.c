@@ -72,6 +72,15 @@ sbx_test_main_create(const gchar *options)
 	return path;
 }
 
+SbxTestEnv *
+sbx_test_main_run(const gchar *name, int *argc, char ***argv)
+{
+	static gchar *tmpdir = NULL;
+
+	tmpdir = sbx_test_main_init(name, argc, argv);
+	return sbx_test_main_start(tmpdir);
+}
+
 int
 sbx_test_main_end(int rc)
 {

@@ -15,6 +15,8 @@ gchar *sbx_test_main_init(const gchar *name, int *argc, char ***argv);
 /* sbx_test_env_start() of the run's environment in @tmpdir; on failure it
  * prints why, stops what started and exits 1 */
 SbxTestEnv *sbx_test_main_start(const gchar *tmpdir);
+/* both: the usual start of main() */
+SbxTestEnv *sbx_test_main_run(const gchar *name, int *argc, char ***argv);
 /* config/sandboxd.conf.d/@file with @contents, then a daemon restart so it
  * reads it; exits 1 on failure */
 void sbx_test_main_dropin(SbxTestEnv *env, const gchar *file, const gchar *contents);

@@ -242,13 +242,9 @@ test_qemu_killed(void)
 int
 main(int argc, char **argv)
 {
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *tmpdir = NULL;
-	SbxTestEnv *env = sbx_test_env_get();
+	SbxTestEnv *env = sbx_test_main_run("durability", &argc, &argv);
 	int rc;
 
-	tmpdir = sbx_test_main_init("durability", &argc, &argv);
-	sbx_test_main_start(tmpdir);
 	g_test_add_func("/durability/kill9-restart", test_restart);
 	/* uses the re-adopted sandbox */
 	g_test_add_func("/durability/qemu-killed", test_qemu_killed);

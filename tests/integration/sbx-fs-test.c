@@ -619,13 +619,9 @@ test_cli_cp(void)
 int
 main(int argc, char **argv)
 {
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *tmpdir = NULL;
-	SbxTestEnv *env = sbx_test_env_get();
+	SbxTestEnv *env = sbx_test_main_run("fs", &argc, &argv);
 	int rc;
 
-	tmpdir = sbx_test_main_init("fs", &argc, &argv);
-	sbx_test_main_start(tmpdir);
 	/* one sandbox for everything; memory for a 1 GiB file in its tmpfs /tmp */
 	sb_path = sbx_test_main_create("{'memory': <uint32 3072>, 'vcpus': <uint32 1>, "
 				       "'env': <{'FROM_CREATE': 'created'}>}");

@@ -893,12 +893,9 @@ int
 main(int argc, char **argv)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *tmpdir = NULL;
-	SbxTestEnv *env = sbx_test_env_get();
+	SbxTestEnv *env = sbx_test_main_run("integ", &argc, &argv);
 	int rc;
 
-	tmpdir = sbx_test_main_init("integ", &argc, &argv);
-	sbx_test_main_start(tmpdir);
 	g_test_message("bus %s, runtime dir %s", env->bus_address, env->runtime_dir);
 
 	g_test_add_func("/integration/manager/properties", test_manager_properties);

@@ -185,13 +185,9 @@ test_burst(void)
 int
 main(int argc, char **argv)
 {
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *tmpdir = NULL;
-	SbxTestEnv *env = sbx_test_env_get();
+	SbxTestEnv *env = sbx_test_main_run("lifecycle", &argc, &argv);
 	int rc;
 
-	tmpdir = sbx_test_main_init("lifecycle", &argc, &argv);
-	sbx_test_main_start(tmpdir);
 	/* a short grace */
 	sbx_test_main_dropin(env, "50-lifecycle.conf",
 			     "[daemon]\nExpiryGraceSec=3\n[limits]\nMaxConcurrentCreates=1\n");

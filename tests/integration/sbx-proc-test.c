@@ -480,13 +480,9 @@ test_vm_dies(void)
 int
 main(int argc, char **argv)
 {
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *tmpdir = NULL;
-	SbxTestEnv *env = sbx_test_env_get();
+	SbxTestEnv *env = sbx_test_main_run("proc", &argc, &argv);
 	int rc;
 
-	tmpdir = sbx_test_main_init("proc", &argc, &argv);
-	sbx_test_main_start(tmpdir);
 	/* [limits] GuestPidsMax must reach the guest's cgroup (test_hogs) */
 	sbx_test_main_dropin(env, "50-proc.conf",
 			     "[limits]\nGuestPidsMax=" G_STRINGIFY(PROC_TEST_PIDS_MAX) "\n");
