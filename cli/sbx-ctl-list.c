@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "sbx-ctl.h"
+#include "sbx-text.h"
 
 #define SBX_CTL_LIST_COLUMNS 6
 
@@ -19,12 +20,8 @@ sbx_ctl_list_compare_cb(gconstpointer a, gconstpointer b)
 static void
 sbx_ctl_list_sanitize_row(gchar **row)
 {
-	for (guint i = 0; i < SBX_CTL_LIST_COLUMNS; i++) {
-		for (gchar *p = row[i]; *p != '\0'; p++) {
-			if ((guchar)*p < 0x20 || *p == 0x7f)
-				*p = '?';
-		}
-	}
+	for (guint i = 0; i < SBX_CTL_LIST_COLUMNS; i++)
+		sbx_text_sanitize(row[i]);
 }
 
 /* the columns of one sandbox, or NULL if it vanished meanwhile */
