@@ -49,32 +49,6 @@ new_launcher(GSubprocessFlags flags)
 	return launcher;
 }
 
-/* the system bus's defaults, then the shipped policy decides: what a real
- * system bus would let each user do with org.sandboxd */
-static const gchar bus_conf[] =
-    "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN\"\n"
-    " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-    "<busconfig>\n"
-    "  <type>custom</type>\n"
-    "  <listen>unix:path=%s</listen>\n"
-    "  <auth>EXTERNAL</auth>\n"
-    "  <policy context=\"default\">\n"
-    "    <allow user=\"*\"/>\n"
-    "    <deny own=\"*\"/>\n"
-    "    <deny send_type=\"method_call\"/>\n"
-    "    <allow send_type=\"signal\"/>\n"
-    "    <allow send_requested_reply=\"true\" send_type=\"method_return\"/>\n"
-    "    <allow send_requested_reply=\"true\" send_type=\"error\"/>\n"
-    "    <allow receive_type=\"method_call\"/>\n"
-    "    <allow receive_type=\"method_return\"/>\n"
-    "    <allow receive_type=\"error\"/>\n"
-    "    <allow receive_type=\"signal\"/>\n"
-    "    <allow send_destination=\"org.freedesktop.DBus\"\n"
-    "           send_interface=\"org.freedesktop.DBus\"/>\n"
-    "  </policy>\n"
-    "  <include>%s</include>\n"
-    "</busconfig>\n";
-
 static gboolean
 start_bus(SbxTestEnv *env, GError **error)
 {
@@ -83,11 +57,18 @@ start_bus(SbxTestEnv *env, GError **error)
 	g_autofree gchar *conf_path = g_build_filename(env->tmpdir, "bus.conf", NULL);
 	g_autofree gchar *socket_path = g_build_filename(env->tmpdir, "bus", NULL);
 	g_autofree gchar *conf_arg = NULL;
-	g_autofree gchar *conf = NULL;
+	g_autofree gchar *template = NULL;
+	g_autoptr(GString) conf = NULL;
 	g_autofree gchar *address = NULL;
 
-	conf = g_strdup_printf(bus_conf, socket_path, SBX_TEST_DBUS_POLICY);
-	if (!g_file_set_contents(conf_path, conf, -1, error))
+	/* the same bus as the shell tests': the system bus's defaults and the
+	 * shipped policy (tests/common/sbx-test-bus.conf) */
+	if (!g_file_get_contents(SBX_TEST_BUS_CONF, &template, NULL, error))
+		return FALSE;
+	conf = g_string_new(template);
+	g_string_replace(conf, "@SOCKET@", socket_path, 0);
+	g_string_replace(conf, "@POLICY@", SBX_TEST_DBUS_POLICY, 0);
+	if (!g_file_set_contents(conf_path, conf->str, -1, error))
 		return FALSE;
 	conf_arg = g_strdup_printf("--config-file=%s", conf_path);
 	launcher = new_launcher(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
