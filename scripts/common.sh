@@ -7,7 +7,7 @@ SBX_SRCDIR=${SBX_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 # everything the build, the guest image and the running daemon need
 SBX_RUNTIME_PACKAGES=(
 	meson ninja-build gcc pkg-config
-	libglib2.0-dev libglib2.0-bin libjson-glib-dev
+	libglib2.0-dev libglib2.0-bin libjson-glib-dev libsoup-3.0-dev
 	libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
 	qemu-system-x86 qemu-utils
 	busybox-static gettext cpio zstd dbus kmod curl
@@ -31,6 +31,8 @@ SBX_TEST_PACKAGES=(
 	# tests/style: formatting check
 	clang-format
 )
+# the gateway tests run the @deno/sandbox SDK with node and install it with npm ci
+command -v npm >/dev/null || SBX_TEST_PACKAGES+=(nodejs npm)
 
 sbx_log() {
 	printf '==> %s\n' "$*" >&2
