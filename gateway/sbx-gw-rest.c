@@ -259,6 +259,20 @@ iso_from_us(guint64 us)
 }
 
 static void
+list_step(SbxGwListCall *list)
+{
+	g_autoptr(JsonNode) node = NULL;
+
+	if (--list->pending > 0)
+		return;
+	node = json_node_init_array(json_node_alloc(), list->out);
+	sbx_gw_server_reply_json(list->call->msg, SOUP_STATUS_OK, node);
+	json_array_unref(list->out);
+	rest_call_free(list->call);
+	g_free(list);
+}
+
+static void
 list_item_ready(GObject *source, GAsyncResult *res, gpointer data)
 {
 	SbxGwListCall *list = data;
@@ -291,13 +305,7 @@ list_item_ready(GObject *source, GAsyncResult *res, gpointer data)
 		else
 			json_object_unref(obj);
 	}
-	if (--list->pending == 0) {
-		g_autoptr(JsonNode) node = json_node_init_array(json_node_alloc(), list->out);
-		sbx_gw_server_reply_json(list->call->msg, SOUP_STATUS_OK, node);
-		json_array_unref(list->out);
-		rest_call_free(list->call);
-		g_free(list);
-	}
+	list_step(list);
 }
 
 static void
@@ -323,7 +331,7 @@ list_ready(GObject *source, GAsyncResult *res, gpointer data)
 		sbx_dbus_sandbox1_proxy_new(list->call->server->bus, G_DBUS_PROXY_FLAGS_NONE,
 					    SBX_GW_BUS_NAME, paths[i], NULL, list_item_ready, list);
 	}
-	list_item_ready(NULL, NULL, list);
+	list_step(list);
 }
 
 void

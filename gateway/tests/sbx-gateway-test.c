@@ -278,8 +278,9 @@ main(int argc, char **argv)
 	g_subprocess_launcher_setenv(launcher, "DENO_DEPLOY_TOKEN", "ddo_test", TRUE);
 	g_subprocess_launcher_setenv(launcher, "SBX_TEST_BUS_ADDRESS", env->bus_address, TRUE);
 	g_subprocess_launcher_unsetenv(launcher, "DENO_DEPLOY_ORG");
-	script = g_subprocess_launcher_spawn(launcher, &error, node, "--test-reporter=tap", argv[1],
-					     NULL);
+	/* the SDK may leave a keep-alive timer behind a failed connect */
+	script = g_subprocess_launcher_spawn(launcher, &error, node, "--test-reporter=tap",
+					     "--test-force-exit", argv[1], NULL);
 	if (script == NULL) {
 		g_printerr("cannot run node: %s\n", error->message);
 		sbx_test_env_stop(env);
