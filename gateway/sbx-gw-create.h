@@ -11,8 +11,5 @@ G_BEGIN_DECLS
  * x-deno-sandbox-id once it runs, or an error in the SDK's JSON shape */
 void sbx_gw_create_upgrade(SbxGwServer *server, SoupServerMessage *msg, const gchar *sdk_id,
 			   const gchar *trace_id);
-/* the CreateSandbox options for the SDK's config header value; public for tests */
-GVariant *sbx_gw_create_parse_config(const gchar *header, const gchar *image, gint64 now_ms,
-				     GError **error);
 
 G_END_DECLS
