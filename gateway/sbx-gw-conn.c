@@ -5,7 +5,8 @@
 
 #include "sbx-gw-call.h"
 #include "sbx-gw-conn.h"
-#include "sbx-gw-stream.h"
+#include "sbx-gw-in-stream.h"
+#include "sbx-gw-out-stream.h"
 
 /* a client cannot make us keep more streams than this per socket */
 #define SBX_GW_MAX_IN_STREAMS 1024

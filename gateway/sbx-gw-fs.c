@@ -11,7 +11,8 @@
 #include <unistd.h>
 
 #include "sbx-gw-call.h"
-#include "sbx-gw-stream.h"
+#include "sbx-gw-in-stream.h"
+#include "sbx-gw-out-stream.h"
 
 static SbxDBusSandbox1 *
 proxy_of(SbxGwCall *call)

@@ -11,7 +11,8 @@
 #include <unistd.h>
 
 #include "sbx-gw-call.h"
-#include "sbx-gw-stream.h"
+#include "sbx-gw-in-stream.h"
+#include "sbx-gw-out-stream.h"
 
 #define SBX_GW_BUS_NAME "org.sandboxd"
 

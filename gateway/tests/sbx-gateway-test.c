@@ -11,8 +11,8 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 
-#include "tests/integration/sbx-test-env.h"
-#include "tests/integration/sbx-test-supervisor.h"
+#include "sbx-test-env.h"
+#include "sbx-test-supervisor.h"
 
 #define GATEWAY_START_TIMEOUT_US (20 * G_USEC_PER_SEC)
 
