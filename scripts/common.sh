@@ -152,3 +152,18 @@ sbx_build() {
 sbx_has_meson_option() {
 	grep -Eq "^option\\(['\"]$1['\"]" "$SBX_SRCDIR/meson_options.txt"
 }
+
+# starts sandboxd-gateway (the @deno/sandbox SDK endpoint, [gateway] Listen, default
+# 127.0.0.1:8080) as its own system user unless it already runs. $1: the binary
+sbx_start_gateway() {
+	local gateway=$1 log=/var/log/sandboxd-gateway.log pidfile=/run/sandboxd-gateway.pid
+	getent passwd sandboxd-gateway >/dev/null ||
+		useradd --system --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin sandboxd-gateway
+	sbx_pidfile_alive "$pidfile" && return 0
+	sbx_log "starting sandboxd-gateway (log: $log)"
+	touch "$log"
+	setpriv --reuid=sandboxd-gateway --regid=sandboxd-gateway --clear-groups \
+		"$gateway" >>"$log" 2>&1 &
+	echo $! >"$pidfile"
+}
