@@ -124,3 +124,11 @@ fi
 
 sbx_log "sandboxctl run -- sh -c 'uname -a; grep PRETTY /etc/os-release; python3 --version'"
 sandboxctl run -- sh -c 'uname -a; grep PRETTY /etc/os-release; python3 --version'
+
+# the @deno/sandbox SDK's endpoint, then the SDK's own first example through it
+sbx_start_gateway "$PREFIX/sbin/sandboxd-gateway"
+sbx_wait_gateway 127.0.0.1:8080
+sbx_log "the @deno/sandbox SDK example (examples/sdk/hello.mjs) against the gateway"
+(cd "$SBX_SRCDIR/examples/sdk" && npm ci --no-audit --no-fund --silent)
+DENO_SANDBOX_ENDPOINT=http://127.0.0.1:8080 DENO_DEPLOY_ENDPOINT=http://127.0.0.1:8080 \
+	DENO_DEPLOY_TOKEN=${DENO_DEPLOY_TOKEN:-ddo_local} node "$SBX_SRCDIR/examples/sdk/hello.mjs"

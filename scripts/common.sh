@@ -31,8 +31,9 @@ SBX_TEST_PACKAGES=(
 	# tests/style: formatting check
 	clang-format
 )
-# the gateway tests run the @deno/sandbox SDK with node and install it with npm ci
-command -v npm >/dev/null || SBX_TEST_PACKAGES+=(nodejs npm)
+# run.sh's SDK example and the gateway tests run the @deno/sandbox SDK with node and
+# install it with npm ci (a nodesource nodejs bundles npm and conflicts with Debian's)
+command -v npm >/dev/null || SBX_RUNTIME_PACKAGES+=(nodejs npm)
 
 sbx_log() {
 	printf '==> %s\n' "$*" >&2
@@ -166,4 +167,14 @@ sbx_start_gateway() {
 	setpriv --reuid=sandboxd-gateway --regid=sandboxd-gateway --clear-groups \
 		"$gateway" >>"$log" 2>&1 &
 	echo $! >"$pidfile"
+}
+
+# waits until something accepts TCP connections on HOST:PORT ($1)
+sbx_wait_gateway() {
+	local host=${1%:*} port=${1##*:} i
+	for i in $(seq 1 50); do
+		(exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && return 0
+		sleep 0.2
+	done
+	sbx_die "sandboxd-gateway does not listen on $1 (see /var/log/sandboxd-gateway.log)"
 }
