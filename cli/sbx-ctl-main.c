@@ -29,6 +29,7 @@ static const SbxCtlCommand sbx_ctl_commands[] = {
     {"cp", sbx_ctl_cp_main, N_("Copy files and directories into or out of a sandbox")},
     {"volume", sbx_ctl_volume_main,
      N_("Create, list, inspect, resize, snapshot and delete durable volumes")},
+    {"token", sbx_ctl_token_main, N_("Create, list and revoke access tokens for the gateway")},
 };
 
 static gchar *

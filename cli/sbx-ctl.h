@@ -115,6 +115,8 @@ gint sbx_ctl_logs_main(SbxCtl *ctl, gint argc, gchar **argv);
 gint sbx_ctl_status_main(SbxCtl *ctl, gint argc, gchar **argv);
 
 /* sbx-ctl-list.c */
+gint sbx_ctl_token_main(SbxCtl *ctl, gint argc, gchar **argv);
+
 gint sbx_ctl_list_main(SbxCtl *ctl, gint argc, gchar **argv);
 gint sbx_ctl_list_kill_main(SbxCtl *ctl, gint argc, gchar **argv);
 

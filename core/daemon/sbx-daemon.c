@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -252,6 +254,31 @@ connect_bus(SbxDaemon *self, GError **error)
 	return TRUE;
 }
 
+/* tokens beside the state records; the gateway's user may act for tenants */
+static void
+setup_tenants(SbxDaemon *self)
+{
+	const gchar *state_dir =
+	    self->state_dir != NULL ? self->state_dir : sbx_config_get_state_dir(self->config);
+	g_autofree gchar *path = g_build_filename(state_dir, "tokens", NULL);
+	g_autoptr(SbxTokenStore) tokens = NULL;
+	g_autoptr(GError) error = NULL;
+	struct passwd *pw = getpwnam(SBX_TENANT_PROXY_USER);
+
+	if (pw != NULL)
+		sbx_authority_set_tenant_proxy_uid(sbx_authority_get_default(), pw->pw_uid);
+	if (g_mkdir_with_parents(state_dir, 0700) != 0) {
+		g_warning("%s: %s: no access tokens", state_dir, g_strerror(errno));
+		return;
+	}
+	tokens = sbx_token_store_new(path, &error);
+	if (tokens == NULL) {
+		g_warning("%s: no access tokens", error->message);
+		return;
+	}
+	sbx_manager_set_token_store(self->manager, tokens);
+}
+
 static void
 setup_manager(SbxDaemon *self, const gchar *runtime_dir)
 {
@@ -274,6 +301,7 @@ setup_manager(SbxDaemon *self, const gchar *runtime_dir)
 	}
 	sbx_manager_set_state_store(self->manager, self->store,
 				    sbx_config_get_backend(self->config));
+	setup_tenants(self);
 	{
 		/* beside the state folder, reachable by the VMM's user; "none": off */
 		const gchar *snap = sbx_config_get_string(self->config, "daemon", "SnapshotDir");

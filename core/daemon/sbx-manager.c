@@ -39,6 +39,7 @@ struct _SbxManager {
 	guint n_adopted;
 	gint64 started_at;
 	SbxVolumeManager *volumes;
+	SbxTokenStore *tokens; /* NULL: no tenants */
 };
 
 G_DEFINE_TYPE(SbxManager, sbx_manager, G_TYPE_OBJECT)
@@ -55,6 +56,7 @@ sbx_manager_dispose(GObject *object)
 	g_clear_pointer(&self->sandboxes, g_hash_table_unref);
 	g_clear_pointer(&self->crashed, g_hash_table_unref);
 	g_clear_object(&self->store);
+	g_clear_object(&self->tokens);
 	g_clear_object(&self->object_manager);
 	g_clear_object(&self->iface);
 	g_clear_object(&self->connection);
@@ -176,6 +178,7 @@ on_sandbox_gone(SbxSandbox *sandbox, gpointer user_data)
 		sbx_dbus_manager1_emit_sandbox_removed(self->iface, sbx_sandbox_get_id(sandbox),
 						       reason != NULL ? reason : "start failed");
 	}
+	sbx_authority_forget(sbx_authority_get_default(), sbx_sandbox_get_id(sandbox));
 	g_hash_table_remove(self->sandboxes, sbx_sandbox_get_id(sandbox));
 	check_shutdown_done(self);
 }
@@ -368,9 +371,11 @@ attach_and_start(CreateCall *call_in, guint uid)
 	sbx_sandbox_start_async(sandbox, on_sandbox_started, g_steal_pointer(&call));
 }
 
-/* "volumes" is the volume manager's: take it out before the common parser */
+/* "volumes" is the volume manager's and "tenant-token" the gateway's: take
+ * them out before the common parser */
 static gboolean
-split_volumes_option(GVariant *options, GVariant **rest, GPtrArray **requests, GError **error)
+split_volumes_option(GVariant *options, GVariant **rest, GPtrArray **requests, gchar **token,
+		     GError **error)
 {
 	g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
 	GVariantIter iter;
@@ -380,6 +385,15 @@ split_volumes_option(GVariant *options, GVariant **rest, GPtrArray **requests, G
 	g_variant_iter_init(&iter, options);
 	while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
 		g_autoptr(GVariant) owned = value;
+		if (g_strcmp0(key, "tenant-token") == 0) {
+			if (!g_variant_is_of_type(value, G_VARIANT_TYPE_STRING) || *token != NULL) {
+				g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+					    "tenant-token: expected one string");
+				return FALSE;
+			}
+			*token = g_variant_dup_string(value, NULL);
+			continue;
+		}
 		if (g_strcmp0(key, "volumes") != 0) {
 			g_variant_builder_add(&builder, "{sv}", key, value);
 			continue;
@@ -413,6 +427,7 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	SbxHypervisorBackend *backend;
 	g_autoptr(GVariant) options_rest = NULL;
 	g_autoptr(GPtrArray) volume_requests = NULL;
+	g_autofree gchar *tenant_token = NULL;
 	guint owner_uid = sbx_authority_get_caller_uid(invocation);
 
 	if (self->shutting_down) {
@@ -425,7 +440,14 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 		    invocation, SBX_ERROR, SBX_ERROR_ACCESS_DENIED, "cannot identify the caller");
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	if (!split_volumes_option(options, &options_rest, &volume_requests, &error)) {
+	if (!split_volumes_option(options, &options_rest, &volume_requests, &tenant_token,
+				  &error)) {
+		g_dbus_method_invocation_return_gerror(invocation, error);
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	/* the gateway acts for the token's owner: it owns the sandbox and its volumes */
+	if (tenant_token != NULL &&
+	    !sbx_manager_tenants_resolve(self, invocation, tenant_token, &owner_uid, &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
@@ -482,6 +504,8 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 			      sender != NULL ? g_dbus_method_invocation_get_connection(invocation)
 					     : NULL,
 			      sender, owner_uid);
+	if (tenant_token != NULL)
+		sbx_authority_grant(sbx_authority_get_default(), id, sender);
 	attach_and_start(g_steal_pointer(&call), owner_uid);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -517,9 +541,11 @@ parse_list_filter(GVariant *filter, GVariant **labels, const gchar **state, GErr
 	for (gsize i = 0; i < g_variant_n_children(filter); i++) {
 		const gchar *key = NULL;
 		g_variant_get_child(filter, i, "{&sv}", &key, NULL);
-		if (g_strcmp0(key, "labels") != 0 && g_strcmp0(key, "state") != 0) {
+		if (g_strcmp0(key, "labels") != 0 && g_strcmp0(key, "state") != 0 &&
+		    g_strcmp0(key, "tenant-token") != 0) {
 			g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
-				    "unknown filter '%.64s' (known: labels, state)", key);
+				    "unknown filter '%.64s' (known: labels, state, tenant-token)",
+				    key);
 			return FALSE;
 		}
 	}
@@ -557,10 +583,19 @@ handle_list_sandboxes(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	gpointer value;
 	guint uid = sbx_authority_get_caller_uid(invocation);
 	gboolean admin = sbx_authority_get_caller_is_admin(invocation);
+	const gchar *tenant_token = NULL;
 
 	if (!parse_list_filter(filter, &labels, &state, &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	/* a tenant's list is its own, whoever asks: never an admin's */
+	if (g_variant_lookup(filter, "tenant-token", "&s", &tenant_token)) {
+		if (!sbx_manager_tenants_resolve(self, invocation, tenant_token, &uid, &error)) {
+			g_dbus_method_invocation_return_gerror(invocation, error);
+			return G_DBUS_METHOD_INVOCATION_HANDLED;
+		}
+		admin = FALSE;
 	}
 	/* crashed ones are kept apart, for their logs */
 	g_hash_table_iter_init(&iter,
@@ -568,7 +603,9 @@ handle_list_sandboxes(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		SbxSandbox *sandbox = value;
 		/* others' sandboxes are not there for this caller */
-		if (!sbx_authority_may_access(uid, admin, sbx_sandbox_get_owner_uid(sandbox)))
+		if (tenant_token != NULL
+			? sbx_sandbox_get_owner_uid(sandbox) != uid
+			: !sbx_authority_may_access(uid, admin, sbx_sandbox_get_owner_uid(sandbox)))
 			continue;
 		if (g_strcmp0(sbx_sandbox_state_to_string(sbx_sandbox_get_state(sandbox)), state) ==
 			0 &&
@@ -621,6 +658,25 @@ handle_get_status(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation, gpo
 }
 
 /* --- durability --------------------------------------------------------- */
+
+void
+sbx_manager_set_token_store(SbxManager *self, SbxTokenStore *tokens)
+{
+	g_set_object(&self->tokens, tokens);
+}
+
+SbxTokenStore *
+sbx_manager_get_token_store(SbxManager *self)
+{
+	return self->tokens;
+}
+
+/* a running sandbox, or NULL */
+SbxSandbox *
+sbx_manager_lookup_sandbox(SbxManager *self, const gchar *id)
+{
+	return g_hash_table_lookup(self->sandboxes, id);
+}
 
 void
 sbx_manager_set_state_store(SbxManager *self, SbxStateStore *store, const gchar *backend_name)
@@ -721,6 +777,7 @@ sbx_manager_export(SbxManager *self, GDBusConnection *connection)
 			 self);
 	g_signal_connect(self->iface, "handle-get-sandbox", G_CALLBACK(handle_get_sandbox), self);
 	g_signal_connect(self->iface, "handle-list-regions", G_CALLBACK(handle_list_regions), self);
+	sbx_manager_tenants_connect(self, self->iface);
 	sbx_dbus_manager1_set_default_region(self->iface, sbx_manager_get_default_region(self));
 	/* every call learns its caller's uid first, in a worker thread */
 	sbx_authority_identify_calls(sbx_authority_get_default(),

@@ -6,9 +6,11 @@
 #include <gio/gio.h>
 
 #include "sbx-config.h"
+#include "sbx-dbus-generated.h"
 #include "sbx-hypervisor-backend.h"
 #include "sbx-sandbox.h"
 #include "sbx-state-store.h"
+#include "sbx-token-store.h"
 #include "sbx-volume-manager.h"
 
 G_BEGIN_DECLS
@@ -47,7 +49,19 @@ gboolean sbx_manager_recover_finish(SbxManager *self, GAsyncResult *res, GError 
 /* sbx-manager-status.c: Manager1.GetStatus */
 GVariant *sbx_manager_status_build(SbxManager *self);
 
-/* for sbx-manager-recover.c and sbx-manager-status.c */
+/* tenants' tokens (Create/List/RevokeToken, OpenSandbox, "tenant-token");
+ * call before export */
+void sbx_manager_set_token_store(SbxManager *self, SbxTokenStore *tokens);
+SbxTokenStore *sbx_manager_get_token_store(SbxManager *self);
+/* sbx-manager-tenants.c: the token methods on @iface */
+void sbx_manager_tenants_connect(SbxManager *self, SbxDBusManager1 *iface);
+/* the owner of @token, for a caller allowed to act for tenants; otherwise
+ * AccessDenied, or InvalidToken for an unknown or revoked token */
+gboolean sbx_manager_tenants_resolve(SbxManager *self, GDBusMethodInvocation *invocation,
+				     const gchar *token, guint *uid, GError **error);
+
+/* for sbx-manager-recover.c, sbx-manager-status.c and sbx-manager-tenants.c */
+SbxSandbox *sbx_manager_lookup_sandbox(SbxManager *self, const gchar *id);
 SbxConfig *sbx_manager_get_config(SbxManager *self);
 SbxHypervisorBackend *sbx_manager_get_backend(SbxManager *self);
 const gchar *sbx_manager_get_runtime_dir(SbxManager *self);

@@ -15,6 +15,8 @@ struct _SbxAuthority {
 	GObject parent_instance;
 	gboolean use_polkit;
 	GMutex lock;
+	guint tenant_proxy_uid;
+	GHashTable *grants; /* sandbox id -> GHashTable set of unique names; under lock */
 #ifdef HAVE_POLKIT
 	PolkitAuthority *polkit; /* NULL until first needed */
 	gboolean polkit_failed;
@@ -25,6 +27,7 @@ G_DEFINE_TYPE(SbxAuthority, sbx_authority, G_TYPE_OBJECT)
 
 #define CALLER_UID_KEY "sbx-caller-uid"
 #define CALLER_ADMIN_KEY "sbx-caller-admin"
+#define CALLER_PROXY_KEY "sbx-caller-proxy"
 
 static void
 sbx_authority_finalize(GObject *object)
@@ -33,6 +36,7 @@ sbx_authority_finalize(GObject *object)
 #ifdef HAVE_POLKIT
 	g_clear_object(&self->polkit);
 #endif
+	g_hash_table_unref(self->grants);
 	g_mutex_clear(&self->lock);
 	G_OBJECT_CLASS(sbx_authority_parent_class)->finalize(object);
 }
@@ -47,6 +51,9 @@ static void
 sbx_authority_init(SbxAuthority *self)
 {
 	g_mutex_init(&self->lock);
+	self->tenant_proxy_uid = SBX_UID_NOBODY;
+	self->grants = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					     (GDestroyNotify)g_hash_table_unref);
 }
 
 SbxAuthority *
@@ -124,7 +131,7 @@ lookup_caller_uid(GDBusMethodInvocation *invocation, guint *uid, GError **error)
 
 /* blocking: worker threads only */
 static gboolean
-check_admin(SbxAuthority *self, GDBusMethodInvocation *invocation, guint uid)
+check_action(SbxAuthority *self, GDBusMethodInvocation *invocation, guint uid, const gchar *action)
 {
 #ifdef HAVE_POLKIT
 	g_autoptr(GError) error = NULL;
@@ -162,8 +169,8 @@ check_admin(SbxAuthority *self, GDBusMethodInvocation *invocation, guint uid)
 	    G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION)
 		flags |= POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION;
 	subject = polkit_system_bus_name_new(sender);
-	result = polkit_authority_check_authorization_sync(
-	    polkit, subject, SBX_POLKIT_ACTION_MANAGE_ALL, NULL, flags, NULL, &error);
+	result = polkit_authority_check_authorization_sync(polkit, subject, action, NULL, flags,
+							   NULL, &error);
 	if (result == NULL) {
 		g_debug("polkit check for uid %u failed: %s", uid, error->message);
 		return FALSE;
@@ -172,6 +179,93 @@ check_admin(SbxAuthority *self, GDBusMethodInvocation *invocation, guint uid)
 #else
 	return FALSE;
 #endif
+}
+
+static gboolean
+check_admin(SbxAuthority *self, GDBusMethodInvocation *invocation, guint uid)
+{
+	return check_action(self, invocation, uid, SBX_POLKIT_ACTION_MANAGE_ALL);
+}
+
+/* --- tenants -------------------------------------------------------------- */
+
+void
+sbx_authority_set_tenant_proxy_uid(SbxAuthority *self, guint uid)
+{
+	g_return_if_fail(SBX_IS_AUTHORITY(self));
+	self->tenant_proxy_uid = uid;
+}
+
+void
+sbx_authority_grant(SbxAuthority *self, const gchar *sandbox_id, const gchar *sender)
+{
+	GHashTable *senders;
+
+	g_return_if_fail(SBX_IS_AUTHORITY(self));
+	if (sender == NULL)
+		return;
+	g_mutex_lock(&self->lock);
+	senders = g_hash_table_lookup(self->grants, sandbox_id);
+	if (senders == NULL) {
+		senders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		g_hash_table_insert(self->grants, g_strdup(sandbox_id), senders);
+	}
+	g_hash_table_add(senders, g_strdup(sender));
+	g_mutex_unlock(&self->lock);
+}
+
+gboolean
+sbx_authority_is_granted(SbxAuthority *self, const gchar *sandbox_id, const gchar *sender)
+{
+	GHashTable *senders;
+	gboolean granted = FALSE;
+
+	g_return_val_if_fail(SBX_IS_AUTHORITY(self), FALSE);
+	if (sandbox_id == NULL || sender == NULL)
+		return FALSE;
+	g_mutex_lock(&self->lock);
+	senders = g_hash_table_lookup(self->grants, sandbox_id);
+	granted = senders != NULL && g_hash_table_contains(senders, sender);
+	g_mutex_unlock(&self->lock);
+	return granted;
+}
+
+void
+sbx_authority_forget(SbxAuthority *self, const gchar *sandbox_id)
+{
+	g_return_if_fail(SBX_IS_AUTHORITY(self));
+	g_mutex_lock(&self->lock);
+	g_hash_table_remove(self->grants, sandbox_id);
+	g_mutex_unlock(&self->lock);
+}
+
+/* blocking: worker threads only */
+static gboolean
+check_tenant_proxy(SbxAuthority *self, GDBusMethodInvocation *invocation, guint uid)
+{
+	if (uid == 0 || (uid == self->tenant_proxy_uid && uid != SBX_UID_NOBODY))
+		return TRUE;
+	return check_action(self, invocation, uid, SBX_POLKIT_ACTION_ACT_FOR_TENANTS);
+}
+
+/* OpenSandbox, or a CreateSandbox/ListSandboxes whose dictionary has "tenant-token" */
+static gboolean
+call_acts_for_tenant(GDBusMethodInvocation *invocation)
+{
+	const gchar *method = g_dbus_method_invocation_get_method_name(invocation);
+	GVariant *params = g_dbus_method_invocation_get_parameters(invocation);
+	g_autoptr(GVariant) dict = NULL;
+	g_autoptr(GVariant) token = NULL;
+
+	if (g_strcmp0(method, "OpenSandbox") == 0)
+		return TRUE;
+	if (g_strcmp0(method, "CreateSandbox") != 0 && g_strcmp0(method, "ListSandboxes") != 0)
+		return FALSE;
+	if (!g_variant_is_of_type(params, G_VARIANT_TYPE("(a{sv})")))
+		return FALSE;
+	dict = g_variant_get_child_value(params, 0);
+	token = g_variant_lookup_value(dict, "tenant-token", NULL);
+	return token != NULL;
 }
 
 /* --- sandbox objects ------------------------------------------------------ */
@@ -193,6 +287,19 @@ guard_owner(Guard *guard, GDBusObjectSkeleton *object)
 	if (iface == NULL)
 		return 0;
 	return sbx_dbus_sandbox1_get_owner_uid(SBX_DBUS_SANDBOX1(iface));
+}
+
+/* the gateway was given this sandbox for the token of its owner */
+static gboolean
+guard_granted(Guard *guard, GDBusObjectSkeleton *object, GDBusMethodInvocation *invocation)
+{
+	g_autoptr(GDBusInterface) iface =
+	    g_dbus_object_get_interface(G_DBUS_OBJECT(object), "org.sandboxd.Sandbox1");
+	if (iface == NULL)
+		return FALSE;
+	return sbx_authority_is_granted(guard->authority,
+					sbx_dbus_sandbox1_get_id(SBX_DBUS_SANDBOX1(iface)),
+					g_dbus_method_invocation_get_sender(invocation));
 }
 
 static void
@@ -220,6 +327,8 @@ on_authorize_object_method(GDBusObjectSkeleton *object, GDBusInterfaceSkeleton *
 		return FALSE;
 	}
 	if (sbx_authority_may_access(uid, FALSE, owner))
+		return TRUE;
+	if (guard->from_property && guard_granted(guard, object, invocation))
 		return TRUE;
 	if (check_admin(guard->authority, invocation, uid))
 		return TRUE;
@@ -267,6 +376,7 @@ sbx_authority_identify_call(SbxAuthority *self, GDBusMethodInvocation *invocatio
 	g_autoptr(GError) error = NULL;
 	guint uid = SBX_UID_NOBODY;
 	gboolean admin = FALSE;
+	gboolean proxy = FALSE;
 
 	g_return_val_if_fail(SBX_IS_AUTHORITY(self), FALSE);
 	/* fail closed: a caller we cannot name gets nothing, not an "unknown" uid */
@@ -279,10 +389,13 @@ sbx_authority_identify_call(SbxAuthority *self, GDBusMethodInvocation *invocatio
 	}
 	if (g_strcmp0(method, "CreateSandbox") != 0 && g_strcmp0(method, "ListRegions") != 0)
 		admin = uid != SBX_UID_UNKNOWN && check_admin(self, invocation, uid);
+	if (uid != SBX_UID_UNKNOWN && call_acts_for_tenant(invocation))
+		proxy = check_tenant_proxy(self, invocation, uid);
 	/* the handler runs later in the main thread and reads these */
 	g_object_set_data_full(G_OBJECT(invocation), CALLER_UID_KEY, g_memdup2(&uid, sizeof(uid)),
 			       g_free);
 	g_object_set_data(G_OBJECT(invocation), CALLER_ADMIN_KEY, GINT_TO_POINTER(admin));
+	g_object_set_data(G_OBJECT(invocation), CALLER_PROXY_KEY, GINT_TO_POINTER(proxy));
 	return TRUE;
 }
 
@@ -317,4 +430,10 @@ sbx_authority_get_caller_is_admin(GDBusMethodInvocation *invocation)
 {
 	return GPOINTER_TO_INT(g_object_get_data(G_OBJECT(invocation), CALLER_ADMIN_KEY)) ||
 	       sbx_authority_get_caller_uid(invocation) == 0;
+}
+
+gboolean
+sbx_authority_get_caller_may_act_for_tenants(GDBusMethodInvocation *invocation)
+{
+	return GPOINTER_TO_INT(g_object_get_data(G_OBJECT(invocation), CALLER_PROXY_KEY));
 }

@@ -9,6 +9,10 @@
 G_BEGIN_DECLS
 
 #define SBX_POLKIT_ACTION_MANAGE_ALL "org.sandboxd.manage-all"
+/* may pass a tenant's token ("tenant-token", OpenSandbox): the gateway */
+#define SBX_POLKIT_ACTION_ACT_FOR_TENANTS "org.sandboxd.act-for-tenants"
+/* the gateway's system user, allowed to act for tenants without polkit */
+#define SBX_TENANT_PROXY_USER "sandboxd-gateway"
 /* owner of sandboxes made over a peer-to-peer connection (no bus, no uid) */
 #define SBX_UID_UNKNOWN G_MAXUINT
 /* a bus caller that was never identified: owns nothing, matches no owner */
@@ -48,6 +52,19 @@ gboolean sbx_authority_identify_call(SbxAuthority *self, GDBusMethodInvocation *
 guint sbx_authority_get_caller_uid(GDBusMethodInvocation *invocation);
 /* root, or polkit said yes */
 gboolean sbx_authority_get_caller_is_admin(GDBusMethodInvocation *invocation);
+
+/* the uid (besides root and polkit's org.sandboxd.act-for-tenants) that may
+ * act for the owner of a token; SBX_UID_NOBODY: none */
+void sbx_authority_set_tenant_proxy_uid(SbxAuthority *self, guint uid);
+/* identified with the call when it is OpenSandbox or carries "tenant-token" */
+gboolean sbx_authority_get_caller_may_act_for_tenants(GDBusMethodInvocation *invocation);
+/* the bus connection @sender may use sandbox @sandbox_id (and its
+ * processes), whoever owns it: given to the gateway when it presents the
+ * owner's token. Unique names are never reused, so a grant dies with its
+ * connection; sbx_authority_forget() drops a sandbox's grants. Thread-safe. */
+void sbx_authority_grant(SbxAuthority *self, const gchar *sandbox_id, const gchar *sender);
+gboolean sbx_authority_is_granted(SbxAuthority *self, const gchar *sandbox_id, const gchar *sender);
+void sbx_authority_forget(SbxAuthority *self, const gchar *sandbox_id);
 
 /* the rule itself */
 gboolean sbx_authority_may_access(guint caller_uid, gboolean caller_is_admin, guint owner_uid);

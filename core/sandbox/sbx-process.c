@@ -276,6 +276,10 @@ on_authorize_method(GDBusInterfaceSkeleton *iface, GDBusMethodInvocation *invoca
 	if (sbx_authority_may_access(uid, sbx_authority_get_caller_is_admin(invocation),
 				     self->owner_uid))
 		return TRUE;
+	/* the gateway, given the sandbox for its owner's token */
+	if (sbx_authority_is_granted(sbx_authority_get_default(), self->sandbox_id,
+				     g_dbus_method_invocation_get_sender(invocation)))
+		return TRUE;
 	g_dbus_method_invocation_return_error(invocation, SBX_ERROR, SBX_ERROR_ACCESS_DENIED,
 					      "%s belongs to another user",
 					      g_dbus_method_invocation_get_object_path(invocation));

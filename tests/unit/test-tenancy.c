@@ -749,6 +749,151 @@ test_two_users(Fixture *f, gconstpointer data)
 	wait_run_dir_empty(f);
 }
 
+/* --- tokens: the gateway acts for tenants, sandboxd names them --------------- */
+
+static gchar *
+token_call(Fixture *f, Creds *creds, const gchar *op, const gchar *a, const gchar *b)
+{
+	return as_user(f, creds, (const gchar *const[]){op, a, b, NULL});
+}
+
+static void
+test_tokens(Fixture *f, gconstpointer data)
+{
+	struct passwd *pw;
+	Creds one, two, gw;
+	g_autofree gchar *t1 = NULL;
+	g_autofree gchar *t2 = NULL;
+	g_autofree gchar *a = NULL;
+	g_autofree gchar *b = NULL;
+	g_autofree gchar *a_id = NULL;
+	g_autofree gchar *b_id = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *store = NULL;
+	g_autofree gchar *contents = NULL;
+	g_autoptr(GVariant) v = NULL;
+	GStatBuf st;
+
+	if (getuid() != 0) {
+		g_test_skip("needs root to run clients as three other users");
+		return;
+	}
+	pw = ensure_user("sbxtest1");
+	one = (Creds){pw->pw_uid, pw->pw_gid};
+	pw = ensure_user("sbxtest2");
+	two = (Creds){pw->pw_uid, pw->pw_gid};
+	/* the daemon looks the gateway's user up when it starts */
+	pw = ensure_user("sandboxd-gateway");
+	gw = (Creds){pw->pw_uid, pw->pw_gid};
+	copy_client(f, self_exe);
+	write_conf(f, "[daemon]\nBackend=test\n");
+	sbx_test_env_run_daemon(f->env);
+
+	/* a token is shown once, random, and stored hashed, 0600 */
+	t1 = token_call(f, &one, "token-create", "laptop", NULL);
+	g_assert_true(g_str_has_prefix(t1, "ddo_"));
+	g_assert_cmpuint(strlen(t1), >=, 4 + 32);
+	t2 = token_call(f, &two, "token-create", "laptop", NULL);
+	g_assert_true(g_str_has_prefix(t2, "ddo_"));
+	g_assert_cmpstr(t1, !=, t2);
+	out = token_call(f, &one, "token-create", "laptop", NULL);
+	g_assert_cmpstr(out, ==, "org.sandboxd.Error.AlreadyExists");
+	g_clear_pointer(&out, g_free);
+	out = token_call(f, &one, "token-create", "no/slash", NULL);
+	g_assert_cmpstr(out, ==, "org.sandboxd.Error.InvalidArgument");
+	g_clear_pointer(&out, g_free);
+	out = token_call(f, &one, "token-list", NULL, NULL);
+	g_assert_cmpstr(out, ==, "laptop");
+	g_clear_pointer(&out, g_free);
+	store = g_build_filename(f->env->state_dir, "tokens", NULL);
+	g_assert_cmpint(g_stat(store, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+	g_assert_true(g_file_get_contents(store, &contents, NULL, NULL));
+	g_assert_null(strstr(contents, t1 + 4));
+	g_assert_null(strstr(contents, t2 + 4));
+
+	/* the gateway creates for each token's owner */
+	a = token_call(f, &gw, "tcreate", t1, NULL);
+	g_assert_true(g_str_has_prefix(a, "/org/sandboxd/Sandbox1/sbx"));
+	b = token_call(f, &gw, "tcreate", t2, NULL);
+	g_assert_true(g_str_has_prefix(b, "/org/sandboxd/Sandbox1/sbx"));
+	a_id = g_path_get_basename(a);
+	b_id = g_path_get_basename(b);
+	v = sbx_test_get_prop(f->conn, a, "org.sandboxd.Sandbox1", "OwnerUid");
+	g_assert_cmpuint(g_variant_get_uint32(v), ==, one.uid);
+	g_clear_pointer(&v, g_variant_unref);
+	v = sbx_test_get_prop(f->conn, b, "org.sandboxd.Sandbox1", "OwnerUid");
+	g_assert_cmpuint(g_variant_get_uint32(v), ==, two.uid);
+
+	/* each token lists, opens and uses its owner's only */
+	out = token_call(f, &gw, "tlist", t1, NULL);
+	g_assert_cmpstr(out, ==, a);
+	g_clear_pointer(&out, g_free);
+	out = token_call(f, &gw, "tlist", t2, NULL);
+	g_assert_cmpstr(out, ==, b);
+	g_clear_pointer(&out, g_free);
+	out = token_call(f, &gw, "topen", t2, a_id);
+	g_assert_cmpstr(out, ==, "org.sandboxd.Error.NotFound");
+	g_clear_pointer(&out, g_free);
+	out = token_call(f, &gw, "topen", t1, a_id);
+	g_assert_cmpstr(out, ==, a);
+	g_clear_pointer(&out, g_free);
+	out = token_call(f, &gw, "tenv", t1, a_id);
+	g_assert_cmpstr(out, ==, "ok");
+	g_clear_pointer(&out, g_free);
+	out = token_call(f, &gw, "tenv", t2, a_id);
+	g_assert_cmpstr(out, ==, "org.sandboxd.Error.NotFound");
+	g_clear_pointer(&out, g_free);
+	/* without opening it, the gateway's own uid owns nothing */
+	out = as_user(f, &gw,
+		      (const gchar *const[]){"call", a, "org.sandboxd.Sandbox1", "GetEnvironment",
+					     "()", NULL});
+	g_assert_cmpstr(out, ==, "org.sandboxd.Error.AccessDenied");
+	g_clear_pointer(&out, g_free);
+	/* the tenant itself still owns it directly */
+	out = as_user(f, &one,
+		      (const gchar *const[]){"call", a, "org.sandboxd.Sandbox1", "GetEnvironment",
+					     "()", NULL});
+	g_assert_cmpstr(out, ==, "ok");
+	g_clear_pointer(&out, g_free);
+
+	/* nobody but the gateway's user may act for a tenant, even with a good token */
+	out = token_call(f, &one, "tcreate", t1, NULL);
+	g_assert_cmpstr(out, ==, "org.sandboxd.Error.AccessDenied");
+	g_clear_pointer(&out, g_free);
+	out = token_call(f, &two, "tlist", t1, NULL);
+	g_assert_cmpstr(out, ==, "org.sandboxd.Error.AccessDenied");
+	g_clear_pointer(&out, g_free);
+	/* OpenSandbox is the gateway's on the bus too */
+	out = token_call(f, &two, "topen", t1, a_id);
+	g_assert_true(g_str_has_suffix(out, "AccessDenied"));
+	g_clear_pointer(&out, g_free);
+
+	/* a bad token, and a revoked one */
+	out = token_call(f, &gw, "tcreate", "ddo_0123456789abcdefghijklmnopqrstuvwxyz", NULL);
+	g_assert_cmpstr(out, ==, "org.sandboxd.Error.InvalidToken");
+	g_clear_pointer(&out, g_free);
+	out = token_call(f, &two, "token-revoke", "laptop", NULL);
+	g_assert_cmpstr(out, ==, "ok");
+	g_clear_pointer(&out, g_free);
+	out = token_call(f, &two, "token-list", NULL, NULL);
+	g_assert_cmpstr(out, ==, "");
+	g_clear_pointer(&out, g_free);
+	out = token_call(f, &gw, "topen", t2, b_id);
+	g_assert_cmpstr(out, ==, "org.sandboxd.Error.InvalidToken");
+	g_clear_pointer(&out, g_free);
+	out = token_call(f, &gw, "tlist", t2, NULL);
+	g_assert_cmpstr(out, ==, "org.sandboxd.Error.InvalidToken");
+	g_clear_pointer(&out, g_free);
+	/* one's token still works, and kills through the gateway */
+	out = token_call(f, &gw, "tkill", t1, a_id);
+	g_assert_cmpstr(out, ==, "ok");
+	g_clear_pointer(&out, g_free);
+
+	kill_sandbox(f->conn, b);
+	wait_run_dir_empty(f);
+}
+
 /* --- the client side, run as another user ----------------------------------- */
 
 static gint
@@ -812,6 +957,69 @@ client_main(gint argc, gchar **argv)
 		    G_VARIANT_TYPE("(ii)"), G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL, NULL, &error);
 		if (reply != NULL)
 			g_print("ok\n");
+	} else if (g_strcmp0(op, "token-create") == 0 && argc == 5) {
+		reply = sbx_test_call(conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
+				      "CreateToken", g_variant_new("(s)", argv[4]), "(s)", &error);
+		if (reply != NULL)
+			g_print("%s\n",
+				g_variant_get_string(g_variant_get_child_value(reply, 0), NULL));
+	} else if (g_strcmp0(op, "token-revoke") == 0 && argc == 5) {
+		reply = sbx_test_call(conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
+				      "RevokeToken", g_variant_new("(s)", argv[4]), NULL, &error);
+		if (reply != NULL)
+			g_print("ok\n");
+	} else if (g_strcmp0(op, "token-list") == 0) {
+		reply = sbx_test_call(conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
+				      "ListTokens", NULL, "(a(st))", &error);
+		if (reply != NULL) {
+			g_autoptr(GVariantIter) iter = NULL;
+			const gchar *name;
+			g_variant_get(reply, "(a(st))", &iter);
+			while (g_variant_iter_next(iter, "(&st)", &name, NULL))
+				g_print("%s\n", name);
+		}
+	} else if (g_strcmp0(op, "tcreate") == 0 && argc == 5) {
+		GVariantDict dict;
+		g_variant_dict_init(&dict, NULL);
+		g_variant_dict_insert(&dict, "timeout", "s", "10m");
+		g_variant_dict_insert(&dict, "tenant-token", "s", argv[4]);
+		reply = sbx_test_call(
+		    conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "CreateSandbox",
+		    g_variant_new("(@a{sv})", g_variant_dict_end(&dict)), "(o)", &error);
+		if (reply != NULL)
+			g_print("%s\n",
+				g_variant_get_string(g_variant_get_child_value(reply, 0), NULL));
+	} else if (g_strcmp0(op, "tlist") == 0 && argc == 5) {
+		reply = sbx_test_call(
+		    conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "ListSandboxes",
+		    g_variant_new_parsed("({'tenant-token': <%s>},)", argv[4]), "(ao)", &error);
+		if (reply != NULL) {
+			g_autoptr(GVariantIter) iter = NULL;
+			const gchar *path;
+			g_variant_get(reply, "(ao)", &iter);
+			while (g_variant_iter_next(iter, "&o", &path))
+				g_print("%s\n", path);
+		}
+	} else if ((g_strcmp0(op, "topen") == 0 || g_strcmp0(op, "tenv") == 0 ||
+		    g_strcmp0(op, "tkill") == 0) &&
+		   argc == 6) {
+		/* open, then (on the same connection) use it */
+		reply = sbx_test_call(conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
+				      "OpenSandbox", g_variant_new("(ss)", argv[4], argv[5]), "(o)",
+				      &error);
+		if (reply != NULL && g_strcmp0(op, "topen") == 0) {
+			g_print("%s\n",
+				g_variant_get_string(g_variant_get_child_value(reply, 0), NULL));
+		} else if (reply != NULL) {
+			g_autofree gchar *path = NULL;
+			g_autoptr(GVariant) used = NULL;
+			g_variant_get(reply, "(o)", &path);
+			used = sbx_test_call(conn, path, "org.sandboxd.Sandbox1",
+					     g_strcmp0(op, "tenv") == 0 ? "GetEnvironment" : "Kill",
+					     NULL, NULL, &error);
+			if (used != NULL)
+				g_print("ok\n");
+		}
 	} else {
 		return 2;
 	}
@@ -844,6 +1052,7 @@ main(int argc, char **argv)
 		   fixture_teardown);
 	g_test_add("/tenancy/region-bad-config", Fixture, NULL, fixture_setup,
 		   test_region_bad_config, fixture_teardown);
+	g_test_add("/tenancy/tokens", Fixture, NULL, fixture_setup, test_tokens, fixture_teardown);
 	g_test_add("/tenancy/two-users", Fixture, NULL, fixture_setup, test_two_users,
 		   fixture_teardown);
 	return g_test_run();
