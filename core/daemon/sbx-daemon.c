@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -254,7 +253,7 @@ connect_bus(SbxDaemon *self, GError **error)
 	return TRUE;
 }
 
-/* tokens beside the state records; the gateway's user may act for tenants */
+/* tokens beside the state records */
 static void
 setup_tenants(SbxDaemon *self)
 {
@@ -263,10 +262,6 @@ setup_tenants(SbxDaemon *self)
 	g_autofree gchar *path = g_build_filename(state_dir, "tokens", NULL);
 	g_autoptr(SbxTokenStore) tokens = NULL;
 	g_autoptr(GError) error = NULL;
-	struct passwd *pw = getpwnam(SBX_TENANT_PROXY_USER);
-
-	if (pw != NULL)
-		sbx_authority_set_tenant_proxy_uid(sbx_authority_get_default(), pw->pw_uid);
 	if (g_mkdir_with_parents(state_dir, 0700) != 0) {
 		g_warning("%s: %s: no access tokens", state_dir, g_strerror(errno));
 		return;

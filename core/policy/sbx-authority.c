@@ -7,6 +7,8 @@
 #include <polkit/polkit.h>
 #endif
 
+#include <pwd.h>
+
 #include "sbx-authority.h"
 #include "sbx-dbus-generated.h"
 #include "sbx-error.h"
@@ -15,8 +17,8 @@ struct _SbxAuthority {
 	GObject parent_instance;
 	gboolean use_polkit;
 	GMutex lock;
-	guint tenant_proxy_uid;
-	GHashTable *grants; /* sandbox id -> GHashTable set of unique names; under lock */
+	gchar *tenant_proxy_user; /* may act for tenants; NULL: none */
+	GHashTable *grants;	  /* sandbox id -> GHashTable set of unique names; under lock */
 #ifdef HAVE_POLKIT
 	PolkitAuthority *polkit; /* NULL until first needed */
 	gboolean polkit_failed;
@@ -37,6 +39,7 @@ sbx_authority_finalize(GObject *object)
 	g_clear_object(&self->polkit);
 #endif
 	g_hash_table_unref(self->grants);
+	g_free(self->tenant_proxy_user);
 	g_mutex_clear(&self->lock);
 	G_OBJECT_CLASS(sbx_authority_parent_class)->finalize(object);
 }
@@ -51,7 +54,7 @@ static void
 sbx_authority_init(SbxAuthority *self)
 {
 	g_mutex_init(&self->lock);
-	self->tenant_proxy_uid = SBX_UID_NOBODY;
+	self->tenant_proxy_user = g_strdup(SBX_TENANT_PROXY_USER);
 	self->grants = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					     (GDestroyNotify)g_hash_table_unref);
 }
@@ -189,11 +192,21 @@ check_admin(SbxAuthority *self, GDBusMethodInvocation *invocation, guint uid)
 
 /* --- tenants -------------------------------------------------------------- */
 
-void
-sbx_authority_set_tenant_proxy_uid(SbxAuthority *self, guint uid)
+/* blocking (NSS): worker threads only. Looked up at each call, so the
+ * user may be made after sandboxd started */
+static gboolean
+is_tenant_proxy_user(SbxAuthority *self, guint uid)
 {
-	g_return_if_fail(SBX_IS_AUTHORITY(self));
-	self->tenant_proxy_uid = uid;
+	g_autofree gchar *name = NULL;
+	struct passwd pw, *found = NULL;
+	gchar buf[4096];
+
+	g_mutex_lock(&self->lock);
+	name = g_strdup(self->tenant_proxy_user);
+	g_mutex_unlock(&self->lock);
+	if (name == NULL || getpwnam_r(name, &pw, buf, sizeof(buf), &found) != 0 || found == NULL)
+		return FALSE;
+	return found->pw_uid == uid;
 }
 
 void
@@ -243,7 +256,7 @@ sbx_authority_forget(SbxAuthority *self, const gchar *sandbox_id)
 static gboolean
 check_tenant_proxy(SbxAuthority *self, GDBusMethodInvocation *invocation, guint uid)
 {
-	if (uid == 0 || (uid == self->tenant_proxy_uid && uid != SBX_UID_NOBODY))
+	if (uid == 0 || is_tenant_proxy_user(self, uid))
 		return TRUE;
 	return check_action(self, invocation, uid, SBX_POLKIT_ACTION_ACT_FOR_TENANTS);
 }

@@ -11,7 +11,8 @@ G_BEGIN_DECLS
 #define SBX_POLKIT_ACTION_MANAGE_ALL "org.sandboxd.manage-all"
 /* may pass a tenant's token ("tenant-token", OpenSandbox): the gateway */
 #define SBX_POLKIT_ACTION_ACT_FOR_TENANTS "org.sandboxd.act-for-tenants"
-/* the gateway's system user, allowed to act for tenants without polkit */
+/* the gateway's system user, allowed to act for tenants without polkit
+ * (looked up at each such call: it may be made after sandboxd started) */
 #define SBX_TENANT_PROXY_USER "sandboxd-gateway"
 /* owner of sandboxes made over a peer-to-peer connection (no bus, no uid) */
 #define SBX_UID_UNKNOWN G_MAXUINT
@@ -53,9 +54,6 @@ guint sbx_authority_get_caller_uid(GDBusMethodInvocation *invocation);
 /* root, or polkit said yes */
 gboolean sbx_authority_get_caller_is_admin(GDBusMethodInvocation *invocation);
 
-/* the uid (besides root and polkit's org.sandboxd.act-for-tenants) that may
- * act for the owner of a token; SBX_UID_NOBODY: none */
-void sbx_authority_set_tenant_proxy_uid(SbxAuthority *self, guint uid);
 /* identified with the call when it is OpenSandbox or carries "tenant-token" */
 gboolean sbx_authority_get_caller_may_act_for_tenants(GDBusMethodInvocation *invocation);
 /* the bus connection @sender may use sandbox @sandbox_id (and its
