@@ -17,6 +17,7 @@ sbx_gw_config_free(SbxGwConfig *config)
 	g_free(config->tls_key);
 	g_free(config->region);
 	g_free(config->work_dir);
+	g_free(config->user);
 	g_free(config->image);
 	g_free(config);
 }
@@ -55,17 +56,11 @@ read_string(GKeyFile *kf, const gchar *key, gchar **value)
 static gboolean
 apply_file(SbxGwConfig *config, const gchar *path, GError **error)
 {
-	static const gchar *const known[] = {"Listen",
-					     "TLSCertificate",
-					     "TLSKey",
-					     "AllowPlainHTTP",
-					     "Region",
-					     "WorkDir",
-					     "MaxMessageMiB",
-					     "MaxStreamBufferMiB",
-					     "MaxReadFileMiB",
-					     "Image",
-					     NULL};
+	static const gchar *const known[] = {
+	    "Listen",	      "TLSCertificate", "TLSKey",
+	    "AllowPlainHTTP", "Region",		"WorkDir",
+	    "User",	      "MaxMessageMiB",	"MaxStreamBufferMiB",
+	    "MaxReadFileMiB", "Image",		NULL};
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_auto(GStrv) keys = NULL;
 
@@ -88,6 +83,7 @@ apply_file(SbxGwConfig *config, const gchar *path, GError **error)
 	read_string(kf, "TLSKey", &config->tls_key);
 	read_string(kf, "Region", &config->region);
 	read_string(kf, "WorkDir", &config->work_dir);
+	read_string(kf, "User", &config->user);
 	read_string(kf, "Image", &config->image);
 	if (g_key_file_has_key(kf, SBX_GW_GROUP, "AllowPlainHTTP", NULL)) {
 		g_autoptr(GError) local_error = NULL;
@@ -126,7 +122,9 @@ sbx_gw_config_load(const gchar *config_dir, GError **error)
 
 	config->listen = g_strdup("127.0.0.1:8080");
 	config->region = g_strdup("loc");
-	config->work_dir = g_strdup("/root");
+	/* the SDK's defaults: processes run as "sandbox" in its home */
+	config->work_dir = g_strdup("/home/sandbox");
+	config->user = g_strdup("sandbox");
 	config->max_message_bytes = 128 * MIB;
 	config->max_stream_buffer_bytes = 16 * MIB;
 	/* a readFile answer is one frame of 4/3 of the file; the SDK takes 100 MiB frames */

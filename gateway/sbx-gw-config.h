@@ -14,6 +14,7 @@ typedef struct {
 	gboolean allow_plain_http; /* on a non-loopback address */
 	gchar *region;		   /* 3 letters, the region part of SDK sandbox ids */
 	gchar *work_dir;	   /* relative SDK paths and spawn's default cwd */
+	gchar *user;		   /* guest user processes run as (HOME, USER); "": the agent's */
 	gchar *image;		   /* what SDK sandboxes boot; NULL: the daemon's default */
 	guint64 max_message_bytes;
 	guint64 max_stream_buffer_bytes;

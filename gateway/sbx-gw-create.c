@@ -135,6 +135,25 @@ create_ready(GObject *source, GAsyncResult *res, gpointer data)
 				    NULL, proxy_ready, up);
 }
 
+/* sandboxd makes the token's owner the owner (it alone reads the token) */
+static GVariant *
+options_with_token(GVariant *options, const gchar *token)
+{
+	g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
+	GVariantIter iter;
+	const gchar *key;
+	GVariant *value;
+
+	g_variant_iter_init(&iter, options);
+	while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+		if (!g_str_equal(key, "tenant-token"))
+			g_variant_builder_add(&builder, "{sv}", key, value);
+		g_variant_unref(value);
+	}
+	g_variant_builder_add(&builder, "{sv}", "tenant-token", g_variant_new_string(token));
+	return g_variant_ref_sink(g_variant_builder_end(&builder));
+}
+
 void
 sbx_gw_create_upgrade(SbxGwServer *server, SoupServerMessage *msg, const gchar *sdk_id,
 		      const gchar *trace_id)
@@ -142,6 +161,7 @@ sbx_gw_create_upgrade(SbxGwServer *server, SoupServerMessage *msg, const gchar *
 	SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) options = NULL;
+	g_autoptr(GVariant) with_token = NULL;
 	SbxGwUpgrade *up;
 
 	if (!soup_websocket_server_check_handshake(msg, NULL, NULL, NULL, &error)) {
@@ -158,6 +178,7 @@ sbx_gw_create_upgrade(SbxGwServer *server, SoupServerMessage *msg, const gchar *
 						  error->message);
 			return;
 		}
+		with_token = options_with_token(options, sbx_gw_server_get_token(msg));
 	}
 	up = g_new0(SbxGwUpgrade, 1);
 	up->server = server;
@@ -168,8 +189,9 @@ sbx_gw_create_upgrade(SbxGwServer *server, SoupServerMessage *msg, const gchar *
 	g_signal_connect(msg, "disconnected", G_CALLBACK(on_disconnected), up);
 	soup_server_message_pause(msg);
 	if (up->create)
-		sbx_dbus_manager1_call_create_sandbox(server->manager, options, NULL, create_ready,
-						      up);
+		sbx_dbus_manager1_call_create_sandbox(server->manager, with_token, NULL,
+						      create_ready, up);
 	else
-		sbx_gw_rest_lookup_sandbox(server, sdk_id, proxy_ready, up);
+		sbx_gw_rest_lookup_sandbox(server, sdk_id, sbx_gw_server_get_token(msg),
+					   proxy_ready, up);
 }

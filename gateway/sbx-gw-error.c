@@ -34,6 +34,7 @@ static const SbxGwErrorMap error_map[] = {
     {"VolumeAttached", "Busy", "EBUSY", 409, "VOLUME_ATTACHED"},
     {"VolumeInUse", "Busy", "EBUSY", 409, "VOLUME_IN_USE"},
     {"UnknownRegion", "TypeError", "EINVAL", 400, "UNKNOWN_REGION"},
+    {"InvalidToken", "PermissionDenied", "EACCES", 401, "INVALID_TOKEN"},
 };
 
 JsonNode *

@@ -217,6 +217,10 @@ spawn_options(SbxGwCall *call, GVariantBuilder *options, gboolean *out_piped, gb
 	dir = sbx_gw_server_resolve_path(call->conn->server,
 					 cwd != NULL ? cwd : call->conn->server->config->work_dir);
 	g_variant_builder_add(options, "{sv}", "cwd", g_variant_new_string(dir));
+	/* sandboxd looks the user up in the guest and sets HOME, USER, LOGNAME */
+	if (call->conn->server->config->user[0] != '\0')
+		g_variant_builder_add(options, "{sv}", "user",
+				      g_variant_new_string(call->conn->server->config->user));
 	if (!*out_piped)
 		g_variant_builder_add(options, "{sv}", "stdout", g_variant_new_string("null"));
 	if (!*err_piped)

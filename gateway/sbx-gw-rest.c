@@ -31,8 +31,8 @@ lookup_path_ready(GObject *source, GAsyncResult *res, gpointer data)
 	g_autofree gchar *path = NULL;
 	GError *error = NULL;
 
-	if (!sbx_dbus_manager1_call_get_sandbox_finish(SBX_DBUS_MANAGER1(source), &path, res,
-						       &error)) {
+	if (!sbx_dbus_manager1_call_open_sandbox_finish(SBX_DBUS_MANAGER1(source), &path, res,
+							&error)) {
 		g_task_return_error(task, error);
 		return;
 	}
@@ -42,8 +42,8 @@ lookup_path_ready(GObject *source, GAsyncResult *res, gpointer data)
 }
 
 void
-sbx_gw_rest_lookup_sandbox(SbxGwServer *server, const gchar *sdk_id, GAsyncReadyCallback callback,
-			   gpointer user_data)
+sbx_gw_rest_lookup_sandbox(SbxGwServer *server, const gchar *sdk_id, const gchar *token,
+			   GAsyncReadyCallback callback, gpointer user_data)
 {
 	g_autoptr(GTask) task = g_task_new(NULL, NULL, callback, user_data);
 	g_autofree gchar *sbx_id = NULL;
@@ -55,8 +55,9 @@ sbx_gw_rest_lookup_sandbox(SbxGwServer *server, const gchar *sdk_id, GAsyncReady
 		g_task_return_error(task, error);
 		return;
 	}
-	sbx_dbus_manager1_call_get_sandbox(server->manager, sbx_id, NULL, lookup_path_ready,
-					   g_object_ref(task));
+	/* sandboxd checks the token, and that its owner owns the sandbox */
+	sbx_dbus_manager1_call_open_sandbox(server->manager, token, sbx_id, NULL, lookup_path_ready,
+					    g_object_ref(task));
 }
 
 SbxDBusSandbox1 *
@@ -139,7 +140,8 @@ kill_lookup_ready(GObject *source, GAsyncResult *res, gpointer data)
 void
 sbx_gw_rest_kill(SbxGwServer *server, SoupServerMessage *msg, const gchar *sdk_id)
 {
-	sbx_gw_rest_lookup_sandbox(server, sdk_id, kill_lookup_ready, rest_call_new(server, msg));
+	sbx_gw_rest_lookup_sandbox(server, sdk_id, sbx_gw_server_get_token(msg), kill_lookup_ready,
+				   rest_call_new(server, msg));
 }
 
 /* --- PATCH /api/v3/sandbox/ID {"stop_at_ms": N} --- */
@@ -239,7 +241,8 @@ extend_lookup_ready(GObject *source, GAsyncResult *res, gpointer data)
 void
 sbx_gw_rest_extend(SbxGwServer *server, SoupServerMessage *msg, const gchar *sdk_id)
 {
-	sbx_gw_rest_lookup_sandbox(server, sdk_id, extend_lookup_ready, rest_call_new(server, msg));
+	sbx_gw_rest_lookup_sandbox(server, sdk_id, sbx_gw_server_get_token(msg),
+				   extend_lookup_ready, rest_call_new(server, msg));
 }
 
 /* --- GET /api/v2/sandboxes?labels[k]=v --- */
@@ -358,6 +361,8 @@ sbx_gw_rest_list_sandboxes(SbxGwServer *server, SoupServerMessage *msg, GHashTab
 	}
 	if (n > 0)
 		g_variant_builder_add(&filter, "{sv}", "labels", g_variant_builder_end(&labels));
+	g_variant_builder_add(&filter, "{sv}", "tenant-token",
+			      g_variant_new_string(sbx_gw_server_get_token(msg)));
 	sbx_dbus_manager1_call_list_sandboxes(server->manager, g_variant_builder_end(&filter), NULL,
 					      list_ready, rest_call_new(server, msg));
 }

@@ -12,8 +12,9 @@ void sbx_gw_rest_kill(SbxGwServer *server, SoupServerMessage *msg, const gchar *
 void sbx_gw_rest_extend(SbxGwServer *server, SoupServerMessage *msg, const gchar *sdk_id);
 void sbx_gw_rest_list_sandboxes(SbxGwServer *server, SoupServerMessage *msg, GHashTable *query);
 
-/* the D-Bus proxy of running sandbox @sdk_id (async: GetSandbox, then the proxy) */
-void sbx_gw_rest_lookup_sandbox(SbxGwServer *server, const gchar *sdk_id,
+/* the D-Bus proxy of running sandbox @sdk_id of @token's owner (async:
+ * OpenSandbox, then the proxy) */
+void sbx_gw_rest_lookup_sandbox(SbxGwServer *server, const gchar *sdk_id, const gchar *token,
 				GAsyncReadyCallback callback, gpointer user_data);
 SbxDBusSandbox1 *sbx_gw_rest_lookup_sandbox_finish(GAsyncResult *res, GError **error);
 

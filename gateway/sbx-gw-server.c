@@ -74,14 +74,24 @@ sbx_gw_server_reply_gerror(SoupServerMessage *msg, const GError *error)
 
 /* --- authentication --- */
 
-static gboolean
-authenticate(SbxGwServer *server, SoupServerMessage *msg)
+const gchar *
+sbx_gw_server_get_token(SoupServerMessage *msg)
 {
 	SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
 	const gchar *auth = soup_message_headers_get_one(headers, "Authorization");
 
 	if (auth == NULL || !g_str_has_prefix(auth, "Bearer ") || strlen(auth) <= 7 ||
-	    strlen(auth) > 512) {
+	    strlen(auth) > 512 || !g_utf8_validate(auth, -1, NULL))
+		return NULL;
+	return auth + 7;
+}
+
+/* the token's shape only: sandboxd says whose it is, or that it is bad, on
+ * each call that acts for a tenant */
+static gboolean
+authenticate(SbxGwServer *server, SoupServerMessage *msg)
+{
+	if (sbx_gw_server_get_token(msg) == NULL) {
 		sbx_gw_server_reply_error(msg, SOUP_STATUS_UNAUTHORIZED, "INVALID_TOKEN",
 					  "a valid access token is required");
 		return FALSE;

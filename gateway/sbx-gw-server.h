@@ -39,5 +39,8 @@ void sbx_gw_server_reply_json(SoupServerMessage *msg, guint status, JsonNode *bo
 void sbx_gw_server_reply_error(SoupServerMessage *msg, guint status, const gchar *code,
 			       const gchar *message);
 void sbx_gw_server_reply_gerror(SoupServerMessage *msg, const GError *error);
+/* the bearer token of @msg (NULL when missing or malformed): passed to
+ * sandboxd with every call that acts for its owner */
+const gchar *sbx_gw_server_get_token(SoupServerMessage *msg);
 
 G_END_DECLS

@@ -9,7 +9,10 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include "sbx-test-env.h"
 #include "sbx-test-supervisor.h"
@@ -196,6 +199,81 @@ on_node_exited(GObject *source, GAsyncResult *res, gpointer data)
 	g_main_loop_quit(data);
 }
 
+/* --- tenants: a token of each of two users, made with sandboxctl as them --- */
+
+typedef struct {
+	uid_t uid;
+	gid_t gid;
+} Creds;
+
+static gboolean
+ensure_user(const gchar *name, Creds *creds, GError **error)
+{
+	struct passwd *pw = getpwnam(name);
+	gint status = 0;
+	const gchar *argv[] = {"useradd", "-r", "-M", "-s", "/usr/sbin/nologin", name, NULL};
+
+	if (pw == NULL) {
+		if (!g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+				  NULL, &status, error) ||
+		    !g_spawn_check_wait_status(status, error))
+			return FALSE;
+		pw = getpwnam(name);
+	}
+	if (pw == NULL) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no user %s", name);
+		return FALSE;
+	}
+	creds->uid = pw->pw_uid;
+	creds->gid = pw->pw_gid;
+	return TRUE;
+}
+
+static void
+drop_to_user(gpointer user_data)
+{
+	Creds *c = user_data;
+	/* async-signal-safe calls only: this runs between fork and exec */
+	if (setgroups(0, NULL) != 0 || setgid(c->gid) != 0 || setuid(c->uid) != 0)
+		_exit(99);
+}
+
+/* `sandboxctl token create NAME` as @user: the token it prints */
+static gchar *
+create_token(const gchar *tmpdir, const gchar *bus_address, const gchar *user, GError **error)
+{
+	g_autofree gchar *ctl = g_build_filename(tmpdir, "sandboxctl", NULL);
+	g_autoptr(GSubprocessLauncher) launcher =
+	    g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+	g_autoptr(GSubprocess) proc = NULL;
+	gchar *out = NULL;
+	Creds creds;
+
+	/* the build tree may be out of other users' reach */
+	if (!g_file_test(ctl, G_FILE_TEST_EXISTS)) {
+		g_autoptr(GFile) src = g_file_new_for_path(require("SBX_TEST_SANDBOXCTL"));
+		g_autoptr(GFile) dst = g_file_new_for_path(ctl);
+		if (!g_file_copy(src, dst, G_FILE_COPY_NONE, NULL, NULL, NULL, error))
+			return NULL;
+		g_chmod(ctl, 0755);
+	}
+	if (!ensure_user(user, &creds, error))
+		return NULL;
+	g_subprocess_launcher_set_child_setup(launcher, drop_to_user, &creds, NULL);
+	g_subprocess_launcher_set_cwd(launcher, "/");
+	proc = g_subprocess_launcher_spawn(launcher, error, ctl, "--address", bus_address, "token",
+					   "create", "sdk-test", NULL);
+	if (proc == NULL || !g_subprocess_communicate_utf8(proc, NULL, NULL, &out, NULL, error))
+		return NULL;
+	if (!g_subprocess_get_successful(proc) || !g_str_has_prefix(out, "ddo_")) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "sandboxctl token create: '%s'",
+			    out);
+		g_free(out);
+		return NULL;
+	}
+	return g_strstrip(out);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -210,6 +288,8 @@ main(int argc, char **argv)
 	g_autoptr(GSubprocess) gateway = NULL;
 	g_autoptr(GSubprocess) script = NULL;
 	g_autoptr(GMainLoop) loop = NULL;
+	g_autofree gchar *token_a = NULL;
+	g_autofree gchar *token_b = NULL;
 	const gchar *sdk_dir;
 	SbxTestEnv *env = sbx_test_env_get();
 	guint16 port;
@@ -249,6 +329,16 @@ main(int argc, char **argv)
 	    env->conn, "org.sandboxd", "org.freedesktop.DBus.ObjectManager", "InterfacesAdded",
 	    NULL, NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_interfaces_added, tmpdir, NULL);
 
+	/* two tenants; the SDK scripts run as the first */
+	token_a = create_token(tmpdir, env->bus_address, "sbxtest1", &error);
+	if (token_a != NULL)
+		token_b = create_token(tmpdir, env->bus_address, "sbxtest2", &error);
+	if (token_b == NULL) {
+		g_printerr("cannot create the tenants' tokens: %s\n", error->message);
+		sbx_test_env_stop(env);
+		return 1;
+	}
+
 	port = free_port();
 	listen = g_strdup_printf("127.0.0.1:%u", port);
 	endpoint = g_strdup_printf("http://127.0.0.1:%u", port);
@@ -275,7 +365,8 @@ main(int argc, char **argv)
 	g_subprocess_launcher_set_cwd(launcher, sdk_dir);
 	g_subprocess_launcher_setenv(launcher, "DENO_SANDBOX_ENDPOINT", endpoint, TRUE);
 	g_subprocess_launcher_setenv(launcher, "DENO_DEPLOY_ENDPOINT", endpoint, TRUE);
-	g_subprocess_launcher_setenv(launcher, "DENO_DEPLOY_TOKEN", "ddo_test", TRUE);
+	g_subprocess_launcher_setenv(launcher, "DENO_DEPLOY_TOKEN", token_a, TRUE);
+	g_subprocess_launcher_setenv(launcher, "SBX_TEST_TOKEN_B", token_b, TRUE);
 	g_subprocess_launcher_setenv(launcher, "SBX_TEST_BUS_ADDRESS", env->bus_address, TRUE);
 	g_subprocess_launcher_unsetenv(launcher, "DENO_DEPLOY_ORG");
 	/* the SDK may leave a keep-alive timer behind a failed connect */

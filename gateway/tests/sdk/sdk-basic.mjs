@@ -70,8 +70,18 @@ test("spawn: args, env, cwd, clearEnv", async () => {
   });
   const out = await child.output();
   assert.equal(out.stdoutText, "bar baz:/tmp\n");
+  // clearEnv keeps only env, and the identity of the user the process runs as
   const clean = await sandbox.spawn("/usr/bin/env", { clearEnv: true, env: { ONLY: "1" }, stdout: "piped" });
-  assert.equal((await clean.output()).stdoutText, "ONLY=1\n");
+  const lines = (await clean.output()).stdoutText.trim().split("\n").sort();
+  assert.deepEqual(lines, ["HOME=/home/sandbox", "LOGNAME=sandbox", "ONLY=1", "USER=sandbox"]);
+});
+
+test("processes run as user sandbox in /home/sandbox; sudo works", async () => {
+  assert.equal(await sandbox.sh`pwd`.text(), "/home/sandbox\n");
+  assert.equal(await sandbox.sh`whoami; echo "$HOME"`.text(), "sandbox\n/home/sandbox\n");
+  assert.equal(await sandbox.sh`whoami`.sudo().text(), "root\n");
+  assert.equal(await sandbox.sh`touch mine && stat -c %U mine`.text(), "sandbox\n");
+  await assert.rejects(async () => await sandbox.sh`touch /etc/not-mine`, /exit code 1/);
 });
 
 test("spawn: stdin piped through cat", async () => {
