@@ -16,22 +16,8 @@ gboolean
 sbx_manager_tenants_resolve(SbxManager *self, GDBusMethodInvocation *invocation, const gchar *token,
 			    guint *uid, GError **error)
 {
-	SbxTokenStore *tokens = sbx_manager_get_token_store(self);
-
-	/* sbx_authority_identify_call() asked, in a worker thread */
-	if (!sbx_authority_get_caller_may_act_for_tenants(invocation)) {
-		g_set_error(error, SBX_ERROR, SBX_ERROR_ACCESS_DENIED,
-			    "tenant-token: only root, the user " SBX_TENANT_PROXY_USER
-			    " or the polkit action " SBX_POLKIT_ACTION_ACT_FOR_TENANTS
-			    " may act for a tenant");
-		return FALSE;
-	}
-	if (tokens == NULL || !sbx_token_store_lookup(tokens, token, uid)) {
-		g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_TOKEN,
-			    "the access token is unknown or revoked");
-		return FALSE;
-	}
-	return TRUE;
+	return sbx_token_store_resolve_call(sbx_manager_get_token_store(self), invocation, token,
+					    uid, error);
 }
 
 /* a token acts for a uid: a caller the bus could not name has none */

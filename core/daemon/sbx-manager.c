@@ -784,6 +784,7 @@ sbx_manager_export(SbxManager *self, GDBusConnection *connection)
 				     G_DBUS_INTERFACE_SKELETON(self->iface));
 	g_signal_connect(self->iface, "handle-get-status", G_CALLBACK(handle_get_status), self);
 	if (self->volumes != NULL) {
+		sbx_volume_manager_set_token_store(self->volumes, self->tokens);
 		sbx_volume_dbus_connect_manager(self->volumes, self->iface);
 		sbx_volume_manager_set_object_manager(self->volumes, self->object_manager);
 	}

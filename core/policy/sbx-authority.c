@@ -261,7 +261,7 @@ check_tenant_proxy(SbxAuthority *self, GDBusMethodInvocation *invocation, guint 
 	return check_action(self, invocation, uid, SBX_POLKIT_ACTION_ACT_FOR_TENANTS);
 }
 
-/* OpenSandbox, or a CreateSandbox/ListSandboxes whose dictionary has "tenant-token" */
+/* OpenSandbox, OpenVolume, or a call whose dictionary has "tenant-token" */
 static gboolean
 call_acts_for_tenant(GDBusMethodInvocation *invocation)
 {
@@ -270,13 +270,18 @@ call_acts_for_tenant(GDBusMethodInvocation *invocation)
 	g_autoptr(GVariant) dict = NULL;
 	g_autoptr(GVariant) token = NULL;
 
-	if (g_strcmp0(method, "OpenSandbox") == 0)
+	if (g_strcmp0(method, "OpenSandbox") == 0 || g_strcmp0(method, "OpenVolume") == 0)
 		return TRUE;
-	if (g_strcmp0(method, "CreateSandbox") != 0 && g_strcmp0(method, "ListSandboxes") != 0)
+	/* CreateSandbox, ListSandboxes, ListVolumes: (a{sv}); CreateVolume: (sa{sv}) */
+	if (g_variant_is_of_type(params, G_VARIANT_TYPE("(a{sv})")) &&
+	    (g_strcmp0(method, "CreateSandbox") == 0 || g_strcmp0(method, "ListSandboxes") == 0 ||
+	     g_strcmp0(method, "ListVolumes") == 0))
+		dict = g_variant_get_child_value(params, 0);
+	else if (g_variant_is_of_type(params, G_VARIANT_TYPE("(sa{sv})")) &&
+		 g_strcmp0(method, "CreateVolume") == 0)
+		dict = g_variant_get_child_value(params, 1);
+	else
 		return FALSE;
-	if (!g_variant_is_of_type(params, G_VARIANT_TYPE("(a{sv})")))
-		return FALSE;
-	dict = g_variant_get_child_value(params, 0);
 	token = g_variant_lookup_value(dict, "tenant-token", NULL);
 	return token != NULL;
 }

@@ -247,3 +247,22 @@ sbx_token_store_lookup(SbxTokenStore *self, const gchar *token, guint *uid)
 	*uid = group_uid(self, group);
 	return *uid != SBX_UID_NOBODY;
 }
+
+gboolean
+sbx_token_store_resolve_call(SbxTokenStore *self, GDBusMethodInvocation *invocation,
+			     const gchar *token, guint *uid, GError **error)
+{
+	if (!sbx_authority_get_caller_may_act_for_tenants(invocation)) {
+		g_set_error(error, SBX_ERROR, SBX_ERROR_ACCESS_DENIED,
+			    "tenant-token: only root, the user " SBX_TENANT_PROXY_USER
+			    " or the polkit action " SBX_POLKIT_ACTION_ACT_FOR_TENANTS
+			    " may act for a tenant");
+		return FALSE;
+	}
+	if (self == NULL || !sbx_token_store_lookup(self, token, uid)) {
+		g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_TOKEN,
+			    "the access token is unknown or revoked");
+		return FALSE;
+	}
+	return TRUE;
+}

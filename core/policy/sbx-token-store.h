@@ -24,4 +24,11 @@ gboolean sbx_token_store_revoke(SbxTokenStore *self, guint uid, const gchar *nam
 /* the uid @token belongs to; FALSE for an unknown or revoked one */
 gboolean sbx_token_store_lookup(SbxTokenStore *self, const gchar *token, guint *uid);
 
+/* the owner of @token for a call that acts for a tenant ("tenant-token",
+ * OpenSandbox, OpenVolume): AccessDenied unless the caller may act for
+ * tenants (sbx_authority_identify_call()), InvalidToken for an unknown or
+ * revoked token or a NULL @self */
+gboolean sbx_token_store_resolve_call(SbxTokenStore *self, GDBusMethodInvocation *invocation,
+				      const gchar *token, guint *uid, GError **error);
+
 G_END_DECLS

@@ -8,6 +8,7 @@
 
 #include "sbx-authority.h"
 #include "sbx-error.h"
+#include "sbx-token-store.h"
 #include "sbx-volume-dbus.h"
 #include "sbx-volume-manager-private.h"
 
@@ -18,6 +19,7 @@ typedef enum {
 	CALL_DELETE,
 	CALL_RESIZE,
 	CALL_SNAPSHOT,
+	CALL_OPEN,
 } CallKind;
 
 typedef struct {
@@ -29,6 +31,8 @@ typedef struct {
 	GVariant *options;
 	guint64 capacity;
 	guint uid;
+	gchar *token;	/* OpenVolume's, or "tenant-token" taken out of options */
+	gboolean grant; /* the caller acts for a tenant: may then use what it made */
 } VolumeCall;
 
 static void
@@ -38,6 +42,7 @@ volume_call_free(VolumeCall *call)
 	g_clear_object(&call->invocation);
 	g_clear_object(&call->volume);
 	g_free(call->name);
+	g_free(call->token);
 	g_clear_pointer(&call->options, g_variant_unref);
 	g_free(call);
 }
@@ -65,6 +70,9 @@ on_created(GObject *source, GAsyncResult *res, gpointer user_data)
 		return_error(call, error);
 		return;
 	}
+	if (call->grant)
+		sbx_authority_grant(sbx_authority_get_default(), sbx_volume_get_id(volume),
+				    g_dbus_method_invocation_get_sender(call->invocation));
 	g_dbus_method_invocation_return_value(
 	    g_steal_pointer(&call->invocation),
 	    g_variant_new("(o)", sbx_volume_get_object_path(volume)));
@@ -97,8 +105,13 @@ run_call(VolumeCall *call_in)
 
 	/* a Volume1 method: only its owner, and only while it still exists */
 	if (call->volume != NULL) {
-		/* root manages every volume, like every sandbox */
-		if (sbx_volume_get_owner(call->volume) != call->uid && call->uid != 0) {
+		/* root manages every volume, like every sandbox; the gateway those it
+		 * was given for their owner's token */
+		call->grant = sbx_authority_is_granted(
+		    sbx_authority_get_default(), sbx_volume_get_id(call->volume),
+		    g_dbus_method_invocation_get_sender(call->invocation));
+		if (sbx_volume_get_owner(call->volume) != call->uid && call->uid != 0 &&
+		    !call->grant) {
 			g_set_error(&error, SBX_ERROR, SBX_ERROR_ACCESS_DENIED,
 				    "volume %s belongs to another user",
 				    sbx_volume_get_id(call->volume));
@@ -146,12 +159,16 @@ run_call(VolumeCall *call_in)
 		    g_variant_new("(^ao)", (const gchar *const *)paths));
 		return;
 	}
-	case CALL_GET: {
+	case CALL_GET:
+	case CALL_OPEN: {
 		SbxVolume *volume = sbx_volume_manager_lookup(self, call->uid, call->name, &error);
 		if (volume == NULL) {
 			return_error(call, error);
 			return;
 		}
+		if (call->kind == CALL_OPEN)
+			sbx_authority_grant(sbx_authority_get_default(), sbx_volume_get_id(volume),
+					    g_dbus_method_invocation_get_sender(call->invocation));
 		g_dbus_method_invocation_return_value(
 		    g_steal_pointer(&call->invocation),
 		    g_variant_new("(o)", sbx_volume_get_object_path(volume)));
@@ -160,6 +177,48 @@ run_call(VolumeCall *call_in)
 	default:
 		break;
 	}
+}
+
+/* "tenant-token" out of the options: the gateway acts for the token's
+ * owner, and sandboxd, not the gateway, names it. FALSE: answered */
+static gboolean
+take_tenant(VolumeCall *call)
+{
+	g_auto(GVariantBuilder) rest = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
+	g_autoptr(GError) error = NULL;
+	GVariantIter iter;
+	const gchar *key;
+	GVariant *value;
+
+	if (call->options != NULL && call->kind != CALL_SNAPSHOT) {
+		g_variant_iter_init(&iter, call->options);
+		while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+			g_autoptr(GVariant) owned = value;
+			if (!g_str_equal(key, "tenant-token")) {
+				g_variant_builder_add(&rest, "{sv}", key, value);
+				continue;
+			}
+			if (call->token != NULL ||
+			    !g_variant_is_of_type(value, G_VARIANT_TYPE_STRING)) {
+				g_set_error(&error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+					    "tenant-token: expected one string");
+				return_error(call, error);
+				return FALSE;
+			}
+			call->token = g_variant_dup_string(value, NULL);
+		}
+		g_variant_unref(call->options);
+		call->options = g_variant_ref_sink(g_variant_builder_end(&rest));
+	}
+	if (call->token == NULL)
+		return TRUE;
+	if (!sbx_token_store_resolve_call(call->manager->tokens, call->invocation, call->token,
+					  &call->uid, &error)) {
+		return_error(call, error);
+		return FALSE;
+	}
+	call->grant = TRUE;
+	return TRUE;
 }
 
 /* takes @call; the caller was identified before the handler ran
@@ -174,6 +233,10 @@ dispatch(VolumeCall *call)
 		g_autoptr(GError) error =
 		    g_error_new(SBX_ERROR, SBX_ERROR_ACCESS_DENIED, "cannot identify the caller");
 		return_error(call, error);
+		return;
+	}
+	if (!take_tenant(call)) {
+		g_autoptr(VolumeCall) owned = call;
 		return;
 	}
 	run_call(call);
@@ -220,9 +283,21 @@ handle_get_volume(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static gboolean
+handle_open_volume(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation, const gchar *token,
+		   const gchar *id_or_name, gpointer user_data)
+{
+	VolumeCall *call = call_new(user_data, invocation, CALL_OPEN);
+	call->token = g_strdup(token);
+	call->name = g_strdup(id_or_name);
+	dispatch(call);
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 void
 sbx_volume_dbus_connect_manager(SbxVolumeManager *self, SbxDBusManager1 *iface)
 {
+	g_signal_connect(iface, "handle-open-volume", G_CALLBACK(handle_open_volume), self);
 	g_signal_connect(iface, "handle-create-volume", G_CALLBACK(handle_create_volume), self);
 	g_signal_connect(iface, "handle-list-volumes", G_CALLBACK(handle_list_volumes), self);
 	g_signal_connect(iface, "handle-get-volume", G_CALLBACK(handle_get_volume), self);

@@ -12,6 +12,7 @@ struct _SbxVolumeManager {
 	GHashTable *backends;	   /* name -> SbxVolumeBackend */
 	GHashTable *volumes;	   /* id -> SbxVolume */
 	GHashTable *pending_names; /* "UID/NAME" being created -> NULL */
+	SbxTokenStore *tokens;	   /* tenants' tokens, or NULL */
 };
 
 /* exports @volume's object and connects its method handlers */

@@ -19,6 +19,7 @@ sbx_volume_manager_finalize(GObject *object)
 	SbxVolumeManager *self = SBX_VOLUME_MANAGER(object);
 	g_clear_object(&self->config);
 	g_clear_object(&self->object_manager);
+	g_clear_object(&self->tokens);
 	g_hash_table_unref(self->backends);
 	g_hash_table_unref(self->volumes);
 	g_hash_table_unref(self->pending_names);
@@ -442,4 +443,11 @@ sbx_volume_manager_disks_to_cmdline(GPtrArray *disks)
 				       disk->mount_path, disk->read_only ? "ro" : "rw");
 	}
 	return g_string_free(g_steal_pointer(&str), FALSE);
+}
+
+void
+sbx_volume_manager_set_token_store(SbxVolumeManager *self, SbxTokenStore *tokens)
+{
+	g_return_if_fail(SBX_IS_VOLUME_MANAGER(self));
+	g_set_object(&self->tokens, tokens);
 }

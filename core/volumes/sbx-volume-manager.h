@@ -6,6 +6,8 @@
 
 #include <gio/gio.h>
 
+#include "sbx-token-store.h"
+
 #include "sbx-config.h"
 #include "sbx-vm-spec.h"
 #include "sbx-volume.h"
@@ -35,6 +37,8 @@ gboolean sbx_volume_ops_load_finish(SbxVolumeManager *self, GAsyncResult *res, G
 /* one of @uid's volumes by id or name; NotFound otherwise */
 SbxVolume *sbx_volume_manager_lookup(SbxVolumeManager *self, guint uid, const gchar *id_or_name,
 				     GError **error);
+/* the tokens "tenant-token" and OpenVolume are checked against */
+void sbx_volume_manager_set_token_store(SbxVolumeManager *self, SbxTokenStore *tokens);
 /* object paths (sorted, NULL-terminated) of @uid's volumes matching @filter (a{sv}) */
 gchar **sbx_volume_manager_list(SbxVolumeManager *self, guint uid, GVariant *filter,
 				GError **error);
