@@ -9,6 +9,7 @@
 #include "sbx-gw-id.h"
 #include "sbx-gw-rest.h"
 #include "sbx-gw-server.h"
+#include "sbx-gw-volumes.h"
 
 #define SBX_GW_BUS_NAME "org.sandboxd"
 #define SBX_GW_MANAGER_PATH "/org/sandboxd/Manager1"
@@ -138,6 +139,10 @@ route(SbxGwServer *server, SoupServerMessage *msg, const gchar *path, GHashTable
 	} else if (n == 4 && g_str_equal(parts[1], "api") && g_str_equal(parts[2], "v2") &&
 		   g_str_equal(parts[3], "sandboxes") && g_str_equal(method, "GET")) {
 		sbx_gw_rest_list_sandboxes(server, msg, query);
+	} else if (n >= 4 && n <= 6 && g_str_equal(parts[1], "api") &&
+		   g_str_equal(parts[2], "v2") &&
+		   (g_str_equal(parts[3], "volumes") || g_str_equal(parts[3], "snapshots"))) {
+		sbx_gw_volumes_route(server, msg, (const gchar *const *)parts + 3, query);
 	} else if (n >= 4 && g_str_equal(parts[1], "api") && g_str_equal(parts[2], "v2")) {
 		reply_not_supported(msg, parts[3]);
 	} else {

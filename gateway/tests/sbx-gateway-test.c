@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
 #include <grp.h>
 #include <pwd.h>
@@ -114,11 +115,20 @@ write_dropin(const gchar *tmpdir, const gchar *debian_dir, GError **error)
 			    debian_dir);
 		return FALSE;
 	}
+	g_autofree gchar *vol_dir = g_build_filename(tmpdir, "volumes", NULL);
+
 	conf = g_strdup_printf("# written by the gateway tests\n"
 			       "[image debian]\nKernel=%s\nInitrd=%s\nCmdline=%s\nRootDisk=%s\n\n"
-			       "[limits]\nMaxSandboxesPerUser=64\n",
+			       "[limits]\nMaxSandboxesPerUser=64\n"
+			       "[volumes]\nDefaultBackend=qcow2\nMinCapacityMiB=300\n"
+			       "MaxCapacityMiB=2048\n[qcow2]\nDirectory=%s\n",
 			       g_file_test(vmlinux, G_FILE_TEST_EXISTS) ? vmlinux : kernel, initrd,
-			       g_strstrip(cmdline), disk);
+			       g_strstrip(cmdline), disk, vol_dir);
+	/* QEMU (another user) opens the images */
+	if (g_mkdir_with_parents(vol_dir, 0755) != 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create %s", vol_dir);
+		return FALSE;
+	}
 	if (g_mkdir_with_parents(dir, 0755) != 0) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create %s", dir);
 		return FALSE;
@@ -197,6 +207,31 @@ on_node_exited(GObject *source, GAsyncResult *res, gpointer data)
 {
 	g_subprocess_wait_finish(G_SUBPROCESS(source), res, NULL);
 	g_main_loop_quit(data);
+}
+
+/* the hypervisor and the volume plugins in one folder: symlinks */
+static gchar *
+make_plugin_dir(const gchar *tmpdir)
+{
+	gchar *dir = g_build_filename(tmpdir, "plugins", NULL);
+	const gchar *srcs[] = {g_getenv("SBX_TEST_PLUGIN_DIR"),
+			       g_getenv("SBX_TEST_VOLUME_PLUGIN_DIR")};
+	g_mkdir_with_parents(dir, 0755);
+	for (guint i = 0; i < G_N_ELEMENTS(srcs); i++) {
+		g_autoptr(GDir) d = srcs[i] != NULL ? g_dir_open(srcs[i], 0, NULL) : NULL;
+		const gchar *name;
+		while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+			g_autofree gchar *src = NULL;
+			g_autofree gchar *dst = NULL;
+			if (!g_str_has_suffix(name, ".so"))
+				continue;
+			src = g_build_filename(srcs[i], name, NULL);
+			dst = g_build_filename(dir, name, NULL);
+			if (symlink(src, dst) != 0)
+				g_printerr("symlink %s: %s\n", dst, g_strerror(errno));
+		}
+	}
+	return dir;
 }
 
 /* --- tenants: a token of each of two users, made with sandboxctl as them --- */
@@ -319,6 +354,7 @@ main(int argc, char **argv)
 		g_printerr("skipping: qemu:///system does not answer: %s\n", error->message);
 		return 77;
 	}
+	env->plugin_dir = make_plugin_dir(tmpdir);
 	if (!write_dropin(tmpdir, require("SBX_TEST_DEBIAN_IMAGE_DIR"), &error) ||
 	    !sbx_test_env_start(env, tmpdir, &error)) {
 		g_printerr("cannot start the test environment: %s\n", error->message);
