@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -762,6 +764,142 @@ fs_chmod(SbxConn *c, uint32_t id, FsReader *r)
 	free(path);
 }
 
+/* a regular file's contents and mode, to a new or truncated file */
+static int
+copy_file(const char *from, const char *to, const char **failed)
+{
+	struct stat st;
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int out, err = 0;
+
+	*failed = from;
+	if (in < 0)
+		return errno;
+	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+		err = S_ISDIR(st.st_mode) ? EISDIR : (errno != 0 ? errno : EINVAL);
+		close(in);
+		return err;
+	}
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 07777);
+	if (out < 0) {
+		err = errno;
+		close(in);
+		*failed = to;
+		return err;
+	}
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = errno;
+			break;
+		}
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = write(out, buf + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				err = errno;
+				*failed = to;
+				break;
+			}
+			done += w;
+		}
+		if (err != 0)
+			break;
+	}
+	if (err == 0 && fchmod(out, st.st_mode & 07777) < 0) {
+		err = errno;
+		*failed = to;
+	}
+	close(in);
+	if (close(out) < 0 && err == 0) {
+		err = errno;
+		*failed = to;
+	}
+	return err;
+}
+
+/* SYMLINK, LINK, COPY (two paths) and TRUNCATE, CHOWN, UTIME (numbers, one
+ * path): flags 0, then @n_nums u32, then the path(s) */
+static void
+fs_simple(SbxConn *c, uint32_t id, FsReader *r, uint32_t type)
+{
+	uint32_t flags, nums[4] = {0};
+	unsigned n_nums = type == SBX_MSG_FS_UTIME				    ? 4
+			  : type == SBX_MSG_FS_TRUNCATE || type == SBX_MSG_FS_CHOWN ? 2
+										    : 0;
+	bool two = n_nums == 0;
+	int err = 0, err2 = 0;
+	const char *failed;
+	char *path, *path2 = NULL;
+
+	if (!rd_u32(r, &flags)) {
+		sbx_conn_send_error(c, id, SBX_PROTO_ERR_MALFORMED, "truncated fs request");
+		return;
+	}
+	for (unsigned i = 0; i < n_nums; i++) {
+		if (!rd_u32(r, &nums[i])) {
+			sbx_conn_send_error(c, id, SBX_PROTO_ERR_MALFORMED, "truncated fs request");
+			return;
+		}
+	}
+	/* a symlink's target too must be an absolute path (the SDK sends one) */
+	path = rd_path(r, &err);
+	if (path != NULL && two)
+		path2 = rd_path(r, &err2);
+	if (path == NULL || (two && path2 == NULL) || flags != 0 || r->pos != r->len) {
+		if ((path == NULL && err != 0) || (two && path2 == NULL && err2 != 0))
+			send_fs_error(c, id, err != 0 ? err : err2, NULL);
+		else
+			sbx_conn_send_error(c, id, SBX_PROTO_ERR_MALFORMED, "bad fs request");
+		free(path);
+		free(path2);
+		return;
+	}
+	failed = two ? path2 : path;
+	switch (type) {
+	case SBX_MSG_FS_SYMLINK:
+		err = symlink(path, path2) < 0 ? errno : 0;
+		break;
+	case SBX_MSG_FS_LINK:
+		err = link(path, path2) < 0 ? errno : 0;
+		if (err == ENOENT)
+			failed = path;
+		break;
+	case SBX_MSG_FS_COPY:
+		err = copy_file(path, path2, &failed);
+		break;
+	case SBX_MSG_FS_TRUNCATE: {
+		uint64_t len = (uint64_t)nums[0] | ((uint64_t)nums[1] << 32);
+		err = len > (uint64_t)INT64_MAX ? EINVAL
+						: (truncate(path, (off_t)len) < 0 ? errno : 0);
+		break;
+	}
+	case SBX_MSG_FS_CHOWN:
+		err = lchown(path, (uid_t)nums[0], (gid_t)nums[1]) < 0 ? errno : 0;
+		break;
+	default: {
+		struct timespec ts[2] = {
+		    {.tv_sec = (time_t)((uint64_t)nums[0] | ((uint64_t)nums[1] << 32))},
+		    {.tv_sec = (time_t)((uint64_t)nums[2] | ((uint64_t)nums[3] << 32))},
+		};
+		err = utimensat(AT_FDCWD, path, ts, 0) < 0 ? errno : 0;
+		break;
+	}
+	}
+	if (err != 0)
+		send_fs_error(c, id, err, failed);
+	else
+		send_fs_ok(c, id);
+	free(path);
+	free(path2);
+}
+
 void
 sbx_fs_request(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 {
@@ -796,6 +934,14 @@ sbx_fs_request(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 		return;
 	case SBX_MSG_FS_CHMOD:
 		fs_chmod(c, h->channel, &r);
+		return;
+	case SBX_MSG_FS_SYMLINK:
+	case SBX_MSG_FS_LINK:
+	case SBX_MSG_FS_COPY:
+	case SBX_MSG_FS_TRUNCATE:
+	case SBX_MSG_FS_CHOWN:
+	case SBX_MSG_FS_UTIME:
+		fs_simple(c, h->channel, &r, h->type);
 		return;
 	default:
 		sbx_conn_send_error(c, h->channel, SBX_PROTO_ERR_UNEXPECTED,

@@ -86,17 +86,26 @@ typedef enum {
 	 * success, else it is the errno that failed the operation. The other
 	 * requests are answered by exactly one reply frame (80-95), which
 	 * closes the channel. A string is u32 length + bytes (no NUL). */
-	SBX_MSG_FS_READ = 64,	    /* u32 flags (0), u32 stdout_window, string path */
-	SBX_MSG_FS_WRITE = 65,	    /* u32 SbxFsFlags, u32 mode, string path */
-	SBX_MSG_FS_STAT = 66,	    /* u32 SbxFsFlags, string path -> FS_STAT_REPLY */
-	SBX_MSG_FS_READDIR = 67,    /* u32 flags (0), u32 cookie_lo, u32 cookie_hi, string path
-				       -> FS_DIRENTS */
-	SBX_MSG_FS_MKDIR = 68,	    /* u32 SbxFsFlags, u32 mode, string path -> FS_OK */
-	SBX_MSG_FS_REMOVE = 69,	    /* u32 SbxFsFlags, string path -> FS_OK */
-	SBX_MSG_FS_RENAME = 70,	    /* u32 flags (0), string from, string to -> FS_OK */
-	SBX_MSG_FS_CHMOD = 71,	    /* u32 flags (0), u32 mode, string path -> FS_OK */
-	SBX_MSG_FS_OK = 80,	    /* guest->host: no payload */
-	SBX_MSG_FS_ERROR = 81,	    /* guest->host: i32 errno, the failing guest path (rest) */
+	SBX_MSG_FS_READ = 64,	  /* u32 flags (0), u32 stdout_window, string path */
+	SBX_MSG_FS_WRITE = 65,	  /* u32 SbxFsFlags, u32 mode, string path */
+	SBX_MSG_FS_STAT = 66,	  /* u32 SbxFsFlags, string path -> FS_STAT_REPLY */
+	SBX_MSG_FS_READDIR = 67,  /* u32 flags (0), u32 cookie_lo, u32 cookie_hi, string path
+				     -> FS_DIRENTS */
+	SBX_MSG_FS_MKDIR = 68,	  /* u32 SbxFsFlags, u32 mode, string path -> FS_OK */
+	SBX_MSG_FS_REMOVE = 69,	  /* u32 SbxFsFlags, string path -> FS_OK */
+	SBX_MSG_FS_RENAME = 70,	  /* u32 flags (0), string from, string to -> FS_OK */
+	SBX_MSG_FS_CHMOD = 71,	  /* u32 flags (0), u32 mode, string path -> FS_OK */
+	SBX_MSG_FS_SYMLINK = 72,  /* u32 flags (0), string target, string path -> FS_OK */
+	SBX_MSG_FS_LINK = 73,	  /* u32 flags (0), string existing, string path -> FS_OK */
+	SBX_MSG_FS_COPY = 74,	  /* u32 flags (0), string from, string to -> FS_OK (a file:
+				     contents and mode; an existing "to" is replaced) */
+	SBX_MSG_FS_TRUNCATE = 75, /* u32 flags (0), u32 len_lo, u32 len_hi, string path -> FS_OK */
+	SBX_MSG_FS_CHOWN = 76,	  /* u32 flags (0), u32 uid, u32 gid, string path -> FS_OK
+				     (0xffffffff: unchanged) */
+	SBX_MSG_FS_UTIME = 77,	  /* u32 flags (0), u32 atime lo/hi, u32 mtime lo/hi (seconds),
+				     string path -> FS_OK */
+	SBX_MSG_FS_OK = 80,	  /* guest->host: no payload */
+	SBX_MSG_FS_ERROR = 81,	  /* guest->host: i32 errno, the failing guest path (rest) */
 	SBX_MSG_FS_STAT_REPLY = 82, /* guest->host: SbxFsStat fields, then link target (rest) */
 	SBX_MSG_FS_DIRENTS = 83,    /* guest->host: u32 flags (1 = more), u32 cookie_lo,
 				       u32 cookie_hi, u32 count, then count entries */

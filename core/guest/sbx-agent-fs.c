@@ -488,6 +488,19 @@ sbx_agent_fs_op_async(SbxAgentClient *client, SbxMsgType type, guint32 flags, gu
 					  task);
 }
 
+void
+sbx_agent_fs_op_nums_async(SbxAgentClient *client, SbxMsgType type, const guint32 *nums,
+			   guint n_nums, const gchar *path, const gchar *path2,
+			   GCancellable *cancellable, GAsyncReadyCallback callback,
+			   gpointer user_data)
+{
+	GTask *task = g_task_new(client, cancellable, callback, user_data);
+	g_autoptr(GBytes) payload = sbx_agent_fs_encode_request(0, nums, n_nums, path, path2);
+	g_task_set_task_data(task, g_strdup(path), g_free);
+	sbx_agent_client_fs_request_async(client, type, payload, path, cancellable, fs_op_done,
+					  task);
+}
+
 gboolean
 sbx_agent_fs_op_finish(SbxAgentClient *client, GAsyncResult *res, GError **error)
 {

@@ -88,6 +88,13 @@ GPtrArray *sbx_agent_fs_readdir_finish(SbxAgentClient *client, GAsyncResult *res
 
 /* MKDIR (@flags PARENTS, @mode), REMOVE (RECURSIVE), RENAME (@path2 = to),
  * CHMOD (@mode): answered with FS_OK or a named error */
+/* SYMLINK, LINK, COPY (@path, @path2) and TRUNCATE, CHOWN, UTIME (@nums, as
+ * in sbx-protocol.h): answered with FS_OK or a named error; finish with
+ * sbx_agent_fs_op_finish() */
+void sbx_agent_fs_op_nums_async(SbxAgentClient *client, SbxMsgType type, const guint32 *nums,
+				guint n_nums, const gchar *path, const gchar *path2,
+				GCancellable *cancellable, GAsyncReadyCallback callback,
+				gpointer user_data);
 void sbx_agent_fs_op_async(SbxAgentClient *client, SbxMsgType type, guint32 flags, guint32 mode,
 			   const gchar *path, const gchar *path2, GCancellable *cancellable,
 			   GAsyncReadyCallback callback, gpointer user_data);

@@ -132,6 +132,12 @@ sbx_frame_decoder_validate_header(const SbxFrameHeader *h, GError **error)
 	case SBX_MSG_FS_REMOVE:
 	case SBX_MSG_FS_RENAME:
 	case SBX_MSG_FS_CHMOD:
+	case SBX_MSG_FS_SYMLINK:
+	case SBX_MSG_FS_LINK:
+	case SBX_MSG_FS_COPY:
+	case SBX_MSG_FS_TRUNCATE:
+	case SBX_MSG_FS_CHOWN:
+	case SBX_MSG_FS_UTIME:
 		min = 8;
 		break;
 	case SBX_MSG_FS_OK:

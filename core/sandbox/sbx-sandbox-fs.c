@@ -484,6 +484,83 @@ handle_chmod(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gc
 			       NULL);
 }
 
+/* Symlink, Link, CopyFile, Truncate, Chown, Utime */
+
+static gboolean
+sbx_fs_start_nums(SbxSandbox *self, GDBusMethodInvocation *invocation, SbxMsgType type,
+		  const guint32 *nums, guint n_nums, const gchar *path, const gchar *path2)
+{
+	SbxFsCall *call = sbx_fs_call_new(self, invocation, path, path2);
+	if (call == NULL)
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	sbx_agent_fs_op_nums_async(call->agent, type, nums, n_nums, path, path2, call->cancellable,
+				   on_op_done, call);
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_symlink(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *target,
+	       const gchar *path, gpointer user_data)
+{
+	return sbx_fs_start_nums(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_SYMLINK, NULL, 0,
+				 target, path);
+}
+
+static gboolean
+handle_link(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *existing,
+	    const gchar *path, gpointer user_data)
+{
+	return sbx_fs_start_nums(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_LINK, NULL, 0,
+				 existing, path);
+}
+
+static gboolean
+handle_copy_file(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *from,
+		 const gchar *to, gpointer user_data)
+{
+	return sbx_fs_start_nums(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_COPY, NULL, 0, from,
+				 to);
+}
+
+static gboolean
+handle_truncate(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *path,
+		guint64 length, gpointer user_data)
+{
+	guint32 nums[2] = {(guint32)length, (guint32)(length >> 32)};
+	if (length > G_MAXINT64) {
+		g_dbus_method_invocation_return_error(
+		    invocation, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT, "length: at most 2^63-1");
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	return sbx_fs_start_nums(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_TRUNCATE, nums, 2,
+				 path, NULL);
+}
+
+static gboolean
+handle_chown(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *path,
+	     guint32 uid, guint32 gid, gpointer user_data)
+{
+	guint32 nums[2] = {uid, gid};
+	return sbx_fs_start_nums(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_CHOWN, nums, 2,
+				 path, NULL);
+}
+
+static gboolean
+handle_utime(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *path,
+	     gint64 atime, gint64 mtime, gpointer user_data)
+{
+	guint32 nums[4] = {(guint32)(guint64)atime, (guint32)((guint64)atime >> 32),
+			   (guint32)(guint64)mtime, (guint32)((guint64)mtime >> 32)};
+	if (atime < 0 || mtime < 0) {
+		g_dbus_method_invocation_return_error(
+		    invocation, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+		    "atime, mtime: seconds since 1970, not before");
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	return sbx_fs_start_nums(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_UTIME, nums, 4,
+				 path, NULL);
+}
+
 /* Upload, Download: the guest's tar on an exec channel */
 
 static void
@@ -798,6 +875,12 @@ sbx_sandbox_fs_setup(SbxSandbox *self)
 	    {"handle-remove", G_CALLBACK(handle_remove)},
 	    {"handle-rename", G_CALLBACK(handle_rename)},
 	    {"handle-chmod", G_CALLBACK(handle_chmod)},
+	    {"handle-symlink", G_CALLBACK(handle_symlink)},
+	    {"handle-link", G_CALLBACK(handle_link)},
+	    {"handle-copy-file", G_CALLBACK(handle_copy_file)},
+	    {"handle-truncate", G_CALLBACK(handle_truncate)},
+	    {"handle-chown", G_CALLBACK(handle_chown)},
+	    {"handle-utime", G_CALLBACK(handle_utime)},
 	    {"handle-upload", G_CALLBACK(handle_upload)},
 	    {"handle-download", G_CALLBACK(handle_download)},
 	    {"handle-get-env", G_CALLBACK(handle_get_env)},

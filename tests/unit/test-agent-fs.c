@@ -122,6 +122,20 @@ fs_op(Fixture *fx, SbxMsgType type, guint32 flags, guint32 mode, const gchar *pa
 	return ok;
 }
 
+static gboolean
+fs_nums(Fixture *fx, SbxMsgType type, const guint32 *nums, guint n, const gchar *path,
+	const gchar *path2, GError **error)
+{
+	SbxTestWait w = {0};
+	gboolean ok;
+	sbx_agent_fs_op_nums_async(fx->client, type, nums, n, path, path2, NULL, sbx_test_wait_cb,
+				   &w);
+	sbx_test_wait_done(&w);
+	ok = sbx_agent_fs_op_finish(fx->client, w.res, error);
+	g_object_unref(w.res);
+	return ok;
+}
+
 static SbxFsStat *
 fs_stat(Fixture *fx, const gchar *path, gboolean nofollow, GError **error)
 {
@@ -320,6 +334,78 @@ test_ops(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(lstat(x2, &st), <, 0);
 	g_assert_false(fs_op(fx, SBX_MSG_FS_REMOVE, 0, 0, x2, NULL, &error));
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_NOT_FOUND);
+}
+
+/* symlink, link, copy, truncate, chown, utime */
+static void
+test_links(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *file = root_path(fx, "f");
+	g_autofree gchar *sym = root_path(fx, "s");
+	g_autofree gchar *hard = root_path(fx, "h");
+	g_autofree gchar *copy = root_path(fx, "c");
+	g_autofree gchar *missing = root_path(fx, "nope");
+	g_autofree gchar *root = root_path(fx, NULL);
+	g_autofree gchar *target = NULL;
+	g_autofree gchar *contents = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) data_bytes = g_bytes_new_static("hello", 5);
+	guint32 len[2] = {3, 0};
+	guint32 big[2] = {0, 1}; /* 4 GiB: sparse */
+	guint32 owner[2] = {getuid(), getgid()};
+	guint32 times[4] = {1000000000, 0, 1500000000, 0};
+	gsize n = 0;
+	struct stat st;
+
+	g_assert_true(fs_write(fx, file, 0, 0640, data_bytes, &error));
+	g_assert_no_error(error);
+
+	g_assert_true(fs_nums(fx, SBX_MSG_FS_SYMLINK, NULL, 0, file, sym, &error));
+	g_assert_no_error(error);
+	target = g_file_read_link(sym, NULL);
+	g_assert_cmpstr(target, ==, file);
+	g_assert_false(fs_nums(fx, SBX_MSG_FS_SYMLINK, NULL, 0, file, sym, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_ALREADY_EXISTS);
+	g_clear_error(&error);
+
+	g_assert_true(fs_nums(fx, SBX_MSG_FS_LINK, NULL, 0, file, hard, &error));
+	g_assert_cmpint(stat(file, &st), ==, 0);
+	g_assert_cmpuint(st.st_nlink, ==, 2);
+	g_assert_false(fs_nums(fx, SBX_MSG_FS_LINK, NULL, 0, missing, copy, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_NOT_FOUND);
+	g_assert_nonnull(strstr(error->message, "nope"));
+	g_clear_error(&error);
+
+	g_assert_cmpint(g_chmod(file, 0640), ==, 0);
+	g_assert_true(fs_nums(fx, SBX_MSG_FS_COPY, NULL, 0, file, copy, &error));
+	g_assert_true(g_file_get_contents(copy, &contents, &n, NULL));
+	g_assert_cmpstr(contents, ==, "hello");
+	g_assert_cmpint(stat(copy, &st), ==, 0);
+	g_assert_cmpuint(st.st_mode & 07777, ==, 0640);
+	g_assert_false(fs_nums(fx, SBX_MSG_FS_COPY, NULL, 0, root, copy, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_IS_A_DIRECTORY);
+	g_clear_error(&error);
+
+	g_assert_true(fs_nums(fx, SBX_MSG_FS_TRUNCATE, len, 2, copy, NULL, &error));
+	g_assert_cmpint(stat(copy, &st), ==, 0);
+	g_assert_cmpint(st.st_size, ==, 3);
+	g_assert_true(fs_nums(fx, SBX_MSG_FS_TRUNCATE, big, 2, copy, NULL, &error));
+	g_assert_cmpint(stat(copy, &st), ==, 0);
+	g_assert_cmpint(st.st_size, ==, G_GINT64_CONSTANT(1) << 32);
+
+	g_assert_true(fs_nums(fx, SBX_MSG_FS_CHOWN, owner, 2, sym, NULL, &error));
+	g_assert_no_error(error);
+	g_assert_false(fs_nums(fx, SBX_MSG_FS_CHOWN, owner, 2, missing, NULL, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+
+	g_assert_true(fs_nums(fx, SBX_MSG_FS_UTIME, times, 4, file, NULL, &error));
+	g_assert_cmpint(stat(file, &st), ==, 0);
+	g_assert_cmpint(st.st_atime, ==, 1000000000);
+	g_assert_cmpint(st.st_mtime, ==, 1500000000);
+	/* a relative path is refused before any syscall */
+	g_assert_false(fs_nums(fx, SBX_MSG_FS_UTIME, times, 4, "rel", NULL, &error));
+	g_assert_nonnull(error);
 }
 
 static void
@@ -609,6 +695,7 @@ main(int argc, char **argv)
 	g_test_add_func("/agent-fs/errno-map", test_errno_map);
 	g_test_add_func("/agent-fs/parsers", test_parsers);
 #define ADD(path, func) g_test_add("/agent-fs/" path, Fixture, NULL, fs_setup, func, fs_teardown)
+	ADD("links", test_links);
 	ADD("roundtrip", test_roundtrip);
 	ADD("replace-append", test_replace_append);
 	ADD("stat-readdir", test_stat_readdir);
