@@ -30,6 +30,13 @@ static const SbxGwMethod methods[] = {
     {"remove", sbx_gw_fs_remove},
     {"rename", sbx_gw_fs_rename},
     {"chmod", sbx_gw_fs_chmod},
+    {"symlink", sbx_gw_fs_symlink},
+    {"link", sbx_gw_fs_link},
+    {"copyFile", sbx_gw_fs_copy_file},
+    {"truncate", sbx_gw_fs_truncate},
+    {"chown", sbx_gw_fs_chown},
+    {"utime", sbx_gw_fs_utime},
+    {"readLink", sbx_gw_fs_read_link},
 };
 
 /* need the Deno runtime, SSH or VS Code in the guest: their own issue */

@@ -45,5 +45,12 @@ void sbx_gw_fs_mkdir(SbxGwCall *call);
 void sbx_gw_fs_remove(SbxGwCall *call);
 void sbx_gw_fs_rename(SbxGwCall *call);
 void sbx_gw_fs_chmod(SbxGwCall *call);
+void sbx_gw_fs_symlink(SbxGwCall *call);
+void sbx_gw_fs_link(SbxGwCall *call);
+void sbx_gw_fs_copy_file(SbxGwCall *call);
+void sbx_gw_fs_truncate(SbxGwCall *call);
+void sbx_gw_fs_chown(SbxGwCall *call);
+void sbx_gw_fs_utime(SbxGwCall *call);
+void sbx_gw_fs_read_link(SbxGwCall *call);
 
 G_END_DECLS

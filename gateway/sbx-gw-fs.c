@@ -576,3 +576,181 @@ sbx_gw_fs_chmod(SbxGwCall *call)
 			  g_variant_new("(su)", path, (guint32)MIN(mode, G_MAXUINT32)),
 			  G_DBUS_CALL_FLAGS_NONE, -1, NULL, sbx_gw_call_void_ready, call);
 }
+
+/* --- symlink, link, copyFile, truncate, chown, utime, readLink --- */
+
+static void
+two_paths(SbxGwCall *call, const gchar *from_name, const gchar *to_name, const gchar *method)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *from = get_path(call, from_name, &error);
+	g_autofree gchar *to = from != NULL ? get_path(call, to_name, &error) : NULL;
+
+	if (to == NULL) {
+		sbx_gw_call_return_error(call, error);
+		return;
+	}
+	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), method, g_variant_new("(ss)", from, to),
+			  G_DBUS_CALL_FLAGS_NONE, -1, NULL, sbx_gw_call_void_ready, call);
+}
+
+void
+sbx_gw_fs_symlink(SbxGwCall *call)
+{
+	two_paths(call, "target", "path", "Symlink");
+}
+
+void
+sbx_gw_fs_link(SbxGwCall *call)
+{
+	two_paths(call, "target", "path", "Link");
+}
+
+void
+sbx_gw_fs_copy_file(SbxGwCall *call)
+{
+	two_paths(call, "fromPath", "toPath", "CopyFile");
+}
+
+void
+sbx_gw_fs_truncate(SbxGwCall *call)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = get_path(call, "name", &error);
+	JsonNode *node = json_object_get_member(call->params, "length");
+	gint64 length = 0;
+
+	if (path == NULL) {
+		sbx_gw_call_return_error(call, error);
+		return;
+	}
+	/* the SDK's length is optional (0) */
+	if (node != NULL && !JSON_NODE_HOLDS_NULL(node) &&
+	    !sbx_gw_rpc_get_int(call->params, "length", TRUE, &length, &error)) {
+		sbx_gw_call_return_error(call, error);
+		return;
+	}
+	if (length < 0) {
+		g_set_error_literal(&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				    "length: must not be negative");
+		sbx_gw_call_return_error(call, error);
+		return;
+	}
+	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "Truncate",
+			  g_variant_new("(st)", path, (guint64)length), G_DBUS_CALL_FLAGS_NONE, -1,
+			  NULL, sbx_gw_call_void_ready, call);
+}
+
+/* an id, or null: unchanged */
+static gboolean
+get_id(SbxGwCall *call, const gchar *name, guint32 *id, GError **error)
+{
+	JsonNode *node = json_object_get_member(call->params, name);
+	gint64 v = 0;
+
+	*id = G_MAXUINT32;
+	if (node == NULL || JSON_NODE_HOLDS_NULL(node))
+		return TRUE;
+	if (!sbx_gw_rpc_get_int(call->params, name, TRUE, &v, error))
+		return FALSE;
+	if (v < 0 || v >= G_MAXUINT32) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s: out of range",
+			    name);
+		return FALSE;
+	}
+	*id = (guint32)v;
+	return TRUE;
+}
+
+void
+sbx_gw_fs_chown(SbxGwCall *call)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = get_path(call, "path", &error);
+	guint32 uid = 0;
+	guint32 gid = 0;
+
+	if (path == NULL || !get_id(call, "uid", &uid, &error) ||
+	    !get_id(call, "gid", &gid, &error)) {
+		sbx_gw_call_return_error(call, error);
+		return;
+	}
+	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "Chown",
+			  g_variant_new("(suu)", path, uid, gid), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+			  sbx_gw_call_void_ready, call);
+}
+
+/* a Date arrives as its ISO 8601 JSON string */
+static gboolean
+get_time(SbxGwCall *call, const gchar *name, gint64 *seconds, GError **error)
+{
+	const gchar *text = NULL;
+	g_autoptr(GDateTime) dt = NULL;
+
+	if (!sbx_gw_rpc_get_string(call->params, name, TRUE, &text, error))
+		return FALSE;
+	dt = g_date_time_new_from_iso8601(text, NULL);
+	if (dt == NULL || g_date_time_to_unix(dt) < 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "%s: expected a date after 1970", name);
+		return FALSE;
+	}
+	*seconds = g_date_time_to_unix(dt);
+	return TRUE;
+}
+
+void
+sbx_gw_fs_utime(SbxGwCall *call)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = get_path(call, "path", &error);
+	gint64 atime = 0;
+	gint64 mtime = 0;
+
+	if (path == NULL || !get_time(call, "atime", &atime, &error) ||
+	    !get_time(call, "mtime", &mtime, &error)) {
+		sbx_gw_call_return_error(call, error);
+		return;
+	}
+	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "Utime",
+			  g_variant_new("(sxx)", path, atime, mtime), G_DBUS_CALL_FLAGS_NONE, -1,
+			  NULL, sbx_gw_call_void_ready, call);
+}
+
+static void
+read_link_ready(GObject *source, GAsyncResult *res, gpointer data)
+{
+	SbxGwCall *call = data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) info = NULL;
+	const gchar *target = NULL;
+
+	if (!sbx_dbus_sandbox1_call_stat_finish(SBX_DBUS_SANDBOX1(source), &info, res, &error)) {
+		sbx_gw_call_return_error(call, error);
+		return;
+	}
+	/* sandboxd's lstat carries the target of a symlink */
+	if (!g_variant_lookup(info, "link_target", "&s", &target)) {
+		g_set_error_literal(&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				    "readLink: not a symlink");
+		sbx_gw_call_return_error(call, error);
+		return;
+	}
+	sbx_gw_call_return(call, json_node_init_string(json_node_alloc(), target));
+}
+
+void
+sbx_gw_fs_read_link(SbxGwCall *call)
+{
+	g_auto(GVariantBuilder) options = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = get_path(call, "path", &error);
+
+	if (path == NULL) {
+		sbx_gw_call_return_error(call, error);
+		return;
+	}
+	g_variant_builder_add(&options, "{sv}", "follow_symlinks", g_variant_new_boolean(FALSE));
+	sbx_dbus_sandbox1_call_stat(proxy_of(call), path, g_variant_builder_end(&options), NULL,
+				    read_link_ready, call);
+}

@@ -1,0 +1,50 @@
+// fs methods added to the agent and Sandbox1: symlink, readLink, link, copyFile,
+// truncate, chown, utime. SPDX-License-Identifier: LGPL-2.1-or-later
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { Sandbox } from "@deno/sandbox";
+
+let sandbox;
+before(async () => {
+  sandbox = await Sandbox.create({ labels: { suite: "sdk-fs" } });
+  await sandbox.fs.mkdir("/tmp/fs");
+  await sandbox.fs.writeTextFile("/tmp/fs/a.txt", "hello");
+});
+after(async () => {
+  await sandbox?.kill();
+});
+
+test("symlink and readLink", async () => {
+  await sandbox.fs.symlink("/tmp/fs/a.txt", "/tmp/fs/sym");
+  assert.equal(await sandbox.fs.readLink("/tmp/fs/sym"), "/tmp/fs/a.txt");
+  assert.equal((await sandbox.fs.lstat("/tmp/fs/sym")).isSymlink, true);
+  assert.equal(await sandbox.fs.readTextFile("/tmp/fs/sym"), "hello");
+  await assert.rejects(sandbox.fs.symlink("/tmp/fs/a.txt", "/tmp/fs/sym"), (e) => e.code === "EEXIST");
+  await assert.rejects(sandbox.fs.readLink("/tmp/fs/a.txt"), (e) => e.code === "EINVAL");
+  await assert.rejects(sandbox.fs.readLink("/tmp/fs/none"), (e) => e.code === "ENOENT");
+});
+
+test("link and copyFile", async () => {
+  await sandbox.fs.link("/tmp/fs/a.txt", "/tmp/fs/hard");
+  assert.equal(await sandbox.sh`stat -c %h /tmp/fs/a.txt`.text(), "2\n");
+  await sandbox.fs.chmod("/tmp/fs/a.txt", 0o640);
+  await sandbox.fs.copyFile("/tmp/fs/a.txt", "/tmp/fs/copy");
+  assert.equal(await sandbox.fs.readTextFile("/tmp/fs/copy"), "hello");
+  assert.equal(await sandbox.sh`stat -c %a:%h /tmp/fs/copy`.text(), "640:1\n");
+  await assert.rejects(sandbox.fs.copyFile("/tmp/fs/none", "/tmp/fs/x"), (e) => e.code === "ENOENT");
+  await assert.rejects(sandbox.fs.copyFile("/tmp/fs", "/tmp/fs/x"), (e) => e.code === "EISDIR");
+});
+
+test("truncate, chown, utime", async () => {
+  await sandbox.fs.truncate("/tmp/fs/copy", 2);
+  assert.equal(await sandbox.fs.readTextFile("/tmp/fs/copy"), "he");
+  await sandbox.fs.truncate("/tmp/fs/copy");
+  assert.equal(await sandbox.sh`stat -c %s /tmp/fs/copy`.text(), "0\n");
+  await sandbox.fs.chown("/tmp/fs/copy", 1000, 1000);
+  assert.equal(await sandbox.sh`stat -c %U:%G /tmp/fs/copy`.text(), "sandbox:sandbox\n");
+  await sandbox.fs.chown("/tmp/fs/copy", null, 0);
+  assert.equal(await sandbox.sh`stat -c %U:%G /tmp/fs/copy`.text(), "sandbox:root\n");
+  await sandbox.fs.utime("/tmp/fs/copy", new Date("2001-09-09T01:46:40Z"), new Date("2017-07-14T02:40:00Z"));
+  assert.equal(await sandbox.sh`stat -c %X:%Y /tmp/fs/copy`.text(), "1000000000:1500000000\n");
+  await assert.rejects(sandbox.fs.truncate("/tmp/fs/none", 1), (e) => e.code === "ENOENT");
+});
