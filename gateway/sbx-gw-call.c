@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "sbx-gw-call.h"
+#include "sbx-gw-metrics.h"
 #include "sbx-gw-error.h"
 
 typedef struct {
@@ -57,11 +58,12 @@ sbx_gw_call_free(SbxGwCall *call)
 static void
 call_log(SbxGwCall *call, const gchar *outcome)
 {
-	g_debug("call sandbox=%s method=%s id=%" G_GINT64_FORMAT " duration_ms=%.1f outcome=%s "
-		"trace=%s",
-		call->conn->sandbox->sdk_id, call->method, call->id,
-		(gdouble)(g_get_monotonic_time() - call->started_us) / 1000.0, outcome,
-		call->conn->trace_id);
+	g_message("call tenant=%s sandbox=%s method=%s id=%" G_GINT64_FORMAT
+		  " duration_ms=%.1f outcome=%s trace=%s",
+		  call->conn->tenant != NULL ? call->conn->tenant : "-",
+		  call->conn->sandbox->sdk_id, call->method, call->id,
+		  (gdouble)(g_get_monotonic_time() - call->started_us) / 1000.0, outcome,
+		  call->conn->trace_id);
 }
 
 void
@@ -80,6 +82,8 @@ sbx_gw_call_return_error(SbxGwCall *call, const GError *error)
 {
 	g_autoptr(JsonNode) obj = sbx_gw_error_to_json(error);
 	g_autofree gchar *frame = sbx_gw_rpc_app_error(call->id, obj);
+	sbx_gw_metrics_count_error(
+	    json_object_get_string_member_with_default(json_node_get_object(obj), "code", NULL));
 	call_log(call, error->message);
 	sbx_gw_conn_send(call->conn, frame);
 	sbx_gw_call_free(call);
@@ -91,6 +95,7 @@ sbx_gw_call_return_literal(SbxGwCall *call, const gchar *constructor, const gcha
 {
 	g_autoptr(JsonNode) obj = sbx_gw_error_object_new(constructor, message, code);
 	g_autofree gchar *frame = sbx_gw_rpc_app_error(call->id, obj);
+	sbx_gw_metrics_count_error(code);
 	call_log(call, message);
 	sbx_gw_conn_send(call->conn, frame);
 	sbx_gw_call_free(call);

@@ -248,6 +248,7 @@ sbx_gw_conn_finalize(GObject *object)
 	SbxGwConn *self = SBX_GW_CONN(object);
 	g_ptr_array_unref(self->blocked);
 	g_free(self->trace_id);
+	g_free(self->tenant);
 	G_OBJECT_CLASS(sbx_gw_conn_parent_class)->finalize(object);
 }
 

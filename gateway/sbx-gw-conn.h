@@ -20,6 +20,7 @@ struct _SbxGwConn {
 	SoupWebsocketConnection *ws;
 	GSocket *socket; /* to see whether the kernel takes more output */
 	gchar *trace_id;
+	gchar *tenant; /* sbx_gw_metrics_tenant_tag() of the socket's token, for logs */
 	gboolean closed;
 	GHashTable *in_streams;	 /* client stream id -> SbxGwInStream (ref) */
 	GHashTable *out_streams; /* our stream id -> SbxGwOutStream (ref) until it ends */

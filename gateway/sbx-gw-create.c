@@ -5,6 +5,7 @@
 
 #include "sbx-gw-conn.h"
 #include "sbx-gw-create.h"
+#include "sbx-gw-metrics.h"
 #include "sbx-gw-rest.h"
 #include "sbx-gw-rpc.h"
 #include "sbx-gw-sandbox-config.h"
@@ -18,6 +19,7 @@ typedef struct {
 	gchar *trace_id;
 	gboolean create;
 	gboolean disconnected;
+	gint64 started_us;
 	SbxGwSandbox *sandbox;
 } SbxGwUpgrade;
 
@@ -46,9 +48,15 @@ complete_upgrade(SoupServerMessage *msg, gpointer data)
 					   SOUP_WEBSOCKET_CONNECTION_SERVER,
 					   soup_message_headers_get_one(req, "Origin"), NULL, NULL);
 	conn = sbx_gw_conn_new(up->server, up->sandbox, ws, up->socket, up->trace_id);
+	conn->tenant = sbx_gw_metrics_tenant_tag(sbx_gw_server_get_token(msg));
 	if (up->create)
 		up->sandbox->creator = conn;
-	g_message("socket open sandbox=%s %s trace=%s", up->sandbox->sdk_id,
+	/* the upgrade's own request line: its message ends with the socket */
+	g_message("request tenant=%s sandbox=%s method=%s path=%s status=101 duration_ms=%.1f "
+		  "outcome=%s trace=%s",
+		  conn->tenant, up->sandbox->sdk_id, soup_server_message_get_method(msg),
+		  g_uri_get_path(soup_server_message_get_uri(msg)),
+		  (gdouble)(g_get_monotonic_time() - up->started_us) / 1000.0,
 		  up->create ? "created" : "connected", up->trace_id);
 	upgrade_free(up);
 }
@@ -70,6 +78,8 @@ static void
 fail_upgrade(SbxGwUpgrade *up, const GError *error)
 {
 	g_message("upgrade failed trace=%s: %s", up->trace_id, error->message);
+	if (up->create)
+		sbx_gw_metrics_observe_create(0, FALSE);
 	sbx_gw_server_reply_gerror(up->msg, error);
 	soup_server_message_unpause(up->msg);
 	upgrade_free(up);
@@ -94,6 +104,9 @@ finish_upgrade(SbxGwUpgrade *up, SbxDBusSandbox1 *proxy)
 		fail_upgrade(up, error);
 		return;
 	}
+	if (up->create)
+		sbx_gw_metrics_observe_create(
+		    (gdouble)(g_get_monotonic_time() - up->started_us) / G_USEC_PER_SEC, TRUE);
 	soup_websocket_server_process_handshake(up->msg, NULL, NULL, NULL, NULL);
 	soup_message_headers_replace(headers, "x-deno-sandbox-id", up->sandbox->sdk_id);
 	g_signal_connect(up->msg, "wrote-informational", G_CALLBACK(complete_upgrade), up);
@@ -186,6 +199,7 @@ sbx_gw_create_upgrade(SbxGwServer *server, SoupServerMessage *msg, const gchar *
 	up->socket = g_object_ref(soup_server_message_get_socket(msg));
 	up->trace_id = g_strdup(trace_id);
 	up->create = sdk_id == NULL;
+	up->started_us = g_get_monotonic_time();
 	g_signal_connect(msg, "disconnected", G_CALLBACK(on_disconnected), up);
 	soup_server_message_pause(msg);
 	if (up->create)

@@ -11,6 +11,7 @@
 #include "sbx-gw-error.h"
 #include "sbx-gw-rpc.h"
 #include "sbx-gw-in-stream.h"
+#include "sbx-gw-metrics.h"
 
 struct _SbxGwInStream {
 	GObject parent_instance;
@@ -109,6 +110,7 @@ in_stream_pump(SbxGwInStream *self)
 			return;
 		}
 		self->offset += (gsize)n;
+		sbx_gw_metrics_add_bytes(FALSE, (guint64)n);
 		if (self->conn != NULL)
 			self->conn->in_buffered -= MIN(self->conn->in_buffered, (gsize)n);
 		if (self->offset == len) {

@@ -9,7 +9,9 @@
 #include <glib-unix.h>
 
 #include "sbx-gw-error.h"
+#include "sbx-gw-metrics.h"
 #include "sbx-gw-rpc.h"
+#include "sbx-gw-metrics.h"
 #include "sbx-gw-out-stream.h"
 
 #define SBX_GW_CHUNK (64 * 1024)
@@ -110,6 +112,7 @@ out_stream_readable(GObject *stream, gpointer data)
 		return G_SOURCE_REMOVE;
 	}
 	self->bytes += (guint64)n;
+	sbx_gw_metrics_add_bytes(TRUE, (guint64)n);
 	frame = sbx_gw_rpc_stream_enqueue(self->id, self->buffer, (gsize)n);
 	sbx_gw_conn_send(self->conn, frame);
 	return G_SOURCE_CONTINUE;

@@ -7,6 +7,7 @@
 #include "sbx-gw-create.h"
 #include "sbx-gw-error.h"
 #include "sbx-gw-id.h"
+#include "sbx-gw-metrics.h"
 #include "sbx-gw-rest.h"
 #include "sbx-gw-server.h"
 #include "sbx-gw-volumes.h"
@@ -50,6 +51,7 @@ sbx_gw_server_reply_error(SoupServerMessage *msg, guint status, const gchar *cod
 	g_autoptr(JsonBuilder) b = json_builder_new_immutable();
 	g_autoptr(JsonNode) node = NULL;
 
+	sbx_gw_metrics_count_error(code);
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "code");
 	json_builder_add_string_value(b, code);
@@ -160,6 +162,14 @@ handle_request(SoupServer *soup, SoupServerMessage *msg, const gchar *path, GHas
 	soup_message_headers_replace(soup_server_message_get_response_headers(msg),
 				     "x-deno-trace-id", trace_id);
 	g_debug("request %s %s trace=%s", soup_server_message_get_method(msg), path, trace_id);
+	sbx_gw_metrics_log_request(msg, trace_id);
+	/* aggregate figures only, no tenant's data: no token needed (keep the
+	 * listener private, or filter /metrics in front of it) */
+	if (g_str_equal(path, "/metrics") &&
+	    g_str_equal(soup_server_message_get_method(msg), "GET")) {
+		sbx_gw_metrics_serve(server, msg);
+		return;
+	}
 	if (!authenticate(server, msg))
 		return;
 	route(server, msg, path, query, trace_id);

@@ -48,3 +48,21 @@ test("truncate, chown, utime", async () => {
   assert.equal(await sandbox.sh`stat -c %X:%Y /tmp/fs/copy`.text(), "1000000000:1500000000\n");
   await assert.rejects(sandbox.fs.truncate("/tmp/fs/none", 1), (e) => e.code === "ENOENT");
 });
+
+test("/metrics: OpenMetrics with sandboxes by state, create latency, errors, bytes", async () => {
+  const endpoint = process.env.DENO_SANDBOX_ENDPOINT;
+  await sandbox.fs.readTextFile("/tmp/fs/hard"); // some bytes to the client
+  const res = await fetch(`${endpoint}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type"), /^application\/openmetrics-text; version=1\.0\.0/);
+  const text = await res.text();
+  assert.ok(text.endsWith("# EOF\n"));
+  const value = (re) => Number(text.match(re)?.[1]);
+  assert.ok(value(/^sandboxd_sandboxes\{state="running"\} (\d+)$/m) >= 1);
+  assert.ok(value(/^sandboxd_gateway_create_seconds_count (\d+)$/m) >= 1);
+  assert.ok(value(/^sandboxd_gateway_create_seconds_bucket\{le="\+Inf"\} (\d+)$/m) >= 1);
+  assert.ok(value(/^sandboxd_gateway_create_seconds_sum ([\d.]+)$/m) > 0);
+  assert.ok(value(/^sandboxd_gateway_errors_total\{code="ENOENT"\} (\d+)$/m) >= 2);
+  assert.ok(value(/^sandboxd_gateway_errors_total\{code="EEXIST"\} (\d+)$/m) >= 1);
+  assert.ok(value(/^sandboxd_gateway_stream_bytes_total\{direction="to_client"\} (\d+)$/m) >= 5);
+});
