@@ -159,7 +159,7 @@ handle_process(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 		handle_exec(c, h, p);
 		return;
 	}
-	if (h->type >= SBX_MSG_FS_READ && h->type <= SBX_MSG_FS_UTIME) {
+	if (h->type >= SBX_MSG_FS_READ && h->type <= SBX_MSG_FS_MKTEMP) {
 		SbxChannel *open_ch = sbx_channel_find(c, h->channel);
 		if (open_ch != NULL) {
 			chan_fail(c, open_ch, SBX_PROTO_ERR_UNEXPECTED,

@@ -900,6 +900,77 @@ fs_simple(SbxConn *c, uint32_t id, FsReader *r, uint32_t type)
 	free(path2);
 }
 
+static void
+send_fs_path(SbxConn *c, uint32_t id, const char *path)
+{
+	size_t n = strlen(path);
+	if (n > SBX_FS_MAX_PATH) {
+		send_fs_error(c, id, ENAMETOOLONG, NULL);
+		return;
+	}
+	sbx_conn_send(c, SBX_MSG_FS_PATH_REPLY, 0, id, (const uint8_t *)path, (uint32_t)n);
+	sbx_conn_remember_closed(c, id);
+}
+
+/* REALPATH: the canonical path; MKTEMP: a new unique file or directory */
+static void
+fs_path_request(SbxConn *c, uint32_t id, FsReader *r, uint32_t type)
+{
+	uint32_t flags, suffix_len = 0;
+	int err = 0;
+	char *path;
+
+	if (!rd_u32(r, &flags) || (type == SBX_MSG_FS_MKTEMP && !rd_u32(r, &suffix_len))) {
+		sbx_conn_send_error(c, id, SBX_PROTO_ERR_MALFORMED, "truncated fs request");
+		return;
+	}
+	path = rd_path(r, &err);
+	if (path == NULL || r->pos != r->len || (type == SBX_MSG_FS_REALPATH && flags != 0) ||
+	    (type == SBX_MSG_FS_MKTEMP && (flags & ~(uint32_t)SBX_FS_MKTEMP_DIR) != 0)) {
+		if (path == NULL && err != 0)
+			send_fs_error(c, id, err, NULL);
+		else
+			sbx_conn_send_error(c, id, SBX_PROTO_ERR_MALFORMED, "bad fs request");
+		free(path);
+		return;
+	}
+	if (type == SBX_MSG_FS_REALPATH) {
+		char *real = realpath(path, NULL);
+		if (real == NULL)
+			send_fs_error(c, id, errno, path);
+		else
+			send_fs_path(c, id, real);
+		free(real);
+		free(path);
+		return;
+	}
+	/* the template's XXXXXX sit right before the suffix */
+	size_t n = strlen(path);
+	if (suffix_len > n || n - suffix_len < 6 ||
+	    memcmp(path + n - suffix_len - 6, "XXXXXX", 6) != 0 ||
+	    memchr(path + n - suffix_len, '/', suffix_len) != NULL ||
+	    ((flags & SBX_FS_MKTEMP_DIR) && suffix_len != 0)) {
+		send_fs_error(c, id, EINVAL, path);
+		free(path);
+		return;
+	}
+	if (flags & SBX_FS_MKTEMP_DIR) {
+		if (mkdtemp(path) == NULL)
+			err = errno;
+	} else {
+		int fd = mkostemps(path, (int)suffix_len, O_CLOEXEC);
+		if (fd < 0)
+			err = errno;
+		else
+			close(fd);
+	}
+	if (err != 0)
+		send_fs_error(c, id, err, path);
+	else
+		send_fs_path(c, id, path);
+	free(path);
+}
+
 void
 sbx_fs_request(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 {
@@ -942,6 +1013,10 @@ sbx_fs_request(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 	case SBX_MSG_FS_CHOWN:
 	case SBX_MSG_FS_UTIME:
 		fs_simple(c, h->channel, &r, h->type);
+		return;
+	case SBX_MSG_FS_REALPATH:
+	case SBX_MSG_FS_MKTEMP:
+		fs_path_request(c, h->channel, &r, h->type);
 		return;
 	default:
 		sbx_conn_send_error(c, h->channel, SBX_PROTO_ERR_UNEXPECTED,

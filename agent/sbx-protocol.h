@@ -104,11 +104,15 @@ typedef enum {
 				     (0xffffffff: unchanged) */
 	SBX_MSG_FS_UTIME = 77,	  /* u32 flags (0), u32 atime lo/hi, u32 mtime lo/hi (seconds),
 				     string path -> FS_OK */
+	SBX_MSG_FS_REALPATH = 78, /* u32 flags (0), string path -> FS_PATH_REPLY */
+	SBX_MSG_FS_MKTEMP = 79,	  /* u32 flags (SBX_FS_MKTEMP_DIR), u32 suffix_len, string
+				     template ending in XXXXXX + suffix -> FS_PATH_REPLY */
 	SBX_MSG_FS_OK = 80,	  /* guest->host: no payload */
 	SBX_MSG_FS_ERROR = 81,	  /* guest->host: i32 errno, the failing guest path (rest) */
 	SBX_MSG_FS_STAT_REPLY = 82, /* guest->host: SbxFsStat fields, then link target (rest) */
 	SBX_MSG_FS_DIRENTS = 83,    /* guest->host: u32 flags (1 = more), u32 cookie_lo,
 				       u32 cookie_hi, u32 count, then count entries */
+	SBX_MSG_FS_PATH_REPLY = 84, /* guest->host: a path (rest): REALPATH, MKTEMP */
 
 	/* reserved ranges, so features developed in parallel never collide:
 	 *   48-63   process control extensions (pty, resize, attach, list)
@@ -165,12 +169,13 @@ typedef enum {
 
 /* FS request flags */
 typedef enum {
-	SBX_FS_PARENTS = 1u << 0,   /* WRITE, MKDIR: create missing parents (mkdir -p) */
-	SBX_FS_APPEND = 1u << 1,    /* WRITE: append in place instead of replacing */
-	SBX_FS_MODE = 1u << 2,	    /* WRITE: mode is valid (else 0644, or kept) */
-	SBX_FS_NOFOLLOW = 1u << 3,  /* STAT: do not follow a final symlink (lstat) */
-	SBX_FS_RECURSIVE = 1u << 4, /* REMOVE: a directory and everything below it */
-	SBX_FS_EXCLUSIVE = 1u << 5, /* WRITE: fail with EEXIST if the file exists */
+	SBX_FS_PARENTS = 1u << 0,    /* WRITE, MKDIR: create missing parents (mkdir -p) */
+	SBX_FS_APPEND = 1u << 1,     /* WRITE: append in place instead of replacing */
+	SBX_FS_MODE = 1u << 2,	     /* WRITE: mode is valid (else 0644, or kept) */
+	SBX_FS_NOFOLLOW = 1u << 3,   /* STAT: do not follow a final symlink (lstat) */
+	SBX_FS_RECURSIVE = 1u << 4,  /* REMOVE: a directory and everything below it */
+	SBX_FS_MKTEMP_DIR = 1u << 6, /* MKTEMP: a directory (no suffix), else a file (0600) */
+	SBX_FS_EXCLUSIVE = 1u << 5,  /* WRITE: fail with EEXIST if the file exists */
 } SbxFsFlags;
 #define SBX_FS_FLAGS_ALL 0x3fu
 

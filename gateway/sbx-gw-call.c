@@ -38,6 +38,9 @@ static const SbxGwMethod methods[] = {
     {"chown", sbx_gw_fs_chown},
     {"utime", sbx_gw_fs_utime},
     {"readLink", sbx_gw_fs_read_link},
+    {"realPath", sbx_gw_fs_real_path},
+    {"makeTempDir", sbx_gw_fs_make_temp_dir},
+    {"makeTempFile", sbx_gw_fs_make_temp_file},
 };
 
 /* need the Deno runtime, SSH or VS Code in the guest: their own issue */

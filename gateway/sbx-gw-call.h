@@ -52,5 +52,8 @@ void sbx_gw_fs_truncate(SbxGwCall *call);
 void sbx_gw_fs_chown(SbxGwCall *call);
 void sbx_gw_fs_utime(SbxGwCall *call);
 void sbx_gw_fs_read_link(SbxGwCall *call);
+void sbx_gw_fs_real_path(SbxGwCall *call);
+void sbx_gw_fs_make_temp_dir(SbxGwCall *call);
+void sbx_gw_fs_make_temp_file(SbxGwCall *call);
 
 G_END_DECLS

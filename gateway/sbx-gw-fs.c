@@ -754,3 +754,78 @@ sbx_gw_fs_read_link(SbxGwCall *call)
 	sbx_dbus_sandbox1_call_stat(proxy_of(call), path, g_variant_builder_end(&options), NULL,
 				    read_link_ready, call);
 }
+
+/* --- realPath, makeTempDir, makeTempFile --- */
+
+static void
+path_reply_ready(GObject *source, GAsyncResult *res, gpointer data)
+{
+	SbxGwCall *call = data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply = g_dbus_proxy_call_finish(G_DBUS_PROXY(source), res, &error);
+	const gchar *path = NULL;
+
+	if (reply == NULL) {
+		sbx_gw_call_return_error(call, error);
+		return;
+	}
+	g_variant_get(reply, "(&s)", &path);
+	sbx_gw_call_return(call, json_node_init_string(json_node_alloc(), path));
+}
+
+void
+sbx_gw_fs_real_path(SbxGwCall *call)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = get_path(call, "path", &error);
+
+	if (path == NULL) {
+		sbx_gw_call_return_error(call, error);
+		return;
+	}
+	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "RealPath", g_variant_new("(s)", path),
+			  G_DBUS_CALL_FLAGS_NONE, -1, NULL, path_reply_ready, call);
+}
+
+static void
+make_temp(SbxGwCall *call, gboolean directory)
+{
+	g_auto(GVariantBuilder) options = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *dir = NULL;
+	JsonObject *opts = NULL;
+	const gchar *dir_opt = NULL;
+	const gchar *prefix = NULL;
+	const gchar *suffix = NULL;
+
+	if (!sbx_gw_rpc_get_object(call->params, "options", &opts, &error) ||
+	    (opts != NULL && (!sbx_gw_rpc_get_string(opts, "dir", FALSE, &dir_opt, &error) ||
+			      !sbx_gw_rpc_get_string(opts, "prefix", FALSE, &prefix, &error) ||
+			      !sbx_gw_rpc_get_string(opts, "suffix", FALSE, &suffix, &error)))) {
+		sbx_gw_call_return_error(call, error);
+		return;
+	}
+	/* the guest's temporary folder, as Deno's os.tmpdir() */
+	dir = sbx_gw_server_resolve_path(call->conn->server, dir_opt != NULL ? dir_opt : "/tmp");
+	if (prefix != NULL)
+		g_variant_builder_add(&options, "{sv}", "prefix", g_variant_new_string(prefix));
+	if (suffix != NULL)
+		g_variant_builder_add(&options, "{sv}", "suffix", g_variant_new_string(suffix));
+	if (directory)
+		g_variant_builder_add(&options, "{sv}", "directory", g_variant_new_boolean(TRUE));
+	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "MakeTemp",
+			  g_variant_new("(sa{sv})", dir, &options), G_DBUS_CALL_FLAGS_NONE, -1,
+			  NULL, path_reply_ready, call);
+}
+
+void
+sbx_gw_fs_make_temp_dir(SbxGwCall *call)
+{
+	make_temp(call, TRUE);
+}
+
+void
+sbx_gw_fs_make_temp_file(SbxGwCall *call)
+{
+	make_temp(call, FALSE);
+}

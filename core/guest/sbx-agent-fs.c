@@ -501,6 +501,56 @@ sbx_agent_fs_op_nums_async(SbxAgentClient *client, SbxMsgType type, const guint3
 					  task);
 }
 
+static void
+fs_path_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SbxAgentReply) reply = NULL;
+	const gchar *path = g_task_get_task_data(task);
+	gsize len = 0;
+	const gchar *p;
+
+	reply = sbx_agent_client_fs_request_finish(SBX_AGENT_CLIENT(source), res, &error);
+	if (reply == NULL || fs_reply_is_error(reply, path, &error)) {
+		g_task_return_error(task, g_steal_pointer(&error));
+		return;
+	}
+	if (reply->type != SBX_MSG_FS_PATH_REPLY) {
+		fs_reply_unexpected(reply, &error);
+		g_task_return_error(task, g_steal_pointer(&error));
+		return;
+	}
+	/* from the guest: a path we can hand on as a D-Bus string */
+	p = g_bytes_get_data(reply->payload, &len);
+	if (len == 0 || p[0] != '/' || memchr(p, '\0', len) != NULL ||
+	    !g_utf8_validate(p, (gssize)len, NULL)) {
+		fs_bad(&error, "FS_PATH_REPLY", "not an absolute UTF-8 path");
+		g_task_return_error(task, g_steal_pointer(&error));
+		return;
+	}
+	g_task_return_pointer(task, g_strndup(p, len), g_free);
+}
+
+void
+sbx_agent_fs_path_async(SbxAgentClient *client, SbxMsgType type, guint32 flags, const guint32 *nums,
+			guint n_nums, const gchar *path, GCancellable *cancellable,
+			GAsyncReadyCallback callback, gpointer user_data)
+{
+	GTask *task = g_task_new(client, cancellable, callback, user_data);
+	g_autoptr(GBytes) payload = sbx_agent_fs_encode_request(flags, nums, n_nums, path, NULL);
+	g_task_set_task_data(task, g_strdup(path), g_free);
+	sbx_agent_client_fs_request_async(client, type, payload, path, cancellable, fs_path_done,
+					  task);
+}
+
+gchar *
+sbx_agent_fs_path_finish(SbxAgentClient *client, GAsyncResult *res, GError **error)
+{
+	g_return_val_if_fail(g_task_is_valid(res, client), NULL);
+	return g_task_propagate_pointer(G_TASK(res), error);
+}
+
 gboolean
 sbx_agent_fs_op_finish(SbxAgentClient *client, GAsyncResult *res, GError **error)
 {

@@ -95,6 +95,13 @@ void sbx_agent_fs_op_nums_async(SbxAgentClient *client, SbxMsgType type, const g
 				guint n_nums, const gchar *path, const gchar *path2,
 				GCancellable *cancellable, GAsyncReadyCallback callback,
 				gpointer user_data);
+/* REALPATH (@flags 0, no @nums) and MKTEMP (@flags SBX_FS_MKTEMP_DIR or 0,
+ * @nums = {suffix_len}): the guest path it answers */
+void sbx_agent_fs_path_async(SbxAgentClient *client, SbxMsgType type, guint32 flags,
+			     const guint32 *nums, guint n_nums, const gchar *path,
+			     GCancellable *cancellable, GAsyncReadyCallback callback,
+			     gpointer user_data);
+gchar *sbx_agent_fs_path_finish(SbxAgentClient *client, GAsyncResult *res, GError **error);
 void sbx_agent_fs_op_async(SbxAgentClient *client, SbxMsgType type, guint32 flags, guint32 mode,
 			   const gchar *path, const gchar *path2, GCancellable *cancellable,
 			   GAsyncReadyCallback callback, gpointer user_data);

@@ -138,7 +138,13 @@ sbx_frame_decoder_validate_header(const SbxFrameHeader *h, GError **error)
 	case SBX_MSG_FS_TRUNCATE:
 	case SBX_MSG_FS_CHOWN:
 	case SBX_MSG_FS_UTIME:
+	case SBX_MSG_FS_REALPATH:
+	case SBX_MSG_FS_MKTEMP:
 		min = 8;
+		break;
+	case SBX_MSG_FS_PATH_REPLY:
+		min = 1;
+		max = SBX_FS_MAX_PATH;
 		break;
 	case SBX_MSG_FS_OK:
 		max = 0;

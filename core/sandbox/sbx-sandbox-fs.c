@@ -561,6 +561,80 @@ handle_utime(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gc
 				 path, NULL);
 }
 
+/* RealPath, MakeTemp: answered with a guest path */
+
+static void
+on_path_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(SbxFsCall) call = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = sbx_agent_fs_path_finish(SBX_AGENT_CLIENT(source), res, &error);
+
+	if (path == NULL) {
+		sbx_fs_call_return_error(call, error);
+		return;
+	}
+	g_dbus_method_invocation_return_value(g_steal_pointer(&call->invocation),
+					      g_variant_new("(s)", path));
+}
+
+static gboolean
+handle_real_path(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *path,
+		 gpointer user_data)
+{
+	SbxFsCall *call = sbx_fs_call_new(SBX_SANDBOX(user_data), invocation, path, NULL);
+	if (call == NULL)
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	sbx_agent_fs_path_async(call->agent, SBX_MSG_FS_REALPATH, 0, NULL, 0, path,
+				call->cancellable, on_path_done, call);
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* a file-name part: no '/', bounded */
+static gboolean
+name_part_is_valid(const gchar *part)
+{
+	return strlen(part) <= 64 && strchr(part, '/') == NULL && g_utf8_validate(part, -1, NULL);
+}
+
+static gboolean
+handle_make_temp(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *dir,
+		 GVariant *options, gpointer user_data)
+{
+	const gchar *const keys[] = {"prefix", "suffix", "directory", NULL};
+	const gchar *const types[] = {"s", "s", "b"};
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *template = NULL;
+	const gchar *prefix = "";
+	const gchar *suffix = "";
+	gboolean directory = opt_bool(options, "directory", FALSE);
+	guint32 suffix_len;
+	SbxFsCall *call;
+
+	if (!sbx_fs_options_check(options, keys, types, &error)) {
+		g_dbus_method_invocation_return_gerror(invocation, error);
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	g_variant_lookup(options, "prefix", "&s", &prefix);
+	g_variant_lookup(options, "suffix", "&s", &suffix);
+	if (!name_part_is_valid(prefix) || !name_part_is_valid(suffix) ||
+	    (directory && suffix[0] != '\0')) {
+		g_dbus_method_invocation_return_error(
+		    invocation, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+		    "prefix, suffix: at most 64 bytes, no '/'; no suffix for a directory");
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	template = g_strdup_printf("%s%s%sXXXXXX%s", dir, g_str_has_suffix(dir, "/") ? "" : "/",
+				   prefix, suffix);
+	suffix_len = (guint32)strlen(suffix);
+	call = sbx_fs_call_new(SBX_SANDBOX(user_data), invocation, template, NULL);
+	if (call == NULL)
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	sbx_agent_fs_path_async(call->agent, SBX_MSG_FS_MKTEMP, directory ? SBX_FS_MKTEMP_DIR : 0,
+				&suffix_len, 1, template, call->cancellable, on_path_done, call);
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 /* Upload, Download: the guest's tar on an exec channel */
 
 static void
@@ -881,6 +955,8 @@ sbx_sandbox_fs_setup(SbxSandbox *self)
 	    {"handle-truncate", G_CALLBACK(handle_truncate)},
 	    {"handle-chown", G_CALLBACK(handle_chown)},
 	    {"handle-utime", G_CALLBACK(handle_utime)},
+	    {"handle-real-path", G_CALLBACK(handle_real_path)},
+	    {"handle-make-temp", G_CALLBACK(handle_make_temp)},
 	    {"handle-upload", G_CALLBACK(handle_upload)},
 	    {"handle-download", G_CALLBACK(handle_download)},
 	    {"handle-get-env", G_CALLBACK(handle_get_env)},

@@ -136,6 +136,19 @@ fs_nums(Fixture *fx, SbxMsgType type, const guint32 *nums, guint n, const gchar 
 	return ok;
 }
 
+static gchar *
+fs_path(Fixture *fx, SbxMsgType type, guint32 flags, const guint32 *nums, guint n,
+	const gchar *path, GError **error)
+{
+	SbxTestWait w = {0};
+	gchar *out;
+	sbx_agent_fs_path_async(fx->client, type, flags, nums, n, path, NULL, sbx_test_wait_cb, &w);
+	sbx_test_wait_done(&w);
+	out = sbx_agent_fs_path_finish(fx->client, w.res, error);
+	g_object_unref(w.res);
+	return out;
+}
+
 static SbxFsStat *
 fs_stat(Fixture *fx, const gchar *path, gboolean nofollow, GError **error)
 {
@@ -406,6 +419,53 @@ test_links(Fixture *fx, gconstpointer data)
 	/* a relative path is refused before any syscall */
 	g_assert_false(fs_nums(fx, SBX_MSG_FS_UTIME, times, 4, "rel", NULL, &error));
 	g_assert_nonnull(error);
+}
+
+/* realpath and mkstemps/mkdtemp */
+static void
+test_paths(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *root = root_path(fx, NULL);
+	g_autofree gchar *sub = root_path(fx, "d");
+	g_autofree gchar *sym = root_path(fx, "s");
+	g_autofree gchar *via = g_build_filename(root, "s", "..", "d", NULL);
+	g_autofree gchar *real_root = realpath(root, NULL);
+	g_autofree gchar *want = g_build_filename(real_root, "d", NULL);
+	g_autofree gchar *got = NULL;
+	g_autofree gchar *tmpl = g_build_filename(root, "preXXXXXX.txt", NULL);
+	g_autofree gchar *dtmpl = g_build_filename(root, "dirXXXXXX", NULL);
+	g_autofree gchar *bad = g_build_filename(root, "noXs.txt", NULL);
+	g_autofree gchar *file = NULL;
+	g_autofree gchar *dir = NULL;
+	g_autoptr(GError) error = NULL;
+	guint32 four = 4;
+	guint32 zero = 0;
+	struct stat st;
+
+	g_assert_cmpint(g_mkdir(sub, 0755), ==, 0);
+	g_assert_cmpint(symlink(sub, sym), ==, 0);
+	got = fs_path(fx, SBX_MSG_FS_REALPATH, 0, NULL, 0, via, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(got, ==, want);
+	g_clear_pointer(&got, g_free);
+	got = fs_path(fx, SBX_MSG_FS_REALPATH, 0, NULL, 0, tmpl, &error);
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+
+	file = fs_path(fx, SBX_MSG_FS_MKTEMP, 0, &four, 1, tmpl, &error);
+	g_assert_no_error(error);
+	g_assert_true(g_str_has_suffix(file, ".txt"));
+	g_assert_cmpstr(file, !=, tmpl);
+	g_assert_cmpint(stat(file, &st), ==, 0);
+	g_assert_true(S_ISREG(st.st_mode));
+	g_assert_cmpuint(st.st_mode & 0777, ==, 0600);
+	dir = fs_path(fx, SBX_MSG_FS_MKTEMP, SBX_FS_MKTEMP_DIR, &zero, 1, dtmpl, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(stat(dir, &st), ==, 0);
+	g_assert_true(S_ISDIR(st.st_mode));
+	/* no XXXXXX before the suffix */
+	g_assert_null(fs_path(fx, SBX_MSG_FS_MKTEMP, 0, &four, 1, bad, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
 }
 
 static void
@@ -696,6 +756,7 @@ main(int argc, char **argv)
 	g_test_add_func("/agent-fs/parsers", test_parsers);
 #define ADD(path, func) g_test_add("/agent-fs/" path, Fixture, NULL, fs_setup, func, fs_teardown)
 	ADD("links", test_links);
+	ADD("paths", test_paths);
 	ADD("roundtrip", test_roundtrip);
 	ADD("replace-append", test_replace_append);
 	ADD("stat-readdir", test_stat_readdir);

@@ -49,6 +49,20 @@ test("truncate, chown, utime", async () => {
   await assert.rejects(sandbox.fs.truncate("/tmp/fs/none", 1), (e) => e.code === "ENOENT");
 });
 
+test("realPath, makeTempDir, makeTempFile", async () => {
+  assert.equal(await sandbox.fs.realPath("/tmp/fs/sym"), "/tmp/fs/a.txt");
+  assert.equal(await sandbox.fs.realPath("/tmp/fs/../fs/./a.txt"), "/tmp/fs/a.txt");
+  await assert.rejects(sandbox.fs.realPath("/tmp/fs/none"), (e) => e.code === "ENOENT");
+  const dir = await sandbox.fs.makeTempDir({ prefix: "work-" });
+  assert.match(dir, /^\/tmp\/work-[A-Za-z0-9]{6}$/);
+  assert.equal((await sandbox.fs.stat(dir)).isDirectory, true);
+  const file = await sandbox.fs.makeTempFile({ dir, prefix: "a", suffix: ".json" });
+  assert.ok(file.startsWith(`${dir}/a`) && file.endsWith(".json"), file);
+  assert.equal((await sandbox.fs.stat(file)).isFile, true);
+  assert.notEqual(await sandbox.fs.makeTempFile({ dir }), file);
+  await assert.rejects(sandbox.fs.makeTempFile({ prefix: "no/slash" }), (e) => e.code === "EINVAL");
+});
+
 test("/metrics: OpenMetrics with sandboxes by state, create latency, errors, bytes", async () => {
   const endpoint = process.env.DENO_SANDBOX_ENDPOINT;
   await sandbox.fs.readTextFile("/tmp/fs/hard"); // some bytes to the client
