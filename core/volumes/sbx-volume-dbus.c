@@ -85,10 +85,15 @@ on_done(GObject *source, GAsyncResult *res, gpointer user_data)
 	g_autoptr(GError) error = NULL;
 	gboolean ok;
 
-	if (call->kind == CALL_DELETE)
+	if (call->kind == CALL_DELETE) {
 		ok = sbx_volume_ops_delete_finish(call->manager, res, &error);
-	else
+		/* its grants go with it */
+		if (ok)
+			sbx_authority_forget(sbx_authority_get_default(),
+					     sbx_volume_get_id(call->volume));
+	} else {
 		ok = sbx_volume_ops_resize_finish(call->manager, res, &error);
+	}
 	if (!ok) {
 		return_error(call, error);
 		return;
