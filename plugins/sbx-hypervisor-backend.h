@@ -32,6 +32,14 @@ G_DECLARE_DERIVABLE_TYPE(SbxHypervisorBackend, sbx_hypervisor_backend, SBX, HYPE
  * @list_vms_async: ids of the VMs this backend runs, for adopting or reaping
  *   them after a daemon restart
  * @list_vms_finish: finishes @list_vms_async, returns a %NULL-terminated array
+ * @connect_agent_async: opens a stream to the guest agent of VM @id, for a
+ *   started (or adopted) VM; the core calls it until it succeeds or the boot
+ *   timeout passes. The default connects to @agent_socket, the unix socket
+ *   the spec named (virtio-serial backends need nothing more); a backend whose
+ *   agent is reached another way (a vsock handshake) overrides it.
+ *   Since: sandboxd 0.2, ABI 1 (taken from the padding: plugins built
+ *   before it get the default)
+ * @connect_agent_finish: finishes @connect_agent_async, returns a #GIOStream
  *
  * Every vfunc that is not implemented fails with %G_IO_ERROR_NOT_SUPPORTED.
  * Backends run blocking work (libvirt calls) in a thread, never on the
@@ -58,9 +66,14 @@ struct _SbxHypervisorBackendClass {
 	void (*list_vms_async)(SbxHypervisorBackend *self, GCancellable *cancellable,
 			       GAsyncReadyCallback callback, gpointer user_data);
 	gchar **(*list_vms_finish)(SbxHypervisorBackend *self, GAsyncResult *res, GError **error);
+	void (*connect_agent_async)(SbxHypervisorBackend *self, const gchar *id,
+				    const gchar *agent_socket, GCancellable *cancellable,
+				    GAsyncReadyCallback callback, gpointer user_data);
+	GIOStream *(*connect_agent_finish)(SbxHypervisorBackend *self, GAsyncResult *res,
+					   GError **error);
 
 	/*< private >*/
-	gpointer padding[16];
+	gpointer padding[14];
 };
 
 gboolean sbx_hypervisor_backend_configure(SbxHypervisorBackend *self, GKeyFile *config,
@@ -80,6 +93,12 @@ void sbx_hypervisor_backend_list_vms_async(SbxHypervisorBackend *self, GCancella
 					   GAsyncReadyCallback callback, gpointer user_data);
 gchar **sbx_hypervisor_backend_list_vms_finish(SbxHypervisorBackend *self, GAsyncResult *res,
 					       GError **error);
+void sbx_hypervisor_backend_connect_agent_async(SbxHypervisorBackend *self, const gchar *id,
+						const gchar *agent_socket,
+						GCancellable *cancellable,
+						GAsyncReadyCallback callback, gpointer user_data);
+GIOStream *sbx_hypervisor_backend_connect_agent_finish(SbxHypervisorBackend *self,
+						       GAsyncResult *res, GError **error);
 const SbxConfigKey *sbx_hypervisor_backend_get_config_keys(SbxHypervisorBackend *self);
 void sbx_hypervisor_backend_emit_vm_exited(SbxHypervisorBackend *self, const gchar *id);
 

@@ -27,7 +27,6 @@ struct _SbxSandbox {
 	GCancellable *start_cancellable;
 	guint boot_timer_id;
 	gboolean boot_timed_out;
-	GSocketClient *socket_client;
 	gint64 connect_deadline;
 	guint connect_retry_id;
 
