@@ -4,7 +4,12 @@
 
 #include "sbx-ch-api.h"
 
-G_DEFINE_QUARK(sbx - ch - api - error - quark, sbx_ch_api_error)
+/* spelled out: G_DEFINE_QUARK would stringify the dashes with spaces */
+GQuark
+sbx_ch_api_error_quark(void)
+{
+	return g_quark_from_static_string("sbx-ch-api-error-quark");
+}
 
 /* micro_http serves at most 10 connections; requests are serialized anyway */
 #define SBX_CH_API_MAX_CONNS 2

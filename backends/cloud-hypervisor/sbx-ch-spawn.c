@@ -52,7 +52,7 @@ sbx_ch_spawn(const gchar *binary, const gchar *api_socket, const gchar *log_path
 
 	if (api_fd < 0)
 		return NULL;
-	if (!g_unix_open_pipe(pipe_fds, O_CLOEXEC, error)) {
+	if (!g_unix_open_pipe(pipe_fds, FD_CLOEXEC, error)) {
 		close(api_fd);
 		return NULL;
 	}
