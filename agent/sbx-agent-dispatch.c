@@ -84,7 +84,7 @@ handle_hello(SbxConn *c, const uint8_t *p, uint32_t len)
 	size_t vlen = strlen(ver);
 	sbx_proto_put_u32(reply, SBX_PROTO_MAGIC);
 	sbx_proto_put_u32(reply + 4, SBX_PROTO_VERSION);
-	sbx_proto_put_u32(reply + 8, 0); /* features */
+	sbx_proto_put_u32(reply + 8, SBX_FEATURE_IDENTITY); /* features */
 	memcpy(reply + 12, ver, vlen);
 	sbx_conn_send(c, SBX_MSG_HELLO_REPLY, 0, 0, reply, (uint32_t)(12 + vlen));
 	c->hello_done = true;
@@ -111,6 +111,9 @@ handle_control(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 		sbx_conn_send(c, SBX_MSG_PONG, 0, 0, p, h->length);
 		return;
 	case SBX_MSG_PONG:
+		return;
+	case SBX_MSG_IDENTITY:
+		sbx_identity_apply(c, p, h->length);
 		return;
 	case SBX_MSG_ERROR:
 		/* the host dropped the session; it must start a new one */

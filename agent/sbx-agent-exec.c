@@ -151,8 +151,9 @@ sbx_exec_spec_parse(const uint8_t *p, uint32_t len, SbxExecSpec *spec, const cha
 		return false;
 	}
 	size_t n_base = (spec->flags & SBX_EXEC_CLEAR_ENV) ? 0 : 2;
+	size_t n_ident = (spec->flags & SBX_EXEC_CLEAR_ENV) ? 0 : sbx_identity_envc;
 	size_t n = 0;
-	spec->envp = calloc(n_base + envc + 1, sizeof(char *));
+	spec->envp = calloc(n_base + n_ident + envc + 1, sizeof(char *));
 	if (spec->envp == NULL) {
 		*why = "out of memory";
 		sbx_exec_spec_free(spec);
@@ -160,6 +161,9 @@ sbx_exec_spec_parse(const uint8_t *p, uint32_t len, SbxExecSpec *spec, const cha
 	}
 	for (size_t i = 0; i < n_base; i++)
 		spec->envp[n++] = strdup(base_env[i]);
+	/* the sandbox's env from IDENTITY, overridable per process */
+	for (size_t i = 0; i < n_ident; i++)
+		env_set(spec->envp, &n, strdup(sbx_identity_env[i]));
 	for (uint32_t i = 0; i < envc; i++) {
 		char *e = NULL;
 		if (!read_string(&r, &e, why)) {

@@ -22,6 +22,7 @@
 #include <linux/fs.h>
 
 #include "sbx-agent.h"
+#include "sbx-cmdline-keys.h"
 
 #define SBX_MODULES_LIST "/etc/sbx-modules"
 /* how long to wait for the port to show up after the driver loaded */
@@ -157,14 +158,15 @@ check_cmdline(void)
 	const char *cmdline = sbx_init_cmdline();
 
 	/* "sbx.debug" alone or with any value */
-	for (const char *p = strstr(cmdline, "sbx.debug"); p != NULL;
-	     p = strstr(p + 1, "sbx.debug")) {
-		if ((p == cmdline || p[-1] == ' ') && strchr(" \t\n=", p[9]) != NULL)
+	for (const char *p = strstr(cmdline, SBX_CMDLINE_DEBUG); p != NULL;
+	     p = strstr(p + 1, SBX_CMDLINE_DEBUG)) {
+		if ((p == cmdline || p[-1] == ' ') &&
+		    strchr(" \t\n=", p[strlen(SBX_CMDLINE_DEBUG)]) != NULL)
 			sbx_agent_verbose = true;
 	}
-	if (!sbx_cmdline_get(cmdline, "sbx.root", cmdline_root, sizeof(cmdline_root)))
+	if (!sbx_cmdline_get(cmdline, SBX_CMDLINE_ROOT, cmdline_root, sizeof(cmdline_root)))
 		cmdline_root[0] = '\0';
-	if (!sbx_cmdline_get(cmdline, "sbx.rootfstype", cmdline_rootfstype,
+	if (!sbx_cmdline_get(cmdline, SBX_CMDLINE_ROOTFSTYPE, cmdline_rootfstype,
 			     sizeof(cmdline_rootfstype)))
 		snprintf(cmdline_rootfstype, sizeof(cmdline_rootfstype), "ext4");
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "sbx-agent.h"
+#include "sbx-cmdline-keys.h"
 
 #define SBX_CGROUP_ROOT "/sys/fs/cgroup"
 #define SBX_CGROUP_PROCS SBX_CGROUP_ROOT "/sandbox"
@@ -93,12 +94,12 @@ cgroup_setup(const char *cmdline)
 		sbx_log("mkdir " SBX_CGROUP_PROCS ": %s", strerror(errno));
 		return;
 	}
-	long pids = cmdline_long(cmdline, "sbx.pids_max", SBX_DEFAULT_PIDS_MAX, 16, 4194304);
+	long pids = cmdline_long(cmdline, SBX_CMDLINE_PIDS_MAX, SBX_DEFAULT_PIDS_MAX, 16, 4194304);
 	snprintf(buf, sizeof(buf), "%ld", pids);
 	if (!write_file(SBX_CGROUP_PROCS "/pids.max", buf))
 		sbx_log("pids.max: %s", strerror(errno));
-	long reserve =
-	    cmdline_long(cmdline, "sbx.mem_reserve_mib", SBX_DEFAULT_MEM_RESERVE_MIB, 0, 1 << 20);
+	long reserve = cmdline_long(cmdline, SBX_CMDLINE_MEM_RESERVE_MIB,
+				    SBX_DEFAULT_MEM_RESERVE_MIB, 0, 1 << 20);
 	uint64_t total = mem_total_bytes();
 	uint64_t keep = (uint64_t)reserve * 1024u * 1024u;
 	if (total > 2 * keep && keep > 0) {
@@ -116,7 +117,7 @@ sbx_limits_setup(const char *cmdline)
 	limits_set_up = true;
 	if (!write_file("/proc/self/oom_score_adj", "-1000"))
 		sbx_log("oom_score_adj: %s", strerror(errno));
-	child_nice = (int)cmdline_long(cmdline, "sbx.child_nice", 0, -20, 19);
+	child_nice = (int)cmdline_long(cmdline, SBX_CMDLINE_CHILD_NICE, 0, -20, 19);
 	if (setpriority(PRIO_PROCESS, 0, SBX_AGENT_NICE) < 0)
 		sbx_log("setpriority: %s", strerror(errno));
 	cgroup_setup(cmdline);

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -77,6 +78,10 @@ sbx_loop_serve(SbxLoop *loop, SbxConn *c)
 	}
 
 	c->connected = !c->virtio;
+	/* a host connecting raises SIGIO (a signalfd wake-up), so a restored
+	 * clone answers at once instead of at the next probe */
+	if (c->virtio && fcntl(c->fd, F_SETOWN, getpid()) == 0)
+		fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_ASYNC);
 	while (!loop->stop) {
 		if (c->virtio && !c->connected && virtio_host_connected(c)) {
 			sbx_log("host connected");

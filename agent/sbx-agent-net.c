@@ -10,6 +10,8 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <net/if_arp.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <net/route.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "sbx-agent.h"
+#include "sbx-cmdline-keys.h"
 
 /* the NIC shows up while virtio_net probes; it is normally there already */
 #define SBX_NET_WAIT_MS 5000
@@ -101,7 +104,7 @@ sbx_net_setup(const char *cmdline)
 	unsigned long prefix = 24;
 	struct ifreq ifr;
 
-	if (!sbx_cmdline_get(cmdline, "sbx.ip", ip, sizeof(ip)))
+	if (!sbx_cmdline_get(cmdline, SBX_CMDLINE_IP, ip, sizeof(ip)))
 		return;
 	char *slash = strchr(ip, '/');
 	if (slash != NULL) {
@@ -129,12 +132,26 @@ sbx_net_setup(const char *cmdline)
 	memset(&ifr, 0, sizeof(ifr));
 	memcpy(ifr.ifr_name, nic, strlen(nic) + 1);
 	set_sin(&ifr.ifr_addr, addr);
+	/* a restored clone gets its own MAC before its address (IDENTITY) */
+	char mac_s[32];
+	unsigned int m[6];
+	if (sbx_cmdline_get(cmdline, "sbx.mac", mac_s, sizeof(mac_s)) &&
+	    sscanf(mac_s, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) == 6) {
+		struct ifreq hw;
+		memset(&hw, 0, sizeof(hw));
+		memcpy(hw.ifr_name, nic, strlen(nic) + 1);
+		hw.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+		for (int i = 0; i < 6; i++)
+			hw.ifr_hwaddr.sa_data[i] = (char)m[i];
+		if (ioctl(s, SIOCSIFHWADDR, &hw) < 0)
+			sbx_log("network: %s mac: %s", nic, strerror(errno));
+	}
 	if (ioctl(s, SIOCSIFADDR, &ifr) < 0)
 		sbx_log("network: %s address: %s", nic, strerror(errno));
 	set_sin(&ifr.ifr_netmask, mask);
 	if (ioctl(s, SIOCSIFNETMASK, &ifr) < 0)
 		sbx_log("network: %s netmask: %s", nic, strerror(errno));
-	if (sbx_cmdline_get(cmdline, "sbx.mtu", mtu_s, sizeof(mtu_s))) {
+	if (sbx_cmdline_get(cmdline, SBX_CMDLINE_MTU, mtu_s, sizeof(mtu_s))) {
 		int mtu = atoi(mtu_s);
 		if (mtu >= 576 && mtu <= 65535) {
 			ifr.ifr_mtu = mtu;
@@ -147,7 +164,7 @@ sbx_net_setup(const char *cmdline)
 		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
 			sbx_log("network: %s up: %s", nic, strerror(errno));
 	}
-	if (sbx_cmdline_get(cmdline, "sbx.gw", gw, sizeof(gw)) && parse_addr(gw, &gateway)) {
+	if (sbx_cmdline_get(cmdline, SBX_CMDLINE_GW, gw, sizeof(gw)) && parse_addr(gw, &gateway)) {
 		struct rtentry rt;
 		struct in_addr any = {0};
 		memset(&rt, 0, sizeof(rt));
@@ -160,7 +177,8 @@ sbx_net_setup(const char *cmdline)
 			sbx_log("network: default route via %s: %s", gw, strerror(errno));
 	}
 	close(s);
-	if (sbx_cmdline_get(cmdline, "sbx.dns", dns, sizeof(dns)) && parse_addr(dns, &gateway))
+	if (sbx_cmdline_get(cmdline, SBX_CMDLINE_DNS, dns, sizeof(dns)) &&
+	    parse_addr(dns, &gateway))
 		write_resolv_conf(dns);
 	sbx_debug("network: %s %s/%lu", nic, ip, prefix);
 }

@@ -461,7 +461,14 @@ sbx_channel_pump_out(SbxConn *c, SbxChannel *ch, int s)
 		ch->out_credit[s] -= (uint64_t)n;
 		return true;
 	}
-	/* EOF (or a read error, treated alike: a terminal's master reads EIO) */
+	/* a file being read (ReadFile) must not end as if the file ended: the
+	 * errno becomes EXIT's exit code and the host fails the call */
+	if (n < 0 && ch->fs != NULL && ch->status == 0) {
+		sbx_debug("reading a file failed: %s", strerror(errno));
+		ch->status = (errno & 0xff) << 8;
+	}
+	/* EOF (or a process's read error, treated alike: a terminal's master
+	 * reads EIO) */
 	if (ch->pty_fd == ch->out_fd[s])
 		ch->pty_fd = -1;
 	close(ch->out_fd[s]);

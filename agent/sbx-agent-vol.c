@@ -19,6 +19,7 @@
 #include <linux/fs.h>
 
 #include "sbx-agent.h"
+#include "sbx-cmdline-keys.h"
 
 #define SBX_VOL_WAIT_MS 20000
 #define SBX_VOL_MAX 8
@@ -235,7 +236,7 @@ sbx_vol_setup(const char *cmdline)
 	char *save = NULL;
 	int n = 0;
 
-	if (cmdline == NULL || !sbx_cmdline_get(cmdline, "sbx.vol", value, sizeof(value)))
+	if (cmdline == NULL || !sbx_cmdline_get(cmdline, SBX_CMDLINE_VOL, value, sizeof(value)))
 		return 0;
 	for (char *item = strtok_r(value, ",", &save); item != NULL && n < SBX_VOL_MAX;
 	     item = strtok_r(NULL, ",", &save), n++) {

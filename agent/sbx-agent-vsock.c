@@ -15,6 +15,7 @@
 #include <linux/vm_sockets.h>
 
 #include "sbx-agent.h"
+#include "sbx-cmdline-keys.h"
 
 int
 sbx_vsock_parse_transport(const char *cmdline, unsigned *port)
@@ -23,7 +24,7 @@ sbx_vsock_parse_transport(const char *cmdline, unsigned *port)
 	char *end = NULL;
 	unsigned long v;
 
-	if (!sbx_cmdline_get(cmdline, "sbx.transport", value, sizeof(value)))
+	if (!sbx_cmdline_get(cmdline, SBX_CMDLINE_TRANSPORT, value, sizeof(value)))
 		return 0;
 	if (strcmp(value, "virtio-serial") == 0)
 		return 0;

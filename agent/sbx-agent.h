@@ -214,5 +214,10 @@ bool sbx_cmdline_get(const char *cmdline, const char *key, char *out, size_t siz
 /* sbx.ip= sbx.gw= sbx.dns= sbx.mtu=: the first ethernet interface, a default
  * route and /etc/resolv.conf; nothing without sbx.ip */
 void sbx_net_setup(const char *cmdline);
+
+/* IDENTITY: a restored clone's entropy, clock, names, network and env */
+void sbx_identity_apply(SbxConn *c, const uint8_t *payload, uint32_t len);
+extern char **sbx_identity_env;
+extern size_t sbx_identity_envc;
 /* sbx-agent-vol.c: mounts sbx.vol= volumes (formatting blank ones); -1 on failure */
 int sbx_vol_setup(const char *cmdline);

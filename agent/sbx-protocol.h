@@ -26,6 +26,17 @@
 #define SBX_PROTO_MAX_ARGS 4096u
 #define SBX_PROTO_MAX_ENV 4096u
 #define SBX_PROTO_MAX_STRING (32u * 1024u)
+/* IDENTITY: u64 wall clock (microseconds since the epoch), then four
+ * u32-length-prefixed fields: entropy bytes (16..512), hostname (1..64, no
+ * NUL), machine id (32 lower-case hex), network words (the kernel command
+ * line's sbx.ip= sbx.gw= sbx.dns= sbx.mtu= sbx.mac=, may be empty), then u32
+ * envc and envc KEY=VALUE strings (the base environment of every process) */
+#define SBX_FEATURE_IDENTITY 0x1u /* HELLO_REPLY features: the agent applies IDENTITY */
+#define SBX_IDENTITY_ENTROPY_MIN 16u
+#define SBX_IDENTITY_ENTROPY_MAX 512u
+#define SBX_IDENTITY_HOSTNAME_MAX 64u
+#define SBX_IDENTITY_NET_MAX 1024u
+#define SBX_IDENTITY_ENV_MAX 256u
 
 /* header: all fields little-endian */
 typedef struct {
@@ -42,6 +53,9 @@ typedef enum {
 				    agent version string (rest of payload, no NUL) */
 	SBX_MSG_PING = 3,	 /* either way: opaque payload (<= 64 bytes), echoed as PONG */
 	SBX_MSG_PONG = 4,
+	SBX_MSG_IDENTITY = 5,	    /* host->guest, after a restore: see SbxIdentity below */
+	SBX_MSG_IDENTITY_REPLY = 6, /* guest->host: u32 errno (0 = all applied), message
+				       string (rest) */
 
 	/* process channels (!= 0) */
 	SBX_MSG_EXEC = 16,	   /* host->guest: SbxExecRequest, opens the channel */

@@ -42,6 +42,14 @@ sbx_ctl_create_options_add_entries(SbxCtlCreateOptions *opts, GOptionContext *co
 		"most 8)"),
 	     /* TRANSLATORS: placeholder of --volume; keep NAME:/PATH[:ro] recognisable */
 	     N_("NAME:/PATH[:ro]")},
+	    {"allow-net", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts->allow_net,
+	     N_("Let the sandbox reach only these destinations: host names, *.domain, IP "
+		"addresses or CIDR ranges, each with an optional :port (repeatable; default: "
+		"the internet, without private addresses)"),
+	     /* TRANSLATORS: placeholder of --allow-net */
+	     N_("HOST[,HOST...]")},
+	    {"no-network", 0, 0, G_OPTION_ARG_NONE, &opts->no_network,
+	     N_("Give the sandbox no network at all"), NULL},
 	    {"timeout", 't', 0, G_OPTION_ARG_STRING, &opts->timeout,
 	     for_run ? N_("Destroy the sandbox after DURATION even if sandboxctl is still "
 			  "running, e.g. 90, 30s, 5m, 1h (default: when sandboxctl exits)")
@@ -66,6 +74,40 @@ sbx_ctl_create_options_clear(SbxCtlCreateOptions *opts)
 	g_clear_pointer(&opts->image, g_free);
 	g_clear_pointer(&opts->timeout, g_free);
 	g_clear_pointer(&opts->volumes, g_strfreev);
+	g_clear_pointer(&opts->allow_net, g_strfreev);
+	opts->no_network = FALSE;
+}
+
+/* --allow-net A,B --allow-net C -> [A, B, C]; --no-network -> [] */
+static GVariant *
+allow_net_to_variant(SbxCtlCreateOptions *opts, GError **error)
+{
+	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+	g_auto(GStrv) hosts = NULL;
+
+	if (opts->no_network && opts->allow_net != NULL) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    _("--no-network and --allow-net cannot be used together"));
+		return NULL;
+	}
+	if (!sbx_ctl_check_utf8((const gchar *const *)opts->allow_net, error))
+		return NULL;
+	for (guint i = 0; opts->allow_net != NULL && opts->allow_net[i] != NULL; i++) {
+		g_auto(GStrv) items = g_strsplit(opts->allow_net[i], ",", -1);
+		for (guint j = 0; items[j] != NULL; j++) {
+			g_strstrip(items[j]);
+			if (items[j][0] != '\0')
+				g_strv_builder_add(builder, items[j]);
+		}
+	}
+	hosts = g_strv_builder_end(builder);
+	if (!opts->no_network && g_strv_length(hosts) == 0) {
+		g_set_error(
+		    error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+		    _("--allow-net needs at least one destination (--no-network for none)"));
+		return NULL;
+	}
+	return g_variant_new_strv((const gchar *const *)hosts, -1);
 }
 
 /* the a{sv} of Manager1.CreateSandbox; unset options are left to the daemon's defaults */
@@ -121,6 +163,12 @@ sbx_ctl_create_options_to_variant(SbxCtlCreateOptions *opts, const gchar *defaul
 				      g_variant_new_string(opts->region));
 	if (timeout != NULL)
 		g_variant_builder_add(&builder, "{sv}", "timeout", g_variant_new_string(timeout));
+	if (opts->allow_net != NULL || opts->no_network) {
+		GVariant *allow_net = allow_net_to_variant(opts, error);
+		if (allow_net == NULL)
+			return NULL;
+		g_variant_builder_add(&builder, "{sv}", "allow_net", allow_net);
+	}
 	return g_variant_ref_sink(g_variant_builder_end(&builder));
 }
 

@@ -17,7 +17,6 @@
 
 #define SBX_CTL_PROCESS_IFACE "org.sandboxd.Process1"
 /* the exit code for a command the timeout killed, as timeout(1) */
-#define SBX_CTL_EXIT_TIMED_OUT 124
 
 /* --user USER|UID[:GID] into the options */
 gboolean

@@ -8,39 +8,17 @@
 #include <unistd.h>
 
 #include "sbx-ctl.h"
+#include "sbx-size.h"
 
 #define SBX_CTL_VOLUME_IFACE "org.sandboxd.Volume1"
 /* creating, resizing and snapshotting copy data: no short timeout */
 #define SBX_CTL_VOLUME_TIMEOUT_MS G_MAXINT
 
-/* "10GiB", "512M", "300000000" -> bytes */
 static gboolean
 parse_size(const gchar *text, guint64 *out, GError **error)
 {
-	gchar *end = NULL;
-	guint64 n;
-	guint shift = 0;
-
-	if (text == NULL || !g_ascii_isdigit(text[0]))
-		goto bad;
-	n = g_ascii_strtoull(text, &end, 10);
-	if (*end == '\0' || g_ascii_strcasecmp(end, "B") == 0)
-		shift = 0;
-	else if (g_ascii_strcasecmp(end, "K") == 0 || g_ascii_strcasecmp(end, "KiB") == 0)
-		shift = 10;
-	else if (g_ascii_strcasecmp(end, "M") == 0 || g_ascii_strcasecmp(end, "MiB") == 0)
-		shift = 20;
-	else if (g_ascii_strcasecmp(end, "G") == 0 || g_ascii_strcasecmp(end, "GiB") == 0)
-		shift = 30;
-	else if (g_ascii_strcasecmp(end, "T") == 0 || g_ascii_strcasecmp(end, "TiB") == 0)
-		shift = 40;
-	else
-		goto bad;
-	if (n > (G_MAXUINT64 >> shift))
-		goto bad;
-	*out = n << shift;
-	return TRUE;
-bad:
+	if (sbx_size_parse(text, out))
+		return TRUE;
 	/* TRANSLATORS: %s is what the user typed as a size */
 	g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 		    _("invalid size '%s' (bytes, or a number with K, M, G, T, KiB, MiB, GiB, TiB)"),

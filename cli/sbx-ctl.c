@@ -76,8 +76,15 @@ sbx_ctl_report_dbus_error(SbxCtl *ctl, const gchar *what, GError *error)
 	    g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_SPAWN_CHILD_EXITED) ||
 	    g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_SPAWN_SERVICE_NOT_FOUND);
 
+	g_autofree gchar *remote = g_dbus_error_get_remote_error(error);
+
 	if (g_dbus_error_is_remote_error(error))
 		g_dbus_error_strip_remote_error(error);
+	/* Exec with a "timeout": the daemon killed the command */
+	if (g_strcmp0(remote, "org.sandboxd.Error.TimedOut") == 0) {
+		sbx_ctl_print_error(_("the command timed out and was killed"));
+		return SBX_CTL_EXIT_TIMED_OUT;
+	}
 	if (unreachable) {
 		/* TRANSLATORS: the first %s is a bus, e.g. "the system bus" */
 		sbx_ctl_print_error(_("cannot reach sandboxd on %s: %s"),

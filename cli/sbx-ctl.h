@@ -17,6 +17,8 @@ G_BEGIN_DECLS
 /* exit codes of sandboxctl itself; exec and run otherwise pass the command's code through */
 #define SBX_CTL_EXIT_OK 0
 #define SBX_CTL_EXIT_FAILURE 1
+/* a command killed by its --timeout, as timeout(1) says it */
+#define SBX_CTL_EXIT_TIMED_OUT 124
 #define SBX_CTL_EXIT_USAGE 2
 
 /* how long to wait for Kill and the small queries; Create and Exec wait forever */
@@ -46,6 +48,8 @@ typedef struct {
 	gchar *timeout;
 	gchar **volumes; /* NAME:/PATH[:ro] */
 	gchar *region;
+	gchar **allow_net; /* --allow-net, each a comma separated list */
+	gboolean no_network;
 } SbxCtlCreateOptions;
 
 typedef gint (*SbxCtlCommandFunc)(SbxCtl *ctl, gint argc, gchar **argv);

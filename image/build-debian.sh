@@ -9,7 +9,7 @@
 # Writes OUTDIR/{debian.qcow2,vmlinuz,vmlinux,initrd.img,cmdline,image.json,
 # packages.txt}, atomically (a temporary folder renamed into place). Rebuilds
 # only when an input changes: this script, the agent binary, the package list,
-# the suite, the mirror, the kernel package, the disk size or the debootstrap
+# the suite, the mirror, the kernel package, the Deno package, the disk size or the debootstrap
 # tarball. The downloaded packages are kept as a debootstrap tarball in the
 # cache folder, so a rebuild needs no network, and the root file system
 # (without the agent) as rootfs-*.tar.zst, so an agent-only change skips debootstrap.
@@ -38,8 +38,19 @@ CACHE=${SBX_IMAGE_CACHE:-$(dirname "$OUTDIR")/cache}
 SUITE=${SBX_DEBIAN_SUITE:-bookworm}
 DISK_GIB=${SBX_DISK_SIZE_GIB:-10}
 
-# what the issue asks for, plus what the agent and a usable shell need
-PACKAGES="ca-certificates,curl,python3,git,procps,iproute2,e2fsprogs,util-linux,kmod,netbase"
+# what the issue asks for, plus what the agent and a usable shell need; Node.js and
+# npm for JavaScript workloads, sudo for the SDK's `sh`...`.sudo()` as user sandbox
+PACKAGES="ca-certificates,curl,python3,git,procps,iproute2,e2fsprogs,util-linux,kmod,netbase,\
+nodejs,sudo,bash,unzip"
+# npm comes from apt-get inside the root (below): debootstrap's resolver cannot
+# follow the virtual packages its dependencies name
+EXTRA_APT_PACKAGES="npm"
+
+# the Deno runtime, from the npm registry's Linux x64 package: upgrade by changing
+# these two lines (the integrity is the registry's `dist.integrity`, sha512)
+DENO_VERSION=2.9.6
+DENO_SHA512=3md4TKLCuzsLDmfOoC5KN7NAZaxSVkMgm64vg6foD00JBADCpYS2/5QqXfzgnP5ZQz3iLP9vBQJtEgc116OAoQ==
+DENO_URL=${SBX_NPM_REGISTRY:-https://registry.npmjs.org}/@deno/linux-x64-glibc/-/linux-x64-glibc-$DENO_VERSION.tgz
 if [ -n "${SBX_DEBIAN_EXTRA_PACKAGES:-}" ]; then
 	PACKAGES="$PACKAGES,$SBX_DEBIAN_EXTRA_PACKAGES"
 fi
@@ -57,7 +68,7 @@ die() { echo "build-debian: error: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, device nodes, file owners)"
 [ -x "$AGENT" ] || die "agent binary $AGENT is not executable"
-for tool in debootstrap mkfs.ext4 qemu-img cpio dpkg-deb sha256sum flock depmod zstd tar; do
+for tool in debootstrap mkfs.ext4 qemu-img cpio dpkg-deb sha256sum flock depmod zstd tar curl python3; do
 	command -v "$tool" >/dev/null || die "$tool is required"
 done
 case "$DISK_GIB" in
@@ -115,6 +126,22 @@ else
 	fi
 fi
 [ -s "$kernel_deb" ] || die "kernel package $kernel_deb missing"
+
+# the Deno package, downloaded once and checked against the pinned digest every time
+deno_tgz="$CACHE/deno-linux-x64-glibc-$DENO_VERSION.tgz"
+deno_sha512() {
+	python3 -c 'import base64, hashlib, sys
+print(base64.b64encode(hashlib.sha512(open(sys.argv[1], "rb").read()).digest()).decode())' "$1"
+}
+if [ ! -s "$deno_tgz" ]; then
+	log "downloading deno $DENO_VERSION from $DENO_URL"
+	curl -fsSL --retry 3 -o "$deno_tgz.tmp" "$DENO_URL" || die "cannot download $DENO_URL"
+	mv "$deno_tgz.tmp" "$deno_tgz"
+fi
+if [ "$(deno_sha512 "$deno_tgz")" != "$DENO_SHA512" ]; then
+	rm -f "$deno_tgz"
+	die "deno $DENO_VERSION: the download does not match the pinned sha512 (removed; try again)"
+fi
 
 # one builder per OUTDIR at a time
 mkdir -p "$(dirname "$OUTDIR")"
@@ -207,6 +234,8 @@ make_rootfs() {
 		{ grep --line-buffered -E '^I: (Installing|Unpacking|Configuring) (the|core|required|base)|^I: Base' || true; } |
 		sed -u 's/^I: /build-debian: debootstrap: /' >&2; then
 		tail -n 30 "$work/debootstrap.log" >&2
+		# a package that failed to configure says why in debootstrap's own log
+		[ ! -f "$r/debootstrap/debootstrap.log" ] || tail -n 40 "$r/debootstrap/debootstrap.log" >&2
 		die "debootstrap failed"
 	fi
 	for m in $(awk -v r="$r" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r); do
@@ -229,19 +258,40 @@ make_rootfs() {
 	printf 'deb %s %s main\ndeb %s %s-updates main\ndeb %s/debian-security %s-security main\n' \
 		"$MIRROR" "$SUITE" "$MIRROR" "$SUITE" "${MIRROR%/debian}" "$SUITE" \
 		>"$r/etc/apt/sources.list"
+	log "apt-get install $EXTRA_APT_PACKAGES (inside the root file system)"
+	cp /etc/resolv.conf "$r/etc/resolv.conf"
+	if ! chroot "$r" sh -c "apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends $EXTRA_APT_PACKAGES" >"$work/apt.log" 2>&1; then
+		tail -n 30 "$work/apt.log" >&2
+		die "apt-get install $EXTRA_APT_PACKAGES failed"
+	fi
+	rm -f "$r/etc/resolv.conf"
+	: >"$r/etc/resolv.conf"
 	# smaller base; apt-get update inside fetches fresh lists
 	rm -rf "$r"/var/cache/apt/archives/*.deb "$r"/var/lib/apt/lists/* \
 		"$r"/var/cache/apt/*.bin "$r"/var/log/*.log "$r/var/log/apt"/* \
 		"$r"/tmp/* "$r"/var/tmp/*
 	mkdir -p "$r/var/lib/apt/lists/partial"
 	echo "sandboxd debian image ($SUITE), kernel $kversion" >"$r/etc/sbx-release"
+
+	# deno next to node and npm
+	tar -xzf "$deno_tgz" -C "$work" package/deno
+	install -m 0755 "$work/package/deno" "$r/usr/local/bin/deno"
+	rm -rf "$work/package"
+
+	# the SDK's user: `pwd` prints /home/sandbox; sudo without a password (the VM is
+	# the boundary, not this account). Debian's skeleton .bashrc returns at once when
+	# not interactive, so the SDK's BASH_ENV=$HOME/.bashrc is safe
+	chroot "$r" useradd --create-home --uid 1000 --user-group --shell /bin/bash sandbox
+	printf 'sandbox ALL=(ALL:ALL) NOPASSWD: ALL\n' >"$r/etc/sudoers.d/sandbox"
+	chmod 0440 "$r/etc/sudoers.d/sandbox"
 }
 # --- rootfs end
 
 rootfs_key=$(
 	{
 		sed -n '/^# --- rootfs begin/,/^# --- rootfs end/p' "$SCRIPT"
-		echo "$SUITE $MIRROR $PACKAGES $(basename "$kernel_deb")"
+		echo "$SUITE $MIRROR $PACKAGES $EXTRA_APT_PACKAGES $(basename "$kernel_deb") deno $DENO_VERSION $DENO_SHA512"
 		stat -c '%n %s %Y' "$tarball"
 	} | sha256sum | cut -c1-16
 )

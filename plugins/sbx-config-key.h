@@ -14,6 +14,8 @@ G_BEGIN_DECLS
  * @SBX_CONFIG_UINT: an unsigned integer in [min, max]
  * @SBX_CONFIG_BOOL: true or false
  * @SBX_CONFIG_ENUM: one of the NULL-terminated @choices
+ *
+ * Since: 1
  */
 typedef enum {
 	SBX_CONFIG_STRING,
@@ -34,6 +36,8 @@ typedef enum {
  * One entry of a config section's schema. A table of these ends with an
  * entry whose @name is %NULL. The core checks every file against the tables
  * before any plugin sees a value, so plugins can read values unchecked.
+ *
+ * Since: 1
  */
 typedef struct {
 	const gchar *name;

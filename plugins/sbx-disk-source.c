@@ -2,6 +2,13 @@
 #include "sbx-vm-spec.h"
 #include "sbx-volume-backend.h"
 
+/**
+ * sbx_disk_source_new:
+ *
+ * Returns: (transfer full): a new, empty #SbxDiskSource
+ *
+ * Since: 1
+ */
 SbxDiskSource *
 sbx_disk_source_new(SbxDiskSourceKind kind)
 {
@@ -10,6 +17,14 @@ sbx_disk_source_new(SbxDiskSourceKind kind)
 	return source;
 }
 
+/**
+ * sbx_disk_source_free:
+ * @source: (nullable): a #SbxDiskSource
+ *
+ * Frees @source and everything it owns.
+ *
+ * Since: 1
+ */
 void
 sbx_disk_source_free(SbxDiskSource *source)
 {
@@ -25,6 +40,14 @@ sbx_disk_source_free(SbxDiskSource *source)
 	g_free(source);
 }
 
+/**
+ * sbx_disk_source_copy:
+ * @source: a #SbxDiskSource
+ *
+ * Returns: (transfer full): a deep copy of @source
+ *
+ * Since: 1
+ */
 SbxDiskSource *
 sbx_disk_source_copy(const SbxDiskSource *source)
 {

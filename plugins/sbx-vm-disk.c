@@ -2,12 +2,27 @@
 #include "sbx-vm-spec.h"
 #include "sbx-volume-backend.h"
 
+/**
+ * sbx_vm_disk_new:
+ *
+ * Returns: (transfer full): a new, empty #SbxVmDisk
+ *
+ * Since: 1
+ */
 SbxVmDisk *
 sbx_vm_disk_new(void)
 {
 	return g_new0(SbxVmDisk, 1);
 }
 
+/**
+ * sbx_vm_disk_copy:
+ * @disk: a #SbxVmDisk
+ *
+ * Returns: (transfer full): a deep copy of @disk
+ *
+ * Since: 1
+ */
 SbxVmDisk *
 sbx_vm_disk_copy(const SbxVmDisk *disk)
 {
@@ -21,6 +36,14 @@ sbx_vm_disk_copy(const SbxVmDisk *disk)
 	return copy;
 }
 
+/**
+ * sbx_vm_disk_free:
+ * @disk: (nullable): a #SbxVmDisk
+ *
+ * Frees @disk and everything it owns.
+ *
+ * Since: 1
+ */
 void
 sbx_vm_disk_free(SbxVmDisk *disk)
 {

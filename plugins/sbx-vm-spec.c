@@ -1,12 +1,27 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sbx-vm-spec.h"
 
+/**
+ * sbx_vm_spec_new:
+ *
+ * Returns: (transfer full): a new, empty #SbxVmSpec
+ *
+ * Since: 1
+ */
 SbxVmSpec *
 sbx_vm_spec_new(void)
 {
 	return g_new0(SbxVmSpec, 1);
 }
 
+/**
+ * sbx_vm_spec_copy:
+ * @spec: a #SbxVmSpec
+ *
+ * Returns: (transfer full): a deep copy of @spec
+ *
+ * Since: 1
+ */
 SbxVmSpec *
 sbx_vm_spec_copy(const SbxVmSpec *spec)
 {
@@ -25,6 +40,7 @@ sbx_vm_spec_copy(const SbxVmSpec *spec)
 	copy->root_format = g_strdup(spec->root_format);
 	copy->disk_size = spec->disk_size;
 	copy->network = spec->network;
+	copy->snapshot_dir = g_strdup(spec->snapshot_dir);
 	if (spec->disks != NULL) {
 		copy->disks = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_vm_disk_free);
 		for (guint i = 0; i < spec->disks->len; i++)
@@ -34,6 +50,14 @@ sbx_vm_spec_copy(const SbxVmSpec *spec)
 	return copy;
 }
 
+/**
+ * sbx_vm_spec_free:
+ * @spec: (nullable): a #SbxVmSpec
+ *
+ * Frees @spec and everything it owns.
+ *
+ * Since: 1
+ */
 void
 sbx_vm_spec_free(SbxVmSpec *spec)
 {
@@ -48,6 +72,7 @@ sbx_vm_spec_free(SbxVmSpec *spec)
 	g_free(spec->console_log);
 	g_free(spec->root_disk);
 	g_free(spec->root_format);
+	g_free(spec->snapshot_dir);
 	g_clear_pointer(&spec->disks, g_ptr_array_unref);
 	g_free(spec);
 }

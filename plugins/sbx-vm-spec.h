@@ -37,10 +37,16 @@ G_BEGIN_DECLS
  *   The backend attaches each as a virtio disk with the given target and
  *   serial; the core already told the guest where to mount them
  *   (`sbx.vol=` on @cmdline)
+ * @snapshot_dir: (since ABI revision 2) for start_vm, %NULL, or an empty
+ *   folder owned by the core: boot the VM as a snapshot template whose state
+ *   snapshot_vm will save there (no network address goes on the command line:
+ *   clones get theirs after restore). For restore_vm, the snapshot to start from.
  *
  * Plain data, owned by the core; a backend copies what it keeps
  * (sbx_vm_spec_copy()). Fields are only ever appended, so a plugin built
  * against an older header reads a prefix of it.
+ *
+ * Since: 1
  */
 typedef struct {
 	gchar *id;
@@ -57,6 +63,7 @@ typedef struct {
 	guint64 disk_size;
 	gboolean network;
 	GPtrArray *disks;
+	gchar *snapshot_dir;
 } SbxVmSpec;
 
 /**
@@ -67,6 +74,8 @@ typedef struct {
  * @target: the guest device name, "vdb", "vdc", ...
  * @mount_path: where the guest agent mounts it
  * @read_only: attach read-only
+ *
+ * Since: 1
  */
 typedef struct {
 	SbxDiskSource *source;

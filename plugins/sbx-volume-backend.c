@@ -9,6 +9,8 @@
  *
  * Returns: whether @id is 1 to %SBX_VOLUME_ID_MAX of `A-Z a-z 0-9 - _` and
  *   does not start with `-`; safe as a file name and an RBD image name
+ *
+ * Since: 1
  */
 gboolean
 sbx_volume_id_is_valid(const gchar *id)
@@ -52,6 +54,8 @@ attribute_key_is_valid(const gchar *key)
  * %SBX_VOLUME_ATTRIBUTE_VALUE_MAX bytes.
  *
  * Returns: %TRUE if @attributes can be stored
+ *
+ * Since: 1
  */
 gboolean
 sbx_volume_attributes_check(GHashTable *attributes, GError **error)
@@ -212,6 +216,16 @@ sbx_volume_backend_init(SbxVolumeBackend *self)
 
 #define CLASS(self) SBX_VOLUME_BACKEND_GET_CLASS(self)
 
+/**
+ * sbx_volume_backend_configure:
+ * @self: a #SbxVolumeBackend
+ *
+ * Runs the class's @configure (see #SbxVolumeBackendClass).
+ *
+ * Returns: %FALSE with @error set when the section is unusable
+ *
+ * Since: 1
+ */
 gboolean
 sbx_volume_backend_configure(SbxVolumeBackend *self, GKeyFile *config, const gchar *group,
 			     GError **error)
@@ -220,6 +234,15 @@ sbx_volume_backend_configure(SbxVolumeBackend *self, GKeyFile *config, const gch
 	return CLASS(self)->configure(self, config, group, error);
 }
 
+/**
+ * sbx_volume_backend_create_volume_async:
+ * @self: a #SbxVolumeBackend
+ *
+ * Runs the class's @create_volume_async (see #SbxVolumeBackendClass); call
+ * sbx_volume_backend_create_volume_finish() from @callback.
+ *
+ * Since: 1
+ */
 void
 sbx_volume_backend_create_volume_async(SbxVolumeBackend *self, const gchar *id, guint64 capacity,
 				       GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -229,12 +252,29 @@ sbx_volume_backend_create_volume_async(SbxVolumeBackend *self, const gchar *id, 
 	CLASS(self)->create_volume_async(self, id, capacity, cancellable, callback, user_data);
 }
 
+/**
+ * sbx_volume_backend_create_volume_finish:
+ * @self: a #SbxVolumeBackend
+ *
+ * Finishes sbx_volume_backend_create_volume_async().
+ *
+ * Since: 1
+ */
 gboolean
 sbx_volume_backend_create_volume_finish(SbxVolumeBackend *self, GAsyncResult *res, GError **error)
 {
 	return CLASS(self)->create_volume_finish(self, res, error);
 }
 
+/**
+ * sbx_volume_backend_delete_volume_async:
+ * @self: a #SbxVolumeBackend
+ *
+ * Runs the class's @delete_volume_async (see #SbxVolumeBackendClass); call
+ * sbx_volume_backend_delete_volume_finish() from @callback.
+ *
+ * Since: 1
+ */
 void
 sbx_volume_backend_delete_volume_async(SbxVolumeBackend *self, const gchar *id,
 				       GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -244,12 +284,29 @@ sbx_volume_backend_delete_volume_async(SbxVolumeBackend *self, const gchar *id,
 	CLASS(self)->delete_volume_async(self, id, cancellable, callback, user_data);
 }
 
+/**
+ * sbx_volume_backend_delete_volume_finish:
+ * @self: a #SbxVolumeBackend
+ *
+ * Finishes sbx_volume_backend_delete_volume_async().
+ *
+ * Since: 1
+ */
 gboolean
 sbx_volume_backend_delete_volume_finish(SbxVolumeBackend *self, GAsyncResult *res, GError **error)
 {
 	return CLASS(self)->delete_volume_finish(self, res, error);
 }
 
+/**
+ * sbx_volume_backend_resize_volume_async:
+ * @self: a #SbxVolumeBackend
+ *
+ * Runs the class's @resize_volume_async (see #SbxVolumeBackendClass); call
+ * sbx_volume_backend_resize_volume_finish() from @callback.
+ *
+ * Since: 1
+ */
 void
 sbx_volume_backend_resize_volume_async(SbxVolumeBackend *self, const gchar *id, guint64 capacity,
 				       GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -259,12 +316,29 @@ sbx_volume_backend_resize_volume_async(SbxVolumeBackend *self, const gchar *id, 
 	CLASS(self)->resize_volume_async(self, id, capacity, cancellable, callback, user_data);
 }
 
+/**
+ * sbx_volume_backend_resize_volume_finish:
+ * @self: a #SbxVolumeBackend
+ *
+ * Finishes sbx_volume_backend_resize_volume_async().
+ *
+ * Since: 1
+ */
 gboolean
 sbx_volume_backend_resize_volume_finish(SbxVolumeBackend *self, GAsyncResult *res, GError **error)
 {
 	return CLASS(self)->resize_volume_finish(self, res, error);
 }
 
+/**
+ * sbx_volume_backend_snapshot_volume_async:
+ * @self: a #SbxVolumeBackend
+ *
+ * Runs the class's @snapshot_volume_async (see #SbxVolumeBackendClass); call
+ * sbx_volume_backend_snapshot_volume_finish() from @callback.
+ *
+ * Since: 1
+ */
 void
 sbx_volume_backend_snapshot_volume_async(SbxVolumeBackend *self, const gchar *id,
 					 const gchar *snapshot_id, GCancellable *cancellable,
@@ -274,12 +348,28 @@ sbx_volume_backend_snapshot_volume_async(SbxVolumeBackend *self, const gchar *id
 	CLASS(self)->snapshot_volume_async(self, id, snapshot_id, cancellable, callback, user_data);
 }
 
+/**
+ * sbx_volume_backend_snapshot_volume_finish:
+ * @self: a #SbxVolumeBackend
+ *
+ * Finishes sbx_volume_backend_snapshot_volume_async().
+ *
+ * Since: 1
+ */
 gboolean
 sbx_volume_backend_snapshot_volume_finish(SbxVolumeBackend *self, GAsyncResult *res, GError **error)
 {
 	return CLASS(self)->snapshot_volume_finish(self, res, error);
 }
 
+/**
+ * sbx_volume_backend_get_disk_source:
+ * @self: a #SbxVolumeBackend
+ *
+ * Runs the class's @get_disk_source (see #SbxVolumeBackendClass); never blocks.
+ *
+ * Since: 1
+ */
 SbxDiskSource *
 sbx_volume_backend_get_disk_source(SbxVolumeBackend *self, const gchar *id, gboolean read_only,
 				   GError **error)
@@ -296,6 +386,8 @@ sbx_volume_backend_get_disk_source(SbxVolumeBackend *self, const gchar *id, gboo
  *
  * Drops one attachment lock taken by a successful
  * sbx_volume_backend_get_disk_source(), once the hypervisor closed the disk.
+ *
+ * Since: 1
  */
 void
 sbx_volume_backend_release_disk_source(SbxVolumeBackend *self, const gchar *id, gboolean read_only)
@@ -304,6 +396,15 @@ sbx_volume_backend_release_disk_source(SbxVolumeBackend *self, const gchar *id, 
 	CLASS(self)->release_disk_source(self, id, read_only);
 }
 
+/**
+ * sbx_volume_backend_create_volume_from_snapshot_async:
+ * @self: a #SbxVolumeBackend
+ *
+ * Runs the class's @create_volume_from_snapshot_async (see #SbxVolumeBackendClass); call
+ * sbx_volume_backend_create_volume_from_snapshot_finish() from @callback.
+ *
+ * Since: 1
+ */
 void
 sbx_volume_backend_create_volume_from_snapshot_async(SbxVolumeBackend *self, const gchar *id,
 						     const gchar *snapshot_id, guint64 capacity,
@@ -316,6 +417,14 @@ sbx_volume_backend_create_volume_from_snapshot_async(SbxVolumeBackend *self, con
 						       callback, user_data);
 }
 
+/**
+ * sbx_volume_backend_create_volume_from_snapshot_finish:
+ * @self: a #SbxVolumeBackend
+ *
+ * Finishes sbx_volume_backend_create_volume_from_snapshot_async().
+ *
+ * Since: 1
+ */
 gboolean
 sbx_volume_backend_create_volume_from_snapshot_finish(SbxVolumeBackend *self, GAsyncResult *res,
 						      GError **error)
@@ -323,6 +432,15 @@ sbx_volume_backend_create_volume_from_snapshot_finish(SbxVolumeBackend *self, GA
 	return CLASS(self)->create_volume_from_snapshot_finish(self, res, error);
 }
 
+/**
+ * sbx_volume_backend_delete_snapshot_async:
+ * @self: a #SbxVolumeBackend
+ *
+ * Runs the class's @delete_snapshot_async (see #SbxVolumeBackendClass); call
+ * sbx_volume_backend_delete_snapshot_finish() from @callback.
+ *
+ * Since: 1
+ */
 void
 sbx_volume_backend_delete_snapshot_async(SbxVolumeBackend *self, const gchar *snapshot_id,
 					 GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -332,12 +450,29 @@ sbx_volume_backend_delete_snapshot_async(SbxVolumeBackend *self, const gchar *sn
 	CLASS(self)->delete_snapshot_async(self, snapshot_id, cancellable, callback, user_data);
 }
 
+/**
+ * sbx_volume_backend_delete_snapshot_finish:
+ * @self: a #SbxVolumeBackend
+ *
+ * Finishes sbx_volume_backend_delete_snapshot_async().
+ *
+ * Since: 1
+ */
 gboolean
 sbx_volume_backend_delete_snapshot_finish(SbxVolumeBackend *self, GAsyncResult *res, GError **error)
 {
 	return CLASS(self)->delete_snapshot_finish(self, res, error);
 }
 
+/**
+ * sbx_volume_backend_get_info_async:
+ * @self: a #SbxVolumeBackend
+ *
+ * Runs the class's @get_info_async (see #SbxVolumeBackendClass); call
+ * sbx_volume_backend_get_info_finish() from @callback.
+ *
+ * Since: 1
+ */
 void
 sbx_volume_backend_get_info_async(SbxVolumeBackend *self, const gchar *id,
 				  GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -351,6 +486,8 @@ sbx_volume_backend_get_info_async(SbxVolumeBackend *self, const gchar *id,
  * sbx_volume_backend_get_info_finish:
  *
  * Returns: (transfer full): a #SbxVolumeInfo, or %NULL with @error set
+ *
+ * Since: 1
  */
 SbxVolumeInfo *
 sbx_volume_backend_get_info_finish(SbxVolumeBackend *self, GAsyncResult *res, GError **error)
@@ -358,6 +495,15 @@ sbx_volume_backend_get_info_finish(SbxVolumeBackend *self, GAsyncResult *res, GE
 	return CLASS(self)->get_info_finish(self, res, error);
 }
 
+/**
+ * sbx_volume_backend_list_volumes_async:
+ * @self: a #SbxVolumeBackend
+ *
+ * Runs the class's @list_volumes_async (see #SbxVolumeBackendClass); call
+ * sbx_volume_backend_list_volumes_finish() from @callback.
+ *
+ * Since: 1
+ */
 void
 sbx_volume_backend_list_volumes_async(SbxVolumeBackend *self, GCancellable *cancellable,
 				      GAsyncReadyCallback callback, gpointer user_data)
@@ -371,6 +517,8 @@ sbx_volume_backend_list_volumes_async(SbxVolumeBackend *self, GCancellable *canc
  *
  * Returns: (transfer full) (element-type SbxVolumeInfo): volumes and
  *   snapshots, or %NULL with @error set
+ *
+ * Since: 1
  */
 GPtrArray *
 sbx_volume_backend_list_volumes_finish(SbxVolumeBackend *self, GAsyncResult *res, GError **error)
@@ -378,6 +526,15 @@ sbx_volume_backend_list_volumes_finish(SbxVolumeBackend *self, GAsyncResult *res
 	return CLASS(self)->list_volumes_finish(self, res, error);
 }
 
+/**
+ * sbx_volume_backend_set_attributes_async:
+ * @self: a #SbxVolumeBackend
+ *
+ * Runs the class's @set_attributes_async (see #SbxVolumeBackendClass); call
+ * sbx_volume_backend_set_attributes_finish() from @callback.
+ *
+ * Since: 1
+ */
 void
 sbx_volume_backend_set_attributes_async(SbxVolumeBackend *self, const gchar *id,
 					GHashTable *attributes, GCancellable *cancellable,
@@ -387,12 +544,28 @@ sbx_volume_backend_set_attributes_async(SbxVolumeBackend *self, const gchar *id,
 	CLASS(self)->set_attributes_async(self, id, attributes, cancellable, callback, user_data);
 }
 
+/**
+ * sbx_volume_backend_set_attributes_finish:
+ * @self: a #SbxVolumeBackend
+ *
+ * Finishes sbx_volume_backend_set_attributes_async().
+ *
+ * Since: 1
+ */
 gboolean
 sbx_volume_backend_set_attributes_finish(SbxVolumeBackend *self, GAsyncResult *res, GError **error)
 {
 	return CLASS(self)->set_attributes_finish(self, res, error);
 }
 
+/**
+ * sbx_volume_backend_get_config_keys:
+ * @self: a #SbxVolumeBackend
+ *
+ * Returns: (transfer none) (nullable): the class's @config_keys
+ *
+ * Since: 1
+ */
 const SbxConfigKey *
 sbx_volume_backend_get_config_keys(SbxVolumeBackend *self)
 {

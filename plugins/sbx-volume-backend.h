@@ -13,6 +13,8 @@ G_BEGIN_DECLS
  * SbxDiskSourceKind:
  * @SBX_DISK_SOURCE_FILE: a local image file
  * @SBX_DISK_SOURCE_RBD: a Ceph RBD image
+ *
+ * Since: 1
  */
 typedef enum {
 	SBX_DISK_SOURCE_FILE = 1,
@@ -33,6 +35,8 @@ typedef enum {
  *
  * What a volume backend hands a hypervisor backend: enough to attach the
  * disk, with no knowledge of the volume backend itself.
+ *
+ * Since: 1
  */
 typedef struct {
 	SbxDiskSourceKind kind;
@@ -54,6 +58,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxDiskSource, sbx_disk_source_free)
  * SbxVolumeKind:
  * @SBX_VOLUME_KIND_VOLUME: a writable volume that can be attached
  * @SBX_VOLUME_KIND_SNAPSHOT: an immutable snapshot; new volumes are made from it
+ *
+ * Since: 1
  */
 typedef enum {
 	SBX_VOLUME_KIND_VOLUME = 1,
@@ -64,6 +70,8 @@ typedef enum {
  * SBX_VOLUME_USED_UNKNOWN:
  *
  * #SbxVolumeInfo.used when the backend cannot tell cheaply.
+ *
+ * Since: 1
  */
 #define SBX_VOLUME_USED_UNKNOWN G_MAXUINT64
 
@@ -73,6 +81,8 @@ typedef enum {
  * Longest volume or snapshot id backends accept, in bytes. Ids are 1 to this
  * many of `A-Z a-z 0-9 - _`, not starting with `-` (see
  * sbx_volume_id_is_valid()); the core makes them, names are its business.
+ *
+ * Since: 1
  */
 #define SBX_VOLUME_ID_MAX 64
 
@@ -81,6 +91,8 @@ typedef enum {
  *
  * Most attributes a volume can carry; keys are 1-64 of `a-z 0-9 . _ -`,
  * values valid UTF-8 of at most 4096 bytes (see sbx_volume_attributes_check()).
+ *
+ * Since: 1
  */
 #define SBX_VOLUME_ATTRIBUTES_MAX 64
 #define SBX_VOLUME_ATTRIBUTE_KEY_MAX 64
@@ -102,6 +114,8 @@ typedef enum {
  * What a backend knows about one of its volumes or snapshots. Everything in
  * here is kept by the backend itself (next to the image, or in the cluster),
  * so a restarted daemon finds it again with list_volumes.
+ *
+ * Since: 1
  */
 typedef struct {
 	gchar *id;
@@ -173,6 +187,8 @@ G_DECLARE_DERIVABLE_TYPE(SbxVolumeBackend, sbx_volume_backend, SBX, VOLUME_BACKE
  *
  * Snapshots are independent of the volume they were taken of: deleting that
  * volume keeps its snapshots (and volumes made from them) working.
+ *
+ * Since: 1
  */
 struct _SbxVolumeBackendClass {
 	GObjectClass parent_class;

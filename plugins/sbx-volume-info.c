@@ -8,6 +8,8 @@
  *
  * Returns: (transfer full): a #SbxVolumeInfo with no attributes and an
  *   unknown used size
+ *
+ * Since: 1
  */
 SbxVolumeInfo *
 sbx_volume_info_new(const gchar *id, SbxVolumeKind kind)
@@ -20,6 +22,14 @@ sbx_volume_info_new(const gchar *id, SbxVolumeKind kind)
 	return info;
 }
 
+/**
+ * sbx_volume_info_free:
+ * @info: (nullable): a #SbxVolumeInfo
+ *
+ * Frees @info and everything it owns.
+ *
+ * Since: 1
+ */
 void
 sbx_volume_info_free(SbxVolumeInfo *info)
 {

@@ -10,7 +10,7 @@ SBX_RUNTIME_PACKAGES=(
 	libglib2.0-dev libglib2.0-bin libjson-glib-dev
 	libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
 	qemu-system-x86 qemu-utils
-	busybox-static gettext cpio zstd dbus kmod
+	busybox-static gettext cpio zstd dbus kmod curl
 	# the debian guest image (image/build-debian.sh) and its NAT network (libvirt runs
 	# dnsmasq and adds iptables rules)
 	debootstrap e2fsprogs lz4 dnsmasq-base iptables
@@ -22,6 +22,9 @@ SBX_RUNTIME_PACKAGES=(
 	libsoup-3.0-dev qemu-system-common
 	# run.sh reads meson's introspection with python3
 	python3
+	# network isolation: sandboxd's nftables table (nft), libvirt's nwfilter (ebtables
+	# and iptables, in the iptables package), ip/bridge for the netpol tests
+	nftables iproute2
 )
 # only the test suite needs these (libFuzzer comes with clang's runtime)
 SBX_TEST_PACKAGES=(

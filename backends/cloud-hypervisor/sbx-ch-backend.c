@@ -6,11 +6,15 @@
 
 /* one agent connection attempt; the core retries until its boot timeout */
 #define AGENT_CONNECT_TIMEOUT_MS 2000
+/* the jail, as for the qemu backend: the VMM never runs as root */
+#define DEFAULT_USER "libvirt-qemu"
+#define DEFAULT_CGROUP_ROOT "/sys/fs/cgroup/sandboxd-cloud-hypervisor"
 
 struct _SbxChBackend {
 	SbxHypervisorBackend parent_instance;
 	SbxChSettings settings;
-	GHashTable *vms; /* id -> SbxChVm (one reference) */
+	GHashTable *vms;  /* id -> SbxChVm (one reference) */
+	GPtrArray *jails; /* every jail made: VMs that are still dying borrow theirs */
 };
 
 G_DEFINE_FINAL_TYPE(SbxChBackend, sbx_ch_backend, SBX_TYPE_HYPERVISOR_BACKEND)
@@ -21,6 +25,9 @@ static const SbxConfigKey ch_config_keys[] = {
     {"AgentPort", SBX_CONFIG_UINT, 1, G_MAXUINT32 - 1},
     {"ApiTimeoutSec", SBX_CONFIG_UINT, 1, 3600},
     {"GracefulStopSec", SBX_CONFIG_UINT, 0, 300},
+    {"User", SBX_CONFIG_STRING},
+    {"CgroupRoot", SBX_CONFIG_PATH},
+    {"PrivateTmp", SBX_CONFIG_BOOL},
     {NULL},
 };
 
@@ -89,6 +96,12 @@ sbx_ch_backend_start_vm_async(SbxHypervisorBackend *backend, const SbxVmSpec *sp
 	g_task_set_source_tag(task, sbx_ch_backend_start_vm_async);
 	if (!spec_validate(spec, &error)) {
 		g_task_return_error(task, error);
+		return;
+	}
+	if (self->settings.jail == NULL) {
+		g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+					"vm %s: the cloud-hypervisor backend is not configured",
+					spec->id);
 		return;
 	}
 	vm = g_hash_table_lookup(self->vms, spec->id);
@@ -216,6 +229,8 @@ sbx_ch_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, const 
 	SbxChBackend *self = SBX_CH_BACKEND(backend);
 	g_autofree gchar *binary = g_key_file_get_string(config, group, "Binary", NULL);
 	g_autofree gchar *min_version = g_key_file_get_string(config, group, "MinVersion", NULL);
+	g_autofree gchar *user = NULL;
+	g_autofree gchar *cgroup = NULL;
 
 	if (binary != NULL) {
 		g_free(self->settings.binary);
@@ -235,6 +250,19 @@ sbx_ch_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, const 
 		    (guint)g_key_file_get_uint64(config, group, "ApiTimeoutSec", NULL);
 	self->settings.graceful_stop_sec =
 	    (guint)g_key_file_get_uint64(config, group, "GracefulStopSec", NULL);
+	user = g_key_file_get_string(config, group, "User", NULL);
+	cgroup = g_key_file_get_string(config, group, "CgroupRoot", NULL);
+	/* PrivateTmp off only where the sandboxes' files are under /tmp (tests) */
+	self->settings.jail = sbx_jail_new(
+	    user != NULL ? user : DEFAULT_USER, cgroup != NULL ? cgroup : DEFAULT_CGROUP_ROOT,
+	    !g_key_file_has_key(config, group, "PrivateTmp", NULL) ||
+		g_key_file_get_boolean(config, group, "PrivateTmp", NULL),
+	    error);
+	if (self->settings.jail == NULL) {
+		g_prefix_error(error, "[%s] User: ", group);
+		return FALSE;
+	}
+	g_ptr_array_add(self->jails, self->settings.jail);
 	return TRUE;
 }
 
@@ -245,6 +273,7 @@ sbx_ch_backend_finalize(GObject *object)
 
 	g_hash_table_unref(self->vms);
 	g_free(self->settings.binary);
+	g_ptr_array_unref(self->jails);
 	G_OBJECT_CLASS(sbx_ch_backend_parent_class)->finalize(object);
 }
 
@@ -277,6 +306,7 @@ sbx_ch_backend_init(SbxChBackend *self)
 	self->settings.api_timeout_sec = 30;
 	self->vms =
 	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)sbx_ch_vm_unref);
+	self->jails = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_jail_free);
 }
 
 SBX_PLUGIN_DEFINE(SBX_PLUGIN_KIND_HYPERVISOR, "cloud-hypervisor", sbx_ch_backend_get_type)

@@ -10,9 +10,6 @@
 
 #include "sbx-ch-spawn.h"
 
-#define SBX_CH_API_FD 3
-#define SBX_CH_EVENTS_FD 4
-
 static gint
 listen_unix(const gchar *path, GError **error)
 {
@@ -39,36 +36,66 @@ listen_unix(const gchar *path, GError **error)
 	return fd;
 }
 
-GSubprocess *
-sbx_ch_spawn(const gchar *binary, const gchar *api_socket, const gchar *log_path, gint *events_fd,
+/* the VMM writes its own log as the jailed user */
+static gboolean
+make_log(SbxJail *jail, const gchar *path, GError **error)
+{
+	gint fd = g_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		gint errsv = errno;
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "%s: %s", path,
+			    g_strerror(errsv));
+		return FALSE;
+	}
+	close(fd);
+	return sbx_jail_chown(jail, path, error);
+}
+
+gboolean
+sbx_ch_spawn(SbxJail *jail, const gchar *id, const gchar *binary, const gchar *api_socket,
+	     const gchar *log_path, guint64 memory_max, guint vcpus, GPid *pid, gint *events_fd,
 	     GError **error)
 {
-	g_autoptr(GSubprocessLauncher) launcher = NULL;
-	g_autofree gchar *api_arg = g_strdup_printf("fd=%d", SBX_CH_API_FD);
-	g_autofree gchar *events_arg = g_strdup_printf("fd=%d", SBX_CH_EVENTS_FD);
-	GSubprocess *proc;
+	g_autofree gchar *api_arg = NULL;
+	g_autofree gchar *events_arg = NULL;
+	const gchar *argv[10];
 	gint pipe_fds[2];
-	gint api_fd = listen_unix(api_socket, error);
+	gint fds[2];
+	gint api_fd;
+	gboolean ok;
 
+	if (!make_log(jail, log_path, error))
+		return FALSE;
+	api_fd = listen_unix(api_socket, error);
 	if (api_fd < 0)
-		return NULL;
+		return FALSE;
 	if (!g_unix_open_pipe(pipe_fds, FD_CLOEXEC, error)) {
 		close(api_fd);
-		return NULL;
+		return FALSE;
 	}
-	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_MERGE);
-	g_subprocess_launcher_set_stdout_file_path(launcher, log_path);
-	/* the launcher closes our copies once the child has them */
-	g_subprocess_launcher_take_fd(launcher, api_fd, SBX_CH_API_FD);
-	g_subprocess_launcher_take_fd(launcher, pipe_fds[1], SBX_CH_EVENTS_FD);
-	proc = g_subprocess_launcher_spawn(launcher, error, binary, "--api-socket", api_arg,
-					   "--event-monitor", events_arg, NULL);
-	if (proc == NULL) {
+	/* the jail keeps exactly these fds, under their own numbers */
+	fds[0] = api_fd;
+	fds[1] = pipe_fds[1];
+	api_arg = g_strdup_printf("fd=%d", api_fd);
+	events_arg = g_strdup_printf("fd=%d", pipe_fds[1]);
+	argv[0] = binary;
+	argv[1] = "--api-socket";
+	argv[2] = api_arg;
+	argv[3] = "--event-monitor";
+	argv[4] = events_arg;
+	argv[5] = "--log-file";
+	argv[6] = log_path;
+	argv[7] = NULL;
+	ok = sbx_jail_spawn(jail, id, argv, fds, G_N_ELEMENTS(fds), memory_max, vcpus, pid, error);
+	close(api_fd);
+	close(pipe_fds[1]);
+	if (!ok) {
 		close(pipe_fds[0]);
 		g_unlink(api_socket);
 		g_prefix_error(error, "cannot start %s: ", binary);
-		return NULL;
+		return FALSE;
 	}
 	*events_fd = pipe_fds[0];
-	return proc;
+	return TRUE;
 }

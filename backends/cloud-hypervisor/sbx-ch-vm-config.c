@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sbx-ch-vm-config.h"
+#include "sbx-cmdline-keys.h"
 
 /* the guest's context id: any value > 2 will do, each VMM has its own device */
 #define SBX_CH_GUEST_CID 3
@@ -28,7 +29,8 @@ sbx_ch_vm_config_disk_free(SbxChDisk *disk)
 gchar *
 sbx_ch_vm_config_cmdline(const gchar *cmdline, guint agent_port)
 {
-	return g_strdup_printf("%s%ssbx.transport=vsock:%u", cmdline != NULL ? cmdline : "",
+	return g_strdup_printf("%s%s" SBX_CMDLINE_TRANSPORT "=vsock:%u",
+			       cmdline != NULL ? cmdline : "",
 			       cmdline != NULL && cmdline[0] != '\0' ? " " : "", agent_port);
 }
 

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -23,7 +27,8 @@ struct _SbxChVm {
 	gchar *overlay;
 	gchar *log_path;
 	SbxChVmState state;
-	GSubprocess *proc;
+	GPid pid; /* 0 before the VMM runs */
+	guint child_watch;
 	gboolean exited;
 	SbxChApi *api;
 	SbxChEvents *events;
@@ -52,7 +57,7 @@ vm_clear(SbxChVm *vm)
 	g_clear_object(&vm->start_task);
 	g_clear_pointer(&vm->events, sbx_ch_events_free);
 	g_clear_object(&vm->api);
-	g_clear_object(&vm->proc);
+	g_clear_handle_id(&vm->child_watch, g_source_remove);
 	g_ptr_array_unref(vm->destroy_tasks);
 	g_ptr_array_unref(vm->volumes);
 	sbx_vm_spec_free(vm->spec);
@@ -61,6 +66,7 @@ vm_clear(SbxChVm *vm)
 	g_free(vm->vsock_socket);
 	g_free(vm->overlay);
 	g_free(vm->log_path);
+	g_object_unref(vm->exited_data);
 }
 
 SbxChVm *
@@ -135,7 +141,8 @@ sbx_ch_vm_new(const SbxVmSpec *spec, const SbxChSettings *settings, SbxChVmExite
 	vm->destroy_tasks = g_ptr_array_new_with_free_func(g_object_unref);
 	vm->volumes = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_ch_vm_config_disk_free);
 	vm->exited_func = exited;
-	vm->exited_data = user_data;
+	/* the backend (and the jail it owns) lives until its last VMM is reaped */
+	vm->exited_data = g_object_ref(user_data);
 	return vm;
 }
 
@@ -178,8 +185,9 @@ log_tail(SbxChVm *vm)
 static void
 kill_vmm(SbxChVm *vm)
 {
-	if (vm->proc != NULL && !vm->exited)
-		g_subprocess_force_exit(vm->proc);
+	/* the child watch reaps it: the pid cannot be reused before */
+	if (vm->pid > 0 && !vm->exited)
+		kill(vm->pid, SIGKILL);
 }
 
 static void
@@ -195,7 +203,7 @@ start_fail(SbxChVm *vm, GError *error)
 	g_cancellable_cancel(vm->start_cancellable);
 	kill_vmm(vm);
 	/* reaped in on_exited; a destroy now waits for that */
-	vm->state = vm->proc != NULL && !vm->exited ? SBX_CH_VM_STOPPING : SBX_CH_VM_EXITED;
+	vm->state = vm->pid > 0 && !vm->exited ? SBX_CH_VM_STOPPING : SBX_CH_VM_EXITED;
 	remove_files(vm);
 	g_prefix_error(&error, "vm %s: ", vm->spec->id);
 	g_task_return_error(task, error);
@@ -214,18 +222,17 @@ finish_destroy(SbxChVm *vm)
 }
 
 static void
-on_exited(GObject *source, GAsyncResult *res, gpointer user_data)
+on_exited(GPid pid, gint status, gpointer user_data)
 {
-	g_autoptr(SbxChVm) vm = user_data;
-	GSubprocess *proc = G_SUBPROCESS(source);
+	SbxChVm *vm = user_data;
 	g_autofree gchar *tail = NULL;
 
-	g_subprocess_wait_finish(proc, res, NULL);
+	vm->child_watch = 0;
 	vm->exited = TRUE;
 	g_debug("vm %s: cloud-hypervisor exited (%s %d)", vm->spec->id,
-		g_subprocess_get_if_signaled(proc) ? "signal" : "status",
-		g_subprocess_get_if_signaled(proc) ? g_subprocess_get_term_sig(proc)
-						   : g_subprocess_get_exit_status(proc));
+		WIFSIGNALED(status) ? "signal" : "status",
+		WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	sbx_jail_remove_cgroup(vm->settings.jail, vm->spec->id);
 	/* the process is the final word, whatever the events said */
 	switch (vm->state) {
 	case SBX_CH_VM_STARTING:
@@ -427,6 +434,23 @@ on_pinged(GObject *source, GAsyncResult *res, gpointer user_data)
 			     sbx_ch_vm_ref(vm));
 }
 
+/* what the jailed VMM opens by path: its run folder (it binds the vsock
+ * socket there), the console file, the overlay */
+static gboolean
+give_to_jail(SbxChVm *vm, GError **error)
+{
+	if (vm->spec->console_log != NULL) {
+		gint fd = g_open(vm->spec->console_log, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+		if (!sbx_jail_chown(vm->settings.jail, vm->spec->console_log, error))
+			return FALSE;
+	}
+	if (vm->overlay != NULL && !sbx_jail_chown(vm->settings.jail, vm->overlay, error))
+		return FALSE;
+	return sbx_jail_chown(vm->settings.jail, vm->spec->run_dir, error);
+}
+
 static void
 spawn_vmm(SbxChVm *vm)
 {
@@ -435,15 +459,18 @@ spawn_vmm(SbxChVm *vm)
 
 	if (start_cancelled(vm))
 		return;
-	vm->proc =
-	    sbx_ch_spawn(vm->settings.binary, vm->api_socket, vm->log_path, &events_fd, &error);
-	if (vm->proc == NULL) {
+	/* the cgroup's memory.max: the guest plus the VMM's own overhead */
+	if (!give_to_jail(vm, &error) ||
+	    !sbx_ch_spawn(vm->settings.jail, vm->spec->id, vm->settings.binary, vm->api_socket,
+			  vm->log_path, ((guint64)vm->spec->memory_mib + 128) << 20,
+			  vm->spec->vcpus, &vm->pid, &events_fd, &error)) {
 		start_fail(vm, error);
 		return;
 	}
-	g_debug("vm %s: cloud-hypervisor pid %s", vm->spec->id,
-		g_subprocess_get_identifier(vm->proc));
-	g_subprocess_wait_async(vm->proc, NULL, on_exited, sbx_ch_vm_ref(vm));
+	g_debug("vm %s: cloud-hypervisor pid %d", vm->spec->id, (gint)vm->pid);
+	vm->child_watch =
+	    g_child_watch_add_full(G_PRIORITY_DEFAULT, vm->pid, on_exited, sbx_ch_vm_ref(vm),
+				   (GDestroyNotify)sbx_ch_vm_unref);
 	vm->events = sbx_ch_events_new(events_fd, on_event, vm);
 	vm->api = sbx_ch_api_new(vm->api_socket, vm->settings.api_timeout_sec);
 	sbx_ch_api_ping_async(vm->api, &vm->settings.min_version, vm->start_cancellable, on_pinged,

@@ -8,6 +8,7 @@
 #include "sbx-ch-api.h"
 #include "sbx-ch-events.h"
 #include "sbx-ch-version.h"
+#include "sbx-jail.h"
 #include "sbx-vm-spec.h"
 
 G_BEGIN_DECLS
@@ -21,6 +22,7 @@ typedef enum {
 
 /* what the backend's config says about every VM */
 typedef struct {
+	SbxJail *jail; /* borrowed: the backend outlives its VMs' starts */
 	gchar *binary;
 	SbxChVersion min_version;
 	guint agent_port;
@@ -33,8 +35,9 @@ typedef struct _SbxChVm SbxChVm;
 /* called on the main context: the VM stopped without a destroy (after start) */
 typedef void (*SbxChVmExitedFunc)(SbxChVm *vm, gpointer user_data);
 
+/* @owner: a GObject (the backend) passed to @exited, kept alive by the VM */
 SbxChVm *sbx_ch_vm_new(const SbxVmSpec *spec, const SbxChSettings *settings,
-		       SbxChVmExitedFunc exited, gpointer user_data);
+		       SbxChVmExitedFunc exited, gpointer owner);
 SbxChVm *sbx_ch_vm_ref(SbxChVm *vm);
 void sbx_ch_vm_unref(SbxChVm *vm);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxChVm, sbx_ch_vm_unref)

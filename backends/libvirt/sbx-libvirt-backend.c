@@ -1038,6 +1038,27 @@ sbx_libvirt_backend_get_domain_type(SbxHypervisorBackend *backend)
 	return sbx_libvirt_domain_type_to_string(type);
 }
 
+/* the bridge of the network we define; for a network defined by someone else
+ * ([libvirt] Network), NetworkBridge must name its bridge */
+static const gchar *
+sbx_libvirt_backend_get_network_bridge(SbxHypervisorBackend *backend)
+{
+	SbxLibvirtBackend *self = SBX_LIBVIRT_BACKEND(backend);
+
+	return self->network != NULL ? self->network_bridge : NULL;
+}
+
+/* clean-traffic pins it (the domain XML's filterref) */
+static gchar *
+sbx_libvirt_backend_get_vm_address(SbxHypervisorBackend *backend, const gchar *id)
+{
+	SbxLibvirtBackend *self = SBX_LIBVIRT_BACKEND(backend);
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->vms_lock);
+	SbxLibvirtVm *vm = g_hash_table_lookup(self->vms, id);
+
+	return vm != NULL && vm->ip != 0 ? sbx_libvirt_net_ip_to_string(vm->ip) : NULL;
+}
+
 static void
 sbx_libvirt_backend_finalize(GObject *object)
 {
@@ -1074,6 +1095,8 @@ sbx_libvirt_backend_class_init(SbxLibvirtBackendClass *klass)
 	backend_class->destroy_vm_async = sbx_libvirt_backend_destroy_vm_async;
 	backend_class->list_vms_async = sbx_libvirt_backend_list_vms_async;
 	backend_class->get_domain_type = sbx_libvirt_backend_get_domain_type;
+	backend_class->get_network_bridge = sbx_libvirt_backend_get_network_bridge;
+	backend_class->get_vm_address = sbx_libvirt_backend_get_vm_address;
 }
 
 static void

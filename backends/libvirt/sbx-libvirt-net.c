@@ -7,6 +7,7 @@
 
 #include <glib/gstdio.h>
 
+#include "sbx-cmdline-keys.h"
 #include "sbx-libvirt-net.h"
 
 gboolean
@@ -249,9 +250,10 @@ sbx_libvirt_net_cmdline(const SbxLibvirtNetInfo *info, guint32 ip)
 	g_autofree gchar *gw = sbx_libvirt_net_ip_to_string(info->gateway);
 	GString *str = g_string_new(NULL);
 
-	g_string_append_printf(str, "sbx.ip=%s/%u sbx.gw=%s sbx.dns=%s", addr, info->prefix, gw,
-			       gw);
+	g_string_append_printf(str,
+			       SBX_CMDLINE_IP "=%s/%u " SBX_CMDLINE_GW "=%s " SBX_CMDLINE_DNS "=%s",
+			       addr, info->prefix, gw, gw);
 	if (info->mtu != 0)
-		g_string_append_printf(str, " sbx.mtu=%u", info->mtu);
+		g_string_append_printf(str, " " SBX_CMDLINE_MTU "=%u", info->mtu);
 	return g_string_free(str, FALSE);
 }

@@ -37,6 +37,15 @@ check_id(const gchar *id, GError **error)
 	return TRUE;
 }
 
+gchar *
+sbx_libvirt_xml_tap_name(const gchar *id)
+{
+	g_autofree gchar *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, id, -1);
+
+	/* IFNAMSIZ leaves 15 bytes; libvirt keeps "vnet" names for itself */
+	return g_strdup_printf("sbt%.12s", sum);
+}
+
 gboolean
 sbx_libvirt_xml_validate_spec(const SbxVmSpec *spec, GError **error)
 {
@@ -271,14 +280,30 @@ sbx_libvirt_xml_domain_new(const SbxVmSpec *spec, const SbxLibvirtXmlOptions *op
 			return NULL;
 	}
 	if (opts->network != NULL) {
+		g_autofree gchar *tap = sbx_libvirt_xml_tap_name(spec->id);
+
 		g_string_append(xml, "    <interface type='network'>\n");
 		if (opts->mac != NULL)
 			append_escaped(xml, "      <mac address='%s'/>\n", opts->mac);
+		/* the guest is hostile: no frame to another sandbox's port, and
+		 * only its own MAC and address, over IPv4 and ARP (clean-traffic
+		 * drops every other ethertype, IPv6 included); the host's rules
+		 * find it by its tap name */
 		append_escaped(xml,
 			       "      <source network='%s'/>\n"
+			       "      <target dev='%s'/>\n"
 			       "      <model type='virtio'/>\n"
-			       "    </interface>\n",
-			       opts->network);
+			       "      <port isolated='yes'/>\n",
+			       opts->network, tap);
+		if (opts->ip != NULL)
+			append_escaped(xml,
+				       "      <filterref filter='clean-traffic'>\n"
+				       "        <parameter name='IP' value='%s'/>\n"
+				       "      </filterref>\n",
+				       opts->ip);
+		else
+			g_string_append(xml, "      <filterref filter='clean-traffic'/>\n");
+		g_string_append(xml, "    </interface>\n");
 	}
 	g_string_append(xml, "    <controller type='virtio-serial' index='0'/>\n");
 	/* libvirtd creates the listening socket and passes it to QEMU */

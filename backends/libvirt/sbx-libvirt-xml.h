@@ -35,6 +35,9 @@ typedef struct {
 	const gchar *const *disk_secrets;
 } SbxLibvirtXmlOptions;
 
+/* the guest NIC's host-side tap device, "sbt" + 12 hex digits of sha256(@id):
+ * stable for a sandbox, so host rules (and people) can find it */
+gchar *sbx_libvirt_xml_tap_name(const gchar *id);
 gboolean sbx_libvirt_xml_validate_spec(const SbxVmSpec *spec, GError **error);
 gchar *sbx_libvirt_xml_domain_new(const SbxVmSpec *spec, const SbxLibvirtXmlOptions *opts,
 				  GError **error);

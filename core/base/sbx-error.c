@@ -15,6 +15,7 @@ static const GDBusErrorEntry sbx_error_entries[] = {
     {SBX_ERROR_AGENT, "org.sandboxd.Error.Agent"},
     {SBX_ERROR_PROTOCOL, "org.sandboxd.Error.Protocol"},
     {SBX_ERROR_TIMEOUT, "org.sandboxd.Error.Timeout"},
+    {SBX_ERROR_TIMED_OUT, "org.sandboxd.Error.TimedOut"},
     {SBX_ERROR_CONFIG, "org.sandboxd.Error.Config"},
     {SBX_ERROR_PLUGIN, "org.sandboxd.Error.Plugin"},
     {SBX_ERROR_PERMISSION_DENIED, "org.sandboxd.Error.PermissionDenied"},

@@ -33,6 +33,7 @@ static const SbxConfigKey daemon_keys[] = {
     {"MaxLifetimeSec", SBX_CONFIG_UINT, 1, 7 * 24 * 3600},
     {"StateDir", SBX_CONFIG_PATH},
     {"RuntimeDir", SBX_CONFIG_PATH},
+    {"SnapshotDir", SBX_CONFIG_STRING},
     {"ExtendStepSec", SBX_CONFIG_UINT, 1, 7 * 24 * 3600},
     {"ExpiryGraceSec", SBX_CONFIG_UINT, 0, 600},
     {"DefaultRegion", SBX_CONFIG_STRING},

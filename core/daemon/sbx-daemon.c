@@ -16,6 +16,7 @@
 #include "sbx-error.h"
 #include "sbx-hypervisor-backend.h"
 #include "sbx-manager.h"
+#include "sbx-netpol-firewall.h"
 #include "sbx-plugin-loader.h"
 #include "sbx-region.h"
 #include "sbx-state-store.h"
@@ -34,6 +35,7 @@ struct _SbxDaemon {
 	SbxConfig *config;
 	GPtrArray *regions; /* of SbxRegion */
 	SbxVolumeManager *volumes;
+	SbxNetpolFirewall *firewall;
 	SbxStateStore *store;
 	SbxManager *manager;
 	GDBusConnection *connection;
@@ -66,6 +68,9 @@ sbx_daemon_finalize(GObject *object)
 	g_clear_pointer(&self->loop, g_main_loop_unref);
 	g_clear_object(&self->store);
 	g_clear_object(&self->volumes);
+	if (self->firewall != NULL && sbx_netpol_firewall_get_default() == self->firewall)
+		sbx_netpol_firewall_set_default(NULL);
+	g_clear_object(&self->firewall);
 	g_clear_pointer(&self->regions, g_ptr_array_unref);
 	g_clear_object(&self->config);
 	g_clear_object(&self->loader);
@@ -124,7 +129,48 @@ load_plugins_and_config(SbxDaemon *self, GError **error)
 		sbx_config_add_section(self->config, plugin->name,
 				       sbx_plugin_loader_get_config_keys(plugin));
 	}
+	sbx_config_add_section(self->config, SBX_NETPOL_SECTION,
+			       sbx_netpol_firewall_get_config_keys());
 	return sbx_config_load_dir(self->config, self->config_dir, error);
+}
+
+static void
+on_firewall_started(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	SbxNetpolFirewall *firewall = SBX_NETPOL_FIREWALL(source);
+	g_autoptr(GError) error = NULL;
+
+	if (!sbx_netpol_firewall_start_finish(firewall, res, &error))
+		g_warning("network: cannot install the isolation rules (nftables table inet %s): "
+			  "%s; sandboxes get no network until this is fixed and sandboxd restarted",
+			  sbx_netpol_firewall_get_table(firewall), error->message);
+	*(gboolean *)user_data = TRUE;
+}
+
+/* every region's bridge gets the isolation rules before any guest gets a NIC;
+ * rules that cannot be installed leave sandboxes without network (fail closed) */
+static gboolean
+setup_firewall(SbxDaemon *self, GError **error)
+{
+	gboolean done = FALSE;
+
+	self->firewall = sbx_netpol_firewall_new(sbx_config_get_keyfile(self->config), error);
+	if (self->firewall == NULL)
+		return FALSE;
+	for (guint i = 0; i < self->regions->len; i++) {
+		SbxRegion *region = g_ptr_array_index(self->regions, i);
+		const gchar *bridge = sbx_hypervisor_backend_get_network_bridge(region->backend);
+		if (bridge != NULL &&
+		    !sbx_netpol_firewall_add_bridge(self->firewall, bridge, error)) {
+			g_prefix_error(error, "region %s: ", region->name);
+			return FALSE;
+		}
+	}
+	sbx_netpol_firewall_start_async(self->firewall, NULL, on_firewall_started, &done);
+	while (!done)
+		g_main_context_iteration(NULL, TRUE);
+	sbx_netpol_firewall_set_default(self->firewall);
+	return TRUE;
 }
 
 /* every volume plugin, configured from its own section; one that cannot be
@@ -228,6 +274,18 @@ setup_manager(SbxDaemon *self, const gchar *runtime_dir)
 	}
 	sbx_manager_set_state_store(self->manager, self->store,
 				    sbx_config_get_backend(self->config));
+	{
+		/* beside the state folder, reachable by the VMM's user; "none": off */
+		const gchar *snap = sbx_config_get_string(self->config, "daemon", "SnapshotDir");
+		g_autofree gchar *state_parent = g_path_get_dirname(
+		    self->state_dir != NULL ? self->state_dir
+					    : sbx_config_get_state_dir(self->config));
+		g_autofree gchar *dir = snap != NULL && snap[0] != '\0'
+					    ? g_strdup(snap)
+					    : g_build_filename(state_parent, "snapshots", NULL);
+		if (g_strcmp0(snap, "none") != 0)
+			sbx_manager_set_snapshot_dir(self->manager, dir);
+	}
 	sbx_manager_set_volume_manager(self->manager, self->volumes);
 	sbx_manager_export(self->manager, self->connection);
 	g_debug("backend %s (domain type %s), runtime folder %s",
@@ -324,7 +382,7 @@ sbx_daemon_start(SbxDaemon *self, GError **error)
 	self->regions = sbx_region_setup_all(self->loader, self->config, self->plugin_dir, error);
 	if (self->regions == NULL)
 		return FALSE;
-	if (!setup_volumes(self, error))
+	if (!setup_firewall(self, error) || !setup_volumes(self, error))
 		return FALSE;
 	runtime_dir = self->runtime_dir != NULL ? self->runtime_dir
 						: sbx_config_get_runtime_dir(self->config);
@@ -362,5 +420,12 @@ sbx_daemon_run(SbxDaemon *self)
 	self->name_id = 0;
 	g_dbus_connection_flush_sync(self->connection, NULL, NULL);
 	g_clear_object(&self->manager);
+	/* every guest is gone by now: the rules go with them */
+	if (self->firewall != NULL) {
+		g_autoptr(GError) error = NULL;
+		if (!sbx_netpol_firewall_stop(self->firewall, &error))
+			g_warning("network: cannot remove nftables table inet %s: %s",
+				  sbx_netpol_firewall_get_table(self->firewall), error->message);
+	}
 	return self->exit_code;
 }

@@ -9,6 +9,7 @@
 #include "sbx-authority.h"
 #include "sbx-limits.h"
 #include "sbx-manager.h"
+#include "sbx-snapshot-store.h"
 #include "sbx-options.h"
 #include "sbx-region.h"
 #include "sbx-sandbox.h"
@@ -20,6 +21,7 @@ struct _SbxManager {
 	SbxConfig *config;
 	SbxHypervisorBackend *backend;
 	gchar *runtime_dir;
+	SbxSnapshotStore *snapshots; /* NULL: every sandbox boots cold */
 	GDBusConnection *connection;
 	GDBusObjectManagerServer *object_manager;
 	SbxDBusManager1 *iface;
@@ -66,6 +68,7 @@ static void
 sbx_manager_finalize(GObject *object)
 {
 	SbxManager *self = SBX_MANAGER(object);
+	sbx_snapshot_store_free(self->snapshots);
 	g_free(self->runtime_dir);
 	g_free(self->default_region);
 	if (self->regions != NULL) {
@@ -365,26 +368,6 @@ attach_and_start(CreateCall *call_in, guint uid)
 	sbx_sandbox_start_async(sandbox, on_sandbox_started, g_steal_pointer(&call));
 }
 
-static void
-on_caller_uid(GObject *source, GAsyncResult *res, gpointer user_data)
-{
-	g_autoptr(CreateCall) call = user_data;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply =
-	    g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &error);
-	guint uid = G_MAXUINT;
-	SbxSandbox *sandbox;
-
-	if (reply != NULL)
-		g_variant_get(reply, "(u)", &uid);
-	else
-		g_debug("cannot get the caller's uid: %s", error->message);
-	sandbox = call->sandbox;
-	sbx_sandbox_set_owner(sandbox, g_dbus_method_invocation_get_connection(call->invocation),
-			      g_dbus_method_invocation_get_sender(call->invocation), uid);
-	attach_and_start(g_steal_pointer(&call), uid);
-}
-
 /* "volumes" is the volume manager's: take it out before the common parser */
 static gboolean
 split_volumes_option(GVariant *options, GVariant **rest, GPtrArray **requests, GError **error)
@@ -430,10 +413,16 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	SbxHypervisorBackend *backend;
 	g_autoptr(GVariant) options_rest = NULL;
 	g_autoptr(GPtrArray) volume_requests = NULL;
+	guint owner_uid = sbx_authority_get_caller_uid(invocation);
 
 	if (self->shutting_down) {
 		g_dbus_method_invocation_return_error(invocation, SBX_ERROR, SBX_ERROR_FAILED,
 						      "sandboxd is shutting down");
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	if (owner_uid == SBX_UID_NOBODY) {
+		g_dbus_method_invocation_return_error(
+		    invocation, SBX_ERROR, SBX_ERROR_ACCESS_DENIED, "cannot identify the caller");
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	if (!split_volumes_option(options, &options_rest, &volume_requests, &error)) {
@@ -454,8 +443,7 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	/* the caller's uid came with the call (sbx_authority_identify_calls) */
-	if (!check_limits(self, sbx_authority_get_caller_uid(invocation), opts->memory_mib, backend,
-			  &error)) {
+	if (!check_limits(self, owner_uid, opts->memory_mib, backend, &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
@@ -478,6 +466,7 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	    call->sandbox, sbx_config_get_max_lifetime_sec(self->config),
 	    (guint)sbx_config_get_uint(self->config, "daemon", "ExtendStepSec"),
 	    (guint)sbx_config_get_uint(self->config, "daemon", "ExpiryGraceSec"));
+	sbx_sandbox_set_snapshots(call->sandbox, self->snapshots);
 	sbx_sandbox_set_guest_limits(
 	    call->sandbox, (guint)sbx_config_get_uint(self->config, "limits", "GuestPidsMax"),
 	    (guint)sbx_config_get_uint(self->config, "limits", "GuestMemoryReserveMiB"),
@@ -487,18 +476,13 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	g_signal_connect(call->sandbox, "gone", G_CALLBACK(on_sandbox_gone), self);
 	sbx_sandbox_debug(id, "CreateSandbox from %s: sandbox %s", sender ? sender : "peer", id);
 
-	if (sender == NULL) {
-		/* a peer-to-peer connection: nobody to ask about the uid */
-		SbxSandbox *sandbox = call->sandbox;
-		sbx_sandbox_set_owner(sandbox, NULL, NULL, G_MAXUINT);
-		attach_and_start(g_steal_pointer(&call), G_MAXUINT);
-		return G_DBUS_METHOD_INVOCATION_HANDLED;
-	}
-	g_dbus_connection_call(
-	    g_dbus_method_invocation_get_connection(invocation), "org.freedesktop.DBus",
-	    "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetConnectionUnixUser",
-	    g_variant_new("(s)", sender), G_VARIANT_TYPE("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
-	    on_caller_uid, g_steal_pointer(&call));
+	/* sbx_authority_identify_calls() named the caller before this handler ran
+	 * (SBX_UID_UNKNOWN on a peer-to-peer connection) or refused the call */
+	sbx_sandbox_set_owner(call->sandbox,
+			      sender != NULL ? g_dbus_method_invocation_get_connection(invocation)
+					     : NULL,
+			      sender, owner_uid);
+	attach_and_start(g_steal_pointer(&call), owner_uid);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -779,4 +763,16 @@ gboolean
 sbx_manager_shutdown_finish(SbxManager *self, GAsyncResult *res, GError **error)
 {
 	return g_task_propagate_boolean(G_TASK(res), error);
+}
+
+/* snapshots of booted guests under @dir (the sandboxes of backends without
+ * snapshot support boot cold anyway); NULL turns them off */
+void
+sbx_manager_set_snapshot_dir(SbxManager *self, const gchar *dir)
+{
+	g_return_if_fail(SBX_IS_MANAGER(self));
+	g_clear_pointer(&self->snapshots, sbx_snapshot_store_free);
+	if (dir != NULL)
+		self->snapshots = sbx_snapshot_store_new(
+		    dir, self->runtime_dir, sbx_config_get_boot_timeout_sec(self->config));
 }

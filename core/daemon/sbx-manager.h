@@ -20,6 +20,7 @@ G_BEGIN_DECLS
 #define SBX_TYPE_MANAGER (sbx_manager_get_type())
 G_DECLARE_FINAL_TYPE(SbxManager, sbx_manager, SBX, MANAGER, GObject)
 
+void sbx_manager_set_snapshot_dir(SbxManager *self, const gchar *dir);
 SbxManager *sbx_manager_new(SbxConfig *config, SbxHypervisorBackend *backend,
 			    const gchar *runtime_dir);
 /* volumes and the "volumes" CreateSandbox option; call before export */

@@ -45,6 +45,9 @@ struct _SbxAgentClient {
 	gchar *agent_version;
 	GBytes *pending_hello;
 	GBytes *pending_pong;
+	guint32 features;
+	GBytes *pending_identity;
+	GTask *identity_task;
 
 	GHashTable *channels; /* guint32 id -> SbxAgentExec */
 	GQueue send_queue;    /* SbxAgentExec with something to send, each once */
@@ -183,6 +186,10 @@ sbx_agent_client_close(SbxAgentClient *self, const GError *reason)
 	if (handshake_task != NULL)
 		sbx_agent_client_task_return_error_later(handshake_task,
 							 g_error_copy(self->close_reason));
+	g_clear_pointer(&self->pending_identity, g_bytes_unref);
+	if (self->identity_task != NULL)
+		sbx_agent_client_task_return_error_later(g_steal_pointer(&self->identity_task),
+							 g_error_copy(self->close_reason));
 
 	while ((exec = g_queue_pop_head(&self->send_queue)) != NULL)
 		sbx_agent_exec_unref(exec);
@@ -255,6 +262,8 @@ sbx_agent_client_pump(SbxAgentClient *self)
 		return;
 	if (self->pending_hello != NULL)
 		frame = g_steal_pointer(&self->pending_hello);
+	else if (self->pending_identity != NULL)
+		frame = g_steal_pointer(&self->pending_identity);
 	else if (self->pending_pong != NULL)
 		frame = g_steal_pointer(&self->pending_pong);
 	while (frame == NULL && (exec = g_queue_pop_head(&self->send_queue)) != NULL) {
@@ -322,6 +331,7 @@ sbx_agent_client_handle_hello_reply(SbxAgentClient *self, const SbxFrame *frame,
 		return FALSE;
 	}
 	self->ready = TRUE;
+	self->features = reply.features;
 	self->agent_version = g_steal_pointer(&reply.agent_version);
 	sbx_sandbox_debug(self->sandbox_id != NULL ? self->sandbox_id : "-",
 			  "%s: agent %s ready (features 0x%x)", self->sandbox_id,
@@ -351,6 +361,28 @@ sbx_agent_client_handle_control(SbxAgentClient *self, const SbxFrame *frame, GEr
 		    sbx_proto_encode_ping(SBX_MSG_PONG, frame->payload, frame->header.length);
 		sbx_agent_client_pump(self);
 		return TRUE;
+	case SBX_MSG_IDENTITY_REPLY: {
+		g_autoptr(GTask) task = g_steal_pointer(&self->identity_task);
+		guint32 err = sbx_proto_get_u32(frame->payload);
+		g_autofree gchar *what = NULL;
+		if (task == NULL)
+			return sbx_agent_client_unexpected(
+			    frame, "(IDENTITY_REPLY without IDENTITY)", error);
+		what = g_strndup((const gchar *)frame->payload + 4, frame->header.length - 4);
+		/* guest text: printable ASCII only */
+		for (gchar *p = what; *p != '\0'; p++) {
+			if (!g_ascii_isprint(*p))
+				*p = '?';
+		}
+		if (err != 0)
+			sbx_agent_client_task_return_error_later(
+			    g_steal_pointer(&task),
+			    g_error_new(SBX_ERROR, SBX_ERROR_AGENT,
+					"the guest could not set its %s: error %u", what, err));
+		else
+			sbx_agent_client_task_return_boolean_later(g_steal_pointer(&task), TRUE);
+		return TRUE;
+	}
 	case SBX_MSG_PONG:
 		/* we never PING; docs/protocol.md says a stray PONG is ignored */
 		if (!self->ready)
@@ -805,6 +837,7 @@ sbx_agent_client_finalize(GObject *object)
 	g_clear_object(&self->handshake_task);
 	g_clear_pointer(&self->pending_hello, g_bytes_unref);
 	g_clear_pointer(&self->pending_pong, g_bytes_unref);
+	g_clear_pointer(&self->pending_identity, g_bytes_unref);
 	g_clear_pointer(&self->write_frame, g_bytes_unref);
 	g_queue_clear_full(&self->send_queue, (GDestroyNotify)sbx_agent_exec_unref);
 	g_hash_table_unref(self->channels);
@@ -832,4 +865,48 @@ sbx_agent_client_class_init(SbxAgentClientClass *klass)
 	signals[SIGNAL_CLOSED] =
 	    g_signal_new("closed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
 			 G_TYPE_NONE, 1, G_TYPE_ERROR | G_SIGNAL_TYPE_STATIC_SCOPE);
+}
+
+guint32
+sbx_agent_client_get_features(SbxAgentClient *self)
+{
+	g_return_val_if_fail(SBX_IS_AGENT_CLIENT(self), 0);
+	return self->features;
+}
+
+/* after a restore: the clone's own entropy, clock, names and network, before
+ * anything else runs in it; completes when the agent applied it */
+void
+sbx_agent_client_set_identity_async(SbxAgentClient *self, const SbxProtoIdentity *identity,
+				    GAsyncReadyCallback callback, gpointer user_data)
+{
+	g_autoptr(GTask) task = g_task_new(self, NULL, callback, user_data);
+	g_autoptr(GError) error = NULL;
+	GBytes *frame;
+
+	g_task_set_source_tag(task, sbx_agent_client_set_identity_async);
+	if (self->closed || !self->ready || self->identity_task != NULL) {
+		g_task_return_new_error(task, SBX_ERROR, SBX_ERROR_NOT_RUNNING,
+					"the agent is not ready for an identity");
+		return;
+	}
+	if ((self->features & SBX_FEATURE_IDENTITY) == 0) {
+		g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+					"agent %s cannot take an identity", self->agent_version);
+		return;
+	}
+	frame = sbx_proto_encode_identity(identity, &error);
+	if (frame == NULL) {
+		g_task_return_error(task, g_steal_pointer(&error));
+		return;
+	}
+	self->pending_identity = frame;
+	self->identity_task = g_steal_pointer(&task);
+	sbx_agent_client_pump(self);
+}
+
+gboolean
+sbx_agent_client_set_identity_finish(SbxAgentClient *self, GAsyncResult *res, GError **error)
+{
+	return g_task_propagate_boolean(G_TASK(res), error);
 }

@@ -5,6 +5,8 @@
 
 #include <gio/gio.h>
 
+#include "sbx-proto.h"
+
 G_BEGIN_DECLS
 
 #define SBX_TYPE_AGENT_CLIENT (sbx_agent_client_get_type())
@@ -67,6 +69,11 @@ void sbx_agent_client_handshake_async(SbxAgentClient *self, guint timeout_ms,
 				      GCancellable *cancellable, GAsyncReadyCallback callback,
 				      gpointer user_data);
 gboolean sbx_agent_client_handshake_finish(SbxAgentClient *self, GAsyncResult *res, GError **error);
+guint32 sbx_agent_client_get_features(SbxAgentClient *self);
+void sbx_agent_client_set_identity_async(SbxAgentClient *self, const SbxProtoIdentity *identity,
+					 GAsyncReadyCallback callback, gpointer user_data);
+gboolean sbx_agent_client_set_identity_finish(SbxAgentClient *self, GAsyncResult *res,
+					      GError **error);
 const gchar *sbx_agent_client_get_agent_version(SbxAgentClient *self);
 
 /* runs a process; bytes are pumped between the fds and the guest without

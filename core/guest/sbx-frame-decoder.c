@@ -86,6 +86,15 @@ sbx_frame_decoder_validate_header(const SbxFrameHeader *h, GError **error)
 		control = TRUE;
 		max = 64;
 		break;
+	case SBX_MSG_IDENTITY:
+		control = TRUE;
+		min = 8;
+		break;
+	case SBX_MSG_IDENTITY_REPLY:
+		control = TRUE;
+		min = 4;
+		max = 4 + 64;
+		break;
 	case SBX_MSG_EXEC:
 		min = 4;
 		break;

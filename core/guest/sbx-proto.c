@@ -539,3 +539,46 @@ sbx_proto_parse_ping(const guint8 *p, gsize len, GError **error)
 		return sbx_reader_fail(&r, error, "payload too long");
 	return TRUE;
 }
+
+static void
+sbx_proto_put_bytes(GByteArray *buf, const guint8 *data, gsize len)
+{
+	sbx_proto_put_u32_array(buf, (guint32)len);
+	g_byte_array_append(buf, data, (guint)len);
+}
+
+GBytes *
+sbx_proto_encode_identity(const SbxProtoIdentity *identity, GError **error)
+{
+	g_autoptr(GByteArray) buf = g_byte_array_new();
+	const gchar *net = identity->net != NULL ? identity->net : "";
+	guint n_env = identity->env != NULL ? g_strv_length((gchar **)identity->env) : 0;
+
+	if (identity->entropy_len < SBX_IDENTITY_ENTROPY_MIN ||
+	    identity->entropy_len > SBX_IDENTITY_ENTROPY_MAX || identity->hostname == NULL ||
+	    identity->hostname[0] == '\0' ||
+	    strlen(identity->hostname) > SBX_IDENTITY_HOSTNAME_MAX ||
+	    identity->machine_id == NULL || strlen(identity->machine_id) != 32 ||
+	    strlen(net) > SBX_IDENTITY_NET_MAX || n_env > SBX_IDENTITY_ENV_MAX) {
+		g_set_error_literal(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+				    "identity out of bounds");
+		return NULL;
+	}
+	sbx_proto_put_u32_array(buf, (guint32)((guint64)identity->realtime_us & 0xffffffffu));
+	sbx_proto_put_u32_array(buf, (guint32)((guint64)identity->realtime_us >> 32));
+	sbx_proto_put_bytes(buf, identity->entropy, identity->entropy_len);
+	sbx_proto_put_bytes(buf, (const guint8 *)identity->hostname, strlen(identity->hostname));
+	sbx_proto_put_bytes(buf, (const guint8 *)identity->machine_id, 32);
+	sbx_proto_put_bytes(buf, (const guint8 *)net, strlen(net));
+	sbx_proto_put_u32_array(buf, n_env);
+	for (guint i = 0; i < n_env; i++) {
+		if (!sbx_proto_put_string(buf, "environment entry", identity->env[i], error))
+			return NULL;
+	}
+	if (buf->len > SBX_PROTO_MAX_PAYLOAD) {
+		g_set_error_literal(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+				    "identity larger than one frame");
+		return NULL;
+	}
+	return sbx_proto_encode_frame(SBX_MSG_IDENTITY, 0, 0, buf->data, buf->len);
+}

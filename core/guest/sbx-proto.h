@@ -55,6 +55,18 @@ GBytes *sbx_proto_encode_resize(guint32 channel, guint32 rows, guint32 cols);
 GBytes *sbx_proto_encode_ping(SbxMsgType type, const guint8 *data, gsize len);
 
 /* guest -> host (used by tests and fuzz seeds) */
+/* what a restored clone gets to become itself (IDENTITY) */
+typedef struct {
+	gint64 realtime_us;
+	const guint8 *entropy;
+	gsize entropy_len;
+	const gchar *hostname;
+	const gchar *machine_id; /* 32 lower-case hex */
+	const gchar *net;	 /* sbx.ip= ... words, or NULL */
+	const gchar *const *env; /* KEY=VALUE, or NULL */
+} SbxProtoIdentity;
+
+GBytes *sbx_proto_encode_identity(const SbxProtoIdentity *identity, GError **error);
 GBytes *sbx_proto_encode_hello_reply(guint32 magic, guint32 version, guint32 features,
 				     const gchar *agent_version);
 GBytes *sbx_proto_encode_exec_started(guint32 channel, guint32 pid, guint32 stdin_window);

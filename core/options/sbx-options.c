@@ -277,6 +277,7 @@ sbx_options_create_free(SbxCreateOptions *opts)
 	g_clear_pointer(&opts->labels, g_hash_table_unref);
 	g_free(opts->image);
 	g_free(opts->region);
+	g_clear_pointer(&opts->allow_net, sbx_netpol_policy_free);
 	g_free(opts);
 }
 
@@ -350,10 +351,23 @@ sbx_options_create_parse(GVariant *options, SbxConfig *config, GError **error)
 				return NULL;
 			g_free(opts->region);
 			opts->region = g_strdup(name);
+		} else if (g_strcmp0(key, "allow_net") == 0) {
+			g_autofree const gchar **hosts = NULL;
+			g_autoptr(GError) error_local = NULL;
+			if (!g_variant_is_of_type(value, G_VARIANT_TYPE_STRING_ARRAY)) {
+				invalid(error, "%s: must be an array of strings (as)", key);
+				return NULL;
+			}
+			hosts = g_variant_get_strv(value, NULL);
+			opts->allow_net = sbx_netpol_policy_new(hosts, &error_local);
+			if (opts->allow_net == NULL) {
+				invalid(error, "%s", error_local->message);
+				return NULL;
+			}
 		} else {
 			invalid(error,
 				"unknown option '%.64s' (known: memory, vcpus, env, labels, "
-				"image, timeout, region)",
+				"image, timeout, region, allow_net)",
 				key);
 			return NULL;
 		}

@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "sbx-config.h"
+#include "sbx-netpol-policy.h"
 
 G_BEGIN_DECLS
 
@@ -30,6 +31,9 @@ typedef struct {
 	gchar *image;
 	guint timeout_sec; /* 0 = "session" */
 	gchar *region;	   /* NULL = [daemon] DefaultRegion */
+	/* NULL = unset: the default (internet minus the blocked ranges); no
+	 * entries: no network at all; else only these destinations */
+	SbxNetpolPolicy *allow_net;
 } SbxCreateOptions;
 
 typedef enum {

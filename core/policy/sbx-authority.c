@@ -260,17 +260,18 @@ sbx_authority_guard_sandbox_object(SbxAuthority *self, GDBusObjectSkeleton *obje
 
 /* --- the manager ---------------------------------------------------------- */
 
-static gboolean
-on_identify_method(GDBusInterfaceSkeleton *iface, GDBusMethodInvocation *invocation,
-		   gpointer user_data)
+gboolean
+sbx_authority_identify_call(SbxAuthority *self, GDBusMethodInvocation *invocation)
 {
-	SbxAuthority *self = SBX_AUTHORITY(user_data);
 	const gchar *method = g_dbus_method_invocation_get_method_name(invocation);
 	g_autoptr(GError) error = NULL;
-	guint uid = SBX_UID_UNKNOWN;
+	guint uid = SBX_UID_NOBODY;
 	gboolean admin = FALSE;
 
+	g_return_val_if_fail(SBX_IS_AUTHORITY(self), FALSE);
+	/* fail closed: a caller we cannot name gets nothing, not an "unknown" uid */
 	if (!lookup_caller_uid(invocation, &uid, &error)) {
+		g_debug("cannot identify the caller of %s: %s", method, error->message);
 		g_dbus_method_invocation_return_error(
 		    invocation, SBX_ERROR, SBX_ERROR_ACCESS_DENIED,
 		    "cannot identify the caller: %s", error->message);
@@ -283,6 +284,13 @@ on_identify_method(GDBusInterfaceSkeleton *iface, GDBusMethodInvocation *invocat
 			       g_free);
 	g_object_set_data(G_OBJECT(invocation), CALLER_ADMIN_KEY, GINT_TO_POINTER(admin));
 	return TRUE;
+}
+
+static gboolean
+on_identify_method(GDBusInterfaceSkeleton *iface, GDBusMethodInvocation *invocation,
+		   gpointer user_data)
+{
+	return sbx_authority_identify_call(SBX_AUTHORITY(user_data), invocation);
 }
 
 void
@@ -300,7 +308,7 @@ sbx_authority_get_caller_uid(GDBusMethodInvocation *invocation)
 	if (uid != NULL)
 		return *uid;
 	/* never identified over a bus: nobody (a peer-to-peer call has no uid) */
-	return g_dbus_method_invocation_get_sender(invocation) != NULL ? G_MAXUINT - 1
+	return g_dbus_method_invocation_get_sender(invocation) != NULL ? SBX_UID_NOBODY
 								       : SBX_UID_UNKNOWN;
 }
 

@@ -11,6 +11,8 @@ G_BEGIN_DECLS
 #define SBX_POLKIT_ACTION_MANAGE_ALL "org.sandboxd.manage-all"
 /* owner of sandboxes made over a peer-to-peer connection (no bus, no uid) */
 #define SBX_UID_UNKNOWN G_MAXUINT
+/* a bus caller that was never identified: owns nothing, matches no owner */
+#define SBX_UID_NOBODY (G_MAXUINT - 1)
 
 #define SBX_TYPE_AUTHORITY (sbx_authority_get_type())
 G_DECLARE_FINAL_TYPE(SbxAuthority, sbx_authority, SBX, AUTHORITY, GObject)
@@ -37,7 +39,12 @@ void sbx_authority_guard_sandbox_object(SbxAuthority *self, GDBusObjectSkeleton 
  * CreateSandbox and ListRegions, whether it is an admin) in a worker thread
  * before its handler runs; read them with the two functions below */
 void sbx_authority_identify_calls(SbxAuthority *self, GDBusInterfaceSkeleton *iface);
-/* SBX_UID_UNKNOWN for a peer-to-peer call */
+/* what sbx_authority_identify_calls() runs for each call (worker thread):
+ * looks up the caller's uid (and admin) on the bus; when that fails the call
+ * is answered with AccessDenied and FALSE returned (fail closed) */
+gboolean sbx_authority_identify_call(SbxAuthority *self, GDBusMethodInvocation *invocation);
+/* the uid identified for the call; SBX_UID_UNKNOWN for a peer-to-peer call,
+ * SBX_UID_NOBODY for a bus call that was not identified */
 guint sbx_authority_get_caller_uid(GDBusMethodInvocation *invocation);
 /* root, or polkit said yes */
 gboolean sbx_authority_get_caller_is_admin(GDBusMethodInvocation *invocation);

@@ -75,9 +75,18 @@ on_exec_done(GObject *source, GAsyncResult *res, gpointer user_data)
 	if (sbx_agent_client_exec_finish(SBX_AGENT_CLIENT(source), res, &result, &error)) {
 		sbx_sandbox_debug(self->id, "sandbox %s: process exited (%d, signal %d)", self->id,
 				  result.exit_code, result.signal);
-		sbx_event_log_add(self->events, "exec ended: %s: exit status %d, signal %d",
+		sbx_event_log_add(self->events, "exec ended: %s: exit status %d, signal %d%s",
 				  call->argv0, result.signal != 0 ? -1 : result.exit_code,
-				  result.signal);
+				  result.signal, result.timed_out ? " (timed out)" : "");
+		/* a named error, so a caller cannot mistake it for the program's own
+		 * death by that signal; the output until then was written */
+		if (result.timed_out) {
+			g_dbus_method_invocation_return_error(
+			    g_steal_pointer(&call->invocation), SBX_ERROR, SBX_ERROR_TIMED_OUT,
+			    "%s ran past its timeout and was killed (signal %d)", call->argv0,
+			    result.signal);
+			return;
+		}
 		sbx_dbus_sandbox1_complete_exec(self->iface, g_steal_pointer(&call->invocation),
 						result.signal != 0 ? -1 : result.exit_code,
 						result.signal);

@@ -5,6 +5,7 @@
 
 #include "sbx-agent-client.h"
 #include "sbx-sandbox.h"
+#include "sbx-snapshot-store.h"
 
 struct _SbxSandbox {
 	GObject parent_instance;
@@ -27,6 +28,8 @@ struct _SbxSandbox {
 	GCancellable *start_cancellable;
 	guint boot_timer_id;
 	gboolean boot_timed_out;
+	/* its allow_net rules must be in the firewall before its agent is used */
+	gboolean needs_net_rules;
 	gint64 connect_deadline;
 	guint connect_retry_id;
 
@@ -72,6 +75,13 @@ struct _SbxSandbox {
 	/* what the guest agent enforces on sandbox processes ([limits] Guest*),
 	 * passed on the kernel command line */
 	gchar *guest_limits_cmdline;
+	/* snapshots: restore from one, or take one once this sandbox runs */
+	SbxSnapshotStore *snapshots;
+	gchar *snapshot_dir;	  /* restored from this */
+	gchar *guest_net;	  /* the clone's network words, from the backend */
+	SbxVmSpec *snapshot_spec; /* take a snapshot of this shape once running */
+	gchar *snapshot_build_dir;
+	gint64 start_time;
 	GError *destroy_error;
 	GPtrArray *destroy_waiters; /* GTask */
 };

@@ -47,6 +47,8 @@ sbx_sandbox_state_to_record(SbxSandbox *self)
 	rec->timeout_sec = self->opts->timeout_sec;
 	rec->expires_at = self->opts->timeout_sec > 0 ? self->expires_at : 0;
 	rec->run_dir = g_strdup(self->run_dir);
+	if (self->opts->allow_net != NULL)
+		rec->allow_net = sbx_netpol_policy_to_strv(self->opts->allow_net);
 	for (guint i = 0; self->disks != NULL && i < self->disks->len; i++) {
 		SbxVmDisk *disk = g_ptr_array_index(self->disks, i);
 		SbxVolumeRequest *req = g_new0(SbxVolumeRequest, 1);
@@ -94,6 +96,17 @@ sbx_sandbox_state_new_adopted(const SbxStateRecord *rec, const SbxImage *image,
 	copy_table(opts->labels, rec->labels);
 	opts->image = g_strdup(rec->image);
 	opts->timeout_sec = rec->timeout_sec;
+	if (rec->allow_net != NULL) {
+		g_autoptr(GError) error = NULL;
+		const gchar *none[] = {NULL};
+		opts->allow_net =
+		    sbx_netpol_policy_new((const gchar *const *)rec->allow_net, &error);
+		/* a record we cannot read back must not open the network: nothing */
+		if (opts->allow_net == NULL) {
+			g_warning("sandbox %s: %s; it keeps no network", rec->id, error->message);
+			opts->allow_net = sbx_netpol_policy_new(none, NULL);
+		}
+	}
 
 	self = sbx_sandbox_new(rec->id, opts, image, backend, runtime_dir, boot_timeout_sec);
 	self->created_at = rec->created_at;

@@ -5,12 +5,16 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <string.h>
+#include <sys/random.h>
 #include <glib/gstdio.h>
 #include <gio/gunixsocketaddress.h>
 
 #include "sbx-agent-client.h"
+#include "sbx-cmdline-keys.h"
 #include "sbx-error.h"
 #include "sbx-log.h"
+#include "sbx-netpol-firewall.h"
 #include "sbx-sandbox-private.h"
 #include "sbx-volume-manager.h"
 
@@ -98,6 +102,10 @@ sbx_sandbox_finalize(GObject *object)
 	g_free(self->owner_name);
 	g_free(self->destroy_reason);
 	g_free(self->guest_limits_cmdline);
+	g_free(self->snapshot_dir);
+	g_free(self->guest_net);
+	g_free(self->snapshot_build_dir);
+	g_clear_pointer(&self->snapshot_spec, sbx_vm_spec_free);
 	g_clear_error(&self->start_error);
 	g_clear_error(&self->destroy_error);
 	g_clear_pointer(&self->opts, sbx_options_create_free);
@@ -262,8 +270,17 @@ sbx_sandbox_set_guest_limits(SbxSandbox *self, guint pids_max, guint mem_reserve
 	/* read by agent/sbx-agent-limits.c: a cgroup for sandbox processes, so a
 	 * fork bomb or a memory hog cannot starve the agent */
 	self->guest_limits_cmdline =
-	    g_strdup_printf("sbx.pids_max=%u sbx.mem_reserve_mib=%u sbx.child_nice=%u", pids_max,
-			    mem_reserve_mib, child_nice);
+	    g_strdup_printf(SBX_CMDLINE_PIDS_MAX "=%u " SBX_CMDLINE_MEM_RESERVE_MIB
+						 "=%u " SBX_CMDLINE_CHILD_NICE "=%u",
+			    pids_max, mem_reserve_mib, child_nice);
+}
+
+/* the manager's store; NULL (the default) always boots cold */
+void
+sbx_sandbox_set_snapshots(SbxSandbox *self, gpointer store)
+{
+	g_return_if_fail(SBX_IS_SANDBOX(self));
+	self->snapshots = store;
 }
 
 gboolean
@@ -364,6 +381,9 @@ on_vm_destroyed(GObject *source, GAsyncResult *res, gpointer user_data)
 						  "sandbox %s: destroying the VM failed: %s",
 						  self->id, error->message);
 	}
+	/* the guest is gone: its address may go to the next one */
+	if (sbx_netpol_firewall_get_default() != NULL)
+		sbx_netpol_firewall_remove_sandbox(sbx_netpol_firewall_get_default(), self->id);
 	task = g_task_new(NULL, NULL, on_run_dir_removed, g_object_ref(self));
 	g_task_set_task_data(task, g_strdup(self->run_dir), g_free);
 	g_task_run_in_thread(task, remove_run_dir_thread);
@@ -534,22 +554,10 @@ on_expired(gpointer user_data)
 }
 
 static void
-on_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
+become_running(SbxSandbox *self)
 {
-	g_autoptr(SbxSandbox) self = SBX_SANDBOX(user_data);
-	g_autoptr(GError) error = NULL;
 	g_autoptr(GTask) task = NULL;
 
-	if (!sbx_agent_client_handshake_finish(SBX_AGENT_CLIENT(source), res, &error)) {
-		fail_start(self, SBX_ERROR_AGENT, "the guest agent did not answer", error);
-		return;
-	}
-	if (self->state != SBX_SANDBOX_STATE_STARTING)
-		return;
-	if (g_cancellable_is_cancelled(self->start_cancellable)) {
-		fail_start(self, SBX_ERROR_FAILED, "cancelled", NULL);
-		return;
-	}
 	g_clear_handle_id(&self->boot_timer_id, g_source_remove);
 	self->agent_closed_id =
 	    g_signal_connect(self->agent, "closed", G_CALLBACK(on_agent_closed), self);
@@ -561,17 +569,96 @@ on_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
 		sbx_sandbox_arm_expiry(self);
 	}
 	sbx_sandbox_set_state(self, SBX_SANDBOX_STATE_RUNNING);
-	sbx_event_log_add(self->events, "%s (agent %s)", self->adopted ? "adopted" : "running",
-			  sbx_agent_client_get_agent_version(self->agent));
+	sbx_event_log_add(self->events, "%s (agent %s)%s", self->adopted ? "adopted" : "running",
+			  sbx_agent_client_get_agent_version(self->agent),
+			  self->snapshot_dir != NULL ? " from a snapshot" : "");
 	sbx_sandbox_state_save(self);
-	sbx_sandbox_info(self->id, "sandbox %s running (agent %s, %u MiB, %u vCPUs)", self->id,
-			 sbx_agent_client_get_agent_version(self->agent), self->opts->memory_mib,
-			 self->opts->vcpus);
+	sbx_sandbox_info(self->id, "sandbox %s running (agent %s, %u MiB, %u vCPUs, %s in %.3f s)",
+			 self->id, sbx_agent_client_get_agent_version(self->agent),
+			 self->opts->memory_mib, self->opts->vcpus,
+			 self->snapshot_dir != NULL ? "restored" : "booted",
+			 (g_get_monotonic_time() - self->start_time) / 1e6);
+	/* the first sandbox of its kind booted cold: now take the snapshot */
+	if (self->snapshot_spec != NULL && self->snapshots != NULL)
+		sbx_snapshot_store_build(self->snapshots, self->backend, self->snapshot_spec,
+					 self->snapshot_build_dir);
 	task = g_steal_pointer(&self->start_task);
 	g_task_return_boolean(task, TRUE);
 }
 
+static void
+on_identity(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(SbxSandbox) self = SBX_SANDBOX(user_data);
+	g_autoptr(GError) error = NULL;
+
+	if (!sbx_agent_client_set_identity_finish(SBX_AGENT_CLIENT(source), res, &error)) {
+		fail_start(self, SBX_ERROR_AGENT, "the restored guest did not take its identity",
+			   error);
+		return;
+	}
+	if (self->state != SBX_SANDBOX_STATE_STARTING)
+		return;
+	if (g_cancellable_is_cancelled(self->start_cancellable)) {
+		fail_start(self, SBX_ERROR_FAILED, "cancelled", NULL);
+		return;
+	}
+	become_running(self);
+}
+
+/* a clone of a snapshot starts as an exact copy: before anything runs in it,
+ * it gets fresh entropy, the clock, a hostname, machine id and network */
+static void
+send_identity(SbxSandbox *self)
+{
+	guint8 entropy[64];
+	guint8 mid_raw[16];
+	gchar machine_id[33];
+	SbxProtoIdentity identity = {0};
+
+	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy) ||
+	    getrandom(mid_raw, sizeof(mid_raw), 0) != sizeof(mid_raw)) {
+		fail_start(self, SBX_ERROR_FAILED, "no entropy for the restored guest", NULL);
+		return;
+	}
+	for (guint i = 0; i < sizeof(mid_raw); i++)
+		g_snprintf(machine_id + 2 * i, 3, "%02x", mid_raw[i]);
+	identity.realtime_us = g_get_real_time();
+	identity.entropy = entropy;
+	identity.entropy_len = sizeof(entropy);
+	identity.hostname = "sandbox";
+	identity.machine_id = machine_id;
+	identity.net = self->guest_net;
+	sbx_agent_client_set_identity_async(self->agent, &identity, on_identity,
+					    g_object_ref(self));
+	explicit_bzero(entropy, sizeof(entropy));
+}
+
+static void
+on_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(SbxSandbox) self = SBX_SANDBOX(user_data);
+	g_autoptr(GError) error = NULL;
+
+	if (!sbx_agent_client_handshake_finish(SBX_AGENT_CLIENT(source), res, &error)) {
+		fail_start(self, SBX_ERROR_AGENT, "the guest agent did not answer", error);
+		return;
+	}
+	if (self->state != SBX_SANDBOX_STATE_STARTING)
+		return;
+	if (g_cancellable_is_cancelled(self->start_cancellable)) {
+		fail_start(self, SBX_ERROR_FAILED, "cancelled", NULL);
+		return;
+	}
+	if (self->snapshot_dir != NULL && !self->adopted) {
+		send_identity(self);
+		return;
+	}
+	become_running(self);
+}
+
 static void try_connect(SbxSandbox *self);
+static void add_net_rules(SbxSandbox *self);
 static gboolean on_boot_timeout(gpointer user_data);
 
 /* the on_expired timer, from ExpiresAt */
@@ -598,6 +685,18 @@ sbx_sandbox_adopt_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 	self->adopted = TRUE;
 	sbx_sandbox_info(self->id, "re-adopting sandbox %s", self->id);
 	self->boot_timer_id = g_timeout_add_seconds(self->boot_timeout_sec, on_boot_timeout, self);
+	/* the firewall was replaced at startup: its allow_net rules go back first.
+	 * A sandbox without a NIC (an empty list, an image without network) has
+	 * no address and needs none */
+	if (self->opts->allow_net != NULL) {
+		g_autofree gchar *ip =
+		    sbx_hypervisor_backend_get_vm_address(self->backend, self->id);
+		if (ip != NULL) {
+			self->needs_net_rules = TRUE;
+			add_net_rules(self);
+			return;
+		}
+	}
 	self->connect_deadline = g_get_monotonic_time() + SBX_CONNECT_DEADLINE_US;
 	try_connect(self);
 }
@@ -652,6 +751,39 @@ try_connect(SbxSandbox *self)
 }
 
 static void
+on_net_rules_added(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(SbxSandbox) self = SBX_SANDBOX(user_data);
+	g_autoptr(GError) error = NULL;
+
+	if (!sbx_netpol_firewall_add_sandbox_finish(SBX_NETPOL_FIREWALL(source), res, &error)) {
+		fail_start(self, SBX_ERROR_FAILED, "cannot install its allow_net rules", error);
+		return;
+	}
+	self->connect_deadline = g_get_monotonic_time() + SBX_CONNECT_DEADLINE_US;
+	try_connect(self);
+}
+
+/* no caller process runs before the agent is used: the rules are in place by then */
+static void
+add_net_rules(SbxSandbox *self)
+{
+	SbxNetpolFirewall *firewall = sbx_netpol_firewall_get_default();
+	g_autofree gchar *ip = sbx_hypervisor_backend_get_vm_address(self->backend, self->id);
+	g_autoptr(GError) error = NULL;
+
+	if (firewall == NULL || ip == NULL) {
+		g_set_error(&error, SBX_ERROR, SBX_ERROR_FAILED,
+			    "the backend gave no guest address to put them on");
+		fail_start(self, SBX_ERROR_FAILED, "cannot install its allow_net rules", error);
+		return;
+	}
+	sbx_netpol_firewall_add_sandbox_async(firewall, self->id, ip, self->opts->allow_net,
+					      self->start_cancellable, on_net_rules_added,
+					      g_object_ref(self));
+}
+
+static void
 on_vm_started(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	g_autoptr(SbxSandbox) self = SBX_SANDBOX(user_data);
@@ -662,6 +794,34 @@ on_vm_started(GObject *source, GAsyncResult *res, gpointer user_data)
 		return;
 	}
 	sbx_sandbox_debug(self->id, "sandbox %s: VM started, connecting to its agent", self->id);
+	if (self->needs_net_rules) {
+		add_net_rules(self);
+		return;
+	}
+	self->connect_deadline = g_get_monotonic_time() + SBX_CONNECT_DEADLINE_US;
+	try_connect(self);
+}
+
+static void
+on_vm_restored(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(SbxSandbox) self = SBX_SANDBOX(user_data);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *net =
+	    sbx_hypervisor_backend_restore_vm_finish(self->backend, res, &error);
+
+	if (net == NULL) {
+		/* the next sandbox of its kind boots cold and takes a new one */
+		if (self->snapshots != NULL &&
+		    !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+			sbx_snapshot_store_forget(self->snapshots, self->snapshot_dir,
+						  error->message);
+		fail_start(self, SBX_ERROR_BACKEND, "the backend could not restore the VM", error);
+		return;
+	}
+	self->guest_net = g_steal_pointer(&net);
+	sbx_sandbox_debug(self->id, "sandbox %s: VM restored in %.3f s, connecting to its agent",
+			  self->id, (g_get_monotonic_time() - self->start_time) / 1e6);
 	self->connect_deadline = g_get_monotonic_time() + SBX_CONNECT_DEADLINE_US;
 	try_connect(self);
 }
@@ -720,7 +880,13 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 	spec->root_disk = g_strdup(self->image->root_disk);
 	spec->root_format = g_strdup(self->image->root_format);
 	spec->disk_size = (guint64)self->image->disk_size_gib << 30;
-	spec->network = self->image->network;
+	/* fail closed: no NIC unless the host's isolation rules are in place; an
+	 * empty allow_net means no NIC at all */
+	spec->network =
+	    self->image->network &&
+	    sbx_netpol_firewall_is_active(sbx_netpol_firewall_get_default()) &&
+	    (self->opts->allow_net == NULL || !sbx_netpol_policy_is_offline(self->opts->allow_net));
+	self->needs_net_rules = spec->network && self->opts->allow_net != NULL;
 	if (self->disks != NULL && self->disks->len > 0) {
 		g_autofree gchar *vol = sbx_volume_manager_disks_to_cmdline(self->disks);
 		g_autofree gchar *old = g_steal_pointer(&spec->cmdline);
@@ -738,7 +904,41 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 	sbx_event_log_add(self->events, "created: image %s, %u MiB, %u vCPUs, timeout %s",
 			  self->image->name, spec->memory_mib, spec->vcpus,
 			  self->opts->timeout_sec == 0 ? "session" : "duration");
+	if (self->image->network && !spec->network && self->opts->allow_net != NULL &&
+	    sbx_netpol_policy_is_offline(self->opts->allow_net))
+		sbx_event_log_add(self->events, "no network: allow_net is empty");
+	else if (self->image->network && !spec->network)
+		sbx_event_log_add(
+		    self->events, "no network: %s",
+		    sbx_netpol_firewall_get_failure(sbx_netpol_firewall_get_default()));
+	else if (self->needs_net_rules) {
+		g_auto(GStrv) allowed = sbx_netpol_policy_to_strv(self->opts->allow_net);
+		g_autofree gchar *list = g_strjoinv(", ", allowed);
+		sbx_event_log_add(self->events, "network: only %s", list);
+	}
 	self->boot_timer_id = g_timeout_add_seconds(self->boot_timeout_sec, on_boot_timeout, self);
+	self->start_time = g_get_monotonic_time();
+	if (self->snapshots != NULL) {
+		gboolean ready = FALSE;
+		g_autofree gchar *why = NULL;
+		g_autofree gchar *dir =
+		    sbx_snapshot_store_lookup(self->snapshots, self->backend, spec, &ready, &why);
+		if (ready) {
+			self->snapshot_dir = g_strdup(dir);
+			spec->snapshot_dir = g_steal_pointer(&dir);
+			sbx_event_log_add(self->events, "restoring from snapshot %s",
+					  spec->snapshot_dir);
+			sbx_hypervisor_backend_restore_vm_async(self->backend, spec,
+								self->start_cancellable,
+								on_vm_restored, g_object_ref(self));
+			return;
+		}
+		sbx_sandbox_info(self->id, "sandbox %s boots cold: %s", self->id, why);
+		if (dir != NULL) {
+			self->snapshot_spec = sbx_vm_spec_copy(spec);
+			self->snapshot_build_dir = g_steal_pointer(&dir);
+		}
+	}
 	sbx_hypervisor_backend_start_vm_async(self->backend, spec, self->start_cancellable,
 					      on_vm_started, g_object_ref(self));
 }

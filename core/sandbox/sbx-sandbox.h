@@ -55,6 +55,7 @@ void sbx_sandbox_set_owner(SbxSandbox *self, GDBusConnection *connection, const 
 /* the volumes to attach (SbxVmDisk, already locked by the volume manager);
  * call before start */
 void sbx_sandbox_set_disks(SbxSandbox *self, GPtrArray *disks);
+void sbx_sandbox_set_snapshots(SbxSandbox *self, gpointer store);
 void sbx_sandbox_set_guest_limits(SbxSandbox *self, guint pids_max, guint mem_reserve_mib,
 				  guint child_nice);
 /* whether the guest's first disk (vda) is the image's root disk */

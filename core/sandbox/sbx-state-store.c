@@ -10,6 +10,7 @@
 #include "sbx-log.h"
 #include "sbx-options.h"
 #include "sbx-sandbox.h"
+#include "sbx-netpol-policy.h"
 #include "sbx-state-store.h"
 #include "sbx-volume-manager.h"
 
@@ -55,6 +56,7 @@ sbx_state_store_record_free(SbxStateRecord *rec)
 	g_free(rec->backend);
 	g_free(rec->run_dir);
 	g_clear_pointer(&rec->volumes, g_ptr_array_unref);
+	g_strfreev(rec->allow_net);
 	g_free(rec);
 }
 
@@ -126,6 +128,13 @@ sbx_state_store_record_to_json(const SbxStateRecord *rec)
 		}
 		json_builder_end_array(b);
 	}
+	if (rec->allow_net != NULL) {
+		json_builder_set_member_name(b, "allow_net");
+		json_builder_begin_array(b);
+		for (guint i = 0; rec->allow_net[i] != NULL; i++)
+			json_builder_add_string_value(b, rec->allow_net[i]);
+		json_builder_end_array(b);
+	}
 	json_builder_end_object(b);
 
 	root = json_builder_get_root(b);
@@ -166,6 +175,38 @@ get_int(JsonObject *obj, const gchar *name, gint64 min, gint64 max, gint64 *out,
 		return FALSE;
 	}
 	*out = v;
+	return TRUE;
+}
+
+/* optional; the entries are checked again when the policy is parsed */
+static gboolean
+get_allow_net(JsonObject *obj, SbxStateRecord *rec, GError **error)
+{
+	JsonNode *node = json_object_get_member(obj, "allow_net");
+	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+	JsonArray *array;
+
+	if (node == NULL)
+		return TRUE;
+	if (!JSON_NODE_HOLDS_ARRAY(node) ||
+	    json_array_get_length(json_node_get_array(node)) > SBX_NETPOL_POLICY_MAX_ENTRIES) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "allow_net: not an array of at most %d strings",
+			    SBX_NETPOL_POLICY_MAX_ENTRIES);
+		return FALSE;
+	}
+	array = json_node_get_array(node);
+	for (guint i = 0; i < json_array_get_length(array); i++) {
+		JsonNode *item = json_array_get_element(array, i);
+		if (!JSON_NODE_HOLDS_VALUE(item) ||
+		    json_node_get_value_type(item) != G_TYPE_STRING) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "allow_net: not an array of strings");
+			return FALSE;
+		}
+		g_strv_builder_add(builder, json_node_get_string(item));
+	}
+	rec->allow_net = g_strv_builder_end(builder);
 	return TRUE;
 }
 
@@ -323,7 +364,7 @@ sbx_state_store_record_from_json(const gchar *data, gssize len, GError **error)
 		return NULL;
 	}
 	rec->run_dir = g_strdup(s);
-	if (!get_volumes(obj, rec->volumes, error))
+	if (!get_volumes(obj, rec->volumes, error) || !get_allow_net(obj, rec, error))
 		return NULL;
 	return g_steal_pointer(&rec);
 }

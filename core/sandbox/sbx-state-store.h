@@ -30,6 +30,9 @@ typedef struct {
 	/* SbxVolumeRequest (ref = the volume id): its attachments, taken again
 	 * before it is re-adopted so no one else can write its volumes meanwhile */
 	GPtrArray *volumes;
+	/* the allow_net entries (normalized), NULL when unset; re-installed in
+	 * the firewall before the sandbox is re-adopted */
+	gchar **allow_net;
 } SbxStateRecord;
 
 SbxStateRecord *sbx_state_store_record_new(void);

@@ -6,6 +6,7 @@
 
 #include "config.h"
 
+#include "sbx-authority.h"
 #include "sbx-error.h"
 #include "sbx-volume-dbus.h"
 #include "sbx-volume-private.h"
@@ -161,41 +162,21 @@ run_call(VolumeCall *call_in)
 	}
 }
 
-static void
-on_caller_uid(GObject *source, GAsyncResult *res, gpointer user_data)
-{
-	VolumeCall *call = user_data;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply =
-	    g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &error);
-
-	if (reply == NULL) {
-		g_autoptr(VolumeCall) owned = call;
-		g_autoptr(GError) e = g_error_new(SBX_ERROR, SBX_ERROR_ACCESS_DENIED,
-						  "cannot tell who is calling: %s", error->message);
-		return_error(call, e);
-		return;
-	}
-	g_variant_get(reply, "(u)", &call->uid);
-	run_call(call);
-}
-
-/* takes @call; the uid comes from the bus (a peer-to-peer caller is uid G_MAXUINT) */
+/* takes @call; the caller was identified before the handler ran
+ * (sbx_authority_identify_calls() on Manager1 and Volume1), and one it could
+ * not name never gets here. A peer-to-peer caller is SBX_UID_UNKNOWN. */
 static void
 dispatch(VolumeCall *call)
 {
-	const gchar *sender = g_dbus_method_invocation_get_sender(call->invocation);
-
-	if (sender == NULL) {
-		call->uid = G_MAXUINT;
-		run_call(call);
+	call->uid = sbx_authority_get_caller_uid(call->invocation);
+	if (call->uid == SBX_UID_NOBODY) {
+		g_autoptr(VolumeCall) owned = call;
+		g_autoptr(GError) error =
+		    g_error_new(SBX_ERROR, SBX_ERROR_ACCESS_DENIED, "cannot identify the caller");
+		return_error(call, error);
 		return;
 	}
-	g_dbus_connection_call(g_dbus_method_invocation_get_connection(call->invocation),
-			       "org.freedesktop.DBus", "/org/freedesktop/DBus",
-			       "org.freedesktop.DBus", "GetConnectionUnixUser",
-			       g_variant_new("(s)", sender), G_VARIANT_TYPE("(u)"),
-			       G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_caller_uid, call);
+	run_call(call);
 }
 
 static VolumeCall *
@@ -298,6 +279,8 @@ sbx_volume_dbus_export(SbxVolumeManager *self, SbxVolume *volume)
 	if (g_object_get_data(G_OBJECT(volume), "sbx-volume-manager") == NULL) {
 		/* the manager outlives its volumes */
 		g_object_set_data(G_OBJECT(volume), "sbx-volume-manager", self);
+		sbx_authority_identify_calls(sbx_authority_get_default(),
+					     G_DBUS_INTERFACE_SKELETON(iface));
 		g_signal_connect(iface, "handle-delete", G_CALLBACK(handle_delete), volume);
 		g_signal_connect(iface, "handle-resize", G_CALLBACK(handle_resize), volume);
 		g_signal_connect(iface, "handle-snapshot", G_CALLBACK(handle_snapshot), volume);

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "sbx-cmdline-keys.h"
 #include "sbx-error.h"
 #include "sbx-options.h"
 #include "sbx-volume-manager.h"
@@ -434,7 +435,7 @@ sbx_volume_manager_disks_to_cmdline(GPtrArray *disks)
 
 	if (disks == NULL || disks->len == 0)
 		return NULL;
-	str = g_string_new("sbx.vol=");
+	str = g_string_new(SBX_CMDLINE_VOL "=");
 	for (guint i = 0; i < disks->len; i++) {
 		SbxVmDisk *disk = g_ptr_array_index(disks, i);
 		g_string_append_printf(str, "%s%s:%s:%s", i > 0 ? "," : "", disk->serial,

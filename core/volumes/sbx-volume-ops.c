@@ -10,6 +10,7 @@
 
 #include "sbx-error.h"
 #include "sbx-options.h"
+#include "sbx-size.h"
 #include "sbx-volume-manager.h"
 #include "sbx-volume-private.h"
 
@@ -91,31 +92,9 @@ parse_capacity(GVariant *value, guint64 *out, GError **error)
 		*out = g_variant_get_uint64(value);
 		return TRUE;
 	}
-	if (g_variant_is_of_type(value, G_VARIANT_TYPE_STRING)) {
-		const gchar *text = g_variant_get_string(value, NULL);
-		gchar *end = NULL;
-		guint64 n = g_ascii_strtoull(text, &end, 10);
-		guint shift = 0;
-		if (end == text || !g_ascii_isdigit(text[0]))
-			goto bad;
-		if (g_ascii_strcasecmp(end, "") == 0 || g_ascii_strcasecmp(end, "B") == 0)
-			shift = 0;
-		else if (g_ascii_strcasecmp(end, "K") == 0 || g_ascii_strcasecmp(end, "KiB") == 0)
-			shift = 10;
-		else if (g_ascii_strcasecmp(end, "M") == 0 || g_ascii_strcasecmp(end, "MiB") == 0)
-			shift = 20;
-		else if (g_ascii_strcasecmp(end, "G") == 0 || g_ascii_strcasecmp(end, "GiB") == 0)
-			shift = 30;
-		else if (g_ascii_strcasecmp(end, "T") == 0 || g_ascii_strcasecmp(end, "TiB") == 0)
-			shift = 40;
-		else
-			goto bad;
-		if (n > (G_MAXUINT64 >> shift))
-			goto bad;
-		*out = n << shift;
+	if (g_variant_is_of_type(value, G_VARIANT_TYPE_STRING) &&
+	    sbx_size_parse(g_variant_get_string(value, NULL), out))
 		return TRUE;
-	}
-bad:
 	g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
 		    "capacity: expected bytes (t) or a size such as \"512MiB\" or \"10GiB\"");
 	return FALSE;

@@ -557,6 +557,21 @@ test_errors(Fixture *fx, gconstpointer data)
 	g_assert_false(sbx_agent_client_is_closed(fx->client));
 }
 
+/* the file opens but reading it fails (the agent's own /proc/self/mem at
+ * offset 0 gives EIO): the call fails, it does not end as an empty file */
+static void
+test_read_fails_midstream(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	GString *s = fs_read(fx, "/proc/self/mem", NULL, &error);
+
+	g_assert_null(s);
+	g_assert_nonnull(error);
+	g_assert_nonnull(strstr(error->message, "/proc/self/mem"));
+	g_assert_nonnull(strstr(error->message, g_strerror(EIO)));
+	g_assert_false(sbx_agent_client_is_closed(fx->client));
+}
+
 static void
 test_path_check(void)
 {
@@ -774,6 +789,7 @@ main(int argc, char **argv)
 	ADD("stat-readdir", test_stat_readdir);
 	ADD("ops", test_ops);
 	ADD("errors", test_errors);
+	ADD("read-fails-midstream", test_read_fails_midstream);
 	ADD("malformed", test_malformed);
 	ADD("cancel-write", test_cancel_write);
 	return g_test_run();

@@ -14,45 +14,30 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sbx-test-env.h"
+
 /* generous: only a hang fails on this, never a slow machine */
 #define WAIT_US (60 * G_USEC_PER_SEC)
 
 typedef struct {
-	GTestDBus *bus;
-	gchar *tmp;
-	gchar *conf_dir;
-	gchar *run_dir;
-	GSubprocess *daemon;
-	GDBusConnection *conn;
+	SbxTestEnv *env;
+	GDBusConnection *conn; /* env's */
 } Fixture;
 
 static void
 write_conf(Fixture *f, const gchar *contents)
 {
-	g_autofree gchar *path = g_build_filename(f->conf_dir, "sandboxd.conf", NULL);
+	g_autofree gchar *path = g_build_filename(f->env->config_dir, "sandboxd.conf", NULL);
 	g_assert_true(g_file_set_contents(path, contents, -1, NULL));
 }
 
 static GSubprocess *
 spawn_daemon(Fixture *f, GSubprocessFlags flags, gboolean verbose, GError **error)
 {
-	return g_subprocess_new(flags, error, SANDBOXD, "--address",
-				g_test_dbus_get_bus_address(f->bus), "--config-dir", f->conf_dir,
-				"--plugin-dir", PLUGIN_DIR, "--runtime-dir", f->run_dir,
-				verbose ? "--verbose" : NULL, NULL);
-}
-
-static gboolean
-name_has_owner(Fixture *f)
-{
-	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	    f->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-	    "NameHasOwner", g_variant_new("(s)", "org.sandboxd"), G_VARIANT_TYPE("(b)"),
-	    G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
-	gboolean has = FALSE;
-	if (reply != NULL)
-		g_variant_get(reply, "(b)", &has);
-	return has;
+	return g_subprocess_new(flags, error, SANDBOXD, "--address", f->env->bus_address,
+				"--config-dir", f->env->config_dir, "--plugin-dir", PLUGIN_DIR,
+				"--runtime-dir", f->env->runtime_dir, verbose ? "--verbose" : NULL,
+				NULL);
 }
 
 static void
@@ -69,66 +54,24 @@ wait_for(gboolean (*cond)(Fixture *), Fixture *f)
 static void
 fixture_setup(Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
-
-	f->tmp = g_dir_make_tmp("sbx-test-daemon-XXXXXX", &error);
-	g_assert_no_error(error);
-	f->conf_dir = g_build_filename(f->tmp, "conf", NULL);
-	f->run_dir = g_build_filename(f->tmp, "run", NULL);
-	g_assert_cmpint(g_mkdir(f->conf_dir, 0755), ==, 0);
+	f->env = sbx_test_env_new("daemon");
+	f->env->plugin_dir = g_strdup(PLUGIN_DIR);
+	f->conn = f->env->conn;
 	write_conf(f, "[daemon]\nBackend=test\nMaxLifetimeSec=600\n");
-
-	f->bus = g_test_dbus_new(G_TEST_DBUS_NONE);
-	g_test_dbus_up(f->bus);
-	f->conn = g_dbus_connection_new_for_address_sync(
-	    g_test_dbus_get_bus_address(f->bus),
-	    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-		G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-	    NULL, NULL, &error);
-	g_assert_no_error(error);
-	g_dbus_connection_set_exit_on_close(f->conn, FALSE);
 }
 
 static void
 start_daemon(Fixture *f)
 {
 	g_autoptr(GError) error = NULL;
-	f->daemon = spawn_daemon(f, G_SUBPROCESS_FLAGS_NONE, TRUE, &error);
+	sbx_test_env_start_daemon(f->env, &error);
 	g_assert_no_error(error);
-	wait_for(name_has_owner, f);
-}
-
-static void
-rm_rf(const gchar *path)
-{
-	if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
-		g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-		const gchar *name;
-		while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-			g_autofree gchar *child = g_build_filename(path, name, NULL);
-			rm_rf(child);
-		}
-		g_rmdir(path);
-		return;
-	}
-	g_unlink(path);
 }
 
 static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
-	if (f->daemon != NULL) {
-		g_subprocess_send_signal(f->daemon, SIGTERM);
-		g_subprocess_wait(f->daemon, NULL, NULL);
-		g_clear_object(&f->daemon);
-	}
-	g_clear_object(&f->conn);
-	g_test_dbus_down(f->bus);
-	g_clear_object(&f->bus);
-	rm_rf(f->tmp);
-	g_free(f->tmp);
-	g_free(f->conf_dir);
-	g_free(f->run_dir);
+	g_clear_pointer(&f->env, sbx_test_env_free);
 }
 
 static gchar *
@@ -147,7 +90,7 @@ create_sandbox(GDBusConnection *conn, const gchar *options, GError **error)
 static gboolean
 run_dir_is_empty(Fixture *f)
 {
-	g_autoptr(GDir) dir = g_dir_open(f->run_dir, 0, NULL);
+	g_autoptr(GDir) dir = g_dir_open(f->env->runtime_dir, 0, NULL);
 	return dir == NULL || g_dir_read_name(dir) == NULL;
 }
 
@@ -297,7 +240,7 @@ test_create_exec_kill(Fixture *f, gconstpointer data)
 	g_assert_true(g_str_has_prefix(path, "/org/sandboxd/Sandbox1/sbx"));
 	id = g_path_get_basename(path);
 	g_assert_cmpuint(strlen(id), ==, 16);
-	sandbox_dir = g_build_filename(f->run_dir, id, NULL);
+	sandbox_dir = g_build_filename(f->env->runtime_dir, id, NULL);
 	g_assert_true(g_file_test(sandbox_dir, G_FILE_TEST_IS_DIR));
 
 	v = get_property(f, path, "State");
@@ -400,13 +343,8 @@ test_session_sandbox(Fixture *f, gconstpointer data)
 	g_autofree gchar *path = NULL;
 
 	start_daemon(f);
-	client = g_dbus_connection_new_for_address_sync(
-	    g_test_dbus_get_bus_address(f->bus),
-	    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-		G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-	    NULL, NULL, &error);
+	client = sbx_test_env_connect(f->env, &error);
 	g_assert_no_error(error);
-	g_dbus_connection_set_exit_on_close(client, FALSE);
 	path = create_sandbox(client, "@a{sv} {}", &error);
 	g_assert_no_error(error);
 	g_assert_false(run_dir_is_empty(f));
@@ -446,11 +384,11 @@ test_sigterm(Fixture *f, gconstpointer data)
 	g_assert_no_error(error);
 	g_assert_false(run_dir_is_empty(f));
 
-	g_subprocess_send_signal(f->daemon, SIGTERM);
-	g_assert_true(g_subprocess_wait(f->daemon, NULL, &error));
-	g_assert_true(g_subprocess_get_if_exited(f->daemon));
-	g_assert_cmpint(g_subprocess_get_exit_status(f->daemon), ==, 0);
-	g_clear_object(&f->daemon);
+	g_subprocess_send_signal(f->env->daemon, SIGTERM);
+	g_assert_true(g_subprocess_wait(f->env->daemon, NULL, &error));
+	g_assert_true(g_subprocess_get_if_exited(f->env->daemon));
+	g_assert_cmpint(g_subprocess_get_exit_status(f->env->daemon), ==, 0);
+	g_clear_object(&f->env->daemon);
 	g_assert_true(run_dir_is_empty(f));
 }
 
@@ -515,14 +453,14 @@ test_sigterm_while_starting(Fixture *f, gconstpointer data)
 	wait_for(run_dir_is_not_empty, f);
 
 	/* the pending create fails, the half-started sandbox is cleaned up, exit 0 */
-	g_subprocess_send_signal(f->daemon, SIGTERM);
+	g_subprocess_send_signal(f->env->daemon, SIGTERM);
 	while (error == NULL)
 		g_main_context_iteration(NULL, TRUE);
 	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==, "org.sandboxd.Error.SandboxGone");
 	g_clear_error(&error);
-	g_assert_true(g_subprocess_wait(f->daemon, NULL, NULL));
-	g_assert_cmpint(g_subprocess_get_exit_status(f->daemon), ==, 0);
-	g_clear_object(&f->daemon);
+	g_assert_true(g_subprocess_wait(f->env->daemon, NULL, NULL));
+	g_assert_cmpint(g_subprocess_get_exit_status(f->env->daemon), ==, 0);
+	g_clear_object(&f->env->daemon);
 	g_assert_true(run_dir_is_empty(f));
 }
 
@@ -551,7 +489,7 @@ expect_startup_error(Fixture *f, const gchar *const *needles)
 static void
 test_startup_errors(Fixture *f, gconstpointer data)
 {
-	g_autofree gchar *conf = g_build_filename(f->conf_dir, "sandboxd.conf", NULL);
+	g_autofree gchar *conf = g_build_filename(f->env->config_dir, "sandboxd.conf", NULL);
 	{
 		const gchar *needles[] = {conf, "[daemon]", "BootTimeoutSec", "5-600", NULL};
 		write_conf(f, "[daemon]\nBackend=test\nBootTimeoutSec=1\n");
@@ -583,8 +521,8 @@ test_plugin_dir_env(Fixture *f, gconstpointer data)
 	g_subprocess_launcher_setenv(launcher, "SANDBOXD_PLUGIN_DIR", "/nonexistent/sbx-plugins",
 				     TRUE);
 	proc = g_subprocess_launcher_spawn(launcher, &error, SANDBOXD, "--address",
-					   g_test_dbus_get_bus_address(f->bus), "--config-dir",
-					   f->conf_dir, "--runtime-dir", f->run_dir, NULL);
+					   f->env->bus_address, "--config-dir", f->env->config_dir,
+					   "--runtime-dir", f->env->runtime_dir, NULL);
 	g_assert_no_error(error);
 	g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, NULL, &err, &error));
 	g_assert_cmpint(g_subprocess_get_exit_status(proc), ==, 1);
@@ -596,8 +534,8 @@ test_plugin_dir_env(Fixture *f, gconstpointer data)
 	write_conf(f, "[daemon]\nBackend=test\n[test]\nFailStart=maybe\n");
 	g_subprocess_launcher_setenv(launcher, "SANDBOXD_PLUGIN_DIR", PLUGIN_DIR, TRUE);
 	proc = g_subprocess_launcher_spawn(launcher, &error, SANDBOXD, "--address",
-					   g_test_dbus_get_bus_address(f->bus), "--config-dir",
-					   f->conf_dir, "--runtime-dir", f->run_dir, NULL);
+					   f->env->bus_address, "--config-dir", f->env->config_dir,
+					   "--runtime-dir", f->env->runtime_dir, NULL);
 	g_assert_no_error(error);
 	g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, NULL, &err, &error));
 	g_assert_cmpint(g_subprocess_get_exit_status(proc), ==, 1);

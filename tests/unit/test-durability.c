@@ -15,24 +15,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sbx-test-env.h"
+
 /* generous: only a hang fails on this, never a slow machine */
 #define WAIT_US (60 * G_USEC_PER_SEC)
 
 typedef struct {
-	GTestDBus *bus;
-	gchar *tmp;
-	gchar *conf_dir;
-	gchar *run_dir;
-	gchar *state_dir;
-	gchar *vm_dir; /* the test backend's StateDir */
-	GSubprocess *daemon;
-	GDBusConnection *conn;
+	SbxTestEnv *env;
+	GDBusConnection *conn; /* env's */
+	gchar *vm_dir;	       /* the test backend's StateDir */
 } Fixture;
 
 static void
 write_conf(Fixture *f, const gchar *extra)
 {
-	g_autofree gchar *path = g_build_filename(f->conf_dir, "sandboxd.conf", NULL);
+	g_autofree gchar *path = g_build_filename(f->env->config_dir, "sandboxd.conf", NULL);
 	g_autofree gchar *text =
 	    g_strdup_printf("[daemon]\nBackend=test\nMaxLifetimeSec=3600\n[test]\nStateDir=%s\n%s",
 			    f->vm_dir, extra != NULL ? extra : "");
@@ -42,14 +39,8 @@ write_conf(Fixture *f, const gchar *extra)
 static gboolean
 name_has_owner(Fixture *f)
 {
-	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	    f->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-	    "NameHasOwner", g_variant_new("(s)", "org.sandboxd"), G_VARIANT_TYPE("(b)"),
-	    G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
 	gboolean has = FALSE;
-	if (reply != NULL)
-		g_variant_get(reply, "(b)", &has);
-	return has;
+	return sbx_test_name_has_owner(f->conn, &has, NULL) && has;
 }
 
 static gboolean
@@ -73,87 +64,40 @@ static GDBusConnection *
 new_client(Fixture *f)
 {
 	g_autoptr(GError) error = NULL;
-	GDBusConnection *c = g_dbus_connection_new_for_address_sync(
-	    g_test_dbus_get_bus_address(f->bus),
-	    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-		G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-	    NULL, NULL, &error);
+	GDBusConnection *c = sbx_test_env_connect(f->env, &error);
 	g_assert_no_error(error);
-	g_dbus_connection_set_exit_on_close(c, FALSE);
 	return c;
 }
 
 static void
 fixture_setup(Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
-
-	f->tmp = g_dir_make_tmp("sbx-test-durability-XXXXXX", &error);
-	g_assert_no_error(error);
-	f->conf_dir = g_build_filename(f->tmp, "conf", NULL);
-	f->run_dir = g_build_filename(f->tmp, "run", NULL);
-	f->state_dir = g_build_filename(f->tmp, "state", NULL);
-	f->vm_dir = g_build_filename(f->tmp, "vms", NULL);
-	g_assert_cmpint(g_mkdir(f->conf_dir, 0755), ==, 0);
+	f->env = sbx_test_env_new("durability");
+	f->env->plugin_dir = g_strdup(PLUGIN_DIR);
+	f->conn = f->env->conn;
+	f->vm_dir = g_build_filename(f->env->tmpdir, "vms", NULL);
 	write_conf(f, NULL);
-	f->bus = g_test_dbus_new(G_TEST_DBUS_NONE);
-	g_test_dbus_up(f->bus);
-	f->conn = new_client(f);
 }
 
 static void
 start_daemon(Fixture *f)
 {
 	g_autoptr(GError) error = NULL;
-	f->daemon = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, SANDBOXD, "--address",
-				     g_test_dbus_get_bus_address(f->bus), "--config-dir",
-				     f->conf_dir, "--plugin-dir", PLUGIN_DIR, "--runtime-dir",
-				     f->run_dir, "--state-dir", f->state_dir, "--verbose", NULL);
+	sbx_test_env_start_daemon(f->env, &error);
 	g_assert_no_error(error);
-	wait_for(name_has_owner, f);
 }
 
 static void
 kill9_daemon(Fixture *f)
 {
-	g_subprocess_send_signal(f->daemon, SIGKILL);
-	g_assert_true(g_subprocess_wait(f->daemon, NULL, NULL));
-	g_clear_object(&f->daemon);
+	sbx_test_env_kill_daemon(f->env);
 	wait_for(name_has_no_owner, f);
-}
-
-static void
-rm_rf(const gchar *path)
-{
-	if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
-		g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-		const gchar *name;
-		while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-			g_autofree gchar *child = g_build_filename(path, name, NULL);
-			rm_rf(child);
-		}
-		g_rmdir(path);
-		return;
-	}
-	g_unlink(path);
 }
 
 static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
-	if (f->daemon != NULL) {
-		g_subprocess_send_signal(f->daemon, SIGTERM);
-		g_subprocess_wait(f->daemon, NULL, NULL);
-		g_clear_object(&f->daemon);
-	}
-	g_clear_object(&f->conn);
-	g_test_dbus_down(f->bus);
-	g_clear_object(&f->bus);
-	rm_rf(f->tmp);
-	g_free(f->tmp);
-	g_free(f->conf_dir);
-	g_free(f->run_dir);
-	g_free(f->state_dir);
+	g_clear_pointer(&f->env, sbx_test_env_free);
 	g_free(f->vm_dir);
 }
 
@@ -298,13 +242,13 @@ static gchar *
 state_file(Fixture *f, const gchar *id)
 {
 	g_autofree gchar *name = g_strconcat(id, ".json", NULL);
-	return g_build_filename(f->state_dir, name, NULL);
+	return g_build_filename(f->env->state_dir, name, NULL);
 }
 
 static gchar *
 sandbox_dir(Fixture *f, const gchar *id)
 {
-	return g_build_filename(f->run_dir, id, NULL);
+	return g_build_filename(f->env->runtime_dir, id, NULL);
 }
 
 /* the test backend records the agent's pid */
@@ -363,7 +307,7 @@ test_state_file(Fixture *f, gconstpointer data)
 	struct stat st;
 
 	start_daemon(f);
-	g_assert_cmpint(stat(f->state_dir, &st), ==, 0);
+	g_assert_cmpint(stat(f->env->state_dir, &st), ==, 0);
 	g_assert_cmpint(st.st_mode & 0777, ==, 0700);
 
 	path = create_sandbox(f->conn, "{'timeout': <'10m'>, 'memory': <uint32 1024>,"
@@ -462,7 +406,7 @@ test_adopt(Fixture *f, gconstpointer data)
 		g_assert_cmpint(g_unlink(c), ==, 0);
 	}
 	/* a record whose VM is gone, with its run folder */
-	stale_dir = g_build_filename(f->run_dir, "sbxstale00000000", NULL);
+	stale_dir = g_build_filename(f->env->runtime_dir, "sbxstale00000000", NULL);
 	g_assert_cmpint(g_mkdir(stale_dir, 0750), ==, 0);
 	stale_file = state_file(f, "sbxstale00000000");
 	stale_json = g_strdup_printf(
@@ -537,9 +481,9 @@ test_adopt(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(adopted, ==, 1);
 
 	/* SIGTERM still destroys everything, adopted ones included */
-	g_subprocess_send_signal(f->daemon, SIGTERM);
-	g_assert_true(g_subprocess_wait(f->daemon, NULL, NULL));
-	g_clear_object(&f->daemon);
+	g_subprocess_send_signal(f->env->daemon, SIGTERM);
+	g_assert_true(g_subprocess_wait(f->env->daemon, NULL, NULL));
+	g_clear_object(&f->env->daemon);
 	g_assert_false(pid_alive(dur_pid));
 	{
 		g_autofree gchar *a = sandbox_dir(f, dur_id);
@@ -703,7 +647,7 @@ test_logs(Fixture *f, gconstpointer data)
 	g_assert_nonnull(strstr(events, " exec started: echo\n"));
 	g_assert_nonnull(strstr(events, " exec ended: echo: exit status 0, signal 0\n"));
 
-	console_path = g_build_filename(f->run_dir, id, "console.log", NULL);
+	console_path = g_build_filename(f->env->runtime_dir, id, "console.log", NULL);
 	fp = fopen(console_path, "a");
 	g_assert_nonnull(fp);
 	fputs("boot line 1\n", fp);
@@ -789,8 +733,7 @@ run_ctl(Fixture *f, gint *status, const gchar *const *args)
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	gchar *out = NULL;
 
-	g_subprocess_launcher_setenv(launcher, "SANDBOXCTL_BUS_ADDRESS",
-				     g_test_dbus_get_bus_address(f->bus), TRUE);
+	g_subprocess_launcher_setenv(launcher, "SANDBOXCTL_BUS_ADDRESS", f->env->bus_address, TRUE);
 	g_ptr_array_add(argv, (gpointer)SANDBOXCTL);
 	for (guint i = 0; args[i] != NULL; i++)
 		g_ptr_array_add(argv, (gpointer)args[i]);
@@ -849,8 +792,7 @@ test_cli(Fixture *f, gconstpointer data)
 	}
 	/* --follow ends when the sandbox is destroyed */
 	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-	g_subprocess_launcher_setenv(launcher, "SANDBOXCTL_BUS_ADDRESS",
-				     g_test_dbus_get_bus_address(f->bus), TRUE);
+	g_subprocess_launcher_setenv(launcher, "SANDBOXCTL_BUS_ADDRESS", f->env->bus_address, TRUE);
 	follower = g_subprocess_launcher_spawn(launcher, &error, SANDBOXCTL, "logs", "--follow",
 					       "--events", id, NULL);
 	g_assert_no_error(error);

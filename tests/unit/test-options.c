@@ -244,6 +244,28 @@ test_timeout(void)
 	expect_invalid("{'timeout': <'soon'>}", "neither \"session\" nor a duration");
 }
 
+/* unset, empty (no network) and a list are three different things */
+static void
+test_allow_net(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SbxCreateOptions) unset = parse("{'memory': <uint32 1024>}", &error);
+	g_autoptr(SbxCreateOptions) empty = parse("{'allow_net': <@as []>}", &error);
+	g_autoptr(SbxCreateOptions) list =
+	    parse("{'allow_net': <['*.Example.com:443', '10.0.0.1/8']>}", &error);
+	g_auto(GStrv) back = NULL;
+	const gchar *want[] = {"*.example.com:443", "10.0.0.0/8", NULL};
+
+	g_assert_no_error(error);
+	g_assert_null(unset->allow_net);
+	g_assert_true(sbx_netpol_policy_is_offline(empty->allow_net));
+	back = sbx_netpol_policy_to_strv(list->allow_net);
+	g_assert_cmpstrv(back, want);
+	expect_invalid("{'allow_net': <'example.com'>}", "allow_net: must be an array of strings");
+	expect_invalid("{'allow_net': <['example.com', 'a b']>}", "'a b' is not a host name");
+	expect_invalid("{'allow_net': <['example.com:99999']>}", "'example.com:99999'");
+}
+
 static void
 test_unknown_and_duplicate(void)
 {
@@ -440,6 +462,7 @@ main(int argc, char **argv)
 	int rc;
 	g_test_init(&argc, &argv, NULL);
 	config = sbx_config_new();
+	g_test_add_func("/options/create/allow-net", test_allow_net);
 	g_test_add_func("/options/defaults", test_defaults);
 	g_test_add_func("/options/memory", test_memory);
 	g_test_add_func("/options/vcpus", test_vcpus);

@@ -16,16 +16,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sbx-test-env.h"
+
 /* generous: only a hang fails on this, never a slow machine */
 #define WAIT_MS (60 * 1000)
 
 typedef struct {
-	GTestDBus *bus;
-	gchar *tmp;
-	gchar *conf_dir;
-	gchar *run_dir;
-	GSubprocess *daemon;
-	GDBusConnection *conn;
+	SbxTestEnv *env;
+	GDBusConnection *conn; /* env's */
 	gchar *sandbox;
 } Fixture;
 
@@ -33,58 +31,24 @@ static GDBusConnection *
 connect_bus(Fixture *f)
 {
 	g_autoptr(GError) error = NULL;
-	GDBusConnection *c = g_dbus_connection_new_for_address_sync(
-	    g_test_dbus_get_bus_address(f->bus),
-	    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-		G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-	    NULL, NULL, &error);
+	GDBusConnection *c = sbx_test_env_connect(f->env, &error);
 	g_assert_no_error(error);
-	g_dbus_connection_set_exit_on_close(c, FALSE);
 	return c;
-}
-
-static gboolean
-name_has_owner(Fixture *f)
-{
-	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	    f->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-	    "NameHasOwner", g_variant_new("(s)", "org.sandboxd"), G_VARIANT_TYPE("(b)"),
-	    G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
-	gboolean has = FALSE;
-	if (reply != NULL)
-		g_variant_get(reply, "(b)", &has);
-	return has;
 }
 
 static void
 fixture_setup(Fixture *f, gconstpointer data)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *conf = NULL;
 	g_autoptr(GVariant) reply = NULL;
-	gint64 deadline;
 
-	f->tmp = g_dir_make_tmp("sbx-test-spawn-XXXXXX", &error);
+	f->env = sbx_test_env_new("spawn");
+	f->env->plugin_dir = g_strdup(PLUGIN_DIR);
+	f->conn = f->env->conn;
+	g_assert_true(sbx_test_env_write_config(
+	    f->env, "[daemon]\nBackend=test\nMaxLifetimeSec=600\n", &error));
+	g_assert_true(sbx_test_env_start_daemon(f->env, &error));
 	g_assert_no_error(error);
-	f->conf_dir = g_build_filename(f->tmp, "conf", NULL);
-	f->run_dir = g_build_filename(f->tmp, "run", NULL);
-	g_assert_cmpint(g_mkdir(f->conf_dir, 0755), ==, 0);
-	conf = g_build_filename(f->conf_dir, "sandboxd.conf", NULL);
-	g_assert_true(
-	    g_file_set_contents(conf, "[daemon]\nBackend=test\nMaxLifetimeSec=600\n", -1, NULL));
-	f->bus = g_test_dbus_new(G_TEST_DBUS_NONE);
-	g_test_dbus_up(f->bus);
-	f->conn = connect_bus(f);
-	f->daemon =
-	    g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, SANDBOXD, "--address",
-			     g_test_dbus_get_bus_address(f->bus), "--config-dir", f->conf_dir,
-			     "--plugin-dir", PLUGIN_DIR, "--runtime-dir", f->run_dir, NULL);
-	g_assert_no_error(error);
-	deadline = g_get_monotonic_time() + WAIT_MS * 1000;
-	while (!name_has_owner(f)) {
-		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-		g_usleep(10 * 1000);
-	}
 	reply = g_dbus_connection_call_sync(
 	    f->conn, "org.sandboxd", "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
 	    "CreateSandbox", g_variant_new_parsed("({'timeout': <'5m'>},)"), G_VARIANT_TYPE("(o)"),
@@ -96,18 +60,7 @@ fixture_setup(Fixture *f, gconstpointer data)
 static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
-	g_subprocess_send_signal(f->daemon, SIGTERM);
-	g_subprocess_wait(f->daemon, NULL, NULL);
-	g_clear_object(&f->daemon);
-	g_clear_object(&f->conn);
-	g_test_dbus_down(f->bus);
-	g_clear_object(&f->bus);
-	g_autoptr(GFile) tmp = g_file_new_for_path(f->tmp);
-	g_autofree gchar *cmd = g_strdup_printf("rm -rf '%s'", f->tmp);
-	g_assert_cmpint(system(cmd), ==, 0);
-	g_free(f->tmp);
-	g_free(f->conf_dir);
-	g_free(f->run_dir);
+	g_clear_pointer(&f->env, sbx_test_env_free);
 	g_free(f->sandbox);
 }
 
@@ -462,6 +415,7 @@ test_exec_options(Fixture *f, gconstpointer data)
 	g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
 	g_autoptr(GVariant) reply = NULL;
 	g_autofree gchar *out = NULL;
+	g_autofree gchar *remote = NULL;
 	gint o[2], status = 0, sig = 0;
 
 	g_assert_true(g_unix_open_pipe(o, FD_CLOEXEC, NULL));
@@ -474,15 +428,33 @@ test_exec_options(Fixture *f, gconstpointer data)
 					       "'clear_env': <true>, 'env': <{'ONLY': 'me'}>}"),
 			  -1, 0, -1),
 	    G_VARIANT_TYPE("(ii)"), G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL, NULL, &error);
-	g_assert_no_error(error);
+	/* the timeout killed it: a named error, not a plain signal 9 */
+	g_assert_null(reply);
+	remote = g_dbus_error_get_remote_error(error);
+	g_assert_cmpstr(remote, ==, "org.sandboxd.Error.TimedOut");
+	g_assert_nonnull(strstr(error->message, "signal 9"));
+	g_clear_error(&error);
+	g_clear_pointer(&remote, g_free);
 	g_clear_object(&fds);
-	g_variant_get(reply, "(ii)", &status, &sig);
-	g_assert_cmpint(sig, ==, SIGKILL);
 	out = read_until(o[0], NULL);
 	g_assert_nonnull(strstr(out, "to-stderr\n"));
 	g_assert_nonnull(strstr(out, "ONLY=me"));
 	g_assert_null(strstr(out, "HOME=/root"));
 	close(o[0]);
+
+	/* done well within its timeout: the ordinary reply */
+	{
+		const gchar *quick[] = {"sh", "-c", "exit 3", NULL};
+		reply = g_dbus_connection_call_sync(
+		    f->conn, "org.sandboxd", f->sandbox, "org.sandboxd.Sandbox1", "Exec",
+		    g_variant_new("(^as@a{sv}hhh)", quick,
+				  g_variant_new_parsed("{'timeout': <'60s'>}"), -1, -1, -1),
+		    G_VARIANT_TYPE("(ii)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+		g_assert_no_error(error);
+		g_variant_get(reply, "(ii)", &status, &sig);
+		g_assert_cmpint(status, ==, 3);
+		g_assert_cmpint(sig, ==, 0);
+	}
 
 	g_clear_pointer(&reply, g_variant_unref);
 	reply = g_dbus_connection_call_sync(

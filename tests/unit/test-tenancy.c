@@ -14,168 +14,45 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "sbx-test-env.h"
+
 /* generous: only a hang fails on this, never a slow machine */
 #define WAIT_US (90 * G_USEC_PER_SEC)
 
 typedef struct {
-	gchar *tmp;
-	gchar *conf_dir;
-	gchar *run_dir;
-	gchar *state_dir;
-	GSubprocess *bus;
-	gchar *address;
-	GSubprocess *daemon;
-	GDBusConnection *conn;
+	SbxTestEnv *env;
+	GDBusConnection *conn; /* env's */
 } Fixture;
 
 static void
 write_conf(Fixture *f, const gchar *contents)
 {
-	g_autofree gchar *path = g_build_filename(f->conf_dir, "sandboxd.conf", NULL);
+	g_autofree gchar *path = g_build_filename(f->env->config_dir, "sandboxd.conf", NULL);
 	g_assert_true(g_file_set_contents(path, contents, -1, NULL));
 }
 
-static const gchar bus_conf[] =
-    "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN\"\n"
-    " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-    "<busconfig>\n"
-    "  <type>custom</type>\n"
-    "  <listen>unix:path=%s</listen>\n"
-    "  <auth>EXTERNAL</auth>\n"
-    /* the system bus's defaults, then the shipped policy decides */
-    "  <policy context=\"default\">\n"
-    "    <allow user=\"*\"/>\n"
-    "    <deny own=\"*\"/>\n"
-    "    <deny send_type=\"method_call\"/>\n"
-    "    <allow send_type=\"signal\"/>\n"
-    "    <allow send_requested_reply=\"true\" send_type=\"method_return\"/>\n"
-    "    <allow send_requested_reply=\"true\" send_type=\"error\"/>\n"
-    "    <allow receive_type=\"method_call\"/>\n"
-    "    <allow receive_type=\"method_return\"/>\n"
-    "    <allow receive_type=\"error\"/>\n"
-    "    <allow receive_type=\"signal\"/>\n"
-    "    <allow send_destination=\"org.freedesktop.DBus\"\n"
-    "           send_interface=\"org.freedesktop.DBus\"/>\n"
-    "  </policy>\n"
-    "  <include>%s</include>\n"
-    "</busconfig>\n";
-
+/* the bus uses the shipped policy (tests/common): other users call it as on
+ * a real system bus */
 static void
 fixture_setup(Fixture *f, gconstpointer data)
 {
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *bus_conf_path = NULL;
-	g_autofree gchar *socket_path = NULL;
-	g_autofree gchar *contents = NULL;
-	GInputStream *out;
-	gchar buf[512];
-	gsize n = 0;
-
-	f->tmp = g_dir_make_tmp("sbx-test-tenancy-XXXXXX", &error);
-	g_assert_no_error(error);
-	/* other users reach the bus socket and the client binary in here */
-	g_assert_cmpint(g_chmod(f->tmp, 0755), ==, 0);
-	f->conf_dir = g_build_filename(f->tmp, "conf", NULL);
-	f->run_dir = g_build_filename(f->tmp, "run", NULL);
-	f->state_dir = g_build_filename(f->tmp, "state", NULL);
-	g_assert_cmpint(g_mkdir(f->conf_dir, 0755), ==, 0);
-
-	socket_path = g_build_filename(f->tmp, "bus", NULL);
-	bus_conf_path = g_build_filename(f->tmp, "bus.conf", NULL);
-	contents = g_strdup_printf(bus_conf, socket_path, SBX_DBUS_POLICY);
-	g_assert_true(g_file_set_contents(bus_conf_path, contents, -1, NULL));
-	f->bus = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "dbus-daemon", "--nofork",
-				  "--print-address=1", "--config-file", bus_conf_path, NULL);
-	g_assert_no_error(error);
-	out = g_subprocess_get_stdout_pipe(f->bus);
-	/* one line: the address */
-	while (n < sizeof(buf) - 1) {
-		gssize r = g_input_stream_read(out, buf + n, 1, NULL, &error);
-		g_assert_no_error(error);
-		g_assert_cmpint(r, ==, 1);
-		if (buf[n] == '\n')
-			break;
-		n++;
-	}
-	buf[n] = '\0';
-	f->address = g_strdup(buf);
-	g_assert_true(g_str_has_prefix(f->address, "unix:"));
-
-	f->conn = g_dbus_connection_new_for_address_sync(
-	    f->address,
-	    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-		G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-	    NULL, NULL, &error);
-	g_assert_no_error(error);
-	g_dbus_connection_set_exit_on_close(f->conn, FALSE);
-}
-
-static gboolean
-name_has_owner(Fixture *f)
-{
-	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	    f->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-	    "NameHasOwner", g_variant_new("(s)", "org.sandboxd"), G_VARIANT_TYPE("(b)"),
-	    G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
-	gboolean has = FALSE;
-	if (reply != NULL)
-		g_variant_get(reply, "(b)", &has);
-	return has;
+	f->env = sbx_test_env_new("tenancy");
+	f->env->plugin_dir = g_strdup(PLUGIN_DIR);
+	f->conn = f->env->conn;
 }
 
 static void
 start_daemon(Fixture *f)
 {
 	g_autoptr(GError) error = NULL;
-	gint64 deadline = g_get_monotonic_time() + WAIT_US;
-
-	f->daemon = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, SANDBOXD, "--address",
-				     f->address, "--config-dir", f->conf_dir, "--plugin-dir",
-				     PLUGIN_DIR, "--runtime-dir", f->run_dir, "--state-dir",
-				     f->state_dir, "--verbose", NULL);
+	sbx_test_env_start_daemon(f->env, &error);
 	g_assert_no_error(error);
-	while (!name_has_owner(f)) {
-		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-		g_usleep(20 * 1000);
-	}
-}
-
-static void
-rm_rf(const gchar *path)
-{
-	if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
-		g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-		const gchar *name;
-		while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-			g_autofree gchar *child = g_build_filename(path, name, NULL);
-			rm_rf(child);
-		}
-		g_rmdir(path);
-		return;
-	}
-	g_unlink(path);
 }
 
 static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
-	if (f->daemon != NULL) {
-		g_subprocess_send_signal(f->daemon, SIGTERM);
-		g_subprocess_wait(f->daemon, NULL, NULL);
-		g_clear_object(&f->daemon);
-	}
-	g_clear_object(&f->conn);
-	if (f->bus != NULL) {
-		g_subprocess_send_signal(f->bus, SIGTERM);
-		g_subprocess_wait(f->bus, NULL, NULL);
-		g_clear_object(&f->bus);
-	}
-	rm_rf(f->tmp);
-	g_free(f->tmp);
-	g_free(f->conf_dir);
-	g_free(f->run_dir);
-	g_free(f->state_dir);
-	g_free(f->address);
+	g_clear_pointer(&f->env, sbx_test_env_free);
 }
 
 static GVariant *
@@ -244,7 +121,7 @@ assert_remote_error(GError *error, const gchar *name, const gchar *fragment)
 static gboolean
 run_dir_is_empty(Fixture *f)
 {
-	g_autoptr(GDir) dir = g_dir_open(f->run_dir, 0, NULL);
+	g_autoptr(GDir) dir = g_dir_open(f->env->runtime_dir, 0, NULL);
 	return dir == NULL || g_dir_read_name(dir) == NULL;
 }
 
@@ -387,7 +264,7 @@ test_expiry(Fixture *f, gconstpointer data)
 	path = create_sandbox(f->conn, "{'timeout': <'3s'>}", &error);
 	g_assert_no_error(error);
 	id = g_path_get_basename(path);
-	sandbox_dir = g_build_filename(f->run_dir, id, NULL);
+	sandbox_dir = g_build_filename(f->env->runtime_dir, id, NULL);
 	g_assert_true(g_file_test(sandbox_dir, G_FILE_TEST_IS_DIR));
 
 	/* a process that only SIGTERM ends, well within the grace */
@@ -670,10 +547,11 @@ test_region_bad_config(Fixture *f, gconstpointer data)
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(confs); i++) {
 		write_conf(f, confs[i][0]);
-		daemon = g_subprocess_new(G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, SANDBOXD,
-					  "--address", f->address, "--config-dir", f->conf_dir,
-					  "--plugin-dir", PLUGIN_DIR, "--runtime-dir", f->run_dir,
-					  "--state-dir", f->state_dir, NULL);
+		daemon =
+		    g_subprocess_new(G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, SANDBOXD, "--address",
+				     f->env->bus_address, "--config-dir", f->env->config_dir,
+				     "--plugin-dir", PLUGIN_DIR, "--runtime-dir",
+				     f->env->runtime_dir, "--state-dir", f->env->state_dir, NULL);
 		g_assert_no_error(error);
 		g_assert_true(
 		    g_subprocess_communicate_utf8(daemon, NULL, NULL, NULL, &err, &error));
@@ -731,12 +609,12 @@ as_user(Fixture *f, Creds *creds, const gchar *const *args)
 	g_autoptr(GSubprocess) proc = NULL;
 	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *client = g_build_filename(f->tmp, "client", NULL);
+	g_autofree gchar *client = g_build_filename(f->env->tmpdir, "client", NULL);
 	gchar *out = NULL;
 
 	g_ptr_array_add(argv, g_strdup(client));
 	g_ptr_array_add(argv, g_strdup("client"));
-	g_ptr_array_add(argv, g_strdup(f->address));
+	g_ptr_array_add(argv, g_strdup(f->env->bus_address));
 	for (guint i = 0; args[i] != NULL; i++)
 		g_ptr_array_add(argv, g_strdup(args[i]));
 	g_ptr_array_add(argv, NULL);
@@ -755,7 +633,7 @@ static void
 copy_client(Fixture *f, const gchar *self_exe)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *client = g_build_filename(f->tmp, "client", NULL);
+	g_autofree gchar *client = g_build_filename(f->env->tmpdir, "client", NULL);
 	g_autoptr(GFile) src = g_file_new_for_path(self_exe);
 	g_autoptr(GFile) dst = g_file_new_for_path(client);
 	/* the build tree may be out of other users' reach */

@@ -10,58 +10,37 @@
 #include <signal.h>
 #include <string.h>
 
+#include "sbx-test-env.h"
+
 #define WAIT_US (60 * G_USEC_PER_SEC)
 #define MIB (G_GUINT64_CONSTANT(1) << 20)
 
 typedef struct {
-	GTestDBus *bus;
-	gchar *tmp;
-	gchar *conf_dir;
-	gchar *run_dir;
-	gchar *plugin_dir;
-	gchar *vol_dir;
-	gchar *state_dir;
-	GSubprocess *daemon;
-	GDBusConnection *conn;
+	SbxTestEnv *env;
+	GDBusConnection *conn; /* env's */
+	gchar *vol_dir;	       /* the qcow2 plugin's Directory */
 } Fixture;
 
 static gboolean
 name_has_owner(Fixture *f)
 {
-	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	    f->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-	    "NameHasOwner", g_variant_new("(s)", "org.sandboxd"), G_VARIANT_TYPE("(b)"),
-	    G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
 	gboolean has = FALSE;
-	if (reply != NULL)
-		g_variant_get(reply, "(b)", &has);
-	return has;
+	return sbx_test_name_has_owner(f->conn, &has, NULL) && has;
 }
 
 static void
 start_daemon(Fixture *f)
 {
 	g_autoptr(GError) error = NULL;
-	gint64 deadline = g_get_monotonic_time() + WAIT_US;
-
-	f->daemon = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, SANDBOXD, "--address",
-				     g_test_dbus_get_bus_address(f->bus), "--config-dir",
-				     f->conf_dir, "--plugin-dir", f->plugin_dir, "--runtime-dir",
-				     f->run_dir, "--verbose", NULL);
+	sbx_test_env_start_daemon(f->env, &error);
 	g_assert_no_error(error);
-	while (!name_has_owner(f)) {
-		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-		g_usleep(20 * 1000);
-	}
 }
 
 static void
 stop_daemon(Fixture *f)
 {
 	gint64 deadline = g_get_monotonic_time() + WAIT_US;
-	g_subprocess_send_signal(f->daemon, SIGTERM);
-	g_subprocess_wait(f->daemon, NULL, NULL);
-	g_clear_object(&f->daemon);
+	sbx_test_env_stop_daemon(f->env, WAIT_US / 1000);
 	/* the name is released with the process */
 	while (name_has_owner(f)) {
 		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
@@ -74,74 +53,32 @@ fixture_setup(Fixture *f, gconstpointer data)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *conf = NULL;
-	g_autofree gchar *conf_path = NULL;
 	g_autofree gchar *l1 = NULL;
 	g_autofree gchar *l2 = NULL;
 
-	f->tmp = g_dir_make_tmp("sbx-test-volumes-XXXXXX", &error);
-	g_assert_no_error(error);
-	f->conf_dir = g_build_filename(f->tmp, "conf", NULL);
-	f->run_dir = g_build_filename(f->tmp, "run", NULL);
-	f->plugin_dir = g_build_filename(f->tmp, "plugins", NULL);
-	f->vol_dir = g_build_filename(f->tmp, "volumes", NULL);
-	f->state_dir = g_build_filename(f->tmp, "state", NULL);
-	g_assert_cmpint(g_mkdir(f->conf_dir, 0755), ==, 0);
-	g_assert_cmpint(g_mkdir(f->plugin_dir, 0755), ==, 0);
+	f->env = sbx_test_env_new("volumes");
+	f->conn = f->env->conn;
+	f->env->plugin_dir = g_build_filename(f->env->tmpdir, "plugins", NULL);
+	f->vol_dir = g_build_filename(f->env->tmpdir, "volumes", NULL);
+	g_assert_cmpint(g_mkdir(f->env->plugin_dir, 0755), ==, 0);
 	/* one plugin folder with both plugins */
-	l1 = g_build_filename(f->plugin_dir, "libsbx-test.so", NULL);
-	l2 = g_build_filename(f->plugin_dir, "libsbx-qcow2.so", NULL);
+	l1 = g_build_filename(f->env->plugin_dir, "libsbx-test.so", NULL);
+	l2 = g_build_filename(f->env->plugin_dir, "libsbx-qcow2.so", NULL);
 	g_assert_cmpint(symlink(TEST_PLUGIN, l1), ==, 0);
 	g_assert_cmpint(symlink(QCOW2_PLUGIN, l2), ==, 0);
 	conf = g_strdup_printf("[daemon]\nBackend=test\nMaxLifetimeSec=600\nStateDir=%s\n"
 			       "[volumes]\nMinCapacityMiB=300\nMaxCapacityMiB=2048\n"
 			       "[qcow2]\nDirectory=%s\n[test]\nStateDir=%s/vms\n",
-			       f->state_dir, f->vol_dir, f->tmp);
-	conf_path = g_build_filename(f->conf_dir, "sandboxd.conf", NULL);
-	g_assert_true(g_file_set_contents(conf_path, conf, -1, NULL));
-
-	f->bus = g_test_dbus_new(G_TEST_DBUS_NONE);
-	g_test_dbus_up(f->bus);
-	f->conn = g_dbus_connection_new_for_address_sync(
-	    g_test_dbus_get_bus_address(f->bus),
-	    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-		G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-	    NULL, NULL, &error);
-	g_assert_no_error(error);
-	g_dbus_connection_set_exit_on_close(f->conn, FALSE);
+			       f->env->state_dir, f->vol_dir, f->env->tmpdir);
+	g_assert_true(sbx_test_env_write_config(f->env, conf, &error));
 	start_daemon(f);
-}
-
-static void
-rm_rf(const gchar *path)
-{
-	if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
-		g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-		const gchar *name;
-		while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-			g_autofree gchar *child = g_build_filename(path, name, NULL);
-			rm_rf(child);
-		}
-		g_rmdir(path);
-		return;
-	}
-	g_unlink(path);
 }
 
 static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
-	if (f->daemon != NULL)
-		stop_daemon(f);
-	g_clear_object(&f->conn);
-	g_test_dbus_down(f->bus);
-	g_clear_object(&f->bus);
-	rm_rf(f->tmp);
-	g_free(f->tmp);
-	g_free(f->conf_dir);
-	g_free(f->run_dir);
-	g_free(f->plugin_dir);
+	g_clear_pointer(&f->env, sbx_test_env_free);
 	g_free(f->vol_dir);
-	g_free(f->state_dir);
 }
 
 static GVariant *
@@ -453,7 +390,7 @@ static gchar *
 read_record(Fixture *f, const gchar *sandbox_path)
 {
 	g_autofree gchar *name = g_strconcat(strrchr(sandbox_path, '/') + 1, ".json", NULL);
-	g_autofree gchar *path = g_build_filename(f->state_dir, name, NULL);
+	g_autofree gchar *path = g_build_filename(f->env->state_dir, name, NULL);
 	gint64 deadline = g_get_monotonic_time() + WAIT_US;
 	gchar *data = NULL;
 
@@ -483,9 +420,9 @@ static void
 kill9_daemon(Fixture *f)
 {
 	gint64 deadline = g_get_monotonic_time() + WAIT_US;
-	g_subprocess_send_signal(f->daemon, SIGKILL);
-	g_subprocess_wait(f->daemon, NULL, NULL);
-	g_clear_object(&f->daemon);
+	g_subprocess_send_signal(f->env->daemon, SIGKILL);
+	g_subprocess_wait(f->env->daemon, NULL, NULL);
+	g_clear_object(&f->env->daemon);
 	while (name_has_owner(f)) {
 		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
 		g_usleep(20 * 1000);
@@ -533,7 +470,7 @@ test_adopted_attachments(Fixture *f, gconstpointer data)
 
 	/* its record now names a volume that does not exist */
 	kill9_daemon(f);
-	record_path = g_strconcat(f->state_dir, "/", strrchr(sb, '/') + 1, ".json", NULL);
+	record_path = g_strconcat(f->env->state_dir, "/", strrchr(sb, '/') + 1, ".json", NULL);
 	regex = g_regex_new("\"volume\"\\s*:\\s*\"[^\"]*\"", 0, 0, &error);
 	g_assert_no_error(error);
 	edited = g_regex_replace_literal(regex, record, -1, 0, "\"volume\" : \"nosuchvolume\"", 0,

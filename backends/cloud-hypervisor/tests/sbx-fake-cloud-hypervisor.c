@@ -337,6 +337,15 @@ main(int argc, char **argv)
 			event_fd = open_event_monitor(argv[++i]);
 		} else if (g_strcmp0(argv[i], "--seccomp") == 0 && i + 1 < argc) {
 			i++;
+		} else if (g_strcmp0(argv[i], "--log-file") == 0 && i + 1 < argc) {
+			gint fd = open(argv[++i], O_WRONLY | O_APPEND | O_CLOEXEC);
+			if (fd < 0) {
+				g_printerr("Error opening log file: %s\n", g_strerror(errno));
+				return 1;
+			}
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+			close(fd);
 		} else if (g_str_has_prefix(argv[i], "-v")) {
 			continue;
 		} else {

@@ -5,7 +5,9 @@
  * overlays per version, volumes, cancellation; nothing left behind
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <pwd.h>
 #include <signal.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <gio/gio.h>
@@ -71,8 +73,11 @@ configure(Fixture *f, const gchar *extra)
 {
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *text = g_strdup_printf("[cloud-hypervisor]\nBinary=%s\n%s", FAKE_CH,
-						 extra != NULL ? extra : "");
+	/* the jail without a user switch or cgroup (this test is not root's
+	 * business), and /tmp shared: the run folder is under it */
+	g_autofree gchar *text = g_strdup_printf(
+	    "[cloud-hypervisor]\nBinary=%s\nUser=root\nPrivateTmp=false\nCgroupRoot=%s/cg\n%s",
+	    FAKE_CH, f->dir, extra != NULL ? extra : "");
 
 	g_assert_true(g_key_file_load_from_data(kf, text, -1, G_KEY_FILE_NONE, &error));
 	g_assert_true(sbx_hypervisor_backend_configure(f->backend, kf, "cloud-hypervisor", &error));
@@ -561,6 +566,43 @@ test_destroy_while_starting(Fixture *f, gconstpointer data)
 	g_assert_true(sbx_hypervisor_backend_destroy_vm_finish(f->backend, destroy_res, NULL));
 }
 
+/* the VMM runs as the configured user, not as root, and still gets to every
+ * file it needs (run folder, console, log) */
+static void
+test_jailed_user(Fixture *f, gconstpointer data)
+{
+	struct passwd *pw = getpwnam("nobody");
+	g_autofree gchar *status_path = NULL;
+	g_autofree gchar *status = NULL;
+	g_autofree gchar *uid_line = NULL;
+	g_autoptr(GError) error = NULL;
+	GPid pid;
+
+	g_assert_nonnull(pw);
+	if (getuid() != 0) {
+		g_test_skip("switching users needs root");
+		return;
+	}
+	/* nobody must reach the run folder and write its guest's socket */
+	g_assert_cmpint(g_chmod(f->dir, 0711), ==, 0);
+	g_assert_cmpint(g_mkdir(f->guest_dir, 0777), ==, 0);
+	g_assert_cmpint(g_chmod(f->guest_dir, 0777), ==, 0);
+	g_unsetenv("SBX_FAKE_CH_TRACE");
+	configure(f, "User=nobody\n");
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+	agent_hello(f);
+	pid = vmm_pid(f);
+	status_path = g_strdup_printf("/proc/%d/status", (gint)pid);
+	g_assert_true(g_file_get_contents(status_path, &status, NULL, NULL));
+	uid_line = g_strdup_printf("\nUid:\t%u\t%u\t", pw->pw_uid, pw->pw_uid);
+	g_assert_nonnull(strstr(status, uid_line));
+	/* no new privileges for anything it runs */
+	g_assert_nonnull(strstr(status, "\nNoNewPrivs:\t1\n"));
+	destroy(f);
+	g_assert_true(pid_gone(pid));
+}
+
 static void
 test_bad_binary(Fixture *f, gconstpointer data)
 {
@@ -595,6 +637,7 @@ main(int argc, char **argv)
 	g_test_add("/ch-plugin/cancelled", Fixture, NULL, setup, test_cancelled, teardown);
 	g_test_add("/ch-plugin/destroy-while-starting", Fixture, NULL, setup,
 		   test_destroy_while_starting, teardown);
+	g_test_add("/ch-plugin/jailed-user", Fixture, NULL, setup, test_jailed_user, teardown);
 	g_test_add("/ch-plugin/bad-binary", Fixture, NULL, setup, test_bad_binary, teardown);
 	return g_test_run();
 }

@@ -13,6 +13,7 @@
 
 #include "sbx-hypervisor-backend.h"
 #include "sbx-plugin.h"
+#include "sbx-test-supervisor.h"
 
 typedef struct {
 	SbxHypervisorBackend *backend;
@@ -20,6 +21,9 @@ typedef struct {
 	GAsyncResult *res;
 	gchar *exited_id;
 } Fixture;
+
+/* the supervisor's folder (sbx_supervisor_fork()) */
+static gchar *supervisor_dir;
 
 static const gchar *
 uri(void)
@@ -280,7 +284,8 @@ test_lifecycle(void)
 	Fixture f = {0};
 	g_autoptr(GKeyFile) config = g_key_file_new();
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *run_dir = g_dir_make_tmp("sbx-libvirt-test-XXXXXX", &error);
+	/* below the supervisor's folder: it removes everything if we are killed */
+	g_autofree gchar *run_dir = g_build_filename(supervisor_dir, "run", NULL);
 	/* unique per process: two test runs may share the host */
 	g_autofree gchar *id1 = g_strdup_printf("sbx-test-%d-1", (int)getpid());
 	g_autofree gchar *id2 = g_strdup_printf("sbx-test-%d-2", (int)getpid());
@@ -291,9 +296,9 @@ test_lifecycle(void)
 	guint timeout_id;
 	int fd;
 
-	g_assert_no_error(error);
-	/* the run dirs sit in a 0755 parent like /run/sandboxd */
-	g_assert_cmpint(g_chmod(run_dir, 0755), ==, 0);
+	/* the run dirs sit in 0755 parents like /run/sandboxd */
+	g_assert_cmpint(g_mkdir(run_dir, 0755), ==, 0);
+	g_assert_cmpint(g_chmod(supervisor_dir, 0755), ==, 0);
 	f.loop = g_main_loop_new(NULL, FALSE);
 	f.backend = load_backend();
 	g_signal_connect(f.backend, "vm-exited", G_CALLBACK(exited_cb), &f);
@@ -312,6 +317,7 @@ test_lifecycle(void)
 
 	/* one vm stopped from outside: vm-exited, then destroy cleans up */
 	spec1 = make_spec(id1, run_dir);
+	sbx_supervisor_record_domain(supervisor_dir, id1);
 	start(&f, spec1);
 	type = sbx_hypervisor_backend_get_domain_type(f.backend);
 	g_assert_true(g_strcmp0(type, "qemu") == 0 || g_strcmp0(type, "kvm") == 0);
@@ -342,6 +348,7 @@ test_lifecycle(void)
 
 	/* a second one destroyed by us: no vm-exited, nothing left */
 	spec2 = make_spec(id2, run_dir);
+	sbx_supervisor_record_domain(supervisor_dir, id2);
 	start(&f, spec2);
 	destroy(&f, id2);
 	assert_domain_gone(id2);
@@ -371,6 +378,13 @@ test_lifecycle(void)
 int
 main(int argc, char **argv)
 {
+	g_autoptr(GError) error = NULL;
+
+	/* a forked parent destroys the recorded domains and removes the folder
+	 * when this process ends, however it ends (meson's timeout, a crash) */
+	supervisor_dir = g_dir_make_tmp("sbx-libvirt-test-XXXXXX", &error);
+	g_assert_no_error(error);
+	sbx_supervisor_fork(supervisor_dir);
 	g_test_init(&argc, &argv, NULL);
 	virSetErrorFunc(NULL, silent_error_func);
 	g_test_add_func("/libvirt/plugin/lifecycle", test_lifecycle);

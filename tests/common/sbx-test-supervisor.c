@@ -53,6 +53,12 @@ sbx_supervisor_record_domain(const char *tmpdir, const char *name)
 }
 
 void
+sbx_supervisor_record_nft_table(const char *tmpdir, const char *name)
+{
+	append_line(tmpdir, "supervisor-nft-tables", name);
+}
+
+void
 sbx_supervisor_child_setup(void *user_data)
 {
 	/* the bus and the daemon must not outlive a crashed test */
@@ -134,39 +140,61 @@ kill_recorded(const char *tmpdir, int sig)
 	fclose(f);
 }
 
+/* runs a cleanup command quietly; 1 when it succeeded */
+static int
+run_quiet(char *const argv[])
+{
+	pid_t pid = fork();
+	int status = 0;
+
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, STDOUT_FILENO);
+		dup2(devnull, STDERR_FILENO);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return 0;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* every non-empty line of TMPDIR/FILE, as the argument @index of @argv */
 static void
-destroy_domains(const char *tmpdir)
+run_for_each_line(const char *tmpdir, const char *file, char *argv[], int index, const char *done)
 {
 	char path[4096];
 	char line[512];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/supervisor-domains", tmpdir);
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, file);
 	f = fopen(path, "re");
 	if (f == NULL)
 		return;
 	while (fgets(line, sizeof(line), f) != NULL) {
-		pid_t pid;
 		line[strcspn(line, "\n")] = '\0';
 		if (line[0] == '\0')
 			continue;
-		pid = fork();
-		if (pid == 0) {
-			int devnull = open("/dev/null", O_WRONLY);
-			dup2(devnull, STDOUT_FILENO);
-			dup2(devnull, STDERR_FILENO);
-			execlp("virsh", "virsh", "-q", "-c", "qemu:///system", "destroy", line,
-			       (char *)NULL);
-			_exit(127);
-		}
-		if (pid > 0) {
-			int status = 0;
-			waitpid(pid, &status, 0);
-			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-				fprintf(stderr, "supervisor: destroyed leftover domain %s\n", line);
-		}
+		argv[index] = line;
+		if (run_quiet(argv))
+			fprintf(stderr, "supervisor: %s %s\n", done, line);
 	}
 	fclose(f);
+}
+
+static void
+destroy_domains(const char *tmpdir)
+{
+	char *argv[] = {"virsh", "-q", "-c", "qemu:///system", "destroy", NULL, NULL};
+	run_for_each_line(tmpdir, "supervisor-domains", argv, 5, "destroyed leftover domain");
+}
+
+/* a killed daemon cannot remove its firewall table */
+static void
+delete_nft_tables(const char *tmpdir)
+{
+	char *argv[] = {"nft", "delete", "table", "inet", NULL, NULL};
+	run_for_each_line(tmpdir, "supervisor-nft-tables", argv, 4, "deleted leftover nft table");
 }
 
 /* the daemon's log says why, most of the time */
@@ -238,6 +266,7 @@ sbx_supervisor_fork(const char *tmpdir)
 	for (int i = 0; i < 50 && !reap_all(); i++)
 		sleep_ms(100);
 	destroy_domains(tmpdir);
+	delete_nft_tables(tmpdir);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		print_log_tail(tmpdir);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

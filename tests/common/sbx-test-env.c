@@ -1,10 +1,13 @@
-/* the integration test fixture: private bus, real daemon, real libvirtd.
+/* the one daemon test harness: a private dbus-daemon with the shipped policy,
+ * the sandboxd built here, and helpers to call it; used by the unit tests
+ * (test backend) and the integration tests (libvirt, real guests).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
 
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include "sbx-test-env.h"
 #include "sbx-test-supervisor.h"
@@ -45,31 +48,44 @@ new_launcher(GSubprocessFlags flags)
 	return launcher;
 }
 
+/* the system bus's defaults, then the shipped policy decides: what a real
+ * system bus would let each user do with org.sandboxd */
+static const gchar bus_conf[] =
+    "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN\"\n"
+    " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+    "<busconfig>\n"
+    "  <type>custom</type>\n"
+    "  <listen>unix:path=%s</listen>\n"
+    "  <auth>EXTERNAL</auth>\n"
+    "  <policy context=\"default\">\n"
+    "    <allow user=\"*\"/>\n"
+    "    <deny own=\"*\"/>\n"
+    "    <deny send_type=\"method_call\"/>\n"
+    "    <allow send_type=\"signal\"/>\n"
+    "    <allow send_requested_reply=\"true\" send_type=\"method_return\"/>\n"
+    "    <allow send_requested_reply=\"true\" send_type=\"error\"/>\n"
+    "    <allow receive_type=\"method_call\"/>\n"
+    "    <allow receive_type=\"method_return\"/>\n"
+    "    <allow receive_type=\"error\"/>\n"
+    "    <allow receive_type=\"signal\"/>\n"
+    "    <allow send_destination=\"org.freedesktop.DBus\"\n"
+    "           send_interface=\"org.freedesktop.DBus\"/>\n"
+    "  </policy>\n"
+    "  <include>%s</include>\n"
+    "</busconfig>\n";
+
 static gboolean
 start_bus(SbxTestEnv *env, GError **error)
 {
 	g_autoptr(GSubprocessLauncher) launcher = NULL;
 	g_autoptr(GDataInputStream) stdout_data = NULL;
 	g_autofree gchar *conf_path = g_build_filename(env->tmpdir, "bus.conf", NULL);
+	g_autofree gchar *socket_path = g_build_filename(env->tmpdir, "bus", NULL);
 	g_autofree gchar *conf_arg = NULL;
 	g_autofree gchar *conf = NULL;
 	g_autofree gchar *address = NULL;
 
-	conf = g_strdup_printf("<!DOCTYPE busconfig PUBLIC "
-			       "\"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-			       " \"http://www.freedesktop.org/standards/dbus/1.0/"
-			       "busconfig.dtd\">\n"
-			       "<busconfig>\n"
-			       "  <type>session</type>\n"
-			       "  <listen>unix:dir=%s</listen>\n"
-			       "  <auth>EXTERNAL</auth>\n"
-			       "  <policy context=\"default\">\n"
-			       "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-			       "    <allow eavesdrop=\"true\"/>\n"
-			       "    <allow own=\"*\"/>\n"
-			       "  </policy>\n"
-			       "</busconfig>\n",
-			       env->tmpdir);
+	conf = g_strdup_printf(bus_conf, socket_path, SBX_TEST_DBUS_POLICY);
 	if (!g_file_set_contents(conf_path, conf, -1, error))
 		return FALSE;
 	conf_arg = g_strdup_printf("--config-file=%s", conf_path);
@@ -91,16 +107,24 @@ start_bus(SbxTestEnv *env, GError **error)
 	return TRUE;
 }
 
-static gboolean
-write_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
+gboolean
+sbx_test_env_write_config(SbxTestEnv *env, const gchar *contents, GError **error)
 {
 	g_autofree gchar *path = g_build_filename(env->config_dir, "sandboxd.conf", NULL);
+	return g_file_set_contents(path, contents, -1, error);
+}
+
+static gboolean
+write_libvirt_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
+{
 	g_autofree gchar *kernel = g_build_filename(image_dir, "vmlinuz", NULL);
 	g_autofree gchar *initrd = g_build_filename(image_dir, "initrd.img", NULL);
 	g_autofree gchar *cmdline_file = g_build_filename(image_dir, "cmdline", NULL);
 	g_autofree gchar *cmdline = NULL;
 	g_autofree gchar *cmdline_line = NULL;
 	g_autofree gchar *conf = NULL;
+	/* never the production daemon's firewall table */
+	g_autofree gchar *table = g_strdup_printf("sbxtest_%d", (int)getpid());
 
 	if (!g_file_test(kernel, G_FILE_TEST_IS_REGULAR)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
@@ -124,14 +148,18 @@ write_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
 			       "%s"
 			       "\n"
 			       "[libvirt]\n"
-			       "DomainType=auto\n",
+			       "DomainType=auto\n"
+			       "\n"
+			       "[network]\n"
+			       "Table=%s\n",
 			       env->state_dir, kernel, initrd,
-			       cmdline_line != NULL ? cmdline_line : "");
-	return g_file_set_contents(path, conf, -1, error);
+			       cmdline_line != NULL ? cmdline_line : "", table);
+	sbx_supervisor_record_nft_table(env->tmpdir, table);
+	return sbx_test_env_write_config(env, conf, error);
 }
 
-static gboolean
-name_has_owner(GDBusConnection *conn, gboolean *owned, GError **error)
+gboolean
+sbx_test_name_has_owner(GDBusConnection *conn, gboolean *owned, GError **error)
 {
 	g_autoptr(GVariant) reply = NULL;
 	reply = g_dbus_connection_call_sync(
@@ -144,18 +172,18 @@ name_has_owner(GDBusConnection *conn, gboolean *owned, GError **error)
 	return TRUE;
 }
 
-static gboolean
-start_daemon(SbxTestEnv *env, GError **error)
+gboolean
+sbx_test_env_start_daemon(SbxTestEnv *env, GError **error)
 {
 	g_autoptr(GSubprocessLauncher) launcher = NULL;
-	const gchar *sandboxd;
-	const gchar *plugin_dir;
+	const gchar *sandboxd = g_getenv("SBX_TEST_SANDBOXD");
+	const gchar *plugin_dir = env->plugin_dir;
 	gint64 deadline;
 
-	sandboxd = require_env("SBX_TEST_SANDBOXD", error);
-	if (sandboxd == NULL)
-		return FALSE;
-	plugin_dir = require_env("SBX_TEST_PLUGIN_DIR", error);
+	if (sandboxd == NULL || sandboxd[0] == '\0')
+		sandboxd = SBX_TEST_SANDBOXD_BUILT;
+	if (plugin_dir == NULL)
+		plugin_dir = require_env("SBX_TEST_PLUGIN_DIR", error);
 	if (plugin_dir == NULL)
 		return FALSE;
 	launcher = new_launcher(G_SUBPROCESS_FLAGS_STDERR_MERGE);
@@ -163,10 +191,10 @@ start_daemon(SbxTestEnv *env, GError **error)
 	/* only the flag may choose the plugins */
 	g_subprocess_launcher_unsetenv(launcher, "SANDBOXD_PLUGIN_DIR");
 	g_subprocess_launcher_setenv(launcher, "G_DEBUG", "fatal-criticals", TRUE);
-	env->daemon =
-	    g_subprocess_launcher_spawn(launcher, error, sandboxd, "--address", env->bus_address,
-					"--config-dir", env->config_dir, "--plugin-dir", plugin_dir,
-					"--runtime-dir", env->runtime_dir, "--verbose", NULL);
+	env->daemon = g_subprocess_launcher_spawn(
+	    launcher, error, sandboxd, "--address", env->bus_address, "--config-dir",
+	    env->config_dir, "--plugin-dir", plugin_dir, "--runtime-dir", env->runtime_dir,
+	    "--state-dir", env->state_dir, "--verbose", NULL);
 	if (env->daemon == NULL)
 		return FALSE;
 	sbx_supervisor_record_pid(env->tmpdir,
@@ -176,7 +204,7 @@ start_daemon(SbxTestEnv *env, GError **error)
 	deadline = g_get_monotonic_time() + SBX_TEST_NAME_TIMEOUT_MS * 1000;
 	while (g_get_monotonic_time() < deadline) {
 		gboolean owned = FALSE;
-		if (!name_has_owner(env->conn, &owned, error))
+		if (!sbx_test_name_has_owner(env->conn, &owned, error))
 			return FALSE;
 		if (owned)
 			return TRUE;
@@ -198,19 +226,15 @@ start_daemon(SbxTestEnv *env, GError **error)
 }
 
 gboolean
-sbx_test_env_start(SbxTestEnv *env, const gchar *tmpdir, GError **error)
+sbx_test_env_setup(SbxTestEnv *env, const gchar *tmpdir, GError **error)
 {
-	const gchar *image_dir;
-
-	image_dir = require_env("SBX_TEST_IMAGE_DIR", error);
-	if (image_dir == NULL)
-		return FALSE;
 	env->tmpdir = g_strdup(tmpdir);
 	env->config_dir = g_build_filename(tmpdir, "config", NULL);
 	env->runtime_dir = g_build_filename(tmpdir, "run", NULL);
 	env->state_dir = g_build_filename(tmpdir, "state", NULL);
 	env->daemon_log = g_build_filename(tmpdir, "sandboxd.log", NULL);
-	/* QEMU runs as another user and must reach the sockets and logs below */
+	/* QEMU and the other users of the tenancy tests run as other users and
+	 * must reach the sockets and logs below */
 	if (g_mkdir_with_parents(env->config_dir, 0755) != 0 ||
 	    g_mkdir_with_parents(env->runtime_dir, 0755) != 0 ||
 	    g_mkdir_with_parents(env->state_dir, 0755) != 0 || g_chmod(tmpdir, 0755) != 0) {
@@ -218,19 +242,34 @@ sbx_test_env_start(SbxTestEnv *env, const gchar *tmpdir, GError **error)
 			    "cannot create the test folders in %s: %s", tmpdir, g_strerror(errno));
 		return FALSE;
 	}
-	if (!write_config(env, image_dir, error))
-		return FALSE;
 	if (!start_bus(env, error))
 		return FALSE;
-	env->conn = g_dbus_connection_new_for_address_sync(
+	env->conn = sbx_test_env_connect(env, error);
+	return env->conn != NULL;
+}
+
+GDBusConnection *
+sbx_test_env_connect(SbxTestEnv *env, GError **error)
+{
+	GDBusConnection *conn = g_dbus_connection_new_for_address_sync(
 	    env->bus_address,
 	    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
 		G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
 	    NULL, NULL, error);
-	if (env->conn == NULL)
+	if (conn != NULL)
+		g_dbus_connection_set_exit_on_close(conn, FALSE);
+	return conn;
+}
+
+gboolean
+sbx_test_env_start(SbxTestEnv *env, const gchar *tmpdir, GError **error)
+{
+	const gchar *image_dir = require_env("SBX_TEST_IMAGE_DIR", error);
+
+	if (image_dir == NULL)
 		return FALSE;
-	g_dbus_connection_set_exit_on_close(env->conn, FALSE);
-	return start_daemon(env, error);
+	return sbx_test_env_setup(env, tmpdir, error) &&
+	       write_libvirt_config(env, image_dir, error) && sbx_test_env_start_daemon(env, error);
 }
 
 static gint
@@ -273,7 +312,7 @@ gboolean
 sbx_test_env_restart_daemon(SbxTestEnv *env, GError **error)
 {
 	sbx_test_env_stop_daemon(env, 60 * 1000);
-	return start_daemon(env, error);
+	return sbx_test_env_start_daemon(env, error);
 }
 
 void
@@ -292,6 +331,67 @@ sbx_test_env_stop(SbxTestEnv *env)
 	g_clear_pointer(&env->state_dir, g_free);
 	g_clear_pointer(&env->daemon_log, g_free);
 	g_clear_pointer(&env->tmpdir, g_free);
+	g_clear_pointer(&env->plugin_dir, g_free);
+}
+
+/* SIGKILL: no shutdown, what a crash leaves behind */
+void
+sbx_test_env_kill_daemon(SbxTestEnv *env)
+{
+	if (env->daemon == NULL)
+		return;
+	g_subprocess_send_signal(env->daemon, SIGKILL);
+	g_subprocess_wait(env->daemon, NULL, NULL);
+	g_clear_object(&env->daemon);
+}
+
+void
+sbx_test_rm_rf(const gchar *path)
+{
+	if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
+		g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+		const gchar *name;
+		while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+			g_autofree gchar *child = g_build_filename(path, name, NULL);
+			sbx_test_rm_rf(child);
+		}
+		g_rmdir(path);
+		return;
+	}
+	g_unlink(path);
+}
+
+SbxTestEnv *
+sbx_test_env_new(const gchar *name)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *template = g_strdup_printf("sbx-test-%s-XXXXXX", name);
+	g_autofree gchar *tmpdir = g_dir_make_tmp(template, &error);
+	SbxTestEnv *env = g_new0(SbxTestEnv, 1);
+
+	g_assert_no_error(error);
+	env->owns_tmpdir = TRUE;
+	if (!sbx_test_env_setup(env, tmpdir, &error))
+		g_error("cannot set up the test environment in %s: %s", tmpdir, error->message);
+	return env;
+}
+
+void
+sbx_test_env_free(SbxTestEnv *env)
+{
+	g_autofree gchar *tmpdir = NULL;
+
+	if (env == NULL)
+		return;
+	if (g_test_failed() && env->daemon_log != NULL) {
+		g_autofree gchar *tail = sbx_test_env_daemon_log_tail(env, 16 * 1024);
+		g_printerr("# sandboxd's log (last 16 KiB):\n%s\n", tail);
+	}
+	tmpdir = env->owns_tmpdir ? g_strdup(env->tmpdir) : NULL;
+	sbx_test_env_stop(env);
+	if (tmpdir != NULL)
+		sbx_test_rm_rf(tmpdir);
+	g_free(env);
 }
 
 gchar *

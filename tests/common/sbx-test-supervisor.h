@@ -15,6 +15,8 @@ void sbx_supervisor_fork(const char *tmpdir);
 /* called in the child: things the parent must clean if the child cannot */
 void sbx_supervisor_record_pid(const char *tmpdir, pid_t pid);
 void sbx_supervisor_record_domain(const char *tmpdir, const char *name);
+/* an nftables table (family inet) the daemon under test owns */
+void sbx_supervisor_record_nft_table(const char *tmpdir, const char *name);
 
 /* for GSubprocessLauncher child setup: the process gets SIGTERM when the test dies */
 void sbx_supervisor_child_setup(void *user_data);

@@ -1,5 +1,7 @@
-/* the integration test fixture: a private dbus-daemon and a real sandboxd from the
- * build dir, talking to the system libvirtd, plus helpers to call them.
+/* the one daemon test harness: a private dbus-daemon with the shipped D-Bus
+ * policy and the sandboxd built here, plus helpers to call them. The unit
+ * tests run it with the test backend (sbx_test_env_new()), the integration
+ * tests with libvirt and real guests (sbx_test_env_start()).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
@@ -14,15 +16,40 @@ typedef struct {
 	gchar *runtime_dir; /* --runtime-dir */
 	gchar *state_dir;   /* [daemon] StateDir */
 	gchar *daemon_log;  /* sandboxd's stdout and stderr */
+	gchar *plugin_dir;  /* --plugin-dir; NULL: $SBX_TEST_PLUGIN_DIR */
+	gboolean owns_tmpdir;
 	gchar *bus_address;
 	GSubprocess *bus;
 	GSubprocess *daemon;
 	GDBusConnection *conn;
 } SbxTestEnv;
 
-/* the run's single environment; sbx_test_env_start() fills it */
+/* a unit test's environment: a new folder (removed by sbx_test_env_free()),
+ * the bus and env->conn; write a config and start the daemon yourself */
+SbxTestEnv *sbx_test_env_new(const gchar *name);
+/* stops the daemon and the bus and removes the folder; prints the daemon's
+ * log when the test failed */
+void sbx_test_env_free(SbxTestEnv *env);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxTestEnv, sbx_test_env_free)
+
+/* @tmpdir exists: makes config/, run/ and state/ in it, starts the bus with
+ * the shipped policy (conf/org.sandboxd.conf) and connects env->conn */
+gboolean sbx_test_env_setup(SbxTestEnv *env, const gchar *tmpdir, GError **error);
+/* config/sandboxd.conf */
+gboolean sbx_test_env_write_config(SbxTestEnv *env, const gchar *contents, GError **error);
+/* sandboxd ($SBX_TEST_SANDBOXD or the one built here) with --address,
+ * --config-dir, --plugin-dir, --runtime-dir, --state-dir and --verbose; waits
+ * until it owns its name (an error with its log if it exits first) */
+gboolean sbx_test_env_start_daemon(SbxTestEnv *env, GError **error);
+/* SIGKILL and wait */
+void sbx_test_env_kill_daemon(SbxTestEnv *env);
+/* another client connection to the bus */
+GDBusConnection *sbx_test_env_connect(SbxTestEnv *env, GError **error);
+
+/* the integration tests' single environment; sbx_test_env_start() fills it */
 SbxTestEnv *sbx_test_env_get(void);
-/* @tmpdir exists; starts the bus and the daemon and waits until it owns its name */
+/* @tmpdir exists: sbx_test_env_setup(), a config for libvirt and the test
+ * image ($SBX_TEST_IMAGE_DIR), then the daemon */
 gboolean sbx_test_env_start(SbxTestEnv *env, const gchar *tmpdir, GError **error);
 /* SIGTERM, then SIGKILL after @timeout_ms; the exit status, or -signal */
 gint sbx_test_env_stop_daemon(SbxTestEnv *env, guint timeout_ms);
@@ -32,7 +59,12 @@ gboolean sbx_test_env_restart_daemon(SbxTestEnv *env, GError **error);
 /* the last @max_bytes of the daemon's log */
 gchar *sbx_test_env_daemon_log_tail(SbxTestEnv *env, gsize max_bytes);
 
-/* D-Bus helpers; a NULL @conn means env->conn */
+/* whether org.sandboxd has an owner */
+gboolean sbx_test_name_has_owner(GDBusConnection *conn, gboolean *owned, GError **error);
+/* rm -rf, without following symlinks */
+void sbx_test_rm_rf(const gchar *path);
+
+/* D-Bus helpers; a NULL @conn means the integration env's conn */
 gchar *sbx_test_create(GDBusConnection *conn, GVariant *options, GError **error);
 gboolean sbx_test_kill(GDBusConnection *conn, const gchar *path, GError **error);
 GVariant *sbx_test_get_property(GDBusConnection *conn, const gchar *path, const gchar *iface,

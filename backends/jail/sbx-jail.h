@@ -1,0 +1,35 @@
+/* sandboxd: the process jail hypervisor backends run their VMMs in.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <sys/types.h>
+
+G_BEGIN_DECLS
+
+/**
+ * SbxJail:
+ *
+ * How a backend's hypervisor processes are confined: an unprivileged user, a
+ * private mount namespace with its own /tmp, no new privileges, no inherited
+ * fds but the ones passed, its own session, and a cgroup v2 with memory.max
+ * and cpu.max when the host has a writable cgroup2 hierarchy.
+ */
+typedef struct _SbxJail SbxJail;
+
+SbxJail *sbx_jail_new(const gchar *user, const gchar *cgroup_root, gboolean private_tmp,
+		      GError **error);
+void sbx_jail_free(SbxJail *jail);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxJail, sbx_jail_free)
+
+uid_t sbx_jail_get_uid(SbxJail *jail);
+gid_t sbx_jail_get_gid(SbxJail *jail);
+gboolean sbx_jail_has_cgroups(SbxJail *jail);
+gboolean sbx_jail_chown(SbxJail *jail, const gchar *path, GError **error);
+
+gboolean sbx_jail_spawn(SbxJail *jail, const gchar *name, const gchar *const *argv, const gint *fds,
+			guint n_fds, guint64 memory_max, guint vcpus, GPid *pid, GError **error);
+void sbx_jail_remove_cgroup(SbxJail *jail, const gchar *name);
+
+G_END_DECLS

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "sbx-qemu-argv.h"
+
+/* QEMU's option syntax doubles commas inside a value */
+static gchar *
+opt_escape(const gchar *value)
+{
+	GString *out = g_string_new(NULL);
+	for (const gchar *p = value; *p != '\0'; p++) {
+		if (*p == ',')
+			g_string_append_c(out, ',');
+		g_string_append_c(out, *p);
+	}
+	return g_string_free(out, FALSE);
+}
+
+static void
+add(GPtrArray *argv, const gchar *arg)
+{
+	g_ptr_array_add(argv, g_strdup(arg));
+}
+
+static void addf(GPtrArray *argv, const gchar *format, ...) G_GNUC_PRINTF(2, 3);
+
+static void
+addf(GPtrArray *argv, const gchar *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	g_ptr_array_add(argv, g_strdup_vprintf(format, ap));
+	va_end(ap);
+}
+
+GStrv
+sbx_qemu_argv_new(const SbxQemuArgs *a)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+	const SbxVmSpec *spec = a->spec;
+	g_autofree gchar *console = opt_escape(spec->console_log);
+
+	add(argv, a->binary);
+	addf(argv, "-name");
+	addf(argv, "%s,debug-threads=on", spec->id);
+	/* nothing QEMU would add by itself, no config files read */
+	add(argv, "-nodefaults");
+	add(argv, "-no-user-config");
+	add(argv, "-nographic");
+	add(argv, "-display");
+	add(argv, "none");
+	add(argv, "-sandbox");
+	addf(argv, "on,obsolete=deny,elevateprivileges=deny,spawn=%s,resourcecontrol=deny",
+	     a->may_spawn ? "allow" : "deny");
+	add(argv, "-machine");
+	addf(argv, "%s,accel=%s", a->machine, a->accel);
+	if (g_strcmp0(a->accel, "kvm") == 0) {
+		add(argv, "-cpu");
+		add(argv, "host");
+	}
+	add(argv, "-m");
+	addf(argv, "%uM", spec->memory_mib);
+	add(argv, "-smp");
+	addf(argv, "%u", spec->vcpus);
+	if (a->mem_path != NULL) {
+		g_autofree gchar *path = opt_escape(a->mem_path);
+		add(argv, "-object");
+		addf(argv, "memory-backend-file,id=ram0,size=%uM,mem-path=%s,share=%s",
+		     spec->memory_mib, path, a->mem_share ? "on" : "off");
+		add(argv, "-numa");
+		add(argv, "node,memdev=ram0");
+	}
+	add(argv, "-kernel");
+	add(argv, spec->kernel);
+	if (spec->initrd != NULL) {
+		add(argv, "-initrd");
+		add(argv, spec->initrd);
+	}
+	add(argv, "-append");
+	add(argv, a->cmdline != NULL ? a->cmdline : "");
+	add(argv, "-chardev");
+	addf(argv, "file,id=console0,path=%s", console);
+	add(argv, "-serial");
+	add(argv, "chardev:console0");
+	/* the daemon listens, QEMU accepts: the sockets are root's, in root's folder */
+	add(argv, "-chardev");
+	addf(argv, "socket,id=qmp0,fd=%d,server=on,wait=off", a->qmp_fd);
+	add(argv, "-mon");
+	add(argv, "chardev=qmp0,mode=control");
+	if (a->disk != NULL) {
+		g_autofree gchar *disk = opt_escape(a->disk);
+		add(argv, "-drive");
+		/* the overlay lives and dies with the VM: flushes buy nothing */
+		addf(argv, "file=%s,if=none,id=vda,format=qcow2,cache=unsafe,discard=unmap", disk);
+		add(argv, "-device");
+		add(argv, "virtio-blk-pci,drive=vda,addr=0x4");
+	}
+	if (a->nic) {
+		add(argv, "-netdev");
+		if (a->tap_fd >= 0)
+			addf(argv, "tap,id=net0,fd=%d", a->tap_fd);
+		else
+			add(argv, "hubport,id=net0,hubid=0");
+		add(argv, "-device");
+		addf(argv, "virtio-net-pci,netdev=net0,addr=0x5%s%s", a->mac != NULL ? ",mac=" : "",
+		     a->mac != NULL ? a->mac : "");
+	}
+	add(argv, "-device");
+	add(argv, "virtio-serial-pci,id=vs0,addr=0x6");
+	add(argv, "-chardev");
+	addf(argv, "socket,id=agent0,fd=%d,server=on,wait=off", a->agent_fd);
+	add(argv, "-device");
+	add(argv, "virtserialport,chardev=agent0,name=org.sandboxd.agent.0");
+	if (a->incoming) {
+		add(argv, "-incoming");
+		add(argv, "defer");
+	}
+	g_ptr_array_add(argv, NULL);
+	return (GStrv)g_ptr_array_free(g_steal_pointer(&argv), FALSE);
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "sbx-vm-spec.h"
+
+G_BEGIN_DECLS
+
+/* what one QEMU process gets: everything by value or fd, nothing looked up */
+typedef struct {
+	const gchar *binary;
+	const gchar *accel;   /* "tcg" or "kvm" */
+	const gchar *machine; /* "pc" */
+	const SbxVmSpec *spec;
+	const gchar *cmdline;  /* the full kernel command line */
+	gint agent_fd;	       /* listening unix socket of the agent port */
+	gint qmp_fd;	       /* listening unix socket of the monitor */
+	const gchar *disk;     /* the VM's own qcow2 (overlay), or NULL */
+	const gchar *mem_path; /* guest RAM in this file, or NULL for anonymous RAM */
+	gboolean mem_share;    /* map it shared (a template) or private (a clone) */
+	gboolean nic;	       /* a virtio NIC */
+	gint tap_fd;	       /* its tap device, or -1 (a template's unplugged NIC) */
+	const gchar *mac;
+	gboolean incoming;  /* wait for a migration stream (-incoming defer) */
+	gboolean may_spawn; /* the seccomp filter lets QEMU run helpers (exec: migration) */
+} SbxQemuArgs;
+
+GStrv sbx_qemu_argv_new(const SbxQemuArgs *args);
+
+G_END_DECLS

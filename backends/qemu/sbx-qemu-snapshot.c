@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "sbx-qemu-snapshot.h"
+
+/* the snapshot's guest RAM in a sealed memfd: clones map it private
+ * (copy-on-write, one page cache for all), and no QEMU can write to it
+ * although QEMU 7.2 opens its RAM file read-write */
+gint
+sbx_qemu_snapshot_memfd_new(const gchar *snapshot_dir, guint64 size, GError **error)
+{
+	g_autofree gchar *path = g_build_filename(snapshot_dir, SBX_QEMU_SNAPSHOT_MEMORY, NULL);
+	int src = g_open(path, O_RDONLY | O_CLOEXEC, 0);
+	int fd;
+	off_t offset = 0;
+	struct stat st;
+
+	if (src < 0 || fstat(src, &st) != 0 || (guint64)st.st_size < size) {
+		int errsv = src < 0 ? errno : EINVAL;
+		if (src >= 0)
+			close(src);
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv),
+			    "snapshot memory %s: %s", path, g_strerror(errsv));
+		return -1;
+	}
+	fd = memfd_create("sbx-snapshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 || ftruncate(fd, (off_t)size) != 0) {
+		int errsv = errno;
+		close(src);
+		if (fd >= 0)
+			close(fd);
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "memfd: %s",
+			    g_strerror(errsv));
+		return -1;
+	}
+	/* the page cache to shmem, in the kernel; holes read as zeroes either way */
+	while ((guint64)offset < size) {
+		gssize n = sendfile(fd, src, &offset, MIN(size - (guint64)offset, 1 << 30));
+		if (n <= 0) {
+			int errsv = n < 0 ? errno : EIO;
+			close(src);
+			close(fd);
+			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv),
+				    "copying %s: %s", path, g_strerror(errsv));
+			return -1;
+		}
+	}
+	close(src);
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
+		int errsv = errno;
+		close(fd);
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "sealing memfd: %s",
+			    g_strerror(errsv));
+		return -1;
+	}
+	return fd;
+}
+
+/* a finished snapshot is root's and read-only: clones only read it */
+gboolean
+sbx_qemu_snapshot_seal(const gchar *snapshot_dir, GError **error)
+{
+	const gchar *names[] = {SBX_QEMU_SNAPSHOT_MEMORY, SBX_QEMU_SNAPSHOT_STATE,
+				SBX_QEMU_SNAPSHOT_DISK};
+
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autofree gchar *path = g_build_filename(snapshot_dir, names[i], NULL);
+		if (!g_file_test(path, G_FILE_TEST_EXISTS))
+			continue;
+		if (lchown(path, 0, 0) != 0 || g_chmod(path, 0444) != 0) {
+			int errsv = errno;
+			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "%s: %s", path,
+				    g_strerror(errsv));
+			return FALSE;
+		}
+	}
+	return TRUE;
+}

@@ -1,0 +1,42 @@
+/* network policy: the nftables ruleset sandboxd owns, as text for `nft -f -`.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "sbx-netpol-policy.h"
+
+G_BEGIN_DECLS
+
+/* one sandbox bridge and what its guests may not reach */
+typedef struct {
+	gchar *bridge;
+	GPtrArray *blocked4; /* normalized CIDR strings (sbx-netpol-range.h) */
+	GPtrArray *blocked6;
+} SbxNetpolZone;
+
+SbxNetpolZone *sbx_netpol_zone_new(const gchar *bridge, GPtrArray *blocked4, GPtrArray *blocked6);
+void sbx_netpol_zone_free(SbxNetpolZone *zone);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxNetpolZone, sbx_netpol_zone_free)
+
+/* [A-Za-z0-9_], 1-32 bytes: a table name we write unquoted */
+gboolean sbx_netpol_ruleset_table_is_valid(const gchar *table);
+/* an interface name: [A-Za-z0-9_.-], 1-15 bytes */
+gboolean sbx_netpol_ruleset_ifname_is_valid(const gchar *name);
+
+/* replaces table `inet @table` with the isolation rules for @zones
+ * (element-type SbxNetpolZone) in one transaction; other tables untouched */
+gchar *sbx_netpol_ruleset_build(const gchar *table, GPtrArray *zones, GError **error);
+/* removes table `inet @table`, and nothing else */
+gchar *sbx_netpol_ruleset_build_delete(const gchar *table);
+
+/* adds the rules of one sandbox with an allow_net list: only the listed
+ * addresses (and ports), nothing else, not even DNS; keyed by its IPv4 address */
+gchar *sbx_netpol_ruleset_build_sandbox(const gchar *table, const gchar *id, const gchar *ip,
+					const SbxNetpolPolicy *policy, GError **error);
+/* removes them */
+gchar *sbx_netpol_ruleset_build_sandbox_delete(const gchar *table, const gchar *id, const gchar *ip,
+					       GError **error);
+
+G_END_DECLS
