@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <glib/gstdio.h>
+
 #include "sbx-ch-backend.h"
 #include "sbx-ch-vm.h"
 #include "sbx-ch-vsock.h"
@@ -12,12 +14,15 @@
 
 struct _SbxChBackend {
 	SbxHypervisorBackend parent_instance;
+	gchar *compat; /* the snapshot compat string of the configured binary */
 	SbxChSettings settings;
 	GHashTable *vms;  /* id -> SbxChVm (one reference) */
 	GPtrArray *jails; /* every jail made: VMs that are still dying borrow theirs */
 };
 
 G_DEFINE_FINAL_TYPE(SbxChBackend, sbx_ch_backend, SBX_TYPE_HYPERVISOR_BACKEND)
+
+static const gchar *const restore_modes[] = {"copy", "ondemand", NULL};
 
 static const SbxConfigKey ch_config_keys[] = {
     {"Binary", SBX_CONFIG_PATH},
@@ -28,6 +33,7 @@ static const SbxConfigKey ch_config_keys[] = {
     {"User", SBX_CONFIG_STRING},
     {"CgroupRoot", SBX_CONFIG_PATH},
     {"PrivateTmp", SBX_CONFIG_BOOL},
+    {"RestoreMode", SBX_CONFIG_ENUM, 0, 0, restore_modes},
     {NULL},
 };
 
@@ -83,26 +89,22 @@ on_vm_started(GObject *source, GAsyncResult *res, gpointer user_data)
 	g_task_return_boolean(task, TRUE);
 }
 
-static void
-sbx_ch_backend_start_vm_async(SbxHypervisorBackend *backend, const SbxVmSpec *spec,
-			      GCancellable *cancellable, GAsyncReadyCallback callback,
-			      gpointer user_data)
+/* the part of start and restore before the VM itself: checks, the table */
+static SbxChVm *
+new_vm(SbxChBackend *self, const SbxVmSpec *spec, GTask *task)
 {
-	SbxChBackend *self = SBX_CH_BACKEND(backend);
-	g_autoptr(GTask) task = g_task_new(self, cancellable, callback, user_data);
 	GError *error = NULL;
 	SbxChVm *vm;
 
-	g_task_set_source_tag(task, sbx_ch_backend_start_vm_async);
 	if (!spec_validate(spec, &error)) {
 		g_task_return_error(task, error);
-		return;
+		return NULL;
 	}
 	if (self->settings.jail == NULL) {
 		g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
 					"vm %s: the cloud-hypervisor backend is not configured",
 					spec->id);
-		return;
+		return NULL;
 	}
 	vm = g_hash_table_lookup(self->vms, spec->id);
 	if (vm != NULL && sbx_ch_vm_get_state(vm) == SBX_CH_VM_EXITED) {
@@ -111,12 +113,110 @@ sbx_ch_backend_start_vm_async(SbxHypervisorBackend *backend, const SbxVmSpec *sp
 	} else if (vm != NULL) {
 		g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_EXISTS, "vm %s already exists",
 					spec->id);
-		return;
+		return NULL;
 	}
 	vm = sbx_ch_vm_new(spec, &self->settings, on_vm_exited, self);
 	g_hash_table_insert(self->vms, g_strdup(spec->id), vm);
 	g_task_set_task_data(task, sbx_ch_vm_ref(vm), (GDestroyNotify)sbx_ch_vm_unref);
-	sbx_ch_vm_start_async(vm, cancellable, on_vm_started, g_steal_pointer(&task));
+	return vm;
+}
+
+static void
+sbx_ch_backend_start_vm_async(SbxHypervisorBackend *backend, const SbxVmSpec *spec,
+			      GCancellable *cancellable, GAsyncReadyCallback callback,
+			      gpointer user_data)
+{
+	SbxChBackend *self = SBX_CH_BACKEND(backend);
+	g_autoptr(GTask) task = g_task_new(self, cancellable, callback, user_data);
+	SbxChVm *vm;
+
+	g_task_set_source_tag(task, sbx_ch_backend_start_vm_async);
+	vm = new_vm(self, spec, task);
+	if (vm != NULL)
+		sbx_ch_vm_start_async(vm, cancellable, on_vm_started, g_steal_pointer(&task));
+}
+
+static void
+on_vm_restored(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	SbxChBackend *self = g_task_get_source_object(task);
+	SbxChVm *vm = g_task_get_task_data(task);
+	GError *error = NULL;
+
+	if (!sbx_ch_vm_start_finish(vm, res, &error)) {
+		if (g_hash_table_lookup(self->vms, sbx_ch_vm_get_id(vm)) == vm)
+			g_hash_table_remove(self->vms, sbx_ch_vm_get_id(vm));
+		g_task_return_error(task, error);
+		return;
+	}
+	/* no network yet: nothing for the guest to apply */
+	g_task_return_pointer(task, g_strdup(""), g_free);
+}
+
+static void
+sbx_ch_backend_restore_vm_async(SbxHypervisorBackend *backend, const SbxVmSpec *spec,
+				GCancellable *cancellable, GAsyncReadyCallback callback,
+				gpointer user_data)
+{
+	SbxChBackend *self = SBX_CH_BACKEND(backend);
+	g_autoptr(GTask) task = g_task_new(self, cancellable, callback, user_data);
+	SbxChVm *vm;
+
+	g_task_set_source_tag(task, sbx_ch_backend_restore_vm_async);
+	if (spec->snapshot_dir == NULL) {
+		g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+					"vm %s: restore without a snapshot", spec->id);
+		return;
+	}
+	vm = new_vm(self, spec, task);
+	if (vm != NULL)
+		sbx_ch_vm_restore_async(vm, cancellable, on_vm_restored, g_steal_pointer(&task));
+}
+
+static gchar *
+sbx_ch_backend_restore_vm_finish(SbxHypervisorBackend *backend, GAsyncResult *res, GError **error)
+{
+	return g_task_propagate_pointer(G_TASK(res), error);
+}
+
+static void
+on_vm_snapshotted(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	SbxChVm *vm = g_task_get_task_data(task);
+	GError *error = NULL;
+
+	if (!sbx_ch_vm_snapshot_finish(vm, res, &error))
+		g_task_return_error(task, error);
+	else
+		g_task_return_boolean(task, TRUE);
+}
+
+static void
+sbx_ch_backend_snapshot_vm_async(SbxHypervisorBackend *backend, const gchar *id,
+				 GCancellable *cancellable, GAsyncReadyCallback callback,
+				 gpointer user_data)
+{
+	SbxChBackend *self = SBX_CH_BACKEND(backend);
+	g_autoptr(GTask) task = g_task_new(self, cancellable, callback, user_data);
+	SbxChVm *vm = g_hash_table_lookup(self->vms, id);
+
+	g_task_set_source_tag(task, sbx_ch_backend_snapshot_vm_async);
+	if (vm == NULL) {
+		g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "vm %s not found",
+					id);
+		return;
+	}
+	g_task_set_task_data(task, sbx_ch_vm_ref(vm), (GDestroyNotify)sbx_ch_vm_unref);
+	sbx_ch_vm_snapshot_async(vm, cancellable, on_vm_snapshotted, g_steal_pointer(&task));
+}
+
+/* snapshots restore only into the binary that took them (CH README) */
+static const gchar *
+sbx_ch_backend_get_snapshot_compat(SbxHypervisorBackend *backend)
+{
+	return SBX_CH_BACKEND(backend)->compat;
 }
 
 static void
@@ -263,6 +363,18 @@ sbx_ch_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, const 
 		return FALSE;
 	}
 	g_ptr_array_add(self->jails, self->settings.jail);
+	{
+		g_autofree gchar *mode = g_key_file_get_string(config, group, "RestoreMode", NULL);
+		GStatBuf st = {0};
+		self->settings.restore_on_demand = g_strcmp0(mode, "ondemand") == 0;
+		/* a new build of the binary is a new compat string: old snapshots unused */
+		g_stat(self->settings.binary, &st);
+		g_free(self->compat);
+		self->compat = g_strdup_printf(
+		    "cloud-hypervisor %s %" G_GINT64_FORMAT " %" G_GINT64_FORMAT " %s",
+		    self->settings.binary, (gint64)st.st_size, (gint64)st.st_mtime,
+		    self->settings.restore_on_demand ? "ondemand" : "copy");
+	}
 	return TRUE;
 }
 
@@ -274,6 +386,7 @@ sbx_ch_backend_finalize(GObject *object)
 	g_hash_table_unref(self->vms);
 	g_free(self->settings.binary);
 	g_ptr_array_unref(self->jails);
+	g_free(self->compat);
 	G_OBJECT_CLASS(sbx_ch_backend_parent_class)->finalize(object);
 }
 
@@ -292,6 +405,10 @@ sbx_ch_backend_class_init(SbxChBackendClass *klass)
 	backend_class->get_domain_type = sbx_ch_backend_get_domain_type;
 	backend_class->connect_agent_async = sbx_ch_backend_connect_agent_async;
 	backend_class->connect_agent_finish = sbx_ch_backend_connect_agent_finish;
+	backend_class->get_snapshot_compat = sbx_ch_backend_get_snapshot_compat;
+	backend_class->snapshot_vm_async = sbx_ch_backend_snapshot_vm_async;
+	backend_class->restore_vm_async = sbx_ch_backend_restore_vm_async;
+	backend_class->restore_vm_finish = sbx_ch_backend_restore_vm_finish;
 }
 
 static void

@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 
 #include "sbx-ch-overlay.h"
+#include "sbx-ch-snapshot.h"
 #include "sbx-ch-spawn.h"
 #include "sbx-ch-vm-config.h"
 #include "sbx-ch-vm.h"
@@ -43,7 +44,10 @@ struct _SbxChVm {
 	guint timer_id;
 	SbxChVmExitedFunc exited_func;
 	gpointer exited_data;
-	gboolean files_removed; /* once: a new VM of the same id reuses the paths */
+	gboolean files_removed;	      /* once: a new VM of the same id reuses the paths */
+	gboolean restoring;	      /* from spec->snapshot_dir, not booted */
+	gboolean overlay_in_snapshot; /* a template's: the clones' frozen layer */
+	gchar *restore_dir;
 };
 
 static void
@@ -65,6 +69,7 @@ vm_clear(SbxChVm *vm)
 	g_free(vm->api_socket);
 	g_free(vm->vsock_socket);
 	g_free(vm->overlay);
+	g_free(vm->restore_dir);
 	g_free(vm->log_path);
 	g_object_unref(vm->exited_data);
 }
@@ -149,11 +154,14 @@ sbx_ch_vm_new(const SbxVmSpec *spec, const SbxChSettings *settings, SbxChVmExite
 static void
 remove_files(SbxChVm *vm)
 {
-	const gchar *paths[] = {vm->overlay, vm->api_socket, vm->vsock_socket, vm->log_path};
+	const gchar *paths[] = {vm->overlay_in_snapshot ? NULL : vm->overlay, vm->api_socket,
+				vm->vsock_socket, vm->log_path};
 
 	if (vm->files_removed)
 		return;
 	vm->files_removed = TRUE;
+	if (vm->restore_dir != NULL)
+		sbx_ch_snapshot_remove_restore(vm->restore_dir);
 	for (guint i = 0; i < G_N_ELEMENTS(paths); i++) {
 		if (paths[i] != NULL && g_unlink(paths[i]) != 0 && errno != ENOENT)
 			g_debug("vm %s: cannot remove %s: %s", vm->spec->id, paths[i],
@@ -351,6 +359,13 @@ on_info(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 static void
+query_info(SbxChVm *vm)
+{
+	sbx_ch_api_call_async(vm->api, "GET", "vm.info", NULL, vm->start_cancellable, on_info,
+			      sbx_ch_vm_ref(vm));
+}
+
+static void
 on_booted(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	g_autoptr(SbxChVm) vm = user_data;
@@ -360,8 +375,47 @@ on_booted(GObject *source, GAsyncResult *res, gpointer user_data)
 		start_fail(vm, error);
 		return;
 	}
-	sbx_ch_api_call_async(vm->api, "GET", "vm.info", NULL, vm->start_cancellable, on_info,
-			      sbx_ch_vm_ref(vm));
+	query_info(vm);
+}
+
+/* before v52 a restored VM waits paused for vm.resume */
+static void
+on_restored(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(SbxChVm) vm = user_data;
+	GError *error = NULL;
+
+	if (!sbx_ch_api_call_finish(vm->api, res, NULL, &error)) {
+		start_fail(vm, error);
+		return;
+	}
+	if (sbx_ch_version_has_restore_mode(&vm->version)) {
+		query_info(vm);
+		return;
+	}
+	sbx_ch_api_put_async(vm->api, "vm.resume", NULL, vm->start_cancellable, on_booted,
+			     sbx_ch_vm_ref(vm));
+}
+
+static void
+restore_vmm(SbxChVm *vm)
+{
+	g_autoptr(JsonNode) body = NULL;
+	GError *error = NULL;
+
+	vm->restore_dir = g_build_filename(vm->spec->run_dir, "restore", NULL);
+	if (!sbx_ch_snapshot_prepare_restore(vm->spec->snapshot_dir, vm->restore_dir, vm->overlay,
+					     vm->vsock_socket, vm->spec->console_log, &error) ||
+	    !sbx_jail_chown(vm->settings.jail, vm->restore_dir, &error)) {
+		g_prefix_error(&error, "snapshot %s: ", vm->spec->snapshot_dir);
+		start_fail(vm, error);
+		return;
+	}
+	g_unlink(vm->vsock_socket);
+	body = sbx_ch_snapshot_restore_body(vm->restore_dir, &vm->version,
+					    vm->settings.restore_on_demand);
+	sbx_ch_api_put_async(vm->api, "vm.restore", body, vm->start_cancellable, on_restored,
+			     sbx_ch_vm_ref(vm));
 }
 
 static void add_next_volume(SbxChVm *vm);
@@ -421,6 +475,10 @@ on_pinged(GObject *source, GAsyncResult *res, gpointer user_data)
 		start_fail(vm, error);
 		return;
 	}
+	if (vm->restoring) {
+		restore_vmm(vm);
+		return;
+	}
 	config.spec = vm->spec;
 	config.version = vm->version;
 	config.root_overlay = vm->overlay;
@@ -447,6 +505,10 @@ give_to_jail(SbxChVm *vm, GError **error)
 			return FALSE;
 	}
 	if (vm->overlay != NULL && !sbx_jail_chown(vm->settings.jail, vm->overlay, error))
+		return FALSE;
+	/* a template's VMM writes the snapshot there */
+	if (vm->spec->snapshot_dir != NULL && !vm->restoring &&
+	    !sbx_jail_chown(vm->settings.jail, vm->spec->snapshot_dir, error))
 		return FALSE;
 	return sbx_jail_chown(vm->settings.jail, vm->spec->run_dir, error);
 }
@@ -502,6 +564,8 @@ sbx_ch_vm_start_async(SbxChVm *vm, GCancellable *cancellable, GAsyncReadyCallbac
 		      gpointer user_data)
 {
 	GError *error = NULL;
+	g_autofree gchar *base = NULL;
+	const gchar *format = vm->spec->root_format;
 
 	vm->start_task = g_task_new(NULL, cancellable, callback, user_data);
 	g_task_set_source_tag(vm->start_task, sbx_ch_vm_start_async);
@@ -516,14 +580,26 @@ sbx_ch_vm_start_async(SbxChVm *vm, GCancellable *cancellable, GAsyncReadyCallbac
 		start_fail(vm, error);
 		return;
 	}
-	if (vm->spec->root_disk == NULL) {
+	if (vm->restoring) {
+		/* a clone writes its own overlay on the snapshot's frozen one */
+		base = g_build_filename(vm->spec->snapshot_dir, SBX_CH_SNAPSHOT_ROOT, NULL);
+		format = "qcow2";
+		if (!g_file_test(base, G_FILE_TEST_EXISTS))
+			g_clear_pointer(&base, g_free);
+	} else {
+		base = g_strdup(vm->spec->root_disk);
+	}
+	if (base == NULL) {
 		spawn_vmm(vm);
 		return;
 	}
-	vm->overlay = g_build_filename(vm->spec->run_dir, "root.qcow2", NULL);
-	sbx_ch_overlay_create_async(vm->spec->root_disk, vm->spec->root_format, vm->overlay,
-				    vm->spec->disk_size, vm->start_cancellable, on_overlay,
-				    sbx_ch_vm_ref(vm));
+	/* a template's overlay is the snapshot's frozen layer once taken */
+	vm->overlay_in_snapshot = vm->spec->snapshot_dir != NULL && !vm->restoring;
+	vm->overlay =
+	    g_build_filename(vm->overlay_in_snapshot ? vm->spec->snapshot_dir : vm->spec->run_dir,
+			     SBX_CH_SNAPSHOT_ROOT, NULL);
+	sbx_ch_overlay_create_async(base, format, vm->overlay, vm->spec->disk_size,
+				    vm->start_cancellable, on_overlay, sbx_ch_vm_ref(vm));
 }
 
 gboolean
@@ -629,6 +705,79 @@ sbx_ch_vm_destroy_async(SbxChVm *vm, GAsyncReadyCallback callback, gpointer user
 
 gboolean
 sbx_ch_vm_destroy_finish(SbxChVm *vm, GAsyncResult *res, GError **error)
+{
+	return g_task_propagate_boolean(G_TASK(res), error);
+}
+
+void
+sbx_ch_vm_restore_async(SbxChVm *vm, GCancellable *cancellable, GAsyncReadyCallback callback,
+			gpointer user_data)
+{
+	vm->restoring = TRUE;
+	sbx_ch_vm_start_async(vm, cancellable, callback, user_data);
+}
+
+static void
+on_snapshotted(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	SbxChVm *vm = g_task_get_task_data(task);
+	GError *error = NULL;
+
+	if (!sbx_ch_api_call_finish(vm->api, res, NULL, &error) ||
+	    !sbx_ch_snapshot_seal(vm->spec->snapshot_dir, &error)) {
+		g_prefix_error(&error, "vm %s: ", vm->spec->id);
+		g_task_return_error(task, error);
+		return;
+	}
+	g_task_return_boolean(task, TRUE);
+}
+
+static void
+on_paused(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	SbxChVm *vm = g_task_get_task_data(task);
+	g_autofree gchar *url = g_strconcat("file://", vm->spec->snapshot_dir, NULL);
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonNode) body = NULL;
+	GError *error = NULL;
+
+	if (!sbx_ch_api_call_finish(vm->api, res, NULL, &error)) {
+		g_prefix_error(&error, "vm %s: ", vm->spec->id);
+		g_task_return_error(task, error);
+		return;
+	}
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "destination_url");
+	json_builder_add_string_value(b, url);
+	json_builder_end_object(b);
+	body = json_builder_get_root(b);
+	GCancellable *cancellable = g_task_get_cancellable(task);
+	sbx_ch_api_put_async(vm->api, "vm.snapshot", body, cancellable, on_snapshotted,
+			     g_steal_pointer(&task));
+}
+
+void
+sbx_ch_vm_snapshot_async(SbxChVm *vm, GCancellable *cancellable, GAsyncReadyCallback callback,
+			 gpointer user_data)
+{
+	g_autoptr(GTask) task = g_task_new(NULL, cancellable, callback, user_data);
+
+	g_task_set_source_tag(task, sbx_ch_vm_snapshot_async);
+	g_task_set_task_data(task, sbx_ch_vm_ref(vm), (GDestroyNotify)sbx_ch_vm_unref);
+	if (vm->state != SBX_CH_VM_RUNNING || vm->spec->snapshot_dir == NULL) {
+		g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+					"vm %s: not a running snapshot template", vm->spec->id);
+		return;
+	}
+	/* the VM must be paused for vm.snapshot; the core destroys it afterwards */
+	sbx_ch_api_put_async(vm->api, "vm.pause", NULL, cancellable, on_paused,
+			     g_steal_pointer(&task));
+}
+
+gboolean
+sbx_ch_vm_snapshot_finish(SbxChVm *vm, GAsyncResult *res, GError **error)
 {
 	return g_task_propagate_boolean(G_TASK(res), error);
 }

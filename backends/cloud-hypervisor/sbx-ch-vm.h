@@ -28,6 +28,7 @@ typedef struct {
 	guint agent_port;
 	guint api_timeout_sec;
 	guint graceful_stop_sec;
+	gboolean restore_on_demand; /* vm.restore memory_restore_mode OnDemand (v52+) */
 } SbxChSettings;
 
 typedef struct _SbxChVm SbxChVm;
@@ -51,6 +52,16 @@ const gchar *sbx_ch_vm_get_vsock_socket(SbxChVm *vm);
 void sbx_ch_vm_start_async(SbxChVm *vm, GCancellable *cancellable, GAsyncReadyCallback callback,
 			   gpointer user_data);
 gboolean sbx_ch_vm_start_finish(SbxChVm *vm, GAsyncResult *res, GError **error);
+
+/* as start, from the snapshot in spec->snapshot_dir (vm.restore; vm.resume
+ * before v52); same completion */
+void sbx_ch_vm_restore_async(SbxChVm *vm, GCancellable *cancellable, GAsyncReadyCallback callback,
+			     gpointer user_data);
+/* vm.pause, vm.snapshot into spec->snapshot_dir (the template's own), then
+ * the snapshot's files read-only */
+void sbx_ch_vm_snapshot_async(SbxChVm *vm, GCancellable *cancellable, GAsyncReadyCallback callback,
+			      gpointer user_data);
+gboolean sbx_ch_vm_snapshot_finish(SbxChVm *vm, GAsyncResult *res, GError **error);
 
 /* stops the VM (vmm.shutdown, or the power button first when configured,
  * SIGKILL when the VMM does not go) and removes its files */

@@ -603,6 +603,100 @@ test_jailed_user(Fixture *f, gconstpointer data)
 	g_assert_true(pid_gone(pid));
 }
 
+static gchar *
+snapshot_file(Fixture *f, const gchar *name)
+{
+	return g_build_filename(f->dir, "snap", name, NULL);
+}
+
+/* a template boots with snapshot_dir, is saved there (vm.pause, vm.snapshot)
+ * and destroyed; a clone restores from it with its own overlay, vsock socket
+ * and console, and its agent answers */
+static void
+test_snapshot_restore(Fixture *f, gconstpointer data)
+{
+	const gchar *version = data;
+	gboolean has_mode = g_str_has_prefix(version, "53.");
+	g_autofree gchar *base = g_build_filename(f->dir, "base.qcow2", NULL);
+	g_autofree gchar *snap = g_build_filename(f->dir, "snap", NULL);
+	g_autofree gchar *clone_dir = g_build_filename(f->dir, "sbxclone1", NULL);
+	g_autofree gchar *clone_console = g_build_filename(clone_dir, "console.log", NULL);
+	g_autofree gchar *frozen = snapshot_file(f, "root.qcow2");
+	g_autofree gchar *restore_line = NULL;
+	g_autofree gchar *trace = NULL;
+	g_autoptr(SbxVmSpec) clone = NULL;
+	g_autoptr(GAsyncResult) res = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *words = NULL;
+	const gchar *names[] = {"config.json", "state.json", "memory-ranges", "root.qcow2"};
+	GStatBuf st;
+
+	g_setenv("SBX_FAKE_CH_VERSION", version, TRUE);
+	g_assert_nonnull(sbx_hypervisor_backend_get_snapshot_compat(f->backend));
+	make_base(f, base);
+	g_assert_cmpint(g_mkdir(snap, 0700), ==, 0);
+	f->spec->root_disk = g_strdup(base);
+	f->spec->root_format = g_strdup("qcow2");
+	f->spec->snapshot_dir = g_strdup(snap);
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+	sbx_hypervisor_backend_snapshot_vm_async(f->backend, f->spec->id, NULL, on_done, f);
+	res = wait_result(f);
+	g_assert_true(sbx_hypervisor_backend_snapshot_vm_finish(f->backend, res, &error));
+	g_assert_no_error(error);
+	g_clear_object(&res);
+	destroy(f);
+	/* the snapshot: read-only, and the template's overlay kept as its frozen layer */
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autofree gchar *path = snapshot_file(f, names[i]);
+		g_assert_cmpint(g_stat(path, &st), ==, 0);
+		g_assert_cmpuint(st.st_mode & 0777, ==, 0444);
+	}
+
+	clone = sbx_vm_spec_copy(f->spec);
+	g_free(clone->id);
+	clone->id = g_strdup("sbxclone1");
+	g_free(clone->run_dir);
+	clone->run_dir = g_strdup(clone_dir);
+	g_free(clone->console_log);
+	clone->console_log = g_strdup(clone_console);
+	g_free(clone->agent_socket);
+	clone->agent_socket = g_build_filename(clone_dir, "agent.sock", NULL);
+	g_assert_cmpint(g_mkdir(clone_dir, 0750), ==, 0);
+	sbx_hypervisor_backend_restore_vm_async(f->backend, clone, NULL, on_done, f);
+	res = wait_result(f);
+	words = sbx_hypervisor_backend_restore_vm_finish(f->backend, res, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(words, ==, "");
+	{
+		/* the clone's agent, through the clone's own vsock socket */
+		SbxVmSpec *tmpl = f->spec;
+		f->spec = clone;
+		agent_hello(f);
+		destroy(f);
+		f->spec = tmpl;
+	}
+	trace = read_trace(f);
+	restore_line = g_strdup_printf(
+	    "PUT /api/v1/vm.restore {\"source_url\":\"file://%s/restore\","
+	    "\"prefault\":false%s}\n",
+	    clone_dir, has_mode ? ",\"memory_restore_mode\":\"Copy\",\"resume\":true" : "");
+	g_assert_nonnull(strstr(trace, restore_line));
+	/* before v52 a restored VM waits for vm.resume */
+	g_assert_true((strstr(trace, "PUT /api/v1/vm.resume\n") != NULL) == !has_mode);
+	g_assert_nonnull(strstr(trace, "PUT /api/v1/vm.pause\nPUT /api/v1/vm.snapshot"));
+	/* the frozen layer outlives the clone; the clone left nothing */
+	g_assert_true(g_file_test(frozen, G_FILE_TEST_EXISTS));
+	g_unlink(clone_console);
+	g_assert_cmpint(g_rmdir(clone_dir), ==, 0);
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autofree gchar *path = snapshot_file(f, names[i]);
+		g_unlink(path);
+	}
+	g_assert_cmpint(g_rmdir(snap), ==, 0);
+	g_unlink(base);
+}
+
 static void
 test_bad_binary(Fixture *f, gconstpointer data)
 {
@@ -637,6 +731,10 @@ main(int argc, char **argv)
 	g_test_add("/ch-plugin/cancelled", Fixture, NULL, setup, test_cancelled, teardown);
 	g_test_add("/ch-plugin/destroy-while-starting", Fixture, NULL, setup,
 		   test_destroy_while_starting, teardown);
+	g_test_add("/ch-plugin/snapshot-restore/v53", Fixture, "53.0.0", setup,
+		   test_snapshot_restore, teardown);
+	g_test_add("/ch-plugin/snapshot-restore/v50", Fixture, "50.0.0", setup,
+		   test_snapshot_restore, teardown);
 	g_test_add("/ch-plugin/jailed-user", Fixture, NULL, setup, test_jailed_user, teardown);
 	g_test_add("/ch-plugin/bad-binary", Fixture, NULL, setup, test_bad_binary, teardown);
 	return g_test_run();
