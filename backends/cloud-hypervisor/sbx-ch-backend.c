@@ -70,6 +70,15 @@ on_vm_exited(SbxChVm *vm, gpointer user_data)
 	sbx_hypervisor_backend_emit_vm_exited(SBX_HYPERVISOR_BACKEND(self), sbx_ch_vm_get_id(vm));
 }
 
+/* a failed start: its files are gone; a VMM still dying is reaped by the vm
+ * itself (and a destroy that came meanwhile holds its own reference) */
+static void
+forget(SbxChBackend *self, SbxChVm *vm)
+{
+	if (g_hash_table_lookup(self->vms, sbx_ch_vm_get_id(vm)) == vm)
+		g_hash_table_remove(self->vms, sbx_ch_vm_get_id(vm));
+}
+
 static void
 on_vm_started(GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -79,10 +88,7 @@ on_vm_started(GObject *source, GAsyncResult *res, gpointer user_data)
 	GError *error = NULL;
 
 	if (!sbx_ch_vm_start_finish(vm, res, &error)) {
-		/* its files are gone; a VMM still dying is reaped by the vm itself
-		 * (and a destroy that came meanwhile holds its own reference) */
-		if (g_hash_table_lookup(self->vms, sbx_ch_vm_get_id(vm)) == vm)
-			g_hash_table_remove(self->vms, sbx_ch_vm_get_id(vm));
+		forget(self, vm);
 		g_task_return_error(task, error);
 		return;
 	}
@@ -145,8 +151,7 @@ on_vm_restored(GObject *source, GAsyncResult *res, gpointer user_data)
 	GError *error = NULL;
 
 	if (!sbx_ch_vm_start_finish(vm, res, &error)) {
-		if (g_hash_table_lookup(self->vms, sbx_ch_vm_get_id(vm)) == vm)
-			g_hash_table_remove(self->vms, sbx_ch_vm_get_id(vm));
+		forget(self, vm);
 		g_task_return_error(task, error);
 		return;
 	}
@@ -227,8 +232,7 @@ on_vm_destroyed(GObject *source, GAsyncResult *res, gpointer user_data)
 	SbxChVm *vm = g_task_get_task_data(task);
 	GError *error = NULL;
 
-	if (g_hash_table_lookup(self->vms, sbx_ch_vm_get_id(vm)) == vm)
-		g_hash_table_remove(self->vms, sbx_ch_vm_get_id(vm));
+	forget(self, vm);
 	if (!sbx_ch_vm_destroy_finish(vm, res, &error)) {
 		g_task_return_error(task, error);
 		return;

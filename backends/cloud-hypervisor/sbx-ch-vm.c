@@ -420,6 +420,7 @@ restore_vmm(SbxChVm *vm)
 
 static void add_next_volume(SbxChVm *vm);
 
+/* vm.create and each vm.add-disk: then the next volume, or boot */
 static void
 on_volume_added(GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -451,19 +452,6 @@ add_next_volume(SbxChVm *vm)
 }
 
 static void
-on_created(GObject *source, GAsyncResult *res, gpointer user_data)
-{
-	g_autoptr(SbxChVm) vm = user_data;
-	GError *error = NULL;
-
-	if (!sbx_ch_api_call_finish(vm->api, res, NULL, &error)) {
-		start_fail(vm, error);
-		return;
-	}
-	add_next_volume(vm);
-}
-
-static void
 on_pinged(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	g_autoptr(SbxChVm) vm = user_data;
@@ -488,7 +476,7 @@ on_pinged(GObject *source, GAsyncResult *res, gpointer user_data)
 	body = sbx_ch_vm_config_build(&config);
 	/* CH binds the vsock socket at boot and fails if a stale one is there */
 	g_unlink(vm->vsock_socket);
-	sbx_ch_api_put_async(vm->api, "vm.create", body, vm->start_cancellable, on_created,
+	sbx_ch_api_put_async(vm->api, "vm.create", body, vm->start_cancellable, on_volume_added,
 			     sbx_ch_vm_ref(vm));
 }
 
