@@ -274,7 +274,7 @@ sbx_ctl_cp_main(SbxCtl *ctl, gint argc, gchar **argv)
 	g_autofree gchar *dst_id = NULL;
 	g_autofree gchar *dst_path = NULL;
 	g_autofree gchar *object = NULL;
-	g_autofree gchar *what = NULL;
+	gint rc = SBX_CTL_EXIT_FAILURE;
 	g_auto(GVariantBuilder) fopts = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
 	g_autoptr(GVariant) file_options = NULL;
 	gboolean src_remote, dst_remote;
@@ -315,15 +315,10 @@ sbx_ctl_cp_main(SbxCtl *ctl, gint argc, gchar **argv)
 	if (parents)
 		g_variant_builder_add(&fopts, "{sv}", "parents", g_variant_new_boolean(TRUE));
 
-	if (!sbx_ctl_connect(ctl, &error))
-		return sbx_ctl_report_local_error(error);
 	id = src_remote ? src_id : dst_id;
-	object = sbx_ctl_get_sandbox(ctl, id, &error);
-	if (object == NULL) {
-		/* TRANSLATORS: %s is a sandbox id */
-		what = g_strdup_printf(_("cannot find sandbox '%s'"), id);
-		return sbx_ctl_report_dbus_error(ctl, what, error);
-	}
+	object = sbx_ctl_find_sandbox(ctl, id, &rc);
+	if (object == NULL)
+		return rc;
 	file_options = g_variant_ref_sink(g_variant_builder_end(&fopts));
 	if (dst_remote)
 		return sbx_ctl_cp_upload(ctl, object, args[0], dst_path, recursive, file_options);

@@ -112,7 +112,7 @@ sbx_ctl_exec_main(SbxCtl *ctl, gint argc, gchar **argv)
 	g_auto(GStrv) args = NULL;
 	g_auto(GStrv) command = NULL;
 	g_autofree gchar *path = NULL;
-	g_autofree gchar *what = NULL;
+	gint rc = SBX_CTL_EXIT_FAILURE;
 	gint32 exit_status = 0;
 	gint32 signal_number = 0;
 
@@ -148,15 +148,9 @@ sbx_ctl_exec_main(SbxCtl *ctl, gint argc, gchar **argv)
 	fd_list = sbx_ctl_exec_stdio_fd_list(&error);
 	if (fd_list == NULL)
 		return sbx_ctl_report_local_error(error);
-	if (!sbx_ctl_connect(ctl, &error))
-		return sbx_ctl_report_local_error(error);
-
-	path = sbx_ctl_get_sandbox(ctl, args[0], &error);
-	if (path == NULL) {
-		/* TRANSLATORS: %s is a sandbox id */
-		what = g_strdup_printf(_("cannot find sandbox '%s'"), args[0]);
-		return sbx_ctl_report_dbus_error(ctl, what, error);
-	}
+	path = sbx_ctl_find_sandbox(ctl, args[0], &rc);
+	if (path == NULL)
+		return rc;
 	/* a terminal and a timeout need the Process1 object */
 	if (tty || timeout != NULL)
 		return sbx_ctl_proc_run(ctl, path, command, dict, tty);

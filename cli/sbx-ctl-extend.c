@@ -6,34 +6,24 @@
 #include <glib/gi18n.h>
 
 #include "sbx-ctl.h"
+#include "sbx-duration.h"
 
 /* "90", "30s", "5m", "1h" -> seconds (1 .. G_MAXUINT32) */
 static gboolean
 parse_duration(const gchar *text, guint32 *seconds)
 {
-	guint64 n = 0, unit = 1;
-	gchar *end = NULL;
+	guint64 n = 0;
 
-	if (text == NULL || !g_ascii_isdigit(text[0]))
+	if (!sbx_duration_parse(text, &n) || n == 0 || n > G_MAXUINT32)
 		return FALSE;
-	n = g_ascii_strtoull(text, &end, 10);
-	if (g_strcmp0(end, "s") == 0 || *end == '\0')
-		unit = 1;
-	else if (g_strcmp0(end, "m") == 0)
-		unit = 60;
-	else if (g_strcmp0(end, "h") == 0)
-		unit = 3600;
-	else
-		return FALSE;
-	if (n == 0 || n > G_MAXUINT32 / unit)
-		return FALSE;
-	*seconds = (guint32)(n * unit);
+	*seconds = (guint32)n;
 	return TRUE;
 }
 
 gint
 sbx_ctl_extend_main(SbxCtl *ctl, gint argc, gchar **argv)
 {
+	gint rc = SBX_CTL_EXIT_FAILURE;
 	g_autoptr(GOptionContext) context = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) reply = NULL;
@@ -63,15 +53,9 @@ sbx_ctl_extend_main(SbxCtl *ctl, gint argc, gchar **argv)
 		/* TRANSLATORS: %s is what the user typed */
 		return sbx_ctl_usage_error(_("'%s' is not a duration such as 90, 30s, 5m or 1h"),
 					   args[1]);
-	if (!sbx_ctl_connect(ctl, &error))
-		return sbx_ctl_report_local_error(error);
-
-	path = sbx_ctl_get_sandbox(ctl, args[0], &error);
-	if (path == NULL) {
-		/* TRANSLATORS: %s is a sandbox id */
-		what = g_strdup_printf(_("cannot find sandbox '%s'"), args[0]);
-		return sbx_ctl_report_dbus_error(ctl, what, error);
-	}
+	path = sbx_ctl_find_sandbox(ctl, args[0], &rc);
+	if (path == NULL)
+		return rc;
 	reply = g_dbus_connection_call_sync(
 	    ctl->connection, SBX_CTL_BUS_NAME, path, SBX_CTL_SANDBOX_IFACE, "ExtendTimeout",
 	    g_variant_new("(u)", seconds), G_VARIANT_TYPE("(t)"), G_DBUS_CALL_FLAGS_NONE,

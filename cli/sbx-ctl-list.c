@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "sbx-ctl.h"
+#include "sbx-text.h"
 
 #define SBX_CTL_LIST_COLUMNS 6
 
@@ -19,12 +20,8 @@ sbx_ctl_list_compare_cb(gconstpointer a, gconstpointer b)
 static void
 sbx_ctl_list_sanitize_row(gchar **row)
 {
-	for (guint i = 0; i < SBX_CTL_LIST_COLUMNS; i++) {
-		for (gchar *p = row[i]; *p != '\0'; p++) {
-			if ((guchar)*p < 0x20 || *p == 0x7f)
-				*p = '?';
-		}
-	}
+	for (guint i = 0; i < SBX_CTL_LIST_COLUMNS; i++)
+		sbx_text_sanitize(row[i]);
 }
 
 /* the columns of one sandbox, or NULL if it vanished meanwhile */
@@ -198,6 +195,7 @@ sbx_ctl_list_main(SbxCtl *ctl, gint argc, gchar **argv)
 gint
 sbx_ctl_list_kill_main(SbxCtl *ctl, gint argc, gchar **argv)
 {
+	gint rc = SBX_CTL_EXIT_FAILURE;
 	g_autoptr(GOptionContext) context = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) reply = NULL;
@@ -214,15 +212,9 @@ sbx_ctl_list_kill_main(SbxCtl *ctl, gint argc, gchar **argv)
 		return sbx_ctl_usage_error(_("missing the sandbox id"));
 	if (args[1] != NULL)
 		return sbx_ctl_usage_error(_("unexpected argument '%s'"), args[1]);
-	if (!sbx_ctl_connect(ctl, &error))
-		return sbx_ctl_report_local_error(error);
-
-	path = sbx_ctl_get_sandbox(ctl, args[0], &error);
-	if (path == NULL) {
-		/* TRANSLATORS: %s is a sandbox id */
-		what = g_strdup_printf(_("cannot find sandbox '%s'"), args[0]);
-		return sbx_ctl_report_dbus_error(ctl, what, error);
-	}
+	path = sbx_ctl_find_sandbox(ctl, args[0], &rc);
+	if (path == NULL)
+		return rc;
 	reply = g_dbus_connection_call_sync(
 	    ctl->connection, SBX_CTL_BUS_NAME, path, SBX_CTL_SANDBOX_IFACE, "Kill", NULL,
 	    G_VARIANT_TYPE_UNIT, G_DBUS_CALL_FLAGS_NONE, SBX_CTL_KILL_TIMEOUT_MS, NULL, &error);

@@ -45,6 +45,7 @@ copy_to_stdout(gint fd, GError **error)
 gint
 sbx_ctl_logs_main(SbxCtl *ctl, gint argc, gchar **argv)
 {
+	gint rc = SBX_CTL_EXIT_FAILURE;
 	gboolean events = FALSE;
 	gboolean follow = FALSE;
 	const GOptionEntry entries[] = {
@@ -75,15 +76,9 @@ sbx_ctl_logs_main(SbxCtl *ctl, gint argc, gchar **argv)
 		return sbx_ctl_usage_error(_("missing the sandbox id"));
 	if (args[1] != NULL)
 		return sbx_ctl_usage_error(_("unexpected argument '%s'"), args[1]);
-	if (!sbx_ctl_connect(ctl, &error))
-		return sbx_ctl_report_local_error(error);
-
-	path = sbx_ctl_get_sandbox(ctl, args[0], &error);
-	if (path == NULL) {
-		/* TRANSLATORS: %s is a sandbox id */
-		what = g_strdup_printf(_("cannot find sandbox '%s'"), args[0]);
-		return sbx_ctl_report_dbus_error(ctl, what, error);
-	}
+	path = sbx_ctl_find_sandbox(ctl, args[0], &rc);
+	if (path == NULL)
+		return rc;
 	if (!g_unix_open_pipe(p, FD_CLOEXEC, &error))
 		return sbx_ctl_report_local_error(error);
 	g_unix_fd_list_append(fds, p[1], NULL);

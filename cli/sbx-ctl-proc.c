@@ -244,7 +244,7 @@ sbx_ctl_proc_shell_main(SbxCtl *ctl, gint argc, gchar **argv)
 	g_auto(GStrv) args = NULL;
 	g_auto(GStrv) rest = NULL;
 	g_autofree gchar *path = NULL;
-	g_autofree gchar *what = NULL;
+	gint rc = SBX_CTL_EXIT_FAILURE;
 
 	context = sbx_ctl_option_context_new(
 	    ctl, _("ID"),
@@ -264,13 +264,9 @@ sbx_ctl_proc_shell_main(SbxCtl *ctl, gint argc, gchar **argv)
 	dict = g_variant_dict_new(options);
 	if (!sbx_ctl_proc_add_user_option(dict, user, &error))
 		return sbx_ctl_report_local_error(error);
-	if (!sbx_ctl_connect(ctl, &error))
-		return sbx_ctl_report_local_error(error);
-	path = sbx_ctl_get_sandbox(ctl, args[0], &error);
-	if (path == NULL) {
-		what = g_strdup_printf(_("cannot find sandbox '%s'"), args[0]);
-		return sbx_ctl_report_dbus_error(ctl, what, error);
-	}
+	path = sbx_ctl_find_sandbox(ctl, args[0], &rc);
+	if (path == NULL)
+		return rc;
 	return sbx_ctl_proc_run(ctl, path, command, dict, TRUE);
 }
 
@@ -305,7 +301,7 @@ sbx_ctl_proc_ps_main(SbxCtl *ctl, gint argc, gchar **argv)
 	g_auto(GStrv) args = NULL;
 	g_auto(GStrv) rest = NULL;
 	g_autofree gchar *path = NULL;
-	g_autofree gchar *what = NULL;
+	gint rc = SBX_CTL_EXIT_FAILURE;
 	g_autofree const gchar **processes = NULL;
 
 	context = sbx_ctl_option_context_new(
@@ -319,13 +315,9 @@ sbx_ctl_proc_ps_main(SbxCtl *ctl, gint argc, gchar **argv)
 		return sbx_ctl_usage_error(_("missing the sandbox id"));
 	if (args[1] != NULL)
 		return sbx_ctl_usage_error(_("unexpected argument '%s'"), args[1]);
-	if (!sbx_ctl_connect(ctl, &error))
-		return sbx_ctl_report_local_error(error);
-	path = sbx_ctl_get_sandbox(ctl, args[0], &error);
-	if (path == NULL) {
-		what = g_strdup_printf(_("cannot find sandbox '%s'"), args[0]);
-		return sbx_ctl_report_dbus_error(ctl, what, error);
-	}
+	path = sbx_ctl_find_sandbox(ctl, args[0], &rc);
+	if (path == NULL)
+		return rc;
 	reply = g_dbus_connection_call_sync(
 	    ctl->connection, SBX_CTL_BUS_NAME, path, SBX_CTL_SANDBOX_IFACE, "ListProcesses", NULL,
 	    G_VARIANT_TYPE("(ao)"), G_DBUS_CALL_FLAGS_NONE, SBX_CTL_QUERY_TIMEOUT_MS, NULL, &error);

@@ -9,6 +9,7 @@
 
 #include "sbx-ctl.h"
 #include "sbx-size.h"
+#include "sbx-text.h"
 
 #define SBX_CTL_VOLUME_IFACE "org.sandboxd.Volume1"
 /* creating, resizing and snapshotting copy data: no short timeout */
@@ -114,10 +115,7 @@ static gchar *
 clean(const gchar *s)
 {
 	gchar *copy = g_strdup(s != NULL ? s : "");
-	for (gchar *p = copy; *p != '\0'; p++) {
-		if ((guchar)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	}
+	sbx_text_sanitize(copy);
 	return copy;
 }
 

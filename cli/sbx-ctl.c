@@ -354,6 +354,27 @@ sbx_ctl_get_sandbox(SbxCtl *ctl, const gchar *id, GError **error)
 	return path;
 }
 
+/* connects and looks up @id; on failure says why and sets *exit_code */
+gchar *
+sbx_ctl_find_sandbox(SbxCtl *ctl, const gchar *id, gint *exit_code)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *what = NULL;
+	gchar *path;
+
+	if (!sbx_ctl_connect(ctl, &error)) {
+		*exit_code = sbx_ctl_report_local_error(error);
+		return NULL;
+	}
+	path = sbx_ctl_get_sandbox(ctl, id, &error);
+	if (path == NULL) {
+		/* TRANSLATORS: %s is a sandbox id */
+		what = g_strdup_printf(_("cannot find sandbox '%s'"), id);
+		*exit_code = sbx_ctl_report_dbus_error(ctl, what, error);
+	}
+	return path;
+}
+
 /* the shell's convention: 128+N for a process killed by signal N */
 gint
 sbx_ctl_exit_code(gint32 exit_status, gint32 signal_number)

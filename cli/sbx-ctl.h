@@ -71,6 +71,7 @@ GVariant *sbx_ctl_parse_pairs(const gchar *const *pairs, const gchar *option_nam
 gboolean sbx_ctl_parse_uint(const gchar *str, const gchar *option_name, guint32 *value,
 			    GError **error);
 gchar *sbx_ctl_get_sandbox(SbxCtl *ctl, const gchar *id, GError **error);
+gchar *sbx_ctl_find_sandbox(SbxCtl *ctl, const gchar *id, gint *exit_code);
 gint sbx_ctl_exit_code(gint32 exit_status, gint32 signal_number);
 
 /* sbx-ctl-create.c */

@@ -3,6 +3,7 @@
 #include <libsoup/soup.h>
 
 #include "sbx-ch-api.h"
+#include "sbx-text.h"
 
 /* spelled out: G_DEFINE_QUARK would stringify the dashes with spaces */
 GQuark
@@ -82,11 +83,8 @@ sbx_ch_api_error_from_reply(const gchar *endpoint, guint status, const gchar *bo
 		g_string_append_len(text, body, (gssize)length);
 	}
 	/* one printable line, whatever the VMM sent */
-	for (gsize i = 0; i < text->len; i++) {
-		if ((guchar)text->str[i] < 0x20 || text->str[i] == 0x7f)
-			text->str[i] = ' ';
-	}
 	g_strstrip(text->str);
+	sbx_text_sanitize(text->str);
 	if (!g_utf8_validate(text->str, -1, NULL)) {
 		g_autofree gchar *valid = g_utf8_make_valid(text->str, -1);
 		g_string_assign(text, valid);

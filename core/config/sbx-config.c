@@ -7,6 +7,7 @@
 
 #include "sbx-config.h"
 #include "sbx-error.h"
+#include "sbx-text.h"
 
 #define SBX_CONFIG_MAIN_FILE "sandboxd.conf"
 #define SBX_CONFIG_DROPIN_DIR "sandboxd.conf.d"
@@ -261,16 +262,6 @@ region_schema(SbxConfig *self, const gchar *path, GKeyFile *kf, const gchar *gro
 	return schema;
 }
 
-static gboolean
-has_control_chars(const gchar *value)
-{
-	for (const gchar *p = value; *p != '\0'; p++) {
-		if ((guchar)*p < 0x20 || *p == 0x7f)
-			return TRUE;
-	}
-	return FALSE;
-}
-
 /* checks one value; returns it normalised (image paths made absolute) */
 static gchar *
 check_value(const gchar *file, const gchar *group, const SbxConfigKey *key, GKeyFile *kf,
@@ -284,7 +275,7 @@ check_value(const gchar *file, const gchar *group, const SbxConfigKey *key, GKey
 			    key->name, error_local->message);
 		return NULL;
 	}
-	if (strlen(value) > SBX_CONFIG_STRING_MAX || has_control_chars(value)) {
+	if (strlen(value) > SBX_CONFIG_STRING_MAX || sbx_text_has_control_chars(value)) {
 		g_set_error(error, SBX_ERROR, SBX_ERROR_CONFIG,
 			    "%s: [%s] %s: the value must be at most %u bytes of printable text",
 			    file, group, key->name, (guint)SBX_CONFIG_STRING_MAX);

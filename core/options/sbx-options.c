@@ -5,24 +5,14 @@
 
 #include <string.h>
 
+#include "sbx-duration.h"
 #include "sbx-error.h"
+#include "sbx-text.h"
 #include "sbx-options.h"
 #include "sbx-config-region.h"
 
-static gboolean
-has_control_chars(const gchar *value)
-{
-	for (const gchar *p = value; *p != '\0'; p++) {
-		if ((guchar)*p < 0x20 || *p == 0x7f)
-			return TRUE;
-	}
-	return FALSE;
-}
-
-static gboolean invalid(GError **error, const gchar *format, ...) G_GNUC_PRINTF(2, 3);
-
-static gboolean
-invalid(GError **error, const gchar *format, ...)
+gboolean
+sbx_options_invalid(GError **error, const gchar *format, ...)
 {
 	va_list args;
 	g_autofree gchar *msg = NULL;
@@ -53,8 +43,9 @@ get_integer(const gchar *key, GVariant *value, gint64 *out, GError **error)
 	else if (g_variant_type_equal(type, G_VARIANT_TYPE_UINT64))
 		*out = (gint64)MIN(g_variant_get_uint64(value), (guint64)G_MAXINT64);
 	else
-		return invalid(error, "%s: expected an unsigned integer (u), got type '%s'", key,
-			       g_variant_get_type_string(value));
+		return sbx_options_invalid(error,
+					   "%s: expected an unsigned integer (u), got type '%s'",
+					   key, g_variant_get_type_string(value));
 	return TRUE;
 }
 
@@ -62,8 +53,8 @@ static gboolean
 get_string(const gchar *key, GVariant *value, const gchar **out, GError **error)
 {
 	if (!g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
-		return invalid(error, "%s: expected a string (s), got type '%s'", key,
-			       g_variant_get_type_string(value));
+		return sbx_options_invalid(error, "%s: expected a string (s), got type '%s'", key,
+					   g_variant_get_type_string(value));
 	*out = g_variant_get_string(value, NULL);
 	return TRUE;
 }
@@ -93,42 +84,46 @@ parse_env(const gchar *key, GVariant *value, GError **error)
 
 	/* the type check must come first: n_children aborts on non-containers */
 	if (!g_variant_is_of_type(value, G_VARIANT_TYPE("a{ss}"))) {
-		invalid(error, "%s: expected a string dictionary (a{ss}), got type '%s'", key,
-			g_variant_get_type_string(value));
+		sbx_options_invalid(error,
+				    "%s: expected a string dictionary (a{ss}), got type '%s'", key,
+				    g_variant_get_type_string(value));
 		return NULL;
 	}
 	n = g_variant_n_children(value);
 	if (n > SBX_ENV_MAX) {
-		invalid(error, "%s: %" G_GSIZE_FORMAT " variables, at most %u are allowed", key, n,
-			(guint)SBX_ENV_MAX);
+		sbx_options_invalid(error,
+				    "%s: %" G_GSIZE_FORMAT " variables, at most %u are allowed",
+				    key, n, (guint)SBX_ENV_MAX);
 		return NULL;
 	}
 	g_variant_iter_init(&iter, value);
 	while (g_variant_iter_next(&iter, "{&s&s}", &name, &val)) {
 		if (!sbx_options_env_name_is_valid(name)) {
-			invalid(error,
-				"%s: '%.64s' is not a valid variable name (1-%u bytes of A-Z a-z "
-				"0-9 _, not starting with a digit)",
-				key, name, (guint)SBX_ENV_NAME_MAX);
+			sbx_options_invalid(
+			    error,
+			    "%s: '%.64s' is not a valid variable name (1-%u bytes of A-Z a-z "
+			    "0-9 _, not starting with a digit)",
+			    key, name, (guint)SBX_ENV_NAME_MAX);
 			return NULL;
 		}
 		if (strlen(val) > SBX_ENV_VALUE_MAX) {
-			invalid(error,
-				"%s: value of %s is %" G_GSIZE_FORMAT
-				" bytes, at most %u are allowed",
-				key, name, strlen(val), (guint)SBX_ENV_VALUE_MAX);
+			sbx_options_invalid(error,
+					    "%s: value of %s is %" G_GSIZE_FORMAT
+					    " bytes, at most %u are allowed",
+					    key, name, strlen(val), (guint)SBX_ENV_VALUE_MAX);
 			return NULL;
 		}
 		if (g_hash_table_contains(env, name)) {
-			invalid(error, "%s: %s is given more than once", key, name);
+			sbx_options_invalid(error, "%s: %s is given more than once", key, name);
 			return NULL;
 		}
 		total += strlen(name) + 1 + strlen(val);
 		g_hash_table_insert(env, g_strdup(name), g_strdup(val));
 	}
 	if (total > SBX_ENV_TOTAL_MAX) {
-		invalid(error, "%s: %" G_GSIZE_FORMAT " bytes in total, at most %u are allowed",
-			key, total, (guint)SBX_ENV_TOTAL_MAX);
+		sbx_options_invalid(
+		    error, "%s: %" G_GSIZE_FORMAT " bytes in total, at most %u are allowed", key,
+		    total, (guint)SBX_ENV_TOTAL_MAX);
 		return NULL;
 	}
 	return g_steal_pointer(&env);
@@ -145,14 +140,15 @@ parse_labels(const gchar *key, GVariant *value, GError **error)
 	gsize n;
 
 	if (!g_variant_is_of_type(value, G_VARIANT_TYPE("a{ss}"))) {
-		invalid(error, "%s: expected a string dictionary (a{ss}), got type '%s'", key,
-			g_variant_get_type_string(value));
+		sbx_options_invalid(error,
+				    "%s: expected a string dictionary (a{ss}), got type '%s'", key,
+				    g_variant_get_type_string(value));
 		return NULL;
 	}
 	n = g_variant_n_children(value);
 	if (n > SBX_LABELS_MAX) {
-		invalid(error, "%s: %" G_GSIZE_FORMAT " labels, at most %u are allowed", key, n,
-			(guint)SBX_LABELS_MAX);
+		sbx_options_invalid(error, "%s: %" G_GSIZE_FORMAT " labels, at most %u are allowed",
+				    key, n, (guint)SBX_LABELS_MAX);
 		return NULL;
 	}
 	g_variant_iter_init(&iter, value);
@@ -160,25 +156,25 @@ parse_labels(const gchar *key, GVariant *value, GError **error)
 		gsize klen = strlen(k);
 		gsize vlen = strlen(v);
 		if (klen == 0 || klen > SBX_LABEL_KEY_MAX) {
-			invalid(error,
-				"%s: key '%.64s' is %" G_GSIZE_FORMAT
-				" bytes, it must be 1-%u bytes",
-				key, k, klen, (guint)SBX_LABEL_KEY_MAX);
+			sbx_options_invalid(error,
+					    "%s: key '%.64s' is %" G_GSIZE_FORMAT
+					    " bytes, it must be 1-%u bytes",
+					    key, k, klen, (guint)SBX_LABEL_KEY_MAX);
 			return NULL;
 		}
 		if (vlen > SBX_LABEL_VALUE_MAX) {
-			invalid(error,
-				"%s: value of '%s' is %" G_GSIZE_FORMAT
-				" bytes, at most %u are allowed",
-				key, k, vlen, (guint)SBX_LABEL_VALUE_MAX);
+			sbx_options_invalid(error,
+					    "%s: value of '%s' is %" G_GSIZE_FORMAT
+					    " bytes, at most %u are allowed",
+					    key, k, vlen, (guint)SBX_LABEL_VALUE_MAX);
 			return NULL;
 		}
-		if (has_control_chars(k) || has_control_chars(v)) {
-			invalid(error, "%s: '%s' contains control characters", key, k);
+		if (sbx_text_has_control_chars(k) || sbx_text_has_control_chars(v)) {
+			sbx_options_invalid(error, "%s: '%s' contains control characters", key, k);
 			return NULL;
 		}
 		if (g_hash_table_contains(labels, k)) {
-			invalid(error, "%s: '%s' is given more than once", key, k);
+			sbx_options_invalid(error, "%s: '%s' is given more than once", key, k);
 			return NULL;
 		}
 		g_hash_table_insert(labels, g_strdup(k), g_strdup(v));
@@ -189,34 +185,9 @@ parse_labels(const gchar *key, GVariant *value, GError **error)
 gboolean
 sbx_options_parse_duration(const gchar *text, guint64 *seconds, GError **error)
 {
-	guint64 n = 0;
-	guint64 unit = 1;
-	gsize len = strlen(text);
-	g_autofree gchar *digits = NULL;
-
-	if (len == 0 || len > 16)
-		return invalid(error, "'%.20s' is not a duration", text);
-	switch (text[len - 1]) {
-	case 's':
-		len--;
-		break;
-	case 'm':
-		unit = 60;
-		len--;
-		break;
-	case 'h':
-		unit = 3600;
-		len--;
-		break;
-	default:
-		break;
-	}
-	digits = g_strndup(text, len);
-	if (len == 0 || !g_ascii_isdigit(digits[0]) ||
-	    !g_ascii_string_to_unsigned(digits, 10, 0, G_MAXUINT32, &n, NULL))
-		return invalid(error, "'%s' is not a duration", text);
-	*seconds = n * unit;
-	return TRUE;
+	if (sbx_duration_parse(text, seconds))
+		return TRUE;
+	return sbx_options_invalid(error, "'%.20s' is not a duration", text);
 }
 
 static gboolean
@@ -231,25 +202,29 @@ parse_timeout(const gchar *key, GVariant *value, guint max_sec, guint *out, GErr
 			return TRUE;
 		}
 		if (!sbx_options_parse_duration(text, &seconds, NULL))
-			return invalid(error,
-				       "%s: '%.32s' is neither \"session\" nor a duration such as "
-				       "90, 30s, 5m or 1h",
-				       key, text);
+			return sbx_options_invalid(
+			    error,
+			    "%s: '%.32s' is neither \"session\" nor a duration such as "
+			    "90, 30s, 5m or 1h",
+			    key, text);
 	} else {
 		gint64 n = 0;
 		if (!get_integer(key, value, &n, NULL))
-			return invalid(error,
-				       "%s: expected a string (s) such as \"session\" or \"5m\", "
-				       "got type '%s'",
-				       key, g_variant_get_type_string(value));
+			return sbx_options_invalid(
+			    error,
+			    "%s: expected a string (s) such as \"session\" or \"5m\", "
+			    "got type '%s'",
+			    key, g_variant_get_type_string(value));
 		if (n < 0)
-			return invalid(error, "%s: %" G_GINT64_FORMAT "s is out of range (1s-%us)",
-				       key, n, max_sec);
+			return sbx_options_invalid(
+			    error, "%s: %" G_GINT64_FORMAT "s is out of range (1s-%us)", key, n,
+			    max_sec);
 		seconds = (guint64)n;
 	}
 	if (seconds < 1 || seconds > max_sec)
-		return invalid(error, "%s: %" G_GUINT64_FORMAT "s is out of range (1s-%us)", key,
-			       seconds, max_sec);
+		return sbx_options_invalid(error,
+					   "%s: %" G_GUINT64_FORMAT "s is out of range (1s-%us)",
+					   key, seconds, max_sec);
 	*out = (guint)seconds;
 	return TRUE;
 }
@@ -262,8 +237,9 @@ parse_range(const gchar *key, GVariant *value, const gchar *unit, guint min, gui
 	if (!get_integer(key, value, &n, error))
 		return FALSE;
 	if (n < min || n > max)
-		return invalid(error, "%s: %" G_GINT64_FORMAT "%s is out of range (%u-%u)", key, n,
-			       unit, min, max);
+		return sbx_options_invalid(error,
+					   "%s: %" G_GINT64_FORMAT "%s is out of range (%u-%u)",
+					   key, n, unit, min, max);
 	*out = (guint)n;
 	return TRUE;
 }
@@ -285,7 +261,7 @@ static gboolean
 check_once(GHashTable *seen, const gchar *key, GError **error)
 {
 	if (!g_hash_table_add(seen, (gpointer)key))
-		return invalid(error, "%s: given more than once", key);
+		return sbx_options_invalid(error, "%s: given more than once", key);
 	return TRUE;
 }
 
@@ -334,8 +310,8 @@ sbx_options_create_parse(GVariant *options, SbxConfig *config, GError **error)
 			if (!sbx_image_name_is_valid(name) ||
 			    sbx_config_get_image(config, name) == NULL) {
 				g_autofree gchar *known = sbx_config_list_images(config);
-				invalid(error, "%s: no image '%.64s' (known: %s)", key, name,
-					known);
+				sbx_options_invalid(error, "%s: no image '%.64s' (known: %s)", key,
+						    name, known);
 				return NULL;
 			}
 			g_free(opts->image);
@@ -355,20 +331,22 @@ sbx_options_create_parse(GVariant *options, SbxConfig *config, GError **error)
 			g_autofree const gchar **hosts = NULL;
 			g_autoptr(GError) error_local = NULL;
 			if (!g_variant_is_of_type(value, G_VARIANT_TYPE_STRING_ARRAY)) {
-				invalid(error, "%s: must be an array of strings (as)", key);
+				sbx_options_invalid(error, "%s: must be an array of strings (as)",
+						    key);
 				return NULL;
 			}
 			hosts = g_variant_get_strv(value, NULL);
 			opts->allow_net = sbx_netpol_policy_new(hosts, &error_local);
 			if (opts->allow_net == NULL) {
-				invalid(error, "%s", error_local->message);
+				sbx_options_invalid(error, "%s", error_local->message);
 				return NULL;
 			}
 		} else {
-			invalid(error,
-				"unknown option '%.64s' (known: memory, vcpus, env, labels, "
-				"image, timeout, region, allow_net)",
-				key);
+			sbx_options_invalid(
+			    error,
+			    "unknown option '%.64s' (known: memory, vcpus, env, labels, "
+			    "image, timeout, region, allow_net)",
+			    key);
 			return NULL;
 		}
 	}
@@ -416,14 +394,15 @@ sbx_options_exec_parse(GVariant *options, GError **error)
 			if (!get_string(key, value, &cwd, error))
 				return NULL;
 			if (cwd[0] != '/') {
-				invalid(error, "%s: '%.64s' is not an absolute path", key, cwd);
+				sbx_options_invalid(error, "%s: '%.64s' is not an absolute path",
+						    key, cwd);
 				return NULL;
 			}
 			if (strlen(cwd) > SBX_CWD_MAX) {
-				invalid(error,
-					"%s: the path is %" G_GSIZE_FORMAT
-					" bytes, at most %u are allowed",
-					key, strlen(cwd), (guint)SBX_CWD_MAX);
+				sbx_options_invalid(error,
+						    "%s: the path is %" G_GSIZE_FORMAT
+						    " bytes, at most %u are allowed",
+						    key, strlen(cwd), (guint)SBX_CWD_MAX);
 				return NULL;
 			}
 			opts->cwd = g_strdup(cwd);
@@ -444,20 +423,20 @@ sbx_options_exec_check_argv(const gchar *const *argv, GError **error)
 	guint argc;
 
 	if (argv == NULL || argv[0] == NULL)
-		return invalid(error, "argv: empty; give at least the program to run");
+		return sbx_options_invalid(error, "argv: empty; give at least the program to run");
 	argc = g_strv_length((gchar **)argv);
 	if (argc > SBX_ARGV_MAX)
-		return invalid(error, "argv: %u arguments, at most %u are allowed", argc,
-			       (guint)SBX_ARGV_MAX);
+		return sbx_options_invalid(error, "argv: %u arguments, at most %u are allowed",
+					   argc, (guint)SBX_ARGV_MAX);
 	if (argv[0][0] == '\0')
-		return invalid(error, "argv: the program name is empty");
+		return sbx_options_invalid(error, "argv: the program name is empty");
 	for (guint i = 0; i < argc; i++) {
 		gsize len = strlen(argv[i]);
 		if (len > SBX_ARG_MAX)
-			return invalid(error,
-				       "argv: argument %u is %" G_GSIZE_FORMAT
-				       " bytes, at most %u are allowed",
-				       i, len, (guint)SBX_ARG_MAX);
+			return sbx_options_invalid(error,
+						   "argv: argument %u is %" G_GSIZE_FORMAT
+						   " bytes, at most %u are allowed",
+						   i, len, (guint)SBX_ARG_MAX);
 	}
 	return TRUE;
 }
@@ -507,10 +486,10 @@ sbx_options_exec_check_size(const gchar *const *argv, const gchar *const *envp, 
 	if (cwd != NULL)
 		total += strlen(cwd);
 	if (total > SBX_EXEC_REQUEST_MAX)
-		return invalid(error,
-			       "argv, env and cwd take %" G_GSIZE_FORMAT
-			       " bytes together, at most %u fit in one request",
-			       total, (guint)SBX_EXEC_REQUEST_MAX);
+		return sbx_options_invalid(error,
+					   "argv, env and cwd take %" G_GSIZE_FORMAT
+					   " bytes together, at most %u fit in one request",
+					   total, (guint)SBX_EXEC_REQUEST_MAX);
 	return TRUE;
 }
 

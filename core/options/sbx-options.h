@@ -94,6 +94,9 @@ gboolean sbx_options_env_name_is_valid(const gchar *name);
 /* a{ss} as a GVariant, for the Labels property */
 GVariant *sbx_options_string_table_to_variant(GHashTable *table);
 
+/* sets an org.sandboxd.Error.InvalidArgument with the message; returns FALSE */
+gboolean sbx_options_invalid(GError **error, const gchar *format, ...) G_GNUC_PRINTF(2, 3);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxCreateOptions, sbx_options_create_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxExecOptions, sbx_options_exec_free)
 

@@ -11,26 +11,12 @@
 #include "sbx-error.h"
 #include "sbx-options.h"
 
-static gboolean invalid(GError **error, const gchar *format, ...) G_GNUC_PRINTF(2, 3);
-
-static gboolean
-invalid(GError **error, const gchar *format, ...)
-{
-	va_list args;
-	g_autofree gchar *msg = NULL;
-	va_start(args, format);
-	msg = g_strdup_vprintf(format, args);
-	va_end(args);
-	g_set_error_literal(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT, msg);
-	return FALSE;
-}
-
 static gboolean
 get_bool(const gchar *key, GVariant *value, gboolean *out, GError **error)
 {
 	if (!g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN))
-		return invalid(error, "%s: expected a boolean (b), got type '%s'", key,
-			       g_variant_get_type_string(value));
+		return sbx_options_invalid(error, "%s: expected a boolean (b), got type '%s'", key,
+					   g_variant_get_type_string(value));
 	*out = g_variant_get_boolean(value);
 	return TRUE;
 }
@@ -54,12 +40,13 @@ get_uint(const gchar *key, GVariant *value, guint64 max, guint64 *out, GError **
 	else if (g_variant_type_equal(type, G_VARIANT_TYPE_BYTE))
 		v = g_variant_get_byte(value);
 	else
-		return invalid(error, "%s: expected an unsigned integer (u), got type '%s'", key,
-			       g_variant_get_type_string(value));
+		return sbx_options_invalid(error,
+					   "%s: expected an unsigned integer (u), got type '%s'",
+					   key, g_variant_get_type_string(value));
 	if (v < 0 || (guint64)v > max)
-		return invalid(error,
-			       "%s: %" G_GINT64_FORMAT " is out of range (0-%" G_GUINT64_FORMAT ")",
-			       key, v, max);
+		return sbx_options_invalid(
+		    error, "%s: %" G_GINT64_FORMAT " is out of range (0-%" G_GUINT64_FORMAT ")",
+		    key, v, max);
 	*out = (guint64)v;
 	return TRUE;
 }
@@ -69,8 +56,8 @@ get_mode(const gchar *key, GVariant *value, gboolean merge_ok, SbxStdioMode *out
 {
 	const gchar *s;
 	if (!g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
-		return invalid(error, "%s: expected a string (s), got type '%s'", key,
-			       g_variant_get_type_string(value));
+		return sbx_options_invalid(error, "%s: expected a string (s), got type '%s'", key,
+					   g_variant_get_type_string(value));
 	s = g_variant_get_string(value, NULL);
 	if (g_strcmp0(s, "piped") == 0)
 		*out = SBX_STDIO_PIPED;
@@ -79,8 +66,8 @@ get_mode(const gchar *key, GVariant *value, gboolean merge_ok, SbxStdioMode *out
 	else if (merge_ok && g_strcmp0(s, "merged") == 0)
 		*out = SBX_STDIO_MERGED;
 	else
-		return invalid(error, "%s: '%.32s' is not one of %s", key, s,
-			       merge_ok ? "piped, null, merged" : "piped, null");
+		return sbx_options_invalid(error, "%s: '%.32s' is not one of %s", key, s,
+					   merge_ok ? "piped, null, merged" : "piped, null");
 	return TRUE;
 }
 
@@ -108,19 +95,20 @@ sbx_spawn_options_parse_timeout_ms(const gchar *key, GVariant *value, guint *out
 		if (len > 2 && len < 32 && g_str_has_suffix(s, "ms")) {
 			g_autofree gchar *num = g_strndup(s, len - 2);
 			if (!g_ascii_string_to_unsigned(num, 10, 0, G_MAXUINT64, &ms, NULL))
-				return invalid(error, "%s: '%.32s' is not a duration", key, s);
+				return sbx_options_invalid(error, "%s: '%.32s' is not a duration",
+							   key, s);
 		} else {
 			guint64 sec = 0;
 			if (!sbx_options_parse_duration(s, &sec, &local))
-				return invalid(error, "%s: %s", key, local->message);
+				return sbx_options_invalid(error, "%s: %s", key, local->message);
 			ms = sec > G_MAXUINT64 / 1000 ? G_MAXUINT64 : sec * 1000;
 		}
 	} else if (!get_uint(key, value, G_MAXUINT64, &ms, error)) {
 		return FALSE;
 	}
 	if (ms == 0 || ms > SBX_EXEC_TIMEOUT_MAX_MS)
-		return invalid(error, "%s: must be between 1 ms and %u days", key,
-			       SBX_EXEC_TIMEOUT_MAX_MS / (24u * 3600u * 1000u));
+		return sbx_options_invalid(error, "%s: must be between 1 ms and %u days", key,
+					   SBX_EXEC_TIMEOUT_MAX_MS / (24u * 3600u * 1000u));
 	*out = (guint)ms;
 	return TRUE;
 }
@@ -149,11 +137,12 @@ sbx_spawn_options_parse_key(SbxExecOptions *opts, const gchar *key, GVariant *va
 	if (g_strcmp0(key, "user") == 0) {
 		const gchar *user;
 		if (!g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
-			return invalid(error, "%s: expected a string (s), got type '%s'", key,
-				       g_variant_get_type_string(value));
+			return sbx_options_invalid(error,
+						   "%s: expected a string (s), got type '%s'", key,
+						   g_variant_get_type_string(value));
 		user = g_variant_get_string(value, NULL);
 		if (!user_is_valid(user))
-			return invalid(
+			return sbx_options_invalid(
 			    error, "%s: '%.64s' is not a user name (1-%u of A-Z a-z 0-9 . _ - $)",
 			    key, user, (guint)SBX_USER_NAME_MAX);
 		opts->user = g_strdup(user);
@@ -171,32 +160,34 @@ sbx_spawn_options_parse_key(SbxExecOptions *opts, const gchar *key, GVariant *va
 		if (!get_uint(key, value, 65535, &v, error))
 			return FALSE;
 		if (v == 0)
-			return invalid(error, "%s: must be 1-65535", key);
+			return sbx_options_invalid(error, "%s: must be 1-65535", key);
 		if (key[0] == 'r')
 			opts->rows = (guint)v;
 		else
 			opts->cols = (guint)v;
 		return TRUE;
 	}
-	return invalid(error,
-		       "unknown option '%.64s' (known: env, cwd, clear_env, uid, gid, user, stdin, "
-		       "stdout, stderr, timeout, detach, pty, rows, cols)",
-		       key);
+	return sbx_options_invalid(
+	    error,
+	    "unknown option '%.64s' (known: env, cwd, clear_env, uid, gid, user, stdin, "
+	    "stdout, stderr, timeout, detach, pty, rows, cols)",
+	    key);
 }
 
 gboolean
 sbx_spawn_options_check(SbxExecOptions *opts, GError **error)
 {
 	if (opts->user != NULL && (opts->uid >= 0 || opts->gid >= 0))
-		return invalid(error, "user: give either user or uid/gid, not both");
+		return sbx_options_invalid(error, "user: give either user or uid/gid, not both");
 	if (opts->gid >= 0 && opts->uid < 0)
-		return invalid(error, "gid: needs uid");
+		return sbx_options_invalid(error, "gid: needs uid");
 	if (opts->uid >= 0 && opts->gid < 0)
 		opts->gid = opts->uid;
 	if ((opts->rows != 0 || opts->cols != 0) && !opts->pty)
-		return invalid(error, "rows, cols: only with pty");
+		return sbx_options_invalid(error, "rows, cols: only with pty");
 	if (opts->pty && opts->stdio[1] == SBX_STDIO_NULL)
-		return invalid(error, "pty: the terminal's output needs stdout \"piped\"");
+		return sbx_options_invalid(error,
+					   "pty: the terminal's output needs stdout \"piped\"");
 	if (opts->pty && opts->stdio[2] == SBX_STDIO_PIPED)
 		opts->stdio[2] = SBX_STDIO_MERGED;
 	return TRUE;

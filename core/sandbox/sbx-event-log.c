@@ -10,6 +10,7 @@
 
 #include "sbx-event-log.h"
 #include "sbx-fd-sink.h"
+#include "sbx-text.h"
 
 struct _SbxEventLog {
 	GQueue lines;	      /* gchar*, oldest first */
@@ -63,10 +64,7 @@ sbx_event_log_add(SbxEventLog *self, const gchar *format, ...)
 	if (strlen(message) > SBX_EVENT_LOG_MAX_LINE)
 		message[SBX_EVENT_LOG_MAX_LINE] = '\0';
 	/* one event, one line: guest-controlled text cannot forge others */
-	for (gchar *p = message; *p != '\0'; p++) {
-		if ((guchar)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	}
+	sbx_text_sanitize(message);
 	line = g_string_new(stamp);
 	g_string_append_printf(line, " %s\n", message);
 
@@ -143,10 +141,7 @@ load_file(SbxEventLog *self, gint fd)
 		if (lines[i][0] == '\0')
 			continue;
 		/* our own lines only: no control characters */
-		for (gchar *p = lines[i]; *p != '\0'; p++) {
-			if ((guchar)*p < 0x20 || *p == 0x7f)
-				*p = '?';
-		}
+		sbx_text_sanitize(lines[i]);
 		g_queue_push_tail(&self->lines, g_strconcat(lines[i], "\n", NULL));
 	}
 	while (self->lines.length > SBX_EVENT_LOG_MAX_EVENTS)

@@ -11,6 +11,7 @@
 #include "sbx-error.h"
 #include "sbx-options.h"
 #include "sbx-size.h"
+#include "sbx-text.h"
 #include "sbx-volume-manager.h"
 #include "sbx-volume-private.h"
 
@@ -133,11 +134,7 @@ check_labels(GVariant *value, GHashTable **out, GError **error)
 	}
 	g_variant_iter_init(&iter, value);
 	while (g_variant_iter_next(&iter, "{&s&s}", &k, &v)) {
-		gboolean ctl = FALSE;
-		for (const gchar *p = k; *p != '\0'; p++)
-			ctl |= (guchar)*p < 0x20 || *p == 0x7f;
-		for (const gchar *p = v; *p != '\0'; p++)
-			ctl |= (guchar)*p < 0x20 || *p == 0x7f;
+		gboolean ctl = sbx_text_has_control_chars(k) || sbx_text_has_control_chars(v);
 		if (k[0] == '\0' || strlen(k) > SBX_LABEL_KEY_MAX ||
 		    strlen(v) > SBX_LABEL_VALUE_MAX || ctl) {
 			g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,

@@ -7,6 +7,7 @@
 
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "sbx-test-env.h"
@@ -48,32 +49,6 @@ new_launcher(GSubprocessFlags flags)
 	return launcher;
 }
 
-/* the system bus's defaults, then the shipped policy decides: what a real
- * system bus would let each user do with org.sandboxd */
-static const gchar bus_conf[] =
-    "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN\"\n"
-    " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-    "<busconfig>\n"
-    "  <type>custom</type>\n"
-    "  <listen>unix:path=%s</listen>\n"
-    "  <auth>EXTERNAL</auth>\n"
-    "  <policy context=\"default\">\n"
-    "    <allow user=\"*\"/>\n"
-    "    <deny own=\"*\"/>\n"
-    "    <deny send_type=\"method_call\"/>\n"
-    "    <allow send_type=\"signal\"/>\n"
-    "    <allow send_requested_reply=\"true\" send_type=\"method_return\"/>\n"
-    "    <allow send_requested_reply=\"true\" send_type=\"error\"/>\n"
-    "    <allow receive_type=\"method_call\"/>\n"
-    "    <allow receive_type=\"method_return\"/>\n"
-    "    <allow receive_type=\"error\"/>\n"
-    "    <allow receive_type=\"signal\"/>\n"
-    "    <allow send_destination=\"org.freedesktop.DBus\"\n"
-    "           send_interface=\"org.freedesktop.DBus\"/>\n"
-    "  </policy>\n"
-    "  <include>%s</include>\n"
-    "</busconfig>\n";
-
 static gboolean
 start_bus(SbxTestEnv *env, GError **error)
 {
@@ -82,11 +57,18 @@ start_bus(SbxTestEnv *env, GError **error)
 	g_autofree gchar *conf_path = g_build_filename(env->tmpdir, "bus.conf", NULL);
 	g_autofree gchar *socket_path = g_build_filename(env->tmpdir, "bus", NULL);
 	g_autofree gchar *conf_arg = NULL;
-	g_autofree gchar *conf = NULL;
+	g_autofree gchar *template = NULL;
+	g_autoptr(GString) conf = NULL;
 	g_autofree gchar *address = NULL;
 
-	conf = g_strdup_printf(bus_conf, socket_path, SBX_TEST_DBUS_POLICY);
-	if (!g_file_set_contents(conf_path, conf, -1, error))
+	/* the same bus as the shell tests': the system bus's defaults and the
+	 * shipped policy (tests/common/sbx-test-bus.conf) */
+	if (!g_file_get_contents(SBX_TEST_BUS_CONF, &template, NULL, error))
+		return FALSE;
+	conf = g_string_new(template);
+	g_string_replace(conf, "@SOCKET@", socket_path, 0);
+	g_string_replace(conf, "@POLICY@", SBX_TEST_DBUS_POLICY, 0);
+	if (!g_file_set_contents(conf_path, conf->str, -1, error))
 		return FALSE;
 	conf_arg = g_strdup_printf("--config-file=%s", conf_path);
 	launcher = new_launcher(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
@@ -474,4 +456,99 @@ sbx_test_get_id(GDBusConnection *conn, const gchar *path)
 	if (!g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
 		return NULL;
 	return g_variant_dup_string(value, NULL);
+}
+
+/* --- for the unit tests: assertions instead of errors ------------------- */
+
+void
+sbx_test_env_run_daemon(SbxTestEnv *env)
+{
+	g_autoptr(GError) error = NULL;
+	sbx_test_env_start_daemon(env, &error);
+	g_assert_no_error(error);
+}
+
+GDBusConnection *
+sbx_test_env_new_client(SbxTestEnv *env)
+{
+	g_autoptr(GError) error = NULL;
+	GDBusConnection *conn = sbx_test_env_connect(env, &error);
+	g_assert_no_error(error);
+	return conn;
+}
+
+GVariant *
+sbx_test_call(GDBusConnection *conn, const gchar *path, const gchar *iface, const gchar *method,
+	      GVariant *args, const gchar *reply_type, GError **error)
+{
+	return g_dbus_connection_call_sync(conn_or_default(conn), SBX_TEST_BUS_NAME, path, iface,
+					   method, args,
+					   reply_type != NULL ? G_VARIANT_TYPE(reply_type) : NULL,
+					   G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+}
+
+GVariant *
+sbx_test_get_prop(GDBusConnection *conn, const gchar *path, const gchar *iface, const gchar *name)
+{
+	g_autoptr(GError) error = NULL;
+	GVariant *value = sbx_test_get_property(conn, path, iface, name, &error);
+	g_assert_no_error(error);
+	return value;
+}
+
+gint
+sbx_test_tmp_fd(void)
+{
+	gchar name[] = "/tmp/sbx-test-out-XXXXXX";
+	gint fd = g_mkstemp(name);
+	g_assert_cmpint(fd, >=, 0);
+	g_unlink(name);
+	return fd;
+}
+
+gchar *
+sbx_test_read_fd(gint fd)
+{
+	g_autoptr(GString) s = g_string_new(NULL);
+	gchar buf[4096];
+	gssize n;
+	g_assert_cmpint(lseek(fd, 0, SEEK_SET), ==, 0);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		g_string_append_len(s, buf, n);
+	return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+void
+sbx_test_wait_until(SbxTestCondFunc cond, gpointer data, guint timeout_s)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC;
+	while (!cond(data)) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(10 * 1000);
+	}
+}
+
+void
+sbx_test_assert_remote_error(GError *error, const gchar *name, const gchar *in_message)
+{
+	g_autofree gchar *remote = NULL;
+	g_assert_nonnull(error);
+	remote = g_dbus_error_get_remote_error(error);
+	if (g_strcmp0(remote, name) != 0)
+		g_error("expected %s, got %s: %s", name, remote, error->message);
+	if (in_message != NULL && strstr(error->message, in_message) == NULL)
+		g_error("expected '%s' in: %s", in_message, error->message);
+}
+
+gchar *
+sbx_test_create_sandbox(GDBusConnection *conn, const gchar *options, GError **error)
+{
+	g_autoptr(GVariant) reply =
+	    sbx_test_call(conn, SBX_TEST_MANAGER_PATH, SBX_TEST_MANAGER_IFACE, "CreateSandbox",
+			  g_variant_new("(@a{sv})", g_variant_new_parsed(options)), "(o)", error);
+	gchar *path = NULL;
+	if (reply != NULL)
+		g_variant_get(reply, "(o)", &path);
+	return path;
 }

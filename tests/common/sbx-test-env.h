@@ -90,6 +90,20 @@ gboolean sbx_test_exec_finish(SbxExecCall *call, SbxExecResult *res, GError **er
 guint sbx_test_exec_eof_missing_count(void);
 gboolean sbx_test_exec(GDBusConnection *conn, const gchar *path, const gchar *const *argv,
 		       GVariant *options, GBytes *input, SbxExecResult *res, GError **error);
+/* the GError says why, so check it before the boolean (needs a GError *error) */
+#define SBX_TEST_ASSERT_OK(call)                                                                   \
+	G_STMT_START                                                                               \
+	{                                                                                          \
+		gboolean ok_ = (call);                                                             \
+		g_assert_no_error(error);                                                          \
+		g_assert_true(ok_);                                                                \
+	}                                                                                          \
+	G_STMT_END
+/* @bytes (NULL: empty) as a string */
+gchar *sbx_test_bytes_to_str(GBytes *bytes);
+/* `sh -c SCRIPT` in the sandbox at @path; fails the test unless it exits 0;
+ * returns its stdout */
+gchar *sbx_test_sh_ok(const gchar *path, const gchar *script);
 /* shorthand: runs `sh -c SCRIPT` */
 gboolean sbx_test_sh(const gchar *path, const gchar *script, GBytes *input, SbxExecResult *res,
 		     GError **error);
@@ -104,5 +118,26 @@ gboolean sbx_test_domain_exists(const gchar *name, GError **error);
 GArray *sbx_test_find_qemu(const gchar *name);
 /* every path below @dir, sorted, relative to it */
 GPtrArray *sbx_test_list_files(const gchar *dir);
+
+/* for the unit tests, asserting instead of returning errors */
+void sbx_test_env_run_daemon(SbxTestEnv *env);
+GDBusConnection *sbx_test_env_new_client(SbxTestEnv *env);
+/* a method call on org.sandboxd without a timeout; @reply_type may be NULL */
+GVariant *sbx_test_call(GDBusConnection *conn, const gchar *path, const gchar *iface,
+			const gchar *method, GVariant *args, const gchar *reply_type,
+			GError **error);
+GVariant *sbx_test_get_prop(GDBusConnection *conn, const gchar *path, const gchar *iface,
+			    const gchar *name);
+/* CreateSandbox with @options in GVariant text form ("{'timeout': <'5m'>}") */
+gchar *sbx_test_create_sandbox(GDBusConnection *conn, const gchar *options, GError **error);
+/* an unlinked temporary file, and all that was written to it */
+gint sbx_test_tmp_fd(void);
+gchar *sbx_test_read_fd(gint fd);
+/* iterates the default main context until @cond holds; fails after @timeout_s */
+typedef gboolean (*SbxTestCondFunc)(gpointer data);
+void sbx_test_wait_until(SbxTestCondFunc cond, gpointer data, guint timeout_s);
+/* @error came from D-Bus with the error name @name (and @in_message, unless
+ * NULL, in its message) */
+void sbx_test_assert_remote_error(GError *error, const gchar *name, const gchar *in_message);
 
 G_END_DECLS

@@ -492,3 +492,30 @@ sbx_test_list_files(const gchar *dir)
 	g_ptr_array_sort(files, cmp_str);
 	return files;
 }
+
+gchar *
+sbx_test_bytes_to_str(GBytes *bytes)
+{
+	gsize len = 0;
+	const gchar *data = bytes != NULL ? g_bytes_get_data(bytes, &len) : NULL;
+	return g_strndup(data != NULL ? data : "", len);
+}
+
+gchar *
+sbx_test_sh_ok(const gchar *path, const gchar *script)
+{
+	g_autoptr(GError) error = NULL;
+	SbxExecResult res = {0};
+	g_autofree gchar *err = NULL;
+	gchar *out;
+
+	if (!sbx_test_sh(path, script, NULL, &res, &error))
+		g_error("'%s': %s", script, error->message);
+	err = sbx_test_bytes_to_str(res.err);
+	if (res.exit_status != 0 || res.signal != 0)
+		g_error("'%s' failed (status %d, signal %d): %s", script, res.exit_status,
+			res.signal, err);
+	out = sbx_test_bytes_to_str(res.out);
+	sbx_exec_result_clear(&res);
+	return out;
+}

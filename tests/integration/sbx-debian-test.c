@@ -13,31 +13,14 @@
 #include <unistd.h>
 
 #include "sbx-test-env.h"
+#include "sbx-test-main.h"
 #include "sbx-test-supervisor.h"
-
-/* the GError says why, so check it before the boolean */
-#define ASSERT_OK(call)                                                                            \
-	G_STMT_START                                                                               \
-	{                                                                                          \
-		gboolean ok_ = (call);                                                             \
-		g_assert_no_error(error);                                                          \
-		g_assert_true(ok_);                                                                \
-	}                                                                                          \
-	G_STMT_END
 
 static const gchar *debian_dir;
 static gchar *base_disk;
 static gchar *base_sha256;
 /* one Debian sandbox shared by the tests: each boot costs seconds under TCG */
 static gchar *deb_path;
-
-static gchar *
-bytes_to_str(GBytes *bytes)
-{
-	gsize len = 0;
-	const gchar *data = bytes != NULL ? g_bytes_get_data(bytes, &len) : NULL;
-	return g_strndup(data != NULL ? data : "", len);
-}
 
 static gchar *
 file_sha256(const gchar *path)
@@ -74,29 +57,10 @@ debian_sandbox(void)
 	return deb_path;
 }
 
-/* runs `sh -c SCRIPT`, asserts exit 0, returns stdout */
-static gchar *
-sh_ok(const gchar *path, const gchar *script)
-{
-	g_autoptr(GError) error = NULL;
-	SbxExecResult res = {0};
-	g_autofree gchar *err = NULL;
-	gchar *out;
-
-	ASSERT_OK(sbx_test_sh(path, script, NULL, &res, &error));
-	err = bytes_to_str(res.err);
-	if (res.exit_status != 0 || res.signal != 0)
-		g_error("'%s' failed (status %d, signal %d): %s", script, res.exit_status,
-			res.signal, err);
-	out = bytes_to_str(res.out);
-	sbx_exec_result_clear(&res);
-	return out;
-}
-
 static void
 test_python(void)
 {
-	g_autofree gchar *out = sh_ok(debian_sandbox(), "python3 -c 'print(1+1)'");
+	g_autofree gchar *out = sbx_test_sh_ok(debian_sandbox(), "python3 -c 'print(1+1)'");
 	g_assert_cmpstr(out, ==, "2\n");
 }
 
@@ -105,11 +69,11 @@ static void
 test_pid1(void)
 {
 	g_autofree gchar *out =
-	    sh_ok(debian_sandbox(),
-		  "hostname; cat /proc/1/comm >/dev/null && echo proc; "
-		  "for m in / /dev /dev/pts /tmp /sys; do findmnt -n -o FSTYPE $m; done "
-		  "| tr '\\n' ' '; "
-		  "echo; . /etc/os-release; echo $VERSION_CODENAME");
+	    sbx_test_sh_ok(debian_sandbox(),
+			   "hostname; cat /proc/1/comm >/dev/null && echo proc; "
+			   "for m in / /dev /dev/pts /tmp /sys; do findmnt -n -o FSTYPE $m; done "
+			   "| tr '\\n' ' '; "
+			   "echo; . /etc/os-release; echo $VERSION_CODENAME");
 	g_assert_cmpstr(out, ==, "sandbox\nproc\next4 devtmpfs devpts tmpfs sysfs \nbookworm\n");
 }
 
@@ -117,7 +81,8 @@ test_pid1(void)
 static void
 test_disk_size(void)
 {
-	g_autofree gchar *out = sh_ok(debian_sandbox(), "df -B1M --output=size / | tail -n1");
+	g_autofree gchar *out =
+	    sbx_test_sh_ok(debian_sandbox(), "df -B1M --output=size / | tail -n1");
 	guint64 mib = g_ascii_strtoull(g_strstrip(out), NULL, 10);
 	g_assert_cmpuint(mib, >, 9 * 1024);
 	g_assert_cmpuint(mib, <=, 10 * 1024);
@@ -126,9 +91,9 @@ test_disk_size(void)
 static void
 test_network(void)
 {
-	g_autofree gchar *out =
-	    sh_ok(debian_sandbox(), "getent hosts deb.debian.org >/dev/null && echo dns; "
-				    "curl -sS -I --max-time 60 http://deb.debian.org/ | head -n1");
+	g_autofree gchar *out = sbx_test_sh_ok(
+	    debian_sandbox(), "getent hosts deb.debian.org >/dev/null && echo dns; "
+			      "curl -sS -I --max-time 60 http://deb.debian.org/ | head -n1");
 	g_assert_true(g_str_has_prefix(out, "dns\nHTTP/"));
 }
 
@@ -143,16 +108,19 @@ test_apt(void)
 	gint64 deadline = g_get_monotonic_time() + (gint64)APT_WAIT_SEC * G_USEC_PER_SEC;
 
 	/* its own session: the agent kills an Exec's process group when it ends */
-	g_free(sh_ok(debian_sandbox(),
-		     "export DEBIAN_FRONTEND=noninteractive; rm -f /root/apt.rc; "
-		     "setsid -f sh -c '(apt-get -q -o Acquire::Languages=none update && "
-		     "apt-get install -y -q --no-install-recommends hello) >/root/apt.log 2>&1 "
-		     "</dev/null; echo $? >/root/apt.rc.tmp && mv /root/apt.rc.tmp /root/apt.rc' "
-		     ">/dev/null 2>&1 </dev/null"));
+	g_free(sbx_test_sh_ok(
+	    debian_sandbox(),
+	    "export DEBIAN_FRONTEND=noninteractive; rm -f /root/apt.rc; "
+	    "setsid -f sh -c '(apt-get -q -o Acquire::Languages=none update && "
+	    "apt-get install -y -q --no-install-recommends hello) >/root/apt.log 2>&1 "
+	    "</dev/null; echo $? >/root/apt.rc.tmp && mv /root/apt.rc.tmp /root/apt.rc' "
+	    ">/dev/null 2>&1 </dev/null"));
 	for (;;) {
-		g_autofree gchar *rc = sh_ok(debian_sandbox(), "cat /root/apt.rc 2>/dev/null || :");
+		g_autofree gchar *rc =
+		    sbx_test_sh_ok(debian_sandbox(), "cat /root/apt.rc 2>/dev/null || :");
 		if (rc[0] != '\0') {
-			g_autofree gchar *log = sh_ok(debian_sandbox(), "tail -n 20 /root/apt.log");
+			g_autofree gchar *log =
+			    sbx_test_sh_ok(debian_sandbox(), "tail -n 20 /root/apt.log");
 			if (g_strcmp0(rc, "0\n") != 0)
 				g_error("apt-get failed (%s): %s", g_strstrip(rc), log);
 			break;
@@ -161,7 +129,7 @@ test_apt(void)
 			g_error("apt-get did not finish in %d s", APT_WAIT_SEC);
 		g_usleep(5 * G_USEC_PER_SEC);
 	}
-	out = sh_ok(debian_sandbox(), "hello");
+	out = sbx_test_sh_ok(debian_sandbox(), "hello");
 	g_assert_cmpstr(out, ==, "Hello, world!\n");
 }
 
@@ -179,25 +147,27 @@ test_isolation(void)
 	g_autofree gchar *sha = NULL;
 	struct stat st;
 
-	g_free(sh_ok(debian_sandbox(), "echo one > /root/only-here && echo x >> /etc/hostname && "
-				       "sync"));
+	g_free(sbx_test_sh_ok(debian_sandbox(),
+			      "echo one > /root/only-here && echo x >> /etc/hostname && "
+			      "sync"));
 	other = create_sandbox("debian-big");
 	other_id = sbx_test_get_id(NULL, other);
 	overlay = g_build_filename(env->runtime_dir, other_id, "root.qcow2", NULL);
 	g_assert_true(g_file_test(overlay, G_FILE_TEST_IS_REGULAR));
-	out = sh_ok(other, "test -e /root/only-here && echo seen; cat /etc/hostname; "
-			   "df -B1M --output=size / | tail -n1");
+	out = sbx_test_sh_ok(other, "test -e /root/only-here && echo seen; cat /etc/hostname; "
+				    "df -B1M --output=size / | tail -n1");
 	g_strstrip(out);
 	g_test_message("second sandbox: %s", out);
 	g_assert_true(g_str_has_prefix(out, "sandbox\n"));
 	/* DiskSizeGiB=12 grew the file system at boot */
 	g_assert_cmpuint(g_ascii_strtoull(out + strlen("sandbox\n"), NULL, 10), >, 11 * 1024);
-	g_free(sh_ok(other, "echo two > /root/other && sync"));
+	g_free(sbx_test_sh_ok(other, "echo two > /root/other && sync"));
 	g_free(out);
-	out = sh_ok(debian_sandbox(), "cat /root/only-here; test -e /root/other || echo absent");
+	out = sbx_test_sh_ok(debian_sandbox(),
+			     "cat /root/only-here; test -e /root/other || echo absent");
 	g_assert_cmpstr(out, ==, "one\nabsent\n");
 
-	ASSERT_OK(sbx_test_kill(NULL, other, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_kill(NULL, other, &error));
 	g_assert_false(g_file_test(overlay, G_FILE_TEST_EXISTS));
 	/* the base is untouched and still root's, read-only */
 	sha = file_sha256(base_disk);
@@ -257,29 +227,13 @@ main(int argc, char **argv)
 		return 1;
 	}
 	base_disk = g_build_filename(debian_dir, "debian.qcow2", NULL);
-	tmpdir = g_dir_make_tmp("sbx-debian-XXXXXX", &error);
-	if (tmpdir == NULL) {
-		g_printerr("%s\n", error->message);
-		return 1;
-	}
-	sbx_supervisor_fork(tmpdir);
-
-	g_test_init(&argc, &argv, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (!sbx_test_domain_exists("sandboxd-integration-probe", &error) && error != NULL) {
-		g_printerr("skipping: qemu:///system does not answer: %s\n", error->message);
-		return 77;
-	}
+	tmpdir = sbx_test_main_init("debian", &argc, &argv);
 	if (!write_dropin(tmpdir, &error)) {
 		g_printerr("%s\n", error->message);
 		return 1;
 	}
 	base_sha256 = file_sha256(base_disk);
-	if (!sbx_test_env_start(env, tmpdir, &error)) {
-		g_printerr("cannot start the test environment: %s\n", error->message);
-		sbx_test_env_stop(env);
-		return 1;
-	}
+	sbx_test_main_start(tmpdir);
 
 	g_test_add_func("/debian/python", test_python);
 	g_test_add_func("/debian/pid1", test_pid1);

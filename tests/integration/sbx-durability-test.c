@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "sbx-test-env.h"
+#include "sbx-test-main.h"
 #include "sbx-test-supervisor.h"
 
 #define WAIT_US (120 * G_USEC_PER_SEC)
@@ -241,25 +242,9 @@ test_qemu_killed(void)
 int
 main(int argc, char **argv)
 {
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *tmpdir = NULL;
-	SbxTestEnv *env = sbx_test_env_get();
+	SbxTestEnv *env = sbx_test_main_run("durability", &argc, &argv);
 	int rc;
 
-	tmpdir = g_dir_make_tmp("sbx-durability-XXXXXX", &error);
-	if (tmpdir == NULL) {
-		g_printerr("%s\n", error->message);
-		return 1;
-	}
-	sbx_supervisor_fork(tmpdir);
-
-	g_test_init(&argc, &argv, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (!sbx_test_env_start(env, tmpdir, &error)) {
-		g_printerr("cannot start the test environment: %s\n", error->message);
-		sbx_test_env_stop(env);
-		return 1;
-	}
 	g_test_add_func("/durability/kill9-restart", test_restart);
 	/* uses the re-adopted sandbox */
 	g_test_add_func("/durability/qemu-killed", test_qemu_killed);

@@ -22,47 +22,19 @@
 #include <unistd.h>
 
 #include "sbx-test-env.h"
+#include "sbx-test-main.h"
 #include "sbx-test-supervisor.h"
 
 #define SANDBOX_IFACE "org.sandboxd.Sandbox1"
 
-#define ASSERT_OK(call)                                                                            \
-	G_STMT_START                                                                               \
-	{                                                                                          \
-		gboolean ok_ = (call);                                                             \
-		g_assert_no_error(error);                                                          \
-		g_assert_true(ok_);                                                                \
-	}                                                                                          \
-	G_STMT_END
-
 static gchar *sb_path;
 static gchar *sb_id;
-
-static gchar *
-bytes_to_str(GBytes *bytes)
-{
-	gsize len = 0;
-	const gchar *data = bytes != NULL ? g_bytes_get_data(bytes, &len) : NULL;
-	return g_strndup(data != NULL ? data : "", len);
-}
 
 /* runs `sh -c SCRIPT` in the shared sandbox, asserts exit 0, returns stdout */
 static gchar *
 sh_ok(const gchar *script)
 {
-	g_autoptr(GError) error = NULL;
-	SbxExecResult res = {0};
-	g_autofree gchar *err = NULL;
-	gchar *out;
-
-	ASSERT_OK(sbx_test_sh(sb_path, script, NULL, &res, &error));
-	err = bytes_to_str(res.err);
-	if (res.exit_status != 0 || res.signal != 0)
-		g_error("'%s' failed (status %d, signal %d): %s", script, res.exit_status,
-			res.signal, err);
-	out = bytes_to_str(res.out);
-	sbx_exec_result_clear(&res);
-	return out;
+	return sbx_test_sh_ok(sb_path, script);
 }
 
 static GVariant *
@@ -82,18 +54,6 @@ call_fd(const gchar *method, GVariant *params, gint fd, GError **error)
 	return g_dbus_connection_call_with_unix_fd_list_sync(
 	    sbx_test_env_get()->conn, "org.sandboxd", sb_path, SANDBOX_IFACE, method, params, NULL,
 	    G_DBUS_CALL_FLAGS_NONE, 30 * 60 * 1000, fds, NULL, NULL, error);
-}
-
-static void
-assert_dbus_error(GError *error, const gchar *name, const gchar *in_message)
-{
-	g_autofree gchar *remote = NULL;
-	g_assert_nonnull(error);
-	remote = g_dbus_error_get_remote_error(error);
-	if (g_strcmp0(remote, name) != 0)
-		g_error("expected %s, got %s: %s", name, remote, error->message);
-	if (in_message != NULL && strstr(error->message, in_message) == NULL)
-		g_error("expected '%s' in: %s", in_message, error->message);
 }
 
 /* a pseudo-random stream generated and hashed in a thread */
@@ -283,14 +243,6 @@ describe_tree(const gchar *root)
 }
 
 static void
-rm_rf(const gchar *path)
-{
-	const gchar *argv[] = {"rm", "-rf", path, NULL};
-	g_assert_true(g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-				   NULL, NULL, NULL, NULL));
-}
-
-static void
 test_tree(void)
 {
 	SbxTestEnv *env = sbx_test_env_get();
@@ -318,7 +270,7 @@ test_tree(void)
 	reply = call_fd("Upload", g_variant_new("(sh)", "/tmp/fs-test/up/tree", 0), fd, &error);
 	g_assert_no_error(error);
 	g_input_stream_close(out, NULL, NULL);
-	ASSERT_OK(g_subprocess_wait_check(tar, NULL, &error));
+	SBX_TEST_ASSERT_OK(g_subprocess_wait_check(tar, NULL, &error));
 	g_clear_object(&tar);
 	g_clear_pointer(&reply, g_variant_unref);
 	count = sh_ok("cd /tmp/fs-test/up/tree && find . | wc -l");
@@ -335,7 +287,7 @@ test_tree(void)
 	reply = call_fd("Download", g_variant_new("(sh)", "/tmp/fs-test/up/tree/", 0), fd, &error);
 	g_assert_no_error(error);
 	g_output_stream_close(in, NULL, NULL);
-	ASSERT_OK(g_subprocess_wait_check(tar, NULL, &error));
+	SBX_TEST_ASSERT_OK(g_subprocess_wait_check(tar, NULL, &error));
 	g_clear_pointer(&reply, g_variant_unref);
 
 	want = describe_tree(src);
@@ -352,7 +304,8 @@ test_tree(void)
 		    call_fd("Upload", g_variant_new("(sh)", "/tmp/fs-test/bad", 0), p[0], &error);
 		close(p[0]);
 		g_assert_null(reply);
-		assert_dbus_error(error, "org.sandboxd.Error.Failed", "tar failed in the guest");
+		sbx_test_assert_remote_error(error, "org.sandboxd.Error.Failed",
+					     "tar failed in the guest");
 		g_clear_error(&error);
 	}
 	/* Download of a missing path */
@@ -362,11 +315,12 @@ test_tree(void)
 		    call_fd("Download", g_variant_new("(sh)", "/tmp/fs-test/nope", 0), nul, &error);
 		close(nul);
 		g_assert_null(reply);
-		assert_dbus_error(error, "org.sandboxd.Error.NotFound", "/tmp/fs-test/nope");
+		sbx_test_assert_remote_error(error, "org.sandboxd.Error.NotFound",
+					     "/tmp/fs-test/nope");
 		g_clear_error(&error);
 	}
-	rm_rf(src);
-	rm_rf(dst);
+	sbx_test_rm_rf(src);
+	sbx_test_rm_rf(dst);
 }
 
 static void
@@ -432,7 +386,7 @@ test_ops(void)
 		     G_VARIANT_TYPE("(a{sv})"), &error);
 	/* relative to a/, "a/f" does not exist: the guest resolves it */
 	g_assert_null(reply);
-	assert_dbus_error(error, "org.sandboxd.Error.NotFound", "/tmp/fs-test/ops/a/l");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.NotFound", "/tmp/fs-test/ops/a/l");
 	g_clear_error(&error);
 	/* rename, chmod, remove */
 	reply = call("Rename", g_variant_new("(ss)", "/tmp/fs-test/ops/a/f", "/tmp/fs-test/ops/f2"),
@@ -448,7 +402,7 @@ test_ops(void)
 	reply =
 	    call("Remove", g_variant_new_parsed("('/tmp/fs-test/ops/a', @a{sv} {})"), NULL, &error);
 	g_assert_null(reply);
-	assert_dbus_error(error, "org.sandboxd.Error.NotEmpty", "/tmp/fs-test/ops/a");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.NotEmpty", "/tmp/fs-test/ops/a");
 	g_clear_error(&error);
 	reply = call("Remove", g_variant_new_parsed("('/tmp/fs-test/ops', {'recursive': <true>})"),
 		     NULL, &error);
@@ -468,7 +422,7 @@ stat_fails(const gchar *path, const gchar *name, const gchar *in_message)
 	    call("Stat", g_variant_new("(s@a{sv})", path, g_variant_new("a{sv}", NULL)),
 		 G_VARIANT_TYPE("(a{sv})"), &error);
 	g_assert_null(reply);
-	assert_dbus_error(error, name, in_message);
+	sbx_test_assert_remote_error(error, name, in_message);
 }
 
 static void
@@ -507,23 +461,25 @@ test_bad_paths(void)
 	close(p[0]);
 	close(p[1]);
 	g_assert_null(reply);
-	assert_dbus_error(error, "org.sandboxd.Error.IsADirectory", "/tmp/fs-test/bad");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.IsADirectory", "/tmp/fs-test/bad");
 	g_clear_error(&error);
 	reply = call("MakeDirectory", g_variant_new_parsed("('/tmp/fs-test/bad', @a{sv} {})"), NULL,
 		     &error);
 	g_assert_null(reply);
-	assert_dbus_error(error, "org.sandboxd.Error.AlreadyExists", "/tmp/fs-test/bad");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.AlreadyExists", "/tmp/fs-test/bad");
 	g_clear_error(&error);
 	/* a read-only file system refuses changes: PermissionDenied */
 	g_free(sh_ok("mkdir -p /tmp/fs-test/ro && mount -t tmpfs -o ro tmpfs /tmp/fs-test/ro"));
 	reply = call("MakeDirectory", g_variant_new_parsed("('/tmp/fs-test/ro/d', @a{sv} {})"),
 		     NULL, &error);
 	g_assert_null(reply);
-	assert_dbus_error(error, "org.sandboxd.Error.PermissionDenied", "/tmp/fs-test/ro/d");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.PermissionDenied",
+				     "/tmp/fs-test/ro/d");
 	g_clear_error(&error);
 	reply = call("Chmod", g_variant_new("(su)", "/tmp/fs-test/ro", 0700), NULL, &error);
 	g_assert_null(reply);
-	assert_dbus_error(error, "org.sandboxd.Error.PermissionDenied", "/tmp/fs-test/ro");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.PermissionDenied",
+				     "/tmp/fs-test/ro");
 	g_clear_error(&error);
 	g_free(sh_ok("umount /tmp/fs-test/ro"));
 	/* a full file system: NoSpace, and the old file is left alone */
@@ -545,7 +501,7 @@ test_bad_paths(void)
 		g_checksum_free(w.sum);
 	}
 	g_assert_null(reply);
-	assert_dbus_error(error, "org.sandboxd.Error.NoSpace", "/tmp/fs-test/small/f");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.NoSpace", "/tmp/fs-test/small/f");
 	g_clear_error(&error);
 	out = sh_ok("cat /tmp/fs-test/small/f; ls -a /tmp/fs-test/small | wc -l; "
 		    "umount /tmp/fs-test/small");
@@ -586,7 +542,7 @@ test_env(void)
 	g_clear_pointer(&reply, g_variant_unref);
 	reply = call("GetEnv", g_variant_new("(s)", "FS_TEST_VAR"), G_VARIANT_TYPE("(s)"), &error);
 	g_assert_null(reply);
-	assert_dbus_error(error, "org.sandboxd.Error.NotFound", "FS_TEST_VAR");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.NotFound", "FS_TEST_VAR");
 	g_clear_error(&error);
 	g_free(out);
 	out = sh_ok("echo \"${FS_TEST_VAR-unset}\"");
@@ -613,14 +569,14 @@ test_cli_cp(void)
 	g_assert_true(g_file_set_contents(local, "copied by sandboxctl\n", -1, NULL));
 	{
 		const gchar *args[] = {"cp", "-p", local, remote, NULL};
-		ASSERT_OK(sbx_test_cli(args, NULL, &rc, &out, &err, &error));
+		SBX_TEST_ASSERT_OK(sbx_test_cli(args, NULL, &rc, &out, &err, &error));
 		g_assert_cmpint(rc, ==, 0);
 	}
 	{
 		const gchar *args[] = {"cp", remote, back, NULL};
 		g_clear_pointer(&out, g_free);
 		g_clear_pointer(&err, g_free);
-		ASSERT_OK(sbx_test_cli(args, NULL, &rc, &out, &err, &error));
+		SBX_TEST_ASSERT_OK(sbx_test_cli(args, NULL, &rc, &out, &err, &error));
 		g_assert_cmpint(rc, ==, 0);
 	}
 	{
@@ -634,14 +590,14 @@ test_cli_cp(void)
 		const gchar *args[] = {"cp", "-r", local_dir, remote_dir, NULL};
 		g_clear_pointer(&out, g_free);
 		g_clear_pointer(&err, g_free);
-		ASSERT_OK(sbx_test_cli(args, NULL, &rc, &out, &err, &error));
+		SBX_TEST_ASSERT_OK(sbx_test_cli(args, NULL, &rc, &out, &err, &error));
 		g_assert_cmpint(rc, ==, 0);
 	}
 	{
 		const gchar *args[] = {"cp", "-r", remote_dir, back_dir, NULL};
 		g_clear_pointer(&out, g_free);
 		g_clear_pointer(&err, g_free);
-		ASSERT_OK(sbx_test_cli(args, NULL, &rc, &out, &err, &error));
+		SBX_TEST_ASSERT_OK(sbx_test_cli(args, NULL, &rc, &out, &err, &error));
 		g_assert_cmpint(rc, ==, 0);
 	}
 	want = describe_tree(local_dir);
@@ -652,51 +608,23 @@ test_cli_cp(void)
 		const gchar *args[] = {"cp", missing, back, NULL};
 		g_clear_pointer(&out, g_free);
 		g_clear_pointer(&err, g_free);
-		ASSERT_OK(sbx_test_cli(args, NULL, &rc, &out, &err, &error));
+		SBX_TEST_ASSERT_OK(sbx_test_cli(args, NULL, &rc, &out, &err, &error));
 		g_assert_cmpint(rc, ==, 1);
 		g_assert_nonnull(strstr(err, "/tmp/fs-test/cp/missing: No such file or directory"));
 	}
-	rm_rf(local_dir);
-	rm_rf(back_dir);
+	sbx_test_rm_rf(local_dir);
+	sbx_test_rm_rf(back_dir);
 }
 
 int
 main(int argc, char **argv)
 {
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *tmpdir = NULL;
-	SbxTestEnv *env = sbx_test_env_get();
+	SbxTestEnv *env = sbx_test_main_run("fs", &argc, &argv);
 	int rc;
 
-	tmpdir = g_dir_make_tmp("sbx-fs-XXXXXX", &error);
-	if (tmpdir == NULL) {
-		g_printerr("%s\n", error->message);
-		return 1;
-	}
-	sbx_supervisor_fork(tmpdir);
-
-	g_test_init(&argc, &argv, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (!sbx_test_domain_exists("sandboxd-integration-probe", &error) && error != NULL) {
-		g_printerr("skipping: qemu:///system does not answer: %s\n", error->message);
-		return 77;
-	}
-	if (!sbx_test_env_start(env, tmpdir, &error)) {
-		g_printerr("cannot start the test environment: %s\n", error->message);
-		sbx_test_env_stop(env);
-		return 1;
-	}
 	/* one sandbox for everything; memory for a 1 GiB file in its tmpfs /tmp */
-	sb_path =
-	    sbx_test_create(NULL,
-			    g_variant_new_parsed("{'memory': <uint32 3072>, 'vcpus': <uint32 1>, "
-						 "'env': <{'FROM_CREATE': 'created'}>}"),
-			    &error);
-	if (sb_path == NULL) {
-		g_printerr("cannot create the sandbox: %s\n", error->message);
-		sbx_test_env_stop(env);
-		return 1;
-	}
+	sb_path = sbx_test_main_create("{'memory': <uint32 3072>, 'vcpus': <uint32 1>, "
+				       "'env': <{'FROM_CREATE': 'created'}>}");
 	sb_id = sbx_test_get_id(NULL, sb_path);
 
 	g_test_add_func("/fs/ops", test_ops);

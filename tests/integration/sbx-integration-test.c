@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sbx-test-env.h"
+#include "sbx-test-main.h"
 #include "sbx-test-supervisor.h"
 
 #define MANAGER_PATH "/org/sandboxd/Manager1"
@@ -18,16 +19,6 @@
 #define SANDBOX_IFACE "org.sandboxd.Sandbox1"
 #define BIG_STDOUT_BYTES (20 * 1024 * 1024)
 #define BIG_STDIN_BYTES (8 * 1024 * 1024)
-
-/* the GError says why, so check it before the boolean */
-#define ASSERT_OK(call)                                                                            \
-	G_STMT_START                                                                               \
-	{                                                                                          \
-		gboolean ok_ = (call);                                                             \
-		g_assert_no_error(error);                                                          \
-		g_assert_true(ok_);                                                                \
-	}                                                                                          \
-	G_STMT_END
 
 /* one VM shared by every test that does not need its own: each boot costs seconds */
 static gchar *shared_path;
@@ -62,24 +53,6 @@ shared_sandbox(void)
 	g_assert_nonnull(shared_id);
 	g_test_message("shared sandbox %s", shared_id);
 	return shared_path;
-}
-
-static gchar *
-bytes_to_str(GBytes *bytes)
-{
-	gsize len = 0;
-	const gchar *data = g_bytes_get_data(bytes, &len);
-	return g_strndup(data, len);
-}
-
-static void
-assert_remote_error(GError *error, const gchar *name)
-{
-	g_autofree gchar *remote = NULL;
-	g_assert_nonnull(error);
-	remote = g_dbus_error_get_remote_error(error);
-	if (g_strcmp0(remote, name) != 0)
-		g_error("expected %s, got %s: %s", name, remote, error->message);
 }
 
 static void
@@ -135,7 +108,7 @@ assert_sandbox_gone(const gchar *path, const gchar *id, GPtrArray *files_before)
 					    G_VARIANT_TYPE("(o)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
 					    &error);
 	g_assert_null(reply);
-	assert_remote_error(error, "org.sandboxd.Error.NotFound");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.NotFound", NULL);
 	g_clear_error(&error);
 
 	g_assert_false(sbx_test_domain_exists(id, &error));
@@ -222,7 +195,7 @@ test_create_bad_options(void)
 		g_test_message("CreateSandbox(%s)", cases[i].options);
 		path = sbx_test_create(NULL, opts, &error);
 		g_assert_null(path);
-		assert_remote_error(error, "org.sandboxd.Error.InvalidArgument");
+		sbx_test_assert_remote_error(error, "org.sandboxd.Error.InvalidArgument", NULL);
 		msg = g_dbus_error_get_remote_error(error);
 		g_dbus_error_strip_remote_error(error);
 		g_test_message("  -> %s: %s", msg, error->message);
@@ -234,7 +207,7 @@ test_create_bad_options(void)
 		g_autofree gchar *path = NULL;
 		path = sbx_test_create(NULL, g_variant_new_parsed(label_cases[i]), &error);
 		g_assert_null(path);
-		assert_remote_error(error, "org.sandboxd.Error.InvalidArgument");
+		sbx_test_assert_remote_error(error, "org.sandboxd.Error.InvalidArgument", NULL);
 		g_dbus_error_strip_remote_error(error);
 		assert_contains(error->message, "label");
 	}
@@ -253,7 +226,7 @@ test_get_sandbox_not_found(void)
 	    g_variant_new("(s)", "no-such-sandbox"), G_VARIANT_TYPE("(o)"), G_DBUS_CALL_FLAGS_NONE,
 	    -1, NULL, &error);
 	g_assert_null(reply);
-	assert_remote_error(error, "org.sandboxd.Error.NotFound");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.NotFound", NULL);
 }
 
 static void
@@ -309,7 +282,7 @@ test_sandbox_properties(void)
 	g_assert_no_error(error);
 	g_variant_get(reply, "(o)", &got_path);
 	g_assert_cmpstr(got_path, ==, path);
-	ASSERT_OK(sbx_test_domain_exists(shared_id, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_domain_exists(shared_id, &error));
 }
 
 static void
@@ -320,8 +293,8 @@ test_exec_echo(void)
 	g_autofree gchar *out = NULL;
 	const gchar *argv[] = {"echo", "hello", "from the guest", NULL};
 
-	ASSERT_OK(sbx_test_exec(NULL, shared_sandbox(), argv, NULL, NULL, &res, &error));
-	out = bytes_to_str(res.out);
+	SBX_TEST_ASSERT_OK(sbx_test_exec(NULL, shared_sandbox(), argv, NULL, NULL, &res, &error));
+	out = sbx_test_bytes_to_str(res.out);
 	g_assert_cmpstr(out, ==, "hello from the guest\n");
 	g_assert_cmpuint(g_bytes_get_size(res.err), ==, 0);
 	g_assert_cmpint(res.exit_status, ==, 0);
@@ -339,7 +312,7 @@ test_exec_output_eof(void)
 	guint before = sbx_test_exec_eof_missing_count();
 	const gchar *argv[] = {"true", NULL};
 
-	ASSERT_OK(sbx_test_exec(NULL, shared_sandbox(), argv, NULL, NULL, &res, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_exec(NULL, shared_sandbox(), argv, NULL, NULL, &res, &error));
 	sbx_exec_result_clear(&res);
 	if (sbx_test_exec_eof_missing_count() != before)
 		g_error("sandboxd kept the stdout/stderr fds open after Exec replied");
@@ -350,7 +323,7 @@ test_exec_output_eof(void)
 		g_autofree gchar *err = NULL;
 		const gchar *args[] = {"exec", shared_id, "--", "true", NULL};
 		gint code = -1;
-		ASSERT_OK(sbx_test_cli(args, NULL, &code, &out, &err, &error));
+		SBX_TEST_ASSERT_OK(sbx_test_cli(args, NULL, &code, &out, &err, &error));
 		g_assert_cmpint(code, ==, 0);
 		if (sbx_test_exec_eof_missing_count() != before)
 			g_error("sandboxd kept sandboxctl's stdout/stderr open after it exited");
@@ -369,13 +342,13 @@ test_exec_stdin_cat(void)
 	for (guint i = 0; i < 2000; i++)
 		g_string_append_printf(text, "line %u of the input\n", i);
 	input = g_bytes_new(text->str, text->len);
-	ASSERT_OK(sbx_test_exec(NULL, shared_sandbox(), argv, NULL, input, &res, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_exec(NULL, shared_sandbox(), argv, NULL, input, &res, &error));
 	g_assert_true(g_bytes_equal(res.out, input));
 	g_assert_cmpint(res.exit_status, ==, 0);
 	sbx_exec_result_clear(&res);
 
 	/* no input at all: cat sees EOF at once */
-	ASSERT_OK(sbx_test_exec(NULL, shared_sandbox(), argv, NULL, NULL, &res, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_exec(NULL, shared_sandbox(), argv, NULL, NULL, &res, &error));
 	g_assert_cmpuint(g_bytes_get_size(res.out), ==, 0);
 	g_assert_cmpint(res.exit_status, ==, 0);
 	sbx_exec_result_clear(&res);
@@ -389,7 +362,7 @@ test_exec_exit_codes(void)
 		g_autoptr(GError) error = NULL;
 		g_autofree gchar *script = g_strdup_printf("exit %d", codes[i]);
 		SbxExecResult res;
-		ASSERT_OK(sbx_test_sh(shared_sandbox(), script, NULL, &res, &error));
+		SBX_TEST_ASSERT_OK(sbx_test_sh(shared_sandbox(), script, NULL, &res, &error));
 		g_assert_cmpint(res.exit_status, ==, codes[i]);
 		g_assert_cmpint(res.signal, ==, 0);
 		sbx_exec_result_clear(&res);
@@ -404,7 +377,7 @@ test_exec_signal(void)
 		g_autoptr(GError) error = NULL;
 		g_autofree gchar *script = g_strdup_printf("kill -%d $$", signals[i]);
 		SbxExecResult res;
-		ASSERT_OK(sbx_test_sh(shared_sandbox(), script, NULL, &res, &error));
+		SBX_TEST_ASSERT_OK(sbx_test_sh(shared_sandbox(), script, NULL, &res, &error));
 		g_assert_cmpint(res.exit_status, ==, -1);
 		g_assert_cmpint(res.signal, ==, signals[i]);
 		sbx_exec_result_clear(&res);
@@ -425,12 +398,12 @@ test_exec_stdout_stderr_apart(void)
 		g_string_append_printf(want_out, "out %u\n", i);
 		g_string_append_printf(want_err, "err %u\n", i);
 	}
-	ASSERT_OK(sbx_test_sh(shared_sandbox(),
-			      "i=1; while [ $i -le 500 ]; do echo \"out $i\"; "
-			      "echo \"err $i\" >&2; i=$((i+1)); done; exit 3",
-			      NULL, &res, &error));
-	out = bytes_to_str(res.out);
-	err = bytes_to_str(res.err);
+	SBX_TEST_ASSERT_OK(sbx_test_sh(shared_sandbox(),
+				       "i=1; while [ $i -le 500 ]; do echo \"out $i\"; "
+				       "echo \"err $i\" >&2; i=$((i+1)); done; exit 3",
+				       NULL, &res, &error));
+	out = sbx_test_bytes_to_str(res.out);
+	err = sbx_test_bytes_to_str(res.err);
 	g_assert_cmpstr(out, ==, want_out->str);
 	g_assert_cmpstr(err, ==, want_err->str);
 	g_assert_cmpint(res.exit_status, ==, 3);
@@ -447,8 +420,8 @@ test_exec_env_cwd(void)
 	GVariant *opts = g_variant_new_parsed("{'env': <{'SBX_TEST_VAR': 'a b=c'}>, "
 					      "'cwd': <'/proc'>}");
 
-	ASSERT_OK(sbx_test_exec(NULL, shared_sandbox(), argv, opts, NULL, &res, &error));
-	out = bytes_to_str(res.out);
+	SBX_TEST_ASSERT_OK(sbx_test_exec(NULL, shared_sandbox(), argv, opts, NULL, &res, &error));
+	out = sbx_test_bytes_to_str(res.out);
 	g_assert_cmpstr(out, ==, "a b=c\n/proc\n");
 	g_assert_cmpint(res.exit_status, ==, 0);
 	sbx_exec_result_clear(&res);
@@ -468,8 +441,8 @@ test_exec_big_stdout(void)
 				 "head -c %d /dev/urandom > /tmp/big; "
 				 "sha256sum /tmp/big >&2; cat /tmp/big; rm -f /tmp/big",
 				 BIG_STDOUT_BYTES);
-	ASSERT_OK(sbx_test_sh(shared_sandbox(), script, NULL, &res, &error));
-	err = bytes_to_str(res.err);
+	SBX_TEST_ASSERT_OK(sbx_test_sh(shared_sandbox(), script, NULL, &res, &error));
+	err = sbx_test_bytes_to_str(res.err);
 	g_assert_cmpint(res.exit_status, ==, 0);
 	g_assert_cmpuint(g_bytes_get_size(res.out), ==, BIG_STDOUT_BYTES);
 	want = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, res.out);
@@ -492,8 +465,8 @@ test_exec_big_stdin(void)
 		*(guint32 *)(data + i) = g_random_int();
 	input = g_bytes_new_take(g_steal_pointer(&data), BIG_STDIN_BYTES);
 	want = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, input);
-	ASSERT_OK(sbx_test_exec(NULL, shared_sandbox(), argv, NULL, input, &res, &error));
-	out = bytes_to_str(res.out);
+	SBX_TEST_ASSERT_OK(sbx_test_exec(NULL, shared_sandbox(), argv, NULL, input, &res, &error));
+	out = sbx_test_bytes_to_str(res.out);
 	g_assert_true(g_str_has_prefix(out, want));
 	g_assert_cmpint(res.exit_status, ==, 0);
 	sbx_exec_result_clear(&res);
@@ -520,7 +493,7 @@ test_exec_bad_options(void)
 		g_assert_false(sbx_test_exec(NULL, shared_sandbox(), cases[i].argv,
 					     g_variant_new_parsed(cases[i].options), NULL, &res,
 					     &error));
-		assert_remote_error(error, "org.sandboxd.Error.InvalidArgument");
+		sbx_test_assert_remote_error(error, "org.sandboxd.Error.InvalidArgument", NULL);
 		g_dbus_error_strip_remote_error(error);
 		g_test_message("  -> %s", error->message);
 		assert_contains(error->message, cases[i].mentions);
@@ -584,10 +557,10 @@ test_two_at_once(void)
 	/* both run at the same time, each in its own machine */
 	call1 = sbx_test_exec_start(NULL, shared, argv1, NULL, NULL);
 	call2 = sbx_test_exec_start(NULL, second_path, argv2, NULL, NULL);
-	ASSERT_OK(sbx_test_exec_finish(call1, &res1, &error));
-	ASSERT_OK(sbx_test_exec_finish(call2, &res2, &error));
-	out1 = bytes_to_str(res1.out);
-	out2 = bytes_to_str(res2.out);
+	SBX_TEST_ASSERT_OK(sbx_test_exec_finish(call1, &res1, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_exec_finish(call2, &res2, &error));
+	out1 = sbx_test_bytes_to_str(res1.out);
+	out2 = sbx_test_bytes_to_str(res2.out);
 	g_assert_cmpstr(out1, ==, "one\n");
 	g_assert_cmpstr(out2, ==, "two\n");
 	sbx_exec_result_clear(&res1);
@@ -621,13 +594,13 @@ test_kill_cleans_up(void)
 		g_assert_no_error(error);
 		id = sbx_test_get_id(NULL, path);
 	}
-	ASSERT_OK(sbx_test_domain_exists(id, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_domain_exists(id, &error));
 	qemu = sbx_test_find_qemu(id);
 	g_assert_cmpuint(qemu->len, ==, 1);
 	files_running = sbx_test_list_files(env->runtime_dir);
 	g_test_message("runtime dir while %s runs: %u entries", id, files_running->len);
 
-	ASSERT_OK(sbx_test_kill(NULL, path, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_kill(NULL, path, &error));
 	assert_sandbox_gone(path, id, files_before);
 
 	/* a second Kill finds nothing */
@@ -655,7 +628,7 @@ test_dies_with_caller(void)
 	path = sbx_test_create(conn, NULL, &error);
 	g_assert_no_error(error);
 	id = sbx_test_get_id(conn, path);
-	ASSERT_OK(sbx_test_domain_exists(id, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_domain_exists(id, &error));
 	g_dbus_connection_close_sync(conn, NULL, &error);
 	g_assert_no_error(error);
 
@@ -683,7 +656,7 @@ test_cli_run_uname(void)
 	gint code = -1;
 	const gchar *args[] = {"run", "--", "uname", "-a", NULL};
 
-	ASSERT_OK(sbx_test_cli(args, NULL, &code, &out, &err, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_cli(args, NULL, &code, &out, &err, &error));
 	g_test_message("sandboxctl run -- uname -a: %s", out);
 	if (code != 0)
 		g_error("sandboxctl run exited %d: %s", code, err);
@@ -727,7 +700,7 @@ test_cli_exec(void)
 		gint code = -1;
 		const gchar *args[] = {"exec", id, "--", "sh", "-c", cases[i].script, NULL};
 		g_test_message("sandboxctl exec %s -- sh -c '%s'", id, cases[i].script);
-		ASSERT_OK(sbx_test_cli(args, cases[i].input, &code, &out, &err, &error));
+		SBX_TEST_ASSERT_OK(sbx_test_cli(args, cases[i].input, &code, &out, &err, &error));
 		if (code != cases[i].code)
 			g_error("sandboxctl exec -- sh -c '%s' exited %d, not %d (stderr: %s)",
 				cases[i].script, code, cases[i].code, err);
@@ -749,7 +722,7 @@ test_cli_create_list_kill(void)
 				 "1",	   "--label",  "made-by=cli", NULL};
 	const gchar *list[] = {"list", NULL};
 
-	ASSERT_OK(sbx_test_cli(create, NULL, &code, &out, &err, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_cli(create, NULL, &code, &out, &err, &error));
 	if (code != 0)
 		g_error("sandboxctl create exited %d: %s", code, err);
 	id = g_strstrip(g_strdup(out));
@@ -761,17 +734,17 @@ test_cli_create_list_kill(void)
 	/* it outlives the sandboxctl that created it */
 	g_clear_pointer(&out, g_free);
 	g_clear_pointer(&err, g_free);
-	ASSERT_OK(sbx_test_cli(list, NULL, &code, &out, &err, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_cli(list, NULL, &code, &out, &err, &error));
 	g_assert_cmpint(code, ==, 0);
 	assert_contains(out, id);
 	assert_contains(out, shared_id != NULL ? shared_id : "");
-	ASSERT_OK(sbx_test_domain_exists(id, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_domain_exists(id, &error));
 
 	{
 		const gchar *exec[] = {"exec", id, "--", "echo", "in the cli sandbox", NULL};
 		g_clear_pointer(&out, g_free);
 		g_clear_pointer(&err, g_free);
-		ASSERT_OK(sbx_test_cli(exec, NULL, &code, &out, &err, &error));
+		SBX_TEST_ASSERT_OK(sbx_test_cli(exec, NULL, &code, &out, &err, &error));
 		g_assert_cmpint(code, ==, 0);
 		g_assert_cmpstr(out, ==, "in the cli sandbox\n");
 	}
@@ -779,14 +752,14 @@ test_cli_create_list_kill(void)
 		const gchar *kill_args[] = {"kill", id, NULL};
 		g_clear_pointer(&out, g_free);
 		g_clear_pointer(&err, g_free);
-		ASSERT_OK(sbx_test_cli(kill_args, NULL, &code, &out, &err, &error));
+		SBX_TEST_ASSERT_OK(sbx_test_cli(kill_args, NULL, &code, &out, &err, &error));
 		if (code != 0)
 			g_error("sandboxctl kill exited %d: %s", code, err);
 	}
 	assert_sandbox_gone(path, id, NULL);
 	g_clear_pointer(&out, g_free);
 	g_clear_pointer(&err, g_free);
-	ASSERT_OK(sbx_test_cli(list, NULL, &code, &out, &err, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_cli(list, NULL, &code, &out, &err, &error));
 	g_assert_null(strstr(out, id));
 }
 
@@ -809,7 +782,7 @@ test_cli_errors(void)
 		g_autofree gchar *err = NULL;
 		g_autofree gchar *joined = g_strjoinv(" ", (gchar **)cases[i].args);
 		gint code = 0;
-		ASSERT_OK(sbx_test_cli(cases[i].args, NULL, &code, &out, &err, &error));
+		SBX_TEST_ASSERT_OK(sbx_test_cli(cases[i].args, NULL, &code, &out, &err, &error));
 		g_test_message("sandboxctl %s -> %d: %s", joined, code, err);
 		/* a clean error: non-zero exit, a human line, no GLib assertion or crash */
 		g_assert_cmpint(code, >, 0);
@@ -844,7 +817,7 @@ test_hostile_wrong_types(void)
 		g_test_message("CreateSandbox(%s)", create_cases[i]);
 		created = sbx_test_create(NULL, g_variant_new_parsed(create_cases[i]), &error);
 		g_assert_null(created);
-		assert_remote_error(error, "org.sandboxd.Error.InvalidArgument");
+		sbx_test_assert_remote_error(error, "org.sandboxd.Error.InvalidArgument", NULL);
 	}
 	for (guint i = 0; i < G_N_ELEMENTS(exec_cases); i++) {
 		g_autoptr(GError) error = NULL;
@@ -852,7 +825,7 @@ test_hostile_wrong_types(void)
 		g_test_message("Exec(%s)", exec_cases[i]);
 		g_assert_false(sbx_test_exec(NULL, path, echo, g_variant_new_parsed(exec_cases[i]),
 					     NULL, &res, &error));
-		assert_remote_error(error, "org.sandboxd.Error.InvalidArgument");
+		sbx_test_assert_remote_error(error, "org.sandboxd.Error.InvalidArgument", NULL);
 	}
 	/* handles that name no passed fd */
 	{
@@ -878,7 +851,8 @@ test_hostile_wrong_types(void)
 			    G_VARIANT_TYPE("(ii)"), G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL, NULL,
 			    &error);
 			g_assert_null(reply);
-			assert_remote_error(error, "org.sandboxd.Error.InvalidArgument");
+			sbx_test_assert_remote_error(error, "org.sandboxd.Error.InvalidArgument",
+						     NULL);
 		}
 	}
 	/* and the daemon is still there */
@@ -919,33 +893,9 @@ int
 main(int argc, char **argv)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *tmpdir = NULL;
-	SbxTestEnv *env = sbx_test_env_get();
+	SbxTestEnv *env = sbx_test_main_run("integ", &argc, &argv);
 	int rc;
 
-	tmpdir = g_dir_make_tmp("sbx-integ-XXXXXX", &error);
-	if (tmpdir == NULL) {
-		g_printerr("%s\n", error->message);
-		return 1;
-	}
-	/* a parent process cleans up whatever happens to the tests */
-	sbx_supervisor_fork(tmpdir);
-
-	g_test_init(&argc, &argv, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (!sbx_test_domain_exists("sandboxd-integration-probe", &error)) {
-		if (error != NULL) {
-			/* not a failure of ours: libvirtd is not there */
-			g_printerr("skipping: qemu:///system does not answer: %s\n",
-				   error->message);
-			return 77;
-		}
-	}
-	if (!sbx_test_env_start(env, tmpdir, &error)) {
-		g_printerr("cannot start the test environment: %s\n", error->message);
-		sbx_test_env_stop(env);
-		return 1;
-	}
 	g_test_message("bus %s, runtime dir %s", env->bus_address, env->runtime_dir);
 
 	g_test_add_func("/integration/manager/properties", test_manager_properties);

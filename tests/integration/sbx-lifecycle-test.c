@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sbx-test-env.h"
+#include "sbx-test-main.h"
 #include "sbx-test-supervisor.h"
 
 /* generous: TCG on a loaded host */
@@ -184,44 +185,12 @@ test_burst(void)
 int
 main(int argc, char **argv)
 {
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *tmpdir = NULL;
-	g_autofree gchar *dropin_dir = NULL;
-	g_autofree gchar *dropin = NULL;
-	SbxTestEnv *env = sbx_test_env_get();
+	SbxTestEnv *env = sbx_test_main_run("lifecycle", &argc, &argv);
 	int rc;
 
-	tmpdir = g_dir_make_tmp("sbx-lifecycle-XXXXXX", &error);
-	if (tmpdir == NULL) {
-		g_printerr("%s\n", error->message);
-		return 1;
-	}
-	sbx_supervisor_fork(tmpdir);
-
-	g_test_init(&argc, &argv, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (!sbx_test_domain_exists("sandboxd-integration-probe", &error) && error != NULL) {
-		g_printerr("skipping: qemu:///system does not answer: %s\n", error->message);
-		return 77;
-	}
-	if (!sbx_test_env_start(env, tmpdir, &error)) {
-		g_printerr("cannot start the test environment: %s\n", error->message);
-		sbx_test_env_stop(env);
-		return 1;
-	}
-	/* a short grace, then the daemon again to read it */
-	dropin_dir = g_build_filename(env->config_dir, "sandboxd.conf.d", NULL);
-	dropin = g_build_filename(dropin_dir, "50-lifecycle.conf", NULL);
-	if (g_mkdir_with_parents(dropin_dir, 0755) != 0 ||
-	    !g_file_set_contents(dropin,
-				 "[daemon]\nExpiryGraceSec=3\n[limits]\nMaxConcurrentCreates=1\n",
-				 -1, &error) ||
-	    !sbx_test_env_restart_daemon(env, &error)) {
-		g_printerr("cannot configure the daemon: %s\n",
-			   error != NULL ? error->message : g_strerror(errno));
-		sbx_test_env_stop(env);
-		return 1;
-	}
+	/* a short grace */
+	sbx_test_main_dropin(env, "50-lifecycle.conf",
+			     "[daemon]\nExpiryGraceSec=3\n[limits]\nMaxConcurrentCreates=1\n");
 	g_test_add_func("/lifecycle/expiry", test_expiry);
 	g_test_add_func("/lifecycle/burst", test_burst);
 	rc = g_test_run();

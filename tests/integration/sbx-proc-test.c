@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "sbx-test-env.h"
+#include "sbx-test-main.h"
 #include "sbx-test-supervisor.h"
 
 /* [limits] GuestPidsMax for this run (the default is 2048) */
@@ -31,32 +32,11 @@
 static gchar *sb_path;
 static gchar *sb_id;
 
-static gchar *
-bytes_to_str(GBytes *bytes)
-{
-	gsize len = 0;
-	const gchar *data = bytes != NULL ? g_bytes_get_data(bytes, &len) : NULL;
-	return g_strndup(data != NULL ? data : "", len);
-}
-
 /* `sh -c SCRIPT` in the shared sandbox; asserts exit 0; returns stdout */
 static gchar *
 sh_ok(const gchar *script)
 {
-	g_autoptr(GError) error = NULL;
-	SbxExecResult res = {0};
-	g_autofree gchar *err = NULL;
-	gchar *out;
-
-	if (!sbx_test_sh(sb_path, script, NULL, &res, &error))
-		g_error("'%s': %s", script, error->message);
-	err = bytes_to_str(res.err);
-	if (res.exit_status != 0 || res.signal != 0)
-		g_error("'%s' failed (status %d, signal %d): %s", script, res.exit_status,
-			res.signal, err);
-	out = bytes_to_str(res.out);
-	sbx_exec_result_clear(&res);
-	return out;
+	return sbx_test_sh_ok(sb_path, script);
 }
 
 /* argv directly, no shell: works even when nothing can fork in the sandbox cgroup */
@@ -70,7 +50,7 @@ run_ok(const gchar *const *argv)
 	if (!sbx_test_exec(NULL, sb_path, argv, NULL, NULL, &res, &error))
 		g_error("'%s': %s", argv[0], error->message);
 	g_assert_cmpint(res.exit_status, ==, 0);
-	out = bytes_to_str(res.out);
+	out = sbx_test_bytes_to_str(res.out);
 	sbx_exec_result_clear(&res);
 	return out;
 }
@@ -326,7 +306,7 @@ test_user(void)
 				    g_variant_new_parsed("{'user': <'tester'>}"), NULL, &res,
 				    &error));
 	g_assert_no_error(error);
-	out = bytes_to_str(res.out);
+	out = sbx_test_bytes_to_str(res.out);
 	g_assert_cmpstr(out, ==, "1234\n1235\n1235 1236\n/tmp\n/tmp\n");
 	sbx_exec_result_clear(&res);
 	g_free(out);
@@ -335,7 +315,7 @@ test_user(void)
 				    g_variant_new_parsed("{'uid': <uint32 4321>}"), NULL, &res,
 				    &error));
 	g_assert_no_error(error);
-	out = bytes_to_str(res.out);
+	out = sbx_test_bytes_to_str(res.out);
 	g_assert_true(g_str_has_prefix(out, "4321\n4321\n"));
 	sbx_exec_result_clear(&res);
 
@@ -380,7 +360,7 @@ test_hogs(void)
 	/* the agent still answers: an Exec that needs no fork inside the cgroup */
 	g_assert_true(sbx_test_exec(NULL, sb_path, echo, NULL, NULL, &res, &error));
 	g_assert_no_error(error);
-	out = bytes_to_str(res.out);
+	out = sbx_test_bytes_to_str(res.out);
 	g_assert_cmpstr(out, ==, "still-answering\n");
 	sbx_exec_result_clear(&res);
 	/* the process count stays at the limit */
@@ -500,52 +480,13 @@ test_vm_dies(void)
 int
 main(int argc, char **argv)
 {
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *tmpdir = NULL;
-	SbxTestEnv *env = sbx_test_env_get();
+	SbxTestEnv *env = sbx_test_main_run("proc", &argc, &argv);
 	int rc;
 
-	tmpdir = g_dir_make_tmp("sbx-proc-XXXXXX", &error);
-	if (tmpdir == NULL) {
-		g_printerr("%s\n", error->message);
-		return 1;
-	}
-	sbx_supervisor_fork(tmpdir);
-
-	g_test_init(&argc, &argv, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (!sbx_test_domain_exists("sandboxd-integration-probe", &error) && error != NULL) {
-		g_printerr("skipping: qemu:///system does not answer: %s\n", error->message);
-		return 77;
-	}
-	if (!sbx_test_env_start(env, tmpdir, &error)) {
-		g_printerr("cannot start the test environment: %s\n", error->message);
-		sbx_test_env_stop(env);
-		return 1;
-	}
-	{
-		/* [limits] GuestPidsMax must reach the guest's cgroup (test_hogs) */
-		g_autofree gchar *dropin_dir =
-		    g_build_filename(env->config_dir, "sandboxd.conf.d", NULL);
-		g_autofree gchar *dropin = g_build_filename(dropin_dir, "50-proc.conf", NULL);
-		if (g_mkdir_with_parents(dropin_dir, 0755) != 0 ||
-		    !g_file_set_contents(
-			dropin, "[limits]\nGuestPidsMax=" G_STRINGIFY(PROC_TEST_PIDS_MAX) "\n", -1,
-			&error) ||
-		    !sbx_test_env_restart_daemon(env, &error)) {
-			g_printerr("cannot configure the daemon: %s\n",
-				   error != NULL ? error->message : g_strerror(errno));
-			sbx_test_env_stop(env);
-			return 1;
-		}
-	}
-	sb_path = sbx_test_create(
-	    NULL, g_variant_new_parsed("{'memory': <uint32 1024>, 'vcpus': <uint32 1>}"), &error);
-	if (sb_path == NULL) {
-		g_printerr("cannot create the sandbox: %s\n", error->message);
-		sbx_test_env_stop(env);
-		return 1;
-	}
+	/* [limits] GuestPidsMax must reach the guest's cgroup (test_hogs) */
+	sbx_test_main_dropin(env, "50-proc.conf",
+			     "[limits]\nGuestPidsMax=" G_STRINGIFY(PROC_TEST_PIDS_MAX) "\n");
+	sb_path = sbx_test_main_create("{'memory': <uint32 1024>, 'vcpus': <uint32 1>}");
 	sb_id = sbx_test_get_id(NULL, sb_path);
 
 	g_test_add_func("/proc/timeout-group", test_timeout_group);

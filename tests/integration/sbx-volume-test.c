@@ -13,50 +13,16 @@
 #include <string.h>
 
 #include "sbx-test-env.h"
+#include "sbx-test-main.h"
 #include "sbx-test-supervisor.h"
 
 #define MIB (G_GUINT64_CONSTANT(1) << 20)
-#define ASSERT_OK(call)                                                                            \
-	G_STMT_START                                                                               \
-	{                                                                                          \
-		gboolean ok_ = (call);                                                             \
-		g_assert_no_error(error);                                                          \
-		g_assert_true(ok_);                                                                \
-	}                                                                                          \
-	G_STMT_END
-
 static const gchar *debian_dir;
 static const gchar *ceph_dev;
 static gchar *tmpdir;
 static gchar *ceph_dir;
 static gchar *vol_dir;
 static const gchar *const backends[] = {"qcow2", "rbd"};
-
-static gchar *
-bytes_to_str(GBytes *bytes)
-{
-	gsize len = 0;
-	const gchar *data = bytes != NULL ? g_bytes_get_data(bytes, &len) : NULL;
-	return g_strndup(data != NULL ? data : "", len);
-}
-
-static gchar *
-sh_ok(const gchar *path, const gchar *script)
-{
-	g_autoptr(GError) error = NULL;
-	SbxExecResult res = {0};
-	g_autofree gchar *err = NULL;
-	gchar *out;
-
-	ASSERT_OK(sbx_test_sh(path, script, NULL, &res, &error));
-	err = bytes_to_str(res.err);
-	if (res.exit_status != 0 || res.signal != 0)
-		g_error("'%s' failed (status %d, signal %d): %s", script, res.exit_status,
-			res.signal, err);
-	out = bytes_to_str(res.out);
-	sbx_exec_result_clear(&res);
-	return out;
-}
 
 static GVariant *
 manager_call(const gchar *method, GVariant *params, const gchar *type, GError **error)
@@ -128,7 +94,7 @@ static void
 kill_sandbox(const gchar *path)
 {
 	g_autoptr(GError) error = NULL;
-	ASSERT_OK(sbx_test_kill(NULL, path, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_kill(NULL, path, &error));
 }
 
 static gchar *
@@ -140,7 +106,7 @@ ceph(const gchar *cmd)
 	g_autofree gchar *line = g_strdup_printf("rbd -c %s %s", conf, cmd);
 	gint status = 0;
 	g_autoptr(GError) error = NULL;
-	ASSERT_OK(g_spawn_command_line_sync(line, &out, &err, &status, &error));
+	SBX_TEST_ASSERT_OK(g_spawn_command_line_sync(line, &out, &err, &status, &error));
 	if (!g_spawn_check_wait_status(status, NULL))
 		g_error("%s: %s", line, err);
 	return g_steal_pointer(&out);
@@ -167,8 +133,8 @@ test_data_lifecycle(void)
 
 	/* 1: written, then the sandbox is killed */
 	sb1 = create_sandbox("", NULL);
-	g_free(sh_ok(sb1, "for b in qcow2 rbd; do mountpoint -q /mnt/$b || exit 1; "
-			  "echo hello-$b > /mnt/$b/f; done; sync"));
+	g_free(sbx_test_sh_ok(sb1, "for b in qcow2 rbd; do mountpoint -q /mnt/$b || exit 1; "
+				   "echo hello-$b > /mnt/$b/f; done; sync"));
 	{
 		/* delete refused while attached */
 		g_autoptr(GError) e = NULL;
@@ -199,9 +165,9 @@ test_data_lifecycle(void)
 	/* 2: the data is back, the new size shows, the clone holds the snapshot's data
 	 * while the original changes */
 	sb2 = create_sandbox("", "");
-	out = sh_ok(sb2, "for b in qcow2 rbd; do cat /mnt/$b/f; "
-			 "df -B1M --output=size /mnt/$b | tail -n1; "
-			 "echo changed-$b > /mnt/$b/f; cat /mnt/$b-clone/f; done; sync");
+	out = sbx_test_sh_ok(sb2, "for b in qcow2 rbd; do cat /mnt/$b/f; "
+				  "df -B1M --output=size /mnt/$b | tail -n1; "
+				  "echo changed-$b > /mnt/$b/f; cat /mnt/$b-clone/f; done; sync");
 	{
 		g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
 		g_assert_cmpuint(g_strv_length(lines), >=, 6);
@@ -218,10 +184,10 @@ test_data_lifecycle(void)
 
 	/* 3: after a daemon restart, the changed data is found, the clone kept the old */
 	g_assert_cmpint(sbx_test_env_stop_daemon(sbx_test_env_get(), 60000), ==, 0);
-	ASSERT_OK(sbx_test_env_restart_daemon(sbx_test_env_get(), &error));
+	SBX_TEST_ASSERT_OK(sbx_test_env_restart_daemon(sbx_test_env_get(), &error));
 	sb3 = create_sandbox("", "");
 	g_free(out);
-	out = sh_ok(sb3, "for b in qcow2 rbd; do cat /mnt/$b/f /mnt/$b-clone/f; done");
+	out = sbx_test_sh_ok(sb3, "for b in qcow2 rbd; do cat /mnt/$b/f /mnt/$b-clone/f; done");
 	g_assert_cmpstr(out, ==, "changed-qcow2\nhello-qcow2\nchanged-rbd\nhello-rbd\n");
 	kill_sandbox(sb3);
 
@@ -259,8 +225,8 @@ test_ceph_stopped(void)
 	const gchar *argv[] = {ceph_dev, "stop", ceph_dir, NULL};
 	gint status = 0;
 
-	ASSERT_OK(g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL,
-			       &status, &error));
+	SBX_TEST_ASSERT_OK(g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+					NULL, NULL, &status, &error));
 	g_assert_true(g_spawn_check_wait_status(status, NULL));
 	path = create_volume("unreachable", g_variant_new_parsed("{'backend': <'rbd'>}"), &error);
 	g_assert_null(path);
@@ -359,14 +325,7 @@ main(int argc, char **argv)
 		g_printerr("SBX_TEST_DEBIAN_IMAGE_DIR and SBX_TEST_CEPH_DEV must be set\n");
 		return 1;
 	}
-	tmpdir = g_dir_make_tmp("sbx-volume-XXXXXX", &error);
-	if (tmpdir == NULL) {
-		g_printerr("%s\n", error->message);
-		return 1;
-	}
-	sbx_supervisor_fork(tmpdir);
-	g_test_init(&argc, &argv, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	tmpdir = sbx_test_main_init("volume", &argc, &argv);
 
 	ceph_dir = g_build_filename(tmpdir, "ceph", NULL);
 	vol_dir = g_build_filename(tmpdir, "volumes", NULL);

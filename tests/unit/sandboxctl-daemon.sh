@@ -10,22 +10,8 @@ sandboxd=$2
 plugin_dir=$3
 
 tmp=$(mktemp -d /tmp/sbx-test-ctl-XXXXXX)
-bus_pid=
-daemon_pid=
-failures=0
 
-cleanup() {
-	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-	[ -n "$bus_pid" ] && kill "$bus_pid" 2>/dev/null && wait "$bus_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-	echo "not ok: $*"
-	failures=$((failures + 1))
-}
+. "$(dirname "$0")/../common/sbx-test-env.sh"
 
 # a reader of sandboxctl's stdout must see EOF once the command is done (the daemon must
 # not keep the passed fds open); timeout(1) kills the whole pipeline if it never does
@@ -42,22 +28,7 @@ pipe_check() { # pipe_check DESCRIPTION EXPECTED SANDBOXCTL-ARGS...
 	fi
 }
 
-check() { # check DESCRIPTION EXPECTED ACTUAL
-	if [ "$2" = "$3" ]; then
-		echo "ok: $1"
-	else
-		fail "$1: expected '$2', got '$3'"
-	fi
-}
-
-# a private bus
-dbus-daemon --session --nofork --print-address=3 3>"$tmp/address" &
-bus_pid=$!
-i=0
-while [ ! -s "$tmp/address" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-SANDBOXCTL_BUS_ADDRESS=$(head -n 1 "$tmp/address")
-[ -n "$SANDBOXCTL_BUS_ADDRESS" ] || { echo "no bus address"; exit 1; }
-export SANDBOXCTL_BUS_ADDRESS
+sbx_test_start_bus
 
 # before sandboxd is there
 "$ctl" list >/dev/null 2>"$tmp/err"
@@ -65,21 +36,7 @@ check "list without sandboxd fails with 1" 1 $?
 grep -q '^sandboxctl: cannot reach sandboxd on the given bus address: ' "$tmp/err" ||
 	fail "unexpected error line: $(cat "$tmp/err")"
 
-mkdir -p "$tmp/conf" "$tmp/run"
-printf '[daemon]\nBackend=test\n' >"$tmp/conf/sandboxd.conf"
-"$sandboxd" --address "$SANDBOXCTL_BUS_ADDRESS" --config-dir "$tmp/conf" \
-	--plugin-dir "$plugin_dir" --runtime-dir "$tmp/run" 2>"$tmp/sandboxd.log" &
-daemon_pid=$!
-i=0
-until "$ctl" list >/dev/null 2>&1; do
-	i=$((i + 1))
-	if [ $i -ge 200 ] || ! kill -0 "$daemon_pid" 2>/dev/null; then
-		echo "sandboxd did not come up:"
-		cat "$tmp/sandboxd.log"
-		exit 1
-	fi
-	sleep 0.1
-done
+sbx_test_start_daemon
 
 # run: exit codes and signals
 "$ctl" run -- sh -c 'exit 42'

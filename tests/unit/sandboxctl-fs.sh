@@ -11,32 +11,7 @@ sandboxd=$2
 plugin_dir=$3
 
 tmp=$(mktemp -d /tmp/sbx-test-fs-XXXXXX)
-bus_pid=
-daemon_pid=
-failures=0
-checks=0
-
-cleanup() {
-	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-	[ -n "$bus_pid" ] && kill "$bus_pid" 2>/dev/null && wait "$bus_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-	echo "not ok: $*"
-	failures=$((failures + 1))
-}
-
-check() { # check DESCRIPTION EXPECTED ACTUAL
-	checks=$((checks + 1))
-	if [ "$2" = "$3" ]; then
-		echo "ok: $1"
-	else
-		fail "$1: expected '$2', got '$3'"
-	fi
-}
+. "$(dirname "$0")/../common/sbx-test-env.sh"
 
 # check_err DESCRIPTION ERROR-NAME COMMAND...: the command fails naming the D-Bus error
 check_err() {
@@ -53,29 +28,10 @@ check_err() {
 	fi
 }
 
-dbus-daemon --session --nofork --print-address=3 3>"$tmp/address" &
-bus_pid=$!
-i=0
-while [ ! -s "$tmp/address" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-SANDBOXCTL_BUS_ADDRESS=$(head -n 1 "$tmp/address")
-[ -n "$SANDBOXCTL_BUS_ADDRESS" ] || { echo "no bus address"; exit 1; }
-export SANDBOXCTL_BUS_ADDRESS
+sbx_test_start_bus
 
-mkdir -p "$tmp/conf" "$tmp/run" "$tmp/g" "$tmp/local"
-printf '[daemon]\nBackend=test\n' >"$tmp/conf/sandboxd.conf"
-"$sandboxd" --address "$SANDBOXCTL_BUS_ADDRESS" --config-dir "$tmp/conf" \
-	--plugin-dir "$plugin_dir" --runtime-dir "$tmp/run" 2>"$tmp/sandboxd.log" &
-daemon_pid=$!
-i=0
-until "$ctl" list >/dev/null 2>&1; do
-	i=$((i + 1))
-	if [ $i -ge 200 ] || ! kill -0 "$daemon_pid" 2>/dev/null; then
-		echo "sandboxd did not come up:"
-		cat "$tmp/sandboxd.log"
-		exit 1
-	fi
-	sleep 0.1
-done
+mkdir -p "$tmp/g" "$tmp/local"
+sbx_test_start_daemon
 
 id=$("$ctl" create --env FROM_CREATE=1 --timeout 10m)
 obj=$(gdbus call --address "$SANDBOXCTL_BUS_ADDRESS" --dest org.sandboxd \

@@ -16,196 +16,20 @@
 
 #include "sbx-agent-client.h"
 #include "sbx-error.h"
+#include "sbx-test-agent.h"
 
-typedef struct {
-	GSubprocess *agent;
-	gchar *dir;
-	gchar *path;
-	SbxAgentClient *client;
-} Fixture;
-
-typedef struct {
-	gboolean done;
-	GAsyncResult *res;
-} Wait;
-
-static void
-wait_cb(GObject *source, GAsyncResult *res, gpointer user_data)
-{
-	Wait *w = user_data;
-	w->done = TRUE;
-	w->res = g_object_ref(res);
-}
-
-static void
-wait_done(Wait *w)
-{
-	while (!w->done)
-		g_main_context_iteration(NULL, TRUE);
-}
-
-/* collects what arrives on a pipe's read end */
-typedef struct {
-	gint fd;
-	GString *text; /* NULL: only checksum */
-	GChecksum *sum;
-	gsize len;
-	gboolean eof;
-	guint id;
-} Drain;
-
-static gboolean
-drain_cb(gint fd, GIOCondition cond, gpointer user_data)
-{
-	Drain *d = user_data;
-	guint8 buf[65536];
-	gssize n = read(fd, buf, sizeof(buf));
-	if (n < 0 && errno == EAGAIN)
-		return G_SOURCE_CONTINUE;
-	if (n <= 0) {
-		d->eof = TRUE;
-		d->id = 0;
-		return G_SOURCE_REMOVE;
-	}
-	d->len += n;
-	if (d->text != NULL)
-		g_string_append_len(d->text, (const gchar *)buf, n);
-	if (d->sum != NULL)
-		g_checksum_update(d->sum, buf, n);
-	return G_SOURCE_CONTINUE;
-}
-
-/* returns the write end for the exec; the read end is drained here */
-static gint
-drain_start(Drain *d, gboolean text)
-{
-	gint p[2];
-	g_assert_true(g_unix_open_pipe(p, FD_CLOEXEC, NULL));
-	g_assert_true(g_unix_set_fd_nonblocking(p[0], TRUE, NULL));
-	d->fd = p[0];
-	d->text = text ? g_string_new(NULL) : NULL;
-	d->sum = g_checksum_new(G_CHECKSUM_SHA256);
-	d->id = g_unix_fd_add(p[0], G_IO_IN | G_IO_HUP | G_IO_ERR, drain_cb, d);
-	return p[1];
-}
-
-static void
-drain_finish(Drain *d)
-{
-	while (!d->eof)
-		g_main_context_iteration(NULL, TRUE);
-	close(d->fd);
-}
-
-static void
-drain_clear(Drain *d)
-{
-	if (d->text != NULL)
-		g_string_free(d->text, TRUE);
-	g_checksum_free(d->sum);
-}
-
-/* feeds bytes into a pipe's write end from the main loop, then closes it */
-typedef struct {
-	gint fd;
-	GBytes *data;
-	gsize off;
-} Feed;
-
-static gboolean
-feed_cb(gint fd, GIOCondition cond, gpointer user_data)
-{
-	Feed *f = user_data;
-	gsize len = 0;
-	const guint8 *p = g_bytes_get_data(f->data, &len);
-	gssize n = write(fd, p + f->off, len - f->off);
-	if (n < 0 && errno == EAGAIN)
-		return G_SOURCE_CONTINUE;
-	g_assert_cmpint(n, >, 0);
-	f->off += n;
-	if (f->off < len)
-		return G_SOURCE_CONTINUE;
-	close(fd);
-	f->fd = -1;
-	return G_SOURCE_REMOVE;
-}
-
-static gint
-feed_start(Feed *f, GBytes *data)
-{
-	gint p[2];
-	g_assert_true(g_unix_open_pipe(p, FD_CLOEXEC, NULL));
-	g_assert_true(g_unix_set_fd_nonblocking(p[1], TRUE, NULL));
-	f->fd = p[1];
-	f->data = g_bytes_ref(data);
-	f->off = 0;
-	if (g_bytes_get_size(data) == 0) {
-		close(p[1]);
-		f->fd = -1;
-	} else {
-		g_unix_fd_add(p[1], G_IO_OUT | G_IO_ERR, feed_cb, f);
-	}
-	return p[0];
-}
-
-static void
-agent_child_setup(gpointer user_data)
-{
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
+typedef SbxTestAgent Fixture;
 
 static void
 fixture_setup(Fixture *fx, gconstpointer data)
 {
-	const gchar *agent = g_getenv("SBX_AGENT");
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GSocketClient) sc = g_socket_client_new();
-	g_autoptr(GSocketAddress) addr = NULL;
-	g_autoptr(GSocketConnection) conn = NULL;
-	g_autoptr(GSubprocessLauncher) launcher =
-	    g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
-	Wait w = {0};
-
-	g_assert_nonnull(agent);
-	fx->dir = g_dir_make_tmp("sbx-agent-real-XXXXXX", &error);
-	g_assert_no_error(error);
-	fx->path = g_build_filename(fx->dir, "agent.sock", NULL);
-	/* the agent must not outlive a test that failed an assertion */
-	g_subprocess_launcher_set_child_setup(launcher, agent_child_setup, NULL, NULL);
-	fx->agent =
-	    g_subprocess_launcher_spawn(launcher, &error, agent, "--listen", fx->path, NULL);
-	g_assert_no_error(error);
-	/* the agent renames the socket into place once it listens */
-	for (guint i = 0; !g_file_test(fx->path, G_FILE_TEST_EXISTS); i++) {
-		g_assert_cmpuint(i, <, 10000);
-		g_usleep(1000);
-	}
-	addr = g_unix_socket_address_new(fx->path);
-	conn = g_socket_client_connect(sc, G_SOCKET_CONNECTABLE(addr), NULL, &error);
-	g_assert_no_error(error);
-	fx->client = sbx_agent_client_new(G_IO_STREAM(conn), "real");
-	sbx_agent_client_handshake_async(fx->client, 10000, NULL, wait_cb, &w);
-	wait_done(&w);
-	g_assert_true(sbx_agent_client_handshake_finish(fx->client, w.res, &error));
-	g_assert_no_error(error);
-	g_assert_nonnull(sbx_agent_client_get_agent_version(fx->client));
-	g_object_unref(w.res);
+	sbx_test_agent_start(fx);
 }
 
 static void
 fixture_teardown(Fixture *fx, gconstpointer data)
 {
-	sbx_agent_client_close(fx->client, NULL);
-	while (g_main_context_iteration(NULL, FALSE))
-		;
-	g_assert_finalize_object(fx->client);
-	g_subprocess_send_signal(fx->agent, SIGTERM);
-	g_subprocess_wait(fx->agent, NULL, NULL);
-	g_object_unref(fx->agent);
-	g_unlink(fx->path);
-	g_rmdir(fx->dir);
-	g_free(fx->path);
-	g_free(fx->dir);
+	sbx_test_agent_stop(fx);
 }
 
 typedef struct {
@@ -229,32 +53,33 @@ static void
 run(Fixture *fx, const gchar *const *argv, const gchar *input, Run *r)
 {
 	SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
-	Drain out = {0}, err = {0};
-	Feed feed = {0};
-	Wait w = {0};
+	SbxTestDrain out = {0}, err = {0};
+	SbxTestFeed feed = {0};
+	SbxTestWait w = {0};
 	gint in_fd = -1;
-	gint out_fd = drain_start(&out, TRUE);
-	gint err_fd = drain_start(&err, TRUE);
+	gint out_fd = sbx_test_drain_start(&out, TRUE);
+	gint err_fd = sbx_test_drain_start(&err, TRUE);
 
 	if (input != NULL) {
 		g_autoptr(GBytes) b = g_bytes_new(input, strlen(input));
-		in_fd = feed_start(&feed, b);
+		in_fd = sbx_test_feed_start(&feed, b);
 	}
-	sbx_agent_client_exec_async(fx->client, &params, in_fd, out_fd, err_fd, NULL, wait_cb, &w);
+	sbx_agent_client_exec_async(fx->client, &params, in_fd, out_fd, err_fd, NULL,
+				    sbx_test_wait_cb, &w);
 	/* borrowed: the client has its own copies now */
 	close(out_fd);
 	close(err_fd);
 	if (in_fd >= 0)
 		close(in_fd);
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	r->ok = sbx_agent_client_exec_finish(fx->client, w.res, &r->result, &r->error);
 	g_object_unref(w.res);
-	drain_finish(&out);
-	drain_finish(&err);
+	sbx_test_drain_finish(&out);
+	sbx_test_drain_finish(&err);
 	r->out = g_string_free(g_steal_pointer(&out.text), FALSE);
 	r->err = g_string_free(g_steal_pointer(&err.text), FALSE);
-	drain_clear(&out);
-	drain_clear(&err);
+	sbx_test_drain_clear(&out);
+	sbx_test_drain_clear(&err);
 	if (feed.data != NULL)
 		g_bytes_unref(feed.data);
 }
@@ -355,29 +180,30 @@ test_20mb(Fixture *fx, gconstpointer data)
 			       "sha256sum >&2",
 			       NULL};
 	SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
-	Drain out = {0}, err = {0};
-	Wait w = {0};
+	SbxTestDrain out = {0}, err = {0};
+	SbxTestWait w = {0};
 	SbxExecResult result = {0};
 	g_autoptr(GError) error = NULL;
-	gint out_fd = drain_start(&out, FALSE);
-	gint err_fd = drain_start(&err, TRUE);
+	gint out_fd = sbx_test_drain_start(&out, FALSE);
+	gint err_fd = sbx_test_drain_start(&err, TRUE);
 	g_autofree gchar *want = NULL;
 
-	sbx_agent_client_exec_async(fx->client, &params, -1, out_fd, err_fd, NULL, wait_cb, &w);
+	sbx_agent_client_exec_async(fx->client, &params, -1, out_fd, err_fd, NULL, sbx_test_wait_cb,
+				    &w);
 	close(out_fd);
 	close(err_fd);
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	g_assert_true(sbx_agent_client_exec_finish(fx->client, w.res, &result, &error));
 	g_assert_no_error(error);
 	g_object_unref(w.res);
-	drain_finish(&out);
-	drain_finish(&err);
+	sbx_test_drain_finish(&out);
+	sbx_test_drain_finish(&err);
 	g_assert_cmpint(result.exit_code, ==, 0);
 	g_assert_cmpuint(out.len, ==, 20971520);
 	want = g_strdup_printf("%s  -\n", g_checksum_get_string(out.sum));
 	g_assert_cmpstr(err.text->str, ==, want);
-	drain_clear(&out);
-	drain_clear(&err);
+	sbx_test_drain_clear(&out);
+	sbx_test_drain_clear(&err);
 }
 
 /* 4 MiB through stdin, checksummed by the guest */
@@ -390,9 +216,9 @@ test_stdin_bulk(Fixture *fx, gconstpointer data)
 	g_autoptr(GBytes) bytes = NULL;
 	g_autofree gchar *want = NULL;
 	SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
-	Drain out = {0};
-	Feed feed = {0};
-	Wait w = {0};
+	SbxTestDrain out = {0};
+	SbxTestFeed feed = {0};
+	SbxTestWait w = {0};
 	SbxExecResult result = {0};
 	g_autoptr(GError) error = NULL;
 	gint in_fd, out_fd;
@@ -401,19 +227,20 @@ test_stdin_bulk(Fixture *fx, gconstpointer data)
 		buf[i] = (guint8)(i * 31 + (i >> 11));
 	want = g_compute_checksum_for_data(G_CHECKSUM_SHA256, buf, len);
 	bytes = g_bytes_new_take(g_steal_pointer(&buf), len);
-	in_fd = feed_start(&feed, bytes);
-	out_fd = drain_start(&out, TRUE);
-	sbx_agent_client_exec_async(fx->client, &params, in_fd, out_fd, -1, NULL, wait_cb, &w);
+	in_fd = sbx_test_feed_start(&feed, bytes);
+	out_fd = sbx_test_drain_start(&out, TRUE);
+	sbx_agent_client_exec_async(fx->client, &params, in_fd, out_fd, -1, NULL, sbx_test_wait_cb,
+				    &w);
 	close(in_fd);
 	close(out_fd);
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	g_assert_true(sbx_agent_client_exec_finish(fx->client, w.res, &result, &error));
 	g_assert_no_error(error);
 	g_object_unref(w.res);
-	drain_finish(&out);
+	sbx_test_drain_finish(&out);
 	g_assert_cmpint(result.exit_code, ==, 0);
 	g_assert_true(g_str_has_prefix(out.text->str, want));
-	drain_clear(&out);
+	sbx_test_drain_clear(&out);
 	g_bytes_unref(feed.data);
 }
 
@@ -424,30 +251,30 @@ test_concurrent(Fixture *fx, gconstpointer data)
 	const gchar *argv2[] = {"sh", "-c", "echo two; exit 2", NULL};
 	SbxExecParams p1 = {.argv = argv1, .uid = -1, .gid = -1};
 	SbxExecParams p2 = {.argv = argv2, .uid = -1, .gid = -1};
-	Drain o1 = {0}, o2 = {0};
-	Wait w1 = {0}, w2 = {0};
+	SbxTestDrain o1 = {0}, o2 = {0};
+	SbxTestWait w1 = {0}, w2 = {0};
 	SbxExecResult r1 = {0}, r2 = {0};
-	gint f1 = drain_start(&o1, TRUE);
-	gint f2 = drain_start(&o2, TRUE);
+	gint f1 = sbx_test_drain_start(&o1, TRUE);
+	gint f2 = sbx_test_drain_start(&o2, TRUE);
 
-	sbx_agent_client_exec_async(fx->client, &p1, -1, f1, -1, NULL, wait_cb, &w1);
-	sbx_agent_client_exec_async(fx->client, &p2, -1, f2, -1, NULL, wait_cb, &w2);
+	sbx_agent_client_exec_async(fx->client, &p1, -1, f1, -1, NULL, sbx_test_wait_cb, &w1);
+	sbx_agent_client_exec_async(fx->client, &p2, -1, f2, -1, NULL, sbx_test_wait_cb, &w2);
 	close(f1);
 	close(f2);
-	wait_done(&w1);
-	wait_done(&w2);
+	sbx_test_wait_done(&w1);
+	sbx_test_wait_done(&w2);
 	g_assert_true(sbx_agent_client_exec_finish(fx->client, w1.res, &r1, NULL));
 	g_assert_true(sbx_agent_client_exec_finish(fx->client, w2.res, &r2, NULL));
 	g_object_unref(w1.res);
 	g_object_unref(w2.res);
-	drain_finish(&o1);
-	drain_finish(&o2);
+	sbx_test_drain_finish(&o1);
+	sbx_test_drain_finish(&o2);
 	g_assert_cmpint(r1.exit_code, ==, 1);
 	g_assert_cmpint(r2.exit_code, ==, 2);
 	g_assert_cmpstr(o1.text->str, ==, "one\n");
 	g_assert_cmpstr(o2.text->str, ==, "two\n");
-	drain_clear(&o1);
-	drain_clear(&o2);
+	sbx_test_drain_clear(&o1);
+	sbx_test_drain_clear(&o2);
 }
 
 /* many commands at once over the one connection, each output kept apart */
@@ -455,8 +282,8 @@ static void
 test_many(Fixture *fx, gconstpointer data)
 {
 	enum { N = 48 };
-	Drain out[N];
-	Wait w[N];
+	SbxTestDrain out[N];
+	SbxTestWait w[N];
 	gchar *args[N];
 
 	memset(out, 0, sizeof(out));
@@ -465,27 +292,28 @@ test_many(Fixture *fx, gconstpointer data)
 		const gchar *argv[] = {"sh", "-c", "head -c $((1000 * $0)) /dev/zero; echo $0",
 				       NULL, NULL};
 		SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
-		gint fd = drain_start(&out[i], TRUE);
+		gint fd = sbx_test_drain_start(&out[i], TRUE);
 		args[i] = g_strdup_printf("%u", i);
 		argv[3] = args[i];
-		sbx_agent_client_exec_async(fx->client, &params, -1, fd, -1, NULL, wait_cb, &w[i]);
+		sbx_agent_client_exec_async(fx->client, &params, -1, fd, -1, NULL, sbx_test_wait_cb,
+					    &w[i]);
 		close(fd);
 	}
 	for (guint i = 0; i < N; i++) {
 		SbxExecResult r = {0};
 		g_autoptr(GError) error = NULL;
 		g_autofree gchar *tail = g_strdup_printf("%u\n", i);
-		wait_done(&w[i]);
+		sbx_test_wait_done(&w[i]);
 		g_assert_true(sbx_agent_client_exec_finish(fx->client, w[i].res, &r, &error));
 		g_assert_no_error(error);
 		g_assert_cmpint(r.exit_code, ==, 0);
 		g_object_unref(w[i].res);
-		drain_finish(&out[i]);
+		sbx_test_drain_finish(&out[i]);
 		g_assert_cmpuint(out[i].len, ==, 1000 * i + strlen(tail));
 		/* the zeros come first, our own line last */
 		g_assert_cmpmem(out[i].text->str + out[i].text->len - strlen(tail), strlen(tail),
 				tail, strlen(tail));
-		drain_clear(&out[i]);
+		sbx_test_drain_clear(&out[i]);
 		g_free(args[i]);
 	}
 }
@@ -504,22 +332,23 @@ test_cancel(Fixture *fx, gconstpointer data)
 	SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
 	g_autoptr(GCancellable) cancellable = g_cancellable_new();
 	g_autoptr(GError) error = NULL;
-	Drain out = {0};
-	Wait w = {0};
-	gint fd = drain_start(&out, TRUE);
+	SbxTestDrain out = {0};
+	SbxTestWait w = {0};
+	gint fd = sbx_test_drain_start(&out, TRUE);
 
-	sbx_agent_client_exec_async(fx->client, &params, -1, fd, -1, cancellable, wait_cb, &w);
+	sbx_agent_client_exec_async(fx->client, &params, -1, fd, -1, cancellable, sbx_test_wait_cb,
+				    &w);
 	close(fd);
 	/* cancel once it has certainly started */
 	while (out.text->len == 0)
 		g_main_context_iteration(NULL, TRUE);
 	g_idle_add(cancel_cb, cancellable);
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	g_assert_false(sbx_agent_client_exec_finish(fx->client, w.res, NULL, &error));
 	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 	g_object_unref(w.res);
-	drain_finish(&out);
-	drain_clear(&out);
+	sbx_test_drain_finish(&out);
+	sbx_test_drain_clear(&out);
 	/* the connection is still good */
 	{
 		const gchar *argv2[] = {"true", NULL};
@@ -538,10 +367,10 @@ test_timeout(Fixture *fx, gconstpointer data)
 	SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1, .timeout_ms = 100};
 	SbxExecResult result = {0};
 	g_autoptr(GError) error = NULL;
-	Wait w = {0};
+	SbxTestWait w = {0};
 
-	sbx_agent_client_exec_async(fx->client, &params, -1, -1, -1, NULL, wait_cb, &w);
-	wait_done(&w);
+	sbx_agent_client_exec_async(fx->client, &params, -1, -1, -1, NULL, sbx_test_wait_cb, &w);
+	sbx_test_wait_done(&w);
 	g_assert_true(sbx_agent_client_exec_finish(fx->client, w.res, &result, &error));
 	g_assert_no_error(error);
 	g_object_unref(w.res);
@@ -555,26 +384,26 @@ test_agent_dies(Fixture *fx, gconstpointer data)
 	const gchar *argv[] = {"sh", "-c", "echo $$; exec sleep 1000", NULL};
 	SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
 	g_autoptr(GError) error = NULL;
-	Drain out = {0};
-	Wait w = {0};
-	gint fd = drain_start(&out, TRUE);
+	SbxTestDrain out = {0};
+	SbxTestWait w = {0};
+	gint fd = sbx_test_drain_start(&out, TRUE);
 	gint64 pid;
 
-	sbx_agent_client_exec_async(fx->client, &params, -1, fd, -1, NULL, wait_cb, &w);
+	sbx_agent_client_exec_async(fx->client, &params, -1, fd, -1, NULL, sbx_test_wait_cb, &w);
 	close(fd);
 	while (strchr(out.text->str, '\n') == NULL)
 		g_main_context_iteration(NULL, TRUE);
 	pid = g_ascii_strtoll(out.text->str, NULL, 10);
 	g_assert_cmpint(pid, >, 1);
 	g_subprocess_force_exit(fx->agent);
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	g_assert_false(sbx_agent_client_exec_finish(fx->client, w.res, NULL, &error));
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_SANDBOX_GONE);
 	g_assert_true(sbx_agent_client_is_closed(fx->client));
 	g_object_unref(w.res);
 	/* the client closed its copy of the pipe when it failed */
-	drain_finish(&out);
-	drain_clear(&out);
+	sbx_test_drain_finish(&out);
+	sbx_test_drain_clear(&out);
 	/* the orphan outlives the killed agent here (no VM around it) */
 	kill((pid_t)pid, SIGKILL);
 }

@@ -19,6 +19,7 @@
 #include "sbx-error.h"
 #include "sbx-frame-decoder.h"
 #include "sbx-proto.h"
+#include "sbx-test-agent.h"
 
 typedef struct {
 	gint guest_fd;
@@ -30,11 +31,6 @@ typedef struct {
 	guint closed_count;
 	GError *closed_reason;
 } Fake;
-
-typedef struct {
-	gboolean done;
-	GAsyncResult *res;
-} Wait;
 
 static gboolean
 fake_collect_cb(const SbxFrame *frame, gpointer user_data, GError **error)
@@ -199,22 +195,7 @@ payload_len(GBytes *frame)
 }
 
 static void
-wait_cb(GObject *source, GAsyncResult *res, gpointer user_data)
-{
-	Wait *w = user_data;
-	w->done = TRUE;
-	w->res = g_object_ref(res);
-}
-
-static void
-wait_done(Wait *w)
-{
-	while (!w->done)
-		g_main_context_iteration(NULL, TRUE);
-}
-
-static void
-wait_clear(Wait *w)
+wait_clear(SbxTestWait *w)
 {
 	g_clear_object(&w->res);
 	w->done = FALSE;
@@ -223,12 +204,12 @@ wait_clear(Wait *w)
 static void
 fake_handshake(Fake *f)
 {
-	Wait w = {0};
+	SbxTestWait w = {0};
 	g_autoptr(GBytes) hello = NULL;
 	g_autoptr(GError) error = NULL;
 	guint32 min = 0, max = 0;
 
-	sbx_agent_client_handshake_async(f->client, 5000, NULL, wait_cb, &w);
+	sbx_agent_client_handshake_async(f->client, 5000, NULL, sbx_test_wait_cb, &w);
 	hello = fake_expect(f, SBX_MSG_HELLO, 0, NULL);
 	g_assert_true(
 	    sbx_proto_parse_hello(payload_of(hello), payload_len(hello), &min, &max, &error));
@@ -236,7 +217,7 @@ fake_handshake(Fake *f)
 	g_assert_cmpuint(min, <=, SBX_PROTO_VERSION);
 	g_assert_cmpuint(max, >=, SBX_PROTO_VERSION);
 	fake_send_take(f, sbx_proto_encode_hello_reply(SBX_PROTO_MAGIC, 1, 0, "fake 1.0"));
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	g_assert_true(sbx_agent_client_handshake_finish(f->client, w.res, &error));
 	g_assert_no_error(error);
 	g_assert_cmpstr(sbx_agent_client_get_agent_version(f->client), ==, "fake 1.0");
@@ -246,7 +227,7 @@ fake_handshake(Fake *f)
 /* starts an exec and plays EXEC_STARTED; returns the channel */
 static guint32
 fake_start_exec(Fake *f, const gchar *const *argv, gint in, gint out, gint err,
-		guint32 stdin_window, GCancellable *cancellable, Wait *w, SbxProtoExec *req)
+		guint32 stdin_window, GCancellable *cancellable, SbxTestWait *w, SbxProtoExec *req)
 {
 	SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
 	g_autoptr(GBytes) frame = NULL;
@@ -254,7 +235,8 @@ fake_start_exec(Fake *f, const gchar *const *argv, gint in, gint out, gint err,
 	SbxFrameHeader h;
 	SbxProtoExec tmp = {0};
 
-	sbx_agent_client_exec_async(f->client, &params, in, out, err, cancellable, wait_cb, w);
+	sbx_agent_client_exec_async(f->client, &params, in, out, err, cancellable, sbx_test_wait_cb,
+				    w);
 	frame = fake_next(f);
 	sbx_proto_header_decode(g_bytes_get_data(frame, NULL), &h);
 	g_assert_cmpuint(h.type, ==, SBX_MSG_EXEC);
@@ -270,11 +252,11 @@ fake_start_exec(Fake *f, const gchar *const *argv, gint in, gint out, gint err,
 }
 
 static void
-assert_exec_fails(Fake *f, Wait *w, GQuark domain, gint code)
+assert_exec_fails(Fake *f, SbxTestWait *w, GQuark domain, gint code)
 {
 	g_autoptr(GError) error = NULL;
 	SbxExecResult r = {0};
-	wait_done(w);
+	sbx_test_wait_done(w);
 	g_assert_false(sbx_agent_client_exec_finish(f->client, w->res, &r, &error));
 	g_assert_error(error, domain, code);
 	wait_clear(w);
@@ -307,13 +289,13 @@ static void
 test_handshake_timeout(void)
 {
 	Fake *f = fake_new();
-	Wait w = {0};
+	SbxTestWait w = {0};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GBytes) hello = NULL;
 
-	sbx_agent_client_handshake_async(f->client, 20, NULL, wait_cb, &w);
+	sbx_agent_client_handshake_async(f->client, 20, NULL, sbx_test_wait_cb, &w);
 	hello = fake_expect(f, SBX_MSG_HELLO, 0, NULL);
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	g_assert_false(sbx_agent_client_handshake_finish(f->client, w.res, &error));
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_TIMEOUT);
 	g_assert_true(sbx_agent_client_is_closed(f->client));
@@ -330,14 +312,14 @@ static void
 test_handshake_bad_magic(void)
 {
 	Fake *f = fake_new();
-	Wait w = {0};
+	SbxTestWait w = {0};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GBytes) hello = NULL;
 
-	sbx_agent_client_handshake_async(f->client, 5000, NULL, wait_cb, &w);
+	sbx_agent_client_handshake_async(f->client, 5000, NULL, sbx_test_wait_cb, &w);
 	hello = fake_expect(f, SBX_MSG_HELLO, 0, NULL);
 	fake_send_take(f, sbx_proto_encode_hello_reply(0x12345678, 1, 0, "x"));
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	g_assert_false(sbx_agent_client_handshake_finish(f->client, w.res, &error));
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_PROTOCOL);
 	g_assert_nonnull(strstr(error->message, "magic"));
@@ -350,14 +332,14 @@ static void
 test_handshake_bad_version(void)
 {
 	Fake *f = fake_new();
-	Wait w = {0};
+	SbxTestWait w = {0};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GBytes) hello = NULL;
 
-	sbx_agent_client_handshake_async(f->client, 5000, NULL, wait_cb, &w);
+	sbx_agent_client_handshake_async(f->client, 5000, NULL, sbx_test_wait_cb, &w);
 	hello = fake_expect(f, SBX_MSG_HELLO, 0, NULL);
 	fake_send_take(f, sbx_proto_encode_hello_reply(SBX_PROTO_MAGIC, 7, 0, "x"));
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	g_assert_false(sbx_agent_client_handshake_finish(f->client, w.res, &error));
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_PROTOCOL);
 	wait_clear(&w);
@@ -368,12 +350,12 @@ static void
 test_handshake_hangup(void)
 {
 	Fake *f = fake_new();
-	Wait w = {0};
+	SbxTestWait w = {0};
 	g_autoptr(GError) error = NULL;
 
-	sbx_agent_client_handshake_async(f->client, 0, NULL, wait_cb, &w);
+	sbx_agent_client_handshake_async(f->client, 0, NULL, sbx_test_wait_cb, &w);
 	fake_hang_up(f);
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	g_assert_false(sbx_agent_client_handshake_finish(f->client, w.res, &error));
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_SANDBOX_GONE);
 	g_assert_error(f->closed_reason, SBX_ERROR, SBX_ERROR_SANDBOX_GONE);
@@ -385,15 +367,15 @@ static void
 test_handshake_cancel(void)
 {
 	Fake *f = fake_new();
-	Wait w = {0};
+	SbxTestWait w = {0};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GCancellable) cancellable = g_cancellable_new();
 	g_autoptr(GBytes) hello = NULL;
 
-	sbx_agent_client_handshake_async(f->client, 0, cancellable, wait_cb, &w);
+	sbx_agent_client_handshake_async(f->client, 0, cancellable, sbx_test_wait_cb, &w);
 	hello = fake_expect(f, SBX_MSG_HELLO, 0, NULL);
 	g_cancellable_cancel(cancellable);
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	g_assert_false(sbx_agent_client_handshake_finish(f->client, w.res, &error));
 	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 	g_assert_true(sbx_agent_client_is_closed(f->client));
@@ -405,11 +387,11 @@ static void
 test_exec_before_handshake(void)
 {
 	Fake *f = fake_new();
-	Wait w = {0};
+	SbxTestWait w = {0};
 	const gchar *argv[] = {"true", NULL};
 	SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
 
-	sbx_agent_client_exec_async(f->client, &params, -1, -1, -1, NULL, wait_cb, &w);
+	sbx_agent_client_exec_async(f->client, &params, -1, -1, -1, NULL, sbx_test_wait_cb, &w);
 	assert_exec_fails(f, &w, SBX_ERROR, SBX_ERROR_NOT_RUNNING);
 	fake_free(f);
 }
@@ -418,21 +400,21 @@ static void
 test_exec_bad_params(void)
 {
 	Fake *f = fake_new();
-	Wait w = {0};
+	SbxTestWait w = {0};
 	const gchar *argv[] = {NULL};
 	const gchar *argv2[] = {"true", NULL};
 	SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
 
 	fake_handshake(f);
-	sbx_agent_client_exec_async(f->client, &params, -1, -1, -1, NULL, wait_cb, &w);
+	sbx_agent_client_exec_async(f->client, &params, -1, -1, -1, NULL, sbx_test_wait_cb, &w);
 	assert_exec_fails(f, &w, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
 	params.argv = argv2;
 	params.uid = 5;
-	sbx_agent_client_exec_async(f->client, &params, -1, -1, -1, NULL, wait_cb, &w);
+	sbx_agent_client_exec_async(f->client, &params, -1, -1, -1, NULL, sbx_test_wait_cb, &w);
 	assert_exec_fails(f, &w, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
 	params.uid = -1;
 	params.cwd = "relative";
-	sbx_agent_client_exec_async(f->client, &params, -1, -1, -1, NULL, wait_cb, &w);
+	sbx_agent_client_exec_async(f->client, &params, -1, -1, -1, NULL, sbx_test_wait_cb, &w);
 	assert_exec_fails(f, &w, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
 	g_assert_false(sbx_agent_client_is_closed(f->client));
 	fake_free(f);
@@ -442,7 +424,7 @@ static void
 test_exec_output(void)
 {
 	Fake *f = fake_new();
-	Wait w = {0};
+	SbxTestWait w = {0};
 	const gchar *argv[] = {"echo", "hello", NULL};
 	gint out[2], err[2];
 	SbxProtoExec req = {0};
@@ -471,7 +453,7 @@ test_exec_output(void)
 	fake_send_take(f, sbx_proto_encode_eof(ch, SBX_STREAM_STDOUT));
 	fake_send_take(f, sbx_proto_encode_eof(ch, SBX_STREAM_STDERR));
 	fake_send_take(f, sbx_proto_encode_exit(ch, 3, 0, 0));
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	g_assert_true(sbx_agent_client_exec_finish(f->client, w.res, &r, &error));
 	g_assert_no_error(error);
 	g_assert_cmpint(r.exit_code, ==, 3);
@@ -493,7 +475,7 @@ static void
 test_exec_signal_timeout(void)
 {
 	Fake *f = fake_new();
-	Wait w = {0};
+	SbxTestWait w = {0};
 	const gchar *argv[] = {"sleep", "100", NULL};
 	SbxExecResult r = {0};
 	g_autoptr(GError) error = NULL;
@@ -502,7 +484,7 @@ test_exec_signal_timeout(void)
 	fake_handshake(f);
 	ch = fake_start_exec(f, argv, -1, -1, -1, 0, NULL, &w, NULL);
 	fake_send_take(f, sbx_proto_encode_exit(ch, 0, 9, SBX_EXIT_TIMED_OUT));
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	g_assert_true(sbx_agent_client_exec_finish(f->client, w.res, &r, &error));
 	g_assert_cmpint(r.exit_code, ==, -1);
 	g_assert_cmpint(r.signal, ==, 9);
@@ -515,7 +497,7 @@ static void
 test_exec_failed(void)
 {
 	Fake *f = fake_new();
-	Wait w = {0};
+	SbxTestWait w = {0};
 	const gchar *argv[] = {"nope", NULL};
 	SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
 	g_autoptr(GBytes) frame = NULL;
@@ -523,10 +505,10 @@ test_exec_failed(void)
 	SbxFrameHeader h;
 
 	fake_handshake(f);
-	sbx_agent_client_exec_async(f->client, &params, -1, -1, -1, NULL, wait_cb, &w);
+	sbx_agent_client_exec_async(f->client, &params, -1, -1, -1, NULL, sbx_test_wait_cb, &w);
 	frame = fake_expect(f, SBX_MSG_EXEC, 1, &h);
 	fake_send_take(f, sbx_proto_encode_exec_failed(h.channel, ENOENT, "nope: not found"));
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	g_assert_false(sbx_agent_client_exec_finish(f->client, w.res, NULL, &error));
 	g_assert_error(error, SBX_ERROR, SBX_ERROR_NOT_FOUND);
 	g_assert_nonnull(strstr(error->message, "not found"));
@@ -543,7 +525,7 @@ static void
 test_exec_stdin(void)
 {
 	Fake *f = fake_new();
-	Wait w = {0};
+	SbxTestWait w = {0};
 	const gchar *argv[] = {"cat", NULL};
 	gint in[2];
 	SbxProtoExec req = {0};
@@ -575,7 +557,7 @@ test_exec_stdin(void)
 	eof = fake_expect(f, SBX_MSG_EOF, ch, &h);
 	g_assert_cmpuint(h.flags, ==, SBX_STREAM_STDIN);
 	fake_send_take(f, sbx_proto_encode_exit(ch, 0, 0, 0));
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	g_assert_true(sbx_agent_client_exec_finish(f->client, w.res, &r, &error));
 	g_assert_cmpint(r.exit_code, ==, 0);
 	wait_clear(&w);
@@ -587,7 +569,7 @@ static void
 test_exec_credit(void)
 {
 	Fake *f = fake_new();
-	Wait w = {0};
+	SbxTestWait w = {0};
 	const gchar *argv[] = {"yes", NULL};
 	gint out[2];
 	gint pipe_size;
@@ -648,7 +630,7 @@ test_exec_credit(void)
 	g_assert_cmpuint(sent_bytes, ==, total);
 	fake_send_take(f, sbx_proto_encode_eof(ch, SBX_STREAM_STDOUT));
 	fake_send_take(f, sbx_proto_encode_exit(ch, 0, 0, 0));
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	g_assert_true(sbx_agent_client_exec_finish(f->client, w.res, &r, &error));
 	g_assert_no_error(error);
 	g_assert_cmpstr(g_checksum_get_string(sent), ==, g_checksum_get_string(got));
@@ -663,7 +645,7 @@ static void
 test_exec_waits_for_output(void)
 {
 	Fake *f = fake_new();
-	Wait w = {0};
+	SbxTestWait w = {0};
 	const gchar *argv[] = {"x", NULL};
 	gint out[2];
 	g_autofree guint8 *chunk = g_malloc0(SBX_PROTO_MAX_PAYLOAD);
@@ -689,7 +671,7 @@ test_exec_waits_for_output(void)
 		else
 			g_main_context_iteration(NULL, TRUE);
 	}
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	g_assert_true(sbx_agent_client_exec_finish(f->client, w.res, NULL, &error));
 	g_assert_no_error(error);
 	close(out[0]);
@@ -701,8 +683,8 @@ static void
 test_exec_cancel(void)
 {
 	Fake *f = fake_new();
-	Wait w = {0};
-	Wait w2 = {0};
+	SbxTestWait w = {0};
+	SbxTestWait w2 = {0};
 	const gchar *argv[] = {"sleep", "1000", NULL};
 	g_autoptr(GCancellable) cancellable = g_cancellable_new();
 	g_autoptr(GBytes) sig = NULL;
@@ -744,8 +726,8 @@ test_exec_cancel(void)
 	{
 		SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
 		g_cancellable_cancel(cancellable);
-		sbx_agent_client_exec_async(f->client, &params, -1, -1, -1, cancellable, wait_cb,
-					    &w2);
+		sbx_agent_client_exec_async(f->client, &params, -1, -1, -1, cancellable,
+					    sbx_test_wait_cb, &w2);
 		assert_exec_fails(f, &w2, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 		spin();
 		g_assert_true(g_queue_is_empty(&f->frames));
@@ -758,7 +740,7 @@ static void
 run_epipe(gboolean reader_gone_before)
 {
 	Fake *f = fake_new();
-	Wait w = {0};
+	SbxTestWait w = {0};
 	const gchar *argv[] = {"yes", NULL};
 	g_autoptr(GBytes) sig = NULL;
 	g_autoptr(GBytes) credit = NULL;
@@ -789,7 +771,7 @@ run_epipe(gboolean reader_gone_before)
 	    sbx_proto_parse_credit(payload_of(credit), payload_len(credit), &bytes, NULL));
 	g_assert_cmpuint(bytes, ==, sizeof(data));
 	fake_send_take(f, sbx_proto_encode_exit(ch, 0, SIGPIPE, 0));
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	g_assert_true(sbx_agent_client_exec_finish(f->client, w.res, &r, &error));
 	g_assert_cmpint(r.signal, ==, SIGPIPE);
 	wait_clear(&w);
@@ -823,7 +805,7 @@ fake_skip_credits(Fake *f)
 static void
 run_fd_kind(Fake *f, gint write_fd, gint read_fd)
 {
-	Wait w = {0};
+	SbxTestWait w = {0};
 	const gchar *argv[] = {"echo", NULL};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GString) got = g_string_new(NULL);
@@ -833,7 +815,7 @@ run_fd_kind(Fake *f, gint write_fd, gint read_fd)
 	ch = fake_start_exec(f, argv, -1, write_fd, -1, 0, NULL, &w, NULL);
 	fake_send_take(f, sbx_proto_encode_data(ch, SBX_STREAM_STDOUT, (const guint8 *)"abc", 3));
 	fake_send_take(f, sbx_proto_encode_exit(ch, 0, 0, 0));
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	g_assert_true(sbx_agent_client_exec_finish(f->client, w.res, NULL, &error));
 	g_assert_no_error(error);
 	wait_clear(&w);
@@ -895,7 +877,7 @@ test_exec_fd_kinds(void)
 		g_autofree gchar *path = NULL;
 		g_autofree gchar *contents = NULL;
 		gint fd = g_file_open_tmp("sbx-test-XXXXXX", &path, NULL);
-		Wait w = {0};
+		SbxTestWait w = {0};
 		const gchar *argv[] = {"echo", NULL};
 		guint32 ch;
 		g_assert_cmpint(fd, >=, 0);
@@ -903,7 +885,7 @@ test_exec_fd_kinds(void)
 		fake_send_take(
 		    f, sbx_proto_encode_data(ch, SBX_STREAM_STDOUT, (const guint8 *)"xyz", 3));
 		fake_send_take(f, sbx_proto_encode_exit(ch, 0, 0, 0));
-		wait_done(&w);
+		sbx_test_wait_done(&w);
 		g_assert_true(sbx_agent_client_exec_finish(f->client, w.res, NULL, NULL));
 		wait_clear(&w);
 		g_assert_true(g_file_get_contents(path, &contents, NULL, NULL));
@@ -931,7 +913,7 @@ static void
 test_close(void)
 {
 	Fake *f = fake_new();
-	Wait w = {0};
+	SbxTestWait w = {0};
 	const gchar *argv[] = {"sleep", "1", NULL};
 	g_autoptr(GError) reason = g_error_new_literal(SBX_ERROR, SBX_ERROR_NOT_RUNNING, "killed");
 
@@ -944,7 +926,8 @@ test_close(void)
 	/* later calls fail with the same reason */
 	{
 		SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
-		sbx_agent_client_exec_async(f->client, &params, -1, -1, -1, NULL, wait_cb, &w);
+		sbx_agent_client_exec_async(f->client, &params, -1, -1, -1, NULL, sbx_test_wait_cb,
+					    &w);
 		assert_exec_fails(f, &w, SBX_ERROR, SBX_ERROR_NOT_RUNNING);
 	}
 	while (!f->host_hung_up)
@@ -956,7 +939,7 @@ static void
 test_too_many_channels(void)
 {
 	Fake *f = fake_new();
-	Wait w[SBX_PROTO_MAX_CHANNELS + 1];
+	SbxTestWait w[SBX_PROTO_MAX_CHANNELS + 1];
 	const gchar *argv[] = {"true", NULL};
 	SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
 	g_autoptr(GHashTable) ids = g_hash_table_new(NULL, NULL);
@@ -964,7 +947,8 @@ test_too_many_channels(void)
 	memset(w, 0, sizeof(w));
 	fake_handshake(f);
 	for (guint i = 0; i <= SBX_PROTO_MAX_CHANNELS; i++)
-		sbx_agent_client_exec_async(f->client, &params, -1, -1, -1, NULL, wait_cb, &w[i]);
+		sbx_agent_client_exec_async(f->client, &params, -1, -1, -1, NULL, sbx_test_wait_cb,
+					    &w[i]);
 	assert_exec_fails(f, &w[SBX_PROTO_MAX_CHANNELS], SBX_ERROR, SBX_ERROR_LIMIT_EXCEEDED);
 	/* every channel got its own id */
 	for (guint i = 0; i < SBX_PROTO_MAX_CHANNELS; i++) {
@@ -983,7 +967,7 @@ static void
 test_hangup_mid_exec(void)
 {
 	Fake *f = fake_new();
-	Wait w = {0};
+	SbxTestWait w = {0};
 	const gchar *argv[] = {"sleep", "1", NULL};
 	gint out[2];
 	guint32 ch;
@@ -1136,7 +1120,7 @@ run_hostile(gconstpointer data)
 {
 	HostileFunc func = (HostileFunc)data;
 	Fake *f = fake_new();
-	Wait w = {0};
+	SbxTestWait w = {0};
 	const gchar *argv[] = {"cat", NULL};
 	gint out[2], in[2];
 	guint32 ch;
@@ -1150,7 +1134,7 @@ run_hostile(gconstpointer data)
 	close(in[0]);
 	close(out[1]);
 	func(f, ch);
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	while (f->closed_count == 0)
 		g_main_context_iteration(NULL, TRUE);
 	g_assert_error(f->closed_reason, SBX_ERROR, SBX_ERROR_PROTOCOL);

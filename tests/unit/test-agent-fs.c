@@ -19,196 +19,20 @@
 #include "sbx-agent-client.h"
 #include "sbx-agent-fs.h"
 #include "sbx-error.h"
+#include "sbx-test-agent.h"
 
-typedef struct {
-	GSubprocess *agent;
-	gchar *dir;
-	gchar *path;
-	SbxAgentClient *client;
-} Fixture;
-
-typedef struct {
-	gboolean done;
-	GAsyncResult *res;
-} Wait;
-
-static void
-wait_cb(GObject *source, GAsyncResult *res, gpointer user_data)
-{
-	Wait *w = user_data;
-	w->done = TRUE;
-	w->res = g_object_ref(res);
-}
-
-static void
-wait_done(Wait *w)
-{
-	while (!w->done)
-		g_main_context_iteration(NULL, TRUE);
-}
-
-/* collects what arrives on a pipe's read end */
-typedef struct {
-	gint fd;
-	GString *text; /* NULL: only checksum */
-	GChecksum *sum;
-	gsize len;
-	gboolean eof;
-	guint id;
-} Drain;
-
-static gboolean
-drain_cb(gint fd, GIOCondition cond, gpointer user_data)
-{
-	Drain *d = user_data;
-	guint8 buf[65536];
-	gssize n = read(fd, buf, sizeof(buf));
-	if (n < 0 && errno == EAGAIN)
-		return G_SOURCE_CONTINUE;
-	if (n <= 0) {
-		d->eof = TRUE;
-		d->id = 0;
-		return G_SOURCE_REMOVE;
-	}
-	d->len += n;
-	if (d->text != NULL)
-		g_string_append_len(d->text, (const gchar *)buf, n);
-	if (d->sum != NULL)
-		g_checksum_update(d->sum, buf, n);
-	return G_SOURCE_CONTINUE;
-}
-
-/* returns the write end for the exec; the read end is drained here */
-static gint
-drain_start(Drain *d, gboolean text)
-{
-	gint p[2];
-	g_assert_true(g_unix_open_pipe(p, FD_CLOEXEC, NULL));
-	g_assert_true(g_unix_set_fd_nonblocking(p[0], TRUE, NULL));
-	d->fd = p[0];
-	d->text = text ? g_string_new(NULL) : NULL;
-	d->sum = g_checksum_new(G_CHECKSUM_SHA256);
-	d->id = g_unix_fd_add(p[0], G_IO_IN | G_IO_HUP | G_IO_ERR, drain_cb, d);
-	return p[1];
-}
-
-static void
-drain_finish(Drain *d)
-{
-	while (!d->eof)
-		g_main_context_iteration(NULL, TRUE);
-	close(d->fd);
-}
-
-/* feeds bytes into a pipe's write end from the main loop, then closes it */
-typedef struct {
-	gint fd;
-	GBytes *data;
-	gsize off;
-	guint id;
-} Feed;
-
-static gboolean
-feed_cb(gint fd, GIOCondition cond, gpointer user_data)
-{
-	Feed *f = user_data;
-	gsize len = 0;
-	const guint8 *p = g_bytes_get_data(f->data, &len);
-	gssize n = write(fd, p + f->off, len - f->off);
-	if (n < 0 && errno == EAGAIN)
-		return G_SOURCE_CONTINUE;
-	if (n < 0) {
-		/* the write failed early and the client closed its end */
-		close(fd);
-		f->fd = -1;
-		f->id = 0;
-		return G_SOURCE_REMOVE;
-	}
-	f->off += n;
-	if (f->off < len)
-		return G_SOURCE_CONTINUE;
-	close(fd);
-	f->fd = -1;
-	f->id = 0;
-	return G_SOURCE_REMOVE;
-}
-
-static gint
-feed_start(Feed *f, GBytes *data)
-{
-	gint p[2];
-	g_assert_true(g_unix_open_pipe(p, FD_CLOEXEC, NULL));
-	g_assert_true(g_unix_set_fd_nonblocking(p[1], TRUE, NULL));
-	f->fd = p[1];
-	f->data = g_bytes_ref(data);
-	f->off = 0;
-	if (g_bytes_get_size(data) == 0) {
-		close(p[1]);
-		f->fd = -1;
-	} else {
-		f->id = g_unix_fd_add(p[1], G_IO_OUT | G_IO_ERR, feed_cb, f);
-	}
-	return p[0];
-}
-
-static void
-agent_child_setup(gpointer user_data)
-{
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
+typedef SbxTestAgent Fixture;
 
 static void
 fixture_setup(Fixture *fx, gconstpointer data)
 {
-	const gchar *agent = g_getenv("SBX_AGENT");
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GSocketClient) sc = g_socket_client_new();
-	g_autoptr(GSocketAddress) addr = NULL;
-	g_autoptr(GSocketConnection) conn = NULL;
-	g_autoptr(GSubprocessLauncher) launcher =
-	    g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
-	Wait w = {0};
-
-	g_assert_nonnull(agent);
-	fx->dir = g_dir_make_tmp("sbx-agent-real-XXXXXX", &error);
-	g_assert_no_error(error);
-	fx->path = g_build_filename(fx->dir, "agent.sock", NULL);
-	/* the agent must not outlive a test that failed an assertion */
-	g_subprocess_launcher_set_child_setup(launcher, agent_child_setup, NULL, NULL);
-	fx->agent =
-	    g_subprocess_launcher_spawn(launcher, &error, agent, "--listen", fx->path, NULL);
-	g_assert_no_error(error);
-	/* the agent renames the socket into place once it listens */
-	for (guint i = 0; !g_file_test(fx->path, G_FILE_TEST_EXISTS); i++) {
-		g_assert_cmpuint(i, <, 10000);
-		g_usleep(1000);
-	}
-	addr = g_unix_socket_address_new(fx->path);
-	conn = g_socket_client_connect(sc, G_SOCKET_CONNECTABLE(addr), NULL, &error);
-	g_assert_no_error(error);
-	fx->client = sbx_agent_client_new(G_IO_STREAM(conn), "real");
-	sbx_agent_client_handshake_async(fx->client, 10000, NULL, wait_cb, &w);
-	wait_done(&w);
-	g_assert_true(sbx_agent_client_handshake_finish(fx->client, w.res, &error));
-	g_assert_no_error(error);
-	g_assert_nonnull(sbx_agent_client_get_agent_version(fx->client));
-	g_object_unref(w.res);
+	sbx_test_agent_start(fx);
 }
 
 static void
 fixture_teardown(Fixture *fx, gconstpointer data)
 {
-	sbx_agent_client_close(fx->client, NULL);
-	while (g_main_context_iteration(NULL, FALSE))
-		;
-	g_assert_finalize_object(fx->client);
-	g_subprocess_send_signal(fx->agent, SIGTERM);
-	g_subprocess_wait(fx->agent, NULL, NULL);
-	g_object_unref(fx->agent);
-	g_unlink(fx->path);
-	g_rmdir(fx->dir);
-	g_free(fx->path);
-	g_free(fx->dir);
+	sbx_test_agent_stop(fx);
 }
 
 /* the tree under test: fx->dir/t, removed afterwards */
@@ -242,13 +66,13 @@ fs_teardown(Fixture *fx, gconstpointer data)
 static gboolean
 fs_write(Fixture *fx, const gchar *path, guint32 flags, guint32 mode, GBytes *data, GError **error)
 {
-	Feed feed = {0};
-	Wait w = {0};
-	gint fd = feed_start(&feed, data);
+	SbxTestFeed feed = {0};
+	SbxTestWait w = {0};
+	gint fd = sbx_test_feed_start(&feed, data);
 	gboolean ok;
-	sbx_agent_fs_write_async(fx->client, path, flags, mode, fd, NULL, wait_cb, &w);
+	sbx_agent_fs_write_async(fx->client, path, flags, mode, fd, NULL, sbx_test_wait_cb, &w);
 	close(fd);
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	ok = sbx_agent_fs_write_finish(fx->client, w.res, error);
 	g_object_unref(w.res);
 	/* on failure the feeder may still hold the pipe */
@@ -264,16 +88,16 @@ fs_write(Fixture *fx, const gchar *path, guint32 flags, guint32 mode, GBytes *da
 static GString *
 fs_read(Fixture *fx, const gchar *path, gchar **sha256, GError **error)
 {
-	Drain d = {0};
-	Wait w = {0};
-	gint fd = drain_start(&d, TRUE);
+	SbxTestDrain d = {0};
+	SbxTestWait w = {0};
+	gint fd = sbx_test_drain_start(&d, TRUE);
 	gboolean ok;
-	sbx_agent_fs_read_async(fx->client, path, fd, NULL, wait_cb, &w);
+	sbx_agent_fs_read_async(fx->client, path, fd, NULL, sbx_test_wait_cb, &w);
 	close(fd);
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	ok = sbx_agent_fs_read_finish(fx->client, w.res, error);
 	g_object_unref(w.res);
-	drain_finish(&d);
+	sbx_test_drain_finish(&d);
 	if (sha256 != NULL)
 		*sha256 = g_strdup(g_checksum_get_string(d.sum));
 	g_checksum_free(d.sum);
@@ -288,10 +112,11 @@ static gboolean
 fs_op(Fixture *fx, SbxMsgType type, guint32 flags, guint32 mode, const gchar *path,
       const gchar *path2, GError **error)
 {
-	Wait w = {0};
+	SbxTestWait w = {0};
 	gboolean ok;
-	sbx_agent_fs_op_async(fx->client, type, flags, mode, path, path2, NULL, wait_cb, &w);
-	wait_done(&w);
+	sbx_agent_fs_op_async(fx->client, type, flags, mode, path, path2, NULL, sbx_test_wait_cb,
+			      &w);
+	sbx_test_wait_done(&w);
 	ok = sbx_agent_fs_op_finish(fx->client, w.res, error);
 	g_object_unref(w.res);
 	return ok;
@@ -300,10 +125,10 @@ fs_op(Fixture *fx, SbxMsgType type, guint32 flags, guint32 mode, const gchar *pa
 static SbxFsStat *
 fs_stat(Fixture *fx, const gchar *path, gboolean nofollow, GError **error)
 {
-	Wait w = {0};
+	SbxTestWait w = {0};
 	SbxFsStat *st;
-	sbx_agent_fs_stat_async(fx->client, path, nofollow, NULL, wait_cb, &w);
-	wait_done(&w);
+	sbx_agent_fs_stat_async(fx->client, path, nofollow, NULL, sbx_test_wait_cb, &w);
+	sbx_test_wait_done(&w);
 	st = sbx_agent_fs_stat_finish(fx->client, w.res, error);
 	g_object_unref(w.res);
 	return st;
@@ -312,10 +137,10 @@ fs_stat(Fixture *fx, const gchar *path, gboolean nofollow, GError **error)
 static GPtrArray *
 fs_readdir(Fixture *fx, const gchar *path, guint max, GError **error)
 {
-	Wait w = {0};
+	SbxTestWait w = {0};
 	GPtrArray *entries;
-	sbx_agent_fs_readdir_async(fx->client, path, max, NULL, wait_cb, &w);
-	wait_done(&w);
+	sbx_agent_fs_readdir_async(fx->client, path, max, NULL, sbx_test_wait_cb, &w);
+	sbx_test_wait_done(&w);
 	entries = sbx_agent_fs_readdir_finish(fx->client, w.res, error);
 	g_object_unref(w.res);
 	return entries;
@@ -696,10 +521,10 @@ test_malformed(Fixture *fx, gconstpointer data)
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autoptr(GBytes) payload = g_bytes_new(cases[i].bytes, cases[i].len);
 		g_autoptr(SbxAgentReply) reply = NULL;
-		Wait w = {0};
+		SbxTestWait w = {0};
 		sbx_agent_client_fs_request_async(fx->client, cases[i].type, payload, "/a", NULL,
-						  wait_cb, &w);
-		wait_done(&w);
+						  sbx_test_wait_cb, &w);
+		sbx_test_wait_done(&w);
 		reply = sbx_agent_client_fs_request_finish(fx->client, w.res, &error);
 		g_object_unref(w.res);
 		g_assert_null(reply);
@@ -709,10 +534,10 @@ test_malformed(Fixture *fx, gconstpointer data)
 	/* a stream request with a bad mode */
 	{
 		g_autoptr(GBytes) payload = g_bytes_new("\x04\0\0\0\0\x10\0\0\x02\0\0\0/a", 14);
-		Wait w = {0};
+		SbxTestWait w = {0};
 		sbx_agent_client_fs_stream_async(fx->client, SBX_MSG_FS_WRITE, payload, "/a", -1,
-						 -1, NULL, wait_cb, &w);
-		wait_done(&w);
+						 -1, NULL, sbx_test_wait_cb, &w);
+		sbx_test_wait_done(&w);
 		g_assert_false(sbx_agent_client_fs_stream_finish(fx->client, w.res, &error));
 		g_object_unref(w.res);
 		g_assert_error(error, SBX_ERROR, SBX_ERROR_AGENT);
@@ -741,13 +566,13 @@ test_cancel_write(Fixture *fx, gconstpointer data)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) entries = NULL;
 	guint8 chunk[4096] = {0};
-	Wait w = {0};
+	SbxTestWait w = {0};
 	gint p[2];
 
 	g_assert_true(g_unix_open_pipe(p, FD_CLOEXEC, NULL));
 	/* some bytes, and the write end stays open: the transfer never ends by itself */
 	g_assert_cmpint(write(p[1], chunk, sizeof(chunk)), ==, sizeof(chunk));
-	sbx_agent_fs_write_async(fx->client, path, 0, 0, p[0], cancellable, wait_cb, &w);
+	sbx_agent_fs_write_async(fx->client, path, 0, 0, p[0], cancellable, sbx_test_wait_cb, &w);
 	close(p[0]);
 	/* let the guest start and take the first bytes */
 	while (g_main_context_iteration(NULL, FALSE))
@@ -756,7 +581,7 @@ test_cancel_write(Fixture *fx, gconstpointer data)
 	while (g_main_context_iteration(NULL, FALSE))
 		;
 	g_timeout_add(50, cancel_later_cb, cancellable);
-	wait_done(&w);
+	sbx_test_wait_done(&w);
 	g_assert_false(sbx_agent_fs_write_finish(fx->client, w.res, &error));
 	g_object_unref(w.res);
 	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);

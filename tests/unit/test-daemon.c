@@ -43,12 +43,7 @@ spawn_daemon(Fixture *f, GSubprocessFlags flags, gboolean verbose, GError **erro
 static void
 wait_for(gboolean (*cond)(Fixture *), Fixture *f)
 {
-	gint64 deadline = g_get_monotonic_time() + WAIT_US;
-	while (!cond(f)) {
-		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-		g_main_context_iteration(NULL, FALSE);
-		g_usleep(10 * 1000);
-	}
+	sbx_test_wait_until((SbxTestCondFunc)cond, f, WAIT_US / G_USEC_PER_SEC);
 }
 
 static void
@@ -61,14 +56,6 @@ fixture_setup(Fixture *f, gconstpointer data)
 }
 
 static void
-start_daemon(Fixture *f)
-{
-	g_autoptr(GError) error = NULL;
-	sbx_test_env_start_daemon(f->env, &error);
-	g_assert_no_error(error);
-}
-
-static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
 	g_clear_pointer(&f->env, sbx_test_env_free);
@@ -77,14 +64,7 @@ fixture_teardown(Fixture *f, gconstpointer data)
 static gchar *
 create_sandbox(GDBusConnection *conn, const gchar *options, GError **error)
 {
-	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	    conn, "org.sandboxd", "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
-	    "CreateSandbox", g_variant_new("(@a{sv})", g_variant_new_parsed(options)),
-	    G_VARIANT_TYPE("(o)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
-	gchar *path = NULL;
-	if (reply != NULL)
-		g_variant_get(reply, "(o)", &path);
-	return path;
+	return sbx_test_create_sandbox(conn, options, error);
 }
 
 static gboolean
@@ -94,28 +74,6 @@ run_dir_is_empty(Fixture *f)
 	return dir == NULL || g_dir_read_name(dir) == NULL;
 }
 
-static gchar *
-read_fd(gint fd)
-{
-	g_autoptr(GString) s = g_string_new(NULL);
-	gchar buf[4096];
-	gssize n;
-	g_assert_cmpint(lseek(fd, 0, SEEK_SET), ==, 0);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		g_string_append_len(s, buf, n);
-	return g_string_free(g_steal_pointer(&s), FALSE);
-}
-
-static gint
-tmp_fd(void)
-{
-	gchar name[] = "/tmp/sbx-test-daemon-out-XXXXXX";
-	gint fd = g_mkstemp(name);
-	g_assert_cmpint(fd, >=, 0);
-	g_unlink(name);
-	return fd;
-}
-
 /* runs argv; returns (exit_status, signal) and what it wrote */
 static gboolean
 exec_in(GDBusConnection *conn, const gchar *path, const gchar *const *argv, const gchar *options,
@@ -123,8 +81,8 @@ exec_in(GDBusConnection *conn, const gchar *path, const gchar *const *argv, cons
 {
 	g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
 	gint in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	gint out_fd = tmp_fd();
-	gint err_fd = tmp_fd();
+	gint out_fd = sbx_test_tmp_fd();
+	gint err_fd = sbx_test_tmp_fd();
 	g_autoptr(GVariant) reply = NULL;
 
 	g_unix_fd_list_append(fds, in_fd, NULL);
@@ -137,8 +95,8 @@ exec_in(GDBusConnection *conn, const gchar *path, const gchar *const *argv, cons
 	    G_VARIANT_TYPE("(ii)"), G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL, NULL, error);
 	if (reply != NULL) {
 		g_variant_get(reply, "(ii)", exit_status, signal_out);
-		*out = read_fd(out_fd);
-		*err = read_fd(err_fd);
+		*out = sbx_test_read_fd(out_fd);
+		*err = sbx_test_read_fd(err_fd);
 	}
 	close(out_fd);
 	close(err_fd);
@@ -205,15 +163,7 @@ check_pipe_eof(GDBusConnection *conn, const gchar *path)
 static GVariant *
 get_property(Fixture *f, const gchar *path, const gchar *name)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	    f->conn, "org.sandboxd", path, "org.freedesktop.DBus.Properties", "Get",
-	    g_variant_new("(ss)", "org.sandboxd.Sandbox1", name), G_VARIANT_TYPE("(v)"),
-	    G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
-	GVariant *value = NULL;
-	g_assert_no_error(error);
-	g_variant_get(reply, "(v)", &value);
-	return value;
+	return sbx_test_get_prop(f->conn, path, "org.sandboxd.Sandbox1", name);
 }
 
 static void
@@ -231,7 +181,7 @@ test_create_exec_kill(Fixture *f, gconstpointer data)
 	const gchar *suicide[] = {"sh", "-c", "kill -9 $$", NULL};
 	gint status = 0, sig = 0;
 
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	path = create_sandbox(f->conn,
 			      "{'memory': <uint32 2048>, 'vcpus': <uint32 1>, 'timeout': <'5m'>,"
 			      " 'labels': <{'team': 'core'}>, 'env': <{'FOO': 'foo', 'BAR': 'x'}>}",
@@ -320,7 +270,7 @@ test_bad_options(Fixture *f, gconstpointer data)
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *path = NULL;
 
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	path = create_sandbox(f->conn, "{'memory': <uint32 512>}", &error);
 	g_assert_null(path);
 	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==,
@@ -342,7 +292,7 @@ test_session_sandbox(Fixture *f, gconstpointer data)
 	g_autoptr(GDBusConnection) client = NULL;
 	g_autofree gchar *path = NULL;
 
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	client = sbx_test_env_connect(f->env, &error);
 	g_assert_no_error(error);
 	path = create_sandbox(client, "@a{sv} {}", &error);
@@ -362,7 +312,7 @@ test_start_failure(Fixture *f, gconstpointer data)
 	g_autofree gchar *path = NULL;
 
 	write_conf(f, "[daemon]\nBackend=test\n[test]\nFailStart=true\n");
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	path = create_sandbox(f->conn, "@a{sv} {}", &error);
 	g_assert_null(path);
 	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==, "org.sandboxd.Error.Backend");
@@ -377,7 +327,7 @@ test_sigterm(Fixture *f, gconstpointer data)
 	g_autofree gchar *path1 = NULL;
 	g_autofree gchar *path2 = NULL;
 
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	path1 = create_sandbox(f->conn, "{'timeout': <'10m'>}", &error);
 	g_assert_no_error(error);
 	path2 = create_sandbox(f->conn, "@a{sv} {}", &error);
@@ -400,7 +350,7 @@ test_limit(Fixture *f, gconstpointer data)
 	g_autofree gchar *second = NULL;
 
 	write_conf(f, "[daemon]\nBackend=test\n[limits]\nMaxSandboxes=1\n");
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	first = create_sandbox(f->conn, "@a{sv} {}", &error);
 	g_assert_no_error(error);
 	second = create_sandbox(f->conn, "@a{sv} {}", &error);
@@ -417,7 +367,7 @@ test_boot_timeout(Fixture *f, gconstpointer data)
 
 	/* the backend would take a minute; the daemon gives up after BootTimeoutSec */
 	write_conf(f, "[daemon]\nBackend=test\nBootTimeoutSec=5\n[test]\nStartDelayMs=60000\n");
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	path = create_sandbox(f->conn, "@a{sv} {}", &error);
 	g_assert_null(path);
 	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==, "org.sandboxd.Error.Timeout");
@@ -445,7 +395,7 @@ test_sigterm_while_starting(Fixture *f, gconstpointer data)
 	GError *error = NULL;
 
 	write_conf(f, "[daemon]\nBackend=test\n[test]\nStartDelayMs=60000\n");
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	g_dbus_connection_call(f->conn, "org.sandboxd", "/org/sandboxd/Manager1",
 			       "org.sandboxd.Manager1", "CreateSandbox",
 			       g_variant_new_parsed("(@a{sv} {},)"), G_VARIANT_TYPE("(o)"),

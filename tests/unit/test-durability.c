@@ -52,21 +52,7 @@ name_has_no_owner(Fixture *f)
 static void
 wait_for(gboolean (*cond)(Fixture *), Fixture *f)
 {
-	gint64 deadline = g_get_monotonic_time() + WAIT_US;
-	while (!cond(f)) {
-		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-		g_main_context_iteration(NULL, FALSE);
-		g_usleep(10 * 1000);
-	}
-}
-
-static GDBusConnection *
-new_client(Fixture *f)
-{
-	g_autoptr(GError) error = NULL;
-	GDBusConnection *c = sbx_test_env_connect(f->env, &error);
-	g_assert_no_error(error);
-	return c;
+	sbx_test_wait_until((SbxTestCondFunc)cond, f, WAIT_US / G_USEC_PER_SEC);
 }
 
 static void
@@ -77,14 +63,6 @@ fixture_setup(Fixture *f, gconstpointer data)
 	f->conn = f->env->conn;
 	f->vm_dir = g_build_filename(f->env->tmpdir, "vms", NULL);
 	write_conf(f, NULL);
-}
-
-static void
-start_daemon(Fixture *f)
-{
-	g_autoptr(GError) error = NULL;
-	sbx_test_env_start_daemon(f->env, &error);
-	g_assert_no_error(error);
 }
 
 static void
@@ -105,13 +83,8 @@ static gchar *
 create_sandbox(GDBusConnection *conn, const gchar *options)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-	    conn, "org.sandboxd", "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
-	    "CreateSandbox", g_variant_new("(@a{sv})", g_variant_new_parsed(options)),
-	    G_VARIANT_TYPE("(o)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
-	gchar *path = NULL;
+	gchar *path = sbx_test_create_sandbox(conn, options, &error);
 	g_assert_no_error(error);
-	g_variant_get(reply, "(o)", &path);
 	return path;
 }
 
@@ -119,9 +92,7 @@ static GVariant *
 call(Fixture *f, const gchar *path, const gchar *iface, const gchar *method, GVariant *args,
      const gchar *reply_type, GError **error)
 {
-	return g_dbus_connection_call_sync(f->conn, "org.sandboxd", path, iface, method, args,
-					   reply_type != NULL ? G_VARIANT_TYPE(reply_type) : NULL,
-					   G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+	return sbx_test_call(f->conn, path, iface, method, args, reply_type, error);
 }
 
 static gchar *
@@ -138,14 +109,7 @@ get_sandbox(Fixture *f, const gchar *id, GError **error)
 static GVariant *
 get_property(Fixture *f, const gchar *path, const gchar *name)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply =
-	    call(f, path, "org.freedesktop.DBus.Properties", "Get",
-		 g_variant_new("(ss)", "org.sandboxd.Sandbox1", name), "(v)", &error);
-	GVariant *value = NULL;
-	g_assert_no_error(error);
-	g_variant_get(reply, "(v)", &value);
-	return value;
+	return sbx_test_get_prop(f->conn, path, "org.sandboxd.Sandbox1", name);
 }
 
 static gchar *
@@ -153,16 +117,6 @@ get_state(Fixture *f, const gchar *path)
 {
 	g_autoptr(GVariant) v = get_property(f, path, "State");
 	return g_variant_dup_string(v, NULL);
-}
-
-static gint
-tmp_fd(void)
-{
-	gchar name[] = "/tmp/sbx-test-durability-out-XXXXXX";
-	gint fd = g_mkstemp(name);
-	g_assert_cmpint(fd, >=, 0);
-	g_unlink(name);
-	return fd;
 }
 
 static gchar *
@@ -182,7 +136,7 @@ exec_out(Fixture *f, const gchar *path, const gchar *const *argv, GError **error
 {
 	g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
 	g_autoptr(GVariant) reply = NULL;
-	gint out_fd = tmp_fd();
+	gint out_fd = sbx_test_tmp_fd();
 	gchar *out = NULL;
 
 	g_unix_fd_list_append(fds, out_fd, NULL);
@@ -306,7 +260,7 @@ test_state_file(Fixture *f, gconstpointer data)
 	JsonObject *obj;
 	struct stat st;
 
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	g_assert_cmpint(stat(f->env->state_dir, &st), ==, 0);
 	g_assert_cmpint(st.st_mode & 0777, ==, 0700);
 
@@ -350,7 +304,7 @@ test_state_file(Fixture *f, gconstpointer data)
 static void
 test_adopt(Fixture *f, gconstpointer data)
 {
-	g_autoptr(GDBusConnection) client = new_client(f);
+	g_autoptr(GDBusConnection) client = sbx_test_env_new_client(f->env);
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *dur_path = NULL, *dur_id = NULL;
 	g_autofree gchar *ses_path = NULL, *ses_id = NULL;
@@ -370,7 +324,7 @@ test_adopt(Fixture *f, gconstpointer data)
 	GPid dur_pid, ses_pid, orphan_pid;
 	guint adopted = 0;
 
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	dur_path = create_sandbox(f->conn, "{'timeout': <'30m'>, 'labels': <{'k': 'v'}>,"
 					   " 'env': <{'FOO': 'kept'}>}");
 	dur_id = path_to_id(dur_path);
@@ -419,7 +373,7 @@ test_adopt(Fixture *f, gconstpointer data)
 	junk_file = state_file(f, "sbxjunk000000000");
 	g_assert_true(g_file_set_contents(junk_file, "{not json", -1, NULL));
 
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 
 	/* the duration sandbox is back, same object, same expiry, working agent */
 	path = get_sandbox(f, dur_id, &error);
@@ -537,7 +491,7 @@ test_crashed(Fixture *f, gconstpointer data)
 	GPid pid;
 	gint null_fd;
 
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	path = create_sandbox(f->conn, "{'timeout': <'30m'>}");
 	id = path_to_id(path);
 	dir = sandbox_dir(f, id);
@@ -636,7 +590,7 @@ test_logs(Fixture *f, gconstpointer data)
 	gint follow_fd, events_fd;
 	FILE *fp;
 
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	path = create_sandbox(f->conn, "{'timeout': <'30m'>}");
 	id = path_to_id(path);
 	out = exec_out(f, path, echo, &error);
@@ -699,7 +653,7 @@ test_status(Fixture *f, gconstpointer data)
 	guint32 n = 0, vcpus = 0, running = 0, crashed = 7;
 	guint64 memory = 0, host = 0;
 
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	a = create_sandbox(f->conn, "{'timeout': <'30m'>, 'memory': <uint32 1024>,"
 				    " 'vcpus': <uint32 1>}");
 	b = create_sandbox(f->conn, "{'memory': <uint32 2048>, 'vcpus': <uint32 2>}");
@@ -766,7 +720,7 @@ test_cli(Fixture *f, gconstpointer data)
 	gboolean done = FALSE;
 	gint rc = -1;
 
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	path = create_sandbox(f->conn, "{'timeout': <'30m'>, 'memory': <uint32 1024>}");
 	id = path_to_id(path);
 	out = exec_out(f, path, echo, &error);

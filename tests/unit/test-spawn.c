@@ -27,15 +27,6 @@ typedef struct {
 	gchar *sandbox;
 } Fixture;
 
-static GDBusConnection *
-connect_bus(Fixture *f)
-{
-	g_autoptr(GError) error = NULL;
-	GDBusConnection *c = sbx_test_env_connect(f->env, &error);
-	g_assert_no_error(error);
-	return c;
-}
-
 static void
 fixture_setup(Fixture *f, gconstpointer data)
 {
@@ -103,21 +94,13 @@ static GVariant *
 call(GDBusConnection *conn, const gchar *path, const gchar *iface, const gchar *method,
      GVariant *args, GError **error)
 {
-	return g_dbus_connection_call_sync(conn, "org.sandboxd", path, iface, method, args, NULL,
-					   G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+	return sbx_test_call(conn, path, iface, method, args, NULL, error);
 }
 
 static GVariant *
 prop(GDBusConnection *conn, const gchar *path, const gchar *name)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply =
-	    call(conn, path, "org.freedesktop.DBus.Properties", "Get",
-		 g_variant_new("(ss)", "org.sandboxd.Process1", name), &error);
-	GVariant *v = NULL;
-	g_assert_no_error(error);
-	g_variant_get(reply, "(v)", &v);
-	return v;
+	return sbx_test_get_prop(conn, path, "org.sandboxd.Process1", name);
 }
 
 /* reads until @needle shows up (or EOF/timeout); returns everything read */
@@ -302,7 +285,7 @@ test_detach(Fixture *f, gconstpointer data)
 {
 	const gchar *argv[] = {"sh", "-c", "echo first; read x; echo second; sleep 100", NULL};
 	const gchar *sleeper[] = {"sleep", "100", NULL};
-	g_autoptr(GDBusConnection) other = connect_bus(f);
+	g_autoptr(GDBusConnection) other = sbx_test_env_new_client(f->env);
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *detached = NULL;
 	g_autofree gchar *bound = NULL;

@@ -42,57 +42,23 @@ fixture_setup(Fixture *f, gconstpointer data)
 }
 
 static void
-start_daemon(Fixture *f)
-{
-	g_autoptr(GError) error = NULL;
-	sbx_test_env_start_daemon(f->env, &error);
-	g_assert_no_error(error);
-}
-
-static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
 	g_clear_pointer(&f->env, sbx_test_env_free);
 }
 
-static GVariant *
-call(GDBusConnection *conn, const gchar *path, const gchar *iface, const gchar *method,
-     GVariant *args, const gchar *reply_type, GError **error)
-{
-	return g_dbus_connection_call_sync(conn, "org.sandboxd", path, iface, method, args,
-					   reply_type != NULL ? G_VARIANT_TYPE(reply_type) : NULL,
-					   G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
-}
-
 static gchar *
 create_sandbox(GDBusConnection *conn, const gchar *options, GError **error)
 {
-	g_autoptr(GVariant) reply =
-	    call(conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "CreateSandbox",
-		 g_variant_new("(@a{sv})", g_variant_new_parsed(options)), "(o)", error);
-	gchar *path = NULL;
-	if (reply != NULL)
-		g_variant_get(reply, "(o)", &path);
-	return path;
-}
-
-static GVariant *
-get_property(GDBusConnection *conn, const gchar *path, const gchar *iface, const gchar *name)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = call(conn, path, "org.freedesktop.DBus.Properties", "Get",
-					 g_variant_new("(ss)", iface, name), "(v)", &error);
-	GVariant *value = NULL;
-	g_assert_no_error(error);
-	g_variant_get(reply, "(v)", &value);
-	return value;
+	return sbx_test_create_sandbox(conn, options, error);
 }
 
 static guint64
 extend(GDBusConnection *conn, const gchar *path, guint seconds, GError **error)
 {
-	g_autoptr(GVariant) reply = call(conn, path, "org.sandboxd.Sandbox1", "ExtendTimeout",
-					 g_variant_new("(u)", seconds), "(t)", error);
+	g_autoptr(GVariant) reply =
+	    sbx_test_call(conn, path, "org.sandboxd.Sandbox1", "ExtendTimeout",
+			  g_variant_new("(u)", seconds), "(t)", error);
 	guint64 t = 0;
 	if (reply != NULL)
 		g_variant_get(reply, "(t)", &t);
@@ -104,18 +70,8 @@ kill_sandbox(GDBusConnection *conn, const gchar *path)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) reply =
-	    call(conn, path, "org.sandboxd.Sandbox1", "Kill", NULL, NULL, &error);
+	    sbx_test_call(conn, path, "org.sandboxd.Sandbox1", "Kill", NULL, NULL, &error);
 	g_assert_no_error(error);
-}
-
-static void
-assert_remote_error(GError *error, const gchar *name, const gchar *fragment)
-{
-	g_assert_nonnull(error);
-	g_assert_true(g_dbus_error_is_remote_error(error));
-	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==, name);
-	if (fragment != NULL && strstr(error->message, fragment) == NULL)
-		g_error("'%s' does not mention '%s'", error->message, fragment);
 }
 
 static gboolean
@@ -148,10 +104,10 @@ test_extend_timeout(Fixture *f, gconstpointer data)
 	gint64 now;
 
 	write_conf(f, "[daemon]\nBackend=test\nMaxLifetimeSec=600\nExtendStepSec=60\n");
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	path = create_sandbox(f->conn, "{'timeout': <'30s'>}", &error);
 	g_assert_no_error(error);
-	v = get_property(f->conn, path, "org.sandboxd.Sandbox1", "ExpiresAt");
+	v = sbx_test_get_prop(f->conn, path, "org.sandboxd.Sandbox1", "ExpiresAt");
 	before = g_variant_get_uint64(v);
 	g_assert_cmpuint(before, >, 0);
 
@@ -160,7 +116,7 @@ test_extend_timeout(Fixture *f, gconstpointer data)
 	g_assert_no_error(error);
 	g_assert_cmpuint(after, ==, before + 10 * G_USEC_PER_SEC);
 	g_clear_pointer(&v, g_variant_unref);
-	v = get_property(f->conn, path, "org.sandboxd.Sandbox1", "ExpiresAt");
+	v = sbx_test_get_prop(f->conn, path, "org.sandboxd.Sandbox1", "ExpiresAt");
 	g_assert_cmpuint(g_variant_get_uint64(v), ==, after);
 
 	/* at most ExtendStepSec per call */
@@ -182,22 +138,22 @@ test_extend_timeout(Fixture *f, gconstpointer data)
 
 	/* 0 is not an extension */
 	extend(f->conn, path, 0, &error);
-	assert_remote_error(error, "org.sandboxd.Error.InvalidArgument", "seconds");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.InvalidArgument", "seconds");
 	g_clear_error(&error);
 
 	/* a session sandbox has nothing to extend */
 	session = create_sandbox(f->conn, "@a{sv} {}", &error);
 	g_assert_no_error(error);
 	g_clear_pointer(&v, g_variant_unref);
-	v = get_property(f->conn, session, "org.sandboxd.Sandbox1", "ExpiresAt");
+	v = sbx_test_get_prop(f->conn, session, "org.sandboxd.Sandbox1", "ExpiresAt");
 	g_assert_cmpuint(g_variant_get_uint64(v), ==, 0);
 	extend(f->conn, session, 10, &error);
-	assert_remote_error(error, "org.sandboxd.Error.NotSupported", "session");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.NotSupported", "session");
 	g_clear_error(&error);
 
 	/* the longest timeout there is, and one past it */
 	g_free(create_sandbox(f->conn, "{'timeout': <'601'>}", &error));
-	assert_remote_error(error, "org.sandboxd.Error.InvalidArgument", "600");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.InvalidArgument", "600");
 	g_clear_error(&error);
 
 	kill_sandbox(f->conn, path);
@@ -258,7 +214,7 @@ test_expiry(Fixture *f, gconstpointer data)
 	guint sub;
 
 	write_conf(f, "[daemon]\nBackend=test\nExpiryGraceSec=5\n");
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	sub = g_dbus_connection_signal_subscribe(f->conn, NULL, NULL, NULL, NULL, NULL,
 						 G_DBUS_SIGNAL_FLAGS_NONE, on_signal, &s, NULL);
 	path = create_sandbox(f->conn, "{'timeout': <'3s'>}", &error);
@@ -287,13 +243,13 @@ test_expiry(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(s.removed_reason, ==, "its lifetime is over");
 	g_assert_false(g_file_test(sandbox_dir, G_FILE_TEST_EXISTS));
 	g_free(create_sandbox(f->conn, "{'timeout': <'1h'>}", &error));
-	assert_remote_error(error, "org.sandboxd.Error.InvalidArgument", "1800");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.InvalidArgument", "1800");
 	g_clear_error(&error);
 	{
 		g_autoptr(GVariant) reply =
-		    call(f->conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "GetSandbox",
-			 g_variant_new("(s)", id), "(o)", &error);
-		assert_remote_error(error, "org.sandboxd.Error.NotFound", NULL);
+		    sbx_test_call(f->conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
+				  "GetSandbox", g_variant_new("(s)", id), "(o)", &error);
+		sbx_test_assert_remote_error(error, "org.sandboxd.Error.NotFound", NULL);
 	}
 	g_dbus_connection_signal_unsubscribe(f->conn, sub);
 	g_free(s.removed_id);
@@ -310,25 +266,28 @@ test_close(Fixture *f, gconstpointer data)
 	g_autoptr(GVariant) v = NULL;
 
 	write_conf(f, "[daemon]\nBackend=test\n");
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	duration = create_sandbox(f->conn, "{'timeout': <'5m'>}", &error);
 	g_assert_no_error(error);
 	session = create_sandbox(f->conn, "@a{sv} {}", &error);
 	g_assert_no_error(error);
 
 	/* Close leaves a duration sandbox alone */
-	reply = call(f->conn, duration, "org.sandboxd.Sandbox1", "Close", NULL, NULL, &error);
+	reply =
+	    sbx_test_call(f->conn, duration, "org.sandboxd.Sandbox1", "Close", NULL, NULL, &error);
 	g_assert_no_error(error);
 	g_clear_pointer(&reply, g_variant_unref);
-	v = get_property(f->conn, duration, "org.sandboxd.Sandbox1", "State");
+	v = sbx_test_get_prop(f->conn, duration, "org.sandboxd.Sandbox1", "State");
 	g_assert_cmpstr(g_variant_get_string(v, NULL), ==, "running");
 
 	/* and ends a session sandbox of its creator */
-	reply = call(f->conn, session, "org.sandboxd.Sandbox1", "Close", NULL, NULL, &error);
+	reply =
+	    sbx_test_call(f->conn, session, "org.sandboxd.Sandbox1", "Close", NULL, NULL, &error);
 	g_assert_no_error(error);
 	g_clear_pointer(&reply, g_variant_unref);
-	reply = call(f->conn, session, "org.freedesktop.DBus.Properties", "Get",
-		     g_variant_new("(ss)", "org.sandboxd.Sandbox1", "State"), "(v)", &error);
+	reply =
+	    sbx_test_call(f->conn, session, "org.freedesktop.DBus.Properties", "Get",
+			  g_variant_new("(ss)", "org.sandboxd.Sandbox1", "State"), "(v)", &error);
 	g_assert_nonnull(error);
 	g_clear_error(&error);
 
@@ -346,13 +305,14 @@ test_limits(Fixture *f, gconstpointer data)
 	g_autofree gchar *b = NULL;
 
 	write_conf(f, "[daemon]\nBackend=test\n[limits]\nMaxSandboxesPerUser=2\n");
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	a = create_sandbox(f->conn, "{'timeout': <'5m'>}", &error);
 	g_assert_no_error(error);
 	b = create_sandbox(f->conn, "{'timeout': <'5m'>}", &error);
 	g_assert_no_error(error);
 	g_free(create_sandbox(f->conn, "{'timeout': <'5m'>}", &error));
-	assert_remote_error(error, "org.sandboxd.Error.LimitExceeded", "(MaxSandboxesPerUser)");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.LimitExceeded",
+				     "(MaxSandboxesPerUser)");
 	g_clear_error(&error);
 	kill_sandbox(f->conn, a);
 	/* room again */
@@ -372,9 +332,10 @@ test_host_memory(Fixture *f, gconstpointer data)
 	/* a reserve no host has */
 	write_conf(f, "[daemon]\nBackend=test\n[limits]\nCheckHostMemory=true\n"
 		      "HostMemoryReserveMiB=1073741824\n");
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	g_free(create_sandbox(f->conn, "@a{sv} {}", &error));
-	assert_remote_error(error, "org.sandboxd.Error.LimitExceeded", "(HostMemoryReserveMiB)");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.LimitExceeded",
+				     "(HostMemoryReserveMiB)");
 	g_assert_true(run_dir_is_empty(f));
 }
 
@@ -426,7 +387,7 @@ test_burst(Fixture *f, gconstpointer data)
 
 	write_conf(f, "[daemon]\nBackend=test\n[limits]\nMaxSandboxes=12\nMaxSandboxesPerUser=100\n"
 		      "MaxConcurrentCreates=5\n");
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	b.paths = g_ptr_array_new_with_free_func(g_free);
 	b.unexpected = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < 30; i++) {
@@ -466,8 +427,9 @@ static gchar *
 list_regions(Fixture *f)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = call(f->conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
-					 "ListRegions", NULL, "(a(ss))", &error);
+	g_autoptr(GVariant) reply =
+	    sbx_test_call(f->conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "ListRegions",
+			  NULL, "(a(ss))", &error);
 	g_assert_no_error(error);
 	return g_variant_print(reply, FALSE);
 }
@@ -484,26 +446,27 @@ test_regions(Fixture *f, gconstpointer data)
 	write_conf(f, "[daemon]\nBackend=test\nDefaultRegion=beta\n"
 		      "[region alpha]\nBackend=test\n"
 		      "[region beta]\nBackend=test\n");
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	regions = list_regions(f);
 	g_assert_cmpstr(regions, ==, "([('alpha', 'test'), ('beta', 'test')],)");
-	v = get_property(f->conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
-			 "DefaultRegion");
+	v = sbx_test_get_prop(f->conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
+			      "DefaultRegion");
 	g_assert_cmpstr(g_variant_get_string(v, NULL), ==, "beta");
 	g_clear_pointer(&v, g_variant_unref);
 
 	b = create_sandbox(f->conn, "@a{sv} {}", &error);
 	g_assert_no_error(error);
-	v = get_property(f->conn, b, "org.sandboxd.Sandbox1", "Region");
+	v = sbx_test_get_prop(f->conn, b, "org.sandboxd.Sandbox1", "Region");
 	g_assert_cmpstr(g_variant_get_string(v, NULL), ==, "beta");
 	g_clear_pointer(&v, g_variant_unref);
 	a = create_sandbox(f->conn, "{'region': <'alpha'>}", &error);
 	g_assert_no_error(error);
-	v = get_property(f->conn, a, "org.sandboxd.Sandbox1", "Region");
+	v = sbx_test_get_prop(f->conn, a, "org.sandboxd.Sandbox1", "Region");
 	g_assert_cmpstr(g_variant_get_string(v, NULL), ==, "alpha");
 
 	g_free(create_sandbox(f->conn, "{'region': <'gamma'>}", &error));
-	assert_remote_error(error, "org.sandboxd.Error.UnknownRegion", "known: alpha, beta");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.UnknownRegion",
+				     "known: alpha, beta");
 	g_clear_error(&error);
 	kill_sandbox(f->conn, a);
 	kill_sandbox(f->conn, b);
@@ -519,16 +482,16 @@ test_region_implicit(Fixture *f, gconstpointer data)
 	g_autoptr(GVariant) v = NULL;
 
 	write_conf(f, "[daemon]\nBackend=test\n");
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	regions = list_regions(f);
 	g_assert_cmpstr(regions, ==, "([('local', 'test')],)");
 	path = create_sandbox(f->conn, "{'region': <'local'>}", &error);
 	g_assert_no_error(error);
-	v = get_property(f->conn, path, "org.sandboxd.Sandbox1", "Region");
+	v = sbx_test_get_prop(f->conn, path, "org.sandboxd.Sandbox1", "Region");
 	g_assert_cmpstr(g_variant_get_string(v, NULL), ==, "local");
 	kill_sandbox(f->conn, path);
 	g_free(create_sandbox(f->conn, "{'region': <'ams'>}", &error));
-	assert_remote_error(error, "org.sandboxd.Error.UnknownRegion", "known: local");
+	sbx_test_assert_remote_error(error, "org.sandboxd.Error.UnknownRegion", "known: local");
 }
 
 static void
@@ -676,7 +639,7 @@ test_two_users(Fixture *f, gconstpointer data)
 	copy_client(f, self_exe);
 
 	write_conf(f, "[daemon]\nBackend=test\n");
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 
 	/* each makes one that outlives its (short-lived) client */
 	a = as_user(f, &one, (const gchar *const[]){"create", "{'timeout': <'10m'>}", NULL});
@@ -685,7 +648,7 @@ test_two_users(Fixture *f, gconstpointer data)
 	g_assert_true(g_str_has_prefix(b, "/org/sandboxd/Sandbox1/sbx"));
 	a_id = g_path_get_basename(a);
 	b_id = g_path_get_basename(b);
-	v = get_property(f->conn, a, "org.sandboxd.Sandbox1", "OwnerUid");
+	v = sbx_test_get_prop(f->conn, a, "org.sandboxd.Sandbox1", "OwnerUid");
 	g_assert_cmpuint(g_variant_get_uint32(v), ==, one.uid);
 
 	/* each sees only its own */
@@ -730,11 +693,11 @@ test_two_users(Fixture *f, gconstpointer data)
 		const gchar *sleeper[] = {"sleep", "1000", NULL};
 		g_autoptr(GVariant) spawned = NULL;
 		const gchar *process = NULL;
-		spawned =
-		    call(f->conn, a, "org.sandboxd.Sandbox1", "Spawn",
-			 g_variant_new("(^as@a{sv}hhh)", sleeper,
-				       g_variant_new_parsed("{'detach': <true>}"), -1, -1, -1),
-			 "(o)", &error);
+		spawned = sbx_test_call(f->conn, a, "org.sandboxd.Sandbox1", "Spawn",
+					g_variant_new("(^as@a{sv}hhh)", sleeper,
+						      g_variant_new_parsed("{'detach': <true>}"),
+						      -1, -1, -1),
+					"(o)", &error);
 		g_assert_no_error(error);
 		g_variant_get(spawned, "(&o)", &process);
 		out = as_user(f, &two,
@@ -756,17 +719,17 @@ test_two_users(Fixture *f, gconstpointer data)
 
 	/* both still run */
 	g_clear_pointer(&v, g_variant_unref);
-	v = get_property(f->conn, a, "org.sandboxd.Sandbox1", "State");
+	v = sbx_test_get_prop(f->conn, a, "org.sandboxd.Sandbox1", "State");
 	g_assert_cmpstr(g_variant_get_string(v, NULL), ==, "running");
 	g_clear_pointer(&v, g_variant_unref);
-	v = get_property(f->conn, b, "org.sandboxd.Sandbox1", "State");
+	v = sbx_test_get_prop(f->conn, b, "org.sandboxd.Sandbox1", "State");
 	g_assert_cmpstr(g_variant_get_string(v, NULL), ==, "running");
 
 	/* root sees and manages both */
 	{
-		g_autoptr(GVariant) reply =
-		    call(f->conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
-			 "ListSandboxes", g_variant_new_parsed("(@a{sv} {},)"), "(ao)", &error);
+		g_autoptr(GVariant) reply = sbx_test_call(
+		    f->conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "ListSandboxes",
+		    g_variant_new_parsed("(@a{sv} {},)"), "(ao)", &error);
 		g_autofree gchar *printed = NULL;
 		g_assert_no_error(error);
 		printed = g_variant_print(reply, FALSE);
@@ -813,8 +776,9 @@ client_main(gint argc, gchar **argv)
 		if (path != NULL)
 			g_print("%s\n", path);
 	} else if (g_strcmp0(op, "list") == 0) {
-		reply = call(conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
-			     "ListSandboxes", g_variant_new_parsed("(@a{sv} {},)"), "(ao)", &error);
+		reply = sbx_test_call(conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
+				      "ListSandboxes", g_variant_new_parsed("(@a{sv} {},)"), "(ao)",
+				      &error);
 		if (reply != NULL) {
 			g_autoptr(GVariantIter) iter = NULL;
 			const gchar *path;
@@ -823,8 +787,8 @@ client_main(gint argc, gchar **argv)
 				g_print("%s\n", path);
 		}
 	} else if (g_strcmp0(op, "get") == 0 && argc == 5) {
-		reply = call(conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "GetSandbox",
-			     g_variant_new("(s)", argv[4]), "(o)", &error);
+		reply = sbx_test_call(conn, "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
+				      "GetSandbox", g_variant_new("(s)", argv[4]), "(o)", &error);
 		if (reply != NULL)
 			g_print("%s\n",
 				g_variant_get_string(g_variant_get_child_value(reply, 0), NULL));
@@ -832,7 +796,7 @@ client_main(gint argc, gchar **argv)
 		GVariant *args = g_variant_parse(NULL, argv[7], NULL, NULL, &error);
 		if (args == NULL)
 			return 4;
-		reply = call(conn, argv[4], argv[5], argv[6], args, NULL, &error);
+		reply = sbx_test_call(conn, argv[4], argv[5], argv[6], args, NULL, &error);
 		if (reply != NULL)
 			g_print("ok\n");
 	} else if (g_strcmp0(op, "exec") == 0 && argc == 5) {

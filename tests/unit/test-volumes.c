@@ -29,14 +29,6 @@ name_has_owner(Fixture *f)
 }
 
 static void
-start_daemon(Fixture *f)
-{
-	g_autoptr(GError) error = NULL;
-	sbx_test_env_start_daemon(f->env, &error);
-	g_assert_no_error(error);
-}
-
-static void
 stop_daemon(Fixture *f)
 {
 	gint64 deadline = g_get_monotonic_time() + WAIT_US;
@@ -71,7 +63,7 @@ fixture_setup(Fixture *f, gconstpointer data)
 			       "[qcow2]\nDirectory=%s\n[test]\nStateDir=%s/vms\n",
 			       f->env->state_dir, f->vol_dir, f->env->tmpdir);
 	g_assert_true(sbx_test_env_write_config(f->env, conf, &error));
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 }
 
 static void
@@ -85,9 +77,7 @@ static GVariant *
 call(Fixture *f, const gchar *path, const gchar *iface, const gchar *method, GVariant *params,
      const gchar *reply_type, GError **error)
 {
-	return g_dbus_connection_call_sync(f->conn, "org.sandboxd", path, iface, method, params,
-					   reply_type != NULL ? G_VARIANT_TYPE(reply_type) : NULL,
-					   G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+	return sbx_test_call(f->conn, path, iface, method, params, reply_type, error);
 }
 
 static gchar *
@@ -105,36 +95,13 @@ create_volume(Fixture *f, const gchar *name, const gchar *options, GError **erro
 static gchar *
 create_sandbox(Fixture *f, const gchar *options, GError **error)
 {
-	g_autoptr(GVariant) reply =
-	    call(f, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "CreateSandbox",
-		 g_variant_new("(@a{sv})", g_variant_new_parsed(options)), "(o)", error);
-	gchar *path = NULL;
-	if (reply != NULL)
-		g_variant_get(reply, "(o)", &path);
-	return path;
+	return sbx_test_create_sandbox(f->conn, options, error);
 }
 
 static GVariant *
 get_prop(Fixture *f, const gchar *path, const gchar *name)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply =
-	    call(f, path, "org.freedesktop.DBus.Properties", "Get",
-		 g_variant_new("(ss)", "org.sandboxd.Volume1", name), "(v)", &error);
-	GVariant *value = NULL;
-	g_assert_no_error(error);
-	g_variant_get(reply, "(v)", &value);
-	return value;
-}
-
-static void
-assert_dbus_error(GError *error, const gchar *name)
-{
-	g_autofree gchar *remote = NULL;
-	g_assert_nonnull(error);
-	remote = g_dbus_error_get_remote_error(error);
-	if (g_strcmp0(remote, name) != 0)
-		g_error("expected %s, got %s: %s", name, remote, error->message);
+	return sbx_test_get_prop(f->conn, path, "org.sandboxd.Volume1", name);
 }
 
 static void
@@ -150,13 +117,13 @@ test_names_and_bounds(Fixture *f, gconstpointer data)
 		g_autoptr(GError) e = NULL;
 		g_autofree gchar *p = create_volume(f, bad_names[i], "@a{sv} {}", &e);
 		g_assert_null(p);
-		assert_dbus_error(e, "org.sandboxd.Error.InvalidArgument");
+		sbx_test_assert_remote_error(e, "org.sandboxd.Error.InvalidArgument", NULL);
 	}
 	{
 		g_autoptr(GError) e = NULL;
 		g_autofree gchar *p = create_volume(f, long_name, "@a{sv} {}", &e);
 		g_assert_null(p);
-		assert_dbus_error(e, "org.sandboxd.Error.InvalidArgument");
+		sbx_test_assert_remote_error(e, "org.sandboxd.Error.InvalidArgument", NULL);
 	}
 	{
 		/* NUL cannot travel in a D-Bus string: the bus refuses it before us */
@@ -165,7 +132,7 @@ test_names_and_bounds(Fixture *f, gconstpointer data)
 		    f->conn, "org.sandboxd", "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
 		    "GetVolume", g_variant_new("(s)", "a"), NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL,
 		    &e);
-		assert_dbus_error(e, "org.sandboxd.Error.NotFound");
+		sbx_test_assert_remote_error(e, "org.sandboxd.Error.NotFound", NULL);
 	}
 	/* capacity outside [volumes] bounds, both ways, as t and as a string */
 	{
@@ -176,7 +143,7 @@ test_names_and_bounds(Fixture *f, gconstpointer data)
 			g_autoptr(GError) e = NULL;
 			g_autofree gchar *p = create_volume(f, "ok", bad[i], &e);
 			g_assert_null(p);
-			assert_dbus_error(e, "org.sandboxd.Error.InvalidArgument");
+			sbx_test_assert_remote_error(e, "org.sandboxd.Error.InvalidArgument", NULL);
 		}
 	}
 	path = create_volume(f, "ok", "{'capacity': <'512MiB'>, 'labels': <{'k': 'v'}>}", &error);
@@ -189,7 +156,7 @@ test_names_and_bounds(Fixture *f, gconstpointer data)
 		g_autoptr(GError) e = NULL;
 		g_autofree gchar *p = create_volume(f, "ok", "@a{sv} {}", &e);
 		g_assert_null(p);
-		assert_dbus_error(e, "org.sandboxd.Error.AlreadyExists");
+		sbx_test_assert_remote_error(e, "org.sandboxd.Error.AlreadyExists", NULL);
 	}
 	{
 		/* shrink refused, grow beyond the maximum refused, grow works */
@@ -203,8 +170,8 @@ test_names_and_bounds(Fixture *f, gconstpointer data)
 		g_autoptr(GVariant) r3 = call(f, path, "org.sandboxd.Volume1", "Resize",
 					      g_variant_new("(t)", 1024 * MIB), NULL, &e3);
 		g_autoptr(GVariant) c = NULL;
-		assert_dbus_error(e1, "org.sandboxd.Error.InvalidArgument");
-		assert_dbus_error(e2, "org.sandboxd.Error.InvalidArgument");
+		sbx_test_assert_remote_error(e1, "org.sandboxd.Error.InvalidArgument", NULL);
+		sbx_test_assert_remote_error(e2, "org.sandboxd.Error.InvalidArgument", NULL);
 		g_assert_no_error(e3);
 		c = get_prop(f, path, "Capacity");
 		g_assert_cmpuint(g_variant_get_uint64(c), ==, 1024 * MIB);
@@ -232,9 +199,11 @@ test_attachments(Fixture *f, gconstpointer data)
 			g_autoptr(GError) e = NULL;
 			g_autofree gchar *p = create_sandbox(f, bad[i], &e);
 			g_assert_null(p);
-			assert_dbus_error(e, i == G_N_ELEMENTS(bad) - 1
-						 ? "org.sandboxd.Error.NotFound"
-						 : "org.sandboxd.Error.InvalidArgument");
+			sbx_test_assert_remote_error(e,
+						     i == G_N_ELEMENTS(bad) - 1
+							 ? "org.sandboxd.Error.NotFound"
+							 : "org.sandboxd.Error.InvalidArgument",
+						     NULL);
 		}
 	}
 	sb1 = create_sandbox(f, "{'timeout': <'5m'>, 'volumes': <{'/data': <'data'>}>}", &error);
@@ -250,8 +219,8 @@ test_attachments(Fixture *f, gconstpointer data)
 		g_autofree gchar *p1 = create_sandbox(f, "{'volumes': <{'/data': <'data'>}>}", &e1);
 		g_autofree gchar *p2 =
 		    create_sandbox(f, "{'volumes': <{'/data': <'data:ro'>}>}", &e2);
-		assert_dbus_error(e1, "org.sandboxd.Error.VolumeAttached");
-		assert_dbus_error(e2, "org.sandboxd.Error.VolumeAttached");
+		sbx_test_assert_remote_error(e1, "org.sandboxd.Error.VolumeAttached", NULL);
+		sbx_test_assert_remote_error(e2, "org.sandboxd.Error.VolumeAttached", NULL);
 	}
 	{
 		/* delete and resize refused while attached */
@@ -261,8 +230,8 @@ test_attachments(Fixture *f, gconstpointer data)
 		    call(f, vol, "org.sandboxd.Volume1", "Delete", NULL, NULL, &e1);
 		g_autoptr(GVariant) r2 = call(f, vol, "org.sandboxd.Volume1", "Resize",
 					      g_variant_new("(t)", 1024 * MIB), NULL, &e2);
-		assert_dbus_error(e1, "org.sandboxd.Error.VolumeAttached");
-		assert_dbus_error(e2, "org.sandboxd.Error.VolumeAttached");
+		sbx_test_assert_remote_error(e1, "org.sandboxd.Error.VolumeAttached", NULL);
+		sbx_test_assert_remote_error(e2, "org.sandboxd.Error.VolumeAttached", NULL);
 	}
 	/* destroying the sandbox releases the lock */
 	{
@@ -290,7 +259,7 @@ test_attachments(Fixture *f, gconstpointer data)
 		g_autoptr(GError) e = NULL;
 		g_autofree gchar *p = create_sandbox(f, "{'volumes': <{'/data': <'data'>}>}", &e);
 		g_assert_cmpuint(g_variant_n_children(a), ==, 2);
-		assert_dbus_error(e, "org.sandboxd.Error.VolumeAttached");
+		sbx_test_assert_remote_error(e, "org.sandboxd.Error.VolumeAttached", NULL);
 	}
 }
 
@@ -331,9 +300,9 @@ test_snapshot_and_restart(Fixture *f, gconstpointer data)
 		g_autoptr(GVariant) r3 =
 		    call(f, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "ListVolumes",
 			 g_variant_new_parsed("({'bogus': <1>},)"), "(ao)", &e3);
-		assert_dbus_error(e1, "org.sandboxd.Error.InvalidArgument");
-		assert_dbus_error(e2, "org.sandboxd.Error.InvalidArgument");
-		assert_dbus_error(e3, "org.sandboxd.Error.InvalidArgument");
+		sbx_test_assert_remote_error(e1, "org.sandboxd.Error.InvalidArgument", NULL);
+		sbx_test_assert_remote_error(e2, "org.sandboxd.Error.InvalidArgument", NULL);
+		sbx_test_assert_remote_error(e3, "org.sandboxd.Error.InvalidArgument", NULL);
 	}
 	{
 		/* a snapshot cannot be attached, or deleted while it has clones */
@@ -342,13 +311,13 @@ test_snapshot_and_restart(Fixture *f, gconstpointer data)
 		g_autofree gchar *p = create_sandbox(f, "{'volumes': <{'/s': <'snap'>}>}", &e1);
 		g_autoptr(GVariant) r =
 		    call(f, snap, "org.sandboxd.Volume1", "Delete", NULL, NULL, &e2);
-		assert_dbus_error(e1, "org.sandboxd.Error.InvalidArgument");
-		assert_dbus_error(e2, "org.sandboxd.Error.VolumeInUse");
+		sbx_test_assert_remote_error(e1, "org.sandboxd.Error.InvalidArgument", NULL);
+		sbx_test_assert_remote_error(e2, "org.sandboxd.Error.VolumeInUse", NULL);
 	}
 
 	/* a new daemon finds all three, with their names, regions and parents */
 	stop_daemon(f);
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	list = call(f, "/org/sandboxd/Manager1", "org.sandboxd.Manager1", "ListVolumes",
 		    g_variant_new_parsed("(@a{sv} {},)"), "(ao)", &error);
 	g_assert_no_error(error);
@@ -366,7 +335,7 @@ test_snapshot_and_restart(Fixture *f, gconstpointer data)
 		/* the names are still taken */
 		g_autoptr(GError) e = NULL;
 		g_autofree gchar *p = create_volume(f, "snap", "@a{sv} {}", &e);
-		assert_dbus_error(e, "org.sandboxd.Error.AlreadyExists");
+		sbx_test_assert_remote_error(e, "org.sandboxd.Error.AlreadyExists", NULL);
 	}
 	/* delete everything: nothing is left in the folder */
 	{
@@ -450,13 +419,13 @@ test_adopted_attachments(Fixture *f, gconstpointer data)
 	g_assert_nonnull(strstr(record, "/data"));
 
 	kill9_daemon(f);
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	assert_attached_to(f, vol, sb);
 	{
 		g_autoptr(GError) e = NULL;
 		g_autofree gchar *p = create_sandbox(f, "{'volumes': <{'/data': <'data'>}>}", &e);
 		g_assert_null(p);
-		assert_dbus_error(e, "org.sandboxd.Error.VolumeAttached");
+		sbx_test_assert_remote_error(e, "org.sandboxd.Error.VolumeAttached", NULL);
 	}
 	{
 		/* still the same sandbox, still recorded with its volume */
@@ -478,7 +447,7 @@ test_adopted_attachments(Fixture *f, gconstpointer data)
 	g_assert_no_error(error);
 	g_assert_nonnull(strstr(edited, "nosuchvolume"));
 	g_assert_true(g_file_set_contents(record_path, edited, -1, NULL));
-	start_daemon(f);
+	sbx_test_env_run_daemon(f->env);
 	{
 		g_autoptr(GError) e = NULL;
 		g_autoptr(GVariant) r =

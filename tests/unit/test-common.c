@@ -1,6 +1,7 @@
-/* common/sbx-size.c: the one size parser of the daemon and sandboxctl.
+/* common/: the one size and duration parsers of the daemon and sandboxctl.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include "sbx-duration.h"
 #include "sbx-size.h"
 
 static void
@@ -41,11 +42,45 @@ test_bad(void)
 	g_assert_cmpuint(bytes, ==, 7);
 }
 
+static void
+test_duration(void)
+{
+	const gchar *bad[] = {"",
+			      "s",
+			      "-5",
+			      "+5",
+			      " 5",
+			      "5 m",
+			      "5ms",
+			      "1d",
+			      "1.5h",
+			      "4294967296",
+			      "99999999999999999"};
+	guint64 s = 7;
+
+	g_assert_true(sbx_duration_parse("0", &s));
+	g_assert_cmpuint(s, ==, 0);
+	g_assert_true(sbx_duration_parse("90", &s));
+	g_assert_cmpuint(s, ==, 90);
+	g_assert_true(sbx_duration_parse("30s", &s));
+	g_assert_cmpuint(s, ==, 30);
+	g_assert_true(sbx_duration_parse("5m", &s));
+	g_assert_cmpuint(s, ==, 300);
+	g_assert_true(sbx_duration_parse("4294967295h", &s));
+	g_assert_cmpuint(s, ==, 4294967295ull * 3600);
+	s = 7;
+	g_assert_false(sbx_duration_parse(NULL, &s));
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++)
+		g_assert_false(sbx_duration_parse(bad[i], &s));
+	g_assert_cmpuint(s, ==, 7);
+}
+
 int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/size/good", test_good);
 	g_test_add_func("/size/bad", test_bad);
+	g_test_add_func("/duration", test_duration);
 	return g_test_run();
 }
