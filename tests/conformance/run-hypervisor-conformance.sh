@@ -1,6 +1,7 @@
 #!/bin/sh
 # runs the hypervisor conformance suite against one backend:
 #   run-hypervisor-conformance.sh cloud-hypervisor TEST-BINARY PLUGIN.so VMM-BINARY IMAGE-DIR
+#   run-hypervisor-conformance.sh libvirt TEST-BINARY PLUGIN.so URI IMAGE-DIR
 # VMM-BINARY is the real cloud-hypervisor, or the fake one of the unit suite
 # (then SBX_FAKE_CH_AGENT names the agent that plays the guest).
 # SPDX-License-Identifier: LGPL-2.1-or-later
@@ -8,12 +9,24 @@ set -eu
 backend=$1 test_bin=$2 plugin=$3 vmm=$4 image=$5
 
 case $backend in
-cloud-hypervisor) ;;
+cloud-hypervisor | libvirt) ;;
 *)
 	echo "unknown backend $backend" >&2
 	exit 2
 	;;
 esac
+
+if [ "$backend" = libvirt ]; then
+	if ! [ -f "$image/vmlinuz" ]; then
+		echo "SKIP: no guest image in $image: ninja -C BUILDDIR image"
+		exit 77
+	fi
+	tmp=$(mktemp -d /tmp/sbx-hv-conformance-run.XXXXXX)
+	trap 'rm -rf "$tmp"' EXIT INT TERM
+	printf '[libvirt]\nURI=%s\n' "$vmm" >"$tmp/sandboxd.conf"
+	"$test_bin" --plugin "$plugin" --config "$tmp/sandboxd.conf" --image-dir "$image" --tap
+	exit 0
+fi
 
 if [ -z "${SBX_FAKE_CH_AGENT:-}" ]; then
 	# the real binary: it needs KVM and the built guest image
