@@ -57,7 +57,7 @@ sbx_netpol_firewall_class_init(SbxNetpolFirewallClass *klass)
 static void
 sbx_netpol_firewall_init(SbxNetpolFirewall *self)
 {
-	self->zones = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_netpol_zone_free);
+	self->zones = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_netpol_ruleset_zone_free);
 	self->failure = g_strdup("the firewall has not been installed yet");
 	self->sandboxes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 }
@@ -107,7 +107,8 @@ sbx_netpol_firewall_add_bridge(SbxNetpolFirewall *self, const gchar *bridge, GEr
 		if (g_strcmp0(zone->bridge, bridge) == 0)
 			return TRUE;
 	}
-	g_ptr_array_add(self->zones, sbx_netpol_zone_new(bridge, self->blocked4, self->blocked6));
+	g_ptr_array_add(self->zones,
+			sbx_netpol_ruleset_zone_new(bridge, self->blocked4, self->blocked6));
 	return TRUE;
 }
 

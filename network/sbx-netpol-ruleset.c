@@ -5,7 +5,7 @@
 #include "sbx-netpol-ruleset.h"
 
 SbxNetpolZone *
-sbx_netpol_zone_new(const gchar *bridge, GPtrArray *blocked4, GPtrArray *blocked6)
+sbx_netpol_ruleset_zone_new(const gchar *bridge, GPtrArray *blocked4, GPtrArray *blocked6)
 {
 	SbxNetpolZone *zone = g_new0(SbxNetpolZone, 1);
 
@@ -18,7 +18,7 @@ sbx_netpol_zone_new(const gchar *bridge, GPtrArray *blocked4, GPtrArray *blocked
 }
 
 void
-sbx_netpol_zone_free(SbxNetpolZone *zone)
+sbx_netpol_ruleset_zone_free(SbxNetpolZone *zone)
 {
 	if (zone == NULL)
 		return;

@@ -16,9 +16,10 @@ typedef struct {
 	GPtrArray *blocked6;
 } SbxNetpolZone;
 
-SbxNetpolZone *sbx_netpol_zone_new(const gchar *bridge, GPtrArray *blocked4, GPtrArray *blocked6);
-void sbx_netpol_zone_free(SbxNetpolZone *zone);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxNetpolZone, sbx_netpol_zone_free)
+SbxNetpolZone *sbx_netpol_ruleset_zone_new(const gchar *bridge, GPtrArray *blocked4,
+					   GPtrArray *blocked6);
+void sbx_netpol_ruleset_zone_free(SbxNetpolZone *zone);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxNetpolZone, sbx_netpol_ruleset_zone_free)
 
 /* [A-Za-z0-9_], 1-32 bytes: a table name we write unquoted */
 gboolean sbx_netpol_ruleset_table_is_valid(const gchar *table);

@@ -7,7 +7,7 @@ SBX_SRCDIR=${SBX_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 # everything the build, the guest image and the running daemon need
 SBX_RUNTIME_PACKAGES=(
 	meson ninja-build gcc pkg-config
-	libglib2.0-dev libglib2.0-bin libjson-glib-dev
+	libglib2.0-dev libglib2.0-bin libjson-glib-dev libsoup-3.0-dev
 	libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
 	qemu-system-x86 qemu-utils
 	busybox-static gettext cpio zstd dbus kmod curl
@@ -33,6 +33,8 @@ SBX_TEST_PACKAGES=(
 	# tests/style: formatting check
 	clang-format
 )
+# the gateway tests run the @deno/sandbox SDK with node and install it with npm ci
+command -v npm >/dev/null || SBX_TEST_PACKAGES+=(nodejs npm)
 
 sbx_log() {
 	printf '==> %s\n' "$*" >&2
@@ -151,4 +153,19 @@ sbx_build() {
 # true when meson_options.txt declares option NAME (others add options as they land)
 sbx_has_meson_option() {
 	grep -Eq "^option\\(['\"]$1['\"]" "$SBX_SRCDIR/meson_options.txt"
+}
+
+# starts sandboxd-gateway (the @deno/sandbox SDK endpoint, [gateway] Listen, default
+# 127.0.0.1:8080) as its own system user unless it already runs. $1: the binary
+sbx_start_gateway() {
+	local gateway=$1 log=/var/log/sandboxd-gateway.log pidfile=/run/sandboxd-gateway.pid
+	getent passwd sandboxd-gateway >/dev/null ||
+		useradd --system --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin sandboxd-gateway
+	sbx_pidfile_alive "$pidfile" && return 0
+	sbx_log "starting sandboxd-gateway (log: $log)"
+	touch "$log"
+	setpriv --reuid=sandboxd-gateway --regid=sandboxd-gateway --clear-groups \
+		"$gateway" >>"$log" 2>&1 &
+	echo $! >"$pidfile"
 }

@@ -451,7 +451,7 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	image = sbx_config_get_image(self->config, opts->image);
 	do {
 		g_free(id);
-		id = sbx_sandbox_make_id();
+		id = sbx_sandbox_id_new();
 	} while (g_hash_table_contains(self->sandboxes, id));
 
 	call = g_new0(CreateCall, 1);

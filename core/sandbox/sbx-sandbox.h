@@ -9,6 +9,7 @@
 #include "sbx-hypervisor-backend.h"
 #include "sbx-image.h"
 #include "sbx-options.h"
+#include "sbx-sandbox-id.h"
 
 G_BEGIN_DECLS
 
@@ -21,16 +22,11 @@ typedef enum {
 	SBX_SANDBOX_STATE_CRASHED,
 } SbxSandboxState;
 
-#define SBX_SANDBOX_ID_PREFIX "sbx"
-#define SBX_SANDBOX_ID_RANDOM_LEN 13
 #define SBX_SANDBOX_PATH_PREFIX "/org/sandboxd/Sandbox1/"
 
 #define SBX_TYPE_SANDBOX (sbx_sandbox_get_type())
 G_DECLARE_FINAL_TYPE(SbxSandbox, sbx_sandbox, SBX, SANDBOX, GObject)
 
-/* "sbx" + 13 random [a-z0-9] */
-gchar *sbx_sandbox_make_id(void);
-gboolean sbx_sandbox_id_is_valid(const gchar *id);
 const gchar *sbx_sandbox_state_to_string(SbxSandboxState state);
 
 /* takes @opts; @image is copied */

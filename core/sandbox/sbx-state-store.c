@@ -9,7 +9,7 @@
 
 #include "sbx-log.h"
 #include "sbx-options.h"
-#include "sbx-sandbox.h"
+#include "sbx-sandbox-id.h"
 #include "sbx-netpol-policy.h"
 #include "sbx-state-store.h"
 #include "sbx-volume-manager.h"

@@ -9,7 +9,7 @@
 #include "sbx-authority.h"
 #include "sbx-error.h"
 #include "sbx-volume-dbus.h"
-#include "sbx-volume-private.h"
+#include "sbx-volume-manager-private.h"
 
 typedef enum {
 	CALL_CREATE,

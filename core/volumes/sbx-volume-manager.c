@@ -9,7 +9,7 @@
 #include "sbx-error.h"
 #include "sbx-options.h"
 #include "sbx-volume-manager.h"
-#include "sbx-volume-private.h"
+#include "sbx-volume-manager-private.h"
 
 G_DEFINE_TYPE(SbxVolumeManager, sbx_volume_manager, G_TYPE_OBJECT)
 

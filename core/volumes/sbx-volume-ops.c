@@ -13,7 +13,7 @@
 #include "sbx-size.h"
 #include "sbx-text.h"
 #include "sbx-volume-manager.h"
-#include "sbx-volume-private.h"
+#include "sbx-volume-manager-private.h"
 
 #define SBX_MIB (G_GUINT64_CONSTANT(1) << 20)
 

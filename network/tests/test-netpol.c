@@ -81,7 +81,8 @@ test_range_list(void)
 static GPtrArray *
 test_zones(void)
 {
-	GPtrArray *zones = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_netpol_zone_free);
+	GPtrArray *zones =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)sbx_netpol_ruleset_zone_free);
 	g_autoptr(GPtrArray) v4 = NULL;
 	g_autoptr(GPtrArray) v6 = NULL;
 	g_autoptr(GPtrArray) none4 = g_ptr_array_new_with_free_func(g_free);
@@ -89,10 +90,10 @@ test_zones(void)
 
 	g_assert_true(
 	    sbx_netpol_range_parse_list(SBX_NETPOL_RANGE_BLOCKED_DEFAULT, &v4, &v6, NULL));
-	g_ptr_array_add(zones, sbx_netpol_zone_new("sbxbr0", v4, v6));
+	g_ptr_array_add(zones, sbx_netpol_ruleset_zone_new("sbxbr0", v4, v6));
 	/* overlapping ranges are merged by nft, not refused */
 	g_ptr_array_add(v4, g_strdup("10.1.0.0/16"));
-	g_ptr_array_add(zones, sbx_netpol_zone_new("sbxbr1", none4, none6));
+	g_ptr_array_add(zones, sbx_netpol_ruleset_zone_new("sbxbr1", none4, none6));
 	return zones;
 }
 
@@ -119,7 +120,7 @@ static void
 test_ruleset_bad_names(void)
 {
 	g_autoptr(GPtrArray) zones =
-	    g_ptr_array_new_with_free_func((GDestroyNotify)sbx_netpol_zone_free);
+	    g_ptr_array_new_with_free_func((GDestroyNotify)sbx_netpol_ruleset_zone_free);
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *script = NULL;
 
@@ -127,7 +128,7 @@ test_ruleset_bad_names(void)
 	g_assert_null(script);
 	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
 	g_clear_error(&error);
-	g_ptr_array_add(zones, sbx_netpol_zone_new("br\" accept", NULL, NULL));
+	g_ptr_array_add(zones, sbx_netpol_ruleset_zone_new("br\" accept", NULL, NULL));
 	script = sbx_netpol_ruleset_build("sandboxd", zones, &error);
 	g_assert_null(script);
 	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);

@@ -1,0 +1,49 @@
+/* one JSON-RPC request in flight and the table of methods.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "sbx-gw-conn.h"
+#include "sbx-gw-rpc.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+	SbxGwConn *conn; /* ref */
+	gint64 id;
+	gchar *method;
+	JsonObject *params; /* ref */
+	gint64 started_us;
+} SbxGwCall;
+
+/* the answers free @call; a closed socket just drops them */
+void sbx_gw_call_return(SbxGwCall *call, JsonNode *ok);
+void sbx_gw_call_return_error(SbxGwCall *call, const GError *error);
+void sbx_gw_call_return_literal(SbxGwCall *call, const gchar *constructor, const gchar *code,
+				const gchar *message);
+void sbx_gw_call_free(SbxGwCall *call);
+/* for g_dbus_proxy_call() of a method without results: answers null or the error */
+void sbx_gw_call_void_ready(GObject *source, GAsyncResult *res, gpointer data);
+
+/* runs @msg (a request) */
+void sbx_gw_call_dispatch(SbxGwConn *conn, SbxGwRpcMessage *msg);
+
+/* method implementations */
+typedef void (*SbxGwMethodFunc)(SbxGwCall *call);
+void sbx_gw_process_spawn(SbxGwCall *call);
+void sbx_gw_process_wait(SbxGwCall *call);
+void sbx_gw_process_kill(SbxGwCall *call);
+void sbx_gw_env_get(SbxGwCall *call);
+void sbx_gw_env_set(SbxGwCall *call);
+void sbx_gw_env_delete(SbxGwCall *call);
+void sbx_gw_env_to_object(SbxGwCall *call);
+void sbx_gw_fs_read_file(SbxGwCall *call);
+void sbx_gw_fs_write_file(SbxGwCall *call);
+void sbx_gw_fs_stat(SbxGwCall *call);
+void sbx_gw_fs_read_dir(SbxGwCall *call);
+void sbx_gw_fs_mkdir(SbxGwCall *call);
+void sbx_gw_fs_remove(SbxGwCall *call);
+void sbx_gw_fs_rename(SbxGwCall *call);
+void sbx_gw_fs_chmod(SbxGwCall *call);
+
+G_END_DECLS

@@ -1,0 +1,33 @@
+/* the [gateway] section of gateway.conf (and its drop-ins), beside sandboxd.conf.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+	gchar *listen;		   /* HOST:PORT */
+	gchar *tls_certificate;	   /* PEM file, or NULL */
+	gchar *tls_key;		   /* PEM file, or NULL */
+	gboolean allow_plain_http; /* on a non-loopback address */
+	gchar *region;		   /* 3 letters, the region part of SDK sandbox ids */
+	gchar *work_dir;	   /* relative SDK paths and spawn's default cwd */
+	gchar *image;		   /* what SDK sandboxes boot; NULL: the daemon's default */
+	guint64 max_message_bytes;
+	guint64 max_stream_buffer_bytes;
+	guint64 max_read_file_bytes;
+} SbxGwConfig;
+
+void sbx_gw_config_free(SbxGwConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxGwConfig, sbx_gw_config_free)
+
+/* reads CONFIG_DIR/gateway.conf then CONFIG_DIR/gateway.conf.d/\*.conf in name order;
+ * defaults for what they do not set; checks every value */
+SbxGwConfig *sbx_gw_config_load(const gchar *config_dir, GError **error);
+/* refuses plain HTTP on a non-loopback address unless allowed */
+gboolean sbx_gw_config_check_listen(SbxGwConfig *config, GInetSocketAddress **address,
+				    GError **error);
+
+G_END_DECLS

@@ -1,0 +1,26 @@
+/* a byte stream from a guest fd to the SDK's $sandbox.stream.* notifications.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "sbx-gw-conn.h"
+
+G_BEGIN_DECLS
+
+/* guest -> client: reads @fd, one enqueue per chunk, end at EOF */
+#define SBX_GW_TYPE_OUT_STREAM (sbx_gw_out_stream_get_type())
+G_DECLARE_FINAL_TYPE(SbxGwOutStream, sbx_gw_out_stream, SBX_GW, OUT_STREAM, GObject)
+
+/* takes @fd; sends $sandbox.stream.start at once, so it precedes every enqueue */
+SbxGwOutStream *sbx_gw_out_stream_new(SbxGwConn *conn, gint fd);
+guint64 sbx_gw_out_stream_get_id(SbxGwOutStream *self);
+/* starts reading (after the result that names the stream went out) */
+void sbx_gw_out_stream_start(SbxGwOutStream *self);
+/* the reader cancelled: stop reading, close the fd */
+void sbx_gw_out_stream_cancel(SbxGwOutStream *self);
+/* completes when the stream ended (its end or error sent) */
+void sbx_gw_out_stream_wait_async(SbxGwOutStream *self, GAsyncReadyCallback callback,
+				  gpointer user_data);
+gboolean sbx_gw_out_stream_wait_finish(SbxGwOutStream *self, GAsyncResult *res);
+
+G_END_DECLS

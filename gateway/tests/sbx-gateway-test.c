@@ -1,0 +1,305 @@
+/* runs one Node script using the real @deno/sandbox SDK (installed with npm ci from
+ * the checked-in lock file) against a real sandboxd-gateway, a real sandboxd on a private
+ * bus and real VMs (the Debian image: the SDK's sh runs bash).
+ *
+ *   sbx-gateway-test SCRIPT.mjs
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <signal.h>
+
+#include "sbx-test-env.h"
+#include "sbx-test-supervisor.h"
+
+#define GATEWAY_START_TIMEOUT_US (20 * G_USEC_PER_SEC)
+
+static const gchar *
+require(const gchar *name)
+{
+	const gchar *value = g_getenv(name);
+	if (value == NULL || value[0] == '\0') {
+		g_printerr("%s is not set (run me through meson test)\n", name);
+		exit(1);
+	}
+	return value;
+}
+
+static gboolean
+copy_file(const gchar *from, const gchar *to, GError **error)
+{
+	g_autofree gchar *contents = NULL;
+	gsize len = 0;
+	if (!g_file_get_contents(from, &contents, &len, error))
+		return FALSE;
+	return g_file_set_contents(to, contents, (gssize)len, error);
+}
+
+/* the SDK from npm, exactly as the lock file pins it; skipped when already installed */
+static gboolean
+install_sdk(const gchar *src, const gchar *dir, GError **error)
+{
+	g_autofree gchar *lock_src = g_build_filename(src, "package-lock.json", NULL);
+	g_autofree gchar *lock_dst = g_build_filename(dir, "package-lock.json", NULL);
+	g_autofree gchar *pkg_src = g_build_filename(src, "package.json", NULL);
+	g_autofree gchar *pkg_dst = g_build_filename(dir, "package.json", NULL);
+	g_autofree gchar *marker =
+	    g_build_filename(dir, "node_modules", ".package-lock.json", NULL);
+	g_autofree gchar *want = NULL;
+	g_autofree gchar *have = NULL;
+	g_autoptr(GSubprocess) npm = NULL;
+	g_autoptr(GDir) scripts = NULL;
+	const gchar *name;
+
+	if (g_mkdir_with_parents(dir, 0755) != 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create %s", dir);
+		return FALSE;
+	}
+	/* the test scripts run from beside node_modules so that imports resolve */
+	scripts = g_dir_open(src, 0, error);
+	if (scripts == NULL)
+		return FALSE;
+	while ((name = g_dir_read_name(scripts)) != NULL) {
+		g_autofree gchar *from = g_build_filename(src, name, NULL);
+		g_autofree gchar *to = g_build_filename(dir, name, NULL);
+		if ((g_str_has_suffix(name, ".mjs") || g_str_has_suffix(name, ".json")) &&
+		    !copy_file(from, to, error))
+			return FALSE;
+	}
+	if (!g_file_get_contents(lock_src, &want, NULL, error))
+		return FALSE;
+	if (g_file_get_contents(marker, &have, NULL, NULL) &&
+	    g_file_test(lock_dst, G_FILE_TEST_EXISTS)) {
+		g_autofree gchar *installed_from = NULL;
+		g_autofree gchar *stamp = g_build_filename(dir, ".installed-lock.json", NULL);
+		if (g_file_get_contents(stamp, &installed_from, NULL, NULL) &&
+		    g_str_equal(installed_from, want))
+			return TRUE;
+	}
+	g_printerr("# npm ci in %s\n", dir);
+	npm = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, error, "npm", "ci", "--prefix", dir,
+			       "--no-audit", "--no-fund", "--loglevel=error", NULL);
+	if (npm == NULL || !g_subprocess_wait_check(npm, NULL, error))
+		return FALSE;
+	{
+		g_autofree gchar *stamp = g_build_filename(dir, ".installed-lock.json", NULL);
+		return g_file_set_contents(stamp, want, -1, error);
+	}
+}
+
+static gboolean
+write_dropin(const gchar *tmpdir, const gchar *debian_dir, GError **error)
+{
+	g_autofree gchar *dir = g_build_filename(tmpdir, "config", "sandboxd.conf.d", NULL);
+	g_autofree gchar *path = g_build_filename(dir, "50-gateway.conf", NULL);
+	g_autofree gchar *gateway_conf = g_build_filename(tmpdir, "config", "gateway.conf", NULL);
+	g_autofree gchar *cmdline_file = g_build_filename(debian_dir, "cmdline", NULL);
+	g_autofree gchar *disk = g_build_filename(debian_dir, "debian.qcow2", NULL);
+	g_autofree gchar *vmlinux = g_build_filename(debian_dir, "vmlinux", NULL);
+	g_autofree gchar *kernel = g_build_filename(debian_dir, "vmlinuz", NULL);
+	g_autofree gchar *initrd = g_build_filename(debian_dir, "initrd.img", NULL);
+	g_autofree gchar *cmdline = NULL;
+	g_autofree gchar *conf = NULL;
+
+	if (!g_file_test(disk, G_FILE_TEST_IS_REGULAR) ||
+	    !g_file_get_contents(cmdline_file, &cmdline, NULL, NULL)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+			    "no debian image in %s (build it: meson compile -C BUILDDIR "
+			    "image-debian)",
+			    debian_dir);
+		return FALSE;
+	}
+	conf = g_strdup_printf("# written by the gateway tests\n"
+			       "[image debian]\nKernel=%s\nInitrd=%s\nCmdline=%s\nRootDisk=%s\n\n"
+			       "[limits]\nMaxSandboxesPerUser=64\n",
+			       g_file_test(vmlinux, G_FILE_TEST_EXISTS) ? vmlinux : kernel, initrd,
+			       g_strstrip(cmdline), disk);
+	if (g_mkdir_with_parents(dir, 0755) != 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create %s", dir);
+		return FALSE;
+	}
+	if (!g_file_set_contents(path, conf, -1, error))
+		return FALSE;
+	/* the gateway's own file, beside sandboxd's */
+	return g_file_set_contents(gateway_conf, "[gateway]\nImage=debian\n", -1, error);
+}
+
+/* every sandbox the gateway makes, so the supervisor can destroy it if we crash */
+static void
+on_interfaces_added(GDBusConnection *conn, const gchar *sender, const gchar *path,
+		    const gchar *iface, const gchar *signal, GVariant *params, gpointer data)
+{
+	const gchar *object = NULL;
+	const gchar *base;
+	g_variant_get_child(params, 0, "&o", &object);
+	if (!g_str_has_prefix(object, "/org/sandboxd/Sandbox1/"))
+		return;
+	base = object + strlen("/org/sandboxd/Sandbox1/");
+	if (strchr(base, '/') == NULL)
+		sbx_supervisor_record_domain(data, base);
+}
+
+static guint16
+free_port(void)
+{
+	g_autoptr(GSocket) sock =
+	    g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+	g_autoptr(GInetAddress) lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+	g_autoptr(GSocketAddress) any = g_inet_socket_address_new(lo, 0);
+	g_autoptr(GSocketAddress) bound = NULL;
+
+	if (sock == NULL || !g_socket_bind(sock, any, FALSE, NULL))
+		return 0;
+	bound = g_socket_get_local_address(sock, NULL);
+	return bound != NULL ? g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound)) : 0;
+}
+
+static gboolean
+wait_for_port(GSubprocess *gateway, guint16 port)
+{
+	gint64 deadline = g_get_monotonic_time() + GATEWAY_START_TIMEOUT_US;
+	while (g_get_monotonic_time() < deadline) {
+		g_autoptr(GSocketClient) client = g_socket_client_new();
+		g_autoptr(GSocketConnection) c =
+		    g_socket_client_connect_to_host(client, "127.0.0.1", port, NULL, NULL);
+		if (c != NULL)
+			return TRUE;
+		if (g_subprocess_get_identifier(gateway) == NULL)
+			return FALSE;
+		g_usleep(100 * 1000);
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+	}
+	return FALSE;
+}
+
+static void
+print_tail(const gchar *what, const gchar *path)
+{
+	g_autofree gchar *contents = NULL;
+	gsize len = 0;
+	if (!g_file_get_contents(path, &contents, &len, NULL))
+		return;
+	if (g_getenv("SBX_TEST_VERBOSE") != NULL)
+		g_printerr("# --- %s ---\n%s\n", what, contents);
+	else
+		g_printerr("# --- last lines of %s ---\n%s\n", what,
+			   len > 8192 ? contents + len - 8192 : contents);
+}
+
+static void
+on_node_exited(GObject *source, GAsyncResult *res, gpointer data)
+{
+	g_subprocess_wait_finish(G_SUBPROCESS(source), res, NULL);
+	g_main_loop_quit(data);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *tmpdir = NULL;
+	g_autofree gchar *gateway_log = NULL;
+	g_autofree gchar *listen = NULL;
+	g_autofree gchar *endpoint = NULL;
+	g_autofree gchar *node = g_find_program_in_path("node");
+	g_autofree gchar *npm = g_find_program_in_path("npm");
+	g_autoptr(GSubprocessLauncher) launcher = NULL;
+	g_autoptr(GSubprocess) gateway = NULL;
+	g_autoptr(GSubprocess) script = NULL;
+	g_autoptr(GMainLoop) loop = NULL;
+	const gchar *sdk_dir;
+	SbxTestEnv *env = sbx_test_env_get();
+	guint16 port;
+	gint rc;
+
+	if (argc != 2) {
+		g_printerr("usage: %s SCRIPT.mjs\n", argv[0]);
+		return 2;
+	}
+	if (node == NULL || npm == NULL) {
+		g_printerr("skipping: node and npm are needed to run the @deno/sandbox SDK\n");
+		return 77;
+	}
+	sdk_dir = require("SBX_TEST_SDK_DIR");
+	if (!install_sdk(require("SBX_TEST_SDK_SRC"), sdk_dir, &error)) {
+		g_printerr("cannot install the SDK: %s\n", error->message);
+		return 1;
+	}
+	tmpdir = g_dir_make_tmp("sbx-gateway-XXXXXX", &error);
+	if (tmpdir == NULL) {
+		g_printerr("%s\n", error->message);
+		return 1;
+	}
+	sbx_supervisor_fork(tmpdir);
+	signal(SIGPIPE, SIG_IGN);
+	if (!sbx_test_domain_exists("sandboxd-integration-probe", &error) && error != NULL) {
+		g_printerr("skipping: qemu:///system does not answer: %s\n", error->message);
+		return 77;
+	}
+	if (!write_dropin(tmpdir, require("SBX_TEST_DEBIAN_IMAGE_DIR"), &error) ||
+	    !sbx_test_env_start(env, tmpdir, &error)) {
+		g_printerr("cannot start the test environment: %s\n", error->message);
+		sbx_test_env_stop(env);
+		return 1;
+	}
+	g_dbus_connection_signal_subscribe(
+	    env->conn, "org.sandboxd", "org.freedesktop.DBus.ObjectManager", "InterfacesAdded",
+	    NULL, NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_interfaces_added, tmpdir, NULL);
+
+	port = free_port();
+	listen = g_strdup_printf("127.0.0.1:%u", port);
+	endpoint = g_strdup_printf("http://127.0.0.1:%u", port);
+	gateway_log = g_build_filename(tmpdir, "gateway.log", NULL);
+	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_MERGE);
+	g_subprocess_launcher_set_child_setup(launcher, sbx_supervisor_child_setup, NULL, NULL);
+	g_subprocess_launcher_set_stdout_file_path(launcher, gateway_log);
+	g_subprocess_launcher_setenv(launcher, "G_DEBUG", "fatal-criticals", TRUE);
+	gateway = g_subprocess_launcher_spawn(
+	    launcher, &error, require("SBX_TEST_GATEWAY"), "--address", env->bus_address,
+	    "--config-dir", env->config_dir, "--listen", listen, "--verbose", NULL);
+	if (gateway == NULL || !wait_for_port(gateway, port)) {
+		g_printerr("sandboxd-gateway did not start: %s\n",
+			   error != NULL ? error->message : "see its log");
+		print_tail("the gateway log", gateway_log);
+		sbx_test_env_stop(env);
+		return 1;
+	}
+	sbx_supervisor_record_pid(tmpdir, (pid_t)atoi(g_subprocess_get_identifier(gateway)));
+
+	g_clear_object(&launcher);
+	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+	g_subprocess_launcher_set_child_setup(launcher, sbx_supervisor_child_setup, NULL, NULL);
+	g_subprocess_launcher_set_cwd(launcher, sdk_dir);
+	g_subprocess_launcher_setenv(launcher, "DENO_SANDBOX_ENDPOINT", endpoint, TRUE);
+	g_subprocess_launcher_setenv(launcher, "DENO_DEPLOY_ENDPOINT", endpoint, TRUE);
+	g_subprocess_launcher_setenv(launcher, "DENO_DEPLOY_TOKEN", "ddo_test", TRUE);
+	g_subprocess_launcher_setenv(launcher, "SBX_TEST_BUS_ADDRESS", env->bus_address, TRUE);
+	g_subprocess_launcher_unsetenv(launcher, "DENO_DEPLOY_ORG");
+	/* the SDK may leave a keep-alive timer behind a failed connect */
+	script = g_subprocess_launcher_spawn(launcher, &error, node, "--test-reporter=tap",
+					     "--test-force-exit", argv[1], NULL);
+	if (script == NULL) {
+		g_printerr("cannot run node: %s\n", error->message);
+		sbx_test_env_stop(env);
+		return 1;
+	}
+	loop = g_main_loop_new(NULL, FALSE);
+	g_subprocess_wait_async(script, NULL, on_node_exited, loop);
+	g_main_loop_run(loop);
+	rc = g_subprocess_get_if_exited(script) ? g_subprocess_get_exit_status(script) : 1;
+
+	g_subprocess_send_signal(gateway, SIGTERM);
+	g_subprocess_wait(gateway, NULL, NULL);
+	if (rc != 0 || g_getenv("SBX_TEST_VERBOSE") != NULL) {
+		print_tail("the gateway log", gateway_log);
+		{
+			g_autofree gchar *tail = sbx_test_env_daemon_log_tail(env, 8192);
+			g_printerr("# --- last lines of the sandboxd log ---\n%s\n", tail);
+		}
+	}
+	sbx_test_env_stop(env);
+	return rc == 0 ? 0 : 1;
+}
