@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+
 #include <glib/gstdio.h>
 
 #include "sbx-ch-backend.h"
+#include "sbx-ch-record.h"
 #include "sbx-ch-vm.h"
 #include "sbx-ch-vsock.h"
 #include "sbx-plugin.h"
@@ -11,6 +14,7 @@
 /* the jail, as for the qemu backend: the VMM never runs as root */
 #define DEFAULT_USER "libvirt-qemu"
 #define DEFAULT_CGROUP_ROOT "/sys/fs/cgroup/sandboxd-cloud-hypervisor"
+#define DEFAULT_RECORD_DIR "/run/sandboxd-cloud-hypervisor"
 
 struct _SbxChBackend {
 	SbxHypervisorBackend parent_instance;
@@ -34,6 +38,7 @@ static const SbxConfigKey ch_config_keys[] = {
     {"CgroupRoot", SBX_CONFIG_PATH},
     {"PrivateTmp", SBX_CONFIG_BOOL},
     {"RestoreMode", SBX_CONFIG_ENUM, 0, 0, restore_modes},
+    {"RecordDir", SBX_CONFIG_PATH},
     {NULL},
 };
 
@@ -269,6 +274,9 @@ sbx_ch_backend_list_vms_async(SbxHypervisorBackend *backend, GCancellable *cance
 	SbxChVm *vm;
 
 	g_task_set_source_tag(task, sbx_ch_backend_list_vms_async);
+	/* what a previous daemon left running cannot be taken back: stop it */
+	if (self->settings.record_dir != NULL)
+		sbx_ch_record_reap(self->settings.record_dir, self->vms);
 	g_hash_table_iter_init(&iter, self->vms);
 	while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&vm)) {
 		if (sbx_ch_vm_get_state(vm) == SBX_CH_VM_RUNNING)
@@ -367,6 +375,16 @@ sbx_ch_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, const 
 		return FALSE;
 	}
 	g_ptr_array_add(self->jails, self->settings.jail);
+	g_free(self->settings.record_dir);
+	self->settings.record_dir = g_key_file_get_string(config, group, "RecordDir", NULL);
+	if (self->settings.record_dir == NULL)
+		self->settings.record_dir = g_strdup(DEFAULT_RECORD_DIR);
+	if (g_mkdir_with_parents(self->settings.record_dir, 0700) != 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+			    "[%s] RecordDir %s: %s", group, self->settings.record_dir,
+			    g_strerror(errno));
+		return FALSE;
+	}
 	{
 		g_autofree gchar *mode = g_key_file_get_string(config, group, "RestoreMode", NULL);
 		GStatBuf st = {0};
@@ -389,6 +407,7 @@ sbx_ch_backend_finalize(GObject *object)
 
 	g_hash_table_unref(self->vms);
 	g_free(self->settings.binary);
+	g_free(self->settings.record_dir);
 	g_ptr_array_unref(self->jails);
 	g_free(self->compat);
 	G_OBJECT_CLASS(sbx_ch_backend_parent_class)->finalize(object);

@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 
 #include "sbx-ch-overlay.h"
+#include "sbx-ch-record.h"
 #include "sbx-ch-snapshot.h"
 #include "sbx-ch-spawn.h"
 #include "sbx-ch-vm-config.h"
@@ -66,6 +67,7 @@ vm_clear(SbxChVm *vm)
 	g_ptr_array_unref(vm->volumes);
 	sbx_vm_spec_free(vm->spec);
 	g_free(vm->settings.binary);
+	g_free(vm->settings.record_dir);
 	g_free(vm->api_socket);
 	g_free(vm->vsock_socket);
 	g_free(vm->overlay);
@@ -139,6 +141,7 @@ sbx_ch_vm_new(const SbxVmSpec *spec, const SbxChSettings *settings, SbxChVmExite
 	vm->spec = sbx_vm_spec_copy(spec);
 	vm->settings = *settings;
 	vm->settings.binary = g_strdup(settings->binary);
+	vm->settings.record_dir = g_strdup(settings->record_dir);
 	vm->api_socket = g_build_filename(spec->run_dir, "ch-api.sock", NULL);
 	vm->vsock_socket = g_build_filename(spec->run_dir, "vsock.sock", NULL);
 	vm->log_path = g_build_filename(spec->run_dir, "cloud-hypervisor.log", NULL);
@@ -241,6 +244,8 @@ on_exited(GPid pid, gint status, gpointer user_data)
 		WIFSIGNALED(status) ? "signal" : "status",
 		WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	sbx_jail_remove_cgroup(vm->settings.jail, vm->spec->id);
+	if (vm->settings.record_dir != NULL)
+		sbx_ch_record_remove(vm->settings.record_dir, vm->spec->id);
 	/* the process is the final word, whatever the events said */
 	switch (vm->state) {
 	case SBX_CH_VM_STARTING:
@@ -518,6 +523,13 @@ spawn_vmm(SbxChVm *vm)
 		return;
 	}
 	g_debug("vm %s: cloud-hypervisor pid %d", vm->spec->id, (gint)vm->pid);
+	if (vm->settings.record_dir != NULL &&
+	    !sbx_ch_record_write(vm->settings.record_dir, vm->spec->id, vm->pid, vm->spec->run_dir,
+				 &error)) {
+		/* without it a daemon crash would leave this VMM running unseen */
+		start_fail(vm, error);
+		return;
+	}
 	vm->child_watch =
 	    g_child_watch_add_full(G_PRIORITY_DEFAULT, vm->pid, on_exited, sbx_ch_vm_ref(vm),
 				   (GDestroyNotify)sbx_ch_vm_unref);

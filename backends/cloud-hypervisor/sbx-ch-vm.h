@@ -29,6 +29,7 @@ typedef struct {
 	guint api_timeout_sec;
 	guint graceful_stop_sec;
 	gboolean restore_on_demand; /* vm.restore memory_restore_mode OnDemand (v52+) */
+	gchar *record_dir;	    /* where each running VMM is recorded (sbx-ch-record.c) */
 } SbxChSettings;
 
 typedef struct _SbxChVm SbxChVm;

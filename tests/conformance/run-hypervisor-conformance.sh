@@ -50,6 +50,7 @@ Binary=$vmm
 User=root
 PrivateTmp=false
 CgroupRoot=$tmp/cgroup
+RecordDir=$tmp/records
 CONF
 if [ -n "${SBX_FAKE_CH_AGENT:-}" ]; then
 	mkdir -m 0777 "$tmp/guest"

@@ -36,8 +36,8 @@ test_exec(void)
 	g_setenv("SBX_FAKE_CH_GUEST_DIR", guest_dir, TRUE);
 	conf = g_strdup_printf("[daemon]\nBackend=cloud-hypervisor\nSnapshotDir=none\n"
 			       "[cloud-hypervisor]\nBinary=%s\nUser=root\nPrivateTmp=false\n"
-			       "CgroupRoot=%s/cgroup\n",
-			       FAKE_CH, env->tmpdir);
+			       "CgroupRoot=%s/cgroup\nRecordDir=%s/records\n",
+			       FAKE_CH, env->tmpdir, env->tmpdir);
 	g_assert_true(sbx_test_env_write_config(env, conf, &error));
 	g_assert_true(sbx_test_env_start_daemon(env, &error));
 	g_assert_no_error(error);
@@ -94,8 +94,8 @@ test_instant(void)
 	g_setenv("SBX_FAKE_CH_GUEST_DIR", guest_dir, TRUE);
 	conf = g_strdup_printf("[daemon]\nBackend=cloud-hypervisor\n"
 			       "[cloud-hypervisor]\nBinary=%s\nUser=root\nPrivateTmp=false\n"
-			       "CgroupRoot=%s/cgroup\n",
-			       FAKE_CH, env->tmpdir);
+			       "CgroupRoot=%s/cgroup\nRecordDir=%s/records\n",
+			       FAKE_CH, env->tmpdir, env->tmpdir);
 	g_assert_true(sbx_test_env_write_config(env, conf, &error));
 	g_assert_true(sbx_test_env_start_daemon(env, &error));
 	g_assert_no_error(error);

@@ -76,8 +76,9 @@ configure(Fixture *f, const gchar *extra)
 	/* the jail without a user switch or cgroup (this test is not root's
 	 * business), and /tmp shared: the run folder is under it */
 	g_autofree gchar *text = g_strdup_printf(
-	    "[cloud-hypervisor]\nBinary=%s\nUser=root\nPrivateTmp=false\nCgroupRoot=%s/cg\n%s",
-	    FAKE_CH, f->dir, extra != NULL ? extra : "");
+	    "[cloud-hypervisor]\nBinary=%s\nUser=root\nPrivateTmp=false\nCgroupRoot=%s/cg\n"
+	    "RecordDir=%s/records\n%s",
+	    FAKE_CH, f->dir, f->dir, extra != NULL ? extra : "");
 
 	g_assert_true(g_key_file_load_from_data(kf, text, -1, G_KEY_FILE_NONE, &error));
 	g_assert_true(sbx_hypervisor_backend_configure(f->backend, kf, "cloud-hypervisor", &error));
@@ -146,6 +147,17 @@ teardown(Fixture *f, gconstpointer data)
 	g_assert_cmpint(g_rmdir(f->run_dir), ==, 0);
 	g_unlink(f->trace);
 	rm_guest_dir(f->guest_dir);
+	{
+		/* every record went with its VMM */
+		/* a VMM killed by a failed start is reaped a moment later */
+		g_autofree gchar *records = g_build_filename(f->dir, "records", NULL);
+		gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+		while (g_rmdir(records) != 0) {
+			g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+			g_main_context_iteration(NULL, FALSE);
+			g_usleep(10000);
+		}
+	}
 	g_assert_cmpint(g_rmdir(f->dir), ==, 0);
 	sbx_vm_spec_free(f->spec);
 	g_free(f->exited_id);
@@ -697,6 +709,39 @@ test_snapshot_restore(Fixture *f, gconstpointer data)
 	g_unlink(base);
 }
 
+/* a daemon that died left its VMM running: the next one stops it (it cannot
+ * take it back: the event pipe is gone) and removes its files */
+static void
+test_reap_leftover(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SbxHypervisorBackend) first = NULL;
+	g_autofree gchar *record = g_build_filename(f->dir, "records", "sbxtest1", NULL);
+	g_autofree gchar *api = g_build_filename(f->run_dir, "ch-api.sock", NULL);
+	g_auto(GStrv) ids = NULL;
+	GPid pid;
+
+	g_assert_true(start(f, NULL, &error));
+	pid = vmm_pid(f);
+	g_assert_true(g_file_test(record, G_FILE_TEST_EXISTS));
+	/* "restart": a new instance with the same config; the old one stays
+	 * only to reap its child, as init would */
+	first = g_steal_pointer(&f->backend);
+	f->backend = g_object_new(backend_type, NULL);
+	configure(f, NULL);
+	ids = list(f);
+	g_assert_cmpuint(g_strv_length(ids), ==, 0);
+	g_assert_false(g_file_test(record, G_FILE_TEST_EXISTS));
+	g_assert_false(g_file_test(api, G_FILE_TEST_EXISTS));
+	/* the old instance sees its VMM die */
+	g_signal_connect(first, "vm-exited", G_CALLBACK(on_vm_exited), f);
+	wait_exited(f);
+	g_assert_true(pid_gone(pid));
+	sbx_hypervisor_backend_destroy_vm_async(first, "sbxtest1", NULL, on_done, f);
+	g_clear_object(&f->res);
+	g_object_unref(wait_result(f));
+}
+
 static void
 test_bad_binary(Fixture *f, gconstpointer data)
 {
@@ -736,6 +781,7 @@ main(int argc, char **argv)
 	g_test_add("/ch-plugin/snapshot-restore/v50", Fixture, "50.0.0", setup,
 		   test_snapshot_restore, teardown);
 	g_test_add("/ch-plugin/jailed-user", Fixture, NULL, setup, test_jailed_user, teardown);
+	g_test_add("/ch-plugin/reap-leftover", Fixture, NULL, setup, test_reap_leftover, teardown);
 	g_test_add("/ch-plugin/bad-binary", Fixture, NULL, setup, test_bad_binary, teardown);
 	return g_test_run();
 }
