@@ -17,6 +17,8 @@ SBX_RUNTIME_PACKAGES=(
 	# volume plugins: qcow2 through qemu-img; rbd through librbd/librados (QEMU's rbd
 	# driver is in qemu-block-extra); polkit for org.sandboxd.manage-all
 	librbd-dev librados-dev qemu-block-extra libpolkit-gobject-1-dev
+	# the cloud-hypervisor backend: its REST API through libsoup3
+	libsoup-3.0-dev
 	# run.sh reads meson's introspection with python3
 	python3
 	# network isolation: sandboxd's nftables table (nft), libvirt's nwfilter (ebtables

@@ -30,7 +30,6 @@ struct _SbxSandbox {
 	gboolean boot_timed_out;
 	/* its allow_net rules must be in the firewall before its agent is used */
 	gboolean needs_net_rules;
-	GSocketClient *socket_client;
 	gint64 connect_deadline;
 	guint connect_retry_id;
 

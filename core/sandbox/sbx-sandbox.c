@@ -65,7 +65,6 @@ sbx_sandbox_dispose(GObject *object)
 	if (self->agent != NULL && self->agent_closed_id != 0)
 		g_clear_signal_handler(&self->agent_closed_id, self->agent);
 	g_clear_object(&self->agent);
-	g_clear_object(&self->socket_client);
 	g_clear_object(&self->owner_connection);
 	G_OBJECT_CLASS(sbx_sandbox_parent_class)->dispose(object);
 }
@@ -119,7 +118,6 @@ sbx_sandbox_init(SbxSandbox *self)
 	self->execs = g_ptr_array_new();
 	self->destroy_waiters = g_ptr_array_new_with_free_func(g_object_unref);
 	self->start_cancellable = g_cancellable_new();
-	self->socket_client = g_socket_client_new();
 }
 
 SbxSandbox *
@@ -700,8 +698,8 @@ on_connected(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	g_autoptr(SbxSandbox) self = SBX_SANDBOX(user_data);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GSocketConnection) conn =
-	    g_socket_client_connect_finish(G_SOCKET_CLIENT(source), res, &error);
+	g_autoptr(GIOStream) conn =
+	    sbx_hypervisor_backend_connect_agent_finish(self->backend, res, &error);
 
 	if (conn == NULL) {
 		if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
@@ -714,7 +712,7 @@ on_connected(GObject *source, GAsyncResult *res, gpointer user_data)
 		fail_start(self, SBX_ERROR_AGENT, "cannot connect to the agent socket", error);
 		return;
 	}
-	self->agent = sbx_agent_client_new(G_IO_STREAM(conn), self->id);
+	self->agent = sbx_agent_client_new(conn, self->id);
 	sbx_agent_client_handshake_async(self->agent, self->boot_timeout_sec * 1000,
 					 self->start_cancellable, on_handshake, g_object_ref(self));
 }
@@ -723,9 +721,10 @@ static void
 try_connect(SbxSandbox *self)
 {
 	g_autofree gchar *socket_path = g_build_filename(self->run_dir, "agent.sock", NULL);
-	g_autoptr(GSocketAddress) address = g_unix_socket_address_new(socket_path);
-	g_socket_client_connect_async(self->socket_client, G_SOCKET_CONNECTABLE(address),
-				      self->start_cancellable, on_connected, g_object_ref(self));
+	/* the backend knows how its agent is reached (a socket, a vsock handshake) */
+	sbx_hypervisor_backend_connect_agent_async(self->backend, self->id, socket_path,
+						   self->start_cancellable, on_connected,
+						   g_object_ref(self));
 }
 
 static void
