@@ -803,9 +803,13 @@ sbx_qemu_backend_snapshot_vm_async(SbxHypervisorBackend *backend, const gchar *i
 static void
 reap_record(SbxQemuBackend *self, SbxQemuRecord *rec)
 {
-	if (sbx_qemu_record_is_alive(rec)) {
-		gint pidfd = (gint)syscall(SYS_pidfd_open, rec->pid, 0);
-		kill(rec->pid, SIGKILL);
+	/* no pid recorded yet: the daemon died right after starting it */
+	gint pid = sbx_qemu_record_is_alive(rec) ? rec->pid : sbx_qemu_record_find_process(rec->id);
+
+	if (pid > 0) {
+		gint pidfd = (gint)syscall(SYS_pidfd_open, pid, 0);
+		g_info("vm %s: killing QEMU %d left from before", rec->id, pid);
+		kill(pid, SIGKILL);
 		if (pidfd >= 0) {
 			GPollFD pfd = {pidfd, G_IO_IN, 0};
 			g_poll(&pfd, 1, 5000);
