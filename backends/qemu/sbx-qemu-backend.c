@@ -399,6 +399,8 @@ restore_incoming(const gchar *qmp_path, gint state_fd, const gchar *id, GCancell
 
 	if (qmp == NULL || !sbx_qemu_qmp_set_ignore_shared(qmp, error))
 		return FALSE;
+	g_debug("vm %s: QMP ready in %.3f s", id,
+		(g_get_monotonic_time() - deadline + RESTORE_TIMEOUT_US) / 1e6);
 	ret = sbx_qemu_qmp_execute(qmp, "migrate-incoming", uri, error);
 	if (ret == NULL)
 		return FALSE;
@@ -566,6 +568,8 @@ launch(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, guint32 *ip
 	g_autofree gchar *qmp_path = g_build_filename(spec->run_dir, QMP_NAME, NULL);
 	SbxQemuRecord rec = {0};
 	Launched l = {{{0}, 0}, -1, -1, 0, 0};
+	gint64 t0 = g_get_monotonic_time();
+	gint64 t_spawned, t_saved;
 	gboolean ok;
 
 	if (!remember_vm(self, spec, error))
@@ -579,6 +583,7 @@ launch(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, guint32 *ip
 		return FALSE;
 	}
 	ok = spawn_qemu(self, spec, mode, &l, cancellable, error);
+	t_spawned = g_get_monotonic_time();
 	/* QEMU has its copies; the memfd is kept for the next clone */
 	fd_list_close(&l.fds, l.memfd);
 	if (!ok) {
@@ -598,12 +603,18 @@ launch(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, guint32 *ip
 	rec.pid = l.pid;
 	rec.start_time = sbx_qemu_record_process_start_time(l.pid);
 	rec.ip = l.ip;
-	if (!sbx_qemu_record_save(self->record_dir, &rec, error) ||
-	    (mode == LAUNCH_RESTORE &&
-	     !restore_incoming(qmp_path, l.state_fd, spec->id, cancellable, error))) {
+	if (!sbx_qemu_record_save(self->record_dir, &rec, error)) {
 		abort_vm(self, spec->id);
 		return FALSE;
 	}
+	t_saved = g_get_monotonic_time();
+	if (mode == LAUNCH_RESTORE &&
+	    !restore_incoming(qmp_path, l.state_fd, spec->id, cancellable, error)) {
+		abort_vm(self, spec->id);
+		return FALSE;
+	}
+	g_debug("vm %s: spawned at %.3f s, pid recorded at %.3f s, running at %.3f s", spec->id,
+		(t_spawned - t0) / 1e6, (t_saved - t0) / 1e6, (g_get_monotonic_time() - t0) / 1e6);
 	if (ip_out != NULL)
 		*ip_out = l.ip;
 	return TRUE;

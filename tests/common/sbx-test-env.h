@@ -99,6 +99,9 @@ gboolean sbx_test_sh(const gchar *path, const gchar *script, GBytes *input, SbxE
 gboolean sbx_test_cli(const gchar *const *args, const gchar *input, gint *exit_code, gchar **out,
 		      gchar **err, GError **error);
 
+/* ReadLog of @which ("events", "console", ...) of a sandbox, whole */
+gchar *sbx_test_read_log(const gchar *path, const gchar *which);
+
 /* libvirt and host process checks */
 gboolean sbx_test_domain_exists(const gchar *name, GError **error);
 /* pids of QEMU processes whose command line mentions @name */
