@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -58,6 +59,7 @@ struct _SbxQemuBackend {
 	gchar *accel;
 	gchar *machine;
 	gchar *bridge;
+	gboolean bridge_exists;
 	gchar *record_dir;
 	gchar *compat;
 	SbxLibvirtNetInfo net;
@@ -129,17 +131,24 @@ cleanup_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *c
 	SbxQemuBackend *self = SBX_QEMU_BACKEND(source);
 	const gchar *id = task_data;
 	g_autofree gchar *cgroup = NULL;
+	guint32 ip = 0;
 
 	g_mutex_lock(&self->lock);
 	{
 		SbxQemuVm *vm = g_hash_table_lookup(self->vms, id);
-		if (vm != NULL)
+		if (vm != NULL) {
 			cgroup = g_strdup(vm->cgroup);
+			ip = vm->ip;
+		}
 		g_hash_table_remove(self->vms, id);
 	}
 	g_mutex_unlock(&self->lock);
 	if (cgroup != NULL)
 		sbx_jail_remove_cgroup(self->jail, cgroup);
+	if (ip != 0) {
+		g_autofree gchar *tap = sbx_qemu_tap_name(id);
+		sbx_qemu_tap_unguard(tap);
+	}
 	sbx_qemu_record_remove(self->record_dir, id);
 	g_task_return_boolean(task, TRUE);
 }
@@ -433,6 +442,7 @@ typedef struct {
 	gint memfd;
 	gint state_fd;
 	guint32 ip;
+	gboolean guarded; /* the tap's anti-spoofing rules are in */
 	GPid pid;
 } Launched;
 
@@ -519,6 +529,12 @@ spawn_qemu(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, Launche
 				return FALSE;
 			l->fds.fds[l->fds.n_fds++] = args.tap_fd;
 			mac = sbx_libvirt_net_mac_for_ip(l->ip);
+			{
+				g_autofree gchar *ip = sbx_libvirt_net_ip_to_string(l->ip);
+				if (!sbx_qemu_tap_guard(tap, mac, ip, error))
+					return FALSE;
+				l->guarded = TRUE;
+			}
 			if (mode == LAUNCH_COLD) {
 				g_autofree gchar *words =
 				    sbx_libvirt_net_cmdline(&self->net, l->ip);
@@ -567,7 +583,7 @@ launch(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, guint32 *ip
 {
 	g_autofree gchar *qmp_path = g_build_filename(spec->run_dir, QMP_NAME, NULL);
 	SbxQemuRecord rec = {0};
-	Launched l = {{{0}, 0}, -1, -1, 0, 0};
+	Launched l = {{{0}, 0}, -1, -1, 0, FALSE, 0};
 	gint64 t0 = g_get_monotonic_time();
 	gint64 t_spawned, t_saved;
 	gboolean ok;
@@ -587,6 +603,10 @@ launch(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, guint32 *ip
 	/* QEMU has its copies; the memfd is kept for the next clone */
 	fd_list_close(&l.fds, l.memfd);
 	if (!ok) {
+		if (l.guarded) {
+			g_autofree gchar *tap = sbx_qemu_tap_name(spec->id);
+			sbx_qemu_tap_unguard(tap);
+		}
 		forget_vm(self, spec->id);
 		return FALSE;
 	}
@@ -829,6 +849,10 @@ reap_record(SbxQemuBackend *self, SbxQemuRecord *rec)
 	}
 	if (rec->cgroup != NULL)
 		sbx_jail_remove_cgroup(self->jail, rec->cgroup);
+	if (rec->ip != 0) {
+		g_autofree gchar *tap = sbx_qemu_tap_name(rec->id);
+		sbx_qemu_tap_unguard(tap);
+	}
 	if (rec->run_dir != NULL && g_path_is_absolute(rec->run_dir)) {
 		g_autofree gchar *overlay = g_build_filename(rec->run_dir, OVERLAY_NAME, NULL);
 		g_unlink(overlay);
@@ -1027,6 +1051,9 @@ sbx_qemu_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, cons
 		return FALSE;
 	}
 	self->net.mtu = sbx_libvirt_net_host_mtu("/");
+	self->bridge_exists = if_nametoindex(self->bridge) != 0;
+	if (!self->bridge_exists)
+		g_info("qemu: bridge %s does not exist: guests get no network", self->bridge);
 	sbx_jail_free(self->jail);
 	/* off only where the sandboxes' files live under /tmp themselves (tests) */
 	self->jail = sbx_jail_new(user, cgroup,
@@ -1057,6 +1084,27 @@ sbx_qemu_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, cons
 	g_info("qemu: %s, accel %s, machine %s, QEMU as %s", self->binary, self->accel,
 	       self->machine, user);
 	return TRUE;
+}
+
+/* the core puts its isolation table on it; none when it does not exist
+ * (then no guest gets a NIC) */
+static const gchar *
+sbx_qemu_backend_get_network_bridge(SbxHypervisorBackend *backend)
+{
+	SbxQemuBackend *self = SBX_QEMU_BACKEND(backend);
+
+	return self->bridge_exists ? self->bridge : NULL;
+}
+
+/* the tap's anti-spoofing rules pin it */
+static gchar *
+sbx_qemu_backend_get_vm_address(SbxHypervisorBackend *backend, const gchar *id)
+{
+	SbxQemuBackend *self = SBX_QEMU_BACKEND(backend);
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->lock);
+	SbxQemuVm *vm = g_hash_table_lookup(self->vms, id);
+
+	return vm != NULL && vm->ip != 0 ? sbx_libvirt_net_ip_to_string(vm->ip) : NULL;
 }
 
 static void
@@ -1100,6 +1148,8 @@ sbx_qemu_backend_class_init(SbxQemuBackendClass *klass)
 	backend_class->get_snapshot_compat = sbx_qemu_backend_get_snapshot_compat;
 	backend_class->snapshot_vm_async = sbx_qemu_backend_snapshot_vm_async;
 	backend_class->restore_vm_async = sbx_qemu_backend_restore_vm_async;
+	backend_class->get_network_bridge = sbx_qemu_backend_get_network_bridge;
+	backend_class->get_vm_address = sbx_qemu_backend_get_vm_address;
 }
 
 static void

@@ -94,6 +94,30 @@ sh_out(const gchar *path, const gchar *script)
 	return g_strstrip(out);
 }
 
+static gchar *
+tap_name(const gchar *id)
+{
+	gsize len = strlen(id);
+	return g_strdup_printf("st%s", len > 13 ? id + len - 13 : id);
+}
+
+/* whether the tap's anti-spoofing table (bridge sbxq_TAP) is in place */
+static gboolean
+tap_guarded(const gchar *id)
+{
+	g_autofree gchar *tap = tap_name(id);
+	g_autofree gchar *table = g_strdup_printf("sbxq_%s", tap);
+	gint status = -1;
+	const gchar *argv[] = {"nft", "list", "table", "bridge", table, NULL};
+
+	if (!g_spawn_sync(NULL, (gchar **)argv, NULL,
+			  G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+			      G_SPAWN_STDERR_TO_DEV_NULL,
+			  NULL, NULL, NULL, NULL, &status, NULL))
+		return FALSE;
+	return g_spawn_check_wait_status(status, NULL);
+}
+
 /* what a VM owns on the host: none of it may outlive it */
 static gboolean
 vm_leftovers(const gchar *id, GString *what)
@@ -116,6 +140,8 @@ vm_leftovers(const gchar *id, GString *what)
 		g_string_append(what, " record");
 	if (g_file_test(tap, G_FILE_TEST_EXISTS))
 		g_string_append(what, " tap");
+	else if (what->len == 0 && tap_guarded(id))
+		g_string_append(what, " nft-bridge-table");
 	return what->len > 0;
 }
 
@@ -281,9 +307,20 @@ test_restored_identity(void)
 	g_assert_cmpint(ABS(ib.clock_skew), <=, CLOCK_SLACK_SEC);
 	/* with a NIC (the host's isolation rules in place), each its own */
 	if (ia.mac[0] != '\0' || ib.mac[0] != '\0') {
+		const gchar *ids[] = {a_id, b_id};
 		g_assert_cmpstr(ia.mac, !=, ib.mac);
 		g_assert_cmpstr(ia.addr, !=, "");
 		g_assert_cmpstr(ia.addr, !=, ib.addr);
+		/* isolated like libvirt's ports, and pinned to its own MAC and address */
+		for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
+			g_autofree gchar *tap = tap_name(ids[i]);
+			g_autofree gchar *flag_path =
+			    g_build_filename("/sys/class/net", tap, "brport", "isolated", NULL);
+			g_autofree gchar *flag = NULL;
+			g_assert_true(g_file_get_contents(flag_path, &flag, NULL, NULL));
+			g_assert_cmpstr(g_strstrip(flag), ==, "1");
+			g_assert_true(tap_guarded(ids[i]));
+		}
 	} else {
 		g_test_message("no NIC in these guests: addresses not compared");
 	}
