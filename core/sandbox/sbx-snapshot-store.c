@@ -322,8 +322,11 @@ sbx_snapshot_store_build(SbxSnapshotStore *store, SbxHypervisorBackend *backend,
 	g_autofree gchar *id = NULL;
 	g_autofree gchar *tmp = NULL;
 
+	/* several cold boots of one kind ask for it: the first one takes it, and
+	 * one that runs after it was taken must not take it again */
 	if (g_hash_table_contains(store->building, snapshot_dir) ||
-	    g_hash_table_contains(store->failed, snapshot_dir))
+	    g_hash_table_contains(store->failed, snapshot_dir) ||
+	    g_file_test(snapshot_dir, G_FILE_TEST_IS_DIR))
 		return;
 	if (g_mkdir_with_parents(store->root, 0711) != 0) {
 		sbx_snapshot_store_forget(store, snapshot_dir, g_strerror(errno));
