@@ -79,6 +79,10 @@ Cmdline=$(cat "$IMAGEDIR/cmdline")
 [libvirt]
 DomainType=auto
 
+# the burst row creates 10 at once as one user
+[limits]
+MaxSandboxesPerUser=16
+
 [qcow2]
 Directory=$TMP/volumes
 
