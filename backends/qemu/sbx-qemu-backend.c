@@ -286,10 +286,9 @@ static gint
 get_memfd(SbxQemuBackend *self, const gchar *snapshot_dir, guint64 size, GError **error)
 {
 	g_autofree gchar *mem = g_build_filename(snapshot_dir, SBX_QEMU_SNAPSHOT_MEMORY, NULL);
-	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->lock);
 	g_autofree gchar *key = NULL;
 	struct stat st;
-	gint fd;
+	gint fd, other;
 
 	if (stat(mem, &st) != 0) {
 		set_errno_error(error, snapshot_dir, "snapshot memory");
@@ -297,12 +296,25 @@ get_memfd(SbxQemuBackend *self, const gchar *snapshot_dir, guint64 size, GError 
 	}
 	key = g_strdup_printf("%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT, (guint64)st.st_dev,
 			      (guint64)st.st_ino);
+	g_mutex_lock(&self->lock);
 	fd = GPOINTER_TO_INT(g_hash_table_lookup(self->memfds, key)) - 1;
+	g_mutex_unlock(&self->lock);
 	if (fd >= 0)
 		return fd;
+	/* copying the RAM takes seconds: never under the lock the main thread takes */
 	fd = sbx_qemu_snapshot_memfd_new(snapshot_dir, size, error);
-	if (fd >= 0)
+	if (fd < 0)
+		return -1;
+	g_mutex_lock(&self->lock);
+	other = GPOINTER_TO_INT(g_hash_table_lookup(self->memfds, key)) - 1;
+	if (other < 0)
 		g_hash_table_insert(self->memfds, g_steal_pointer(&key), GINT_TO_POINTER(fd + 1));
+	g_mutex_unlock(&self->lock);
+	/* another thread made one meanwhile: theirs is kept */
+	if (other >= 0) {
+		close(fd);
+		return other;
+	}
 	return fd;
 }
 
