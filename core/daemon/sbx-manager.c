@@ -796,6 +796,7 @@ sbx_manager_shutdown_async(SbxManager *self, GAsyncReadyCallback callback, gpoin
 
 	self->shutting_down = TRUE;
 	g_ptr_array_add(self->shutdown_waiters, g_steal_pointer(&task));
+	sbx_snapshot_store_stop(self->snapshots);
 
 	g_hash_table_iter_init(&iter, self->sandboxes);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
