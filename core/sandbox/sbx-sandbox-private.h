@@ -63,6 +63,9 @@ struct _SbxSandbox {
 	gchar *region;
 	gint64 expires_at; /* µs since the epoch; 0 until armed */
 	gboolean adopted;
+	/* a restored clone runs once both are answered */
+	gboolean handshake_done;
+	gboolean identity_done;
 	gboolean crashed;
 	gboolean finished;
 	SbxEventLog *events;

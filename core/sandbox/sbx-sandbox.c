@@ -580,7 +580,11 @@ on_identity(GObject *source, GAsyncResult *res, gpointer user_data)
 		fail_start(self, SBX_ERROR_FAILED, "cancelled", NULL);
 		return;
 	}
-	become_running(self);
+	sbx_sandbox_debug(self->id, "sandbox %s: guest took its identity at %.3f s", self->id,
+			  (g_get_monotonic_time() - self->start_time) / 1e6);
+	self->identity_done = TRUE;
+	if (self->handshake_done)
+		become_running(self);
 }
 
 /* a clone of a snapshot starts as an exact copy: before anything runs in it,
@@ -627,10 +631,12 @@ on_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
 		fail_start(self, SBX_ERROR_FAILED, "cancelled", NULL);
 		return;
 	}
-	if (self->snapshot_dir != NULL && !self->adopted) {
-		send_identity(self);
+	sbx_sandbox_debug(self->id, "sandbox %s: agent answered HELLO at %.3f s", self->id,
+			  (g_get_monotonic_time() - self->start_time) / 1e6);
+	self->handshake_done = TRUE;
+	/* a restored clone runs once it has its identity too (sent with HELLO) */
+	if (self->snapshot_dir != NULL && !self->adopted && !self->identity_done)
 		return;
-	}
 	become_running(self);
 }
 
@@ -712,9 +718,13 @@ on_connected(GObject *source, GAsyncResult *res, gpointer user_data)
 		fail_start(self, SBX_ERROR_AGENT, "cannot connect to the agent socket", error);
 		return;
 	}
+	sbx_sandbox_debug(self->id, "sandbox %s: agent socket connected at %.3f s", self->id,
+			  (g_get_monotonic_time() - self->start_time) / 1e6);
 	self->agent = sbx_agent_client_new(conn, self->id);
 	sbx_agent_client_handshake_async(self->agent, self->boot_timeout_sec * 1000,
 					 self->start_cancellable, on_handshake, g_object_ref(self));
+	if (self->snapshot_dir != NULL && !self->adopted)
+		send_identity(self);
 }
 
 static void

@@ -18,7 +18,7 @@ struct _SbxSnapshotStore {
 	gchar *root;
 	gchar *runtime_dir;
 	guint boot_timeout_sec;
-	GHashTable *building; /* snapshot dir -> TRUE while a build runs */
+	GHashTable *building; /* snapshot dir -> its Build (not owned) while it runs */
 	GHashTable *failed;   /* snapshot dir -> why: not retried until restart */
 };
 
@@ -320,8 +320,11 @@ sbx_snapshot_store_build(SbxSnapshotStore *store, SbxHypervisorBackend *backend,
 	g_autofree gchar *id = NULL;
 	g_autofree gchar *tmp = NULL;
 
+	/* several cold boots of one kind ask for it: the first one takes it, and
+	 * one that runs after it was taken must not take it again */
 	if (g_hash_table_contains(store->building, snapshot_dir) ||
-	    g_hash_table_contains(store->failed, snapshot_dir))
+	    g_hash_table_contains(store->failed, snapshot_dir) ||
+	    g_file_test(snapshot_dir, G_FILE_TEST_IS_DIR))
 		return;
 	if (g_mkdir_with_parents(store->root, 0711) != 0) {
 		sbx_snapshot_store_forget(store, snapshot_dir, g_strerror(errno));
@@ -351,7 +354,27 @@ sbx_snapshot_store_build(SbxSnapshotStore *store, SbxHypervisorBackend *backend,
 		build_free(b);
 		return;
 	}
-	g_hash_table_add(store->building, g_strdup(snapshot_dir));
+	g_hash_table_insert(store->building, g_strdup(snapshot_dir), b);
 	g_info("taking snapshot %s (template %s)", snapshot_dir, id);
 	sbx_hypervisor_backend_start_vm_async(backend, b->spec, NULL, on_template_started, b);
+}
+
+/* the daemon stops: template VMs still booting or being saved go at once (the
+ * backend's destroy kills them before it returns; what is left of them the
+ * next start's recovery removes) */
+void
+sbx_snapshot_store_stop(SbxSnapshotStore *store)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	if (store == NULL)
+		return;
+	g_hash_table_iter_init(&iter, store->building);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		Build *b = value;
+		g_info("snapshot %s: the daemon stops, template %s destroyed", b->final_dir,
+		       b->spec->id);
+		sbx_hypervisor_backend_destroy_vm_async(b->backend, b->spec->id, NULL, NULL, NULL);
+	}
 }
