@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "sbx-egress-conn.h"
+#include "sbx-egress-sniff.h"
+
+/* linux/netfilter_ipv4.h, which clashes with netinet/in.h */
+#ifndef SO_ORIGINAL_DST
+#define SO_ORIGINAL_DST 80
+#endif
+
+typedef struct {
+	SbxEgressConnContext *ctx;
+	GSocketConnection *guest;
+	GIOStream *upstream;
+	GCancellable *cancellable;
+	guint timeout_id;
+	gchar *ip;
+	gchar *host;
+	guint16 port;
+	guint8 buf[SBX_EGRESS_SNIFF_MAX_TLS];
+	gsize len;
+} Conn;
+
+static void
+conn_free(Conn *conn)
+{
+	if (conn->timeout_id != 0)
+		g_source_remove(conn->timeout_id);
+	g_clear_object(&conn->upstream);
+	g_io_stream_close(G_IO_STREAM(conn->guest), NULL, NULL);
+	g_object_unref(conn->guest);
+	g_object_unref(conn->cancellable);
+	g_free(conn->ip);
+	g_free(conn->host);
+	conn->ctx->active--;
+	g_free(conn);
+}
+
+static void
+conn_deny(Conn *conn, const gchar *why)
+{
+	if (conn->ctx->denied != NULL)
+		conn->ctx->denied(conn->ip, conn->host, conn->port, why, conn->ctx->user_data);
+	conn_free(conn);
+}
+
+guint16
+sbx_egress_conn_original_port(GSocketConnection *guest)
+{
+	struct sockaddr_in dst = {0};
+	socklen_t len = sizeof(dst);
+	gint fd = g_socket_get_fd(g_socket_connection_get_socket(guest));
+
+	/* the conntrack entry of the redirect: no entry, no destination */
+	if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &dst, &len) != 0 || dst.sin_family != AF_INET)
+		return 0;
+	return ntohs(dst.sin_port);
+}
+
+static gboolean
+on_timeout(gpointer user_data)
+{
+	Conn *conn = user_data;
+
+	conn->timeout_id = 0;
+	g_cancellable_cancel(conn->cancellable);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+on_spliced(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Conn *conn = user_data;
+
+	g_io_stream_splice_finish(res, NULL);
+	conn_free(conn);
+}
+
+static void
+on_sent(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Conn *conn = user_data;
+
+	if (!g_output_stream_write_all_finish(G_OUTPUT_STREAM(source), res, NULL, NULL)) {
+		conn_free(conn);
+		return;
+	}
+	if (conn->timeout_id != 0) {
+		g_source_remove(conn->timeout_id);
+		conn->timeout_id = 0;
+	}
+	/* GIO's splice: one bounded buffer each way, closes both when done */
+	g_io_stream_splice_async(G_IO_STREAM(conn->guest), conn->upstream,
+				 G_IO_STREAM_SPLICE_WAIT_FOR_BOTH, G_PRIORITY_DEFAULT, NULL,
+				 on_spliced, conn);
+}
+
+static void
+on_connected(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Conn *conn = user_data;
+	g_autoptr(GError) error = NULL;
+	GSocketConnection *upstream =
+	    g_socket_client_connect_finish(G_SOCKET_CLIENT(source), res, &error);
+
+	if (upstream == NULL) {
+		conn_deny(conn, "upstream unreachable");
+		return;
+	}
+	conn->upstream = G_IO_STREAM(upstream);
+	/* what the guest sent so far, then everything else */
+	g_output_stream_write_all_async(g_io_stream_get_output_stream(conn->upstream), conn->buf,
+					conn->len, G_PRIORITY_DEFAULT, conn->cancellable, on_sent,
+					conn);
+}
+
+static gboolean
+address_is_blocked(SbxEgressConnContext *ctx, GInetAddress *addr)
+{
+	for (guint i = 0; ctx->blocked != NULL && i < ctx->blocked->len; i++) {
+		if (g_inet_address_mask_matches(g_ptr_array_index(ctx->blocked, i), addr))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static void
+on_resolved(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Conn *conn = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSocketClient) client = NULL;
+	g_autoptr(GSocketAddress) dest = NULL;
+	GList *addresses = g_resolver_lookup_by_name_finish(G_RESOLVER(source), res, &error);
+	GInetAddress *addr = NULL;
+
+	for (GList *l = addresses; l != NULL && addr == NULL; l = l->next) {
+		if (g_inet_address_get_family(l->data) == G_SOCKET_FAMILY_IPV4 &&
+		    !address_is_blocked(conn->ctx, l->data))
+			addr = l->data;
+	}
+	if (addr == NULL) {
+		g_resolver_free_addresses(addresses);
+		conn_deny(conn,
+			  error != NULL ? "name not found" : "name resolves to a blocked range");
+		return;
+	}
+	/* the name's own address: where the guest sent its packets plays no part */
+	dest = g_inet_socket_address_new(addr, conn->port);
+	g_resolver_free_addresses(addresses);
+	client = g_socket_client_new();
+	g_socket_client_connect_async(client, G_SOCKET_CONNECTABLE(dest), conn->cancellable,
+				      on_connected, conn);
+}
+
+static void read_more(Conn *conn);
+
+static void
+on_read(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Conn *conn = user_data;
+	gssize n = g_input_stream_read_finish(G_INPUT_STREAM(source), res, NULL);
+	SbxEgressSniff sniff;
+	gboolean tls;
+
+	if (n <= 0) {
+		conn_free(conn);
+		return;
+	}
+	conn->len += n;
+	tls = sbx_egress_sniff_is_tls(conn->buf, conn->len);
+	sniff = tls ? sbx_egress_sniff_tls(conn->buf, conn->len, &conn->host)
+		    : sbx_egress_sniff_http(conn->buf, conn->len, &conn->host);
+	if (sniff == SBX_EGRESS_SNIFF_MORE &&
+	    conn->len < (tls ? SBX_EGRESS_SNIFF_MAX_TLS : SBX_EGRESS_SNIFF_MAX_HTTP)) {
+		read_more(conn);
+		return;
+	}
+	if (sniff != SBX_EGRESS_SNIFF_FOUND) {
+		conn_deny(conn, tls ? "no TLS server name" : "no HTTP Host");
+		return;
+	}
+	if (!sbx_egress_policy_allows(conn->ctx->policy, conn->ip, conn->host, conn->port)) {
+		conn_deny(conn, "not in allow_net");
+		return;
+	}
+	g_resolver_lookup_by_name_with_flags_async(conn->ctx->resolver, conn->host,
+						   G_RESOLVER_NAME_LOOKUP_FLAGS_IPV4_ONLY,
+						   conn->cancellable, on_resolved, conn);
+}
+
+static void
+read_more(Conn *conn)
+{
+	GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(conn->guest));
+
+	g_input_stream_read_async(in, conn->buf + conn->len, sizeof(conn->buf) - conn->len,
+				  G_PRIORITY_DEFAULT, conn->cancellable, on_read, conn);
+}
+
+void
+sbx_egress_conn_start(SbxEgressConnContext *ctx, GSocketConnection *guest)
+{
+	g_autoptr(GSocketAddress) peer = g_socket_connection_get_remote_address(guest, NULL);
+	Conn *conn;
+
+	if (ctx->active >= SBX_EGRESS_CONN_MAX || !G_IS_INET_SOCKET_ADDRESS(peer)) {
+		g_io_stream_close(G_IO_STREAM(guest), NULL, NULL);
+		return;
+	}
+	conn = g_new0(Conn, 1);
+	ctx->active++;
+	conn->ctx = ctx;
+	conn->guest = g_object_ref(guest);
+	conn->cancellable = g_cancellable_new();
+	conn->ip = g_inet_address_to_string(
+	    g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(peer)));
+	conn->port = sbx_egress_conn_original_port(guest);
+	if (sbx_egress_policy_lookup(ctx->policy, conn->ip) == NULL || conn->port == 0) {
+		/* not a sandbox we were told about: nothing to report to */
+		conn_free(conn);
+		return;
+	}
+	conn->timeout_id = g_timeout_add_seconds(SBX_EGRESS_CONN_TIMEOUT_SEC, on_timeout, conn);
+	read_more(conn);
+}
