@@ -30,6 +30,7 @@ struct _SbxSandbox {
 	gboolean boot_timed_out;
 	/* its allow_net rules must be in the firewall before its agent is used */
 	gboolean needs_net_rules;
+	gulong egress_denied_id; /* on the egress proxy's "denied" */
 	GSocketClient *socket_client;
 	gint64 connect_deadline;
 	guint connect_retry_id;
