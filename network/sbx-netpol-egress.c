@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <gio/gunixsocketaddress.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -23,7 +25,8 @@ typedef struct {
 
 struct _SbxNetpolEgress {
 	GObject parent_instance;
-	GStrv argv;
+	GStrv argv;	    /* spawned by us */
+	gchar *socket_path; /* or a service (conf/sandboxd-egress.service) */
 	GSubprocess *process;
 	GSocketConnection *control;
 	GDataInputStream *in;
@@ -55,6 +58,7 @@ sbx_netpol_egress_finalize(GObject *object)
 
 	sbx_netpol_egress_stop(self);
 	g_strfreev(self->argv);
+	g_free(self->socket_path);
 	g_hash_table_unref(self->sandboxes);
 	G_OBJECT_CLASS(sbx_netpol_egress_parent_class)->finalize(object);
 }
@@ -83,6 +87,15 @@ sbx_netpol_egress_new(GStrv argv)
 	SbxNetpolEgress *self = g_object_new(SBX_TYPE_NETPOL_EGRESS, NULL);
 
 	self->argv = g_strdupv(argv);
+	return self;
+}
+
+SbxNetpolEgress *
+sbx_netpol_egress_new_for_socket(const gchar *path)
+{
+	SbxNetpolEgress *self = g_object_new(SBX_TYPE_NETPOL_EGRESS, NULL);
+
+	self->socket_path = g_strdup(path);
 	return self;
 }
 
@@ -132,6 +145,8 @@ sbx_netpol_egress_build_argv(GKeyFile *config, GPtrArray *blocked4, guint16 *por
 	for (guint i = 0; blocked4 != NULL && i < blocked4->len; i++)
 		g_ptr_array_add(
 		    argv, g_strdup_printf("--blocked=%s", (gchar *)g_ptr_array_index(blocked4, i)));
+	if (blocked4 == NULL || blocked4->len == 0)
+		g_ptr_array_add(argv, g_strdup("--no-blocked"));
 	if (resolve != NULL) {
 		g_auto(GStrv) entries = g_strsplit_set(resolve, " ,", -1);
 		for (guint i = 0; entries[i] != NULL; i++) {
@@ -208,6 +223,7 @@ id_of_ip(SbxNetpolEgress *self, const gchar *ip)
 }
 
 static void read_line(SbxNetpolEgress *self);
+static gboolean restart(gpointer user_data);
 
 /* "deny IP HOST PORT WHY...": names and ports only, never payloads */
 static void
@@ -220,8 +236,18 @@ on_line(GObject *source, GAsyncResult *res, gpointer user_data)
 	guint64 port = 0;
 	const gchar *id;
 
-	if (line == NULL)
-		return; /* EOF or cancelled: the exit watch restarts it */
+	if (line == NULL) {
+		/* a proxy we spawned: its exit watch restarts it. A service:
+		 * connect again (until then, host names reach nothing) */
+		if (self->socket_path != NULL && !self->stopping) {
+			g_warning("network: sandboxd-egress at %s went away; reconnecting",
+				  self->socket_path);
+			sbx_netpol_egress_stop(self);
+			self->stopping = FALSE;
+			self->restart_id = g_timeout_add_seconds(RESTART_DELAY_SEC, restart, self);
+		}
+		return;
+	}
 	words = g_strsplit(line, " ", 5);
 	if (g_strv_length(words) == 5 && g_str_equal(words[0], "deny") &&
 	    g_ascii_string_to_unsigned(words[3], 10, 0, 65535, &port, NULL) &&
@@ -264,6 +290,41 @@ on_exited(GObject *source, GAsyncResult *res, gpointer user_data)
 	self->restart_id = g_timeout_add_seconds(RESTART_DELAY_SEC, restart, self);
 }
 
+static void
+resend_all(SbxNetpolEgress *self)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	/* a new proxy knows nothing: everything again */
+	g_queue_clear_full(&self->queue, g_free);
+	self->writing = FALSE;
+	g_hash_table_iter_init(&iter, self->sandboxes);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		send_line(self, ((Sandbox *)value)->line);
+}
+
+/* the service's socket: local and listening, so connecting does not wait */
+static gboolean
+connect_socket(SbxNetpolEgress *self, GError **error)
+{
+	g_autoptr(GSocketClient) client = g_socket_client_new();
+	g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(self->socket_path);
+
+	self->control = g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, error);
+	if (self->control == NULL) {
+		g_prefix_error(error, "sandboxd-egress at %s: ", self->socket_path);
+		return FALSE;
+	}
+	self->stopping = FALSE;
+	self->cancellable = g_cancellable_new();
+	self->in =
+	    g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(self->control)));
+	read_line(self);
+	resend_all(self);
+	return TRUE;
+}
+
 gboolean
 sbx_netpol_egress_start(SbxNetpolEgress *self, GError **error)
 {
@@ -271,10 +332,10 @@ sbx_netpol_egress_start(SbxNetpolEgress *self, GError **error)
 	    g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
 	g_autoptr(GSocket) socket = NULL;
 	gint fds[2];
-	GHashTableIter iter;
-	gpointer value;
 
-	g_return_val_if_fail(self->process == NULL, FALSE);
+	g_return_val_if_fail(self->process == NULL && self->control == NULL, FALSE);
+	if (self->socket_path != NULL)
+		return connect_socket(self, error);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "socketpair: %s",
 			    g_strerror(errno));
@@ -301,12 +362,7 @@ sbx_netpol_egress_start(SbxNetpolEgress *self, GError **error)
 	    g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(self->control)));
 	g_subprocess_wait_async(self->process, NULL, on_exited, g_object_ref(self));
 	read_line(self);
-	/* a new proxy knows nothing: everything again */
-	g_queue_clear_full(&self->queue, g_free);
-	self->writing = FALSE;
-	g_hash_table_iter_init(&iter, self->sandboxes);
-	while (g_hash_table_iter_next(&iter, NULL, &value))
-		send_line(self, ((Sandbox *)value)->line);
+	resend_all(self);
 	return TRUE;
 }
 
@@ -336,7 +392,7 @@ sbx_netpol_egress_stop(SbxNetpolEgress *self)
 gboolean
 sbx_netpol_egress_is_running(SbxNetpolEgress *self)
 {
-	return self != NULL && self->process != NULL;
+	return self != NULL && (self->process != NULL || self->control != NULL);
 }
 
 void

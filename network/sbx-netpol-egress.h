@@ -21,11 +21,15 @@ G_DECLARE_FINAL_TYPE(SbxNetpolEgress, sbx_netpol_egress, SBX, NETPOL_EGRESS, GOb
 
 /* @argv: the program and its fixed arguments (sbx_netpol_egress_build_argv) */
 SbxNetpolEgress *sbx_netpol_egress_new(GStrv argv);
+/* the proxy runs as a service of its own (conf/sandboxd-egress.service) and
+ * waits for us on @path ([network] EgressSocket) */
+SbxNetpolEgress *sbx_netpol_egress_new_for_socket(const gchar *path);
 /* the command line from [network] EgressProgram, EgressUser, EgressPort,
  * EgressDnsPort, EgressResolve (tests only) and the blocked ranges */
 GStrv sbx_netpol_egress_build_argv(GKeyFile *config, GPtrArray *blocked4, guint16 *port,
 				   guint16 *dns_port, GError **error);
-/* spawns the proxy; it runs until sbx_netpol_egress_stop() */
+/* spawns the proxy (or connects to the service); it runs until
+ * sbx_netpol_egress_stop() */
 gboolean sbx_netpol_egress_start(SbxNetpolEgress *self, GError **error);
 void sbx_netpol_egress_stop(SbxNetpolEgress *self);
 gboolean sbx_netpol_egress_is_running(SbxNetpolEgress *self);

@@ -30,6 +30,8 @@ static const SbxConfigKey config_keys[] = {
     {"Table", SBX_CONFIG_STRING},
     {"BlockedRanges", SBX_CONFIG_STRING},
     {"EgressProgram", SBX_CONFIG_PATH},
+    /* the proxy as a service of its own: connect here instead of spawning */
+    {"EgressSocket", SBX_CONFIG_PATH},
     {"EgressUser", SBX_CONFIG_STRING},
     {"EgressPort", SBX_CONFIG_UINT, 1, 65535},
     {"EgressDnsPort", SBX_CONFIG_UINT, 1, 65535},
@@ -104,9 +106,15 @@ sbx_netpol_firewall_new(GKeyFile *config, GError **error)
 	{
 		g_auto(GStrv) argv = sbx_netpol_egress_build_argv(
 		    config, self->blocked4, &self->egress_port, &self->dns_port, error);
+		g_autofree gchar *socket_path =
+		    config != NULL
+			? g_key_file_get_string(config, SBX_NETPOL_SECTION, "EgressSocket", NULL)
+			: NULL;
 		if (argv == NULL)
 			return NULL;
-		self->egress = sbx_netpol_egress_new(argv);
+		self->egress = socket_path != NULL
+				   ? sbx_netpol_egress_new_for_socket(g_strstrip(socket_path))
+				   : sbx_netpol_egress_new(argv);
 	}
 	return g_steal_pointer(&self);
 }

@@ -151,6 +151,8 @@ on_resolved(GObject *source, GAsyncResult *res, gpointer user_data)
 	dest = g_inet_socket_address_new(addr, conn->port);
 	g_resolver_free_addresses(addresses);
 	client = g_socket_client_new();
+	/* straight to the name's address, never through a configured proxy */
+	g_socket_client_set_enable_proxy(client, FALSE);
 	g_socket_client_connect_async(client, G_SOCKET_CONNECTABLE(dest), conn->cancellable,
 				      on_connected, conn);
 }

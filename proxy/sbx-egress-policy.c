@@ -112,3 +112,9 @@ sbx_egress_policy_allows(SbxEgressPolicy *self, const gchar *ip, const gchar *ho
 	}
 	return FALSE;
 }
+
+void
+sbx_egress_policy_clear(SbxEgressPolicy *self)
+{
+	g_hash_table_remove_all(self->sandboxes);
+}

@@ -21,6 +21,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxEgressPolicy, sbx_egress_policy_free)
 gboolean sbx_egress_policy_set(SbxEgressPolicy *self, const gchar *ip, const gchar *id,
 			       const gchar *const *allow_net, GError **error);
 void sbx_egress_policy_remove(SbxEgressPolicy *self, const gchar *ip);
+/* forgets every sandbox: nothing is allowed */
+void sbx_egress_policy_clear(SbxEgressPolicy *self);
 /* the sandbox id at @ip, or NULL: no sandbox we know, nothing allowed */
 const gchar *sbx_egress_policy_lookup(SbxEgressPolicy *self, const gchar *ip);
 /* may the sandbox at @ip reach @host on @port (0: any port, for DNS)? */

@@ -30,6 +30,8 @@ SBX_TEST_PACKAGES=(
 	ceph-mon ceph-osd ceph-common
 	# tests/style: formatting check
 	clang-format
+	# netpol-vm: the test CA and certificate of the allow_net host-name tests
+	openssl
 )
 
 sbx_log() {
