@@ -130,14 +130,17 @@ sbx_netpol_ruleset_build(const gchar *table, GPtrArray *zones, GError **error)
 	if (zones->len > 0)
 		g_string_append_printf(out, "\t\tiifname { %s } jump guest_to_host\n",
 				       bridges->str);
-	g_string_append(out, "\t}\n"
-			     "\tchain guest_to_host {\n"
-			     "\t\tmeta nfproto ipv6 counter drop\n"
-			     "\t\tct state established,related accept\n"
-			     "\t\tip saddr vmap @sandbox_host\n"
-			     "\t\tmeta l4proto { tcp, udp } th dport 53 accept\n"
-			     "\t\tcounter drop\n"
-			     "\t}\n");
+	g_string_append(out,
+			"\t}\n"
+			"\tchain guest_to_host {\n"
+			"\t\tmeta nfproto ipv6 counter drop\n"
+			"\t\tct state established,related accept\n"
+			"\t\tip saddr vmap @sandbox_host\n"
+			/* another sandboxd's guest, sent to its proxy by its table */
+			"\t\tct status dnat ct mark " SBX_NETPOL_RULESET_EGRESS_MARK " accept\n"
+			"\t\tmeta l4proto { tcp, udp } th dport 53 accept\n"
+			"\t\tcounter drop\n"
+			"\t}\n");
 
 	/* routed traffic: never from one guest to another (port isolation
 	 * stops it on the bridge, this through the host), never to the
@@ -250,10 +253,13 @@ append_redirects(GString *out, const gchar *table, const gchar *nat_chain,
 				g_string_append_printf(ports, ", %u", e->port);
 		}
 	}
+	/* the mark says "redirected to a sandboxd egress proxy" to every
+	 * sandboxd table on the host (tests run several daemons on one bridge) */
 	g_string_append_printf(out,
 			       "add rule inet %s %s fib daddr type local udp dport 53 "
-			       "redirect to :%u\n"
-			       "add rule inet %s %s tcp dport { %s } redirect to :%u\n",
+			       "ct mark set " SBX_NETPOL_RULESET_EGRESS_MARK " redirect to :%u\n"
+			       "add rule inet %s %s tcp dport { %s } "
+			       "ct mark set " SBX_NETPOL_RULESET_EGRESS_MARK " redirect to :%u\n",
 			       table, nat_chain, dns_port, table, nat_chain, ports->str,
 			       egress_port);
 }

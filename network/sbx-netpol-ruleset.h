@@ -9,6 +9,10 @@
 
 G_BEGIN_DECLS
 
+/* the conntrack mark of guest traffic a sandbox's nat chain redirected to the
+ * egress proxy ("sbxe") */
+#define SBX_NETPOL_RULESET_EGRESS_MARK "0x73627865"
+
 /* one sandbox bridge and what its guests may not reach */
 typedef struct {
 	gchar *bridge;

@@ -10,7 +10,20 @@
 #define SO_ORIGINAL_DST 80
 #endif
 
+#define PUMP_BUFFER 16384
+
+typedef struct _Conn Conn;
+
+/* one direction of the splice: one bounded buffer, read then write */
 typedef struct {
+	Conn *conn;
+	GIOStream *from;
+	GIOStream *to;
+	guint8 buf[PUMP_BUFFER];
+	gboolean done;
+} Pump;
+
+struct _Conn {
 	SbxEgressConnContext *ctx;
 	GSocketConnection *guest;
 	GIOStream *upstream;
@@ -21,7 +34,10 @@ typedef struct {
 	guint16 port;
 	guint8 buf[SBX_EGRESS_SNIFF_MAX_TLS];
 	gsize len;
-} Conn;
+	Pump up;
+	Pump down;
+	guint pumping; /* reads and writes in flight */
+};
 
 static void
 conn_free(Conn *conn)
@@ -69,13 +85,76 @@ on_timeout(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
-static void
-on_spliced(GObject *source, GAsyncResult *res, gpointer user_data)
-{
-	Conn *conn = user_data;
+static void pump_read(Pump *pump);
 
-	g_io_stream_splice_finish(res, NULL);
-	conn_free(conn);
+/* called at the end of every pump callback: the last one out frees */
+static void
+pump_settle(Conn *conn)
+{
+	if (conn->pumping == 0 && conn->up.done && conn->down.done)
+		conn_free(conn);
+}
+
+/* an end of stream is passed on as a half-close, so request-then-shutdown
+ * clients and close-delimited responses both work; an error ends both ways */
+static void
+pump_finish(Pump *pump, gboolean error)
+{
+	pump->done = TRUE;
+	if (error)
+		g_cancellable_cancel(pump->conn->cancellable);
+	else
+		g_socket_shutdown(g_socket_connection_get_socket(G_SOCKET_CONNECTION(pump->to)),
+				  FALSE, TRUE, NULL);
+}
+
+static void
+on_pump_written(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Pump *pump = user_data;
+
+	pump->conn->pumping--;
+	if (!g_output_stream_write_all_finish(G_OUTPUT_STREAM(source), res, NULL, NULL))
+		pump_finish(pump, TRUE);
+	else
+		pump_read(pump);
+	pump_settle(pump->conn);
+}
+
+static void
+on_pump_read(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Pump *pump = user_data;
+	gssize n = g_input_stream_read_finish(G_INPUT_STREAM(source), res, NULL);
+
+	pump->conn->pumping--;
+	if (n <= 0) {
+		pump_finish(pump, n < 0);
+	} else {
+		pump->conn->pumping++;
+		g_output_stream_write_all_async(g_io_stream_get_output_stream(pump->to), pump->buf,
+						n, G_PRIORITY_DEFAULT, pump->conn->cancellable,
+						on_pump_written, pump);
+	}
+	pump_settle(pump->conn);
+}
+
+static void
+pump_read(Pump *pump)
+{
+	pump->conn->pumping++;
+	g_input_stream_read_async(g_io_stream_get_input_stream(pump->from), pump->buf,
+				  sizeof(pump->buf), G_PRIORITY_DEFAULT, pump->conn->cancellable,
+				  on_pump_read, pump);
+}
+
+static void
+pump_start(Pump *pump, Conn *conn, GIOStream *from, GIOStream *to)
+{
+	pump->conn = conn;
+	pump->from = from;
+	pump->to = to;
+	pump_read(pump);
 }
 
 static void
@@ -91,10 +170,8 @@ on_sent(GObject *source, GAsyncResult *res, gpointer user_data)
 		g_source_remove(conn->timeout_id);
 		conn->timeout_id = 0;
 	}
-	/* GIO's splice: one bounded buffer each way, closes both when done */
-	g_io_stream_splice_async(G_IO_STREAM(conn->guest), conn->upstream,
-				 G_IO_STREAM_SPLICE_WAIT_FOR_BOTH, G_PRIORITY_DEFAULT, NULL,
-				 on_spliced, conn);
+	pump_start(&conn->up, conn, G_IO_STREAM(conn->guest), conn->upstream);
+	pump_start(&conn->down, conn, conn->upstream, G_IO_STREAM(conn->guest));
 }
 
 static void
@@ -110,7 +187,7 @@ on_connected(GObject *source, GAsyncResult *res, gpointer user_data)
 		return;
 	}
 	conn->upstream = G_IO_STREAM(upstream);
-	/* what the guest sent so far, then everything else */
+	/* what the guest sent so far, then everything else, both ways */
 	g_output_stream_write_all_async(g_io_stream_get_output_stream(conn->upstream), conn->buf,
 					conn->len, G_PRIORITY_DEFAULT, conn->cancellable, on_sent,
 					conn);

@@ -413,10 +413,10 @@ test_firewall_sandbox(void)
 	 * and only redirected traffic reaches its ports */
 	{
 		g_autofree gchar *dns = g_strdup_printf(
-		    "fib daddr type local udp dport 53 redirect to :%u",
+		    "fib daddr type local udp dport 53 ct mark set 0x73627865 redirect to :%u",
 		    (guint)g_key_file_get_uint64(kf, "network", "EgressDnsPort", NULL));
 		g_autofree gchar *web = g_strdup_printf(
-		    "tcp dport { 80, 443 } redirect to :%u",
+		    "tcp dport { 80, 443 } ct mark set 0x73627865 redirect to :%u",
 		    (guint)g_key_file_get_uint64(kf, "network", "EgressPort", NULL));
 		g_assert_nonnull(strstr(out, "10.213.7.7 : jump sbx_sbxabc_1_nat"));
 		g_assert_nonnull(strstr(out, "ip daddr 192.0.2.0/24 return"));
