@@ -36,7 +36,8 @@ struct _Conn {
 	gsize len;
 	Pump up;
 	Pump down;
-	guint pumping; /* reads and writes in flight */
+	guint pumping;	  /* reads and writes in flight */
+	gboolean counted; /* in ctx->per_ip */
 };
 
 static void
@@ -48,6 +49,14 @@ conn_free(Conn *conn)
 	g_io_stream_close(G_IO_STREAM(conn->guest), NULL, NULL);
 	g_object_unref(conn->guest);
 	g_object_unref(conn->cancellable);
+	if (conn->counted) {
+		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(conn->ctx->per_ip, conn->ip));
+		if (n <= 1)
+			g_hash_table_remove(conn->ctx->per_ip, conn->ip);
+		else
+			g_hash_table_insert(conn->ctx->per_ip, g_strdup(conn->ip),
+					    GUINT_TO_POINTER(n - 1));
+	}
 	g_free(conn->ip);
 	g_free(conn->host);
 	conn->ctx->active--;
@@ -301,6 +310,15 @@ sbx_egress_conn_start(SbxEgressConnContext *ctx, GSocketConnection *guest)
 		/* not a sandbox we were told about: nothing to report to */
 		conn_free(conn);
 		return;
+	}
+	{
+		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(ctx->per_ip, conn->ip));
+		if (n >= SBX_EGRESS_CONN_MAX_PER_SANDBOX) {
+			conn_deny(conn, "too many connections");
+			return;
+		}
+		g_hash_table_insert(ctx->per_ip, g_strdup(conn->ip), GUINT_TO_POINTER(n + 1));
+		conn->counted = TRUE;
 	}
 	conn->timeout_id = g_timeout_add_seconds(SBX_EGRESS_CONN_TIMEOUT_SEC, on_timeout, conn);
 	read_more(conn);

@@ -14,6 +14,8 @@ G_BEGIN_DECLS
 /* how long a guest has to say where it goes, and we to get there */
 #define SBX_EGRESS_CONN_TIMEOUT_SEC 10
 #define SBX_EGRESS_CONN_MAX 1024
+/* one sandbox cannot take every connection the proxy has */
+#define SBX_EGRESS_CONN_MAX_PER_SANDBOX 256
 
 typedef void (*SbxEgressConnDenied)(const gchar *ip, const gchar *host, guint16 port,
 				    const gchar *why, gpointer user_data);
@@ -25,6 +27,7 @@ typedef struct {
 	SbxEgressConnDenied denied;
 	gpointer user_data;
 	guint active;
+	GHashTable *per_ip; /* IPv4 text -> open connections (GUINT_TO_POINTER) */
 } SbxEgressConnContext;
 
 /* takes over @guest; @ctx must outlive it */

@@ -268,6 +268,7 @@ run(gint argc, gchar **argv, GError **error)
 	egress.conn_ctx.blocked = masks;
 	egress.conn_ctx.denied = on_denied;
 	egress.conn_ctx.user_data = &egress;
+	egress.conn_ctx.per_ip = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	dns_server = sbx_egress_dns_new(dns_socket, policy, resolver, on_dns_denied, &egress);
 	g_signal_connect(service, "incoming", G_CALLBACK(on_incoming), &egress);
 	g_socket_service_start(service);
@@ -276,6 +277,7 @@ run(gint argc, gchar **argv, GError **error)
 	g_main_loop_run(loop);
 	g_socket_service_stop(service);
 	g_clear_pointer(&egress.control, sbx_egress_control_free);
+	g_hash_table_unref(egress.conn_ctx.per_ip);
 	return TRUE;
 }
 

@@ -773,15 +773,29 @@ on_net_rules_added(GObject *source, GAsyncResult *res, gpointer user_data)
 	try_connect(self);
 }
 
+#define SBX_SANDBOX_DENIALS_PER_MINUTE 20
+
 /* the proxy's denials of this sandbox: names and ports, never payloads */
 static void
 on_egress_denied(SbxNetpolEgress *egress, const gchar *id, const gchar *host, guint port,
 		 const gchar *why, gpointer user_data)
 {
 	SbxSandbox *self = user_data;
+	gint64 now = g_get_monotonic_time();
 
-	if (g_strcmp0(id, self->id) == 0)
+	if (g_strcmp0(id, self->id) != 0)
+		return;
+	/* a guest can be denied as fast as it can ask: a few lines a minute,
+	 * so its denials never push everything else out of the event log */
+	if (now - self->egress_denied_since > 60 * G_USEC_PER_SEC) {
+		self->egress_denied_since = now;
+		self->egress_denied_count = 0;
+	}
+	self->egress_denied_count++;
+	if (self->egress_denied_count <= SBX_SANDBOX_DENIALS_PER_MINUTE)
 		sbx_event_log_add(self->events, "network: denied %s port %u: %s", host, port, why);
+	else if (self->egress_denied_count == SBX_SANDBOX_DENIALS_PER_MINUTE + 1)
+		sbx_event_log_add(self->events, "network: more denials this minute, not logged");
 }
 
 /* no caller process runs before the agent is used: the rules are in place by then */
