@@ -8,6 +8,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -100,6 +101,61 @@ assert_result(GHashTable *res, const gchar *spec, const gchar *prefix)
 		g_error("%s: expected %s..., got %s", spec, prefix, got);
 }
 
+/* the pid of the proxy the firewall started (our child), or 0 */
+static pid_t
+find_proxy(void)
+{
+	g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+	const gchar *name;
+
+	while (proc != NULL && (name = g_dir_read_name(proc)) != NULL) {
+		g_autofree gchar *path = g_strdup_printf("/proc/%s/stat", name);
+		g_autofree gchar *stat = NULL;
+		g_auto(GStrv) f = NULL;
+		if (!g_ascii_isdigit(name[0]) || !g_file_get_contents(path, &stat, NULL, NULL))
+			continue;
+		/* "pid (comm) state ppid ..." */
+		f = g_strsplit(stat, " ", 5);
+		if (g_strv_length(f) >= 4 && g_str_equal(f[1], "(sandboxd-egress)") &&
+		    g_str_equal(f[2], "S") && atoi(f[3]) == getpid())
+			return atoi(name);
+	}
+	return 0;
+}
+
+static gchar *
+fetch_run(Fetch *fetch, const gchar *guest_ns, const gchar *fetch_py, const gchar *ca,
+	  const gchar *const *specs)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autoptr(GError) error = NULL;
+
+	g_ptr_array_add(argv, (gpointer) "ip");
+	g_ptr_array_add(argv, (gpointer) "netns");
+	g_ptr_array_add(argv, (gpointer) "exec");
+	g_ptr_array_add(argv, (gpointer)guest_ns);
+	g_ptr_array_add(argv, (gpointer) "python3");
+	g_ptr_array_add(argv, (gpointer)fetch_py);
+	g_ptr_array_add(argv, (gpointer)ca);
+	for (guint i = 0; specs[i] != NULL; i++)
+		g_ptr_array_add(argv, (gpointer)specs[i]);
+	g_ptr_array_add(argv, NULL);
+	proc = g_subprocess_newv((const gchar *const *)argv->pdata, G_SUBPROCESS_FLAGS_STDOUT_PIPE,
+				 &error);
+	g_assert_no_error(error);
+	fetch->done = FALSE;
+	g_clear_pointer(&fetch->out, g_free);
+	g_subprocess_communicate_utf8_async(proc, NULL, NULL, on_fetched, fetch);
+	while (!fetch->done)
+		g_main_context_iteration(NULL, TRUE);
+	/* the last denials may still be on their way */
+	for (guint i = 0; i < 20; i++)
+		g_main_context_iteration(NULL, FALSE);
+	g_test_message("%s", fetch->out);
+	return g_strdup(fetch->out);
+}
+
 #define ALLOWED_HTTP "ok:host=allowed.test;addr=" UPSTREAM ";tls=False"
 #define ALLOWED_HTTPS "ok:host=allowed.test;addr=" UPSTREAM ";tls=True"
 
@@ -109,7 +165,6 @@ test_names(void)
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autoptr(SbxNetpolFirewall) fw = NULL;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GSubprocess) proc = NULL;
 	g_autoptr(GHashTable) res = NULL;
 	g_autofree gchar *bridge = g_strdup_printf("eg%sb", tag);
 	g_autofree gchar *guest_ns = g_strdup_printf("eg%sg", tag);
@@ -154,28 +209,7 @@ test_names(void)
 					      &done);
 	wait_for(&done);
 
-	{
-		g_autoptr(GPtrArray) argv = g_ptr_array_new();
-		g_ptr_array_add(argv, (gpointer) "ip");
-		g_ptr_array_add(argv, (gpointer) "netns");
-		g_ptr_array_add(argv, (gpointer) "exec");
-		g_ptr_array_add(argv, guest_ns);
-		g_ptr_array_add(argv, (gpointer) "python3");
-		g_ptr_array_add(argv, fetch_py);
-		g_ptr_array_add(argv, ca);
-		for (guint i = 0; specs[i] != NULL; i++)
-			g_ptr_array_add(argv, (gpointer)specs[i]);
-		g_ptr_array_add(argv, NULL);
-		proc = g_subprocess_newv((const gchar *const *)argv->pdata,
-					 G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
-		g_assert_no_error(error);
-	}
-	g_subprocess_communicate_utf8_async(proc, NULL, NULL, on_fetched, &fetch);
-	wait_for(&fetch.done);
-	/* the last denials may still be on their way */
-	for (guint i = 0; i < 20; i++)
-		g_main_context_iteration(NULL, FALSE);
-	g_test_message("%s", fetch.out);
+	g_free(fetch_run(&fetch, guest_ns, fetch_py, ca, specs));
 	res = parse(fetch.out);
 	assert_result(res, specs[0], ALLOWED_HTTP);
 	assert_result(res, specs[1], ALLOWED_HTTPS);
@@ -197,6 +231,34 @@ test_names(void)
 		}
 		g_assert_true(dns);
 		g_assert_true(https);
+	}
+	/* a proxy that dies is started again and told every sandbox again */
+	{
+		pid_t pid = find_proxy();
+		const gchar *again[] = {"https,allowed.test", "https,blocked.test," UPSTREAM, NULL};
+		g_autoptr(GHashTable) res2 = NULL;
+		g_autofree gchar *out = NULL;
+		gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+		g_assert_cmpint(pid, >, 0);
+		g_test_expect_message("sandboxd", G_LOG_LEVEL_WARNING,
+				      "network: sandboxd-egress exited*restarting it");
+		g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
+		while (find_proxy() == 0 || find_proxy() == pid) {
+			g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+			g_main_context_iteration(NULL, FALSE);
+			g_usleep(50000);
+		}
+		/* let it bind and read its policy */
+		for (guint i = 0; i < 10; i++) {
+			g_main_context_iteration(NULL, FALSE);
+			g_usleep(50000);
+		}
+		g_test_assert_expected_messages();
+		out = fetch_run(&fetch, guest_ns, fetch_py, ca, again);
+		res2 = parse(out);
+		assert_result(res2, again[0], ALLOWED_HTTPS);
+		assert_result(res2, again[1], "error:");
 	}
 	sbx_netpol_firewall_remove_sandbox(fw, "sbxegress");
 	g_assert_true(sbx_netpol_firewall_stop(fw, &error));
