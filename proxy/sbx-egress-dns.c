@@ -168,8 +168,11 @@ on_readable(GSocket *socket, GIOCondition condition, gpointer user_data)
 		return G_SOURCE_CONTINUE;
 	ip = g_inet_address_to_string(
 	    g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(peer)));
+	/* not a sandbox's: no answer at all (we are nobody's resolver) */
+	if (sbx_egress_policy_lookup(self->policy, ip) == NULL)
+		return G_SOURCE_CONTINUE;
 	if (!sbx_egress_policy_allows(self->policy, ip, query->name, 0)) {
-		if (sbx_egress_policy_lookup(self->policy, ip) != NULL && self->denied != NULL)
+		if (self->denied != NULL)
 			self->denied(ip, query->name, self->user_data);
 		send_answer(self, peer, query, SBX_EGRESS_DNS_RCODE_REFUSED, NULL);
 		return G_SOURCE_CONTINUE;
