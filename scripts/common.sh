@@ -32,6 +32,8 @@ SBX_TEST_PACKAGES=(
 	ceph-mon ceph-osd ceph-common
 	# tests/style: formatting check
 	clang-format
+	# netpol-vm: the test CA and certificate of the allow_net host-name tests
+	openssl
 )
 # run.sh's SDK example and the gateway tests run the @deno/sandbox SDK with node and
 # install it with npm ci (a nodesource nodejs bundles npm and conflicts with Debian's)

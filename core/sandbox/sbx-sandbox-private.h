@@ -30,6 +30,9 @@ struct _SbxSandbox {
 	gboolean boot_timed_out;
 	/* its allow_net rules must be in the firewall before its agent is used */
 	gboolean needs_net_rules;
+	gulong egress_denied_id;    /* on the egress proxy's "denied" */
+	gint64 egress_denied_since; /* the current minute of denials logged */
+	guint egress_denied_count;
 	gint64 connect_deadline;
 	guint connect_retry_id;
 

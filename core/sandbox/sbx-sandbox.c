@@ -66,6 +66,10 @@ sbx_sandbox_dispose(GObject *object)
 		g_clear_signal_handler(&self->agent_closed_id, self->agent);
 	g_clear_object(&self->agent);
 	g_clear_object(&self->owner_connection);
+	if (self->egress_denied_id != 0 && sbx_netpol_firewall_get_default() != NULL)
+		g_clear_signal_handler(
+		    &self->egress_denied_id,
+		    sbx_netpol_firewall_get_egress(sbx_netpol_firewall_get_default()));
 	G_OBJECT_CLASS(sbx_sandbox_parent_class)->dispose(object);
 }
 
@@ -359,8 +363,12 @@ on_vm_destroyed(GObject *source, GAsyncResult *res, gpointer user_data)
 						  self->id, error->message);
 	}
 	/* the guest is gone: its address may go to the next one */
-	if (sbx_netpol_firewall_get_default() != NULL)
-		sbx_netpol_firewall_remove_sandbox(sbx_netpol_firewall_get_default(), self->id);
+	if (sbx_netpol_firewall_get_default() != NULL) {
+		SbxNetpolFirewall *firewall = sbx_netpol_firewall_get_default();
+		g_clear_signal_handler(&self->egress_denied_id,
+				       sbx_netpol_firewall_get_egress(firewall));
+		sbx_netpol_firewall_remove_sandbox(firewall, self->id);
+	}
 	task = g_task_new(NULL, NULL, on_run_dir_removed, g_object_ref(self));
 	g_task_set_task_data(task, g_strdup(self->run_dir), g_free);
 	g_task_run_in_thread(task, remove_run_dir_thread);
@@ -751,6 +759,31 @@ on_net_rules_added(GObject *source, GAsyncResult *res, gpointer user_data)
 	try_connect(self);
 }
 
+#define SBX_SANDBOX_DENIALS_PER_MINUTE 20
+
+/* the proxy's denials of this sandbox: names and ports, never payloads */
+static void
+on_egress_denied(SbxNetpolEgress *egress, const gchar *id, const gchar *host, guint port,
+		 const gchar *why, gpointer user_data)
+{
+	SbxSandbox *self = user_data;
+	gint64 now = g_get_monotonic_time();
+
+	if (g_strcmp0(id, self->id) != 0)
+		return;
+	/* a guest can be denied as fast as it can ask: a few lines a minute,
+	 * so its denials never push everything else out of the event log */
+	if (now - self->egress_denied_since > 60 * G_USEC_PER_SEC) {
+		self->egress_denied_since = now;
+		self->egress_denied_count = 0;
+	}
+	self->egress_denied_count++;
+	if (self->egress_denied_count <= SBX_SANDBOX_DENIALS_PER_MINUTE)
+		sbx_event_log_add(self->events, "network: denied %s port %u: %s", host, port, why);
+	else if (self->egress_denied_count == SBX_SANDBOX_DENIALS_PER_MINUTE + 1)
+		sbx_event_log_add(self->events, "network: more denials this minute, not logged");
+}
+
 /* no caller process runs before the agent is used: the rules are in place by then */
 static void
 add_net_rules(SbxSandbox *self)
@@ -765,6 +798,10 @@ add_net_rules(SbxSandbox *self)
 		fail_start(self, SBX_ERROR_FAILED, "cannot install its allow_net rules", error);
 		return;
 	}
+	if (self->egress_denied_id == 0)
+		self->egress_denied_id =
+		    g_signal_connect(sbx_netpol_firewall_get_egress(firewall), "denied",
+				     G_CALLBACK(on_egress_denied), self);
 	sbx_netpol_firewall_add_sandbox_async(firewall, self->id, ip, self->opts->allow_net,
 					      self->start_cancellable, on_net_rules_added,
 					      g_object_ref(self));
