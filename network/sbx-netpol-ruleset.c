@@ -159,8 +159,10 @@ sbx_netpol_ruleset_build(const gchar *table, GPtrArray *zones, GError **error)
 		g_string_append_printf(out, "\tchain guest_out_%u {\n", i);
 		g_string_append(out, "\t\tmeta nfproto ipv6 counter drop\n");
 		g_string_append_printf(out, "\t\toifname { %s } counter drop\n", bridges->str);
-		/* a listed address may be a private one: before the blocked ranges */
-		g_string_append(out, "\t\tip saddr vmap @sandbox_out\n");
+		/* a listed address may be a private one: before the blocked ranges;
+		 * the mark: another sandboxd's guest, to an address its policy lists */
+		g_string_append(out, "\t\tct mark " SBX_NETPOL_RULESET_ALLOW_MARK " accept\n"
+				     "\t\tip saddr vmap @sandbox_out\n");
 		g_string_append_printf(out,
 				       "\t\tip daddr @blocked4_%u counter drop\n"
 				       "\t\tip6 daddr @blocked6_%u counter drop\n"
@@ -232,8 +234,7 @@ append_range_match(GString *out, const SbxNetpolEntry *e, const gchar *verdict)
 }
 
 /* names go through the proxy: DNS to the host to its resolver, TCP to the
- * web ports (and the ports names list) to its listener; listed addresses
- * are not redirected */
+ * web ports (and the ports names list) to its listener */
 static void
 append_redirects(GString *out, const gchar *table, const gchar *nat_chain,
 		 const SbxNetpolPolicy *policy, guint16 egress_port, guint16 dns_port)
@@ -243,10 +244,7 @@ append_redirects(GString *out, const gchar *table, const gchar *nat_chain,
 	for (guint i = 0; i < policy->entries->len; i++) {
 		SbxNetpolEntry *e = g_ptr_array_index(policy->entries, i);
 
-		if (e->range != NULL && !e->ipv6) {
-			g_string_append_printf(out, "add rule inet %s %s ", table, nat_chain);
-			append_range_match(out, e, "return");
-		} else if (e->host != NULL && e->port != 0 && e->port != 80 && e->port != 443) {
+		if (e->host != NULL && e->port != 0 && e->port != 80 && e->port != 443) {
 			g_autofree gchar *p = g_strdup_printf(", %u,", e->port);
 			g_autofree gchar *all = g_strdup_printf(", %s,", ports->str);
 			if (strstr(all, p) == NULL)
@@ -288,6 +286,17 @@ sbx_netpol_ruleset_build_sandbox(const gchar *table, const gchar *id, const gcha
 			       "flush chain inet %s %s\n",
 			       table, out_chain, table, out_chain, table, host_chain, table,
 			       host_chain, table, nat_chain, table, nat_chain);
+	/* listed addresses are not redirected, and their connections carry a mark
+	 * that tells every sandboxd table on the host (another daemon's default
+	 * rules would block a private address) that a sandboxd policy allowed them */
+	for (guint i = 0; i < policy->entries->len; i++) {
+		SbxNetpolEntry *e = g_ptr_array_index(policy->entries, i);
+
+		if (e->range == NULL || e->ipv6)
+			continue;
+		g_string_append_printf(out, "add rule inet %s %s ", table, nat_chain);
+		append_range_match(out, e, "ct mark set " SBX_NETPOL_RULESET_ALLOW_MARK " return");
+	}
 	if (names && egress_port != 0 && dns_port != 0) {
 		append_redirects(out, table, nat_chain, policy, egress_port, dns_port);
 		/* only what the redirect made of it: a guest cannot aim at the

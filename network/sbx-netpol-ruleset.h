@@ -12,6 +12,8 @@ G_BEGIN_DECLS
 /* the conntrack mark of guest traffic a sandbox's nat chain redirected to the
  * egress proxy ("sbxe") */
 #define SBX_NETPOL_RULESET_EGRESS_MARK "0x73627865"
+/* conntrack mark of a guest's connection to an address its allow_net lists */
+#define SBX_NETPOL_RULESET_ALLOW_MARK "0x73627861"
 
 /* one sandbox bridge and what its guests may not reach */
 typedef struct {

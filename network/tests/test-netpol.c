@@ -420,7 +420,9 @@ test_firewall_sandbox(void)
 		    "tcp dport { 80, 443 } ct mark set 0x73627865 redirect to :%u",
 		    (guint)g_key_file_get_uint64(kf, "network", "EgressPort", NULL));
 		g_assert_nonnull(strstr(out, "10.213.7.7 : jump sbx_sbxabc_1_nat"));
-		g_assert_nonnull(strstr(out, "ip daddr 192.0.2.0/24 return"));
+		/* listed addresses: not redirected, marked for every sandboxd table */
+		g_assert_nonnull(
+		    strstr(out, "ip daddr 192.0.2.0/24 ct mark set 0x73627861 return"));
 		g_assert_nonnull(strstr(out, dns));
 		g_assert_nonnull(strstr(out, web));
 		g_assert_nonnull(strstr(out, "ct status dnat tcp dport"));
