@@ -7,6 +7,7 @@ SBX_SRCDIR=${SBX_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 # everything the build, the guest image and the running daemon need
 SBX_RUNTIME_PACKAGES=(
 	meson ninja-build gcc pkg-config
+	# libsoup3: the gateway's HTTP/WebSocket server, the cloud-hypervisor REST client
 	libglib2.0-dev libglib2.0-bin libjson-glib-dev libsoup-3.0-dev
 	libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
 	qemu-system-x86 qemu-utils
@@ -17,8 +18,6 @@ SBX_RUNTIME_PACKAGES=(
 	# volume plugins: qcow2 through qemu-img; rbd through librbd/librados (QEMU's rbd
 	# driver is in qemu-block-extra); polkit for org.sandboxd.manage-all
 	librbd-dev librados-dev qemu-block-extra libpolkit-gobject-1-dev
-	# the cloud-hypervisor backend: its REST API through libsoup3
-	libsoup-3.0-dev
 	# run.sh reads meson's introspection with python3
 	python3
 	# network isolation: sandboxd's nftables table (nft), libvirt's nwfilter (ebtables
