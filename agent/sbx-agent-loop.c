@@ -41,27 +41,30 @@ sbx_loop_handle_signals(SbxLoop *loop, SbxConn *c)
 		;
 }
 
-/* a virtio-serial port reports POLLHUP while no host end is connected */
+/* a virtio-serial port reports POLLHUP while no host end is connected. Data
+ * waiting then is a new host's first frame that overtook the port-open event
+ * (both queues are separate): keep it */
 static bool
 virtio_host_connected(SbxConn *c)
 {
 	struct pollfd p = {.fd = c->fd, .events = POLLIN};
 	if (poll(&p, 1, 0) < 0)
 		return false;
-	if ((p.revents & POLLHUP) == 0)
-		return true;
-	/* drain whatever a previous host left behind */
-	uint8_t buf[4096];
-	while (read(c->fd, buf, sizeof(buf)) > 0)
-		;
-	return false;
+	return (p.revents & POLLHUP) == 0;
 }
 
 static void
 disconnect(SbxConn *c)
 {
-	if (c->connected)
+	if (c->connected) {
 		sbx_log("host disconnected");
+		/* what the host that just left still had in flight is not for the next one */
+		if (c->virtio) {
+			uint8_t buf[4096];
+			while (read(c->fd, buf, sizeof(buf)) > 0)
+				;
+		}
+	}
 	sbx_conn_reset(c);
 	c->connected = false;
 }

@@ -3,6 +3,7 @@
  *   PID 1 in the guest: init duties, then serve the virtio-serial port.
  *   --port DEV:         serve a given virtio-serial device (no init duties).
  *   --listen PATH:      host test mode, serve one unix-socket client at a time.
+ *   --vsock PORT:       serve AF_VSOCK PORT (as PID 1: sbx.transport=vsock:PORT).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -26,15 +27,17 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "Usage: sandboxd-agent [--verbose] [--listen PATH | --port DEVICE]\n"
-		   "\n"
-		   "Guest agent of sandboxd. As PID 1 it sets up the guest and serves\n"
-		   "the virtio-serial port named " SBX_AGENT_PORT_NAME ".\n"
-		   "\n"
-		   "  --listen PATH   serve one client at a time on a unix socket (tests)\n"
-		   "  --port DEVICE   serve an already present virtio-serial device\n"
-		   "  --verbose       log every channel event to stderr\n"
-		   "  --version       print the version and exit\n");
+	fprintf(f,
+		"Usage: sandboxd-agent [--verbose] [--listen PATH | --port DEVICE | --vsock PORT]\n"
+		"\n"
+		"Guest agent of sandboxd. As PID 1 it sets up the guest and serves\n"
+		"the virtio-serial port named " SBX_AGENT_PORT_NAME ".\n"
+		"\n"
+		"  --listen PATH   serve one client at a time on a unix socket (tests)\n"
+		"  --port DEVICE   serve an already present virtio-serial device\n"
+		"  --vsock PORT    serve AF_VSOCK port PORT (as sbx.transport=vsock:PORT)\n"
+		"  --verbose       log every channel event to stderr\n"
+		"  --version       print the version and exit\n");
 }
 
 static int
@@ -100,16 +103,10 @@ listen_socket(const char *path)
 	return fd;
 }
 
-static int
-serve_listen(SbxLoop *loop, const char *path)
+/* one client at a time on a listening socket (others wait in the backlog) */
+static void
+serve_accept(SbxLoop *loop, int lfd)
 {
-	/* children that double-fork still get reaped by us (no PDEATHSIG: it
-	 * fires when the spawning *thread* exits, e.g. a GTask worker) */
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	int lfd = listen_socket(path);
-	if (lfd < 0)
-		return 1;
-	sbx_debug("listening on %s", path);
 	while (!loop->stop) {
 		struct pollfd p[2] = {{.fd = loop->sigfd, .events = POLLIN},
 				      {.fd = lfd, .events = POLLIN}};
@@ -131,8 +128,43 @@ serve_listen(SbxLoop *loop, const char *path)
 		close(cfd);
 		sbx_debug("client gone");
 	}
+}
+
+static int
+serve_listen(SbxLoop *loop, const char *path)
+{
+	/* children that double-fork still get reaped by us (no PDEATHSIG: it
+	 * fires when the spawning *thread* exits, e.g. a GTask worker) */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	int lfd = listen_socket(path);
+	if (lfd < 0)
+		return 1;
+	sbx_debug("listening on %s", path);
+	serve_accept(loop, lfd);
 	close(lfd);
 	unlink(path);
+	return 0;
+}
+
+/* the host connects through the VMM's hybrid vsock (CONNECT <port>) */
+static int
+serve_vsock(SbxLoop *loop, unsigned port)
+{
+	int lfd = sbx_vsock_listen(port);
+	/* as PID 1 the vsock modules were just loaded: give the device a moment */
+	for (int i = 0; lfd < 0 && loop->pid1 && i < 1000 &&
+			(errno == EAFNOSUPPORT || errno == ENODEV || errno == EADDRNOTAVAIL);
+	     i++) {
+		usleep(20000);
+		lfd = sbx_vsock_listen(port);
+	}
+	if (lfd < 0) {
+		sbx_log("cannot listen on vsock port %u: %s", port, strerror(errno));
+		return 1;
+	}
+	sbx_log("serving vsock port %u (agent %s)", port, SBX_AGENT_VERSION);
+	serve_accept(loop, lfd);
+	close(lfd);
 	return 0;
 }
 
@@ -141,6 +173,7 @@ main(int argc, char **argv)
 {
 	const char *listen_path = NULL;
 	const char *port_path = NULL;
+	unsigned vsock_port = 0;
 	bool pid1 = getpid() == 1;
 
 	for (int i = 1; i < argc; i++) {
@@ -157,6 +190,14 @@ main(int argc, char **argv)
 			listen_path = argv[++i];
 		} else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
 			port_path = argv[++i];
+		} else if (strcmp(argv[i], "--vsock") == 0 && i + 1 < argc) {
+			char *end = NULL;
+			unsigned long v = strtoul(argv[++i], &end, 10);
+			if (*end != '\0' || v == 0 || v >= 0xffffffffUL) {
+				usage(stderr);
+				return 2;
+			}
+			vsock_port = (unsigned)v;
 		} else if (pid1) {
 			/* the kernel passes unknown cmdline words to init: ignore */
 			continue;
@@ -192,6 +233,18 @@ main(int argc, char **argv)
 
 	if (listen_path != NULL && !pid1)
 		return serve_listen(&loop, listen_path);
+	if (pid1 && vsock_port == 0) {
+		int t = sbx_vsock_parse_transport(sbx_init_cmdline(), &vsock_port);
+		if (t < 0)
+			sbx_log(
+			    "sbx.transport: not virtio-serial or vsock:PORT; using virtio-serial");
+	}
+	if (vsock_port != 0) {
+		int r = serve_vsock(&loop, vsock_port);
+		if (pid1)
+			pid1_fatal("vsock listener ended");
+		return r;
+	}
 
 	int fd;
 	if (port_path != NULL)

@@ -199,6 +199,11 @@ typedef struct {
 void sbx_loop_serve(SbxLoop *loop, SbxConn *c);
 void sbx_loop_handle_signals(SbxLoop *loop, SbxConn *c);
 
+/* sbx-agent-vsock.c */
+/* sbx.transport=vsock:PORT: 1 and *port, 0 when absent (or virtio-serial), -1 when malformed */
+int sbx_vsock_parse_transport(const char *cmdline, unsigned *port);
+int sbx_vsock_listen(unsigned port); /* a listening AF_VSOCK socket on any CID, or -1 */
+
 /* sbx-agent-init.c */
 /* mounts, hostname, modules, sbx.root= switch; < 0 when the root cannot be mounted */
 int sbx_init_pid1(void);

@@ -20,3 +20,6 @@
 #define SBX_CMDLINE_PIDS_MAX "sbx.pids_max"
 #define SBX_CMDLINE_MEM_RESERVE_MIB "sbx.mem_reserve_mib"
 #define SBX_CMDLINE_CHILD_NICE "sbx.child_nice"
+/* how the agent is reached: "vsock:PORT" (cloud-hypervisor's hybrid vsock);
+ * absent or "virtio-serial": the virtio-serial port */
+#define SBX_CMDLINE_TRANSPORT "sbx.transport"

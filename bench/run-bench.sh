@@ -1,6 +1,6 @@
 #!/bin/bash
 # runs sandboxd-bench against a private sandboxd from a build dir (no installation needed):
-#   bench/run-bench.sh [BUILDDIR] [--with-ceph] [sandboxd-bench options, e.g. -n 10]
+#   bench/run-bench.sh [BUILDDIR] [--with-ceph] [--backend libvirt|qemu] [sandboxd-bench options]
 # needs root, the system libvirtd and the image (meson compile -C BUILDDIR image).
 # images in the config: `bench` (the minimal image, the default) and, when built
 # (meson compile -C BUILDDIR image-debian), `debian`; the qcow2 and rbd volume plugins
@@ -18,10 +18,22 @@ SBX_SRCDIR=$SRCDIR . "$SRCDIR/scripts/common.sh"
 BUILDDIR=$(realpath "${1:-$SRCDIR/_build}")
 shift || true
 with_ceph=0
-if [ "${1:-}" = "--with-ceph" ]; then
-	with_ceph=1
+backend=libvirt
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--with-ceph) with_ceph=1 ;;
+	--backend)
+		backend=${2:-}
+		shift
+		;;
+	*) break ;;
+	esac
 	shift
-fi
+done
+case "$backend" in
+libvirt | qemu) ;;
+*) sbx_die "--backend: libvirt or qemu, not '$backend'" ;;
+esac
 IMAGEDIR=$BUILDDIR/image/minimal
 DEBIANDIR=$BUILDDIR/image/debian
 [ -f "$IMAGEDIR/vmlinuz" ] || sbx_die "no image in $IMAGEDIR: meson compile -C $BUILDDIR image"
@@ -40,6 +52,8 @@ daemon_pid=""
 ceph_dir=""
 cleanup() {
 	[ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+	# the daemon's log (restore and start timings) outlives the run
+	[ -f "$TMP/sandboxd.log" ] && cp "$TMP/sandboxd.log" "$BUILDDIR/meson-logs/bench-sandboxd.log"
 	[ -n "$bus_pid" ] && kill -TERM "$bus_pid" 2>/dev/null
 	[ -n "$ceph_dir" ] && "$SRCDIR/scripts/ceph-dev.sh" down "$ceph_dir" >&2
 	rm -rf "$TMP"
@@ -53,7 +67,7 @@ done
 
 cat >"$TMP/config/sandboxd.conf" <<CONF
 [daemon]
-Backend=libvirt
+Backend=$backend
 DefaultImage=bench
 StateDir=$TMP/state
 
@@ -65,8 +79,17 @@ Cmdline=$(cat "$IMAGEDIR/cmdline")
 [libvirt]
 DomainType=auto
 
+# the burst row creates 10 at once as one user
+[limits]
+MaxSandboxesPerUser=16
+
 [qcow2]
 Directory=$TMP/volumes
+
+# the run's files are under /tmp: QEMU shares it
+[qemu]
+PrivateTmp=false
+RecordDir=$TMP/qemu-records
 CONF
 
 if [ -f "$DEBIANDIR/debian.qcow2" ]; then

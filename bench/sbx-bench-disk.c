@@ -84,10 +84,9 @@ sbx_bench_create_sandbox_with(GDBusConnection *conn, const gchar *image, GVarian
 	return path;
 }
 
-/* Exec @argv with its stdout (small: it must fit the pipe) returned */
-static gchar *
-exec_capture(GDBusConnection *conn, const gchar *path, const gchar *const *argv, gint *status,
-	     GError **error)
+gchar *
+sbx_bench_exec_capture(GDBusConnection *conn, const gchar *path, const gchar *const *argv,
+		       gint *status, GError **error)
 {
 	g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
 	g_autoptr(GVariant) reply = NULL;
@@ -133,7 +132,7 @@ sbx_bench_disk_io(GDBusConnection *conn, const gchar *path, const gchar *file, g
 	g_autofree gchar *out = NULL;
 	gint status = -1;
 
-	out = exec_capture(conn, path, argv, &status, error);
+	out = sbx_bench_exec_capture(conn, path, argv, &status, error);
 	if (out == NULL)
 		return FALSE;
 	if (status != 0 ||

@@ -188,6 +188,15 @@ main(int argc, char **argv)
 	gint disk_seconds = 5;
 	SbxBenchDisk disk = {0};
 	g_autoptr(GArray) exec_true = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	g_autoptr(GArray) spawn_floor = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	g_autoptr(GArray) pipe_floor = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	g_autoptr(GArray) burst_ms = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	guint burst_failed = 0;
+	/* per image: (a) of the restored runs, and of the cold boots */
+	g_autoptr(GPtrArray) first_restored =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
+	g_autoptr(GPtrArray) first_cold =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
 	g_autoptr(GArray) throughput = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	g_autoptr(GArray) file_write = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	g_autoptr(GArray) file_read = g_array_new(FALSE, FALSE, sizeof(gdouble));
@@ -317,6 +326,8 @@ main(int argc, char **argv)
 		g_ptr_array_add(create_first, g_array_new(FALSE, FALSE, sizeof(gdouble)));
 		g_ptr_array_add(create_call, g_array_new(FALSE, FALSE, sizeof(gdouble)));
 		g_ptr_array_add(kill_call, g_array_new(FALSE, FALSE, sizeof(gdouble)));
+		g_ptr_array_add(first_restored, g_array_new(FALSE, FALSE, sizeof(gdouble)));
+		g_ptr_array_add(first_cold, g_array_new(FALSE, FALSE, sizeof(gdouble)));
 	}
 	for (gint i = 0; i < runs * (gint)images->len; i++) {
 		guint k = (guint)i % images->len;
@@ -340,6 +351,10 @@ main(int argc, char **argv)
 		}
 		v = (run->first_byte - t0) / 1000.0;
 		g_array_append_val(g_ptr_array_index(create_first, k), v);
+		g_array_append_val(
+		    g_ptr_array_index(
+			sbx_bench_was_restored(conn, sb) ? first_restored : first_cold, k),
+		    v);
 		v = (t1 - t0) / 1000.0;
 		g_array_append_val(g_ptr_array_index(create_call, k), v);
 		t2 = g_get_monotonic_time();
@@ -359,6 +374,15 @@ main(int argc, char **argv)
 		g_printerr("CreateSandbox: %s\n", error->message);
 		return 1;
 	}
+	/* the floor of (b): the guest's own fork+exec+exit, measured by the guest */
+	for (gint i = 0; i < MIN(runs, 5); i++) {
+		gdouble v = 0;
+		if (!sbx_bench_guest_spawn_ms(conn, path, 20, &v, &error)) {
+			g_printerr("spawn floor: %s\n", error->message);
+			return 1;
+		}
+		g_array_append_val(spawn_floor, v);
+	}
 	for (gint i = 0; i < runs; i++) {
 		ExecRun *run = g_new0(ExecRun, 1);
 		gdouble v;
@@ -370,7 +394,9 @@ main(int argc, char **argv)
 		g_array_append_val(exec_true, v);
 		g_free(run);
 	}
-	stream_cmd = g_strdup_printf("head -c %d /dev/zero", stream_mib * 1024 * 1024);
+	/* 64 KiB writes: busybox head's small ones cap a TCG guest at a few MiB/s */
+	stream_cmd =
+	    g_strdup_printf("dd if=/dev/zero bs=65536 count=%d 2>/dev/null", stream_mib * 16);
 	stream_argv[2] = stream_cmd;
 	for (gint i = 0; i < runs; i++) {
 		ExecRun *run = g_new0(ExecRun, 1);
@@ -389,6 +415,15 @@ main(int argc, char **argv)
 		g_free(run);
 		g_printerr(".");
 	}
+	/* the floor of (c): the same bytes through one pipe inside the guest */
+	for (gint i = 0; i < MIN(runs, 3); i++) {
+		gdouble v = 0;
+		if (!sbx_bench_guest_pipe_mibs(conn, path, (guint)stream_mib, &v, &error)) {
+			g_printerr("pipe floor: %s\n", error->message);
+			return 1;
+		}
+		g_array_append_val(pipe_floor, v);
+	}
 	/* (f) 100 short processes, one after the other, in the same sandbox */
 	for (gint i = 0; i < MIN(runs, 3); i++) {
 		gdouble v = 0;
@@ -400,6 +435,13 @@ main(int argc, char **argv)
 		g_printerr(".");
 	}
 	kill_sandbox(conn, path, NULL);
+
+	/* a burst of 10 creates at once (the snapshot is warm by now) */
+	if (!sbx_bench_burst(conn, 10, burst_ms, &burst_failed, &error)) {
+		g_printerr("burst: %s\n", error->message);
+		return 1;
+	}
+	g_printerr(".");
 
 	/* (d) and (e): file throughput through WriteFile/ReadFile, in a sandbox with room */
 	for (gint i = 0; file_mib > 0 && i < file_runs; i++) {
@@ -439,14 +481,26 @@ main(int argc, char **argv)
 		g_autofree gchar *l1 = g_strdup_printf("(a) Create -> first byte [%s]",
 						       image != NULL ? image : "default");
 		print_row(l1, g_ptr_array_index(create_first, k), "ms");
+		print_row("    of them restored from a snapshot",
+			  g_ptr_array_index(first_restored, k), "ms");
+		print_row("    of them cold boots", g_ptr_array_index(first_cold, k), "ms");
 		print_row("    CreateSandbox call alone", g_ptr_array_index(create_call, k), "ms");
 		print_row("    Kill call", g_ptr_array_index(kill_call, k), "ms");
 	}
 	print_row("(b) Exec round trip of `true`", exec_true, "ms");
+	print_row("    floor: guest fork+exec+exit of true", spawn_floor, "ms");
+	if (exec_true->len > 0 && spawn_floor->len > 0 && median(spawn_floor) > 0)
+		g_print("    ratio (b) / floor: %.1f\n", median(exec_true) / median(spawn_floor));
+	print_row("(i) burst of 10 creates: each reply", burst_ms, "ms");
+	g_print("    burst: %u of 10 failed\n", burst_failed);
 	{
 		g_autofree gchar *label =
 		    g_strdup_printf("(c) stdout throughput, %d MiB", stream_mib);
 		print_row(label, throughput, "MiB/s");
+		print_row("    floor: the same through a pipe in the guest", pipe_floor, "MiB/s");
+		if (throughput->len > 0 && pipe_floor->len > 0 && median(pipe_floor) > 0)
+			g_print("    ratio (c) / floor: %.2f\n",
+				median(throughput) / median(pipe_floor));
 	}
 	print_row("(f) 100 x Spawn+Wait of `true` in a row", spawn_seq, "ms");
 	if (file_write->len > 0) {

@@ -32,6 +32,22 @@ gchar *sbx_bench_create_sandbox_with(GDBusConnection *conn, const gchar *image, 
 gboolean sbx_bench_disk_io(GDBusConnection *conn, const gchar *path, const gchar *file, guint mib,
 			   guint seconds, gdouble result[4], GError **error);
 
+/* Exec @argv, its stdout (small: it must fit the pipe) returned, its status in *status */
+gchar *sbx_bench_exec_capture(GDBusConnection *conn, const gchar *path, const gchar *const *argv,
+			      gint *status, GError **error);
+/* sbx-bench-instant.c: whether the sandbox at @path was restored from a snapshot (its
+ * event log says so) */
+gboolean sbx_bench_was_restored(GDBusConnection *conn, const gchar *path);
+/* @count CreateSandbox calls at once (default options); each reply's time since
+ * they were sent into @ms (ms), the failures into *failed; all killed after */
+gboolean sbx_bench_burst(GDBusConnection *conn, guint count, GArray *ms, guint *failed,
+			 GError **error);
+/* the guest's own time for one fork+exec+exit of /bin/true (from a shell, @n in a row) */
+gboolean sbx_bench_guest_spawn_ms(GDBusConnection *conn, const gchar *path, guint n, gdouble *ms,
+				  GError **error);
+/* the guest's own throughput (MiB/s) of @mib MiB from dd (64 KiB blocks) through a pipe to cat */
+gboolean sbx_bench_guest_pipe_mibs(GDBusConnection *conn, const gchar *path, guint mib,
+				   gdouble *mibs, GError **error);
 /* Manager1.CreateVolume, Volume1.Snapshot and Volume1.Delete (retried while attached) */
 gchar *sbx_bench_create_volume(GDBusConnection *conn, const gchar *name, const gchar *backend,
 			       const gchar *capacity, GError **error);

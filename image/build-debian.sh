@@ -61,7 +61,8 @@ cryptomgr.notests sbx.root=/dev/vda"
 
 # modules the initramfs loads, in dependency order (checked against modinfo below)
 MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
-virtio_console virtio_blk failover net_failover virtio_net"
+virtio_console virtio_blk failover net_failover virtio_net \
+vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport"
 
 log() { echo "build-debian: $*" >&2; }
 die() { echo "build-debian: error: $*" >&2; exit 1; }

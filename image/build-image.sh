@@ -36,7 +36,7 @@ cryptomgr.notests"
 
 # modules loaded by the agent, in dependency order (checked against modinfo below)
 MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
-virtio_console virtio_blk"
+virtio_console virtio_blk vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport"
 
 log() { echo "build-image: $*" >&2; }
 die() { echo "build-image: error: $*" >&2; exit 1; }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define G_LOG_DOMAIN "sandboxd"
 
+#include "sbx-netpol-egress.h"
 #include "sbx-netpol-firewall.h"
 #include "sbx-netpol-nft.h"
 #include "sbx-netpol-range.h"
@@ -16,6 +17,9 @@ struct _SbxNetpolFirewall {
 	gboolean installed;    /* the table exists */
 	gboolean active;       /* guests may get a NIC */
 	gchar *failure;
+	SbxNetpolEgress *egress; /* the proxy for host names */
+	guint16 egress_port;
+	guint16 dns_port;
 };
 
 G_DEFINE_TYPE(SbxNetpolFirewall, sbx_netpol_firewall, G_TYPE_OBJECT)
@@ -25,6 +29,15 @@ static SbxNetpolFirewall *default_firewall;
 static const SbxConfigKey config_keys[] = {
     {"Table", SBX_CONFIG_STRING},
     {"BlockedRanges", SBX_CONFIG_STRING},
+    {"EgressProgram", SBX_CONFIG_PATH},
+    /* the proxy as a service of its own: connect here instead of spawning */
+    {"EgressSocket", SBX_CONFIG_PATH},
+    {"EgressUser", SBX_CONFIG_STRING},
+    {"EgressPort", SBX_CONFIG_UINT, 1, 65535},
+    {"EgressDnsPort", SBX_CONFIG_UINT, 1, 65535},
+    /* tests only: the proxy resolves these names from this table
+     * ("name=address ..."), not from DNS */
+    {"EgressResolve", SBX_CONFIG_STRING},
     {NULL},
 };
 
@@ -45,6 +58,7 @@ sbx_netpol_firewall_finalize(GObject *object)
 	g_ptr_array_unref(self->zones);
 	g_hash_table_unref(self->sandboxes);
 	g_free(self->failure);
+	g_clear_object(&self->egress);
 	G_OBJECT_CLASS(sbx_netpol_firewall_parent_class)->finalize(object);
 }
 
@@ -88,6 +102,19 @@ sbx_netpol_firewall_new(GKeyFile *config, GError **error)
 					 &self->blocked4, &self->blocked6, error)) {
 		g_prefix_error(error, "[network] BlockedRanges: ");
 		return NULL;
+	}
+	{
+		g_auto(GStrv) argv = sbx_netpol_egress_build_argv(
+		    config, self->blocked4, &self->egress_port, &self->dns_port, error);
+		g_autofree gchar *socket_path =
+		    config != NULL
+			? g_key_file_get_string(config, SBX_NETPOL_SECTION, "EgressSocket", NULL)
+			: NULL;
+		if (argv == NULL)
+			return NULL;
+		self->egress = socket_path != NULL
+				   ? sbx_netpol_egress_new_for_socket(g_strstrip(socket_path))
+				   : sbx_netpol_egress_new(argv);
 	}
 	return g_steal_pointer(&self);
 }
@@ -136,6 +163,15 @@ on_installed(GObject *source, GAsyncResult *res, gpointer user_data)
 	/* a new table has no sandbox rules */
 	g_hash_table_remove_all(self->sandboxes);
 	set_failure(self, NULL);
+	/* without the proxy, sandboxes with host names fail to start (closed);
+	 * the others do not need it */
+	if (!sbx_netpol_egress_is_running(self->egress) &&
+	    !sbx_netpol_egress_start(self->egress, &error)) {
+		g_warning("network: cannot start sandboxd-egress: %s; sandboxes with host names "
+			  "in allow_net cannot start",
+			  error->message);
+		g_clear_error(&error);
+	}
 	g_task_return_boolean(task, TRUE);
 }
 
@@ -178,6 +214,7 @@ sbx_netpol_firewall_stop(SbxNetpolFirewall *self, GError **error)
 
 	g_return_val_if_fail(SBX_IS_NETPOL_FIREWALL(self), FALSE);
 	set_failure(self, "the firewall was removed (daemon stopping)");
+	sbx_netpol_egress_stop(self->egress);
 	if (!self->installed)
 		return TRUE;
 	self->installed = FALSE;
@@ -203,6 +240,12 @@ const gchar *
 sbx_netpol_firewall_get_table(SbxNetpolFirewall *self)
 {
 	return self->table;
+}
+
+SbxNetpolEgress *
+sbx_netpol_firewall_get_egress(SbxNetpolFirewall *self)
+{
+	return self->egress;
 }
 
 SbxNetpolFirewall *
@@ -247,8 +290,20 @@ sbx_netpol_firewall_add_sandbox_async(SbxNetpolFirewall *self, const gchar *id, 
 					sbx_netpol_firewall_get_failure(self));
 		return;
 	}
-	script = sbx_netpol_ruleset_build_sandbox(self->table, id, ip, policy, &error);
+	if (sbx_netpol_egress_policy_has_names(policy)) {
+		if (!sbx_netpol_egress_is_running(self->egress)) {
+			g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+						"host names need sandboxd-egress, which is not "
+						"running");
+			return;
+		}
+		/* the proxy knows the sandbox before its traffic can reach it */
+		sbx_netpol_egress_set(self->egress, id, ip, policy);
+	}
+	script = sbx_netpol_ruleset_build_sandbox(self->table, id, ip, policy, self->egress_port,
+						  self->dns_port, &error);
 	if (script == NULL) {
+		sbx_netpol_egress_forget(self->egress, id);
 		g_task_return_error(task, error);
 		return;
 	}
@@ -281,6 +336,7 @@ sbx_netpol_firewall_remove_sandbox(SbxNetpolFirewall *self, const gchar *id)
 	g_autofree gchar *key = NULL;
 
 	g_return_if_fail(SBX_IS_NETPOL_FIREWALL(self));
+	sbx_netpol_egress_forget(self->egress, id);
 	if (!g_hash_table_steal_extended(self->sandboxes, id, (gpointer *)&key, (gpointer *)&ip) ||
 	    !self->installed)
 		return;

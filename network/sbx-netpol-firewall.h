@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "sbx-config-key.h"
+#include "sbx-netpol-egress.h"
 #include "sbx-netpol-policy.h"
 
 G_BEGIN_DECLS
@@ -49,6 +50,9 @@ gboolean sbx_netpol_firewall_add_sandbox_finish(SbxNetpolFirewall *self, GAsyncR
 						GError **error);
 /* drops them (a sandbox without rules of its own: nothing to do); never blocks */
 void sbx_netpol_firewall_remove_sandbox(SbxNetpolFirewall *self, const gchar *id);
+
+/* the egress proxy it starts with the table (its "denied" signal) */
+SbxNetpolEgress *sbx_netpol_firewall_get_egress(SbxNetpolFirewall *self);
 
 /* the daemon's firewall (NULL until set: no network for anyone) */
 SbxNetpolFirewall *sbx_netpol_firewall_get_default(void);

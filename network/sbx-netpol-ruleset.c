@@ -109,6 +109,9 @@ sbx_netpol_ruleset_build(const gchar *table, GPtrArray *zones, GError **error)
 			     "\t}\n"
 			     "\tmap sandbox_host {\n"
 			     "\t\ttype ipv4_addr : verdict\n"
+			     "\t}\n"
+			     "\tmap sandbox_nat {\n"
+			     "\t\ttype ipv4_addr : verdict\n"
 			     "\t}\n");
 	for (guint i = 0; i < zones->len; i++) {
 		SbxNetpolZone *zone = g_ptr_array_index(zones, i);
@@ -127,14 +130,17 @@ sbx_netpol_ruleset_build(const gchar *table, GPtrArray *zones, GError **error)
 	if (zones->len > 0)
 		g_string_append_printf(out, "\t\tiifname { %s } jump guest_to_host\n",
 				       bridges->str);
-	g_string_append(out, "\t}\n"
-			     "\tchain guest_to_host {\n"
-			     "\t\tmeta nfproto ipv6 counter drop\n"
-			     "\t\tct state established,related accept\n"
-			     "\t\tip saddr vmap @sandbox_host\n"
-			     "\t\tmeta l4proto { tcp, udp } th dport 53 accept\n"
-			     "\t\tcounter drop\n"
-			     "\t}\n");
+	g_string_append(out,
+			"\t}\n"
+			"\tchain guest_to_host {\n"
+			"\t\tmeta nfproto ipv6 counter drop\n"
+			"\t\tct state established,related accept\n"
+			"\t\tip saddr vmap @sandbox_host\n"
+			/* another sandboxd's guest, sent to its proxy by its table */
+			"\t\tct status dnat ct mark " SBX_NETPOL_RULESET_EGRESS_MARK " accept\n"
+			"\t\tmeta l4proto { tcp, udp } th dport 53 accept\n"
+			"\t\tcounter drop\n"
+			"\t}\n");
 
 	/* routed traffic: never from one guest to another (port isolation
 	 * stops it on the bridge, this through the host), never to the
@@ -153,14 +159,24 @@ sbx_netpol_ruleset_build(const gchar *table, GPtrArray *zones, GError **error)
 		g_string_append_printf(out, "\tchain guest_out_%u {\n", i);
 		g_string_append(out, "\t\tmeta nfproto ipv6 counter drop\n");
 		g_string_append_printf(out, "\t\toifname { %s } counter drop\n", bridges->str);
-		/* a listed address may be a private one: before the blocked ranges */
-		g_string_append(out, "\t\tip saddr vmap @sandbox_out\n");
+		/* a listed address may be a private one: before the blocked ranges;
+		 * the mark: another sandboxd's guest, to an address its policy lists */
+		g_string_append(out, "\t\tct mark " SBX_NETPOL_RULESET_ALLOW_MARK " accept\n"
+				     "\t\tip saddr vmap @sandbox_out\n");
 		g_string_append_printf(out,
 				       "\t\tip daddr @blocked4_%u counter drop\n"
 				       "\t\tip6 daddr @blocked6_%u counter drop\n"
 				       "\t}\n",
 				       i, i);
 	}
+	/* sandboxes with host names: their DNS and web traffic to the egress
+	 * proxy (the sandbox's own chain says which) */
+	g_string_append(out, "\tchain prerouting {\n"
+			     "\t\ttype nat hook prerouting priority dstnat - 10; policy accept;\n");
+	if (zones->len > 0)
+		g_string_append_printf(out, "\t\tiifname { %s } ip saddr vmap @sandbox_nat\n",
+				       bridges->str);
+	g_string_append(out, "\t}\n");
 	g_string_append(out, "\tchain to_guest {\n"
 			     "\t\tct state established,related accept\n"
 			     "\t\tcounter drop\n"
@@ -206,47 +222,110 @@ check_sandbox(const gchar *table, const gchar *id, const gchar *ip, GError **err
 	return TRUE;
 }
 
+static void
+append_range_match(GString *out, const SbxNetpolEntry *e, const gchar *verdict)
+{
+	if (e->port == 0)
+		g_string_append_printf(out, "ip daddr %s %s\n", e->range, verdict);
+	else
+		g_string_append_printf(out,
+				       "ip daddr %s meta l4proto { tcp, udp } th dport %u %s\n",
+				       e->range, e->port, verdict);
+}
+
+/* names go through the proxy: DNS to the host to its resolver, TCP to the
+ * web ports (and the ports names list) to its listener */
+static void
+append_redirects(GString *out, const gchar *table, const gchar *nat_chain,
+		 const SbxNetpolPolicy *policy, guint16 egress_port, guint16 dns_port)
+{
+	g_autoptr(GString) ports = g_string_new("80, 443");
+
+	for (guint i = 0; i < policy->entries->len; i++) {
+		SbxNetpolEntry *e = g_ptr_array_index(policy->entries, i);
+
+		if (e->host != NULL && e->port != 0 && e->port != 80 && e->port != 443) {
+			g_autofree gchar *p = g_strdup_printf(", %u,", e->port);
+			g_autofree gchar *all = g_strdup_printf(", %s,", ports->str);
+			if (strstr(all, p) == NULL)
+				g_string_append_printf(ports, ", %u", e->port);
+		}
+	}
+	/* the mark says "redirected to a sandboxd egress proxy" to every
+	 * sandboxd table on the host (tests run several daemons on one bridge) */
+	g_string_append_printf(out,
+			       "add rule inet %s %s fib daddr type local udp dport 53 "
+			       "ct mark set " SBX_NETPOL_RULESET_EGRESS_MARK " redirect to :%u\n"
+			       "add rule inet %s %s tcp dport { %s } "
+			       "ct mark set " SBX_NETPOL_RULESET_EGRESS_MARK " redirect to :%u\n",
+			       table, nat_chain, dns_port, table, nat_chain, ports->str,
+			       egress_port);
+}
+
 gchar *
 sbx_netpol_ruleset_build_sandbox(const gchar *table, const gchar *id, const gchar *ip,
-				 const SbxNetpolPolicy *policy, GError **error)
+				 const SbxNetpolPolicy *policy, guint16 egress_port,
+				 guint16 dns_port, GError **error)
 {
 	g_autoptr(GString) out = g_string_new(NULL);
 	g_autofree gchar *out_chain = chain_name(id != NULL ? id : "", "out");
 	g_autofree gchar *host_chain = chain_name(id != NULL ? id : "", "host");
+	g_autofree gchar *nat_chain = chain_name(id != NULL ? id : "", "nat");
+	gboolean names = FALSE;
 
 	if (!check_sandbox(table, id, ip, error))
 		return NULL;
+	for (guint i = 0; i < policy->entries->len; i++)
+		names |= ((SbxNetpolEntry *)g_ptr_array_index(policy->entries, i))->host != NULL;
 	g_string_append_printf(out,
+			       "add chain inet %s %s\n"
+			       "flush chain inet %s %s\n"
 			       "add chain inet %s %s\n"
 			       "flush chain inet %s %s\n"
 			       "add chain inet %s %s\n"
 			       "flush chain inet %s %s\n",
 			       table, out_chain, table, out_chain, table, host_chain, table,
-			       host_chain);
+			       host_chain, table, nat_chain, table, nat_chain);
+	/* listed addresses are not redirected, and their connections carry a mark
+	 * that tells every sandboxd table on the host (another daemon's default
+	 * rules would block a private address) that a sandboxd policy allowed them */
+	for (guint i = 0; i < policy->entries->len; i++) {
+		SbxNetpolEntry *e = g_ptr_array_index(policy->entries, i);
+
+		if (e->range == NULL || e->ipv6)
+			continue;
+		g_string_append_printf(out, "add rule inet %s %s ", table, nat_chain);
+		append_range_match(out, e, "ct mark set " SBX_NETPOL_RULESET_ALLOW_MARK " return");
+	}
+	if (names && egress_port != 0 && dns_port != 0) {
+		append_redirects(out, table, nat_chain, policy, egress_port, dns_port);
+		/* only what the redirect made of it: a guest cannot aim at the
+		 * proxy's ports itself, and gets nothing else of the host */
+		g_string_append_printf(out,
+				       "add rule inet %s %s ct status dnat tcp dport %u accept\n"
+				       "add rule inet %s %s ct status dnat udp dport %u accept\n",
+				       table, host_chain, egress_port, table, host_chain, dns_port);
+	}
 	/* listed addresses (IPv4: guests have no IPv6), any port or the one given */
 	for (guint i = 0; i < policy->entries->len; i++) {
 		SbxNetpolEntry *e = g_ptr_array_index(policy->entries, i);
 
 		if (e->range == NULL || e->ipv6)
 			continue;
-		if (e->port == 0)
-			g_string_append_printf(out, "add rule inet %s %s ip daddr %s accept\n",
-					       table, out_chain, e->range);
-		else
-			g_string_append_printf(out,
-					       "add rule inet %s %s ip daddr %s meta l4proto "
-					       "{ tcp, udp } th dport %u accept\n",
-					       table, out_chain, e->range, e->port);
+		g_string_append_printf(out, "add rule inet %s %s ", table, out_chain);
+		append_range_match(out, e, "accept");
 	}
-	/* names need the filtering resolver and the egress proxy: until they
-	 * run, a name reaches nothing (fail closed), and neither does DNS */
+	/* everything else: dropped. Names reach out only through the proxy
+	 * (the host's input path), never forwarded: no DNS to outside
+	 * resolvers, no QUIC, no raw IP */
 	g_string_append_printf(out,
 			       "add rule inet %s %s counter drop\n"
 			       "add rule inet %s %s counter drop\n"
 			       "add element inet %s sandbox_out { %s : jump %s }\n"
-			       "add element inet %s sandbox_host { %s : jump %s }\n",
+			       "add element inet %s sandbox_host { %s : jump %s }\n"
+			       "add element inet %s sandbox_nat { %s : jump %s }\n",
 			       table, out_chain, table, host_chain, table, ip, out_chain, table, ip,
-			       host_chain);
+			       host_chain, table, ip, nat_chain);
 	return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
@@ -256,12 +335,16 @@ sbx_netpol_ruleset_build_sandbox_delete(const gchar *table, const gchar *id, con
 {
 	g_autofree gchar *out_chain = chain_name(id != NULL ? id : "", "out");
 	g_autofree gchar *host_chain = chain_name(id != NULL ? id : "", "host");
+	g_autofree gchar *nat_chain = chain_name(id != NULL ? id : "", "nat");
 
 	if (!check_sandbox(table, id, ip, error))
 		return NULL;
 	return g_strdup_printf("delete element inet %s sandbox_out { %s }\n"
 			       "delete element inet %s sandbox_host { %s }\n"
+			       "delete element inet %s sandbox_nat { %s }\n"
+			       "delete chain inet %s %s\n"
 			       "delete chain inet %s %s\n"
 			       "delete chain inet %s %s\n",
-			       table, ip, table, ip, table, out_chain, table, host_chain);
+			       table, ip, table, ip, table, ip, table, out_chain, table, host_chain,
+			       table, nat_chain);
 }

@@ -9,6 +9,12 @@
 
 G_BEGIN_DECLS
 
+/* the conntrack mark of guest traffic a sandbox's nat chain redirected to the
+ * egress proxy ("sbxe") */
+#define SBX_NETPOL_RULESET_EGRESS_MARK "0x73627865"
+/* conntrack mark of a guest's connection to an address its allow_net lists */
+#define SBX_NETPOL_RULESET_ALLOW_MARK "0x73627861"
+
 /* one sandbox bridge and what its guests may not reach */
 typedef struct {
 	gchar *bridge;
@@ -33,9 +39,13 @@ gchar *sbx_netpol_ruleset_build(const gchar *table, GPtrArray *zones, GError **e
 gchar *sbx_netpol_ruleset_build_delete(const gchar *table);
 
 /* adds the rules of one sandbox with an allow_net list: only the listed
- * addresses (and ports), nothing else, not even DNS; keyed by its IPv4 address */
+ * addresses (and ports), keyed by its IPv4 address. With host names and the
+ * egress proxy's ports (0: no proxy, names reach nothing), its DNS to the
+ * host goes to the proxy's resolver and its TCP to ports 80, 443 and the
+ * names' ports to the proxy; nothing else, not even DNS elsewhere */
 gchar *sbx_netpol_ruleset_build_sandbox(const gchar *table, const gchar *id, const gchar *ip,
-					const SbxNetpolPolicy *policy, GError **error);
+					const SbxNetpolPolicy *policy, guint16 egress_port,
+					guint16 dns_port, GError **error);
 /* removes them */
 gchar *sbx_netpol_ruleset_build_sandbox_delete(const gchar *table, const gchar *id, const gchar *ip,
 					       GError **error);

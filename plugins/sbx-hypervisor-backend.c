@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <gio/gunixsocketaddress.h>
+
 #include "sbx-hypervisor-backend.h"
 
 G_DEFINE_ABSTRACT_TYPE(SbxHypervisorBackend, sbx_hypervisor_backend, G_TYPE_OBJECT)
@@ -50,6 +52,41 @@ default_boolean_finish(SbxHypervisorBackend *self, GAsyncResult *res, GError **e
 
 static gchar **
 default_list_vms_finish(SbxHypervisorBackend *self, GAsyncResult *res, GError **error)
+{
+	return g_task_propagate_pointer(G_TASK(res), error);
+}
+
+static void
+on_agent_socket_connected(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	GError *error = NULL;
+	GSocketConnection *conn =
+	    g_socket_client_connect_finish(G_SOCKET_CLIENT(source), res, &error);
+
+	if (conn == NULL)
+		g_task_return_error(task, error);
+	else
+		g_task_return_pointer(task, conn, g_object_unref);
+}
+
+/* the agent channel is a listening unix socket (virtio-serial) */
+static void
+default_connect_agent_async(SbxHypervisorBackend *self, const gchar *id, const gchar *agent_socket,
+			    GCancellable *cancellable, GAsyncReadyCallback callback,
+			    gpointer user_data)
+{
+	GTask *task = g_task_new(self, cancellable, callback, user_data);
+	g_autoptr(GSocketClient) client = g_socket_client_new();
+	g_autoptr(GSocketAddress) address = g_unix_socket_address_new(agent_socket);
+
+	g_task_set_source_tag(task, default_connect_agent_async);
+	g_socket_client_connect_async(client, G_SOCKET_CONNECTABLE(address), cancellable,
+				      on_agent_socket_connected, task);
+}
+
+static GIOStream *
+default_connect_agent_finish(SbxHypervisorBackend *self, GAsyncResult *res, GError **error)
 {
 	return g_task_propagate_pointer(G_TASK(res), error);
 }
@@ -117,6 +154,8 @@ sbx_hypervisor_backend_class_init(SbxHypervisorBackendClass *klass)
 	klass->restore_vm_finish = default_restore_vm_finish;
 	klass->get_network_bridge = default_get_network_bridge;
 	klass->get_vm_address = default_get_vm_address;
+	klass->connect_agent_async = default_connect_agent_async;
+	klass->connect_agent_finish = default_connect_agent_finish;
 
 	/**
 	 * SbxHypervisorBackend::vm-exited:
@@ -287,6 +326,49 @@ sbx_hypervisor_backend_list_vms_finish(SbxHypervisorBackend *self, GAsyncResult 
 {
 	g_return_val_if_fail(SBX_IS_HYPERVISOR_BACKEND(self), NULL);
 	return SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->list_vms_finish(self, res, error);
+}
+
+/**
+ * sbx_hypervisor_backend_connect_agent_async:
+ * @self: a #SbxHypervisorBackend
+ * @id: the VM
+ * @agent_socket: the spec's agent socket, which the default connects to
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when connected or failed
+ * @user_data: data for @callback
+ *
+ * Opens a stream to the guest agent of VM @id (see the class's
+ * @connect_agent_async).
+ *
+ * Since: 1 (revision 4)
+ */
+void
+sbx_hypervisor_backend_connect_agent_async(SbxHypervisorBackend *self, const gchar *id,
+					   const gchar *agent_socket, GCancellable *cancellable,
+					   GAsyncReadyCallback callback, gpointer user_data)
+{
+	g_return_if_fail(SBX_IS_HYPERVISOR_BACKEND(self));
+	g_return_if_fail(id != NULL && agent_socket != NULL);
+	SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->connect_agent_async(
+	    self, id, agent_socket, cancellable, callback, user_data);
+}
+
+/**
+ * sbx_hypervisor_backend_connect_agent_finish:
+ * @self: a #SbxHypervisorBackend
+ * @res: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the connected stream, or %NULL with @error set
+ *
+ * Since: 1 (revision 4)
+ */
+GIOStream *
+sbx_hypervisor_backend_connect_agent_finish(SbxHypervisorBackend *self, GAsyncResult *res,
+					    GError **error)
+{
+	g_return_val_if_fail(SBX_IS_HYPERVISOR_BACKEND(self), NULL);
+	return SBX_HYPERVISOR_BACKEND_GET_CLASS(self)->connect_agent_finish(self, res, error);
 }
 
 /**

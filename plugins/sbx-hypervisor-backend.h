@@ -57,6 +57,13 @@ G_DECLARE_DERIVABLE_TYPE(SbxHypervisorBackend, sbx_hypervisor_backend, SBX, HYPE
  * @get_vm_address: the IPv4 address of the running VM @id on that bridge
  *   (newly allocated), or %NULL when it has none; the backend must pin it
  *   (no other source address from the guest). Must not block. Since: ABI 1 revision 3
+ * @connect_agent_async: opens a stream to the guest agent of VM @id, for a
+ *   started (or adopted) VM; the core calls it until it succeeds or the boot
+ *   timeout passes. The default connects to @agent_socket, the unix socket
+ *   the spec named (virtio-serial backends need nothing more); a backend whose
+ *   agent is reached another way (a vsock handshake) overrides it.
+ *   Since: ABI 1 revision 4 (plugins built before it get the default)
+ * @connect_agent_finish: finishes @connect_agent_async, returns a #GIOStream
  *
  * Every vfunc that is not implemented fails with %G_IO_ERROR_NOT_SUPPORTED.
  * Backends run blocking work (libvirt calls) in a thread, never on the
@@ -102,8 +109,15 @@ struct _SbxHypervisorBackendClass {
 	const gchar *(*get_network_bridge)(SbxHypervisorBackend *self);
 	gchar *(*get_vm_address)(SbxHypervisorBackend *self, const gchar *id);
 
+	/* ABI 1 revision 4: the agent reached some other way than a unix socket */
+	void (*connect_agent_async)(SbxHypervisorBackend *self, const gchar *id,
+				    const gchar *agent_socket, GCancellable *cancellable,
+				    GAsyncReadyCallback callback, gpointer user_data);
+	GIOStream *(*connect_agent_finish)(SbxHypervisorBackend *self, GAsyncResult *res,
+					   GError **error);
+
 	/*< private >*/
-	gpointer padding[9];
+	gpointer padding[7];
 };
 
 gboolean sbx_hypervisor_backend_configure(SbxHypervisorBackend *self, GKeyFile *config,
@@ -136,6 +150,12 @@ gchar *sbx_hypervisor_backend_restore_vm_finish(SbxHypervisorBackend *self, GAsy
 						GError **error);
 const gchar *sbx_hypervisor_backend_get_network_bridge(SbxHypervisorBackend *self);
 gchar *sbx_hypervisor_backend_get_vm_address(SbxHypervisorBackend *self, const gchar *id);
+void sbx_hypervisor_backend_connect_agent_async(SbxHypervisorBackend *self, const gchar *id,
+						const gchar *agent_socket,
+						GCancellable *cancellable,
+						GAsyncReadyCallback callback, gpointer user_data);
+GIOStream *sbx_hypervisor_backend_connect_agent_finish(SbxHypervisorBackend *self,
+						       GAsyncResult *res, GError **error);
 const SbxConfigKey *sbx_hypervisor_backend_get_config_keys(SbxHypervisorBackend *self);
 void sbx_hypervisor_backend_emit_vm_exited(SbxHypervisorBackend *self, const gchar *id);
 

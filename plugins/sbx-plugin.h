@@ -32,8 +32,10 @@ G_BEGIN_DECLS
  * - 2: snapshot and restore of hypervisor VMs (get_snapshot_compat,
  *   snapshot_vm, restore_vm; #SbxVmSpec.snapshot_dir)
  * - 3: the host side of network isolation (get_network_bridge, get_vm_address)
+ * - 4: connect_agent: the backend opens the agent stream (cloud-hypervisor's
+ *   hybrid vsock); the default connects to the spec's agent socket as before
  */
-#define SBX_PLUGIN_ABI_REVISION 3
+#define SBX_PLUGIN_ABI_REVISION 4
 
 /**
  * SbxPluginKind:

@@ -7,6 +7,7 @@ SBX_SRCDIR=${SBX_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 # everything the build, the guest image and the running daemon need
 SBX_RUNTIME_PACKAGES=(
 	meson ninja-build gcc pkg-config
+	# libsoup3: the gateway's HTTP/WebSocket server, the cloud-hypervisor REST client
 	libglib2.0-dev libglib2.0-bin libjson-glib-dev libsoup-3.0-dev
 	libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
 	qemu-system-x86 qemu-utils
@@ -30,6 +31,8 @@ SBX_TEST_PACKAGES=(
 	ceph-mon ceph-osd ceph-common
 	# tests/style: formatting check
 	clang-format
+	# netpol-vm: the test CA and certificate of the allow_net host-name tests
+	openssl
 )
 # run.sh's SDK example and the gateway tests run the @deno/sandbox SDK with node and
 # install it with npm ci (a nodesource nodejs bundles npm and conflicts with Debian's)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -58,6 +59,7 @@ struct _SbxQemuBackend {
 	gchar *accel;
 	gchar *machine;
 	gchar *bridge;
+	gboolean bridge_exists;
 	gchar *record_dir;
 	gchar *compat;
 	SbxLibvirtNetInfo net;
@@ -129,17 +131,24 @@ cleanup_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *c
 	SbxQemuBackend *self = SBX_QEMU_BACKEND(source);
 	const gchar *id = task_data;
 	g_autofree gchar *cgroup = NULL;
+	guint32 ip = 0;
 
 	g_mutex_lock(&self->lock);
 	{
 		SbxQemuVm *vm = g_hash_table_lookup(self->vms, id);
-		if (vm != NULL)
+		if (vm != NULL) {
 			cgroup = g_strdup(vm->cgroup);
+			ip = vm->ip;
+		}
 		g_hash_table_remove(self->vms, id);
 	}
 	g_mutex_unlock(&self->lock);
 	if (cgroup != NULL)
 		sbx_jail_remove_cgroup(self->jail, cgroup);
+	if (ip != 0) {
+		g_autofree gchar *tap = sbx_qemu_tap_name(id);
+		sbx_qemu_tap_unguard(tap);
+	}
 	sbx_qemu_record_remove(self->record_dir, id);
 	g_task_return_boolean(task, TRUE);
 }
@@ -277,10 +286,9 @@ static gint
 get_memfd(SbxQemuBackend *self, const gchar *snapshot_dir, guint64 size, GError **error)
 {
 	g_autofree gchar *mem = g_build_filename(snapshot_dir, SBX_QEMU_SNAPSHOT_MEMORY, NULL);
-	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->lock);
 	g_autofree gchar *key = NULL;
 	struct stat st;
-	gint fd;
+	gint fd, other;
 
 	if (stat(mem, &st) != 0) {
 		set_errno_error(error, snapshot_dir, "snapshot memory");
@@ -288,12 +296,25 @@ get_memfd(SbxQemuBackend *self, const gchar *snapshot_dir, guint64 size, GError 
 	}
 	key = g_strdup_printf("%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT, (guint64)st.st_dev,
 			      (guint64)st.st_ino);
+	g_mutex_lock(&self->lock);
 	fd = GPOINTER_TO_INT(g_hash_table_lookup(self->memfds, key)) - 1;
+	g_mutex_unlock(&self->lock);
 	if (fd >= 0)
 		return fd;
+	/* copying the RAM takes seconds: never under the lock the main thread takes */
 	fd = sbx_qemu_snapshot_memfd_new(snapshot_dir, size, error);
-	if (fd >= 0)
+	if (fd < 0)
+		return -1;
+	g_mutex_lock(&self->lock);
+	other = GPOINTER_TO_INT(g_hash_table_lookup(self->memfds, key)) - 1;
+	if (other < 0)
 		g_hash_table_insert(self->memfds, g_steal_pointer(&key), GINT_TO_POINTER(fd + 1));
+	g_mutex_unlock(&self->lock);
+	/* another thread made one meanwhile: theirs is kept */
+	if (other >= 0) {
+		close(fd);
+		return other;
+	}
 	return fd;
 }
 
@@ -399,6 +420,8 @@ restore_incoming(const gchar *qmp_path, gint state_fd, const gchar *id, GCancell
 
 	if (qmp == NULL || !sbx_qemu_qmp_set_ignore_shared(qmp, error))
 		return FALSE;
+	g_debug("vm %s: QMP ready in %.3f s", id,
+		(g_get_monotonic_time() - deadline + RESTORE_TIMEOUT_US) / 1e6);
 	ret = sbx_qemu_qmp_execute(qmp, "migrate-incoming", uri, error);
 	if (ret == NULL)
 		return FALSE;
@@ -431,6 +454,7 @@ typedef struct {
 	gint memfd;
 	gint state_fd;
 	guint32 ip;
+	gboolean guarded; /* the tap's anti-spoofing rules are in */
 	GPid pid;
 } Launched;
 
@@ -517,6 +541,12 @@ spawn_qemu(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, Launche
 				return FALSE;
 			l->fds.fds[l->fds.n_fds++] = args.tap_fd;
 			mac = sbx_libvirt_net_mac_for_ip(l->ip);
+			{
+				g_autofree gchar *ip = sbx_libvirt_net_ip_to_string(l->ip);
+				if (!sbx_qemu_tap_guard(tap, mac, ip, error))
+					return FALSE;
+				l->guarded = TRUE;
+			}
 			if (mode == LAUNCH_COLD) {
 				g_autofree gchar *words =
 				    sbx_libvirt_net_cmdline(&self->net, l->ip);
@@ -565,7 +595,9 @@ launch(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, guint32 *ip
 {
 	g_autofree gchar *qmp_path = g_build_filename(spec->run_dir, QMP_NAME, NULL);
 	SbxQemuRecord rec = {0};
-	Launched l = {{{0}, 0}, -1, -1, 0, 0};
+	Launched l = {{{0}, 0}, -1, -1, 0, FALSE, 0};
+	gint64 t0 = g_get_monotonic_time();
+	gint64 t_spawned, t_saved;
 	gboolean ok;
 
 	if (!remember_vm(self, spec, error))
@@ -579,9 +611,14 @@ launch(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, guint32 *ip
 		return FALSE;
 	}
 	ok = spawn_qemu(self, spec, mode, &l, cancellable, error);
+	t_spawned = g_get_monotonic_time();
 	/* QEMU has its copies; the memfd is kept for the next clone */
 	fd_list_close(&l.fds, l.memfd);
 	if (!ok) {
+		if (l.guarded) {
+			g_autofree gchar *tap = sbx_qemu_tap_name(spec->id);
+			sbx_qemu_tap_unguard(tap);
+		}
 		forget_vm(self, spec->id);
 		return FALSE;
 	}
@@ -598,12 +635,18 @@ launch(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, guint32 *ip
 	rec.pid = l.pid;
 	rec.start_time = sbx_qemu_record_process_start_time(l.pid);
 	rec.ip = l.ip;
-	if (!sbx_qemu_record_save(self->record_dir, &rec, error) ||
-	    (mode == LAUNCH_RESTORE &&
-	     !restore_incoming(qmp_path, l.state_fd, spec->id, cancellable, error))) {
+	if (!sbx_qemu_record_save(self->record_dir, &rec, error)) {
 		abort_vm(self, spec->id);
 		return FALSE;
 	}
+	t_saved = g_get_monotonic_time();
+	if (mode == LAUNCH_RESTORE &&
+	    !restore_incoming(qmp_path, l.state_fd, spec->id, cancellable, error)) {
+		abort_vm(self, spec->id);
+		return FALSE;
+	}
+	g_debug("vm %s: spawned at %.3f s, pid recorded at %.3f s, running at %.3f s", spec->id,
+		(t_spawned - t0) / 1e6, (t_saved - t0) / 1e6, (g_get_monotonic_time() - t0) / 1e6);
 	if (ip_out != NULL)
 		*ip_out = l.ip;
 	return TRUE;
@@ -803,9 +846,13 @@ sbx_qemu_backend_snapshot_vm_async(SbxHypervisorBackend *backend, const gchar *i
 static void
 reap_record(SbxQemuBackend *self, SbxQemuRecord *rec)
 {
-	if (sbx_qemu_record_is_alive(rec)) {
-		gint pidfd = (gint)syscall(SYS_pidfd_open, rec->pid, 0);
-		kill(rec->pid, SIGKILL);
+	/* no pid recorded yet: the daemon died right after starting it */
+	gint pid = sbx_qemu_record_is_alive(rec) ? rec->pid : sbx_qemu_record_find_process(rec->id);
+
+	if (pid > 0) {
+		gint pidfd = (gint)syscall(SYS_pidfd_open, pid, 0);
+		g_info("vm %s: killing QEMU %d left from before", rec->id, pid);
+		kill(pid, SIGKILL);
 		if (pidfd >= 0) {
 			GPollFD pfd = {pidfd, G_IO_IN, 0};
 			g_poll(&pfd, 1, 5000);
@@ -814,6 +861,10 @@ reap_record(SbxQemuBackend *self, SbxQemuRecord *rec)
 	}
 	if (rec->cgroup != NULL)
 		sbx_jail_remove_cgroup(self->jail, rec->cgroup);
+	if (rec->ip != 0) {
+		g_autofree gchar *tap = sbx_qemu_tap_name(rec->id);
+		sbx_qemu_tap_unguard(tap);
+	}
 	if (rec->run_dir != NULL && g_path_is_absolute(rec->run_dir)) {
 		g_autofree gchar *overlay = g_build_filename(rec->run_dir, OVERLAY_NAME, NULL);
 		g_unlink(overlay);
@@ -1012,6 +1063,9 @@ sbx_qemu_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, cons
 		return FALSE;
 	}
 	self->net.mtu = sbx_libvirt_net_host_mtu("/");
+	self->bridge_exists = if_nametoindex(self->bridge) != 0;
+	if (!self->bridge_exists)
+		g_info("qemu: bridge %s does not exist: guests get no network", self->bridge);
 	sbx_jail_free(self->jail);
 	/* off only where the sandboxes' files live under /tmp themselves (tests) */
 	self->jail = sbx_jail_new(user, cgroup,
@@ -1042,6 +1096,27 @@ sbx_qemu_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, cons
 	g_info("qemu: %s, accel %s, machine %s, QEMU as %s", self->binary, self->accel,
 	       self->machine, user);
 	return TRUE;
+}
+
+/* the core puts its isolation table on it; none when it does not exist
+ * (then no guest gets a NIC) */
+static const gchar *
+sbx_qemu_backend_get_network_bridge(SbxHypervisorBackend *backend)
+{
+	SbxQemuBackend *self = SBX_QEMU_BACKEND(backend);
+
+	return self->bridge_exists ? self->bridge : NULL;
+}
+
+/* the tap's anti-spoofing rules pin it */
+static gchar *
+sbx_qemu_backend_get_vm_address(SbxHypervisorBackend *backend, const gchar *id)
+{
+	SbxQemuBackend *self = SBX_QEMU_BACKEND(backend);
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->lock);
+	SbxQemuVm *vm = g_hash_table_lookup(self->vms, id);
+
+	return vm != NULL && vm->ip != 0 ? sbx_libvirt_net_ip_to_string(vm->ip) : NULL;
 }
 
 static void
@@ -1085,6 +1160,8 @@ sbx_qemu_backend_class_init(SbxQemuBackendClass *klass)
 	backend_class->get_snapshot_compat = sbx_qemu_backend_get_snapshot_compat;
 	backend_class->snapshot_vm_async = sbx_qemu_backend_snapshot_vm_async;
 	backend_class->restore_vm_async = sbx_qemu_backend_restore_vm_async;
+	backend_class->get_network_bridge = sbx_qemu_backend_get_network_bridge;
+	backend_class->get_vm_address = sbx_qemu_backend_get_vm_address;
 }
 
 static void

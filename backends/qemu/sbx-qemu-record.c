@@ -123,3 +123,33 @@ sbx_qemu_record_is_alive(const SbxQemuRecord *rec)
 	return rec->pid > 0 && rec->start_time != 0 &&
 	       sbx_qemu_record_process_start_time(rec->pid) == rec->start_time;
 }
+
+/* a daemon killed between starting QEMU and saving its pid leaves a record
+ * without one: find that QEMU by the `-name ID,...` we gave it */
+gint
+sbx_qemu_record_find_process(const gchar *id)
+{
+	g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+	g_autofree gchar *want = g_strconcat(id, ",", NULL);
+	const gchar *entry;
+
+	while (proc != NULL && (entry = g_dir_read_name(proc)) != NULL) {
+		g_autofree gchar *path = NULL;
+		g_autofree gchar *cmdline = NULL;
+		gsize len = 0;
+		gboolean after_name = FALSE;
+
+		if (!g_ascii_isdigit(entry[0]))
+			continue;
+		path = g_build_filename("/proc", entry, "cmdline", NULL);
+		if (!g_file_get_contents(path, &cmdline, &len, NULL) || len == 0)
+			continue;
+		for (gsize off = 0; off < len; off += strlen(cmdline + off) + 1) {
+			const gchar *arg = cmdline + off;
+			if (after_name && g_str_has_prefix(arg, want))
+				return atoi(entry);
+			after_name = g_strcmp0(arg, "-name") == 0;
+		}
+	}
+	return 0;
+}

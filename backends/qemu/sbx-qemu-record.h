@@ -27,5 +27,7 @@ void sbx_qemu_record_remove(const gchar *dir, const gchar *id);
 GPtrArray *sbx_qemu_record_list(const gchar *dir);
 guint64 sbx_qemu_record_process_start_time(gint pid);
 gboolean sbx_qemu_record_is_alive(const SbxQemuRecord *rec);
+/* the pid of a running QEMU started for @id, or 0 */
+gint sbx_qemu_record_find_process(const gchar *id);
 
 G_END_DECLS

@@ -3,7 +3,11 @@
 #include <fcntl.h>
 #include <gio/gio.h>
 #include <linux/if.h>
+#include <linux/if_bridge.h>
+#include <linux/if_link.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -61,6 +65,59 @@ copy_mtu_and_up(int sock, const gchar *name, const gchar *bridge, GError **error
 	return TRUE;
 }
 
+/* the bridge port of @ifidx talks to the bridge's uplink only, never to
+ * another isolated port (the guests): what libvirt's <port isolated='yes'/>
+ * does, through netlink */
+static gboolean
+set_port_isolated(int ifidx, const gchar *name, GError **error)
+{
+	struct {
+		struct nlmsghdr n;
+		struct ifinfomsg i;
+		char attrs[32];
+	} req = {0};
+	struct {
+		struct nlmsghdr n;
+		struct nlmsgerr e;
+	} ack = {0};
+	struct rtattr *nest, *flag;
+	int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	ssize_t got;
+
+	if (sock < 0)
+		return set_error_errno(error, "netlink socket", name);
+	req.n.nlmsg_type = RTM_SETLINK;
+	req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	req.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	req.i.ifi_family = PF_BRIDGE;
+	req.i.ifi_index = ifidx;
+	nest = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.n.nlmsg_len));
+	nest->rta_type = IFLA_PROTINFO | NLA_F_NESTED;
+	flag = (struct rtattr *)((char *)nest + RTA_LENGTH(0));
+	flag->rta_type = IFLA_BRPORT_ISOLATED;
+	flag->rta_len = RTA_LENGTH(1);
+	*(guint8 *)RTA_DATA(flag) = 1;
+	nest->rta_len = RTA_LENGTH(0) + RTA_ALIGN(flag->rta_len);
+	req.n.nlmsg_len = NLMSG_ALIGN(req.n.nlmsg_len) + RTA_ALIGN(nest->rta_len);
+	if (send(sock, &req, req.n.nlmsg_len, 0) < 0) {
+		set_error_errno(error, "netlink send", name);
+		close(sock);
+		return FALSE;
+	}
+	got = recv(sock, &ack, sizeof(ack), 0);
+	close(sock);
+	if (got < (ssize_t)sizeof(ack) || ack.n.nlmsg_type != NLMSG_ERROR) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "tap %s: no netlink answer",
+			    name);
+		return FALSE;
+	}
+	if (ack.e.error != 0) {
+		errno = -ack.e.error;
+		return set_error_errno(error, "isolate the bridge port", name);
+	}
+	return TRUE;
+}
+
 /* a non-persistent tap on @bridge: it goes away with the last fd, so a
  * crashed daemon or a killed QEMU leaves no interface behind */
 gint
@@ -109,6 +166,73 @@ sbx_qemu_tap_open(const gchar *name, const gchar *bridge, GError **error)
 		close(fd);
 		return -1;
 	}
+	/* nothing sends on it yet: QEMU gets the fd after this */
+	if (!set_port_isolated(ifr.ifr_ifindex, name, error)) {
+		close(sock);
+		close(fd);
+		return -1;
+	}
 	close(sock);
 	return fd;
+}
+
+static gchar *
+guard_table(const gchar *name)
+{
+	return g_strdup_printf("sbxq_%s", name);
+}
+
+static gboolean
+run_nft(const gchar *script, GError **error)
+{
+	g_autoptr(GSubprocess) nft =
+	    g_subprocess_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+				 G_SUBPROCESS_FLAGS_STDERR_PIPE,
+			     error, "nft", "-f", "-", NULL);
+	g_autofree gchar *err = NULL;
+
+	if (nft == NULL || !g_subprocess_communicate_utf8(nft, script, NULL, NULL, &err, error))
+		return FALSE;
+	if (!g_subprocess_get_if_exited(nft) || g_subprocess_get_exit_status(nft) != 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "nft: %s",
+			    err != NULL ? g_strstrip(err) : "failed");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* anti-spoofing, like libvirt's clean-traffic filter: from the tap only the
+ * guest's own MAC, its own IPv4 address and ARP for it; nothing else */
+gboolean
+sbx_qemu_tap_guard(const gchar *name, const gchar *mac, const gchar *ip, GError **error)
+{
+	g_autofree gchar *table = guard_table(name);
+	g_autofree gchar *script =
+	    g_strdup_printf("table bridge %s {\n"
+			    "  chain from_guest {\n"
+			    "    type filter hook prerouting priority -300; policy accept;\n"
+			    "    iifname != \"%s\" accept\n"
+			    "    ether saddr != %s drop\n"
+			    "    ether type arp arp saddr ether == %s arp saddr ip == %s accept\n"
+			    "    ether type ip ip saddr == %s accept\n"
+			    "    drop\n"
+			    "  }\n"
+			    "}\n",
+			    table, name, mac, mac, ip, ip);
+
+	if (!run_nft(script, error)) {
+		g_prefix_error(error, "tap %s: anti-spoofing rules: ", name);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+void
+sbx_qemu_tap_unguard(const gchar *name)
+{
+	g_autofree gchar *table = guard_table(name);
+	g_autofree gchar *script = g_strdup_printf("delete table bridge %s\n", table);
+
+	/* fails quietly when it is gone already */
+	run_nft(script, NULL);
 }

@@ -28,6 +28,7 @@ static const GDBusErrorEntry sbx_error_entries[] = {
     {SBX_ERROR_NOT_SUPPORTED, "org.sandboxd.Error.NotSupported"},
     {SBX_ERROR_VOLUME_ATTACHED, "org.sandboxd.Error.VolumeAttached"},
     {SBX_ERROR_VOLUME_IN_USE, "org.sandboxd.Error.VolumeInUse"},
+    {SBX_ERROR_CAPACITY, "org.sandboxd.Error.Capacity"},
     {SBX_ERROR_INVALID_TOKEN, "org.sandboxd.Error.InvalidToken"},
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(sbx_error_entries) == SBX_ERROR_LAST);

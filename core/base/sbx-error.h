@@ -35,6 +35,7 @@ typedef enum {
 	SBX_ERROR_VOLUME_ATTACHED,   /* org.sandboxd.Error.VolumeAttached (attached or locked) */
 	SBX_ERROR_VOLUME_IN_USE,     /* org.sandboxd.Error.VolumeInUse (a snapshot with clones) */
 	SBX_ERROR_TIMED_OUT,	     /* org.sandboxd.Error.TimedOut: Exec past its "timeout" */
+	SBX_ERROR_CAPACITY,	     /* org.sandboxd.Error.Capacity: the create queue is full */
 	SBX_ERROR_INVALID_TOKEN,     /* org.sandboxd.Error.InvalidToken: unknown or revoked */
 	SBX_ERROR_LAST,
 } SbxError;

@@ -40,6 +40,10 @@ struct _SbxManager {
 	gint64 started_at;
 	SbxVolumeManager *volumes;
 	SbxTokenStore *tokens; /* NULL: no tenants */
+	/* creates beyond MaxConcurrentCreates wait here (CreateCall), bounded
+	 * by MaxQueuedCreates through the limits check */
+	GQueue create_queue;
+	guint n_launching;
 };
 
 G_DEFINE_TYPE(SbxManager, sbx_manager, G_TYPE_OBJECT)
@@ -306,6 +310,7 @@ typedef struct {
 	GDBusMethodInvocation *invocation;
 	SbxSandbox *sandbox;
 	GPtrArray *volume_requests; /* SbxVolumeRequest, or NULL */
+	guint uid;
 } CreateCall;
 
 static void
@@ -320,6 +325,8 @@ create_call_free(CreateCall *call)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CreateCall, create_call_free)
 
+static void launch_next(SbxManager *self);
+
 static void
 on_sandbox_started(GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -328,6 +335,8 @@ on_sandbox_started(GObject *source, GAsyncResult *res, gpointer user_data)
 	SbxSandbox *sandbox = SBX_SANDBOX(source);
 	g_autoptr(GError) error = NULL;
 
+	self->n_launching--;
+	launch_next(self);
 	if (!sbx_sandbox_start_finish(sandbox, res, &error)) {
 		g_dbus_method_invocation_return_gerror(g_steal_pointer(&call->invocation), error);
 		return;
@@ -340,11 +349,12 @@ on_sandbox_started(GObject *source, GAsyncResult *res, gpointer user_data)
 
 /* takes the volumes' attachment locks as @uid and starts the sandbox */
 static void
-attach_and_start(CreateCall *call_in, guint uid)
+attach_and_start(CreateCall *call_in)
 {
 	g_autoptr(CreateCall) call = call_in;
 	SbxManager *self = call->manager;
 	SbxSandbox *sandbox = call->sandbox;
+	guint uid = call->uid;
 	g_autoptr(GError) error = NULL;
 
 	if (call->volume_requests != NULL && call->volume_requests->len > 0) {
@@ -368,7 +378,45 @@ attach_and_start(CreateCall *call_in, guint uid)
 		}
 		sbx_sandbox_set_disks(sandbox, disks);
 	}
+	self->n_launching++;
 	sbx_sandbox_start_async(sandbox, on_sandbox_started, g_steal_pointer(&call));
+}
+
+/* a free slot: the oldest queued create starts (one whose client gave up
+ * starts too, and fails at once as cancelled) */
+static void
+launch_next(SbxManager *self)
+{
+	guint concurrent =
+	    (guint)sbx_config_get_uint(self->config, "limits", "MaxConcurrentCreates");
+
+	while (self->n_launching < concurrent && !g_queue_is_empty(&self->create_queue)) {
+		CreateCall *call = g_queue_pop_head(&self->create_queue);
+		sbx_sandbox_debug(sbx_sandbox_get_id(call->sandbox),
+				  "sandbox %s: leaves the create queue (%u still queued)",
+				  sbx_sandbox_get_id(call->sandbox),
+				  g_queue_get_length(&self->create_queue));
+		attach_and_start(call);
+	}
+}
+
+/* starts it now, or queues it behind MaxConcurrentCreates starting ones */
+static void
+start_or_queue(CreateCall *call)
+{
+	SbxManager *self = call->manager;
+	guint concurrent =
+	    (guint)sbx_config_get_uint(self->config, "limits", "MaxConcurrentCreates");
+
+	if (self->n_launching < concurrent && g_queue_is_empty(&self->create_queue)) {
+		attach_and_start(call);
+		return;
+	}
+	sbx_sandbox_info(sbx_sandbox_get_id(call->sandbox),
+			 "sandbox %s: %u starting already (MaxConcurrentCreates): queued, %u ahead",
+			 sbx_sandbox_get_id(call->sandbox), self->n_launching,
+			 g_queue_get_length(&self->create_queue));
+	g_queue_push_tail(&self->create_queue, call);
 }
 
 /* "volumes" is the volume manager's and "tenant-token" the gateway's: take
@@ -480,6 +528,7 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	call->manager = g_object_ref(self);
 	call->invocation = invocation; /* the handler owns one ref: completing consumes it */
 	call->volume_requests = g_steal_pointer(&volume_requests);
+	call->uid = owner_uid;
 	call->sandbox =
 	    sbx_sandbox_new(id, g_steal_pointer(&opts), image, backend, self->runtime_dir,
 			    sbx_config_get_boot_timeout_sec(self->config));
@@ -506,7 +555,7 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 			      sender, owner_uid);
 	if (tenant_token != NULL)
 		sbx_authority_grant(sbx_authority_get_default(), id, sender);
-	attach_and_start(g_steal_pointer(&call), owner_uid);
+	start_or_queue(g_steal_pointer(&call));
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -805,6 +854,7 @@ sbx_manager_shutdown_async(SbxManager *self, GAsyncReadyCallback callback, gpoin
 
 	self->shutting_down = TRUE;
 	g_ptr_array_add(self->shutdown_waiters, g_steal_pointer(&task));
+	sbx_snapshot_store_stop(self->snapshots);
 
 	g_hash_table_iter_init(&iter, self->sandboxes);
 	while (g_hash_table_iter_next(&iter, NULL, &value))

@@ -330,6 +330,13 @@ sbx_agent_client_handle_hello_reply(SbxAgentClient *self, const SbxFrame *frame,
 		sbx_proto_hello_reply_clear(&reply);
 		return FALSE;
 	}
+	if (self->identity_task != NULL && (reply.features & SBX_FEATURE_IDENTITY) == 0) {
+		g_set_error(error, SBX_ERROR, SBX_ERROR_PROTOCOL,
+			    "agent %s cannot take an identity",
+			    reply.agent_version != NULL ? reply.agent_version : "?");
+		sbx_proto_hello_reply_clear(&reply);
+		return FALSE;
+	}
 	self->ready = TRUE;
 	self->features = reply.features;
 	self->agent_version = g_steal_pointer(&reply.agent_version);
@@ -885,12 +892,14 @@ sbx_agent_client_set_identity_async(SbxAgentClient *self, const SbxProtoIdentity
 	GBytes *frame;
 
 	g_task_set_source_tag(task, sbx_agent_client_set_identity_async);
-	if (self->closed || !self->ready || self->identity_task != NULL) {
+	/* right behind HELLO is fine: the agent answers in order, and a restored
+	 * clone saves a round trip that way */
+	if (self->closed || !self->handshake_started || self->identity_task != NULL) {
 		g_task_return_new_error(task, SBX_ERROR, SBX_ERROR_NOT_RUNNING,
 					"the agent is not ready for an identity");
 		return;
 	}
-	if ((self->features & SBX_FEATURE_IDENTITY) == 0) {
+	if (self->ready && (self->features & SBX_FEATURE_IDENTITY) == 0) {
 		g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
 					"agent %s cannot take an identity", self->agent_version);
 		return;

@@ -56,6 +56,7 @@ sbx_limits_check_create(SbxConfig *config, const SbxLimitsUsage *usage, guint ow
 	guint max = sbx_config_get_max_sandboxes(config);
 	guint per_user = (guint)sbx_config_get_uint(config, "limits", "MaxSandboxesPerUser");
 	guint concurrent = (guint)sbx_config_get_uint(config, "limits", "MaxConcurrentCreates");
+	guint queued = (guint)sbx_config_get_uint(config, "limits", "MaxQueuedCreates");
 	g_autofree gchar *meminfo = NULL;
 	guint64 available = 0;
 	guint64 reserve;
@@ -69,11 +70,14 @@ sbx_limits_check_create(SbxConfig *config, const SbxLimitsUsage *usage, guint ow
 			      "uid %u has %u sandboxes already, the limit is %u "
 			      "(MaxSandboxesPerUser)",
 			      owner_uid, usage->n_owner, per_user);
-	if (usage->n_starting >= concurrent)
-		return refuse(error,
-			      "%u sandboxes are starting already, the limit is %u "
-			      "(MaxConcurrentCreates); try again when one is up",
-			      usage->n_starting, concurrent);
+	/* the starting ones and the queue behind them: beyond both, no capacity */
+	if (usage->n_starting >= concurrent + queued) {
+		g_set_error(error, SBX_ERROR, SBX_ERROR_CAPACITY,
+			    "capacity: %u sandboxes are starting or queued, the limit is %u "
+			    "(MaxConcurrentCreates + MaxQueuedCreates); try again when one is up",
+			    usage->n_starting, concurrent + queued);
+		return FALSE;
+	}
 	check = sbx_config_get_string(config, "limits", "CheckHostMemory");
 	if (g_strcmp0(check, "false") == 0 ||
 	    (g_strcmp0(check, "true") != 0 && usage->vms_are_processes))

@@ -13,7 +13,7 @@ G_BEGIN_DECLS
 typedef struct {
 	guint n_total;		    /* sandboxes not yet stopped */
 	guint n_owner;		    /* of them, the caller's */
-	guint n_starting;	    /* still booting */
+	guint n_starting;	    /* still booting, or queued to */
 	guint64 starting_mib;	    /* memory of those (not yet in MemAvailable) */
 	gboolean vms_are_processes; /* the test backend: CheckHostMemory=auto skips */
 } SbxLimitsUsage;
@@ -22,8 +22,8 @@ typedef struct {
 gboolean sbx_limits_parse_mem_available(const gchar *meminfo, guint64 *mib);
 
 /* checked in this order: MaxSandboxes, MaxSandboxesPerUser,
- * MaxConcurrentCreates, the host's free memory (CheckHostMemory,
- * HostMemoryReserveMiB). Reads /proc/meminfo (small, never blocks). */
+ * MaxConcurrentCreates + MaxQueuedCreates (SBX_ERROR_CAPACITY), the host's free memory
+ * (CheckHostMemory, HostMemoryReserveMiB). Reads /proc/meminfo (small, never blocks). */
 gboolean sbx_limits_check_create(SbxConfig *config, const SbxLimitsUsage *usage, guint owner_uid,
 				 guint memory_mib, GError **error);
 

@@ -30,7 +30,9 @@ struct _SbxSandbox {
 	gboolean boot_timed_out;
 	/* its allow_net rules must be in the firewall before its agent is used */
 	gboolean needs_net_rules;
-	GSocketClient *socket_client;
+	gulong egress_denied_id;    /* on the egress proxy's "denied" */
+	gint64 egress_denied_since; /* the current minute of denials logged */
+	guint egress_denied_count;
 	gint64 connect_deadline;
 	guint connect_retry_id;
 
@@ -64,6 +66,9 @@ struct _SbxSandbox {
 	gchar *region;
 	gint64 expires_at; /* µs since the epoch; 0 until armed */
 	gboolean adopted;
+	/* a restored clone runs once both are answered */
+	gboolean handshake_done;
+	gboolean identity_done;
 	gboolean crashed;
 	gboolean finished;
 	SbxEventLog *events;

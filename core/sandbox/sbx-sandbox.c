@@ -65,8 +65,11 @@ sbx_sandbox_dispose(GObject *object)
 	if (self->agent != NULL && self->agent_closed_id != 0)
 		g_clear_signal_handler(&self->agent_closed_id, self->agent);
 	g_clear_object(&self->agent);
-	g_clear_object(&self->socket_client);
 	g_clear_object(&self->owner_connection);
+	if (self->egress_denied_id != 0 && sbx_netpol_firewall_get_default() != NULL)
+		g_clear_signal_handler(
+		    &self->egress_denied_id,
+		    sbx_netpol_firewall_get_egress(sbx_netpol_firewall_get_default()));
 	G_OBJECT_CLASS(sbx_sandbox_parent_class)->dispose(object);
 }
 
@@ -119,7 +122,6 @@ sbx_sandbox_init(SbxSandbox *self)
 	self->execs = g_ptr_array_new();
 	self->destroy_waiters = g_ptr_array_new_with_free_func(g_object_unref);
 	self->start_cancellable = g_cancellable_new();
-	self->socket_client = g_socket_client_new();
 }
 
 SbxSandbox *
@@ -361,8 +363,12 @@ on_vm_destroyed(GObject *source, GAsyncResult *res, gpointer user_data)
 						  self->id, error->message);
 	}
 	/* the guest is gone: its address may go to the next one */
-	if (sbx_netpol_firewall_get_default() != NULL)
-		sbx_netpol_firewall_remove_sandbox(sbx_netpol_firewall_get_default(), self->id);
+	if (sbx_netpol_firewall_get_default() != NULL) {
+		SbxNetpolFirewall *firewall = sbx_netpol_firewall_get_default();
+		g_clear_signal_handler(&self->egress_denied_id,
+				       sbx_netpol_firewall_get_egress(firewall));
+		sbx_netpol_firewall_remove_sandbox(firewall, self->id);
+	}
 	task = g_task_new(NULL, NULL, on_run_dir_removed, g_object_ref(self));
 	g_task_set_task_data(task, g_strdup(self->run_dir), g_free);
 	g_task_run_in_thread(task, remove_run_dir_thread);
@@ -582,7 +588,11 @@ on_identity(GObject *source, GAsyncResult *res, gpointer user_data)
 		fail_start(self, SBX_ERROR_FAILED, "cancelled", NULL);
 		return;
 	}
-	become_running(self);
+	sbx_sandbox_debug(self->id, "sandbox %s: guest took its identity at %.3f s", self->id,
+			  (g_get_monotonic_time() - self->start_time) / 1e6);
+	self->identity_done = TRUE;
+	if (self->handshake_done)
+		become_running(self);
 }
 
 /* a clone of a snapshot starts as an exact copy: before anything runs in it,
@@ -629,10 +639,12 @@ on_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
 		fail_start(self, SBX_ERROR_FAILED, "cancelled", NULL);
 		return;
 	}
-	if (self->snapshot_dir != NULL && !self->adopted) {
-		send_identity(self);
+	sbx_sandbox_debug(self->id, "sandbox %s: agent answered HELLO at %.3f s", self->id,
+			  (g_get_monotonic_time() - self->start_time) / 1e6);
+	self->handshake_done = TRUE;
+	/* a restored clone runs once it has its identity too (sent with HELLO) */
+	if (self->snapshot_dir != NULL && !self->adopted && !self->identity_done)
 		return;
-	}
 	become_running(self);
 }
 
@@ -700,8 +712,8 @@ on_connected(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	g_autoptr(SbxSandbox) self = SBX_SANDBOX(user_data);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GSocketConnection) conn =
-	    g_socket_client_connect_finish(G_SOCKET_CLIENT(source), res, &error);
+	g_autoptr(GIOStream) conn =
+	    sbx_hypervisor_backend_connect_agent_finish(self->backend, res, &error);
 
 	if (conn == NULL) {
 		if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
@@ -714,18 +726,23 @@ on_connected(GObject *source, GAsyncResult *res, gpointer user_data)
 		fail_start(self, SBX_ERROR_AGENT, "cannot connect to the agent socket", error);
 		return;
 	}
-	self->agent = sbx_agent_client_new(G_IO_STREAM(conn), self->id);
+	sbx_sandbox_debug(self->id, "sandbox %s: agent socket connected at %.3f s", self->id,
+			  (g_get_monotonic_time() - self->start_time) / 1e6);
+	self->agent = sbx_agent_client_new(conn, self->id);
 	sbx_agent_client_handshake_async(self->agent, self->boot_timeout_sec * 1000,
 					 self->start_cancellable, on_handshake, g_object_ref(self));
+	if (self->snapshot_dir != NULL && !self->adopted)
+		send_identity(self);
 }
 
 static void
 try_connect(SbxSandbox *self)
 {
 	g_autofree gchar *socket_path = g_build_filename(self->run_dir, "agent.sock", NULL);
-	g_autoptr(GSocketAddress) address = g_unix_socket_address_new(socket_path);
-	g_socket_client_connect_async(self->socket_client, G_SOCKET_CONNECTABLE(address),
-				      self->start_cancellable, on_connected, g_object_ref(self));
+	/* the backend knows how its agent is reached (a socket, a vsock handshake) */
+	sbx_hypervisor_backend_connect_agent_async(self->backend, self->id, socket_path,
+						   self->start_cancellable, on_connected,
+						   g_object_ref(self));
 }
 
 static void
@@ -742,6 +759,31 @@ on_net_rules_added(GObject *source, GAsyncResult *res, gpointer user_data)
 	try_connect(self);
 }
 
+#define SBX_SANDBOX_DENIALS_PER_MINUTE 20
+
+/* the proxy's denials of this sandbox: names and ports, never payloads */
+static void
+on_egress_denied(SbxNetpolEgress *egress, const gchar *id, const gchar *host, guint port,
+		 const gchar *why, gpointer user_data)
+{
+	SbxSandbox *self = user_data;
+	gint64 now = g_get_monotonic_time();
+
+	if (g_strcmp0(id, self->id) != 0)
+		return;
+	/* a guest can be denied as fast as it can ask: a few lines a minute,
+	 * so its denials never push everything else out of the event log */
+	if (now - self->egress_denied_since > 60 * G_USEC_PER_SEC) {
+		self->egress_denied_since = now;
+		self->egress_denied_count = 0;
+	}
+	self->egress_denied_count++;
+	if (self->egress_denied_count <= SBX_SANDBOX_DENIALS_PER_MINUTE)
+		sbx_event_log_add(self->events, "network: denied %s port %u: %s", host, port, why);
+	else if (self->egress_denied_count == SBX_SANDBOX_DENIALS_PER_MINUTE + 1)
+		sbx_event_log_add(self->events, "network: more denials this minute, not logged");
+}
+
 /* no caller process runs before the agent is used: the rules are in place by then */
 static void
 add_net_rules(SbxSandbox *self)
@@ -756,6 +798,10 @@ add_net_rules(SbxSandbox *self)
 		fail_start(self, SBX_ERROR_FAILED, "cannot install its allow_net rules", error);
 		return;
 	}
+	if (self->egress_denied_id == 0)
+		self->egress_denied_id =
+		    g_signal_connect(sbx_netpol_firewall_get_egress(firewall), "denied",
+				     G_CALLBACK(on_egress_denied), self);
 	sbx_netpol_firewall_add_sandbox_async(firewall, self->id, ip, self->opts->allow_net,
 					      self->start_cancellable, on_net_rules_added,
 					      g_object_ref(self));

@@ -18,7 +18,7 @@ struct _SbxSnapshotStore {
 	gchar *root;
 	gchar *runtime_dir;
 	guint boot_timeout_sec;
-	GHashTable *building; /* snapshot dir -> TRUE while a build runs */
+	GHashTable *building; /* snapshot dir -> its Build (not owned) while it runs */
 	GHashTable *failed;   /* snapshot dir -> why: not retried until restart */
 };
 
@@ -157,7 +157,6 @@ typedef struct {
 	SbxVmSpec *spec;
 	gchar *final_dir;
 	SbxAgentClient *agent;
-	GSocketClient *client;
 	gint64 started;
 	gint64 deadline;
 	GError *error;
@@ -167,7 +166,6 @@ static void
 build_free(Build *b)
 {
 	g_clear_object(&b->agent);
-	g_clear_object(&b->client);
 	g_object_unref(b->backend);
 	sbx_vm_spec_free(b->spec);
 	g_free(b->final_dir);
@@ -265,8 +263,8 @@ on_template_connected(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	Build *b = user_data;
 	GError *error = NULL;
-	g_autoptr(GSocketConnection) conn =
-	    g_socket_client_connect_finish(G_SOCKET_CLIENT(source), res, &error);
+	g_autoptr(GIOStream) conn =
+	    sbx_hypervisor_backend_connect_agent_finish(b->backend, res, &error);
 
 	if (conn == NULL) {
 		if (g_get_monotonic_time() < b->deadline) {
@@ -277,7 +275,7 @@ on_template_connected(GObject *source, GAsyncResult *res, gpointer user_data)
 		build_finish(b, error);
 		return;
 	}
-	b->agent = sbx_agent_client_new(G_IO_STREAM(conn), b->spec->id);
+	b->agent = sbx_agent_client_new(conn, b->spec->id);
 	sbx_agent_client_handshake_async(b->agent, b->store->boot_timeout_sec * 1000, NULL,
 					 on_template_handshake, b);
 }
@@ -285,9 +283,9 @@ on_template_connected(GObject *source, GAsyncResult *res, gpointer user_data)
 static void
 try_connect(Build *b)
 {
-	g_autoptr(GSocketAddress) address = g_unix_socket_address_new(b->spec->agent_socket);
-	g_socket_client_connect_async(b->client, G_SOCKET_CONNECTABLE(address), NULL,
-				      on_template_connected, b);
+	/* the backend knows how its agent is reached */
+	sbx_hypervisor_backend_connect_agent_async(b->backend, b->spec->id, b->spec->agent_socket,
+						   NULL, on_template_connected, b);
 }
 
 static void
@@ -322,8 +320,11 @@ sbx_snapshot_store_build(SbxSnapshotStore *store, SbxHypervisorBackend *backend,
 	g_autofree gchar *id = NULL;
 	g_autofree gchar *tmp = NULL;
 
+	/* several cold boots of one kind ask for it: the first one takes it, and
+	 * one that runs after it was taken must not take it again */
 	if (g_hash_table_contains(store->building, snapshot_dir) ||
-	    g_hash_table_contains(store->failed, snapshot_dir))
+	    g_hash_table_contains(store->failed, snapshot_dir) ||
+	    g_file_test(snapshot_dir, G_FILE_TEST_IS_DIR))
 		return;
 	if (g_mkdir_with_parents(store->root, 0711) != 0) {
 		sbx_snapshot_store_forget(store, snapshot_dir, g_strerror(errno));
@@ -334,7 +335,6 @@ sbx_snapshot_store_build(SbxSnapshotStore *store, SbxHypervisorBackend *backend,
 	b = g_new0(Build, 1);
 	b->store = store;
 	b->backend = g_object_ref(backend);
-	b->client = g_socket_client_new();
 	b->spec = sbx_vm_spec_copy(spec);
 	b->final_dir = g_strdup(snapshot_dir);
 	b->started = g_get_monotonic_time();
@@ -354,7 +354,27 @@ sbx_snapshot_store_build(SbxSnapshotStore *store, SbxHypervisorBackend *backend,
 		build_free(b);
 		return;
 	}
-	g_hash_table_add(store->building, g_strdup(snapshot_dir));
+	g_hash_table_insert(store->building, g_strdup(snapshot_dir), b);
 	g_info("taking snapshot %s (template %s)", snapshot_dir, id);
 	sbx_hypervisor_backend_start_vm_async(backend, b->spec, NULL, on_template_started, b);
+}
+
+/* the daemon stops: template VMs still booting or being saved go at once (the
+ * backend's destroy kills them before it returns; what is left of them the
+ * next start's recovery removes) */
+void
+sbx_snapshot_store_stop(SbxSnapshotStore *store)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	if (store == NULL)
+		return;
+	g_hash_table_iter_init(&iter, store->building);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		Build *b = value;
+		g_info("snapshot %s: the daemon stops, template %s destroyed", b->final_dir,
+		       b->spec->id);
+		sbx_hypervisor_backend_destroy_vm_async(b->backend, b->spec->id, NULL, NULL, NULL);
+	}
 }

@@ -12,6 +12,8 @@ typedef struct _SbxSnapshotStore SbxSnapshotStore;
 SbxSnapshotStore *sbx_snapshot_store_new(const gchar *root, const gchar *runtime_dir,
 					 guint boot_timeout_sec);
 void sbx_snapshot_store_free(SbxSnapshotStore *store);
+/* at shutdown: destroys the template VMs of the builds under way */
+void sbx_snapshot_store_stop(SbxSnapshotStore *store);
 
 gchar *sbx_snapshot_store_lookup(SbxSnapshotStore *store, SbxHypervisorBackend *backend,
 				 const SbxVmSpec *spec, gboolean *ready, gchar **why);

@@ -53,7 +53,9 @@ install_sdk(const gchar *src, const gchar *dir, GError **error)
 	    g_build_filename(dir, "node_modules", ".package-lock.json", NULL);
 	g_autofree gchar *want = NULL;
 	g_autofree gchar *have = NULL;
-	g_autoptr(GSubprocess) npm = NULL;
+	const gchar *npm_argv[] = {"npm",	 "ci",	      "--prefix",	  dir,
+				   "--no-audit", "--no-fund", "--loglevel=error", NULL};
+	gint status = 0;
 	g_autoptr(GDir) scripts = NULL;
 	const gchar *name;
 
@@ -83,9 +85,13 @@ install_sdk(const gchar *src, const gchar *dir, GError **error)
 			return TRUE;
 	}
 	g_printerr("# npm ci in %s\n", dir);
-	npm = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, error, "npm", "ci", "--prefix", dir,
-			       "--no-audit", "--no-fund", "--loglevel=error", NULL);
-	if (npm == NULL || !g_subprocess_wait_check(npm, NULL, error))
+	/* g_spawn_sync, not GSubprocess: this runs before sbx_supervisor_fork(), and a
+	 * GSubprocess would start GLib's worker thread, which the forked child lacks:
+	 * its own child watches would then never fire (node's exit was never seen) */
+	if (!g_spawn_sync(NULL, (gchar **)npm_argv, NULL,
+			  G_SPAWN_SEARCH_PATH | G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, NULL,
+			  NULL, &status, error) ||
+	    !g_spawn_check_wait_status(status, error))
 		return FALSE;
 	{
 		g_autofree gchar *stamp = g_build_filename(dir, ".installed-lock.json", NULL);

@@ -231,6 +231,19 @@ start_and_wait(SbxNetpolFirewall *fw, GError **error)
 		g_main_context_iteration(NULL, TRUE);
 }
 
+/* [network] for a test table; the egress proxy is the one just built, on
+ * ports of this test's own */
+static void
+set_test_config(GKeyFile *kf, const gchar *table)
+{
+	guint base = 30000 + (guint)getpid() % 10000 * 2;
+
+	g_key_file_set_string(kf, "network", "Table", table);
+	g_key_file_set_string(kf, "network", "EgressProgram", g_getenv("SBX_EGRESS_PROGRAM"));
+	g_key_file_set_uint64(kf, "network", "EgressPort", base);
+	g_key_file_set_uint64(kf, "network", "EgressDnsPort", base + 1);
+}
+
 /* installed twice (a restart replaces it), then removed; nothing else touched */
 static void
 test_firewall_install(void)
@@ -246,7 +259,7 @@ test_firewall_install(void)
 	if (!can_use_nft())
 		return;
 	g_assert_true(sbx_netpol_nft_run_sync(other_script, FALSE, &error));
-	g_key_file_set_string(kf, "network", "Table", table);
+	set_test_config(kf, table);
 	fw = sbx_netpol_firewall_new(kf, &error);
 	g_assert_no_error(error);
 	g_assert_true(sbx_netpol_firewall_add_bridge(fw, "sbxunit0", &error));
@@ -370,13 +383,13 @@ test_firewall_sandbox(void)
 
 	g_assert_no_error(error);
 	bad = sbx_netpol_ruleset_build_sandbox("t", "sbx1", "10.0.0.1 }; flush ruleset; {", policy,
-					       &error);
+					       0, 0, &error);
 	g_assert_null(bad);
 	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
 	g_clear_error(&error);
 	if (!can_use_nft())
 		return;
-	g_key_file_set_string(kf, "network", "Table", table);
+	set_test_config(kf, table);
 	fw = sbx_netpol_firewall_new(kf, &error);
 	g_assert_true(sbx_netpol_firewall_add_bridge(fw, "sbxunit1", &error));
 	start_and_wait(fw, &error);
@@ -397,6 +410,24 @@ test_firewall_sandbox(void)
 	g_assert_nonnull(
 	    strstr(out, "ip daddr 172.31.0.9 meta l4proto { tcp, udp } th dport 8080 accept"));
 	g_assert_nonnull(strstr(out, "ip daddr 192.0.2.0/24 accept"));
+	/* the name goes through the proxy: DNS and web ports redirected to it,
+	 * and only redirected traffic reaches its ports */
+	{
+		g_autofree gchar *dns = g_strdup_printf(
+		    "fib daddr type local udp dport 53 ct mark set 0x73627865 redirect to :%u",
+		    (guint)g_key_file_get_uint64(kf, "network", "EgressDnsPort", NULL));
+		g_autofree gchar *web = g_strdup_printf(
+		    "tcp dport { 80, 443 } ct mark set 0x73627865 redirect to :%u",
+		    (guint)g_key_file_get_uint64(kf, "network", "EgressPort", NULL));
+		g_assert_nonnull(strstr(out, "10.213.7.7 : jump sbx_sbxabc_1_nat"));
+		/* listed addresses: not redirected, marked for every sandboxd table */
+		g_assert_nonnull(
+		    strstr(out, "ip daddr 192.0.2.0/24 ct mark set 0x73627861 return"));
+		g_assert_nonnull(strstr(out, dns));
+		g_assert_nonnull(strstr(out, web));
+		g_assert_nonnull(strstr(out, "ct status dnat tcp dport"));
+		g_assert_true(sbx_netpol_egress_is_running(sbx_netpol_firewall_get_egress(fw)));
+	}
 	sbx_netpol_firewall_remove_sandbox(fw, "sbxabc-1");
 	/* removal is asynchronous: wait for the chain to go */
 	for (guint i = 0; i < 100; i++) {

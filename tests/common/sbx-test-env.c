@@ -96,8 +96,34 @@ sbx_test_env_write_config(SbxTestEnv *env, const gchar *contents, GError **error
 	return g_file_set_contents(path, contents, -1, error);
 }
 
+/* $SBX_TEST_BACKEND picks the hypervisor backend (default libvirt); qemu
+ * keeps its records under the test folder and shares /tmp, where the
+ * sandboxes' files are. Its name, and its section in *section */
+static const gchar *
+backend_config(SbxTestEnv *env, gchar **section, GError **error)
+{
+	const gchar *backend = g_getenv("SBX_TEST_BACKEND");
+
+	if (backend == NULL || backend[0] == '\0' || g_strcmp0(backend, "libvirt") == 0) {
+		*section = g_strdup("[libvirt]\n"
+				    "DomainType=auto\n");
+		return "libvirt";
+	}
+	if (g_strcmp0(backend, "qemu") == 0) {
+		g_autofree gchar *records = g_build_filename(env->tmpdir, "qemu-records", NULL);
+		*section = g_strdup_printf("[qemu]\n"
+					   "PrivateTmp=false\n"
+					   "RecordDir=%s\n",
+					   records);
+		return "qemu";
+	}
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+		    "SBX_TEST_BACKEND=%s: not libvirt or qemu", backend);
+	return NULL;
+}
+
 static gboolean
-write_libvirt_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
+write_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
 {
 	g_autofree gchar *kernel = g_build_filename(image_dir, "vmlinuz", NULL);
 	g_autofree gchar *initrd = g_build_filename(image_dir, "initrd.img", NULL);
@@ -105,9 +131,13 @@ write_libvirt_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
 	g_autofree gchar *cmdline = NULL;
 	g_autofree gchar *cmdline_line = NULL;
 	g_autofree gchar *conf = NULL;
+	g_autofree gchar *section = NULL;
+	const gchar *backend = backend_config(env, &section, error);
 	/* never the production daemon's firewall table */
 	g_autofree gchar *table = g_strdup_printf("sbxtest_%d", (int)getpid());
 
+	if (backend == NULL)
+		return FALSE;
 	if (!g_file_test(kernel, G_FILE_TEST_IS_REGULAR)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
 			    "no guest image at %s (build it: meson compile -C BUILDDIR image)",
@@ -119,7 +149,7 @@ write_libvirt_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
 		cmdline_line = g_strdup_printf("Cmdline=%s\n", g_strstrip(cmdline));
 	conf = g_strdup_printf("# written by the integration tests\n"
 			       "[daemon]\n"
-			       "Backend=libvirt\n"
+			       "Backend=%s\n"
 			       "DefaultImage=integration\n"
 			       "StateDir=%s\n"
 			       "BootTimeoutSec=300\n"
@@ -129,13 +159,12 @@ write_libvirt_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
 			       "Initrd=%s\n"
 			       "%s"
 			       "\n"
-			       "[libvirt]\n"
-			       "DomainType=auto\n"
-			       "\n"
 			       "[network]\n"
-			       "Table=%s\n",
-			       env->state_dir, kernel, initrd,
-			       cmdline_line != NULL ? cmdline_line : "", table);
+			       "Table=%s\n"
+			       "\n"
+			       "%s",
+			       backend, env->state_dir, kernel, initrd,
+			       cmdline_line != NULL ? cmdline_line : "", table, section);
 	sbx_supervisor_record_nft_table(env->tmpdir, table);
 	return sbx_test_env_write_config(env, conf, error);
 }
@@ -250,8 +279,8 @@ sbx_test_env_start(SbxTestEnv *env, const gchar *tmpdir, GError **error)
 
 	if (image_dir == NULL)
 		return FALSE;
-	return sbx_test_env_setup(env, tmpdir, error) &&
-	       write_libvirt_config(env, image_dir, error) && sbx_test_env_start_daemon(env, error);
+	return sbx_test_env_setup(env, tmpdir, error) && write_config(env, image_dir, error) &&
+	       sbx_test_env_start_daemon(env, error);
 }
 
 static gint

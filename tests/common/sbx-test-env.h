@@ -1,7 +1,8 @@
 /* the one daemon test harness: a private dbus-daemon with the shipped D-Bus
  * policy and the sandboxd built here, plus helpers to call them. The unit
  * tests run it with the test backend (sbx_test_env_new()), the integration
- * tests with libvirt and real guests (sbx_test_env_start()).
+ * tests with real guests on libvirt, or on qemu with SBX_TEST_BACKEND=qemu
+ * (sbx_test_env_start()).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
@@ -48,7 +49,7 @@ GDBusConnection *sbx_test_env_connect(SbxTestEnv *env, GError **error);
 
 /* the integration tests' single environment; sbx_test_env_start() fills it */
 SbxTestEnv *sbx_test_env_get(void);
-/* @tmpdir exists: sbx_test_env_setup(), a config for libvirt and the test
+/* @tmpdir exists: sbx_test_env_setup(), a config for $SBX_TEST_BACKEND and the test
  * image ($SBX_TEST_IMAGE_DIR), then the daemon */
 gboolean sbx_test_env_start(SbxTestEnv *env, const gchar *tmpdir, GError **error);
 /* SIGTERM, then SIGKILL after @timeout_ms; the exit status, or -signal */
@@ -111,6 +112,9 @@ gboolean sbx_test_sh(const gchar *path, const gchar *script, GBytes *input, SbxE
 /* runs the built sandboxctl against the private bus; *exit_code is -signal if killed */
 gboolean sbx_test_cli(const gchar *const *args, const gchar *input, gint *exit_code, gchar **out,
 		      gchar **err, GError **error);
+
+/* ReadLog of @which ("events", "console", ...) of a sandbox, whole */
+gchar *sbx_test_read_log(const gchar *path, const gchar *which);
 
 /* libvirt and host process checks */
 gboolean sbx_test_domain_exists(const gchar *name, GError **error);

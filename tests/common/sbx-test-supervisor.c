@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -197,6 +198,74 @@ delete_nft_tables(const char *tmpdir)
 	run_for_each_line(tmpdir, "supervisor-nft-tables", argv, 4, "deleted leftover nft table");
 }
 
+/* the qemu backend's VMs run in their own session: those whose command line
+ * names a file below @tmpdir (their run folder) are ours */
+static void
+kill_qemus(const char *tmpdir)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *e;
+
+	while (proc != NULL && (e = readdir(proc)) != NULL) {
+		char path[300];
+		char cmd[8192];
+		ssize_t n;
+		int fd;
+		int ours = 0;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, cmd, sizeof(cmd) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		cmd[n] = '\0';
+		if (strstr(cmd, "qemu-system") == NULL)
+			continue;
+		for (ssize_t off = 0; off < n; off += (ssize_t)strlen(cmd + off) + 1) {
+			if (strstr(cmd + off, tmpdir) != NULL)
+				ours = 1;
+		}
+		if (ours && kill(atoi(e->d_name), SIGKILL) == 0)
+			fprintf(stderr, "supervisor: killed leftover QEMU %s\n", e->d_name);
+	}
+	if (proc != NULL)
+		closedir(proc);
+}
+
+/* the qemu backend's per-tap anti-spoofing tables (bridge sbxq_st + id tail) */
+static void
+delete_tap_tables(const char *tmpdir)
+{
+	char path[4096];
+	char line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/supervisor-domains", tmpdir);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char table[64];
+		size_t len;
+		char *argv[] = {"nft", "delete", "table", "bridge", table, NULL};
+
+		line[strcspn(line, "\n")] = '\0';
+		len = strlen(line);
+		if (len == 0)
+			continue;
+		snprintf(table, sizeof(table), "sbxq_st%s", len > 13 ? line + len - 13 : line);
+		if (run_quiet(argv))
+			fprintf(stderr, "supervisor: deleted leftover nft table bridge %s\n",
+				table);
+	}
+	fclose(f);
+}
+
 /* the daemon's log says why, most of the time */
 static void
 print_log_tail(const char *tmpdir)
@@ -265,8 +334,10 @@ sbx_supervisor_fork(const char *tmpdir)
 	kill_recorded(tmpdir, SIGKILL);
 	for (int i = 0; i < 50 && !reap_all(); i++)
 		sleep_ms(100);
+	kill_qemus(tmpdir);
 	destroy_domains(tmpdir);
 	delete_nft_tables(tmpdir);
+	delete_tap_tables(tmpdir);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		print_log_tail(tmpdir);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -8,7 +8,9 @@
 /* forks: returns in the child (which runs the tests); in the parent it waits for the
  * child, then kills every process recorded with sbx_supervisor_record_pid() (and any
  * orphan left behind), destroys every libvirt domain recorded with
- * sbx_supervisor_record_domain(), removes @tmpdir and exits with the child's status.
+ * sbx_supervisor_record_domain() (and, for the qemu backend, kills the QEMUs whose
+ * command line names @tmpdir and deletes their taps' nft bridge tables), removes @tmpdir
+ * and exits with the child's status.
  * call it before GLib starts any thread. */
 void sbx_supervisor_fork(const char *tmpdir);
 

@@ -35,32 +35,6 @@ get_sandbox(const gchar *id, GError **error)
 	return path;
 }
 
-static gchar *
-read_log(const gchar *path, const gchar *which)
-{
-	g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
-	g_autoptr(GVariant) reply = NULL;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GString) text = g_string_new(NULL);
-	gchar buf[4096];
-	gssize n;
-	gint p[2];
-
-	g_assert_true(g_unix_open_pipe(p, FD_CLOEXEC, NULL));
-	g_unix_fd_list_append(fds, p[1], NULL);
-	close(p[1]);
-	reply = g_dbus_connection_call_with_unix_fd_list_sync(
-	    sbx_test_env_get()->conn, "org.sandboxd", path, "org.sandboxd.Sandbox1", "ReadLog",
-	    g_variant_new("(sh@a{sv})", which, 0, g_variant_new_parsed("@a{sv} {}")), NULL,
-	    G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL, NULL, &error);
-	g_assert_no_error(error);
-	g_clear_object(&fds);
-	while ((n = read(p[0], buf, sizeof(buf))) > 0)
-		g_string_append_len(text, buf, n);
-	close(p[0]);
-	return g_string_free(g_steal_pointer(&text), FALSE);
-}
-
 static gboolean
 path_exists(const gchar *dir, const gchar *name)
 {
@@ -152,7 +126,7 @@ test_restart(void)
 		g_assert_cmpstr(text, ==, "before\nsurvivor\n");
 	}
 	sbx_exec_result_clear(&res);
-	events = read_log(dur_path, "events");
+	events = sbx_test_read_log(dur_path, "events");
 	g_assert_nonnull(strstr(events, " adopted (agent "));
 
 	/* the session sandbox: domain, QEMU, run folder and record gone */
@@ -228,7 +202,7 @@ test_qemu_killed(void)
 	state = sbx_test_get_property(NULL, dur_path, "org.sandboxd.Sandbox1", "State", &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(g_variant_get_string(state, NULL), ==, "crashed");
-	events = read_log(dur_path, "events");
+	events = sbx_test_read_log(dur_path, "events");
 	g_assert_nonnull(strstr(events, " crashed: "));
 	g_dbus_connection_signal_unsubscribe(env->conn, sub);
 	/* dismissed */

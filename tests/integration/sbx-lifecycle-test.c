@@ -134,9 +134,9 @@ on_burst_reply(GObject *source, GAsyncResult *res, gpointer user_data)
 		g_ptr_array_add(b->paths, path);
 		b->ok++;
 	} else if (g_dbus_error_is_remote_error(error) &&
-		   g_strcmp0(g_dbus_error_get_remote_error(error),
-			     "org.sandboxd.Error.LimitExceeded") == 0 &&
-		   strstr(error->message, "(MaxConcurrentCreates)") != NULL) {
+		   g_strcmp0(g_dbus_error_get_remote_error(error), "org.sandboxd.Error.Capacity") ==
+		       0 &&
+		   strstr(error->message, "(MaxConcurrentCreates") != NULL) {
 		b->refused++;
 	} else {
 		g_ptr_array_add(b->unexpected, g_strdup(error->message));

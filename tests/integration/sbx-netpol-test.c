@@ -34,6 +34,77 @@
 #define SERVER_PORT "8080"
 #define SPOOF_IP "10.213.254.254"
 #define SPOOF_MAC "52:54:00:fe:fe:fe"
+/* the test DNS zone, served to the egress proxy by its test resolver table:
+ * allowed.test is the test internet host, blocked.test another address of it */
+#define ALLOWED_NAME "allowed.test"
+#define BLOCKED_NAME "blocked.test"
+#define BLOCKED_IP "198.18.13.9"
+
+/* HTTP on 80 and HTTPS on 443 (a test CA's certificate for both names):
+ * each answer says which Host it got and on which address it was reached */
+static const gchar web_py[] =
+    "import http.server, socketserver, ssl, sys, threading\n"
+    "class H(http.server.BaseHTTPRequestHandler):\n"
+    "    def do_GET(self):\n"
+    "        b = ('host=%s;addr=%s;tls=%s\\n' % (self.headers.get('Host'),\n"
+    "             self.connection.getsockname()[0],\n"
+    "             isinstance(self.connection, ssl.SSLSocket))).encode()\n"
+    "        self.send_response(200)\n"
+    "        self.send_header('Content-Length', str(len(b)))\n"
+    "        self.end_headers()\n"
+    "        self.wfile.write(b)\n"
+    "    def log_message(self, *a): pass\n"
+    "class S(socketserver.ThreadingMixIn, http.server.HTTPServer):\n"
+    "    daemon_threads = True\n"
+    "    allow_reuse_address = True\n"
+    "def serve(port, tls):\n"
+    "    s = S(('0.0.0.0', port), H)\n"
+    "    if tls:\n"
+    "        c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+    "        c.load_cert_chain(sys.argv[1], sys.argv[2])\n"
+    "        s.socket = c.wrap_socket(s.socket, server_side=True)\n"
+    "    s.serve_forever()\n"
+    "threading.Thread(target=serve, args=(80, False), daemon=True).start()\n"
+    "serve(443, True)\n";
+
+/* each argument "KIND,NAME[,ADDRESS]" -> "ARG RESULT": http/https to NAME
+ * (resolved by the guest's resolver unless ADDRESS is given, SNI and Host
+ * are NAME), or dns,NAME,SERVER (an A query); ok:BODY, rcodeN:ADDR or error:WHAT */
+static const gchar fetch_py[] =
+    "import socket, ssl, struct, sys\n"
+    "def get(name, ip, tls):\n"
+    "    ip = ip or socket.gethostbyname(name)\n"
+    "    s = socket.create_connection((ip, 443 if tls else 80), timeout=8)\n"
+    "    if tls:\n"
+    "        c = ssl.create_default_context(cafile='/root/test-ca.crt')\n"
+    "        s = c.wrap_socket(s, server_hostname=name)\n"
+    "    s.sendall(('GET / HTTP/1.1\\r\\nHost: %s\\r\\nConnection: close\\r\\n\\r\\n'"
+    " % name).encode())\n"
+    "    d = b''\n"
+    "    while True:\n"
+    "        x = s.recv(4096)\n"
+    "        if not x: break\n"
+    "        d += x\n"
+    "    if not d: raise OSError('closed')\n"
+    "    return 'ok:' + d.split(b'\\r\\n\\r\\n', 1)[-1].decode().strip()\n"
+    "def dns(name, server):\n"
+    "    q = struct.pack('!6H', 0x1234, 0x0100, 1, 0, 0, 0)\n"
+    "    q += b''.join(bytes([len(l)]) + l.encode() for l in name.split('.'))\n"
+    "    q += b'\\0' + struct.pack('!HH', 1, 1)\n"
+    "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+    "    s.settimeout(4)\n"
+    "    s.sendto(q, (server, 53))\n"
+    "    r = s.recv(512)\n"
+    "    n = struct.unpack('!H', r[6:8])[0]\n"
+    "    return 'rcode%d:%s' % (r[3] & 15, '.'.join(map(str, r[-4:])) if n else '-')\n"
+    "for a in sys.argv[1:]:\n"
+    "    f = a.split(',') + [None]\n"
+    "    try:\n"
+    "        if f[0] == 'dns': r = dns(f[1], f[2])\n"
+    "        else: r = get(f[1], f[2], f[0] == 'https')\n"
+    "    except Exception as e:\n"
+    "        r = 'error:%s' % type(e).__name__\n"
+    "    print(a, r)\n";
 
 /* tcp/udp servers answering "tcp-TAG" / "udp-TAG" on PORT, IPv4 and IPv6 */
 static const gchar server_py[] =
@@ -120,6 +191,8 @@ static gchar *count_table;
 static gchar *sbx_a, *sbx_b; /* two sandboxes */
 static gchar *ip_a, *ip_b, *nic_a, *mac_a, *mac_b, *ip6_b;
 static gchar *gateway;
+static gchar *inet_pid; /* the test internet host's namespace holder */
+static gchar *egress_port, *egress_dns_port;
 
 static gchar *
 bytes_to_str(GBytes *bytes)
@@ -195,6 +268,8 @@ make_test_host(const gchar *name, const gchar *host_addr, const gchar *ns_addr,
 	if (holder == NULL)
 		return FALSE;
 	pid = g_strdup(g_subprocess_get_identifier(holder));
+	if (g_str_equal(name, "inet"))
+		inet_pid = g_strdup(pid);
 	/* the holder must have unshared before the veth goes in */
 	for (guint i = 0; i < 50; i++) {
 		g_autofree gchar *own = g_file_read_link("/proc/self/ns/net", NULL);
@@ -641,6 +716,143 @@ test_allow_net_address(void)
 	}
 }
 
+static void
+install_fetch(const gchar *path)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) fetch = g_bytes_new_static(fetch_py, strlen(fetch_py));
+	g_autofree gchar *ca_path = g_build_filename(tmpdir_path, "test-ca.crt", NULL);
+	g_autofree gchar *ca = NULL;
+	g_autoptr(GBytes) ca_bytes = NULL;
+	SbxExecResult res = {0};
+
+	g_assert_true(g_file_get_contents(ca_path, &ca, NULL, &error));
+	ca_bytes = g_bytes_new_take(g_steal_pointer(&ca), strlen(ca));
+	ASSERT_OK(sbx_test_sh(path, "cat > /root/fetch.py", fetch, &res, &error));
+	g_assert_cmpint(res.exit_status, ==, 0);
+	sbx_exec_result_clear(&res);
+	ASSERT_OK(sbx_test_sh(path, "cat > /root/test-ca.crt", ca_bytes, &res, &error));
+	g_assert_cmpint(res.exit_status, ==, 0);
+	sbx_exec_result_clear(&res);
+}
+
+static GHashTable *
+guest_fetch(const gchar *path, const gchar *const *specs)
+{
+	g_autoptr(GString) cmd = g_string_new("python3 /root/fetch.py");
+	g_autofree gchar *out = NULL;
+
+	for (guint i = 0; specs[i] != NULL; i++)
+		g_string_append_printf(cmd, " '%s'", specs[i]);
+	out = sh_ok(path, cmd->str);
+	g_test_message("fetches:\n%s", out);
+	return parse_probe(out);
+}
+
+static void
+assert_result(GHashTable *res, const gchar *spec, const gchar *want)
+{
+	const gchar *got = g_hash_table_lookup(res, spec);
+
+	if (g_strcmp0(got, want) != 0)
+		g_error("%s: expected %s, got %s", spec, want, got);
+}
+
+static void
+assert_failed(GHashTable *res, const gchar *spec)
+{
+	const gchar *got = g_hash_table_lookup(res, spec);
+
+	g_assert_nonnull(got);
+	if (!g_str_has_prefix(got, "error:"))
+		g_error("%s: expected an error, got %s", spec, got);
+}
+
+/* another sandboxd's table on the same bridge whose code predates the egress
+ * and allow marks drops every guest's traffic to our proxy and to our listed
+ * private addresses: say so instead of failing on a timeout */
+static void
+assert_no_foreign_tables(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *tables = host_run(&error, "nft", "list", "tables", "inet", NULL);
+	g_autofree gchar *ours = g_strdup_printf("sbxtest_%d", (int)getpid());
+	g_auto(GStrv) lines = NULL;
+
+	g_assert_no_error(error);
+	lines = g_strsplit(tables, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		g_auto(GStrv) f = g_strsplit(g_strstrip(lines[i]), " ", -1);
+		g_autofree gchar *rules = NULL;
+		if (g_strv_length(f) != 3 || g_str_equal(f[2], ours))
+			continue;
+		rules = host_run(NULL, "nft", "list", "table", "inet", f[2], NULL);
+		if (rules != NULL && strstr(rules, "jump guest_to_host") != NULL &&
+		    (strstr(rules, "0x73627865") == NULL || strstr(rules, "0x73627861") == NULL))
+			g_error("table inet %s (another sandboxd, older) drops guest traffic to "
+				"this test's egress proxy; stop that daemon or update it",
+				f[2]);
+	}
+}
+
+#define ALLOWED_HTTP "ok:host=" ALLOWED_NAME ";addr=" INET_HOST ";tls=False"
+#define ALLOWED_HTTPS "ok:host=" ALLOWED_NAME ";addr=" INET_HOST ";tls=True"
+
+/* host names: the guest's DNS answers only allowed names, HTTP and HTTPS reach
+ * them through the egress proxy by name, nothing else gets out */
+static void
+test_allow_net_names(void)
+{
+	const gchar *allow[] = {ALLOWED_NAME, NULL};
+	g_autofree gchar *path = create_sandbox_with(allow);
+	g_autofree gchar *dns_allowed = g_strdup_printf("dns,%s,%s", ALLOWED_NAME, gateway);
+	g_autofree gchar *dns_blocked = g_strdup_printf("dns,%s,%s", BLOCKED_NAME, gateway);
+	const gchar *fetches[] = {
+	    "http," ALLOWED_NAME, "https," ALLOWED_NAME,
+	    /* blocked: by name (no DNS answer), by address, by Host/SNI */
+	    "http," BLOCKED_NAME, "http," BLOCKED_NAME "," BLOCKED_IP,
+	    "https," BLOCKED_NAME "," BLOCKED_IP, "https," BLOCKED_NAME "," INET_HOST,
+	    /* a direct IP: no name to allow */
+	    "http," INET_HOST "," INET_HOST,
+	    /* a permitted name sent to a forbidden address */
+	    "http," ALLOWED_NAME "," BLOCKED_IP, "https," ALLOWED_NAME "," BLOCKED_IP, dns_allowed,
+	    dns_blocked, "dns," ALLOWED_NAME "," INET_HOST, NULL};
+	/* not through the proxy: other ports, outside resolvers, UDP 443 */
+	const gchar *probes[] = {"tcp," INET_HOST "," SERVER_PORT, "udp," INET_HOST ",53",
+				 "udp," INET_HOST "," SERVER_PORT, "icmp," INET_HOST ",0", NULL};
+	g_autoptr(GHashTable) res = NULL;
+	g_autoptr(GHashTable) probed = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *id = sbx_test_get_id(NULL, path);
+	g_autofree gchar *events_path =
+	    g_build_filename(sbx_test_env_get()->runtime_dir, id, "events.log", NULL);
+	g_autofree gchar *events = NULL;
+	g_autofree gchar *dns_reply = g_strdup_printf("rcode0:%s", INET_HOST);
+
+	install_probe(path);
+	install_fetch(path);
+	assert_no_foreign_tables();
+	res = guest_fetch(path, fetches);
+	assert_result(res, fetches[0], ALLOWED_HTTP);
+	assert_result(res, fetches[1], ALLOWED_HTTPS);
+	for (guint i = 2; i <= 6; i++)
+		assert_failed(res, fetches[i]);
+	/* reached allowed.test's own address, not the one the guest aimed at */
+	assert_result(res, fetches[7], ALLOWED_HTTP);
+	assert_result(res, fetches[8], ALLOWED_HTTPS);
+	assert_result(res, dns_allowed, dns_reply);
+	assert_result(res, dns_blocked, "rcode5:-");
+	assert_failed(res, fetches[11]);
+	probed = guest_probe(path, probes);
+	for (guint i = 0; probes[i] != NULL; i++)
+		assert_closed(probed, probes[i]);
+	/* denials are in the sandbox's event log: names and ports */
+	g_assert_true(g_file_get_contents(events_path, &events, NULL, &error));
+	g_assert_nonnull(strstr(events, "network: denied " BLOCKED_NAME " port 443"));
+	g_assert_nonnull(strstr(events, "network: denied " BLOCKED_NAME " port 53"));
+	ASSERT_OK(sbx_test_kill(NULL, path, &error));
+}
+
 /* an empty allow_net: no network at all (not even a NIC) */
 static void
 test_allow_net_empty(void)
@@ -682,9 +894,11 @@ test_restart_keeps_policy(void)
 	SbxTestEnv *env = sbx_test_env_get();
 	g_autoptr(GError) error = NULL;
 	GVariantBuilder opts;
-	const gchar *allow[] = {LAN_HOST ":" SERVER_PORT, NULL};
+	const gchar *allow[] = {LAN_HOST ":" SERVER_PORT, ALLOWED_NAME, NULL};
 	const gchar *specs[] = {"tcp," LAN_HOST "," SERVER_PORT, "tcp," INET_HOST "," SERVER_PORT,
 				NULL};
+	const gchar *fetches[] = {"https," ALLOWED_NAME, "https," BLOCKED_NAME "," BLOCKED_IP,
+				  NULL};
 	g_autofree gchar *path = NULL;
 	g_autofree gchar *id = NULL;
 	g_autofree gchar *record = NULL;
@@ -703,9 +917,15 @@ test_restart_keeps_policy(void)
 	id = sbx_test_get_id(NULL, path);
 	sbx_supervisor_record_domain(tmpdir_path, id);
 	install_probe(path);
+	install_fetch(path);
 	res = guest_probe(path, specs);
 	assert_open(res, specs[0], "tcp-lan");
 	assert_closed(res, specs[1]);
+	g_clear_pointer(&res, g_hash_table_unref);
+	res = guest_fetch(path, fetches);
+	assert_result(res, fetches[0], ALLOWED_HTTPS);
+	assert_failed(res, fetches[1]);
+	g_clear_pointer(&res, g_hash_table_unref);
 
 	record = g_strdup_printf("%s/%s.json", env->state_dir, id);
 	deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
@@ -726,6 +946,11 @@ test_restart_keeps_policy(void)
 	res = guest_probe(path, specs);
 	assert_open(res, specs[0], "tcp-lan");
 	assert_closed(res, specs[1]);
+	/* the new daemon's new proxy was told the names again */
+	g_clear_pointer(&res, g_hash_table_unref);
+	res = guest_fetch(path, fetches);
+	assert_result(res, fetches[0], ALLOWED_HTTPS);
+	assert_failed(res, fetches[1]);
 	ASSERT_OK(sbx_test_kill(NULL, path, &error));
 }
 
@@ -834,10 +1059,17 @@ write_dropin(const gchar *tmpdir, GError **error)
 			    debian_dir);
 		return FALSE;
 	}
-	conf = g_strdup_printf("# written by the netpol tests\n"
-			       "[image debian]\nKernel=%s\nInitrd=%s\nCmdline=%s\nRootDisk=%s\n",
-			       g_file_test(vmlinux, G_FILE_TEST_EXISTS) ? vmlinux : kernel, initrd,
-			       g_strstrip(cmdline), base);
+	egress_port = g_strdup_printf("%d", 40000 + (int)getpid() % 10000 * 2);
+	egress_dns_port = g_strdup_printf("%d", 40001 + (int)getpid() % 10000 * 2);
+	/* the proxy just built, on ports of this test's own, resolving the
+	 * test zone from a table (tests only: no DNS knows it) */
+	conf = g_strdup_printf(
+	    "# written by the netpol tests\n"
+	    "[image debian]\nKernel=%s\nInitrd=%s\nCmdline=%s\nRootDisk=%s\n"
+	    "[network]\nEgressProgram=%s\nEgressPort=%s\nEgressDnsPort=%s\n"
+	    "EgressResolve=" ALLOWED_NAME "=" INET_HOST " " BLOCKED_NAME "=" BLOCKED_IP "\n",
+	    g_file_test(vmlinux, G_FILE_TEST_EXISTS) ? vmlinux : kernel, initrd,
+	    g_strstrip(cmdline), base, g_getenv("SBX_TEST_EGRESS"), egress_port, egress_dns_port);
 	if (g_mkdir_with_parents(dir, 0755) != 0) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create %s", dir);
 		return FALSE;
@@ -882,6 +1114,49 @@ make_counters(GError **error)
 	return TRUE;
 }
 
+/* a test CA and a certificate for the test zone; the web servers on the
+ * internet host, also reachable at BLOCKED_IP; a UDP "resolver" on its port 53 */
+static gboolean
+make_web_host(GError **error)
+{
+	g_autofree gchar *sh = g_strdup_printf(
+	    "cd %s && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out test-ca.crt "
+	    "-days 2 -subj /CN=sandboxd-test-ca 2>/dev/null && "
+	    "openssl req -newkey rsa:2048 -nodes -keyout web.key -out web.csr "
+	    "-subj /CN=" ALLOWED_NAME " 2>/dev/null && "
+	    "printf 'subjectAltName=DNS:" ALLOWED_NAME ",DNS:" BLOCKED_NAME "\\n' > web.ext && "
+	    "openssl x509 -req -in web.csr -CA test-ca.crt -CAkey ca.key -CAcreateserial "
+	    "-out web.crt -days 2 -extfile web.ext 2>/dev/null",
+	    tmpdir_path);
+	g_autofree gchar *web = g_build_filename(tmpdir_path, "web.py", NULL);
+	g_autofree gchar *server = g_build_filename(tmpdir_path, "server.py", NULL);
+	g_autofree gchar *crt = g_build_filename(tmpdir_path, "web.crt", NULL);
+	g_autofree gchar *key = g_build_filename(tmpdir_path, "web.key", NULL);
+	g_autofree gchar *out = NULL;
+	const gchar *web_argv[] = {"nsenter", "-t", inet_pid, "-n", "python3", web, crt, key, NULL};
+	const gchar *dns_argv[] = {"nsenter", "-t",  inet_pid, "-n", "python3",
+				   server,    "dns", "53",     NULL};
+	g_autoptr(GSubprocess) web_srv = NULL;
+	g_autoptr(GSubprocess) dns_srv = NULL;
+
+	if (!g_file_set_contents(web, web_py, -1, error) ||
+	    (out = host_run(error, "sh", "-c", sh, NULL)) == NULL)
+		return FALSE;
+	g_clear_pointer(&out, g_free);
+	if ((out = host_run(error, "nsenter", "-t", inet_pid, "-n", "ip", "addr", "add",
+			    BLOCKED_IP "/32", "dev", "lo", NULL)) == NULL)
+		return FALSE;
+	g_clear_pointer(&out, g_free);
+	if ((out = host_run(error, "ip", "route", "add", BLOCKED_IP "/32", "via", INET_HOST,
+			    NULL)) == NULL)
+		return FALSE;
+	web_srv = host_spawn(error, web_argv);
+	if (web_srv == NULL)
+		return FALSE;
+	dns_srv = host_spawn(error, dns_argv);
+	return dns_srv != NULL;
+}
+
 static gboolean
 setup_hosts(GError **error)
 {
@@ -916,7 +1191,7 @@ setup_hosts(GError **error)
 			return FALSE;
 	}
 	if (!make_test_host("inet", INET_GW, INET_HOST, NULL, error) ||
-	    !make_test_host("lan", LAN_GW, LAN_HOST, md, error))
+	    !make_test_host("lan", LAN_GW, LAN_HOST, md, error) || !make_web_host(error))
 		return FALSE;
 	return make_counters(error);
 }
@@ -927,7 +1202,8 @@ main(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *tmpdir = NULL;
 	SbxTestEnv *env = sbx_test_env_get();
-	const gchar *tools[] = {"nft", "ip", "bridge", "unshare", "nsenter", "python3", NULL};
+	const gchar *tools[] = {"nft",	   "ip",      "bridge",	 "unshare",
+				"nsenter", "python3", "openssl", NULL};
 	int rc;
 
 	debian_dir = g_getenv("SBX_TEST_DEBIAN_IMAGE_DIR");
@@ -979,6 +1255,7 @@ main(int argc, char **argv)
 	g_test_add_func("/netpol/private-ranges", test_private_ranges_closed);
 	g_test_add_func("/netpol/spoofing", test_spoofing);
 	g_test_add_func("/netpol/allow-net-address", test_allow_net_address);
+	g_test_add_func("/netpol/allow-net-names", test_allow_net_names);
 	g_test_add_func("/netpol/allow-net-empty", test_allow_net_empty);
 	g_test_add_func("/netpol/allow-net-invalid", test_allow_net_invalid);
 	g_test_add_func("/netpol/cli", test_cli);

@@ -365,18 +365,71 @@ on_burst_reply(GObject *source, GAsyncResult *res, gpointer user_data)
 		return;
 	}
 	if (g_dbus_error_is_remote_error(error) &&
+	    g_strcmp0(g_dbus_error_get_remote_error(error), "org.sandboxd.Error.Capacity") == 0 &&
+	    strstr(error->message, "(MaxConcurrentCreates + MaxQueuedCreates)") != NULL) {
+		b->refused_concurrent++;
+		return;
+	}
+	if (g_dbus_error_is_remote_error(error) &&
 	    g_strcmp0(g_dbus_error_get_remote_error(error), "org.sandboxd.Error.LimitExceeded") ==
 		0) {
-		if (strstr(error->message, "(MaxConcurrentCreates)") != NULL) {
-			b->refused_concurrent++;
-			return;
-		}
 		if (strstr(error->message, "(MaxSandboxes)") != NULL) {
 			b->refused_total++;
 			return;
 		}
 	}
 	g_ptr_array_add(b->unexpected, g_strdup(error->message));
+}
+
+/* @conf's burst of @n creates at once: every call answers */
+static void
+run_burst(Fixture *f, const gchar *conf, guint n, Burst *b)
+{
+	gint64 deadline;
+
+	write_conf(f, conf);
+	sbx_test_env_run_daemon(f->env);
+	b->paths = g_ptr_array_new_with_free_func(g_free);
+	b->unexpected = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < n; i++) {
+		b->pending++;
+		g_dbus_connection_call(
+		    f->conn, "org.sandboxd", "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
+		    "CreateSandbox",
+		    g_variant_new("(@a{sv})", g_variant_new_parsed("{'timeout': <'5m'>}")),
+		    G_VARIANT_TYPE("(o)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_burst_reply, b);
+	}
+	deadline = g_get_monotonic_time() + WAIT_US;
+	while (b->pending > 0) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_main_context_iteration(NULL, TRUE);
+	}
+	for (guint i = 0; i < b->unexpected->len; i++)
+		g_printerr("unexpected: %s\n", (const gchar *)g_ptr_array_index(b->unexpected, i));
+	g_assert_cmpuint(b->unexpected->len, ==, 0);
+}
+
+/* MaxConcurrentCreates start, MaxQueuedCreates wait and start after them,
+ * the rest get a Capacity error at once */
+static void
+test_create_queue(Fixture *f, gconstpointer data)
+{
+	Burst b = {0};
+
+	run_burst(f,
+		  "[daemon]\nBackend=test\n[limits]\nMaxSandboxes=100\nMaxSandboxesPerUser=100\n"
+		  "MaxConcurrentCreates=2\nMaxQueuedCreates=3\n",
+		  20, &b);
+	g_assert_cmpuint(b.ok + b.refused_concurrent, ==, 20);
+	/* 2 starting and 3 queued at least; the queued ones ran too */
+	g_assert_cmpuint(b.ok, >=, 5);
+	g_assert_cmpuint(b.refused_concurrent, >, 0);
+	g_test_message("queue: %u created, %u refused (Capacity)", b.ok, b.refused_concurrent);
+	for (guint i = 0; i < b.paths->len; i++)
+		kill_sandbox(f->conn, g_ptr_array_index(b.paths, i));
+	wait_run_dir_empty(f);
+	g_ptr_array_unref(b.paths);
+	g_ptr_array_unref(b.unexpected);
 }
 
 static void
@@ -386,7 +439,7 @@ test_burst(Fixture *f, gconstpointer data)
 	gint64 deadline;
 
 	write_conf(f, "[daemon]\nBackend=test\n[limits]\nMaxSandboxes=12\nMaxSandboxesPerUser=100\n"
-		      "MaxConcurrentCreates=5\n");
+		      "MaxConcurrentCreates=5\nMaxQueuedCreates=0\n");
 	sbx_test_env_run_daemon(f->env);
 	b.paths = g_ptr_array_new_with_free_func(g_free);
 	b.unexpected = g_ptr_array_new_with_free_func(g_free);
@@ -1046,6 +1099,8 @@ main(int argc, char **argv)
 	g_test_add("/tenancy/limits-host-memory", Fixture, NULL, fixture_setup, test_host_memory,
 		   fixture_teardown);
 	g_test_add("/tenancy/burst", Fixture, NULL, fixture_setup, test_burst, fixture_teardown);
+	g_test_add("/tenancy/create-queue", Fixture, NULL, fixture_setup, test_create_queue,
+		   fixture_teardown);
 	g_test_add("/tenancy/regions", Fixture, NULL, fixture_setup, test_regions,
 		   fixture_teardown);
 	g_test_add("/tenancy/region-implicit", Fixture, NULL, fixture_setup, test_region_implicit,

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "sbx-ch-record.h"
+
+/* what a VMM makes in its run folder (sbx-ch-vm.c) */
+static const gchar *const vmm_files[] = {"ch-api.sock", "vsock.sock", "cloud-hypervisor.log",
+					 "root.qcow2", NULL};
+
+gboolean
+sbx_ch_record_write(const gchar *dir, const gchar *id, GPid pid, const gchar *run_dir,
+		    GError **error)
+{
+	g_autofree gchar *path = g_build_filename(dir, id, NULL);
+	g_autofree gchar *text = g_strdup_printf("%d\n%s\n", (gint)pid, run_dir);
+
+	return g_file_set_contents(path, text, -1, error);
+}
+
+void
+sbx_ch_record_remove(const gchar *dir, const gchar *id)
+{
+	g_autofree gchar *path = g_build_filename(dir, id, NULL);
+	g_unlink(path);
+}
+
+/* is @pid still the VMM of @run_dir (not a recycled pid)? */
+static gboolean
+pid_is_vmm(GPid pid, const gchar *run_dir)
+{
+	g_autofree gchar *path = g_strdup_printf("/proc/%d/cmdline", (gint)pid);
+	g_autofree gchar *log = g_build_filename(run_dir, "cloud-hypervisor.log", NULL);
+	g_autofree gchar *cmdline = NULL;
+	gsize len = 0;
+
+	if (!g_file_get_contents(path, &cmdline, &len, NULL))
+		return FALSE;
+	for (gsize i = 0; i < len; i += strlen(cmdline + i) + 1) {
+		if (g_strcmp0(cmdline + i, log) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static gboolean
+kill_vmm(GPid pid, const gchar *run_dir)
+{
+	/* through a pidfd: the check and the kill are about the same process */
+	gint pidfd = (gint)syscall(SYS_pidfd_open, pid, 0);
+	gboolean killed = FALSE;
+
+	if (pidfd < 0)
+		return FALSE;
+	if (pid_is_vmm(pid, run_dir))
+		killed = syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0;
+	close(pidfd);
+	return killed;
+}
+
+guint
+sbx_ch_record_reap(const gchar *dir, GHashTable *live)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	const gchar *name;
+	guint killed = 0;
+
+	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+		g_autofree gchar *path = g_build_filename(dir, name, NULL);
+		g_autofree gchar *text = NULL;
+		g_auto(GStrv) lines = NULL;
+		GPid pid;
+
+		if (g_hash_table_contains(live, name))
+			continue;
+		if (g_file_get_contents(path, &text, NULL, NULL) &&
+		    g_strv_length(lines = g_strsplit(text, "\n", 3)) >= 2 &&
+		    g_path_is_absolute(lines[1])) {
+			pid = (GPid)g_ascii_strtoll(lines[0], NULL, 10);
+			if (pid > 0 && kill_vmm(pid, lines[1])) {
+				g_info("vm %s: stopped the cloud-hypervisor (pid %d) a previous "
+				       "sandboxd left running",
+				       name, (gint)pid);
+				killed++;
+			}
+			for (guint i = 0; vmm_files[i] != NULL; i++) {
+				g_autofree gchar *f =
+				    g_build_filename(lines[1], vmm_files[i], NULL);
+				g_unlink(f);
+			}
+		}
+		g_unlink(path);
+	}
+	return killed;
+}

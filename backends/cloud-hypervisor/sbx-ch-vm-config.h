@@ -1,0 +1,43 @@
+/* cloud-hypervisor backend: the JSON of vm.create and vm.add-disk.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "sbx-ch-version.h"
+#include "sbx-vm-spec.h"
+
+G_BEGIN_DECLS
+
+/* one disk as the VMM opens it: an image file, or a vhost-user-blk socket */
+typedef struct {
+	gchar *id;
+	gchar *path;
+	gchar *image_type; /* "Qcow2" or "Raw"; always sent (older versions ignore it) */
+	gboolean backing_files;
+	gchar *vhost_socket;
+	gchar *serial;
+	gboolean readonly;
+} SbxChDisk;
+
+SbxChDisk *sbx_ch_vm_config_disk_new(const gchar *id);
+void sbx_ch_vm_config_disk_free(SbxChDisk *disk);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxChDisk, sbx_ch_vm_config_disk_free)
+
+/* what vm.create needs beyond the spec */
+typedef struct {
+	const SbxVmSpec *spec;
+	SbxChVersion version;
+	const gchar *root_overlay; /* the guest's qcow2 overlay of spec->root_disk, or NULL */
+	const gchar *vsock_socket; /* the hybrid vsock's unix socket */
+	guint agent_port;	   /* the vsock port the agent listens on */
+	GPtrArray *volumes;	   /* SbxChDisk, attached with vm.add-disk, or NULL */
+} SbxChVmConfig;
+
+/* the agent's transport on the kernel command line */
+gchar *sbx_ch_vm_config_cmdline(const gchar *cmdline, guint agent_port);
+JsonNode *sbx_ch_vm_config_build(const SbxChVmConfig *config);
+JsonNode *sbx_ch_vm_config_disk_to_json(const SbxChDisk *disk, const SbxChVersion *version);
+
+G_END_DECLS

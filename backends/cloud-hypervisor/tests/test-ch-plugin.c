@@ -1,0 +1,787 @@
+/* the loaded cloud-hypervisor plugin driven through the fake binary
+ * (fake-cloud-hypervisor: the real flags, the API and events on the passed
+ * fds, the real agent behind a hybrid-vsock socket): start, agent over vsock,
+ * destroy, guest poweroff and panic, version refusal, error bodies, qcow2
+ * overlays per version, volumes, cancellation; nothing left behind
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <pwd.h>
+#include <signal.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "sbx-ch-api.h"
+#include "sbx-hypervisor-backend.h"
+#include "sbx-plugin.h"
+#include "sbx-protocol.h"
+
+static GType backend_type;
+
+/* the plugin's error domain, by name: its code lives in the loaded plugin */
+#undef SBX_CH_API_ERROR
+#define SBX_CH_API_ERROR (g_quark_from_static_string("sbx-ch-api-error-quark"))
+
+typedef struct {
+	SbxHypervisorBackend *backend;
+	gchar *dir;
+	gchar *run_dir;
+	gchar *trace;
+	gchar *guest_dir;
+	SbxVmSpec *spec;
+	GAsyncResult *res;
+	GAsyncResult *res2;
+	guint exited;
+	gchar *exited_id;
+} Fixture;
+
+static void
+load_plugin(void)
+{
+	g_autofree gchar *path =
+	    g_build_filename(TEST_PLUGIN_DIR, "libsbx-cloud-hypervisor.so", NULL);
+	GModule *module = g_module_open(path, G_MODULE_BIND_LOCAL);
+	SbxPluginQueryFunc query = NULL;
+	const SbxPluginInfo *info;
+
+	if (module == NULL)
+		g_error("%s", g_module_error());
+	g_assert_true(g_module_symbol(module, SBX_PLUGIN_QUERY_SYMBOL, (gpointer *)&query));
+	g_module_make_resident(module);
+	info = query();
+	g_assert_cmpuint(info->abi_version, ==, SBX_PLUGIN_ABI_VERSION);
+	g_assert_cmpint(info->kind, ==, SBX_PLUGIN_KIND_HYPERVISOR);
+	g_assert_cmpstr(info->name, ==, "cloud-hypervisor");
+	backend_type = info->get_type();
+}
+
+static void
+on_vm_exited(SbxHypervisorBackend *backend, const gchar *id, gpointer user_data)
+{
+	Fixture *f = user_data;
+	f->exited++;
+	g_free(f->exited_id);
+	f->exited_id = g_strdup(id);
+}
+
+static void
+configure(Fixture *f, const gchar *extra)
+{
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(GError) error = NULL;
+	/* the jail without a user switch or cgroup (this test is not root's
+	 * business), and /tmp shared: the run folder is under it */
+	g_autofree gchar *text = g_strdup_printf(
+	    "[cloud-hypervisor]\nBinary=%s\nUser=root\nPrivateTmp=false\nCgroupRoot=%s/cg\n"
+	    "RecordDir=%s/records\n%s",
+	    FAKE_CH, f->dir, f->dir, extra != NULL ? extra : "");
+
+	g_assert_true(g_key_file_load_from_data(kf, text, -1, G_KEY_FILE_NONE, &error));
+	g_assert_true(sbx_hypervisor_backend_configure(f->backend, kf, "cloud-hypervisor", &error));
+	g_assert_no_error(error);
+}
+
+static void
+setup(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+
+	f->dir = g_dir_make_tmp("sbx-ch-plugin-XXXXXX", &error);
+	g_assert_no_error(error);
+	f->run_dir = g_build_filename(f->dir, "sbxtest1", NULL);
+	g_assert_cmpint(g_mkdir(f->run_dir, 0750), ==, 0);
+	f->trace = g_build_filename(f->dir, "trace", NULL);
+	f->backend = g_object_new(backend_type, NULL);
+	g_signal_connect(f->backend, "vm-exited", G_CALLBACK(on_vm_exited), f);
+	configure(f, NULL);
+	f->spec = sbx_vm_spec_new();
+	f->spec->id = g_strdup("sbxtest1");
+	f->spec->memory_mib = 256;
+	f->spec->vcpus = 1;
+	f->spec->kernel = g_strdup("/boot/vmlinuz-test");
+	f->spec->cmdline = g_strdup("console=ttyS0");
+	f->spec->run_dir = g_strdup(f->run_dir);
+	f->spec->agent_socket = g_build_filename(f->run_dir, "agent.sock", NULL);
+	f->spec->console_log = g_build_filename(f->run_dir, "console.log", NULL);
+	g_setenv("SBX_FAKE_CH_AGENT", AGENT, TRUE);
+	g_setenv("SBX_FAKE_CH_TRACE", f->trace, TRUE);
+	f->guest_dir = g_build_filename(f->dir, "guest", NULL);
+	g_setenv("SBX_FAKE_CH_GUEST_DIR", f->guest_dir, TRUE);
+	g_unsetenv("SBX_FAKE_CH_VERSION");
+	g_unsetenv("SBX_FAKE_CH_FAIL");
+}
+
+/* the fake's guest folders: guest-PID/agent.sock from a fake that was killed */
+static void
+rm_guest_dir(const gchar *path)
+{
+	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+	const gchar *name;
+
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+		g_autofree gchar *sub = g_build_filename(path, name, NULL);
+		g_autofree gchar *sock = g_build_filename(sub, "agent.sock", NULL);
+		g_unlink(sock);
+		g_rmdir(sub);
+	}
+	g_rmdir(path);
+}
+
+static void
+teardown(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *console = g_build_filename(f->run_dir, "console.log", NULL);
+	g_autoptr(GDir) dir = NULL;
+	const gchar *name;
+
+	g_clear_object(&f->backend);
+	/* the core removes the run folder; the backend leaves nothing but the console */
+	g_unlink(console);
+	dir = g_dir_open(f->run_dir, 0, NULL);
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL)
+		g_test_message("left behind in the run folder: %s", name);
+	g_assert_cmpint(g_rmdir(f->run_dir), ==, 0);
+	g_unlink(f->trace);
+	rm_guest_dir(f->guest_dir);
+	{
+		/* every record went with its VMM */
+		/* a VMM killed by a failed start is reaped a moment later */
+		g_autofree gchar *records = g_build_filename(f->dir, "records", NULL);
+		gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+		while (g_rmdir(records) != 0) {
+			g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+			g_main_context_iteration(NULL, FALSE);
+			g_usleep(10000);
+		}
+	}
+	g_assert_cmpint(g_rmdir(f->dir), ==, 0);
+	sbx_vm_spec_free(f->spec);
+	g_free(f->exited_id);
+	g_free(f->trace);
+	g_free(f->guest_dir);
+	g_free(f->run_dir);
+	g_free(f->dir);
+}
+
+static void
+on_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Fixture *f = user_data;
+	f->res = g_object_ref(res);
+}
+
+static void
+on_done2(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Fixture *f = user_data;
+	f->res2 = g_object_ref(res);
+}
+
+static GAsyncResult *
+wait_result(Fixture *f)
+{
+	while (f->res == NULL)
+		g_main_context_iteration(NULL, TRUE);
+	return g_steal_pointer(&f->res);
+}
+
+static gboolean
+start(Fixture *f, GCancellable *cancellable, GError **error)
+{
+	g_autoptr(GAsyncResult) res = NULL;
+	sbx_hypervisor_backend_start_vm_async(f->backend, f->spec, cancellable, on_done, f);
+	res = wait_result(f);
+	return sbx_hypervisor_backend_start_vm_finish(f->backend, res, error);
+}
+
+static void
+destroy(Fixture *f)
+{
+	g_autoptr(GAsyncResult) res = NULL;
+	g_autoptr(GError) error = NULL;
+	sbx_hypervisor_backend_destroy_vm_async(f->backend, f->spec->id, NULL, on_done, f);
+	res = wait_result(f);
+	g_assert_true(sbx_hypervisor_backend_destroy_vm_finish(f->backend, res, &error));
+	g_assert_no_error(error);
+}
+
+static gchar **
+list(Fixture *f)
+{
+	g_autoptr(GAsyncResult) res = NULL;
+	g_autoptr(GError) error = NULL;
+	gchar **ids;
+	sbx_hypervisor_backend_list_vms_async(f->backend, NULL, on_done, f);
+	res = wait_result(f);
+	ids = sbx_hypervisor_backend_list_vms_finish(f->backend, res, &error);
+	g_assert_no_error(error);
+	return ids;
+}
+
+/* the VMM's pid, from its own vmm.ping (plain blocking HTTP: the VMM is
+ * another process) */
+static GPid
+vmm_pid(Fixture *f)
+{
+	g_autofree gchar *path = g_build_filename(f->run_dir, "ch-api.sock", NULL);
+	g_autoptr(GSocketClient) client = g_socket_client_new();
+	g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
+	g_autoptr(GSocketConnection) conn = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new();
+	const gchar *req = "GET /api/v1/vmm.ping HTTP/1.1\r\nHost: localhost\r\n\r\n";
+	gchar buf[1024];
+	gsize got = 0;
+	const gchar *body;
+
+	conn = g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, &error);
+	g_assert_no_error(error);
+	g_assert_true(g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)),
+						req, strlen(req), NULL, NULL, &error));
+	/* the answer ends with its JSON object */
+	while (got == 0 || buf[got - 1] != '}') {
+		gssize n = g_input_stream_read(g_io_stream_get_input_stream(G_IO_STREAM(conn)),
+					       buf + got, sizeof(buf) - 1 - got, NULL, &error);
+		g_assert_no_error(error);
+		g_assert_cmpint(n, >, 0);
+		got += (gsize)n;
+	}
+	buf[got] = '\0';
+	g_assert_true(g_str_has_prefix(buf, "HTTP/1.1 200 OK\r\n"));
+	body = strstr(buf, "\r\n\r\n") + 4;
+	g_assert_true(json_parser_load_from_data(parser, body, -1, &error));
+	return (GPid)json_object_get_int_member(json_node_get_object(json_parser_get_root(parser)),
+						"pid");
+}
+
+static gboolean
+pid_gone(GPid pid)
+{
+	/* the backend reaps its child: no zombie either */
+	return kill(pid, 0) != 0;
+}
+
+static gchar *
+read_trace(Fixture *f)
+{
+	gchar *text = NULL;
+	/* the fake writes its trace every 10 ms and when it exits */
+	for (guint i = 0; i < 50; i++) {
+		g_clear_pointer(&text, g_free);
+		g_file_get_contents(f->trace, &text, NULL, NULL);
+		if (text != NULL && strstr(text, "vmm.shutdown") != NULL)
+			break;
+		g_usleep(10000);
+	}
+	return text != NULL ? text : g_strdup("");
+}
+
+/* HELLO over the stream the plugin hands the core: the real agent answers */
+static void
+agent_hello(Fixture *f)
+{
+	g_autoptr(GAsyncResult) res = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GIOStream) stream = NULL;
+	guint8 frame[SBX_PROTO_HEADER_SIZE + 12];
+	guint8 reply[SBX_PROTO_HEADER_SIZE];
+	SbxFrameHeader h = {.type = SBX_MSG_HELLO, .channel = 0, .length = 12};
+	gsize n = 0;
+
+	sbx_hypervisor_backend_connect_agent_async(f->backend, f->spec->id, f->spec->agent_socket,
+						   NULL, on_done, f);
+	res = wait_result(f);
+	stream = sbx_hypervisor_backend_connect_agent_finish(f->backend, res, &error);
+	g_assert_no_error(error);
+	sbx_proto_header_encode(frame, &h);
+	sbx_proto_put_u32(frame + SBX_PROTO_HEADER_SIZE, SBX_PROTO_MAGIC);
+	sbx_proto_put_u32(frame + SBX_PROTO_HEADER_SIZE + 4, 1);
+	sbx_proto_put_u32(frame + SBX_PROTO_HEADER_SIZE + 8, 1);
+	g_assert_true(g_output_stream_write_all(g_io_stream_get_output_stream(stream), frame,
+						sizeof(frame), NULL, NULL, &error));
+	g_assert_true(g_input_stream_read_all(g_io_stream_get_input_stream(stream), reply,
+					      sizeof(reply), &n, NULL, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(n, ==, sizeof(reply));
+	sbx_proto_header_decode(reply, &h);
+	g_assert_cmpuint(h.type, ==, SBX_MSG_HELLO_REPLY);
+}
+
+static void
+test_lifecycle(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_auto(GStrv) ids = NULL;
+	g_autofree gchar *trace = NULL;
+	g_autofree gchar *console = NULL;
+	GPid pid;
+
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+	ids = list(f);
+	g_assert_cmpuint(g_strv_length(ids), ==, 1);
+	g_assert_cmpstr(ids[0], ==, "sbxtest1");
+	g_assert_cmpstr(sbx_hypervisor_backend_get_domain_type(f->backend), ==, "kvm");
+	/* the console goes to the spec's file, the agent's port to the cmdline */
+	g_assert_true(g_file_get_contents(f->spec->console_log, &console, NULL, NULL));
+	g_assert_nonnull(strstr(console, "console=ttyS0 sbx.transport=vsock:1024"));
+	agent_hello(f);
+	agent_hello(f); /* a second connection: a new session */
+	pid = vmm_pid(f);
+	destroy(f);
+	g_assert_true(pid_gone(pid));
+	g_assert_cmpuint(f->exited, ==, 0);
+	g_clear_pointer(&ids, g_strfreev);
+	ids = list(f);
+	g_assert_cmpuint(g_strv_length(ids), ==, 0);
+	trace = read_trace(f);
+	g_assert_cmpstr(trace, ==,
+			"GET /api/v1/vmm.ping\nPUT /api/v1/vm.create\nPUT /api/v1/vm.boot\n"
+			"GET /api/v1/vm.info\nGET /api/v1/vmm.ping\nPUT /api/v1/vmm.shutdown\n");
+	/* an unknown id destroys fine */
+	g_free(f->spec->id);
+	f->spec->id = g_strdup("sbxnosuch");
+	destroy(f);
+}
+
+static void
+wait_exited(Fixture *f)
+{
+	while (f->exited == 0)
+		g_main_context_iteration(NULL, TRUE);
+}
+
+static void
+test_guest_poweroff(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_auto(GStrv) ids = NULL;
+	GPid pid;
+
+	g_assert_true(start(f, NULL, &error));
+	pid = vmm_pid(f);
+	g_assert_cmpint(kill(pid, SIGUSR1), ==, 0);
+	wait_exited(f);
+	g_assert_cmpuint(f->exited, ==, 1);
+	g_assert_cmpstr(f->exited_id, ==, "sbxtest1");
+	g_assert_true(pid_gone(pid));
+	ids = list(f);
+	g_assert_cmpuint(g_strv_length(ids), ==, 0);
+	destroy(f);
+	g_assert_cmpuint(f->exited, ==, 1);
+}
+
+static void
+test_guest_panic(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	GPid pid;
+
+	g_assert_true(start(f, NULL, &error));
+	pid = vmm_pid(f);
+	/* guest/panic on the event monitor: the backend stops the VM itself */
+	g_assert_cmpint(kill(pid, SIGUSR2), ==, 0);
+	wait_exited(f);
+	g_assert_true(pid_gone(pid));
+	destroy(f);
+}
+
+static void
+test_graceful(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *trace = NULL;
+
+	configure(f, "GracefulStopSec=30\n");
+	g_assert_true(start(f, NULL, &error));
+	destroy(f);
+	/* the power button, and the guest's own poweroff ended it: no vmm.shutdown */
+	g_file_get_contents(f->trace, &trace, NULL, NULL);
+	g_assert_nonnull(strstr(trace, "PUT /api/v1/vm.power-button\n"));
+	g_assert_null(strstr(trace, "vmm.shutdown"));
+	g_assert_cmpuint(f->exited, ==, 0);
+}
+
+static void
+test_too_old(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+
+	g_setenv("SBX_FAKE_CH_VERSION", "38.0.0", TRUE);
+	g_assert_false(start(f, NULL, &error));
+	g_assert_error(error, SBX_CH_API_ERROR, SBX_CH_API_ERROR_TOO_OLD);
+	g_assert_cmpstr(error->message, ==,
+			"vm sbxtest1: cloud-hypervisor 38.0.0 is too old: this backend needs "
+			"39.0.0 or newer ([cloud-hypervisor] MinVersion)");
+	/* a lower minimum in the config lets it through */
+	configure(f, "MinVersion=38.0\n");
+	g_clear_error(&error);
+	start(f, NULL, &error);
+	g_assert_no_error(error);
+	destroy(f);
+}
+
+/* the hypervisor's own message, whatever shape its version gives it */
+static void
+test_boot_error(Fixture *f, gconstpointer data)
+{
+	const gchar *version = data;
+	g_autoptr(GError) error = NULL;
+	SbxVmDisk *disk = sbx_vm_disk_new();
+
+	g_setenv("SBX_FAKE_CH_VERSION", version, TRUE);
+	disk->source = sbx_disk_source_new(SBX_DISK_SOURCE_FILE);
+	disk->source->path = g_build_filename(f->dir, "missing.qcow2", NULL);
+	disk->source->format = g_strdup("qcow2");
+	disk->serial = g_strdup("vol1");
+	disk->target = g_strdup("vdb");
+	f->spec->disks = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_vm_disk_free);
+	g_ptr_array_add(f->spec->disks, disk);
+	g_assert_false(start(f, NULL, &error));
+	g_assert_error(error, SBX_CH_API_ERROR, SBX_CH_API_ERROR_FAILED);
+	g_assert_nonnull(strstr(error->message, "cloud-hypervisor vm.boot: "));
+	g_assert_nonnull(strstr(error->message, "Error booting VM: Failed to open disk image"));
+	g_assert_nonnull(strstr(error->message, "missing.qcow2: No such file or directory"));
+	/* the start failed: no VM, no process */
+	destroy(f);
+}
+
+static void
+test_injected_failure(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+
+	g_setenv("SBX_FAKE_CH_FAIL", "vm.create:out of memory", TRUE);
+	g_assert_false(start(f, NULL, &error));
+	g_assert_cmpstr(error->message, ==,
+			"vm sbxtest1: cloud-hypervisor vm.create: Error from API: Injected "
+			"failure: out of memory (HTTP 500)");
+	destroy(f);
+}
+
+static void
+make_base(Fixture *f, const gchar *path)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSubprocess) proc =
+	    g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, "qemu-img", "create", "-q",
+			     "-f", "qcow2", path, "64M", NULL);
+	g_assert_no_error(error);
+	g_assert_true(g_subprocess_wait_check(proc, NULL, &error));
+}
+
+/* v51+ opens a qcow2 backing chain only when asked; older ones always do */
+static void
+test_root_disk(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *base = g_build_filename(f->dir, "base.qcow2", NULL);
+	g_autofree gchar *overlay = g_build_filename(f->run_dir, "root.qcow2", NULL);
+	g_autoptr(GError) error = NULL;
+	struct stat st;
+
+	g_setenv("SBX_FAKE_CH_VERSION", data, TRUE);
+	make_base(f, base);
+	f->spec->root_disk = g_strdup(base);
+	f->spec->root_format = g_strdup("qcow2");
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(g_stat(overlay, &st), ==, 0);
+	g_assert_cmpuint(st.st_mode & 0777, ==, 0600);
+	destroy(f);
+	g_assert_false(g_file_test(overlay, G_FILE_TEST_EXISTS));
+	g_unlink(base);
+}
+
+static void
+test_volumes(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *vol = g_build_filename(f->dir, "vol.qcow2", NULL);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *trace = NULL;
+	SbxVmDisk *disk = sbx_vm_disk_new();
+
+	make_base(f, vol);
+	disk->source = sbx_disk_source_new(SBX_DISK_SOURCE_FILE);
+	disk->source->path = g_strdup(vol);
+	disk->source->format = g_strdup("qcow2");
+	disk->serial = g_strdup("vol1");
+	disk->target = g_strdup("vdb");
+	f->spec->disks = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_vm_disk_free);
+	g_ptr_array_add(f->spec->disks, disk);
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+	destroy(f);
+	trace = read_trace(f);
+	g_assert_nonnull(strstr(trace, "PUT /api/v1/vm.create\nPUT /api/v1/vm.add-disk\n"
+				       "PUT /api/v1/vm.boot\n"));
+	g_unlink(vol);
+
+	/* rbd needs a vhost-user export the backend does not run yet: refused */
+	disk = sbx_vm_disk_new();
+	disk->source = sbx_disk_source_new(SBX_DISK_SOURCE_RBD);
+	disk->serial = g_strdup("vol2");
+	g_ptr_array_add(f->spec->disks, disk);
+	g_assert_false(start(f, NULL, &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+}
+
+static gboolean
+cancel_cb(gpointer data)
+{
+	g_cancellable_cancel(data);
+	return G_SOURCE_REMOVE;
+}
+
+/* a guest whose agent never listens: the core's boot timeout cancels */
+static void
+test_cancelled(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GCancellable) cancellable = g_cancellable_new();
+	g_autoptr(GError) error = NULL;
+
+	g_unsetenv("SBX_FAKE_CH_AGENT");
+	g_timeout_add(500, cancel_cb, cancellable);
+	g_assert_false(start(f, cancellable, &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+	destroy(f);
+	/* the killed VMM is reaped: wait for it before the folder check */
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+}
+
+static void
+test_destroy_while_starting(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GAsyncResult) start_res = NULL;
+	g_autoptr(GAsyncResult) destroy_res = NULL;
+
+	g_unsetenv("SBX_FAKE_CH_AGENT");
+	sbx_hypervisor_backend_start_vm_async(f->backend, f->spec, NULL, on_done, f);
+	/* let it get as far as probing the agent */
+	for (guint i = 0; i < 20; i++) {
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(10000);
+	}
+	g_assert_null(f->res);
+	sbx_hypervisor_backend_destroy_vm_async(f->backend, f->spec->id, NULL, on_done2, f);
+	start_res = wait_result(f);
+	g_assert_false(sbx_hypervisor_backend_start_vm_finish(f->backend, start_res, &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+	while (f->res2 == NULL)
+		g_main_context_iteration(NULL, TRUE);
+	destroy_res = g_steal_pointer(&f->res2);
+	g_assert_true(sbx_hypervisor_backend_destroy_vm_finish(f->backend, destroy_res, NULL));
+}
+
+/* the VMM runs as the configured user, not as root, and still gets to every
+ * file it needs (run folder, console, log) */
+static void
+test_jailed_user(Fixture *f, gconstpointer data)
+{
+	struct passwd *pw = getpwnam("nobody");
+	g_autofree gchar *status_path = NULL;
+	g_autofree gchar *status = NULL;
+	g_autofree gchar *uid_line = NULL;
+	g_autoptr(GError) error = NULL;
+	GPid pid;
+
+	g_assert_nonnull(pw);
+	if (getuid() != 0) {
+		g_test_skip("switching users needs root");
+		return;
+	}
+	/* nobody must reach the run folder and write its guest's socket */
+	g_assert_cmpint(g_chmod(f->dir, 0711), ==, 0);
+	g_assert_cmpint(g_mkdir(f->guest_dir, 0777), ==, 0);
+	g_assert_cmpint(g_chmod(f->guest_dir, 0777), ==, 0);
+	g_unsetenv("SBX_FAKE_CH_TRACE");
+	configure(f, "User=nobody\n");
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+	agent_hello(f);
+	pid = vmm_pid(f);
+	status_path = g_strdup_printf("/proc/%d/status", (gint)pid);
+	g_assert_true(g_file_get_contents(status_path, &status, NULL, NULL));
+	uid_line = g_strdup_printf("\nUid:\t%u\t%u\t", pw->pw_uid, pw->pw_uid);
+	g_assert_nonnull(strstr(status, uid_line));
+	/* no new privileges for anything it runs */
+	g_assert_nonnull(strstr(status, "\nNoNewPrivs:\t1\n"));
+	destroy(f);
+	g_assert_true(pid_gone(pid));
+}
+
+static gchar *
+snapshot_file(Fixture *f, const gchar *name)
+{
+	return g_build_filename(f->dir, "snap", name, NULL);
+}
+
+/* a template boots with snapshot_dir, is saved there (vm.pause, vm.snapshot)
+ * and destroyed; a clone restores from it with its own overlay, vsock socket
+ * and console, and its agent answers */
+static void
+test_snapshot_restore(Fixture *f, gconstpointer data)
+{
+	const gchar *version = data;
+	gboolean has_mode = g_str_has_prefix(version, "53.");
+	g_autofree gchar *base = g_build_filename(f->dir, "base.qcow2", NULL);
+	g_autofree gchar *snap = g_build_filename(f->dir, "snap", NULL);
+	g_autofree gchar *clone_dir = g_build_filename(f->dir, "sbxclone1", NULL);
+	g_autofree gchar *clone_console = g_build_filename(clone_dir, "console.log", NULL);
+	g_autofree gchar *frozen = snapshot_file(f, "root.qcow2");
+	g_autofree gchar *restore_line = NULL;
+	g_autofree gchar *trace = NULL;
+	g_autoptr(SbxVmSpec) clone = NULL;
+	g_autoptr(GAsyncResult) res = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *words = NULL;
+	const gchar *names[] = {"config.json", "state.json", "memory-ranges", "root.qcow2"};
+	GStatBuf st;
+
+	g_setenv("SBX_FAKE_CH_VERSION", version, TRUE);
+	g_assert_nonnull(sbx_hypervisor_backend_get_snapshot_compat(f->backend));
+	make_base(f, base);
+	g_assert_cmpint(g_mkdir(snap, 0700), ==, 0);
+	f->spec->root_disk = g_strdup(base);
+	f->spec->root_format = g_strdup("qcow2");
+	f->spec->snapshot_dir = g_strdup(snap);
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+	sbx_hypervisor_backend_snapshot_vm_async(f->backend, f->spec->id, NULL, on_done, f);
+	res = wait_result(f);
+	g_assert_true(sbx_hypervisor_backend_snapshot_vm_finish(f->backend, res, &error));
+	g_assert_no_error(error);
+	g_clear_object(&res);
+	destroy(f);
+	/* the snapshot: read-only, and the template's overlay kept as its frozen layer */
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autofree gchar *path = snapshot_file(f, names[i]);
+		g_assert_cmpint(g_stat(path, &st), ==, 0);
+		g_assert_cmpuint(st.st_mode & 0777, ==, 0444);
+	}
+
+	clone = sbx_vm_spec_copy(f->spec);
+	g_free(clone->id);
+	clone->id = g_strdup("sbxclone1");
+	g_free(clone->run_dir);
+	clone->run_dir = g_strdup(clone_dir);
+	g_free(clone->console_log);
+	clone->console_log = g_strdup(clone_console);
+	g_free(clone->agent_socket);
+	clone->agent_socket = g_build_filename(clone_dir, "agent.sock", NULL);
+	g_assert_cmpint(g_mkdir(clone_dir, 0750), ==, 0);
+	sbx_hypervisor_backend_restore_vm_async(f->backend, clone, NULL, on_done, f);
+	res = wait_result(f);
+	words = sbx_hypervisor_backend_restore_vm_finish(f->backend, res, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(words, ==, "");
+	{
+		/* the clone's agent, through the clone's own vsock socket */
+		SbxVmSpec *tmpl = f->spec;
+		f->spec = clone;
+		agent_hello(f);
+		destroy(f);
+		f->spec = tmpl;
+	}
+	trace = read_trace(f);
+	restore_line = g_strdup_printf(
+	    "PUT /api/v1/vm.restore {\"source_url\":\"file://%s/restore\","
+	    "\"prefault\":false%s}\n",
+	    clone_dir, has_mode ? ",\"memory_restore_mode\":\"Copy\",\"resume\":true" : "");
+	g_assert_nonnull(strstr(trace, restore_line));
+	/* before v52 a restored VM waits for vm.resume */
+	g_assert_true((strstr(trace, "PUT /api/v1/vm.resume\n") != NULL) == !has_mode);
+	g_assert_nonnull(strstr(trace, "PUT /api/v1/vm.pause\nPUT /api/v1/vm.snapshot"));
+	/* the frozen layer outlives the clone; the clone left nothing */
+	g_assert_true(g_file_test(frozen, G_FILE_TEST_EXISTS));
+	g_unlink(clone_console);
+	g_assert_cmpint(g_rmdir(clone_dir), ==, 0);
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autofree gchar *path = snapshot_file(f, names[i]);
+		g_unlink(path);
+	}
+	g_assert_cmpint(g_rmdir(snap), ==, 0);
+	g_unlink(base);
+}
+
+/* a daemon that died left its VMM running: the next one stops it (it cannot
+ * take it back: the event pipe is gone) and removes its files */
+static void
+test_reap_leftover(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SbxHypervisorBackend) first = NULL;
+	g_autofree gchar *record = g_build_filename(f->dir, "records", "sbxtest1", NULL);
+	g_autofree gchar *api = g_build_filename(f->run_dir, "ch-api.sock", NULL);
+	g_auto(GStrv) ids = NULL;
+	GPid pid;
+
+	g_assert_true(start(f, NULL, &error));
+	pid = vmm_pid(f);
+	g_assert_true(g_file_test(record, G_FILE_TEST_EXISTS));
+	/* "restart": a new instance with the same config; the old one stays
+	 * only to reap its child, as init would */
+	first = g_steal_pointer(&f->backend);
+	f->backend = g_object_new(backend_type, NULL);
+	configure(f, NULL);
+	ids = list(f);
+	g_assert_cmpuint(g_strv_length(ids), ==, 0);
+	g_assert_false(g_file_test(record, G_FILE_TEST_EXISTS));
+	g_assert_false(g_file_test(api, G_FILE_TEST_EXISTS));
+	/* the old instance sees its VMM die */
+	g_signal_connect(first, "vm-exited", G_CALLBACK(on_vm_exited), f);
+	wait_exited(f);
+	g_assert_true(pid_gone(pid));
+	sbx_hypervisor_backend_destroy_vm_async(first, "sbxtest1", NULL, on_done, f);
+	g_clear_object(&f->res);
+	g_object_unref(wait_result(f));
+}
+
+static void
+test_bad_binary(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+
+	configure(f, "Binary=/nonexistent/cloud-hypervisor\n");
+	g_assert_false(start(f, NULL, &error));
+	g_assert_nonnull(strstr(error->message, "cannot start /nonexistent/cloud-hypervisor"));
+	destroy(f);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	load_plugin();
+	g_test_add("/ch-plugin/lifecycle", Fixture, NULL, setup, test_lifecycle, teardown);
+	g_test_add("/ch-plugin/guest-poweroff", Fixture, NULL, setup, test_guest_poweroff,
+		   teardown);
+	g_test_add("/ch-plugin/guest-panic", Fixture, NULL, setup, test_guest_panic, teardown);
+	g_test_add("/ch-plugin/graceful", Fixture, NULL, setup, test_graceful, teardown);
+	g_test_add("/ch-plugin/too-old", Fixture, NULL, setup, test_too_old, teardown);
+	g_test_add("/ch-plugin/boot-error/v53-json", Fixture, "53.0.0", setup, test_boot_error,
+		   teardown);
+	g_test_add("/ch-plugin/boot-error/v46-text", Fixture, "46.0.0", setup, test_boot_error,
+		   teardown);
+	g_test_add("/ch-plugin/injected-failure", Fixture, NULL, setup, test_injected_failure,
+		   teardown);
+	g_test_add("/ch-plugin/root-disk/v53", Fixture, "53.0.0", setup, test_root_disk, teardown);
+	g_test_add("/ch-plugin/root-disk/v50", Fixture, "50.0.0", setup, test_root_disk, teardown);
+	g_test_add("/ch-plugin/volumes", Fixture, NULL, setup, test_volumes, teardown);
+	g_test_add("/ch-plugin/cancelled", Fixture, NULL, setup, test_cancelled, teardown);
+	g_test_add("/ch-plugin/destroy-while-starting", Fixture, NULL, setup,
+		   test_destroy_while_starting, teardown);
+	g_test_add("/ch-plugin/snapshot-restore/v53", Fixture, "53.0.0", setup,
+		   test_snapshot_restore, teardown);
+	g_test_add("/ch-plugin/snapshot-restore/v50", Fixture, "50.0.0", setup,
+		   test_snapshot_restore, teardown);
+	g_test_add("/ch-plugin/jailed-user", Fixture, NULL, setup, test_jailed_user, teardown);
+	g_test_add("/ch-plugin/reap-leftover", Fixture, NULL, setup, test_reap_leftover, teardown);
+	g_test_add("/ch-plugin/bad-binary", Fixture, NULL, setup, test_bad_binary, teardown);
+	return g_test_run();
+}

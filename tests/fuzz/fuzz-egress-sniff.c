@@ -1,0 +1,49 @@
+/* libFuzzer target: the egress proxy's first-bytes parsers (TLS ClientHello
+ * SNI, HTTP Host) and its DNS query parser, fed arbitrary guest bytes.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <string.h>
+
+#include "sbx-egress-dns.h"
+#include "sbx-egress-sniff.h"
+
+int LLVMFuzzerTestOneInput(const guint8 *data, size_t size);
+
+static void
+check_host(SbxEgressSniff sniff, gchar *host)
+{
+	/* a name comes back only with FOUND, and it is a valid one */
+	if (sniff != SBX_EGRESS_SNIFF_FOUND) {
+		g_assert_null(host);
+		return;
+	}
+	g_assert_nonnull(host);
+	g_assert_true(strlen(host) > 0 && strlen(host) <= 253);
+	for (const gchar *c = host; *c != '\0'; c++)
+		g_assert_true(g_ascii_islower(*c) || g_ascii_isdigit(*c) || *c == '-' || *c == '.');
+	g_free(host);
+}
+
+int
+LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
+{
+	/* on a copy of exactly @size bytes, so ASan sees any read past it */
+	g_autofree guint8 *copy = g_memdup2(data, size);
+	gchar *host = NULL;
+	SbxEgressDnsQuery *query;
+
+	SbxEgressSniff sniff;
+
+	sniff = sbx_egress_sniff_tls(copy, size, &host);
+	check_host(sniff, g_steal_pointer(&host));
+	sniff = sbx_egress_sniff_http(copy, size, &host);
+	check_host(sniff, g_steal_pointer(&host));
+	query = sbx_egress_dns_parse_query(copy, size);
+	if (query != NULL) {
+		GBytes *answer = sbx_egress_dns_build_answer(query, 0, NULL);
+		g_assert_cmpuint(g_bytes_get_size(answer), <=, SBX_EGRESS_DNS_MAX + 12);
+		g_bytes_unref(answer);
+	}
+	sbx_egress_dns_query_free(query);
+	return 0;
+}

@@ -1,0 +1,510 @@
+/* instant start with real VMs on the qemu backend: the first sandbox of its
+ * kind boots cold and a snapshot is taken; the next ones are restored from it,
+ * run Exec and file calls like a cold one, and never share their identity
+ * (entropy, machine id, address) while taking the host's clock; Kill leaves
+ * no QEMU, run folder, record or tap, nor does a daemon killed with SIGKILL
+ * in the middle of a create once it is back; a changed initrd makes the
+ * snapshot stale, so the next sandbox boots cold and a new one is taken.
+ * Run with SBX_TEST_BACKEND=qemu (meson test --suite instant).
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <gio/gunixfdlist.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "sbx-test-env.h"
+#include "sbx-test-supervisor.h"
+
+#define WAIT_US (300 * G_USEC_PER_SEC)
+/* how far a restored guest's clock may be from the host's; the snapshot is
+ * older than that when the clones start, so a clock left alone fails */
+#define CLOCK_SLACK_SEC 4
+#define SNAPSHOT_MIN_AGE_SEC (3 * CLOCK_SLACK_SEC)
+
+#define ASSERT_OK(expr)                                                                            \
+	G_STMT_START                                                                               \
+	{                                                                                          \
+		gboolean ok_ = (expr);                                                             \
+		g_assert_no_error(error);                                                          \
+		g_assert_true(ok_);                                                                \
+	}                                                                                          \
+	G_STMT_END
+
+static gchar *snapshot_root;
+static gchar *image_dir;
+static gint64 snapshot_taken_at;
+
+static GVariant *
+shape(void)
+{
+	/* every sandbox here has one shape, hence one snapshot */
+	return g_variant_new_parsed("{'memory': <uint32 768>, 'vcpus': <uint32 1>}");
+}
+
+static gboolean
+was_restored(const gchar *path)
+{
+	g_autofree gchar *events = sbx_test_read_log(path, "events");
+	return strstr(events, "from a snapshot") != NULL;
+}
+
+static guint
+count_snapshots(void)
+{
+	g_autoptr(GDir) dir = g_dir_open(snapshot_root, 0, NULL);
+	const gchar *name;
+	guint n = 0;
+
+	/* finished ones only: a snapshot being taken has a leading dot or suffix */
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+		if (strlen(name) == 64 && strspn(name, "0123456789abcdef") == 64)
+			n++;
+	}
+	return n;
+}
+
+static void
+wait_snapshots(guint want)
+{
+	gint64 deadline = g_get_monotonic_time() + WAIT_US;
+	while (count_snapshots() < want) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_usleep(100 * 1000);
+	}
+	snapshot_taken_at = g_get_monotonic_time();
+}
+
+static gchar *
+sh_out(const gchar *path, const gchar *script)
+{
+	g_autoptr(GError) error = NULL;
+	SbxExecResult res = {0};
+	gchar *out;
+
+	ASSERT_OK(sbx_test_sh(path, script, NULL, &res, &error));
+	g_assert_cmpint(res.exit_status, ==, 0);
+	out = g_bytes_get_size(res.out) > 0
+		  ? g_strndup(g_bytes_get_data(res.out, NULL), g_bytes_get_size(res.out))
+		  : g_strdup("");
+	sbx_exec_result_clear(&res);
+	return g_strstrip(out);
+}
+
+static gchar *
+tap_name(const gchar *id)
+{
+	gsize len = strlen(id);
+	return g_strdup_printf("st%s", len > 13 ? id + len - 13 : id);
+}
+
+/* whether the tap's anti-spoofing table (bridge sbxq_TAP) is in place */
+static gboolean
+tap_guarded(const gchar *id)
+{
+	g_autofree gchar *tap = tap_name(id);
+	g_autofree gchar *table = g_strdup_printf("sbxq_%s", tap);
+	gint status = -1;
+	const gchar *argv[] = {"nft", "list", "table", "bridge", table, NULL};
+
+	if (!g_spawn_sync(NULL, (gchar **)argv, NULL,
+			  G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+			      G_SPAWN_STDERR_TO_DEV_NULL,
+			  NULL, NULL, NULL, NULL, &status, NULL))
+		return FALSE;
+	return g_spawn_check_wait_status(status, NULL);
+}
+
+/* what a VM owns on the host: none of it may outlive it */
+static gboolean
+vm_leftovers(const gchar *id, GString *what)
+{
+	SbxTestEnv *env = sbx_test_env_get();
+	g_autoptr(GArray) qemu = sbx_test_find_qemu(id);
+	g_autofree gchar *run_dir = g_build_filename(env->runtime_dir, id, NULL);
+	g_autofree gchar *record_name = g_strconcat(id, ".vm", NULL);
+	g_autofree gchar *record = g_build_filename(env->tmpdir, "qemu-records", record_name, NULL);
+	gsize len = strlen(id);
+	g_autofree gchar *tap =
+	    g_strdup_printf("/sys/class/net/st%s", len > 13 ? id + len - 13 : id);
+
+	g_string_truncate(what, 0);
+	if (qemu->len > 0)
+		g_string_append(what, " qemu");
+	if (g_file_test(run_dir, G_FILE_TEST_EXISTS))
+		g_string_append(what, " run-dir");
+	if (g_file_test(record, G_FILE_TEST_EXISTS))
+		g_string_append(what, " record");
+	if (g_file_test(tap, G_FILE_TEST_EXISTS))
+		g_string_append(what, " tap");
+	else if (what->len == 0 && tap_guarded(id))
+		g_string_append(what, " nft-bridge-table");
+	return what->len > 0;
+}
+
+static void
+assert_gone_soon(const gchar *id)
+{
+	g_autoptr(GString) what = g_string_new(NULL);
+	gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+	while (vm_leftovers(id, what)) {
+		if (g_get_monotonic_time() > deadline) {
+			g_autofree gchar *tail =
+			    sbx_test_env_daemon_log_tail(sbx_test_env_get(), 8192);
+			g_printerr("# sandboxd's log:\n%s\n", tail);
+			g_error("vm %s left behind:%s", id, what->str);
+		}
+		g_usleep(20 * 1000);
+	}
+}
+
+/* the first sandbox boots cold and triggers the snapshot */
+static void
+test_cold_then_snapshot(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = sbx_test_create(NULL, shape(), &error);
+	g_autofree gchar *id = NULL;
+	g_autofree gchar *out = NULL;
+
+	g_assert_no_error(error);
+	id = sbx_test_get_id(NULL, path);
+	g_assert_false(was_restored(path));
+	out = sh_out(path, "echo cold");
+	g_assert_cmpstr(out, ==, "cold");
+	wait_snapshots(1);
+	ASSERT_OK(sbx_test_kill(NULL, path, &error));
+	assert_gone_soon(id);
+}
+
+static void
+test_restored_exec_and_files(void)
+{
+	SbxTestEnv *env = sbx_test_env_get();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = sbx_test_create(NULL, shape(), &error);
+	g_autofree gchar *id = NULL;
+	g_autofree gchar *local = g_build_filename(env->tmpdir, "cp-src", NULL);
+	g_autofree gchar *back = g_build_filename(env->tmpdir, "cp-back", NULL);
+	g_autofree gchar *remote = NULL;
+	g_autofree gchar *data = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	SbxExecResult res = {0};
+	gint rc = -1;
+
+	g_assert_no_error(error);
+	id = sbx_test_get_id(NULL, path);
+	g_assert_true(was_restored(path));
+
+	ASSERT_OK(sbx_test_sh(path, "echo out; echo err >&2; exit 7", NULL, &res, &error));
+	g_assert_cmpint(res.exit_status, ==, 7);
+	g_assert_cmpmem(g_bytes_get_data(res.out, NULL), g_bytes_get_size(res.out), "out\n", 4);
+	g_assert_cmpmem(g_bytes_get_data(res.err, NULL), g_bytes_get_size(res.err), "err\n", 4);
+	sbx_exec_result_clear(&res);
+	{
+		g_autoptr(GBytes) in = g_bytes_new_static("piped in", 8);
+		ASSERT_OK(sbx_test_sh(path, "cat", in, &res, &error));
+		g_assert_cmpint(res.exit_status, ==, 0);
+		g_assert_cmpmem(g_bytes_get_data(res.out, NULL), g_bytes_get_size(res.out),
+				"piped in", 8);
+		sbx_exec_result_clear(&res);
+	}
+
+	/* file calls, through sandboxctl cp, both ways */
+	remote = g_strdup_printf("%s:/tmp/instant-file", id);
+	g_assert_true(g_file_set_contents(local, "restored files\n", -1, NULL));
+	{
+		const gchar *args[] = {"cp", local, remote, NULL};
+		ASSERT_OK(sbx_test_cli(args, NULL, &rc, &out, &err, &error));
+		g_assert_cmpint(rc, ==, 0);
+	}
+	g_clear_pointer(&out, g_free);
+	out = sh_out(path, "cat /tmp/instant-file");
+	g_assert_cmpstr(out, ==, "restored files");
+	{
+		const gchar *args[] = {"cp", remote, back, NULL};
+		g_clear_pointer(&out, g_free);
+		g_clear_pointer(&err, g_free);
+		ASSERT_OK(sbx_test_cli(args, NULL, &rc, &out, &err, &error));
+		g_assert_cmpint(rc, ==, 0);
+	}
+	g_assert_true(g_file_get_contents(back, &data, NULL, NULL));
+	g_assert_cmpstr(data, ==, "restored files\n");
+
+	ASSERT_OK(sbx_test_kill(NULL, path, &error));
+	assert_gone_soon(id);
+}
+
+typedef struct {
+	gchar *random;
+	gchar *machine_id;
+	gchar *mac;
+	gchar *addr;
+	gint64 clock_skew;
+} Identity;
+
+static void
+identity_clear(Identity *ident)
+{
+	g_free(ident->random);
+	g_free(ident->machine_id);
+	g_free(ident->mac);
+	g_free(ident->addr);
+}
+
+static void
+read_identity(const gchar *path, Identity *ident)
+{
+	g_autofree gchar *guest_now = NULL;
+
+	ident->random = sh_out(path, "head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'");
+	ident->machine_id = sh_out(path, "cat /etc/machine-id");
+	ident->mac = sh_out(path, "cat /sys/class/net/eth0/address 2>/dev/null || true");
+	ident->addr = sh_out(path, "ip -4 -o addr show dev eth0 2>/dev/null | awk '{print $4}'");
+	guest_now = sh_out(path, "date +%s");
+	ident->clock_skew =
+	    g_ascii_strtoll(guest_now, NULL, 10) - g_get_real_time() / G_USEC_PER_SEC;
+	g_test_message("random %s machine-id %s mac %s addr %s clock skew %" G_GINT64_FORMAT " s",
+		       ident->random, ident->machine_id, ident->mac, ident->addr,
+		       ident->clock_skew);
+}
+
+static void
+test_restored_identity(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *a = NULL;
+	g_autofree gchar *b = NULL;
+	g_autofree gchar *a_id = NULL;
+	g_autofree gchar *b_id = NULL;
+	Identity ia = {0};
+	Identity ib = {0};
+
+	/* a guest clock left as the snapshot had it is this far behind */
+	while (g_get_monotonic_time() - snapshot_taken_at < SNAPSHOT_MIN_AGE_SEC * G_USEC_PER_SEC)
+		g_usleep(100 * 1000);
+	a = sbx_test_create(NULL, shape(), &error);
+	g_assert_no_error(error);
+	b = sbx_test_create(NULL, shape(), &error);
+	g_assert_no_error(error);
+	a_id = sbx_test_get_id(NULL, a);
+	b_id = sbx_test_get_id(NULL, b);
+	g_assert_true(was_restored(a));
+	g_assert_true(was_restored(b));
+
+	read_identity(a, &ia);
+	read_identity(b, &ib);
+	g_assert_cmpuint(strlen(ia.random), ==, 64);
+	g_assert_cmpstr(ia.random, !=, ib.random);
+	g_assert_cmpuint(strlen(ia.machine_id), ==, 32);
+	g_assert_cmpstr(ia.machine_id, !=, ib.machine_id);
+	g_assert_cmpint(ABS(ia.clock_skew), <=, CLOCK_SLACK_SEC);
+	g_assert_cmpint(ABS(ib.clock_skew), <=, CLOCK_SLACK_SEC);
+	/* with a NIC (the host's isolation rules in place), each its own */
+	if (ia.mac[0] != '\0' || ib.mac[0] != '\0') {
+		const gchar *ids[] = {a_id, b_id};
+		g_assert_cmpstr(ia.mac, !=, ib.mac);
+		g_assert_cmpstr(ia.addr, !=, "");
+		g_assert_cmpstr(ia.addr, !=, ib.addr);
+		/* isolated like libvirt's ports, and pinned to its own MAC and address */
+		for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
+			g_autofree gchar *tap = tap_name(ids[i]);
+			g_autofree gchar *flag_path =
+			    g_build_filename("/sys/class/net", tap, "brport", "isolated", NULL);
+			g_autofree gchar *flag = NULL;
+			g_assert_true(g_file_get_contents(flag_path, &flag, NULL, NULL));
+			g_assert_cmpstr(g_strstrip(flag), ==, "1");
+			g_assert_true(tap_guarded(ids[i]));
+		}
+	} else {
+		g_test_message("no NIC in these guests: addresses not compared");
+	}
+
+	ASSERT_OK(sbx_test_kill(NULL, a, &error));
+	ASSERT_OK(sbx_test_kill(NULL, b, &error));
+	assert_gone_soon(a_id);
+	assert_gone_soon(b_id);
+	identity_clear(&ia);
+	identity_clear(&ib);
+}
+
+static void
+on_create_reply(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(GVariant) reply =
+	    g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, NULL);
+	*(gboolean *)user_data = TRUE;
+}
+
+/* the run folder of the create under way: the one not in @before */
+static gchar *
+new_run_dir(GPtrArray *before)
+{
+	g_autoptr(GDir) dir = g_dir_open(sbx_test_env_get()->runtime_dir, 0, NULL);
+	const gchar *name;
+
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+		if (g_str_has_prefix(name, "sbx") && !g_str_has_prefix(name, "sbxsnap") &&
+		    !g_ptr_array_find_with_equal_func(before, name, g_str_equal, NULL))
+			return g_strdup(name);
+	}
+	return NULL;
+}
+
+/* SIGKILL while a restore is under way: the next daemon finishes the VM */
+static void
+test_daemon_killed_mid_create(void)
+{
+	SbxTestEnv *env = sbx_test_env_get();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GDBusConnection) client = sbx_test_env_connect(env, &error);
+	g_autoptr(GPtrArray) before = sbx_test_list_files(env->runtime_dir);
+	g_autofree gchar *id = NULL;
+	gboolean replied = FALSE;
+	gint64 deadline = g_get_monotonic_time() + WAIT_US;
+
+	g_assert_no_error(error);
+	g_dbus_connection_call(client, "org.sandboxd", "/org/sandboxd/Manager1",
+			       "org.sandboxd.Manager1", "CreateSandbox",
+			       g_variant_new("(@a{sv})", shape()), G_VARIANT_TYPE("(o)"),
+			       G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_create_reply, &replied);
+	/* as soon as its QEMU runs */
+	for (;;) {
+		g_autoptr(GArray) qemu = NULL;
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		g_assert_false(replied);
+		if (id == NULL)
+			id = new_run_dir(before);
+		if (id != NULL) {
+			qemu = sbx_test_find_qemu(id);
+			if (qemu->len > 0)
+				break;
+		}
+		g_usleep(1000);
+	}
+	g_test_message("killing the daemon while %s starts", id);
+	sbx_test_env_kill_daemon(env);
+	ASSERT_OK(sbx_test_env_start_daemon(env, &error));
+	assert_gone_soon(id);
+}
+
+/* a changed snapshot key input: never restored from, a new snapshot taken */
+static void
+test_stale_snapshot(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *initrd = g_build_filename(image_dir, "initrd.img", NULL);
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *id = NULL;
+	g_autofree gchar *out = NULL;
+	guint before = count_snapshots();
+
+	/* a rebuilt initrd: same bytes, new file */
+	{
+		g_autofree gchar *data = NULL;
+		g_autofree gchar *tmp = g_strconcat(initrd, ".new", NULL);
+		gsize len = 0;
+		g_assert_true(g_file_get_contents(initrd, &data, &len, NULL));
+		g_assert_true(g_file_set_contents(tmp, data, (gssize)len, NULL));
+		g_assert_cmpint(g_rename(tmp, initrd), ==, 0);
+	}
+	path = sbx_test_create(NULL, shape(), &error);
+	g_assert_no_error(error);
+	id = sbx_test_get_id(NULL, path);
+	g_assert_false(was_restored(path));
+	out = sh_out(path, "echo rebuilt");
+	g_assert_cmpstr(out, ==, "rebuilt");
+	wait_snapshots(before + 1);
+	ASSERT_OK(sbx_test_kill(NULL, path, &error));
+	assert_gone_soon(id);
+
+	/* and the next one is restored from the new one */
+	g_clear_pointer(&path, g_free);
+	g_clear_pointer(&id, g_free);
+	path = sbx_test_create(NULL, shape(), &error);
+	g_assert_no_error(error);
+	id = sbx_test_get_id(NULL, path);
+	g_assert_true(was_restored(path));
+	ASSERT_OK(sbx_test_kill(NULL, path, &error));
+	assert_gone_soon(id);
+}
+
+/* the image is copied: the stale test changes its initrd */
+static gboolean
+copy_image(const gchar *from, const gchar *to, GError **error)
+{
+	static const gchar *const names[] = {"vmlinuz", "initrd.img", "cmdline", ".inputs"};
+
+	if (g_mkdir(to, 0755) != 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "%s: %s", to,
+			    g_strerror(errno));
+		return FALSE;
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autofree gchar *src = g_build_filename(from, names[i], NULL);
+		g_autofree gchar *dst = g_build_filename(to, names[i], NULL);
+		g_autofree gchar *data = NULL;
+		gsize len = 0;
+		if (!g_file_test(src, G_FILE_TEST_EXISTS) && i >= 2)
+			continue;
+		if (!g_file_get_contents(src, &data, &len, error) ||
+		    !g_file_set_contents(dst, data, (gssize)len, error) || g_chmod(dst, 0644) != 0)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+int
+main(int argc, char **argv)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *tmpdir = NULL;
+	SbxTestEnv *env = sbx_test_env_get();
+	const gchar *src_image = g_getenv("SBX_TEST_IMAGE_DIR");
+	int rc;
+
+	if (g_strcmp0(g_getenv("SBX_TEST_BACKEND"), "qemu") != 0) {
+		g_print("1..0 # SKIP snapshots need SBX_TEST_BACKEND=qemu (libvirt takes none)\n");
+		return 77;
+	}
+	tmpdir = g_dir_make_tmp("sbx-instant-XXXXXX", &error);
+	if (tmpdir == NULL || src_image == NULL) {
+		g_printerr("%s\n",
+			   error != NULL ? error->message : "SBX_TEST_IMAGE_DIR is not set");
+		return 1;
+	}
+	sbx_supervisor_fork(tmpdir);
+
+	g_test_init(&argc, &argv, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	image_dir = g_build_filename(tmpdir, "image", NULL);
+	snapshot_root = g_build_filename(tmpdir, "snapshots", NULL);
+	if (!copy_image(src_image, image_dir, &error)) {
+		g_printerr("cannot copy the image: %s\n", error->message);
+		return 1;
+	}
+	g_setenv("SBX_TEST_IMAGE_DIR", image_dir, TRUE);
+	if (!sbx_test_env_start(env, tmpdir, &error)) {
+		g_printerr("cannot start the test environment: %s\n", error->message);
+		sbx_test_env_stop(env);
+		return 1;
+	}
+	g_test_add_func("/instant/cold-then-snapshot", test_cold_then_snapshot);
+	/* the ones below restore from that snapshot */
+	g_test_add_func("/instant/restored-exec-files", test_restored_exec_and_files);
+	g_test_add_func("/instant/restored-identity", test_restored_identity);
+	g_test_add_func("/instant/daemon-killed-mid-create", test_daemon_killed_mid_create);
+	g_test_add_func("/instant/stale-snapshot", test_stale_snapshot);
+	rc = g_test_run();
+	sbx_test_env_stop(env);
+	g_free(image_dir);
+	g_free(snapshot_root);
+	return rc;
+}
