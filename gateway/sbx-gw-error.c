@@ -35,6 +35,7 @@ static const SbxGwErrorMap error_map[] = {
     {"VolumeInUse", "Busy", "EBUSY", 409, "VOLUME_IN_USE"},
     {"UnknownRegion", "TypeError", "EINVAL", 400, "UNKNOWN_REGION"},
     {"InvalidToken", "PermissionDenied", "EACCES", 401, "INVALID_TOKEN"},
+    {"Capacity", "Error", "EAGAIN", 429, "CAPACITY"},
 };
 
 JsonNode *

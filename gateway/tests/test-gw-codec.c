@@ -161,6 +161,18 @@ test_error_mapping(void)
 	g_assert_cmpstr(json_object_get_string_member(obj, "code"), ==, "EEXIST");
 	g_assert_cmpstr(json_object_get_string_member(obj, "message"), ==, "/tmp/x: File exists");
 	g_assert_cmpuint(sbx_gw_error_http_status(remote, &code), ==, 409);
+
+	/* what the SDK turns into InvalidTokenError, and "too many" */
+	{
+		g_autoptr(GError) token = g_dbus_error_new_for_dbus_error(
+		    "org.sandboxd.Error.InvalidToken", "the access token is unknown or revoked");
+		g_autoptr(GError) full = g_dbus_error_new_for_dbus_error(
+		    "org.sandboxd.Error.Capacity", "the create queue is full");
+		g_assert_cmpuint(sbx_gw_error_http_status(token, &code), ==, 401);
+		g_assert_cmpstr(code, ==, "INVALID_TOKEN");
+		g_assert_cmpuint(sbx_gw_error_http_status(full, &code), ==, 429);
+		g_assert_cmpstr(code, ==, "CAPACITY");
+	}
 }
 
 static gchar *
