@@ -46,6 +46,11 @@ sbx_log "building the debian guest image in $DEBIANDIR (the default image)"
 "$SBX_SRCDIR/image/build-debian.sh" "$DEBIANDIR" "$BUILDDIR/agent/sandboxd-agent"
 
 sbx_start_host_services
+# the bus applies the policy's <policy user="sandboxd-gateway"> only to a user that
+# exists when it reads its config
+getent passwd sandboxd-gateway >/dev/null ||
+	useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+		sandboxd-gateway
 # pick up the sandboxd bus policy we may just have installed
 dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
 	org.freedesktop.DBus.ReloadConfig >/dev/null
@@ -130,5 +135,10 @@ sbx_start_gateway "$PREFIX/sbin/sandboxd-gateway"
 sbx_wait_gateway 127.0.0.1:8080
 sbx_log "the @deno/sandbox SDK example (examples/sdk/hello.mjs) against the gateway"
 (cd "$SBX_SRCDIR/examples/sdk" && npm ci --no-audit --no-fund --silent)
+# a token of root's (sandboxd resolves it to its owner): one per run, not one more each time
+if [ -z "${DENO_DEPLOY_TOKEN:-}" ]; then
+	sandboxctl token revoke run-sh 2>/dev/null || true
+	DENO_DEPLOY_TOKEN=$(sandboxctl token create run-sh)
+fi
 DENO_SANDBOX_ENDPOINT=http://127.0.0.1:8080 DENO_DEPLOY_ENDPOINT=http://127.0.0.1:8080 \
-	DENO_DEPLOY_TOKEN=${DENO_DEPLOY_TOKEN:-ddo_local} node "$SBX_SRCDIR/examples/sdk/hello.mjs"
+	DENO_DEPLOY_TOKEN=$DENO_DEPLOY_TOKEN node "$SBX_SRCDIR/examples/sdk/hello.mjs"
