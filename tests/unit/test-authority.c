@@ -97,7 +97,8 @@ fixture_teardown(Fixture *f, gconstpointer data)
 	g_clear_object(&f->authority);
 	g_dbus_connection_close_sync(f->server, NULL, NULL);
 	g_clear_object(&f->server);
-	g_test_dbus_down(f->bus);
+	/* stop, not down: down unsetenv()s the bus address, not thread-safe here */
+	g_test_dbus_stop(f->bus);
 	g_clear_object(&f->bus);
 	g_cond_clear(&f->cond);
 	g_mutex_clear(&f->lock);

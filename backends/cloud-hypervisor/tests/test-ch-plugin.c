@@ -111,8 +111,9 @@ setup(Fixture *f, gconstpointer data)
 	g_setenv("SBX_FAKE_CH_TRACE", f->trace, TRUE);
 	f->guest_dir = g_build_filename(f->dir, "guest", NULL);
 	g_setenv("SBX_FAKE_CH_GUEST_DIR", f->guest_dir, TRUE);
-	g_unsetenv("SBX_FAKE_CH_VERSION");
-	g_unsetenv("SBX_FAKE_CH_FAIL");
+	/* "" = unset to the fake; unsetenv() is not thread-safe (GLib says so) */
+	g_setenv("SBX_FAKE_CH_VERSION", "", TRUE);
+	g_setenv("SBX_FAKE_CH_FAIL", "", TRUE);
 }
 
 /* the fake's guest folders: guest-PID/agent.sock from a fake that was killed */
