@@ -143,8 +143,9 @@ on_burst_reply(GObject *source, GAsyncResult *res, gpointer user_data)
 	}
 }
 
-/* a burst of real creates: one boots (MaxConcurrentCreates=1 keeps it to one VM on a
- * shared host), the others are refused at once by name; none hangs */
+/* a burst of real creates with no queue (MaxQueuedCreates=0): one boots
+ * (MaxConcurrentCreates=1 keeps it to one VM on a shared host), the others are
+ * refused at once by name; none hangs. Queued creates: tenancy/create-queue */
 static void
 test_burst(void)
 {
@@ -189,8 +190,9 @@ main(int argc, char **argv)
 	int rc;
 
 	/* a short grace */
-	sbx_test_main_dropin(env, "50-lifecycle.conf",
-			     "[daemon]\nExpiryGraceSec=3\n[limits]\nMaxConcurrentCreates=1\n");
+	sbx_test_main_dropin(
+	    env, "50-lifecycle.conf",
+	    "[daemon]\nExpiryGraceSec=3\n[limits]\nMaxConcurrentCreates=1\nMaxQueuedCreates=0\n");
 	g_test_add_func("/lifecycle/expiry", test_expiry);
 	g_test_add_func("/lifecycle/burst", test_burst);
 	rc = g_test_run();
