@@ -130,8 +130,15 @@ test_host_mtu(void)
 	g_assert_cmpuint(sbx_libvirt_net_host_mtu(root), ==, 1400);
 	g_unlink(mtu);
 	g_unlink(route);
-	g_rmdir(sys);
-	g_rmdir(proc);
+	/* the whole fake root, folder by folder up to it */
+	for (const gchar *const *d =
+		 (const gchar *const[]){"sys/class/net/eth7", "sys/class/net", "sys/class", "sys",
+					"proc/net", "proc", NULL};
+	     *d != NULL; d++) {
+		g_autofree gchar *path = g_build_filename(root, *d, NULL);
+		g_assert_cmpint(g_rmdir(path), ==, 0);
+	}
+	g_assert_cmpint(g_rmdir(root), ==, 0);
 }
 
 static void
