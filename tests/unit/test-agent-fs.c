@@ -659,6 +659,15 @@ test_malformed(Fixture *fx, gconstpointer data)
 	    {SBX_MSG_FS_REMOVE, "\0\0\0\0\x02\0\0\0/ax", 11},	      /* trailing byte */
 	    {SBX_MSG_FS_CHMOD, "\0\0\0\0\0\x10\0\0\x02\0\0\0/a", 14}, /* mode > 07777 */
 	    {SBX_MSG_FS_RENAME, "\0\0\0\0\x02\0\0\0/a", 10},	      /* no second path */
+	    /* the requests added for the SDK: truncated, unknown flags, a missing path */
+	    {SBX_MSG_FS_SYMLINK, "\0\0\0\0\x02\0\0\0/a", 10},
+	    {SBX_MSG_FS_LINK, "\0\0", 2},
+	    {SBX_MSG_FS_COPY, "\x80\0\0\0\x02\0\0\0/a\x02\0\0\0/b", 16},
+	    {SBX_MSG_FS_TRUNCATE, "\0\0\0\0\0\0", 6},
+	    {SBX_MSG_FS_CHOWN, "\0\0\0\0\0\0\0\0", 8},
+	    {SBX_MSG_FS_UTIME, "\0\0\0\0\0\0\0\0", 8},
+	    {SBX_MSG_FS_REALPATH, "\0\0\0\0\x09\0\0\0/a", 10},
+	    {SBX_MSG_FS_MKTEMP, "\0\0", 2},
 	};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SbxFsStat) st = NULL;
