@@ -52,6 +52,7 @@ static const gchar *const unsupported[] = {
 void
 sbx_gw_call_free(SbxGwCall *call)
 {
+	call->conn->calls_in_flight--;
 	g_clear_object(&call->conn);
 	g_free(call->method);
 	g_clear_pointer(&call->params, json_object_unref);
@@ -138,6 +139,14 @@ sbx_gw_call_dispatch(SbxGwConn *conn, SbxGwRpcMessage *msg)
 	call->method = g_steal_pointer(&msg->method);
 	call->params = g_steal_pointer(&msg->params);
 	call->started_us = g_get_monotonic_time();
+	/* each call holds D-Bus calls and buffers: a client may not pile them up */
+	if (++conn->calls_in_flight > conn->server->config->max_calls_per_socket) {
+		g_autofree gchar *message = g_strdup_printf(
+		    "more than %u calls in flight on this socket ([gateway] MaxCallsPerSocket)",
+		    conn->server->config->max_calls_per_socket);
+		sbx_gw_call_return_literal(call, "Error", "ELIMIT", message);
+		return;
+	}
 	for (guint i = 0; i < G_N_ELEMENTS(methods); i++) {
 		if (g_strcmp0(methods[i].name, call->method) == 0) {
 			methods[i].func(call);

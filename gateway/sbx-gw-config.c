@@ -43,6 +43,25 @@ read_size_mib(GKeyFile *kf, const gchar *path, const gchar *key, guint64 min, gu
 }
 
 static gboolean
+read_uint(GKeyFile *kf, const gchar *path, const gchar *key, guint min, guint max, guint *value,
+	  GError **error)
+{
+	g_autoptr(GError) local_error = NULL;
+	guint64 v;
+
+	if (!g_key_file_has_key(kf, SBX_GW_GROUP, key, NULL))
+		return TRUE;
+	v = g_key_file_get_uint64(kf, SBX_GW_GROUP, key, &local_error);
+	if (local_error != NULL || v < min || v > max) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "%s: [gateway] %s must be %u-%u", path, key, min, max);
+		return FALSE;
+	}
+	*value = (guint)v;
+	return TRUE;
+}
+
+static gboolean
 read_string(GKeyFile *kf, const gchar *key, gchar **value)
 {
 	g_autofree gchar *v = g_key_file_get_string(kf, SBX_GW_GROUP, key, NULL);
@@ -56,11 +75,22 @@ read_string(GKeyFile *kf, const gchar *key, gchar **value)
 static gboolean
 apply_file(SbxGwConfig *config, const gchar *path, GError **error)
 {
-	static const gchar *const known[] = {
-	    "Listen",	      "TLSCertificate", "TLSKey",
-	    "AllowPlainHTTP", "Region",		"WorkDir",
-	    "User",	      "MaxMessageMiB",	"MaxStreamBufferMiB",
-	    "MaxReadFileMiB", "Image",		NULL};
+	static const gchar *const known[] = {"Listen",
+					     "TLSCertificate",
+					     "TLSKey",
+					     "AllowPlainHTTP",
+					     "Region",
+					     "WorkDir",
+					     "User",
+					     "MaxMessageMiB",
+					     "MaxStreamBufferMiB",
+					     "MaxReadFileMiB",
+					     "Image",
+					     "RequestsPerSecond",
+					     "RequestBurst",
+					     "MaxSandboxesPerToken",
+					     "MaxCallsPerSocket",
+					     NULL};
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_auto(GStrv) keys = NULL;
 
@@ -100,8 +130,15 @@ apply_file(SbxGwConfig *config, const gchar *path, GError **error)
 	if (!read_size_mib(kf, path, "MaxStreamBufferMiB", 1, 1024,
 			   &config->max_stream_buffer_bytes, error))
 		return FALSE;
-	return read_size_mib(kf, path, "MaxReadFileMiB", 1, 75, &config->max_read_file_bytes,
-			     error);
+	if (!read_size_mib(kf, path, "MaxReadFileMiB", 1, 75, &config->max_read_file_bytes, error))
+		return FALSE;
+	return read_uint(kf, path, "RequestsPerSecond", 0, 100000, &config->requests_per_second,
+			 error) &&
+	       read_uint(kf, path, "RequestBurst", 1, 1000000, &config->request_burst, error) &&
+	       read_uint(kf, path, "MaxSandboxesPerToken", 0, 100000,
+			 &config->max_sandboxes_per_token, error) &&
+	       read_uint(kf, path, "MaxCallsPerSocket", 1, 65536, &config->max_calls_per_socket,
+			 error);
 }
 
 static gint
@@ -129,6 +166,12 @@ sbx_gw_config_load(const gchar *config_dir, GError **error)
 	config->max_stream_buffer_bytes = 16 * MIB;
 	/* a readFile answer is one frame of 4/3 of the file; the SDK takes 100 MiB frames */
 	config->max_read_file_bytes = 64 * MIB;
+	/* generous for programs, short of a flood; sandboxd's per-user limits stay the
+	 * authority on how many sandboxes a tenant may have */
+	config->requests_per_second = 20;
+	config->request_burst = 100;
+	config->max_sandboxes_per_token = 0;
+	config->max_calls_per_socket = 256;
 
 	if (g_file_test(main_path, G_FILE_TEST_EXISTS) && !apply_file(config, main_path, error))
 		return NULL;

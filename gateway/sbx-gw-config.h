@@ -19,6 +19,10 @@ typedef struct {
 	guint64 max_message_bytes;
 	guint64 max_stream_buffer_bytes;
 	guint64 max_read_file_bytes;
+	guint requests_per_second;     /* per token, a token bucket; 0: no limit */
+	guint request_burst;	       /* the bucket's size */
+	guint max_sandboxes_per_token; /* alive sandboxes made through this gateway; 0: none */
+	guint max_calls_per_socket;    /* JSON-RPC requests in flight on one socket */
 } SbxGwConfig;
 
 void sbx_gw_config_free(SbxGwConfig *config);

@@ -25,6 +25,7 @@ struct _SbxGwConn {
 	GHashTable *in_streams;	 /* client stream id -> SbxGwInStream (ref) */
 	GHashTable *out_streams; /* our stream id -> SbxGwOutStream (ref) until it ends */
 	guint64 in_buffered;	 /* bytes of client streams not yet written anywhere */
+	guint calls_in_flight;	 /* JSON-RPC requests not answered yet */
 	GPtrArray *blocked;	 /* callbacks waiting for the socket to take output */
 	GSource *writable_source;
 };

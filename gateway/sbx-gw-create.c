@@ -21,6 +21,7 @@ typedef struct {
 	gboolean disconnected;
 	gint64 started_us;
 	SbxGwSandbox *sandbox;
+	gchar *reserved_for; /* the token whose place (MaxSandboxesPerToken) this create holds */
 } SbxGwUpgrade;
 
 static void
@@ -30,6 +31,9 @@ upgrade_free(SbxGwUpgrade *up)
 	g_object_unref(up->msg);
 	g_clear_object(&up->socket);
 	g_clear_object(&up->sandbox);
+	if (up->reserved_for != NULL)
+		sbx_gw_limits_release(up->server->limits, up->reserved_for);
+	g_free(up->reserved_for);
 	g_free(up->trace_id);
 	g_free(up);
 }
@@ -144,6 +148,9 @@ create_ready(GObject *source, GAsyncResult *res, gpointer data)
 		fail_upgrade(up, error);
 		return;
 	}
+	/* from now on the sandbox holds the place until sandboxd removes it */
+	sbx_gw_limits_bind(up->server->limits, up->reserved_for, strrchr(path, '/') + 1);
+	g_clear_pointer(&up->reserved_for, g_free);
 	sbx_dbus_sandbox1_proxy_new(up->server->bus, G_DBUS_PROXY_FLAGS_NONE, SBX_GW_BUS_NAME, path,
 				    NULL, proxy_ready, up);
 }
@@ -191,6 +198,10 @@ sbx_gw_create_upgrade(SbxGwServer *server, SoupServerMessage *msg, const gchar *
 						  error->message);
 			return;
 		}
+		if (!sbx_gw_limits_reserve(server->limits, sbx_gw_server_get_token(msg), &error)) {
+			sbx_gw_server_reply_gerror(msg, error);
+			return;
+		}
 		with_token = options_with_token(options, sbx_gw_server_get_token(msg));
 	}
 	up = g_new0(SbxGwUpgrade, 1);
@@ -199,6 +210,8 @@ sbx_gw_create_upgrade(SbxGwServer *server, SoupServerMessage *msg, const gchar *
 	up->socket = g_object_ref(soup_server_message_get_socket(msg));
 	up->trace_id = g_strdup(trace_id);
 	up->create = sdk_id == NULL;
+	if (up->create)
+		up->reserved_for = g_strdup(sbx_gw_server_get_token(msg));
 	up->started_us = g_get_monotonic_time();
 	g_signal_connect(msg, "disconnected", G_CALLBACK(on_disconnected), up);
 	soup_server_message_pause(msg);

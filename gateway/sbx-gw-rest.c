@@ -101,47 +101,98 @@ reply_empty_object(SoupServerMessage *msg)
 	sbx_gw_server_reply_json(msg, SOUP_STATUS_OK, node);
 }
 
+/* the answer goes out as soon as the sandbox is stopping: sandboxd's Kill returns
+ * only once the VM is gone, which takes seconds on a busy host, and the SDK gives
+ * DELETE 10 s. The sandbox cannot come back from "stopping". */
+typedef struct {
+	SbxGwServer *server;
+	SoupServerMessage *msg; /* until answered */
+	SbxDBusSandbox1 *proxy;
+	gulong state_handler;
+} SbxGwKill;
+
+static void
+kill_free(SbxGwKill *kill)
+{
+	if (kill->msg != NULL) {
+		soup_server_message_unpause(kill->msg);
+		g_object_unref(kill->msg);
+	}
+	g_clear_signal_handler(&kill->state_handler, kill->proxy);
+	g_clear_object(&kill->proxy);
+	g_free(kill);
+}
+
+static void
+kill_answer(SbxGwKill *kill, const GError *error)
+{
+	SbxGwSandbox *sandbox;
+	SoupServerMessage *msg = g_steal_pointer(&kill->msg);
+
+	if (msg == NULL)
+		return;
+	if (error != NULL) {
+		sbx_gw_server_reply_gerror(msg, error);
+	} else {
+		/* the SDK waits for its own socket to close */
+		sandbox = g_hash_table_lookup(kill->server->sandboxes,
+					      sbx_dbus_sandbox1_get_id(kill->proxy));
+		if (sandbox != NULL)
+			sbx_gw_sandbox_gone(sandbox, "the sandbox was killed");
+		reply_empty_object(msg);
+	}
+	soup_server_message_unpause(msg);
+	g_object_unref(msg);
+}
+
+static void
+on_kill_state_changed(SbxDBusSandbox1 *proxy, const gchar *state, const gchar *reason,
+		      gpointer data)
+{
+	if (g_strcmp0(state, "stopping") == 0 || g_strcmp0(state, "stopped") == 0 ||
+	    g_strcmp0(state, "crashed") == 0)
+		kill_answer(data, NULL);
+}
+
 static void
 kill_ready(GObject *source, GAsyncResult *res, gpointer data)
 {
-	g_autoptr(SbxGwRestCall) call = data;
+	SbxGwKill *kill = data;
 	g_autoptr(GError) error = NULL;
-	SbxGwSandbox *sandbox;
 
-	if (!sbx_dbus_sandbox1_call_kill_finish(SBX_DBUS_SANDBOX1(source), res, &error)) {
-		sbx_gw_server_reply_gerror(call->msg, error);
-		return;
-	}
-	/* the SDK waits for its own socket to close */
-	sandbox =
-	    g_hash_table_lookup(call->server->sandboxes, sbx_dbus_sandbox1_get_id(call->proxy));
-	if (sandbox != NULL)
-		sbx_gw_sandbox_gone(sandbox, "the sandbox was killed");
-	reply_empty_object(call->msg);
+	sbx_dbus_sandbox1_call_kill_finish(SBX_DBUS_SANDBOX1(source), res, &error);
+	kill_answer(kill, error);
+	kill_free(kill);
 }
 
 static void
 kill_lookup_ready(GObject *source, GAsyncResult *res, gpointer data)
 {
-	g_autoptr(SbxGwRestCall) call = data;
+	SbxGwKill *kill = data;
 	g_autoptr(GError) error = NULL;
-	SbxDBusSandbox1 *proxy;
 
-	call->proxy = sbx_gw_rest_lookup_sandbox_finish(res, &error);
-	if (call->proxy == NULL) {
-		sbx_gw_server_reply_gerror(call->msg, error);
+	kill->proxy = sbx_gw_rest_lookup_sandbox_finish(res, &error);
+	if (kill->proxy == NULL) {
+		kill_answer(kill, error);
+		kill_free(kill);
 		return;
 	}
-	proxy = call->proxy;
-	g_dbus_proxy_set_default_timeout(G_DBUS_PROXY(proxy), G_MAXINT);
-	sbx_dbus_sandbox1_call_kill(proxy, NULL, kill_ready, g_steal_pointer(&call));
+	g_dbus_proxy_set_default_timeout(G_DBUS_PROXY(kill->proxy), G_MAXINT);
+	kill->state_handler =
+	    g_signal_connect(kill->proxy, "state-changed", G_CALLBACK(on_kill_state_changed), kill);
+	sbx_dbus_sandbox1_call_kill(kill->proxy, NULL, kill_ready, kill);
 }
 
 void
 sbx_gw_rest_kill(SbxGwServer *server, SoupServerMessage *msg, const gchar *sdk_id)
 {
+	SbxGwKill *kill = g_new0(SbxGwKill, 1);
+
+	kill->server = server;
+	kill->msg = g_object_ref(msg);
+	soup_server_message_pause(msg);
 	sbx_gw_rest_lookup_sandbox(server, sdk_id, sbx_gw_server_get_token(msg), kill_lookup_ready,
-				   rest_call_new(server, msg));
+				   kill);
 }
 
 /* --- PATCH /api/v3/sandbox/ID {"stop_at_ms": N} --- */

@@ -102,6 +102,26 @@ authenticate(SbxGwServer *server, SoupServerMessage *msg)
 	return TRUE;
 }
 
+/* the token's request rate: 429 with Retry-After, which the SDK reports with
+ * the status (ApiError, ConnectionEstablishmentError) */
+static gboolean
+admit(SbxGwServer *server, SoupServerMessage *msg)
+{
+	guint retry_after = 0;
+	g_autofree gchar *seconds = NULL;
+
+	if (sbx_gw_limits_admit(server->limits, sbx_gw_server_get_token(msg),
+				g_get_monotonic_time(), &retry_after))
+		return TRUE;
+	seconds = g_strdup_printf("%u", retry_after);
+	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Retry-After",
+				     seconds);
+	sbx_gw_server_reply_error(msg, 429 /* Too Many Requests */, "TOO_MANY_REQUESTS",
+				  "too many requests with this token ([gateway] "
+				  "RequestsPerSecond); try again later");
+	return FALSE;
+}
+
 /* --- routes --- */
 
 static void
@@ -170,7 +190,7 @@ handle_request(SoupServer *soup, SoupServerMessage *msg, const gchar *path, GHas
 		sbx_gw_metrics_serve(server, msg);
 		return;
 	}
-	if (!authenticate(server, msg))
+	if (!authenticate(server, msg) || !admit(server, msg))
 		return;
 	route(server, msg, path, query, trace_id);
 }
@@ -201,6 +221,7 @@ on_sandbox_removed(GDBusConnection *bus, const gchar *sender, const gchar *path,
 	if (!g_variant_is_of_type(params, G_VARIANT_TYPE("(ss)")))
 		return;
 	g_variant_get(params, "(&s&s)", &id, &reason);
+	sbx_gw_limits_sandbox_gone(server->limits, id);
 	sandbox = g_hash_table_lookup(server->sandboxes, id);
 	if (sandbox != NULL)
 		sbx_gw_sandbox_gone(sandbox, reason);
@@ -214,6 +235,8 @@ sbx_gw_server_new(SbxGwConfig *config, GDBusConnection *bus, GError **error)
 	server->config = config;
 	server->bus = g_object_ref(bus);
 	server->sandboxes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_object_unref);
+	server->limits = sbx_gw_limits_new(config->requests_per_second, config->request_burst,
+					   config->max_sandboxes_per_token);
 	server->manager = sbx_dbus_manager1_proxy_new_sync(
 	    bus, G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES | G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
 	    SBX_GW_BUS_NAME, SBX_GW_MANAGER_PATH, NULL, error);
@@ -262,6 +285,7 @@ sbx_gw_server_free(SbxGwServer *server)
 		soup_server_disconnect(server->soup);
 	g_clear_object(&server->soup);
 	g_clear_pointer(&server->sandboxes, g_hash_table_unref);
+	g_clear_pointer(&server->limits, sbx_gw_limits_free);
 	g_clear_object(&server->manager);
 	g_clear_object(&server->bus);
 	g_free(server);

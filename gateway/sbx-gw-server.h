@@ -9,6 +9,7 @@
 
 #include "sbx-dbus-generated.h"
 #include "sbx-gw-config.h"
+#include "sbx-gw-limits.h"
 
 G_BEGIN_DECLS
 
@@ -22,6 +23,7 @@ typedef struct {
 	GHashTable *sandboxes; /* sandboxd id -> SbxGwSandbox (ref) while a socket uses it */
 	guint64 next_stream_id;
 	guint removed_subscription;
+	SbxGwLimits *limits;
 } SbxGwServer;
 
 SbxGwServer *sbx_gw_server_new(SbxGwConfig *config, GDBusConnection *bus, GError **error);

@@ -56,7 +56,7 @@ if [ -n "${SBX_DEBIAN_EXTRA_PACKAGES:-}" ]; then
 fi
 
 # the minimal image's command line, plus the root disk for the agent
-CMDLINE="console=ttyS0 quiet panic=-1 i8042.noaux i8042.nokbd i8042.nopnp i8042.dumbkbd \
+CMDLINE="console=ttyS0 quiet panic=-1 no_timer_check i8042.noaux i8042.nokbd i8042.nopnp i8042.dumbkbd \
 cryptomgr.notests sbx.root=/dev/vda"
 
 # modules the initramfs loads, in dependency order (checked against modinfo below)

@@ -31,7 +31,7 @@ CACHE=${SBX_IMAGE_CACHE:-$(dirname "$OUTDIR")/cache}
 COMPRESS=${SBX_INITRD_COMPRESS:-none}
 
 # the kernel command line: fastest correct one measured under TCG (see README.md)
-CMDLINE="console=ttyS0 quiet panic=-1 i8042.noaux i8042.nokbd i8042.nopnp i8042.dumbkbd \
+CMDLINE="console=ttyS0 quiet panic=-1 no_timer_check i8042.noaux i8042.nokbd i8042.nopnp i8042.dumbkbd \
 cryptomgr.notests"
 
 # modules loaded by the agent, in dependency order (checked against modinfo below)

@@ -145,7 +145,10 @@ write_dropin(const gchar *tmpdir, const gchar *debian_dir, GError **error)
 	return g_file_set_contents(gateway_conf, "[gateway]\nImage=debian\n", -1, error);
 }
 
-/* every sandbox the gateway makes, so the supervisor can destroy it if we crash */
+/* every sandbox the gateway makes, so the supervisor can destroy it if we crash
+ * and the end of the test can check that none is left */
+static GPtrArray *seen_sandboxes;
+
 static void
 on_interfaces_added(GDBusConnection *conn, const gchar *sender, const gchar *path,
 		    const gchar *iface, const gchar *signal, GVariant *params, gpointer data)
@@ -156,8 +159,72 @@ on_interfaces_added(GDBusConnection *conn, const gchar *sender, const gchar *pat
 	if (!g_str_has_prefix(object, "/org/sandboxd/Sandbox1/"))
 		return;
 	base = object + strlen("/org/sandboxd/Sandbox1/");
-	if (strchr(base, '/') == NULL)
+	if (strchr(base, '/') == NULL &&
+	    !g_ptr_array_find_with_equal_func(seen_sandboxes, base, g_str_equal, NULL)) {
 		sbx_supervisor_record_domain(data, base);
+		g_ptr_array_add(seen_sandboxes, g_strdup(base));
+	}
+}
+
+/* a script that passed must leave nothing: no sandbox in sandboxd, no domain */
+static gboolean
+check_nothing_left(SbxTestEnv *env, GError **error)
+{
+	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+
+	for (;;) {
+		g_autoptr(GVariant) reply = NULL;
+		g_autoptr(GVariant) paths = NULL;
+		g_autoptr(GError) local = NULL;
+		const gchar *left = NULL;
+
+		reply = g_dbus_connection_call_sync(
+		    env->conn, "org.sandboxd", "/org/sandboxd/Manager1", "org.sandboxd.Manager1",
+		    "ListSandboxes", g_variant_new_parsed("(@a{sv} {},)"), G_VARIANT_TYPE("(ao)"),
+		    G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+		if (reply == NULL)
+			return FALSE;
+		paths = g_variant_get_child_value(reply, 0);
+		if (g_variant_n_children(paths) > 0)
+			g_variant_get_child(paths, 0, "&o", &left);
+		for (guint i = 0; left == NULL && i < seen_sandboxes->len; i++) {
+			if (sbx_test_domain_exists(g_ptr_array_index(seen_sandboxes, i), &local))
+				left = g_ptr_array_index(seen_sandboxes, i);
+			if (local != NULL) {
+				g_propagate_error(error, g_steal_pointer(&local));
+				return FALSE;
+			}
+		}
+		if (left == NULL)
+			return TRUE;
+		if (g_get_monotonic_time() > deadline) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "%s is still there 60 s after the script ended (of %u "
+				    "sandboxes made)",
+				    left, seen_sandboxes->len);
+			return FALSE;
+		}
+		g_usleep(G_USEC_PER_SEC / 2);
+	}
+}
+
+/* SCRIPT.gateway.conf beside SCRIPT.mjs: gateway settings for that script only */
+static gboolean
+copy_script_dropin(const gchar *script, const gchar *config_dir, GError **error)
+{
+	g_autofree gchar *base = g_strndup(script, strlen(script) - strlen(".mjs"));
+	g_autofree gchar *name = g_strconcat(base, ".gateway.conf", NULL);
+	g_autofree gchar *src = g_build_filename(require("SBX_TEST_SDK_SRC"), name, NULL);
+	g_autofree gchar *dir = g_build_filename(config_dir, "gateway.conf.d", NULL);
+	g_autofree gchar *dst = g_build_filename(dir, "50-script.conf", NULL);
+
+	if (!g_file_test(src, G_FILE_TEST_EXISTS))
+		return TRUE;
+	if (g_mkdir_with_parents(dir, 0755) != 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create %s", dir);
+		return FALSE;
+	}
+	return copy_file(src, dst, error);
 }
 
 static guint16
@@ -336,10 +403,11 @@ main(int argc, char **argv)
 	guint16 port;
 	gint rc;
 
-	if (argc != 2) {
+	if (argc != 2 || !g_str_has_suffix(argv[1], ".mjs")) {
 		g_printerr("usage: %s SCRIPT.mjs\n", argv[0]);
 		return 2;
 	}
+	seen_sandboxes = g_ptr_array_new_with_free_func(g_free);
 	if (node == NULL || npm == NULL) {
 		g_printerr("skipping: node and npm are needed to run the @deno/sandbox SDK\n");
 		return 77;
@@ -364,6 +432,11 @@ main(int argc, char **argv)
 	if (!write_dropin(tmpdir, require("SBX_TEST_DEBIAN_IMAGE_DIR"), &error) ||
 	    !sbx_test_env_start(env, tmpdir, &error)) {
 		g_printerr("cannot start the test environment: %s\n", error->message);
+		sbx_test_env_stop(env);
+		return 1;
+	}
+	if (!copy_script_dropin(argv[1], env->config_dir, &error)) {
+		g_printerr("cannot write the script's gateway settings: %s\n", error->message);
 		sbx_test_env_stop(env);
 		return 1;
 	}
@@ -423,6 +496,10 @@ main(int argc, char **argv)
 	g_subprocess_wait_async(script, NULL, on_node_exited, loop);
 	g_main_loop_run(loop);
 	rc = g_subprocess_get_if_exited(script) ? g_subprocess_get_exit_status(script) : 1;
+	if (rc == 0 && !check_nothing_left(env, &error)) {
+		g_printerr("not ok - leftovers: %s\n", error->message);
+		rc = 1;
+	}
 
 	g_subprocess_send_signal(gateway, SIGTERM);
 	g_subprocess_wait(gateway, NULL, NULL);

@@ -8,6 +8,7 @@
 
 #include "sbx-gw-error.h"
 #include "sbx-gw-id.h"
+#include "sbx-gw-limits.h"
 #include "sbx-gw-rpc.h"
 #include "sbx-gw-sandbox-config.h"
 
@@ -243,6 +244,71 @@ test_sandbox_config_errors(void)
 	g_assert_nonnull(error);
 }
 
+/* the bucket empties, refills with time, and one token's flood spares another */
+static void
+test_limits_rate(void)
+{
+	g_autoptr(SbxGwLimits) limits = sbx_gw_limits_new(2, 5, 0);
+	gint64 t = (gint64)1000 * G_USEC_PER_SEC;
+	guint retry = 0;
+
+	for (guint i = 0; i < 5; i++)
+		g_assert_true(sbx_gw_limits_admit(limits, "ddo_a", t, &retry));
+	g_assert_false(sbx_gw_limits_admit(limits, "ddo_a", t, &retry));
+	g_assert_cmpuint(retry, >=, 1);
+	g_assert_true(sbx_gw_limits_admit(limits, "ddo_b", t, &retry));
+	/* 2 per second: half a second later, one more */
+	g_assert_true(sbx_gw_limits_admit(limits, "ddo_a", t + G_USEC_PER_SEC / 2, &retry));
+	g_assert_false(sbx_gw_limits_admit(limits, "ddo_a", t + G_USEC_PER_SEC / 2, &retry));
+	/* the bucket never holds more than the burst */
+	for (guint i = 0; i < 5; i++)
+		g_assert_true(sbx_gw_limits_admit(limits, "ddo_a",
+						  t + (gint64)3600 * G_USEC_PER_SEC, &retry));
+	g_assert_false(
+	    sbx_gw_limits_admit(limits, "ddo_a", t + (gint64)3600 * G_USEC_PER_SEC, &retry));
+	/* 0: no limit */
+	{
+		g_autoptr(SbxGwLimits) open = sbx_gw_limits_new(0, 1, 0);
+		for (guint i = 0; i < 1000; i++)
+			g_assert_true(sbx_gw_limits_admit(open, "ddo_a", t, &retry));
+	}
+}
+
+static void
+test_limits_sandboxes(void)
+{
+	g_autoptr(SbxGwLimits) limits = sbx_gw_limits_new(0, 1, 2);
+	g_autoptr(GError) error = NULL;
+
+	/* two places per token: a create under way holds one */
+	g_assert_true(sbx_gw_limits_reserve(limits, "ddo_a", &error));
+	g_assert_true(sbx_gw_limits_reserve(limits, "ddo_a", &error));
+	g_assert_false(sbx_gw_limits_reserve(limits, "ddo_a", &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES);
+	g_clear_error(&error);
+	g_assert_true(sbx_gw_limits_reserve(limits, "ddo_b", &error));
+	sbx_gw_limits_release(limits, "ddo_b");
+	/* a failed create gives its place back; a bound sandbox keeps it until it ends */
+	sbx_gw_limits_release(limits, "ddo_a");
+	sbx_gw_limits_bind(limits, "ddo_a", "sbx1");
+	g_assert_true(sbx_gw_limits_reserve(limits, "ddo_a", &error));
+	sbx_gw_limits_bind(limits, "ddo_a", "sbx2");
+	g_assert_false(sbx_gw_limits_reserve(limits, "ddo_a", &error));
+	g_clear_error(&error);
+	sbx_gw_limits_sandbox_gone(limits, "sbx1");
+	sbx_gw_limits_sandbox_gone(limits, "sbx1"); /* twice: counted once */
+	sbx_gw_limits_sandbox_gone(limits, "unknown");
+	g_assert_true(sbx_gw_limits_reserve(limits, "ddo_a", &error));
+	/* one that ended before its create answered holds nothing */
+	sbx_gw_limits_sandbox_gone(limits, "sbx3");
+	sbx_gw_limits_bind(limits, "ddo_a", "sbx3");
+	g_assert_true(sbx_gw_limits_reserve(limits, "ddo_a", &error));
+	sbx_gw_limits_release(limits, "ddo_a");
+	sbx_gw_limits_sandbox_gone(limits, "sbx2");
+	/* nothing held: nothing tracked */
+	g_assert_cmpuint(sbx_gw_limits_get_n_tracked(limits), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -255,5 +321,7 @@ main(int argc, char **argv)
 	g_test_add_func("/gateway/error/mapping", test_error_mapping);
 	g_test_add_func("/gateway/sandbox-config/parse", test_sandbox_config);
 	g_test_add_func("/gateway/sandbox-config/errors", test_sandbox_config_errors);
+	g_test_add_func("/gateway/limits/rate", test_limits_rate);
+	g_test_add_func("/gateway/limits/sandboxes", test_limits_sandboxes);
 	return g_test_run();
 }
