@@ -68,13 +68,6 @@ installed_mtime() {
 }
 
 # when PID started, in seconds since the epoch (/proc/PID's own mtime is not reliable)
-process_start_time() {
-	local ticks btime hz
-	ticks=$(sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f20)
-	btime=$(sed -n 's/^btime //p' /proc/stat)
-	hz=$(getconf CLK_TCK)
-	echo $((btime + ticks / hz))
-}
 
 stop_sandboxd() {
 	local pid=$1 i
@@ -115,7 +108,7 @@ fi
 pid=$(sandboxd_owner_pid)
 if [ -z "$pid" ]; then
 	start_sandboxd
-elif [ "$(installed_mtime)" -gt "$(process_start_time "$pid")" ]; then
+elif [ "$(installed_mtime)" -gt "$(sbx_process_start_time "$pid")" ]; then
 	sbx_log "sandboxd or its plugins were updated since it started"
 	if sbx_have_systemd && systemctl cat sandboxd.service >/dev/null 2>&1; then
 		systemctl restart sandboxd.service

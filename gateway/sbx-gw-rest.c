@@ -103,7 +103,9 @@ reply_empty_object(SoupServerMessage *msg)
 
 /* the answer goes out as soon as the sandbox is stopping: sandboxd's Kill returns
  * only once the VM is gone, which takes seconds on a busy host, and the SDK gives
- * DELETE 10 s. The sandbox cannot come back from "stopping". */
+ * DELETE 10 s. The sandbox cannot come back from "stopping". The sockets close
+ * when Kill returns: the SDK's kill() waits for that, so a volume the sandbox had
+ * is free again when kill() returns. */
 typedef struct {
 	SbxGwServer *server;
 	SoupServerMessage *msg; /* until answered */
@@ -126,21 +128,14 @@ kill_free(SbxGwKill *kill)
 static void
 kill_answer(SbxGwKill *kill, const GError *error)
 {
-	SbxGwSandbox *sandbox;
 	SoupServerMessage *msg = g_steal_pointer(&kill->msg);
 
 	if (msg == NULL)
 		return;
-	if (error != NULL) {
+	if (error != NULL)
 		sbx_gw_server_reply_gerror(msg, error);
-	} else {
-		/* the SDK waits for its own socket to close */
-		sandbox = g_hash_table_lookup(kill->server->sandboxes,
-					      sbx_dbus_sandbox1_get_id(kill->proxy));
-		if (sandbox != NULL)
-			sbx_gw_sandbox_gone(sandbox, "the sandbox was killed");
+	else
 		reply_empty_object(msg);
-	}
 	soup_server_message_unpause(msg);
 	g_object_unref(msg);
 }
@@ -159,8 +154,18 @@ kill_ready(GObject *source, GAsyncResult *res, gpointer data)
 {
 	SbxGwKill *kill = data;
 	g_autoptr(GError) error = NULL;
+	gboolean answered = kill->msg == NULL;
+	SbxGwSandbox *sandbox;
 
-	sbx_dbus_sandbox1_call_kill_finish(SBX_DBUS_SANDBOX1(source), res, &error);
+	if (!sbx_dbus_sandbox1_call_kill_finish(SBX_DBUS_SANDBOX1(source), res, &error) && answered)
+		g_message("kill of %s after it was stopping: %s",
+			  sbx_dbus_sandbox1_get_id(kill->proxy), error->message);
+	if (error == NULL || answered) {
+		sandbox = g_hash_table_lookup(kill->server->sandboxes,
+					      sbx_dbus_sandbox1_get_id(kill->proxy));
+		if (sandbox != NULL)
+			sbx_gw_sandbox_gone(sandbox, "the sandbox was killed");
+	}
 	kill_answer(kill, error);
 	kill_free(kill);
 }

@@ -159,12 +159,32 @@ sbx_has_meson_option() {
 
 # starts sandboxd-gateway (the @deno/sandbox SDK endpoint, [gateway] Listen, default
 # 127.0.0.1:8080) as its own system user unless it already runs. $1: the binary
+# when process $1 started, in seconds since the epoch
+sbx_process_start_time() {
+	local ticks btime hz
+	ticks=$(sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f20)
+	btime=$(sed -n 's/^btime //p' /proc/stat)
+	hz=$(getconf CLK_TCK)
+	echo $((btime + ticks / hz))
+}
+
 sbx_start_gateway() {
 	local gateway=$1 log=/var/log/sandboxd-gateway.log pidfile=/run/sandboxd-gateway.pid
 	getent passwd sandboxd-gateway >/dev/null ||
 		useradd --system --no-create-home --home-dir /nonexistent \
 			--shell /usr/sbin/nologin sandboxd-gateway
-	sbx_pidfile_alive "$pidfile" && return 0
+	if sbx_pidfile_alive "$pidfile"; then
+		local pid
+		pid=$(cat "$pidfile")
+		# an older binary keeps serving the old protocol: restart it after an install
+		[ "$(stat -c %Y "$gateway")" -le "$(sbx_process_start_time "$pid")" ] && return 0
+		sbx_log "sandboxd-gateway was updated since it started: restarting it"
+		kill -TERM "$pid" 2>/dev/null || true
+		for _ in $(seq 1 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+	fi
 	sbx_log "starting sandboxd-gateway (log: $log)"
 	touch "$log"
 	setpriv --reuid=sandboxd-gateway --regid=sandboxd-gateway --clear-groups \
