@@ -111,6 +111,32 @@ libvirt_init_once(gpointer data)
 	return GINT_TO_POINTER(TRUE);
 }
 
+/* libvirt's nwfilter runs ebtables per domain start; with the nf_tables ebtables,
+ * starts that overlap (other domains, other daemons on the host) sometimes fail
+ * with "Failed to apply firewall rules ... RULE_DELETE failed". Nothing started:
+ * try again, a few times. (In a worker thread: sleeping is fine.) */
+#define SBX_LIBVIRT_FIREWALL_RETRIES 3
+
+static virDomainPtr
+create_domain(virConnectPtr conn, const gchar *id, const gchar *xml)
+{
+	for (guint attempt = 0;; attempt++) {
+		virDomainPtr dom = virDomainCreateXML(conn, xml, VIR_DOMAIN_NONE);
+		virErrorPtr err;
+
+		if (dom != NULL || attempt == SBX_LIBVIRT_FIREWALL_RETRIES)
+			return dom;
+		err = virGetLastError();
+		if (err == NULL || err->message == NULL ||
+		    strstr(err->message, "Failed to apply firewall rules") == NULL)
+			return NULL;
+		g_message("vm %s: the host firewall failed under a concurrent start (%s); "
+			  "starting again",
+			  id, err->message);
+		g_usleep((attempt + 1) * 200 * 1000);
+	}
+}
+
 static gboolean
 libvirt_init(GError **error)
 {
@@ -755,7 +781,7 @@ start_vm_blocking(SbxLibvirtBackend *self, const SbxVmSpec *spec, GCancellable *
 	}
 
 	g_debug("vm %s: creating domain\n%s", spec->id, xml);
-	dom = virDomainCreateXML(conn, xml, VIR_DOMAIN_NONE);
+	dom = create_domain(conn, spec->id, xml);
 	if (dom == NULL) {
 		set_virt_error(error, spec->id, "cannot start domain");
 		sbx_libvirt_secret_undefine_all(conn, spec->id);
