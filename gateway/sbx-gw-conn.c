@@ -237,6 +237,7 @@ sbx_gw_conn_dispose(GObject *object)
 	g_clear_pointer(&self->in_streams, g_hash_table_unref);
 	g_clear_pointer(&self->out_streams, g_hash_table_unref);
 	g_clear_object(&self->ws);
+	g_clear_object(&self->valve);
 	g_clear_object(&self->socket);
 	g_clear_object(&self->sandbox);
 	G_OBJECT_CLASS(sbx_gw_conn_parent_class)->dispose(object);
@@ -269,15 +270,33 @@ sbx_gw_conn_init(SbxGwConn *self)
 	self->blocked = g_ptr_array_new_with_free_func(g_free);
 }
 
+void
+sbx_gw_conn_update_input(SbxGwConn *self)
+{
+	guint64 limit = self->server->config->max_stream_buffer_bytes;
+
+	if (self->valve == NULL)
+		return;
+	if (self->in_buffered > limit && sbx_gw_valve_get_open(self->valve)) {
+		g_debug("socket %s: %" G_GUINT64_FORMAT " stream bytes wait for the guest: "
+			"not reading the client",
+			self->trace_id, self->in_buffered);
+		sbx_gw_valve_set_open(self->valve, FALSE);
+	} else if (self->in_buffered <= limit / 2 && !sbx_gw_valve_get_open(self->valve)) {
+		sbx_gw_valve_set_open(self->valve, TRUE);
+	}
+}
+
 SbxGwConn *
 sbx_gw_conn_new(SbxGwServer *server, SbxGwSandbox *sandbox, SoupWebsocketConnection *ws,
-		GSocket *socket, const gchar *trace_id)
+		SbxGwValve *valve, GSocket *socket, const gchar *trace_id)
 {
 	SbxGwConn *self = g_object_new(SBX_GW_TYPE_CONN, NULL);
 
 	self->server = server;
 	self->sandbox = g_object_ref(sandbox);
 	self->ws = g_object_ref(ws);
+	self->valve = valve != NULL ? g_object_ref(valve) : NULL;
 	self->socket = g_object_ref(socket);
 	self->trace_id = g_strdup(trace_id);
 	soup_websocket_connection_set_max_incoming_payload_size(ws,

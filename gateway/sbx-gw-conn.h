@@ -4,6 +4,7 @@
 #pragma once
 
 #include "sbx-gw-sandbox.h"
+#include "sbx-gw-valve.h"
 
 G_BEGIN_DECLS
 
@@ -18,7 +19,8 @@ struct _SbxGwConn {
 	SbxGwServer *server;
 	SbxGwSandbox *sandbox;
 	SoupWebsocketConnection *ws;
-	GSocket *socket; /* to see whether the kernel takes more output */
+	SbxGwValve *valve; /* under ws: shut while the guest falls behind the client */
+	GSocket *socket;   /* to see whether the kernel takes more output */
 	gchar *trace_id;
 	gchar *tenant; /* sbx_gw_metrics_tenant_tag() of the socket's token, for logs */
 	gboolean closed;
@@ -31,7 +33,10 @@ struct _SbxGwConn {
 };
 
 SbxGwConn *sbx_gw_conn_new(SbxGwServer *server, SbxGwSandbox *sandbox, SoupWebsocketConnection *ws,
-			   GSocket *socket, const gchar *trace_id);
+			   SbxGwValve *valve, GSocket *socket, const gchar *trace_id);
+/* after in_buffered changed: stops reading the client while more than
+ * MaxStreamBufferMiB of its stream bytes wait for the guest, reads again below half */
+void sbx_gw_conn_update_input(SbxGwConn *self);
 /* sends one text frame if the socket is still open */
 void sbx_gw_conn_send(SbxGwConn *self, const gchar *text);
 void sbx_gw_conn_close(SbxGwConn *self, gushort code, const gchar *reason);

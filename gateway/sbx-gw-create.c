@@ -43,15 +43,18 @@ complete_upgrade(SoupServerMessage *msg, gpointer data)
 {
 	SbxGwUpgrade *up = data;
 	g_autoptr(GIOStream) stream = NULL;
+	g_autoptr(SbxGwValve) valve = NULL;
 	g_autoptr(SoupWebsocketConnection) ws = NULL;
 	g_autoptr(SbxGwConn) conn = NULL;
 	SoupMessageHeaders *req = soup_server_message_get_request_headers(msg);
 
 	stream = soup_server_message_steal_connection(msg);
-	ws = soup_websocket_connection_new(stream, soup_server_message_get_uri(msg),
+	/* libsoup reads a WebSocket without pause: the valve lets uploads slow the client */
+	valve = sbx_gw_valve_new(stream);
+	ws = soup_websocket_connection_new(G_IO_STREAM(valve), soup_server_message_get_uri(msg),
 					   SOUP_WEBSOCKET_CONNECTION_SERVER,
 					   soup_message_headers_get_one(req, "Origin"), NULL, NULL);
-	conn = sbx_gw_conn_new(up->server, up->sandbox, ws, up->socket, up->trace_id);
+	conn = sbx_gw_conn_new(up->server, up->sandbox, ws, valve, up->socket, up->trace_id);
 	conn->tenant = sbx_gw_metrics_tenant_tag(sbx_gw_server_get_token(msg));
 	if (up->create)
 		up->sandbox->creator = conn;

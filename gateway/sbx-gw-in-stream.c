@@ -41,6 +41,8 @@ in_stream_drop_chunks(SbxGwInStream *self)
 		g_bytes_unref(chunk);
 	}
 	self->offset = 0;
+	if (self->conn != NULL)
+		sbx_gw_conn_update_input(self->conn);
 }
 
 static void
@@ -117,6 +119,8 @@ in_stream_pump(SbxGwInStream *self)
 			g_bytes_unref(g_queue_pop_head(&self->chunks));
 			self->offset = 0;
 		}
+		if (self->conn != NULL)
+			sbx_gw_conn_update_input(self->conn);
 	}
 	if (self->ended)
 		in_stream_complete(self);
@@ -191,6 +195,15 @@ sbx_gw_in_stream_fail(SbxGwInStream *self, const gchar *message)
 		in_stream_complete(self);
 }
 
+static guint64
+stream_cap(SbxGwInStream *self)
+{
+	SbxGwConfig *config = self->conn->server->config;
+	if (!self->claimed || self->conn->valve == NULL)
+		return config->max_stream_buffer_bytes;
+	return 2 * config->max_stream_buffer_bytes + config->max_message_bytes;
+}
+
 void
 sbx_gw_in_stream_push(SbxGwInStream *self, GBytes *chunk)
 {
@@ -198,7 +211,13 @@ sbx_gw_in_stream_push(SbxGwInStream *self, GBytes *chunk)
 
 	if (self->ended || self->error != NULL || self->finished || len == 0)
 		return;
-	if (self->conn->in_buffered + len > self->conn->server->config->max_stream_buffer_bytes) {
+	/* a claimed stream's bytes go to the guest: past the limit the socket stops
+	 * being read (sbx_gw_conn_update_input), and what was read already (up to one
+	 * read of frames) still fits below twice the limit plus one frame. Bytes no
+	 * request claimed yet cannot make the guest read: waiting for them to drain
+	 * while not reading the request that would claim them would never end, so
+	 * past the limit they cancel their stream. */
+	if (self->conn->in_buffered + len > stream_cap(self)) {
 		g_autoptr(JsonBuilder) b = json_builder_new_immutable();
 		g_autoptr(JsonNode) params = NULL;
 		g_autoptr(JsonNode) reason = NULL;
@@ -225,6 +244,7 @@ sbx_gw_in_stream_push(SbxGwInStream *self, GBytes *chunk)
 	g_queue_push_tail(&self->chunks, g_bytes_ref(chunk));
 	if (self->source == NULL)
 		in_stream_pump(self);
+	sbx_gw_conn_update_input(self->conn);
 }
 
 void

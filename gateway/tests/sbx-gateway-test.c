@@ -483,6 +483,8 @@ main(int argc, char **argv)
 	g_subprocess_launcher_setenv(launcher, "DENO_DEPLOY_TOKEN", token_a, TRUE);
 	g_subprocess_launcher_setenv(launcher, "SBX_TEST_TOKEN_B", token_b, TRUE);
 	g_subprocess_launcher_setenv(launcher, "SBX_TEST_BUS_ADDRESS", env->bus_address, TRUE);
+	g_subprocess_launcher_setenv(launcher, "SBX_TEST_GATEWAY_PID",
+				     g_subprocess_get_identifier(gateway), TRUE);
 	g_subprocess_launcher_unsetenv(launcher, "DENO_DEPLOY_ORG");
 	/* the SDK may leave a keep-alive timer behind a failed connect */
 	script = g_subprocess_launcher_spawn(launcher, &error, node, "--test-reporter=tap",
