@@ -156,6 +156,13 @@ sbx_fs_get_fd(GDBusMethodInvocation *invocation, GVariant *handle, gint *fd_out,
 	return *fd_out >= 0;
 }
 
+gboolean
+sbx_sandbox_fs_get_fd(GDBusMethodInvocation *invocation, GVariant *handle, gint *fd_out,
+		      GError **error)
+{
+	return sbx_fs_get_fd(invocation, handle, fd_out, error);
+}
+
 /* options: every key must be one of @keys with the type in @types */
 static gboolean
 sbx_fs_options_check(GVariant *options, const gchar *const *keys, const gchar *const *types,
