@@ -55,5 +55,13 @@ void sbx_gw_fs_read_link(SbxGwCall *call);
 void sbx_gw_fs_real_path(SbxGwCall *call);
 void sbx_gw_fs_make_temp_dir(SbxGwCall *call);
 void sbx_gw_fs_make_temp_file(SbxGwCall *call);
+JsonNode *sbx_gw_fs_stat_to_json(GVariant *info);
+/* sbx-gw-file.c: open files, umask, walk, expandGlob */
+void sbx_gw_file_open(SbxGwCall *call);
+void sbx_gw_file_op(SbxGwCall *call);
+void sbx_gw_file_umask(SbxGwCall *call);
+void sbx_gw_file_walk(SbxGwCall *call);
+/* the socket closed: closes the files it opened */
+void sbx_gw_file_close_all(SbxGwConn *conn);
 
 G_END_DECLS

@@ -355,12 +355,10 @@ iso_time(GVariant *info, const gchar *key)
 	return g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S.%fZ");
 }
 
-static void
-stat_ready(GObject *source, GAsyncResult *res, gpointer data)
+/* Deno.FileInfo of Stat's (or FileStat's) answer */
+JsonNode *
+sbx_gw_fs_stat_to_json(GVariant *info)
 {
-	SbxGwCall *call = data;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) info = NULL;
 	g_autoptr(JsonBuilder) b = json_builder_new_immutable();
 	g_autofree gchar *mtime = NULL;
 	g_autofree gchar *atime = NULL;
@@ -370,10 +368,6 @@ stat_ready(GObject *source, GAsyncResult *res, gpointer data)
 	guint32 mode = 0, uid = 0, gid = 0, nlink = 0;
 	guint32 type_bits;
 
-	if (!sbx_dbus_sandbox1_call_stat_finish(SBX_DBUS_SANDBOX1(source), &info, res, &error)) {
-		sbx_gw_call_return_error(call, error);
-		return;
-	}
 	g_variant_lookup(info, "type", "&s", &type);
 	g_variant_lookup(info, "size", "t", &size);
 	g_variant_lookup(info, "mode", "u", &mode);
@@ -423,7 +417,21 @@ stat_ready(GObject *source, GAsyncResult *res, gpointer data)
 #undef INT
 #undef STR
 	json_builder_end_object(b);
-	sbx_gw_call_return(call, json_builder_get_root(b));
+	return json_builder_get_root(b);
+}
+
+static void
+stat_ready(GObject *source, GAsyncResult *res, gpointer data)
+{
+	SbxGwCall *call = data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) info = NULL;
+
+	if (!sbx_dbus_sandbox1_call_stat_finish(SBX_DBUS_SANDBOX1(source), &info, res, &error)) {
+		sbx_gw_call_return_error(call, error);
+		return;
+	}
+	sbx_gw_call_return(call, sbx_gw_fs_stat_to_json(info));
 }
 
 void
