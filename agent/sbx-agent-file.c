@@ -83,8 +83,10 @@ open_flags(uint32_t flags, int *oflags)
 		return EINVAL;
 	if (!wr && (flags & (SBX_FS_OPEN_TRUNCATE | SBX_FS_OPEN_CREATE | SBX_FS_OPEN_CREATE_NEW)))
 		return EINVAL;
-	*oflags = (rd && wr ? O_RDWR : wr ? O_WRONLY : O_RDONLY) | O_CLOEXEC | O_NOCTTY |
-		  O_NONBLOCK;
+	*oflags = (rd && wr ? O_RDWR
+		   : wr	    ? O_WRONLY
+			    : O_RDONLY) |
+		  O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
 	if (flags & SBX_FS_OPEN_APPEND)
 		*oflags |= O_APPEND;
 	if (flags & SBX_FS_OPEN_TRUNCATE)
@@ -108,7 +110,8 @@ file_open(SbxConn *c, uint32_t id, SbxFsReader *r)
 		return;
 	}
 	path = sbx_fs_reader_path(r, &err);
-	if (path == NULL || mode > 07777 || r->pos != r->len || (err = open_flags(flags, &oflags)) < 0) {
+	if (path == NULL || mode > 07777 || r->pos != r->len ||
+	    (err = open_flags(flags, &oflags)) < 0) {
 		if (path == NULL && err > 0)
 			sbx_fs_send_error(c, id, err, NULL);
 		else
@@ -201,10 +204,7 @@ file_seek(SbxConn *c, uint32_t id, int fd, uint32_t whence, int64_t offset)
 		sbx_fs_send_error(c, id, EINVAL, NULL);
 		return;
 	}
-	pos = lseek(fd, (off_t)offset,
-		    whence == 0	  ? SEEK_SET
-		    : whence == 1 ? SEEK_CUR
-				  : SEEK_END);
+	pos = lseek(fd, (off_t)offset, whence == 0 ? SEEK_SET : whence == 1 ? SEEK_CUR : SEEK_END);
 	if (pos < 0)
 		sbx_fs_send_error(c, id, errno, NULL);
 	else
@@ -233,7 +233,7 @@ file_lock(int fd, uint32_t op)
 		return EINVAL;
 	memset(&fl, 0, sizeof(fl));
 	fl.l_whence = SEEK_SET; /* the whole file, like flock(2) */
-	fl.l_type = op == SBX_FS_LOCK_UNLOCK ? F_UNLCK
+	fl.l_type = op == SBX_FS_LOCK_UNLOCK   ? F_UNLCK
 		    : op == SBX_FS_LOCK_SHARED ? F_RDLCK
 					       : F_WRLCK;
 	if (fcntl(fd, F_OFD_SETLK, &fl) < 0)
@@ -322,7 +322,7 @@ handle_request(SbxConn *c, const SbxFrameHeader *h, SbxFsReader *r)
 	slot = file_lookup(c, handle);
 	if (slot == NULL) {
 		/* not a protocol violation: the host may race a close */
-		sbx_fs_send_error(c, id, EBADF, NULL);
+		sbx_fs_send_error(c, id, ESTALE, NULL);
 		return;
 	}
 	switch (h->type) {

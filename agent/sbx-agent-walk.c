@@ -322,8 +322,7 @@ included(Walker *w, const char *path)
 static bool
 join(char *out, const char *dir, const char *name)
 {
-	int n = snprintf(out, SBX_FS_MAX_PATH + 1, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir,
-			 name);
+	int n = snprintf(out, SBX_FS_MAX_PATH + 1, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, name);
 	return n > 0 && n <= (int)SBX_FS_MAX_PATH;
 }
 
@@ -375,8 +374,8 @@ walk_dir(Walker *w, const char *root, int max_depth)
 		return 0;
 	if (stat(root, &st) < 0)
 		return w->depth == 0 ? errno : 0;
-	if ((w->spec->flags & SBX_FS_WALK_DIRS) && (!w->glob || w->segment == NULL || w->depth > 0) &&
-	    included(w, root)) {
+	if ((w->spec->flags & SBX_FS_WALK_DIRS) &&
+	    (!w->glob || w->segment == NULL || w->depth > 0) && included(w, root)) {
 		err = emit(w, root, sbx_fs_type_of(st.st_mode));
 		if (err != 0)
 			return err;
@@ -458,7 +457,9 @@ glob_run(Walker *w)
 		segs[nseg++] = t;
 	while (first < nseg && !is_glob(segs[first], f & SBX_FS_WALK_EXTENDED) &&
 	       strcmp(segs[first], "..") != 0) {
-		if (!join(fixed, strcmp(fixed, "/") == 0 ? "/" : fixed, segs[first]))
+		char dir[SBX_FS_MAX_PATH + 1];
+		strcpy(dir, fixed);
+		if (!join(fixed, dir, segs[first]))
 			return ENAMETOOLONG;
 		first++;
 	}

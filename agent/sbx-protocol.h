@@ -120,7 +120,8 @@ typedef enum {
 	 * EXEC_STARTED (pid 0), entries as stdout DATA (SbxFsWalkEntry
 	 * records) within the credit, EXIT (exit code 0 or the errno).
 	 * A handle is a u32 the agent chose in FILE_OPEN; open files belong to
-	 * the connection (at most SBX_FS_MAX_FILES) and close with it. */
+	 * the connection (at most SBX_FS_MAX_FILES) and close with it. A
+	 * handle that is not open is answered FS_ERROR ESTALE. */
 	SBX_MSG_FS_FILE_OPEN = 88,     /* u32 SbxFsOpenFlags, u32 mode, string path
 					  -> FS_VALUE_REPLY (the handle) */
 	SBX_MSG_FS_FILE_READ = 89,     /* u32 handle, u32 length (1..SBX_PROTO_MAX_PAYLOAD)
@@ -267,11 +268,11 @@ typedef enum {
 	SBX_FS_WALK_FILES = 1u << 0,
 	SBX_FS_WALK_DIRS = 1u << 1,
 	SBX_FS_WALK_SYMLINKS = 1u << 2,
-	SBX_FS_WALK_FOLLOW = 1u << 3,	   /* follow symlinks (loops are cut) */
+	SBX_FS_WALK_FOLLOW = 1u << 3,	    /* follow symlinks (loops are cut) */
 	SBX_FS_WALK_CANONICALIZE = 1u << 4, /* followed paths are real paths */
-	SBX_FS_WALK_GLOBSTAR = 1u << 5,	   /* GLOB: "**" crosses directories */
-	SBX_FS_WALK_CASEFOLD = 1u << 6,	   /* GLOB: case-insensitive */
-	SBX_FS_WALK_EXTENDED = 1u << 7,	   /* GLOB: extglob ?(a|b) *(..) +(..) @(..) !(..) */
+	SBX_FS_WALK_GLOBSTAR = 1u << 5,	    /* GLOB: "**" crosses directories */
+	SBX_FS_WALK_CASEFOLD = 1u << 6,	    /* GLOB: case-insensitive */
+	SBX_FS_WALK_EXTENDED = 1u << 7,	    /* GLOB: extglob ?(a|b) *(..) +(..) @(..) !(..) */
 } SbxFsWalkFlags;
 #define SBX_FS_WALK_FLAGS_ALL 0xffu
 #define SBX_FS_PATTERN_ICASE 1u

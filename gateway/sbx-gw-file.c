@@ -188,7 +188,7 @@ value_ready(GObject *source, GAsyncResult *res, gpointer data)
 				(guint64)G_MAXINT64);
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, g_str_equal(call->method, "fileSeek") ? "position"
-									  : "bytesWritten");
+									      : "bytesWritten");
 	json_builder_add_int_value(b, v);
 	json_builder_end_object(b);
 	sbx_gw_call_return(call, json_builder_get_root(b));
@@ -307,12 +307,12 @@ sbx_gw_file_op(SbxGwCall *call)
 		}
 		data = g_base64_decode(b64, &len);
 		/* a short write: the SDK writes the rest in another call */
-		g_dbus_proxy_call(proxy, "FileWrite",
-				  g_variant_new("(u@ay)", handle,
-						g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, data,
-									  MIN(len, SBX_GW_FILE_WRITE_MAX),
-									  1)),
-				  G_DBUS_CALL_FLAGS_NONE, -1, NULL, value_ready, call);
+		g_dbus_proxy_call(
+		    proxy, "FileWrite",
+		    g_variant_new("(u@ay)", handle,
+				  g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, data,
+							    MIN(len, SBX_GW_FILE_WRITE_MAX), 1)),
+		    G_DBUS_CALL_FLAGS_NONE, -1, NULL, value_ready, call);
 	} else if (g_str_equal(m, "fileSeek")) {
 		gint64 offset = 0, whence = 0;
 		if (!get_offset(call, &offset, &error) ||
@@ -320,10 +320,10 @@ sbx_gw_file_op(SbxGwCall *call)
 			sbx_gw_call_return_error(call, error);
 			return;
 		}
-		g_dbus_proxy_call(proxy, "FileSeek",
-				  g_variant_new("(uxu)", handle, offset,
-						(guint32)CLAMP(whence, 0, G_MAXUINT32)),
-				  G_DBUS_CALL_FLAGS_NONE, -1, NULL, value_ready, call);
+		g_dbus_proxy_call(
+		    proxy, "FileSeek",
+		    g_variant_new("(uxu)", handle, offset, (guint32)CLAMP(whence, 0, G_MAXUINT32)),
+		    G_DBUS_CALL_FLAGS_NONE, -1, NULL, value_ready, call);
 	} else if (g_str_equal(m, "fileStat")) {
 		sbx_dbus_sandbox1_call_file_stat(proxy_of(call), handle, NULL, stat_ready, call);
 	} else if (g_str_equal(m, "fileSync") || g_str_equal(m, "fileSyncData")) {
@@ -360,7 +360,8 @@ sbx_gw_file_op(SbxGwCall *call)
 			sbx_gw_call_return_error(call, error);
 			return;
 		}
-		g_dbus_proxy_call(proxy, "FileUtime", g_variant_new("(uxuxu)", handle, at, an, mt, mn),
+		g_dbus_proxy_call(proxy, "FileUtime",
+				  g_variant_new("(uxuxu)", handle, at, an, mt, mn),
 				  G_DBUS_CALL_FLAGS_NONE, -1, NULL, sbx_gw_call_void_ready, call);
 	} else {
 		/* fileClose: forgotten at once, so a second close is a bad resource */

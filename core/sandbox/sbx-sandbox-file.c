@@ -148,7 +148,7 @@ on_file_reply(GObject *source, GAsyncResult *res, gpointer user_data)
 				g_timeout_add(SBX_FILE_LOCK_RETRY_MS, on_lock_retry, call);
 				return;
 			}
-			if (err == EBADF)
+			if (err == ESTALE)
 				error = g_error_new(SBX_ERROR, SBX_ERROR_NOT_FOUND,
 						    "file handle %u is not open", call->handle);
 			else
@@ -160,9 +160,9 @@ on_file_reply(GObject *source, GAsyncResult *res, gpointer user_data)
 	if (reply == NULL) {
 		g_autoptr(SbxFileCall) owned = call;
 		if (self->state >= SBX_SANDBOX_STATE_STOPPING)
-			g_dbus_method_invocation_return_error(
-			    g_steal_pointer(&call->invocation), SBX_ERROR, SBX_ERROR_SANDBOX_GONE,
-			    "sandbox %s was destroyed", self->id);
+			g_dbus_method_invocation_return_error(g_steal_pointer(&call->invocation),
+							      SBX_ERROR, SBX_ERROR_SANDBOX_GONE,
+							      "sandbox %s was destroyed", self->id);
 		else if (error->domain == SBX_ERROR)
 			g_dbus_method_invocation_return_gerror(g_steal_pointer(&call->invocation),
 							       error);
@@ -212,7 +212,8 @@ file_call_start(SbxSandbox *self, GDBusMethodInvocation *invocation, guint16 typ
 	if (!file_running(self, invocation))
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	f = g_hash_table_lookup(self->files, GUINT_TO_POINTER(handle));
-	if (f == NULL || g_strcmp0(f->owner, g_dbus_method_invocation_get_sender(invocation)) != 0) {
+	if (f == NULL ||
+	    g_strcmp0(f->owner, g_dbus_method_invocation_get_sender(invocation)) != 0) {
 		g_dbus_method_invocation_return_error(invocation, SBX_ERROR, SBX_ERROR_NOT_FOUND,
 						      "file handle %u is not open", handle);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -238,10 +239,9 @@ reply_check(SbxFileCall *call, SbxAgentReply *reply, guint16 type, gsize min, gs
 	gsize len = g_bytes_get_size(reply->payload);
 	if (reply->type == type && len >= min && len <= max)
 		return TRUE;
-	g_dbus_method_invocation_return_error(g_steal_pointer(&call->invocation), SBX_ERROR,
-					      SBX_ERROR_PROTOCOL,
-					      "unexpected reply type %u to a file request",
-					      reply->type);
+	g_dbus_method_invocation_return_error(
+	    g_steal_pointer(&call->invocation), SBX_ERROR, SBX_ERROR_PROTOCOL,
+	    "unexpected reply type %u to a file request", reply->type);
 	return FALSE;
 }
 
@@ -373,9 +373,9 @@ handle_open_file(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, cons
 		const gchar *key;
 		guint32 flag;
 	} keys[] = {
-	    {"read", SBX_FS_OPEN_READ},		{"write", SBX_FS_OPEN_WRITE},
-	    {"append", SBX_FS_OPEN_APPEND},	{"truncate", SBX_FS_OPEN_TRUNCATE},
-	    {"create", SBX_FS_OPEN_CREATE},	{"create_new", SBX_FS_OPEN_CREATE_NEW},
+	    {"read", SBX_FS_OPEN_READ},	    {"write", SBX_FS_OPEN_WRITE},
+	    {"append", SBX_FS_OPEN_APPEND}, {"truncate", SBX_FS_OPEN_TRUNCATE},
+	    {"create", SBX_FS_OPEN_CREATE}, {"create_new", SBX_FS_OPEN_CREATE_NEW},
 	};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GBytes) payload = NULL;
@@ -417,10 +417,9 @@ handle_open_file(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, cons
 	if (!file_running(self, invocation))
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	if (g_hash_table_size(self->files) >= SBX_FS_MAX_FILES) {
-		g_dbus_method_invocation_return_error(invocation, SBX_ERROR,
-						      SBX_ERROR_LIMIT_EXCEEDED,
-						      "%u files are open in sandbox %s already",
-						      SBX_FS_MAX_FILES, self->id);
+		g_dbus_method_invocation_return_error(
+		    invocation, SBX_ERROR, SBX_ERROR_LIMIT_EXCEEDED,
+		    "%u files are open in sandbox %s already", SBX_FS_MAX_FILES, self->id);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	payload = sbx_agent_fs_encode_request(flags, &mode, 1, path, NULL);
@@ -442,9 +441,9 @@ handle_file_read(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, guin
 		 guint32 length, gpointer user_data)
 {
 	if (length == 0 || length > SBX_PROTO_MAX_PAYLOAD) {
-		g_dbus_method_invocation_return_error(invocation, SBX_ERROR,
-						      SBX_ERROR_INVALID_ARGUMENT,
-						      "length: 1 to %u bytes", SBX_PROTO_MAX_PAYLOAD);
+		g_dbus_method_invocation_return_error(
+		    invocation, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT, "length: 1 to %u bytes",
+		    SBX_PROTO_MAX_PAYLOAD);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	return file_call_start(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_FILE_READ, handle,
@@ -509,8 +508,8 @@ handle_file_truncate(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, 
 		    invocation, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT, "length: at most 2^63-1");
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	return file_call_start(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_FILE_TRUNCATE,
-			       handle, nums, 2, NULL, 0, reply_ok);
+	return file_call_start(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_FILE_TRUNCATE, handle,
+			       nums, 2, NULL, 0, reply_ok);
 }
 
 static gboolean
@@ -680,14 +679,21 @@ static gboolean
 start_walk(SbxSandbox *self, GDBusMethodInvocation *invocation, gboolean glob, const gchar *path,
 	   GVariant *options, GVariant *fd_h)
 {
-	static const gchar *const walk_keys[] = {
-	    "max_depth",     "max_entries",	"include_files", "include_dirs", "include_symlinks",
-	    "follow_symlinks", "canonicalize", "match",	 "skip",	 "exts",
-	    NULL};
+	static const gchar *const walk_keys[] = {"max_depth",
+						 "max_entries",
+						 "include_files",
+						 "include_dirs",
+						 "include_symlinks",
+						 "follow_symlinks",
+						 "canonicalize",
+						 "match",
+						 "skip",
+						 "exts",
+						 NULL};
 	static const gchar *const glob_keys[] = {
-	    "exclude",	  "include_dirs", "follow_symlinks",  "canonicalize",
-	    "globstar",	  "extended",	  "case_insensitive", "max_entries",
-	    NULL};
+	    "exclude",		"include_dirs", "follow_symlinks",
+	    "canonicalize",	"globstar",	"extended",
+	    "case_insensitive", "max_entries",	NULL};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GByteArray) b = g_byte_array_new();
 	g_autoptr(GBytes) payload = NULL;
@@ -710,9 +716,9 @@ start_walk(SbxSandbox *self, GDBusMethodInvocation *invocation, gboolean glob, c
 	g_variant_lookup(options, "max_entries", "u", &max_entries);
 	max_depth = MIN(max_depth, SBX_FS_WALK_MAX_DEPTH);
 	if (max_entries == 0 || max_entries > SBX_FS_WALK_MAX_ENTRIES) {
-		g_dbus_method_invocation_return_error(invocation, SBX_ERROR,
-						      SBX_ERROR_INVALID_ARGUMENT,
-						      "max_entries: 1 to %u", SBX_FS_WALK_MAX_ENTRIES);
+		g_dbus_method_invocation_return_error(
+		    invocation, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT, "max_entries: 1 to %u",
+		    SBX_FS_WALK_MAX_ENTRIES);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	flags |= opt_flag(options, "include_files", TRUE, SBX_FS_WALK_FILES);
