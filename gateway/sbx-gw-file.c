@@ -186,6 +186,11 @@ value_ready(GObject *source, GAsyncResult *res, gpointer data)
 	else if (g_variant_is_of_type(reply, G_VARIANT_TYPE("(t)")))
 		v = (gint64)MIN(g_variant_get_uint64(g_variant_get_child_value(reply, 0)),
 				(guint64)G_MAXINT64);
+	/* umask answers the bare number */
+	if (g_str_equal(call->method, "umask")) {
+		sbx_gw_call_return(call, json_node_init_int(json_node_alloc(), v));
+		return;
+	}
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, g_str_equal(call->method, "fileSeek") ? "position"
 									      : "bytesWritten");
@@ -255,7 +260,26 @@ get_offset(SbxGwCall *call, gint64 *offset, GError **error)
 		}
 		return TRUE;
 	}
-	return sbx_gw_rpc_get_int(call->params, "offset", TRUE, offset, error);
+	/* negative offsets are fine here (sbx_gw_rpc_get_int() refuses them) */
+	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
+	    (json_node_get_value_type(node) != G_TYPE_INT64 &&
+	     json_node_get_value_type(node) != G_TYPE_DOUBLE)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "offset: expected an integer");
+		return FALSE;
+	}
+	if (json_node_get_value_type(node) == G_TYPE_DOUBLE) {
+		gdouble d = json_node_get_double(node);
+		if (d != (gdouble)(gint64)d || d < -9e18 || d > 9e18) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				    "offset: expected an integer");
+			return FALSE;
+		}
+		*offset = (gint64)d;
+		return TRUE;
+	}
+	*offset = json_node_get_int(node);
+	return TRUE;
 }
 
 void

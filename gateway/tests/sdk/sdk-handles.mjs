@@ -18,11 +18,11 @@ before(async () => {
   sandbox = await Sandbox.create({ labels: { suite: "sdk-handles" } });
   local = await mkdtemp(join(tmpdir(), "sdk-handles-"));
   // a tree for walk, glob and download: a 200 KiB file needs several 64 KiB reads
-  await sandbox.sh`mkdir -p /tmp/h/tree/sub/deep /tmp/h/tree/Other
-    && printf one > /tmp/h/tree/a.txt && printf two > /tmp/h/tree/sub/b.txt
-    && printf three > /tmp/h/tree/sub/deep/c.md && printf four > /tmp/h/tree/Other/D.TXT
-    && head -c 204800 /dev/urandom > /tmp/h/tree/sub/big.bin
-    && ln -s a.txt /tmp/h/tree/link && ln -s .. /tmp/h/tree/sub/up`;
+  await sandbox.sh`mkdir -p /tmp/h/tree/sub/deep /tmp/h/tree/Other &&
+    printf one > /tmp/h/tree/a.txt && printf two > /tmp/h/tree/sub/b.txt &&
+    printf three > /tmp/h/tree/sub/deep/c.md && printf four > /tmp/h/tree/Other/D.TXT &&
+    head -c 204800 /dev/urandom > /tmp/h/tree/sub/big.bin &&
+    ln -s a.txt /tmp/h/tree/link && ln -s .. /tmp/h/tree/sub/up`;
 });
 after(async () => {
   await sandbox?.kill();
@@ -77,12 +77,12 @@ test("open options and the readable/writable streams", async () => {
 });
 
 test("error paths: missing file, bad handle id, read after close", async () => {
-  await assert.rejects(sandbox.fs.open("/tmp/h/none"), (e) => e.code === "ENOENT" && e.name === "NotFound");
+  await assert.rejects(sandbox.fs.open("/tmp/h/none"), (e) => e.code === "ENOENT" && e.constructor.name === "NotFound");
   await assert.rejects(sandbox.fs.open("/tmp/h", { write: true }), (e) => e.code === "EISDIR");
   const file = await sandbox.fs.open("/tmp/h/o.txt", { read: true });
   await file.close();
   await assert.rejects(file.read(new Uint8Array(8)), (e) => e.code === "EBADF");
-  await assert.rejects(file.stat(), (e) => e.code === "EBADF" && e.name === "BadResource");
+  await assert.rejects(file.stat(), (e) => e.code === "EBADF" && e.constructor.name === "BadResource");
   // another socket's handle ids are not this one's: a second client of the
   // same sandbox cannot use them (its table is empty)
   const other = await Sandbox.connect(sandbox.id);
