@@ -225,26 +225,6 @@ close_ready(GObject *source, GAsyncResult *res, gpointer data)
 		sbx_gw_call_return(call, NULL);
 }
 
-/* a Date as seconds and nanoseconds since 1970 */
-static gboolean
-get_date(SbxGwCall *call, const gchar *name, gint64 *sec, guint32 *nsec, GError **error)
-{
-	const gchar *text = NULL;
-	g_autoptr(GDateTime) dt = NULL;
-
-	if (!sbx_gw_rpc_get_string(call->params, name, TRUE, &text, error))
-		return FALSE;
-	dt = g_date_time_new_from_iso8601(text, NULL);
-	if (dt == NULL || g_date_time_to_unix(dt) < 0) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "%s: expected a date after 1970", name);
-		return FALSE;
-	}
-	*sec = g_date_time_to_unix(dt);
-	*nsec = (guint32)g_date_time_get_microsecond(dt) * 1000u;
-	return TRUE;
-}
-
 /* fileSeek's offset: a number or a bigint's decimal string */
 static gboolean
 get_offset(SbxGwCall *call, gint64 *offset, GError **error)
@@ -379,8 +359,8 @@ sbx_gw_file_op(SbxGwCall *call)
 	} else if (g_str_equal(m, "fileUtime")) {
 		gint64 at = 0, mt = 0;
 		guint32 an = 0, mn = 0;
-		if (!get_date(call, "atime", &at, &an, &error) ||
-		    !get_date(call, "mtime", &mt, &mn, &error)) {
+		if (!sbx_gw_fs_get_date(call, "atime", &at, &an, &error) ||
+		    !sbx_gw_fs_get_date(call, "mtime", &mt, &mn, &error)) {
 			sbx_gw_call_return_error(call, error);
 			return;
 		}
@@ -431,10 +411,11 @@ walk_ready(GObject *source, GAsyncResult *res, gpointer data)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) reply = g_dbus_proxy_call_finish(G_DBUS_PROXY(source), res, &error);
 
-	/* the entries went out already; a failure only shows in the log */
+	/* the stream ends with this: an error event when the walk failed */
 	if (reply == NULL)
-		g_message("walk stream %" G_GUINT64_FORMAT ": %s",
-			  sbx_gw_out_stream_get_id(w->stream), error->message);
+		g_debug("walk stream %" G_GUINT64_FORMAT ": %s",
+			sbx_gw_out_stream_get_id(w->stream), error->message);
+	sbx_gw_out_stream_set_verdict(w->stream, error);
 	g_object_unref(w->stream);
 }
 

@@ -689,8 +689,8 @@ sbx_gw_fs_chown(SbxGwCall *call)
 }
 
 /* a Date arrives as its ISO 8601 JSON string */
-static gboolean
-get_time(SbxGwCall *call, const gchar *name, gint64 *seconds, GError **error)
+gboolean
+sbx_gw_fs_get_date(SbxGwCall *call, const gchar *name, gint64 *sec, guint32 *nsec, GError **error)
 {
 	const gchar *text = NULL;
 	g_autoptr(GDateTime) dt = NULL;
@@ -703,7 +703,9 @@ get_time(SbxGwCall *call, const gchar *name, gint64 *seconds, GError **error)
 			    "%s: expected a date after 1970", name);
 		return FALSE;
 	}
-	*seconds = g_date_time_to_unix(dt);
+	*sec = g_date_time_to_unix(dt);
+	if (nsec != NULL)
+		*nsec = (guint32)g_date_time_get_microsecond(dt) * 1000u;
 	return TRUE;
 }
 
@@ -715,8 +717,8 @@ sbx_gw_fs_utime(SbxGwCall *call)
 	gint64 atime = 0;
 	gint64 mtime = 0;
 
-	if (path == NULL || !get_time(call, "atime", &atime, &error) ||
-	    !get_time(call, "mtime", &mtime, &error)) {
+	if (path == NULL || !sbx_gw_fs_get_date(call, "atime", &atime, NULL, &error) ||
+	    !sbx_gw_fs_get_date(call, "mtime", &mtime, NULL, &error)) {
 		sbx_gw_call_return_error(call, error);
 		return;
 	}

@@ -30,6 +30,11 @@ struct _SbxGwOutStream {
 	GPtrArray *waiters; /* GTask */
 	guint8 *buffer;
 	GByteArray *records; /* walk records not yet whole, or NULL: plain bytes */
+	/* walk: the end waits for the producer's verdict (the D-Bus reply) */
+	gboolean hold_end;
+	gboolean at_eof;
+	gboolean has_verdict;
+	GError *verdict; /* NULL: a clean end */
 };
 
 G_DEFINE_TYPE(SbxGwOutStream, sbx_gw_out_stream, G_TYPE_OBJECT)
@@ -165,7 +170,14 @@ out_stream_readable(GObject *stream, gpointer data)
 		return G_SOURCE_CONTINUE;
 	if (n <= 0) {
 		g_clear_pointer(&self->source, g_source_unref);
-		out_stream_finish(self, error);
+		if (n == 0 && self->hold_end && !self->has_verdict) {
+			self->at_eof = TRUE;
+			return G_SOURCE_REMOVE;
+		}
+		if (n == 0 && self->hold_end && self->records->len > 0 && self->verdict == NULL)
+			self->verdict = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+							    "a walk entry was cut short");
+		out_stream_finish(self, n == 0 && self->hold_end ? self->verdict : error);
 		return G_SOURCE_REMOVE;
 	}
 	self->bytes += (guint64)n;
@@ -218,6 +230,7 @@ sbx_gw_out_stream_finalize(GObject *object)
 	g_free(self->buffer);
 	if (self->records != NULL)
 		g_byte_array_unref(self->records);
+	g_clear_error(&self->verdict);
 	G_OBJECT_CLASS(sbx_gw_out_stream_parent_class)->finalize(object);
 }
 
@@ -268,6 +281,22 @@ sbx_gw_out_stream_set_walk_records(SbxGwOutStream *self)
 {
 	if (self->records == NULL)
 		self->records = g_byte_array_new();
+	self->hold_end = TRUE;
+}
+
+void
+sbx_gw_out_stream_set_verdict(SbxGwOutStream *self, const GError *error)
+{
+	if (self->has_verdict)
+		return;
+	self->has_verdict = TRUE;
+	self->verdict = error != NULL ? g_error_copy(error) : NULL;
+	if (!self->at_eof || self->done)
+		return;
+	if (self->records->len > 0 && self->verdict == NULL)
+		self->verdict = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+						    "a walk entry was cut short");
+	out_stream_finish(self, self->verdict);
 }
 
 void

@@ -303,7 +303,6 @@ reply_stat(SbxFileCall *call, SbxAgentReply *reply)
 	g_autoptr(SbxFsStat) st = NULL;
 	gsize len = 0;
 	const guint8 *p = g_bytes_get_data(reply->payload, &len);
-	GVariantBuilder b;
 
 	if (!reply_check(call, reply, SBX_MSG_FS_STAT_REPLY, SBX_FS_STAT_FIXED,
 			 SBX_FS_STAT_FIXED + SBX_FS_MAX_PATH))
@@ -313,22 +312,9 @@ reply_stat(SbxFileCall *call, SbxAgentReply *reply)
 		g_dbus_method_invocation_return_gerror(g_steal_pointer(&call->invocation), error);
 		return;
 	}
-	g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-	g_variant_builder_add(&b, "{sv}", "type",
-			      g_variant_new_string(sbx_agent_fs_type_to_string(st->type)));
-	g_variant_builder_add(&b, "{sv}", "size", g_variant_new_uint64(st->size));
-	g_variant_builder_add(&b, "{sv}", "mode", g_variant_new_uint32(st->mode));
-	g_variant_builder_add(&b, "{sv}", "uid", g_variant_new_uint32(st->uid));
-	g_variant_builder_add(&b, "{sv}", "gid", g_variant_new_uint32(st->gid));
-	g_variant_builder_add(&b, "{sv}", "nlink", g_variant_new_uint32(st->nlink));
-	g_variant_builder_add(&b, "{sv}", "mtime", g_variant_new_int64(st->mtime));
-	g_variant_builder_add(&b, "{sv}", "mtime_nsec", g_variant_new_uint32(st->mtime_nsec));
-	g_variant_builder_add(&b, "{sv}", "atime", g_variant_new_int64(st->atime));
-	g_variant_builder_add(&b, "{sv}", "atime_nsec", g_variant_new_uint32(st->atime_nsec));
-	g_variant_builder_add(&b, "{sv}", "ctime", g_variant_new_int64(st->ctime));
-	g_variant_builder_add(&b, "{sv}", "ctime_nsec", g_variant_new_uint32(st->ctime_nsec));
-	g_dbus_method_invocation_return_value(g_steal_pointer(&call->invocation),
-					      g_variant_new("(@a{sv})", g_variant_builder_end(&b)));
+	g_dbus_method_invocation_return_value(
+	    g_steal_pointer(&call->invocation),
+	    g_variant_new("(@a{sv})", sbx_sandbox_fs_stat_to_variant(st)));
 }
 
 /* OpenFile */

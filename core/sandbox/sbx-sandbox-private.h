@@ -4,6 +4,7 @@
 #pragma once
 
 #include "sbx-agent-client.h"
+#include "sbx-agent-fs.h"
 #include "sbx-sandbox.h"
 #include "sbx-snapshot-store.h"
 
@@ -114,6 +115,8 @@ void sbx_sandbox_fs_setup(SbxSandbox *self);
 /* the fd a method's "h" argument names (a dup the caller closes) */
 gboolean sbx_sandbox_fs_get_fd(GDBusMethodInvocation *invocation, GVariant *handle, gint *fd_out,
 			       GError **error);
+/* Stat's answer: type, size, mode, uid, gid, nlink, times, link_target */
+GVariant *sbx_sandbox_fs_stat_to_variant(const SbxFsStat *st);
 /* sbx-sandbox-file.c: OpenFile, File*, CloseFile, Umask, Walk, Glob */
 void sbx_sandbox_file_setup(SbxSandbox *self);
 void sbx_sandbox_exec_cancel_all(SbxSandbox *self);

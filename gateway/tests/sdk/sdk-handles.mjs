@@ -172,6 +172,8 @@ test("walk: entries, options, symlinks, loops", async () => {
   const followed = await collect(sandbox.fs.walk("/tmp/h/tree", { followSymlinks: true }));
   assert.ok(followed.length >= 10 && followed.length < 100, String(followed.length));
   assert.ok(followed.every((e) => !e.isSymlink));
+  // Deno's walk() of a missing root throws NotFound: the stream ends with the error
+  await assert.rejects(collect(sandbox.fs.walk("/tmp/h/none")), (e) => e.code === "ENOENT");
 });
 
 test("expandGlob: globstar, exclude, case, root, trailing slash", async () => {
