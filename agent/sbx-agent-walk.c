@@ -537,6 +537,13 @@ static void __attribute__((noreturn)) child_main(const WalkSpec *spec, bool glob
 	/* its own group, so dropping the channel kills it (kill(-pid)) */
 	setsid();
 	sbx_limits_child();
+	/* only the pipe: a copy of an open file would keep its OFD lock */
+	if (fd != 3) {
+		if (dup2(fd, 3) < 0)
+			_exit(errno & 0xff);
+		fd = 3;
+	}
+	close_range(4, ~0u, 0);
 	w.spec = spec;
 	w.glob = glob;
 	if (glob) {
