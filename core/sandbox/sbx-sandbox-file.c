@@ -573,7 +573,16 @@ handle_umask(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, gboolean
 typedef struct {
 	SbxSandbox *sandbox;
 	GDBusMethodInvocation *invocation;
+	GCancellable *cancellable; /* the caller left: the guest's walk is killed */
+	guint watch_id;
 } SbxWalkCall;
+
+static void
+on_walk_caller_vanished(GDBusConnection *connection, const gchar *name, gpointer user_data)
+{
+	SbxWalkCall *call = user_data;
+	g_cancellable_cancel(call->cancellable);
+}
 
 static void
 on_walk_done(GObject *source, GAsyncResult *res, gpointer user_data)
@@ -581,8 +590,13 @@ on_walk_done(GObject *source, GAsyncResult *res, gpointer user_data)
 	SbxWalkCall *call = user_data;
 	g_autoptr(GError) error = NULL;
 
+	g_clear_handle_id(&call->watch_id, g_bus_unwatch_name);
 	if (!sbx_agent_client_fs_stream_finish(SBX_AGENT_CLIENT(source), res, &error)) {
-		if (strstr(error->message, g_strerror(E2BIG)) != NULL)
+		if (g_cancellable_is_cancelled(call->cancellable))
+			g_dbus_method_invocation_return_error(call->invocation, SBX_ERROR,
+							      SBX_ERROR_FAILED,
+							      "the caller left the bus");
+		else if (strstr(error->message, g_strerror(E2BIG)) != NULL)
 			g_dbus_method_invocation_return_error(
 			    call->invocation, SBX_ERROR, SBX_ERROR_LIMIT_EXCEEDED,
 			    "%s (too many entries: raise max_entries)", error->message);
@@ -591,6 +605,7 @@ on_walk_done(GObject *source, GAsyncResult *res, gpointer user_data)
 	} else {
 		g_dbus_method_invocation_return_value(call->invocation, NULL);
 	}
+	g_object_unref(call->cancellable);
 	g_object_unref(call->sandbox);
 	g_free(call);
 }
@@ -661,40 +676,54 @@ opt_flag(GVariant *options, const gchar *key, gboolean dflt, guint32 flag)
 	return v ? flag : 0;
 }
 
+/* the options of Walk (W) and Glob (G) and their types */
+typedef struct {
+	const gchar *key;
+	const gchar *type;
+	const gchar *of; /* "W", "G" or "WG" */
+} WalkOption;
+
+static const WalkOption walk_options[] = {
+    {"max_depth", "u", "W"},	 {"max_entries", "u", "WG"},	 {"include_files", "b", "W"},
+    {"include_dirs", "b", "WG"}, {"include_symlinks", "b", "W"}, {"follow_symlinks", "b", "WG"},
+    {"canonicalize", "b", "WG"}, {"match", "a(sb)", "W"},	 {"skip", "a(sb)", "W"},
+    {"exts", "as", "W"},	 {"exclude", "as", "G"},	 {"globstar", "b", "G"},
+    {"extended", "b", "G"},	 {"case_insensitive", "b", "G"},
+};
+
+static const WalkOption *
+walk_option(const gchar *key, gboolean glob)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(walk_options); i++) {
+		if (g_str_equal(walk_options[i].key, key) &&
+		    strchr(walk_options[i].of, glob ? 'G' : 'W') != NULL)
+			return &walk_options[i];
+	}
+	return NULL;
+}
+
 static gboolean
 start_walk(SbxSandbox *self, GDBusMethodInvocation *invocation, gboolean glob, const gchar *path,
 	   GVariant *options, GVariant *fd_h)
 {
-	static const gchar *const walk_keys[] = {"max_depth",
-						 "max_entries",
-						 "include_files",
-						 "include_dirs",
-						 "include_symlinks",
-						 "follow_symlinks",
-						 "canonicalize",
-						 "match",
-						 "skip",
-						 "exts",
-						 NULL};
-	static const gchar *const glob_keys[] = {
-	    "exclude",		"include_dirs", "follow_symlinks",
-	    "canonicalize",	"globstar",	"extended",
-	    "case_insensitive", "max_entries",	NULL};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GByteArray) b = g_byte_array_new();
 	g_autoptr(GBytes) payload = NULL;
 	guint32 flags = 0, max_depth = SBX_FS_WALK_MAX_DEPTH, max_entries = SBX_FS_WALK_MAX_ENTRIES;
 	GVariantIter iter;
 	const gchar *key;
+	GVariant *value;
 	gint fd = -1;
 	SbxWalkCall *call;
 
 	g_variant_iter_init(&iter, options);
-	while (g_variant_iter_next(&iter, "{&sv}", &key, NULL)) {
-		if (!g_strv_contains(glob ? glob_keys : walk_keys, key)) {
-			g_dbus_method_invocation_return_error(invocation, SBX_ERROR,
-							      SBX_ERROR_INVALID_ARGUMENT,
-							      "unknown option '%.64s'", key);
+	while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+		g_autoptr(GVariant) v = value;
+		const WalkOption *o = walk_option(key, glob);
+		if (o == NULL || !g_variant_is_of_type(v, G_VARIANT_TYPE(o->type))) {
+			g_dbus_method_invocation_return_error(
+			    invocation, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+			    "unknown option '%.64s' or not of its type", key);
 			return G_DBUS_METHOD_INVOCATION_HANDLED;
 		}
 	}
@@ -749,8 +778,15 @@ start_walk(SbxSandbox *self, GDBusMethodInvocation *invocation, gboolean glob, c
 	call = g_new0(SbxWalkCall, 1);
 	call->sandbox = g_object_ref(self);
 	call->invocation = invocation;
+	call->cancellable = g_cancellable_new();
+	if (g_dbus_method_invocation_get_sender(invocation) != NULL)
+		call->watch_id = g_bus_watch_name_on_connection(
+		    g_dbus_method_invocation_get_connection(invocation),
+		    g_dbus_method_invocation_get_sender(invocation), G_BUS_NAME_WATCHER_FLAGS_NONE,
+		    NULL, on_walk_caller_vanished, call, NULL);
 	sbx_agent_client_fs_stream_async(self->agent, glob ? SBX_MSG_FS_GLOB : SBX_MSG_FS_WALK,
-					 payload, path, -1, fd, NULL, on_walk_done, call);
+					 payload, path, -1, fd, call->cancellable, on_walk_done,
+					 call);
 	close(fd); /* the client keeps its own copy */
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }

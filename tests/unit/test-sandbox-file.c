@@ -342,6 +342,10 @@ test_walk_glob(Fixture *f, gconstpointer data)
 	g_assert_null(bad);
 	g_assert_true(g_dbus_error_is_remote_error(error));
 	g_clear_error(&error);
+	bad = walk(f, "Walk", root, "{'max_depth': <'deep'>}", &error);
+	g_assert_null(bad);
+	g_assert_nonnull(strstr(error->message, "InvalidArgument"));
+	g_clear_error(&error);
 	bad = walk(f, "Walk", root, "{'match': <[('(unclosed', false)]>}", &error);
 	g_assert_null(bad);
 	g_assert_nonnull(error);
