@@ -220,6 +220,58 @@ emit(Walker *w, const char *path, uint32_t type)
 	return 0;
 }
 
+/* fnmatch() with Deno's "{a,b}" alternatives in one segment (nested too):
+ * the first group is expanded and each alternative tried; at most
+ * SBX_WALK_MAX_ALTERNATIVES tries per match, past that nothing matches */
+#define SBX_WALK_MAX_ALTERNATIVES 256
+
+static bool
+seg_match_n(const char *pat, const char *name, int fnm, unsigned *budget)
+{
+	const char *open = strchr(pat, '{');
+	const char *close = NULL;
+	int depth = 0;
+
+	if (open != NULL) {
+		for (const char *c = open; *c != '\0' && close == NULL; c++) {
+			if (*c == '{')
+				depth++;
+			else if (*c == '}' && --depth == 0)
+				close = c;
+		}
+	}
+	if (open == NULL || close == NULL)
+		return fnmatch(pat, name, fnm) == 0;
+	size_t n = strlen(pat);
+	char *buf = malloc(n + 1);
+	bool ok = false;
+	if (buf == NULL)
+		return false;
+	/* each top-level alternative between the braces */
+	for (const char *alt = open + 1; !ok && alt <= close;) {
+		const char *end = alt;
+		for (depth = 0; end < close && (depth > 0 || *end != ','); end++)
+			depth += *end == '{' ? 1 : *end == '}' ? -1 : 0;
+		if ((*budget)-- == 0)
+			break;
+		size_t pre = (size_t)(open - pat), len = (size_t)(end - alt);
+		memcpy(buf, pat, pre);
+		memcpy(buf + pre, alt, len);
+		strcpy(buf + pre + len, close + 1);
+		ok = seg_match_n(buf, name, fnm, budget);
+		alt = end + 1;
+	}
+	free(buf);
+	return ok;
+}
+
+static bool
+seg_match(const char *pat, const char *name, int fnm)
+{
+	unsigned budget = SBX_WALK_MAX_ALTERNATIVES;
+	return seg_match_n(pat, name, fnm, &budget);
+}
+
 /* a whole absolute path against an absolute glob: fnmatch per segment,
  * "**" any number of segments; dynamic programming, no backtracking */
 static bool
@@ -254,7 +306,7 @@ glob_match(const char *pattern, const char *path, int fnm, bool globstar)
 			if (star)
 				row[j] = next[j] || row[j + 1];
 			else
-				row[j] = next[j + 1] && fnmatch(pat[i], seg[j], fnm) == 0;
+				row[j] = next[j + 1] && seg_match(pat[i], seg[j], fnm);
 		}
 		bool *t = next;
 		next = row;
@@ -306,7 +358,7 @@ included(Walker *w, const char *path)
 	}
 	if (w->glob && w->segment != NULL) {
 		const char *base = strrchr(path, '/');
-		if (fnmatch(w->segment, base != NULL ? base + 1 : path, w->fnm) != 0)
+		if (!seg_match(w->segment, base != NULL ? base + 1 : path, w->fnm))
 			return false;
 	}
 	if (!w->glob && s->n_match > 0) {
@@ -421,7 +473,7 @@ entry_cmp(const void *a, const void *b)
 static bool
 is_glob(const char *seg, bool extended)
 {
-	return strpbrk(seg, "*?[") != NULL || (extended && strpbrk(seg, "(") != NULL);
+	return strpbrk(seg, "*?[{") != NULL || (extended && strpbrk(seg, "(") != NULL);
 }
 
 static void

@@ -468,6 +468,18 @@ test_walk(Fixture *fx, gconstpointer data)
 	g_free(want);
 	want = g_strdup_printf("1:%s\n1:%s\n", a, b);
 	g_assert_cmpstr(icase, ==, want);
+	/* {a,b} alternatives, nested, in one segment */
+	{
+		g_autofree gchar *braces = root_path(fx, "w/{sub,none}/*.{md,{TXT,x}}");
+		g_autofree gchar *got = NULL;
+		p = walk_payload(every | SBX_FS_WALK_GLOBSTAR, 256, 1000, braces);
+		put_u32(p, 0);
+		got = run_walk(fx, SBX_MSG_FS_GLOB, p, &error);
+		g_assert_no_error(error);
+		g_free(want);
+		want = g_strdup_printf("1:%s\n", b);
+		g_assert_cmpstr(got, ==, want);
+	}
 	p = walk_payload(every | SBX_FS_WALK_GLOBSTAR | SBX_FS_WALK_CASEFOLD, 256, 1000, glob);
 	put_u32(p, 1);
 	put_string(p, excl);

@@ -181,6 +181,9 @@ test("expandGlob: globstar, exclude, case, root, trailing slash", async () => {
   assert.deepEqual(await paths("/tmp/h/tree/**/*.txt"), ["/tmp/h/tree/a.txt", "/tmp/h/tree/sub/b.txt"]);
   assert.deepEqual(await paths("/tmp/h/tree/*/*.txt"), ["/tmp/h/tree/sub/b.txt"]);
   assert.deepEqual(await paths("/tmp/h/tree/sub/@(b|x).txt"), ["/tmp/h/tree/sub/b.txt"]);
+  assert.deepEqual(await paths("/tmp/h/tree/**/*.{md,txt}"), [
+    "/tmp/h/tree/a.txt", "/tmp/h/tree/sub/b.txt", "/tmp/h/tree/sub/deep/c.md",
+  ]);
   assert.deepEqual(await paths("/tmp/h/tree/**/*.txt", { caseInsensitive: true }), [
     "/tmp/h/tree/Other/D.TXT", "/tmp/h/tree/a.txt", "/tmp/h/tree/sub/b.txt",
   ]);
