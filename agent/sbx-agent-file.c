@@ -138,7 +138,7 @@ file_open(SbxConn *c, uint32_t id, SbxFsReader *r)
 		return;
 	}
 	free(path);
-	SbxFileSlot *slot = file_lookup(c, 0);
+	SbxFileSlot *slot = NULL;
 	for (unsigned i = 0; slot == NULL && i < SBX_FS_MAX_FILES; i++) {
 		if (c->files->slots[i].handle == 0)
 			slot = &c->files->slots[i];
