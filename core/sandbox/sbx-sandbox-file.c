@@ -42,7 +42,6 @@ struct _SbxFileCall {
 	GBytes *payload;
 	gchar *path; /* names it in errors */
 	SbxFileReplyFunc reply_func;
-	gboolean closing;
 };
 
 static void
