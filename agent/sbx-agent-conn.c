@@ -150,6 +150,7 @@ sbx_conn_reset(SbxConn *c)
 {
 	while (c->channels != NULL)
 		sbx_channel_drop(c, c->channels);
+	sbx_file_close_all(c);
 	sbx_buf_clear(&c->in);
 	sbx_buf_clear(&c->out);
 	c->hello_done = false;

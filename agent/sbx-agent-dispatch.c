@@ -76,6 +76,7 @@ handle_hello(SbxConn *c, const uint8_t *p, uint32_t len)
 	/* a HELLO on a live session starts a new one */
 	while (c->channels != NULL)
 		sbx_channel_drop(c, c->channels);
+	sbx_file_close_all(c);
 	c->closed_count = 0;
 	c->closed_pos = 0;
 
@@ -167,6 +168,16 @@ handle_process(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 			return;
 		}
 		sbx_fs_request(c, h, p);
+		return;
+	}
+	if (h->type >= SBX_MSG_FS_FILE_OPEN && h->type <= SBX_MSG_FS_GLOB) {
+		SbxChannel *open_ch = sbx_channel_find(c, h->channel);
+		if (open_ch != NULL) {
+			chan_fail(c, open_ch, SBX_PROTO_ERR_UNEXPECTED,
+				  "request on a channel already open");
+			return;
+		}
+		sbx_file_request(c, h, p);
 		return;
 	}
 	SbxChannel *ch = sbx_channel_find(c, h->channel);

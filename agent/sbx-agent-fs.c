@@ -33,11 +33,7 @@ struct SbxFsStream {
 	int err; /* first errno of the write, reported in EXIT */
 };
 
-typedef struct {
-	const uint8_t *p;
-	uint32_t len;
-	uint32_t pos;
-} FsReader;
+typedef SbxFsReader FsReader;
 
 static bool
 rd_u32(FsReader *r, uint32_t *v)
@@ -448,6 +444,23 @@ sbx_fs_stream_signal(SbxConn *c, SbxChannel *ch, int sig)
 		stream_finish(ch, sig & 0x7f);
 }
 
+void
+sbx_fs_stat_encode(const struct stat *st, uint8_t *p)
+{
+	sbx_proto_put_u32(p, fs_type(st->st_mode));
+	sbx_proto_put_u32(p + 4, (uint32_t)(st->st_mode & 07777));
+	sbx_proto_put_u32(p + 8, (uint32_t)st->st_uid);
+	sbx_proto_put_u32(p + 12, (uint32_t)st->st_gid);
+	sbx_proto_put_u32(p + 16, (uint32_t)st->st_nlink);
+	put_u64(p + 20, (uint64_t)st->st_size);
+	put_u64(p + 28, (uint64_t)st->st_mtim.tv_sec);
+	sbx_proto_put_u32(p + 36, (uint32_t)st->st_mtim.tv_nsec);
+	put_u64(p + 40, (uint64_t)st->st_atim.tv_sec);
+	sbx_proto_put_u32(p + 48, (uint32_t)st->st_atim.tv_nsec);
+	put_u64(p + 52, (uint64_t)st->st_ctim.tv_sec);
+	sbx_proto_put_u32(p + 60, (uint32_t)st->st_ctim.tv_nsec);
+}
+
 static void
 fs_stat(SbxConn *c, uint32_t id, FsReader *r)
 {
@@ -475,18 +488,7 @@ fs_stat(SbxConn *c, uint32_t id, FsReader *r)
 	}
 	uint8_t p[SBX_FS_STAT_FIXED + SBX_FS_MAX_PATH];
 	size_t n = SBX_FS_STAT_FIXED;
-	sbx_proto_put_u32(p, fs_type(st.st_mode));
-	sbx_proto_put_u32(p + 4, (uint32_t)(st.st_mode & 07777));
-	sbx_proto_put_u32(p + 8, (uint32_t)st.st_uid);
-	sbx_proto_put_u32(p + 12, (uint32_t)st.st_gid);
-	sbx_proto_put_u32(p + 16, (uint32_t)st.st_nlink);
-	put_u64(p + 20, (uint64_t)st.st_size);
-	put_u64(p + 28, (uint64_t)st.st_mtim.tv_sec);
-	sbx_proto_put_u32(p + 36, (uint32_t)st.st_mtim.tv_nsec);
-	put_u64(p + 40, (uint64_t)st.st_atim.tv_sec);
-	sbx_proto_put_u32(p + 48, (uint32_t)st.st_atim.tv_nsec);
-	put_u64(p + 52, (uint64_t)st.st_ctim.tv_sec);
-	sbx_proto_put_u32(p + 60, (uint32_t)st.st_ctim.tv_nsec);
+	sbx_fs_stat_encode(&st, p);
 	if (S_ISLNK(st.st_mode)) {
 		ssize_t l = readlink(path, (char *)p + n, SBX_FS_MAX_PATH);
 		if (l > 0)
@@ -1023,4 +1025,41 @@ sbx_fs_request(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 				    "unknown filesystem request");
 		return;
 	}
+}
+
+/* for sbx-agent-file.c: the same payload reading and replies */
+bool
+sbx_fs_reader_u32(SbxFsReader *r, uint32_t *v)
+{
+	return rd_u32(r, v);
+}
+
+char *
+sbx_fs_reader_path(SbxFsReader *r, int *err)
+{
+	return rd_path(r, err);
+}
+
+void
+sbx_fs_send_error(SbxConn *c, uint32_t id, int err, const char *path)
+{
+	send_fs_error(c, id, err, path);
+}
+
+void
+sbx_fs_send_ok(SbxConn *c, uint32_t id)
+{
+	send_fs_ok(c, id);
+}
+
+void
+sbx_fs_send_stream_failed(SbxConn *c, uint32_t id, int err, const char *path)
+{
+	send_stream_failed(c, id, err, path);
+}
+
+uint32_t
+sbx_fs_type_of(mode_t mode)
+{
+	return fs_type(mode);
 }

@@ -88,6 +88,7 @@ struct SbxConn {
 	uint32_t closed_ring[SBX_AGENT_CLOSED_RING];
 	unsigned closed_pos;
 	unsigned closed_count;
+	struct SbxFileTable *files; /* sbx-agent-file.c, NULL until a file is opened */
 };
 
 /* logging (stderr, which is the console in the guest) */
@@ -181,6 +182,22 @@ void sbx_limits_child(void);
 
 /* sbx-agent-fs.c: requests 64-95 (docs/protocol.md) */
 typedef struct SbxFsStream SbxFsStream;
+typedef struct {
+	const uint8_t *p;
+	uint32_t len;
+	uint32_t pos;
+} SbxFsReader;
+struct stat;
+bool sbx_fs_reader_u32(SbxFsReader *r, uint32_t *v);
+/* an absolute path string, or NULL: *err is the errno to answer, 0 when
+ * the payload is malformed */
+char *sbx_fs_reader_path(SbxFsReader *r, int *err);
+void sbx_fs_send_error(SbxConn *c, uint32_t id, int err, const char *path);
+void sbx_fs_send_ok(SbxConn *c, uint32_t id);
+void sbx_fs_send_stream_failed(SbxConn *c, uint32_t id, int err, const char *path);
+/* FS_STAT_REPLY's SBX_FS_STAT_FIXED bytes; the SbxFsType of a mode */
+void sbx_fs_stat_encode(const struct stat *st, uint8_t *p);
+uint32_t sbx_fs_type_of(mode_t mode);
 /* a filesystem request on a channel that is not open */
 void sbx_fs_request(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p);
 /* stdin DATA/EOF and SIGNAL on a stream channel (ch->fs != NULL) */
@@ -188,6 +205,13 @@ void sbx_fs_stream_data(SbxConn *c, SbxChannel *ch, const uint8_t *p, uint32_t l
 void sbx_fs_stream_eof(SbxConn *c, SbxChannel *ch);
 void sbx_fs_stream_signal(SbxConn *c, SbxChannel *ch, int sig);
 void sbx_fs_stream_free(SbxFsStream *fs);
+
+/* sbx-agent-file.c: open files, umask, walk and glob (88-111) */
+void sbx_file_request(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p);
+/* closes every open file of the connection (it dropped, or a new HELLO) */
+void sbx_file_close_all(SbxConn *c);
+/* sbx-agent-walk.c: WALK and GLOB, answered as a stream channel */
+void sbx_walk_request(SbxConn *c, const SbxFrameHeader *h, SbxFsReader *r);
 
 /* sbx-agent-loop.c */
 typedef struct {

@@ -114,10 +114,40 @@ typedef enum {
 				       u32 cookie_hi, u32 count, then count entries */
 	SBX_MSG_FS_PATH_REPLY = 84, /* guest->host: a path (rest): REALPATH, MKTEMP */
 
+	/* open files, umask, walk and glob (88-111), see docs/protocol.md. Like
+	 * the requests above each opens a channel and gets exactly one reply
+	 * frame, except WALK and GLOB, which are stream channels like FS_READ:
+	 * EXEC_STARTED (pid 0), entries as stdout DATA (SbxFsWalkEntry
+	 * records) within the credit, EXIT (exit code 0 or the errno).
+	 * A handle is a u32 the agent chose in FILE_OPEN; open files belong to
+	 * the connection (at most SBX_FS_MAX_FILES) and close with it. A
+	 * handle that is not open is answered FS_ERROR ESTALE. */
+	SBX_MSG_FS_FILE_OPEN = 88,     /* u32 SbxFsOpenFlags, u32 mode, string path
+					  -> FS_VALUE_REPLY (the handle) */
+	SBX_MSG_FS_FILE_READ = 89,     /* u32 handle, u32 length (1..SBX_PROTO_MAX_PAYLOAD)
+					  -> FS_DATA_REPLY (empty at EOF) */
+	SBX_MSG_FS_FILE_WRITE = 90,    /* u32 handle, bytes (rest) -> FS_VALUE_REPLY (written) */
+	SBX_MSG_FS_FILE_SEEK = 91,     /* u32 handle, u32 whence (0 set, 1 cur, 2 end),
+					  u32 offset lo/hi (signed) -> FS_VALUE_REPLY (position) */
+	SBX_MSG_FS_FILE_STAT = 92,     /* u32 handle -> FS_STAT_REPLY */
+	SBX_MSG_FS_FILE_SYNC = 93,     /* u32 handle, u32 flags (SBX_FS_SYNC_DATA) -> FS_OK */
+	SBX_MSG_FS_FILE_TRUNCATE = 94, /* u32 handle, u32 len lo/hi -> FS_OK */
+	SBX_MSG_FS_FILE_LOCK = 95,     /* u32 handle, u32 SbxFsLockOp -> FS_OK, or FS_ERROR
+					  EAGAIN when another holder has it (never waits) */
+	SBX_MSG_FS_FILE_UTIME = 96,    /* u32 handle, u32 atime lo/hi, u32 atime nsec,
+					  u32 mtime lo/hi, u32 mtime nsec -> FS_OK */
+	SBX_MSG_FS_FILE_CLOSE = 97,    /* u32 handle -> FS_OK */
+	SBX_MSG_FS_UMASK = 98,	       /* u32 flags (SBX_FS_UMASK_SET), u32 mask (<= 0777)
+					  -> FS_VALUE_REPLY (the mask before) */
+	SBX_MSG_FS_WALK = 99,	       /* stream: see SbxFsWalk below */
+	SBX_MSG_FS_GLOB = 100,	       /* stream: see SbxFsWalk below */
+	SBX_MSG_FS_VALUE_REPLY = 104,  /* guest->host: u32 lo, u32 hi */
+	SBX_MSG_FS_DATA_REPLY = 105,   /* guest->host: bytes (rest, may be empty) */
+
 	/* reserved ranges, so features developed in parallel never collide:
 	 *   48-63   process control extensions (pty, resize, attach, list)
 	 *   64-95   filesystem operations
-	 *   96-111  volumes and mounts
+	 *   88-111  open files, umask, walk, glob (96-111 were "volumes and mounts")
 	 *   112-127 network and sandbox-wide settings */
 } SbxMsgType;
 
@@ -202,6 +232,54 @@ typedef enum {
 #define SBX_FS_MAX_PATH 4095u /* bytes (PATH_MAX without the NUL) */
 #define SBX_FS_MAX_NAME 255u
 #define SBX_FS_MORE 1u
+
+/* FILE_OPEN flags (Deno.OpenOptions) */
+typedef enum {
+	SBX_FS_OPEN_READ = 1u << 0,
+	SBX_FS_OPEN_WRITE = 1u << 1,
+	SBX_FS_OPEN_APPEND = 1u << 2,	  /* implies WRITE */
+	SBX_FS_OPEN_TRUNCATE = 1u << 3,	  /* needs WRITE */
+	SBX_FS_OPEN_CREATE = 1u << 4,	  /* needs WRITE or APPEND */
+	SBX_FS_OPEN_CREATE_NEW = 1u << 5, /* fails with EEXIST; needs WRITE or APPEND */
+} SbxFsOpenFlags;
+#define SBX_FS_OPEN_ALL 0x3fu
+#define SBX_FS_MAX_FILES 256u /* open files per connection */
+#define SBX_FS_SYNC_DATA 1u   /* FILE_SYNC: fdatasync */
+#define SBX_FS_UMASK_SET 1u   /* UMASK: set @mask, else only read it */
+
+typedef enum {
+	SBX_FS_LOCK_UNLOCK = 0,
+	SBX_FS_LOCK_SHARED = 1,
+	SBX_FS_LOCK_EXCLUSIVE = 2,
+} SbxFsLockOp;
+
+/* WALK payload: u32 SbxFsWalkFlags, u32 stdout_window, u32 max_depth, u32
+ * max_entries, string root, then three lists, each u32 count and count
+ * items: match and skip (u32 SbxFsPatternFlags, string POSIX extended
+ * regex, searched in the whole path) and exts (string suffixes).
+ * GLOB payload: u32 SbxFsWalkFlags, u32 stdout_window, u32 max_depth, u32
+ * max_entries, string absolute glob, then u32 count and that many absolute
+ * exclude globs. Glob segments: fnmatch(3) patterns, "**" any number of
+ * directories (SBX_FS_WALK_GLOBSTAR), "..". Bounds: SBX_FS_WALK_MAX_PATTERNS
+ * patterns, depth <= SBX_FS_WALK_MAX_DEPTH, max_entries
+ * <= SBX_FS_WALK_MAX_ENTRIES (more: the stream ends with EXIT E2BIG).
+ * An entry record on stdout: u32 SbxFsType, u32 path length, path bytes. */
+typedef enum {
+	SBX_FS_WALK_FILES = 1u << 0,
+	SBX_FS_WALK_DIRS = 1u << 1,
+	SBX_FS_WALK_SYMLINKS = 1u << 2,
+	SBX_FS_WALK_FOLLOW = 1u << 3,	    /* follow symlinks (loops are cut) */
+	SBX_FS_WALK_CANONICALIZE = 1u << 4, /* followed paths are real paths */
+	SBX_FS_WALK_GLOBSTAR = 1u << 5,	    /* GLOB: "**" crosses directories */
+	SBX_FS_WALK_CASEFOLD = 1u << 6,	    /* GLOB: case-insensitive */
+	SBX_FS_WALK_EXTENDED = 1u << 7,	    /* GLOB: extglob ?(a|b) *(..) +(..) @(..) !(..) */
+} SbxFsWalkFlags;
+#define SBX_FS_WALK_FLAGS_ALL 0xffu
+#define SBX_FS_PATTERN_ICASE 1u
+#define SBX_FS_WALK_MAX_PATTERNS 64u
+#define SBX_FS_WALK_MAX_DEPTH 256u
+#define SBX_FS_WALK_MAX_ENTRIES 1000000u
+#define SBX_FS_WALK_ENTRY_FIXED 8u
 
 /* ERROR codes */
 typedef enum {

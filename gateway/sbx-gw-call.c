@@ -41,6 +41,23 @@ static const SbxGwMethod methods[] = {
     {"realPath", sbx_gw_fs_real_path},
     {"makeTempDir", sbx_gw_fs_make_temp_dir},
     {"makeTempFile", sbx_gw_fs_make_temp_file},
+    /* sbx-gw-file.c */
+    {"open", sbx_gw_file_open},
+    {"create", sbx_gw_file_open},
+    {"fileRead", sbx_gw_file_op},
+    {"fileWrite", sbx_gw_file_op},
+    {"fileSeek", sbx_gw_file_op},
+    {"fileStat", sbx_gw_file_op},
+    {"fileSync", sbx_gw_file_op},
+    {"fileSyncData", sbx_gw_file_op},
+    {"fileTruncate", sbx_gw_file_op},
+    {"fileLock", sbx_gw_file_op},
+    {"fileUnlock", sbx_gw_file_op},
+    {"fileUtime", sbx_gw_file_op},
+    {"fileClose", sbx_gw_file_op},
+    {"umask", sbx_gw_file_umask},
+    {"walk", sbx_gw_file_walk},
+    {"expandGlob", sbx_gw_file_walk},
 };
 
 /* need the Deno runtime, SSH or VS Code in the guest: their own issue */

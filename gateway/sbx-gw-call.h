@@ -55,5 +55,16 @@ void sbx_gw_fs_read_link(SbxGwCall *call);
 void sbx_gw_fs_real_path(SbxGwCall *call);
 void sbx_gw_fs_make_temp_dir(SbxGwCall *call);
 void sbx_gw_fs_make_temp_file(SbxGwCall *call);
+JsonNode *sbx_gw_fs_stat_to_json(GVariant *info);
+/* a Date member (ISO 8601) as seconds (and nanoseconds, or NULL) since 1970 */
+gboolean sbx_gw_fs_get_date(SbxGwCall *call, const gchar *name, gint64 *sec, guint32 *nsec,
+			    GError **error);
+/* sbx-gw-file.c: open files, umask, walk, expandGlob */
+void sbx_gw_file_open(SbxGwCall *call);
+void sbx_gw_file_op(SbxGwCall *call);
+void sbx_gw_file_umask(SbxGwCall *call);
+void sbx_gw_file_walk(SbxGwCall *call);
+/* the socket closed: closes the files it opened */
+void sbx_gw_file_close_all(SbxGwConn *conn);
 
 G_END_DECLS

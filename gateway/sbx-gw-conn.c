@@ -223,6 +223,7 @@ on_closed(SoupWebsocketConnection *ws, gpointer data)
 		g_clear_pointer(&self->writable_source, g_source_unref);
 	}
 	run_waiters(self);
+	sbx_gw_file_close_all(self);
 	sbx_gw_sandbox_remove_conn(self->sandbox, self);
 	/* the ref the socket held */
 	g_object_unref(self);
@@ -236,6 +237,7 @@ sbx_gw_conn_dispose(GObject *object)
 		g_signal_handlers_disconnect_by_data(self->ws, self);
 	g_clear_pointer(&self->in_streams, g_hash_table_unref);
 	g_clear_pointer(&self->out_streams, g_hash_table_unref);
+	g_clear_pointer(&self->files, g_hash_table_unref);
 	g_clear_object(&self->ws);
 	g_clear_object(&self->valve);
 	g_clear_object(&self->socket);
@@ -268,6 +270,7 @@ sbx_gw_conn_init(SbxGwConn *self)
 	self->out_streams =
 	    g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_object_unref);
 	self->blocked = g_ptr_array_new_with_free_func(g_free);
+	self->files = g_hash_table_new(NULL, NULL);
 }
 
 void

@@ -26,6 +26,8 @@ struct _SbxGwConn {
 	gboolean closed;
 	GHashTable *in_streams;	 /* client stream id -> SbxGwInStream (ref) */
 	GHashTable *out_streams; /* our stream id -> SbxGwOutStream (ref) until it ends */
+	GHashTable *files;	 /* SDK fileHandleId -> sandboxd's handle (sbx-gw-file.c) */
+	guint32 next_file;
 	guint64 in_buffered;	 /* bytes of client streams not yet written anywhere */
 	guint calls_in_flight;	 /* JSON-RPC requests not answered yet */
 	GPtrArray *blocked;	 /* callbacks waiting for the socket to take output */

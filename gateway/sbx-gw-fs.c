@@ -355,12 +355,10 @@ iso_time(GVariant *info, const gchar *key)
 	return g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S.%fZ");
 }
 
-static void
-stat_ready(GObject *source, GAsyncResult *res, gpointer data)
+/* Deno.FileInfo of Stat's (or FileStat's) answer */
+JsonNode *
+sbx_gw_fs_stat_to_json(GVariant *info)
 {
-	SbxGwCall *call = data;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) info = NULL;
 	g_autoptr(JsonBuilder) b = json_builder_new_immutable();
 	g_autofree gchar *mtime = NULL;
 	g_autofree gchar *atime = NULL;
@@ -370,10 +368,6 @@ stat_ready(GObject *source, GAsyncResult *res, gpointer data)
 	guint32 mode = 0, uid = 0, gid = 0, nlink = 0;
 	guint32 type_bits;
 
-	if (!sbx_dbus_sandbox1_call_stat_finish(SBX_DBUS_SANDBOX1(source), &info, res, &error)) {
-		sbx_gw_call_return_error(call, error);
-		return;
-	}
 	g_variant_lookup(info, "type", "&s", &type);
 	g_variant_lookup(info, "size", "t", &size);
 	g_variant_lookup(info, "mode", "u", &mode);
@@ -423,7 +417,21 @@ stat_ready(GObject *source, GAsyncResult *res, gpointer data)
 #undef INT
 #undef STR
 	json_builder_end_object(b);
-	sbx_gw_call_return(call, json_builder_get_root(b));
+	return json_builder_get_root(b);
+}
+
+static void
+stat_ready(GObject *source, GAsyncResult *res, gpointer data)
+{
+	SbxGwCall *call = data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) info = NULL;
+
+	if (!sbx_dbus_sandbox1_call_stat_finish(SBX_DBUS_SANDBOX1(source), &info, res, &error)) {
+		sbx_gw_call_return_error(call, error);
+		return;
+	}
+	sbx_gw_call_return(call, sbx_gw_fs_stat_to_json(info));
 }
 
 void
@@ -681,8 +689,8 @@ sbx_gw_fs_chown(SbxGwCall *call)
 }
 
 /* a Date arrives as its ISO 8601 JSON string */
-static gboolean
-get_time(SbxGwCall *call, const gchar *name, gint64 *seconds, GError **error)
+gboolean
+sbx_gw_fs_get_date(SbxGwCall *call, const gchar *name, gint64 *sec, guint32 *nsec, GError **error)
 {
 	const gchar *text = NULL;
 	g_autoptr(GDateTime) dt = NULL;
@@ -695,7 +703,9 @@ get_time(SbxGwCall *call, const gchar *name, gint64 *seconds, GError **error)
 			    "%s: expected a date after 1970", name);
 		return FALSE;
 	}
-	*seconds = g_date_time_to_unix(dt);
+	*sec = g_date_time_to_unix(dt);
+	if (nsec != NULL)
+		*nsec = (guint32)g_date_time_get_microsecond(dt) * 1000u;
 	return TRUE;
 }
 
@@ -707,8 +717,8 @@ sbx_gw_fs_utime(SbxGwCall *call)
 	gint64 atime = 0;
 	gint64 mtime = 0;
 
-	if (path == NULL || !get_time(call, "atime", &atime, &error) ||
-	    !get_time(call, "mtime", &mtime, &error)) {
+	if (path == NULL || !sbx_gw_fs_get_date(call, "atime", &atime, NULL, &error) ||
+	    !sbx_gw_fs_get_date(call, "mtime", &mtime, NULL, &error)) {
 		sbx_gw_call_return_error(call, error);
 		return;
 	}

@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include <gio/gunixinputstream.h>
 #include <gio/gunixoutputstream.h>
 #include <glib-unix.h>
@@ -27,6 +29,12 @@ struct _SbxGwOutStream {
 	guint64 bytes;
 	GPtrArray *waiters; /* GTask */
 	guint8 *buffer;
+	GByteArray *records; /* walk records not yet whole, or NULL: plain bytes */
+	/* walk: the end waits for the producer's verdict (the D-Bus reply) */
+	gboolean hold_end;
+	gboolean at_eof;
+	gboolean has_verdict;
+	GError *verdict; /* NULL: a clean end */
 };
 
 G_DEFINE_TYPE(SbxGwOutStream, sbx_gw_out_stream, G_TYPE_OBJECT)
@@ -82,6 +90,60 @@ out_stream_resume(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* whole records out of what was read; FALSE on a malformed one */
+static gboolean
+out_stream_send_records(SbxGwOutStream *self, gsize n)
+{
+	gsize pos = 0;
+
+	g_byte_array_append(self->records, self->buffer, (guint)n);
+	while (self->records->len - pos >= 8) {
+		const guint8 *p = self->records->data + pos;
+		guint32 type, len;
+		g_autoptr(JsonBuilder) b = NULL;
+		g_autoptr(JsonGenerator) gen = NULL;
+		g_autoptr(JsonNode) root = NULL;
+		g_autofree gchar *path = NULL;
+		g_autofree gchar *name = NULL;
+		g_autofree gchar *json = NULL;
+		g_autofree gchar *frame = NULL;
+		gsize json_len = 0;
+
+		memcpy(&type, p, 4);
+		memcpy(&len, p + 4, 4);
+		type = GUINT32_FROM_LE(type);
+		len = GUINT32_FROM_LE(len);
+		if (len == 0 || len > 4095 || type > 4)
+			return FALSE;
+		if (self->records->len - pos - 8 < len)
+			break;
+		path = g_utf8_make_valid((const gchar *)p + 8, len);
+		name = g_path_get_basename(path);
+		b = json_builder_new_immutable();
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "path");
+		json_builder_add_string_value(b, path);
+		json_builder_set_member_name(b, "name");
+		json_builder_add_string_value(b, name);
+		json_builder_set_member_name(b, "isFile");
+		json_builder_add_boolean_value(b, type == 1);
+		json_builder_set_member_name(b, "isDirectory");
+		json_builder_add_boolean_value(b, type == 2);
+		json_builder_set_member_name(b, "isSymlink");
+		json_builder_add_boolean_value(b, type == 3);
+		json_builder_end_object(b);
+		root = json_builder_get_root(b);
+		gen = json_generator_new();
+		json_generator_set_root(gen, root);
+		json = json_generator_to_data(gen, &json_len);
+		frame = sbx_gw_rpc_stream_enqueue(self->id, (const guint8 *)json, json_len);
+		sbx_gw_conn_send(self->conn, frame);
+		pos += 8 + len;
+	}
+	g_byte_array_remove_range(self->records, 0, (guint)pos);
+	return TRUE;
+}
+
 static gboolean
 out_stream_readable(GObject *stream, gpointer data)
 {
@@ -108,11 +170,28 @@ out_stream_readable(GObject *stream, gpointer data)
 		return G_SOURCE_CONTINUE;
 	if (n <= 0) {
 		g_clear_pointer(&self->source, g_source_unref);
-		out_stream_finish(self, error);
+		if (n == 0 && self->hold_end && !self->has_verdict) {
+			self->at_eof = TRUE;
+			return G_SOURCE_REMOVE;
+		}
+		if (n == 0 && self->hold_end && self->records->len > 0 && self->verdict == NULL)
+			self->verdict = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+							    "a walk entry was cut short");
+		out_stream_finish(self, n == 0 && self->hold_end ? self->verdict : error);
 		return G_SOURCE_REMOVE;
 	}
 	self->bytes += (guint64)n;
 	sbx_gw_metrics_add_bytes(TRUE, (guint64)n);
+	if (self->records != NULL) {
+		if (!out_stream_send_records(self, (gsize)n)) {
+			g_autoptr(GError) bad = g_error_new_literal(
+			    G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "malformed walk entry");
+			g_clear_pointer(&self->source, g_source_unref);
+			out_stream_finish(self, bad);
+			return G_SOURCE_REMOVE;
+		}
+		return G_SOURCE_CONTINUE;
+	}
 	frame = sbx_gw_rpc_stream_enqueue(self->id, self->buffer, (gsize)n);
 	sbx_gw_conn_send(self->conn, frame);
 	return G_SOURCE_CONTINUE;
@@ -149,6 +228,9 @@ sbx_gw_out_stream_finalize(GObject *object)
 	SbxGwOutStream *self = SBX_GW_OUT_STREAM(object);
 	g_ptr_array_unref(self->waiters);
 	g_free(self->buffer);
+	if (self->records != NULL)
+		g_byte_array_unref(self->records);
+	g_clear_error(&self->verdict);
 	G_OBJECT_CLASS(sbx_gw_out_stream_parent_class)->finalize(object);
 }
 
@@ -192,6 +274,29 @@ guint64
 sbx_gw_out_stream_get_id(SbxGwOutStream *self)
 {
 	return self->id;
+}
+
+void
+sbx_gw_out_stream_set_walk_records(SbxGwOutStream *self)
+{
+	if (self->records == NULL)
+		self->records = g_byte_array_new();
+	self->hold_end = TRUE;
+}
+
+void
+sbx_gw_out_stream_set_verdict(SbxGwOutStream *self, const GError *error)
+{
+	if (self->has_verdict)
+		return;
+	self->has_verdict = TRUE;
+	self->verdict = error != NULL ? g_error_copy(error) : NULL;
+	if (!self->at_eof || self->done)
+		return;
+	if (self->records->len > 0 && self->verdict == NULL)
+		self->verdict = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+						    "a walk entry was cut short");
+	out_stream_finish(self, self->verdict);
 }
 
 void

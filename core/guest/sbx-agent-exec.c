@@ -771,8 +771,9 @@ sbx_agent_exec_handle_frame(SbxAgentExec *self, const SbxFrame *frame, GError **
 			sbx_agent_exec_close_channel(self);
 			return TRUE;
 		}
-		if (self->fs_request && h->type >= SBX_MSG_FS_OK &&
-		    h->type <= SBX_MSG_FS_PATH_REPLY)
+		if (self->fs_request &&
+		    ((h->type >= SBX_MSG_FS_OK && h->type <= SBX_MSG_FS_PATH_REPLY) ||
+		     h->type == SBX_MSG_FS_VALUE_REPLY || h->type == SBX_MSG_FS_DATA_REPLY))
 			return sbx_agent_exec_handle_reply(self, frame);
 		if (h->type == SBX_MSG_ERROR)
 			return sbx_agent_exec_handle_error_frame(self, frame, error);

@@ -142,6 +142,28 @@ sbx_frame_decoder_validate_header(const SbxFrameHeader *h, GError **error)
 	case SBX_MSG_FS_MKTEMP:
 		min = 8;
 		break;
+	case SBX_MSG_FS_FILE_OPEN:
+	case SBX_MSG_FS_FILE_SEEK:
+	case SBX_MSG_FS_FILE_SYNC:
+	case SBX_MSG_FS_FILE_TRUNCATE:
+	case SBX_MSG_FS_FILE_LOCK:
+	case SBX_MSG_FS_FILE_UTIME:
+	case SBX_MSG_FS_FILE_READ:
+	case SBX_MSG_FS_UMASK:
+	case SBX_MSG_FS_WALK:
+	case SBX_MSG_FS_GLOB:
+		min = 8;
+		break;
+	case SBX_MSG_FS_FILE_WRITE:
+	case SBX_MSG_FS_FILE_STAT:
+	case SBX_MSG_FS_FILE_CLOSE:
+		min = 4;
+		break;
+	case SBX_MSG_FS_VALUE_REPLY:
+		min = max = 8;
+		break;
+	case SBX_MSG_FS_DATA_REPLY:
+		break;
 	case SBX_MSG_FS_PATH_REPLY:
 		min = 1;
 		max = SBX_FS_MAX_PATH;

@@ -156,6 +156,13 @@ sbx_fs_get_fd(GDBusMethodInvocation *invocation, GVariant *handle, gint *fd_out,
 	return *fd_out >= 0;
 }
 
+gboolean
+sbx_sandbox_fs_get_fd(GDBusMethodInvocation *invocation, GVariant *handle, gint *fd_out,
+		      GError **error)
+{
+	return sbx_fs_get_fd(invocation, handle, fd_out, error);
+}
+
 /* options: every key must be one of @keys with the type in @types */
 static gboolean
 sbx_fs_options_check(GVariant *options, const gchar *const *keys, const gchar *const *types,
@@ -301,19 +308,11 @@ handle_write_file(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, con
 
 /* Stat, ReadDir */
 
-static void
-on_stat_done(GObject *source, GAsyncResult *res, gpointer user_data)
+GVariant *
+sbx_sandbox_fs_stat_to_variant(const SbxFsStat *st)
 {
-	g_autoptr(SbxFsCall) call = user_data;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(SbxFsStat) st = NULL;
 	GVariantBuilder b;
 
-	st = sbx_agent_fs_stat_finish(SBX_AGENT_CLIENT(source), res, &error);
-	if (st == NULL) {
-		sbx_fs_call_return_error(call, error);
-		return;
-	}
 	g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
 	g_variant_builder_add(&b, "{sv}", "type",
 			      g_variant_new_string(sbx_agent_fs_type_to_string(st->type)));
@@ -331,8 +330,23 @@ on_stat_done(GObject *source, GAsyncResult *res, gpointer user_data)
 	if (st->link_target != NULL)
 		g_variant_builder_add(&b, "{sv}", "link_target",
 				      g_variant_new_string(st->link_target));
+	return g_variant_builder_end(&b);
+}
+
+static void
+on_stat_done(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(SbxFsCall) call = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SbxFsStat) st = NULL;
+
+	st = sbx_agent_fs_stat_finish(SBX_AGENT_CLIENT(source), res, &error);
+	if (st == NULL) {
+		sbx_fs_call_return_error(call, error);
+		return;
+	}
 	sbx_dbus_sandbox1_complete_stat(call->sandbox->iface, g_steal_pointer(&call->invocation),
-					g_variant_builder_end(&b));
+					sbx_sandbox_fs_stat_to_variant(st));
 }
 
 static gboolean

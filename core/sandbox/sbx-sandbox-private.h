@@ -4,6 +4,7 @@
 #pragma once
 
 #include "sbx-agent-client.h"
+#include "sbx-agent-fs.h"
 #include "sbx-sandbox.h"
 #include "sbx-snapshot-store.h"
 
@@ -41,6 +42,7 @@ struct _SbxSandbox {
 	gulong agent_closed_id;
 	GPtrArray *execs;     /* SbxExecCall, not owned */
 	GPtrArray *processes; /* SbxProcess (Spawn), oldest first */
+	GHashTable *files;    /* guest file handle -> its owner (sbx-sandbox-file.c) */
 	guint next_process;
 	guint expiry_id;
 
@@ -110,6 +112,13 @@ void sbx_sandbox_arm_expiry(SbxSandbox *self);
 void sbx_sandbox_state_forget(SbxSandbox *self);
 /* sbx-sandbox-fs.c: filesystem and environment methods */
 void sbx_sandbox_fs_setup(SbxSandbox *self);
+/* the fd a method's "h" argument names (a dup the caller closes) */
+gboolean sbx_sandbox_fs_get_fd(GDBusMethodInvocation *invocation, GVariant *handle, gint *fd_out,
+			       GError **error);
+/* Stat's answer: type, size, mode, uid, gid, nlink, times, link_target */
+GVariant *sbx_sandbox_fs_stat_to_variant(const SbxFsStat *st);
+/* sbx-sandbox-file.c: OpenFile, File*, CloseFile, Umask, Walk, Glob */
+void sbx_sandbox_file_setup(SbxSandbox *self);
 void sbx_sandbox_exec_cancel_all(SbxSandbox *self);
 
 /* sbx-sandbox-spawn.c */

@@ -62,6 +62,7 @@ sbx_sandbox_dispose(GObject *object)
 	sbx_sandbox_lifetime_stop(self);
 	g_clear_handle_id(&self->connect_retry_id, g_source_remove);
 	g_clear_handle_id(&self->owner_watch_id, g_bus_unwatch_name);
+	g_clear_pointer(&self->files, g_hash_table_unref);
 	if (self->agent != NULL && self->agent_closed_id != 0)
 		g_clear_signal_handler(&self->agent_closed_id, self->agent);
 	g_clear_object(&self->agent);
@@ -154,6 +155,7 @@ sbx_sandbox_new(const gchar *id, SbxCreateOptions *opts, const SbxImage *image,
 	sbx_dbus_object_skeleton_set_sandbox1(self->object, self->iface);
 	sbx_sandbox_exec_setup(self);
 	sbx_sandbox_fs_setup(self);
+	sbx_sandbox_file_setup(self);
 	sbx_sandbox_lifetime_setup(self);
 	sbx_sandbox_logs_setup(self);
 	return self;

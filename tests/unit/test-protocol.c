@@ -354,7 +354,7 @@ test_decoder_malformed(void)
 	assert_bad_header(SBX_MSG_DATA, 1, 1, SBX_PROTO_MAX_PAYLOAD + 1, "exceeds");
 	assert_bad_header(SBX_MSG_DATA, 1, 1, G_MAXUINT32, "exceeds");
 	assert_bad_header(0, 0, 0, 0, "unknown frame type");
-	assert_bad_header(99, 0, 1, 4, "unknown frame type");
+	assert_bad_header(1000, 0, 1, 4, "unknown frame type");
 	assert_bad_header(0xffff, 0, 1, 4, "unknown frame type");
 	assert_bad_header(SBX_MSG_DATA, 1, 1, 0, "bad length");
 	assert_bad_header(SBX_MSG_DATA, 3, 1, 5, "bad stream");
