@@ -169,6 +169,16 @@ handle_process(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 		sbx_fs_request(c, h, p);
 		return;
 	}
+	if (h->type == SBX_MSG_TCP_CONNECT) {
+		SbxChannel *open_ch = sbx_channel_find(c, h->channel);
+		if (open_ch != NULL) {
+			chan_fail(c, open_ch, SBX_PROTO_ERR_UNEXPECTED,
+				  "request on a channel already open");
+			return;
+		}
+		sbx_tcp_request(c, h, p);
+		return;
+	}
 	SbxChannel *ch = sbx_channel_find(c, h->channel);
 	if (ch == NULL) {
 		/* never answer an ERROR with an ERROR; late frames for a channel
@@ -239,6 +249,8 @@ handle_process(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 		}
 		if (ch->fs != NULL)
 			sbx_fs_stream_signal(c, ch, sig);
+		else if (ch->tcp != NULL)
+			sbx_tcp_abort(c, ch, sig);
 		else
 			sbx_channel_signal(ch, sig, flags);
 		return;

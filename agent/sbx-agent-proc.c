@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,6 +44,7 @@ channel_unlink_free(SbxConn *c, SbxChannel *ch)
 	}
 	sbx_buf_free(&ch->stdin_buf);
 	sbx_fs_stream_free(ch->fs);
+	sbx_tcp_free(ch->tcp);
 	sbx_conn_remember_closed(c, ch->id);
 	c->n_channels--;
 	free(ch);
@@ -413,6 +415,9 @@ sbx_channel_pump_in(SbxConn *c, SbxChannel *ch)
 		ch->stdin_fd = -1;
 	}
 	if (ch->stdin_eof && ch->stdin_buf.len == 0 && ch->stdin_fd >= 0) {
+		/* a connection's other dup stays open for reading: send the FIN */
+		if (ch->tcp != NULL)
+			shutdown(ch->stdin_fd, SHUT_WR);
 		close(ch->stdin_fd);
 		ch->stdin_fd = -1;
 	}
@@ -463,7 +468,7 @@ sbx_channel_pump_out(SbxConn *c, SbxChannel *ch, int s)
 	}
 	/* a file being read (ReadFile) must not end as if the file ended: the
 	 * errno becomes EXIT's exit code and the host fails the call */
-	if (n < 0 && ch->fs != NULL && ch->status == 0) {
+	if (n < 0 && (ch->fs != NULL || ch->tcp != NULL) && ch->status == 0) {
 		sbx_debug("reading a file failed: %s", strerror(errno));
 		ch->status = (errno & 0xff) << 8;
 	}

@@ -73,6 +73,7 @@ typedef struct SbxChannel {
 	uint64_t out_credit[3];
 
 	struct SbxFsStream *fs; /* a file stream (sbx-agent-fs.c), no process: pid 0 */
+	struct SbxTcp *tcp;	/* a TCP connection (sbx-agent-tcp.c), no process: pid 0 */
 } SbxChannel;
 
 struct SbxConn {
@@ -188,6 +189,22 @@ void sbx_fs_stream_data(SbxConn *c, SbxChannel *ch, const uint8_t *p, uint32_t l
 void sbx_fs_stream_eof(SbxConn *c, SbxChannel *ch);
 void sbx_fs_stream_signal(SbxConn *c, SbxChannel *ch, int sig);
 void sbx_fs_stream_free(SbxFsStream *fs);
+
+/* sbx-agent-tcp.c: TCP_CONNECT (112), docs/protocol.md */
+typedef struct SbxTcp SbxTcp;
+/* a TCP_CONNECT on a channel that is not open */
+void sbx_tcp_request(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p);
+/* the socket to poll for POLLOUT while connecting, else -1 */
+int sbx_tcp_connecting_fd(SbxChannel *ch);
+/* it polled writable: connected (EXEC_STARTED) or failed (channel dropped) */
+void sbx_tcp_connect_ready(SbxConn *c, SbxChannel *ch);
+/* fails connects past their deadline; returns ms until the next one, or -1 */
+int sbx_tcp_timeouts(SbxConn *c);
+/* marks connections closed both ways as finished (EXIT follows) */
+void sbx_tcp_finish(SbxConn *c);
+/* SIGNAL on a connection: reset it */
+void sbx_tcp_abort(SbxConn *c, SbxChannel *ch, int sig);
+void sbx_tcp_free(SbxTcp *tcp);
 
 /* sbx-agent-loop.c */
 typedef struct {

@@ -114,6 +114,19 @@ typedef enum {
 				       u32 cookie_hi, u32 count, then count entries */
 	SBX_MSG_FS_PATH_REPLY = 84, /* guest->host: a path (rest): REALPATH, MKTEMP */
 
+	/* network (112-127), see docs/protocol.md. TCP_CONNECT opens a stream
+	 * channel like FS_READ: the agent connects from inside the guest (its
+	 * network, its policy) and answers EXEC_STARTED (pid 0, stdin window)
+	 * once connected or EXEC_FAILED (errno, message). Then stdout DATA is
+	 * what the peer sends, stdin DATA goes to the peer, stdin EOF shuts
+	 * down the sending side, stdout EOF is the peer's FIN, any SIGNAL
+	 * aborts (RST), and EXIT (exit code 0 or the errno that broke the
+	 * connection) ends the channel once both directions are closed. */
+	SBX_MSG_TCP_CONNECT = 112, /* u32 flags (0), u32 stdout_window, u32 timeout_ms
+				      (0 = default), u32 port (1-65535), string host: a
+				      numeric IPv4 or IPv6 address (the agent resolves no
+				      names) */
+
 	/* reserved ranges, so features developed in parallel never collide:
 	 *   48-63   process control extensions (pty, resize, attach, list)
 	 *   64-95   filesystem operations
@@ -202,6 +215,12 @@ typedef enum {
 #define SBX_FS_MAX_PATH 4095u /* bytes (PATH_MAX without the NUL) */
 #define SBX_FS_MAX_NAME 255u
 #define SBX_FS_MORE 1u
+
+/* TCP_CONNECT bounds */
+#define SBX_TCP_MAX_HOST 63u		  /* bytes of the numeric address */
+#define SBX_TCP_DEFAULT_TIMEOUT_MS 10000u /* when the request says 0 */
+#define SBX_TCP_MAX_TIMEOUT_MS 120000u
+#define SBX_TCP_MAX_CONNECTIONS 256u /* open TCP channels per agent */
 
 /* ERROR codes */
 typedef enum {

@@ -41,6 +41,7 @@ struct _SbxSandbox {
 	gulong agent_closed_id;
 	GPtrArray *execs;     /* SbxExecCall, not owned */
 	GPtrArray *processes; /* SbxProcess (Spawn), oldest first */
+	guint n_tcp;	      /* ConnectTcp connections open (sbx-sandbox-tcp.c) */
 	guint next_process;
 	guint expiry_id;
 
@@ -111,6 +112,9 @@ void sbx_sandbox_state_forget(SbxSandbox *self);
 /* sbx-sandbox-fs.c: filesystem and environment methods */
 void sbx_sandbox_fs_setup(SbxSandbox *self);
 void sbx_sandbox_exec_cancel_all(SbxSandbox *self);
+
+/* sbx-sandbox-tcp.c: ConnectTcp */
+void sbx_sandbox_tcp_setup(SbxSandbox *self);
 
 /* sbx-sandbox-spawn.c */
 void sbx_sandbox_spawn_setup(SbxSandbox *self);

@@ -154,6 +154,7 @@ sbx_sandbox_new(const gchar *id, SbxCreateOptions *opts, const SbxImage *image,
 	sbx_dbus_object_skeleton_set_sandbox1(self->object, self->iface);
 	sbx_sandbox_exec_setup(self);
 	sbx_sandbox_fs_setup(self);
+	sbx_sandbox_tcp_setup(self);
 	sbx_sandbox_lifetime_setup(self);
 	sbx_sandbox_logs_setup(self);
 	return self;
