@@ -6,6 +6,7 @@
 #include "sbx-gw-call.h"
 #include "sbx-gw-metrics.h"
 #include "sbx-gw-error.h"
+#include "sbx-gw-expose.h"
 
 typedef struct {
 	const gchar *name;
@@ -41,12 +42,15 @@ static const SbxGwMethod methods[] = {
     {"realPath", sbx_gw_fs_real_path},
     {"makeTempDir", sbx_gw_fs_make_temp_dir},
     {"makeTempFile", sbx_gw_fs_make_temp_file},
+    {"exposeHttp", sbx_gw_expose_http},
+    {"fetch", sbx_gw_fetch},
+    {"abort", sbx_gw_fetch_abort},
 };
 
 /* need the Deno runtime, SSH or VS Code in the guest: their own issue */
 static const gchar *const unsupported[] = {
-    "spawnDenoRepl", "denoReplEval", "denoReplCall", "denoReplClose", "denoHttpWait",
-    "spawnDeno",     "vscode",	     "exposeHttp",   "fetch",	      NULL,
+    "spawnDenoRepl", "denoReplEval", "denoReplCall", "denoReplClose",
+    "denoHttpWait",  "spawnDeno",    "vscode",	     NULL,
 };
 
 void

@@ -55,5 +55,8 @@ void sbx_gw_fs_read_link(SbxGwCall *call);
 void sbx_gw_fs_real_path(SbxGwCall *call);
 void sbx_gw_fs_make_temp_dir(SbxGwCall *call);
 void sbx_gw_fs_make_temp_file(SbxGwCall *call);
+/* sbx-gw-fetch.c */
+void sbx_gw_fetch(SbxGwCall *call);
+void sbx_gw_fetch_abort(SbxGwCall *call);
 
 G_END_DECLS

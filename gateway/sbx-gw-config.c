@@ -15,6 +15,7 @@ sbx_gw_config_free(SbxGwConfig *config)
 	g_free(config->listen);
 	g_free(config->tls_certificate);
 	g_free(config->tls_key);
+	g_free(config->expose_base_domain);
 	g_free(config->region);
 	g_free(config->work_dir);
 	g_free(config->user);
@@ -56,11 +57,19 @@ read_string(GKeyFile *kf, const gchar *key, gchar **value)
 static gboolean
 apply_file(SbxGwConfig *config, const gchar *path, GError **error)
 {
-	static const gchar *const known[] = {
-	    "Listen",	      "TLSCertificate", "TLSKey",
-	    "AllowPlainHTTP", "Region",		"WorkDir",
-	    "User",	      "MaxMessageMiB",	"MaxStreamBufferMiB",
-	    "MaxReadFileMiB", "Image",		NULL};
+	static const gchar *const known[] = {"Listen",
+					     "TLSCertificate",
+					     "TLSKey",
+					     "AllowPlainHTTP",
+					     "Region",
+					     "WorkDir",
+					     "User",
+					     "MaxMessageMiB",
+					     "MaxStreamBufferMiB",
+					     "MaxReadFileMiB",
+					     "Image",
+					     "ExposeBaseDomain",
+					     NULL};
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_auto(GStrv) keys = NULL;
 
@@ -85,6 +94,7 @@ apply_file(SbxGwConfig *config, const gchar *path, GError **error)
 	read_string(kf, "WorkDir", &config->work_dir);
 	read_string(kf, "User", &config->user);
 	read_string(kf, "Image", &config->image);
+	read_string(kf, "ExposeBaseDomain", &config->expose_base_domain);
 	if (g_key_file_has_key(kf, SBX_GW_GROUP, "AllowPlainHTTP", NULL)) {
 		g_autoptr(GError) local_error = NULL;
 		config->allow_plain_http =
@@ -102,6 +112,31 @@ apply_file(SbxGwConfig *config, const gchar *path, GError **error)
 		return FALSE;
 	return read_size_mib(kf, path, "MaxReadFileMiB", 1, 75, &config->max_read_file_bytes,
 			     error);
+}
+
+/* a lower-case DNS name of at most 200 bytes, optionally with :PORT */
+static gboolean
+expose_base_domain_is_valid(SbxGwConfig *config)
+{
+	g_autofree gchar *lower = g_ascii_strdown(config->expose_base_domain, -1);
+	gchar *colon = strchr(lower, ':');
+	guint64 port = 0;
+
+	if (colon != NULL) {
+		if (!g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &port, NULL))
+			return FALSE;
+		*colon = '\0';
+	}
+	if (lower[0] == '\0' || strlen(lower) > 200 || lower[0] == '.' ||
+	    g_hostname_is_ip_address(lower))
+		return FALSE;
+	for (const gchar *p = lower; *p != '\0'; p++) {
+		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.')
+			return FALSE;
+	}
+	g_free(config->expose_base_domain);
+	config->expose_base_domain = g_ascii_strdown(config->expose_base_domain, -1);
+	return TRUE;
 }
 
 static gint
@@ -150,6 +185,13 @@ sbx_gw_config_load(const gchar *config_dir, GError **error)
 	if (!g_path_is_absolute(config->work_dir)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "[gateway] WorkDir '%s' must be an absolute path", config->work_dir);
+		return NULL;
+	}
+	if (config->expose_base_domain != NULL && !expose_base_domain_is_valid(config)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "[gateway] ExposeBaseDomain '%s' must be a DNS name, optionally with "
+			    ":PORT",
+			    config->expose_base_domain);
 		return NULL;
 	}
 	if ((config->tls_certificate == NULL) != (config->tls_key == NULL)) {

@@ -19,6 +19,7 @@ typedef struct {
 	guint64 max_message_bytes;
 	guint64 max_stream_buffer_bytes;
 	guint64 max_read_file_bytes;
+	gchar *expose_base_domain; /* exposeHttp URLs are <label>.<this>; NULL: /expose/<label> */
 } SbxGwConfig;
 
 void sbx_gw_config_free(SbxGwConfig *config);

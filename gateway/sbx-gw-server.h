@@ -22,6 +22,7 @@ typedef struct {
 	GHashTable *sandboxes; /* sandboxd id -> SbxGwSandbox (ref) while a socket uses it */
 	guint64 next_stream_id;
 	guint removed_subscription;
+	GHashTable *exposes; /* label -> exposed service (sbx-gw-expose.c) */
 } SbxGwServer;
 
 SbxGwServer *sbx_gw_server_new(SbxGwConfig *config, GDBusConnection *bus, GError **error);
