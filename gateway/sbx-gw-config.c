@@ -134,8 +134,11 @@ expose_base_domain_is_valid(SbxGwConfig *config)
 		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.')
 			return FALSE;
 	}
-	g_free(config->expose_base_domain);
-	config->expose_base_domain = g_ascii_strdown(config->expose_base_domain, -1);
+	{
+		gchar *down = g_ascii_strdown(config->expose_base_domain, -1);
+		g_free(config->expose_base_domain);
+		config->expose_base_domain = down;
+	}
 	return TRUE;
 }
 

@@ -236,6 +236,7 @@ on_upstream(GObject *source, GAsyncResult *res, gpointer data)
 					       (GDestroyNotify)g_error_free);
 		g_io_stream_close(fc->local, NULL, NULL);
 	} else if (!g_cancellable_is_cancelled(fc->cancellable)) {
+		g_debug("fetch: connected from the sandbox, relaying");
 		sbx_gw_relay_start(fc->local, upstream, NULL, fc->cancellable, on_relay_done, NULL);
 	}
 	g_object_unref(fc->local);
@@ -261,6 +262,8 @@ on_accepted(GObject *source, GAsyncResult *res, gpointer data)
 	if (++f->n_conns > SBX_GW_FETCH_MAX_CONNS) {
 		g_io_stream_close(G_IO_STREAM(local), NULL, NULL);
 	} else {
+		g_debug("fetch: libsoup connected, connecting to %s port %u from the sandbox",
+			f->host, f->port);
 		fc = g_new0(SbxGwFetchConn, 1);
 		fc->local = G_IO_STREAM(g_object_ref(local));
 		fc->cancellable = g_object_ref(f->cancellable);

@@ -119,6 +119,7 @@ on_read(GObject *source, GAsyncResult *res, gpointer data)
 		return;
 	}
 	if (n == 0) {
+		g_debug("relay: %s side ended", pump->is_upstream ? "sandbox" : "client");
 		if (pump->is_upstream)
 			relay_finish(pump->relay);
 		else

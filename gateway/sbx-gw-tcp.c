@@ -20,19 +20,19 @@ on_connected(GObject *source, GAsyncResult *res, gpointer data)
 	g_autoptr(GVariant) reply =
 	    g_dbus_proxy_call_with_unix_fd_list_finish(G_DBUS_PROXY(source), NULL, res, &error);
 	g_autoptr(GSocket) socket = NULL;
-	gint fd = GPOINTER_TO_INT(g_task_get_task_data(task));
+	gint *fd = g_task_get_task_data(task);
 
 	if (reply == NULL) {
 		g_task_return_error(task, g_steal_pointer(&error));
 		return;
 	}
-	socket = g_socket_new_from_fd(fd, &error);
+	socket = g_socket_new_from_fd(*fd, &error);
 	if (socket == NULL) {
 		g_task_return_error(task, g_steal_pointer(&error));
 		return;
 	}
 	/* the socket owns it now */
-	g_task_set_task_data(task, GINT_TO_POINTER(-1), NULL);
+	*fd = -1;
 	g_task_return_pointer(task, g_socket_connection_factory_create_connection(socket),
 			      g_object_unref);
 }
@@ -40,9 +40,10 @@ on_connected(GObject *source, GAsyncResult *res, gpointer data)
 static void
 close_fd(gpointer data)
 {
-	gint fd = GPOINTER_TO_INT(data);
-	if (fd >= 0)
-		close(fd);
+	gint *fd = data;
+	if (*fd >= 0)
+		close(*fd);
+	g_free(fd);
 }
 
 void
@@ -61,7 +62,7 @@ sbx_gw_tcp_connect_async(SbxDBusSandbox1 *proxy, const gchar *host, guint16 port
 					"socketpair: %s", g_strerror(errno));
 		return;
 	}
-	g_task_set_task_data(task, GINT_TO_POINTER(sv[0]), close_fd);
+	g_task_set_task_data(task, g_memdup2(&sv[0], sizeof(sv[0])), close_fd);
 	if (g_unix_fd_list_append(fds, sv[1], &error) < 0) {
 		close(sv[1]);
 		g_task_return_error(task, g_steal_pointer(&error));

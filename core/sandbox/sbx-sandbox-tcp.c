@@ -208,6 +208,21 @@ sbx_tcp_parse_options(GVariant *options, guint *timeout_ms, GError **error)
 	return TRUE;
 }
 
+/* a numeric address (no zone) or a DNS name of letters, digits, '-' and '.' */
+static gboolean
+sbx_tcp_host_is_valid(const gchar *host)
+{
+	if (host[0] == '\0' || strlen(host) > SBX_SANDBOX_MAX_HOST || strchr(host, '%') != NULL)
+		return FALSE;
+	if (g_hostname_is_ip_address(host))
+		return TRUE;
+	for (const gchar *p = host; *p != '\0'; p++) {
+		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.')
+			return FALSE;
+	}
+	return host[0] != '.' && host[0] != '-';
+}
+
 static gboolean
 handle_connect_tcp(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *host,
 		   guint16 port, GVariant *options, GVariant *fd_h, gpointer user_data)
@@ -228,9 +243,7 @@ handle_connect_tcp(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, co
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	if (host[0] == '\0' || strlen(host) > SBX_SANDBOX_MAX_HOST ||
-	    (!g_hostname_is_ip_address(host) && !g_hostname_is_ascii_encoded(host)) ||
-	    strchr(host, '%') != NULL || port == 0) {
+	if (!sbx_tcp_host_is_valid(host) || port == 0) {
 		g_dbus_method_invocation_return_error(
 		    invocation, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
 		    "'%.64s' port %u is not a host name or address and a port", host, port);

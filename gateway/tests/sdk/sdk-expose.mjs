@@ -102,7 +102,7 @@ after(async () => {
   await sandbox?.kill();
 });
 
-test("exposeHttp: a URL on the gateway's base domain, HTTP through TLS", async () => {
+test("exposeHttp: a URL on the gateway's base domain, HTTP through TLS", { timeout: 300_000 }, async () => {
   url = await sandbox.exposeHttp({ port: GUEST_PORT });
   const u = new URL(url);
   assert.equal(u.protocol, "https:");
@@ -131,7 +131,7 @@ test("exposeHttp: a URL on the gateway's base domain, HTTP through TLS", async (
   assert.equal(wrong.body.toString(), "no such exposed service\n");
 });
 
-test("exposeHttp: a WebSocket upgrade is relayed both ways", async () => {
+test("exposeHttp: a WebSocket upgrade is relayed both ways", { timeout: 300_000 }, async () => {
   const u = new URL(url);
   const key = Buffer.from("sandboxd-expose!").toString("base64");
   const socket = tls.connect({ host: "127.0.0.1", port: gatewayPort, servername: u.hostname, ca });
@@ -144,6 +144,7 @@ test("exposeHttp: a WebSocket upgrade is relayed both ways", async () => {
     const onData = (d) => { got = Buffer.concat([got, d]); check(); };
     socket.on("data", onData);
     socket.once("error", reject);
+    socket.once("close", () => reject(new Error(`closed after ${got.length} bytes`)));
     check();
   });
   await readUntil((b) => b.includes("\r\n\r\n"));
@@ -160,7 +161,7 @@ test("exposeHttp: a WebSocket upgrade is relayed both ways", async () => {
   socket.destroy();
 });
 
-test("fetch: a request made from inside the sandbox, body streamed back", async () => {
+test("fetch: a request made from inside the sandbox, body streamed back", { timeout: 300_000 }, async () => {
   const res = await sandbox.fetch(`http://127.0.0.1:${GUEST_PORT}/hello`);
   assert.equal(res.status, 200);
   assert.equal(await res.text(), "hello from the sandbox GET");
@@ -183,7 +184,7 @@ test("fetch: a request made from inside the sandbox, body streamed back", async 
   assert.equal(head.body, null);
 });
 
-test("fetch: a closed port is a named error", async () => {
+test("fetch: a closed port is a named error", { timeout: 300_000 }, async () => {
   await assert.rejects(sandbox.fetch("http://127.0.0.1:1/"), (e) => {
     assert.match(String(e.message), /refused/i);
     return true;
@@ -191,7 +192,7 @@ test("fetch: a closed port is a named error", async () => {
   await assert.rejects(sandbox.fetch("ftp://127.0.0.1/"), (e) => e.name === "TypeError" || /http/.test(e.message));
 });
 
-test("exposeHttp: the URL is gone when the sandbox is", async () => {
+test("exposeHttp: the URL is gone when the sandbox is", { timeout: 300_000 }, async () => {
   const before = await request(`${url}/hello`);
   assert.equal(before.status, 200);
   await sandbox.kill();
