@@ -202,8 +202,8 @@ static void __attribute__((noreturn)) child_main(const SbxExecSpec *spec, int fd
 	child_fail(errfd, STAGE_EXEC);
 }
 
-static void
-send_exec_failed(SbxConn *c, uint32_t id, int err, const char *what, const char *arg)
+void
+sbx_channel_send_failed(SbxConn *c, uint32_t id, int err, const char *what, const char *arg)
 {
 	char msg[512];
 	uint8_t p[4 + sizeof(msg)];
@@ -267,7 +267,7 @@ sbx_channel_exec(SbxConn *c, uint32_t id, SbxExecSpec *spec)
 			close(devnull);
 		if (pty_slave >= 0)
 			close(pty_slave);
-		send_exec_failed(
+		sbx_channel_send_failed(
 		    c, id, e, pty ? "cannot open a pseudo-terminal" : "cannot create pipes", NULL);
 		return;
 	}
@@ -305,7 +305,7 @@ sbx_channel_exec(SbxConn *c, uint32_t id, SbxExecSpec *spec)
 			close(out[0]);
 		if (err[0] >= 0)
 			close(err[0]);
-		send_exec_failed(c, id, fork_errno, "fork", NULL);
+		sbx_channel_send_failed(c, id, fork_errno, "fork", NULL);
 		return;
 	}
 
@@ -326,24 +326,26 @@ sbx_channel_exec(SbxConn *c, uint32_t id, SbxExecSpec *spec)
 		if (err[0] >= 0)
 			close(err[0]);
 		if (msg[0] == STAGE_CWD)
-			send_exec_failed(c, id, msg[1], "cannot change directory to", spec->cwd);
+			sbx_channel_send_failed(c, id, msg[1], "cannot change directory to",
+						spec->cwd);
 		else if (msg[0] == STAGE_USER)
-			send_exec_failed(c, id, msg[1], "cannot switch user", NULL);
+			sbx_channel_send_failed(c, id, msg[1], "cannot switch user", NULL);
 		else if (msg[0] == STAGE_EXEC)
-			send_exec_failed(c, id, msg[1], "cannot execute", spec->argv[0]);
+			sbx_channel_send_failed(c, id, msg[1], "cannot execute", spec->argv[0]);
 		else if (msg[0] == STAGE_NOUSER)
-			send_exec_failed(c, id, ENOENT, "no such user", spec->user);
+			sbx_channel_send_failed(c, id, ENOENT, "no such user", spec->user);
 		else if (msg[0] == STAGE_PTY)
-			send_exec_failed(c, id, msg[1], "cannot attach the pseudo-terminal", NULL);
+			sbx_channel_send_failed(c, id, msg[1], "cannot attach the pseudo-terminal",
+						NULL);
 		else
-			send_exec_failed(c, id, msg[1], "cannot set up the process", NULL);
+			sbx_channel_send_failed(c, id, msg[1], "cannot set up the process", NULL);
 		return;
 	}
 
 	SbxChannel *ch = calloc(1, sizeof(*ch));
 	if (ch == NULL) {
 		kill(-pid, SIGKILL);
-		send_exec_failed(c, id, ENOMEM, "out of memory", NULL);
+		sbx_channel_send_failed(c, id, ENOMEM, "out of memory", NULL);
 		return;
 	}
 	ch->id = id;

@@ -35,17 +35,7 @@ struct SbxTcp {
 static void
 send_failed(SbxConn *c, uint32_t id, int err, const char *label)
 {
-	char msg[256];
-	uint8_t p[4 + sizeof(msg)];
-	int n = snprintf(msg, sizeof(msg), "connect %s: %s", label, strerror(err));
-	if (n < 0)
-		n = 0;
-	if ((size_t)n >= sizeof(msg))
-		n = sizeof(msg) - 1;
-	sbx_proto_put_u32(p, (uint32_t)err);
-	memcpy(p + 4, msg, (size_t)n);
-	sbx_debug("channel %u: %s", id, msg);
-	sbx_conn_send(c, SBX_MSG_EXEC_FAILED, 0, id, p, (uint32_t)(4 + n));
+	sbx_channel_send_failed(c, id, err, "connect", label);
 }
 
 void
@@ -156,7 +146,6 @@ sbx_tcp_request(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 	SbxTcp *tcp = calloc(1, sizeof(*tcp));
 	if (tcp == NULL) {
 		send_failed(c, h->channel, ENOMEM, host);
-		sbx_conn_remember_closed(c, h->channel);
 		return;
 	}
 	tcp->fd = -1;
@@ -180,7 +169,6 @@ sbx_tcp_request(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 		err = errno;
 	if (err != 0) {
 		send_failed(c, h->channel, err, tcp->label);
-		sbx_conn_remember_closed(c, h->channel);
 		sbx_tcp_free(tcp);
 		return;
 	}
@@ -188,7 +176,6 @@ sbx_tcp_request(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 	SbxChannel *ch = calloc(1, sizeof(*ch));
 	if (ch == NULL) {
 		send_failed(c, h->channel, ENOMEM, tcp->label);
-		sbx_conn_remember_closed(c, h->channel);
 		sbx_tcp_free(tcp);
 		return;
 	}

@@ -135,6 +135,8 @@ void sbx_exec_spec_free(SbxExecSpec *spec);
 SbxChannel *sbx_channel_find(SbxConn *c, uint32_t id);
 /* starts the process; replies EXEC_STARTED or EXEC_FAILED */
 void sbx_channel_exec(SbxConn *c, uint32_t id, SbxExecSpec *spec);
+/* EXEC_FAILED: "@what[ @arg]: strerror(@err)"; the id counts as closed */
+void sbx_channel_send_failed(SbxConn *c, uint32_t id, int err, const char *what, const char *arg);
 /* kills the process group and forgets the channel (no EXIT sent) */
 void sbx_channel_drop(SbxConn *c, SbxChannel *ch);
 void sbx_channel_stdin_data(SbxConn *c, SbxChannel *ch, const uint8_t *p, uint32_t len);

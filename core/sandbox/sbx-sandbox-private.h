@@ -112,6 +112,12 @@ void sbx_sandbox_state_forget(SbxSandbox *self);
 /* sbx-sandbox-fs.c: filesystem and environment methods */
 void sbx_sandbox_fs_setup(SbxSandbox *self);
 void sbx_sandbox_exec_cancel_all(SbxSandbox *self);
+/* the passed fd a handle names (the caller owns it), InvalidArgument otherwise */
+gboolean sbx_sandbox_fs_get_fd(GDBusMethodInvocation *invocation, GVariant *handle, gint *fd_out,
+			       GError **error);
+/* options: every key must be one of @keys with the type in @types */
+gboolean sbx_sandbox_fs_options_check(GVariant *options, const gchar *const *keys,
+				      const gchar *const *types, GError **error);
 
 /* sbx-sandbox-tcp.c: ConnectTcp */
 void sbx_sandbox_tcp_setup(SbxSandbox *self);

@@ -18,8 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gio/gunixfdlist.h>
-
 #include "sbx-error.h"
 #include "sbx-log.h"
 #include "sbx-protocol.h"
@@ -146,23 +144,12 @@ static gboolean
 sbx_tcp_get_socket(GDBusMethodInvocation *invocation, GVariant *handle, gint *fd_out,
 		   GError **error)
 {
-	GUnixFDList *fd_list =
-	    g_dbus_message_get_unix_fd_list(g_dbus_method_invocation_get_message(invocation));
-	gint32 index = g_variant_get_handle(handle);
-	gint n = fd_list != NULL ? g_unix_fd_list_get_length(fd_list) : 0;
 	gint type = 0;
 	socklen_t len = sizeof(type);
 	struct stat st;
-	gint fd;
+	gint fd = -1;
 
-	if (index < 0 || index >= n) {
-		g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
-			    "handle %d does not name one of the %d passed file descriptors", index,
-			    n);
-		return FALSE;
-	}
-	fd = g_unix_fd_list_get(fd_list, index, error);
-	if (fd < 0)
+	if (!sbx_sandbox_fs_get_fd(invocation, handle, &fd, error))
 		return FALSE;
 	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) ||
 	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM) {
@@ -178,32 +165,18 @@ sbx_tcp_get_socket(GDBusMethodInvocation *invocation, GVariant *handle, gint *fd
 static gboolean
 sbx_tcp_parse_options(GVariant *options, guint *timeout_ms, GError **error)
 {
-	GVariantIter iter;
-	const gchar *key;
-	GVariant *value;
+	const gchar *const keys[] = {"timeout", NULL};
+	const gchar *const types[] = {"u", NULL};
 
 	*timeout_ms = 0;
-	g_variant_iter_init(&iter, options);
-	while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
-		g_autoptr(GVariant) v = value;
-		if (g_strcmp0(key, "timeout") != 0) {
-			g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
-				    "unknown option '%.64s'", key);
-			return FALSE;
-		}
-		if (!g_variant_is_of_type(v, G_VARIANT_TYPE_UINT32)) {
-			g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
-				    "timeout: expected type 'u', got '%s'",
-				    g_variant_get_type_string(v));
-			return FALSE;
-		}
-		*timeout_ms = g_variant_get_uint32(v);
-		if (*timeout_ms == 0 || *timeout_ms > SBX_TCP_MAX_TIMEOUT_MS) {
-			g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
-				    "timeout %u ms out of range (1-%u)", *timeout_ms,
-				    SBX_TCP_MAX_TIMEOUT_MS);
-			return FALSE;
-		}
+	if (!sbx_sandbox_fs_options_check(options, keys, types, error))
+		return FALSE;
+	if (g_variant_lookup(options, "timeout", "u", timeout_ms) &&
+	    (*timeout_ms == 0 || *timeout_ms > SBX_TCP_MAX_TIMEOUT_MS)) {
+		g_set_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+			    "timeout %u ms out of range (1-%u)", *timeout_ms,
+			    SBX_TCP_MAX_TIMEOUT_MS);
+		return FALSE;
 	}
 	return TRUE;
 }
