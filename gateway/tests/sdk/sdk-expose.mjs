@@ -38,6 +38,8 @@ const server = http.createServer((req, res) => {
     const parts = [];
     req.on("data", (d) => parts.push(d));
     req.on("end", () => res.end(Buffer.concat(parts)));
+  } else if (req.url === "/slow") {
+    setTimeout(() => res.end("late"), 30000);
   } else if (req.url === "/redirect") {
     res.writeHead(302, { location: "/hello" });
     res.end();
@@ -190,6 +192,16 @@ test("fetch: a closed port is a named error", { timeout: 300_000 }, async () => 
     return true;
   });
   await assert.rejects(sandbox.fetch("ftp://127.0.0.1/"), (e) => e.name === "TypeError" || /http/.test(e.message));
+});
+
+test("fetch: an AbortSignal cancels a pending request", { timeout: 300_000 }, async () => {
+  const ctl = new AbortController();
+  const pending = sandbox.fetch(`http://127.0.0.1:${GUEST_PORT}/slow`, { signal: ctl.signal });
+  setTimeout(() => ctl.abort(), 500);
+  await assert.rejects(pending, (e) => /abort/i.test(`${e.name} ${e.message}`));
+  // (without the abort the guest answers "late": the fetch would resolve)
+  // the sandbox still serves
+  assert.equal(await (await sandbox.fetch(`http://127.0.0.1:${GUEST_PORT}/hello`)).text(), "hello from the sandbox GET");
 });
 
 test("exposeHttp: the URL is gone when the sandbox is", { timeout: 300_000 }, async () => {
