@@ -347,6 +347,7 @@ setup_tls(const gchar *tmpdir, const gchar *config_dir, guint16 port, GError **e
 			       "ExposeBaseDomain=expose.test:%u\n",
 			       cert, key, port);
 	g_setenv("SBX_TEST_TLS_CERT", cert, TRUE);
+	g_setenv("SBX_TEST_TLS_KEY", key, TRUE);
 	return g_file_set_contents(conf_path, conf, -1, error);
 }
 

@@ -56,7 +56,13 @@ server.on("upgrade", (req, socket) => {
     "Connection: Upgrade\\r\\nSec-WebSocket-Accept: " + accept + "\\r\\n\\r\\n");
   socket.pipe(socket);
 });
-server.listen(${GUEST_PORT}, "127.0.0.1", () => console.log("listening"));
+server.listen(${GUEST_PORT}, "127.0.0.1", () => {
+  // the same page on TLS, with the gateway's test certificate (not trusted by the gateway)
+  require("https").createServer({
+    cert: require("fs").readFileSync("/tmp/cert.pem"),
+    key: require("fs").readFileSync("/tmp/key.pem"),
+  }, (req, res) => res.end("secret")).listen(8443, "127.0.0.1", () => console.log("listening"));
+});
 `;
 
 let sandbox;
@@ -70,7 +76,7 @@ function request(target, { method = "GET", body, headers = {} } = {}) {
     const req = https.request({
       host: "127.0.0.1",
       port: u.port || 443,
-      servername: u.hostname,
+      servername: /^[0-9.]+$/.test(u.hostname) ? undefined : u.hostname,
       path: u.pathname + u.search,
       method,
       ca,
@@ -89,6 +95,8 @@ function request(target, { method = "GET", body, headers = {} } = {}) {
 before(async () => {
   sandbox = await Sandbox.create({ labels: { suite: "sdk-expose" } });
   await sandbox.fs.writeTextFile("/tmp/server.js", SERVER);
+  await sandbox.fs.writeTextFile("/tmp/cert.pem", readFileSync(process.env.SBX_TEST_TLS_CERT, "utf8"));
+  await sandbox.fs.writeTextFile("/tmp/key.pem", readFileSync(process.env.SBX_TEST_TLS_KEY, "utf8"));
   server = await sandbox.spawn("node", { args: ["/tmp/server.js"], stdout: "piped" });
   // wait for "listening"
   const reader = server.stdout.getReader();
@@ -127,6 +135,10 @@ test("exposeHttp: a URL on the gateway's base domain, HTTP through TLS", { timeo
   assert.equal(echo.body.toString(), "ping ".repeat(1000));
 
   assert.equal((await request(`${url}/missing`)).status, 404);
+  // the path form reaches the same service
+  const label = u.hostname.split(".")[0];
+  const byPath = await request(`https://127.0.0.1:${gatewayPort}/expose/${label}/hello`);
+  assert.equal(byPath.body.toString(), "hello from the sandbox GET");
   // a label nobody was given
   const wrong = await request(`https://${"a".repeat(26)}.expose.test:${gatewayPort}/hello`);
   assert.equal(wrong.status, 404);
@@ -192,6 +204,11 @@ test("fetch: a closed port is a named error", { timeout: 300_000 }, async () => 
     return true;
   });
   await assert.rejects(sandbox.fetch("ftp://127.0.0.1/"), (e) => e.name === "TypeError" || /http/.test(e.message));
+  // TLS is checked: the guest's certificate is not one the gateway trusts
+  await assert.rejects(sandbox.fetch("https://127.0.0.1:8443/"), (e) => {
+    assert.match(String(e.message), /certificate|TLS|trust/i);
+    return true;
+  });
 });
 
 test("fetch: an AbortSignal cancels a pending request", { timeout: 300_000 }, async () => {
