@@ -24,8 +24,8 @@ sbx_gw_config_free(SbxGwConfig *config)
 }
 
 static gboolean
-read_size_mib(GKeyFile *kf, const gchar *path, const gchar *key, guint64 min, guint64 max,
-	      guint64 *value, GError **error)
+read_uint(GKeyFile *kf, const gchar *path, const gchar *key, guint64 min, guint64 max,
+	  guint64 *value, GError **error)
 {
 	g_autoptr(GError) local_error = NULL;
 	guint64 v;
@@ -39,7 +39,18 @@ read_size_mib(GKeyFile *kf, const gchar *path, const gchar *key, guint64 min, gu
 			    path, key, min, max);
 		return FALSE;
 	}
-	*value = v * MIB;
+	*value = v;
+	return TRUE;
+}
+
+static gboolean
+read_size_mib(GKeyFile *kf, const gchar *path, const gchar *key, guint64 min, guint64 max,
+	      guint64 *value, GError **error)
+{
+	if (!read_uint(kf, path, key, min, max, value, error))
+		return FALSE;
+	if (g_key_file_has_key(kf, SBX_GW_GROUP, key, NULL))
+		*value *= MIB;
 	return TRUE;
 }
 
@@ -69,6 +80,7 @@ apply_file(SbxGwConfig *config, const gchar *path, GError **error)
 					     "MaxReadFileMiB",
 					     "Image",
 					     "ExposeBaseDomain",
+					     "ExposeIdleTimeoutSec",
 					     NULL};
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_auto(GStrv) keys = NULL;
@@ -109,6 +121,9 @@ apply_file(SbxGwConfig *config, const gchar *path, GError **error)
 		return FALSE;
 	if (!read_size_mib(kf, path, "MaxStreamBufferMiB", 1, 1024,
 			   &config->max_stream_buffer_bytes, error))
+		return FALSE;
+	if (!read_uint(kf, path, "ExposeIdleTimeoutSec", 5, 86400, &config->expose_idle_timeout_s,
+		       error))
 		return FALSE;
 	return read_size_mib(kf, path, "MaxReadFileMiB", 1, 75, &config->max_read_file_bytes,
 			     error);
@@ -167,6 +182,7 @@ sbx_gw_config_load(const gchar *config_dir, GError **error)
 	config->max_stream_buffer_bytes = 16 * MIB;
 	/* a readFile answer is one frame of 4/3 of the file; the SDK takes 100 MiB frames */
 	config->max_read_file_bytes = 64 * MIB;
+	config->expose_idle_timeout_s = 600;
 
 	if (g_file_test(main_path, G_FILE_TEST_EXISTS) && !apply_file(config, main_path, error))
 		return NULL;

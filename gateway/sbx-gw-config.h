@@ -20,6 +20,7 @@ typedef struct {
 	guint64 max_stream_buffer_bytes;
 	guint64 max_read_file_bytes;
 	gchar *expose_base_domain; /* exposeHttp URLs are <label>.<this>; NULL: /expose/<label> */
+	guint64 expose_idle_timeout_s; /* a proxied connection idle this long is closed */
 } SbxGwConfig;
 
 void sbx_gw_config_free(SbxGwConfig *config);

@@ -391,7 +391,8 @@ on_connected(GObject *source, GAsyncResult *res, gpointer data)
 	}
 	head = build_head(p);
 	client = soup_server_message_steal_connection(p->msg);
-	sbx_gw_relay_start(client, upstream, head, NULL, on_relay_done, NULL);
+	sbx_gw_relay_start(client, upstream, head, NULL,
+			   (guint)p->server->config->expose_idle_timeout_s, on_relay_done, NULL);
 }
 
 /* the label a request is for, and the path the guest sees; FALSE when it

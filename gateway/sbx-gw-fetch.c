@@ -237,7 +237,8 @@ on_upstream(GObject *source, GAsyncResult *res, gpointer data)
 		g_io_stream_close(fc->local, NULL, NULL);
 	} else if (!g_cancellable_is_cancelled(fc->cancellable)) {
 		g_debug("fetch: connected from the sandbox, relaying");
-		sbx_gw_relay_start(fc->local, upstream, NULL, fc->cancellable, on_relay_done, NULL);
+		sbx_gw_relay_start(fc->local, upstream, NULL, fc->cancellable, 0, on_relay_done,
+				   NULL);
 	}
 	g_object_unref(fc->local);
 	g_object_unref(fc->cancellable);

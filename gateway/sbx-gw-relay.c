@@ -28,6 +28,8 @@ struct _SbxGwRelay {
 	GCancellable *cancellable;
 	GCancellable *external; /* the caller's, or NULL */
 	gulong external_id;
+	GSource *idle; /* ends a relay that moved nothing for idle_us, or NULL */
+	gint64 idle_us;
 	SbxGwPump pumps[2];
 	guint active; /* pumps with an operation in flight */
 	gboolean finishing;
@@ -45,6 +47,9 @@ relay_free(SbxGwRelay *relay)
 	if (relay->external != NULL)
 		g_cancellable_disconnect(relay->external, relay->external_id);
 	g_clear_object(&relay->external);
+	if (relay->idle != NULL)
+		g_source_destroy(relay->idle);
+	g_clear_pointer(&relay->idle, g_source_unref);
 	g_clear_object(&relay->cancellable);
 	g_clear_object(&relay->a);
 	g_clear_object(&relay->b);
@@ -127,6 +132,9 @@ on_read(GObject *source, GAsyncResult *res, gpointer data)
 		pump_stopped(pump);
 		return;
 	}
+	if (pump->relay->idle != NULL)
+		g_source_set_ready_time(pump->relay->idle,
+					g_get_monotonic_time() + pump->relay->idle_us);
 	g_output_stream_write_all_async(pump->out, pump->buf, (gsize)n, G_PRIORITY_DEFAULT,
 					pump->relay->cancellable, on_written, pump);
 }
@@ -161,9 +169,28 @@ on_external_cancelled(GCancellable *cancellable, gpointer data)
 	g_cancellable_cancel(relay->cancellable);
 }
 
+/* a source that fires at its ready time only */
+static gboolean
+idle_dispatch(GSource *source, GSourceFunc callback, gpointer data)
+{
+	return callback(data);
+}
+
+static GSourceFuncs idle_funcs = {.dispatch = idle_dispatch};
+
+static gboolean
+on_idle(gpointer data)
+{
+	SbxGwRelay *relay = data;
+	g_debug("relay: idle for %" G_GINT64_FORMAT " s, closing", relay->idle_us / G_USEC_PER_SEC);
+	g_source_set_ready_time(relay->idle, -1);
+	relay_finish(relay);
+	return G_SOURCE_CONTINUE;
+}
+
 void
 sbx_gw_relay_start(GIOStream *a, GIOStream *b, GBytes *head, GCancellable *cancellable,
-		   SbxGwRelayDoneFunc done, gpointer user_data)
+		   guint idle_s, SbxGwRelayDoneFunc done, gpointer user_data)
 {
 	SbxGwRelay *relay = g_new0(SbxGwRelay, 1);
 
@@ -183,6 +210,13 @@ sbx_gw_relay_start(GIOStream *a, GIOStream *b, GBytes *head, GCancellable *cance
 				      .out_stream = a,
 				      .is_upstream = TRUE};
 	relay->active = 2;
+	if (idle_s > 0) {
+		relay->idle_us = (gint64)idle_s * G_USEC_PER_SEC;
+		relay->idle = g_source_new(&idle_funcs, sizeof(GSource));
+		g_source_set_callback(relay->idle, on_idle, relay, NULL);
+		g_source_set_ready_time(relay->idle, g_get_monotonic_time() + relay->idle_us);
+		g_source_attach(relay->idle, NULL);
+	}
 	pump_start(&relay->pumps[0]);
 	pump_start(&relay->pumps[1]);
 	if (cancellable != NULL) {

@@ -16,8 +16,9 @@ typedef void (*SbxGwRelayDoneFunc)(gpointer user_data);
 
 /* starts relaying between @a and @b (refs taken); @head, when not NULL,
  * is written to @b before anything read from @a. The relay owns itself
- * until done; cancelling @cancellable (may be NULL) ends it early. */
+ * until done; cancelling @cancellable (may be NULL) ends it early, and so
+ * do @idle_s seconds without a byte either way (0: never). */
 void sbx_gw_relay_start(GIOStream *a, GIOStream *b, GBytes *head, GCancellable *cancellable,
-			SbxGwRelayDoneFunc done, gpointer user_data);
+			guint idle_s, SbxGwRelayDoneFunc done, gpointer user_data);
 
 G_END_DECLS

@@ -344,7 +344,7 @@ setup_tls(const gchar *tmpdir, const gchar *config_dir, guint16 port, GError **e
 	    !g_spawn_check_wait_status(status, error))
 		return FALSE;
 	conf = g_strdup_printf("[gateway]\nImage=debian\nTLSCertificate=%s\nTLSKey=%s\n"
-			       "ExposeBaseDomain=expose.test:%u\n",
+			       "ExposeBaseDomain=expose.test:%u\nExposeIdleTimeoutSec=10\n",
 			       cert, key, port);
 	g_setenv("SBX_TEST_TLS_CERT", cert, TRUE);
 	g_setenv("SBX_TEST_TLS_KEY", key, TRUE);

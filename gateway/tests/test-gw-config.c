@@ -34,10 +34,19 @@ test_expose_base_domain(void)
 
 	g_assert_no_error(error);
 	g_assert_cmpstr(config->expose_base_domain, ==, "expose.test:8443");
+	g_assert_cmpuint(config->expose_idle_timeout_s, ==, 600);
 	g_clear_pointer(&config, sbx_gw_config_free);
 	config = load("[gateway]\n", &error);
 	g_assert_no_error(error);
 	g_assert_null(config->expose_base_domain);
+	g_clear_pointer(&config, sbx_gw_config_free);
+	config = load("[gateway]\nExposeIdleTimeoutSec=30\n", &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(config->expose_idle_timeout_s, ==, 30);
+	g_clear_pointer(&config, sbx_gw_config_free);
+	g_assert_null(load("[gateway]\nExposeIdleTimeoutSec=1\n", &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
 	for (guint i = 0; bad[i] != NULL; i++) {
 		g_autofree gchar *text =
 		    g_strdup_printf("[gateway]\nExposeBaseDomain=%s\n", bad[i]);

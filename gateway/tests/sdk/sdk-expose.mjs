@@ -172,7 +172,8 @@ test("exposeHttp: a WebSocket upgrade is relayed both ways", { timeout: 300_000 
   socket.write(frame);
   await readUntil((b) => b.length >= frame.length);
   assert.ok(got.subarray(0, frame.length).equals(frame));
-  socket.destroy();
+  // quiet for ExposeIdleTimeoutSec (10 s here): the gateway closes the connection
+  await new Promise((resolve) => socket.once("close", resolve));
 });
 
 test("fetch: a request made from inside the sandbox, body streamed back", { timeout: 300_000 }, async () => {
