@@ -409,12 +409,10 @@ match(SbxGwServer *server, SoupServerMessage *msg, const gchar *path, gchar **la
 		g_autofree gchar *h = host_part(host);
 		g_autofree gchar *b = host_part(base);
 		gsize hl = strlen(h), bl = strlen(b);
-		if (hl > bl + 1 && g_str_has_suffix(h, b) && h[hl - bl - 1] == '.') {
-			if (!label_is_valid(h, hl - bl - 1)) {
-				*label = g_strdup("");
-			} else {
-				*label = g_strndup(h, hl - bl - 1);
-			}
+		/* other names under the base domain (the API's own?) are not ours */
+		if (hl > bl + 1 && g_str_has_suffix(h, b) && h[hl - bl - 1] == '.' &&
+		    label_is_valid(h, hl - bl - 1)) {
+			*label = g_strndup(h, hl - bl - 1);
 			*guest_path = g_strdup(path);
 			return TRUE;
 		}
