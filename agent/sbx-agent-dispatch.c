@@ -160,24 +160,22 @@ handle_process(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 		handle_exec(c, h, p);
 		return;
 	}
-	if (h->type >= SBX_MSG_FS_READ && h->type <= SBX_MSG_FS_MKTEMP) {
+	/* requests that open their channel */
+	if ((h->type >= SBX_MSG_FS_READ && h->type <= SBX_MSG_FS_MKTEMP) ||
+	    (h->type >= SBX_MSG_FS_FILE_OPEN && h->type <= SBX_MSG_FS_GLOB) ||
+	    h->type == SBX_MSG_TCP_CONNECT) {
 		SbxChannel *open_ch = sbx_channel_find(c, h->channel);
 		if (open_ch != NULL) {
 			chan_fail(c, open_ch, SBX_PROTO_ERR_UNEXPECTED,
 				  "request on a channel already open");
 			return;
 		}
-		sbx_fs_request(c, h, p);
-		return;
-	}
-	if (h->type >= SBX_MSG_FS_FILE_OPEN && h->type <= SBX_MSG_FS_GLOB) {
-		SbxChannel *open_ch = sbx_channel_find(c, h->channel);
-		if (open_ch != NULL) {
-			chan_fail(c, open_ch, SBX_PROTO_ERR_UNEXPECTED,
-				  "request on a channel already open");
-			return;
-		}
-		sbx_file_request(c, h, p);
+		if (h->type == SBX_MSG_TCP_CONNECT)
+			sbx_tcp_request(c, h, p);
+		else if (h->type >= SBX_MSG_FS_FILE_OPEN)
+			sbx_file_request(c, h, p);
+		else
+			sbx_fs_request(c, h, p);
 		return;
 	}
 	SbxChannel *ch = sbx_channel_find(c, h->channel);
@@ -250,6 +248,8 @@ handle_process(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 		}
 		if (ch->fs != NULL)
 			sbx_fs_stream_signal(c, ch, sig);
+		else if (ch->tcp != NULL)
+			sbx_tcp_abort(c, ch, sig);
 		else
 			sbx_channel_signal(ch, sig, flags);
 		return;

@@ -19,7 +19,7 @@
 
 typedef struct {
 	SbxChannel *ch;
-	int stream; /* 0 = stdin (write end), 1/2 = stdout/stderr */
+	int stream; /* 0 = stdin (write end), 1/2 = stdout/stderr, 3 = connecting */
 } PollSlot;
 
 void
@@ -104,6 +104,12 @@ sbx_loop_serve(SbxLoop *loop, SbxConn *c)
 		}
 		n++;
 		for (SbxChannel *ch = c->channels; ch != NULL && n + 3 <= cap; ch = ch->next) {
+			if (sbx_tcp_connecting_fd(ch) >= 0) {
+				slot[n] = (PollSlot){ch, 3};
+				pfd[n++] = (struct pollfd){.fd = sbx_tcp_connecting_fd(ch),
+							   .events = POLLOUT};
+				continue;
+			}
 			if (ch->stdin_fd >= 0 && ch->stdin_buf.len > 0) {
 				slot[n] = (PollSlot){ch, 0};
 				pfd[n++] = (struct pollfd){.fd = ch->stdin_fd, .events = POLLOUT};
@@ -120,6 +126,9 @@ sbx_loop_serve(SbxLoop *loop, SbxConn *c)
 		}
 
 		int timeout = sbx_proc_timeouts(c);
+		int tcp_timeout = sbx_tcp_timeouts(c);
+		if (tcp_timeout >= 0 && (timeout < 0 || tcp_timeout < timeout))
+			timeout = tcp_timeout;
 		if (c->virtio && !c->connected && (timeout < 0 || timeout > SBX_AGENT_RECONNECT_MS))
 			timeout = SBX_AGENT_RECONNECT_MS;
 
@@ -137,7 +146,9 @@ sbx_loop_serve(SbxLoop *loop, SbxConn *c)
 			for (size_t i = conn_slot + 1; i < n; i++) {
 				if (pfd[i].revents == 0)
 					continue;
-				if (slot[i].stream == 0)
+				if (slot[i].stream == 3)
+					sbx_tcp_connect_ready(c, slot[i].ch);
+				else if (slot[i].stream == 0)
 					sbx_channel_pump_in(c, slot[i].ch);
 				else
 					sbx_channel_pump_out(c, slot[i].ch, slot[i].stream);
@@ -161,6 +172,7 @@ sbx_loop_serve(SbxLoop *loop, SbxConn *c)
 			sbx_dispatch_frames(c);
 
 		sbx_proc_reap(c);
+		sbx_tcp_finish(c);
 		sbx_proc_finish(c);
 		if (c->connected && c->out.len > 0 && !sbx_conn_flush(c)) {
 			disconnect(c);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,6 +44,7 @@ channel_unlink_free(SbxConn *c, SbxChannel *ch)
 	}
 	sbx_buf_free(&ch->stdin_buf);
 	sbx_fs_stream_free(ch->fs);
+	sbx_tcp_free(ch->tcp);
 	sbx_conn_remember_closed(c, ch->id);
 	c->n_channels--;
 	free(ch);
@@ -200,8 +202,8 @@ static void __attribute__((noreturn)) child_main(const SbxExecSpec *spec, int fd
 	child_fail(errfd, STAGE_EXEC);
 }
 
-static void
-send_exec_failed(SbxConn *c, uint32_t id, int err, const char *what, const char *arg)
+void
+sbx_channel_send_failed(SbxConn *c, uint32_t id, int err, const char *what, const char *arg)
 {
 	char msg[512];
 	uint8_t p[4 + sizeof(msg)];
@@ -265,7 +267,7 @@ sbx_channel_exec(SbxConn *c, uint32_t id, SbxExecSpec *spec)
 			close(devnull);
 		if (pty_slave >= 0)
 			close(pty_slave);
-		send_exec_failed(
+		sbx_channel_send_failed(
 		    c, id, e, pty ? "cannot open a pseudo-terminal" : "cannot create pipes", NULL);
 		return;
 	}
@@ -303,7 +305,7 @@ sbx_channel_exec(SbxConn *c, uint32_t id, SbxExecSpec *spec)
 			close(out[0]);
 		if (err[0] >= 0)
 			close(err[0]);
-		send_exec_failed(c, id, fork_errno, "fork", NULL);
+		sbx_channel_send_failed(c, id, fork_errno, "fork", NULL);
 		return;
 	}
 
@@ -324,24 +326,26 @@ sbx_channel_exec(SbxConn *c, uint32_t id, SbxExecSpec *spec)
 		if (err[0] >= 0)
 			close(err[0]);
 		if (msg[0] == STAGE_CWD)
-			send_exec_failed(c, id, msg[1], "cannot change directory to", spec->cwd);
+			sbx_channel_send_failed(c, id, msg[1], "cannot change directory to",
+						spec->cwd);
 		else if (msg[0] == STAGE_USER)
-			send_exec_failed(c, id, msg[1], "cannot switch user", NULL);
+			sbx_channel_send_failed(c, id, msg[1], "cannot switch user", NULL);
 		else if (msg[0] == STAGE_EXEC)
-			send_exec_failed(c, id, msg[1], "cannot execute", spec->argv[0]);
+			sbx_channel_send_failed(c, id, msg[1], "cannot execute", spec->argv[0]);
 		else if (msg[0] == STAGE_NOUSER)
-			send_exec_failed(c, id, ENOENT, "no such user", spec->user);
+			sbx_channel_send_failed(c, id, ENOENT, "no such user", spec->user);
 		else if (msg[0] == STAGE_PTY)
-			send_exec_failed(c, id, msg[1], "cannot attach the pseudo-terminal", NULL);
+			sbx_channel_send_failed(c, id, msg[1], "cannot attach the pseudo-terminal",
+						NULL);
 		else
-			send_exec_failed(c, id, msg[1], "cannot set up the process", NULL);
+			sbx_channel_send_failed(c, id, msg[1], "cannot set up the process", NULL);
 		return;
 	}
 
 	SbxChannel *ch = calloc(1, sizeof(*ch));
 	if (ch == NULL) {
 		kill(-pid, SIGKILL);
-		send_exec_failed(c, id, ENOMEM, "out of memory", NULL);
+		sbx_channel_send_failed(c, id, ENOMEM, "out of memory", NULL);
 		return;
 	}
 	ch->id = id;
@@ -413,6 +417,9 @@ sbx_channel_pump_in(SbxConn *c, SbxChannel *ch)
 		ch->stdin_fd = -1;
 	}
 	if (ch->stdin_eof && ch->stdin_buf.len == 0 && ch->stdin_fd >= 0) {
+		/* a connection's other dup stays open for reading: send the FIN */
+		if (ch->tcp != NULL)
+			shutdown(ch->stdin_fd, SHUT_WR);
 		close(ch->stdin_fd);
 		ch->stdin_fd = -1;
 	}
@@ -463,7 +470,7 @@ sbx_channel_pump_out(SbxConn *c, SbxChannel *ch, int s)
 	}
 	/* a file being read (ReadFile) must not end as if the file ended: the
 	 * errno becomes EXIT's exit code and the host fails the call */
-	if (n < 0 && ch->fs != NULL && ch->status == 0) {
+	if (n < 0 && (ch->fs != NULL || ch->tcp != NULL) && ch->status == 0) {
 		sbx_debug("reading a file failed: %s", strerror(errno));
 		ch->status = (errno & 0xff) << 8;
 	}

@@ -73,6 +73,7 @@ typedef struct SbxChannel {
 	uint64_t out_credit[3];
 
 	struct SbxFsStream *fs; /* a file stream (sbx-agent-fs.c), no process: pid 0 */
+	struct SbxTcp *tcp;	/* a TCP connection (sbx-agent-tcp.c), no process: pid 0 */
 } SbxChannel;
 
 struct SbxConn {
@@ -135,6 +136,8 @@ void sbx_exec_spec_free(SbxExecSpec *spec);
 SbxChannel *sbx_channel_find(SbxConn *c, uint32_t id);
 /* starts the process; replies EXEC_STARTED or EXEC_FAILED */
 void sbx_channel_exec(SbxConn *c, uint32_t id, SbxExecSpec *spec);
+/* EXEC_FAILED: "@what[ @arg]: strerror(@err)"; the id counts as closed */
+void sbx_channel_send_failed(SbxConn *c, uint32_t id, int err, const char *what, const char *arg);
 /* kills the process group and forgets the channel (no EXIT sent) */
 void sbx_channel_drop(SbxConn *c, SbxChannel *ch);
 void sbx_channel_stdin_data(SbxConn *c, SbxChannel *ch, const uint8_t *p, uint32_t len);
@@ -212,6 +215,21 @@ void sbx_file_request(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p);
 void sbx_file_close_all(SbxConn *c);
 /* sbx-agent-walk.c: WALK and GLOB, answered as a stream channel */
 void sbx_walk_request(SbxConn *c, const SbxFrameHeader *h, SbxFsReader *r);
+/* sbx-agent-tcp.c: TCP_CONNECT (112), docs/protocol.md */
+typedef struct SbxTcp SbxTcp;
+/* a TCP_CONNECT on a channel that is not open */
+void sbx_tcp_request(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p);
+/* the socket to poll for POLLOUT while connecting, else -1 */
+int sbx_tcp_connecting_fd(SbxChannel *ch);
+/* it polled writable: connected (EXEC_STARTED) or failed (channel dropped) */
+void sbx_tcp_connect_ready(SbxConn *c, SbxChannel *ch);
+/* fails connects past their deadline; returns ms until the next one, or -1 */
+int sbx_tcp_timeouts(SbxConn *c);
+/* marks connections closed both ways as finished (EXIT follows) */
+void sbx_tcp_finish(SbxConn *c);
+/* SIGNAL on a connection: reset it */
+void sbx_tcp_abort(SbxConn *c, SbxChannel *ch, int sig);
+void sbx_tcp_free(SbxTcp *tcp);
 
 /* sbx-agent-loop.c */
 typedef struct {

@@ -143,6 +143,18 @@ typedef enum {
 	SBX_MSG_FS_GLOB = 100,	       /* stream: see SbxFsWalk below */
 	SBX_MSG_FS_VALUE_REPLY = 104,  /* guest->host: u32 lo, u32 hi */
 	SBX_MSG_FS_DATA_REPLY = 105,   /* guest->host: bytes (rest, may be empty) */
+	/* network (112-127), see docs/protocol.md. TCP_CONNECT opens a stream
+	 * channel like FS_READ: the agent connects from inside the guest (its
+	 * network, its policy) and answers EXEC_STARTED (pid 0, stdin window)
+	 * once connected or EXEC_FAILED (errno, message). Then stdout DATA is
+	 * what the peer sends, stdin DATA goes to the peer, stdin EOF shuts
+	 * down the sending side, stdout EOF is the peer's FIN, any SIGNAL
+	 * aborts (RST), and EXIT (exit code 0 or the errno that broke the
+	 * connection) ends the channel once both directions are closed. */
+	SBX_MSG_TCP_CONNECT = 112, /* u32 flags (0), u32 stdout_window, u32 timeout_ms
+				      (0 = default), u32 port (1-65535), string host: a
+				      numeric IPv4 or IPv6 address (the agent resolves no
+				      names) */
 
 	/* reserved ranges, so features developed in parallel never collide:
 	 *   48-63   process control extensions (pty, resize, attach, list)
@@ -280,6 +292,11 @@ typedef enum {
 #define SBX_FS_WALK_MAX_DEPTH 256u
 #define SBX_FS_WALK_MAX_ENTRIES 1000000u
 #define SBX_FS_WALK_ENTRY_FIXED 8u
+/* TCP_CONNECT bounds */
+#define SBX_TCP_MAX_HOST 63u		  /* bytes of the numeric address */
+#define SBX_TCP_DEFAULT_TIMEOUT_MS 10000u /* when the request says 0 */
+#define SBX_TCP_MAX_TIMEOUT_MS 120000u
+#define SBX_TCP_MAX_CONNECTIONS 256u /* open TCP channels per agent */
 
 /* ERROR codes */
 typedef enum {

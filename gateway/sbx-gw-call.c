@@ -6,6 +6,7 @@
 #include "sbx-gw-call.h"
 #include "sbx-gw-metrics.h"
 #include "sbx-gw-error.h"
+#include "sbx-gw-expose.h"
 
 typedef struct {
 	const gchar *name;
@@ -58,12 +59,15 @@ static const SbxGwMethod methods[] = {
     {"umask", sbx_gw_file_umask},
     {"walk", sbx_gw_file_walk},
     {"expandGlob", sbx_gw_file_walk},
+    {"exposeHttp", sbx_gw_expose_http},
+    {"fetch", sbx_gw_fetch},
+    {"abort", sbx_gw_fetch_abort},
 };
 
 /* need the Deno runtime, SSH or VS Code in the guest: their own issue */
 static const gchar *const unsupported[] = {
-    "spawnDenoRepl", "denoReplEval", "denoReplCall", "denoReplClose", "denoHttpWait",
-    "spawnDeno",     "vscode",	     "exposeHttp",   "fetch",	      NULL,
+    "spawnDenoRepl", "denoReplEval", "denoReplCall", "denoReplClose",
+    "denoHttpWait",  "spawnDeno",    "vscode",	     NULL,
 };
 
 void

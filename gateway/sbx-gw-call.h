@@ -66,5 +66,8 @@ void sbx_gw_file_umask(SbxGwCall *call);
 void sbx_gw_file_walk(SbxGwCall *call);
 /* the socket closed: closes the files it opened */
 void sbx_gw_file_close_all(SbxGwConn *conn);
+/* sbx-gw-fetch.c */
+void sbx_gw_fetch(SbxGwCall *call);
+void sbx_gw_fetch_abort(SbxGwCall *call);
 
 G_END_DECLS

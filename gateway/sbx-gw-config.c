@@ -15,6 +15,7 @@ sbx_gw_config_free(SbxGwConfig *config)
 	g_free(config->listen);
 	g_free(config->tls_certificate);
 	g_free(config->tls_key);
+	g_free(config->expose_base_domain);
 	g_free(config->region);
 	g_free(config->work_dir);
 	g_free(config->user);
@@ -23,8 +24,8 @@ sbx_gw_config_free(SbxGwConfig *config)
 }
 
 static gboolean
-read_size_mib(GKeyFile *kf, const gchar *path, const gchar *key, guint64 min, guint64 max,
-	      guint64 *value, GError **error)
+read_uint(GKeyFile *kf, const gchar *path, const gchar *key, guint64 min, guint64 max,
+	  guint64 *value, GError **error)
 {
 	g_autoptr(GError) local_error = NULL;
 	guint64 v;
@@ -38,25 +39,29 @@ read_size_mib(GKeyFile *kf, const gchar *path, const gchar *key, guint64 min, gu
 			    path, key, min, max);
 		return FALSE;
 	}
-	*value = v * MIB;
+	*value = v;
 	return TRUE;
 }
 
 static gboolean
-read_uint(GKeyFile *kf, const gchar *path, const gchar *key, guint min, guint max, guint *value,
-	  GError **error)
+read_size_mib(GKeyFile *kf, const gchar *path, const gchar *key, guint64 min, guint64 max,
+	      guint64 *value, GError **error)
 {
-	g_autoptr(GError) local_error = NULL;
-	guint64 v;
-
-	if (!g_key_file_has_key(kf, SBX_GW_GROUP, key, NULL))
-		return TRUE;
-	v = g_key_file_get_uint64(kf, SBX_GW_GROUP, key, &local_error);
-	if (local_error != NULL || v < min || v > max) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "%s: [gateway] %s must be %u-%u", path, key, min, max);
+	if (!read_uint(kf, path, key, min, max, value, error))
 		return FALSE;
-	}
+	if (g_key_file_has_key(kf, SBX_GW_GROUP, key, NULL))
+		*value *= MIB;
+	return TRUE;
+}
+
+/* a count that fits a guint */
+static gboolean
+read_count(GKeyFile *kf, const gchar *path, const gchar *key, guint min, guint max, guint *value,
+	   GError **error)
+{
+	guint64 v = *value;
+	if (!read_uint(kf, path, key, min, max, &v, error))
+		return FALSE;
 	*value = (guint)v;
 	return TRUE;
 }
@@ -90,6 +95,8 @@ apply_file(SbxGwConfig *config, const gchar *path, GError **error)
 					     "RequestBurst",
 					     "MaxSandboxesPerToken",
 					     "MaxCallsPerSocket",
+					     "ExposeBaseDomain",
+					     "ExposeIdleTimeoutSec",
 					     NULL};
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_auto(GStrv) keys = NULL;
@@ -115,6 +122,7 @@ apply_file(SbxGwConfig *config, const gchar *path, GError **error)
 	read_string(kf, "WorkDir", &config->work_dir);
 	read_string(kf, "User", &config->user);
 	read_string(kf, "Image", &config->image);
+	read_string(kf, "ExposeBaseDomain", &config->expose_base_domain);
 	if (g_key_file_has_key(kf, SBX_GW_GROUP, "AllowPlainHTTP", NULL)) {
 		g_autoptr(GError) local_error = NULL;
 		config->allow_plain_http =
@@ -130,15 +138,46 @@ apply_file(SbxGwConfig *config, const gchar *path, GError **error)
 	if (!read_size_mib(kf, path, "MaxStreamBufferMiB", 1, 1024,
 			   &config->max_stream_buffer_bytes, error))
 		return FALSE;
+	if (!read_uint(kf, path, "ExposeIdleTimeoutSec", 5, 86400, &config->expose_idle_timeout_s,
+		       error))
+		return FALSE;
 	if (!read_size_mib(kf, path, "MaxReadFileMiB", 1, 75, &config->max_read_file_bytes, error))
 		return FALSE;
-	return read_uint(kf, path, "RequestsPerSecond", 0, 100000, &config->requests_per_second,
-			 error) &&
-	       read_uint(kf, path, "RequestBurst", 1, 1000000, &config->request_burst, error) &&
-	       read_uint(kf, path, "MaxSandboxesPerToken", 0, 100000,
-			 &config->max_sandboxes_per_token, error) &&
-	       read_uint(kf, path, "MaxCallsPerSocket", 1, 65536, &config->max_calls_per_socket,
-			 error);
+	return read_count(kf, path, "RequestsPerSecond", 0, 100000, &config->requests_per_second,
+			  error) &&
+	       read_count(kf, path, "RequestBurst", 1, 1000000, &config->request_burst, error) &&
+	       read_count(kf, path, "MaxSandboxesPerToken", 0, 100000,
+			  &config->max_sandboxes_per_token, error) &&
+	       read_count(kf, path, "MaxCallsPerSocket", 1, 65536, &config->max_calls_per_socket,
+			  error);
+}
+
+/* a lower-case DNS name of at most 200 bytes, optionally with :PORT */
+static gboolean
+expose_base_domain_is_valid(SbxGwConfig *config)
+{
+	g_autofree gchar *lower = g_ascii_strdown(config->expose_base_domain, -1);
+	gchar *colon = strchr(lower, ':');
+	guint64 port = 0;
+
+	if (colon != NULL) {
+		if (!g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &port, NULL))
+			return FALSE;
+		*colon = '\0';
+	}
+	if (lower[0] == '\0' || strlen(lower) > 200 || lower[0] == '.' ||
+	    g_hostname_is_ip_address(lower))
+		return FALSE;
+	for (const gchar *p = lower; *p != '\0'; p++) {
+		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.')
+			return FALSE;
+	}
+	{
+		gchar *down = g_ascii_strdown(config->expose_base_domain, -1);
+		g_free(config->expose_base_domain);
+		config->expose_base_domain = down;
+	}
+	return TRUE;
 }
 
 static gint
@@ -172,6 +211,7 @@ sbx_gw_config_load(const gchar *config_dir, GError **error)
 	config->request_burst = 100;
 	config->max_sandboxes_per_token = 0;
 	config->max_calls_per_socket = 256;
+	config->expose_idle_timeout_s = 600;
 
 	if (g_file_test(main_path, G_FILE_TEST_EXISTS) && !apply_file(config, main_path, error))
 		return NULL;
@@ -193,6 +233,13 @@ sbx_gw_config_load(const gchar *config_dir, GError **error)
 	if (!g_path_is_absolute(config->work_dir)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "[gateway] WorkDir '%s' must be an absolute path", config->work_dir);
+		return NULL;
+	}
+	if (config->expose_base_domain != NULL && !expose_base_domain_is_valid(config)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "[gateway] ExposeBaseDomain '%s' must be a DNS name, optionally with "
+			    ":PORT",
+			    config->expose_base_domain);
 		return NULL;
 	}
 	if ((config->tls_certificate == NULL) != (config->tls_key == NULL)) {

@@ -23,6 +23,8 @@ typedef struct {
 	guint request_burst;	       /* the bucket's size */
 	guint max_sandboxes_per_token; /* alive sandboxes made through this gateway; 0: none */
 	guint max_calls_per_socket;    /* JSON-RPC requests in flight on one socket */
+	gchar *expose_base_domain; /* exposeHttp URLs are <label>.<this>; NULL: /expose/<label> */
+	guint64 expose_idle_timeout_s; /* a proxied connection idle this long is closed */
 } SbxGwConfig;
 
 void sbx_gw_config_free(SbxGwConfig *config);

@@ -36,6 +36,8 @@ static const SbxGwErrorMap error_map[] = {
     {"UnknownRegion", "TypeError", "EINVAL", 400, "UNKNOWN_REGION"},
     {"InvalidToken", "PermissionDenied", "EACCES", 401, "INVALID_TOKEN"},
     {"Capacity", "Error", "EAGAIN", 429, "CAPACITY"},
+    {"ConnectionRefused", "ConnectionRefused", "ECONNREFUSED", 502, "CONNECTION_REFUSED"},
+    {"Unreachable", "Error", "ENETUNREACH", 502, "UNREACHABLE"},
 };
 
 JsonNode *

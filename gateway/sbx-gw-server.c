@@ -6,6 +6,7 @@
 #include "sbx-gw-conn.h"
 #include "sbx-gw-create.h"
 #include "sbx-gw-error.h"
+#include "sbx-gw-expose.h"
 #include "sbx-gw-id.h"
 #include "sbx-gw-metrics.h"
 #include "sbx-gw-rest.h"
@@ -153,6 +154,8 @@ route(SbxGwServer *server, SoupServerMessage *msg, const gchar *path, GHashTable
 			sbx_gw_rest_kill(server, msg, id);
 		else if (n == 5 && g_str_equal(method, "PATCH"))
 			sbx_gw_rest_extend(server, msg, id);
+		else if (n == 7 && g_str_equal(parts[5], "expose") && g_str_equal(parts[6], "http"))
+			sbx_gw_expose_reserve(server, msg, id);
 		else if (n == 7 && g_str_equal(parts[5], "expose"))
 			reply_not_supported(msg, "expose");
 		else
@@ -190,6 +193,9 @@ handle_request(SoupServer *soup, SoupServerMessage *msg, const gchar *path, GHas
 		sbx_gw_metrics_serve(server, msg);
 		return;
 	}
+	/* exposed services are public: their unguessable label is the key */
+	if (sbx_gw_expose_handle(server, msg, path))
+		return;
 	if (!authenticate(server, msg) || !admit(server, msg))
 		return;
 	route(server, msg, path, query, trace_id);
@@ -222,6 +228,7 @@ on_sandbox_removed(GDBusConnection *bus, const gchar *sender, const gchar *path,
 		return;
 	g_variant_get(params, "(&s&s)", &id, &reason);
 	sbx_gw_limits_sandbox_gone(server->limits, id);
+	sbx_gw_expose_sandbox_gone(server, id);
 	sandbox = g_hash_table_lookup(server->sandboxes, id);
 	if (sandbox != NULL)
 		sbx_gw_sandbox_gone(sandbox, reason);
@@ -237,6 +244,7 @@ sbx_gw_server_new(SbxGwConfig *config, GDBusConnection *bus, GError **error)
 	server->sandboxes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_object_unref);
 	server->limits = sbx_gw_limits_new(config->requests_per_second, config->request_burst,
 					   config->max_sandboxes_per_token);
+	server->exposes = sbx_gw_expose_table_new();
 	server->manager = sbx_dbus_manager1_proxy_new_sync(
 	    bus, G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES | G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
 	    SBX_GW_BUS_NAME, SBX_GW_MANAGER_PATH, NULL, error);
@@ -286,6 +294,7 @@ sbx_gw_server_free(SbxGwServer *server)
 	g_clear_object(&server->soup);
 	g_clear_pointer(&server->sandboxes, g_hash_table_unref);
 	g_clear_pointer(&server->limits, sbx_gw_limits_free);
+	g_clear_pointer(&server->exposes, g_hash_table_unref);
 	g_clear_object(&server->manager);
 	g_clear_object(&server->bus);
 	g_free(server);

@@ -24,6 +24,7 @@ typedef struct {
 	guint64 next_stream_id;
 	guint removed_subscription;
 	SbxGwLimits *limits;
+	GHashTable *exposes; /* label -> exposed service (sbx-gw-expose.c) */
 } SbxGwServer;
 
 SbxGwServer *sbx_gw_server_new(SbxGwConfig *config, GDBusConnection *bus, GError **error);

@@ -30,6 +30,8 @@ static const GDBusErrorEntry sbx_error_entries[] = {
     {SBX_ERROR_VOLUME_IN_USE, "org.sandboxd.Error.VolumeInUse"},
     {SBX_ERROR_CAPACITY, "org.sandboxd.Error.Capacity"},
     {SBX_ERROR_INVALID_TOKEN, "org.sandboxd.Error.InvalidToken"},
+    {SBX_ERROR_CONNECTION_REFUSED, "org.sandboxd.Error.ConnectionRefused"},
+    {SBX_ERROR_UNREACHABLE, "org.sandboxd.Error.Unreachable"},
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(sbx_error_entries) == SBX_ERROR_LAST);
 
@@ -68,6 +70,13 @@ sbx_error_code_from_errno(gint err)
 	case ELOOP:
 	case EXDEV:
 		return SBX_ERROR_INVALID_ARGUMENT;
+	case ECONNREFUSED:
+		return SBX_ERROR_CONNECTION_REFUSED;
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+		return SBX_ERROR_UNREACHABLE;
+	case ETIMEDOUT:
+		return SBX_ERROR_TIMEOUT;
 	case EMFILE:
 	case ENFILE:
 	case EFBIG:

@@ -37,6 +37,10 @@ typedef enum {
 	SBX_ERROR_TIMED_OUT,	     /* org.sandboxd.Error.TimedOut: Exec past its "timeout" */
 	SBX_ERROR_CAPACITY,	     /* org.sandboxd.Error.Capacity: the create queue is full */
 	SBX_ERROR_INVALID_TOKEN,     /* org.sandboxd.Error.InvalidToken: unknown or revoked */
+	SBX_ERROR_CONNECTION_REFUSED, /* org.sandboxd.Error.ConnectionRefused (guest ECONNREFUSED)
+				       */
+	SBX_ERROR_UNREACHABLE, /* org.sandboxd.Error.Unreachable (guest ENETUNREACH, EHOSTUNREACH)
+				*/
 	SBX_ERROR_LAST,
 } SbxError;
 

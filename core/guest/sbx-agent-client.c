@@ -14,6 +14,7 @@
 
 #include "sbx-agent-client.h"
 #include "sbx-agent-exec.h"
+#include "sbx-agent-tcp.h"
 #include "sbx-fd.h"
 #include "sbx-error.h"
 #include "sbx-frame-decoder.h"
@@ -694,7 +695,8 @@ sbx_agent_client_exec_finish(SbxAgentClient *self, GAsyncResult *res, SbxExecRes
 
 /* filesystem channels: an SbxAgentExec with another opening frame */
 
-static void
+/* the new channel (borrowed), or NULL when @task already failed */
+static SbxAgentExec *
 sbx_agent_client_fs_open(SbxAgentClient *self, GTask *task, guint16 type, GBytes *payload,
 			 const gchar *path, gboolean request, gint stdin_fd, gint stdout_fd)
 {
@@ -709,36 +711,37 @@ sbx_agent_client_fs_open(SbxAgentClient *self, GTask *task, guint16 type, GBytes
 
 	if (self->closed) {
 		g_task_return_error(task, g_error_copy(self->close_reason));
-		return;
+		return NULL;
 	}
 	if (!self->ready) {
 		g_task_return_new_error(task, SBX_ERROR, SBX_ERROR_NOT_RUNNING,
 					"the agent connection is not ready");
-		return;
+		return NULL;
 	}
 	if (g_hash_table_size(self->channels) >= SBX_PROTO_MAX_CHANNELS) {
 		g_task_return_new_error(task, SBX_ERROR, SBX_ERROR_LIMIT_EXCEEDED,
 					"too many operations running (at most %u)",
 					SBX_PROTO_MAX_CHANNELS);
-		return;
+		return NULL;
 	}
 	if (len > SBX_PROTO_MAX_PAYLOAD) {
 		g_task_return_new_error(task, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
 					"request too large");
-		return;
+		return NULL;
 	}
 	if (g_task_return_error_if_cancelled(task))
-		return;
+		return NULL;
 	id = sbx_agent_client_alloc_channel(self);
 	exec = sbx_agent_exec_new(self, id, &params, stdin_fd, stdout_fd, -1, task, &error);
 	if (exec == NULL) {
 		g_task_return_error(task, g_steal_pointer(&error));
-		return;
+		return NULL;
 	}
 	frame = sbx_proto_encode_frame(type, 0, id, data, len);
 	sbx_agent_exec_set_fs(exec, frame, path, request);
 	g_hash_table_insert(self->channels, GUINT_TO_POINTER(id), exec);
 	sbx_agent_client_want_send(self, exec);
+	return exec;
 }
 
 void
@@ -772,6 +775,60 @@ sbx_agent_client_fs_stream_async(SbxAgentClient *self, guint16 type, GBytes *pay
 	g_task_set_source_tag(task, sbx_agent_client_fs_stream_async);
 	g_task_set_task_data(task, g_strdup(path), g_free);
 	sbx_agent_client_fs_open(self, task, type, payload, path, FALSE, stdin_fd, stdout_fd);
+}
+
+void
+sbx_agent_client_tcp_connect_async(SbxAgentClient *self, const gchar *host, guint16 port,
+				   guint timeout_ms, gint fd, SbxExecStartedFunc started,
+				   gpointer started_data, GCancellable *cancellable,
+				   GAsyncReadyCallback callback, gpointer user_data)
+{
+	g_autoptr(GTask) task = NULL;
+	g_autoptr(GBytes) payload = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *label = NULL;
+	SbxAgentExec *exec;
+
+	g_return_if_fail(SBX_IS_AGENT_CLIENT(self));
+	task = g_task_new(self, cancellable, callback, user_data);
+	g_task_set_source_tag(task, sbx_agent_client_tcp_connect_async);
+	label = g_strdup_printf(strchr(host, ':') != NULL ? "[%s]:%u" : "%s:%u", host, port);
+	g_task_set_task_data(task, g_strdup(label), g_free);
+	payload =
+	    sbx_agent_tcp_encode_connect(host, port, SBX_PROTO_DEFAULT_WINDOW, timeout_ms, &error);
+	if (payload == NULL) {
+		g_task_return_error(task, g_steal_pointer(&error));
+		return;
+	}
+	exec = sbx_agent_client_fs_open(self, task, SBX_MSG_TCP_CONNECT, payload, label, FALSE, fd,
+					fd);
+	if (exec == NULL)
+		return;
+	sbx_agent_exec_set_started_func(exec, started, started_data);
+	sbx_agent_exec_set_half_close(exec);
+}
+
+gboolean
+sbx_agent_client_tcp_connect_finish(SbxAgentClient *self, GAsyncResult *res, GError **error)
+{
+	g_autofree SbxExecResult *r = NULL;
+	const gchar *label;
+	g_return_val_if_fail(g_task_is_valid(res, self), FALSE);
+	label = g_task_get_task_data(G_TASK(res));
+	r = g_task_propagate_pointer(G_TASK(res), error);
+	if (r == NULL)
+		return FALSE;
+	if (r->signal != 0) {
+		g_set_error(error, SBX_ERROR, SBX_ERROR_FAILED, "%s: the connection was reset",
+			    label);
+		return FALSE;
+	}
+	if (r->exit_code != 0) {
+		g_set_error(error, SBX_ERROR, sbx_error_code_from_errno(r->exit_code), "%s: %s",
+			    label, g_strerror(r->exit_code));
+		return FALSE;
+	}
+	return TRUE;
 }
 
 gboolean

@@ -156,6 +156,24 @@ void sbx_agent_client_fs_stream_async(SbxAgentClient *self, guint16 type, GBytes
 				      gpointer user_data);
 gboolean sbx_agent_client_fs_stream_finish(SbxAgentClient *self, GAsyncResult *res, GError **error);
 
+/* TCP_CONNECT (docs/protocol.md, type 112): the guest connects to @host
+ * (a numeric IPv4 or IPv6 address: the agent resolves no names) port
+ * @port from inside its own network, within @timeout_ms (0 = the agent's
+ * default), and relays the connection to @fd (borrowed, dup'ed: a socket,
+ * read and written). @started runs once connected. Our end of @fd is shut
+ * down for writing when the peer sends its FIN; EOF read from @fd sends
+ * ours. Completes once both ways are closed. Fails with the named error
+ * for the guest errno about "host:port" (ConnectionRefused, Unreachable,
+ * Timeout, LimitExceeded for too many connections, InvalidArgument for a
+ * name), or SBX_ERROR_FAILED when the connection was reset; cancelling
+ * resets it. */
+void sbx_agent_client_tcp_connect_async(SbxAgentClient *self, const gchar *host, guint16 port,
+					guint timeout_ms, gint fd, SbxExecStartedFunc started,
+					gpointer started_data, GCancellable *cancellable,
+					GAsyncReadyCallback callback, gpointer user_data);
+gboolean sbx_agent_client_tcp_connect_finish(SbxAgentClient *self, GAsyncResult *res,
+					     GError **error);
+
 /* closes the connection: every pending operation fails with @reason
  * (copied); emits "closed" once */
 void sbx_agent_client_close(SbxAgentClient *self, const GError *reason);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <glib-unix.h>
 
@@ -64,6 +65,7 @@ struct _SbxAgentExec {
 	/* filesystem (sbx_agent_exec_set_fs): a stream or a one-reply request */
 	gchar *fs_path;
 	gboolean fs_request;
+	gboolean half_close;
 
 	/* process control: user signals (FIFO), the latest terminal size */
 	SbxExecStartedFunc started_func;
@@ -415,6 +417,12 @@ sbx_agent_exec_check_live(SbxAgentExec *self, GError **error)
 	return TRUE;
 }
 
+void
+sbx_agent_exec_set_half_close(SbxAgentExec *self)
+{
+	self->half_close = TRUE;
+}
+
 gboolean
 sbx_agent_exec_is_fs(SbxAgentExec *self)
 {
@@ -536,6 +544,16 @@ sbx_sink_broken(SbxSink *sink, gint err)
 	}
 }
 
+/* the guest's stream ended and everything was written: the reader sees EOF */
+static void
+sbx_sink_close_at_eof(SbxSink *sink)
+{
+	/* the socket's other copy reads on: send a FIN, not nothing */
+	if (sink->exec->half_close && sink->fd.kind == SBX_FD_KIND_SOCKET)
+		shutdown(sink->fd.fd, SHUT_WR);
+	sbx_fd_close(&sink->fd);
+}
+
 /* writes what the fd takes without blocking; never completes the exec */
 static void
 sbx_sink_flush(SbxSink *sink)
@@ -567,7 +585,7 @@ sbx_sink_flush(SbxSink *sink)
 	sbx_clear_source(&sink->watch);
 	/* the reader sees EOF as soon as the guest's stream ended */
 	if (sink->eof)
-		sbx_fd_close(&sink->fd);
+		sbx_sink_close_at_eof(sink);
 }
 
 static gboolean
@@ -686,7 +704,7 @@ sbx_agent_exec_handle_running(SbxAgentExec *self, const SbxFrame *frame, GError 
 		}
 		self->out[h->flags].eof = TRUE;
 		if (sbx_sink_pending(&self->out[h->flags]) == 0)
-			sbx_fd_close(&self->out[h->flags].fd);
+			sbx_sink_close_at_eof(&self->out[h->flags]);
 		break;
 	case SBX_MSG_CREDIT: {
 		guint32 bytes = 0;

@@ -24,6 +24,9 @@ guint32 sbx_agent_exec_get_channel(SbxAgentExec *self);
 void sbx_agent_exec_set_fs(SbxAgentExec *self, GBytes *open_frame, const gchar *path,
 			   gboolean request);
 gboolean sbx_agent_exec_is_fs(SbxAgentExec *self);
+/* a connection (TCP_CONNECT): the output fd, a socket that is also the
+ * input, is shut down for writing at the guest's EOF instead of closed */
+void sbx_agent_exec_set_half_close(SbxAgentExec *self);
 void sbx_agent_exec_set_started_func(SbxAgentExec *self, SbxExecStartedFunc func,
 				     gpointer user_data);
 /* FALSE once EXIT arrived (or never started) */

@@ -138,8 +138,9 @@ sbx_fs_call_return_error(SbxFsCall *call, const GError *error)
 					      error->message);
 }
 
-static gboolean
-sbx_fs_get_fd(GDBusMethodInvocation *invocation, GVariant *handle, gint *fd_out, GError **error)
+gboolean
+sbx_sandbox_fs_get_fd(GDBusMethodInvocation *invocation, GVariant *handle, gint *fd_out,
+		      GError **error)
 {
 	GDBusMessage *message = g_dbus_method_invocation_get_message(invocation);
 	GUnixFDList *fd_list = g_dbus_message_get_unix_fd_list(message);
@@ -157,16 +158,8 @@ sbx_fs_get_fd(GDBusMethodInvocation *invocation, GVariant *handle, gint *fd_out,
 }
 
 gboolean
-sbx_sandbox_fs_get_fd(GDBusMethodInvocation *invocation, GVariant *handle, gint *fd_out,
-		      GError **error)
-{
-	return sbx_fs_get_fd(invocation, handle, fd_out, error);
-}
-
-/* options: every key must be one of @keys with the type in @types */
-static gboolean
-sbx_fs_options_check(GVariant *options, const gchar *const *keys, const gchar *const *types,
-		     GError **error)
+sbx_sandbox_fs_options_check(GVariant *options, const gchar *const *keys, const gchar *const *types,
+			     GError **error)
 {
 	GVariantIter iter;
 	const gchar *key;
@@ -240,14 +233,14 @@ handle_read_file(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, cons
 	g_autoptr(GError) error = NULL;
 	SbxFsCall *call;
 
-	if (!sbx_fs_options_check(options, NULL, NULL, &error)) {
+	if (!sbx_sandbox_fs_options_check(options, NULL, NULL, &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	call = sbx_fs_call_new(self, invocation, path, NULL);
 	if (call == NULL)
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
-	if (!sbx_fs_get_fd(invocation, fd_h, &call->fd, &error)) {
+	if (!sbx_sandbox_fs_get_fd(invocation, fd_h, &call->fd, &error)) {
 		sbx_fs_call_return_error(call, error);
 		sbx_fs_call_free(call);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -273,7 +266,7 @@ handle_write_file(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, con
 	guint32 mode = 0;
 	SbxFsCall *call;
 
-	if (!sbx_fs_options_check(options, keys, types, &error)) {
+	if (!sbx_sandbox_fs_options_check(options, keys, types, &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
@@ -293,7 +286,7 @@ handle_write_file(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, con
 	call = sbx_fs_call_new(self, invocation, path, NULL);
 	if (call == NULL)
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
-	if (!sbx_fs_get_fd(invocation, fd_h, &call->fd, &error)) {
+	if (!sbx_sandbox_fs_get_fd(invocation, fd_h, &call->fd, &error)) {
 		sbx_fs_call_return_error(call, error);
 		sbx_fs_call_free(call);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -359,7 +352,7 @@ handle_stat(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gch
 	g_autoptr(GError) error = NULL;
 	SbxFsCall *call;
 
-	if (!sbx_fs_options_check(options, keys, types, &error)) {
+	if (!sbx_sandbox_fs_options_check(options, keys, types, &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
@@ -450,7 +443,7 @@ handle_make_directory(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation,
 	guint32 mode = 0755;
 
 	g_variant_lookup(options, "mode", "u", &mode);
-	if (!sbx_fs_options_check(options, keys, types, &error) ||
+	if (!sbx_sandbox_fs_options_check(options, keys, types, &error) ||
 	    !sbx_fs_mode_check(mode, &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -468,7 +461,7 @@ handle_remove(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const g
 	const gchar *const types[] = {"b"};
 	g_autoptr(GError) error = NULL;
 
-	if (!sbx_fs_options_check(options, keys, types, &error)) {
+	if (!sbx_sandbox_fs_options_check(options, keys, types, &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
@@ -625,7 +618,7 @@ handle_make_temp(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, cons
 	guint32 suffix_len;
 	SbxFsCall *call;
 
-	if (!sbx_fs_options_check(options, keys, types, &error)) {
+	if (!sbx_sandbox_fs_options_check(options, keys, types, &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
@@ -769,7 +762,7 @@ handle_upload(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const g
 
 	if (call == NULL)
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
-	if (!sbx_fs_get_fd(invocation, fd_h, &call->fd, &error)) {
+	if (!sbx_sandbox_fs_get_fd(invocation, fd_h, &call->fd, &error)) {
 		sbx_fs_call_return_error(call, error);
 		sbx_fs_call_free(call);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -824,7 +817,7 @@ handle_download(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const
 
 	if (call == NULL)
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
-	if (!sbx_fs_get_fd(invocation, fd_h, &call->fd, &error)) {
+	if (!sbx_sandbox_fs_get_fd(invocation, fd_h, &call->fd, &error)) {
 		sbx_fs_call_return_error(call, error);
 		sbx_fs_call_free(call);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;

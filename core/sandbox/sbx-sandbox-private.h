@@ -43,6 +43,7 @@ struct _SbxSandbox {
 	GPtrArray *execs;     /* SbxExecCall, not owned */
 	GPtrArray *processes; /* SbxProcess (Spawn), oldest first */
 	GHashTable *files;    /* guest file handle -> its owner (sbx-sandbox-file.c) */
+	guint n_tcp;	      /* ConnectTcp connections open (sbx-sandbox-tcp.c) */
 	guint next_process;
 	guint expiry_id;
 
@@ -112,14 +113,20 @@ void sbx_sandbox_arm_expiry(SbxSandbox *self);
 void sbx_sandbox_state_forget(SbxSandbox *self);
 /* sbx-sandbox-fs.c: filesystem and environment methods */
 void sbx_sandbox_fs_setup(SbxSandbox *self);
-/* the fd a method's "h" argument names (a dup the caller closes) */
-gboolean sbx_sandbox_fs_get_fd(GDBusMethodInvocation *invocation, GVariant *handle, gint *fd_out,
-			       GError **error);
 /* Stat's answer: type, size, mode, uid, gid, nlink, times, link_target */
 GVariant *sbx_sandbox_fs_stat_to_variant(const SbxFsStat *st);
 /* sbx-sandbox-file.c: OpenFile, File*, CloseFile, Umask, Walk, Glob */
 void sbx_sandbox_file_setup(SbxSandbox *self);
 void sbx_sandbox_exec_cancel_all(SbxSandbox *self);
+/* the passed fd a handle names (the caller owns it), InvalidArgument otherwise */
+gboolean sbx_sandbox_fs_get_fd(GDBusMethodInvocation *invocation, GVariant *handle, gint *fd_out,
+			       GError **error);
+/* options: every key must be one of @keys with the type in @types */
+gboolean sbx_sandbox_fs_options_check(GVariant *options, const gchar *const *keys,
+				      const gchar *const *types, GError **error);
+
+/* sbx-sandbox-tcp.c: ConnectTcp */
+void sbx_sandbox_tcp_setup(SbxSandbox *self);
 
 /* sbx-sandbox-spawn.c */
 void sbx_sandbox_spawn_setup(SbxSandbox *self);

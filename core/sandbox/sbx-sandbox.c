@@ -156,6 +156,7 @@ sbx_sandbox_new(const gchar *id, SbxCreateOptions *opts, const SbxImage *image,
 	sbx_sandbox_exec_setup(self);
 	sbx_sandbox_fs_setup(self);
 	sbx_sandbox_file_setup(self);
+	sbx_sandbox_tcp_setup(self);
 	sbx_sandbox_lifetime_setup(self);
 	sbx_sandbox_logs_setup(self);
 	return self;

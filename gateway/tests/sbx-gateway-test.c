@@ -382,6 +382,42 @@ create_token(const gchar *tmpdir, const gchar *bus_address, const gchar *user, G
 	return g_strstrip(out);
 }
 
+/* SBX_TEST_GATEWAY_TLS: the gateway on TLS with a self-signed certificate for
+ * expose.test and *.expose.test (made here with openssl), exposed services on
+ * <label>.expose.test:PORT; the script gets the certificate to trust */
+static gboolean
+setup_tls(const gchar *tmpdir, const gchar *config_dir, guint16 port, GError **error)
+{
+	g_autofree gchar *cert = g_build_filename(tmpdir, "gateway-cert.pem", NULL);
+	g_autofree gchar *key = g_build_filename(tmpdir, "gateway-key.pem", NULL);
+	g_autofree gchar *conf_path = g_build_filename(config_dir, "gateway.conf", NULL);
+	g_autofree gchar *conf = NULL;
+	const gchar *argv[] = {
+	    "openssl",	"req",
+	    "-x509",	"-newkey",
+	    "rsa:2048", "-nodes",
+	    "-days",	"2",
+	    "-subj",	"/CN=expose.test",
+	    "-addext",	"subjectAltName=DNS:expose.test,DNS:*.expose.test,IP:127.0.0.1",
+	    "-keyout",	key,
+	    "-out",	cert,
+	    NULL};
+	gint status = 0;
+
+	if (!g_spawn_sync(NULL, (gchar **)argv, NULL,
+			  G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+			      G_SPAWN_STDERR_TO_DEV_NULL,
+			  NULL, NULL, NULL, NULL, &status, error) ||
+	    !g_spawn_check_wait_status(status, error))
+		return FALSE;
+	conf = g_strdup_printf("[gateway]\nImage=debian\nTLSCertificate=%s\nTLSKey=%s\n"
+			       "ExposeBaseDomain=expose.test:%u\nExposeIdleTimeoutSec=10\n",
+			       cert, key, port);
+	g_setenv("SBX_TEST_TLS_CERT", cert, TRUE);
+	g_setenv("SBX_TEST_TLS_KEY", key, TRUE);
+	return g_file_set_contents(conf_path, conf, -1, error);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -401,6 +437,7 @@ main(int argc, char **argv)
 	const gchar *sdk_dir;
 	SbxTestEnv *env = sbx_test_env_get();
 	guint16 port;
+	gboolean tls;
 	gint rc;
 
 	if (argc != 2 || !g_str_has_suffix(argv[1], ".mjs")) {
@@ -456,7 +493,13 @@ main(int argc, char **argv)
 
 	port = free_port();
 	listen = g_strdup_printf("127.0.0.1:%u", port);
-	endpoint = g_strdup_printf("http://127.0.0.1:%u", port);
+	tls = g_getenv("SBX_TEST_GATEWAY_TLS") != NULL;
+	endpoint = g_strdup_printf("%s://127.0.0.1:%u", tls ? "https" : "http", port);
+	if (tls && !setup_tls(tmpdir, env->config_dir, port, &error)) {
+		g_printerr("cannot set up TLS: %s\n", error->message);
+		sbx_test_env_stop(env);
+		return 1;
+	}
 	gateway_log = g_build_filename(tmpdir, "gateway.log", NULL);
 	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_MERGE);
 	g_subprocess_launcher_set_child_setup(launcher, sbx_supervisor_child_setup, NULL, NULL);
@@ -486,6 +529,12 @@ main(int argc, char **argv)
 	g_subprocess_launcher_setenv(launcher, "SBX_TEST_GATEWAY_PID",
 				     g_subprocess_get_identifier(gateway), TRUE);
 	g_subprocess_launcher_unsetenv(launcher, "DENO_DEPLOY_ORG");
+	if (tls) {
+		g_autofree gchar *port_text = g_strdup_printf("%u", port);
+		g_subprocess_launcher_setenv(launcher, "NODE_EXTRA_CA_CERTS",
+					     g_getenv("SBX_TEST_TLS_CERT"), TRUE);
+		g_subprocess_launcher_setenv(launcher, "SBX_TEST_GATEWAY_PORT", port_text, TRUE);
+	}
 	/* the SDK may leave a keep-alive timer behind a failed connect */
 	script = g_subprocess_launcher_spawn(launcher, &error, node, "--test-reporter=tap",
 					     "--test-force-exit", argv[1], NULL);
