@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "sbx-netpol-ca.h"
 #include "sbx-netpol-egress.h"
 #include "sbx-netpol-firewall.h"
 
@@ -20,7 +21,7 @@
 
 typedef struct {
 	gchar *ip;
-	gchar *line; /* "set IP ID ENTRY...\n" */
+	gchar *line; /* "set IP ID ENTRY...\n", then "ca" and "secret" lines: secret */
 } Sandbox;
 
 struct _SbxNetpolEgress {
@@ -47,7 +48,7 @@ static void
 sandbox_free(Sandbox *sandbox)
 {
 	g_free(sandbox->ip);
-	g_free(sandbox->line);
+	sbx_netpol_ca_wipe_free(sandbox->line);
 	g_free(sandbox);
 }
 
@@ -180,7 +181,7 @@ on_written(GObject *source, GAsyncResult *res, gpointer user_data)
 	if (!g_output_stream_write_all_finish(G_OUTPUT_STREAM(source), res, NULL, &error) &&
 	    g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 		return;
-	g_free(g_queue_pop_head(&self->queue));
+	sbx_netpol_ca_wipe_free(g_queue_pop_head(&self->queue));
 	self->writing = FALSE;
 	write_next(self);
 }
@@ -297,7 +298,7 @@ resend_all(SbxNetpolEgress *self)
 	gpointer value;
 
 	/* a new proxy knows nothing: everything again */
-	g_queue_clear_full(&self->queue, g_free);
+	g_queue_clear_full(&self->queue, (GDestroyNotify)sbx_netpol_ca_wipe_free);
 	self->writing = FALSE;
 	g_hash_table_iter_init(&iter, self->sandboxes);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
@@ -385,7 +386,7 @@ sbx_netpol_egress_stop(SbxNetpolEgress *self)
 	if (self->process != NULL)
 		g_subprocess_send_signal(self->process, SIGTERM);
 	g_clear_object(&self->process);
-	g_queue_clear_full(&self->queue, g_free);
+	g_queue_clear_full(&self->queue, (GDestroyNotify)sbx_netpol_ca_wipe_free);
 	self->writing = FALSE;
 }
 
@@ -397,14 +398,18 @@ sbx_netpol_egress_is_running(SbxNetpolEgress *self)
 
 void
 sbx_netpol_egress_set(SbxNetpolEgress *self, const gchar *id, const gchar *ip,
-		      const SbxNetpolPolicy *policy)
+		      const SbxNetpolPolicy *policy, SbxNetpolSecrets *secrets)
 {
 	g_auto(GStrv) entries = sbx_netpol_policy_to_strv(policy);
 	g_autofree gchar *list = g_strjoinv(" ", entries);
 	Sandbox *sandbox = g_new0(Sandbox, 1);
+	gchar *control = secrets != NULL ? sbx_netpol_secrets_to_control(secrets, ip) : NULL;
 
 	sandbox->ip = g_strdup(ip);
-	sandbox->line = g_strdup_printf("set %s %s %s\n", ip, id, list);
+	/* one block: a restarted proxy gets the list, the CA and the secrets together */
+	sandbox->line =
+	    g_strdup_printf("set %s %s %s\n%s", ip, id, list, control != NULL ? control : "");
+	sbx_netpol_ca_wipe_free(control);
 	send_line(self, sandbox->line);
 	g_hash_table_replace(self->sandboxes, g_strdup(id), sandbox);
 }

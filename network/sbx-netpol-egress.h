@@ -9,6 +9,7 @@
 #include <gio/gio.h>
 
 #include "sbx-netpol-policy.h"
+#include "sbx-netpol-secrets.h"
 
 G_BEGIN_DECLS
 
@@ -33,9 +34,10 @@ GStrv sbx_netpol_egress_build_argv(GKeyFile *config, GPtrArray *blocked4, guint1
 gboolean sbx_netpol_egress_start(SbxNetpolEgress *self, GError **error);
 void sbx_netpol_egress_stop(SbxNetpolEgress *self);
 gboolean sbx_netpol_egress_is_running(SbxNetpolEgress *self);
-/* the sandbox @id at @ip may reach the names of @policy (borrowed) */
+/* the sandbox @id at @ip may reach the names of @policy (borrowed), with
+ * @secrets (may be NULL; what the proxy needs is copied) */
 void sbx_netpol_egress_set(SbxNetpolEgress *self, const gchar *id, const gchar *ip,
-			   const SbxNetpolPolicy *policy);
+			   const SbxNetpolPolicy *policy, SbxNetpolSecrets *secrets);
 void sbx_netpol_egress_forget(SbxNetpolEgress *self, const gchar *id);
 /* TRUE when @policy has host-name entries (the proxy's business) */
 gboolean sbx_netpol_egress_policy_has_names(const SbxNetpolPolicy *policy);

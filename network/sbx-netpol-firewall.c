@@ -275,8 +275,9 @@ on_sandbox_added(GObject *source, GAsyncResult *res, gpointer user_data)
 
 void
 sbx_netpol_firewall_add_sandbox_async(SbxNetpolFirewall *self, const gchar *id, const gchar *ip,
-				      const SbxNetpolPolicy *policy, GCancellable *cancellable,
-				      GAsyncReadyCallback callback, gpointer user_data)
+				      const SbxNetpolPolicy *policy, SbxNetpolSecrets *secrets,
+				      GCancellable *cancellable, GAsyncReadyCallback callback,
+				      gpointer user_data)
 {
 	g_autoptr(GTask) task = g_task_new(self, cancellable, callback, user_data);
 	g_autofree gchar *script = NULL;
@@ -298,7 +299,7 @@ sbx_netpol_firewall_add_sandbox_async(SbxNetpolFirewall *self, const gchar *id, 
 			return;
 		}
 		/* the proxy knows the sandbox before its traffic can reach it */
-		sbx_netpol_egress_set(self->egress, id, ip, policy);
+		sbx_netpol_egress_set(self->egress, id, ip, policy, secrets);
 	}
 	script = sbx_netpol_ruleset_build_sandbox(self->table, id, ip, policy, self->egress_port,
 						  self->dns_port, &error);

@@ -69,6 +69,8 @@ struct _SbxSandbox {
 	/* a restored clone runs once both are answered */
 	gboolean handshake_done;
 	gboolean identity_done;
+	guint ca_installed;	  /* secrets: files of the CA written in the guest */
+	gchar *secrets_described; /* "NAME@HOST,..." for the event log */
 	gboolean crashed;
 	gboolean finished;
 	SbxEventLog *events;

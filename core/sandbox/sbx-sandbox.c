@@ -6,15 +6,19 @@
 #include <errno.h>
 #include <ftw.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 #include <gio/gunixsocketaddress.h>
 
 #include "sbx-agent-client.h"
+#include "sbx-agent-fs.h"
 #include "sbx-cmdline-keys.h"
 #include "sbx-error.h"
 #include "sbx-log.h"
 #include "sbx-netpol-firewall.h"
+#include "sbx-protocol.h"
 #include "sbx-sandbox-private.h"
 #include "sbx-volume-manager.h"
 
@@ -78,6 +82,7 @@ sbx_sandbox_finalize(GObject *object)
 {
 	SbxSandbox *self = SBX_SANDBOX(object);
 	g_free(self->id);
+	g_free(self->secrets_described);
 	g_free(self->run_dir);
 	g_free(self->object_path);
 	g_free(self->owner_name);
@@ -571,6 +576,8 @@ become_running(SbxSandbox *self)
 	g_task_return_boolean(task, TRUE);
 }
 
+static void become_running_with_secrets(SbxSandbox *self);
+
 static void
 on_identity(GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -592,7 +599,7 @@ on_identity(GObject *source, GAsyncResult *res, gpointer user_data)
 			  (g_get_monotonic_time() - self->start_time) / 1e6);
 	self->identity_done = TRUE;
 	if (self->handshake_done)
-		become_running(self);
+		become_running_with_secrets(self);
 }
 
 /* a clone of a snapshot starts as an exact copy: before anything runs in it,
@@ -623,6 +630,78 @@ send_identity(SbxSandbox *self)
 	explicit_bzero(entropy, sizeof(entropy));
 }
 
+/* the PEM of the secrets' CA in a memfd, for the agent's WriteFile */
+static gint
+ca_memfd(SbxSandbox *self, GError **error)
+{
+	const gchar *pem = sbx_netpol_ca_get_cert_pem(self->opts->secrets->ca);
+	gint fd = memfd_create("sandboxd-secrets-ca", MFD_CLOEXEC);
+
+	if (fd < 0 || write(fd, pem, strlen(pem)) != (gssize)strlen(pem) ||
+	    lseek(fd, 0, SEEK_SET) != 0) {
+		g_set_error(error, SBX_ERROR, SBX_ERROR_FAILED, "memfd: %s", g_strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+on_ca_written(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(SbxSandbox) self = SBX_SANDBOX(user_data);
+	g_autoptr(GError) error = NULL;
+	gint fd;
+
+	if (!sbx_agent_fs_write_finish(SBX_AGENT_CLIENT(source), res, &error)) {
+		fail_start(self, SBX_ERROR_AGENT, "cannot install the secrets' CA in the guest",
+			   error);
+		return;
+	}
+	if (self->state != SBX_SANDBOX_STATE_STARTING)
+		return;
+	self->ca_installed++;
+	if (self->ca_installed == 2) {
+		sbx_event_log_add(self->events, "secrets: CA installed for %s",
+				  self->secrets_described);
+		become_running(self);
+		return;
+	}
+	/* then appended to the system bundle, which most clients read */
+	fd = ca_memfd(self, &error);
+	if (fd < 0) {
+		fail_start(self, SBX_ERROR_FAILED, "cannot install the secrets' CA", error);
+		return;
+	}
+	sbx_agent_fs_write_async(self->agent, SBX_NETPOL_SECRETS_BUNDLE_PATH,
+				 SBX_FS_PARENTS | SBX_FS_APPEND, 0644, fd, self->start_cancellable,
+				 on_ca_written, g_object_ref(self));
+	close(fd);
+}
+
+/* a sandbox with secrets trusts its CA before anything runs in it */
+static void
+become_running_with_secrets(SbxSandbox *self)
+{
+	g_autoptr(GError) error = NULL;
+	gint fd;
+
+	if (self->adopted || self->opts->secrets == NULL || self->opts->secrets->ca == NULL) {
+		become_running(self);
+		return;
+	}
+	self->secrets_described = sbx_netpol_secrets_describe(self->opts->secrets);
+	fd = ca_memfd(self, &error);
+	if (fd < 0) {
+		fail_start(self, SBX_ERROR_FAILED, "cannot install the secrets' CA", error);
+		return;
+	}
+	sbx_agent_fs_write_async(self->agent, SBX_NETPOL_SECRETS_CA_PATH, SBX_FS_PARENTS, 0644, fd,
+				 self->start_cancellable, on_ca_written, g_object_ref(self));
+	close(fd);
+}
+
 static void
 on_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -645,7 +724,7 @@ on_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
 	/* a restored clone runs once it has its identity too (sent with HELLO) */
 	if (self->snapshot_dir != NULL && !self->adopted && !self->identity_done)
 		return;
-	become_running(self);
+	become_running_with_secrets(self);
 }
 
 static void try_connect(SbxSandbox *self);
@@ -803,8 +882,8 @@ add_net_rules(SbxSandbox *self)
 		    g_signal_connect(sbx_netpol_firewall_get_egress(firewall), "denied",
 				     G_CALLBACK(on_egress_denied), self);
 	sbx_netpol_firewall_add_sandbox_async(firewall, self->id, ip, self->opts->allow_net,
-					      self->start_cancellable, on_net_rules_added,
-					      g_object_ref(self));
+					      self->opts->secrets, self->start_cancellable,
+					      on_net_rules_added, g_object_ref(self));
 }
 
 static void

@@ -205,8 +205,8 @@ test_names(void)
 	g_signal_connect(sbx_netpol_firewall_get_egress(fw), "denied", G_CALLBACK(on_denied),
 			 &fetch);
 	done = FALSE;
-	sbx_netpol_firewall_add_sandbox_async(fw, "sbxegress", GUEST_IP, policy, NULL, on_done,
-					      &done);
+	sbx_netpol_firewall_add_sandbox_async(fw, "sbxegress", GUEST_IP, policy, NULL, NULL,
+					      on_done, &done);
 	wait_for(&done);
 
 	g_free(fetch_run(&fetch, guest_ns, fetch_py, ca, specs));

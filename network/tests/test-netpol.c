@@ -394,7 +394,7 @@ test_firewall_sandbox(void)
 	g_assert_true(sbx_netpol_firewall_add_bridge(fw, "sbxunit1", &error));
 	start_and_wait(fw, &error);
 	g_clear_error(&error);
-	sbx_netpol_firewall_add_sandbox_async(fw, "sbxabc-1", "10.213.7.7", policy, NULL,
+	sbx_netpol_firewall_add_sandbox_async(fw, "sbxabc-1", "10.213.7.7", policy, NULL, NULL,
 					      on_sandbox_added, &error);
 	while (error == NULL)
 		g_main_context_iteration(NULL, TRUE);
