@@ -124,6 +124,8 @@ sbx_netpol_egress_build_argv(GKeyFile *config, GPtrArray *blocked4, guint16 *por
 	g_autofree gchar *program = NULL;
 	g_autofree gchar *user = NULL;
 	g_autofree gchar *resolve = NULL;
+	g_autofree gchar *upstream_ca = NULL;
+	g_autofree gchar *idle = NULL;
 
 	if (!get_port(config, "EgressPort", SBX_NETPOL_EGRESS_PORT_DEFAULT, port, error) ||
 	    !get_port(config, "EgressDnsPort", SBX_NETPOL_EGRESS_DNS_PORT_DEFAULT, dns_port, error))
@@ -132,6 +134,9 @@ sbx_netpol_egress_build_argv(GKeyFile *config, GPtrArray *blocked4, guint16 *por
 		program = g_key_file_get_string(config, SBX_NETPOL_SECTION, "EgressProgram", NULL);
 		user = g_key_file_get_string(config, SBX_NETPOL_SECTION, "EgressUser", NULL);
 		resolve = g_key_file_get_string(config, SBX_NETPOL_SECTION, "EgressResolve", NULL);
+		upstream_ca =
+		    g_key_file_get_string(config, SBX_NETPOL_SECTION, "EgressUpstreamCA", NULL);
+		idle = g_key_file_get_string(config, SBX_NETPOL_SECTION, "EgressIdleTimeout", NULL);
 	}
 	g_ptr_array_add(argv, program != NULL ? g_strdup(g_strstrip(program))
 					      : g_strdup(SBX_LIBEXECDIR "/sandboxd-egress"));
@@ -148,6 +153,18 @@ sbx_netpol_egress_build_argv(GKeyFile *config, GPtrArray *blocked4, guint16 *por
 		    argv, g_strdup_printf("--blocked=%s", (gchar *)g_ptr_array_index(blocked4, i)));
 	if (blocked4 == NULL || blocked4->len == 0)
 		g_ptr_array_add(argv, g_strdup("--no-blocked"));
+	if (upstream_ca != NULL)
+		g_ptr_array_add(argv, g_strdup_printf("--upstream-ca=%s", g_strstrip(upstream_ca)));
+	if (idle != NULL) {
+		guint64 sec = 0;
+		if (!g_ascii_string_to_unsigned(g_strstrip(idle), 10, 0, 86400, &sec, NULL)) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				    "[network] EgressIdleTimeout: '%s' is not 0-86400 seconds",
+				    idle);
+			return NULL;
+		}
+		g_ptr_array_add(argv, g_strdup_printf("--idle-timeout=%u", (guint)sec));
+	}
 	if (resolve != NULL) {
 		g_auto(GStrv) entries = g_strsplit_set(resolve, " ,", -1);
 		for (guint i = 0; entries[i] != NULL; i++) {

@@ -38,6 +38,11 @@ static const SbxConfigKey config_keys[] = {
     /* tests only: the proxy resolves these names from this table
      * ("name=address ..."), not from DNS */
     {"EgressResolve", SBX_CONFIG_STRING},
+    /* secrets: intercepted upstreams are checked against these CAs (PEM)
+     * instead of the host's store; a lab's own CA, or the tests' */
+    {"EgressUpstreamCA", SBX_CONFIG_PATH},
+    /* a proxied connection with no traffic for this long is closed (0: never) */
+    {"EgressIdleTimeout", SBX_CONFIG_UINT, 0, 86400},
     {NULL},
 };
 
