@@ -98,7 +98,16 @@ test("bad requests get the SDK's errors", async () => {
     assert.equal(e.code, "SANDBOX_NOT_FOUND");
     return true;
   });
-  await assert.rejects(Sandbox.create({ allowNet: ["example.com"] }), /allowNet is not supported/);
+  // allowNet and secrets reach sandboxd, which checks them before any VM boots
+  await assert.rejects(Sandbox.create({ allowNet: ["not a host"] }), /'not a host' is not a host name/);
+  await assert.rejects(
+    Sandbox.create({ allowNet: ["a.example.com"], secrets: { K: { hosts: ["b.example.com"], value: "sk-never-shown" } } }),
+    (e) => {
+      assert.match(e.message, /'b.example.com' is not in allow_net/);
+      assert.ok(!e.message.includes("sk-never-shown"));
+      return true;
+    },
+  );
   // the SDK checks memory itself; a forged header is checked again
   const forged = Buffer.from(JSON.stringify({ memory_mb: 512, volumes: [] }), "latin1").toString("base64");
   await assert.rejects(rawSocket("/api/v3/sandboxes/create", { "x-deno-sandbox-config": forged }), (e) => {
