@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <netinet/in.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "sbx-egress-conn.h"
@@ -32,7 +33,7 @@ struct _Conn {
 	GSocketConnection *guest;
 	GIOStream *guest_io; /* the guest connection, or our TLS server on it */
 	GIOStream *upstream; /* the socket, or our TLS client on it */
-	const gchar *leaf;   /* intercepted: the certificate we show the guest */
+	gchar *leaf;	     /* intercepted: the certificate (and key) we show the guest */
 	gint64 last_active;
 	guint idle_id;
 	GCancellable *cancellable;
@@ -77,6 +78,9 @@ conn_free(Conn *conn)
 	}
 	g_free(conn->ip);
 	g_free(conn->host);
+	if (conn->leaf != NULL)
+		explicit_bzero(conn->leaf, strlen(conn->leaf));
+	g_free(conn->leaf);
 	conn->ctx->active--;
 	g_free(conn);
 }
@@ -453,8 +457,9 @@ on_read(GObject *source, GAsyncResult *res, gpointer user_data)
 	conn->tls = tls;
 	if (tls) {
 		g_autoptr(GError) error = NULL;
-		conn->leaf =
-		    sbx_egress_policy_intercept(conn->ctx->policy, conn->ip, conn->host, &error);
+		/* a copy: the policy may be replaced while we connect */
+		conn->leaf = g_strdup(
+		    sbx_egress_policy_intercept(conn->ctx->policy, conn->ip, conn->host, &error));
 		if (error != NULL) {
 			conn_deny(conn, "no certificate for the name");
 			return;
