@@ -311,6 +311,21 @@ on_upstream_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
 					 conn->cancellable, on_guest_handshake, conn);
 }
 
+/* --upstream-ca: the name's certificate must chain to one of these, valid now */
+static gboolean
+on_accept_certificate(GTlsConnection *tls, GTlsCertificate *peer, GTlsCertificateFlags errors,
+		      gpointer user_data)
+{
+	Conn *conn = user_data;
+	g_autoptr(GSocketConnectable) identity = g_network_address_new(conn->host, conn->port);
+
+	for (GList *l = conn->ctx->upstream_ca; l != NULL; l = l->next) {
+		if (g_tls_certificate_verify(peer, identity, l->data) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
 /* intercepted: our TLS client to the name, checked against the host's CAs */
 static void
 intercept(Conn *conn)
@@ -326,8 +341,12 @@ intercept(Conn *conn)
 	}
 	g_object_unref(conn->upstream);
 	conn->upstream = tls;
-	if (conn->ctx->upstream_ca != NULL)
-		g_tls_connection_set_database(G_TLS_CONNECTION(tls), conn->ctx->upstream_ca);
+	if (conn->ctx->upstream_ca != NULL) {
+		/* only those CAs: no database, so every certificate comes to us */
+		g_tls_connection_set_database(G_TLS_CONNECTION(tls), NULL);
+		g_signal_connect(tls, "accept-certificate", G_CALLBACK(on_accept_certificate),
+				 conn);
+	}
 	g_tls_connection_set_advertised_protocols(G_TLS_CONNECTION(tls), alpn);
 	conn->up.http = sbx_egress_http_new(
 	    conn->host, sbx_egress_policy_get_secrets(conn->ctx->policy, conn->ip));

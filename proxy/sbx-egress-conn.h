@@ -29,9 +29,10 @@ typedef struct {
 	SbxEgressConnDenied denied;
 	gpointer user_data;
 	guint active;
-	GHashTable *per_ip;	   /* IPv4 text -> open connections (GUINT_TO_POINTER) */
-	GTlsDatabase *upstream_ca; /* NULL: the host's CAs */
-	guint idle_timeout_sec;	   /* 0: none */
+	GHashTable *per_ip; /* IPv4 text -> open connections (GUINT_TO_POINTER) */
+	/* GTlsCertificate, read before dropping privileges; NULL: the host's CAs */
+	GList *upstream_ca;
+	guint idle_timeout_sec; /* 0: none */
 } SbxEgressConnContext;
 
 /* takes over @guest; @ctx must outlive it */

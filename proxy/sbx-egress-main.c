@@ -235,9 +235,15 @@ run(gint argc, gchar **argv, GError **error)
 		return FALSE;
 	}
 	if (upstream_ca != NULL) {
-		egress.conn_ctx.upstream_ca = g_tls_file_database_new(upstream_ca, error);
-		if (egress.conn_ctx.upstream_ca == NULL)
+		/* read now: the unprivileged proxy may not open the file later */
+		egress.conn_ctx.upstream_ca =
+		    g_tls_certificate_list_new_from_file(upstream_ca, error);
+		if (egress.conn_ctx.upstream_ca == NULL) {
+			if (error != NULL && *error == NULL)
+				g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+					    "--upstream-ca %s: no certificate", upstream_ca);
 			return FALSE;
+		}
 	}
 	egress.conn_ctx.idle_timeout_sec = idle_timeout;
 	if ((listen_addr = parse_address(listen, error)) == NULL ||
@@ -301,7 +307,7 @@ run(gint argc, gchar **argv, GError **error)
 	g_socket_service_stop(service);
 	g_clear_pointer(&egress.control, sbx_egress_control_free);
 	g_hash_table_unref(egress.conn_ctx.per_ip);
-	g_clear_object(&egress.conn_ctx.upstream_ca);
+	g_list_free_full(egress.conn_ctx.upstream_ca, g_object_unref);
 	return TRUE;
 }
 
