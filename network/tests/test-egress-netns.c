@@ -273,10 +273,12 @@ test_names(void)
 /* secrets through the real firewall and proxy: the proxy intercepts TLS to
  * the secret's host (checking the upstream against EgressUpstreamCA) and puts
  * the value where the placeholder was; another allowed host's TLS passes
- * through and gets the placeholder as it is */
+ * through and gets the placeholder as it is. @data FALSE: EgressUpstreamCA is
+ * a CA the upstream's certificate does not chain to: nothing is sent there */
 static void
-test_secrets(void)
+test_secrets(gconstpointer data)
 {
+	gboolean trusted = GPOINTER_TO_INT(data);
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autoptr(SbxNetpolFirewall) fw = NULL;
 	g_autoptr(GError) error = NULL;
@@ -286,6 +288,7 @@ test_secrets(void)
 	g_autofree gchar *fetch_py = g_test_build_filename(G_TEST_DIST, "egress-fetch.py", NULL);
 	g_autofree gchar *web_ca = g_build_filename(dir, "web.crt", NULL);
 	g_autofree gchar *both = g_build_filename(dir, "both.crt", NULL);
+	g_autofree gchar *wrong = g_build_filename(dir, "wrong.crt", NULL);
 	g_autofree gchar *web_pem = NULL;
 	g_autofree gchar *both_pem = NULL;
 	g_autofree gchar *spec_secret = NULL;
@@ -309,6 +312,8 @@ test_secrets(void)
 	g_assert_true(g_file_get_contents(web_ca, &web_pem, NULL, &error));
 	both_pem = g_strconcat(web_pem, sbx_netpol_ca_get_cert_pem(secrets->ca), NULL);
 	g_assert_true(g_file_set_contents(both, both_pem, -1, &error));
+	g_assert_true(
+	    g_file_set_contents(wrong, sbx_netpol_ca_get_cert_pem(secrets->ca), -1, &error));
 
 	g_key_file_set_string(kf, "network", "Table", table);
 	g_key_file_set_string(kf, "network", "EgressProgram", g_getenv("SBX_EGRESS_PROGRAM"));
@@ -316,13 +321,15 @@ test_secrets(void)
 	g_key_file_set_uint64(kf, "network", "EgressDnsPort", base + 1);
 	g_key_file_set_string(kf, "network", "EgressResolve",
 			      "allowed.test=" UPSTREAM " blocked.test=" OTHER_IP);
-	g_key_file_set_string(kf, "network", "EgressUpstreamCA", web_ca);
+	g_key_file_set_string(kf, "network", "EgressUpstreamCA", trusted ? web_ca : wrong);
 	fw = sbx_netpol_firewall_new(kf, &error);
 	g_assert_no_error(error);
 	g_assert_true(sbx_netpol_firewall_add_bridge(fw, bridge, &error));
 	sbx_netpol_firewall_start_async(fw, NULL, on_done, &done);
 	wait_for(&done);
 	g_assert_true(sbx_netpol_egress_is_running(sbx_netpol_firewall_get_egress(fw)));
+	g_signal_connect(sbx_netpol_firewall_get_egress(fw), "denied", G_CALLBACK(on_denied),
+			 &fetch);
 	done = FALSE;
 	sbx_netpol_firewall_add_sandbox_async(fw, "sbxegress", GUEST_IP, policy, secrets, NULL,
 					      on_done, &done);
@@ -335,9 +342,22 @@ test_secrets(void)
 		g_free(fetch_run(&fetch, guest_ns, fetch_py, both, specs));
 	}
 	res = parse(fetch.out);
-	assert_result(res, spec_secret, "ok:auth=" SECRET_VALUE);
 	want_other = g_strdup_printf("ok:auth=%s", placeholder);
 	assert_result(res, spec_other, want_other);
+	if (!trusted) {
+		gboolean denied = FALSE;
+		assert_result(res, spec_secret, "error:");
+		assert_result(res, "https,allowed.test", "error:");
+		for (guint i = 0; i < fetch.denied->len; i++)
+			denied |= g_str_equal(g_ptr_array_index(fetch.denied, i),
+					      "sbxegress allowed.test 443");
+		g_assert_true(denied);
+		g_assert_true(sbx_netpol_firewall_stop(fw, &error));
+		g_ptr_array_unref(fetch.denied);
+		g_free(fetch.out);
+		return;
+	}
+	assert_result(res, spec_secret, "ok:auth=" SECRET_VALUE);
 	assert_result(res, "https,allowed.test", ALLOWED_HTTPS);
 	/* with only the server's CA, the guest refuses our leaf: nothing leaks */
 	{
@@ -379,7 +399,9 @@ main(int argc, char **argv)
 	child = fork();
 	if (child == 0) {
 		/* first: names ends with a removal still on its way */
-		g_test_add_func("/egress/netns/secrets", test_secrets);
+		g_test_add_data_func("/egress/netns/secrets", GINT_TO_POINTER(TRUE), test_secrets);
+		g_test_add_data_func("/egress/netns/secrets-untrusted-upstream",
+				     GINT_TO_POINTER(FALSE), test_secrets);
 		g_test_add_func("/egress/netns/names", test_names);
 		_exit(g_test_run());
 	}
