@@ -49,7 +49,7 @@ LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
 	}
 	sbx_egress_dns_query_free(query);
 	/* the request parser, fed in two pieces: bounded output, no crash */
-	{
+	if (size > 0) {
 		static GPtrArray *secrets = NULL;
 		const gchar *hosts[] = {"a.test", NULL};
 		SbxEgressHttp *http;
