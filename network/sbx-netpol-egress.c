@@ -176,6 +176,29 @@ sbx_netpol_egress_build_argv(GKeyFile *config, GPtrArray *blocked4, guint16 *por
 	return (GStrv)g_ptr_array_free(g_steal_pointer(&argv), FALSE);
 }
 
+void
+sbx_netpol_egress_add_blocked(SbxNetpolEgress *self, GPtrArray *blocked4)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+
+	if (self->argv == NULL || blocked4 == NULL || blocked4->len == 0)
+		return;
+	for (guint i = 0; self->argv[i] != NULL; i++) {
+		/* some zone blocks something now */
+		if (!g_str_equal(self->argv[i], "--no-blocked"))
+			g_ptr_array_add(argv, g_strdup(self->argv[i]));
+	}
+	for (guint i = 0; i < blocked4->len; i++) {
+		g_autofree gchar *arg =
+		    g_strdup_printf("--blocked=%s", (gchar *)g_ptr_array_index(blocked4, i));
+		if (!g_strv_contains((const gchar *const *)self->argv, arg))
+			g_ptr_array_add(argv, g_steal_pointer(&arg));
+	}
+	g_ptr_array_add(argv, NULL);
+	g_strfreev(self->argv);
+	self->argv = (GStrv)g_ptr_array_free(g_steal_pointer(&argv), FALSE);
+}
+
 gboolean
 sbx_netpol_egress_policy_has_names(const SbxNetpolPolicy *policy)
 {

@@ -29,6 +29,9 @@ SbxNetpolEgress *sbx_netpol_egress_new_for_socket(const gchar *path);
  * EgressDnsPort, EgressResolve (tests only) and the blocked ranges */
 GStrv sbx_netpol_egress_build_argv(GKeyFile *config, GPtrArray *blocked4, guint16 *port,
 				   guint16 *dns_port, GError **error);
+/* the proxy also refuses names resolving into @blocked4 (a region's own
+ * ranges): before sbx_netpol_egress_start(); a service keeps its own */
+void sbx_netpol_egress_add_blocked(SbxNetpolEgress *self, GPtrArray *blocked4);
 /* spawns the proxy (or connects to the service); it runs until
  * sbx_netpol_egress_stop() */
 gboolean sbx_netpol_egress_start(SbxNetpolEgress *self, GError **error);

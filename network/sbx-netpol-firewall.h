@@ -50,6 +50,11 @@ void sbx_netpol_firewall_add_sandbox_async(SbxNetpolFirewall *self, const gchar 
 gboolean sbx_netpol_firewall_add_sandbox_finish(SbxNetpolFirewall *self, GAsyncResult *res,
 						GError **error);
 /* drops them (a sandbox without rules of its own: nothing to do); never blocks */
+/* a bridge with blocked ranges of its own (a region's BlockedRanges; NULL:
+ * [network] BlockedRanges). Names through the proxy are refused in every
+ * zone's ranges (one proxy serves all). Regions sharing a bridge must agree. */
+gboolean sbx_netpol_firewall_add_bridge_with_ranges(SbxNetpolFirewall *self, const gchar *bridge,
+						    const gchar *blocked, GError **error);
 void sbx_netpol_firewall_remove_sandbox(SbxNetpolFirewall *self, const gchar *id);
 
 /* the egress proxy it starts with the table (its "denied" signal) */

@@ -283,6 +283,54 @@ test_firewall_install(void)
 	g_assert_no_error(error);
 }
 
+/* a region's BlockedRanges: its bridge gets its own sets; regions sharing a
+ * bridge must agree; a bad range is refused */
+static void
+test_firewall_regions(void)
+{
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(SbxNetpolFirewall) fw = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *table = g_strdup_printf("sbxunit_r%d", (int)getpid());
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autofree gchar *out = NULL;
+
+	if (!can_use_nft())
+		return;
+	set_test_config(kf, table);
+	fw = sbx_netpol_firewall_new(kf, &error);
+	g_assert_no_error(error);
+	g_assert_true(sbx_netpol_firewall_add_bridge(fw, "sbxunit2", &error));
+	g_assert_true(sbx_netpol_firewall_add_bridge_with_ranges(
+	    fw, "sbxunit3", "198.51.100.0/24, fd99::/16", &error));
+	g_assert_no_error(error);
+	/* the same again is fine, other ranges on that bridge are not */
+	g_assert_true(sbx_netpol_firewall_add_bridge_with_ranges(
+	    fw, "sbxunit3", "fd99::/16 198.51.100.0/24", &error));
+	g_assert_false(
+	    sbx_netpol_firewall_add_bridge_with_ranges(fw, "sbxunit3", "10.0.0.0/8", &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	g_assert_false(
+	    sbx_netpol_firewall_add_bridge_with_ranges(fw, "sbxunit4", "not-a-range", &error));
+	g_assert_nonnull(strstr(error->message, "BlockedRanges"));
+	g_clear_error(&error);
+	start_and_wait(fw, &error);
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+	g_clear_error(&error);
+	proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "nft", "list", "table",
+				"inet", table, NULL);
+	g_assert_no_error(error);
+	g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, NULL, &error));
+	/* the default bridge keeps the private ranges, the region's has its own */
+	g_assert_nonnull(strstr(out, "set blocked4_0"));
+	g_assert_nonnull(strstr(out, "set blocked4_1"));
+	g_assert_nonnull(strstr(out, "198.51.100.0/24"));
+	g_assert_nonnull(strstr(out, "10.0.0.0/8"));
+	g_assert_true(sbx_netpol_firewall_stop(fw, &error));
+	g_assert_no_error(error);
+}
+
 static void
 test_policy_parse(void)
 {
@@ -457,6 +505,7 @@ main(int argc, char **argv)
 	g_test_add_func("/netpol/ruleset/kernel-check", test_ruleset_kernel_check);
 	g_test_add_func("/netpol/firewall/config", test_firewall_config);
 	g_test_add_func("/netpol/firewall/install", test_firewall_install);
+	g_test_add_func("/netpol/firewall/regions", test_firewall_regions);
 	g_test_add_func("/netpol/policy/parse", test_policy_parse);
 	g_test_add_func("/netpol/firewall/sandbox", test_firewall_sandbox);
 	return g_test_run();
