@@ -440,15 +440,18 @@ void
 sbx_netpol_egress_set(SbxNetpolEgress *self, const gchar *id, const gchar *ip,
 		      const SbxNetpolPolicy *policy, SbxNetpolSecrets *secrets)
 {
-	g_auto(GStrv) entries = sbx_netpol_policy_to_strv(policy);
-	g_autofree gchar *list = g_strjoinv(" ", entries);
+	g_auto(GStrv) entries = policy != NULL ? sbx_netpol_policy_to_strv(policy) : NULL;
+	g_autofree gchar *list = entries != NULL ? g_strjoinv(" ", entries) : NULL;
 	Sandbox *sandbox = g_new0(Sandbox, 1);
 	gchar *control = secrets != NULL ? sbx_netpol_secrets_to_control(secrets, ip) : NULL;
 
 	sandbox->ip = g_strdup(ip);
 	/* one block: a restarted proxy gets the list, the CA and the secrets together */
+	/* no list: any name (on 443, all the firewall sends) */
 	sandbox->line =
-	    g_strdup_printf("set %s %s %s\n%s", ip, id, list, control != NULL ? control : "");
+	    list != NULL
+		? g_strdup_printf("set %s %s %s\n%s", ip, id, list, control != NULL ? control : "")
+		: g_strdup_printf("open %s %s\n%s", ip, id, control != NULL ? control : "");
 	sbx_netpol_ca_wipe_free(control);
 	send_line(self, sandbox->line);
 	g_hash_table_replace(self->sandboxes, g_strdup(id), sandbox);

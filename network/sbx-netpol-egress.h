@@ -37,8 +37,8 @@ void sbx_netpol_egress_add_blocked(SbxNetpolEgress *self, GPtrArray *blocked4);
 gboolean sbx_netpol_egress_start(SbxNetpolEgress *self, GError **error);
 void sbx_netpol_egress_stop(SbxNetpolEgress *self);
 gboolean sbx_netpol_egress_is_running(SbxNetpolEgress *self);
-/* the sandbox @id at @ip may reach the names of @policy (borrowed), with
- * @secrets (may be NULL; what the proxy needs is copied) */
+/* the sandbox @id at @ip may reach the names of @policy (borrowed; NULL:
+ * any name), with @secrets (may be NULL; what the proxy needs is copied) */
 void sbx_netpol_egress_set(SbxNetpolEgress *self, const gchar *id, const gchar *ip,
 			   const SbxNetpolPolicy *policy, SbxNetpolSecrets *secrets);
 void sbx_netpol_egress_forget(SbxNetpolEgress *self, const gchar *id);

@@ -331,18 +331,22 @@ sbx_netpol_firewall_add_sandbox_async(SbxNetpolFirewall *self, const gchar *id, 
 					sbx_netpol_firewall_get_failure(self));
 		return;
 	}
-	if (sbx_netpol_egress_policy_has_names(policy)) {
+	if (policy == NULL || sbx_netpol_egress_policy_has_names(policy)) {
 		if (!sbx_netpol_egress_is_running(self->egress)) {
-			g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
-						"host names need sandboxd-egress, which is not "
-						"running");
+			g_task_return_new_error(
+			    task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+			    "host names and secrets need sandboxd-egress, which "
+			    "is not running");
 			return;
 		}
 		/* the proxy knows the sandbox before its traffic can reach it */
 		sbx_netpol_egress_set(self->egress, id, ip, policy, secrets);
 	}
-	script = sbx_netpol_ruleset_build_sandbox(self->table, id, ip, policy, self->egress_port,
-						  self->dns_port, &error);
+	script = policy != NULL
+		     ? sbx_netpol_ruleset_build_sandbox(self->table, id, ip, policy,
+							self->egress_port, self->dns_port, &error)
+		     : sbx_netpol_ruleset_build_sandbox_open(self->table, id, ip, self->egress_port,
+							     &error);
 	if (script == NULL) {
 		sbx_netpol_egress_forget(self->egress, id);
 		g_task_return_error(task, error);

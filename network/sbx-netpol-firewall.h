@@ -42,7 +42,8 @@ const gchar *sbx_netpol_firewall_get_table(SbxNetpolFirewall *self);
 
 /* the rules of a sandbox with an allow_net list (@policy, borrowed) and its
  * @secrets (NULL: none), by its guest address; fails when the firewall is
- * not installed */
+ * not installed. @policy NULL (with @secrets): the default isolation, HTTPS
+ * through the egress proxy */
 void sbx_netpol_firewall_add_sandbox_async(SbxNetpolFirewall *self, const gchar *id,
 					   const gchar *ip, const SbxNetpolPolicy *policy,
 					   SbxNetpolSecrets *secrets, GCancellable *cancellable,

@@ -137,7 +137,8 @@ parse_one(const gchar *name, GVariant *entry, const SbxNetpolPolicy *allow_net, 
 			invalid(error, "%s: hosts are names without a port (HTTPS, 443)", name);
 			return NULL;
 		}
-		if (!host_is_allowed(e->host, allow_net)) {
+		/* without allow_net all HTTPS passes the proxy */
+		if (allow_net != NULL && !host_is_allowed(e->host, allow_net)) {
 			invalid(error,
 				"%s: host '%s' is not in allow_net (list the secret's hosts "
 				"there: only their traffic passes the egress proxy)",
@@ -179,11 +180,6 @@ sbx_netpol_secrets_new(GVariant *value, const SbxNetpolPolicy *allow_net, GError
 	}
 	if (g_variant_n_children(value) > SBX_NETPOL_SECRETS_MAX) {
 		invalid(error, "at most %u", SBX_NETPOL_SECRETS_MAX);
-		return NULL;
-	}
-	if (allow_net == NULL) {
-		invalid(error, "need allow_net with the secrets' hosts (only their traffic "
-			       "passes the egress proxy)");
 		return NULL;
 	}
 	self->items = g_ptr_array_new_with_free_func((GDestroyNotify)secret_free);

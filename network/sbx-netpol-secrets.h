@@ -35,8 +35,9 @@ typedef struct {
 	SbxNetpolCa *ca;
 } SbxNetpolSecrets;
 
-/* @value: a{s(ass)}; every secret's hosts must be names @allow_net lets the
- * sandbox reach (the proxy sees only that traffic). Makes the placeholders
+/* @value: a{s(ass)}; with @allow_net, every secret's hosts must be names it
+ * lets the sandbox reach (the proxy sees only that traffic); without, the
+ * sandbox's HTTPS goes through the proxy. Makes the placeholders
  * and the CA. Errors never carry a value. */
 SbxNetpolSecrets *sbx_netpol_secrets_new(GVariant *value, const SbxNetpolPolicy *allow_net,
 					 GError **error);

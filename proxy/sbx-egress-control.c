@@ -95,6 +95,8 @@ sbx_egress_control_apply(SbxEgressPolicy *policy, const gchar *line, GError **er
 	if (n >= 3 && g_str_equal(words[0], "set"))
 		return sbx_egress_policy_set(policy, words[1], words[2],
 					     (const gchar *const *)words + 3, error);
+	if (n == 3 && g_str_equal(words[0], "open"))
+		return sbx_egress_policy_set_open(policy, words[1], words[2], error);
 	if (n == 4 && g_str_equal(words[0], "ca"))
 		return apply_ca(policy, words, error);
 	if (n == 5 && g_str_equal(words[0], "secret"))

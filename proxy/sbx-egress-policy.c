@@ -14,6 +14,7 @@ typedef struct {
 	SbxNetpolCa *ca;    /* NULL: no secrets, nothing intercepted */
 	GPtrArray *secrets; /* SbxEgressSecret */
 	GHashTable *leaves; /* host -> PEM certificate and key */
+	gboolean open;	    /* any name */
 } Sandbox;
 
 struct _SbxEgressPolicy {
@@ -81,6 +82,19 @@ sbx_egress_policy_set(SbxEgressPolicy *self, const gchar *ip, const gchar *id,
 	return TRUE;
 }
 
+gboolean
+sbx_egress_policy_set_open(SbxEgressPolicy *self, const gchar *ip, const gchar *id, GError **error)
+{
+	const gchar *none[] = {NULL};
+	Sandbox *sandbox;
+
+	if (!sbx_egress_policy_set(self, ip, id, none, error))
+		return FALSE;
+	sandbox = g_hash_table_lookup(self->sandboxes, ip);
+	sandbox->open = TRUE;
+	return TRUE;
+}
+
 void
 sbx_egress_policy_remove(SbxEgressPolicy *self, const gchar *ip)
 {
@@ -115,6 +129,8 @@ sbx_egress_policy_allows(SbxEgressPolicy *self, const gchar *ip, const gchar *ho
 
 	if (sandbox == NULL || host == NULL)
 		return FALSE;
+	if (sandbox->open)
+		return TRUE;
 	for (guint i = 0; i < sandbox->policy->entries->len; i++) {
 		SbxNetpolEntry *e = g_ptr_array_index(sandbox->policy->entries, i);
 

@@ -21,6 +21,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxEgressPolicy, sbx_egress_policy_free)
  * CreateSandbox. Fails on a bad address or entry, changing nothing. */
 gboolean sbx_egress_policy_set(SbxEgressPolicy *self, const gchar *ip, const gchar *id,
 			       const gchar *const *allow_net, GError **error);
+/* the sandbox at @ip may reach any name (a sandbox with secrets and no
+ * allow_net: the firewall sends only its HTTPS here) */
+gboolean sbx_egress_policy_set_open(SbxEgressPolicy *self, const gchar *ip, const gchar *id,
+				    GError **error);
 void sbx_egress_policy_remove(SbxEgressPolicy *self, const gchar *ip);
 /* forgets every sandbox: nothing is allowed */
 void sbx_egress_policy_clear(SbxEgressPolicy *self);

@@ -989,7 +989,9 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 	    self->image->network &&
 	    sbx_netpol_firewall_is_active(sbx_netpol_firewall_get_default()) &&
 	    (self->opts->allow_net == NULL || !sbx_netpol_policy_is_offline(self->opts->allow_net));
-	self->needs_net_rules = spec->network && self->opts->allow_net != NULL;
+	/* secrets without allow_net: the default isolation, HTTPS through the proxy */
+	self->needs_net_rules =
+	    spec->network && (self->opts->allow_net != NULL || self->opts->secrets != NULL);
 	if (self->disks != NULL && self->disks->len > 0) {
 		g_autofree gchar *vol = sbx_volume_manager_disks_to_cmdline(self->disks);
 		g_autofree gchar *old = g_steal_pointer(&spec->cmdline);
@@ -1014,6 +1016,9 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 		sbx_event_log_add(
 		    self->events, "no network: %s",
 		    sbx_netpol_firewall_get_failure(sbx_netpol_firewall_get_default()));
+	else if (self->needs_net_rules && self->opts->allow_net == NULL)
+		sbx_event_log_add(self->events, "network: the internet, HTTPS through the egress "
+						"proxy (secrets)");
 	else if (self->needs_net_rules) {
 		g_auto(GStrv) allowed = sbx_netpol_policy_to_strv(self->opts->allow_net);
 		g_autofree gchar *list = g_strjoinv(", ", allowed);

@@ -490,6 +490,36 @@ test_firewall_sandbox(void)
 		g_usleep(20000);
 	}
 	g_assert_null(strstr(out, "sbx_sbxabc_1_out"));
+	/* secrets without allow_net: only HTTPS to the proxy, no drop of its
+	 * own (the default isolation follows) */
+	{
+		const gchar *hosts[] = {"api.example.com", NULL};
+		g_autoptr(SbxNetpolSecrets) secrets = sbx_netpol_secrets_new(
+		    g_variant_new_parsed("{'K': (%^as, 'v')}", hosts), NULL, &error);
+		g_autoptr(GSubprocess) proc = NULL;
+		g_autofree gchar *web = g_strdup_printf(
+		    "tcp dport 443 ct mark set 0x73627865 redirect to :%u",
+		    (guint)g_key_file_get_uint64(kf, "network", "EgressPort", NULL));
+		g_assert_no_error(error);
+		sbx_netpol_firewall_add_sandbox_async(fw, "sbxabc-2", "10.213.7.8", NULL, secrets,
+						      NULL, on_sandbox_added, &error);
+		while (error == NULL)
+			g_main_context_iteration(NULL, TRUE);
+		g_assert_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+		g_clear_error(&error);
+		proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "nft", "list",
+					"chain", "inet", table, "sbx_sbxabc_2_nat", NULL);
+		g_clear_pointer(&out, g_free);
+		g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, NULL, &error));
+		g_assert_nonnull(strstr(out, web));
+		g_assert_null(strstr(out, "dport 53"));
+		g_clear_object(&proc);
+		proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "nft", "list",
+					"chain", "inet", table, "sbx_sbxabc_2_out", NULL);
+		g_clear_pointer(&out, g_free);
+		g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, NULL, &error));
+		g_assert_null(strstr(out, "drop"));
+	}
 	g_assert_true(sbx_netpol_firewall_stop(fw, &error));
 	g_assert_no_error(error);
 }

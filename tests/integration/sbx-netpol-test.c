@@ -1010,6 +1010,49 @@ test_secrets(void)
 	ASSERT_OK(sbx_test_kill(NULL, path, &error));
 }
 
+/* secrets without allow_net (the SDK's usual way): the default isolation
+ * (the internet answers on any port), HTTPS through the proxy: the value for
+ * the secret's host, the placeholder elsewhere */
+static void
+test_secrets_open(void)
+{
+	GVariantBuilder opts;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *placeholder = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *want = NULL;
+	g_autoptr(GHashTable) res = NULL;
+	const gchar *specs[] = {"tcp," INET_HOST "," SERVER_PORT, NULL};
+
+	g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&opts, "{sv}", "image", g_variant_new_string("debian"));
+	g_variant_builder_add(&opts, "{sv}", "vcpus", g_variant_new_uint32(1));
+	g_variant_builder_add(&opts, "{sv}", "memory", g_variant_new_uint32(768));
+	g_variant_builder_add(
+	    &opts, "{sv}", "secrets",
+	    g_variant_new_parsed("{'API_TOKEN': (['" ALLOWED_NAME "'], %s)}", SECRET_VALUE));
+	path = sbx_test_create(NULL, g_variant_builder_end(&opts), &error);
+	g_assert_no_error(error);
+	install_probe(path);
+	install_fetch(path);
+	res = guest_probe(path, specs);
+	assert_open(res, specs[0], "tcp-inet");
+	placeholder = sh_ok(path, "printf %s \"$API_TOKEN\"");
+	/* the test zone is not in any DNS: --resolve */
+	out = sh_ok(path, "curl -sS --max-time 30 --resolve " ALLOWED_NAME ":443:" INET_HOST
+			  " -H \"Authorization: $API_TOKEN\" https://" ALLOWED_NAME "/headers");
+	g_assert_cmpstr(out, ==, "auth=" SECRET_VALUE ";key=None");
+	g_clear_pointer(&out, g_free);
+	out =
+	    sh_ok(path, "curl -sS --max-time 30 --cacert /root/test-ca.crt --resolve " BLOCKED_NAME
+			":443:" BLOCKED_IP " -H \"Authorization: $API_TOKEN\" https://" BLOCKED_NAME
+			"/headers");
+	want = g_strdup_printf("auth=%s;key=None", placeholder);
+	g_assert_cmpstr(out, ==, want);
+	ASSERT_OK(sbx_test_kill(NULL, path, &error));
+}
+
 /* an empty allow_net: no network at all (not even a NIC) */
 static void
 test_allow_net_empty(void)
@@ -1418,6 +1461,7 @@ main(int argc, char **argv)
 	g_test_add_func("/netpol/allow-net-empty", test_allow_net_empty);
 	g_test_add_func("/netpol/allow-net-invalid", test_allow_net_invalid);
 	g_test_add_func("/netpol/secrets", test_secrets);
+	g_test_add_func("/netpol/secrets-open", test_secrets_open);
 	g_test_add_func("/netpol/cli", test_cli);
 	g_test_add_func("/netpol/restart-keeps-policy", test_restart_keeps_policy);
 	/* last: it stops the daemon */

@@ -305,7 +305,14 @@ test_secrets(void)
 	g_assert_true(g_str_has_prefix(control, "ca 10.0.0.2 "));
 	g_assert_nonnull(strstr(control, "secret 10.0.0.2 "));
 
-	expect_invalid("{'secrets': <{'K': (['api.example.com'], 'v')}>}", "need allow_net");
+	/* without allow_net: the sandbox's HTTPS goes through the proxy */
+	{
+		g_autoptr(SbxCreateOptions) open =
+		    parse("{'secrets': <{'K': (['api.example.com'], 'v')}>}", &error);
+		g_assert_no_error(error);
+		g_assert_null(open->allow_net);
+		g_assert_nonnull(open->secrets);
+	}
 	expect_invalid("{'allow_net': <['api.example.com']>,"
 		       " 'secrets': <{'K': (['other.example.com'], 'v')}>}",
 		       "not in allow_net");
