@@ -51,7 +51,9 @@ sbx_ctl_create_options_add_entries(SbxCtlCreateOptions *opts, GOptionContext *co
 	     N_("HOST[,HOST...]")},
 	    {"secret", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts->secrets,
 	     N_("Give the sandbox a placeholder in $NAME that becomes the value of sandboxctl's "
-		"own $NAME in HTTPS request headers to these hosts (which --allow-net must list); "
+		"own $NAME in HTTPS request headers to these hosts (which --allow-net, if given, "
+		"must "
+		"list); "
 		"the value never enters the sandbox (repeatable)"),
 	     /* TRANSLATORS: placeholder of --secret */
 	     N_("NAME@HOST[,HOST...]")},
