@@ -149,6 +149,16 @@ pump_settle(Conn *conn)
 		conn_free(conn);
 }
 
+static void
+on_tls_closed(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Pump *pump = user_data;
+
+	g_output_stream_close_finish(G_OUTPUT_STREAM(source), res, NULL);
+	pump->conn->pumping--;
+	pump_settle(pump->conn);
+}
+
 /* an end of stream is passed on as a half-close, so request-then-shutdown
  * clients and close-delimited responses both work; an error ends both ways */
 static void
@@ -160,9 +170,13 @@ pump_finish(Pump *pump, gboolean error)
 	else if (G_IS_SOCKET_CONNECTION(pump->to))
 		g_socket_shutdown(g_socket_connection_get_socket(G_SOCKET_CONNECTION(pump->to)),
 				  FALSE, TRUE, NULL);
-	else
-		/* TLS: close_notify, then the write side of the socket */
-		g_output_stream_close(g_io_stream_get_output_stream(pump->to), NULL, NULL);
+	else {
+		/* TLS: close_notify, without waiting in the main loop */
+		pump->conn->pumping++;
+		g_output_stream_close_async(g_io_stream_get_output_stream(pump->to),
+					    G_PRIORITY_DEFAULT, pump->conn->cancellable,
+					    on_tls_closed, pump);
+	}
 }
 
 static void
