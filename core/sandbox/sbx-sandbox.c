@@ -831,7 +831,7 @@ on_net_rules_added(GObject *source, GAsyncResult *res, gpointer user_data)
 	g_autoptr(GError) error = NULL;
 
 	if (!sbx_netpol_firewall_add_sandbox_finish(SBX_NETPOL_FIREWALL(source), res, &error)) {
-		fail_start(self, SBX_ERROR_FAILED, "cannot install its allow_net rules", error);
+		fail_start(self, SBX_ERROR_FAILED, "cannot install its network rules", error);
 		return;
 	}
 	self->connect_deadline = g_get_monotonic_time() + SBX_CONNECT_DEADLINE_US;
@@ -874,7 +874,7 @@ add_net_rules(SbxSandbox *self)
 	if (firewall == NULL || ip == NULL) {
 		g_set_error(&error, SBX_ERROR, SBX_ERROR_FAILED,
 			    "the backend gave no guest address to put them on");
-		fail_start(self, SBX_ERROR_FAILED, "cannot install its allow_net rules", error);
+		fail_start(self, SBX_ERROR_FAILED, "cannot install its network rules", error);
 		return;
 	}
 	if (self->egress_denied_id == 0)
