@@ -271,3 +271,81 @@ sbx_netpol_secrets_describe(SbxNetpolSecrets *self)
 	}
 	return g_string_free(s, FALSE);
 }
+
+#define BLOB_TYPE "(ssa{s(asss)})"
+
+static void
+wipe_bytes(gpointer data)
+{
+	GBytes *bytes = data;
+	gsize len = 0;
+	gpointer p = (gpointer)g_bytes_get_data(bytes, &len);
+
+	explicit_bzero(p, len);
+	g_bytes_unref(bytes);
+}
+
+GBytes *
+sbx_netpol_secrets_serialize(SbxNetpolSecrets *self)
+{
+	g_auto(GVariantBuilder) items = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a{s(asss)}"));
+	g_autoptr(GVariant) v = NULL;
+	GBytes *data;
+
+	for (guint i = 0; i < self->items->len; i++) {
+		SbxNetpolSecret *secret = g_ptr_array_index(self->items, i);
+		g_variant_builder_add(&items, "{s(^asss)}", secret->name, secret->hosts,
+				      secret->value, secret->placeholder);
+	}
+	v = g_variant_ref_sink(g_variant_new(
+	    "(ss@a{s(asss)})", self->ca != NULL ? sbx_netpol_ca_get_cert_pem(self->ca) : "",
+	    self->ca != NULL ? sbx_netpol_ca_get_key_pem(self->ca) : "",
+	    g_variant_builder_end(&items)));
+	data = g_variant_get_data_as_bytes(v);
+	/* the caller's reference wipes the bytes when it goes */
+	return g_bytes_new_with_free_func(g_bytes_get_data(data, NULL), g_bytes_get_size(data),
+					  wipe_bytes, data);
+}
+
+SbxNetpolSecrets *
+sbx_netpol_secrets_deserialize(GBytes *blob, GError **error)
+{
+	g_autoptr(GVariant) v =
+	    g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE(BLOB_TYPE), blob, FALSE));
+	g_autoptr(SbxNetpolSecrets) self = g_new0(SbxNetpolSecrets, 1);
+	g_autoptr(GVariantIter) iter = NULL;
+	const gchar *cert, *key, *name, *value, *placeholder;
+	const gchar **hosts;
+
+	if (!g_variant_is_normal_form(v)) {
+		invalid(error, "the kept secrets are damaged");
+		return NULL;
+	}
+	g_variant_get(v, "(&s&sa{s(asss)})", &cert, &key, &iter);
+	self->items = g_ptr_array_new_with_free_func((GDestroyNotify)secret_free);
+	while (g_variant_iter_next(iter, "{&s(^a&s&s&s)}", &name, &hosts, &value, &placeholder)) {
+		SbxNetpolSecret *secret;
+		gboolean ok = name_is_valid(name) && g_strv_length((gchar **)hosts) > 0 &&
+			      strlen(value) > 0 && strlen(value) <= SBX_NETPOL_SECRET_VALUE_MAX &&
+			      g_str_has_prefix(placeholder, SBX_NETPOL_SECRET_PREFIX) &&
+			      self->items->len < SBX_NETPOL_SECRETS_MAX;
+		if (!ok) {
+			g_free(hosts);
+			invalid(error, "the kept secrets are damaged");
+			return NULL;
+		}
+		secret = g_new0(SbxNetpolSecret, 1);
+		secret->name = g_strdup(name);
+		secret->hosts = g_strdupv((gchar **)hosts);
+		secret->value = g_strdup(value);
+		secret->placeholder = g_strdup(placeholder);
+		g_free(hosts);
+		g_ptr_array_add(self->items, secret);
+	}
+	if (cert[0] != '\0') {
+		self->ca = sbx_netpol_ca_new_from_pem(cert, key, error);
+		if (self->ca == NULL)
+			return NULL;
+	}
+	return g_steal_pointer(&self);
+}

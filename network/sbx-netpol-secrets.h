@@ -2,8 +2,8 @@
  * env name -> (hosts, value)). Each gets a random placeholder, the value the
  * guest's env var holds; the values and the sandbox's CA key go to
  * sandboxd-egress over its private channel only, never to the guest, the
- * state file, the logs or D-Bus. Kept in memory: a sandbox re-adopted after
- * a daemon restart has lost them (its placeholders then go out unchanged).
+ * state file, the logs or D-Bus. Across a daemon restart they wait in the
+ * kernel keyring (sbx-netpol-keyring.h), never on disk.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
@@ -50,6 +50,10 @@ void sbx_netpol_secrets_add_env(SbxNetpolSecrets *self, GHashTable *env);
 /* the lines telling sandboxd-egress the CA and the secrets of the sandbox at
  * @ip: secret, wipe with sbx_netpol_ca_wipe_free() */
 gchar *sbx_netpol_secrets_to_control(SbxNetpolSecrets *self, const gchar *ip);
+/* everything needed to restore them after a daemon restart (for the
+ * keyring, sbx-netpol-keyring.h): secret, wiped when freed */
+GBytes *sbx_netpol_secrets_serialize(SbxNetpolSecrets *self);
+SbxNetpolSecrets *sbx_netpol_secrets_deserialize(GBytes *blob, GError **error);
 /* the secrets' names, for logs and properties */
 gchar *sbx_netpol_secrets_describe(SbxNetpolSecrets *self);
 

@@ -110,6 +110,8 @@ void sbx_sandbox_logs_free(SbxSandbox *self);
 /* sbx-sandbox-state.c */
 void sbx_sandbox_arm_expiry(SbxSandbox *self);
 void sbx_sandbox_state_forget(SbxSandbox *self);
+/* keeps the secrets in the kernel keyring for a daemon restart */
+void sbx_sandbox_state_keep_secrets(SbxSandbox *self);
 /* sbx-sandbox-fs.c: filesystem and environment methods */
 void sbx_sandbox_fs_setup(SbxSandbox *self);
 void sbx_sandbox_exec_cancel_all(SbxSandbox *self);

@@ -665,6 +665,7 @@ on_ca_written(GObject *source, GAsyncResult *res, gpointer user_data)
 	if (self->ca_installed == 2) {
 		sbx_event_log_add(self->events, "secrets: CA installed for %s",
 				  self->secrets_described);
+		sbx_sandbox_state_keep_secrets(self);
 		become_running(self);
 		return;
 	}
@@ -758,7 +759,7 @@ sbx_sandbox_adopt_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 	/* the firewall was replaced at startup: its allow_net rules go back first.
 	 * A sandbox without a NIC (an empty list, an image without network) has
 	 * no address and needs none */
-	if (self->opts->allow_net != NULL) {
+	if (self->opts->allow_net != NULL || self->opts->secrets != NULL) {
 		g_autofree gchar *ip =
 		    sbx_hypervisor_backend_get_vm_address(self->backend, self->id);
 		if (ip != NULL) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "sbx-netpol-firewall.h"
+#include "sbx-netpol-keyring.h"
 #include "sbx-netpol-nft.h"
 #include "sbx-netpol-policy.h"
 #include "sbx-netpol-range.h"
@@ -331,6 +332,49 @@ test_firewall_regions(void)
 	g_assert_no_error(error);
 }
 
+/* secrets survive a daemon restart in the kernel keyring, and only there */
+static void
+test_secrets_keyring(void)
+{
+	const gchar *hosts[] = {"api.example.com", "*.example.org", NULL};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SbxNetpolSecrets) secrets = sbx_netpol_secrets_new(
+	    g_variant_new_parsed("{'K': (%^as, 'v4lue'), 'L': (['api.example.com'], 'w')}", hosts),
+	    NULL, &error);
+	g_autofree gchar *id = g_strdup_printf("sbxunit-%d", (int)getpid());
+	g_autoptr(GBytes) blob = NULL;
+	g_autoptr(GBytes) back = NULL;
+	g_autoptr(SbxNetpolSecrets) restored = NULL;
+	g_autoptr(GBytes) junk = g_bytes_new_static("junk", 4);
+
+	g_assert_no_error(error);
+	blob = sbx_netpol_secrets_serialize(secrets);
+	g_assert_true(sbx_netpol_keyring_store(id, blob, &error));
+	g_assert_no_error(error);
+	back = sbx_netpol_keyring_load(id, &error);
+	g_assert_no_error(error);
+	g_assert_true(g_bytes_equal(back, blob));
+	restored = sbx_netpol_secrets_deserialize(back, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(restored->items->len, ==, 2);
+	for (guint i = 0; i < 2; i++) {
+		SbxNetpolSecret *a = g_ptr_array_index(secrets->items, i);
+		SbxNetpolSecret *b = g_ptr_array_index(restored->items, i);
+		g_assert_cmpstr(a->name, ==, b->name);
+		g_assert_cmpstr(a->value, ==, b->value);
+		g_assert_cmpstr(a->placeholder, ==, b->placeholder);
+		g_assert_cmpstrv(a->hosts, b->hosts);
+	}
+	g_assert_cmpstr(sbx_netpol_ca_get_cert_pem(restored->ca), ==,
+			sbx_netpol_ca_get_cert_pem(secrets->ca));
+	sbx_netpol_keyring_remove(id);
+	g_assert_null(sbx_netpol_keyring_load(id, &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+	g_assert_null(sbx_netpol_secrets_deserialize(junk, &error));
+	g_assert_nonnull(error);
+}
+
 static void
 test_policy_parse(void)
 {
@@ -536,6 +580,7 @@ main(int argc, char **argv)
 	g_test_add_func("/netpol/firewall/config", test_firewall_config);
 	g_test_add_func("/netpol/firewall/install", test_firewall_install);
 	g_test_add_func("/netpol/firewall/regions", test_firewall_regions);
+	g_test_add_func("/netpol/secrets/keyring", test_secrets_keyring);
 	g_test_add_func("/netpol/policy/parse", test_policy_parse);
 	g_test_add_func("/netpol/firewall/sandbox", test_firewall_sandbox);
 	return g_test_run();

@@ -862,6 +862,10 @@ test_allow_net_names(void)
 /* matches the value, and the command line that holds it does not */
 #define SECRET_PATTERN "sk-live-Vq8Xn2-netpol-test-valu[e]"
 
+/* the secret's value comes back for allowed.test */
+#define SECRET_CURL                                                                                \
+	"curl -sS --max-time 30 -H \"Authorization: $API_TOKEN\" https://" ALLOWED_NAME "/headers"
+
 /* HTTP/1.1 keep-alive: a first request to allowed.test, then one on the
  * same connection naming blocked.test: "first-status second-result" */
 static const gchar keepalive_py[] =
@@ -1112,6 +1116,9 @@ test_restart_keeps_policy(void)
 	g_variant_builder_add(&opts, "{sv}", "memory", g_variant_new_uint32(768));
 	g_variant_builder_add(&opts, "{sv}", "timeout", g_variant_new_string("20m"));
 	g_variant_builder_add(&opts, "{sv}", "allow_net", g_variant_new_strv(allow, -1));
+	g_variant_builder_add(
+	    &opts, "{sv}", "secrets",
+	    g_variant_new_parsed("{'API_TOKEN': (['" ALLOWED_NAME "'], %s)}", SECRET_VALUE));
 	path = sbx_test_create(NULL, g_variant_builder_end(&opts), &error);
 	g_assert_no_error(error);
 	id = sbx_test_get_id(NULL, path);
@@ -1126,6 +1133,10 @@ test_restart_keeps_policy(void)
 	assert_result(res, fetches[0], ALLOWED_HTTPS);
 	assert_failed(res, fetches[1]);
 	g_clear_pointer(&res, g_hash_table_unref);
+	{
+		g_autofree gchar *out = sh_ok(path, SECRET_CURL);
+		g_assert_cmpstr(out, ==, "auth=" SECRET_VALUE ";key=None");
+	}
 
 	record = g_strdup_printf("%s/%s.json", env->state_dir, id);
 	deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
@@ -1151,6 +1162,11 @@ test_restart_keeps_policy(void)
 	res = guest_fetch(path, fetches);
 	assert_result(res, fetches[0], ALLOWED_HTTPS);
 	assert_failed(res, fetches[1]);
+	/* and its secrets, from the kernel keyring */
+	{
+		g_autofree gchar *out = sh_ok(path, SECRET_CURL);
+		g_assert_cmpstr(out, ==, "auth=" SECRET_VALUE ";key=None");
+	}
 	ASSERT_OK(sbx_test_kill(NULL, path, &error));
 }
 
