@@ -5,6 +5,7 @@
 
 #include <glib/gi18n.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "sbx-ctl.h"
 
@@ -48,6 +49,14 @@ sbx_ctl_create_options_add_entries(SbxCtlCreateOptions *opts, GOptionContext *co
 		"the internet, without private addresses)"),
 	     /* TRANSLATORS: placeholder of --allow-net */
 	     N_("HOST[,HOST...]")},
+	    {"secret", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts->secrets,
+	     N_("Give the sandbox a placeholder in $NAME that becomes the value of sandboxctl's "
+		"own $NAME in HTTPS request headers to these hosts (which --allow-net, if given, "
+		"must "
+		"list); "
+		"the value never enters the sandbox (repeatable)"),
+	     /* TRANSLATORS: placeholder of --secret */
+	     N_("NAME@HOST[,HOST...]")},
 	    {"no-network", 0, 0, G_OPTION_ARG_NONE, &opts->no_network,
 	     N_("Give the sandbox no network at all"), NULL},
 	    {"timeout", 't', 0, G_OPTION_ARG_STRING, &opts->timeout,
@@ -75,6 +84,7 @@ sbx_ctl_create_options_clear(SbxCtlCreateOptions *opts)
 	g_clear_pointer(&opts->timeout, g_free);
 	g_clear_pointer(&opts->volumes, g_strfreev);
 	g_clear_pointer(&opts->allow_net, g_strfreev);
+	g_clear_pointer(&opts->secrets, g_strfreev);
 	opts->no_network = FALSE;
 }
 
@@ -108,6 +118,50 @@ allow_net_to_variant(SbxCtlCreateOptions *opts, GError **error)
 		return NULL;
 	}
 	return g_variant_new_strv((const gchar *const *)hosts, -1);
+}
+
+/* --secret NAME@HOST,HOST -> {NAME: ([HOST, HOST], $NAME)}: the value comes
+ * from our environment, never the command line (other users can read that) */
+static GVariant *
+secrets_to_variant(SbxCtlCreateOptions *opts, GError **error)
+{
+	g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a{s(ass)}"));
+
+	if (!sbx_ctl_check_utf8((const gchar *const *)opts->secrets, error))
+		return NULL;
+	for (guint i = 0; opts->secrets[i] != NULL; i++) {
+		const gchar *at = strchr(opts->secrets[i], '@');
+		g_autofree gchar *name = NULL;
+		g_autoptr(GStrvBuilder) hosts = g_strv_builder_new();
+		g_auto(GStrv) items = NULL;
+		g_auto(GStrv) list = NULL;
+		const gchar *value;
+
+		if (at == NULL || at == opts->secrets[i] || at[1] == '\0') {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    _("--secret %s: expected NAME@HOST[,HOST...]"),
+				    opts->secrets[i]);
+			return NULL;
+		}
+		name = g_strndup(opts->secrets[i], at - opts->secrets[i]);
+		value = g_getenv(name);
+		if (value == NULL || value[0] == '\0' || !g_utf8_validate(value, -1, NULL)) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    _("--secret %s: the environment variable %s is not set (the "
+				      "value comes from there, never from the command line)"),
+				    opts->secrets[i], name);
+			return NULL;
+		}
+		items = g_strsplit(at + 1, ",", -1);
+		for (guint j = 0; items[j] != NULL; j++) {
+			g_strstrip(items[j]);
+			if (items[j][0] != '\0')
+				g_strv_builder_add(hosts, items[j]);
+		}
+		list = g_strv_builder_end(hosts);
+		g_variant_builder_add(&builder, "{s(^ass)}", name, list, value);
+	}
+	return g_variant_builder_end(&builder);
 }
 
 /* the a{sv} of Manager1.CreateSandbox; unset options are left to the daemon's defaults */
@@ -168,6 +222,12 @@ sbx_ctl_create_options_to_variant(SbxCtlCreateOptions *opts, const gchar *defaul
 		if (allow_net == NULL)
 			return NULL;
 		g_variant_builder_add(&builder, "{sv}", "allow_net", allow_net);
+	}
+	if (opts->secrets != NULL) {
+		GVariant *secrets = secrets_to_variant(opts, error);
+		if (secrets == NULL)
+			return NULL;
+		g_variant_builder_add(&builder, "{sv}", "secrets", secrets);
 	}
 	return g_variant_ref_sink(g_variant_builder_end(&builder));
 }

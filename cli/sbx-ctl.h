@@ -49,6 +49,7 @@ typedef struct {
 	gchar **volumes; /* NAME:/PATH[:ro] */
 	gchar *region;
 	gchar **allow_net; /* --allow-net, each a comma separated list */
+	gchar **secrets;   /* --secret NAME@HOST[,HOST...]: the value from $NAME */
 	gboolean no_network;
 } SbxCtlCreateOptions;
 

@@ -11,6 +11,9 @@
 #include "sbx-gw-sandbox-config.h"
 
 #define SBX_GW_MAX_CONFIG_HEADER (64 * 1024)
+/* sandboxd has tighter bounds and says which; these keep the D-Bus call small */
+#define SBX_GW_MAX_ALLOW_NET 256
+#define SBX_GW_MAX_SECRETS 64
 
 static gboolean
 config_error(GError **error, const gchar *message)
@@ -55,6 +58,87 @@ parse_volumes(JsonObject *config, GVariantBuilder *options, GError **error)
 	return TRUE;
 }
 
+/* allowNet: ["host", "*.domain:port", "10.0.0.0/8", ...] -> allow_net (as);
+ * sandboxd checks each entry and names a bad one */
+static gboolean
+parse_allow_net(JsonObject *config, GVariantBuilder *options, GError **error)
+{
+	JsonNode *node = json_object_get_member(config, "allow_net");
+	g_autoptr(GStrvBuilder) hosts = g_strv_builder_new();
+	g_auto(GStrv) list = NULL;
+	JsonArray *array;
+
+	if (node == NULL || JSON_NODE_HOLDS_NULL(node))
+		return TRUE;
+	if (!JSON_NODE_HOLDS_ARRAY(node))
+		return config_error(error, "allowNet: expected an array of strings");
+	array = json_node_get_array(node);
+	if (json_array_get_length(array) > SBX_GW_MAX_ALLOW_NET)
+		return config_error(error, "allowNet: too many entries");
+	for (guint i = 0; i < json_array_get_length(array); i++) {
+		JsonNode *el = json_array_get_element(array, i);
+		if (!JSON_NODE_HOLDS_VALUE(el) || json_node_get_value_type(el) != G_TYPE_STRING)
+			return config_error(error, "allowNet: expected an array of strings");
+		g_strv_builder_add(hosts, json_node_get_string(el));
+	}
+	list = g_strv_builder_end(hosts);
+	g_variant_builder_add(options, "{sv}", "allow_net",
+			      g_variant_new_strv((const gchar *const *)list, -1));
+	return TRUE;
+}
+
+/* secrets: {NAME: {hosts: [...], value}} -> secrets (a{s(ass)}); the
+ * messages never carry a value */
+static gboolean
+parse_secrets(JsonObject *config, GVariantBuilder *options, GError **error)
+{
+	g_auto(GVariantBuilder) secrets = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a{s(ass)}"));
+	JsonNode *node = json_object_get_member(config, "secrets");
+	g_autoptr(GList) names = NULL;
+	JsonObject *object;
+
+	if (node == NULL || JSON_NODE_HOLDS_NULL(node))
+		return TRUE;
+	if (!JSON_NODE_HOLDS_OBJECT(node))
+		return config_error(error, "secrets: expected an object");
+	object = json_node_get_object(node);
+	if (json_object_get_size(object) == 0)
+		return TRUE;
+	if (json_object_get_size(object) > SBX_GW_MAX_SECRETS)
+		return config_error(error, "secrets: too many");
+	names = json_object_get_members(object);
+	for (GList *l = names; l != NULL; l = l->next) {
+		JsonNode *el = json_object_get_member(object, l->data);
+		g_autoptr(GStrvBuilder) hosts = g_strv_builder_new();
+		g_auto(GStrv) list = NULL;
+		JsonNode *hosts_node;
+		const gchar *value = NULL;
+		JsonArray *array;
+
+		if (!JSON_NODE_HOLDS_OBJECT(el) ||
+		    !sbx_gw_rpc_get_string(json_node_get_object(el), "value", TRUE, &value, NULL) ||
+		    (hosts_node = json_object_get_member(json_node_get_object(el), "hosts")) ==
+			NULL ||
+		    !JSON_NODE_HOLDS_ARRAY(hosts_node))
+			return config_error(error,
+					    "secrets: expected {hosts: [string], value: string}");
+		array = json_node_get_array(hosts_node);
+		if (json_array_get_length(array) > SBX_GW_MAX_ALLOW_NET)
+			return config_error(error, "secrets: too many hosts");
+		for (guint i = 0; i < json_array_get_length(array); i++) {
+			JsonNode *h = json_array_get_element(array, i);
+			if (!JSON_NODE_HOLDS_VALUE(h) ||
+			    json_node_get_value_type(h) != G_TYPE_STRING)
+				return config_error(error, "secrets: hosts must be strings");
+			g_strv_builder_add(hosts, json_node_get_string(h));
+		}
+		list = g_strv_builder_end(hosts);
+		g_variant_builder_add(&secrets, "{s(^ass)}", (const gchar *)l->data, list, value);
+	}
+	g_variant_builder_add(options, "{sv}", "secrets", g_variant_builder_end(&secrets));
+	return TRUE;
+}
+
 GVariant *
 sbx_gw_sandbox_config_parse(const gchar *header, const gchar *image, gint64 now_ms, GError **error)
 {
@@ -92,14 +176,8 @@ sbx_gw_sandbox_config_parse(const gchar *header, const gchar *image, gint64 now_
 	g_variant_builder_add(&options, "{sv}", "memory", g_variant_new_uint32((guint32)memory));
 	if (image != NULL && image[0] != '\0')
 		g_variant_builder_add(&options, "{sv}", "image", g_variant_new_string(image));
-	if (json_object_has_member(config, "allow_net") &&
-	    !JSON_NODE_HOLDS_NULL(json_object_get_member(config, "allow_net")))
-		return config_fail(error, "allowNet is not supported by this server yet: "
-					  "sandboxd has no network policy");
-	if (json_object_has_member(config, "secrets") &&
-	    !JSON_NODE_HOLDS_NULL(json_object_get_member(config, "secrets")))
-		return config_fail(error, "secrets are not supported by this server yet: "
-					  "sandboxd has no network policy");
+	if (!parse_allow_net(config, &options, error) || !parse_secrets(config, &options, error))
+		return NULL;
 	if (json_object_has_member(config, "root") &&
 	    !JSON_NODE_HOLDS_NULL(json_object_get_member(config, "root")))
 		return config_fail(error, "root volumes are not supported by this server yet");

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "sbx-netpol-ca.h"
 #include "sbx-netpol-egress.h"
 #include "sbx-netpol-firewall.h"
 
@@ -20,7 +21,7 @@
 
 typedef struct {
 	gchar *ip;
-	gchar *line; /* "set IP ID ENTRY...\n" */
+	gchar *line; /* "set IP ID ENTRY...\n", then "ca" and "secret" lines: secret */
 } Sandbox;
 
 struct _SbxNetpolEgress {
@@ -47,7 +48,7 @@ static void
 sandbox_free(Sandbox *sandbox)
 {
 	g_free(sandbox->ip);
-	g_free(sandbox->line);
+	sbx_netpol_ca_wipe_free(sandbox->line);
 	g_free(sandbox);
 }
 
@@ -123,6 +124,8 @@ sbx_netpol_egress_build_argv(GKeyFile *config, GPtrArray *blocked4, guint16 *por
 	g_autofree gchar *program = NULL;
 	g_autofree gchar *user = NULL;
 	g_autofree gchar *resolve = NULL;
+	g_autofree gchar *upstream_ca = NULL;
+	g_autofree gchar *idle = NULL;
 
 	if (!get_port(config, "EgressPort", SBX_NETPOL_EGRESS_PORT_DEFAULT, port, error) ||
 	    !get_port(config, "EgressDnsPort", SBX_NETPOL_EGRESS_DNS_PORT_DEFAULT, dns_port, error))
@@ -131,6 +134,9 @@ sbx_netpol_egress_build_argv(GKeyFile *config, GPtrArray *blocked4, guint16 *por
 		program = g_key_file_get_string(config, SBX_NETPOL_SECTION, "EgressProgram", NULL);
 		user = g_key_file_get_string(config, SBX_NETPOL_SECTION, "EgressUser", NULL);
 		resolve = g_key_file_get_string(config, SBX_NETPOL_SECTION, "EgressResolve", NULL);
+		upstream_ca =
+		    g_key_file_get_string(config, SBX_NETPOL_SECTION, "EgressUpstreamCA", NULL);
+		idle = g_key_file_get_string(config, SBX_NETPOL_SECTION, "EgressIdleTimeout", NULL);
 	}
 	g_ptr_array_add(argv, program != NULL ? g_strdup(g_strstrip(program))
 					      : g_strdup(SBX_LIBEXECDIR "/sandboxd-egress"));
@@ -147,6 +153,18 @@ sbx_netpol_egress_build_argv(GKeyFile *config, GPtrArray *blocked4, guint16 *por
 		    argv, g_strdup_printf("--blocked=%s", (gchar *)g_ptr_array_index(blocked4, i)));
 	if (blocked4 == NULL || blocked4->len == 0)
 		g_ptr_array_add(argv, g_strdup("--no-blocked"));
+	if (upstream_ca != NULL)
+		g_ptr_array_add(argv, g_strdup_printf("--upstream-ca=%s", g_strstrip(upstream_ca)));
+	if (idle != NULL) {
+		guint64 sec = 0;
+		if (!g_ascii_string_to_unsigned(g_strstrip(idle), 10, 0, 86400, &sec, NULL)) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				    "[network] EgressIdleTimeout: '%s' is not 0-86400 seconds",
+				    idle);
+			return NULL;
+		}
+		g_ptr_array_add(argv, g_strdup_printf("--idle-timeout=%u", (guint)sec));
+	}
 	if (resolve != NULL) {
 		g_auto(GStrv) entries = g_strsplit_set(resolve, " ,", -1);
 		for (guint i = 0; entries[i] != NULL; i++) {
@@ -156,6 +174,29 @@ sbx_netpol_egress_build_argv(GKeyFile *config, GPtrArray *blocked4, guint16 *por
 	}
 	g_ptr_array_add(argv, NULL);
 	return (GStrv)g_ptr_array_free(g_steal_pointer(&argv), FALSE);
+}
+
+void
+sbx_netpol_egress_add_blocked(SbxNetpolEgress *self, GPtrArray *blocked4)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+
+	if (self->argv == NULL || blocked4 == NULL || blocked4->len == 0)
+		return;
+	for (guint i = 0; self->argv[i] != NULL; i++) {
+		/* some zone blocks something now */
+		if (!g_str_equal(self->argv[i], "--no-blocked"))
+			g_ptr_array_add(argv, g_strdup(self->argv[i]));
+	}
+	for (guint i = 0; i < blocked4->len; i++) {
+		g_autofree gchar *arg =
+		    g_strdup_printf("--blocked=%s", (gchar *)g_ptr_array_index(blocked4, i));
+		if (!g_strv_contains((const gchar *const *)self->argv, arg))
+			g_ptr_array_add(argv, g_steal_pointer(&arg));
+	}
+	g_ptr_array_add(argv, NULL);
+	g_strfreev(self->argv);
+	self->argv = (GStrv)g_ptr_array_free(g_steal_pointer(&argv), FALSE);
 }
 
 gboolean
@@ -180,7 +221,7 @@ on_written(GObject *source, GAsyncResult *res, gpointer user_data)
 	if (!g_output_stream_write_all_finish(G_OUTPUT_STREAM(source), res, NULL, &error) &&
 	    g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 		return;
-	g_free(g_queue_pop_head(&self->queue));
+	sbx_netpol_ca_wipe_free(g_queue_pop_head(&self->queue));
 	self->writing = FALSE;
 	write_next(self);
 }
@@ -297,7 +338,7 @@ resend_all(SbxNetpolEgress *self)
 	gpointer value;
 
 	/* a new proxy knows nothing: everything again */
-	g_queue_clear_full(&self->queue, g_free);
+	g_queue_clear_full(&self->queue, (GDestroyNotify)sbx_netpol_ca_wipe_free);
 	self->writing = FALSE;
 	g_hash_table_iter_init(&iter, self->sandboxes);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
@@ -385,7 +426,7 @@ sbx_netpol_egress_stop(SbxNetpolEgress *self)
 	if (self->process != NULL)
 		g_subprocess_send_signal(self->process, SIGTERM);
 	g_clear_object(&self->process);
-	g_queue_clear_full(&self->queue, g_free);
+	g_queue_clear_full(&self->queue, (GDestroyNotify)sbx_netpol_ca_wipe_free);
 	self->writing = FALSE;
 }
 
@@ -397,14 +438,21 @@ sbx_netpol_egress_is_running(SbxNetpolEgress *self)
 
 void
 sbx_netpol_egress_set(SbxNetpolEgress *self, const gchar *id, const gchar *ip,
-		      const SbxNetpolPolicy *policy)
+		      const SbxNetpolPolicy *policy, SbxNetpolSecrets *secrets)
 {
-	g_auto(GStrv) entries = sbx_netpol_policy_to_strv(policy);
-	g_autofree gchar *list = g_strjoinv(" ", entries);
+	g_auto(GStrv) entries = policy != NULL ? sbx_netpol_policy_to_strv(policy) : NULL;
+	g_autofree gchar *list = entries != NULL ? g_strjoinv(" ", entries) : NULL;
 	Sandbox *sandbox = g_new0(Sandbox, 1);
+	gchar *control = secrets != NULL ? sbx_netpol_secrets_to_control(secrets, ip) : NULL;
 
 	sandbox->ip = g_strdup(ip);
-	sandbox->line = g_strdup_printf("set %s %s %s\n", ip, id, list);
+	/* one block: a restarted proxy gets the list, the CA and the secrets together */
+	/* no list: any name (on 443, all the firewall sends) */
+	sandbox->line =
+	    list != NULL
+		? g_strdup_printf("set %s %s %s\n%s", ip, id, list, control != NULL ? control : "")
+		: g_strdup_printf("open %s %s\n%s", ip, id, control != NULL ? control : "");
+	sbx_netpol_ca_wipe_free(control);
 	send_line(self, sandbox->line);
 	g_hash_table_replace(self->sandboxes, g_strdup(id), sandbox);
 }

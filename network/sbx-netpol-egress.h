@@ -9,6 +9,7 @@
 #include <gio/gio.h>
 
 #include "sbx-netpol-policy.h"
+#include "sbx-netpol-secrets.h"
 
 G_BEGIN_DECLS
 
@@ -28,14 +29,18 @@ SbxNetpolEgress *sbx_netpol_egress_new_for_socket(const gchar *path);
  * EgressDnsPort, EgressResolve (tests only) and the blocked ranges */
 GStrv sbx_netpol_egress_build_argv(GKeyFile *config, GPtrArray *blocked4, guint16 *port,
 				   guint16 *dns_port, GError **error);
+/* the proxy also refuses names resolving into @blocked4 (a region's own
+ * ranges): before sbx_netpol_egress_start(); a service keeps its own */
+void sbx_netpol_egress_add_blocked(SbxNetpolEgress *self, GPtrArray *blocked4);
 /* spawns the proxy (or connects to the service); it runs until
  * sbx_netpol_egress_stop() */
 gboolean sbx_netpol_egress_start(SbxNetpolEgress *self, GError **error);
 void sbx_netpol_egress_stop(SbxNetpolEgress *self);
 gboolean sbx_netpol_egress_is_running(SbxNetpolEgress *self);
-/* the sandbox @id at @ip may reach the names of @policy (borrowed) */
+/* the sandbox @id at @ip may reach the names of @policy (borrowed; NULL:
+ * any name), with @secrets (may be NULL; what the proxy needs is copied) */
 void sbx_netpol_egress_set(SbxNetpolEgress *self, const gchar *id, const gchar *ip,
-			   const SbxNetpolPolicy *policy);
+			   const SbxNetpolPolicy *policy, SbxNetpolSecrets *secrets);
 void sbx_netpol_egress_forget(SbxNetpolEgress *self, const gchar *id);
 /* TRUE when @policy has host-name entries (the proxy's business) */
 gboolean sbx_netpol_egress_policy_has_names(const SbxNetpolPolicy *policy);

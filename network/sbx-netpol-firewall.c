@@ -38,6 +38,11 @@ static const SbxConfigKey config_keys[] = {
     /* tests only: the proxy resolves these names from this table
      * ("name=address ..."), not from DNS */
     {"EgressResolve", SBX_CONFIG_STRING},
+    /* secrets: intercepted upstreams are checked against these CAs (PEM)
+     * instead of the host's store; a lab's own CA, or the tests' */
+    {"EgressUpstreamCA", SBX_CONFIG_PATH},
+    /* a proxied connection with no traffic for this long is closed (0: never) */
+    {"EgressIdleTimeout", SBX_CONFIG_UINT, 0, 86400},
     {NULL},
 };
 
@@ -119,9 +124,26 @@ sbx_netpol_firewall_new(GKeyFile *config, GError **error)
 	return g_steal_pointer(&self);
 }
 
-gboolean
-sbx_netpol_firewall_add_bridge(SbxNetpolFirewall *self, const gchar *bridge, GError **error)
+static gboolean
+same_ranges(GPtrArray *a, GPtrArray *b)
 {
+	if (a->len != b->len)
+		return FALSE;
+	for (guint i = 0; i < a->len; i++) {
+		if (!g_ptr_array_find_with_equal_func(b, g_ptr_array_index(a, i), g_str_equal,
+						      NULL))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+sbx_netpol_firewall_add_bridge_with_ranges(SbxNetpolFirewall *self, const gchar *bridge,
+					   const gchar *blocked, GError **error)
+{
+	g_autoptr(GPtrArray) v4 = NULL;
+	g_autoptr(GPtrArray) v6 = NULL;
+
 	g_return_val_if_fail(SBX_IS_NETPOL_FIREWALL(self), FALSE);
 
 	if (!sbx_netpol_ruleset_ifname_is_valid(bridge)) {
@@ -129,14 +151,32 @@ sbx_netpol_firewall_add_bridge(SbxNetpolFirewall *self, const gchar *bridge, GEr
 			    "'%s' is not a valid bridge name", bridge != NULL ? bridge : "");
 		return FALSE;
 	}
+	if (blocked == NULL) {
+		v4 = g_ptr_array_ref(self->blocked4);
+		v6 = g_ptr_array_ref(self->blocked6);
+	} else if (!sbx_netpol_range_parse_list(blocked, &v4, &v6, error)) {
+		g_prefix_error(error, "BlockedRanges: ");
+		return FALSE;
+	}
 	for (guint i = 0; i < self->zones->len; i++) {
 		SbxNetpolZone *zone = g_ptr_array_index(self->zones, i);
-		if (g_strcmp0(zone->bridge, bridge) == 0)
+		if (g_strcmp0(zone->bridge, bridge) != 0)
+			continue;
+		if (same_ranges(zone->blocked4, v4) && same_ranges(zone->blocked6, v6))
 			return TRUE;
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "bridge %s: regions sharing it have different BlockedRanges", bridge);
+		return FALSE;
 	}
-	g_ptr_array_add(self->zones,
-			sbx_netpol_ruleset_zone_new(bridge, self->blocked4, self->blocked6));
+	g_ptr_array_add(self->zones, sbx_netpol_ruleset_zone_new(bridge, v4, v6));
+	sbx_netpol_egress_add_blocked(self->egress, v4);
 	return TRUE;
+}
+
+gboolean
+sbx_netpol_firewall_add_bridge(SbxNetpolFirewall *self, const gchar *bridge, GError **error)
+{
+	return sbx_netpol_firewall_add_bridge_with_ranges(self, bridge, NULL, error);
 }
 
 static void
@@ -275,8 +315,9 @@ on_sandbox_added(GObject *source, GAsyncResult *res, gpointer user_data)
 
 void
 sbx_netpol_firewall_add_sandbox_async(SbxNetpolFirewall *self, const gchar *id, const gchar *ip,
-				      const SbxNetpolPolicy *policy, GCancellable *cancellable,
-				      GAsyncReadyCallback callback, gpointer user_data)
+				      const SbxNetpolPolicy *policy, SbxNetpolSecrets *secrets,
+				      GCancellable *cancellable, GAsyncReadyCallback callback,
+				      gpointer user_data)
 {
 	g_autoptr(GTask) task = g_task_new(self, cancellable, callback, user_data);
 	g_autofree gchar *script = NULL;
@@ -290,18 +331,22 @@ sbx_netpol_firewall_add_sandbox_async(SbxNetpolFirewall *self, const gchar *id, 
 					sbx_netpol_firewall_get_failure(self));
 		return;
 	}
-	if (sbx_netpol_egress_policy_has_names(policy)) {
+	if (policy == NULL || sbx_netpol_egress_policy_has_names(policy)) {
 		if (!sbx_netpol_egress_is_running(self->egress)) {
-			g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
-						"host names need sandboxd-egress, which is not "
-						"running");
+			g_task_return_new_error(
+			    task, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+			    "host names and secrets need sandboxd-egress, which "
+			    "is not running");
 			return;
 		}
 		/* the proxy knows the sandbox before its traffic can reach it */
-		sbx_netpol_egress_set(self->egress, id, ip, policy);
+		sbx_netpol_egress_set(self->egress, id, ip, policy, secrets);
 	}
-	script = sbx_netpol_ruleset_build_sandbox(self->table, id, ip, policy, self->egress_port,
-						  self->dns_port, &error);
+	script = policy != NULL
+		     ? sbx_netpol_ruleset_build_sandbox(self->table, id, ip, policy,
+							self->egress_port, self->dns_port, &error)
+		     : sbx_netpol_ruleset_build_sandbox_open(self->table, id, ip, self->egress_port,
+							     &error);
 	if (script == NULL) {
 		sbx_netpol_egress_forget(self->egress, id);
 		g_task_return_error(task, error);

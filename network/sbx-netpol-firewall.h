@@ -40,15 +40,22 @@ gboolean sbx_netpol_firewall_is_active(SbxNetpolFirewall *self);
 const gchar *sbx_netpol_firewall_get_failure(SbxNetpolFirewall *self);
 const gchar *sbx_netpol_firewall_get_table(SbxNetpolFirewall *self);
 
-/* the rules of a sandbox with an allow_net list (@policy, borrowed), by its
- * guest address; fails when the firewall is not installed */
+/* the rules of a sandbox with an allow_net list (@policy, borrowed) and its
+ * @secrets (NULL: none), by its guest address; fails when the firewall is
+ * not installed. @policy NULL (with @secrets): the default isolation, HTTPS
+ * through the egress proxy */
 void sbx_netpol_firewall_add_sandbox_async(SbxNetpolFirewall *self, const gchar *id,
 					   const gchar *ip, const SbxNetpolPolicy *policy,
-					   GCancellable *cancellable, GAsyncReadyCallback callback,
-					   gpointer user_data);
+					   SbxNetpolSecrets *secrets, GCancellable *cancellable,
+					   GAsyncReadyCallback callback, gpointer user_data);
 gboolean sbx_netpol_firewall_add_sandbox_finish(SbxNetpolFirewall *self, GAsyncResult *res,
 						GError **error);
 /* drops them (a sandbox without rules of its own: nothing to do); never blocks */
+/* a bridge with blocked ranges of its own (a region's BlockedRanges; NULL:
+ * [network] BlockedRanges). Names through the proxy are refused in every
+ * zone's ranges (one proxy serves all). Regions sharing a bridge must agree. */
+gboolean sbx_netpol_firewall_add_bridge_with_ranges(SbxNetpolFirewall *self, const gchar *bridge,
+						    const gchar *blocked, GError **error);
 void sbx_netpol_firewall_remove_sandbox(SbxNetpolFirewall *self, const gchar *id);
 
 /* the egress proxy it starts with the table (its "denied" signal) */

@@ -330,6 +330,36 @@ sbx_netpol_ruleset_build_sandbox(const gchar *table, const gchar *id, const gcha
 }
 
 gchar *
+sbx_netpol_ruleset_build_sandbox_open(const gchar *table, const gchar *id, const gchar *ip,
+				      guint16 egress_port, GError **error)
+{
+	g_autofree gchar *out_chain = chain_name(id != NULL ? id : "", "out");
+	g_autofree gchar *host_chain = chain_name(id != NULL ? id : "", "host");
+	g_autofree gchar *nat_chain = chain_name(id != NULL ? id : "", "nat");
+
+	if (!check_sandbox(table, id, ip, error))
+		return NULL;
+	/* no drop in its chains: after them the base chains' rules apply as to
+	 * any sandbox (blocked ranges, DNS to the host) */
+	return g_strdup_printf(
+	    "add chain inet %s %s\n"
+	    "flush chain inet %s %s\n"
+	    "add chain inet %s %s\n"
+	    "flush chain inet %s %s\n"
+	    "add chain inet %s %s\n"
+	    "flush chain inet %s %s\n"
+	    "add rule inet %s %s tcp dport 443 ct mark set " SBX_NETPOL_RULESET_EGRESS_MARK
+	    " redirect to :%u\n"
+	    "add rule inet %s %s ct status dnat tcp dport %u accept\n"
+	    "add element inet %s sandbox_out { %s : jump %s }\n"
+	    "add element inet %s sandbox_host { %s : jump %s }\n"
+	    "add element inet %s sandbox_nat { %s : jump %s }\n",
+	    table, out_chain, table, out_chain, table, host_chain, table, host_chain, table,
+	    nat_chain, table, nat_chain, table, nat_chain, egress_port, table, host_chain,
+	    egress_port, table, ip, out_chain, table, ip, host_chain, table, ip, nat_chain);
+}
+
+gchar *
 sbx_netpol_ruleset_build_sandbox_delete(const gchar *table, const gchar *id, const gchar *ip,
 					GError **error)
 {

@@ -47,6 +47,11 @@ gchar *sbx_netpol_ruleset_build_sandbox(const gchar *table, const gchar *id, con
 					const SbxNetpolPolicy *policy, guint16 egress_port,
 					guint16 dns_port, GError **error);
 /* removes them */
+/* a sandbox with secrets and no allow_net: the default isolation, its TCP
+ * to port 443 to the egress proxy (which lets any name through and
+ * intercepts the secrets' hosts) */
+gchar *sbx_netpol_ruleset_build_sandbox_open(const gchar *table, const gchar *id, const gchar *ip,
+					     guint16 egress_port, GError **error);
 gchar *sbx_netpol_ruleset_build_sandbox_delete(const gchar *table, const gchar *id, const gchar *ip,
 					       GError **error);
 

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <netinet/in.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "sbx-egress-conn.h"
+#include "sbx-egress-http.h"
+#include "sbx-egress-replay.h"
 #include "sbx-egress-sniff.h"
 
 /* linux/netfilter_ipv4.h, which clashes with netinet/in.h */
@@ -21,17 +24,24 @@ typedef struct {
 	GIOStream *to;
 	guint8 buf[PUMP_BUFFER];
 	gboolean done;
+	SbxEgressHttp *http; /* guest to upstream: each request checked */
+	GByteArray *out;     /* what the parser passes on */
 } Pump;
 
 struct _Conn {
 	SbxEgressConnContext *ctx;
 	GSocketConnection *guest;
-	GIOStream *upstream;
+	GIOStream *guest_io; /* the guest connection, or our TLS server on it */
+	GIOStream *upstream; /* the socket, or our TLS client on it */
+	gchar *leaf;	     /* intercepted: the certificate (and key) we show the guest */
+	gint64 last_active;
+	guint idle_id;
 	GCancellable *cancellable;
 	guint timeout_id;
 	gchar *ip;
 	gchar *host;
 	guint16 port;
+	gboolean tls;
 	guint8 buf[SBX_EGRESS_SNIFF_MAX_TLS];
 	gsize len;
 	Pump up;
@@ -45,7 +55,16 @@ conn_free(Conn *conn)
 {
 	if (conn->timeout_id != 0)
 		g_source_remove(conn->timeout_id);
+	if (conn->idle_id != 0)
+		g_source_remove(conn->idle_id);
+	g_clear_pointer(&conn->up.http, sbx_egress_http_free);
+	if (conn->up.out != NULL) {
+		explicit_bzero(conn->up.out->data, conn->up.out->len);
+		g_byte_array_unref(conn->up.out);
+	}
+	explicit_bzero(conn->up.buf, sizeof(conn->up.buf));
 	g_clear_object(&conn->upstream);
+	g_clear_object(&conn->guest_io);
 	g_io_stream_close(G_IO_STREAM(conn->guest), NULL, NULL);
 	g_object_unref(conn->guest);
 	g_object_unref(conn->cancellable);
@@ -59,6 +78,9 @@ conn_free(Conn *conn)
 	}
 	g_free(conn->ip);
 	g_free(conn->host);
+	if (conn->leaf != NULL)
+		explicit_bzero(conn->leaf, strlen(conn->leaf));
+	g_free(conn->leaf);
 	conn->ctx->active--;
 	g_free(conn);
 }
@@ -96,12 +118,45 @@ on_timeout(gpointer user_data)
 
 static void pump_read(Pump *pump);
 
+/* a denial in the middle of a connection: reported once, the pumps end it */
+static void
+pump_deny(Conn *conn, const gchar *why)
+{
+	if (conn->ctx->denied != NULL && !g_cancellable_is_cancelled(conn->cancellable))
+		conn->ctx->denied(conn->ip, conn->host, conn->port, why, conn->ctx->user_data);
+	g_cancellable_cancel(conn->cancellable);
+}
+
+/* no byte either way for the idle timeout: the connection goes */
+static gboolean
+on_idle(gpointer user_data)
+{
+	Conn *conn = user_data;
+	gint64 idle = g_get_monotonic_time() - conn->last_active;
+
+	if (idle < (gint64)conn->ctx->idle_timeout_sec * G_USEC_PER_SEC)
+		return G_SOURCE_CONTINUE;
+	conn->idle_id = 0;
+	g_cancellable_cancel(conn->cancellable);
+	return G_SOURCE_REMOVE;
+}
+
 /* called at the end of every pump callback: the last one out frees */
 static void
 pump_settle(Conn *conn)
 {
 	if (conn->pumping == 0 && conn->up.done && conn->down.done)
 		conn_free(conn);
+}
+
+static void
+on_tls_closed(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Pump *pump = user_data;
+
+	g_output_stream_close_finish(G_OUTPUT_STREAM(source), res, NULL);
+	pump->conn->pumping--;
+	pump_settle(pump->conn);
 }
 
 /* an end of stream is passed on as a half-close, so request-then-shutdown
@@ -112,9 +167,16 @@ pump_finish(Pump *pump, gboolean error)
 	pump->done = TRUE;
 	if (error)
 		g_cancellable_cancel(pump->conn->cancellable);
-	else
+	else if (G_IS_SOCKET_CONNECTION(pump->to))
 		g_socket_shutdown(g_socket_connection_get_socket(G_SOCKET_CONNECTION(pump->to)),
 				  FALSE, TRUE, NULL);
+	else {
+		/* TLS: close_notify, without waiting in the main loop */
+		pump->conn->pumping++;
+		g_output_stream_close_async(g_io_stream_get_output_stream(pump->to),
+					    G_PRIORITY_DEFAULT, pump->conn->cancellable,
+					    on_tls_closed, pump);
+	}
 }
 
 static void
@@ -136,13 +198,32 @@ on_pump_read(GObject *source, GAsyncResult *res, gpointer user_data)
 	Pump *pump = user_data;
 	gssize n = g_input_stream_read_finish(G_INPUT_STREAM(source), res, NULL);
 
+	g_autoptr(GError) error = NULL;
+	const guint8 *data = pump->buf;
+
 	pump->conn->pumping--;
+	pump->conn->last_active = g_get_monotonic_time();
+	if (n > 0 && pump->http != NULL) {
+		g_byte_array_set_size(pump->out, 0);
+		if (!sbx_egress_http_feed(pump->http, pump->buf, n, pump->out, &error)) {
+			pump_deny(pump->conn, error->message);
+			n = -1;
+		} else {
+			data = pump->out->data;
+			n = pump->out->len;
+			if (n == 0) {
+				pump_read(pump);
+				pump_settle(pump->conn);
+				return;
+			}
+		}
+	}
 	if (n <= 0) {
 		pump_finish(pump, n < 0);
 	} else {
 		pump->conn->pumping++;
-		g_output_stream_write_all_async(g_io_stream_get_output_stream(pump->to), pump->buf,
-						n, G_PRIORITY_DEFAULT, pump->conn->cancellable,
+		g_output_stream_write_all_async(g_io_stream_get_output_stream(pump->to), data, n,
+						G_PRIORITY_DEFAULT, pump->conn->cancellable,
 						on_pump_written, pump);
 	}
 	pump_settle(pump->conn);
@@ -167,6 +248,21 @@ pump_start(Pump *pump, Conn *conn, GIOStream *from, GIOStream *to)
 }
 
 static void
+start_pumps(Conn *conn)
+{
+	if (conn->timeout_id != 0) {
+		g_source_remove(conn->timeout_id);
+		conn->timeout_id = 0;
+	}
+	conn->last_active = g_get_monotonic_time();
+	if (conn->ctx->idle_timeout_sec > 0)
+		conn->idle_id =
+		    g_timeout_add_seconds(MAX(conn->ctx->idle_timeout_sec / 4, 1), on_idle, conn);
+	pump_start(&conn->up, conn, conn->guest_io, conn->upstream);
+	pump_start(&conn->down, conn, conn->upstream, conn->guest_io);
+}
+
+static void
 on_sent(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	Conn *conn = user_data;
@@ -175,12 +271,117 @@ on_sent(GObject *source, GAsyncResult *res, gpointer user_data)
 		conn_free(conn);
 		return;
 	}
-	if (conn->timeout_id != 0) {
-		g_source_remove(conn->timeout_id);
-		conn->timeout_id = 0;
+	start_pumps(conn);
+}
+
+static void
+on_guest_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Conn *conn = user_data;
+
+	/* the guest may not trust our CA (its own bundle): its business, no denial */
+	if (!g_tls_connection_handshake_finish(G_TLS_CONNECTION(source), res, NULL)) {
+		conn_free(conn);
+		return;
 	}
-	pump_start(&conn->up, conn, G_IO_STREAM(conn->guest), conn->upstream);
-	pump_start(&conn->down, conn, conn->upstream, G_IO_STREAM(conn->guest));
+	start_pumps(conn);
+}
+
+/* the upstream is who it says: now the guest gets our leaf for the name and
+ * sees its first bytes (the ClientHello we read) again */
+static void
+on_upstream_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Conn *conn = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GTlsCertificate) leaf = NULL;
+	g_autoptr(GInputStream) replay = NULL;
+	g_autoptr(GIOStream) base = NULL;
+	const gchar *alpn[] = {"http/1.1", NULL};
+
+	if (!g_tls_connection_handshake_finish(G_TLS_CONNECTION(source), res, &error)) {
+		conn_deny(conn, g_error_matches(error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE)
+				    ? "upstream certificate not trusted"
+				    : "upstream TLS failed");
+		return;
+	}
+	leaf = g_tls_certificate_new_from_pem(conn->leaf, -1, &error);
+	if (leaf == NULL) {
+		conn_deny(conn, "no certificate for the name");
+		return;
+	}
+	replay = sbx_egress_replay_new(g_io_stream_get_input_stream(G_IO_STREAM(conn->guest)),
+				       conn->buf, conn->len);
+	base =
+	    g_simple_io_stream_new(replay, g_io_stream_get_output_stream(G_IO_STREAM(conn->guest)));
+	g_clear_object(&conn->guest_io);
+	conn->guest_io = G_IO_STREAM(g_tls_server_connection_new(base, leaf, &error));
+	if (conn->guest_io == NULL) {
+		conn_deny(conn, "TLS server failed");
+		return;
+	}
+	g_tls_connection_set_advertised_protocols(G_TLS_CONNECTION(conn->guest_io), alpn);
+	g_tls_connection_handshake_async(G_TLS_CONNECTION(conn->guest_io), G_PRIORITY_DEFAULT,
+					 conn->cancellable, on_guest_handshake, conn);
+}
+
+/* --upstream-ca: the name's certificate must chain to one of these, valid now */
+static gboolean
+on_accept_certificate(GTlsConnection *tls, GTlsCertificate *peer, GTlsCertificateFlags errors,
+		      gpointer user_data)
+{
+	Conn *conn = user_data;
+	g_autoptr(GSocketConnectable) identity = g_network_address_new(conn->host, conn->port);
+
+	for (GList *l = conn->ctx->upstream_ca; l != NULL; l = l->next) {
+		if (g_tls_certificate_verify(peer, identity, l->data) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* intercepted: our TLS client to the name, checked against the host's CAs */
+static void
+intercept(Conn *conn)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSocketConnectable) identity = g_network_address_new(conn->host, conn->port);
+	GIOStream *tls = g_tls_client_connection_new(conn->upstream, identity, &error);
+	const gchar *alpn[] = {"http/1.1", NULL};
+
+	if (tls == NULL) {
+		conn_deny(conn, "TLS client failed");
+		return;
+	}
+	g_object_unref(conn->upstream);
+	conn->upstream = tls;
+	if (conn->ctx->upstream_ca != NULL) {
+		/* only those CAs: no database, so every certificate comes to us */
+		g_tls_connection_set_database(G_TLS_CONNECTION(tls), NULL);
+		g_signal_connect(tls, "accept-certificate", G_CALLBACK(on_accept_certificate),
+				 conn);
+	}
+	g_tls_connection_set_advertised_protocols(G_TLS_CONNECTION(tls), alpn);
+	conn->up.http = sbx_egress_http_new(
+	    conn->host, sbx_egress_policy_get_secrets(conn->ctx->policy, conn->ip));
+	conn->up.out = g_byte_array_new();
+	g_tls_connection_handshake_async(G_TLS_CONNECTION(tls), G_PRIORITY_DEFAULT,
+					 conn->cancellable, on_upstream_handshake, conn);
+}
+
+/* plain HTTP: every request on the connection is checked, the first too */
+static gboolean
+parse_first(Conn *conn)
+{
+	g_autoptr(GError) error = NULL;
+
+	conn->up.http = sbx_egress_http_new(conn->host, NULL);
+	conn->up.out = g_byte_array_new();
+	if (!sbx_egress_http_feed(conn->up.http, conn->buf, conn->len, conn->up.out, &error)) {
+		conn_deny(conn, error->message);
+		return FALSE;
+	}
+	return TRUE;
 }
 
 static void
@@ -196,6 +397,18 @@ on_connected(GObject *source, GAsyncResult *res, gpointer user_data)
 		return;
 	}
 	conn->upstream = G_IO_STREAM(upstream);
+	if (conn->leaf != NULL) {
+		intercept(conn);
+		return;
+	}
+	if (!conn->tls) {
+		if (!parse_first(conn))
+			return;
+		g_output_stream_write_all_async(
+		    g_io_stream_get_output_stream(conn->upstream), conn->up.out->data,
+		    conn->up.out->len, G_PRIORITY_DEFAULT, conn->cancellable, on_sent, conn);
+		return;
+	}
 	/* what the guest sent so far, then everything else, both ways */
 	g_output_stream_write_all_async(g_io_stream_get_output_stream(conn->upstream), conn->buf,
 					conn->len, G_PRIORITY_DEFAULT, conn->cancellable, on_sent,
@@ -274,6 +487,17 @@ on_read(GObject *source, GAsyncResult *res, gpointer user_data)
 		conn_deny(conn, "not in allow_net");
 		return;
 	}
+	conn->tls = tls;
+	if (tls) {
+		g_autoptr(GError) error = NULL;
+		/* a copy: the policy may be replaced while we connect */
+		conn->leaf = g_strdup(
+		    sbx_egress_policy_intercept(conn->ctx->policy, conn->ip, conn->host, &error));
+		if (error != NULL) {
+			conn_deny(conn, "no certificate for the name");
+			return;
+		}
+	}
 	g_resolver_lookup_by_name_with_flags_async(conn->ctx->resolver, conn->host,
 						   G_RESOLVER_NAME_LOOKUP_FLAGS_IPV4_ONLY,
 						   conn->cancellable, on_resolved, conn);
@@ -302,6 +526,7 @@ sbx_egress_conn_start(SbxEgressConnContext *ctx, GSocketConnection *guest)
 	ctx->active++;
 	conn->ctx = ctx;
 	conn->guest = g_object_ref(guest);
+	conn->guest_io = g_object_ref(G_IO_STREAM(guest));
 	conn->cancellable = g_cancellable_new();
 	conn->ip = g_inet_address_to_string(
 	    g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(peer)));

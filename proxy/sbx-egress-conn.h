@@ -16,6 +16,8 @@ G_BEGIN_DECLS
 #define SBX_EGRESS_CONN_MAX 1024
 /* one sandbox cannot take every connection the proxy has */
 #define SBX_EGRESS_CONN_MAX_PER_SANDBOX 256
+/* a connection with no byte either way for this long goes */
+#define SBX_EGRESS_CONN_IDLE_SEC_DEFAULT 600
 
 typedef void (*SbxEgressConnDenied)(const gchar *ip, const gchar *host, guint16 port,
 				    const gchar *why, gpointer user_data);
@@ -28,6 +30,9 @@ typedef struct {
 	gpointer user_data;
 	guint active;
 	GHashTable *per_ip; /* IPv4 text -> open connections (GUINT_TO_POINTER) */
+	/* GTlsCertificate, read before dropping privileges; NULL: the host's CAs */
+	GList *upstream_ca;
+	guint idle_timeout_sec; /* 0: none */
 } SbxEgressConnContext;
 
 /* takes over @guest; @ctx must outlive it */

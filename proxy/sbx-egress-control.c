@@ -18,6 +18,74 @@ struct _SbxEgressControl {
 	gboolean writing;
 };
 
+/* base64 that must decode to text */
+static gchar *
+decode(const gchar *b64, gsize *len)
+{
+	gsize n = 0;
+	guchar *raw = g_base64_decode(b64, &n);
+	gchar *text;
+
+	if (raw == NULL || n == 0) {
+		g_free(raw);
+		return NULL;
+	}
+	text = g_realloc(raw, n + 1);
+	text[n] = '\0';
+	*len = n;
+	return text;
+}
+
+static void
+wipe_free(gchar *text, gsize len)
+{
+	if (text != NULL)
+		explicit_bzero(text, len);
+	g_free(text);
+}
+
+/* "ca IP CERT KEY": PEM in base64 */
+static gboolean
+apply_ca(SbxEgressPolicy *policy, gchar **words, GError **error)
+{
+	gsize cert_len = 0, key_len = 0;
+	g_autofree gchar *cert = decode(words[2], &cert_len);
+	gchar *key = decode(words[3], &key_len);
+	gboolean ok;
+
+	if (cert == NULL || key == NULL) {
+		wipe_free(key, key_len);
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "ca: bad base64");
+		return FALSE;
+	}
+	ok = sbx_egress_policy_set_ca(policy, words[1], cert, key, error);
+	wipe_free(key, key_len);
+	explicit_bzero(words[3], strlen(words[3]));
+	return ok;
+}
+
+/* "secret IP PLACEHOLDER VALUE HOST,HOST...": the value in base64 */
+static gboolean
+apply_secret(SbxEgressPolicy *policy, gchar **words, GError **error)
+{
+	gsize len = 0;
+	gchar *value = decode(words[3], &len);
+	g_auto(GStrv) hosts = g_strsplit(words[4], ",", SBX_EGRESS_SECRET_HOSTS_MAX + 1);
+	SbxEgressSecret *secret = NULL;
+
+	explicit_bzero(words[3], strlen(words[3]));
+	if (value == NULL) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "secret: bad base64");
+		return FALSE;
+	}
+	secret = sbx_egress_secret_new(words[2], value, len, (const gchar *const *)hosts, error);
+	wipe_free(value, len);
+	if (secret == NULL)
+		return FALSE;
+	return sbx_egress_policy_add_secret(policy, words[1], secret, error);
+}
+
 gboolean
 sbx_egress_control_apply(SbxEgressPolicy *policy, const gchar *line, GError **error)
 {
@@ -27,6 +95,12 @@ sbx_egress_control_apply(SbxEgressPolicy *policy, const gchar *line, GError **er
 	if (n >= 3 && g_str_equal(words[0], "set"))
 		return sbx_egress_policy_set(policy, words[1], words[2],
 					     (const gchar *const *)words + 3, error);
+	if (n == 3 && g_str_equal(words[0], "open"))
+		return sbx_egress_policy_set_open(policy, words[1], words[2], error);
+	if (n == 4 && g_str_equal(words[0], "ca"))
+		return apply_ca(policy, words, error);
+	if (n == 5 && g_str_equal(words[0], "secret"))
+		return apply_secret(policy, words, error);
 	if (n == 2 && g_str_equal(words[0], "forget")) {
 		sbx_egress_policy_remove(policy, words[1]);
 		return TRUE;
@@ -55,6 +129,8 @@ on_line(GObject *source, GAsyncResult *res, gpointer user_data)
 	if (len > SBX_EGRESS_CONTROL_MAX_LINE ||
 	    !sbx_egress_control_apply(self->policy, line, &error))
 		g_warning("control: %s", error != NULL ? error->message : "line too long");
+	/* it may have carried a secret */
+	explicit_bzero(line, len);
 	read_line(self);
 }
 

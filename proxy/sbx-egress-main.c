@@ -171,6 +171,8 @@ run(gint argc, gchar **argv, GError **error)
 	g_autofree gchar *user = NULL;
 	g_auto(GStrv) blocked = NULL;
 	g_auto(GStrv) resolve = NULL;
+	g_autofree gchar *upstream_ca = NULL;
+	gint idle_timeout = SBX_EGRESS_CONN_IDLE_SEC_DEFAULT;
 	const GOptionEntry entries[] = {
 	    {"control-fd", 0, 0, G_OPTION_ARG_INT, &control_fd, "sandboxd's socketpair end", "FD"},
 	    {"control-socket", 0, 0, G_OPTION_ARG_FILENAME, &control_path,
@@ -182,6 +184,10 @@ run(gint argc, gchar **argv, GError **error)
 	     "never connect upstream into this range (default: the private ranges)", "CIDR"},
 	    {"no-blocked", 0, 0, G_OPTION_ARG_NONE, &no_blocked,
 	     "no blocked ranges at all (a lab network)", NULL},
+	    {"idle-timeout", 0, 0, G_OPTION_ARG_INT, &idle_timeout,
+	     "close a connection with no traffic for this long (0: never)", "SECONDS"},
+	    {"upstream-ca", 0, 0, G_OPTION_ARG_FILENAME, &upstream_ca,
+	     "check intercepted upstreams against these CAs, not the host's", "FILE"},
 	    {"resolve", 0, 0, G_OPTION_ARG_STRING_ARRAY, &resolve,
 	     "tests only: resolve names from this table, not DNS", "NAME=ADDR"},
 	    {NULL}};
@@ -217,6 +223,29 @@ run(gint argc, gchar **argv, GError **error)
 		g_ptr_array_add(v4, NULL);
 		blocked = g_strdupv((gchar **)v4->pdata);
 	}
+	if (idle_timeout < 0) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				    "--idle-timeout must not be negative");
+		return FALSE;
+	}
+	/* secrets: TLS on both sides of an intercepted connection */
+	if (!g_tls_backend_supports_tls(g_tls_backend_get_default())) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+				    "no TLS backend (install glib-networking)");
+		return FALSE;
+	}
+	if (upstream_ca != NULL) {
+		/* read now: the unprivileged proxy may not open the file later */
+		egress.conn_ctx.upstream_ca =
+		    g_tls_certificate_list_new_from_file(upstream_ca, error);
+		if (egress.conn_ctx.upstream_ca == NULL) {
+			if (error != NULL && *error == NULL)
+				g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+					    "--upstream-ca %s: no certificate", upstream_ca);
+			return FALSE;
+		}
+	}
+	egress.conn_ctx.idle_timeout_sec = idle_timeout;
 	if ((listen_addr = parse_address(listen, error)) == NULL ||
 	    (dns_addr = parse_address(dns, error)) == NULL)
 		return FALSE;
@@ -278,6 +307,7 @@ run(gint argc, gchar **argv, GError **error)
 	g_socket_service_stop(service);
 	g_clear_pointer(&egress.control, sbx_egress_control_free);
 	g_hash_table_unref(egress.conn_ctx.per_ip);
+	g_list_free_full(egress.conn_ctx.upstream_ca, g_object_unref);
 	return TRUE;
 }
 
@@ -286,9 +316,13 @@ main(int argc, char **argv)
 {
 	g_autoptr(GError) error = NULL;
 
-	/* no GIO modules (dconf, proxy resolvers, VFS): less code in a process
-	 * that guests talk to, and none that wants a home directory */
-	g_setenv("GIO_MODULE_DIR", "/nonexistent", TRUE);
+	/* of GIO's modules only the TLS backend (GnuTLS, for secrets): the
+	 * module cache loads a module when its extension point is first used,
+	 * and the built-in choices below keep dconf and proxy resolvers out */
+	g_setenv("GIO_MODULE_DIR", SBX_GIO_MODULE_DIR, TRUE);
+	g_unsetenv("GIO_EXTRA_MODULES");
+	g_setenv("GIO_USE_TLS", "gnutls", TRUE);
+	g_setenv("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
 	g_setenv("GSETTINGS_BACKEND", "memory", TRUE);
 	g_setenv("GIO_USE_VFS", "local", TRUE);
 	g_unsetenv("DBUS_SESSION_BUS_ADDRESS");

@@ -23,6 +23,8 @@ SBX_RUNTIME_PACKAGES=(
 	# network isolation: sandboxd's nftables table (nft), libvirt's nwfilter (ebtables
 	# and iptables, in the iptables package), ip/bridge for the netpol tests
 	nftables iproute2
+	# secrets: the per-sandbox CA (GnuTLS) and sandboxd-egress's TLS (GIO's GnuTLS backend)
+	libgnutls28-dev glib-networking
 )
 # only the test suite needs these (libFuzzer comes with clang's runtime)
 SBX_TEST_PACKAGES=(

@@ -65,6 +65,8 @@ static const SbxConfigKey limits_keys[] = {
 
 /* [region NAME]: the backend, then the backend's own keys */
 static const SbxConfigKey region_backend_key = {"Backend", SBX_CONFIG_STRING};
+/* and what its guests never reach, instead of [network] BlockedRanges */
+static const SbxConfigKey region_blocked_key = {"BlockedRanges", SBX_CONFIG_STRING};
 
 /* durable volumes: capacity bounds and the backend CreateVolume uses */
 static const SbxConfigKey volumes_keys[] = {
@@ -227,6 +229,8 @@ find_key_in(const SbxConfigKey *keys, gboolean is_region, const gchar *name)
 {
 	if (is_region && g_strcmp0(name, region_backend_key.name) == 0)
 		return &region_backend_key;
+	if (is_region && g_strcmp0(name, region_blocked_key.name) == 0)
+		return &region_blocked_key;
 	return find_key(keys, name);
 }
 

@@ -161,8 +161,12 @@ setup_firewall(SbxDaemon *self, GError **error)
 	for (guint i = 0; i < self->regions->len; i++) {
 		SbxRegion *region = g_ptr_array_index(self->regions, i);
 		const gchar *bridge = sbx_hypervisor_backend_get_network_bridge(region->backend);
-		if (bridge != NULL &&
-		    !sbx_netpol_firewall_add_bridge(self->firewall, bridge, error)) {
+		g_autofree gchar *group =
+		    g_strconcat(SBX_REGION_SECTION_PREFIX, region->name, NULL);
+		g_autofree gchar *blocked = g_key_file_get_string(
+		    sbx_config_get_keyfile(self->config), group, "BlockedRanges", NULL);
+		if (bridge != NULL && !sbx_netpol_firewall_add_bridge_with_ranges(
+					  self->firewall, bridge, blocked, error)) {
 			g_prefix_error(error, "region %s: ", region->name);
 			return FALSE;
 		}

@@ -254,6 +254,7 @@ sbx_options_create_free(SbxCreateOptions *opts)
 	g_free(opts->image);
 	g_free(opts->region);
 	g_clear_pointer(&opts->allow_net, sbx_netpol_policy_free);
+	g_clear_pointer(&opts->secrets, sbx_netpol_secrets_free);
 	g_free(opts);
 }
 
@@ -273,6 +274,7 @@ sbx_options_create_parse(GVariant *options, SbxConfig *config, GError **error)
 	GVariantIter iter;
 	const gchar *key;
 	GVariant *value_raw;
+	g_autoptr(GVariant) secrets = NULL;
 
 	g_return_val_if_fail(g_variant_is_of_type(options, G_VARIANT_TYPE_VARDICT), NULL);
 	g_return_val_if_fail(SBX_IS_CONFIG(config), NULL);
@@ -341,12 +343,23 @@ sbx_options_create_parse(GVariant *options, SbxConfig *config, GError **error)
 				sbx_options_invalid(error, "%s", error_local->message);
 				return NULL;
 			}
+		} else if (g_strcmp0(key, "secrets") == 0) {
+			/* after the loop: it needs allow_net */
+			secrets = g_variant_ref(value);
 		} else {
 			sbx_options_invalid(
 			    error,
 			    "unknown option '%.64s' (known: memory, vcpus, env, labels, "
-			    "image, timeout, region, allow_net)",
+			    "image, timeout, region, allow_net, secrets)",
 			    key);
+			return NULL;
+		}
+	}
+	if (secrets != NULL && g_variant_n_children(secrets) > 0) {
+		g_autoptr(GError) error_local = NULL;
+		opts->secrets = sbx_netpol_secrets_new(secrets, opts->allow_net, &error_local);
+		if (opts->secrets == NULL) {
+			sbx_options_invalid(error, "%s", error_local->message);
 			return NULL;
 		}
 	}
@@ -354,6 +367,9 @@ sbx_options_create_parse(GVariant *options, SbxConfig *config, GError **error)
 		opts->env = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	if (opts->labels == NULL)
 		opts->labels = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	/* the guest's env holds the placeholders, never the values */
+	if (opts->secrets != NULL)
+		sbx_netpol_secrets_add_env(opts->secrets, opts->env);
 	return g_steal_pointer(&opts);
 }
 

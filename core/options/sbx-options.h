@@ -8,6 +8,7 @@
 
 #include "sbx-config.h"
 #include "sbx-netpol-policy.h"
+#include "sbx-netpol-secrets.h"
 
 G_BEGIN_DECLS
 
@@ -34,6 +35,8 @@ typedef struct {
 	/* NULL = unset: the default (internet minus the blocked ranges); no
 	 * entries: no network at all; else only these destinations */
 	SbxNetpolPolicy *allow_net;
+	/* NULL: none; values kept in memory only (sbx-netpol-secrets.h) */
+	SbxNetpolSecrets *secrets;
 } SbxCreateOptions;
 
 typedef enum {

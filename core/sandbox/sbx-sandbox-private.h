@@ -72,6 +72,8 @@ struct _SbxSandbox {
 	/* a restored clone runs once both are answered */
 	gboolean handshake_done;
 	gboolean identity_done;
+	guint ca_installed;	  /* secrets: files of the CA written in the guest */
+	gchar *secrets_described; /* "NAME@HOST,..." for the event log */
 	gboolean crashed;
 	gboolean finished;
 	SbxEventLog *events;
@@ -111,6 +113,8 @@ void sbx_sandbox_logs_free(SbxSandbox *self);
 /* sbx-sandbox-state.c */
 void sbx_sandbox_arm_expiry(SbxSandbox *self);
 void sbx_sandbox_state_forget(SbxSandbox *self);
+/* keeps the secrets in the kernel keyring for a daemon restart */
+void sbx_sandbox_state_keep_secrets(SbxSandbox *self);
 /* sbx-sandbox-fs.c: filesystem and environment methods */
 void sbx_sandbox_fs_setup(SbxSandbox *self);
 /* Stat's answer: type, size, mode, uid, gid, nlink, times, link_target */

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "sbx-log.h"
+#include "sbx-netpol-keyring.h"
 #include "sbx-sandbox-private.h"
 #include "sbx-volume-manager.h"
 
@@ -78,6 +79,24 @@ sbx_sandbox_state_forget(SbxSandbox *self)
 {
 	if (self->store != NULL)
 		sbx_state_store_remove(self->store, self->id);
+	if (self->opts->secrets != NULL)
+		sbx_netpol_keyring_remove(self->id);
+}
+
+void
+sbx_sandbox_state_keep_secrets(SbxSandbox *self)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) blob = NULL;
+
+	if (self->store == NULL || self->opts->secrets == NULL)
+		return;
+	blob = sbx_netpol_secrets_serialize(self->opts->secrets);
+	if (!sbx_netpol_keyring_store(self->id, blob, &error)) {
+		sbx_event_log_add(self->events, "secrets: lost if the daemon restarts (%s)",
+				  error->message);
+		g_warning("sandbox %s: %s", self->id, error->message);
+	}
 }
 
 SbxSandbox *
@@ -108,6 +127,15 @@ sbx_sandbox_state_new_adopted(const SbxStateRecord *rec, const SbxImage *image,
 		}
 	}
 
+	/* its secrets, from the kernel keyring (never on disk) */
+	{
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GBytes) blob = sbx_netpol_keyring_load(rec->id, &error);
+		if (blob != NULL)
+			opts->secrets = sbx_netpol_secrets_deserialize(blob, &error);
+		if (error != NULL && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+			g_warning("sandbox %s: its secrets are lost: %s", rec->id, error->message);
+	}
 	self = sbx_sandbox_new(rec->id, opts, image, backend, runtime_dir, boot_timeout_sec);
 	self->created_at = rec->created_at;
 	sbx_dbus_sandbox1_set_created_at(self->iface, (guint64)rec->created_at);

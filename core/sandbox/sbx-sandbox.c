@@ -6,15 +6,19 @@
 #include <errno.h>
 #include <ftw.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 #include <gio/gunixsocketaddress.h>
 
 #include "sbx-agent-client.h"
+#include "sbx-agent-fs.h"
 #include "sbx-cmdline-keys.h"
 #include "sbx-error.h"
 #include "sbx-log.h"
 #include "sbx-netpol-firewall.h"
+#include "sbx-protocol.h"
 #include "sbx-sandbox-private.h"
 #include "sbx-volume-manager.h"
 
@@ -79,6 +83,7 @@ sbx_sandbox_finalize(GObject *object)
 {
 	SbxSandbox *self = SBX_SANDBOX(object);
 	g_free(self->id);
+	g_free(self->secrets_described);
 	g_free(self->run_dir);
 	g_free(self->object_path);
 	g_free(self->owner_name);
@@ -574,6 +579,8 @@ become_running(SbxSandbox *self)
 	g_task_return_boolean(task, TRUE);
 }
 
+static void become_running_with_secrets(SbxSandbox *self);
+
 static void
 on_identity(GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -595,7 +602,7 @@ on_identity(GObject *source, GAsyncResult *res, gpointer user_data)
 			  (g_get_monotonic_time() - self->start_time) / 1e6);
 	self->identity_done = TRUE;
 	if (self->handshake_done)
-		become_running(self);
+		become_running_with_secrets(self);
 }
 
 /* a clone of a snapshot starts as an exact copy: before anything runs in it,
@@ -626,6 +633,79 @@ send_identity(SbxSandbox *self)
 	explicit_bzero(entropy, sizeof(entropy));
 }
 
+/* the PEM of the secrets' CA in a memfd, for the agent's WriteFile */
+static gint
+ca_memfd(SbxSandbox *self, GError **error)
+{
+	const gchar *pem = sbx_netpol_ca_get_cert_pem(self->opts->secrets->ca);
+	gint fd = memfd_create("sandboxd-secrets-ca", MFD_CLOEXEC);
+
+	if (fd < 0 || write(fd, pem, strlen(pem)) != (gssize)strlen(pem) ||
+	    lseek(fd, 0, SEEK_SET) != 0) {
+		g_set_error(error, SBX_ERROR, SBX_ERROR_FAILED, "memfd: %s", g_strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+on_ca_written(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(SbxSandbox) self = SBX_SANDBOX(user_data);
+	g_autoptr(GError) error = NULL;
+	gint fd;
+
+	if (!sbx_agent_fs_write_finish(SBX_AGENT_CLIENT(source), res, &error)) {
+		fail_start(self, SBX_ERROR_AGENT, "cannot install the secrets' CA in the guest",
+			   error);
+		return;
+	}
+	if (self->state != SBX_SANDBOX_STATE_STARTING)
+		return;
+	self->ca_installed++;
+	if (self->ca_installed == 2) {
+		sbx_event_log_add(self->events, "secrets: CA installed for %s",
+				  self->secrets_described);
+		sbx_sandbox_state_keep_secrets(self);
+		become_running(self);
+		return;
+	}
+	/* then appended to the system bundle, which most clients read */
+	fd = ca_memfd(self, &error);
+	if (fd < 0) {
+		fail_start(self, SBX_ERROR_FAILED, "cannot install the secrets' CA", error);
+		return;
+	}
+	sbx_agent_fs_write_async(self->agent, SBX_NETPOL_SECRETS_BUNDLE_PATH,
+				 SBX_FS_PARENTS | SBX_FS_APPEND, 0644, fd, self->start_cancellable,
+				 on_ca_written, g_object_ref(self));
+	close(fd);
+}
+
+/* a sandbox with secrets trusts its CA before anything runs in it */
+static void
+become_running_with_secrets(SbxSandbox *self)
+{
+	g_autoptr(GError) error = NULL;
+	gint fd;
+
+	if (self->adopted || self->opts->secrets == NULL || self->opts->secrets->ca == NULL) {
+		become_running(self);
+		return;
+	}
+	self->secrets_described = sbx_netpol_secrets_describe(self->opts->secrets);
+	fd = ca_memfd(self, &error);
+	if (fd < 0) {
+		fail_start(self, SBX_ERROR_FAILED, "cannot install the secrets' CA", error);
+		return;
+	}
+	sbx_agent_fs_write_async(self->agent, SBX_NETPOL_SECRETS_CA_PATH, SBX_FS_PARENTS, 0644, fd,
+				 self->start_cancellable, on_ca_written, g_object_ref(self));
+	close(fd);
+}
+
 static void
 on_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -648,7 +728,7 @@ on_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
 	/* a restored clone runs once it has its identity too (sent with HELLO) */
 	if (self->snapshot_dir != NULL && !self->adopted && !self->identity_done)
 		return;
-	become_running(self);
+	become_running_with_secrets(self);
 }
 
 static void try_connect(SbxSandbox *self);
@@ -682,7 +762,7 @@ sbx_sandbox_adopt_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 	/* the firewall was replaced at startup: its allow_net rules go back first.
 	 * A sandbox without a NIC (an empty list, an image without network) has
 	 * no address and needs none */
-	if (self->opts->allow_net != NULL) {
+	if (self->opts->allow_net != NULL || self->opts->secrets != NULL) {
 		g_autofree gchar *ip =
 		    sbx_hypervisor_backend_get_vm_address(self->backend, self->id);
 		if (ip != NULL) {
@@ -755,7 +835,7 @@ on_net_rules_added(GObject *source, GAsyncResult *res, gpointer user_data)
 	g_autoptr(GError) error = NULL;
 
 	if (!sbx_netpol_firewall_add_sandbox_finish(SBX_NETPOL_FIREWALL(source), res, &error)) {
-		fail_start(self, SBX_ERROR_FAILED, "cannot install its allow_net rules", error);
+		fail_start(self, SBX_ERROR_FAILED, "cannot install its network rules", error);
 		return;
 	}
 	self->connect_deadline = g_get_monotonic_time() + SBX_CONNECT_DEADLINE_US;
@@ -798,7 +878,7 @@ add_net_rules(SbxSandbox *self)
 	if (firewall == NULL || ip == NULL) {
 		g_set_error(&error, SBX_ERROR, SBX_ERROR_FAILED,
 			    "the backend gave no guest address to put them on");
-		fail_start(self, SBX_ERROR_FAILED, "cannot install its allow_net rules", error);
+		fail_start(self, SBX_ERROR_FAILED, "cannot install its network rules", error);
 		return;
 	}
 	if (self->egress_denied_id == 0)
@@ -806,8 +886,8 @@ add_net_rules(SbxSandbox *self)
 		    g_signal_connect(sbx_netpol_firewall_get_egress(firewall), "denied",
 				     G_CALLBACK(on_egress_denied), self);
 	sbx_netpol_firewall_add_sandbox_async(firewall, self->id, ip, self->opts->allow_net,
-					      self->start_cancellable, on_net_rules_added,
-					      g_object_ref(self));
+					      self->opts->secrets, self->start_cancellable,
+					      on_net_rules_added, g_object_ref(self));
 }
 
 static void
@@ -913,7 +993,9 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 	    self->image->network &&
 	    sbx_netpol_firewall_is_active(sbx_netpol_firewall_get_default()) &&
 	    (self->opts->allow_net == NULL || !sbx_netpol_policy_is_offline(self->opts->allow_net));
-	self->needs_net_rules = spec->network && self->opts->allow_net != NULL;
+	/* secrets without allow_net: the default isolation, HTTPS through the proxy */
+	self->needs_net_rules =
+	    spec->network && (self->opts->allow_net != NULL || self->opts->secrets != NULL);
 	if (self->disks != NULL && self->disks->len > 0) {
 		g_autofree gchar *vol = sbx_volume_manager_disks_to_cmdline(self->disks);
 		g_autofree gchar *old = g_steal_pointer(&spec->cmdline);
@@ -938,6 +1020,9 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 		sbx_event_log_add(
 		    self->events, "no network: %s",
 		    sbx_netpol_firewall_get_failure(sbx_netpol_firewall_get_default()));
+	else if (self->needs_net_rules && self->opts->allow_net == NULL)
+		sbx_event_log_add(self->events, "network: the internet, HTTPS through the egress "
+						"proxy (secrets)");
 	else if (self->needs_net_rules) {
 		g_auto(GStrv) allowed = sbx_netpol_policy_to_strv(self->opts->allow_net);
 		g_autofree gchar *list = g_strjoinv(", ", allowed);

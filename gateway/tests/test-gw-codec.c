@@ -212,6 +212,43 @@ test_sandbox_config(void)
 	g_assert_cmpstr(s, ==, "data");
 }
 
+/* allowNet and secrets in the SDK's shape -> allow_net and secrets */
+static void
+test_sandbox_config_net(void)
+{
+	g_autofree gchar *h = header_for(
+	    "{\"memory_mb\":1280,\"allow_net\":[\"api.example.com\",\"*.test:8443\"],"
+	    "\"secrets\":{\"API_KEY\":{\"hosts\":[\"api.example.com\"],\"value\":\"sk-1\"}}}");
+	g_autofree gchar *none = header_for("{\"memory_mb\":1280,\"allow_net\":[],"
+					    "\"secrets\":{}}");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) opts = sbx_gw_sandbox_config_parse(h, NULL, 0, &error);
+	g_autoptr(GVariant) opts2 = NULL;
+	g_autoptr(GVariant) allow = NULL;
+	g_autoptr(GVariant) secrets = NULL;
+	g_autoptr(GVariant) empty = NULL;
+	g_autofree const gchar **list = NULL;
+	g_autofree const gchar **hosts = NULL;
+	const gchar *value = NULL;
+	const gchar *want[] = {"api.example.com", "*.test:8443", NULL};
+
+	g_assert_no_error(error);
+	allow = g_variant_lookup_value(opts, "allow_net", G_VARIANT_TYPE_STRING_ARRAY);
+	list = g_variant_get_strv(allow, NULL);
+	g_assert_cmpstrv(list, want);
+	secrets = g_variant_lookup_value(opts, "secrets", G_VARIANT_TYPE("a{s(ass)}"));
+	g_assert_nonnull(secrets);
+	g_assert_true(g_variant_lookup(secrets, "API_KEY", "(^a&s&s)", &hosts, &value));
+	g_assert_cmpstr(hosts[0], ==, "api.example.com");
+	g_assert_cmpstr(value, ==, "sk-1");
+	/* [] is "no network"; {} no secrets */
+	opts2 = sbx_gw_sandbox_config_parse(none, NULL, 0, &error);
+	g_assert_no_error(error);
+	empty = g_variant_lookup_value(opts2, "allow_net", G_VARIANT_TYPE_STRING_ARRAY);
+	g_assert_cmpuint(g_variant_n_children(empty), ==, 0);
+	g_assert_false(g_variant_lookup(opts2, "secrets", "*", NULL));
+}
+
 static void
 test_sandbox_config_errors(void)
 {
@@ -223,8 +260,15 @@ test_sandbox_config_errors(void)
 	    {"{\"memory_mb\":8192}", "out of range"},
 	    {"{}", "memory_mb is required"},
 	    {"{\"memory_mb\":\"1GiB\"}", "memory_mb: expected"},
-	    {"{\"memory_mb\":1280,\"allow_net\":[]}", "allowNet is not supported"},
-	    {"{\"memory_mb\":1280,\"secrets\":{}}", "secrets are not supported"},
+	    {"{\"memory_mb\":1280,\"allow_net\":\"a.test\"}", "allowNet: expected"},
+	    {"{\"memory_mb\":1280,\"allow_net\":[1]}", "allowNet: expected"},
+	    {"{\"memory_mb\":1280,\"secrets\":[]}", "secrets: expected an object"},
+	    {"{\"memory_mb\":1280,\"secrets\":{\"K\":{\"hosts\":[\"a.test\"]}}}",
+	     "secrets: expected {hosts"},
+	    {"{\"memory_mb\":1280,\"secrets\":{\"K\":{\"hosts\":\"a.test\",\"value\":\"v\"}}}",
+	     "secrets: expected {hosts"},
+	    {"{\"memory_mb\":1280,\"secrets\":{\"K\":{\"hosts\":[2],\"value\":\"v\"}}}",
+	     "hosts must be strings"},
 	    {"{\"memory_mb\":1280,\"labels\":{\"a\":1}}", "labels: expected"},
 	    {"{\"memory_mb\":1280,\"volumes\":[{\"volume\":\"v\"}]}", "volumes: expected"},
 	    {"[]", "not base64 of a JSON object"},
@@ -323,5 +367,6 @@ main(int argc, char **argv)
 	g_test_add_func("/gateway/sandbox-config/errors", test_sandbox_config_errors);
 	g_test_add_func("/gateway/limits/rate", test_limits_rate);
 	g_test_add_func("/gateway/limits/sandboxes", test_limits_sandboxes);
+	g_test_add_func("/gateway/sandbox-config/net", test_sandbox_config_net);
 	return g_test_run();
 }

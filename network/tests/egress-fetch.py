@@ -1,6 +1,7 @@
 # each argument "KIND,NAME[,ADDRESS]" -> "ARG RESULT": http/https to NAME
 # (resolved by DNS to the host unless ADDRESS is given; SNI and Host are
-# NAME), dns,NAME,SERVER (an A query), udp,ADDRESS,PORT.
+# NAME), dns,NAME,SERVER (an A query), udp,ADDRESS,PORT, auth,NAME,TOKEN
+# (HTTPS GET /headers with "Authorization: TOKEN").
 # ok:BODY, rcodeN:ADDR or error:WHAT. usage: egress-fetch.py CAFILE ARG...
 import socket, ssl, struct, sys
 def query(name, server):
@@ -13,7 +14,7 @@ def query(name, server):
     r = s.recv(512)
     n = struct.unpack('!H', r[6:8])[0]
     return r[3] & 15, ('.'.join(map(str, r[-4:])) if n else '-')
-def get(name, ip, tls):
+def get(name, ip, tls, path='/', auth=None):
     if not ip:
         rcode, ip = query(name, '10.77.0.1')
         if rcode: raise OSError('dns rcode %d' % rcode)
@@ -21,7 +22,9 @@ def get(name, ip, tls):
     if tls:
         c = ssl.create_default_context(cafile=sys.argv[1])
         s = c.wrap_socket(s, server_hostname=name)
-    s.sendall(('GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' % name).encode())
+    extra = 'Authorization: %s\r\n' % auth if auth else ''
+    s.sendall(('GET %s HTTP/1.1\r\nHost: %s\r\n%sConnection: close\r\n\r\n'
+               % (path, name, extra)).encode())
     d = b''
     while True:
         x = s.recv(4096)
@@ -39,6 +42,7 @@ for a in sys.argv[2:]:
     try:
         if f[0] == 'dns': r = 'rcode%d:%s' % query(f[1], f[2])
         elif f[0] == 'udp': r = udp(f[1], f[2])
+        elif f[0] == 'auth': r = get(f[1], None, True, '/headers', f[2])
         else: r = get(f[1], f[2], f[0] == 'https')
     except Exception as e:
         r = 'error:%s' % type(e).__name__

@@ -15,6 +15,8 @@ class H(http.server.BaseHTTPRequestHandler):
         b = ('host=%s;addr=%s;tls=%s\n' % (self.headers.get('Host'),
              self.connection.getsockname()[0],
              isinstance(self.connection, ssl.SSLSocket))).encode()
+        if self.path == '/headers':
+            b = ('auth=%s\n' % self.headers.get('Authorization')).encode()
         self.send_response(200)
         self.send_header('Content-Length', str(len(b)))
         self.end_headers()

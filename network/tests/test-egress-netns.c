@@ -205,8 +205,8 @@ test_names(void)
 	g_signal_connect(sbx_netpol_firewall_get_egress(fw), "denied", G_CALLBACK(on_denied),
 			 &fetch);
 	done = FALSE;
-	sbx_netpol_firewall_add_sandbox_async(fw, "sbxegress", GUEST_IP, policy, NULL, on_done,
-					      &done);
+	sbx_netpol_firewall_add_sandbox_async(fw, "sbxegress", GUEST_IP, policy, NULL, NULL,
+					      on_done, &done);
 	wait_for(&done);
 
 	g_free(fetch_run(&fetch, guest_ns, fetch_py, ca, specs));
@@ -268,6 +268,111 @@ test_names(void)
 	g_free(fetch.out);
 }
 
+#define SECRET_VALUE "sk-netns-secret-value"
+
+/* secrets through the real firewall and proxy: the proxy intercepts TLS to
+ * the secret's host (checking the upstream against EgressUpstreamCA) and puts
+ * the value where the placeholder was; another allowed host's TLS passes
+ * through and gets the placeholder as it is. @data FALSE: EgressUpstreamCA is
+ * a CA the upstream's certificate does not chain to: nothing is sent there */
+static void
+test_secrets(gconstpointer data)
+{
+	gboolean trusted = GPOINTER_TO_INT(data);
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(SbxNetpolFirewall) fw = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GHashTable) res = NULL;
+	g_autofree gchar *bridge = g_strdup_printf("eg%sb", tag);
+	g_autofree gchar *guest_ns = g_strdup_printf("eg%sg", tag);
+	g_autofree gchar *fetch_py = g_test_build_filename(G_TEST_DIST, "egress-fetch.py", NULL);
+	g_autofree gchar *web_ca = g_build_filename(dir, "web.crt", NULL);
+	g_autofree gchar *both = g_build_filename(dir, "both.crt", NULL);
+	g_autofree gchar *wrong = g_build_filename(dir, "wrong.crt", NULL);
+	g_autofree gchar *web_pem = NULL;
+	g_autofree gchar *both_pem = NULL;
+	g_autofree gchar *spec_secret = NULL;
+	g_autofree gchar *spec_other = NULL;
+	g_autofree gchar *want_other = NULL;
+	const gchar *allow[] = {"allowed.test", "blocked.test", NULL};
+	g_autoptr(SbxNetpolPolicy) policy = sbx_netpol_policy_new(allow, &error);
+	g_autoptr(SbxNetpolSecrets) secrets = NULL;
+	const gchar *placeholder;
+	guint base = 30000 + (guint)getpid() % 10000 * 2 + 1;
+	Fetch fetch = {g_ptr_array_new_with_free_func(g_free), NULL, FALSE};
+	gboolean done = FALSE;
+
+	g_assert_no_error(error);
+	secrets = sbx_netpol_secrets_new(
+	    g_variant_new_parsed("{'API_TOKEN': (['allowed.test'], %s)}", SECRET_VALUE), policy,
+	    &error);
+	g_assert_no_error(error);
+	placeholder = ((SbxNetpolSecret *)g_ptr_array_index(secrets->items, 0))->placeholder;
+	/* the guest trusts the sandbox's CA and (for pass-through) the server's */
+	g_assert_true(g_file_get_contents(web_ca, &web_pem, NULL, &error));
+	both_pem = g_strconcat(web_pem, sbx_netpol_ca_get_cert_pem(secrets->ca), NULL);
+	g_assert_true(g_file_set_contents(both, both_pem, -1, &error));
+	g_assert_true(
+	    g_file_set_contents(wrong, sbx_netpol_ca_get_cert_pem(secrets->ca), -1, &error));
+
+	g_key_file_set_string(kf, "network", "Table", table);
+	g_key_file_set_string(kf, "network", "EgressProgram", g_getenv("SBX_EGRESS_PROGRAM"));
+	g_key_file_set_uint64(kf, "network", "EgressPort", base);
+	g_key_file_set_uint64(kf, "network", "EgressDnsPort", base + 1);
+	g_key_file_set_string(kf, "network", "EgressResolve",
+			      "allowed.test=" UPSTREAM " blocked.test=" OTHER_IP);
+	g_key_file_set_string(kf, "network", "EgressUpstreamCA", trusted ? web_ca : wrong);
+	fw = sbx_netpol_firewall_new(kf, &error);
+	g_assert_no_error(error);
+	g_assert_true(sbx_netpol_firewall_add_bridge(fw, bridge, &error));
+	sbx_netpol_firewall_start_async(fw, NULL, on_done, &done);
+	wait_for(&done);
+	g_assert_true(sbx_netpol_egress_is_running(sbx_netpol_firewall_get_egress(fw)));
+	g_signal_connect(sbx_netpol_firewall_get_egress(fw), "denied", G_CALLBACK(on_denied),
+			 &fetch);
+	done = FALSE;
+	sbx_netpol_firewall_add_sandbox_async(fw, "sbxegress", GUEST_IP, policy, secrets, NULL,
+					      on_done, &done);
+	wait_for(&done);
+
+	spec_secret = g_strdup_printf("auth,allowed.test,%s", placeholder);
+	spec_other = g_strdup_printf("auth,blocked.test,%s", placeholder);
+	{
+		const gchar *specs[] = {spec_secret, spec_other, "https,allowed.test", NULL};
+		g_free(fetch_run(&fetch, guest_ns, fetch_py, both, specs));
+	}
+	res = parse(fetch.out);
+	want_other = g_strdup_printf("ok:auth=%s", placeholder);
+	assert_result(res, spec_other, want_other);
+	if (!trusted) {
+		gboolean denied = FALSE;
+		assert_result(res, spec_secret, "error:");
+		assert_result(res, "https,allowed.test", "error:");
+		for (guint i = 0; i < fetch.denied->len; i++)
+			denied |= g_str_equal(g_ptr_array_index(fetch.denied, i),
+					      "sbxegress allowed.test 443");
+		g_assert_true(denied);
+		g_assert_true(sbx_netpol_firewall_stop(fw, &error));
+		g_ptr_array_unref(fetch.denied);
+		g_free(fetch.out);
+		return;
+	}
+	assert_result(res, spec_secret, "ok:auth=" SECRET_VALUE);
+	assert_result(res, "https,allowed.test", ALLOWED_HTTPS);
+	/* with only the server's CA, the guest refuses our leaf: nothing leaks */
+	{
+		const gchar *specs[] = {spec_secret, NULL};
+		g_autofree gchar *out = fetch_run(&fetch, guest_ns, fetch_py, web_ca, specs);
+		g_autoptr(GHashTable) res2 = parse(out);
+		assert_result(res2, spec_secret, "error:");
+	}
+	/* the whole table goes with the firewall */
+	g_assert_true(sbx_netpol_firewall_stop(fw, &error));
+	g_assert_no_error(error);
+	g_ptr_array_unref(fetch.denied);
+	g_free(fetch.out);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -293,6 +398,10 @@ main(int argc, char **argv)
 	/* the parent cleans up after the child, whatever the child does */
 	child = fork();
 	if (child == 0) {
+		/* first: names ends with a removal still on its way */
+		g_test_add_data_func("/egress/netns/secrets", GINT_TO_POINTER(TRUE), test_secrets);
+		g_test_add_data_func("/egress/netns/secrets-untrusted-upstream",
+				     GINT_TO_POINTER(FALSE), test_secrets);
 		g_test_add_func("/egress/netns/names", test_names);
 		_exit(g_test_run());
 	}

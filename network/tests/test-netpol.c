@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "sbx-netpol-firewall.h"
+#include "sbx-netpol-keyring.h"
 #include "sbx-netpol-nft.h"
 #include "sbx-netpol-policy.h"
 #include "sbx-netpol-range.h"
@@ -283,6 +284,97 @@ test_firewall_install(void)
 	g_assert_no_error(error);
 }
 
+/* a region's BlockedRanges: its bridge gets its own sets; regions sharing a
+ * bridge must agree; a bad range is refused */
+static void
+test_firewall_regions(void)
+{
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(SbxNetpolFirewall) fw = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *table = g_strdup_printf("sbxunit_r%d", (int)getpid());
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autofree gchar *out = NULL;
+
+	if (!can_use_nft())
+		return;
+	set_test_config(kf, table);
+	fw = sbx_netpol_firewall_new(kf, &error);
+	g_assert_no_error(error);
+	g_assert_true(sbx_netpol_firewall_add_bridge(fw, "sbxunit2", &error));
+	g_assert_true(sbx_netpol_firewall_add_bridge_with_ranges(
+	    fw, "sbxunit3", "198.51.100.0/24, fd99::/16", &error));
+	g_assert_no_error(error);
+	/* the same again is fine, other ranges on that bridge are not */
+	g_assert_true(sbx_netpol_firewall_add_bridge_with_ranges(
+	    fw, "sbxunit3", "fd99::/16 198.51.100.0/24", &error));
+	g_assert_false(
+	    sbx_netpol_firewall_add_bridge_with_ranges(fw, "sbxunit3", "10.0.0.0/8", &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	g_assert_false(
+	    sbx_netpol_firewall_add_bridge_with_ranges(fw, "sbxunit4", "not-a-range", &error));
+	g_assert_nonnull(strstr(error->message, "BlockedRanges"));
+	g_clear_error(&error);
+	start_and_wait(fw, &error);
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+	g_clear_error(&error);
+	proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "nft", "list", "table",
+				"inet", table, NULL);
+	g_assert_no_error(error);
+	g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, NULL, &error));
+	/* the default bridge keeps the private ranges, the region's has its own */
+	g_assert_nonnull(strstr(out, "set blocked4_0"));
+	g_assert_nonnull(strstr(out, "set blocked4_1"));
+	g_assert_nonnull(strstr(out, "198.51.100.0/24"));
+	g_assert_nonnull(strstr(out, "10.0.0.0/8"));
+	g_assert_true(sbx_netpol_firewall_stop(fw, &error));
+	g_assert_no_error(error);
+}
+
+/* secrets survive a daemon restart in the kernel keyring, and only there */
+static void
+test_secrets_keyring(void)
+{
+	const gchar *hosts[] = {"api.example.com", "*.example.org", NULL};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SbxNetpolSecrets) secrets = sbx_netpol_secrets_new(
+	    g_variant_new_parsed("{'K': (%^as, 'v4lue'), 'L': (['api.example.com'], 'w')}", hosts),
+	    NULL, &error);
+	g_autofree gchar *id = g_strdup_printf("sbxunit-%d", (int)getpid());
+	g_autoptr(GBytes) blob = NULL;
+	g_autoptr(GBytes) back = NULL;
+	g_autoptr(SbxNetpolSecrets) restored = NULL;
+	g_autoptr(GBytes) junk = g_bytes_new_static("junk", 4);
+
+	g_assert_no_error(error);
+	blob = sbx_netpol_secrets_serialize(secrets);
+	g_assert_true(sbx_netpol_keyring_store(id, blob, &error));
+	g_assert_no_error(error);
+	back = sbx_netpol_keyring_load(id, &error);
+	g_assert_no_error(error);
+	g_assert_true(g_bytes_equal(back, blob));
+	restored = sbx_netpol_secrets_deserialize(back, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(restored->items->len, ==, 2);
+	for (guint i = 0; i < 2; i++) {
+		SbxNetpolSecret *a = g_ptr_array_index(secrets->items, i);
+		SbxNetpolSecret *b = g_ptr_array_index(restored->items, i);
+		g_assert_cmpstr(a->name, ==, b->name);
+		g_assert_cmpstr(a->value, ==, b->value);
+		g_assert_cmpstr(a->placeholder, ==, b->placeholder);
+		g_assert_cmpstrv(a->hosts, b->hosts);
+	}
+	g_assert_cmpstr(sbx_netpol_ca_get_cert_pem(restored->ca), ==,
+			sbx_netpol_ca_get_cert_pem(secrets->ca));
+	sbx_netpol_keyring_remove(id);
+	g_assert_null(sbx_netpol_keyring_load(id, &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+	g_assert_null(sbx_netpol_secrets_deserialize(junk, &error));
+	g_assert_nonnull(error);
+}
+
 static void
 test_policy_parse(void)
 {
@@ -394,7 +486,7 @@ test_firewall_sandbox(void)
 	g_assert_true(sbx_netpol_firewall_add_bridge(fw, "sbxunit1", &error));
 	start_and_wait(fw, &error);
 	g_clear_error(&error);
-	sbx_netpol_firewall_add_sandbox_async(fw, "sbxabc-1", "10.213.7.7", policy, NULL,
+	sbx_netpol_firewall_add_sandbox_async(fw, "sbxabc-1", "10.213.7.7", policy, NULL, NULL,
 					      on_sandbox_added, &error);
 	while (error == NULL)
 		g_main_context_iteration(NULL, TRUE);
@@ -442,6 +534,36 @@ test_firewall_sandbox(void)
 		g_usleep(20000);
 	}
 	g_assert_null(strstr(out, "sbx_sbxabc_1_out"));
+	/* secrets without allow_net: only HTTPS to the proxy, no drop of its
+	 * own (the default isolation follows) */
+	{
+		const gchar *hosts[] = {"api.example.com", NULL};
+		g_autoptr(SbxNetpolSecrets) secrets = sbx_netpol_secrets_new(
+		    g_variant_new_parsed("{'K': (%^as, 'v')}", hosts), NULL, &error);
+		g_autoptr(GSubprocess) proc = NULL;
+		g_autofree gchar *web = g_strdup_printf(
+		    "tcp dport 443 ct mark set 0x73627865 redirect to :%u",
+		    (guint)g_key_file_get_uint64(kf, "network", "EgressPort", NULL));
+		g_assert_no_error(error);
+		sbx_netpol_firewall_add_sandbox_async(fw, "sbxabc-2", "10.213.7.8", NULL, secrets,
+						      NULL, on_sandbox_added, &error);
+		while (error == NULL)
+			g_main_context_iteration(NULL, TRUE);
+		g_assert_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+		g_clear_error(&error);
+		proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "nft", "list",
+					"chain", "inet", table, "sbx_sbxabc_2_nat", NULL);
+		g_clear_pointer(&out, g_free);
+		g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, NULL, &error));
+		g_assert_nonnull(strstr(out, web));
+		g_assert_null(strstr(out, "dport 53"));
+		g_clear_object(&proc);
+		proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "nft", "list",
+					"chain", "inet", table, "sbx_sbxabc_2_out", NULL);
+		g_clear_pointer(&out, g_free);
+		g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, NULL, &error));
+		g_assert_null(strstr(out, "drop"));
+	}
 	g_assert_true(sbx_netpol_firewall_stop(fw, &error));
 	g_assert_no_error(error);
 }
@@ -457,6 +579,8 @@ main(int argc, char **argv)
 	g_test_add_func("/netpol/ruleset/kernel-check", test_ruleset_kernel_check);
 	g_test_add_func("/netpol/firewall/config", test_firewall_config);
 	g_test_add_func("/netpol/firewall/install", test_firewall_install);
+	g_test_add_func("/netpol/firewall/regions", test_firewall_regions);
+	g_test_add_func("/netpol/secrets/keyring", test_secrets_keyring);
 	g_test_add_func("/netpol/policy/parse", test_policy_parse);
 	g_test_add_func("/netpol/firewall/sandbox", test_firewall_sandbox);
 	return g_test_run();

@@ -45,10 +45,14 @@
 static const gchar web_py[] =
     "import http.server, socketserver, ssl, sys, threading\n"
     "class H(http.server.BaseHTTPRequestHandler):\n"
+    "    protocol_version = 'HTTP/1.1'\n"
     "    def do_GET(self):\n"
     "        b = ('host=%s;addr=%s;tls=%s\\n' % (self.headers.get('Host'),\n"
     "             self.connection.getsockname()[0],\n"
     "             isinstance(self.connection, ssl.SSLSocket))).encode()\n"
+    "        if self.path == '/headers':\n"
+    "            b = ('auth=%s;key=%s\\n' % (self.headers.get('Authorization'),\n"
+    "                 self.headers.get('X-Api-Key'))).encode()\n"
     "        self.send_response(200)\n"
     "        self.send_header('Content-Length', str(len(b)))\n"
     "        self.end_headers()\n"
@@ -853,6 +857,206 @@ test_allow_net_names(void)
 	ASSERT_OK(sbx_test_kill(NULL, path, &error));
 }
 
+#define SBX_SECRETS_CA_PATH "/usr/local/share/ca-certificates/sandboxd-secrets.crt"
+#define SECRET_VALUE "sk-live-Vq8Xn2-netpol-test-value"
+/* matches the value, and the command line that holds it does not */
+#define SECRET_PATTERN "sk-live-Vq8Xn2-netpol-test-valu[e]"
+
+/* the secret's value comes back for allowed.test */
+#define SECRET_CURL                                                                                \
+	"curl -sS --max-time 30 -H \"Authorization: $API_TOKEN\" https://" ALLOWED_NAME "/headers"
+
+/* HTTP/1.1 keep-alive: a first request to allowed.test, then one on the
+ * same connection naming blocked.test: "first-status second-result" */
+static const gchar keepalive_py[] =
+    "import http.client, os\n"
+    "c = http.client.HTTPSConnection('" ALLOWED_NAME "', timeout=20)\n"
+    "c.request('GET', '/headers', headers={'Authorization': os.environ['API_TOKEN']})\n"
+    "r = c.getresponse()\n"
+    "first = r.read().decode().strip()\n"
+    "try:\n"
+    "    c.request('GET', '/headers', headers={'Host': '" BLOCKED_NAME "'})\n"
+    "    second = c.getresponse().read().decode().strip() or 'empty'\n"
+    "except Exception as e:\n"
+    "    second = 'error'\n"
+    "print(first, second)\n";
+
+/* every D-Bus property of the sandbox, as text */
+static gchar *
+dbus_properties(const gchar *path)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GDBusConnection) conn = g_dbus_connection_new_for_address_sync(
+	    sbx_test_env_get()->bus_address,
+	    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+		G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+	    NULL, NULL, &error);
+	g_autoptr(GVariant) reply = NULL;
+
+	g_assert_no_error(error);
+	reply = g_dbus_connection_call_sync(conn, "org.sandboxd", path,
+					    "org.freedesktop.DBus.Properties", "GetAll",
+					    g_variant_new("(s)", "org.sandboxd.Sandbox1"), NULL,
+					    G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+	g_assert_no_error(error);
+	return g_variant_print(reply, FALSE);
+}
+
+/* a file of the host, "" when it does not exist */
+static gchar *
+host_file(const gchar *path)
+{
+	gchar *text = NULL;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return g_strdup("");
+	return text;
+}
+
+/* secrets: the guest's env var holds a placeholder; in HTTPS headers to the
+ * secret's host the proxy puts the value in its place (the guest trusts the
+ * sandbox's CA: curl and Python through the env variables); to another
+ * allowed host the placeholder goes out unchanged and TLS passes through
+ * (the guest checks the real server's certificate); the value is nowhere in
+ * the guest, the logs, the state or D-Bus */
+static void
+test_secrets(void)
+{
+	const gchar *allow[] = {ALLOWED_NAME, BLOCKED_NAME, NULL};
+	GVariantBuilder opts;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *id = NULL;
+	g_autofree gchar *placeholder = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *want = NULL;
+	g_autofree gchar *props = NULL;
+	g_autoptr(GBytes) keepalive = g_bytes_new_static(keepalive_py, strlen(keepalive_py));
+	SbxExecResult res = {0};
+	SbxTestEnv *env = sbx_test_env_get();
+	const gchar *hdrs = "-H \"Authorization: Bearer $API_TOKEN\" -H \"X-Api-Key: $API_TOKEN\"";
+
+	g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&opts, "{sv}", "image", g_variant_new_string("debian"));
+	g_variant_builder_add(&opts, "{sv}", "vcpus", g_variant_new_uint32(1));
+	g_variant_builder_add(&opts, "{sv}", "memory", g_variant_new_uint32(768));
+	g_variant_builder_add(&opts, "{sv}", "allow_net", g_variant_new_strv(allow, -1));
+	g_variant_builder_add(
+	    &opts, "{sv}", "secrets",
+	    g_variant_new_parsed("{'API_TOKEN': (['" ALLOWED_NAME "'], %s)}", SECRET_VALUE));
+	path = sbx_test_create(NULL, g_variant_builder_end(&opts), &error);
+	g_assert_no_error(error);
+	id = sbx_test_get_id(NULL, path);
+	install_fetch(path);
+	assert_no_foreign_tables();
+
+	placeholder = sh_ok(path, "printf %s \"$API_TOKEN\"");
+	g_assert_true(g_str_has_prefix(placeholder, "sbx_secret_"));
+	/* the secret's host: the value arrives, through curl and Python */
+	g_clear_pointer(&out, g_free);
+	{
+		g_autofree gchar *cmd = g_strdup_printf(
+		    "curl -sS --max-time 30 %s https://" ALLOWED_NAME "/headers", hdrs);
+		out = sh_ok(path, cmd);
+	}
+	g_assert_cmpstr(out, ==, "auth=Bearer " SECRET_VALUE ";key=" SECRET_VALUE);
+	g_clear_pointer(&out, g_free);
+	out = sh_ok(path, "python3 -c 'import os, urllib.request as u; "
+			  "r = u.Request(\"https://" ALLOWED_NAME "/headers\", "
+			  "headers={\"X-Api-Key\": os.environ[\"API_TOKEN\"]}); "
+			  "print(u.urlopen(r, timeout=30).read().decode().strip())'");
+	g_assert_cmpstr(out, ==, "auth=None;key=" SECRET_VALUE);
+	/* another allowed host: the placeholder as it is, the real server's
+	 * certificate (the test CA, which only --cacert trusts) */
+	g_clear_pointer(&out, g_free);
+	{
+		g_autofree gchar *cmd = g_strdup_printf(
+		    "curl -sS --max-time 30 --cacert /root/test-ca.crt %s https://" BLOCKED_NAME
+		    "/headers",
+		    hdrs);
+		out = sh_ok(path, cmd);
+	}
+	want = g_strdup_printf("auth=Bearer %s;key=%s", placeholder, placeholder);
+	g_assert_cmpstr(out, ==, want);
+	/* one keep-alive connection cannot turn to another host */
+	ASSERT_OK(sbx_test_sh(path, "cat > /root/keepalive.py", keepalive, &res, &error));
+	sbx_exec_result_clear(&res);
+	g_clear_pointer(&out, g_free);
+	out = sh_ok(path, "python3 /root/keepalive.py");
+	g_assert_cmpstr(out, ==, "auth=" SECRET_VALUE ";key=None error");
+
+	/* the guest has the CA's certificate, never its key, never the value */
+	g_clear_pointer(&out, g_free);
+	out =
+	    sh_ok(path, "grep -c 'BEGIN CERTIFICATE' " SBX_SECRETS_CA_PATH "; "
+			"grep -c 'PRIVATE KEY' " SBX_SECRETS_CA_PATH "; "
+			"grep -rls '" SECRET_PATTERN "' /etc /root /tmp /usr/local /var /run "
+			"/proc/[0-9]*/environ /proc/[0-9]*/cmdline; env | grep -c '" SECRET_PATTERN
+			"'; true");
+	g_assert_cmpstr(out, ==, "1\n0\n0");
+
+	/* nor the host's records of the sandbox */
+	props = dbus_properties(path);
+	g_assert_null(strstr(props, SECRET_VALUE));
+	{
+		g_autofree gchar *events_path =
+		    g_build_filename(env->runtime_dir, id, "events.log", NULL);
+		g_autofree gchar *state_path = g_strdup_printf("%s/%s.json", env->state_dir, id);
+		g_autofree gchar *events = host_file(events_path);
+		g_autofree gchar *state = host_file(state_path);
+		g_autofree gchar *log = host_file(env->daemon_log);
+		g_assert_nonnull(
+		    strstr(events, "secrets: CA installed for API_TOKEN@" ALLOWED_NAME));
+		g_assert_null(strstr(events, SECRET_VALUE));
+		g_assert_null(strstr(state, SECRET_VALUE));
+		g_assert_null(strstr(log, SECRET_VALUE));
+	}
+	ASSERT_OK(sbx_test_kill(NULL, path, &error));
+}
+
+/* secrets without allow_net (the SDK's usual way): the default isolation
+ * (the internet answers on any port), HTTPS through the proxy: the value for
+ * the secret's host, the placeholder elsewhere */
+static void
+test_secrets_open(void)
+{
+	GVariantBuilder opts;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *placeholder = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *want = NULL;
+	g_autoptr(GHashTable) res = NULL;
+	const gchar *specs[] = {"tcp," INET_HOST "," SERVER_PORT, NULL};
+
+	g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&opts, "{sv}", "image", g_variant_new_string("debian"));
+	g_variant_builder_add(&opts, "{sv}", "vcpus", g_variant_new_uint32(1));
+	g_variant_builder_add(&opts, "{sv}", "memory", g_variant_new_uint32(768));
+	g_variant_builder_add(
+	    &opts, "{sv}", "secrets",
+	    g_variant_new_parsed("{'API_TOKEN': (['" ALLOWED_NAME "'], %s)}", SECRET_VALUE));
+	path = sbx_test_create(NULL, g_variant_builder_end(&opts), &error);
+	g_assert_no_error(error);
+	install_probe(path);
+	install_fetch(path);
+	res = guest_probe(path, specs);
+	assert_open(res, specs[0], "tcp-inet");
+	placeholder = sh_ok(path, "printf %s \"$API_TOKEN\"");
+	/* the test zone is not in any DNS: --resolve */
+	out = sh_ok(path, "curl -sS --max-time 30 --resolve " ALLOWED_NAME ":443:" INET_HOST
+			  " -H \"Authorization: $API_TOKEN\" https://" ALLOWED_NAME "/headers");
+	g_assert_cmpstr(out, ==, "auth=" SECRET_VALUE ";key=None");
+	g_clear_pointer(&out, g_free);
+	out =
+	    sh_ok(path, "curl -sS --max-time 30 --cacert /root/test-ca.crt --resolve " BLOCKED_NAME
+			":443:" BLOCKED_IP " -H \"Authorization: $API_TOKEN\" https://" BLOCKED_NAME
+			"/headers");
+	want = g_strdup_printf("auth=%s;key=None", placeholder);
+	g_assert_cmpstr(out, ==, want);
+	ASSERT_OK(sbx_test_kill(NULL, path, &error));
+}
+
 /* an empty allow_net: no network at all (not even a NIC) */
 static void
 test_allow_net_empty(void)
@@ -912,6 +1116,9 @@ test_restart_keeps_policy(void)
 	g_variant_builder_add(&opts, "{sv}", "memory", g_variant_new_uint32(768));
 	g_variant_builder_add(&opts, "{sv}", "timeout", g_variant_new_string("20m"));
 	g_variant_builder_add(&opts, "{sv}", "allow_net", g_variant_new_strv(allow, -1));
+	g_variant_builder_add(
+	    &opts, "{sv}", "secrets",
+	    g_variant_new_parsed("{'API_TOKEN': (['" ALLOWED_NAME "'], %s)}", SECRET_VALUE));
 	path = sbx_test_create(NULL, g_variant_builder_end(&opts), &error);
 	g_assert_no_error(error);
 	id = sbx_test_get_id(NULL, path);
@@ -926,6 +1133,10 @@ test_restart_keeps_policy(void)
 	assert_result(res, fetches[0], ALLOWED_HTTPS);
 	assert_failed(res, fetches[1]);
 	g_clear_pointer(&res, g_hash_table_unref);
+	{
+		g_autofree gchar *out = sh_ok(path, SECRET_CURL);
+		g_assert_cmpstr(out, ==, "auth=" SECRET_VALUE ";key=None");
+	}
 
 	record = g_strdup_printf("%s/%s.json", env->state_dir, id);
 	deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
@@ -951,6 +1162,11 @@ test_restart_keeps_policy(void)
 	res = guest_fetch(path, fetches);
 	assert_result(res, fetches[0], ALLOWED_HTTPS);
 	assert_failed(res, fetches[1]);
+	/* and its secrets, from the kernel keyring */
+	{
+		g_autofree gchar *out = sh_ok(path, SECRET_CURL);
+		g_assert_cmpstr(out, ==, "auth=" SECRET_VALUE ";key=None");
+	}
 	ASSERT_OK(sbx_test_kill(NULL, path, &error));
 }
 
@@ -1063,13 +1279,15 @@ write_dropin(const gchar *tmpdir, GError **error)
 	egress_dns_port = g_strdup_printf("%d", 40001 + (int)getpid() % 10000 * 2);
 	/* the proxy just built, on ports of this test's own, resolving the
 	 * test zone from a table (tests only: no DNS knows it) */
-	conf = g_strdup_printf(
-	    "# written by the netpol tests\n"
-	    "[image debian]\nKernel=%s\nInitrd=%s\nCmdline=%s\nRootDisk=%s\n"
-	    "[network]\nEgressProgram=%s\nEgressPort=%s\nEgressDnsPort=%s\n"
-	    "EgressResolve=" ALLOWED_NAME "=" INET_HOST " " BLOCKED_NAME "=" BLOCKED_IP "\n",
-	    g_file_test(vmlinux, G_FILE_TEST_EXISTS) ? vmlinux : kernel, initrd,
-	    g_strstrip(cmdline), base, g_getenv("SBX_TEST_EGRESS"), egress_port, egress_dns_port);
+	conf = g_strdup_printf("# written by the netpol tests\n"
+			       "[image debian]\nKernel=%s\nInitrd=%s\nCmdline=%s\nRootDisk=%s\n"
+			       "[network]\nEgressProgram=%s\nEgressPort=%s\nEgressDnsPort=%s\n"
+			       "EgressResolve=" ALLOWED_NAME "=" INET_HOST " " BLOCKED_NAME
+			       "=" BLOCKED_IP "\n"
+			       "EgressUpstreamCA=%s/test-ca.crt\n",
+			       g_file_test(vmlinux, G_FILE_TEST_EXISTS) ? vmlinux : kernel, initrd,
+			       g_strstrip(cmdline), base, g_getenv("SBX_TEST_EGRESS"), egress_port,
+			       egress_dns_port, tmpdir);
 	if (g_mkdir_with_parents(dir, 0755) != 0) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create %s", dir);
 		return FALSE;
@@ -1258,6 +1476,8 @@ main(int argc, char **argv)
 	g_test_add_func("/netpol/allow-net-names", test_allow_net_names);
 	g_test_add_func("/netpol/allow-net-empty", test_allow_net_empty);
 	g_test_add_func("/netpol/allow-net-invalid", test_allow_net_invalid);
+	g_test_add_func("/netpol/secrets", test_secrets);
+	g_test_add_func("/netpol/secrets-open", test_secrets_open);
 	g_test_add_func("/netpol/cli", test_cli);
 	g_test_add_func("/netpol/restart-keeps-policy", test_restart_keeps_policy);
 	/* last: it stops the daemon */

@@ -32,6 +32,8 @@ typedef struct {
 } Mock;
 
 static gchar *bus_address = NULL;
+/* "NAME=VALUE" set in sandboxctl's environment (not ours: threads run) */
+static const gchar *ctl_env = NULL;
 static Mock *mock = NULL;
 
 static void
@@ -246,6 +248,7 @@ run_ctl(const gchar *const *args, const gchar *stdin_buf, gboolean with_address,
 	gchar **err)
 {
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_autoptr(GSubprocessLauncher) launcher = NULL;
 	g_autoptr(GSubprocess) proc = NULL;
 	g_autoptr(GError) error = NULL;
 
@@ -257,10 +260,14 @@ run_ctl(const gchar *const *args, const gchar *stdin_buf, gboolean with_address,
 	for (guint i = 0; args[i] != NULL; i++)
 		g_ptr_array_add(argv, (gpointer)args[i]);
 	g_ptr_array_add(argv, NULL);
-	proc = g_subprocess_newv((const gchar *const *)argv->pdata,
-				 G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-				     G_SUBPROCESS_FLAGS_STDERR_PIPE,
-				 &error);
+	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE |
+					     G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+					     G_SUBPROCESS_FLAGS_STDERR_PIPE);
+	if (ctl_env != NULL) {
+		g_auto(GStrv) kv = g_strsplit(ctl_env, "=", 2);
+		g_subprocess_launcher_setenv(launcher, kv[0], kv[1], TRUE);
+	}
+	proc = g_subprocess_launcher_spawnv(launcher, (const gchar *const *)argv->pdata, &error);
 	g_assert_no_error(error);
 	g_subprocess_communicate_utf8(proc, stdin_buf, NULL, out, err, &error);
 	g_assert_no_error(error);
@@ -296,6 +303,9 @@ test_usage_errors(void)
 	    {{"create", "--vcpus", "-1", NULL}, "--vcpus"},
 	    {{"create", "--env", "NOEQUALS", NULL}, "KEY=VALUE"},
 	    {{"create", "--label", "=v", NULL}, "KEY=VALUE"},
+	    {{"create", "--secret", "NOAT", NULL}, "expected NAME@HOST"},
+	    {{"create", "--secret", "SBX_TEST_UNSET_VAR@a.test", NULL},
+	     "the environment variable SBX_TEST_UNSET_VAR is not set"},
 	    {{"exec", "mock1", "true", NULL}, "missing '--'"},
 	    {{"exec", "mock1", "--", NULL}, "missing the command"},
 	    {{"exec", "--", "true", NULL}, "missing the sandbox id"},
@@ -398,6 +408,31 @@ test_create(void)
 	/* the daemon's error, without the GDBus prefix */
 	g_assert_cmpint(run_ctl(args_bad, NULL, TRUE, &out, &err), ==, 1);
 	assert_error_line(err, "cannot create sandbox: memory: 1 is out of range (768-4096 MiB)");
+}
+
+/* --secret NAME@HOST,HOST: the value comes from sandboxctl's environment */
+static void
+test_create_secret(void)
+{
+	const gchar *args[] = {"create",
+			       "--allow-net",
+			       "api.example.com,b.example.com",
+			       "--secret",
+			       "SBX_TEST_KEY@api.example.com, b.example.com",
+			       NULL};
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+
+	mock_ensure();
+	ctl_env = "SBX_TEST_KEY=sk-from-env";
+	g_assert_cmpint(run_ctl(args, NULL, TRUE, &out, &err), ==, 0);
+	ctl_env = NULL;
+	g_assert_cmpstr(err, ==, "");
+	g_mutex_lock(&mock->mutex);
+	g_assert_nonnull(strstr(mock->last_create_options,
+				"'secrets': <{'SBX_TEST_KEY': (['api.example.com', "
+				"'b.example.com'], 'sk-from-env')}>"));
+	g_mutex_unlock(&mock->mutex);
 }
 
 static void
@@ -608,6 +643,7 @@ main(int argc, char **argv)
 	g_test_add_func("/sandboxctl/help-version", test_help_version);
 	g_test_add_func("/sandboxctl/unreachable", test_unreachable);
 	g_test_add_func("/sandboxctl/create", test_create);
+	g_test_add_func("/sandboxctl/create-secret", test_create_secret);
 	g_test_add_func("/sandboxctl/exec", test_exec);
 	g_test_add_func("/sandboxctl/run", test_run);
 	g_test_add_func("/sandboxctl/run-interrupted", test_run_interrupted);

@@ -266,6 +266,72 @@ test_allow_net(void)
 	expect_invalid("{'allow_net': <['example.com:99999']>}", "'example.com:99999'");
 }
 
+/* secrets: the env holds a placeholder and the CA variables, never the
+ * value; bad input is refused without echoing the value */
+static void
+test_secrets(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SbxCreateOptions) opts =
+	    parse("{'allow_net': <['api.example.com', '*.test']>, 'env': <{'A': 'b'}>,"
+		  " 'secrets': <{'API_KEY': (['api.example.com', 'x.test'], 'v4lue-S3CRET'),"
+		  " 'OTHER': (['api.example.com'], 'other-S3CRET')}>}",
+		  &error);
+	const gchar *placeholder;
+	g_autofree gchar *control = NULL;
+
+	g_assert_no_error(error);
+	g_assert_nonnull(opts->secrets);
+	g_assert_cmpuint(opts->secrets->items->len, ==, 2);
+	placeholder = g_hash_table_lookup(opts->env, "API_KEY");
+	g_assert_true(g_str_has_prefix(placeholder, SBX_NETPOL_SECRET_PREFIX));
+	g_assert_cmpuint(strlen(placeholder), ==, strlen(SBX_NETPOL_SECRET_PREFIX) + 32);
+	g_assert_cmpstr(g_hash_table_lookup(opts->env, "OTHER"), !=, placeholder);
+	g_assert_cmpstr(g_hash_table_lookup(opts->env, "A"), ==, "b");
+	g_assert_cmpstr(g_hash_table_lookup(opts->env, "NODE_EXTRA_CA_CERTS"), ==,
+			SBX_NETPOL_SECRETS_CA_PATH);
+	g_assert_cmpstr(g_hash_table_lookup(opts->env, "SSL_CERT_FILE"), ==,
+			SBX_NETPOL_SECRETS_BUNDLE_PATH);
+	/* no env value carries a secret value */
+	{
+		GHashTableIter iter;
+		gpointer value;
+		g_hash_table_iter_init(&iter, opts->env);
+		while (g_hash_table_iter_next(&iter, NULL, &value))
+			g_assert_null(strstr(value, "S3CRET"));
+	}
+	/* the proxy's lines do (base64), with the CA */
+	control = sbx_netpol_secrets_to_control(opts->secrets, "10.0.0.2");
+	g_assert_true(g_str_has_prefix(control, "ca 10.0.0.2 "));
+	g_assert_nonnull(strstr(control, "secret 10.0.0.2 "));
+
+	/* without allow_net: the sandbox's HTTPS goes through the proxy */
+	{
+		g_autoptr(SbxCreateOptions) open =
+		    parse("{'secrets': <{'K': (['api.example.com'], 'v')}>}", &error);
+		g_assert_no_error(error);
+		g_assert_null(open->allow_net);
+		g_assert_nonnull(open->secrets);
+	}
+	expect_invalid("{'allow_net': <['api.example.com']>,"
+		       " 'secrets': <{'K': (['other.example.com'], 'v')}>}",
+		       "not in allow_net");
+	expect_invalid("{'allow_net': <['api.example.com']>,"
+		       " 'secrets': <{'1K': (['api.example.com'], 'v')}>}",
+		       "not an environment variable name");
+	expect_invalid("{'allow_net': <['api.example.com']>,"
+		       " 'secrets': <{'K': (['api.example.com:8443'], 'v')}>}",
+		       "without a port");
+	expect_invalid(
+	    "{'allow_net': <['api.example.com']>, 'secrets': <{'K': (['api.example.com'],"
+	    " 'S3CRET\\r\\nX-Evil: 1')}>}",
+	    "without CR or LF");
+	expect_invalid("{'allow_net': <['api.example.com']>, 'secrets': <{'K': (@as [], 'v')}>}",
+		       "1 to 16 hosts");
+	expect_invalid("{'allow_net': <['api.example.com']>, 'secrets': <['K']>}",
+		       "must be a{s(ass)}");
+}
+
 static void
 test_unknown_and_duplicate(void)
 {
@@ -463,6 +529,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	config = sbx_config_new();
 	g_test_add_func("/options/create/allow-net", test_allow_net);
+	g_test_add_func("/options/create/secrets", test_secrets);
 	g_test_add_func("/options/defaults", test_defaults);
 	g_test_add_func("/options/memory", test_memory);
 	g_test_add_func("/options/vcpus", test_vcpus);

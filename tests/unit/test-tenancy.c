@@ -497,7 +497,7 @@ test_regions(Fixture *f, gconstpointer data)
 	g_autoptr(GVariant) v = NULL;
 
 	write_conf(f, "[daemon]\nBackend=test\nDefaultRegion=beta\n"
-		      "[region alpha]\nBackend=test\n"
+		      "[region alpha]\nBackend=test\nBlockedRanges=198.51.100.0/24\n"
 		      "[region beta]\nBackend=test\n");
 	sbx_test_env_run_daemon(f->env);
 	regions = list_regions(f);

@@ -92,13 +92,36 @@ test("a session sandbox ends when its creating socket closes", async () => {
   assert.ok(!(await listIds({ life: "session" })).includes(id));
 });
 
+test("secrets: the sandbox sees a placeholder and trusts its CA, never sees the value", async () => {
+  const value = "sk-gw-never-in-guest";
+  const sb = await Sandbox.create({ secrets: { API_KEY: { hosts: ["api.example.com"], value } } });
+  try {
+    assert.match(await sb.sh`printf %s "$API_KEY"`.text(), /^sbx_secret_[A-Za-z0-9]{32}$/);
+    assert.match(await sb.sh`head -1 "$NODE_EXTRA_CA_CERTS"`.text(), /BEGIN CERTIFICATE/);
+    // the pattern is split so that the command line itself does not hold the value
+    const found = await sb.sh`grep -rls "sk-gw-never-in-gues[t]" /etc /root /tmp /usr/local /proc/[0-9]*/environ; true`.text();
+    assert.equal(found, "");
+  } finally {
+    await sb.kill();
+  }
+});
+
 test("bad requests get the SDK's errors", async () => {
   await assert.rejects(Sandbox.connect("sbx_loc_00000000000000000000"), (e) => {
     assert.equal(e.status, 404);
     assert.equal(e.code, "SANDBOX_NOT_FOUND");
     return true;
   });
-  await assert.rejects(Sandbox.create({ allowNet: ["example.com"] }), /allowNet is not supported/);
+  // allowNet and secrets reach sandboxd, which checks them before any VM boots
+  await assert.rejects(Sandbox.create({ allowNet: ["not a host"] }), /'not a host' is not a host name/);
+  await assert.rejects(
+    Sandbox.create({ allowNet: ["a.example.com"], secrets: { K: { hosts: ["b.example.com"], value: "sk-never-shown" } } }),
+    (e) => {
+      assert.match(e.message, /'b.example.com' is not in allow_net/);
+      assert.ok(!e.message.includes("sk-never-shown"));
+      return true;
+    },
+  );
   // the SDK checks memory itself; a forged header is checked again
   const forged = Buffer.from(JSON.stringify({ memory_mb: 512, volumes: [] }), "latin1").toString("base64");
   await assert.rejects(rawSocket("/api/v3/sandboxes/create", { "x-deno-sandbox-config": forged }), (e) => {
