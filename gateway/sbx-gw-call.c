@@ -41,13 +41,16 @@ static const SbxGwMethod methods[] = {
     {"realPath", sbx_gw_fs_real_path},
     {"makeTempDir", sbx_gw_fs_make_temp_dir},
     {"makeTempFile", sbx_gw_fs_make_temp_file},
+    {"spawnDeno", sbx_gw_deno_spawn},
+    {"spawnDenoRepl", sbx_gw_deno_spawn_repl},
+    {"denoReplEval", sbx_gw_deno_repl_eval},
+    {"denoReplCall", sbx_gw_deno_repl_call},
+    {"denoReplClose", sbx_gw_deno_repl_close},
+    {"denoHttpWait", sbx_gw_deno_http_wait},
 };
 
-/* need the Deno runtime, SSH or VS Code in the guest: their own issue */
-static const gchar *const unsupported[] = {
-    "spawnDenoRepl", "denoReplEval", "denoReplCall", "denoReplClose", "denoHttpWait",
-    "spawnDeno",     "vscode",	     "exposeHttp",   "fetch",	      NULL,
-};
+/* need VS Code in the guest or the HTTP proxy: their own issues */
+static const gchar *const unsupported[] = {"vscode", "exposeHttp", "fetch", NULL};
 
 void
 sbx_gw_call_free(SbxGwCall *call)

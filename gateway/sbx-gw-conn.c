@@ -223,6 +223,7 @@ on_closed(SoupWebsocketConnection *ws, gpointer data)
 		g_clear_pointer(&self->writable_source, g_source_unref);
 	}
 	run_waiters(self);
+	sbx_gw_deno_conn_closed(self);
 	sbx_gw_sandbox_remove_conn(self->sandbox, self);
 	/* the ref the socket held */
 	g_object_unref(self);
