@@ -89,8 +89,20 @@ async function readLine() {
 
 const init = JSON.parse(readLineSync() ?? "null")?.init;
 if (typeof init !== "object" || init === null) throw new Error("deno-harness: no init request");
+// the folder goes once nothing needs it: the FIFOs stay open, inline code is read
+// when the main module loads (deno-control removes it too, as a backstop)
+function removeDir() {
+  try {
+    Deno.removeSync(dir, { recursive: true });
+  } catch {
+    // gone already
+  }
+}
 if (typeof init.code === "string") {
   Deno.writeTextFileSync(`${dir}/main.${init.extension}`, init.code);
+  globalThis.addEventListener("load", removeDir);
+} else {
+  removeDir();
 }
 
 // --- HTTP readiness: the SDK's httpReady / denoHttpWait
