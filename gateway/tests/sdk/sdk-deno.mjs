@@ -126,6 +126,13 @@ test("README: deno.repl keeps state across evals; call; close", async () => {
     assert.deepEqual(all, [41, 42, 43]);
     // a large result crosses whole
     assert.equal((await repl.eval("'z'.repeat(3 * 1024 * 1024)")).length, 3 * 1024 * 1024);
+    // a result beyond the harness's 16 MiB is a RangeError, and the REPL serves on
+    await assert.rejects(repl.eval("'z'.repeat(20 * 1024 * 1024)"), (e) => {
+      assert.equal(e.constructor.name, "RangeError");
+      assert.match(e.message, /larger than/);
+      return true;
+    });
+    assert.equal(await repl.eval("x + 2"), 42);
   } finally {
     await repl.close();
   }
