@@ -19,6 +19,9 @@ sbx_gw_config_free(SbxGwConfig *config)
 	g_free(config->work_dir);
 	g_free(config->user);
 	g_free(config->image);
+	g_free(config->ssh_listen);
+	g_free(config->ssh_hostname);
+	g_free(config->state_dir);
 	g_free(config);
 }
 
@@ -57,10 +60,9 @@ static gboolean
 apply_file(SbxGwConfig *config, const gchar *path, GError **error)
 {
 	static const gchar *const known[] = {
-	    "Listen",	      "TLSCertificate", "TLSKey",
-	    "AllowPlainHTTP", "Region",		"WorkDir",
-	    "User",	      "MaxMessageMiB",	"MaxStreamBufferMiB",
-	    "MaxReadFileMiB", "Image",		NULL};
+	    "Listen",  "TLSCertificate", "TLSKey",	  "AllowPlainHTTP",	"Region",
+	    "WorkDir", "User",		 "MaxMessageMiB", "MaxStreamBufferMiB", "MaxReadFileMiB",
+	    "Image",   "SSHListen",	 "SSHHostname",	  "StateDir",		NULL};
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_auto(GStrv) keys = NULL;
 
@@ -85,6 +87,9 @@ apply_file(SbxGwConfig *config, const gchar *path, GError **error)
 	read_string(kf, "WorkDir", &config->work_dir);
 	read_string(kf, "User", &config->user);
 	read_string(kf, "Image", &config->image);
+	read_string(kf, "SSHListen", &config->ssh_listen);
+	read_string(kf, "SSHHostname", &config->ssh_hostname);
+	read_string(kf, "StateDir", &config->state_dir);
 	if (g_key_file_has_key(kf, SBX_GW_GROUP, "AllowPlainHTTP", NULL)) {
 		g_autoptr(GError) local_error = NULL;
 		config->allow_plain_http =
@@ -129,6 +134,7 @@ sbx_gw_config_load(const gchar *config_dir, GError **error)
 	config->max_stream_buffer_bytes = 16 * MIB;
 	/* a readFile answer is one frame of 4/3 of the file; the SDK takes 100 MiB frames */
 	config->max_read_file_bytes = 64 * MIB;
+	config->state_dir = g_strdup("/var/lib/sandboxd-gateway");
 
 	if (g_file_test(main_path, G_FILE_TEST_EXISTS) && !apply_file(config, main_path, error))
 		return NULL;
@@ -150,6 +156,13 @@ sbx_gw_config_load(const gchar *config_dir, GError **error)
 	if (!g_path_is_absolute(config->work_dir)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "[gateway] WorkDir '%s' must be an absolute path", config->work_dir);
+		return NULL;
+	}
+	if (config->ssh_listen != NULL && config->ssh_listen[0] == '\0')
+		g_clear_pointer(&config->ssh_listen, g_free);
+	if (!g_path_is_absolute(config->state_dir)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "[gateway] StateDir '%s' must be an absolute path", config->state_dir);
 		return NULL;
 	}
 	if ((config->tls_certificate == NULL) != (config->tls_key == NULL)) {

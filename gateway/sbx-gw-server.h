@@ -13,6 +13,7 @@
 G_BEGIN_DECLS
 
 typedef struct _SbxGwSandbox SbxGwSandbox;
+typedef struct _SbxGwSsh SbxGwSsh;
 
 typedef struct {
 	SbxGwConfig *config;
@@ -22,6 +23,7 @@ typedef struct {
 	GHashTable *sandboxes; /* sandboxd id -> SbxGwSandbox (ref) while a socket uses it */
 	guint64 next_stream_id;
 	guint removed_subscription;
+	SbxGwSsh *ssh; /* exposeSsh's server; NULL without [gateway] SSHListen */
 } SbxGwServer;
 
 SbxGwServer *sbx_gw_server_new(SbxGwConfig *config, GDBusConnection *bus, GError **error);

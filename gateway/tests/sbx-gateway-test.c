@@ -176,6 +176,22 @@ free_port(void)
 }
 
 static gboolean
+write_ssh_dropin(const gchar *tmpdir, const gchar *config_dir, guint16 port, GError **error)
+{
+	g_autofree gchar *dir = g_build_filename(config_dir, "gateway.conf.d", NULL);
+	g_autofree gchar *path = g_build_filename(dir, "50-ssh.conf", NULL);
+	g_autofree gchar *state = g_build_filename(tmpdir, "gateway-state", NULL);
+	g_autofree gchar *conf =
+	    g_strdup_printf("[gateway]\nSSHListen=127.0.0.1:%u\nStateDir=%s\n", port, state);
+
+	if (g_mkdir_with_parents(dir, 0755) != 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create %s", dir);
+		return FALSE;
+	}
+	return g_file_set_contents(path, conf, -1, error);
+}
+
+static gboolean
 wait_for_port(GSubprocess *gateway, guint16 port)
 {
 	gint64 deadline = g_get_monotonic_time() + GATEWAY_START_TIMEOUT_US;
@@ -334,6 +350,7 @@ main(int argc, char **argv)
 	const gchar *sdk_dir;
 	SbxTestEnv *env = sbx_test_env_get();
 	guint16 port;
+	guint16 ssh_port = 0;
 	gint rc;
 
 	if (argc != 2) {
@@ -381,6 +398,15 @@ main(int argc, char **argv)
 		return 1;
 	}
 
+	/* exposeSsh's server, when the gateway has one */
+	if (g_strcmp0(g_getenv("SBX_TEST_SSH"), "1") == 0) {
+		ssh_port = free_port();
+		if (!write_ssh_dropin(tmpdir, env->config_dir, ssh_port, &error)) {
+			g_printerr("%s\n", error->message);
+			sbx_test_env_stop(env);
+			return 1;
+		}
+	}
 	port = free_port();
 	listen = g_strdup_printf("127.0.0.1:%u", port);
 	endpoint = g_strdup_printf("http://127.0.0.1:%u", port);
@@ -411,6 +437,12 @@ main(int argc, char **argv)
 	g_subprocess_launcher_setenv(launcher, "SBX_TEST_TOKEN_B", token_b, TRUE);
 	g_subprocess_launcher_setenv(launcher, "SBX_TEST_BUS_ADDRESS", env->bus_address, TRUE);
 	g_subprocess_launcher_unsetenv(launcher, "DENO_DEPLOY_ORG");
+	if (ssh_port != 0) {
+		g_autofree gchar *ssh_port_str = g_strdup_printf("%u", ssh_port);
+		g_subprocess_launcher_setenv(launcher, "SBX_TEST_SSH_PORT", ssh_port_str, TRUE);
+		g_autofree gchar *state = g_build_filename(tmpdir, "gateway-state", NULL);
+		g_subprocess_launcher_setenv(launcher, "SBX_TEST_SSH_STATE_DIR", state, TRUE);
+	}
 	/* the SDK may leave a keep-alive timer behind a failed connect */
 	script = g_subprocess_launcher_spawn(launcher, &error, node, "--test-reporter=tap",
 					     "--test-force-exit", argv[1], NULL);
