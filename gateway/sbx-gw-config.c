@@ -59,10 +59,22 @@ read_string(GKeyFile *kf, const gchar *key, gchar **value)
 static gboolean
 apply_file(SbxGwConfig *config, const gchar *path, GError **error)
 {
-	static const gchar *const known[] = {
-	    "Listen",  "TLSCertificate", "TLSKey",	  "AllowPlainHTTP",	"Region",
-	    "WorkDir", "User",		 "MaxMessageMiB", "MaxStreamBufferMiB", "MaxReadFileMiB",
-	    "Image",   "SSHListen",	 "SSHHostname",	  "StateDir",		NULL};
+	static const gchar *const known[] = {"Listen",
+					     "TLSCertificate",
+					     "TLSKey",
+					     "AllowPlainHTTP",
+					     "Region",
+					     "WorkDir",
+					     "User",
+					     "MaxMessageMiB",
+					     "MaxStreamBufferMiB",
+					     "MaxReadFileMiB",
+					     "Image",
+					     "SSHListen",
+					     "SSHHostname",
+					     "StateDir",
+					     "DenoEvalTimeoutSec",
+					     NULL};
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_auto(GStrv) keys = NULL;
 
@@ -105,6 +117,17 @@ apply_file(SbxGwConfig *config, const gchar *path, GError **error)
 	if (!read_size_mib(kf, path, "MaxStreamBufferMiB", 1, 1024,
 			   &config->max_stream_buffer_bytes, error))
 		return FALSE;
+	if (g_key_file_has_key(kf, SBX_GW_GROUP, "DenoEvalTimeoutSec", NULL)) {
+		g_autoptr(GError) local_error = NULL;
+		guint64 v =
+		    g_key_file_get_uint64(kf, SBX_GW_GROUP, "DenoEvalTimeoutSec", &local_error);
+		if (local_error != NULL || v < 1 || v > 86400) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				    "%s: [gateway] DenoEvalTimeoutSec must be 1-86400", path);
+			return FALSE;
+		}
+		config->deno_eval_timeout_s = (guint)v;
+	}
 	return read_size_mib(kf, path, "MaxReadFileMiB", 1, 75, &config->max_read_file_bytes,
 			     error);
 }
@@ -135,6 +158,7 @@ sbx_gw_config_load(const gchar *config_dir, GError **error)
 	/* a readFile answer is one frame of 4/3 of the file; the SDK takes 100 MiB frames */
 	config->max_read_file_bytes = 64 * MIB;
 	config->state_dir = g_strdup("/var/lib/sandboxd-gateway");
+	config->deno_eval_timeout_s = 300;
 
 	if (g_file_test(main_path, G_FILE_TEST_EXISTS) && !apply_file(config, main_path, error))
 		return NULL;

@@ -19,9 +19,10 @@ typedef struct {
 	guint64 max_message_bytes;
 	guint64 max_stream_buffer_bytes;
 	guint64 max_read_file_bytes;
-	gchar *ssh_listen;   /* HOST:PORT of exposeSsh's server, or NULL: exposeSsh refused */
-	gchar *ssh_hostname; /* what exposeSsh answers; NULL: SSHListen's host */
-	gchar *state_dir;    /* the SSH host key */
+	gchar *ssh_listen;	   /* HOST:PORT of exposeSsh's server, or NULL: exposeSsh refused */
+	gchar *ssh_hostname;	   /* what exposeSsh answers; NULL: SSHListen's host */
+	gchar *state_dir;	   /* the SSH host key */
+	guint deno_eval_timeout_s; /* a REPL request unanswered this long ends the REPL */
 } SbxGwConfig;
 
 void sbx_gw_config_free(SbxGwConfig *config);

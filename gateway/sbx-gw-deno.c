@@ -26,10 +26,10 @@
 #define DENO_MAX_CODE (4 * 1024 * 1024)
 /* the harness refuses results above 16 MiB; the rest is the envelope */
 #define DENO_MAX_LINE (17 * 1024 * 1024)
+/* with no request in flight only events come, and they are short */
+#define DENO_MAX_IDLE_LINE (64 * 1024)
 #define DENO_MAX_ERROR_TEXT (64 * 1024)
 #define DENO_START_TIMEOUT_S 120
-/* an eval that never returns (a busy loop) ends its REPL */
-#define DENO_EVAL_TIMEOUT_S 300
 #define DENO_MAX_PER_SOCKET 256
 
 typedef struct {
@@ -51,7 +51,9 @@ typedef struct {
 	GQueue waiters;	  /* denoHttpWait calls */
 	gint64 next_id;
 	guint timeout_id;
+	guint eval_timeout_s; /* [gateway] DenoEvalTimeoutSec */
 	gboolean listening;
+	gboolean http_answered; /* a denoHttpWait got its answer */
 	gboolean exited;
 	/* while starting */
 	SbxGwCall *start_call;
@@ -132,8 +134,10 @@ static void
 deno_answer_waiters(SbxGwDeno *deno, gboolean listening)
 {
 	SbxGwCall *call;
-	while ((call = g_queue_pop_head(&deno->waiters)) != NULL)
+	while ((call = g_queue_pop_head(&deno->waiters)) != NULL) {
+		deno->http_answered = TRUE;
 		sbx_gw_call_return(call, json_node_init_boolean(json_node_alloc(), listening));
+	}
 }
 
 static void
@@ -206,7 +210,7 @@ deno_timed_out(gpointer data)
 	SbxGwCall *call = g_queue_pop_head(&deno->requests);
 	g_autoptr(GError) error = g_error_new(
 	    G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-	    "the evaluation did not finish within %d s; the REPL was ended", DENO_EVAL_TIMEOUT_S);
+	    "the evaluation did not finish within %u s; the REPL was ended", deno->eval_timeout_s);
 
 	deno->timeout_id = 0;
 	/* a late answer must not match the next request */
@@ -247,7 +251,7 @@ deno_send_head(SbxGwDeno *deno)
 	root = json_builder_get_root(b);
 	gen = json_generator_new();
 	json_generator_set_root(gen, root);
-	deno->timeout_id = g_timeout_add_seconds(DENO_EVAL_TIMEOUT_S, deno_timed_out, deno);
+	deno->timeout_id = g_timeout_add_seconds(deno->eval_timeout_s, deno_timed_out, deno);
 	deno_write(deno, json_generator_to_data(gen, NULL));
 }
 
@@ -429,9 +433,9 @@ deno_read_ready(GObject *source, GAsyncResult *res, gpointer data)
 	}
 	if (deno->line == NULL)
 		return;
-	if (deno->line->len > DENO_MAX_LINE) {
-		g_message("deno pid=%u: a control line beyond %d bytes, ending it", deno->pid,
-			  DENO_MAX_LINE);
+	if (deno->line->len >
+	    (g_queue_is_empty(&deno->requests) ? DENO_MAX_IDLE_LINE : DENO_MAX_LINE)) {
+		g_message("deno pid=%u: a control line beyond its bound, ending it", deno->pid);
 		deno_kill_object(deno, deno->harness_path);
 		deno_exited(deno, "line too long");
 		return;
@@ -449,6 +453,14 @@ deno_read_next(SbxGwDeno *deno)
 }
 
 /* --- starting: deno-control, then the harness --- */
+
+/* an exited REPL, or an exited program whose httpReady was answered */
+static gboolean
+deno_is_done(gpointer key, gpointer value, gpointer data)
+{
+	SbxGwDeno *deno = value;
+	return deno->exited && (deno->repl || deno->http_answered);
+}
 
 static gboolean
 deno_start_timed_out(gpointer data)
@@ -566,6 +578,8 @@ deno_start(SbxGwCall *call, gboolean repl, gchar *init_line, GPtrArray *argv_tai
 	gint h_in;
 	gint h_out;
 
+	/* what has exited and been told so is forgotten before counting */
+	g_hash_table_foreach_remove(table, deno_is_done, NULL);
 	if (g_hash_table_size(table) >= DENO_MAX_PER_SOCKET) {
 		g_free(init_line);
 		sbx_gw_call_return_literal(call, "Error", "ELIMIT",
@@ -577,6 +591,7 @@ deno_start(SbxGwCall *call, gboolean repl, gchar *init_line, GPtrArray *argv_tai
 	deno->bus =
 	    g_object_ref(g_dbus_proxy_get_connection(G_DBUS_PROXY(call->conn->sandbox->proxy)));
 	deno->repl = repl;
+	deno->eval_timeout_s = call->conn->server->config->deno_eval_timeout_s;
 	deno->start_call = call;
 	deno->init_line = init_line;
 	g_ptr_array_add(argv_tail, NULL);
@@ -724,7 +739,8 @@ lookup(SbxGwCall *call, gboolean repl, GError **error)
 				   GUINT_TO_POINTER((guint)CLAMP(pid, 0, G_MAXUINT)));
 	if (deno == NULL || (repl && !deno->repl)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-			    "no Deno %s with pid %" G_GINT64_FORMAT " on this socket",
+			    "no Deno %s with pid %" G_GINT64_FORMAT
+			    " on this socket (it has exited or was closed)",
 			    repl ? "REPL" : "process", pid);
 		return NULL;
 	}
@@ -837,6 +853,7 @@ sbx_gw_deno_http_wait(SbxGwCall *call)
 		return;
 	}
 	if (deno->listening || deno->exited) {
+		deno->http_answered = TRUE;
 		sbx_gw_call_return(call,
 				   json_node_init_boolean(json_node_alloc(), deno->listening));
 		return;

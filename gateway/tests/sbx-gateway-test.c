@@ -142,7 +142,10 @@ write_dropin(const gchar *tmpdir, const gchar *debian_dir, GError **error)
 	if (!g_file_set_contents(path, conf, -1, error))
 		return FALSE;
 	/* the gateway's own file, beside sandboxd's */
-	return g_file_set_contents(gateway_conf, "[gateway]\nImage=debian\n", -1, error);
+	/* sdk-deno waits for a REPL's eval timeout: shorter than the default, longer than a
+	 * Deno start under a busy TCG */
+	return g_file_set_contents(gateway_conf, "[gateway]\nImage=debian\nDenoEvalTimeoutSec=90\n",
+				   -1, error);
 }
 
 /* every sandbox the gateway makes, so the supervisor can destroy it if we crash */

@@ -154,6 +154,23 @@ test("a REPL whose process was killed refuses evals; close is quiet", async () =
   await repl.close();
 });
 
+test("an eval that never returns times out and ends its REPL", async () => {
+  // the harness sets [gateway] DenoEvalTimeoutSec=90
+  const repl = await sandbox.deno.repl();
+  assert.equal(await repl.eval("40 + 2"), 42);
+  const looping = repl.eval("for (;;) {}");
+  const queued = repl.eval("'never reached'");
+  await assert.rejects(looping, (e) => {
+    assert.equal(e.code, "ETIMEDOUT");
+    assert.match(e.message, /did not finish within 90 s/);
+    return true;
+  });
+  // the request behind it fails with the REPL, which was killed
+  await assert.rejects(queued, /exited/);
+  assert.equal((await repl.status).signal, "SIGKILL");
+  await repl.close();
+});
+
 test("a REPL that exits by itself fails the eval in flight", async () => {
   const repl = await sandbox.deno.repl();
   await assert.rejects(repl.eval("Deno.exit(4)"), /exited/);
