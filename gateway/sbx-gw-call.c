@@ -62,13 +62,16 @@ static const SbxGwMethod methods[] = {
     {"exposeHttp", sbx_gw_expose_http},
     {"fetch", sbx_gw_fetch},
     {"abort", sbx_gw_fetch_abort},
+    {"spawnDeno", sbx_gw_deno_spawn},
+    {"spawnDenoRepl", sbx_gw_deno_spawn_repl},
+    {"denoReplEval", sbx_gw_deno_repl_eval},
+    {"denoReplCall", sbx_gw_deno_repl_call},
+    {"denoReplClose", sbx_gw_deno_repl_close},
+    {"denoHttpWait", sbx_gw_deno_http_wait},
 };
 
-/* need the Deno runtime, SSH or VS Code in the guest: their own issue */
-static const gchar *const unsupported[] = {
-    "spawnDenoRepl", "denoReplEval", "denoReplCall", "denoReplClose",
-    "denoHttpWait",  "spawnDeno",    "vscode",	     NULL,
-};
+/* need VS Code in the guest: not offered (docs/gateway.md) */
+static const gchar *const unsupported[] = {"vscode", NULL};
 
 void
 sbx_gw_call_free(SbxGwCall *call)

@@ -3,6 +3,8 @@
  */
 #pragma once
 
+#include <gio/gunixfdlist.h>
+
 #include "sbx-gw-conn.h"
 #include "sbx-gw-rpc.h"
 
@@ -27,6 +29,18 @@ void sbx_gw_call_void_ready(GObject *source, GAsyncResult *res, gpointer data);
 
 /* runs @msg (a request) */
 void sbx_gw_call_dispatch(SbxGwConn *conn, SbxGwRpcMessage *msg);
+
+/* spawn's stdio/env/cwd/user from @call's params, with @argv instead of command and args
+ * and @extra_env (NULL-terminated name, value pairs) over the client's env. @done (if not
+ * NULL) gets the result object or the error instead of @call being answered, and then
+ * owns @call and @result; @proc is the new process (not owned) */
+/* a pipe: the far end goes into @fds (its handle returned), the near end to *near */
+gint sbx_gw_process_add_pipe(GUnixFDList *fds, gboolean far_reads, gint *near, GError **error);
+typedef void (*SbxGwProcessSpawned)(SbxGwCall *call, SbxDBusProcess1 *proc, JsonNode *result,
+				    const GError *error, gpointer data);
+void sbx_gw_process_spawn_argv(SbxGwCall *call, const gchar *const *argv,
+			       const gchar *const *extra_env, SbxGwProcessSpawned done,
+			       gpointer done_data);
 
 /* method implementations */
 typedef void (*SbxGwMethodFunc)(SbxGwCall *call);
@@ -69,5 +83,13 @@ void sbx_gw_file_close_all(SbxGwConn *conn);
 /* sbx-gw-fetch.c */
 void sbx_gw_fetch(SbxGwCall *call);
 void sbx_gw_fetch_abort(SbxGwCall *call);
+void sbx_gw_deno_spawn(SbxGwCall *call);
+void sbx_gw_deno_spawn_repl(SbxGwCall *call);
+void sbx_gw_deno_repl_eval(SbxGwCall *call);
+void sbx_gw_deno_repl_call(SbxGwCall *call);
+void sbx_gw_deno_repl_close(SbxGwCall *call);
+void sbx_gw_deno_http_wait(SbxGwCall *call);
+/* the socket closed: its REPLs end */
+void sbx_gw_deno_conn_closed(SbxGwConn *conn);
 
 G_END_DECLS

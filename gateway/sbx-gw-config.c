@@ -20,6 +20,9 @@ sbx_gw_config_free(SbxGwConfig *config)
 	g_free(config->work_dir);
 	g_free(config->user);
 	g_free(config->image);
+	g_free(config->ssh_listen);
+	g_free(config->ssh_hostname);
+	g_free(config->state_dir);
 	g_free(config);
 }
 
@@ -97,6 +100,10 @@ apply_file(SbxGwConfig *config, const gchar *path, GError **error)
 					     "MaxCallsPerSocket",
 					     "ExposeBaseDomain",
 					     "ExposeIdleTimeoutSec",
+					     "SSHListen",
+					     "SSHHostname",
+					     "StateDir",
+					     "DenoEvalTimeoutSec",
 					     NULL};
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_auto(GStrv) keys = NULL;
@@ -123,6 +130,9 @@ apply_file(SbxGwConfig *config, const gchar *path, GError **error)
 	read_string(kf, "User", &config->user);
 	read_string(kf, "Image", &config->image);
 	read_string(kf, "ExposeBaseDomain", &config->expose_base_domain);
+	read_string(kf, "SSHListen", &config->ssh_listen);
+	read_string(kf, "SSHHostname", &config->ssh_hostname);
+	read_string(kf, "StateDir", &config->state_dir);
 	if (g_key_file_has_key(kf, SBX_GW_GROUP, "AllowPlainHTTP", NULL)) {
 		g_autoptr(GError) local_error = NULL;
 		config->allow_plain_http =
@@ -140,6 +150,9 @@ apply_file(SbxGwConfig *config, const gchar *path, GError **error)
 		return FALSE;
 	if (!read_uint(kf, path, "ExposeIdleTimeoutSec", 5, 86400, &config->expose_idle_timeout_s,
 		       error))
+		return FALSE;
+	if (!read_count(kf, path, "DenoEvalTimeoutSec", 1, 86400, &config->deno_eval_timeout_s,
+			error))
 		return FALSE;
 	if (!read_size_mib(kf, path, "MaxReadFileMiB", 1, 75, &config->max_read_file_bytes, error))
 		return FALSE;
@@ -212,6 +225,8 @@ sbx_gw_config_load(const gchar *config_dir, GError **error)
 	config->max_sandboxes_per_token = 0;
 	config->max_calls_per_socket = 256;
 	config->expose_idle_timeout_s = 600;
+	config->state_dir = g_strdup("/var/lib/sandboxd-gateway");
+	config->deno_eval_timeout_s = 300;
 
 	if (g_file_test(main_path, G_FILE_TEST_EXISTS) && !apply_file(config, main_path, error))
 		return NULL;
@@ -240,6 +255,13 @@ sbx_gw_config_load(const gchar *config_dir, GError **error)
 			    "[gateway] ExposeBaseDomain '%s' must be a DNS name, optionally with "
 			    ":PORT",
 			    config->expose_base_domain);
+		return NULL;
+	}
+	if (config->ssh_listen != NULL && config->ssh_listen[0] == '\0')
+		g_clear_pointer(&config->ssh_listen, g_free);
+	if (!g_path_is_absolute(config->state_dir)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "[gateway] StateDir '%s' must be an absolute path", config->state_dir);
 		return NULL;
 	}
 	if ((config->tls_certificate == NULL) != (config->tls_key == NULL)) {

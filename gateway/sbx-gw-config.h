@@ -25,6 +25,10 @@ typedef struct {
 	guint max_calls_per_socket;    /* JSON-RPC requests in flight on one socket */
 	gchar *expose_base_domain; /* exposeHttp URLs are <label>.<this>; NULL: /expose/<label> */
 	guint64 expose_idle_timeout_s; /* a proxied connection idle this long is closed */
+	gchar *ssh_listen;	   /* HOST:PORT of exposeSsh's server, or NULL: exposeSsh refused */
+	gchar *ssh_hostname;	   /* what exposeSsh answers; NULL: SSHListen's host */
+	gchar *state_dir;	   /* the SSH host key */
+	guint deno_eval_timeout_s; /* a REPL request unanswered this long ends the REPL */
 } SbxGwConfig;
 
 void sbx_gw_config_free(SbxGwConfig *config);

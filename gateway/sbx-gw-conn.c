@@ -224,6 +224,7 @@ on_closed(SoupWebsocketConnection *ws, gpointer data)
 	}
 	run_waiters(self);
 	sbx_gw_file_close_all(self);
+	sbx_gw_deno_conn_closed(self);
 	sbx_gw_sandbox_remove_conn(self->sandbox, self);
 	/* the ref the socket held */
 	g_object_unref(self);

@@ -66,6 +66,8 @@ typedef struct {
 	gint stdout_fd; /* our ends, until the streams take them */
 	gint stderr_fd;
 	SbxGwProcess *proc;
+	SbxGwProcessSpawned done;
+	gpointer done_data;
 } SbxGwSpawn;
 
 static void
@@ -83,7 +85,10 @@ spawn_free(SbxGwSpawn *sp)
 static void
 spawn_fail(SbxGwSpawn *sp, const GError *error)
 {
-	sbx_gw_call_return_error(sp->call, error);
+	if (sp->done != NULL)
+		sp->done(sp->call, NULL, NULL, error, sp->done_data);
+	else
+		sbx_gw_call_return_error(sp->call, error);
 	spawn_free(sp);
 }
 
@@ -137,7 +142,10 @@ process_proxy_ready(GObject *source, GAsyncResult *res, gpointer data)
 		sbx_gw_out_stream_start(proc->out);
 	if (proc->err != NULL)
 		sbx_gw_out_stream_start(proc->err);
-	sbx_gw_call_return(sp->call, json_builder_get_root(b));
+	if (sp->done != NULL)
+		sp->done(sp->call, proc->proxy, json_builder_get_root(b), NULL, sp->done_data);
+	else
+		sbx_gw_call_return(sp->call, json_builder_get_root(b));
 	sp->call = NULL;
 	spawn_free(sp);
 }
@@ -162,9 +170,8 @@ spawn_ready(GObject *source, GAsyncResult *res, gpointer data)
 				    process_proxy_ready, sp);
 }
 
-/* a pipe: the far end goes into @fds (its handle returned), the near end to *near */
-static gint
-add_pipe(GUnixFDList *fds, gboolean far_reads, gint *near, GError **error)
+gint
+sbx_gw_process_add_pipe(GUnixFDList *fds, gboolean far_reads, gint *near, GError **error)
 {
 	gint p[2];
 	gint handle;
@@ -182,8 +189,8 @@ add_pipe(GUnixFDList *fds, gboolean far_reads, gint *near, GError **error)
 }
 
 static gboolean
-spawn_options(SbxGwCall *call, GVariantBuilder *options, gboolean *out_piped, gboolean *err_piped,
-	      GError **error)
+spawn_options(SbxGwCall *call, const gchar *const *extra_env, GVariantBuilder *options,
+	      gboolean *out_piped, gboolean *err_piped, GError **error)
 {
 	g_autoptr(GVariant) env = NULL;
 	g_autofree gchar *dir = NULL;
@@ -210,6 +217,23 @@ spawn_options(SbxGwCall *call, GVariantBuilder *options, gboolean *out_piped, gb
 	}
 	*out_piped = g_strcmp0(out_mode, "null") != 0;
 	*err_piped = g_strcmp0(err_mode, "null") != 0;
+	if (extra_env != NULL) {
+		g_auto(GVariantBuilder) merged = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a{ss}"));
+		GVariantIter iter;
+		const gchar *key;
+		const gchar *value;
+
+		if (env != NULL) {
+			g_variant_iter_init(&iter, env);
+			while (g_variant_iter_next(&iter, "{&s&s}", &key, &value))
+				if (!g_strv_contains(extra_env, key))
+					g_variant_builder_add(&merged, "{ss}", key, value);
+		}
+		for (guint i = 0; extra_env[i] != NULL && extra_env[i + 1] != NULL; i += 2)
+			g_variant_builder_add(&merged, "{ss}", extra_env[i], extra_env[i + 1]);
+		g_clear_pointer(&env, g_variant_unref);
+		env = g_variant_ref_sink(g_variant_builder_end(&merged));
+	}
 	if (env != NULL)
 		g_variant_builder_add(options, "{sv}", "env", env);
 	if (clear_env)
@@ -229,16 +253,14 @@ spawn_options(SbxGwCall *call, GVariantBuilder *options, gboolean *out_piped, gb
 }
 
 void
-sbx_gw_process_spawn(SbxGwCall *call)
+sbx_gw_process_spawn_argv(SbxGwCall *call, const gchar *const *argv, const gchar *const *extra_env,
+			  SbxGwProcessSpawned done, gpointer done_data)
 {
 	g_auto(GVariantBuilder) options = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
 	g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
-	g_autoptr(GPtrArray) args = NULL;
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	g_autoptr(GError) error = NULL;
 	SbxGwInStream *stdin_stream = NULL;
 	SbxGwSpawn *sp;
-	const gchar *command = NULL;
 	gboolean out_piped = TRUE;
 	gboolean err_piped = TRUE;
 	gint64 stdin_id = -1;
@@ -247,11 +269,15 @@ sbx_gw_process_spawn(SbxGwCall *call)
 	gint h_err = -1;
 	gint stdin_fd = -1;
 
-	if (!sbx_gw_rpc_get_string(call->params, "command", TRUE, &command, &error) ||
-	    !sbx_gw_rpc_get_string_array(call->params, "args", &args, &error) ||
-	    !sbx_gw_rpc_get_int(call->params, "stdinStreamId", FALSE, &stdin_id, &error) ||
-	    !spawn_options(call, &options, &out_piped, &err_piped, &error)) {
-		sbx_gw_call_return_error(call, error);
+	sp = g_new0(SbxGwSpawn, 1);
+	sp->call = call;
+	sp->stdout_fd = -1;
+	sp->stderr_fd = -1;
+	sp->done = done;
+	sp->done_data = done_data;
+	if (!sbx_gw_rpc_get_int(call->params, "stdinStreamId", FALSE, &stdin_id, &error) ||
+	    !spawn_options(call, extra_env, &options, &out_piped, &err_piped, &error)) {
+		spawn_fail(sp, error);
 		return;
 	}
 	if (stdin_id >= 0) {
@@ -263,22 +289,16 @@ sbx_gw_process_spawn(SbxGwCall *call)
 			sbx_gw_in_stream_claim(stdin_stream, &error);
 		}
 		if (error != NULL) {
-			sbx_gw_call_return_error(call, error);
+			spawn_fail(sp, error);
 			return;
 		}
 	}
-	g_ptr_array_add(argv, (gpointer)command);
-	for (guint i = 0; args != NULL && i < args->len; i++)
-		g_ptr_array_add(argv, g_ptr_array_index(args, i));
-	g_ptr_array_add(argv, NULL);
-
-	sp = g_new0(SbxGwSpawn, 1);
-	sp->call = call;
-	sp->stdout_fd = -1;
-	sp->stderr_fd = -1;
-	if ((stdin_stream != NULL && (h_in = add_pipe(fds, TRUE, &stdin_fd, &error)) < 0) ||
-	    (out_piped && (h_out = add_pipe(fds, FALSE, &sp->stdout_fd, &error)) < 0) ||
-	    (err_piped && (h_err = add_pipe(fds, FALSE, &sp->stderr_fd, &error)) < 0)) {
+	if ((stdin_stream != NULL &&
+	     (h_in = sbx_gw_process_add_pipe(fds, TRUE, &stdin_fd, &error)) < 0) ||
+	    (out_piped &&
+	     (h_out = sbx_gw_process_add_pipe(fds, FALSE, &sp->stdout_fd, &error)) < 0) ||
+	    (err_piped &&
+	     (h_err = sbx_gw_process_add_pipe(fds, FALSE, &sp->stderr_fd, &error)) < 0)) {
 		if (stdin_fd >= 0)
 			close(stdin_fd);
 		spawn_fail(sp, error);
@@ -289,8 +309,28 @@ sbx_gw_process_spawn(SbxGwCall *call)
 		sbx_gw_in_stream_set_sink(stdin_stream, stdin_fd);
 	g_dbus_proxy_call_with_unix_fd_list(
 	    G_DBUS_PROXY(call->conn->sandbox->proxy), "Spawn",
-	    g_variant_new("(^asa{sv}hhh)", (gchar **)argv->pdata, &options, h_in, h_out, h_err),
+	    g_variant_new("(^asa{sv}hhh)", (gchar **)argv, &options, h_in, h_out, h_err),
 	    G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL, spawn_ready, sp);
+}
+
+void
+sbx_gw_process_spawn(SbxGwCall *call)
+{
+	g_autoptr(GPtrArray) args = NULL;
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_autoptr(GError) error = NULL;
+	const gchar *command = NULL;
+
+	if (!sbx_gw_rpc_get_string(call->params, "command", TRUE, &command, &error) ||
+	    !sbx_gw_rpc_get_string_array(call->params, "args", &args, &error)) {
+		sbx_gw_call_return_error(call, error);
+		return;
+	}
+	g_ptr_array_add(argv, (gpointer)command);
+	for (guint i = 0; args != NULL && i < args->len; i++)
+		g_ptr_array_add(argv, g_ptr_array_index(args, i));
+	g_ptr_array_add(argv, NULL);
+	sbx_gw_process_spawn_argv(call, (const gchar *const *)argv->pdata, NULL, NULL, NULL);
 }
 
 /* --- processWait --- */

@@ -19,8 +19,8 @@ sbx_gw_rpc_message_clear(SbxGwRpcMessage *msg)
 }
 
 /* json-glib recurses per nesting level: refuse deep input before it parses */
-static gboolean
-depth_ok(const gchar *data, gsize len)
+gboolean
+sbx_gw_rpc_depth_ok(const gchar *data, gsize len)
 {
 	gint depth = 0;
 	gboolean in_string = FALSE;
@@ -89,7 +89,7 @@ sbx_gw_rpc_parse(const gchar *data, gsize len, SbxGwRpcMessage *msg, gint *error
 				    "the message is not valid UTF-8");
 		return FALSE;
 	}
-	if (!depth_ok(data, len)) {
+	if (!sbx_gw_rpc_depth_ok(data, len)) {
 		*error_code = SBX_GW_RPC_PARSE_ERROR;
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 			    "the message nests deeper than %d levels", SBX_GW_RPC_MAX_DEPTH);

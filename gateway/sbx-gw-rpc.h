@@ -17,6 +17,9 @@ G_BEGIN_DECLS
 /* nesting beyond this is refused before json-glib (a recursive parser) sees it */
 #define SBX_GW_RPC_MAX_DEPTH 32
 
+/* whether @data nests at most SBX_GW_RPC_MAX_DEPTH levels (json-glib recurses) */
+gboolean sbx_gw_rpc_depth_ok(const gchar *data, gsize len);
+
 typedef enum {
 	SBX_GW_RPC_PING,
 	SBX_GW_RPC_REQUEST,

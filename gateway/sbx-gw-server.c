@@ -11,6 +11,9 @@
 #include "sbx-gw-metrics.h"
 #include "sbx-gw-rest.h"
 #include "sbx-gw-server.h"
+#ifdef SBX_GW_HAVE_SSH
+#include "sbx-gw-ssh.h"
+#endif
 #include "sbx-gw-volumes.h"
 
 #define SBX_GW_BUS_NAME "org.sandboxd"
@@ -156,6 +159,12 @@ route(SbxGwServer *server, SoupServerMessage *msg, const gchar *path, GHashTable
 			sbx_gw_rest_extend(server, msg, id);
 		else if (n == 7 && g_str_equal(parts[5], "expose") && g_str_equal(parts[6], "http"))
 			sbx_gw_expose_reserve(server, msg, id);
+#ifdef SBX_GW_HAVE_SSH
+		else if (n == 7 && g_str_equal(parts[5], "expose") &&
+			 g_str_equal(parts[6], "ssh") && g_str_equal(method, "POST") &&
+			 server->ssh != NULL)
+			sbx_gw_ssh_expose(server->ssh, msg, id);
+#endif
 		else if (n == 7 && g_str_equal(parts[5], "expose"))
 			reply_not_supported(msg, "expose");
 		else
@@ -229,6 +238,10 @@ on_sandbox_removed(GDBusConnection *bus, const gchar *sender, const gchar *path,
 	g_variant_get(params, "(&s&s)", &id, &reason);
 	sbx_gw_limits_sandbox_gone(server->limits, id);
 	sbx_gw_expose_sandbox_gone(server, id);
+#ifdef SBX_GW_HAVE_SSH
+	if (server->ssh != NULL)
+		sbx_gw_ssh_revoke(server->ssh, id);
+#endif
 	sandbox = g_hash_table_lookup(server->sandboxes, id);
 	if (sandbox != NULL)
 		sbx_gw_sandbox_gone(sandbox, reason);
@@ -281,7 +294,17 @@ sbx_gw_server_listen(SbxGwServer *server, GError **error)
 		return FALSE;
 	g_message("listening on %s://%s", options & SOUP_SERVER_LISTEN_HTTPS ? "https" : "http",
 		  server->config->listen);
-	return TRUE;
+	if (server->config->ssh_listen == NULL)
+		return TRUE;
+#ifdef SBX_GW_HAVE_SSH
+	server->ssh = sbx_gw_ssh_new(server, error);
+	return server->ssh != NULL;
+#else
+	g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    "[gateway] SSHListen: this sandboxd-gateway was built without SSH "
+			    "(libssh-dev, meson -Dssh=enabled)");
+	return FALSE;
+#endif
 }
 
 void
@@ -289,6 +312,9 @@ sbx_gw_server_free(SbxGwServer *server)
 {
 	if (server->removed_subscription != 0)
 		g_dbus_connection_signal_unsubscribe(server->bus, server->removed_subscription);
+#ifdef SBX_GW_HAVE_SSH
+	g_clear_pointer(&server->ssh, sbx_gw_ssh_free);
+#endif
 	if (server->soup != NULL)
 		soup_server_disconnect(server->soup);
 	g_clear_object(&server->soup);

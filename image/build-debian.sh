@@ -34,6 +34,8 @@ fi
 OUTDIR=$(realpath -m "$1")
 AGENT=$(realpath "$2")
 SCRIPT=$(realpath "${BASH_SOURCE[0]}")
+# the Deno harness sandboxd-gateway drives (deno-harness.js, deno-control)
+DENO_HARNESS_DIR=$(dirname "$SCRIPT")/deno
 CACHE=${SBX_IMAGE_CACHE:-$(dirname "$OUTDIR")/cache}
 SUITE=${SBX_DEBIAN_SUITE:-bookworm}
 DISK_GIB=${SBX_DISK_SIZE_GIB:-10}
@@ -173,6 +175,7 @@ inputs=$(
 	{
 		echo "script $(sha256sum <"$SCRIPT" | cut -d' ' -f1)"
 		echo "agent $(sha256sum <"$AGENT" | cut -d' ' -f1)"
+		echo "deno harness $(cat "$DENO_HARNESS_DIR"/deno-harness.js "$DENO_HARNESS_DIR"/deno-control | sha256sum | cut -d' ' -f1)"
 		echo "kernel $(basename "$kernel_deb")"
 		echo "suite $SUITE mirror $MIRROR packages $PACKAGES"
 		echo "disk $DISK_GIB"
@@ -316,6 +319,8 @@ log "root file system ready in $(($(date +%s) - t_stage)) s"
 
 install -m 0755 "$AGENT" "$root/sbin/sandboxd-agent"
 strip "$root/sbin/sandboxd-agent" 2>/dev/null || true
+install -D -m 0644 "$DENO_HARNESS_DIR/deno-harness.js" "$root/usr/lib/sandboxd/deno-harness.js"
+install -m 0755 "$DENO_HARNESS_DIR/deno-control" "$root/usr/lib/sandboxd/deno-control"
 chroot "$root" dpkg-query -W -f='${Package} ${Version}\n' >"$new/packages.txt"
 
 # the initramfs: the agent as /init and the modules it loads before the root

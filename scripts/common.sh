@@ -9,6 +9,8 @@ SBX_RUNTIME_PACKAGES=(
 	meson ninja-build gcc pkg-config
 	# libsoup3: the gateway's HTTP/WebSocket server, the cloud-hypervisor REST client
 	libglib2.0-dev libglib2.0-bin libjson-glib-dev libsoup-3.0-dev
+	# the gateway's exposeSsh server (libssh's server API)
+	libssh-dev
 	libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
 	qemu-system-x86 qemu-utils
 	busybox-static gettext cpio zstd dbus kmod curl
@@ -35,6 +37,8 @@ SBX_TEST_PACKAGES=(
 	clang-format
 	# netpol-vm: the test CA and certificate of the allow_net host-name tests
 	openssl
+	# gateway-sdk-ssh logs into exposeSsh's server with the OpenSSH client
+	openssh-client
 )
 # run.sh's SDK example and the gateway tests run the @deno/sandbox SDK with node and
 # install it with npm ci (a nodesource nodejs bundles npm and conflicts with Debian's)

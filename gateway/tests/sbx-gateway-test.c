@@ -145,7 +145,10 @@ write_dropin(const gchar *tmpdir, const gchar *debian_dir, GError **error)
 	if (!g_file_set_contents(path, conf, -1, error))
 		return FALSE;
 	/* the gateway's own file, beside sandboxd's */
-	return g_file_set_contents(gateway_conf, "[gateway]\nImage=debian\n", -1, error);
+	/* sdk-deno waits for a REPL's eval timeout: shorter than the default, longer than a
+	 * Deno start under a busy TCG */
+	return g_file_set_contents(gateway_conf, "[gateway]\nImage=debian\nDenoEvalTimeoutSec=90\n",
+				   -1, error);
 }
 
 /* every sandbox the gateway makes, so the supervisor can destroy it if we crash
@@ -243,6 +246,22 @@ free_port(void)
 		return 0;
 	bound = g_socket_get_local_address(sock, NULL);
 	return bound != NULL ? g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound)) : 0;
+}
+
+static gboolean
+write_ssh_dropin(const gchar *tmpdir, const gchar *config_dir, guint16 port, GError **error)
+{
+	g_autofree gchar *dir = g_build_filename(config_dir, "gateway.conf.d", NULL);
+	g_autofree gchar *path = g_build_filename(dir, "50-ssh.conf", NULL);
+	g_autofree gchar *state = g_build_filename(tmpdir, "gateway-state", NULL);
+	g_autofree gchar *conf =
+	    g_strdup_printf("[gateway]\nSSHListen=127.0.0.1:%u\nStateDir=%s\n", port, state);
+
+	if (g_mkdir_with_parents(dir, 0755) != 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create %s", dir);
+		return FALSE;
+	}
+	return g_file_set_contents(path, conf, -1, error);
 }
 
 static gboolean
@@ -441,6 +460,7 @@ main(int argc, char **argv)
 	SbxTestEnv *env = sbx_test_env_get();
 	guint16 port;
 	gboolean tls;
+	guint16 ssh_port = 0;
 	gint rc;
 
 	if (argc != 2 || !g_str_has_suffix(argv[1], ".mjs")) {
@@ -494,6 +514,15 @@ main(int argc, char **argv)
 		return 1;
 	}
 
+	/* exposeSsh's server, when the gateway has one */
+	if (g_strcmp0(g_getenv("SBX_TEST_SSH"), "1") == 0) {
+		ssh_port = free_port();
+		if (!write_ssh_dropin(tmpdir, env->config_dir, ssh_port, &error)) {
+			g_printerr("%s\n", error->message);
+			sbx_test_env_stop(env);
+			return 1;
+		}
+	}
 	port = free_port();
 	listen = g_strdup_printf("127.0.0.1:%u", port);
 	tls = g_getenv("SBX_TEST_GATEWAY_TLS") != NULL;
@@ -537,6 +566,12 @@ main(int argc, char **argv)
 		g_subprocess_launcher_setenv(launcher, "NODE_EXTRA_CA_CERTS",
 					     g_getenv("SBX_TEST_TLS_CERT"), TRUE);
 		g_subprocess_launcher_setenv(launcher, "SBX_TEST_GATEWAY_PORT", port_text, TRUE);
+	}
+	if (ssh_port != 0) {
+		g_autofree gchar *ssh_port_str = g_strdup_printf("%u", ssh_port);
+		g_subprocess_launcher_setenv(launcher, "SBX_TEST_SSH_PORT", ssh_port_str, TRUE);
+		g_autofree gchar *state = g_build_filename(tmpdir, "gateway-state", NULL);
+		g_subprocess_launcher_setenv(launcher, "SBX_TEST_SSH_STATE_DIR", state, TRUE);
 	}
 	/* the SDK may leave a keep-alive timer behind a failed connect */
 	script = g_subprocess_launcher_spawn(launcher, &error, node, "--test-reporter=tap",

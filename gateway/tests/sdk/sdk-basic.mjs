@@ -206,6 +206,6 @@ test("errors keep sandboxd's message and map to the SDK's classes", async () => 
   }, (e) => e.code === "ENOTDIR" && /Not a directory/.test(e.message));
 });
 
-test("methods that need Deno in the guest say so", async () => {
-  await assert.rejects(sandbox.deno.eval("1+1"), /not supported by this server/);
+test("exposeVscode says it is not supported", async () => {
+  await assert.rejects(sandbox.exposeVscode("/home/sandbox"), /not supported by this server/);
 });
