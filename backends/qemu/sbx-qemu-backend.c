@@ -578,6 +578,10 @@ spawn_qemu(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, Launche
 	/* the template saves itself through `exec:cat` */
 	args.may_spawn = mode == LAUNCH_TEMPLATE;
 	argv = sbx_qemu_argv_new(&args);
+	/* the bench restores the snapshot with a bare QEMU, from these */
+	if (mode == LAUNCH_TEMPLATE &&
+	    !sbx_qemu_snapshot_save_args(spec->snapshot_dir, &args, error))
+		return FALSE;
 	if (!sbx_jail_spawn(self->jail, spec->id, (const gchar *const *)argv, l->fds.fds,
 			    l->fds.n_fds, ((guint64)spec->memory_mib + 256) << 20, spec->vcpus,
 			    &l->pid, error)) {

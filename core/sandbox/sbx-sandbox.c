@@ -542,6 +542,7 @@ static void
 become_running(SbxSandbox *self)
 {
 	g_autoptr(GTask) task = NULL;
+	g_autofree gchar *snapshot = NULL;
 
 	g_clear_handle_id(&self->boot_timer_id, g_source_remove);
 	self->agent_closed_id =
@@ -554,9 +555,13 @@ become_running(SbxSandbox *self)
 		sbx_sandbox_arm_expiry(self);
 	}
 	sbx_sandbox_set_state(self, SBX_SANDBOX_STATE_RUNNING);
-	sbx_event_log_add(self->events, "%s (agent %s)%s", self->adopted ? "adopted" : "running",
+	/* the snapshot's folder name lets the bench restore the same one bare */
+	snapshot = self->snapshot_dir != NULL ? g_path_get_basename(self->snapshot_dir) : NULL;
+	sbx_event_log_add(self->events, "%s (agent %s)%s%s%s",
+			  self->adopted ? "adopted" : "running",
 			  sbx_agent_client_get_agent_version(self->agent),
-			  self->snapshot_dir != NULL ? " from a snapshot" : "");
+			  snapshot != NULL ? " from a snapshot (" : "",
+			  snapshot != NULL ? snapshot : "", snapshot != NULL ? ")" : "");
 	sbx_sandbox_state_save(self);
 	sbx_sandbox_info(self->id, "sandbox %s running (agent %s, %u MiB, %u vCPUs, %s in %.3f s)",
 			 self->id, sbx_agent_client_get_agent_version(self->agent),
