@@ -489,6 +489,7 @@ spawn_qemu(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, Launche
 	g_autofree gchar *disk = NULL;
 	g_autofree gchar *mem_path = NULL;
 	g_autofree gchar *mac = NULL;
+	g_autofree gchar *vmgenid = NULL;
 	g_autofree gchar *cmdline = g_strdup(spec->cmdline != NULL ? spec->cmdline : "");
 	g_auto(GStrv) argv = NULL;
 	SbxQemuArgs args = {0};
@@ -575,6 +576,12 @@ spawn_qemu(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, Launche
 	args.mem_path = mem_path;
 	args.mac = mac;
 	args.incoming = mode == LAUNCH_RESTORE;
+	/* every clone a generation of its own */
+	if (mode == LAUNCH_RESTORE) {
+		vmgenid = g_uuid_string_random();
+		args.vmgenid = vmgenid;
+		g_debug("vm %s: generation id %s", spec->id, vmgenid);
+	}
 	/* the template saves itself through `exec:cat` */
 	args.may_spawn = mode == LAUNCH_TEMPLATE;
 	argv = sbx_qemu_argv_new(&args);
@@ -1092,9 +1099,10 @@ sbx_qemu_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, cons
 		return FALSE;
 	}
 	g_free(self->compat);
-	self->compat = g_strdup_printf(
-	    "qemu %s size=%" G_GINT64_FORMAT " mtime=%" G_GINT64_FORMAT " machine=%s accel=%s",
-	    self->binary, (gint64)st.st_size, (gint64)st.st_mtime, self->machine, self->accel);
+	self->compat = g_strdup_printf("qemu %s size=%" G_GINT64_FORMAT " mtime=%" G_GINT64_FORMAT
+				       " machine=%s accel=%s devices=%u",
+				       self->binary, (gint64)st.st_size, (gint64)st.st_mtime,
+				       self->machine, self->accel, SBX_QEMU_ARGV_DEVICES);
 	if (self->main_ctx == NULL)
 		self->main_ctx = g_main_context_ref_thread_default();
 	g_info("qemu: %s, accel %s, machine %s, QEMU as %s", self->binary, self->accel,

@@ -620,7 +620,8 @@ send_identity(SbxSandbox *self)
 	identity.realtime_us = g_get_real_time();
 	identity.entropy = entropy;
 	identity.entropy_len = sizeof(entropy);
-	identity.hostname = "sandbox";
+	/* never shared between clones: the sandbox id is a valid host name */
+	identity.hostname = self->id;
 	identity.machine_id = machine_id;
 	identity.net = self->guest_net;
 	sbx_agent_client_set_identity_async(self->agent, &identity, on_identity,
