@@ -236,6 +236,35 @@ exec_stdout(gint fd, const gchar *const *argv, guint8 *buf, gint64 *first_byte, 
 	return TRUE;
 }
 
+/* what the daemon sends a restored clone before it runs anything */
+static gboolean
+identity(gint fd, guint8 *buf, GError **error)
+{
+	g_autoptr(GByteArray) req = g_byte_array_new();
+	guint64 now = (guint64)g_get_real_time();
+	guint8 entropy[64];
+	SbxFrameHeader h;
+
+	for (guint i = 0; i < sizeof(entropy); i++)
+		entropy[i] = (guint8)g_random_int();
+	put_u32(req, (guint32)now);
+	put_u32(req, (guint32)(now >> 32));
+	put_u32(req, sizeof(entropy));
+	g_byte_array_append(req, entropy, sizeof(entropy));
+	put_string(req, "sbxfloor");
+	put_string(req, "0123456789abcdef0123456789abcdef");
+	put_string(req, "");
+	put_u32(req, 0);
+	if (!send_frame(fd, SBX_MSG_IDENTITY, 0, 0, req->data, req->len, error) ||
+	    !recv_type(fd, SBX_MSG_IDENTITY_REPLY, 0, &h, buf, error))
+		return FALSE;
+	if (h.length < 4 || sbx_proto_get_u32(buf) != 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "agent: IDENTITY not applied");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 typedef struct {
 	gchar *dir;
 	GPid pid;
@@ -409,6 +438,7 @@ sbx_bench_floor_new(void)
 	f->to_echo = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	f->to_first_byte = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	f->echo_rtt = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	f->identity = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	f->channel_mibs = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	return f;
 }
@@ -422,6 +452,7 @@ sbx_bench_floor_free(SbxBenchFloor *f)
 	g_array_unref(f->to_echo);
 	g_array_unref(f->to_first_byte);
 	g_array_unref(f->echo_rtt);
+	g_array_unref(f->identity);
 	g_array_unref(f->channel_mibs);
 	g_free(f->label);
 	g_free(f);
@@ -451,7 +482,7 @@ sbx_bench_floor_run(const gchar *snapshot_dir, guint runs, guint stream_mib, Sbx
 		return FALSE;
 	for (guint i = 0; i < runs; i++) {
 		Bare b = {NULL, 0, -1};
-		gdouble running = 0, echo = 0, v;
+		gdouble running = 0, echo = 0, ident = 0, v;
 		gint64 t0, first = 0;
 		guint64 bytes = 0;
 		gboolean ok =
@@ -460,10 +491,18 @@ sbx_bench_floor_run(const gchar *snapshot_dir, guint runs, guint stream_mib, Sbx
 		if (ok) {
 			g_array_append_val(f->to_running, running);
 			g_array_append_val(f->to_echo, echo);
+			/* the identity, as the daemon gives it (the clock jumps forward) */
+			t0 = g_get_monotonic_time();
+			ok = identity(b.agent, buf, error);
+			ident = (g_get_monotonic_time() - t0) / 1000.0;
+			if (ok)
+				g_array_append_val(f->identity, ident);
+		}
+		if (ok) {
 			/* the first process in the restored guest, as (a) runs `echo x` */
 			t0 = g_get_monotonic_time();
 			ok = exec_stdout(b.agent, echo_argv, buf, &first, &bytes, error);
-			v = echo + (first - t0) / 1000.0;
+			v = echo + ident + (first - t0) / 1000.0;
 			if (ok)
 				g_array_append_val(f->to_first_byte, v);
 		}

@@ -546,6 +546,7 @@ main(int argc, char **argv)
 				f->label);
 			print_row("    floor: bare restore -> QEMU running", f->to_running, "ms");
 			print_row("    floor: bare restore -> agent echo", f->to_echo, "ms");
+			print_row("    floor: then IDENTITY -> its reply", f->identity, "ms");
 			print_row("    floor: bare restore -> first byte of echo x",
 				  f->to_first_byte, "ms");
 			print_ratio("restored (a) / bare restore -> agent echo",

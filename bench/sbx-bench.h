@@ -63,6 +63,7 @@ typedef struct {
 	GArray *to_echo;       /* spawn -> the agent's first PONG (ms) */
 	GArray *to_first_byte; /* spawn -> first stdout byte of `echo x` (ms) */
 	GArray *echo_rtt;      /* PING -> PONG (ms) */
+	GArray *identity;      /* IDENTITY -> its reply, right after the first echo (ms) */
 	GArray *channel_mibs;  /* stdout of dd through the agent channel (MiB/s) */
 } SbxBenchFloor;
 
