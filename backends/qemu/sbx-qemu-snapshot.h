@@ -10,6 +10,8 @@ G_BEGIN_DECLS
 #define SBX_QEMU_SNAPSHOT_MEMORY "memory"
 #define SBX_QEMU_SNAPSHOT_STATE "state"
 #define SBX_QEMU_SNAPSHOT_DISK "root.qcow2"
+/* an empty overlay on SBX_QEMU_SNAPSHOT_DISK: each clone's disk starts as a copy */
+#define SBX_QEMU_SNAPSHOT_OVERLAY "overlay.qcow2"
 /* how the template ran (key file): what a bare QEMU needs to restore it
  * without the daemon (bench floors) */
 #define SBX_QEMU_SNAPSHOT_SPEC "vm.ini"
