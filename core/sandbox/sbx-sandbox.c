@@ -132,6 +132,7 @@ sbx_sandbox_new(const gchar *id, SbxCreateOptions *opts, const SbxImage *image,
 	g_autoptr(GVariant) labels = NULL;
 
 	self->id = g_strdup(id);
+	self->created_time = g_get_monotonic_time();
 	self->opts = opts;
 	self->image = sbx_image_copy(image);
 	self->backend = g_object_ref(backend);
@@ -543,6 +544,7 @@ become_running(SbxSandbox *self)
 {
 	g_autoptr(GTask) task = NULL;
 	g_autofree gchar *snapshot = NULL;
+	g_autofree gchar *since_call = NULL;
 
 	g_clear_handle_id(&self->boot_timer_id, g_source_remove);
 	self->agent_closed_id =
@@ -563,11 +565,16 @@ become_running(SbxSandbox *self)
 			  snapshot != NULL ? " from a snapshot (" : "",
 			  snapshot != NULL ? snapshot : "", snapshot != NULL ? ")" : "");
 	sbx_sandbox_state_save(self);
-	sbx_sandbox_info(self->id, "sandbox %s running (agent %s, %u MiB, %u vCPUs, %s in %.3f s)",
-			 self->id, sbx_agent_client_get_agent_version(self->agent),
-			 self->opts->memory_mib, self->opts->vcpus,
-			 self->snapshot_dir != NULL ? "restored" : "booted",
-			 (g_get_monotonic_time() - self->start_time) / 1e6);
+	/* an adopted one was created by an earlier daemon */
+	since_call = self->adopted
+			 ? g_strdup("")
+			 : g_strdup_printf(", %.3f s after CreateSandbox",
+					   (g_get_monotonic_time() - self->created_time) / 1e6);
+	sbx_sandbox_info(
+	    self->id, "sandbox %s running (agent %s, %u MiB, %u vCPUs, %s in %.3f s%s)", self->id,
+	    sbx_agent_client_get_agent_version(self->agent), self->opts->memory_mib,
+	    self->opts->vcpus, self->snapshot_dir != NULL ? "restored" : "booted",
+	    (g_get_monotonic_time() - self->start_time) / 1e6, since_call);
 	/* the first sandbox of its kind booted cold: now take the snapshot */
 	if (self->snapshot_spec != NULL && self->snapshots != NULL)
 		sbx_snapshot_store_build(self->snapshots, self->backend, self->snapshot_spec,
