@@ -472,10 +472,13 @@ clone_overlay(SbxQemuBackend *self, const gchar *snapshot_dir, const gchar *over
 	gint fd;
 
 	if (!g_file_test(empty, G_FILE_TEST_IS_REGULAR)) {
-		/* made aside and renamed: restores running at once never see half of it */
+		/* made aside and renamed: restores running at once never see half of it.
+		 * It stays root's (0600): no QEMU may rewrite what every clone copies */
 		g_autofree gchar *tmp =
 		    g_strdup_printf("%s.%p.tmp", empty, (void *)g_thread_self());
-		if (!make_overlay(self, frozen, "qcow2", 0, tmp, cancellable, error))
+		guint64 size = 0;
+		if (!sbx_libvirt_overlay_virtual_size(frozen, "qcow2", &size, error) ||
+		    !sbx_libvirt_overlay_create(frozen, "qcow2", tmp, size, cancellable, error))
 			return FALSE;
 		if (g_rename(tmp, empty) != 0) {
 			set_errno_error(error, snapshot_dir, "empty overlay");
