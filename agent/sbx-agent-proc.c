@@ -257,6 +257,12 @@ sbx_channel_exec(SbxConn *c, uint32_t id, SbxExecSpec *spec)
 	bool merge = (spec->flags & SBX_EXEC_STDERR_MERGE) != 0 || pty;
 	if (ok && !merge && (spec->flags & SBX_EXEC_STDERR_PIPE))
 		ok = pipe2(err, O_CLOEXEC) == 0;
+	/* a pipe as deep as the host's window: the process writes ahead while the
+	 * agent waits on the port (best effort, the default 64 KiB works too) */
+	if (ok && out[0] >= 0 && !pty)
+		(void)fcntl(out[0], F_SETPIPE_SZ, (int)SBX_PROTO_DEFAULT_WINDOW);
+	if (ok && err[0] >= 0)
+		(void)fcntl(err[0], F_SETPIPE_SZ, (int)SBX_PROTO_DEFAULT_WINDOW);
 	if (!ok) {
 		int e = errno;
 		close_pair(in);

@@ -1,6 +1,7 @@
 #!/bin/bash
 # runs sandboxd-bench against a private sandboxd from a build dir (no installation needed):
-#   bench/run-bench.sh [BUILDDIR] [--with-ceph] [--backend libvirt|qemu] [sandboxd-bench options]
+#   bench/run-bench.sh [BUILDDIR] [--with-ceph] [--backend libvirt|qemu] [--daemon-debug]
+#                      [sandboxd-bench options]
 # needs root, the system libvirtd and the image (meson compile -C BUILDDIR image).
 # images in the config: `bench` (the minimal image, the default) and, when built
 # (meson compile -C BUILDDIR image-debian), `debian`; the qcow2 and rbd volume plugins
@@ -19,9 +20,12 @@ BUILDDIR=$(realpath "${1:-$SRCDIR/_build}")
 shift || true
 with_ceph=0
 backend=libvirt
+daemon_args=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--with-ceph) with_ceph=1 ;;
+	# the daemon's debug log (per-step start timings) in BUILDDIR/meson-logs/bench-sandboxd.log
+	--daemon-debug) daemon_args=(--verbose) ;;
 	--backend)
 		backend=${2:-}
 		shift
@@ -70,6 +74,7 @@ cat >"$TMP/config/sandboxd.conf" <<CONF
 Backend=$backend
 DefaultImage=bench
 StateDir=$TMP/state
+SnapshotDir=$TMP/snapshots
 
 [image bench]
 Kernel=$IMAGEDIR/vmlinuz
@@ -119,7 +124,7 @@ for _ in $(seq 1 50); do [ -s "$TMP/bus.address" ] && break; sleep 0.1; done
 address=$(head -n 1 "$TMP/bus.address")
 
 "$BUILDDIR/core/sandboxd" --address "$address" --config-dir "$TMP/config" \
-	--plugin-dir "$TMP/plugins" --runtime-dir "$TMP/run" >"$TMP/sandboxd.log" 2>&1 &
+	--plugin-dir "$TMP/plugins" --runtime-dir "$TMP/run" "${daemon_args[@]}" >"$TMP/sandboxd.log" 2>&1 &
 daemon_pid=$!
 for _ in $(seq 1 100); do
 	gdbus call --address "$address" --dest org.freedesktop.DBus \
@@ -129,7 +134,12 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 
+# the floor rows restore the daemon's own snapshots with a bare QEMU
+floor_args=()
+[ "$backend" = qemu ] && floor_args=(--snapshot-dir "$TMP/snapshots")
+echo "run-bench: load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 rc=0
-"$BUILDDIR/bench/sandboxd-bench" --address "$address" "$@" || rc=$?
+"$BUILDDIR/bench/sandboxd-bench" --address "$address" "${floor_args[@]}" "$@" || rc=$?
+echo "run-bench: load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 [ "$rc" = 0 ] || { echo "run-bench: sandboxd log:" >&2; tail -n 30 "$TMP/sandboxd.log" >&2; }
 exit "$rc"

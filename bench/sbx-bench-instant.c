@@ -21,12 +21,13 @@
 #define EVENTS_MAX (256 * 1024)
 
 gboolean
-sbx_bench_was_restored(GDBusConnection *conn, const gchar *path)
+sbx_bench_was_restored(GDBusConnection *conn, const gchar *path, gchar **key)
 {
 	g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
 	g_autoptr(GVariant) reply = NULL;
 	g_autoptr(GString) text = g_string_new(NULL);
 	gchar buf[4096];
+	const gchar *mark;
 	gssize n;
 	gint p[2];
 
@@ -42,7 +43,17 @@ sbx_bench_was_restored(GDBusConnection *conn, const gchar *path)
 	while (reply != NULL && text->len < EVENTS_MAX && (n = read(p[0], buf, sizeof(buf))) > 0)
 		g_string_append_len(text, buf, n);
 	close(p[0]);
-	return strstr(text->str, RESTORED_MARK) != NULL;
+	mark = strstr(text->str, RESTORED_MARK);
+	if (mark == NULL)
+		return FALSE;
+	/* "from a snapshot (KEY)" */
+	mark += strlen(RESTORED_MARK);
+	if (key != NULL && g_str_has_prefix(mark, " (")) {
+		gsize len = strcspn(mark + 2, ")\n");
+		if (len > 0 && mark[2 + len] == ')')
+			*key = g_strndup(mark + 2, len);
+	}
+	return TRUE;
 }
 
 typedef struct {

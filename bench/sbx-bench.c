@@ -161,9 +161,20 @@ print_row(const gchar *what, GArray *values, const gchar *unit)
 	if (values->len == 0)
 		return;
 	g_array_sort(values, cmp_double);
-	g_print("%-46s %4u %12.2f %12.2f %12.2f %12.2f  %s\n", what, values->len, median(values),
+	g_print("%-52s %4u %12.2f %12.2f %12.2f %12.2f  %s\n", what, values->len, median(values),
 		percentile(values, 95), g_array_index(values, gdouble, 0),
 		g_array_index(values, gdouble, values->len - 1), unit);
+}
+
+/* a figure over its floor, by medians */
+static void
+print_ratio(const gchar *what, GArray *figure, GArray *base)
+{
+	if (figure->len == 0 || base->len == 0 || median(base) <= 0)
+		return;
+	g_array_sort(figure, cmp_double);
+	g_array_sort(base, cmp_double);
+	g_print("    ratio %-45s %.2f\n", what, median(figure) / median(base));
 }
 
 int
@@ -209,6 +220,11 @@ main(int argc, char **argv)
 	g_autofree gchar *address = NULL;
 	g_autofree gchar *path = NULL;
 	g_autofree gchar *stream_cmd = NULL;
+	g_autofree gchar *snapshot_root = NULL;
+	/* per image: the snapshot its restored runs came from, and its floor */
+	g_autoptr(GPtrArray) snapshot_keys = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) floors =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)sbx_bench_floor_free);
 	gboolean session = FALSE;
 	gint runs = 10;
 	gint stream_mib = 64;
@@ -245,6 +261,10 @@ main(int argc, char **argv)
 	     "NAME"},
 	    {"disk-mib", 0, 0, G_OPTION_ARG_INT, &disk_mib,
 	     "MiB written and read sequentially per disk run (default 128)", "MIB"},
+	    {"snapshot-dir", 0, 0, G_OPTION_ARG_FILENAME, &snapshot_root,
+	     "the daemon's SnapshotDir (qemu backend, needs root): the floor rows restore the "
+	     "same snapshots with a bare QEMU",
+	     "DIR"},
 	    {"disk-seconds", 0, 0, G_OPTION_ARG_INT, &disk_seconds,
 	     "seconds of random 4 KiB writes, then of reads, per disk run (default 5)", "S"},
 	    {NULL},
@@ -328,6 +348,8 @@ main(int argc, char **argv)
 		g_ptr_array_add(kill_call, g_array_new(FALSE, FALSE, sizeof(gdouble)));
 		g_ptr_array_add(first_restored, g_array_new(FALSE, FALSE, sizeof(gdouble)));
 		g_ptr_array_add(first_cold, g_array_new(FALSE, FALSE, sizeof(gdouble)));
+		g_ptr_array_add(snapshot_keys, NULL);
+		g_ptr_array_add(floors, NULL);
 	}
 	for (gint i = 0; i < runs * (gint)images->len; i++) {
 		guint k = (guint)i % images->len;
@@ -351,10 +373,14 @@ main(int argc, char **argv)
 		}
 		v = (run->first_byte - t0) / 1000.0;
 		g_array_append_val(g_ptr_array_index(create_first, k), v);
-		g_array_append_val(
-		    g_ptr_array_index(
-			sbx_bench_was_restored(conn, sb) ? first_restored : first_cold, k),
-		    v);
+		{
+			g_autofree gchar *key = NULL;
+			gboolean restored = sbx_bench_was_restored(conn, sb, &key);
+			g_array_append_val(
+			    g_ptr_array_index(restored ? first_restored : first_cold, k), v);
+			if (key != NULL && g_ptr_array_index(snapshot_keys, k) == NULL)
+				g_ptr_array_index(snapshot_keys, k) = g_steal_pointer(&key);
+		}
 		v = (t1 - t0) / 1000.0;
 		g_array_append_val(g_ptr_array_index(create_call, k), v);
 		t2 = g_get_monotonic_time();
@@ -467,6 +493,37 @@ main(int argc, char **argv)
 			kill_sandbox(conn, file_sandbox, NULL);
 		}
 	}
+	/* the floors: the same snapshots restored by a bare QEMU, the agent spoken to directly */
+	for (guint k = 0; snapshot_root != NULL && k < images->len; k++) {
+		const gchar *key = g_ptr_array_index(snapshot_keys, k);
+		g_autofree gchar *dir = NULL;
+		SbxBenchFloor *f;
+
+		/* all its runs booted cold (the snapshot came late): one more to learn it */
+		if (key == NULL) {
+			g_autofree gchar *sb = sbx_bench_create_sandbox_with(
+			    conn, g_ptr_array_index(images, k), NULL, NULL);
+			g_autofree gchar *found = NULL;
+			if (sb != NULL && sbx_bench_was_restored(conn, sb, &found))
+				g_ptr_array_index(snapshot_keys, k) = g_steal_pointer(&found);
+			if (sb != NULL)
+				kill_sandbox(conn, sb, NULL);
+			key = g_ptr_array_index(snapshot_keys, k);
+		}
+		if (key == NULL) {
+			const gchar *image = g_ptr_array_index(images, k);
+			g_printerr("\nfloor: image %s has no snapshot to restore\n",
+				   image != NULL ? image : "default");
+			continue;
+		}
+		dir = g_build_filename(snapshot_root, key, NULL);
+		f = sbx_bench_floor_new();
+		g_ptr_array_index(floors, k) = f;
+		if (!sbx_bench_floor_run(dir, (guint)runs, (guint)stream_mib, f, &error)) {
+			g_printerr("\nfloor: %s\n", error->message);
+			return 1;
+		}
+	}
 	/* volume latency and disk I/O (sbx-bench-disk-run.c) */
 	if (!sbx_bench_disk_run(conn, &disk, &error)) {
 		g_printerr("disk: %s\n", error->message);
@@ -474,23 +531,43 @@ main(int argc, char **argv)
 	}
 	g_printerr("\n");
 
-	g_print("%-46s %4s %12s %12s %12s %12s\n", "measurement", "n", "median", "p95", "min",
+	g_print("%-52s %4s %12s %12s %12s %12s\n", "measurement", "n", "median", "p95", "min",
 		"max");
 	for (guint k = 0; k < images->len; k++) {
 		const gchar *image = g_ptr_array_index(images, k);
 		g_autofree gchar *l1 = g_strdup_printf("(a) Create -> first byte [%s]",
 						       image != NULL ? image : "default");
+		SbxBenchFloor *f = g_ptr_array_index(floors, k);
 		print_row(l1, g_ptr_array_index(create_first, k), "ms");
 		print_row("    of them restored from a snapshot",
 			  g_ptr_array_index(first_restored, k), "ms");
+		if (f != NULL) {
+			g_print("    floor: bare QEMU restoring the same snapshot (%s)\n",
+				f->label);
+			print_row("    floor: bare restore -> QEMU running", f->to_running, "ms");
+			print_row("    floor: bare restore -> agent echo", f->to_echo, "ms");
+			print_row("    floor: then IDENTITY -> its reply", f->identity, "ms");
+			print_row("    floor: bare restore -> first byte of echo x",
+				  f->to_first_byte, "ms");
+			print_ratio("restored (a) / bare restore -> agent echo",
+				    g_ptr_array_index(first_restored, k), f->to_echo);
+			print_ratio("restored (a) / bare restore -> first byte",
+				    g_ptr_array_index(first_restored, k), f->to_first_byte);
+		} else {
+			g_print("    floor: none (needs --snapshot-dir and a restored run)\n");
+		}
 		print_row("    of them cold boots", g_ptr_array_index(first_cold, k), "ms");
 		print_row("    CreateSandbox call alone", g_ptr_array_index(create_call, k), "ms");
 		print_row("    Kill call", g_ptr_array_index(kill_call, k), "ms");
 	}
 	print_row("(b) Exec round trip of `true`", exec_true, "ms");
 	print_row("    floor: guest fork+exec+exit of true", spawn_floor, "ms");
-	if (exec_true->len > 0 && spawn_floor->len > 0 && median(spawn_floor) > 0)
-		g_print("    ratio (b) / floor: %.1f\n", median(exec_true) / median(spawn_floor));
+	print_ratio("(b) / guest fork+exec+exit", exec_true, spawn_floor);
+	if (floors->len > 0 && g_ptr_array_index(floors, 0) != NULL) {
+		SbxBenchFloor *f = g_ptr_array_index(floors, 0);
+		print_row("    floor: bare agent echo round trip", f->echo_rtt, "ms");
+		print_ratio("(b) / bare echo round trip", exec_true, f->echo_rtt);
+	}
 	print_row("(i) burst of 10 creates: each reply", burst_ms, "ms");
 	g_print("    burst: %u of 10 failed\n", burst_failed);
 	{
@@ -498,9 +575,13 @@ main(int argc, char **argv)
 		    g_strdup_printf("(c) stdout throughput, %d MiB", stream_mib);
 		print_row(label, throughput, "MiB/s");
 		print_row("    floor: the same through a pipe in the guest", pipe_floor, "MiB/s");
-		if (throughput->len > 0 && pipe_floor->len > 0 && median(pipe_floor) > 0)
-			g_print("    ratio (c) / floor: %.2f\n",
-				median(throughput) / median(pipe_floor));
+		print_ratio("(c) / guest pipe", throughput, pipe_floor);
+		if (floors->len > 0 && g_ptr_array_index(floors, 0) != NULL) {
+			SbxBenchFloor *f = g_ptr_array_index(floors, 0);
+			print_row("    floor: raw channel (bare agent, dd to stdout)",
+				  f->channel_mibs, "MiB/s");
+			print_ratio("(c) / raw channel", throughput, f->channel_mibs);
+		}
 	}
 	print_row("(f) 100 x Spawn+Wait of `true` in a row", spawn_seq, "ms");
 	if (file_write->len > 0) {

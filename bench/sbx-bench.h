@@ -36,8 +36,8 @@ gboolean sbx_bench_disk_io(GDBusConnection *conn, const gchar *path, const gchar
 gchar *sbx_bench_exec_capture(GDBusConnection *conn, const gchar *path, const gchar *const *argv,
 			      gint *status, GError **error);
 /* sbx-bench-instant.c: whether the sandbox at @path was restored from a snapshot (its
- * event log says so) */
-gboolean sbx_bench_was_restored(GDBusConnection *conn, const gchar *path);
+ * event log says so); the snapshot's folder name into @key when the log names it */
+gboolean sbx_bench_was_restored(GDBusConnection *conn, const gchar *path, gchar **key);
 /* @count CreateSandbox calls at once (default options); each reply's time since
  * they were sent into @ms (ms), the failures into *failed; all killed after */
 gboolean sbx_bench_burst(GDBusConnection *conn, guint count, GArray *ms, guint *failed,
@@ -54,6 +54,24 @@ gchar *sbx_bench_create_volume(GDBusConnection *conn, const gchar *name, const g
 gchar *sbx_bench_snapshot_volume(GDBusConnection *conn, const gchar *volume, const gchar *name,
 				 GError **error);
 gboolean sbx_bench_delete_volume(GDBusConnection *conn, const gchar *volume, GError **error);
+
+/* sbx-bench-floor.c: a bare QEMU (no daemon) restores the snapshot in
+ * @snapshot_dir @runs times; the agent is spoken to directly */
+typedef struct {
+	gchar *label;	       /* the snapshot's shape and kernel */
+	GArray *to_running;    /* spawn -> QEMU running (ms) */
+	GArray *to_echo;       /* spawn -> the agent's first PONG (ms) */
+	GArray *to_first_byte; /* spawn -> first stdout byte of `echo x` (ms) */
+	GArray *echo_rtt;      /* PING -> PONG (ms) */
+	GArray *identity;      /* IDENTITY -> its reply, right after the first echo (ms) */
+	GArray *channel_mibs;  /* stdout of dd through the agent channel (MiB/s) */
+} SbxBenchFloor;
+
+SbxBenchFloor *sbx_bench_floor_new(void);
+void sbx_bench_floor_free(SbxBenchFloor *f);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxBenchFloor, sbx_bench_floor_free)
+gboolean sbx_bench_floor_run(const gchar *snapshot_dir, guint runs, guint stream_mib,
+			     SbxBenchFloor *f, GError **error);
 
 /* sbx-bench-disk-run.c: the volume and disk rows */
 typedef struct {

@@ -109,6 +109,10 @@ sbx_qemu_argv_new(const SbxQemuArgs *a)
 	addf(argv, "socket,id=agent0,fd=%d,server=on,wait=off", a->agent_fd);
 	add(argv, "-device");
 	add(argv, "virtserialport,chardev=agent0,name=org.sandboxd.agent.0");
+	/* a new generation id tells the guest kernel it runs as a clone (it
+	 * reseeds its RNG); restored with the command line's GUID, not the saved one */
+	add(argv, "-device");
+	addf(argv, "vmgenid,guid=%s", a->vmgenid != NULL ? a->vmgenid : "auto");
 	if (a->incoming) {
 		add(argv, "-incoming");
 		add(argv, "defer");

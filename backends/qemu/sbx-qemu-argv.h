@@ -5,6 +5,10 @@
 
 G_BEGIN_DECLS
 
+/* the device set's revision: a snapshot restores only into the devices it was
+ * taken with (2: vmgenid) */
+#define SBX_QEMU_ARGV_DEVICES 2
+
 /* what one QEMU process gets: everything by value or fd, nothing looked up */
 typedef struct {
 	const gchar *binary;
@@ -20,8 +24,9 @@ typedef struct {
 	gboolean nic;	       /* a virtio NIC */
 	gint tap_fd;	       /* its tap device, or -1 (a template's unplugged NIC) */
 	const gchar *mac;
-	gboolean incoming;  /* wait for a migration stream (-incoming defer) */
-	gboolean may_spawn; /* the seccomp filter lets QEMU run helpers (exec: migration) */
+	const gchar *vmgenid; /* the VM generation id's GUID, or "auto" (NULL: "auto") */
+	gboolean incoming;    /* wait for a migration stream (-incoming defer) */
+	gboolean may_spawn;   /* the seccomp filter lets QEMU run helpers (exec: migration) */
 } SbxQemuArgs;
 
 GStrv sbx_qemu_argv_new(const SbxQemuArgs *args);

@@ -458,6 +458,47 @@ typedef struct {
 	GPid pid;
 } Launched;
 
+/* a clone's overlay is a copy of an empty one on the frozen layer, made once
+ * per snapshot (in its folder, where the memfd's file is too): no qemu-img
+ * process on the critical path of a restore */
+static gboolean
+clone_overlay(SbxQemuBackend *self, const gchar *snapshot_dir, const gchar *overlay,
+	      GCancellable *cancellable, GError **error)
+{
+	g_autofree gchar *frozen = g_build_filename(snapshot_dir, SBX_QEMU_SNAPSHOT_DISK, NULL);
+	g_autofree gchar *empty = g_build_filename(snapshot_dir, SBX_QEMU_SNAPSHOT_OVERLAY, NULL);
+	g_autofree gchar *data = NULL;
+	gsize len = 0;
+	gint fd;
+
+	if (!g_file_test(empty, G_FILE_TEST_IS_REGULAR)) {
+		/* made aside and renamed: restores running at once never see half of it.
+		 * It stays root's (0600): no QEMU may rewrite what every clone copies */
+		g_autofree gchar *tmp =
+		    g_strdup_printf("%s.%p.tmp", empty, (void *)g_thread_self());
+		guint64 size = 0;
+		if (!sbx_libvirt_overlay_virtual_size(frozen, "qcow2", &size, error) ||
+		    !sbx_libvirt_overlay_create(frozen, "qcow2", tmp, size, cancellable, error))
+			return FALSE;
+		if (g_rename(tmp, empty) != 0) {
+			set_errno_error(error, snapshot_dir, "empty overlay");
+			g_unlink(tmp);
+			return FALSE;
+		}
+	}
+	if (!g_file_get_contents(empty, &data, &len, error))
+		return FALSE;
+	fd = g_open(overlay, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, data, len) != (gssize)len) {
+		set_errno_error(error, overlay, "writing the overlay");
+		if (fd >= 0)
+			close(fd);
+		return FALSE;
+	}
+	close(fd);
+	return sbx_jail_chown(self->jail, overlay, error);
+}
+
 static gboolean
 make_disk(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, gchar **disk,
 	  GCancellable *cancellable, GError **error)
@@ -471,11 +512,8 @@ make_disk(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, gchar **
 				    cancellable, error);
 	}
 	*disk = g_build_filename(spec->run_dir, OVERLAY_NAME, NULL);
-	if (mode == LAUNCH_RESTORE) {
-		g_autofree gchar *frozen =
-		    g_build_filename(spec->snapshot_dir, SBX_QEMU_SNAPSHOT_DISK, NULL);
-		return make_overlay(self, frozen, "qcow2", 0, *disk, cancellable, error);
-	}
+	if (mode == LAUNCH_RESTORE)
+		return clone_overlay(self, spec->snapshot_dir, *disk, cancellable, error);
 	return make_overlay(self, spec->root_disk, format, spec->disk_size, *disk, cancellable,
 			    error);
 }
@@ -489,6 +527,7 @@ spawn_qemu(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, Launche
 	g_autofree gchar *disk = NULL;
 	g_autofree gchar *mem_path = NULL;
 	g_autofree gchar *mac = NULL;
+	g_autofree gchar *vmgenid = NULL;
 	g_autofree gchar *cmdline = g_strdup(spec->cmdline != NULL ? spec->cmdline : "");
 	g_auto(GStrv) argv = NULL;
 	SbxQemuArgs args = {0};
@@ -575,9 +614,19 @@ spawn_qemu(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, Launche
 	args.mem_path = mem_path;
 	args.mac = mac;
 	args.incoming = mode == LAUNCH_RESTORE;
+	/* every clone a generation of its own */
+	if (mode == LAUNCH_RESTORE) {
+		vmgenid = g_uuid_string_random();
+		args.vmgenid = vmgenid;
+		g_debug("vm %s: generation id %s", spec->id, vmgenid);
+	}
 	/* the template saves itself through `exec:cat` */
 	args.may_spawn = mode == LAUNCH_TEMPLATE;
 	argv = sbx_qemu_argv_new(&args);
+	/* the bench restores the snapshot with a bare QEMU, from these */
+	if (mode == LAUNCH_TEMPLATE &&
+	    !sbx_qemu_snapshot_save_args(spec->snapshot_dir, &args, error))
+		return FALSE;
 	if (!sbx_jail_spawn(self->jail, spec->id, (const gchar *const *)argv, l->fds.fds,
 			    l->fds.n_fds, ((guint64)spec->memory_mib + 256) << 20, spec->vcpus,
 			    &l->pid, error)) {
@@ -674,6 +723,13 @@ launch_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *ca
 	GError *error = NULL;
 	guint32 ip = 0;
 
+	/* never a silent drop: a volume the guest was told to mount must be there */
+	if (d->spec->disks != NULL && d->spec->disks->len > 0) {
+		g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+					"vm %s: the qemu backend attaches no volumes yet",
+					d->spec->id);
+		return;
+	}
 	if (!sbx_libvirt_xml_validate_spec(d->spec, &error) ||
 	    !launch(self, d->spec, d->mode, &ip, cancellable, &error)) {
 		g_task_return_error(task, error);
@@ -1088,9 +1144,10 @@ sbx_qemu_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, cons
 		return FALSE;
 	}
 	g_free(self->compat);
-	self->compat = g_strdup_printf(
-	    "qemu %s size=%" G_GINT64_FORMAT " mtime=%" G_GINT64_FORMAT " machine=%s accel=%s",
-	    self->binary, (gint64)st.st_size, (gint64)st.st_mtime, self->machine, self->accel);
+	self->compat = g_strdup_printf("qemu %s size=%" G_GINT64_FORMAT " mtime=%" G_GINT64_FORMAT
+				       " machine=%s accel=%s devices=%u",
+				       self->binary, (gint64)st.st_size, (gint64)st.st_mtime,
+				       self->machine, self->accel, SBX_QEMU_ARGV_DEVICES);
 	if (self->main_ctx == NULL)
 		self->main_ctx = g_main_context_ref_thread_default();
 	g_info("qemu: %s, accel %s, machine %s, QEMU as %s", self->binary, self->accel,

@@ -68,7 +68,7 @@ gboolean
 sbx_qemu_snapshot_seal(const gchar *snapshot_dir, GError **error)
 {
 	const gchar *names[] = {SBX_QEMU_SNAPSHOT_MEMORY, SBX_QEMU_SNAPSHOT_STATE,
-				SBX_QEMU_SNAPSHOT_DISK};
+				SBX_QEMU_SNAPSHOT_DISK, SBX_QEMU_SNAPSHOT_SPEC};
 
 	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
 		g_autofree gchar *path = g_build_filename(snapshot_dir, names[i], NULL);
@@ -82,4 +82,80 @@ sbx_qemu_snapshot_seal(const gchar *snapshot_dir, GError **error)
 		}
 	}
 	return TRUE;
+}
+
+#define SPEC_GROUP "qemu"
+
+gboolean
+sbx_qemu_snapshot_save_args(const gchar *snapshot_dir, const SbxQemuArgs *args, GError **error)
+{
+	g_autofree gchar *path = g_build_filename(snapshot_dir, SBX_QEMU_SNAPSHOT_SPEC, NULL);
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	const SbxVmSpec *spec = args->spec;
+
+	g_key_file_set_string(kf, SPEC_GROUP, "Binary", args->binary);
+	g_key_file_set_string(kf, SPEC_GROUP, "Accel", args->accel);
+	g_key_file_set_string(kf, SPEC_GROUP, "Machine", args->machine);
+	g_key_file_set_uint64(kf, SPEC_GROUP, "MemoryMiB", spec->memory_mib);
+	g_key_file_set_uint64(kf, SPEC_GROUP, "VCPUs", spec->vcpus);
+	g_key_file_set_string(kf, SPEC_GROUP, "Kernel", spec->kernel);
+	if (spec->initrd != NULL)
+		g_key_file_set_string(kf, SPEC_GROUP, "Initrd", spec->initrd);
+	g_key_file_set_string(kf, SPEC_GROUP, "Cmdline",
+			      args->cmdline != NULL ? args->cmdline : "");
+	g_key_file_set_boolean(kf, SPEC_GROUP, "Nic", args->nic);
+	g_key_file_set_boolean(kf, SPEC_GROUP, "Disk", args->disk != NULL);
+	return g_key_file_save_to_file(kf, path, error);
+}
+
+void
+sbx_qemu_snapshot_args_free(SbxQemuSnapshotArgs *args)
+{
+	if (args == NULL)
+		return;
+	g_free(args->binary);
+	g_free(args->accel);
+	g_free(args->machine);
+	g_free(args->cmdline);
+	sbx_vm_spec_free(args->spec);
+	g_free(args);
+}
+
+SbxQemuSnapshotArgs *
+sbx_qemu_snapshot_load_args(const gchar *snapshot_dir, GError **error)
+{
+	g_autofree gchar *path = g_build_filename(snapshot_dir, SBX_QEMU_SNAPSHOT_SPEC, NULL);
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(SbxQemuSnapshotArgs) args = g_new0(SbxQemuSnapshotArgs, 1);
+	SbxVmSpec *spec;
+
+	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, error))
+		return NULL;
+	args->binary = g_key_file_get_string(kf, SPEC_GROUP, "Binary", error);
+	if (args->binary == NULL)
+		return NULL;
+	args->accel = g_key_file_get_string(kf, SPEC_GROUP, "Accel", error);
+	if (args->accel == NULL)
+		return NULL;
+	args->machine = g_key_file_get_string(kf, SPEC_GROUP, "Machine", error);
+	if (args->machine == NULL)
+		return NULL;
+	args->cmdline = g_key_file_get_string(kf, SPEC_GROUP, "Cmdline", error);
+	if (args->cmdline == NULL)
+		return NULL;
+	spec = args->spec = sbx_vm_spec_new();
+	spec->memory_mib = (guint)g_key_file_get_uint64(kf, SPEC_GROUP, "MemoryMiB", NULL);
+	spec->vcpus = (guint)g_key_file_get_uint64(kf, SPEC_GROUP, "VCPUs", NULL);
+	spec->kernel = g_key_file_get_string(kf, SPEC_GROUP, "Kernel", NULL);
+	if (spec->memory_mib == 0 || spec->vcpus == 0 || spec->kernel == NULL) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "%s: no memory, vCPUs or kernel", path);
+		return NULL;
+	}
+	spec->id = g_strdup("sbxfloor");
+	spec->initrd = g_key_file_get_string(kf, SPEC_GROUP, "Initrd", NULL);
+	if (g_key_file_get_boolean(kf, SPEC_GROUP, "Disk", NULL))
+		spec->root_disk = g_build_filename(snapshot_dir, SBX_QEMU_SNAPSHOT_DISK, NULL);
+	spec->network = g_key_file_get_boolean(kf, SPEC_GROUP, "Nic", NULL);
+	return g_steal_pointer(&args);
 }

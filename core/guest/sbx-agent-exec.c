@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,6 +24,9 @@
 #include "sbx-fd.h"
 #include "sbx-error.h"
 #include "sbx-proto.h"
+
+/* Linux's pipe size unless someone set another */
+#define SBX_DEFAULT_PIPE_SIZE (64 * 1024)
 
 typedef enum {
 	SBX_EXEC_STATE_QUEUED,	/* EXEC not sent yet */
@@ -229,6 +233,11 @@ sbx_sink_open(SbxSink *sink, SbxAgentExec *exec, SbxStream stream, gint fd, GErr
 		return FALSE;
 	sink->piped = fd >= 0;
 	sink->credit = sink->piped ? SBX_PROTO_DEFAULT_WINDOW : 0;
+	/* a caller's pipe of the default size is made a window deep: one write
+	 * and one wakeup per window instead of one per 64 KiB on a busy host. A
+	 * size the caller chose is kept; not a pipe, or over pipe-max-size: as is */
+	if (sink->piped && fcntl(sink->fd.fd, F_GETPIPE_SZ) == SBX_DEFAULT_PIPE_SIZE)
+		(void)fcntl(sink->fd.fd, F_SETPIPE_SZ, (int)SBX_PROTO_DEFAULT_WINDOW);
 	/* a pipe without a reader is handled on the first DATA, like EPIPE */
 	sink->discard = !sink->piped;
 	if (sink->piped)

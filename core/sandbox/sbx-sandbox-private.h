@@ -93,6 +93,7 @@ struct _SbxSandbox {
 	SbxVmSpec *snapshot_spec; /* take a snapshot of this shape once running */
 	gchar *snapshot_build_dir;
 	gint64 start_time;
+	gint64 created_time; /* the CreateSandbox call (queueing comes before start_time) */
 	GError *destroy_error;
 	GPtrArray *destroy_waiters; /* GTask */
 };

@@ -138,6 +138,7 @@ sbx_sandbox_new(const gchar *id, SbxCreateOptions *opts, const SbxImage *image,
 	g_autoptr(GVariant) labels = NULL;
 
 	self->id = g_strdup(id);
+	self->created_time = g_get_monotonic_time();
 	self->opts = opts;
 	self->image = sbx_image_copy(image);
 	self->backend = g_object_ref(backend);
@@ -550,6 +551,8 @@ static void
 become_running(SbxSandbox *self)
 {
 	g_autoptr(GTask) task = NULL;
+	g_autofree gchar *snapshot = NULL;
+	g_autofree gchar *since_call = NULL;
 
 	g_clear_handle_id(&self->boot_timer_id, g_source_remove);
 	self->agent_closed_id =
@@ -562,15 +565,24 @@ become_running(SbxSandbox *self)
 		sbx_sandbox_arm_expiry(self);
 	}
 	sbx_sandbox_set_state(self, SBX_SANDBOX_STATE_RUNNING);
-	sbx_event_log_add(self->events, "%s (agent %s)%s", self->adopted ? "adopted" : "running",
+	/* the snapshot's folder name lets the bench restore the same one bare */
+	snapshot = self->snapshot_dir != NULL ? g_path_get_basename(self->snapshot_dir) : NULL;
+	sbx_event_log_add(self->events, "%s (agent %s)%s%s%s",
+			  self->adopted ? "adopted" : "running",
 			  sbx_agent_client_get_agent_version(self->agent),
-			  self->snapshot_dir != NULL ? " from a snapshot" : "");
+			  snapshot != NULL ? " from a snapshot (" : "",
+			  snapshot != NULL ? snapshot : "", snapshot != NULL ? ")" : "");
 	sbx_sandbox_state_save(self);
-	sbx_sandbox_info(self->id, "sandbox %s running (agent %s, %u MiB, %u vCPUs, %s in %.3f s)",
-			 self->id, sbx_agent_client_get_agent_version(self->agent),
-			 self->opts->memory_mib, self->opts->vcpus,
-			 self->snapshot_dir != NULL ? "restored" : "booted",
-			 (g_get_monotonic_time() - self->start_time) / 1e6);
+	/* an adopted one was created by an earlier daemon */
+	since_call = self->adopted
+			 ? g_strdup("")
+			 : g_strdup_printf(", %.3f s after CreateSandbox",
+					   (g_get_monotonic_time() - self->created_time) / 1e6);
+	sbx_sandbox_info(
+	    self->id, "sandbox %s running (agent %s, %u MiB, %u vCPUs, %s in %.3f s%s)", self->id,
+	    sbx_agent_client_get_agent_version(self->agent), self->opts->memory_mib,
+	    self->opts->vcpus, self->snapshot_dir != NULL ? "restored" : "booted",
+	    (g_get_monotonic_time() - self->start_time) / 1e6, since_call);
 	/* the first sandbox of its kind booted cold: now take the snapshot */
 	if (self->snapshot_spec != NULL && self->snapshots != NULL)
 		sbx_snapshot_store_build(self->snapshots, self->backend, self->snapshot_spec,
@@ -625,7 +637,8 @@ send_identity(SbxSandbox *self)
 	identity.realtime_us = g_get_real_time();
 	identity.entropy = entropy;
 	identity.entropy_len = sizeof(entropy);
-	identity.hostname = "sandbox";
+	/* never shared between clones: the sandbox id is a valid host name */
+	identity.hostname = self->id;
 	identity.machine_id = machine_id;
 	identity.net = self->guest_net;
 	sbx_agent_client_set_identity_async(self->agent, &identity, on_identity,

@@ -13,6 +13,8 @@
 /* the guest notices a closed host end on its next probe; let it settle so
  * clones start waiting for their host, not talking to a gone one */
 #define SETTLE_MS 100
+/* the warm-up command before a save; a template that takes longer is saved anyway */
+#define WARM_TIMEOUT_MS 60000
 
 struct _SbxSnapshotStore {
 	gchar *root;
@@ -229,6 +231,21 @@ on_settled(gpointer user_data)
 }
 
 static void
+on_template_warm(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	Build *b = user_data;
+	g_autoptr(GError) error = NULL;
+	SbxExecResult result = {0};
+
+	/* a failed warm-up only costs the clones its gain */
+	if (!sbx_agent_client_exec_finish(b->agent, res, &result, &error))
+		g_debug("snapshot %s: the warm-up command failed: %s", b->final_dir,
+			error->message);
+	sbx_agent_client_close(b->agent, NULL);
+	g_timeout_add(SETTLE_MS, on_settled, b);
+}
+
+static void
 on_template_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	Build *b = user_data;
@@ -245,8 +262,19 @@ on_template_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
 					    sbx_agent_client_get_agent_version(b->agent)));
 		return;
 	}
-	sbx_agent_client_close(b->agent, NULL);
-	g_timeout_add(SETTLE_MS, on_settled, b);
+	/* one process before the save: each clone then starts with the page
+	 * cache, dentries and agent state of a first command already there (its
+	 * own first command is the slowest step of a restore) */
+	{
+		const gchar *argv[] = {"sh", "-c", "echo x >/dev/null && true", NULL};
+		SbxExecParams params = {0};
+		params.argv = argv;
+		params.uid = -1;
+		params.gid = -1;
+		params.timeout_ms = WARM_TIMEOUT_MS;
+		sbx_agent_client_exec_async(b->agent, &params, -1, -1, -1, NULL, on_template_warm,
+					    b);
+	}
 }
 
 static void try_connect(Build *b);

@@ -1,16 +1,16 @@
 /* instant start with real VMs on the qemu backend: the first sandbox of its
  * kind boots cold and a snapshot is taken; the next ones are restored from it,
  * run Exec and file calls like a cold one, and never share their identity
- * (entropy, machine id, address) while taking the host's clock; Kill leaves
- * no QEMU, run folder, record or tap, nor does a daemon killed with SIGKILL
- * in the middle of a create once it is back; a changed initrd makes the
- * snapshot stale, so the next sandbox boots cold and a new one is taken.
- * Run with SBX_TEST_BACKEND=qemu (meson test --suite instant).
+ * (entropy, hostname, machine id, address, VM generation id) while taking the host's clock; Kill
+ * leaves no QEMU, run folder, record or tap, nor does a daemon killed with SIGKILL in the middle of
+ * a create once it is back; a changed initrd makes the snapshot stale, so the next sandbox boots
+ * cold and a new one is taken. Run with SBX_TEST_BACKEND=qemu (meson test --suite instant).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
 
 #include <gio/gunixfdlist.h>
+#include <gio/gunixsocketaddress.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -242,6 +242,7 @@ test_restored_exec_and_files(void)
 
 typedef struct {
 	gchar *random;
+	gchar *hostname;
 	gchar *machine_id;
 	gchar *mac;
 	gchar *addr;
@@ -252,6 +253,7 @@ static void
 identity_clear(Identity *ident)
 {
 	g_free(ident->random);
+	g_free(ident->hostname);
 	g_free(ident->machine_id);
 	g_free(ident->mac);
 	g_free(ident->addr);
@@ -263,15 +265,57 @@ read_identity(const gchar *path, Identity *ident)
 	g_autofree gchar *guest_now = NULL;
 
 	ident->random = sh_out(path, "head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'");
+	ident->hostname = sh_out(path, "cat /proc/sys/kernel/hostname");
 	ident->machine_id = sh_out(path, "cat /etc/machine-id");
 	ident->mac = sh_out(path, "cat /sys/class/net/eth0/address 2>/dev/null || true");
 	ident->addr = sh_out(path, "ip -4 -o addr show dev eth0 2>/dev/null | awk '{print $4}'");
 	guest_now = sh_out(path, "date +%s");
 	ident->clock_skew =
 	    g_ascii_strtoll(guest_now, NULL, 10) - g_get_real_time() / G_USEC_PER_SEC;
-	g_test_message("random %s machine-id %s mac %s addr %s clock skew %" G_GINT64_FORMAT " s",
-		       ident->random, ident->machine_id, ident->mac, ident->addr,
-		       ident->clock_skew);
+	g_test_message(
+	    "random %s hostname %s machine-id %s mac %s addr %s clock skew %" G_GINT64_FORMAT " s",
+	    ident->random, ident->hostname, ident->machine_id, ident->mac, ident->addr,
+	    ident->clock_skew);
+}
+
+/* the guid QEMU's vmgenid device of sandbox @id gives its guest, asked on the
+ * VM's monitor (the backend holds it only while starting the VM) */
+static gchar *
+vm_generation_id(const gchar *id)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *sock =
+	    g_build_filename(sbx_test_env_get()->runtime_dir, id, "qmp.sock", NULL);
+	g_autoptr(GSocketClient) client = g_socket_client_new();
+	g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(sock);
+	g_autoptr(GSocketConnection) conn = NULL;
+	g_autoptr(GDataInputStream) in = NULL;
+	const gchar *requests[] = {"{\"execute\": \"qmp_capabilities\"}\n",
+				   "{\"execute\": \"query-vm-generation-id\"}\n"};
+	gchar *line = NULL;
+
+	conn = g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, &error);
+	g_assert_no_error(error);
+	in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
+	/* the greeting, then one reply per request (no events while it runs) */
+	g_free(g_data_input_stream_read_line(in, NULL, NULL, &error));
+	g_assert_no_error(error);
+	for (guint i = 0; i < G_N_ELEMENTS(requests); i++) {
+		g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)),
+					  requests[i], strlen(requests[i]), NULL, NULL, &error);
+		g_assert_no_error(error);
+		g_free(line);
+		line = g_data_input_stream_read_line(in, NULL, NULL, &error);
+		g_assert_no_error(error);
+		g_assert_nonnull(line);
+	}
+	{
+		g_autofree gchar *reply = line;
+		const gchar *guid = strstr(reply, "\"guid\": \"");
+		g_assert_nonnull(guid);
+		guid += strlen("\"guid\": \"");
+		return g_strndup(guid, strcspn(guid, "\""));
+	}
 }
 
 static void
@@ -303,6 +347,18 @@ test_restored_identity(void)
 	g_assert_cmpstr(ia.random, !=, ib.random);
 	g_assert_cmpuint(strlen(ia.machine_id), ==, 32);
 	g_assert_cmpstr(ia.machine_id, !=, ib.machine_id);
+	/* each clone is named after its sandbox */
+	g_assert_cmpstr(ia.hostname, ==, a_id);
+	g_assert_cmpstr(ib.hostname, ==, b_id);
+	/* a VM generation id of its own (QEMU's vmgenid device) */
+	{
+		g_autofree gchar *ga = vm_generation_id(a_id);
+		g_autofree gchar *gb = vm_generation_id(b_id);
+		g_test_message("generation ids %s %s", ga, gb);
+		g_assert_cmpuint(strlen(ga), ==, 36);
+		g_assert_cmpuint(strlen(gb), ==, 36);
+		g_assert_cmpstr(ga, !=, gb);
+	}
 	g_assert_cmpint(ABS(ia.clock_skew), <=, CLOCK_SLACK_SEC);
 	g_assert_cmpint(ABS(ib.clock_skew), <=, CLOCK_SLACK_SEC);
 	/* with a NIC (the host's isolation rules in place), each its own */

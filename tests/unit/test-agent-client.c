@@ -590,6 +590,8 @@ test_exec_credit(void)
 	g_assert_true(g_unix_set_fd_nonblocking(out[0], TRUE, NULL));
 	ch = fake_start_exec(f, argv, -1, out[1], -1, 0, NULL, &w, NULL);
 	close(out[1]);
+	/* a size the caller chose is kept */
+	g_assert_cmpint(fcntl(out[0], F_GETPIPE_SZ), ==, pipe_size);
 
 	while (consumed < total) {
 		/* the guest sends all it may */
@@ -650,13 +652,19 @@ test_exec_waits_for_output(void)
 	gint out[2];
 	g_autofree guint8 *chunk = g_malloc0(SBX_PROTO_MAX_PAYLOAD);
 	g_autoptr(GError) error = NULL;
-	gsize consumed = 0;
+	gsize consumed = 0, filler = 0;
+	gssize n;
 	guint32 ch;
 
 	fake_handshake(f);
 	g_assert_true(g_unix_open_pipe(out, FD_CLOEXEC, NULL));
 	g_assert_true(g_unix_set_fd_nonblocking(out[0], TRUE, NULL));
 	ch = fake_start_exec(f, argv, -1, out[1], -1, 0, NULL, &w, NULL);
+	/* the client made the default-sized pipe a window deep; filled, nothing fits */
+	g_assert_cmpint(fcntl(out[0], F_GETPIPE_SZ), ==, (gint)SBX_PROTO_DEFAULT_WINDOW);
+	g_assert_true(g_unix_set_fd_nonblocking(out[1], TRUE, NULL));
+	while ((n = write(out[1], chunk, SBX_PROTO_MAX_PAYLOAD)) > 0)
+		filler += (gsize)n;
 	close(out[1]);
 	for (guint i = 0; i < 4; i++)
 		fake_send_take(
@@ -664,8 +672,8 @@ test_exec_waits_for_output(void)
 	fake_send_take(f, sbx_proto_encode_exit(ch, 0, 0, 0));
 	spin();
 	g_assert_false(w.done);
-	while (consumed < 4 * SBX_PROTO_MAX_PAYLOAD) {
-		gssize n = read(out[0], chunk, SBX_PROTO_MAX_PAYLOAD);
+	while (consumed < filler + 4 * SBX_PROTO_MAX_PAYLOAD) {
+		n = read(out[0], chunk, SBX_PROTO_MAX_PAYLOAD);
 		if (n > 0)
 			consumed += n;
 		else
