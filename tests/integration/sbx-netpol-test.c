@@ -1101,8 +1101,10 @@ test_restart_keeps_policy(void)
 	const gchar *allow[] = {LAN_HOST ":" SERVER_PORT, ALLOWED_NAME, NULL};
 	const gchar *specs[] = {"tcp," LAN_HOST "," SERVER_PORT, "tcp," INET_HOST "," SERVER_PORT,
 				NULL};
-	const gchar *fetches[] = {"https," ALLOWED_NAME, "https," BLOCKED_NAME "," BLOCKED_IP,
-				  NULL};
+	/* HTTPS to allowed.test is intercepted (its secret): the test CA alone
+	 * would refuse our leaf, so the name policy is checked over HTTP and
+	 * HTTPS with the secret through curl (the sandbox's CA) */
+	const gchar *fetches[] = {"http," ALLOWED_NAME, "https," BLOCKED_NAME "," BLOCKED_IP, NULL};
 	g_autofree gchar *path = NULL;
 	g_autofree gchar *id = NULL;
 	g_autofree gchar *record = NULL;
@@ -1130,7 +1132,7 @@ test_restart_keeps_policy(void)
 	assert_closed(res, specs[1]);
 	g_clear_pointer(&res, g_hash_table_unref);
 	res = guest_fetch(path, fetches);
-	assert_result(res, fetches[0], ALLOWED_HTTPS);
+	assert_result(res, fetches[0], ALLOWED_HTTP);
 	assert_failed(res, fetches[1]);
 	g_clear_pointer(&res, g_hash_table_unref);
 	{
@@ -1160,7 +1162,7 @@ test_restart_keeps_policy(void)
 	/* the new daemon's new proxy was told the names again */
 	g_clear_pointer(&res, g_hash_table_unref);
 	res = guest_fetch(path, fetches);
-	assert_result(res, fetches[0], ALLOWED_HTTPS);
+	assert_result(res, fetches[0], ALLOWED_HTTP);
 	assert_failed(res, fetches[1]);
 	/* and its secrets, from the kernel keyring */
 	{
