@@ -262,11 +262,13 @@ typedef struct {
 	gchar *label;
 	gchar *path; /* what the guest server sees */
 	gboolean upgrade;
+	gboolean disconnected; /* the client left while the sandbox connected */
 } SbxGwProxied;
 
 static void
 proxied_free(SbxGwProxied *p)
 {
+	g_signal_handlers_disconnect_by_data(p->msg, p);
 	g_clear_object(&p->msg);
 	g_free(p->label);
 	g_free(p->path);
@@ -370,6 +372,8 @@ on_connected(GObject *source, GAsyncResult *res, gpointer data)
 	g_autoptr(GIOStream) client = NULL;
 	g_autoptr(GBytes) head = NULL;
 
+	if (upstream == NULL && p->disconnected)
+		return;
 	if (upstream == NULL) {
 		g_autofree gchar *remote = g_dbus_error_get_remote_error(error);
 		g_dbus_error_strip_remote_error(error);
@@ -389,10 +393,21 @@ on_connected(GObject *source, GAsyncResult *res, gpointer data)
 		soup_server_message_unpause(p->msg);
 		return;
 	}
+	if (p->disconnected) {
+		g_io_stream_close(upstream, NULL, NULL);
+		return;
+	}
 	head = build_head(p);
 	client = soup_server_message_steal_connection(p->msg);
 	sbx_gw_relay_start(client, upstream, head, NULL,
 			   (guint)p->server->config->expose_idle_timeout_s, on_relay_done, NULL);
+}
+
+static void
+on_disconnected(SoupServerMessage *msg, gpointer data)
+{
+	SbxGwProxied *p = data;
+	p->disconnected = TRUE;
 }
 
 /* the label a request is for, and the path the guest sees; FALSE when it
@@ -455,6 +470,7 @@ sbx_gw_expose_handle(SbxGwServer *server, SoupServerMessage *msg, const gchar *p
 	p->path = g_steal_pointer(&guest_path);
 	p->upgrade = soup_message_headers_header_contains(headers, "Connection", "upgrade") &&
 		     soup_message_headers_get_one(headers, "Upgrade") != NULL;
+	g_signal_connect(msg, "disconnected", G_CALLBACK(on_disconnected), p);
 	soup_server_message_pause(msg);
 	sbx_gw_tcp_connect_async(e->proxy, "127.0.0.1", e->port, NULL, on_connected, p);
 	return TRUE;
