@@ -22,6 +22,7 @@
 #include "sbx-gw-call.h"
 #include "sbx-gw-expose.h"
 #include "sbx-gw-relay.h"
+#include "sbx-gw-rest.h"
 #include "sbx-gw-tcp.h"
 
 #define SBX_GW_EXPOSE_LABEL_LEN 26 /* 128 bits in base32 */
@@ -133,8 +134,25 @@ host_part(const gchar *host)
 	return g_ascii_strdown(host, (gssize)len);
 }
 
-void
-sbx_gw_expose_reserve(SbxGwServer *server, SoupServerMessage *msg, const gchar *sdk_id)
+typedef struct {
+	SbxGwServer *server;
+	SoupServerMessage *msg;
+	gchar *sdk_id;
+} SbxGwReserve;
+
+static void
+reserve_free(SbxGwReserve *r)
+{
+	g_object_unref(r->msg);
+	g_free(r->sdk_id);
+	g_free(r);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxGwReserve, reserve_free)
+
+/* a label for @sdk_id, answered as {"domain": ...} */
+static void
+reserve_label(SbxGwServer *server, SoupServerMessage *msg, const gchar *sdk_id)
 {
 	const gchar *base = server->config->expose_base_domain;
 	const gchar *host =
@@ -145,17 +163,6 @@ sbx_gw_expose_reserve(SbxGwServer *server, SoupServerMessage *msg, const gchar *
 	g_autofree gchar *label = NULL;
 	SbxGwExpose *e;
 
-	if (!g_str_equal(soup_server_message_get_method(msg), "POST")) {
-		sbx_gw_server_reply_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "NOT_FOUND",
-					  "expose takes POST");
-		return;
-	}
-	if (base == NULL && (host == NULL || host[0] == '\0' || strlen(host) > 255 ||
-			     strpbrk(host, "/?#@ \t") != NULL)) {
-		sbx_gw_server_reply_error(msg, SOUP_STATUS_BAD_REQUEST, "INVALID_ARGUMENT",
-					  "no Host header to build the exposed URL from");
-		return;
-	}
 	expire_reservations(server);
 	if (g_hash_table_size(server->exposes) >= SBX_GW_EXPOSE_MAX ||
 	    count_for_sandbox(server, sdk_id) >= SBX_GW_EXPOSE_MAX_PER_SANDBOX) {
@@ -184,6 +191,49 @@ sbx_gw_expose_reserve(SbxGwServer *server, SoupServerMessage *msg, const gchar *
 	json_builder_end_object(b);
 	node = json_builder_get_root(b);
 	sbx_gw_server_reply_json(msg, SOUP_STATUS_OK, node);
+}
+
+static void
+on_reserve_lookup(GObject *source, GAsyncResult *res, gpointer data)
+{
+	g_autoptr(SbxGwReserve) r = data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SbxDBusSandbox1) proxy = sbx_gw_rest_lookup_sandbox_finish(res, &error);
+
+	if (proxy == NULL)
+		sbx_gw_server_reply_gerror(r->msg, error);
+	else
+		reserve_label(r->server, r->msg, r->sdk_id);
+	soup_server_message_unpause(r->msg);
+}
+
+void
+sbx_gw_expose_reserve(SbxGwServer *server, SoupServerMessage *msg, const gchar *sdk_id)
+{
+	const gchar *host =
+	    soup_message_headers_get_one(soup_server_message_get_request_headers(msg), "Host");
+	SbxGwReserve *r;
+
+	if (!g_str_equal(soup_server_message_get_method(msg), "POST")) {
+		sbx_gw_server_reply_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "NOT_FOUND",
+					  "expose takes POST");
+		return;
+	}
+	if (server->config->expose_base_domain == NULL &&
+	    (host == NULL || host[0] == '\0' || strlen(host) > 255 ||
+	     strpbrk(host, "/?#@ \t") != NULL)) {
+		sbx_gw_server_reply_error(msg, SOUP_STATUS_BAD_REQUEST, "INVALID_ARGUMENT",
+					  "no Host header to build the exposed URL from");
+		return;
+	}
+	/* only the token's owner reserves for a sandbox: as for kill, sandboxd decides */
+	r = g_new0(SbxGwReserve, 1);
+	r->server = server;
+	r->msg = g_object_ref(msg);
+	r->sdk_id = g_strdup(sdk_id);
+	soup_server_message_pause(msg);
+	sbx_gw_rest_lookup_sandbox(server, sdk_id, sbx_gw_server_get_token(msg), on_reserve_lookup,
+				   r);
 }
 
 /* the label in a domain the reservation answered */

@@ -257,6 +257,16 @@ test("exposeHttp and fetch refuse bad requests and the socket keeps serving", { 
   assert.ok((await call("fetch", { url: 42 })).error);
   assert.ok((await call("fetch", { url: "not a url" })).error);
   assert.ok((await call("fetch", { url, redirect: "sometimes" })).error);
+  // the REST reservation is the token owner's only: another tenant, a bad token, a bad id
+  const reserve = (id, token) => fetch(`${process.env.DENO_SANDBOX_ENDPOINT}/api/v3/sandbox/${id}/expose/http`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: "{}",
+  });
+  assert.equal((await reserve(sandbox.id, process.env.SBX_TEST_TOKEN_B)).status, 404);
+  assert.equal((await reserve(sandbox.id, "ddo_not_a_token")).status, 401);
+  assert.equal((await reserve("sbx_loc_nope", process.env.DENO_DEPLOY_TOKEN)).status, 404);
+  assert.equal((await reserve(sandbox.id, process.env.DENO_DEPLOY_TOKEN)).status, 200);
   // still serving
   const ok = await call("fetch", { url, method: "GET", headers: [["x-test", "1"]], redirect: "follow" });
   assert.equal(ok.ok.status, 200);
