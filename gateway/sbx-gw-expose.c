@@ -22,6 +22,7 @@
 #include "sbx-gw-call.h"
 #include "sbx-gw-expose.h"
 #include "sbx-gw-relay.h"
+#include "sbx-gw-rest.h"
 #include "sbx-gw-tcp.h"
 
 #define SBX_GW_EXPOSE_LABEL_LEN 26 /* 128 bits in base32 */
@@ -133,8 +134,25 @@ host_part(const gchar *host)
 	return g_ascii_strdown(host, (gssize)len);
 }
 
-void
-sbx_gw_expose_reserve(SbxGwServer *server, SoupServerMessage *msg, const gchar *sdk_id)
+typedef struct {
+	SbxGwServer *server;
+	SoupServerMessage *msg;
+	gchar *sdk_id;
+} SbxGwReserve;
+
+static void
+reserve_free(SbxGwReserve *r)
+{
+	g_object_unref(r->msg);
+	g_free(r->sdk_id);
+	g_free(r);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxGwReserve, reserve_free)
+
+/* a label for @sdk_id, answered as {"domain": ...} */
+static void
+reserve_label(SbxGwServer *server, SoupServerMessage *msg, const gchar *sdk_id)
 {
 	const gchar *base = server->config->expose_base_domain;
 	const gchar *host =
@@ -145,17 +163,6 @@ sbx_gw_expose_reserve(SbxGwServer *server, SoupServerMessage *msg, const gchar *
 	g_autofree gchar *label = NULL;
 	SbxGwExpose *e;
 
-	if (!g_str_equal(soup_server_message_get_method(msg), "POST")) {
-		sbx_gw_server_reply_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "NOT_FOUND",
-					  "expose takes POST");
-		return;
-	}
-	if (base == NULL && (host == NULL || host[0] == '\0' || strlen(host) > 255 ||
-			     strpbrk(host, "/?#@ \t") != NULL)) {
-		sbx_gw_server_reply_error(msg, SOUP_STATUS_BAD_REQUEST, "INVALID_ARGUMENT",
-					  "no Host header to build the exposed URL from");
-		return;
-	}
 	expire_reservations(server);
 	if (g_hash_table_size(server->exposes) >= SBX_GW_EXPOSE_MAX ||
 	    count_for_sandbox(server, sdk_id) >= SBX_GW_EXPOSE_MAX_PER_SANDBOX) {
@@ -184,6 +191,49 @@ sbx_gw_expose_reserve(SbxGwServer *server, SoupServerMessage *msg, const gchar *
 	json_builder_end_object(b);
 	node = json_builder_get_root(b);
 	sbx_gw_server_reply_json(msg, SOUP_STATUS_OK, node);
+}
+
+static void
+on_reserve_lookup(GObject *source, GAsyncResult *res, gpointer data)
+{
+	g_autoptr(SbxGwReserve) r = data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SbxDBusSandbox1) proxy = sbx_gw_rest_lookup_sandbox_finish(res, &error);
+
+	if (proxy == NULL)
+		sbx_gw_server_reply_gerror(r->msg, error);
+	else
+		reserve_label(r->server, r->msg, r->sdk_id);
+	soup_server_message_unpause(r->msg);
+}
+
+void
+sbx_gw_expose_reserve(SbxGwServer *server, SoupServerMessage *msg, const gchar *sdk_id)
+{
+	const gchar *host =
+	    soup_message_headers_get_one(soup_server_message_get_request_headers(msg), "Host");
+	SbxGwReserve *r;
+
+	if (!g_str_equal(soup_server_message_get_method(msg), "POST")) {
+		sbx_gw_server_reply_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "NOT_FOUND",
+					  "expose takes POST");
+		return;
+	}
+	if (server->config->expose_base_domain == NULL &&
+	    (host == NULL || host[0] == '\0' || strlen(host) > 255 ||
+	     strpbrk(host, "/?#@ \t") != NULL)) {
+		sbx_gw_server_reply_error(msg, SOUP_STATUS_BAD_REQUEST, "INVALID_ARGUMENT",
+					  "no Host header to build the exposed URL from");
+		return;
+	}
+	/* only the token's owner reserves for a sandbox: as for kill, sandboxd decides */
+	r = g_new0(SbxGwReserve, 1);
+	r->server = server;
+	r->msg = g_object_ref(msg);
+	r->sdk_id = g_strdup(sdk_id);
+	soup_server_message_pause(msg);
+	sbx_gw_rest_lookup_sandbox(server, sdk_id, sbx_gw_server_get_token(msg), on_reserve_lookup,
+				   r);
 }
 
 /* the label in a domain the reservation answered */
@@ -262,11 +312,13 @@ typedef struct {
 	gchar *label;
 	gchar *path; /* what the guest server sees */
 	gboolean upgrade;
+	gboolean disconnected; /* the client left while the sandbox connected */
 } SbxGwProxied;
 
 static void
 proxied_free(SbxGwProxied *p)
 {
+	g_signal_handlers_disconnect_by_data(p->msg, p);
 	g_clear_object(&p->msg);
 	g_free(p->label);
 	g_free(p->path);
@@ -370,6 +422,8 @@ on_connected(GObject *source, GAsyncResult *res, gpointer data)
 	g_autoptr(GIOStream) client = NULL;
 	g_autoptr(GBytes) head = NULL;
 
+	if (upstream == NULL && p->disconnected)
+		return;
 	if (upstream == NULL) {
 		g_autofree gchar *remote = g_dbus_error_get_remote_error(error);
 		g_dbus_error_strip_remote_error(error);
@@ -389,10 +443,21 @@ on_connected(GObject *source, GAsyncResult *res, gpointer data)
 		soup_server_message_unpause(p->msg);
 		return;
 	}
+	if (p->disconnected) {
+		g_io_stream_close(upstream, NULL, NULL);
+		return;
+	}
 	head = build_head(p);
 	client = soup_server_message_steal_connection(p->msg);
 	sbx_gw_relay_start(client, upstream, head, NULL,
 			   (guint)p->server->config->expose_idle_timeout_s, on_relay_done, NULL);
+}
+
+static void
+on_disconnected(SoupServerMessage *msg, gpointer data)
+{
+	SbxGwProxied *p = data;
+	p->disconnected = TRUE;
 }
 
 /* the label a request is for, and the path the guest sees; FALSE when it
@@ -455,6 +520,7 @@ sbx_gw_expose_handle(SbxGwServer *server, SoupServerMessage *msg, const gchar *p
 	p->path = g_steal_pointer(&guest_path);
 	p->upgrade = soup_message_headers_header_contains(headers, "Connection", "upgrade") &&
 		     soup_message_headers_get_one(headers, "Upgrade") != NULL;
+	g_signal_connect(msg, "disconnected", G_CALLBACK(on_disconnected), p);
 	soup_server_message_pause(msg);
 	sbx_gw_tcp_connect_async(e->proxy, "127.0.0.1", e->port, NULL, on_connected, p);
 	return TRUE;

@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import https from "node:https";
 import tls from "node:tls";
+import WebSocket from "ws";
 import { Sandbox } from "@deno/sandbox";
 
 const ca = readFileSync(process.env.SBX_TEST_TLS_CERT);
@@ -220,6 +221,56 @@ test("fetch: an AbortSignal cancels a pending request", { timeout: 300_000 }, as
   // (without the abort the guest answers "late": the fetch would resolve)
   // the sandbox still serves
   assert.equal(await (await sandbox.fetch(`http://127.0.0.1:${GUEST_PORT}/hello`)).text(), "hello from the sandbox GET");
+});
+
+test("exposeHttp and fetch refuse bad requests and the socket keeps serving", { timeout: 300_000 }, async () => {
+  const endpoint = process.env.DENO_SANDBOX_ENDPOINT.replace(/^http/, "ws");
+  const ws = new WebSocket(`${endpoint}/api/v3/sandbox/${sandbox.id}/connect`, {
+    headers: { authorization: `Bearer ${process.env.DENO_DEPLOY_TOKEN}` },
+    ca,
+  });
+  await new Promise((resolve, reject) => { ws.once("open", resolve); ws.once("error", reject); });
+  let id = 0;
+  const call = (method, params) => new Promise((resolve) => {
+    const mine = ++id;
+    const onMessage = (data) => {
+      const msg = JSON.parse(data.toString());
+      if (msg.id !== mine) return;
+      ws.off("message", onMessage);
+      resolve(msg.result);
+    };
+    ws.on("message", onMessage);
+    ws.send(JSON.stringify({ jsonrpc: "2.0", id: mine, method, params }));
+  });
+  const label = "b".repeat(26);
+  // domains nobody reserved, for this sandbox or at all
+  assert.equal((await call("exposeHttp", { domain: `${label}.expose.test:${gatewayPort}`, port: GUEST_PORT })).error.code, "ENOENT");
+  assert.equal((await call("exposeHttp", { domain: "../../etc", port: GUEST_PORT })).error.code, "ENOENT");
+  assert.equal((await call("exposeHttp", { domain: label, port: 0 })).error.code, "EINVAL");
+  assert.equal((await call("exposeHttp", { domain: label, port: "80" })).error.constructorName, "TypeError");
+  assert.equal((await call("exposeHttp", { domain: label, pid: 1 })).error.constructorName, "NotSupported");
+  const url = `http://127.0.0.1:${GUEST_PORT}/hello`;
+  assert.ok((await call("fetch", { url, method: "GET X", headers: [] })).error);
+  assert.ok((await call("fetch", { url, headers: [["bad name", "v"]] })).error);
+  assert.ok((await call("fetch", { url, headers: [["x", "a\r\nInjected: 1"]] })).error);
+  assert.ok((await call("fetch", { url, headers: "x" })).error);
+  assert.ok((await call("fetch", { url: 42 })).error);
+  assert.ok((await call("fetch", { url: "not a url" })).error);
+  assert.ok((await call("fetch", { url, redirect: "sometimes" })).error);
+  // the REST reservation is the token owner's only: another tenant, a bad token, a bad id
+  const reserve = (id, token) => fetch(`${process.env.DENO_SANDBOX_ENDPOINT}/api/v3/sandbox/${id}/expose/http`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: "{}",
+  });
+  assert.equal((await reserve(sandbox.id, process.env.SBX_TEST_TOKEN_B)).status, 404);
+  assert.equal((await reserve(sandbox.id, "ddo_not_a_token")).status, 401);
+  assert.equal((await reserve("sbx_loc_nope", process.env.DENO_DEPLOY_TOKEN)).status, 404);
+  assert.equal((await reserve(sandbox.id, process.env.DENO_DEPLOY_TOKEN)).status, 200);
+  // still serving
+  const ok = await call("fetch", { url, method: "GET", headers: [["x-test", "1"]], redirect: "follow" });
+  assert.equal(ok.ok.status, 200);
+  ws.close();
 });
 
 test("exposeHttp: the URL is gone when the sandbox is", { timeout: 300_000 }, async () => {
