@@ -30,6 +30,7 @@ static const SbxCtlCommand sbx_ctl_commands[] = {
     {"volume", sbx_ctl_volume_main,
      N_("Create, list, inspect, resize, snapshot and delete durable volumes")},
     {"token", sbx_ctl_token_main, N_("Create, list and revoke access tokens for the gateway")},
+    {"image", sbx_ctl_image_main, N_("Take an image's snapshot ahead (image warm)")},
 };
 
 static gchar *

@@ -108,6 +108,9 @@ gint sbx_ctl_extend_main(SbxCtl *ctl, gint argc, gchar **argv);
 
 /* sbx-ctl-volume.c */
 gint sbx_ctl_volume_main(SbxCtl *ctl, gint argc, gchar **argv);
+
+/* sbx-ctl-image.c */
+gint sbx_ctl_image_main(SbxCtl *ctl, gint argc, gchar **argv);
 /* "NAME:/PATH[:ro]" strings -> CreateSandbox's "volumes" a{sv} */
 GVariant *sbx_ctl_volume_parse_list(const gchar *const *specs, GError **error);
 

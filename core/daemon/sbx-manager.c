@@ -311,6 +311,7 @@ typedef struct {
 	SbxSandbox *sandbox;
 	GPtrArray *volume_requests; /* SbxVolumeRequest, or NULL */
 	guint uid;
+	gboolean warm; /* WarmImage: destroyed once its snapshot is there */
 } CreateCall;
 
 static void
@@ -326,6 +327,47 @@ create_call_free(CreateCall *call)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CreateCall, create_call_free)
 
 static void launch_next(SbxManager *self);
+
+/* --- WarmImage: a sandbox whose start takes the snapshot, then goes -------- */
+
+static void
+on_warm_snapshot(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(CreateCall) call = user_data;
+	g_autoptr(GError) error = NULL;
+
+	if (call->manager->iface == NULL)
+		g_set_error_literal(&error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+				    "sandboxd is stopping");
+	if (error != NULL || !sbx_snapshot_store_wait_finish(res, &error)) {
+		g_dbus_method_invocation_return_error(
+		    g_steal_pointer(&call->invocation), SBX_ERROR, SBX_ERROR_FAILED,
+		    "no snapshot of the image: %s", error->message);
+		return;
+	}
+	sbx_dbus_manager1_complete_warm_image(call->manager->iface,
+					      g_steal_pointer(&call->invocation));
+}
+
+/* the sandbox runs: it was restored (the snapshot exists) or its cold boot
+ * is taking the snapshot; it is not needed either way */
+static void
+warm_sandbox_started(CreateCall *call_in)
+{
+	g_autoptr(CreateCall) call = call_in;
+	SbxManager *self = call->manager;
+	g_autofree gchar *dir = g_strdup(sbx_sandbox_get_snapshot_dir(call->sandbox));
+
+	sbx_sandbox_destroy_async(call->sandbox, "image warm: done with it", NULL, NULL);
+	if (dir == NULL || self->snapshots == NULL) {
+		g_dbus_method_invocation_return_error(
+		    g_steal_pointer(&call->invocation), SBX_ERROR, SBX_ERROR_FAILED,
+		    "no snapshot of the image: the backend takes none of this sandbox");
+		return;
+	}
+	sbx_snapshot_store_wait_async(self->snapshots, dir, on_warm_snapshot,
+				      g_steal_pointer(&call));
+}
 
 static void
 on_sandbox_started(GObject *source, GAsyncResult *res, gpointer user_data)
@@ -343,6 +385,10 @@ on_sandbox_started(GObject *source, GAsyncResult *res, gpointer user_data)
 	}
 	g_dbus_object_manager_server_export(
 	    self->object_manager, G_DBUS_OBJECT_SKELETON(sbx_sandbox_get_object(sandbox)));
+	if (call->warm) {
+		warm_sandbox_started(g_steal_pointer(&call));
+		return;
+	}
 	sbx_dbus_manager1_complete_create_sandbox(self->iface, g_steal_pointer(&call->invocation),
 						  sbx_sandbox_get_object_path(sandbox));
 }
@@ -459,11 +505,11 @@ split_volumes_option(GVariant *options, GVariant **rest, GPtrArray **requests, g
 	return TRUE;
 }
 
-static gboolean
-handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation, GVariant *options,
-		      gpointer user_data)
+/* CreateSandbox, and WarmImage (@warm) */
+static void
+create_sandbox(SbxManager *self, GDBusMethodInvocation *invocation, GVariant *options,
+	       gboolean warm)
 {
-	SbxManager *self = SBX_MANAGER(user_data);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SbxCreateOptions) opts = NULL;
 	g_autofree gchar *id = NULL;
@@ -481,28 +527,28 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	if (self->shutting_down) {
 		g_dbus_method_invocation_return_error(invocation, SBX_ERROR, SBX_ERROR_FAILED,
 						      "sandboxd is shutting down");
-		return G_DBUS_METHOD_INVOCATION_HANDLED;
+		return;
 	}
 	if (owner_uid == SBX_UID_NOBODY) {
 		g_dbus_method_invocation_return_error(
 		    invocation, SBX_ERROR, SBX_ERROR_ACCESS_DENIED, "cannot identify the caller");
-		return G_DBUS_METHOD_INVOCATION_HANDLED;
+		return;
 	}
 	if (!split_volumes_option(options, &options_rest, &volume_requests, &tenant_token,
 				  &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
-		return G_DBUS_METHOD_INVOCATION_HANDLED;
+		return;
 	}
 	/* the gateway acts for the token's owner: it owns the sandbox and its volumes */
 	if (tenant_token != NULL &&
 	    !sbx_manager_tenants_resolve(self, invocation, tenant_token, &owner_uid, &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
-		return G_DBUS_METHOD_INVOCATION_HANDLED;
+		return;
 	}
 	opts = sbx_options_create_parse(options_rest, self->config, &error);
 	if (opts == NULL) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
-		return G_DBUS_METHOD_INVOCATION_HANDLED;
+		return;
 	}
 	region = opts->region != NULL ? opts->region : sbx_manager_get_default_region(self);
 	backend = sbx_manager_get_region_backend(self, region);
@@ -510,12 +556,12 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 		g_dbus_method_invocation_return_error(invocation, SBX_ERROR,
 						      SBX_ERROR_UNKNOWN_REGION,
 						      "region: no region '%s'", region);
-		return G_DBUS_METHOD_INVOCATION_HANDLED;
+		return;
 	}
 	/* the caller's uid came with the call (sbx_authority_identify_calls) */
 	if (!check_limits(self, owner_uid, opts->memory_mib, backend, &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
-		return G_DBUS_METHOD_INVOCATION_HANDLED;
+		return;
 	}
 	region = region_owned = g_strdup(region);
 	image = sbx_config_get_image(self->config, opts->image);
@@ -529,6 +575,7 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	call->invocation = invocation; /* the handler owns one ref: completing consumes it */
 	call->volume_requests = g_steal_pointer(&volume_requests);
 	call->uid = owner_uid;
+	call->warm = warm;
 	call->sandbox =
 	    sbx_sandbox_new(id, g_steal_pointer(&opts), image, backend, self->runtime_dir,
 			    sbx_config_get_boot_timeout_sec(self->config));
@@ -556,6 +603,41 @@ handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation,
 	if (tenant_token != NULL)
 		sbx_authority_grant(sbx_authority_get_default(), id, sender);
 	start_or_queue(g_steal_pointer(&call));
+}
+
+static gboolean
+handle_create_sandbox(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation, GVariant *options,
+		      gpointer user_data)
+{
+	create_sandbox(SBX_MANAGER(user_data), invocation, options, FALSE);
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* only the shape: the rest of CreateSandbox's options make no other snapshot */
+static gboolean
+handle_warm_image(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation, const gchar *image,
+		  GVariant *options, gpointer user_data)
+{
+	g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
+	g_autoptr(GVariant) create = NULL;
+	GVariantIter iter;
+	const gchar *key;
+	GVariant *value;
+
+	g_variant_iter_init(&iter, options);
+	while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+		g_autoptr(GVariant) owned = value;
+		if (g_strcmp0(key, "memory") != 0 && g_strcmp0(key, "vcpus") != 0) {
+			g_dbus_method_invocation_return_error(
+			    invocation, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+			    "%s: WarmImage takes only \"memory\" and \"vcpus\"", key);
+			return G_DBUS_METHOD_INVOCATION_HANDLED;
+		}
+		g_variant_builder_add(&builder, "{sv}", key, value);
+	}
+	g_variant_builder_add(&builder, "{sv}", "image", g_variant_new_string(image));
+	create = g_variant_ref_sink(g_variant_builder_end(&builder));
+	create_sandbox(SBX_MANAGER(user_data), invocation, create, TRUE);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -820,6 +902,7 @@ sbx_manager_export(SbxManager *self, GDBusConnection *connection)
 	sbx_dbus_manager1_set_version(self->iface, PACKAGE_VERSION);
 	sbx_dbus_manager1_set_domain_type(self->iface,
 					  sbx_hypervisor_backend_get_domain_type(self->backend));
+	g_signal_connect(self->iface, "handle-warm-image", G_CALLBACK(handle_warm_image), self);
 	g_signal_connect(self->iface, "handle-create-sandbox", G_CALLBACK(handle_create_sandbox),
 			 self);
 	g_signal_connect(self->iface, "handle-list-sandboxes", G_CALLBACK(handle_list_sandboxes),

@@ -181,6 +181,13 @@ sbx_sandbox_get_object_path(SbxSandbox *self)
 }
 
 const gchar *
+sbx_sandbox_get_snapshot_dir(SbxSandbox *self)
+{
+	g_return_val_if_fail(SBX_IS_SANDBOX(self), NULL);
+	return self->snapshot_dir != NULL ? self->snapshot_dir : self->snapshot_build_dir;
+}
+
+const gchar *
 sbx_sandbox_get_run_dir(SbxSandbox *self)
 {
 	return self->run_dir;

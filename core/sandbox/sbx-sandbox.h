@@ -37,6 +37,9 @@ SbxSandbox *sbx_sandbox_new(const gchar *id, SbxCreateOptions *opts, const SbxIm
 const gchar *sbx_sandbox_get_id(SbxSandbox *self);
 const gchar *sbx_sandbox_get_object_path(SbxSandbox *self);
 const gchar *sbx_sandbox_get_run_dir(SbxSandbox *self);
+/* the snapshot it was restored from, or the one its cold boot is taking
+ * (NULL: none) */
+const gchar *sbx_sandbox_get_snapshot_dir(SbxSandbox *self);
 SbxSandboxState sbx_sandbox_get_state(SbxSandbox *self);
 SbxDBusObjectSkeleton *sbx_sandbox_get_object(SbxSandbox *self);
 guint sbx_sandbox_get_owner_uid(SbxSandbox *self);

@@ -22,6 +22,8 @@ struct _SbxSnapshotStore {
 	guint boot_timeout_sec;
 	GHashTable *building; /* snapshot dir -> its Build (not owned) while it runs */
 	GHashTable *failed;   /* snapshot dir -> why: not retried until restart */
+	GHashTable
+	    *waiters; /* snapshot dir -> GPtrArray of GTask (sbx_snapshot_store_wait_async) */
 };
 
 SbxSnapshotStore *
@@ -33,6 +35,8 @@ sbx_snapshot_store_new(const gchar *root, const gchar *runtime_dir, guint boot_t
 	store->boot_timeout_sec = boot_timeout_sec;
 	store->building = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	store->failed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	store->waiters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					       (GDestroyNotify)g_ptr_array_unref);
 	return store;
 }
 
@@ -43,6 +47,8 @@ sbx_snapshot_store_free(SbxSnapshotStore *store)
 		return;
 	g_hash_table_unref(store->building);
 	g_hash_table_unref(store->failed);
+	/* a waiter's task holds no ref on the store: they all end here */
+	g_hash_table_unref(store->waiters);
 	g_free(store->root);
 	g_free(store->runtime_dir);
 	g_free(store);
@@ -175,6 +181,25 @@ build_free(Build *b)
 	g_free(b);
 }
 
+/* the build of @dir ended: its waiters learn how */
+static void
+wake_waiters(SbxSnapshotStore *store, const gchar *dir, const GError *error)
+{
+	g_autoptr(GPtrArray) tasks = NULL;
+	gpointer key = NULL;
+
+	if (!g_hash_table_steal_extended(store->waiters, dir, &key, (gpointer *)&tasks))
+		return;
+	g_free(key);
+	for (guint i = 0; i < tasks->len; i++) {
+		GTask *task = g_ptr_array_index(tasks, i);
+		if (error != NULL)
+			g_task_return_error(task, g_error_copy(error));
+		else
+			g_task_return_boolean(task, TRUE);
+	}
+}
+
 static void
 on_template_destroyed(GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -187,6 +212,7 @@ on_template_destroyed(GObject *source, GAsyncResult *res, gpointer user_data)
 	if (b->error == NULL && g_rename(b->spec->snapshot_dir, b->final_dir) != 0)
 		b->error = g_error_new(G_IO_ERROR, g_io_error_from_errno(errno), "rename: %s",
 				       g_strerror(errno));
+	wake_waiters(b->store, b->final_dir, b->error);
 	if (b->error != NULL) {
 		rm_rf(b->spec->snapshot_dir);
 		sbx_snapshot_store_forget(b->store, b->final_dir, b->error->message);
@@ -405,4 +431,51 @@ sbx_snapshot_store_stop(SbxSnapshotStore *store)
 		       b->spec->id);
 		sbx_hypervisor_backend_destroy_vm_async(b->backend, b->spec->id, NULL, NULL, NULL);
 	}
+	/* nobody waits past the daemon's end */
+	{
+		g_autoptr(GError) error =
+		    g_error_new_literal(G_IO_ERROR, G_IO_ERROR_CANCELLED, "sandboxd is stopping");
+		g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func(g_free);
+		g_hash_table_iter_init(&iter, store->waiters);
+		while (g_hash_table_iter_next(&iter, &value, NULL))
+			g_ptr_array_add(dirs, g_strdup(value));
+		for (guint i = 0; i < dirs->len; i++)
+			wake_waiters(store, g_ptr_array_index(dirs, i), error);
+	}
+}
+
+void
+sbx_snapshot_store_wait_async(SbxSnapshotStore *store, const gchar *snapshot_dir,
+			      GAsyncReadyCallback callback, gpointer user_data)
+{
+	g_autoptr(GTask) task = g_task_new(NULL, NULL, callback, user_data);
+	const gchar *failed = g_hash_table_lookup(store->failed, snapshot_dir);
+	GPtrArray *tasks;
+
+	g_task_set_source_tag(task, sbx_snapshot_store_wait_async);
+	if (failed != NULL) {
+		g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_FAILED,
+					"taking the snapshot failed: %s", failed);
+		return;
+	}
+	if (!g_hash_table_contains(store->building, snapshot_dir)) {
+		if (g_file_test(snapshot_dir, G_FILE_TEST_IS_DIR))
+			g_task_return_boolean(task, TRUE);
+		else
+			g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+						"no snapshot is being taken");
+		return;
+	}
+	tasks = g_hash_table_lookup(store->waiters, snapshot_dir);
+	if (tasks == NULL) {
+		tasks = g_ptr_array_new_with_free_func(g_object_unref);
+		g_hash_table_insert(store->waiters, g_strdup(snapshot_dir), tasks);
+	}
+	g_ptr_array_add(tasks, g_steal_pointer(&task));
+}
+
+gboolean
+sbx_snapshot_store_wait_finish(GAsyncResult *res, GError **error)
+{
+	return g_task_propagate_boolean(G_TASK(res), error);
 }

@@ -19,6 +19,11 @@ gchar *sbx_snapshot_store_lookup(SbxSnapshotStore *store, SbxHypervisorBackend *
 				 const SbxVmSpec *spec, gboolean *ready, gchar **why);
 void sbx_snapshot_store_build(SbxSnapshotStore *store, SbxHypervisorBackend *backend,
 			      const SbxVmSpec *spec, const gchar *snapshot_dir);
+/* completes once the snapshot in @snapshot_dir is taken (at once when it
+ * exists), with an error when taking it failed or nothing is taking it */
+void sbx_snapshot_store_wait_async(SbxSnapshotStore *store, const gchar *snapshot_dir,
+				   GAsyncReadyCallback callback, gpointer user_data);
+gboolean sbx_snapshot_store_wait_finish(GAsyncResult *res, GError **error);
 void sbx_snapshot_store_forget(SbxSnapshotStore *store, const gchar *snapshot_dir,
 			       const gchar *why);
 

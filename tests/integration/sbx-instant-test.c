@@ -517,6 +517,50 @@ copy_image(const gchar *from, const gchar *to, GError **error)
 	return TRUE;
 }
 
+/* `sandboxctl image warm` takes a new shape's snapshot ahead: the first
+ * sandbox of that shape is restored; warming it again returns at once */
+static void
+test_image_warm(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *id = NULL;
+	/* a shape no other test uses: its snapshot does not exist yet */
+	const gchar *args[] = {"image", "warm", "integration", "--memory=896", "--vcpus=1", NULL};
+	guint before = count_snapshots();
+	gint rc = -1;
+
+	ASSERT_OK(sbx_test_cli(args, NULL, &rc, &out, &err, &error));
+	g_test_message("image warm: %s%s", out, err);
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_cmpuint(count_snapshots(), ==, before + 1);
+	/* the sandbox it booted is gone */
+	path = sbx_test_create(
+	    NULL, g_variant_new_parsed("{'memory': <uint32 896>, 'vcpus': <uint32 1>}"), &error);
+	g_assert_no_error(error);
+	id = sbx_test_get_id(NULL, path);
+	g_assert_true(was_restored(path));
+	ASSERT_OK(sbx_test_kill(NULL, path, &error));
+	assert_gone_soon(id);
+
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+	ASSERT_OK(sbx_test_cli(args, NULL, &rc, &out, &err, &error));
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_cmpuint(count_snapshots(), ==, before + 1);
+	/* only the shape is WarmImage's */
+	{
+		const gchar *bad[] = {"image", "warm", "no-such-image", NULL};
+		g_clear_pointer(&out, g_free);
+		g_clear_pointer(&err, g_free);
+		ASSERT_OK(sbx_test_cli(bad, NULL, &rc, &out, &err, &error));
+		g_assert_cmpint(rc, !=, 0);
+		g_assert_cmpuint(count_snapshots(), ==, before + 1);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -557,6 +601,7 @@ main(int argc, char **argv)
 	g_test_add_func("/instant/restored-exec-files", test_restored_exec_and_files);
 	g_test_add_func("/instant/restored-identity", test_restored_identity);
 	g_test_add_func("/instant/daemon-killed-mid-create", test_daemon_killed_mid_create);
+	g_test_add_func("/instant/image-warm", test_image_warm);
 	g_test_add_func("/instant/stale-snapshot", test_stale_snapshot);
 	rc = g_test_run();
 	sbx_test_env_stop(env);
