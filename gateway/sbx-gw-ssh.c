@@ -61,6 +61,7 @@ typedef struct {
 	GDBusConnection *bus;
 	ssh_session session;
 	ssh_channel channel;
+	struct ssh_channel_callbacks_struct channel_callbacks;
 	gboolean failed_login;
 	/* the process */
 	gboolean pty;
@@ -435,15 +436,6 @@ on_exec(ssh_session session, ssh_channel channel, const char *command, void *use
 	return start_process(user_data, command) ? SSH_OK : SSH_ERROR;
 }
 
-static struct ssh_channel_callbacks_struct channel_callbacks = {
-    .channel_data_function = on_data,
-    .channel_eof_function = on_eof,
-    .channel_pty_request_function = on_pty_request,
-    .channel_pty_window_change_function = on_window_change,
-    .channel_shell_request_function = on_shell,
-    .channel_exec_request_function = on_exec,
-};
-
 static ssh_channel
 on_channel_open(ssh_session session, void *user_data)
 {
@@ -453,9 +445,16 @@ on_channel_open(ssh_session session, void *user_data)
 	if (s->channel != NULL || s->path == NULL)
 		return NULL;
 	s->channel = ssh_channel_new(session);
-	channel_callbacks.userdata = s;
-	ssh_callbacks_init(&channel_callbacks);
-	ssh_set_channel_callbacks(s->channel, &channel_callbacks);
+	/* per session: libssh keeps the pointer */
+	s->channel_callbacks.userdata = s;
+	s->channel_callbacks.channel_data_function = on_data;
+	s->channel_callbacks.channel_eof_function = on_eof;
+	s->channel_callbacks.channel_pty_request_function = on_pty_request;
+	s->channel_callbacks.channel_pty_window_change_function = on_window_change;
+	s->channel_callbacks.channel_shell_request_function = on_shell;
+	s->channel_callbacks.channel_exec_request_function = on_exec;
+	ssh_callbacks_init(&s->channel_callbacks);
+	ssh_set_channel_callbacks(s->channel, &s->channel_callbacks);
 	return s->channel;
 }
 

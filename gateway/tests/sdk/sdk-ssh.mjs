@@ -71,6 +71,15 @@ test("an exec request runs in the sandbox: output, stderr apart, stdin, exit cod
   const cat = await ssh(username, ["tr a-z A-Z"], { input: "piped through\n" });
   assert.equal(cat.stdout, "PIPED THROUGH\n");
   assert.equal(cat.code, 0);
+  // sessions at the same time keep their own streams
+  const [a, b] = await Promise.all([
+    ssh(username, ["for i in 1 2 3; do echo a$i; sleep 0.2; done"]),
+    ssh(username, ["for i in 1 2 3; do echo b$i; sleep 0.2; done; exit 4"]),
+  ]);
+  assert.equal(a.stdout, "a1\na2\na3\n");
+  assert.equal(a.code, 0);
+  assert.equal(b.stdout, "b1\nb2\nb3\n");
+  assert.equal(b.code, 4);
   // what was run is visible to the SDK too
   await ssh(username, ["echo from-ssh > /tmp/ssh-mark"]);
   assert.equal(await sandbox.fs.readTextFile("/tmp/ssh-mark"), "from-ssh\n");
