@@ -20,6 +20,23 @@ proxy_of(SbxGwCall *call)
 	return call->conn->sandbox->proxy;
 }
 
+void
+sbx_gw_fs_add_user(SbxGwCall *call, GVariantBuilder *options)
+{
+	const gchar *user = call->conn->server->config->user;
+	if (user[0] != '\0')
+		g_variant_builder_add(options, "{sv}", "user", g_variant_new_string(user));
+}
+
+/* options with only "user" */
+static GVariant *
+user_options(SbxGwCall *call)
+{
+	g_auto(GVariantBuilder) options = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
+	sbx_gw_fs_add_user(call, &options);
+	return g_variant_builder_end(&options);
+}
+
 static gchar *
 get_path(SbxGwCall *call, const gchar *name, GError **error)
 {
@@ -147,8 +164,9 @@ sbx_gw_fs_read_file(SbxGwCall *call)
 	rd->input = g_unix_input_stream_new(near, TRUE);
 	rd->pending = 2;
 	g_dbus_proxy_call_with_unix_fd_list(
-	    G_DBUS_PROXY(proxy_of(call)), "ReadFile", g_variant_new("(sa{sv}h)", path, NULL, 0),
-	    G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL, read_call_ready, rd);
+	    G_DBUS_PROXY(proxy_of(call)), "ReadFile",
+	    g_variant_new("(s@a{sv}h)", path, user_options(call), 0), G_DBUS_CALL_FLAGS_NONE, -1,
+	    fds, NULL, read_call_ready, rd);
 	/* the list holds its own copy; ours must go or the pipe never ends */
 	g_clear_object(&fds);
 	g_input_stream_read_bytes_async(rd->input, 64 * 1024, G_PRIORITY_DEFAULT, NULL,
@@ -326,10 +344,11 @@ sbx_gw_fs_write_file(SbxGwCall *call)
 	if (mode >= 0)
 		g_variant_builder_add(&options, "{sv}", "mode",
 				      g_variant_new_uint32((guint32)MIN(mode, G_MAXUINT32)));
+	sbx_gw_fs_add_user(call, &options);
 	wr->options = g_variant_ref_sink(g_variant_builder_end(&options));
 	if (!create && !create_new) {
-		sbx_dbus_sandbox1_call_stat(proxy_of(call), wr->path, g_variant_new("a{sv}", NULL),
-					    NULL, write_exists_ready, wr);
+		sbx_dbus_sandbox1_call_stat(proxy_of(call), wr->path, user_options(call), NULL,
+					    write_exists_ready, wr);
 		return;
 	}
 	write_start(wr);
@@ -448,6 +467,7 @@ sbx_gw_fs_stat(SbxGwCall *call)
 	if (g_str_equal(call->method, "lstat"))
 		g_variant_builder_add(&options, "{sv}", "follow_symlinks",
 				      g_variant_new_boolean(FALSE));
+	sbx_gw_fs_add_user(call, &options);
 	sbx_dbus_sandbox1_call_stat(proxy_of(call), path, g_variant_builder_end(&options), NULL,
 				    stat_ready, call);
 }
@@ -528,6 +548,7 @@ sbx_gw_fs_mkdir(SbxGwCall *call)
 	if (mode >= 0)
 		g_variant_builder_add(&options, "{sv}", "mode",
 				      g_variant_new_uint32((guint32)MIN(mode, G_MAXUINT32)));
+	sbx_gw_fs_add_user(call, &options);
 	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "MakeDirectory",
 			  g_variant_new("(sa{sv})", path, &options), G_DBUS_CALL_FLAGS_NONE, -1,
 			  NULL, sbx_gw_call_void_ready, call);
@@ -549,6 +570,7 @@ sbx_gw_fs_remove(SbxGwCall *call)
 	}
 	if (recursive)
 		g_variant_builder_add(&options, "{sv}", "recursive", g_variant_new_boolean(TRUE));
+	sbx_gw_fs_add_user(call, &options);
 	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "Remove",
 			  g_variant_new("(sa{sv})", path, &options), G_DBUS_CALL_FLAGS_NONE, -1,
 			  NULL, sbx_gw_call_void_ready, call);
@@ -761,6 +783,7 @@ sbx_gw_fs_read_link(SbxGwCall *call)
 		return;
 	}
 	g_variant_builder_add(&options, "{sv}", "follow_symlinks", g_variant_new_boolean(FALSE));
+	sbx_gw_fs_add_user(call, &options);
 	sbx_dbus_sandbox1_call_stat(proxy_of(call), path, g_variant_builder_end(&options), NULL,
 				    read_link_ready, call);
 }
@@ -823,6 +846,7 @@ make_temp(SbxGwCall *call, gboolean directory)
 		g_variant_builder_add(&options, "{sv}", "suffix", g_variant_new_string(suffix));
 	if (directory)
 		g_variant_builder_add(&options, "{sv}", "directory", g_variant_new_boolean(TRUE));
+	sbx_gw_fs_add_user(call, &options);
 	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "MakeTemp",
 			  g_variant_new("(sa{sv})", dir, &options), G_DBUS_CALL_FLAGS_NONE, -1,
 			  NULL, path_reply_ready, call);

@@ -204,6 +204,15 @@ opt_bool(GVariant *options, const gchar *key, gboolean dflt)
 	return v;
 }
 
+/* "user": the guest user the request acts as (NULL: root) */
+static const gchar *
+opt_user(GVariant *options)
+{
+	const gchar *user = NULL;
+	g_variant_lookup(options, "user", "&s", &user);
+	return user != NULL && user[0] != '\0' ? user : NULL;
+}
+
 static gboolean
 sbx_fs_mode_check(guint32 mode, GError **error)
 {
@@ -240,7 +249,10 @@ handle_read_file(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, cons
 	g_autoptr(GError) error = NULL;
 	SbxFsCall *call;
 
-	if (!sbx_fs_options_check(options, NULL, NULL, &error)) {
+	const gchar *const keys[] = {"user", NULL};
+	const gchar *const types[] = {"s"};
+
+	if (!sbx_fs_options_check(options, keys, types, &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
@@ -253,8 +265,8 @@ handle_read_file(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, cons
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	sbx_sandbox_debug(self->id, "sandbox %s: read %s", self->id, path);
-	sbx_agent_fs_read_async(call->agent, path, call->fd, call->cancellable, on_stream_done,
-				call);
+	sbx_agent_fs_read_async(call->agent, opt_user(options), path, call->fd, call->cancellable,
+				on_stream_done, call);
 	/* the client has its own copy: the caller's reader sees EOF when it closes it */
 	close(call->fd);
 	call->fd = -1;
@@ -266,8 +278,8 @@ handle_write_file(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, con
 		  GVariant *options, GVariant *fd_h, gpointer user_data)
 {
 	SbxSandbox *self = SBX_SANDBOX(user_data);
-	const gchar *const keys[] = {"mode", "parents", "append", "exclusive", NULL};
-	const gchar *const types[] = {"u", "b", "b", "b"};
+	const gchar *const keys[] = {"mode", "parents", "append", "exclusive", "user", NULL};
+	const gchar *const types[] = {"u", "b", "b", "b", "s"};
 	g_autoptr(GError) error = NULL;
 	guint32 flags = 0;
 	guint32 mode = 0;
@@ -299,8 +311,8 @@ handle_write_file(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, con
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	sbx_sandbox_debug(self->id, "sandbox %s: write %s", self->id, path);
-	sbx_agent_fs_write_async(call->agent, path, flags, mode, call->fd, call->cancellable,
-				 on_stream_done, call);
+	sbx_agent_fs_write_async(call->agent, opt_user(options), path, flags, mode, call->fd,
+				 call->cancellable, on_stream_done, call);
 	close(call->fd);
 	call->fd = -1;
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -354,8 +366,8 @@ handle_stat(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gch
 	    GVariant *options, gpointer user_data)
 {
 	SbxSandbox *self = SBX_SANDBOX(user_data);
-	const gchar *const keys[] = {"follow_symlinks", NULL};
-	const gchar *const types[] = {"b"};
+	const gchar *const keys[] = {"follow_symlinks", "user", NULL};
+	const gchar *const types[] = {"b", "s"};
 	g_autoptr(GError) error = NULL;
 	SbxFsCall *call;
 
@@ -366,8 +378,9 @@ handle_stat(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gch
 	call = sbx_fs_call_new(self, invocation, path, NULL);
 	if (call == NULL)
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
-	sbx_agent_fs_stat_async(call->agent, path, !opt_bool(options, "follow_symlinks", TRUE),
-				call->cancellable, on_stat_done, call);
+	sbx_agent_fs_stat_async(call->agent, opt_user(options), path,
+				!opt_bool(options, "follow_symlinks", TRUE), call->cancellable,
+				on_stat_done, call);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -408,8 +421,8 @@ handle_read_dir(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const
 	SbxFsCall *call = sbx_fs_call_new(self, invocation, path, NULL);
 	if (call == NULL)
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
-	sbx_agent_fs_readdir_async(call->agent, path, SBX_FS_MAX_DIR_ENTRIES, call->cancellable,
-				   on_readdir_done, call);
+	sbx_agent_fs_readdir_async(call->agent, NULL, path, SBX_FS_MAX_DIR_ENTRIES,
+				   call->cancellable, on_readdir_done, call);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -429,13 +442,13 @@ on_op_done(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 static gboolean
-sbx_fs_start_op(SbxSandbox *self, GDBusMethodInvocation *invocation, SbxMsgType type, guint32 flags,
-		guint32 mode, const gchar *path, const gchar *path2)
+sbx_fs_start_op(SbxSandbox *self, GDBusMethodInvocation *invocation, const gchar *user,
+		SbxMsgType type, guint32 flags, guint32 mode, const gchar *path, const gchar *path2)
 {
 	SbxFsCall *call = sbx_fs_call_new(self, invocation, path, path2);
 	if (call == NULL)
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
-	sbx_agent_fs_op_async(call->agent, type, flags, mode, path, path2, call->cancellable,
+	sbx_agent_fs_op_async(call->agent, user, type, flags, mode, path, path2, call->cancellable,
 			      on_op_done, call);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -444,8 +457,8 @@ static gboolean
 handle_make_directory(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *path,
 		      GVariant *options, gpointer user_data)
 {
-	const gchar *const keys[] = {"parents", "mode", NULL};
-	const gchar *const types[] = {"b", "u"};
+	const gchar *const keys[] = {"parents", "mode", "user", NULL};
+	const gchar *const types[] = {"b", "u", "s"};
 	g_autoptr(GError) error = NULL;
 	guint32 mode = 0755;
 
@@ -455,34 +468,34 @@ handle_make_directory(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation,
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	return sbx_fs_start_op(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_MKDIR,
-			       opt_bool(options, "parents", FALSE) ? SBX_FS_PARENTS : 0, mode, path,
-			       NULL);
+	return sbx_fs_start_op(
+	    SBX_SANDBOX(user_data), invocation, opt_user(options), SBX_MSG_FS_MKDIR,
+	    opt_bool(options, "parents", FALSE) ? SBX_FS_PARENTS : 0, mode, path, NULL);
 }
 
 static gboolean
 handle_remove(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *path,
 	      GVariant *options, gpointer user_data)
 {
-	const gchar *const keys[] = {"recursive", NULL};
-	const gchar *const types[] = {"b"};
+	const gchar *const keys[] = {"recursive", "user", NULL};
+	const gchar *const types[] = {"b", "s"};
 	g_autoptr(GError) error = NULL;
 
 	if (!sbx_fs_options_check(options, keys, types, &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	return sbx_fs_start_op(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_REMOVE,
-			       opt_bool(options, "recursive", FALSE) ? SBX_FS_RECURSIVE : 0, 0,
-			       path, NULL);
+	return sbx_fs_start_op(
+	    SBX_SANDBOX(user_data), invocation, opt_user(options), SBX_MSG_FS_REMOVE,
+	    opt_bool(options, "recursive", FALSE) ? SBX_FS_RECURSIVE : 0, 0, path, NULL);
 }
 
 static gboolean
 handle_rename(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *from,
 	      const gchar *to, gpointer user_data)
 {
-	return sbx_fs_start_op(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_RENAME, 0, 0, from,
-			       to);
+	return sbx_fs_start_op(SBX_SANDBOX(user_data), invocation, NULL, SBX_MSG_FS_RENAME, 0, 0,
+			       from, to);
 }
 
 static gboolean
@@ -494,8 +507,8 @@ handle_chmod(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gc
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	return sbx_fs_start_op(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_CHMOD, 0, mode, path,
-			       NULL);
+	return sbx_fs_start_op(SBX_SANDBOX(user_data), invocation, NULL, SBX_MSG_FS_CHMOD, 0, mode,
+			       path, NULL);
 }
 
 /* Symlink, Link, CopyFile, Truncate, Chown, Utime */
@@ -507,8 +520,8 @@ sbx_fs_start_nums(SbxSandbox *self, GDBusMethodInvocation *invocation, SbxMsgTyp
 	SbxFsCall *call = sbx_fs_call_new(self, invocation, path, path2);
 	if (call == NULL)
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
-	sbx_agent_fs_op_nums_async(call->agent, type, nums, n_nums, path, path2, call->cancellable,
-				   on_op_done, call);
+	sbx_agent_fs_op_nums_async(call->agent, NULL, type, nums, n_nums, path, path2,
+				   call->cancellable, on_op_done, call);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -599,7 +612,7 @@ handle_real_path(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, cons
 	SbxFsCall *call = sbx_fs_call_new(SBX_SANDBOX(user_data), invocation, path, NULL);
 	if (call == NULL)
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
-	sbx_agent_fs_path_async(call->agent, SBX_MSG_FS_REALPATH, 0, NULL, 0, path,
+	sbx_agent_fs_path_async(call->agent, NULL, SBX_MSG_FS_REALPATH, 0, NULL, 0, path,
 				call->cancellable, on_path_done, call);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -615,8 +628,8 @@ static gboolean
 handle_make_temp(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *dir,
 		 GVariant *options, gpointer user_data)
 {
-	const gchar *const keys[] = {"prefix", "suffix", "directory", NULL};
-	const gchar *const types[] = {"s", "s", "b"};
+	const gchar *const keys[] = {"prefix", "suffix", "directory", "user", NULL};
+	const gchar *const types[] = {"s", "s", "b", "s"};
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *template = NULL;
 	const gchar *prefix = "";
@@ -644,8 +657,9 @@ handle_make_temp(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, cons
 	call = sbx_fs_call_new(SBX_SANDBOX(user_data), invocation, template, NULL);
 	if (call == NULL)
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
-	sbx_agent_fs_path_async(call->agent, SBX_MSG_FS_MKTEMP, directory ? SBX_FS_MKTEMP_DIR : 0,
-				&suffix_len, 1, template, call->cancellable, on_path_done, call);
+	sbx_agent_fs_path_async(call->agent, opt_user(options), SBX_MSG_FS_MKTEMP,
+				directory ? SBX_FS_MKTEMP_DIR : 0, &suffix_len, 1, template,
+				call->cancellable, on_path_done, call);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -775,7 +789,7 @@ handle_upload(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const g
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	sbx_sandbox_debug(self->id, "sandbox %s: upload into %s", self->id, dir);
-	sbx_agent_fs_op_async(call->agent, SBX_MSG_FS_MKDIR, SBX_FS_PARENTS, 0755, dir, NULL,
+	sbx_agent_fs_op_async(call->agent, NULL, SBX_MSG_FS_MKDIR, SBX_FS_PARENTS, 0755, dir, NULL,
 			      call->cancellable, on_upload_mkdir_done, call);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -830,8 +844,8 @@ handle_download(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	sbx_sandbox_debug(self->id, "sandbox %s: download %s", self->id, path);
-	sbx_agent_fs_stat_async(call->agent, path, FALSE, call->cancellable, on_download_stat_done,
-				call);
+	sbx_agent_fs_stat_async(call->agent, NULL, path, FALSE, call->cancellable,
+				on_download_stat_done, call);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

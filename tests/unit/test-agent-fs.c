@@ -70,7 +70,8 @@ fs_write(Fixture *fx, const gchar *path, guint32 flags, guint32 mode, GBytes *da
 	SbxTestWait w = {0};
 	gint fd = sbx_test_feed_start(&feed, data);
 	gboolean ok;
-	sbx_agent_fs_write_async(fx->client, path, flags, mode, fd, NULL, sbx_test_wait_cb, &w);
+	sbx_agent_fs_write_async(fx->client, NULL, path, flags, mode, fd, NULL, sbx_test_wait_cb,
+				 &w);
 	close(fd);
 	sbx_test_wait_done(&w);
 	ok = sbx_agent_fs_write_finish(fx->client, w.res, error);
@@ -92,7 +93,7 @@ fs_read(Fixture *fx, const gchar *path, gchar **sha256, GError **error)
 	SbxTestWait w = {0};
 	gint fd = sbx_test_drain_start(&d, TRUE);
 	gboolean ok;
-	sbx_agent_fs_read_async(fx->client, path, fd, NULL, sbx_test_wait_cb, &w);
+	sbx_agent_fs_read_async(fx->client, NULL, path, fd, NULL, sbx_test_wait_cb, &w);
 	close(fd);
 	sbx_test_wait_done(&w);
 	ok = sbx_agent_fs_read_finish(fx->client, w.res, error);
@@ -114,8 +115,8 @@ fs_op(Fixture *fx, SbxMsgType type, guint32 flags, guint32 mode, const gchar *pa
 {
 	SbxTestWait w = {0};
 	gboolean ok;
-	sbx_agent_fs_op_async(fx->client, type, flags, mode, path, path2, NULL, sbx_test_wait_cb,
-			      &w);
+	sbx_agent_fs_op_async(fx->client, NULL, type, flags, mode, path, path2, NULL,
+			      sbx_test_wait_cb, &w);
 	sbx_test_wait_done(&w);
 	ok = sbx_agent_fs_op_finish(fx->client, w.res, error);
 	g_object_unref(w.res);
@@ -128,8 +129,8 @@ fs_nums(Fixture *fx, SbxMsgType type, const guint32 *nums, guint n, const gchar 
 {
 	SbxTestWait w = {0};
 	gboolean ok;
-	sbx_agent_fs_op_nums_async(fx->client, type, nums, n, path, path2, NULL, sbx_test_wait_cb,
-				   &w);
+	sbx_agent_fs_op_nums_async(fx->client, NULL, type, nums, n, path, path2, NULL,
+				   sbx_test_wait_cb, &w);
 	sbx_test_wait_done(&w);
 	ok = sbx_agent_fs_op_finish(fx->client, w.res, error);
 	g_object_unref(w.res);
@@ -142,7 +143,8 @@ fs_path(Fixture *fx, SbxMsgType type, guint32 flags, const guint32 *nums, guint 
 {
 	SbxTestWait w = {0};
 	gchar *out;
-	sbx_agent_fs_path_async(fx->client, type, flags, nums, n, path, NULL, sbx_test_wait_cb, &w);
+	sbx_agent_fs_path_async(fx->client, NULL, type, flags, nums, n, path, NULL,
+				sbx_test_wait_cb, &w);
 	sbx_test_wait_done(&w);
 	out = sbx_agent_fs_path_finish(fx->client, w.res, error);
 	g_object_unref(w.res);
@@ -154,7 +156,7 @@ fs_stat(Fixture *fx, const gchar *path, gboolean nofollow, GError **error)
 {
 	SbxTestWait w = {0};
 	SbxFsStat *st;
-	sbx_agent_fs_stat_async(fx->client, path, nofollow, NULL, sbx_test_wait_cb, &w);
+	sbx_agent_fs_stat_async(fx->client, NULL, path, nofollow, NULL, sbx_test_wait_cb, &w);
 	sbx_test_wait_done(&w);
 	st = sbx_agent_fs_stat_finish(fx->client, w.res, error);
 	g_object_unref(w.res);
@@ -166,7 +168,7 @@ fs_readdir(Fixture *fx, const gchar *path, guint max, GError **error)
 {
 	SbxTestWait w = {0};
 	GPtrArray *entries;
-	sbx_agent_fs_readdir_async(fx->client, path, max, NULL, sbx_test_wait_cb, &w);
+	sbx_agent_fs_readdir_async(fx->client, NULL, path, max, NULL, sbx_test_wait_cb, &w);
 	sbx_test_wait_done(&w);
 	entries = sbx_agent_fs_readdir_finish(fx->client, w.res, error);
 	g_object_unref(w.res);
@@ -677,8 +679,8 @@ test_malformed(Fixture *fx, gconstpointer data)
 		g_autoptr(GBytes) payload = g_bytes_new(cases[i].bytes, cases[i].len);
 		g_autoptr(SbxAgentReply) reply = NULL;
 		SbxTestWait w = {0};
-		sbx_agent_client_fs_request_async(fx->client, cases[i].type, payload, "/a", NULL,
-						  sbx_test_wait_cb, &w);
+		sbx_agent_client_fs_request_async(fx->client, cases[i].type, payload, NULL, "/a",
+						  NULL, sbx_test_wait_cb, &w);
 		sbx_test_wait_done(&w);
 		reply = sbx_agent_client_fs_request_finish(fx->client, w.res, &error);
 		g_object_unref(w.res);
@@ -690,8 +692,8 @@ test_malformed(Fixture *fx, gconstpointer data)
 	{
 		g_autoptr(GBytes) payload = g_bytes_new("\x04\0\0\0\0\x10\0\0\x02\0\0\0/a", 14);
 		SbxTestWait w = {0};
-		sbx_agent_client_fs_stream_async(fx->client, SBX_MSG_FS_WRITE, payload, "/a", -1,
-						 -1, NULL, sbx_test_wait_cb, &w);
+		sbx_agent_client_fs_stream_async(fx->client, SBX_MSG_FS_WRITE, payload, NULL, "/a",
+						 -1, -1, NULL, sbx_test_wait_cb, &w);
 		sbx_test_wait_done(&w);
 		g_assert_false(sbx_agent_client_fs_stream_finish(fx->client, w.res, &error));
 		g_object_unref(w.res);
@@ -727,7 +729,8 @@ test_cancel_write(Fixture *fx, gconstpointer data)
 	g_assert_true(g_unix_open_pipe(p, FD_CLOEXEC, NULL));
 	/* some bytes, and the write end stays open: the transfer never ends by itself */
 	g_assert_cmpint(write(p[1], chunk, sizeof(chunk)), ==, sizeof(chunk));
-	sbx_agent_fs_write_async(fx->client, path, 0, 0, p[0], cancellable, sbx_test_wait_cb, &w);
+	sbx_agent_fs_write_async(fx->client, NULL, path, 0, 0, p[0], cancellable, sbx_test_wait_cb,
+				 &w);
 	close(p[0]);
 	/* let the guest start and take the first bytes */
 	while (g_main_context_iteration(NULL, FALSE))
