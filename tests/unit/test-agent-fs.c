@@ -62,15 +62,16 @@ fs_teardown(Fixture *fx, gconstpointer data)
 	fixture_teardown(fx, data);
 }
 
-/* writes @data to @path through WriteFile */
+/* writes @data to @path through WriteFile, as @user (NULL: root) */
 static gboolean
-fs_write(Fixture *fx, const gchar *path, guint32 flags, guint32 mode, GBytes *data, GError **error)
+fs_write_as(Fixture *fx, const gchar *user, const gchar *path, guint32 flags, guint32 mode,
+	    GBytes *data, GError **error)
 {
 	SbxTestFeed feed = {0};
 	SbxTestWait w = {0};
 	gint fd = sbx_test_feed_start(&feed, data);
 	gboolean ok;
-	sbx_agent_fs_write_async(fx->client, NULL, path, flags, mode, fd, NULL, sbx_test_wait_cb,
+	sbx_agent_fs_write_async(fx->client, user, path, flags, mode, fd, NULL, sbx_test_wait_cb,
 				 &w);
 	close(fd);
 	sbx_test_wait_done(&w);
@@ -83,6 +84,12 @@ fs_write(Fixture *fx, const gchar *path, guint32 flags, guint32 mode, GBytes *da
 	}
 	g_bytes_unref(feed.data);
 	return ok;
+}
+
+static gboolean
+fs_write(Fixture *fx, const gchar *path, guint32 flags, guint32 mode, GBytes *data, GError **error)
+{
+	return fs_write_as(fx, NULL, path, flags, mode, data, error);
 }
 
 /* reads @path through ReadFile; returns the bytes or NULL */
@@ -110,17 +117,24 @@ fs_read(Fixture *fx, const gchar *path, gchar **sha256, GError **error)
 }
 
 static gboolean
-fs_op(Fixture *fx, SbxMsgType type, guint32 flags, guint32 mode, const gchar *path,
-      const gchar *path2, GError **error)
+fs_op_as(Fixture *fx, const gchar *user, SbxMsgType type, guint32 flags, guint32 mode,
+	 const gchar *path, const gchar *path2, GError **error)
 {
 	SbxTestWait w = {0};
 	gboolean ok;
-	sbx_agent_fs_op_async(fx->client, NULL, type, flags, mode, path, path2, NULL,
+	sbx_agent_fs_op_async(fx->client, user, type, flags, mode, path, path2, NULL,
 			      sbx_test_wait_cb, &w);
 	sbx_test_wait_done(&w);
 	ok = sbx_agent_fs_op_finish(fx->client, w.res, error);
 	g_object_unref(w.res);
 	return ok;
+}
+
+static gboolean
+fs_op(Fixture *fx, SbxMsgType type, guint32 flags, guint32 mode, const gchar *path,
+      const gchar *path2, GError **error)
+{
+	return fs_op_as(fx, NULL, type, flags, mode, path, path2, error);
 }
 
 static gboolean
@@ -759,6 +773,68 @@ test_cancel_write(Fixture *fx, gconstpointer data)
 	g_assert_false(sbx_agent_client_is_closed(fx->client));
 }
 
+/* SBX_FS_AS_USER: uid 1000 (no passwd entry needed: gid 1000, no groups) */
+static void
+test_as_user(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *root = root_path(fx, NULL);
+	g_autofree gchar *mine = root_path(fx, "mine.txt");
+	g_autofree gchar *dir = root_path(fx, "mydir");
+	g_autofree gchar *closed = root_path(fx, "closed");
+	g_autofree gchar *forbidden = root_path(fx, "closed/x");
+	g_autofree gchar *nobody = root_path(fx, "nobody");
+	g_autoptr(GBytes) bytes = g_bytes_new_static("hello\n", 6);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SbxFsStat) st = NULL;
+	g_autoptr(SbxFsStat) st2 = NULL;
+	g_autoptr(SbxFsStat) st3 = NULL;
+
+	/* the user may enter the test tree and write into its root only */
+	g_assert_cmpint(chmod(fx->dir, 0711), ==, 0);
+	g_assert_cmpint(chmod(root, 0777), ==, 0);
+	g_assert_cmpint(g_mkdir(closed, 0700), ==, 0);
+
+	g_assert_true(fs_write_as(fx, "1000", mine, 0, 0, bytes, &error));
+	g_assert_no_error(error);
+	st = fs_stat(fx, mine, FALSE, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(st->uid, ==, 1000);
+	g_assert_cmpuint(st->gid, ==, 1000);
+	/* a replace renames as the user too, and keeps the user's file */
+	g_assert_true(fs_write_as(fx, "1000", mine, 0, 0, bytes, &error));
+	g_assert_no_error(error);
+	g_assert_true(fs_op_as(fx, "1000", SBX_MSG_FS_MKDIR, 0, 0755, dir, NULL, &error));
+	g_assert_no_error(error);
+	st2 = fs_stat(fx, dir, FALSE, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(st2->uid, ==, 1000);
+
+	/* a root-only directory refuses the user */
+	g_assert_false(fs_write_as(fx, "1000", forbidden, 0, 0, bytes, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_PERMISSION_DENIED);
+	g_clear_error(&error);
+	g_assert_false(g_file_test(forbidden, G_FILE_TEST_EXISTS));
+
+	/* the identity is restored: the next request without a user is root's,
+	 * and the user cannot remove what root wrote there */
+	g_assert_true(fs_write(fx, forbidden, 0, 0, bytes, &error));
+	g_assert_no_error(error);
+	st3 = fs_stat(fx, forbidden, FALSE, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(st3->uid, ==, 0);
+	g_assert_false(fs_op_as(fx, "1000", SBX_MSG_FS_REMOVE, 0, 0, forbidden, NULL, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_PERMISSION_DENIED);
+	g_clear_error(&error);
+
+	/* an unknown user name is refused, not run as root */
+	g_assert_false(
+	    fs_op_as(fx, "no-such-user-sbx", SBX_MSG_FS_MKDIR, 0, 0755, nobody, NULL, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+	g_assert_false(fs_op_as(fx, "bad:name", SBX_MSG_FS_MKDIR, 0, 0755, dir, NULL, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -777,5 +853,6 @@ main(int argc, char **argv)
 	ADD("read-fails-midstream", test_read_fails_midstream);
 	ADD("malformed", test_malformed);
 	ADD("cancel-write", test_cancel_write);
+	ADD("as-user", test_as_user);
 	return g_test_run();
 }
