@@ -484,8 +484,8 @@ read_dir_ready(GObject *source, GAsyncResult *res, gpointer data)
 	GVariantIter iter;
 	GVariant *entry;
 
-	if (!sbx_dbus_sandbox1_call_read_dir_finish(SBX_DBUS_SANDBOX1(source), &entries, res,
-						    &error)) {
+	if (!sbx_dbus_sandbox1_call_read_dir_with_options_finish(SBX_DBUS_SANDBOX1(source),
+								 &entries, res, &error)) {
 		sbx_gw_call_return_error(call, error);
 		return;
 	}
@@ -522,7 +522,8 @@ sbx_gw_fs_read_dir(SbxGwCall *call)
 		sbx_gw_call_return_error(call, error);
 		return;
 	}
-	sbx_dbus_sandbox1_call_read_dir(proxy_of(call), path, NULL, read_dir_ready, call);
+	sbx_dbus_sandbox1_call_read_dir_with_options(proxy_of(call), path, user_options(call), NULL,
+						     read_dir_ready, call);
 }
 
 /* --- mkdir, remove, rename, chmod --- */
@@ -587,7 +588,8 @@ sbx_gw_fs_rename(SbxGwCall *call)
 		sbx_gw_call_return_error(call, error);
 		return;
 	}
-	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "Rename", g_variant_new("(ss)", from, to),
+	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "RenameWithOptions",
+			  g_variant_new("(ss@a{sv})", from, to, user_options(call)),
 			  G_DBUS_CALL_FLAGS_NONE, -1, NULL, sbx_gw_call_void_ready, call);
 }
 
@@ -602,9 +604,10 @@ sbx_gw_fs_chmod(SbxGwCall *call)
 		sbx_gw_call_return_error(call, error);
 		return;
 	}
-	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "Chmod",
-			  g_variant_new("(su)", path, (guint32)MIN(mode, G_MAXUINT32)),
-			  G_DBUS_CALL_FLAGS_NONE, -1, NULL, sbx_gw_call_void_ready, call);
+	g_dbus_proxy_call(
+	    G_DBUS_PROXY(proxy_of(call)), "ChmodWithOptions",
+	    g_variant_new("(su@a{sv})", path, (guint32)MIN(mode, G_MAXUINT32), user_options(call)),
+	    G_DBUS_CALL_FLAGS_NONE, -1, NULL, sbx_gw_call_void_ready, call);
 }
 
 /* --- symlink, link, copyFile, truncate, chown, utime, readLink --- */
@@ -620,26 +623,27 @@ two_paths(SbxGwCall *call, const gchar *from_name, const gchar *to_name, const g
 		sbx_gw_call_return_error(call, error);
 		return;
 	}
-	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), method, g_variant_new("(ss)", from, to),
+	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), method,
+			  g_variant_new("(ss@a{sv})", from, to, user_options(call)),
 			  G_DBUS_CALL_FLAGS_NONE, -1, NULL, sbx_gw_call_void_ready, call);
 }
 
 void
 sbx_gw_fs_symlink(SbxGwCall *call)
 {
-	two_paths(call, "target", "path", "Symlink");
+	two_paths(call, "target", "path", "SymlinkWithOptions");
 }
 
 void
 sbx_gw_fs_link(SbxGwCall *call)
 {
-	two_paths(call, "target", "path", "Link");
+	two_paths(call, "target", "path", "LinkWithOptions");
 }
 
 void
 sbx_gw_fs_copy_file(SbxGwCall *call)
 {
-	two_paths(call, "fromPath", "toPath", "CopyFile");
+	two_paths(call, "fromPath", "toPath", "CopyFileWithOptions");
 }
 
 void
@@ -666,9 +670,9 @@ sbx_gw_fs_truncate(SbxGwCall *call)
 		sbx_gw_call_return_error(call, error);
 		return;
 	}
-	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "Truncate",
-			  g_variant_new("(st)", path, (guint64)length), G_DBUS_CALL_FLAGS_NONE, -1,
-			  NULL, sbx_gw_call_void_ready, call);
+	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "TruncateWithOptions",
+			  g_variant_new("(st@a{sv})", path, (guint64)length, user_options(call)),
+			  G_DBUS_CALL_FLAGS_NONE, -1, NULL, sbx_gw_call_void_ready, call);
 }
 
 /* an id, or null: unchanged */
@@ -705,9 +709,9 @@ sbx_gw_fs_chown(SbxGwCall *call)
 		sbx_gw_call_return_error(call, error);
 		return;
 	}
-	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "Chown",
-			  g_variant_new("(suu)", path, uid, gid), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
-			  sbx_gw_call_void_ready, call);
+	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "ChownWithOptions",
+			  g_variant_new("(suu@a{sv})", path, uid, gid, user_options(call)),
+			  G_DBUS_CALL_FLAGS_NONE, -1, NULL, sbx_gw_call_void_ready, call);
 }
 
 /* a Date arrives as its ISO 8601 JSON string */
@@ -744,9 +748,9 @@ sbx_gw_fs_utime(SbxGwCall *call)
 		sbx_gw_call_return_error(call, error);
 		return;
 	}
-	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "Utime",
-			  g_variant_new("(sxx)", path, atime, mtime), G_DBUS_CALL_FLAGS_NONE, -1,
-			  NULL, sbx_gw_call_void_ready, call);
+	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "UtimeWithOptions",
+			  g_variant_new("(sxx@a{sv})", path, atime, mtime, user_options(call)),
+			  G_DBUS_CALL_FLAGS_NONE, -1, NULL, sbx_gw_call_void_ready, call);
 }
 
 static void
@@ -816,7 +820,8 @@ sbx_gw_fs_real_path(SbxGwCall *call)
 		sbx_gw_call_return_error(call, error);
 		return;
 	}
-	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "RealPath", g_variant_new("(s)", path),
+	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "RealPathWithOptions",
+			  g_variant_new("(s@a{sv})", path, user_options(call)),
 			  G_DBUS_CALL_FLAGS_NONE, -1, NULL, path_reply_ready, call);
 }
 
