@@ -28,6 +28,7 @@ typedef struct {
 	SbxSandbox *sandbox; /* not owned: the table is the sandbox's */
 	guint32 handle;
 	gchar *owner;
+	gchar *user; /* the guest user OpenFile acted as (NULL: root); its calls act as it too */
 	guint watch_id;
 } SbxOpenFile;
 
@@ -41,7 +42,7 @@ struct _SbxFileCall {
 	guint32 handle; /* 0: OpenFile, Umask */
 	GBytes *payload;
 	gchar *path; /* names it in errors */
-	gchar *user; /* OpenFile: the guest user it acts as, or NULL (root) */
+	gchar *user; /* the guest user it acts as, or NULL (root) */
 	SbxFileReplyFunc reply_func;
 };
 
@@ -50,6 +51,7 @@ sbx_open_file_free(SbxOpenFile *f)
 {
 	g_clear_handle_id(&f->watch_id, g_bus_unwatch_name);
 	g_free(f->owner);
+	g_free(f->user);
 	g_free(f);
 }
 
@@ -227,6 +229,7 @@ file_call_start(SbxSandbox *self, GDBusMethodInvocation *invocation, guint16 typ
 	call->invocation = invocation; /* returning consumes the handler's ref */
 	call->type = type;
 	call->handle = handle;
+	call->user = g_strdup(f->user);
 	call->payload = encode_u32s(all, n_nums + 1, tail, tail_len);
 	call->path = g_strdup_printf("file handle %u", handle);
 	call->reply_func = reply_func;
@@ -342,6 +345,7 @@ reply_open(SbxFileCall *call, SbxAgentReply *reply)
 	f->sandbox = self;
 	f->handle = (guint32)handle;
 	f->owner = g_strdup(sender);
+	f->user = g_strdup(call->user);
 	g_hash_table_insert(self->files, GUINT_TO_POINTER(f->handle), f);
 	if (sender != NULL)
 		f->watch_id = g_bus_watch_name_on_connection(

@@ -364,7 +364,9 @@ test_user(Fixture *f, gconstpointer data)
 	g_autofree gchar *made = g_build_filename(f->dir, "made", NULL);
 	g_autofree gchar *opened = g_build_filename(f->dir, "opened", NULL);
 	g_autofree gchar *moved = g_build_filename(f->dir, "made/moved", NULL);
+	g_autofree gchar *rootfile = g_build_filename(f->dir, "rootfile", NULL);
 	const gchar *as_user = "{'user': <'1000'>}";
+	guint32 handle;
 	GStatBuf st;
 
 	/* the user may enter the tree and write at its top only */
@@ -372,6 +374,7 @@ test_user(Fixture *f, gconstpointer data)
 	g_assert_cmpint(g_chmod(f->dir, 0777), ==, 0);
 	g_assert_cmpint(g_mkdir(closed, 0700), ==, 0);
 	g_assert_true(g_file_set_contents(secret, "s", 1, NULL));
+	g_assert_true(g_file_set_contents(rootfile, "r", 1, NULL));
 
 	call_ok(f->conn, f, "MakeDirectory",
 		g_variant_new("(s@a{sv})", made, g_variant_new_parsed(as_user)));
@@ -399,6 +402,17 @@ test_user(Fixture *f, gconstpointer data)
 		g_variant_new("(s@a{sv})", closed, g_variant_new_parsed("@a{sv} {}")));
 	call_ok(f->conn, f, "Stat",
 		g_variant_new("(s@a{sv})", secret, g_variant_new_parsed("@a{sv} {}")));
+
+	/* calls on a file opened as the user act as the user: setting the
+	 * times of root's file needs its owner, reading it does not */
+	handle = open_file(f->conn, f, "rootfile", "{'read': <true>, 'user': <'1000'>}");
+	call_fails(f->conn, f, "FileUtime",
+		   g_variant_new("(uxuxu)", handle, (gint64)1, 0, (gint64)2, 0),
+		   "org.sandboxd.Error.PermissionDenied");
+	call_ok(f->conn, f, "FileRead", g_variant_new("(uu)", handle, 16));
+	handle = open_file(f->conn, f, "rootfile", "{'read': <true>}");
+	call_ok(f->conn, f, "FileUtime",
+		g_variant_new("(uxuxu)", handle, (gint64)1, 0, (gint64)2, 0));
 
 	/* bad options and users are refused, never run as root */
 	call_fails(
