@@ -7,6 +7,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 
@@ -85,7 +86,7 @@ handle_hello(SbxConn *c, const uint8_t *p, uint32_t len)
 	size_t vlen = strlen(ver);
 	sbx_proto_put_u32(reply, SBX_PROTO_MAGIC);
 	sbx_proto_put_u32(reply + 4, SBX_PROTO_VERSION);
-	sbx_proto_put_u32(reply + 8, SBX_FEATURE_IDENTITY); /* features */
+	sbx_proto_put_u32(reply + 8, SBX_FEATURE_IDENTITY | SBX_FEATURE_FS_USER); /* features */
 	memcpy(reply + 12, ver, vlen);
 	sbx_conn_send(c, SBX_MSG_HELLO_REPLY, 0, 0, reply, (uint32_t)(12 + vlen));
 	c->hello_done = true;
@@ -154,6 +155,63 @@ handle_exec(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 }
 
 static void
+fs_dispatch(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
+{
+	if (h->type <= SBX_MSG_FS_MKTEMP)
+		sbx_fs_request(c, h, p);
+	else
+		sbx_file_request(c, h, p);
+}
+
+/* a filesystem request, as root or (SBX_FS_AS_USER) as a guest user */
+static void
+handle_fs(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
+{
+	bool stream = h->type == SBX_MSG_FS_READ || h->type == SBX_MSG_FS_WRITE ||
+		      h->type == SBX_MSG_FS_WALK || h->type == SBX_MSG_FS_GLOB;
+	char name[SBX_FS_USER_MAX + 1];
+	SbxUserScope scope;
+	SbxUser user;
+	uint32_t n;
+	int err;
+
+	if ((h->flags & ~SBX_FS_AS_USER) != 0) {
+		sbx_conn_send_error(c, h->channel, SBX_PROTO_ERR_MALFORMED,
+				    "unknown request header flags");
+		return;
+	}
+	if (h->flags == 0) {
+		fs_dispatch(c, h, p);
+		return;
+	}
+	n = h->length >= 4 ? sbx_proto_get_u32(p) : 0;
+	if (n == 0 || n > SBX_FS_USER_MAX || n > h->length - 4 || memchr(p + 4, '\0', n) != NULL ||
+	    memchr(p + 4, ':', n) != NULL) {
+		sbx_conn_send_error(c, h->channel, SBX_PROTO_ERR_MALFORMED, "bad user name");
+		return;
+	}
+	memcpy(name, p + 4, n);
+	name[n] = '\0';
+	errno = 0;
+	err = sbx_user_lookup(name, &user) ? sbx_user_act_as(&user, &scope)
+					   : (errno != 0 ? errno : ENOENT);
+	if (err != 0) {
+		if (stream)
+			sbx_fs_send_stream_failed(c, h->channel, err, name);
+		else
+			sbx_fs_send_error(c, h->channel, err, name);
+		return;
+	}
+	SbxFrameHeader inner = *h;
+	inner.flags = 0;
+	inner.length = h->length - 4 - n;
+	c->fs_user = &user;
+	fs_dispatch(c, &inner, p + 4 + n);
+	c->fs_user = NULL;
+	sbx_user_act_restore(&scope);
+}
+
+static void
 handle_process(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 {
 	if (h->type == SBX_MSG_EXEC) {
@@ -172,10 +230,8 @@ handle_process(SbxConn *c, const SbxFrameHeader *h, const uint8_t *p)
 		}
 		if (h->type == SBX_MSG_TCP_CONNECT)
 			sbx_tcp_request(c, h, p);
-		else if (h->type >= SBX_MSG_FS_FILE_OPEN)
-			sbx_file_request(c, h, p);
 		else
-			sbx_fs_request(c, h, p);
+			handle_fs(c, h, p);
 		return;
 	}
 	SbxChannel *ch = sbx_channel_find(c, h->channel);

@@ -30,7 +30,9 @@ struct SbxFsStream {
 	char *path;
 	char *tmp; /* temp file renamed over @path at EOF, or NULL (in place) */
 	uint32_t mode;
-	int err; /* first errno of the write, reported in EXIT */
+	int err;      /* first errno of the write, reported in EXIT */
+	bool as_user; /* the rename at EOF acts as @user too */
+	SbxUser user;
 };
 
 typedef SbxFsReader FsReader;
@@ -346,6 +348,10 @@ fs_write(SbxConn *c, uint32_t id, FsReader *r)
 	fs->fd = -1;
 	fs->path = path;
 	fs->mode = mode;
+	if (c->fs_user != NULL) {
+		fs->as_user = true;
+		fs->user = *c->fs_user;
+	}
 	err = fs_write_open(fs, flags);
 	if (err != 0) {
 		send_stream_failed(c, id, err, path);
@@ -407,12 +413,19 @@ sbx_fs_stream_eof(SbxConn *c, SbxChannel *ch)
 		fs->err = errno;
 	fs->fd = -1;
 	if (fs->err == 0 && fs->tmp != NULL) {
-		if (rename(fs->tmp, fs->path) < 0)
+		/* as the user: root's rename would ignore a sticky directory */
+		SbxUserScope scope;
+		int e = fs->as_user ? sbx_user_act_as(&fs->user, &scope) : 0;
+		if (e != 0)
+			fs->err = e;
+		else if (rename(fs->tmp, fs->path) < 0)
 			fs->err = errno;
 		else {
 			free(fs->tmp);
 			fs->tmp = NULL;
 		}
+		if (fs->as_user && e == 0)
+			sbx_user_act_restore(&scope);
 	}
 	if (fs->err != 0)
 		sbx_debug("writing %s failed: %s", fs->path, strerror(fs->err));

@@ -4,9 +4,12 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
+#include <unistd.h>
 
 #include "sbx-agent.h"
 
@@ -116,4 +119,48 @@ sbx_user_lookup(const char *name, SbxUser *user)
 	}
 	add_groups(user);
 	return true;
+}
+
+int
+sbx_user_act_as(const SbxUser *user, SbxUserScope *scope)
+{
+	gid_t saved[sizeof(scope->groups) / sizeof(scope->groups[0])];
+	gid_t groups[sizeof(user->groups) / sizeof(user->groups[0]) + 1];
+	size_t n = 0;
+	int n_saved = getgroups((int)(sizeof(saved) / sizeof(saved[0])), saved);
+
+	if (n_saved < 0)
+		return errno;
+	scope->n_groups = (size_t)n_saved;
+	for (size_t i = 0; i < scope->n_groups; i++)
+		scope->groups[i] = (uint32_t)saved[i];
+	groups[n++] = (gid_t)user->gid;
+	for (size_t i = 0; i < user->n_groups && n < sizeof(groups) / sizeof(groups[0]); i++)
+		groups[n++] = (gid_t)user->groups[i];
+	if (setgroups(n, groups) < 0)
+		return errno;
+	/* setfsuid() reports no errors: an invalid id (-1) reads the current one */
+	scope->gid = (uint32_t)setfsgid((gid_t)user->gid);
+	scope->uid = (uint32_t)setfsuid((uid_t)user->uid);
+	if ((uint32_t)setfsgid((gid_t)-1) != user->gid ||
+	    (uint32_t)setfsuid((uid_t)-1) != user->uid) {
+		sbx_user_act_restore(scope);
+		return EPERM;
+	}
+	return 0;
+}
+
+void
+sbx_user_act_restore(const SbxUserScope *scope)
+{
+	gid_t groups[sizeof(scope->groups) / sizeof(scope->groups[0])];
+
+	setfsuid((uid_t)scope->uid);
+	setfsgid((gid_t)scope->gid);
+	for (size_t i = 0; i < scope->n_groups; i++)
+		groups[i] = (gid_t)scope->groups[i];
+	if (setgroups(scope->n_groups, groups) < 0)
+		sbx_log("cannot restore the agent's groups: %s", strerror(errno));
+	if ((uint32_t)setfsuid((uid_t)-1) != scope->uid)
+		sbx_log("cannot restore the agent's fsuid %u", scope->uid);
 }

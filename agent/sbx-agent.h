@@ -81,7 +81,8 @@ struct SbxConn {
 	bool virtio; /* a virtio-serial port: cannot be closed, only reset */
 	bool connected;
 	bool hello_done;
-	bool resync; /* discarding input until a HELLO frame */
+	const struct SbxUser *fs_user; /* the user the current fs request acts as, or NULL (root) */
+	bool resync;		       /* discarding input until a HELLO frame */
 	SbxBuf in;
 	SbxBuf out;
 	SbxChannel *channels;
@@ -163,7 +164,7 @@ void sbx_pty_resize(int master, uint32_t rows, uint32_t cols);
 bool sbx_pty_make_controlling(void);
 
 /* sbx-agent-user.c */
-typedef struct {
+typedef struct SbxUser {
 	uint32_t uid;
 	uint32_t gid;
 	char home[256];
@@ -174,6 +175,19 @@ typedef struct {
 /* looks @name (or a decimal uid) up in @root/etc/passwd and /etc/group;
  * false with errno ENOENT when there is no such user */
 bool sbx_user_lookup(const char *name, SbxUser *user);
+/* the agent's fs identity while a request acts as a user */
+typedef struct {
+	uint32_t uid; /* fsuid, fsgid and groups before */
+	uint32_t gid;
+	uint32_t groups[64];
+	size_t n_groups;
+} SbxUserScope;
+/* acts as @user for file access (setfsuid, setfsgid, setgroups): 0, or
+ * the errno with nothing changed. setgroups() is process-wide, which is
+ * fine: fs requests run one at a time on the agent's only thread. */
+int sbx_user_act_as(const SbxUser *user, SbxUserScope *scope);
+/* back to the identity saved in @scope */
+void sbx_user_act_restore(const SbxUserScope *scope);
 
 /* sbx-agent-limits.c */
 /* PID 1: oom_score_adj -1000 and a higher priority for the agent, a cgroup

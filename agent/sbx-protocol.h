@@ -32,6 +32,7 @@
  * line's sbx.ip= sbx.gw= sbx.dns= sbx.mtu= sbx.mac=, may be empty), then u32
  * envc and envc KEY=VALUE strings (the base environment of every process) */
 #define SBX_FEATURE_IDENTITY 0x1u /* HELLO_REPLY features: the agent applies IDENTITY */
+#define SBX_FEATURE_FS_USER 0x2u  /* HELLO_REPLY features: fs requests take SBX_FS_AS_USER */
 #define SBX_IDENTITY_ENTROPY_MIN 16u
 #define SBX_IDENTITY_ENTROPY_MAX 512u
 #define SBX_IDENTITY_HOSTNAME_MAX 64u
@@ -208,6 +209,18 @@ typedef enum {
  * A string is u32 length then that many bytes, no NUL inside, length <=
  * SBX_PROTO_MAX_STRING. The whole payload fits in SBX_PROTO_MAX_PAYLOAD.
  */
+
+/* header flags of a filesystem request (64-79, 88-100): with
+ * SBX_FS_AS_USER the payload starts with a string, the guest user (name or
+ * decimal uid, 1..SBX_FS_USER_MAX bytes) the request acts as: the agent
+ * resolves it in the guest's /etc/passwd and /etc/group and runs the
+ * request with that fsuid, fsgid and supplementary groups, so permission
+ * checks and the owner of created files are the user's. The request's own
+ * payload follows. Without the flag the request acts as root. An unknown
+ * user is answered like a failed request: errno ENOENT, the user name as
+ * the path. Only agents with SBX_FEATURE_FS_USER accept the flag. */
+#define SBX_FS_AS_USER 0x1u
+#define SBX_FS_USER_MAX 64u
 
 /* FS request flags */
 typedef enum {

@@ -70,6 +70,8 @@ void sbx_gw_fs_real_path(SbxGwCall *call);
 void sbx_gw_fs_make_temp_dir(SbxGwCall *call);
 void sbx_gw_fs_make_temp_file(SbxGwCall *call);
 JsonNode *sbx_gw_fs_stat_to_json(GVariant *info);
+/* the fs methods act as the configured guest user (User; empty: root) */
+void sbx_gw_fs_add_user(SbxGwCall *call, GVariantBuilder *options);
 /* a Date member (ISO 8601) as seconds (and nanoseconds, or NULL) since 1970 */
 gboolean sbx_gw_fs_get_date(SbxGwCall *call, const gchar *name, gint64 *sec, guint32 *nsec,
 			    GError **error);

@@ -28,9 +28,9 @@ struct _SbxGwConn {
 	GHashTable *out_streams; /* our stream id -> SbxGwOutStream (ref) until it ends */
 	GHashTable *files;	 /* SDK fileHandleId -> sandboxd's handle (sbx-gw-file.c) */
 	guint32 next_file;
-	guint64 in_buffered;	 /* bytes of client streams not yet written anywhere */
-	guint calls_in_flight;	 /* JSON-RPC requests not answered yet */
-	GPtrArray *blocked;	 /* callbacks waiting for the socket to take output */
+	guint64 in_buffered;   /* bytes of client streams not yet written anywhere */
+	guint calls_in_flight; /* JSON-RPC requests not answered yet */
+	GPtrArray *blocked;    /* callbacks waiting for the socket to take output */
 	GSource *writable_source;
 };
 

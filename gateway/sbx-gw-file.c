@@ -134,6 +134,7 @@ sbx_gw_file_open(SbxGwCall *call)
 			g_variant_builder_add(&options, "{sv}", "mode",
 					      g_variant_new_uint32((guint32)(mode & 07777)));
 	}
+	sbx_gw_fs_add_user(call, &options);
 	sbx_dbus_sandbox1_call_open_file(proxy_of(call), path, g_variant_builder_end(&options),
 					 NULL, open_ready, call);
 }
@@ -559,6 +560,7 @@ sbx_gw_file_walk(SbxGwCall *call)
 	w->stream = sbx_gw_out_stream_new(call->conn, pfd[0]);
 	sbx_gw_out_stream_set_walk_records(w->stream);
 	sbx_gw_conn_add_out_stream(call->conn, w->stream);
+	sbx_gw_fs_add_user(call, &options);
 	g_dbus_proxy_call_with_unix_fd_list(
 	    G_DBUS_PROXY(proxy_of(call)), glob ? "Glob" : "Walk",
 	    g_variant_new("(s@a{sv}h)", path, g_variant_builder_end(&options), 0),

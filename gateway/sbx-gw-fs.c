@@ -20,6 +20,23 @@ proxy_of(SbxGwCall *call)
 	return call->conn->sandbox->proxy;
 }
 
+void
+sbx_gw_fs_add_user(SbxGwCall *call, GVariantBuilder *options)
+{
+	const gchar *user = call->conn->server->config->user;
+	if (user[0] != '\0')
+		g_variant_builder_add(options, "{sv}", "user", g_variant_new_string(user));
+}
+
+/* options with only "user" */
+static GVariant *
+user_options(SbxGwCall *call)
+{
+	g_auto(GVariantBuilder) options = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
+	sbx_gw_fs_add_user(call, &options);
+	return g_variant_builder_end(&options);
+}
+
 static gchar *
 get_path(SbxGwCall *call, const gchar *name, GError **error)
 {
@@ -147,8 +164,9 @@ sbx_gw_fs_read_file(SbxGwCall *call)
 	rd->input = g_unix_input_stream_new(near, TRUE);
 	rd->pending = 2;
 	g_dbus_proxy_call_with_unix_fd_list(
-	    G_DBUS_PROXY(proxy_of(call)), "ReadFile", g_variant_new("(sa{sv}h)", path, NULL, 0),
-	    G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL, read_call_ready, rd);
+	    G_DBUS_PROXY(proxy_of(call)), "ReadFile",
+	    g_variant_new("(s@a{sv}h)", path, user_options(call), 0), G_DBUS_CALL_FLAGS_NONE, -1,
+	    fds, NULL, read_call_ready, rd);
 	/* the list holds its own copy; ours must go or the pipe never ends */
 	g_clear_object(&fds);
 	g_input_stream_read_bytes_async(rd->input, 64 * 1024, G_PRIORITY_DEFAULT, NULL,
@@ -326,10 +344,11 @@ sbx_gw_fs_write_file(SbxGwCall *call)
 	if (mode >= 0)
 		g_variant_builder_add(&options, "{sv}", "mode",
 				      g_variant_new_uint32((guint32)MIN(mode, G_MAXUINT32)));
+	sbx_gw_fs_add_user(call, &options);
 	wr->options = g_variant_ref_sink(g_variant_builder_end(&options));
 	if (!create && !create_new) {
-		sbx_dbus_sandbox1_call_stat(proxy_of(call), wr->path, g_variant_new("a{sv}", NULL),
-					    NULL, write_exists_ready, wr);
+		sbx_dbus_sandbox1_call_stat(proxy_of(call), wr->path, user_options(call), NULL,
+					    write_exists_ready, wr);
 		return;
 	}
 	write_start(wr);
@@ -448,6 +467,7 @@ sbx_gw_fs_stat(SbxGwCall *call)
 	if (g_str_equal(call->method, "lstat"))
 		g_variant_builder_add(&options, "{sv}", "follow_symlinks",
 				      g_variant_new_boolean(FALSE));
+	sbx_gw_fs_add_user(call, &options);
 	sbx_dbus_sandbox1_call_stat(proxy_of(call), path, g_variant_builder_end(&options), NULL,
 				    stat_ready, call);
 }
@@ -464,8 +484,8 @@ read_dir_ready(GObject *source, GAsyncResult *res, gpointer data)
 	GVariantIter iter;
 	GVariant *entry;
 
-	if (!sbx_dbus_sandbox1_call_read_dir_finish(SBX_DBUS_SANDBOX1(source), &entries, res,
-						    &error)) {
+	if (!sbx_dbus_sandbox1_call_read_dir_with_options_finish(SBX_DBUS_SANDBOX1(source),
+								 &entries, res, &error)) {
 		sbx_gw_call_return_error(call, error);
 		return;
 	}
@@ -502,7 +522,8 @@ sbx_gw_fs_read_dir(SbxGwCall *call)
 		sbx_gw_call_return_error(call, error);
 		return;
 	}
-	sbx_dbus_sandbox1_call_read_dir(proxy_of(call), path, NULL, read_dir_ready, call);
+	sbx_dbus_sandbox1_call_read_dir_with_options(proxy_of(call), path, user_options(call), NULL,
+						     read_dir_ready, call);
 }
 
 /* --- mkdir, remove, rename, chmod --- */
@@ -528,6 +549,7 @@ sbx_gw_fs_mkdir(SbxGwCall *call)
 	if (mode >= 0)
 		g_variant_builder_add(&options, "{sv}", "mode",
 				      g_variant_new_uint32((guint32)MIN(mode, G_MAXUINT32)));
+	sbx_gw_fs_add_user(call, &options);
 	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "MakeDirectory",
 			  g_variant_new("(sa{sv})", path, &options), G_DBUS_CALL_FLAGS_NONE, -1,
 			  NULL, sbx_gw_call_void_ready, call);
@@ -549,6 +571,7 @@ sbx_gw_fs_remove(SbxGwCall *call)
 	}
 	if (recursive)
 		g_variant_builder_add(&options, "{sv}", "recursive", g_variant_new_boolean(TRUE));
+	sbx_gw_fs_add_user(call, &options);
 	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "Remove",
 			  g_variant_new("(sa{sv})", path, &options), G_DBUS_CALL_FLAGS_NONE, -1,
 			  NULL, sbx_gw_call_void_ready, call);
@@ -565,7 +588,8 @@ sbx_gw_fs_rename(SbxGwCall *call)
 		sbx_gw_call_return_error(call, error);
 		return;
 	}
-	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "Rename", g_variant_new("(ss)", from, to),
+	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "RenameWithOptions",
+			  g_variant_new("(ss@a{sv})", from, to, user_options(call)),
 			  G_DBUS_CALL_FLAGS_NONE, -1, NULL, sbx_gw_call_void_ready, call);
 }
 
@@ -580,9 +604,10 @@ sbx_gw_fs_chmod(SbxGwCall *call)
 		sbx_gw_call_return_error(call, error);
 		return;
 	}
-	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "Chmod",
-			  g_variant_new("(su)", path, (guint32)MIN(mode, G_MAXUINT32)),
-			  G_DBUS_CALL_FLAGS_NONE, -1, NULL, sbx_gw_call_void_ready, call);
+	g_dbus_proxy_call(
+	    G_DBUS_PROXY(proxy_of(call)), "ChmodWithOptions",
+	    g_variant_new("(su@a{sv})", path, (guint32)MIN(mode, G_MAXUINT32), user_options(call)),
+	    G_DBUS_CALL_FLAGS_NONE, -1, NULL, sbx_gw_call_void_ready, call);
 }
 
 /* --- symlink, link, copyFile, truncate, chown, utime, readLink --- */
@@ -598,26 +623,27 @@ two_paths(SbxGwCall *call, const gchar *from_name, const gchar *to_name, const g
 		sbx_gw_call_return_error(call, error);
 		return;
 	}
-	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), method, g_variant_new("(ss)", from, to),
+	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), method,
+			  g_variant_new("(ss@a{sv})", from, to, user_options(call)),
 			  G_DBUS_CALL_FLAGS_NONE, -1, NULL, sbx_gw_call_void_ready, call);
 }
 
 void
 sbx_gw_fs_symlink(SbxGwCall *call)
 {
-	two_paths(call, "target", "path", "Symlink");
+	two_paths(call, "target", "path", "SymlinkWithOptions");
 }
 
 void
 sbx_gw_fs_link(SbxGwCall *call)
 {
-	two_paths(call, "target", "path", "Link");
+	two_paths(call, "target", "path", "LinkWithOptions");
 }
 
 void
 sbx_gw_fs_copy_file(SbxGwCall *call)
 {
-	two_paths(call, "fromPath", "toPath", "CopyFile");
+	two_paths(call, "fromPath", "toPath", "CopyFileWithOptions");
 }
 
 void
@@ -644,9 +670,9 @@ sbx_gw_fs_truncate(SbxGwCall *call)
 		sbx_gw_call_return_error(call, error);
 		return;
 	}
-	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "Truncate",
-			  g_variant_new("(st)", path, (guint64)length), G_DBUS_CALL_FLAGS_NONE, -1,
-			  NULL, sbx_gw_call_void_ready, call);
+	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "TruncateWithOptions",
+			  g_variant_new("(st@a{sv})", path, (guint64)length, user_options(call)),
+			  G_DBUS_CALL_FLAGS_NONE, -1, NULL, sbx_gw_call_void_ready, call);
 }
 
 /* an id, or null: unchanged */
@@ -683,9 +709,9 @@ sbx_gw_fs_chown(SbxGwCall *call)
 		sbx_gw_call_return_error(call, error);
 		return;
 	}
-	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "Chown",
-			  g_variant_new("(suu)", path, uid, gid), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
-			  sbx_gw_call_void_ready, call);
+	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "ChownWithOptions",
+			  g_variant_new("(suu@a{sv})", path, uid, gid, user_options(call)),
+			  G_DBUS_CALL_FLAGS_NONE, -1, NULL, sbx_gw_call_void_ready, call);
 }
 
 /* a Date arrives as its ISO 8601 JSON string */
@@ -722,9 +748,9 @@ sbx_gw_fs_utime(SbxGwCall *call)
 		sbx_gw_call_return_error(call, error);
 		return;
 	}
-	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "Utime",
-			  g_variant_new("(sxx)", path, atime, mtime), G_DBUS_CALL_FLAGS_NONE, -1,
-			  NULL, sbx_gw_call_void_ready, call);
+	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "UtimeWithOptions",
+			  g_variant_new("(sxx@a{sv})", path, atime, mtime, user_options(call)),
+			  G_DBUS_CALL_FLAGS_NONE, -1, NULL, sbx_gw_call_void_ready, call);
 }
 
 static void
@@ -761,6 +787,7 @@ sbx_gw_fs_read_link(SbxGwCall *call)
 		return;
 	}
 	g_variant_builder_add(&options, "{sv}", "follow_symlinks", g_variant_new_boolean(FALSE));
+	sbx_gw_fs_add_user(call, &options);
 	sbx_dbus_sandbox1_call_stat(proxy_of(call), path, g_variant_builder_end(&options), NULL,
 				    read_link_ready, call);
 }
@@ -793,7 +820,8 @@ sbx_gw_fs_real_path(SbxGwCall *call)
 		sbx_gw_call_return_error(call, error);
 		return;
 	}
-	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "RealPath", g_variant_new("(s)", path),
+	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "RealPathWithOptions",
+			  g_variant_new("(s@a{sv})", path, user_options(call)),
 			  G_DBUS_CALL_FLAGS_NONE, -1, NULL, path_reply_ready, call);
 }
 
@@ -823,6 +851,7 @@ make_temp(SbxGwCall *call, gboolean directory)
 		g_variant_builder_add(&options, "{sv}", "suffix", g_variant_new_string(suffix));
 	if (directory)
 		g_variant_builder_add(&options, "{sv}", "directory", g_variant_new_boolean(TRUE));
+	sbx_gw_fs_add_user(call, &options);
 	g_dbus_proxy_call(G_DBUS_PROXY(proxy_of(call)), "MakeTemp",
 			  g_variant_new("(sa{sv})", dir, &options), G_DBUS_CALL_FLAGS_NONE, -1,
 			  NULL, path_reply_ready, call);

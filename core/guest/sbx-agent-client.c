@@ -698,7 +698,8 @@ sbx_agent_client_exec_finish(SbxAgentClient *self, GAsyncResult *res, SbxExecRes
 /* the new channel (borrowed), or NULL when @task already failed */
 static SbxAgentExec *
 sbx_agent_client_fs_open(SbxAgentClient *self, GTask *task, guint16 type, GBytes *payload,
-			 const gchar *path, gboolean request, gint stdin_fd, gint stdout_fd)
+			 const gchar *user, const gchar *path, gboolean request, gint stdin_fd,
+			 gint stdout_fd)
 {
 	const gchar *const argv[] = {"fs", NULL};
 	SbxExecParams params = {.argv = argv, .uid = -1, .gid = -1};
@@ -707,6 +708,8 @@ sbx_agent_client_fs_open(SbxAgentClient *self, GTask *task, guint16 type, GBytes
 	SbxAgentExec *exec;
 	gsize len = 0;
 	const guint8 *data = g_bytes_get_data(payload, &len);
+	g_autoptr(GByteArray) wrapped = NULL;
+	guint16 hflags = 0;
 	guint32 id;
 
 	if (self->closed) {
@@ -724,6 +727,29 @@ sbx_agent_client_fs_open(SbxAgentClient *self, GTask *task, guint16 type, GBytes
 					SBX_PROTO_MAX_CHANNELS);
 		return NULL;
 	}
+	if (user != NULL && user[0] != '\0') {
+		gsize ulen = strlen(user);
+		if ((self->features & SBX_FEATURE_FS_USER) == 0) {
+			g_task_return_new_error(task, SBX_ERROR, SBX_ERROR_NOT_SUPPORTED,
+						"the guest agent %s cannot act as a user",
+						self->agent_version);
+			return NULL;
+		}
+		if (ulen > SBX_FS_USER_MAX || strchr(user, ':') != NULL) {
+			g_task_return_new_error(task, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
+						"user: at most %u bytes, no ':'", SBX_FS_USER_MAX);
+			return NULL;
+		}
+		/* SBX_FS_AS_USER: the user name string before the request */
+		wrapped = g_byte_array_sized_new(4 + ulen + len);
+		g_byte_array_set_size(wrapped, 4);
+		sbx_proto_put_u32(wrapped->data, (guint32)ulen);
+		g_byte_array_append(wrapped, (const guint8 *)user, (guint)ulen);
+		g_byte_array_append(wrapped, data, (guint)len);
+		data = wrapped->data;
+		len = wrapped->len;
+		hflags = SBX_FS_AS_USER;
+	}
 	if (len > SBX_PROTO_MAX_PAYLOAD) {
 		g_task_return_new_error(task, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
 					"request too large");
@@ -737,7 +763,7 @@ sbx_agent_client_fs_open(SbxAgentClient *self, GTask *task, guint16 type, GBytes
 		g_task_return_error(task, g_steal_pointer(&error));
 		return NULL;
 	}
-	frame = sbx_proto_encode_frame(type, 0, id, data, len);
+	frame = sbx_proto_encode_frame(type, hflags, id, data, len);
 	sbx_agent_exec_set_fs(exec, frame, path, request);
 	g_hash_table_insert(self->channels, GUINT_TO_POINTER(id), exec);
 	sbx_agent_client_want_send(self, exec);
@@ -746,14 +772,14 @@ sbx_agent_client_fs_open(SbxAgentClient *self, GTask *task, guint16 type, GBytes
 
 void
 sbx_agent_client_fs_request_async(SbxAgentClient *self, guint16 type, GBytes *payload,
-				  const gchar *path, GCancellable *cancellable,
+				  const gchar *user, const gchar *path, GCancellable *cancellable,
 				  GAsyncReadyCallback callback, gpointer user_data)
 {
 	g_autoptr(GTask) task = NULL;
 	g_return_if_fail(SBX_IS_AGENT_CLIENT(self));
 	task = g_task_new(self, cancellable, callback, user_data);
 	g_task_set_source_tag(task, sbx_agent_client_fs_request_async);
-	sbx_agent_client_fs_open(self, task, type, payload, path, TRUE, -1, -1);
+	sbx_agent_client_fs_open(self, task, type, payload, user, path, TRUE, -1, -1);
 }
 
 SbxAgentReply *
@@ -765,16 +791,16 @@ sbx_agent_client_fs_request_finish(SbxAgentClient *self, GAsyncResult *res, GErr
 
 void
 sbx_agent_client_fs_stream_async(SbxAgentClient *self, guint16 type, GBytes *payload,
-				 const gchar *path, gint stdin_fd, gint stdout_fd,
-				 GCancellable *cancellable, GAsyncReadyCallback callback,
-				 gpointer user_data)
+				 const gchar *user, const gchar *path, gint stdin_fd,
+				 gint stdout_fd, GCancellable *cancellable,
+				 GAsyncReadyCallback callback, gpointer user_data)
 {
 	g_autoptr(GTask) task = NULL;
 	g_return_if_fail(SBX_IS_AGENT_CLIENT(self));
 	task = g_task_new(self, cancellable, callback, user_data);
 	g_task_set_source_tag(task, sbx_agent_client_fs_stream_async);
 	g_task_set_task_data(task, g_strdup(path), g_free);
-	sbx_agent_client_fs_open(self, task, type, payload, path, FALSE, stdin_fd, stdout_fd);
+	sbx_agent_client_fs_open(self, task, type, payload, user, path, FALSE, stdin_fd, stdout_fd);
 }
 
 void
@@ -800,8 +826,8 @@ sbx_agent_client_tcp_connect_async(SbxAgentClient *self, const gchar *host, guin
 		g_task_return_error(task, g_steal_pointer(&error));
 		return;
 	}
-	exec = sbx_agent_client_fs_open(self, task, SBX_MSG_TCP_CONNECT, payload, label, FALSE, fd,
-					fd);
+	exec = sbx_agent_client_fs_open(self, task, SBX_MSG_TCP_CONNECT, payload, NULL, label, FALSE,
+					fd, fd);
 	if (exec == NULL)
 		return;
 	sbx_agent_exec_set_started_func(exec, started, started_data);

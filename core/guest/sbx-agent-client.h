@@ -139,10 +139,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxAgentReply, sbx_agent_exec_reply_free)
 
 /* sends request @type (FS_STAT ... FS_CHMOD) with @payload on a new channel
  * and completes with the reply; @path names it in errors. Errors as for
- * exec (closed connection, limits, cancellation: the reply is then dropped) */
+ * exec (closed connection, limits, cancellation: the reply is then dropped).
+ * @user (NULL or "" = root): the guest user the request acts as
+ * (SBX_FS_AS_USER); SBX_ERROR_NOT_SUPPORTED from an agent without it. */
 void sbx_agent_client_fs_request_async(SbxAgentClient *self, guint16 type, GBytes *payload,
-				       const gchar *path, GCancellable *cancellable,
-				       GAsyncReadyCallback callback, gpointer user_data);
+				       const gchar *user, const gchar *path,
+				       GCancellable *cancellable, GAsyncReadyCallback callback,
+				       gpointer user_data);
 SbxAgentReply *sbx_agent_client_fs_request_finish(SbxAgentClient *self, GAsyncResult *res,
 						  GError **error);
 /* FS_READ (file -> @stdout_fd) or FS_WRITE (@stdin_fd -> file) with
@@ -151,9 +154,9 @@ SbxAgentReply *sbx_agent_client_fs_request_finish(SbxAgentClient *self, GAsyncRe
  * whether the file could not be opened or the transfer failed later;
  * cancelling aborts (a partial write is discarded by the guest). */
 void sbx_agent_client_fs_stream_async(SbxAgentClient *self, guint16 type, GBytes *payload,
-				      const gchar *path, gint stdin_fd, gint stdout_fd,
-				      GCancellable *cancellable, GAsyncReadyCallback callback,
-				      gpointer user_data);
+				      const gchar *user, const gchar *path, gint stdin_fd,
+				      gint stdout_fd, GCancellable *cancellable,
+				      GAsyncReadyCallback callback, gpointer user_data);
 gboolean sbx_agent_client_fs_stream_finish(SbxAgentClient *self, GAsyncResult *res, GError **error);
 
 /* TCP_CONNECT (docs/protocol.md, type 112): the guest connects to @host

@@ -272,12 +272,12 @@ fs_reply_unexpected(SbxAgentReply *reply, GError **error)
 /* streams */
 
 void
-sbx_agent_fs_read_async(SbxAgentClient *client, const gchar *path, gint fd,
+sbx_agent_fs_read_async(SbxAgentClient *client, const gchar *user, const gchar *path, gint fd,
 			GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
 	guint32 window = SBX_PROTO_DEFAULT_WINDOW;
 	g_autoptr(GBytes) payload = sbx_agent_fs_encode_request(0, &window, 1, path, NULL);
-	sbx_agent_client_fs_stream_async(client, SBX_MSG_FS_READ, payload, path, -1, fd,
+	sbx_agent_client_fs_stream_async(client, SBX_MSG_FS_READ, payload, user, path, -1, fd,
 					 cancellable, callback, user_data);
 }
 
@@ -288,12 +288,12 @@ sbx_agent_fs_read_finish(SbxAgentClient *client, GAsyncResult *res, GError **err
 }
 
 void
-sbx_agent_fs_write_async(SbxAgentClient *client, const gchar *path, guint32 flags, guint32 mode,
-			 gint fd, GCancellable *cancellable, GAsyncReadyCallback callback,
-			 gpointer user_data)
+sbx_agent_fs_write_async(SbxAgentClient *client, const gchar *user, const gchar *path,
+			 guint32 flags, guint32 mode, gint fd, GCancellable *cancellable,
+			 GAsyncReadyCallback callback, gpointer user_data)
 {
 	g_autoptr(GBytes) payload = sbx_agent_fs_encode_request(flags, &mode, 1, path, NULL);
-	sbx_agent_client_fs_stream_async(client, SBX_MSG_FS_WRITE, payload, path, fd, -1,
+	sbx_agent_client_fs_stream_async(client, SBX_MSG_FS_WRITE, payload, user, path, fd, -1,
 					 cancellable, callback, user_data);
 }
 
@@ -340,14 +340,15 @@ fs_stat_done(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 void
-sbx_agent_fs_stat_async(SbxAgentClient *client, const gchar *path, gboolean nofollow,
-			GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+sbx_agent_fs_stat_async(SbxAgentClient *client, const gchar *user, const gchar *path,
+			gboolean nofollow, GCancellable *cancellable, GAsyncReadyCallback callback,
+			gpointer user_data)
 {
 	GTask *task = g_task_new(client, cancellable, callback, user_data);
 	g_autoptr(GBytes) payload =
 	    sbx_agent_fs_encode_request(nofollow ? SBX_FS_NOFOLLOW : 0, NULL, 0, path, NULL);
 	g_task_set_task_data(task, g_strdup(path), g_free);
-	sbx_agent_client_fs_request_async(client, SBX_MSG_FS_STAT, payload, path, cancellable,
+	sbx_agent_client_fs_request_async(client, SBX_MSG_FS_STAT, payload, user, path, cancellable,
 					  fs_stat_done, task);
 }
 
@@ -362,6 +363,7 @@ sbx_agent_fs_stat_finish(SbxAgentClient *client, GAsyncResult *res, GError **err
 
 typedef struct {
 	SbxAgentClient *client;
+	gchar *user;
 	gchar *path;
 	guint max_entries;
 	GPtrArray *entries;
@@ -371,6 +373,7 @@ static void
 fs_readdir_free(SbxFsReaddir *rd)
 {
 	g_object_unref(rd->client);
+	g_free(rd->user);
 	g_free(rd->path);
 	g_ptr_array_unref(rd->entries);
 	g_free(rd);
@@ -425,18 +428,20 @@ fs_readdir_next(GTask *task, guint64 cookie)
 	SbxFsReaddir *rd = g_task_get_task_data(task);
 	guint32 extra[2] = {(guint32)(cookie & 0xffffffffu), (guint32)(cookie >> 32)};
 	g_autoptr(GBytes) payload = sbx_agent_fs_encode_request(0, extra, 2, rd->path, NULL);
-	sbx_agent_client_fs_request_async(rd->client, SBX_MSG_FS_READDIR, payload, rd->path,
-					  g_task_get_cancellable(task), fs_readdir_done, task);
+	sbx_agent_client_fs_request_async(rd->client, SBX_MSG_FS_READDIR, payload, rd->user,
+					  rd->path, g_task_get_cancellable(task), fs_readdir_done,
+					  task);
 }
 
 void
-sbx_agent_fs_readdir_async(SbxAgentClient *client, const gchar *path, guint max_entries,
-			   GCancellable *cancellable, GAsyncReadyCallback callback,
-			   gpointer user_data)
+sbx_agent_fs_readdir_async(SbxAgentClient *client, const gchar *user, const gchar *path,
+			   guint max_entries, GCancellable *cancellable,
+			   GAsyncReadyCallback callback, gpointer user_data)
 {
 	GTask *task = g_task_new(client, cancellable, callback, user_data);
 	SbxFsReaddir *rd = g_new0(SbxFsReaddir, 1);
 	rd->client = g_object_ref(client);
+	rd->user = g_strdup(user);
 	rd->path = g_strdup(path);
 	rd->max_entries = max_entries;
 	rd->entries = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_agent_fs_dirent_free);
@@ -475,30 +480,30 @@ fs_op_done(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 void
-sbx_agent_fs_op_async(SbxAgentClient *client, SbxMsgType type, guint32 flags, guint32 mode,
-		      const gchar *path, const gchar *path2, GCancellable *cancellable,
-		      GAsyncReadyCallback callback, gpointer user_data)
+sbx_agent_fs_op_async(SbxAgentClient *client, const gchar *user, SbxMsgType type, guint32 flags,
+		      guint32 mode, const gchar *path, const gchar *path2,
+		      GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
 	GTask *task = g_task_new(client, cancellable, callback, user_data);
 	gboolean has_mode = type == SBX_MSG_FS_MKDIR || type == SBX_MSG_FS_CHMOD;
 	g_autoptr(GBytes) payload =
 	    sbx_agent_fs_encode_request(flags, &mode, has_mode ? 1 : 0, path, path2);
 	g_task_set_task_data(task, g_strdup(path), g_free);
-	sbx_agent_client_fs_request_async(client, type, payload, path, cancellable, fs_op_done,
-					  task);
+	sbx_agent_client_fs_request_async(client, type, payload, user, path, cancellable,
+					  fs_op_done, task);
 }
 
 void
-sbx_agent_fs_op_nums_async(SbxAgentClient *client, SbxMsgType type, const guint32 *nums,
-			   guint n_nums, const gchar *path, const gchar *path2,
+sbx_agent_fs_op_nums_async(SbxAgentClient *client, const gchar *user, SbxMsgType type,
+			   const guint32 *nums, guint n_nums, const gchar *path, const gchar *path2,
 			   GCancellable *cancellable, GAsyncReadyCallback callback,
 			   gpointer user_data)
 {
 	GTask *task = g_task_new(client, cancellable, callback, user_data);
 	g_autoptr(GBytes) payload = sbx_agent_fs_encode_request(0, nums, n_nums, path, path2);
 	g_task_set_task_data(task, g_strdup(path), g_free);
-	sbx_agent_client_fs_request_async(client, type, payload, path, cancellable, fs_op_done,
-					  task);
+	sbx_agent_client_fs_request_async(client, type, payload, user, path, cancellable,
+					  fs_op_done, task);
 }
 
 static void
@@ -533,15 +538,15 @@ fs_path_done(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 void
-sbx_agent_fs_path_async(SbxAgentClient *client, SbxMsgType type, guint32 flags, const guint32 *nums,
-			guint n_nums, const gchar *path, GCancellable *cancellable,
-			GAsyncReadyCallback callback, gpointer user_data)
+sbx_agent_fs_path_async(SbxAgentClient *client, const gchar *user, SbxMsgType type, guint32 flags,
+			const guint32 *nums, guint n_nums, const gchar *path,
+			GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
 	GTask *task = g_task_new(client, cancellable, callback, user_data);
 	g_autoptr(GBytes) payload = sbx_agent_fs_encode_request(flags, nums, n_nums, path, NULL);
 	g_task_set_task_data(task, g_strdup(path), g_free);
-	sbx_agent_client_fs_request_async(client, type, payload, path, cancellable, fs_path_done,
-					  task);
+	sbx_agent_client_fs_request_async(client, type, payload, user, path, cancellable,
+					  fs_path_done, task);
 }
 
 gchar *

@@ -62,27 +62,27 @@ gboolean sbx_agent_fs_parse_dirents(const guint8 *p, gsize len, gboolean *more, 
 				    GPtrArray *entries, GError **error);
 
 /* ReadFile: the file's bytes are written to @fd (borrowed) */
-void sbx_agent_fs_read_async(SbxAgentClient *client, const gchar *path, gint fd,
+void sbx_agent_fs_read_async(SbxAgentClient *client, const gchar *user, const gchar *path, gint fd,
 			     GCancellable *cancellable, GAsyncReadyCallback callback,
 			     gpointer user_data);
 gboolean sbx_agent_fs_read_finish(SbxAgentClient *client, GAsyncResult *res, GError **error);
 
 /* WriteFile: @fd is read to EOF into the file; @flags SbxFsFlags
  * (PARENTS, APPEND, MODE, EXCLUSIVE) */
-void sbx_agent_fs_write_async(SbxAgentClient *client, const gchar *path, guint32 flags,
-			      guint32 mode, gint fd, GCancellable *cancellable,
+void sbx_agent_fs_write_async(SbxAgentClient *client, const gchar *user, const gchar *path,
+			      guint32 flags, guint32 mode, gint fd, GCancellable *cancellable,
 			      GAsyncReadyCallback callback, gpointer user_data);
 gboolean sbx_agent_fs_write_finish(SbxAgentClient *client, GAsyncResult *res, GError **error);
 
-void sbx_agent_fs_stat_async(SbxAgentClient *client, const gchar *path, gboolean nofollow,
-			     GCancellable *cancellable, GAsyncReadyCallback callback,
-			     gpointer user_data);
+void sbx_agent_fs_stat_async(SbxAgentClient *client, const gchar *user, const gchar *path,
+			     gboolean nofollow, GCancellable *cancellable,
+			     GAsyncReadyCallback callback, gpointer user_data);
 SbxFsStat *sbx_agent_fs_stat_finish(SbxAgentClient *client, GAsyncResult *res, GError **error);
 
 /* all entries (several requests when needed), at most @max_entries */
-void sbx_agent_fs_readdir_async(SbxAgentClient *client, const gchar *path, guint max_entries,
-				GCancellable *cancellable, GAsyncReadyCallback callback,
-				gpointer user_data);
+void sbx_agent_fs_readdir_async(SbxAgentClient *client, const gchar *user, const gchar *path,
+				guint max_entries, GCancellable *cancellable,
+				GAsyncReadyCallback callback, gpointer user_data);
 /* returns SbxFsDirent elements, in the guest's directory order */
 GPtrArray *sbx_agent_fs_readdir_finish(SbxAgentClient *client, GAsyncResult *res, GError **error);
 
@@ -91,20 +91,21 @@ GPtrArray *sbx_agent_fs_readdir_finish(SbxAgentClient *client, GAsyncResult *res
 /* SYMLINK, LINK, COPY (@path, @path2) and TRUNCATE, CHOWN, UTIME (@nums, as
  * in sbx-protocol.h): answered with FS_OK or a named error; finish with
  * sbx_agent_fs_op_finish() */
-void sbx_agent_fs_op_nums_async(SbxAgentClient *client, SbxMsgType type, const guint32 *nums,
-				guint n_nums, const gchar *path, const gchar *path2,
-				GCancellable *cancellable, GAsyncReadyCallback callback,
-				gpointer user_data);
+void sbx_agent_fs_op_nums_async(SbxAgentClient *client, const gchar *user, SbxMsgType type,
+				const guint32 *nums, guint n_nums, const gchar *path,
+				const gchar *path2, GCancellable *cancellable,
+				GAsyncReadyCallback callback, gpointer user_data);
 /* REALPATH (@flags 0, no @nums) and MKTEMP (@flags SBX_FS_MKTEMP_DIR or 0,
  * @nums = {suffix_len}): the guest path it answers */
-void sbx_agent_fs_path_async(SbxAgentClient *client, SbxMsgType type, guint32 flags,
-			     const guint32 *nums, guint n_nums, const gchar *path,
+void sbx_agent_fs_path_async(SbxAgentClient *client, const gchar *user, SbxMsgType type,
+			     guint32 flags, const guint32 *nums, guint n_nums, const gchar *path,
 			     GCancellable *cancellable, GAsyncReadyCallback callback,
 			     gpointer user_data);
 gchar *sbx_agent_fs_path_finish(SbxAgentClient *client, GAsyncResult *res, GError **error);
-void sbx_agent_fs_op_async(SbxAgentClient *client, SbxMsgType type, guint32 flags, guint32 mode,
-			   const gchar *path, const gchar *path2, GCancellable *cancellable,
-			   GAsyncReadyCallback callback, gpointer user_data);
+void sbx_agent_fs_op_async(SbxAgentClient *client, const gchar *user, SbxMsgType type,
+			   guint32 flags, guint32 mode, const gchar *path, const gchar *path2,
+			   GCancellable *cancellable, GAsyncReadyCallback callback,
+			   gpointer user_data);
 gboolean sbx_agent_fs_op_finish(SbxAgentClient *client, GAsyncResult *res, GError **error);
 
 G_END_DECLS

@@ -28,6 +28,7 @@ typedef struct {
 	SbxSandbox *sandbox; /* not owned: the table is the sandbox's */
 	guint32 handle;
 	gchar *owner;
+	gchar *user; /* the guest user OpenFile acted as (NULL: root); its calls act as it too */
 	guint watch_id;
 } SbxOpenFile;
 
@@ -41,6 +42,7 @@ struct _SbxFileCall {
 	guint32 handle; /* 0: OpenFile, Umask */
 	GBytes *payload;
 	gchar *path; /* names it in errors */
+	gchar *user; /* the guest user it acts as, or NULL (root) */
 	SbxFileReplyFunc reply_func;
 };
 
@@ -49,6 +51,7 @@ sbx_open_file_free(SbxOpenFile *f)
 {
 	g_clear_handle_id(&f->watch_id, g_bus_unwatch_name);
 	g_free(f->owner);
+	g_free(f->user);
 	g_free(f);
 }
 
@@ -58,6 +61,7 @@ sbx_file_call_free(SbxFileCall *call)
 	g_clear_object(&call->sandbox);
 	g_clear_object(&call->invocation);
 	g_clear_pointer(&call->payload, g_bytes_unref);
+	g_free(call->user);
 	g_free(call->path);
 	g_free(call);
 }
@@ -98,7 +102,7 @@ on_owner_vanished(GDBusConnection *connection, const gchar *name, gpointer user_
 
 	if (self->agent != NULL && !sbx_agent_client_is_closed(self->agent)) {
 		g_autoptr(GBytes) payload = encode_u32s(&handle, 1, NULL, 0);
-		sbx_agent_client_fs_request_async(self->agent, SBX_MSG_FS_FILE_CLOSE, payload,
+		sbx_agent_client_fs_request_async(self->agent, SBX_MSG_FS_FILE_CLOSE, payload, NULL,
 						  "open file", NULL, on_close_sent, NULL);
 	}
 	sbx_sandbox_debug(self->id, "file %u closed: its owner %s left", handle, name);
@@ -194,8 +198,8 @@ file_call_send(SbxFileCall *call)
 		sbx_file_call_free(call);
 		return;
 	}
-	sbx_agent_client_fs_request_async(self->agent, call->type, call->payload, call->path, NULL,
-					  on_file_reply, call);
+	sbx_agent_client_fs_request_async(self->agent, call->type, call->payload, call->user,
+					  call->path, NULL, on_file_reply, call);
 }
 
 /* a request on an open file of the caller's: u32 handle, @nums, @tail */
@@ -225,6 +229,7 @@ file_call_start(SbxSandbox *self, GDBusMethodInvocation *invocation, guint16 typ
 	call->invocation = invocation; /* returning consumes the handler's ref */
 	call->type = type;
 	call->handle = handle;
+	call->user = g_strdup(f->user);
 	call->payload = encode_u32s(all, n_nums + 1, tail, tail_len);
 	call->path = g_strdup_printf("file handle %u", handle);
 	call->reply_func = reply_func;
@@ -340,6 +345,7 @@ reply_open(SbxFileCall *call, SbxAgentReply *reply)
 	f->sandbox = self;
 	f->handle = (guint32)handle;
 	f->owner = g_strdup(sender);
+	f->user = g_strdup(call->user);
 	g_hash_table_insert(self->files, GUINT_TO_POINTER(f->handle), f);
 	if (sender != NULL)
 		f->watch_id = g_bus_watch_name_on_connection(
@@ -386,11 +392,13 @@ handle_open_file(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, cons
 			known = TRUE;
 			mode = g_variant_get_uint32(v);
 		}
+		if (g_strcmp0(key, "user") == 0 && g_variant_is_of_type(v, G_VARIANT_TYPE_STRING))
+			known = TRUE;
 		if (!known || mode > 07777) {
 			g_dbus_method_invocation_return_error(
 			    invocation, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
 			    "bad option '%.64s' (read, write, append, truncate, create, "
-			    "create_new: b; mode: u <= 07777)",
+			    "create_new: b; mode: u <= 07777; user: s)",
 			    key);
 			return G_DBUS_METHOD_INVOCATION_HANDLED;
 		}
@@ -412,6 +420,7 @@ handle_open_file(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, cons
 	call->sandbox = g_object_ref(self);
 	call->invocation = invocation; /* returning consumes the handler's ref */
 	call->type = SBX_MSG_FS_FILE_OPEN;
+	g_variant_lookup(options, "user", "s", &call->user);
 	call->payload = g_steal_pointer(&payload);
 	call->path = g_strdup(path);
 	call->reply_func = reply_open;
@@ -687,7 +696,7 @@ static const WalkOption walk_options[] = {
     {"include_dirs", "b", "WG"}, {"include_symlinks", "b", "W"}, {"follow_symlinks", "b", "WG"},
     {"canonicalize", "b", "WG"}, {"match", "a(sb)", "W"},	 {"skip", "a(sb)", "W"},
     {"exts", "as", "W"},	 {"exclude", "as", "G"},	 {"globstar", "b", "G"},
-    {"extended", "b", "G"},	 {"case_insensitive", "b", "G"},
+    {"extended", "b", "G"},	 {"case_insensitive", "b", "G"}, {"user", "s", "WG"},
 };
 
 static const WalkOption *
@@ -712,6 +721,7 @@ start_walk(SbxSandbox *self, GDBusMethodInvocation *invocation, gboolean glob, c
 	GVariantIter iter;
 	const gchar *key;
 	GVariant *value;
+	const gchar *user = NULL;
 	gint fd = -1;
 	SbxWalkCall *call;
 
@@ -783,9 +793,10 @@ start_walk(SbxSandbox *self, GDBusMethodInvocation *invocation, gboolean glob, c
 		    g_dbus_method_invocation_get_connection(invocation),
 		    g_dbus_method_invocation_get_sender(invocation), G_BUS_NAME_WATCHER_FLAGS_NONE,
 		    NULL, on_walk_caller_vanished, call, NULL);
+	g_variant_lookup(options, "user", "&s", &user);
 	sbx_agent_client_fs_stream_async(self->agent, glob ? SBX_MSG_FS_GLOB : SBX_MSG_FS_WALK,
-					 payload, path, -1, fd, call->cancellable, on_walk_done,
-					 call);
+					 payload, user, path, -1, fd, call->cancellable,
+					 on_walk_done, call);
 	close(fd); /* the client keeps its own copy */
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }

@@ -197,6 +197,32 @@ opt_bool(GVariant *options, const gchar *key, gboolean dflt)
 	return v;
 }
 
+/* "user": the guest user the request acts as (NULL: root) */
+static const gchar *
+opt_user(GVariant *options)
+{
+	const gchar *user = NULL;
+	g_variant_lookup(options, "user", "&s", &user);
+	return user != NULL && user[0] != '\0' ? user : NULL;
+}
+
+/* the *WithOptions methods: @options may hold "user" only; FALSE after
+ * replying with an error */
+static gboolean
+sbx_fs_user_options(GDBusMethodInvocation *invocation, GVariant *options, const gchar **user)
+{
+	const gchar *const keys[] = {"user", NULL};
+	const gchar *const types[] = {"s"};
+	g_autoptr(GError) error = NULL;
+
+	if (!sbx_sandbox_fs_options_check(options, keys, types, &error)) {
+		g_dbus_method_invocation_return_gerror(invocation, error);
+		return FALSE;
+	}
+	*user = opt_user(options);
+	return TRUE;
+}
+
 static gboolean
 sbx_fs_mode_check(guint32 mode, GError **error)
 {
@@ -233,7 +259,10 @@ handle_read_file(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, cons
 	g_autoptr(GError) error = NULL;
 	SbxFsCall *call;
 
-	if (!sbx_sandbox_fs_options_check(options, NULL, NULL, &error)) {
+	const gchar *const keys[] = {"user", NULL};
+	const gchar *const types[] = {"s"};
+
+	if (!sbx_sandbox_fs_options_check(options, keys, types, &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
@@ -246,8 +275,8 @@ handle_read_file(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, cons
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	sbx_sandbox_debug(self->id, "sandbox %s: read %s", self->id, path);
-	sbx_agent_fs_read_async(call->agent, path, call->fd, call->cancellable, on_stream_done,
-				call);
+	sbx_agent_fs_read_async(call->agent, opt_user(options), path, call->fd, call->cancellable,
+				on_stream_done, call);
 	/* the client has its own copy: the caller's reader sees EOF when it closes it */
 	close(call->fd);
 	call->fd = -1;
@@ -259,8 +288,8 @@ handle_write_file(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, con
 		  GVariant *options, GVariant *fd_h, gpointer user_data)
 {
 	SbxSandbox *self = SBX_SANDBOX(user_data);
-	const gchar *const keys[] = {"mode", "parents", "append", "exclusive", NULL};
-	const gchar *const types[] = {"u", "b", "b", "b"};
+	const gchar *const keys[] = {"mode", "parents", "append", "exclusive", "user", NULL};
+	const gchar *const types[] = {"u", "b", "b", "b", "s"};
 	g_autoptr(GError) error = NULL;
 	guint32 flags = 0;
 	guint32 mode = 0;
@@ -292,8 +321,8 @@ handle_write_file(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, con
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	sbx_sandbox_debug(self->id, "sandbox %s: write %s", self->id, path);
-	sbx_agent_fs_write_async(call->agent, path, flags, mode, call->fd, call->cancellable,
-				 on_stream_done, call);
+	sbx_agent_fs_write_async(call->agent, opt_user(options), path, flags, mode, call->fd,
+				 call->cancellable, on_stream_done, call);
 	close(call->fd);
 	call->fd = -1;
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -347,8 +376,8 @@ handle_stat(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gch
 	    GVariant *options, gpointer user_data)
 {
 	SbxSandbox *self = SBX_SANDBOX(user_data);
-	const gchar *const keys[] = {"follow_symlinks", NULL};
-	const gchar *const types[] = {"b"};
+	const gchar *const keys[] = {"follow_symlinks", "user", NULL};
+	const gchar *const types[] = {"b", "s"};
 	g_autoptr(GError) error = NULL;
 	SbxFsCall *call;
 
@@ -359,8 +388,9 @@ handle_stat(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gch
 	call = sbx_fs_call_new(self, invocation, path, NULL);
 	if (call == NULL)
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
-	sbx_agent_fs_stat_async(call->agent, path, !opt_bool(options, "follow_symlinks", TRUE),
-				call->cancellable, on_stat_done, call);
+	sbx_agent_fs_stat_async(call->agent, opt_user(options), path,
+				!opt_bool(options, "follow_symlinks", TRUE), call->cancellable,
+				on_stat_done, call);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -394,16 +424,33 @@ on_readdir_done(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 static gboolean
+read_dir_as(GDBusMethodInvocation *invocation, gpointer user_data, const gchar *path,
+	    GVariant *options)
+{
+	const gchar *user = NULL;
+	SbxFsCall *call;
+	if (options != NULL && !sbx_fs_user_options(invocation, options, &user))
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	call = sbx_fs_call_new(SBX_SANDBOX(user_data), invocation, path, NULL);
+	if (call == NULL)
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	sbx_agent_fs_readdir_async(call->agent, user, path, SBX_FS_MAX_DIR_ENTRIES,
+				   call->cancellable, on_readdir_done, call);
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
 handle_read_dir(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *path,
 		gpointer user_data)
 {
-	SbxSandbox *self = SBX_SANDBOX(user_data);
-	SbxFsCall *call = sbx_fs_call_new(self, invocation, path, NULL);
-	if (call == NULL)
-		return G_DBUS_METHOD_INVOCATION_HANDLED;
-	sbx_agent_fs_readdir_async(call->agent, path, SBX_FS_MAX_DIR_ENTRIES, call->cancellable,
-				   on_readdir_done, call);
-	return G_DBUS_METHOD_INVOCATION_HANDLED;
+	return read_dir_as(invocation, user_data, path, NULL);
+}
+
+static gboolean
+handle_read_dir_with_options(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation,
+			     const gchar *path, GVariant *options, gpointer user_data)
+{
+	return read_dir_as(invocation, user_data, path, options);
 }
 
 /* MakeDirectory, Remove, Rename, Chmod */
@@ -422,13 +469,13 @@ on_op_done(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 static gboolean
-sbx_fs_start_op(SbxSandbox *self, GDBusMethodInvocation *invocation, SbxMsgType type, guint32 flags,
-		guint32 mode, const gchar *path, const gchar *path2)
+sbx_fs_start_op(SbxSandbox *self, GDBusMethodInvocation *invocation, const gchar *user,
+		SbxMsgType type, guint32 flags, guint32 mode, const gchar *path, const gchar *path2)
 {
 	SbxFsCall *call = sbx_fs_call_new(self, invocation, path, path2);
 	if (call == NULL)
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
-	sbx_agent_fs_op_async(call->agent, type, flags, mode, path, path2, call->cancellable,
+	sbx_agent_fs_op_async(call->agent, user, type, flags, mode, path, path2, call->cancellable,
 			      on_op_done, call);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -437,8 +484,8 @@ static gboolean
 handle_make_directory(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *path,
 		      GVariant *options, gpointer user_data)
 {
-	const gchar *const keys[] = {"parents", "mode", NULL};
-	const gchar *const types[] = {"b", "u"};
+	const gchar *const keys[] = {"parents", "mode", "user", NULL};
+	const gchar *const types[] = {"b", "u", "s"};
 	g_autoptr(GError) error = NULL;
 	guint32 mode = 0755;
 
@@ -448,124 +495,240 @@ handle_make_directory(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation,
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	return sbx_fs_start_op(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_MKDIR,
-			       opt_bool(options, "parents", FALSE) ? SBX_FS_PARENTS : 0, mode, path,
-			       NULL);
+	return sbx_fs_start_op(
+	    SBX_SANDBOX(user_data), invocation, opt_user(options), SBX_MSG_FS_MKDIR,
+	    opt_bool(options, "parents", FALSE) ? SBX_FS_PARENTS : 0, mode, path, NULL);
 }
 
 static gboolean
 handle_remove(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *path,
 	      GVariant *options, gpointer user_data)
 {
-	const gchar *const keys[] = {"recursive", NULL};
-	const gchar *const types[] = {"b"};
+	const gchar *const keys[] = {"recursive", "user", NULL};
+	const gchar *const types[] = {"b", "s"};
 	g_autoptr(GError) error = NULL;
 
 	if (!sbx_sandbox_fs_options_check(options, keys, types, &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	return sbx_fs_start_op(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_REMOVE,
-			       opt_bool(options, "recursive", FALSE) ? SBX_FS_RECURSIVE : 0, 0,
-			       path, NULL);
+	return sbx_fs_start_op(
+	    SBX_SANDBOX(user_data), invocation, opt_user(options), SBX_MSG_FS_REMOVE,
+	    opt_bool(options, "recursive", FALSE) ? SBX_FS_RECURSIVE : 0, 0, path, NULL);
 }
 
 static gboolean
 handle_rename(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *from,
 	      const gchar *to, gpointer user_data)
 {
-	return sbx_fs_start_op(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_RENAME, 0, 0, from,
-			       to);
+	return sbx_fs_start_op(SBX_SANDBOX(user_data), invocation, NULL, SBX_MSG_FS_RENAME, 0, 0,
+			       from, to);
 }
 
 static gboolean
-handle_chmod(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *path,
-	     guint32 mode, gpointer user_data)
+handle_rename_with_options(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation,
+			   const gchar *from, const gchar *to, GVariant *options,
+			   gpointer user_data)
+{
+	const gchar *user = NULL;
+	if (!sbx_fs_user_options(invocation, options, &user))
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	return sbx_fs_start_op(SBX_SANDBOX(user_data), invocation, user, SBX_MSG_FS_RENAME, 0, 0,
+			       from, to);
+}
+
+static gboolean
+chmod_as(SbxSandbox *self, GDBusMethodInvocation *invocation, const gchar *user, const gchar *path,
+	 guint32 mode)
 {
 	g_autoptr(GError) error = NULL;
 	if (!sbx_fs_mode_check(mode, &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	return sbx_fs_start_op(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_CHMOD, 0, mode, path,
-			       NULL);
+	return sbx_fs_start_op(self, invocation, user, SBX_MSG_FS_CHMOD, 0, mode, path, NULL);
+}
+
+static gboolean
+handle_chmod(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *path,
+	     guint32 mode, gpointer user_data)
+{
+	return chmod_as(SBX_SANDBOX(user_data), invocation, NULL, path, mode);
+}
+
+static gboolean
+handle_chmod_with_options(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation,
+			  const gchar *path, guint32 mode, GVariant *options, gpointer user_data)
+{
+	const gchar *user = NULL;
+	if (!sbx_fs_user_options(invocation, options, &user))
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	return chmod_as(SBX_SANDBOX(user_data), invocation, user, path, mode);
 }
 
 /* Symlink, Link, CopyFile, Truncate, Chown, Utime */
 
 static gboolean
-sbx_fs_start_nums(SbxSandbox *self, GDBusMethodInvocation *invocation, SbxMsgType type,
-		  const guint32 *nums, guint n_nums, const gchar *path, const gchar *path2)
+sbx_fs_start_nums(SbxSandbox *self, GDBusMethodInvocation *invocation, const gchar *user,
+		  SbxMsgType type, const guint32 *nums, guint n_nums, const gchar *path,
+		  const gchar *path2)
 {
 	SbxFsCall *call = sbx_fs_call_new(self, invocation, path, path2);
 	if (call == NULL)
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
-	sbx_agent_fs_op_nums_async(call->agent, type, nums, n_nums, path, path2, call->cancellable,
-				   on_op_done, call);
+	sbx_agent_fs_op_nums_async(call->agent, user, type, nums, n_nums, path, path2,
+				   call->cancellable, on_op_done, call);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* the two-path requests, with @options or without (NULL) */
+static gboolean
+two_paths(GDBusMethodInvocation *invocation, gpointer user_data, SbxMsgType type, const gchar *path,
+	  const gchar *path2, GVariant *options)
+{
+	const gchar *user = NULL;
+	if (options != NULL && !sbx_fs_user_options(invocation, options, &user))
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	return sbx_fs_start_nums(SBX_SANDBOX(user_data), invocation, user, type, NULL, 0, path,
+				 path2);
 }
 
 static gboolean
 handle_symlink(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *target,
 	       const gchar *path, gpointer user_data)
 {
-	return sbx_fs_start_nums(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_SYMLINK, NULL, 0,
-				 target, path);
+	return two_paths(invocation, user_data, SBX_MSG_FS_SYMLINK, target, path, NULL);
+}
+
+static gboolean
+handle_symlink_with_options(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation,
+			    const gchar *target, const gchar *path, GVariant *options,
+			    gpointer user_data)
+{
+	return two_paths(invocation, user_data, SBX_MSG_FS_SYMLINK, target, path, options);
 }
 
 static gboolean
 handle_link(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *existing,
 	    const gchar *path, gpointer user_data)
 {
-	return sbx_fs_start_nums(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_LINK, NULL, 0,
-				 existing, path);
+	return two_paths(invocation, user_data, SBX_MSG_FS_LINK, existing, path, NULL);
+}
+
+static gboolean
+handle_link_with_options(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation,
+			 const gchar *existing, const gchar *path, GVariant *options,
+			 gpointer user_data)
+{
+	return two_paths(invocation, user_data, SBX_MSG_FS_LINK, existing, path, options);
 }
 
 static gboolean
 handle_copy_file(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *from,
 		 const gchar *to, gpointer user_data)
 {
-	return sbx_fs_start_nums(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_COPY, NULL, 0, from,
-				 to);
+	return two_paths(invocation, user_data, SBX_MSG_FS_COPY, from, to, NULL);
+}
+
+static gboolean
+handle_copy_file_with_options(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation,
+			      const gchar *from, const gchar *to, GVariant *options,
+			      gpointer user_data)
+{
+	return two_paths(invocation, user_data, SBX_MSG_FS_COPY, from, to, options);
+}
+
+static gboolean
+truncate_as(GDBusMethodInvocation *invocation, gpointer user_data, const gchar *path,
+	    guint64 length, GVariant *options)
+{
+	guint32 nums[2] = {(guint32)length, (guint32)(length >> 32)};
+	const gchar *user = NULL;
+	if (options != NULL && !sbx_fs_user_options(invocation, options, &user))
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	if (length > G_MAXINT64) {
+		g_dbus_method_invocation_return_error(
+		    invocation, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT, "length: at most 2^63-1");
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	return sbx_fs_start_nums(SBX_SANDBOX(user_data), invocation, user, SBX_MSG_FS_TRUNCATE,
+				 nums, 2, path, NULL);
 }
 
 static gboolean
 handle_truncate(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *path,
 		guint64 length, gpointer user_data)
 {
-	guint32 nums[2] = {(guint32)length, (guint32)(length >> 32)};
-	if (length > G_MAXINT64) {
-		g_dbus_method_invocation_return_error(
-		    invocation, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT, "length: at most 2^63-1");
+	return truncate_as(invocation, user_data, path, length, NULL);
+}
+
+static gboolean
+handle_truncate_with_options(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation,
+			     const gchar *path, guint64 length, GVariant *options,
+			     gpointer user_data)
+{
+	return truncate_as(invocation, user_data, path, length, options);
+}
+
+static gboolean
+chown_as(GDBusMethodInvocation *invocation, gpointer user_data, const gchar *path, guint32 uid,
+	 guint32 gid, GVariant *options)
+{
+	guint32 nums[2] = {uid, gid};
+	const gchar *user = NULL;
+	if (options != NULL && !sbx_fs_user_options(invocation, options, &user))
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
-	}
-	return sbx_fs_start_nums(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_TRUNCATE, nums, 2,
-				 path, NULL);
+	return sbx_fs_start_nums(SBX_SANDBOX(user_data), invocation, user, SBX_MSG_FS_CHOWN, nums,
+				 2, path, NULL);
 }
 
 static gboolean
 handle_chown(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *path,
 	     guint32 uid, guint32 gid, gpointer user_data)
 {
-	guint32 nums[2] = {uid, gid};
-	return sbx_fs_start_nums(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_CHOWN, nums, 2,
-				 path, NULL);
+	return chown_as(invocation, user_data, path, uid, gid, NULL);
 }
 
 static gboolean
-handle_utime(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *path,
-	     gint64 atime, gint64 mtime, gpointer user_data)
+handle_chown_with_options(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation,
+			  const gchar *path, guint32 uid, guint32 gid, GVariant *options,
+			  gpointer user_data)
+{
+	return chown_as(invocation, user_data, path, uid, gid, options);
+}
+
+static gboolean
+utime_as(GDBusMethodInvocation *invocation, gpointer user_data, const gchar *path, gint64 atime,
+	 gint64 mtime, GVariant *options)
 {
 	guint32 nums[4] = {(guint32)(guint64)atime, (guint32)((guint64)atime >> 32),
 			   (guint32)(guint64)mtime, (guint32)((guint64)mtime >> 32)};
+	const gchar *user = NULL;
+	if (options != NULL && !sbx_fs_user_options(invocation, options, &user))
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	if (atime < 0 || mtime < 0) {
 		g_dbus_method_invocation_return_error(
 		    invocation, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT,
 		    "atime, mtime: seconds since 1970, not before");
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	return sbx_fs_start_nums(SBX_SANDBOX(user_data), invocation, SBX_MSG_FS_UTIME, nums, 4,
-				 path, NULL);
+	return sbx_fs_start_nums(SBX_SANDBOX(user_data), invocation, user, SBX_MSG_FS_UTIME, nums,
+				 4, path, NULL);
+}
+
+static gboolean
+handle_utime(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *path,
+	     gint64 atime, gint64 mtime, gpointer user_data)
+{
+	return utime_as(invocation, user_data, path, atime, mtime, NULL);
+}
+
+static gboolean
+handle_utime_with_options(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation,
+			  const gchar *path, gint64 atime, gint64 mtime, GVariant *options,
+			  gpointer user_data)
+{
+	return utime_as(invocation, user_data, path, atime, mtime, options);
 }
 
 /* RealPath, MakeTemp: answered with a guest path */
@@ -586,15 +749,33 @@ on_path_done(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 static gboolean
+real_path_as(GDBusMethodInvocation *invocation, gpointer user_data, const gchar *path,
+	     GVariant *options)
+{
+	const gchar *user = NULL;
+	SbxFsCall *call;
+	if (options != NULL && !sbx_fs_user_options(invocation, options, &user))
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	call = sbx_fs_call_new(SBX_SANDBOX(user_data), invocation, path, NULL);
+	if (call == NULL)
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	sbx_agent_fs_path_async(call->agent, user, SBX_MSG_FS_REALPATH, 0, NULL, 0, path,
+				call->cancellable, on_path_done, call);
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
 handle_real_path(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *path,
 		 gpointer user_data)
 {
-	SbxFsCall *call = sbx_fs_call_new(SBX_SANDBOX(user_data), invocation, path, NULL);
-	if (call == NULL)
-		return G_DBUS_METHOD_INVOCATION_HANDLED;
-	sbx_agent_fs_path_async(call->agent, SBX_MSG_FS_REALPATH, 0, NULL, 0, path,
-				call->cancellable, on_path_done, call);
-	return G_DBUS_METHOD_INVOCATION_HANDLED;
+	return real_path_as(invocation, user_data, path, NULL);
+}
+
+static gboolean
+handle_real_path_with_options(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation,
+			      const gchar *path, GVariant *options, gpointer user_data)
+{
+	return real_path_as(invocation, user_data, path, options);
 }
 
 /* a file-name part: no '/', bounded */
@@ -608,8 +789,8 @@ static gboolean
 handle_make_temp(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const gchar *dir,
 		 GVariant *options, gpointer user_data)
 {
-	const gchar *const keys[] = {"prefix", "suffix", "directory", NULL};
-	const gchar *const types[] = {"s", "s", "b"};
+	const gchar *const keys[] = {"prefix", "suffix", "directory", "user", NULL};
+	const gchar *const types[] = {"s", "s", "b", "s"};
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *template = NULL;
 	const gchar *prefix = "";
@@ -637,8 +818,9 @@ handle_make_temp(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, cons
 	call = sbx_fs_call_new(SBX_SANDBOX(user_data), invocation, template, NULL);
 	if (call == NULL)
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
-	sbx_agent_fs_path_async(call->agent, SBX_MSG_FS_MKTEMP, directory ? SBX_FS_MKTEMP_DIR : 0,
-				&suffix_len, 1, template, call->cancellable, on_path_done, call);
+	sbx_agent_fs_path_async(call->agent, opt_user(options), SBX_MSG_FS_MKTEMP,
+				directory ? SBX_FS_MKTEMP_DIR : 0, &suffix_len, 1, template,
+				call->cancellable, on_path_done, call);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -768,7 +950,7 @@ handle_upload(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const g
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	sbx_sandbox_debug(self->id, "sandbox %s: upload into %s", self->id, dir);
-	sbx_agent_fs_op_async(call->agent, SBX_MSG_FS_MKDIR, SBX_FS_PARENTS, 0755, dir, NULL,
+	sbx_agent_fs_op_async(call->agent, NULL, SBX_MSG_FS_MKDIR, SBX_FS_PARENTS, 0755, dir, NULL,
 			      call->cancellable, on_upload_mkdir_done, call);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -823,8 +1005,8 @@ handle_download(SbxDBusSandbox1 *iface, GDBusMethodInvocation *invocation, const
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	sbx_sandbox_debug(self->id, "sandbox %s: download %s", self->id, path);
-	sbx_agent_fs_stat_async(call->agent, path, FALSE, call->cancellable, on_download_stat_done,
-				call);
+	sbx_agent_fs_stat_async(call->agent, NULL, path, FALSE, call->cancellable,
+				on_download_stat_done, call);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -952,17 +1134,27 @@ sbx_sandbox_fs_setup(SbxSandbox *self)
 	    {"handle-write-file", G_CALLBACK(handle_write_file)},
 	    {"handle-stat", G_CALLBACK(handle_stat)},
 	    {"handle-read-dir", G_CALLBACK(handle_read_dir)},
+	    {"handle-read-dir-with-options", G_CALLBACK(handle_read_dir_with_options)},
 	    {"handle-make-directory", G_CALLBACK(handle_make_directory)},
 	    {"handle-remove", G_CALLBACK(handle_remove)},
 	    {"handle-rename", G_CALLBACK(handle_rename)},
+	    {"handle-rename-with-options", G_CALLBACK(handle_rename_with_options)},
 	    {"handle-chmod", G_CALLBACK(handle_chmod)},
+	    {"handle-chmod-with-options", G_CALLBACK(handle_chmod_with_options)},
 	    {"handle-symlink", G_CALLBACK(handle_symlink)},
+	    {"handle-symlink-with-options", G_CALLBACK(handle_symlink_with_options)},
 	    {"handle-link", G_CALLBACK(handle_link)},
+	    {"handle-link-with-options", G_CALLBACK(handle_link_with_options)},
 	    {"handle-copy-file", G_CALLBACK(handle_copy_file)},
+	    {"handle-copy-file-with-options", G_CALLBACK(handle_copy_file_with_options)},
 	    {"handle-truncate", G_CALLBACK(handle_truncate)},
+	    {"handle-truncate-with-options", G_CALLBACK(handle_truncate_with_options)},
 	    {"handle-chown", G_CALLBACK(handle_chown)},
+	    {"handle-chown-with-options", G_CALLBACK(handle_chown_with_options)},
 	    {"handle-utime", G_CALLBACK(handle_utime)},
+	    {"handle-utime-with-options", G_CALLBACK(handle_utime_with_options)},
 	    {"handle-real-path", G_CALLBACK(handle_real_path)},
+	    {"handle-real-path-with-options", G_CALLBACK(handle_real_path_with_options)},
 	    {"handle-make-temp", G_CALLBACK(handle_make_temp)},
 	    {"handle-upload", G_CALLBACK(handle_upload)},
 	    {"handle-download", G_CALLBACK(handle_download)},

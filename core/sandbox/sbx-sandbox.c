@@ -698,7 +698,7 @@ on_ca_written(GObject *source, GAsyncResult *res, gpointer user_data)
 		fail_start(self, SBX_ERROR_FAILED, "cannot install the secrets' CA", error);
 		return;
 	}
-	sbx_agent_fs_write_async(self->agent, SBX_NETPOL_SECRETS_BUNDLE_PATH,
+	sbx_agent_fs_write_async(self->agent, NULL, SBX_NETPOL_SECRETS_BUNDLE_PATH,
 				 SBX_FS_PARENTS | SBX_FS_APPEND, 0644, fd, self->start_cancellable,
 				 on_ca_written, g_object_ref(self));
 	close(fd);
@@ -721,7 +721,7 @@ become_running_with_secrets(SbxSandbox *self)
 		fail_start(self, SBX_ERROR_FAILED, "cannot install the secrets' CA", error);
 		return;
 	}
-	sbx_agent_fs_write_async(self->agent, SBX_NETPOL_SECRETS_CA_PATH, SBX_FS_PARENTS, 0644, fd,
+	sbx_agent_fs_write_async(self->agent, NULL, SBX_NETPOL_SECRETS_CA_PATH, SBX_FS_PARENTS, 0644, fd,
 				 self->start_cancellable, on_ca_written, g_object_ref(self));
 	close(fd);
 }

@@ -65,7 +65,8 @@ request(Fixture *fx, guint16 type, GBytes *p, GError **error)
 {
 	SbxTestWait w = {0};
 	SbxAgentReply *reply;
-	sbx_agent_client_fs_request_async(fx->client, type, p, "/t", NULL, sbx_test_wait_cb, &w);
+	sbx_agent_client_fs_request_async(fx->client, type, p, NULL, "/t", NULL, sbx_test_wait_cb,
+					  &w);
 	sbx_test_wait_done(&w);
 	reply = sbx_agent_client_fs_request_finish(fx->client, w.res, error);
 	g_object_unref(w.res);
@@ -347,7 +348,7 @@ run_walk(Fixture *fx, guint16 type, GByteArray *b, GError **error)
 	gboolean ok;
 	gsize pos = 0;
 
-	sbx_agent_client_fs_stream_async(fx->client, type, p, "/walk", -1, fd, NULL,
+	sbx_agent_client_fs_stream_async(fx->client, type, p, NULL, "/walk", -1, fd, NULL,
 					 sbx_test_wait_cb, &w);
 	close(fd);
 	sbx_test_wait_done(&w);

@@ -62,15 +62,17 @@ fs_teardown(Fixture *fx, gconstpointer data)
 	fixture_teardown(fx, data);
 }
 
-/* writes @data to @path through WriteFile */
+/* writes @data to @path through WriteFile, as @user (NULL: root) */
 static gboolean
-fs_write(Fixture *fx, const gchar *path, guint32 flags, guint32 mode, GBytes *data, GError **error)
+fs_write_as(Fixture *fx, const gchar *user, const gchar *path, guint32 flags, guint32 mode,
+	    GBytes *data, GError **error)
 {
 	SbxTestFeed feed = {0};
 	SbxTestWait w = {0};
 	gint fd = sbx_test_feed_start(&feed, data);
 	gboolean ok;
-	sbx_agent_fs_write_async(fx->client, path, flags, mode, fd, NULL, sbx_test_wait_cb, &w);
+	sbx_agent_fs_write_async(fx->client, user, path, flags, mode, fd, NULL, sbx_test_wait_cb,
+				 &w);
 	close(fd);
 	sbx_test_wait_done(&w);
 	ok = sbx_agent_fs_write_finish(fx->client, w.res, error);
@@ -84,6 +86,12 @@ fs_write(Fixture *fx, const gchar *path, guint32 flags, guint32 mode, GBytes *da
 	return ok;
 }
 
+static gboolean
+fs_write(Fixture *fx, const gchar *path, guint32 flags, guint32 mode, GBytes *data, GError **error)
+{
+	return fs_write_as(fx, NULL, path, flags, mode, data, error);
+}
+
 /* reads @path through ReadFile; returns the bytes or NULL */
 static GString *
 fs_read(Fixture *fx, const gchar *path, gchar **sha256, GError **error)
@@ -92,7 +100,7 @@ fs_read(Fixture *fx, const gchar *path, gchar **sha256, GError **error)
 	SbxTestWait w = {0};
 	gint fd = sbx_test_drain_start(&d, TRUE);
 	gboolean ok;
-	sbx_agent_fs_read_async(fx->client, path, fd, NULL, sbx_test_wait_cb, &w);
+	sbx_agent_fs_read_async(fx->client, NULL, path, fd, NULL, sbx_test_wait_cb, &w);
 	close(fd);
 	sbx_test_wait_done(&w);
 	ok = sbx_agent_fs_read_finish(fx->client, w.res, error);
@@ -109,17 +117,24 @@ fs_read(Fixture *fx, const gchar *path, gchar **sha256, GError **error)
 }
 
 static gboolean
-fs_op(Fixture *fx, SbxMsgType type, guint32 flags, guint32 mode, const gchar *path,
-      const gchar *path2, GError **error)
+fs_op_as(Fixture *fx, const gchar *user, SbxMsgType type, guint32 flags, guint32 mode,
+	 const gchar *path, const gchar *path2, GError **error)
 {
 	SbxTestWait w = {0};
 	gboolean ok;
-	sbx_agent_fs_op_async(fx->client, type, flags, mode, path, path2, NULL, sbx_test_wait_cb,
-			      &w);
+	sbx_agent_fs_op_async(fx->client, user, type, flags, mode, path, path2, NULL,
+			      sbx_test_wait_cb, &w);
 	sbx_test_wait_done(&w);
 	ok = sbx_agent_fs_op_finish(fx->client, w.res, error);
 	g_object_unref(w.res);
 	return ok;
+}
+
+static gboolean
+fs_op(Fixture *fx, SbxMsgType type, guint32 flags, guint32 mode, const gchar *path,
+      const gchar *path2, GError **error)
+{
+	return fs_op_as(fx, NULL, type, flags, mode, path, path2, error);
 }
 
 static gboolean
@@ -128,8 +143,8 @@ fs_nums(Fixture *fx, SbxMsgType type, const guint32 *nums, guint n, const gchar 
 {
 	SbxTestWait w = {0};
 	gboolean ok;
-	sbx_agent_fs_op_nums_async(fx->client, type, nums, n, path, path2, NULL, sbx_test_wait_cb,
-				   &w);
+	sbx_agent_fs_op_nums_async(fx->client, NULL, type, nums, n, path, path2, NULL,
+				   sbx_test_wait_cb, &w);
 	sbx_test_wait_done(&w);
 	ok = sbx_agent_fs_op_finish(fx->client, w.res, error);
 	g_object_unref(w.res);
@@ -142,7 +157,8 @@ fs_path(Fixture *fx, SbxMsgType type, guint32 flags, const guint32 *nums, guint 
 {
 	SbxTestWait w = {0};
 	gchar *out;
-	sbx_agent_fs_path_async(fx->client, type, flags, nums, n, path, NULL, sbx_test_wait_cb, &w);
+	sbx_agent_fs_path_async(fx->client, NULL, type, flags, nums, n, path, NULL,
+				sbx_test_wait_cb, &w);
 	sbx_test_wait_done(&w);
 	out = sbx_agent_fs_path_finish(fx->client, w.res, error);
 	g_object_unref(w.res);
@@ -154,7 +170,7 @@ fs_stat(Fixture *fx, const gchar *path, gboolean nofollow, GError **error)
 {
 	SbxTestWait w = {0};
 	SbxFsStat *st;
-	sbx_agent_fs_stat_async(fx->client, path, nofollow, NULL, sbx_test_wait_cb, &w);
+	sbx_agent_fs_stat_async(fx->client, NULL, path, nofollow, NULL, sbx_test_wait_cb, &w);
 	sbx_test_wait_done(&w);
 	st = sbx_agent_fs_stat_finish(fx->client, w.res, error);
 	g_object_unref(w.res);
@@ -166,7 +182,7 @@ fs_readdir(Fixture *fx, const gchar *path, guint max, GError **error)
 {
 	SbxTestWait w = {0};
 	GPtrArray *entries;
-	sbx_agent_fs_readdir_async(fx->client, path, max, NULL, sbx_test_wait_cb, &w);
+	sbx_agent_fs_readdir_async(fx->client, NULL, path, max, NULL, sbx_test_wait_cb, &w);
 	sbx_test_wait_done(&w);
 	entries = sbx_agent_fs_readdir_finish(fx->client, w.res, error);
 	g_object_unref(w.res);
@@ -677,8 +693,8 @@ test_malformed(Fixture *fx, gconstpointer data)
 		g_autoptr(GBytes) payload = g_bytes_new(cases[i].bytes, cases[i].len);
 		g_autoptr(SbxAgentReply) reply = NULL;
 		SbxTestWait w = {0};
-		sbx_agent_client_fs_request_async(fx->client, cases[i].type, payload, "/a", NULL,
-						  sbx_test_wait_cb, &w);
+		sbx_agent_client_fs_request_async(fx->client, cases[i].type, payload, NULL, "/a",
+						  NULL, sbx_test_wait_cb, &w);
 		sbx_test_wait_done(&w);
 		reply = sbx_agent_client_fs_request_finish(fx->client, w.res, &error);
 		g_object_unref(w.res);
@@ -690,8 +706,8 @@ test_malformed(Fixture *fx, gconstpointer data)
 	{
 		g_autoptr(GBytes) payload = g_bytes_new("\x04\0\0\0\0\x10\0\0\x02\0\0\0/a", 14);
 		SbxTestWait w = {0};
-		sbx_agent_client_fs_stream_async(fx->client, SBX_MSG_FS_WRITE, payload, "/a", -1,
-						 -1, NULL, sbx_test_wait_cb, &w);
+		sbx_agent_client_fs_stream_async(fx->client, SBX_MSG_FS_WRITE, payload, NULL, "/a",
+						 -1, -1, NULL, sbx_test_wait_cb, &w);
 		sbx_test_wait_done(&w);
 		g_assert_false(sbx_agent_client_fs_stream_finish(fx->client, w.res, &error));
 		g_object_unref(w.res);
@@ -727,7 +743,8 @@ test_cancel_write(Fixture *fx, gconstpointer data)
 	g_assert_true(g_unix_open_pipe(p, FD_CLOEXEC, NULL));
 	/* some bytes, and the write end stays open: the transfer never ends by itself */
 	g_assert_cmpint(write(p[1], chunk, sizeof(chunk)), ==, sizeof(chunk));
-	sbx_agent_fs_write_async(fx->client, path, 0, 0, p[0], cancellable, sbx_test_wait_cb, &w);
+	sbx_agent_fs_write_async(fx->client, NULL, path, 0, 0, p[0], cancellable, sbx_test_wait_cb,
+				 &w);
 	close(p[0]);
 	/* let the guest start and take the first bytes */
 	while (g_main_context_iteration(NULL, FALSE))
@@ -756,6 +773,68 @@ test_cancel_write(Fixture *fx, gconstpointer data)
 	g_assert_false(sbx_agent_client_is_closed(fx->client));
 }
 
+/* SBX_FS_AS_USER: uid 1000 (no passwd entry needed: gid 1000, no groups) */
+static void
+test_as_user(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *root = root_path(fx, NULL);
+	g_autofree gchar *mine = root_path(fx, "mine.txt");
+	g_autofree gchar *dir = root_path(fx, "mydir");
+	g_autofree gchar *closed = root_path(fx, "closed");
+	g_autofree gchar *forbidden = root_path(fx, "closed/x");
+	g_autofree gchar *nobody = root_path(fx, "nobody");
+	g_autoptr(GBytes) bytes = g_bytes_new_static("hello\n", 6);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SbxFsStat) st = NULL;
+	g_autoptr(SbxFsStat) st2 = NULL;
+	g_autoptr(SbxFsStat) st3 = NULL;
+
+	/* the user may enter the test tree and write into its root only */
+	g_assert_cmpint(chmod(fx->dir, 0711), ==, 0);
+	g_assert_cmpint(chmod(root, 0777), ==, 0);
+	g_assert_cmpint(g_mkdir(closed, 0700), ==, 0);
+
+	g_assert_true(fs_write_as(fx, "1000", mine, 0, 0, bytes, &error));
+	g_assert_no_error(error);
+	st = fs_stat(fx, mine, FALSE, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(st->uid, ==, 1000);
+	g_assert_cmpuint(st->gid, ==, 1000);
+	/* a replace renames as the user too, and keeps the user's file */
+	g_assert_true(fs_write_as(fx, "1000", mine, 0, 0, bytes, &error));
+	g_assert_no_error(error);
+	g_assert_true(fs_op_as(fx, "1000", SBX_MSG_FS_MKDIR, 0, 0755, dir, NULL, &error));
+	g_assert_no_error(error);
+	st2 = fs_stat(fx, dir, FALSE, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(st2->uid, ==, 1000);
+
+	/* a root-only directory refuses the user */
+	g_assert_false(fs_write_as(fx, "1000", forbidden, 0, 0, bytes, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_PERMISSION_DENIED);
+	g_clear_error(&error);
+	g_assert_false(g_file_test(forbidden, G_FILE_TEST_EXISTS));
+
+	/* the identity is restored: the next request without a user is root's,
+	 * and the user cannot remove what root wrote there */
+	g_assert_true(fs_write(fx, forbidden, 0, 0, bytes, &error));
+	g_assert_no_error(error);
+	st3 = fs_stat(fx, forbidden, FALSE, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(st3->uid, ==, 0);
+	g_assert_false(fs_op_as(fx, "1000", SBX_MSG_FS_REMOVE, 0, 0, forbidden, NULL, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_PERMISSION_DENIED);
+	g_clear_error(&error);
+
+	/* an unknown user name is refused, not run as root */
+	g_assert_false(
+	    fs_op_as(fx, "no-such-user-sbx", SBX_MSG_FS_MKDIR, 0, 0755, nobody, NULL, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+	g_assert_false(fs_op_as(fx, "bad:name", SBX_MSG_FS_MKDIR, 0, 0755, dir, NULL, &error));
+	g_assert_error(error, SBX_ERROR, SBX_ERROR_INVALID_ARGUMENT);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -774,5 +853,6 @@ main(int argc, char **argv)
 	ADD("read-fails-midstream", test_read_fails_midstream);
 	ADD("malformed", test_malformed);
 	ADD("cancel-write", test_cancel_write);
+	ADD("as-user", test_as_user);
 	return g_test_run();
 }

@@ -306,7 +306,7 @@ test_malformed(Fixture *fx, gconstpointer data)
 		g_autoptr(GError) error = NULL;
 		SbxTestWait w = {0};
 		g_test_message("case %u", i);
-		sbx_agent_client_fs_stream_async(fx->client, SBX_MSG_TCP_CONNECT, payload,
+		sbx_agent_client_fs_stream_async(fx->client, SBX_MSG_TCP_CONNECT, payload, NULL,
 						 "127.0.0.1:80", -1, -1, NULL, sbx_test_wait_cb,
 						 &w);
 		sbx_test_wait_done(&w);

@@ -355,6 +355,83 @@ test_walk_glob(Fixture *f, gconstpointer data)
 	g_assert_nonnull(strstr(error->message, "LimitExceeded"));
 }
 
+/* the "user" option: uid 1000 (gid 1000 without a passwd entry) */
+static void
+test_user(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *closed = g_build_filename(f->dir, "closed", NULL);
+	g_autofree gchar *secret = g_build_filename(f->dir, "closed/secret", NULL);
+	g_autofree gchar *made = g_build_filename(f->dir, "made", NULL);
+	g_autofree gchar *opened = g_build_filename(f->dir, "opened", NULL);
+	g_autofree gchar *moved = g_build_filename(f->dir, "made/moved", NULL);
+	g_autofree gchar *rootfile = g_build_filename(f->dir, "rootfile", NULL);
+	const gchar *as_user = "{'user': <'1000'>}";
+	guint32 handle;
+	GStatBuf st;
+
+	/* the user may enter the tree and write at its top only */
+	g_assert_cmpint(g_chmod(f->env->tmpdir, 0711), ==, 0);
+	g_assert_cmpint(g_chmod(f->dir, 0777), ==, 0);
+	g_assert_cmpint(g_mkdir(closed, 0700), ==, 0);
+	g_assert_true(g_file_set_contents(secret, "s", 1, NULL));
+	g_assert_true(g_file_set_contents(rootfile, "r", 1, NULL));
+
+	call_ok(f->conn, f, "MakeDirectory",
+		g_variant_new("(s@a{sv})", made, g_variant_new_parsed(as_user)));
+	g_assert_cmpint(g_stat(made, &st), ==, 0);
+	g_assert_cmpuint(st.st_uid, ==, 1000);
+	g_assert_cmpuint(st.st_gid, ==, 1000);
+	open_file(f->conn, f, "opened", "{'write': <true>, 'create': <true>, 'user': <'1000'>}");
+	g_assert_cmpint(g_stat(opened, &st), ==, 0);
+	g_assert_cmpuint(st.st_uid, ==, 1000);
+	call_ok(f->conn, f, "RenameWithOptions",
+		g_variant_new("(ss@a{sv})", opened, moved, g_variant_new_parsed(as_user)));
+	g_assert_true(g_file_test(moved, G_FILE_TEST_EXISTS));
+
+	/* root's files are out of reach; without the option root still can */
+	call_fails(f->conn, f, "Stat",
+		   g_variant_new("(s@a{sv})", secret, g_variant_new_parsed(as_user)),
+		   "org.sandboxd.Error.PermissionDenied");
+	call_fails(f->conn, f, "ChmodWithOptions",
+		   g_variant_new("(su@a{sv})", closed, 0777, g_variant_new_parsed(as_user)),
+		   "org.sandboxd.Error.PermissionDenied");
+	call_fails(f->conn, f, "ReadDirWithOptions",
+		   g_variant_new("(s@a{sv})", closed, g_variant_new_parsed(as_user)),
+		   "org.sandboxd.Error.PermissionDenied");
+	call_ok(f->conn, f, "ReadDirWithOptions",
+		g_variant_new("(s@a{sv})", closed, g_variant_new_parsed("@a{sv} {}")));
+	call_ok(f->conn, f, "Stat",
+		g_variant_new("(s@a{sv})", secret, g_variant_new_parsed("@a{sv} {}")));
+
+	/* calls on a file opened as the user act as the user: setting the
+	 * times of root's file needs its owner, reading it does not */
+	handle = open_file(f->conn, f, "rootfile", "{'read': <true>, 'user': <'1000'>}");
+	call_fails(f->conn, f, "FileUtime",
+		   g_variant_new("(uxuxu)", handle, (gint64)1, 0, (gint64)2, 0),
+		   "org.sandboxd.Error.PermissionDenied");
+	call_ok(f->conn, f, "FileRead", g_variant_new("(uu)", handle, 16));
+	handle = open_file(f->conn, f, "rootfile", "{'read': <true>}");
+	call_ok(f->conn, f, "FileUtime",
+		g_variant_new("(uxuxu)", handle, (gint64)1, 0, (gint64)2, 0));
+
+	/* bad options and users are refused, never run as root */
+	call_fails(
+	    f->conn, f, "ChmodWithOptions",
+	    g_variant_new("(su@a{sv})", made, 0700, g_variant_new_parsed("{'user': <1000>}")),
+	    "org.sandboxd.Error.InvalidArgument");
+	call_fails(f->conn, f, "RealPathWithOptions",
+		   g_variant_new("(s@a{sv})", made, g_variant_new_parsed("{'bogus': <'x'>}")),
+		   "org.sandboxd.Error.InvalidArgument");
+	call_fails(f->conn, f, "MakeDirectory",
+		   g_variant_new("(s@a{sv})", closed,
+				 g_variant_new_parsed("{'user': <'no-such-user-sbx'>}")),
+		   "org.sandboxd.Error.NotFound");
+	call_fails(
+	    f->conn, f, "ChmodWithOptions",
+	    g_variant_new("(su@a{sv})", made, 0700, g_variant_new_parsed("{'user': <'a:b'>}")),
+	    "org.sandboxd.Error.InvalidArgument");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -367,5 +444,6 @@ main(int argc, char **argv)
 		   fixture_teardown);
 	g_test_add("/sandbox-file/walk-glob", Fixture, NULL, fixture_setup, test_walk_glob,
 		   fixture_teardown);
+	g_test_add("/sandbox-file/user", Fixture, NULL, fixture_setup, test_user, fixture_teardown);
 	return g_test_run();
 }

@@ -42,7 +42,9 @@ test("truncate, chown, utime", async () => {
   assert.equal(await sandbox.sh`stat -c %s /tmp/fs/copy`.text(), "0\n");
   await sandbox.fs.chown("/tmp/fs/copy", 1000, 1000);
   assert.equal(await sandbox.sh`stat -c %U:%G /tmp/fs/copy`.text(), "sandbox:sandbox\n");
-  await sandbox.fs.chown("/tmp/fs/copy", null, 0);
+  // the fs methods act as the user sandbox: a group it is not in is refused
+  await assert.rejects(sandbox.fs.chown("/tmp/fs/copy", null, 0), (e) => e.code === "EACCES");
+  await sandbox.sh`chown :root /tmp/fs/copy`.sudo();
   assert.equal(await sandbox.sh`stat -c %U:%G /tmp/fs/copy`.text(), "sandbox:root\n");
   await sandbox.fs.utime("/tmp/fs/copy", new Date("2001-09-09T01:46:40Z"), new Date("2017-07-14T02:40:00Z"));
   assert.equal(await sandbox.sh`stat -c %X:%Y /tmp/fs/copy`.text(), "1000000000:1500000000\n");
@@ -61,6 +63,40 @@ test("realPath, makeTempDir, makeTempFile", async () => {
   assert.equal((await sandbox.fs.stat(file)).isFile, true);
   assert.notEqual(await sandbox.fs.makeTempFile({ dir }), file);
   await assert.rejects(sandbox.fs.makeTempFile({ prefix: "no/slash" }), (e) => e.code === "EINVAL");
+});
+
+test("fs methods act as the guest user sandbox, not root", async () => {
+  await sandbox.fs.writeTextFile("/home/sandbox/x", "one\n");
+  assert.equal(await sandbox.sh`stat -c %U:%G /home/sandbox/x`.text(), "sandbox:sandbox\n");
+  // the user's own shell can change what the SDK wrote
+  await sandbox.sh`echo more >> /home/sandbox/x`;
+  assert.equal(await sandbox.fs.readTextFile("/home/sandbox/x"), "one\nmore\n");
+  await sandbox.fs.mkdir("/home/sandbox/d");
+  assert.equal(await sandbox.sh`stat -c %U /home/sandbox/d`.text(), "sandbox\n");
+  await sandbox.fs.copyFile("/home/sandbox/x", "/home/sandbox/d/y");
+  await sandbox.fs.rename("/home/sandbox/d/y", "/home/sandbox/d/z");
+  await sandbox.fs.symlink("/home/sandbox/d/z", "/home/sandbox/d/s");
+  assert.equal(await sandbox.sh`stat -c %U -- /home/sandbox/d/z`.text(), "sandbox\n");
+  assert.equal(await sandbox.sh`stat -c %U -- /home/sandbox/d/s`.text(), "sandbox\n");
+  await assert.rejects(
+    sandbox.fs.copyFile("/home/sandbox/x", "/etc/forbidden"),
+    (e) => e.code === "EACCES",
+  );
+  await assert.rejects(sandbox.fs.chmod("/etc/passwd", 0o666), (e) => e.code === "EACCES");
+  await assert.rejects(sandbox.fs.rename("/etc/hostname", "/etc/hostname2"), (e) => e.code === "EACCES");
+  // root's places are refused, as for the user's shell
+  await assert.rejects(
+    sandbox.fs.writeTextFile("/etc/forbidden", "no"),
+    (e) => e.name === "PermissionDenied" || e.code === "EACCES",
+  );
+  await assert.rejects(
+    sandbox.fs.readTextFile("/etc/shadow"),
+    (e) => e.name === "PermissionDenied" || e.code === "EACCES",
+  );
+  assert.equal(await sandbox.sh`test -e /etc/forbidden || echo absent`.text(), "absent\n");
+  // sudo in the shell still can
+  await sandbox.sh`sh -c 'echo yes > /etc/forbidden'`.sudo();
+  assert.equal(await sandbox.sh`cat /etc/forbidden`.text(), "yes\n");
 });
 
 test("/metrics: OpenMetrics with sandboxes by state, create latency, errors, bytes", async () => {
