@@ -33,6 +33,9 @@ typedef struct {
 	const gchar *vsock_socket; /* the hybrid vsock's unix socket */
 	guint agent_port;	   /* the vsock port the agent listens on */
 	GPtrArray *volumes;	   /* SbxChDisk, attached with vm.add-disk, or NULL */
+	const gchar *tap;	   /* the guest's NIC: a tap the backend made, or NULL */
+	const gchar *mac;	   /* the guest's MAC on it */
+	const gchar *net_cmdline;  /* its address for the agent (sbx.ip=...), or NULL */
 } SbxChVmConfig;
 
 /* the agent's transport on the kernel command line */

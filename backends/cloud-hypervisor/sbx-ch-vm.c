@@ -14,6 +14,7 @@
 #include "sbx-ch-vm-config.h"
 #include "sbx-ch-vm.h"
 #include "sbx-ch-vsock.h"
+#include "sbx-tap.h"
 
 /* how long one agent probe may take, and the pause between probes */
 #define PROBE_TIMEOUT_MS 1000
@@ -49,6 +50,9 @@ struct _SbxChVm {
 	gboolean restoring;	      /* from spec->snapshot_dir, not booted */
 	gboolean overlay_in_snapshot; /* a template's: the clones' frozen layer */
 	gchar *restore_dir;
+	guint32 ip;	   /* the guest's address on the bridge, 0: no NIC */
+	gchar *tap;	   /* its tap's name */
+	gboolean tap_made; /* the tap and its anti-spoofing rules are there */
 };
 
 static void
@@ -68,6 +72,8 @@ vm_clear(SbxChVm *vm)
 	sbx_vm_spec_free(vm->spec);
 	g_free(vm->settings.binary);
 	g_free(vm->settings.record_dir);
+	g_free(vm->settings.bridge);
+	g_free(vm->tap);
 	g_free(vm->api_socket);
 	g_free(vm->vsock_socket);
 	g_free(vm->overlay);
@@ -106,6 +112,18 @@ sbx_ch_vm_get_vsock_socket(SbxChVm *vm)
 	return vm->vsock_socket;
 }
 
+guint32
+sbx_ch_vm_get_address(SbxChVm *vm)
+{
+	return vm->ip;
+}
+
+void
+sbx_ch_vm_set_address(SbxChVm *vm, guint32 ip)
+{
+	vm->ip = ip;
+}
+
 static gboolean
 volumes_from_spec(SbxChVm *vm, GError **error)
 {
@@ -142,6 +160,8 @@ sbx_ch_vm_new(const SbxVmSpec *spec, const SbxChSettings *settings, SbxChVmExite
 	vm->settings = *settings;
 	vm->settings.binary = g_strdup(settings->binary);
 	vm->settings.record_dir = g_strdup(settings->record_dir);
+	vm->settings.bridge = g_strdup(settings->bridge);
+	vm->tap = sbx_tap_name(spec->id);
 	vm->api_socket = g_build_filename(spec->run_dir, "ch-api.sock", NULL);
 	vm->vsock_socket = g_build_filename(spec->run_dir, "vsock.sock", NULL);
 	vm->log_path = g_build_filename(spec->run_dir, "cloud-hypervisor.log", NULL);
@@ -155,6 +175,27 @@ sbx_ch_vm_new(const SbxVmSpec *spec, const SbxChSettings *settings, SbxChVmExite
 }
 
 static void
+unguard_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+	sbx_tap_unguard(task_data);
+	g_task_return_boolean(task, TRUE);
+}
+
+/* the tap goes at once (netlink, even while the VMM holds it); its rules
+ * in a thread (nft) */
+static void
+release_tap(const gchar *id, const gchar *tap)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GTask) task = g_task_new(NULL, NULL, NULL, NULL);
+
+	if (!sbx_tap_delete(tap, &error))
+		g_warning("vm %s: %s", id, error->message);
+	g_task_set_task_data(task, g_strdup(tap), g_free);
+	g_task_run_in_thread(task, unguard_thread);
+}
+
+static void
 remove_files(SbxChVm *vm)
 {
 	const gchar *paths[] = {vm->overlay_in_snapshot ? NULL : vm->overlay, vm->api_socket,
@@ -163,6 +204,10 @@ remove_files(SbxChVm *vm)
 	if (vm->files_removed)
 		return;
 	vm->files_removed = TRUE;
+	if (vm->tap_made) {
+		vm->tap_made = FALSE;
+		release_tap(vm->spec->id, vm->tap);
+	}
 	if (vm->restore_dir != NULL)
 		sbx_ch_snapshot_remove_restore(vm->restore_dir);
 	for (guint i = 0; i < G_N_ELEMENTS(paths); i++) {
@@ -461,6 +506,8 @@ on_pinged(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	g_autoptr(SbxChVm) vm = user_data;
 	g_autoptr(JsonNode) body = NULL;
+	g_autofree gchar *mac = NULL;
+	g_autofree gchar *words = NULL;
 	GError *error = NULL;
 	SbxChVmConfig config = {0};
 
@@ -478,6 +525,13 @@ on_pinged(GObject *source, GAsyncResult *res, gpointer user_data)
 	config.vsock_socket = vm->vsock_socket;
 	config.agent_port = vm->settings.agent_port;
 	config.volumes = vm->volumes;
+	if (vm->tap_made) {
+		mac = sbx_libvirt_net_mac_for_ip(vm->ip);
+		words = sbx_libvirt_net_cmdline(&vm->settings.net, vm->ip);
+		config.tap = vm->tap;
+		config.mac = mac;
+		config.net_cmdline = words;
+	}
 	body = sbx_ch_vm_config_build(&config);
 	/* CH binds the vsock socket at boot and fails if a stale one is there */
 	g_unlink(vm->vsock_socket);
@@ -539,6 +593,87 @@ spawn_vmm(SbxChVm *vm)
 			      sbx_ch_vm_ref(vm));
 }
 
+typedef struct {
+	gchar *tap;
+	gchar *bridge;
+	gchar *mac;
+	gchar *ip;
+	uid_t owner;
+} TapSetup;
+
+static void
+tap_setup_free(TapSetup *t)
+{
+	g_free(t->tap);
+	g_free(t->bridge);
+	g_free(t->mac);
+	g_free(t->ip);
+	g_free(t);
+}
+
+/* ioctls, netlink and nft: off the main loop */
+static void
+tap_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+	TapSetup *t = task_data;
+	GError *error = NULL;
+
+	if (!sbx_tap_create(t->tap, t->bridge, t->owner, &error)) {
+		g_task_return_error(task, error);
+		return;
+	}
+	if (!sbx_tap_guard(t->tap, t->mac, t->ip, &error)) {
+		sbx_tap_delete(t->tap, NULL);
+		sbx_tap_unguard(t->tap);
+		g_task_return_error(task, error);
+		return;
+	}
+	g_task_return_boolean(task, TRUE);
+}
+
+static void
+on_tap_made(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(SbxChVm) vm = user_data;
+	GError *error = NULL;
+
+	if (!g_task_propagate_boolean(G_TASK(res), &error)) {
+		start_fail(vm, error);
+		return;
+	}
+	if (vm->start_task == NULL || vm->files_removed) {
+		/* the start failed or was destroyed meanwhile: nothing owns it */
+		release_tap(vm->spec->id, vm->tap);
+		return;
+	}
+	vm->tap_made = TRUE;
+	spawn_vmm(vm);
+}
+
+/* the guest's NIC: a persistent tap the jailed VMM opens by name */
+static void
+make_tap(SbxChVm *vm)
+{
+	g_autoptr(GTask) task = NULL;
+	TapSetup *t;
+
+	if (vm->ip == 0 || vm->settings.bridge == NULL) {
+		spawn_vmm(vm);
+		return;
+	}
+	if (start_cancelled(vm))
+		return;
+	t = g_new0(TapSetup, 1);
+	t->tap = g_strdup(vm->tap);
+	t->bridge = g_strdup(vm->settings.bridge);
+	t->mac = sbx_libvirt_net_mac_for_ip(vm->ip);
+	t->ip = sbx_libvirt_net_ip_to_string(vm->ip);
+	t->owner = sbx_jail_get_uid(vm->settings.jail);
+	task = g_task_new(NULL, NULL, on_tap_made, sbx_ch_vm_ref(vm));
+	g_task_set_task_data(task, t, (GDestroyNotify)tap_setup_free);
+	g_task_run_in_thread(task, tap_thread);
+}
+
 static void
 on_overlay(GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -550,7 +685,7 @@ on_overlay(GObject *source, GAsyncResult *res, gpointer user_data)
 		start_fail(vm, error);
 		return;
 	}
-	spawn_vmm(vm);
+	make_tap(vm);
 }
 
 static void
@@ -590,7 +725,7 @@ sbx_ch_vm_start_async(SbxChVm *vm, GCancellable *cancellable, GAsyncReadyCallbac
 		base = g_strdup(vm->spec->root_disk);
 	}
 	if (base == NULL) {
-		spawn_vmm(vm);
+		make_tap(vm);
 		return;
 	}
 	/* a template's overlay is the snapshot's frozen layer once taken */
