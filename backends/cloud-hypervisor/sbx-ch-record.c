@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 
 #include "sbx-ch-record.h"
+#include "sbx-tap.h"
 
 /* what a VMM makes in its run folder (sbx-ch-vm.c) */
 static const gchar *const vmm_files[] = {"ch-api.sock", "vsock.sock", "cloud-hypervisor.log",
@@ -93,6 +94,11 @@ sbx_ch_record_reap(const gchar *dir, GHashTable *live)
 				    g_build_filename(lines[1], vmm_files[i], NULL);
 				g_unlink(f);
 			}
+		}
+		/* its tap is persistent: it outlives a crashed daemon */
+		{
+			g_autofree gchar *tap = sbx_tap_name(name);
+			sbx_tap_release(tap);
 		}
 		g_unlink(path);
 	}

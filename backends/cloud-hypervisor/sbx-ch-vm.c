@@ -175,27 +175,6 @@ sbx_ch_vm_new(const SbxVmSpec *spec, const SbxChSettings *settings, SbxChVmExite
 }
 
 static void
-unguard_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
-{
-	sbx_tap_unguard(task_data);
-	g_task_return_boolean(task, TRUE);
-}
-
-/* the tap goes at once (netlink, even while the VMM holds it); its rules
- * in a thread (nft) */
-static void
-release_tap(const gchar *id, const gchar *tap)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GTask) task = g_task_new(NULL, NULL, NULL, NULL);
-
-	if (!sbx_tap_delete(tap, &error))
-		g_warning("vm %s: %s", id, error->message);
-	g_task_set_task_data(task, g_strdup(tap), g_free);
-	g_task_run_in_thread(task, unguard_thread);
-}
-
-static void
 remove_files(SbxChVm *vm)
 {
 	const gchar *paths[] = {vm->overlay_in_snapshot ? NULL : vm->overlay, vm->api_socket,
@@ -206,7 +185,7 @@ remove_files(SbxChVm *vm)
 	vm->files_removed = TRUE;
 	if (vm->tap_made) {
 		vm->tap_made = FALSE;
-		release_tap(vm->spec->id, vm->tap);
+		sbx_tap_release(vm->tap);
 	}
 	if (vm->restore_dir != NULL)
 		sbx_ch_snapshot_remove_restore(vm->restore_dir);
@@ -643,7 +622,7 @@ on_tap_made(GObject *source, GAsyncResult *res, gpointer user_data)
 	}
 	if (vm->start_task == NULL || vm->files_removed) {
 		/* the start failed or was destroyed meanwhile: nothing owns it */
-		release_tap(vm->spec->id, vm->tap);
+		sbx_tap_release(vm->tap);
 		return;
 	}
 	vm->tap_made = TRUE;

@@ -311,3 +311,22 @@ sbx_tap_unguard(const gchar *name)
 	/* fails quietly when it is gone already */
 	run_nft(script, NULL);
 }
+
+static void
+unguard_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+	sbx_tap_unguard(task_data);
+	g_task_return_boolean(task, TRUE);
+}
+
+void
+sbx_tap_release(const gchar *name)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GTask) task = g_task_new(NULL, NULL, NULL, NULL);
+
+	if (!sbx_tap_delete(name, &error))
+		g_warning("%s", error->message);
+	g_task_set_task_data(task, g_strdup(name), g_free);
+	g_task_run_in_thread(task, unguard_thread);
+}

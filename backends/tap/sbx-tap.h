@@ -20,5 +20,8 @@ gboolean sbx_tap_delete(const gchar *name, GError **error);
 gboolean sbx_tap_guard(const gchar *name, const gchar *mac, const gchar *ip, GError **error);
 /* removes them; quiet when they are gone already */
 void sbx_tap_unguard(const gchar *name);
+/* sbx_tap_delete now (netlink: does not block), sbx_tap_unguard in a
+ * thread (nft): for a main loop */
+void sbx_tap_release(const gchar *name);
 
 G_END_DECLS

@@ -663,6 +663,26 @@ test_network(Fixture *f, gconstpointer data)
 		g_assert_true(run_quiet(unsquat));
 		destroy(f);
 	}
+
+	/* the tap outlives a crashed daemon: the next one removes it with the VMM */
+	g_clear_error(&error);
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+	g_assert_nonnull(sysfs_read(tap, "ifindex"));
+	{
+		g_autoptr(SbxHypervisorBackend) first = g_steal_pointer(&f->backend);
+		g_auto(GStrv) ids = NULL;
+		f->backend = g_object_new(backend_type, NULL);
+		configure(f, extra);
+		ids = list(f);
+		g_assert_cmpuint(g_strv_length(ids), ==, 0);
+		g_assert_null(sysfs_read(tap, "ifindex"));
+		g_assert_true(nft_table_gone(tap));
+		g_signal_connect(first, "vm-exited", G_CALLBACK(on_vm_exited), f);
+		wait_exited(f);
+		sbx_hypervisor_backend_destroy_vm_async(first, "sbxtest1", NULL, on_done, f);
+		g_object_unref(wait_result(f));
+	}
 	g_assert_true(run_quiet(del));
 }
 
