@@ -10,7 +10,7 @@ SBX_RUNTIME_PACKAGES=(
 	# libsoup3: the gateway's HTTP/WebSocket server, the cloud-hypervisor REST client
 	libglib2.0-dev libglib2.0-bin libjson-glib-dev libsoup-3.0-dev
 	libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
-	qemu-system-x86 qemu-utils
+	qemu-system-x86 qemu-utils qemu-system-common
 	busybox-static gettext cpio zstd dbus kmod curl
 	# the debian guest image (image/build-debian.sh) and its NAT network (libvirt runs
 	# dnsmasq and adds iptables rules)
