@@ -42,6 +42,7 @@ static const SbxConfigKey ch_config_keys[] = {
     {"RecordDir", SBX_CONFIG_PATH},
     {"NetworkBridge", SBX_CONFIG_STRING},
     {"NetworkAddress", SBX_CONFIG_STRING},
+    {"StorageDaemon", SBX_CONFIG_PATH},
     {NULL},
 };
 
@@ -438,6 +439,11 @@ sbx_ch_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, const 
 	}
 	if (!configure_network(self, config, group, error))
 		return FALSE;
+	if (g_key_file_has_key(config, group, "StorageDaemon", NULL)) {
+		g_free(self->settings.qsd_binary);
+		self->settings.qsd_binary =
+		    g_key_file_get_string(config, group, "StorageDaemon", NULL);
+	}
 	/* the core checked the ranges: absent keys read as 0 */
 	if (g_key_file_has_key(config, group, "AgentPort", NULL))
 		self->settings.agent_port =
@@ -494,6 +500,7 @@ sbx_ch_backend_finalize(GObject *object)
 	g_free(self->settings.binary);
 	g_free(self->settings.record_dir);
 	g_free(self->settings.bridge);
+	g_free(self->settings.qsd_binary);
 	g_ptr_array_unref(self->jails);
 	g_free(self->compat);
 	G_OBJECT_CLASS(sbx_ch_backend_parent_class)->finalize(object);
@@ -529,6 +536,9 @@ sbx_ch_backend_init(SbxChBackend *self)
 
 	self->settings.binary =
 	    found != NULL ? g_steal_pointer(&found) : g_strdup("/usr/bin/cloud-hypervisor");
+	found = g_find_program_in_path("qemu-storage-daemon");
+	self->settings.qsd_binary =
+	    found != NULL ? g_steal_pointer(&found) : g_strdup("/usr/bin/qemu-storage-daemon");
 	sbx_ch_version_parse(SBX_CH_VERSION_MIN_DEFAULT, &self->settings.min_version, NULL);
 	self->settings.agent_port = 1024;
 	self->settings.api_timeout_sec = 30;

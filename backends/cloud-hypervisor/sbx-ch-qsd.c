@@ -191,11 +191,17 @@ on_exited(GPid pid, gint status, gpointer user_data)
 	g_clear_handle_id(&qsd->timer_id, g_source_remove);
 	sbx_jail_remove_cgroup(qsd->jail, qsd->name);
 	remove_files(qsd);
-	if (qsd->start_task != NULL)
+	if (qsd->start_task != NULL) {
+		GError *error = NULL;
+		if (g_spawn_check_wait_status(status, &error))
+			error = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_FAILED, "exited");
+		/* its own message went to the daemon's stderr (the journal) */
 		start_done(qsd, g_error_new(G_IO_ERROR, G_IO_ERROR_FAILED,
-					    "qemu-storage-daemon exited (status %d) before its "
-					    "export was up",
-					    status));
+					    "qemu-storage-daemon stopped before its export was "
+					    "up: %s",
+					    error->message));
+		g_error_free(error);
+	}
 }
 
 static gboolean

@@ -34,6 +34,33 @@ sbx_ch_vm_config_cmdline(const gchar *cmdline, guint agent_port)
 			       cmdline != NULL && cmdline[0] != '\0' ? " " : "", agent_port);
 }
 
+gchar *
+sbx_ch_vm_config_cmdline_alias_volume(const gchar *cmdline, const gchar *serial, const gchar *alias)
+{
+	g_auto(GStrv) words = g_strsplit(cmdline != NULL ? cmdline : "", " ", -1);
+	g_autofree gchar *prefix = g_strconcat(serial, ":", NULL);
+
+	for (guint i = 0; words[i] != NULL; i++) {
+		g_auto(GStrv) items = NULL;
+		if (!g_str_has_prefix(words[i], SBX_CMDLINE_VOL "="))
+			continue;
+		items = g_strsplit(words[i] + strlen(SBX_CMDLINE_VOL "="), ",", -1);
+		for (guint j = 0; items[j] != NULL; j++) {
+			if (g_str_has_prefix(items[j], prefix)) {
+				gchar *item = g_strconcat(alias, items[j] + strlen(serial), NULL);
+				g_free(items[j]);
+				items[j] = item;
+			}
+		}
+		g_free(words[i]);
+		{
+			g_autofree gchar *value = g_strjoinv(",", items);
+			words[i] = g_strconcat(SBX_CMDLINE_VOL "=", value, NULL);
+		}
+	}
+	return g_strjoinv(" ", words);
+}
+
 JsonNode *
 sbx_ch_vm_config_disk_to_json(const SbxChDisk *disk, const SbxChVersion *version)
 {

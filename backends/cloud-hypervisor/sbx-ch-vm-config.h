@@ -40,6 +40,10 @@ typedef struct {
 
 /* the agent's transport on the kernel command line */
 gchar *sbx_ch_vm_config_cmdline(const gchar *cmdline, guint agent_port);
+/* @cmdline with the sbx.vol= entry of volume @serial naming @alias instead:
+ * the serial the guest will see on that disk */
+gchar *sbx_ch_vm_config_cmdline_alias_volume(const gchar *cmdline, const gchar *serial,
+					     const gchar *alias);
 JsonNode *sbx_ch_vm_config_build(const SbxChVmConfig *config);
 JsonNode *sbx_ch_vm_config_disk_to_json(const SbxChDisk *disk, const SbxChVersion *version);
 

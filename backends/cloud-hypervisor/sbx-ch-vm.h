@@ -32,6 +32,7 @@ typedef struct {
 	gboolean restore_on_demand; /* vm.restore memory_restore_mode OnDemand (v52+) */
 	gchar *record_dir;	    /* where each running VMM is recorded (sbx-ch-record.c) */
 	gchar *bridge;		    /* the guests' tap bridge, or NULL: no network */
+	gchar *qsd_binary;	    /* qemu-storage-daemon, for rbd volumes */
 	SbxLibvirtNetInfo net;	    /* its addresses */
 } SbxChSettings;
 

@@ -9,6 +9,8 @@
 
 #include <glib/gstdio.h>
 
+#include <gio/gunixsocketaddress.h>
+
 #include "sbx-fake-ch-server.h"
 
 /* micro_http: each request/header line fits a 1024-byte buffer; body <= 4 MiB */
@@ -179,6 +181,17 @@ qcow2_has_backing(const gchar *path, gboolean *is_qcow2)
 	return backing != 0;
 }
 
+static gboolean
+vhost_user_reachable(const gchar *path)
+{
+	g_autoptr(GSocketClient) client = g_socket_client_new();
+	g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
+	g_autoptr(GSocketConnection) conn =
+	    g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, NULL);
+
+	return conn != NULL;
+}
+
 /* CH opens a named tap itself (net_util open_tap): with a vnet header,
  * multi-queue only for more than one queue pair; it must be there already
  * when CH may not create taps (no CAP_NET_ADMIN in a jail) */
@@ -257,6 +270,13 @@ validate_config(FakeChServer *self, JsonObject *config, gchar **top, gchar **roo
 			if (!shared) {
 				*root = g_strdup("Error validating configuration: "
 						 "VhostUserRequiresSharedMemory");
+				return FALSE;
+			}
+			/* CH connects to the backend's socket when it makes the device */
+			if (!vhost_user_reachable(json_object_get_string_member_with_default(
+				d, "vhost_socket", ""))) {
+				*root = g_strdup("Error creating vhost-user-blk: Failed to connect "
+						 "to the vhost-user socket");
 				return FALSE;
 			}
 			continue;

@@ -528,13 +528,157 @@ test_volumes(Fixture *f, gconstpointer data)
 				       "PUT /api/v1/vm.boot\n"));
 	g_unlink(vol);
 
-	/* rbd needs a vhost-user export the backend does not run yet: refused */
+	/* rbd volumes without pool and image are refused before anything runs */
 	disk = sbx_vm_disk_new();
 	disk->source = sbx_disk_source_new(SBX_DISK_SOURCE_RBD);
 	disk->serial = g_strdup("vol2");
 	g_ptr_array_add(f->spec->disks, disk);
 	g_assert_false(start(f, NULL, &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+	destroy(f);
+}
+
+static gboolean run_quiet(const gchar *command);
+
+/* the pid of the qemu-storage-daemon serving @socket, or 0 */
+static GPid
+find_qsd(const gchar *socket)
+{
+	g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+	const gchar *name;
+
+	while ((name = g_dir_read_name(proc)) != NULL) {
+		g_autofree gchar *path = g_strdup_printf("/proc/%s/cmdline", name);
+		g_autofree gchar *text = NULL;
+		gsize len = 0;
+		if (!g_ascii_isdigit(name[0]) || !g_file_get_contents(path, &text, &len, NULL) ||
+		    len == 0)
+			continue;
+		for (gsize i = 0; i + 1 < len; i++)
+			if (text[i] == '\0')
+				text[i] = ' ';
+		if (g_str_has_prefix(text, "/") && strstr(text, "qemu-storage-daemon ") != NULL &&
+		    memmem(text, len, socket, strlen(socket)) != NULL)
+			return (GPid)g_ascii_strtoll(name, NULL, 10);
+	}
+	return 0;
+}
+
+static gchar *
+ceph_value(const gchar *path, const gchar *key)
+{
+	g_autofree gchar *text = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	lines = g_strsplit(text, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		gchar *line = g_strstrip(lines[i]);
+		if (g_str_has_prefix(line, key) && strchr(line, '=') != NULL)
+			return g_strdup(g_strstrip(strchr(line, '=') + 1));
+	}
+	g_error("%s: no %s", path, key);
+	return NULL;
+}
+
+static SbxVmDisk *
+rbd_disk(const gchar *cluster, const gchar *image, const gchar *serial)
+{
+	g_autofree gchar *conf = g_build_filename(cluster, "ceph.conf", NULL);
+	g_autofree gchar *keyring = g_build_filename(cluster, "keyring", NULL);
+	g_autofree gchar *mon = ceph_value(conf, "mon host");
+	SbxVmDisk *disk = sbx_vm_disk_new();
+	gchar *monitors[2] = {g_str_has_prefix(mon, "v1:") ? mon + 3 : mon, NULL};
+
+	disk->source = sbx_disk_source_new(SBX_DISK_SOURCE_RBD);
+	disk->source->pool = g_strdup("rbd");
+	disk->source->image = g_strdup(image);
+	disk->source->auth_user = g_strdup("admin");
+	disk->source->auth_key = ceph_value(keyring, "key");
+	disk->source->monitors = g_strdupv(monitors);
+	disk->serial = g_strdup(serial);
+	return disk;
+}
+
+/* an rbd volume of a real throwaway cluster (scripts/ceph-dev.sh): a real
+ * qemu-storage-daemon exports it, the VMM gets the vhost-user socket (the
+ * fake connects to it as CH does), the guest is told the export's serial;
+ * the daemon and its files are gone after destroy and after a failed start */
+static void
+test_rbd_volume(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *cluster = g_build_filename(f->dir, "ceph", NULL);
+	g_autofree gchar *conf = g_build_filename(cluster, "ceph.conf", NULL);
+	g_autofree gchar *up = g_strdup_printf("%s up %s", CEPH_DEV_SH, cluster);
+	g_autofree gchar *down = g_strdup_printf("%s down %s", CEPH_DEV_SH, cluster);
+	g_autofree gchar *create = g_strdup_printf("rbd -c %s create rbd/chvol --size 16M", conf);
+	g_autofree gchar *socket = g_build_filename(f->run_dir, "disk1.vhost.sock", NULL);
+	g_autofree gchar *console = NULL;
+	g_autofree gchar *trace = NULL;
+	g_autoptr(JsonObject) info = NULL;
+	g_autoptr(GError) error = NULL;
+	JsonObject *config;
+	JsonArray *disks;
+	JsonObject *vhost = NULL;
+	GPid pid;
+
+	g_assert_true(run_quiet(up));
+	g_assert_true(run_quiet(create));
+	g_free(f->spec->cmdline);
+	f->spec->cmdline = g_strdup("console=ttyS0 sbx.vol=vol-rbd:/data:rw");
+	f->spec->disks = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_vm_disk_free);
+	g_ptr_array_add(f->spec->disks, rbd_disk(cluster, "chvol", "vol-rbd"));
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+
+	pid = find_qsd(socket);
+	g_assert_cmpint(pid, >, 0);
+	g_assert_true(g_file_get_contents(f->spec->console_log, &console, NULL, NULL));
+	g_assert_nonnull(strstr(console, "sbx.vol=vhost_user_blk:/data:rw"));
+	info = api_get(f, "vm.info");
+	config = json_object_get_object_member(info, "config");
+	g_assert_true(json_object_get_boolean_member(
+	    json_object_get_object_member(config, "memory"), "shared"));
+	disks = json_object_get_array_member(config, "disks");
+	for (guint i = 0; i < json_array_get_length(disks); i++) {
+		JsonObject *d = json_array_get_object_element(disks, i);
+		if (json_object_get_boolean_member_with_default(d, "vhost_user", FALSE))
+			vhost = d;
+	}
+	g_assert_nonnull(vhost);
+	g_assert_cmpstr(json_object_get_string_member(vhost, "vhost_socket"), ==, socket);
+	g_assert_cmpstr(json_object_get_string_member(vhost, "id"), ==, "disk1");
+
+	destroy(f);
+	trace = read_trace(f);
+	g_assert_nonnull(strstr(trace, "PUT /api/v1/vm.add-disk\nPUT /api/v1/vm.boot\n"));
+	for (guint i = 0; i < 500 && kill(pid, 0) == 0; i++) {
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(10000);
+	}
+	g_assert_true(pid_gone(pid));
+	g_assert_false(g_file_test(socket, G_FILE_TEST_EXISTS));
+
+	/* a failed vm.create stops the daemon too */
+	g_setenv("SBX_FAKE_CH_FAIL", "vm.create:out of memory", TRUE);
+	g_assert_false(start(f, NULL, &error));
+	destroy(f);
+	for (guint i = 0; i < 500 && find_qsd(socket) != 0; i++) {
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(10000);
+	}
+	g_assert_cmpint(find_qsd(socket), ==, 0);
+	g_assert_false(g_file_test(socket, G_FILE_TEST_EXISTS));
+	g_clear_error(&error);
+	g_setenv("SBX_FAKE_CH_FAIL", "", TRUE);
+
+	/* a second rbd volume is refused: the guest could not tell them apart */
+	g_ptr_array_add(f->spec->disks, rbd_disk(cluster, "chvol2", "vol-rbd2"));
+	g_assert_false(start(f, NULL, &error));
 	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+	destroy(f);
+
+	g_assert_true(run_quiet(down));
 }
 
 static gboolean
@@ -939,6 +1083,7 @@ main(int argc, char **argv)
 		   test_snapshot_restore, teardown);
 	g_test_add("/ch-plugin/jailed-user", Fixture, NULL, setup, test_jailed_user, teardown);
 	g_test_add("/ch-plugin/reap-leftover", Fixture, NULL, setup, test_reap_leftover, teardown);
+	g_test_add("/ch-plugin/rbd-volume", Fixture, NULL, setup, test_rbd_volume, teardown);
 	g_test_add("/ch-plugin/network", Fixture, NULL, setup, test_network, teardown);
 	g_test_add("/ch-plugin/bad-binary", Fixture, NULL, setup, test_bad_binary, teardown);
 	return g_test_run();

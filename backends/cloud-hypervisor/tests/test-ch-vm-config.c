@@ -201,6 +201,24 @@ test_cmdline(void)
 	g_assert_cmpstr(c, ==, "sbx.transport=vsock:65535");
 }
 
+/* the guest finds an rbd volume by the serial its export reports */
+static void
+test_alias_volume(void)
+{
+	g_autofree gchar *a = sbx_ch_vm_config_cmdline_alias_volume(
+	    "console=ttyS0 sbx.vol=vol-a:/data:rw,vol-rbd:/mnt/r:ro quiet", "vol-rbd",
+	    "vhost_user_blk");
+	g_autofree gchar *b = sbx_ch_vm_config_cmdline_alias_volume(
+	    "sbx.vol=vol-rbd2:/x:rw,vol-rbd:/y:rw", "vol-rbd", "vhost_user_blk");
+	g_autofree gchar *c = sbx_ch_vm_config_cmdline_alias_volume("console=ttyS0", "v", "w");
+
+	g_assert_cmpstr(a, ==,
+			"console=ttyS0 sbx.vol=vol-a:/data:rw,vhost_user_blk:/mnt/r:ro quiet");
+	/* a serial that only starts like it is left alone */
+	g_assert_cmpstr(b, ==, "sbx.vol=vol-rbd2:/x:rw,vhost_user_blk:/y:rw");
+	g_assert_cmpstr(c, ==, "console=ttyS0");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -210,5 +228,6 @@ main(int argc, char **argv)
 		g_test_add_data_func(name, &cases[i], test_case);
 	}
 	g_test_add_func("/ch-vm-config/cmdline", test_cmdline);
+	g_test_add_func("/ch-vm-config/alias-volume", test_alias_volume);
 	return g_test_run();
 }
