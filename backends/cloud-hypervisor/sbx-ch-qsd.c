@@ -22,6 +22,7 @@ struct _SbxChQsd {
 	gchar *secret_file;
 	GPid pid;
 	gboolean exited;
+	gboolean files_removed; /* once: a new daemon may reuse the paths */
 	guint child_watch;
 	guint timer_id;
 	gint waited_ms;
@@ -152,12 +153,23 @@ sbx_ch_qsd_argv(const gchar *binary, const SbxDiskSource *source, gboolean read_
 		g_strv_builder_add_many(argv, "--object", secret, NULL);
 	}
 	g_strv_builder_add_many(argv, "--blockdev", blockdev, "--export", export, NULL);
+	/* a restarted sandboxd finds it there (sbx-ch-record.c) */
+	{
+		g_autofree gchar *pidfile = g_strconcat(socket, ".pid", NULL);
+		g_strv_builder_add_many(argv, "--pidfile", pidfile, NULL);
+	}
 	return g_strv_builder_end(argv);
 }
 
 static void
 remove_files(SbxChQsd *qsd)
 {
+	g_autofree gchar *pidfile = g_strconcat(qsd->socket, ".pid", NULL);
+
+	if (qsd->files_removed)
+		return;
+	qsd->files_removed = TRUE;
+	g_unlink(pidfile);
 	g_unlink(qsd->socket);
 	if (qsd->secret_file != NULL)
 		g_unlink(qsd->secret_file);
@@ -178,6 +190,9 @@ start_done(SbxChQsd *qsd, GError *error)
 		sbx_ch_qsd_stop(qsd_ref(qsd));
 		return;
 	}
+	/* read at start: the key is not left on disk */
+	if (qsd->secret_file != NULL)
+		g_unlink(qsd->secret_file);
 	g_task_return_pointer(task, qsd_ref(qsd), (GDestroyNotify)qsd_unref);
 }
 
@@ -308,14 +323,13 @@ void
 sbx_ch_qsd_stop(SbxChQsd *qsd)
 {
 	g_clear_handle_id(&qsd->timer_id, g_source_remove);
+	remove_files(qsd);
 	if (qsd->pid > 0 && !qsd->exited) {
 		/* the child watch reaps it: the pid is not reused before */
 		kill(qsd->pid, SIGTERM);
 		qsd->timer_id =
 		    g_timeout_add_full(G_PRIORITY_DEFAULT, KILL_AFTER_MS, on_kill_timeout,
 				       qsd_ref(qsd), (GDestroyNotify)qsd_unref);
-	} else {
-		remove_files(qsd);
 	}
 	qsd_unref(qsd);
 }

@@ -250,6 +250,8 @@ remove_files(SbxChVm *vm)
 	vm->files_removed = TRUE;
 	/* the exports' daemons go with the files (their sockets are there) */
 	g_ptr_array_set_size(vm->exports, 0);
+	if (vm->settings.record_dir != NULL && (vm->pid == 0 || vm->exited))
+		sbx_ch_record_remove(vm->settings.record_dir, vm->spec->id);
 	if (vm->tap_made) {
 		vm->tap_made = FALSE;
 		sbx_tap_release(vm->tap);
@@ -335,7 +337,8 @@ on_exited(GPid pid, gint status, gpointer user_data)
 		WIFSIGNALED(status) ? "signal" : "status",
 		WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	sbx_jail_remove_cgroup(vm->settings.jail, vm->spec->id);
-	if (vm->settings.record_dir != NULL)
+	/* the tap and the exports stay until destroy: so does the record */
+	if (vm->settings.record_dir != NULL && vm->files_removed)
 		sbx_ch_record_remove(vm->settings.record_dir, vm->spec->id);
 	/* the process is the final word, whatever the events said */
 	switch (vm->state) {

@@ -581,6 +581,17 @@ ceph_value(const gchar *path, const gchar *key)
 	return NULL;
 }
 
+/* the daemon is the backend's child: gone once its child watch ran */
+static gboolean
+qsd_reaped(GPid pid)
+{
+	for (guint i = 0; i < 500 && kill(pid, 0) == 0; i++) {
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(10000);
+	}
+	return pid_gone(pid);
+}
+
 static SbxVmDisk *
 rbd_disk(const gchar *cluster, const gchar *image, const gchar *serial)
 {
@@ -652,11 +663,7 @@ test_rbd_volume(Fixture *f, gconstpointer data)
 	destroy(f);
 	trace = read_trace(f);
 	g_assert_nonnull(strstr(trace, "PUT /api/v1/vm.add-disk\nPUT /api/v1/vm.boot\n"));
-	for (guint i = 0; i < 500 && kill(pid, 0) == 0; i++) {
-		g_main_context_iteration(NULL, FALSE);
-		g_usleep(10000);
-	}
-	g_assert_true(pid_gone(pid));
+	g_assert_true(qsd_reaped(pid));
 	g_assert_false(g_file_test(socket, G_FILE_TEST_EXISTS));
 
 	/* a failed vm.create stops the daemon too */
@@ -671,6 +678,26 @@ test_rbd_volume(Fixture *f, gconstpointer data)
 	g_assert_false(g_file_test(socket, G_FILE_TEST_EXISTS));
 	g_clear_error(&error);
 	g_setenv("SBX_FAKE_CH_FAIL", "", TRUE);
+
+	/* a restarted daemon stops the export a crashed one left */
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+	pid = find_qsd(socket);
+	g_assert_cmpint(pid, >, 0);
+	{
+		g_autoptr(SbxHypervisorBackend) first = g_steal_pointer(&f->backend);
+		g_auto(GStrv) ids = NULL;
+		f->backend = g_object_new(backend_type, NULL);
+		configure(f, NULL);
+		ids = list(f);
+		g_assert_cmpuint(g_strv_length(ids), ==, 0);
+		g_signal_connect(first, "vm-exited", G_CALLBACK(on_vm_exited), f);
+		wait_exited(f);
+		g_assert_true(qsd_reaped(pid));
+		f->exited = 0;
+		sbx_hypervisor_backend_destroy_vm_async(first, "sbxtest1", NULL, on_done, f);
+		g_object_unref(wait_result(f));
+	}
 
 	/* a second rbd volume is refused: the guest could not tell them apart */
 	g_ptr_array_add(f->spec->disks, rbd_disk(cluster, "chvol2", "vol-rbd2"));

@@ -34,7 +34,7 @@ test_argv_rbd(void)
 	    "\"10.0.0.1\",\"port\":\"6789\"},{\"host\":\"10.0.0.2\",\"port\":\"3300\"},{\"host\":"
 	    "\"fd00::1\",\"port\":\"6789\"}]} --export "
 	    "type=vhost-user-blk,id=exp0,node-name=vol,addr.type=unix,addr.path=/run/x/"
-	    "disk1.sock,writable=on");
+	    "disk1.sock,writable=on --pidfile /run/x/disk1.sock.pid");
 	/* the key never on the command line (it is in /proc for everyone) */
 	g_assert_null(strstr(joined, src->auth_key));
 }
@@ -223,6 +223,8 @@ test_export_rbd(void)
 			cmdline[i] = ' ';
 	g_assert_nonnull(strstr(cmdline, "\"driver\":\"rbd\""));
 	g_assert_null(strstr(cmdline, src->auth_key));
+	/* read at start, then removed */
+	g_assert_false(g_file_test(key_file, G_FILE_TEST_EXISTS));
 	addr = g_unix_socket_address_new(socket);
 	conn = g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, &error);
 	g_assert_no_error(error);
