@@ -12,7 +12,7 @@ SBX_RUNTIME_PACKAGES=(
 	# the gateway's exposeSsh server (libssh's server API)
 	libssh-dev
 	libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
-	qemu-system-x86 qemu-utils
+	qemu-system-x86 qemu-utils qemu-system-common
 	busybox-static gettext cpio zstd dbus kmod curl
 	# the debian guest image (image/build-debian.sh) and its NAT network (libvirt runs
 	# dnsmasq and adds iptables rules)

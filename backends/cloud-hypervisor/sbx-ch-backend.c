@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <net/if.h>
 
 #include <glib/gstdio.h>
 
@@ -39,6 +40,9 @@ static const SbxConfigKey ch_config_keys[] = {
     {"PrivateTmp", SBX_CONFIG_BOOL},
     {"RestoreMode", SBX_CONFIG_ENUM, 0, 0, restore_modes},
     {"RecordDir", SBX_CONFIG_PATH},
+    {"NetworkBridge", SBX_CONFIG_STRING},
+    {"NetworkAddress", SBX_CONFIG_STRING},
+    {"StorageDaemon", SBX_CONFIG_PATH},
     {NULL},
 };
 
@@ -132,6 +136,22 @@ new_vm(SbxChBackend *self, const SbxVmSpec *spec, GTask *task)
 	return vm;
 }
 
+/* a free address on the bridge, as the qemu backend picks them */
+static guint32
+pick_address(SbxChBackend *self, const gchar *id)
+{
+	g_autoptr(GHashTable) taken = g_hash_table_new(NULL, NULL);
+	GHashTableIter iter;
+	SbxChVm *vm;
+
+	g_hash_table_iter_init(&iter, self->vms);
+	while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&vm)) {
+		if (sbx_ch_vm_get_address(vm) != 0)
+			g_hash_table_add(taken, GUINT_TO_POINTER(sbx_ch_vm_get_address(vm)));
+	}
+	return sbx_libvirt_net_ip_pick(&self->settings.net, id, taken);
+}
+
 static void
 sbx_ch_backend_start_vm_async(SbxHypervisorBackend *backend, const SbxVmSpec *spec,
 			      GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -143,8 +163,21 @@ sbx_ch_backend_start_vm_async(SbxHypervisorBackend *backend, const SbxVmSpec *sp
 
 	g_task_set_source_tag(task, sbx_ch_backend_start_vm_async);
 	vm = new_vm(self, spec, task);
-	if (vm != NULL)
-		sbx_ch_vm_start_async(vm, cancellable, on_vm_started, g_steal_pointer(&task));
+	if (vm == NULL)
+		return;
+	/* a template gets no NIC (CH restores a tap by its name): clones none yet */
+	if (spec->network && self->settings.bridge != NULL && spec->snapshot_dir == NULL) {
+		guint32 ip = pick_address(self, spec->id);
+		if (ip == 0) {
+			forget(self, vm);
+			g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+						"vm %s: no free address on bridge %s", spec->id,
+						self->settings.bridge);
+			return;
+		}
+		sbx_ch_vm_set_address(vm, ip);
+	}
+	sbx_ch_vm_start_async(vm, cancellable, on_vm_started, g_steal_pointer(&task));
 }
 
 static void
@@ -327,6 +360,57 @@ sbx_ch_backend_connect_agent_finish(SbxHypervisorBackend *backend, GAsyncResult 
 	return g_task_propagate_pointer(G_TASK(res), error);
 }
 
+/* the core puts its isolation table on it; NULL when it does not exist
+ * (then no guest gets a NIC) */
+static const gchar *
+sbx_ch_backend_get_network_bridge(SbxHypervisorBackend *backend)
+{
+	return SBX_CH_BACKEND(backend)->settings.bridge;
+}
+
+/* the tap's anti-spoofing rules pin it */
+static gchar *
+sbx_ch_backend_get_vm_address(SbxHypervisorBackend *backend, const gchar *id)
+{
+	SbxChBackend *self = SBX_CH_BACKEND(backend);
+	SbxChVm *vm = g_hash_table_lookup(self->vms, id);
+
+	if (vm == NULL || sbx_ch_vm_get_address(vm) == 0)
+		return NULL;
+	return sbx_libvirt_net_ip_to_string(sbx_ch_vm_get_address(vm));
+}
+
+/* the guests' bridge and addresses, the same keys as the qemu backend's */
+static gboolean
+configure_network(SbxChBackend *self, GKeyFile *config, const gchar *group, GError **error)
+{
+	g_autofree gchar *bridge = g_key_file_get_string(config, group, "NetworkBridge", NULL);
+	g_autofree gchar *cidr = g_key_file_get_string(config, group, "NetworkAddress", NULL);
+	g_autoptr(GError) error_local = NULL;
+
+	if (bridge == NULL)
+		bridge = g_strdup(SBX_LIBVIRT_NETWORK_BRIDGE_DEFAULT);
+	if (strlen(bridge) > 15 || !sbx_libvirt_net_name_is_valid(bridge)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "[%s] NetworkBridge: '%s' is not a valid interface name", group,
+			    bridge);
+		return FALSE;
+	}
+	if (!sbx_libvirt_net_parse_cidr(cidr != NULL ? cidr : SBX_LIBVIRT_NETWORK_ADDRESS_DEFAULT,
+					&self->settings.net, &error_local)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "[%s] NetworkAddress: %s", group, error_local->message);
+		return FALSE;
+	}
+	self->settings.net.mtu = sbx_libvirt_net_host_mtu("/");
+	g_clear_pointer(&self->settings.bridge, g_free);
+	if (if_nametoindex(bridge) == 0)
+		g_info("cloud-hypervisor: bridge %s does not exist: guests get no network", bridge);
+	else
+		self->settings.bridge = g_steal_pointer(&bridge);
+	return TRUE;
+}
+
 /* Cloud Hypervisor runs on KVM (or MSHV), never emulated */
 static const gchar *
 sbx_ch_backend_get_domain_type(SbxHypervisorBackend *backend)
@@ -352,6 +436,13 @@ sbx_ch_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, const 
 				  &self->settings.min_version, error)) {
 		g_prefix_error(error, "[%s] MinVersion: ", group);
 		return FALSE;
+	}
+	if (!configure_network(self, config, group, error))
+		return FALSE;
+	if (g_key_file_has_key(config, group, "StorageDaemon", NULL)) {
+		g_free(self->settings.qsd_binary);
+		self->settings.qsd_binary =
+		    g_key_file_get_string(config, group, "StorageDaemon", NULL);
 	}
 	/* the core checked the ranges: absent keys read as 0 */
 	if (g_key_file_has_key(config, group, "AgentPort", NULL))
@@ -408,6 +499,8 @@ sbx_ch_backend_finalize(GObject *object)
 	g_hash_table_unref(self->vms);
 	g_free(self->settings.binary);
 	g_free(self->settings.record_dir);
+	g_free(self->settings.bridge);
+	g_free(self->settings.qsd_binary);
 	g_ptr_array_unref(self->jails);
 	g_free(self->compat);
 	G_OBJECT_CLASS(sbx_ch_backend_parent_class)->finalize(object);
@@ -432,6 +525,8 @@ sbx_ch_backend_class_init(SbxChBackendClass *klass)
 	backend_class->snapshot_vm_async = sbx_ch_backend_snapshot_vm_async;
 	backend_class->restore_vm_async = sbx_ch_backend_restore_vm_async;
 	backend_class->restore_vm_finish = sbx_ch_backend_restore_vm_finish;
+	backend_class->get_network_bridge = sbx_ch_backend_get_network_bridge;
+	backend_class->get_vm_address = sbx_ch_backend_get_vm_address;
 }
 
 static void
@@ -441,6 +536,9 @@ sbx_ch_backend_init(SbxChBackend *self)
 
 	self->settings.binary =
 	    found != NULL ? g_steal_pointer(&found) : g_strdup("/usr/bin/cloud-hypervisor");
+	found = g_find_program_in_path("qemu-storage-daemon");
+	self->settings.qsd_binary =
+	    found != NULL ? g_steal_pointer(&found) : g_strdup("/usr/bin/qemu-storage-daemon");
 	sbx_ch_version_parse(SBX_CH_VERSION_MIN_DEFAULT, &self->settings.min_version, NULL);
 	self->settings.agent_port = 1024;
 	self->settings.api_timeout_sec = 30;

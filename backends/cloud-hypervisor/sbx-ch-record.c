@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 
 #include "sbx-ch-record.h"
+#include "sbx-tap.h"
 
 /* what a VMM makes in its run folder (sbx-ch-vm.c) */
 static const gchar *const vmm_files[] = {"ch-api.sock", "vsock.sock", "cloud-hypervisor.log",
@@ -63,6 +64,49 @@ kill_vmm(GPid pid, const gchar *run_dir)
 	return killed;
 }
 
+/* the qemu-storage-daemons of @run_dir's rbd volumes (their pid files,
+ * sbx-ch-qsd.c), killed when they still serve that folder */
+static void
+kill_exports(const gchar *run_dir)
+{
+	g_autoptr(GDir) d = g_dir_open(run_dir, 0, NULL);
+	const gchar *name;
+
+	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+		g_autofree gchar *path = NULL;
+		g_autofree gchar *text = NULL;
+		g_autofree gchar *socket = NULL;
+		g_autofree gchar *key = NULL;
+		g_autofree gchar *proc = NULL;
+		g_autofree gchar *cmdline = NULL;
+		gsize len = 0;
+		GPid pid;
+		gint pidfd;
+
+		if (!g_str_has_suffix(name, ".vhost.sock.pid"))
+			continue;
+		path = g_build_filename(run_dir, name, NULL);
+		socket = g_strndup(path, strlen(path) - strlen(".pid"));
+		key = g_strconcat(socket, ".key", NULL);
+		if (g_file_get_contents(path, &text, NULL, NULL) &&
+		    (pid = (GPid)g_ascii_strtoll(text, NULL, 10)) > 0 &&
+		    (pidfd = (gint)syscall(SYS_pidfd_open, pid, 0)) >= 0) {
+			proc = g_strdup_printf("/proc/%d/cmdline", (gint)pid);
+			/* still that daemon: its argv names the socket */
+			if (g_file_get_contents(proc, &cmdline, &len, NULL) &&
+			    memmem(cmdline, len, socket, strlen(socket)) != NULL &&
+			    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0)
+				g_info("stopped the qemu-storage-daemon (pid %d) of %s a previous "
+				       "sandboxd left running",
+				       (gint)pid, socket);
+			close(pidfd);
+		}
+		g_unlink(path);
+		g_unlink(socket);
+		g_unlink(key);
+	}
+}
+
 guint
 sbx_ch_record_reap(const gchar *dir, GHashTable *live)
 {
@@ -81,6 +125,7 @@ sbx_ch_record_reap(const gchar *dir, GHashTable *live)
 		if (g_file_get_contents(path, &text, NULL, NULL) &&
 		    g_strv_length(lines = g_strsplit(text, "\n", 3)) >= 2 &&
 		    g_path_is_absolute(lines[1])) {
+			kill_exports(lines[1]);
 			pid = (GPid)g_ascii_strtoll(lines[0], NULL, 10);
 			if (pid > 0 && kill_vmm(pid, lines[1])) {
 				g_info("vm %s: stopped the cloud-hypervisor (pid %d) a previous "
@@ -93,6 +138,11 @@ sbx_ch_record_reap(const gchar *dir, GHashTable *live)
 				    g_build_filename(lines[1], vmm_files[i], NULL);
 				g_unlink(f);
 			}
+		}
+		/* its tap is persistent: it outlives a crashed daemon */
+		{
+			g_autofree gchar *tap = sbx_tap_name(name);
+			sbx_tap_release(tap);
 		}
 		g_unlink(path);
 	}

@@ -34,6 +34,33 @@ sbx_ch_vm_config_cmdline(const gchar *cmdline, guint agent_port)
 			       cmdline != NULL && cmdline[0] != '\0' ? " " : "", agent_port);
 }
 
+gchar *
+sbx_ch_vm_config_cmdline_alias_volume(const gchar *cmdline, const gchar *serial, const gchar *alias)
+{
+	g_auto(GStrv) words = g_strsplit(cmdline != NULL ? cmdline : "", " ", -1);
+	g_autofree gchar *prefix = g_strconcat(serial, ":", NULL);
+
+	for (guint i = 0; words[i] != NULL; i++) {
+		g_auto(GStrv) items = NULL;
+		if (!g_str_has_prefix(words[i], SBX_CMDLINE_VOL "="))
+			continue;
+		items = g_strsplit(words[i] + strlen(SBX_CMDLINE_VOL "="), ",", -1);
+		for (guint j = 0; items[j] != NULL; j++) {
+			if (g_str_has_prefix(items[j], prefix)) {
+				gchar *item = g_strconcat(alias, items[j] + strlen(serial), NULL);
+				g_free(items[j]);
+				items[j] = item;
+			}
+		}
+		g_free(words[i]);
+		{
+			g_autofree gchar *value = g_strjoinv(",", items);
+			words[i] = g_strconcat(SBX_CMDLINE_VOL "=", value, NULL);
+		}
+	}
+	return g_strjoinv(" ", words);
+}
+
 JsonNode *
 sbx_ch_vm_config_disk_to_json(const SbxChDisk *disk, const SbxChVersion *version)
 {
@@ -88,7 +115,12 @@ sbx_ch_vm_config_build(const SbxChVmConfig *config)
 {
 	const SbxVmSpec *spec = config->spec;
 	g_autoptr(JsonBuilder) b = json_builder_new();
-	g_autofree gchar *cmdline = sbx_ch_vm_config_cmdline(spec->cmdline, config->agent_port);
+	g_autofree gchar *words =
+	    config->net_cmdline == NULL
+		? g_strdup(spec->cmdline)
+		: g_strjoin(spec->cmdline != NULL && spec->cmdline[0] != '\0' ? " " : "",
+			    spec->cmdline != NULL ? spec->cmdline : "", config->net_cmdline, NULL);
+	g_autofree gchar *cmdline = sbx_ch_vm_config_cmdline(words, config->agent_port);
 
 	json_builder_begin_object(b);
 
@@ -130,6 +162,25 @@ sbx_ch_vm_config_build(const SbxChVmConfig *config)
 		json_builder_set_member_name(b, "disks");
 		json_builder_begin_array(b);
 		json_builder_add_value(b, sbx_ch_vm_config_disk_to_json(root, &config->version));
+		json_builder_end_array(b);
+	}
+
+	if (config->tap != NULL) {
+		/* a tap CH opens by name (vm.create takes no fds): up already, so
+		 * the jailed VMM needs no CAP_NET_ADMIN; no ip/mtu/host_mac, which
+		 * CH would set on it; one queue pair, as the tap is not multi-queue */
+		json_builder_set_member_name(b, "net");
+		json_builder_begin_array(b);
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "id");
+		json_builder_add_string_value(b, "net0");
+		json_builder_set_member_name(b, "tap");
+		json_builder_add_string_value(b, config->tap);
+		json_builder_set_member_name(b, "mac");
+		json_builder_add_string_value(b, config->mac);
+		json_builder_set_member_name(b, "num_queues");
+		json_builder_add_int_value(b, 2);
+		json_builder_end_object(b);
 		json_builder_end_array(b);
 	}
 

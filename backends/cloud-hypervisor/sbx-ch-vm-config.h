@@ -33,10 +33,17 @@ typedef struct {
 	const gchar *vsock_socket; /* the hybrid vsock's unix socket */
 	guint agent_port;	   /* the vsock port the agent listens on */
 	GPtrArray *volumes;	   /* SbxChDisk, attached with vm.add-disk, or NULL */
+	const gchar *tap;	   /* the guest's NIC: a tap the backend made, or NULL */
+	const gchar *mac;	   /* the guest's MAC on it */
+	const gchar *net_cmdline;  /* its address for the agent (sbx.ip=...), or NULL */
 } SbxChVmConfig;
 
 /* the agent's transport on the kernel command line */
 gchar *sbx_ch_vm_config_cmdline(const gchar *cmdline, guint agent_port);
+/* @cmdline with the sbx.vol= entry of volume @serial naming @alias instead:
+ * the serial the guest will see on that disk */
+gchar *sbx_ch_vm_config_cmdline_alias_volume(const gchar *cmdline, const gchar *serial,
+					     const gchar *alias);
 JsonNode *sbx_ch_vm_config_build(const SbxChVmConfig *config);
 JsonNode *sbx_ch_vm_config_disk_to_json(const SbxChDisk *disk, const SbxChVersion *version);
 

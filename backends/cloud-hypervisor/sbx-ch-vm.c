@@ -8,12 +8,14 @@
 #include <glib/gstdio.h>
 
 #include "sbx-ch-overlay.h"
+#include "sbx-ch-qsd.h"
 #include "sbx-ch-record.h"
 #include "sbx-ch-snapshot.h"
 #include "sbx-ch-spawn.h"
 #include "sbx-ch-vm-config.h"
 #include "sbx-ch-vm.h"
 #include "sbx-ch-vsock.h"
+#include "sbx-tap.h"
 
 /* how long one agent probe may take, and the pause between probes */
 #define PROBE_TIMEOUT_MS 1000
@@ -49,7 +51,30 @@ struct _SbxChVm {
 	gboolean restoring;	      /* from spec->snapshot_dir, not booted */
 	gboolean overlay_in_snapshot; /* a template's: the clones' frozen layer */
 	gchar *restore_dir;
+	guint32 ip;	    /* the guest's address on the bridge, 0: no NIC */
+	gchar *tap;	    /* its tap's name */
+	gboolean tap_made;  /* the tap and its anti-spoofing rules are there */
+	GPtrArray *exports; /* Export: rbd volumes through qemu-storage-daemon */
+	guint next_export;
 };
+
+/* one rbd volume exported as vhost-user-blk */
+typedef struct {
+	const SbxDiskSource *source; /* borrowed from the spec */
+	gboolean read_only;
+	gchar *socket;
+	guint index;
+	SbxChQsd *qsd; /* running, or NULL */
+} Export;
+
+static void
+export_free(Export *e)
+{
+	if (e->qsd != NULL)
+		sbx_ch_qsd_stop(e->qsd);
+	g_free(e->socket);
+	g_free(e);
+}
 
 static void
 vm_clear(SbxChVm *vm)
@@ -65,9 +90,13 @@ vm_clear(SbxChVm *vm)
 	g_clear_handle_id(&vm->child_watch, g_source_remove);
 	g_ptr_array_unref(vm->destroy_tasks);
 	g_ptr_array_unref(vm->volumes);
+	g_ptr_array_unref(vm->exports);
 	sbx_vm_spec_free(vm->spec);
 	g_free(vm->settings.binary);
 	g_free(vm->settings.record_dir);
+	g_free(vm->settings.bridge);
+	g_free(vm->settings.qsd_binary);
+	g_free(vm->tap);
 	g_free(vm->api_socket);
 	g_free(vm->vsock_socket);
 	g_free(vm->overlay);
@@ -106,6 +135,53 @@ sbx_ch_vm_get_vsock_socket(SbxChVm *vm)
 	return vm->vsock_socket;
 }
 
+guint32
+sbx_ch_vm_get_address(SbxChVm *vm)
+{
+	return vm->ip;
+}
+
+void
+sbx_ch_vm_set_address(SbxChVm *vm, guint32 ip)
+{
+	vm->ip = ip;
+}
+
+/* an rbd volume: a vhost-user-blk export the guest finds by the serial
+ * every such export reports, so one per sandbox (README) */
+static gboolean
+export_from_spec(SbxChVm *vm, SbxVmDisk *d, SbxChDisk *disk, guint index, GError **error)
+{
+	Export *e;
+	g_autofree gchar *cmdline = NULL;
+
+	if (d->source->pool == NULL || d->source->image == NULL) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "volume %s: an rbd volume needs a pool and an image", d->serial);
+		return FALSE;
+	}
+	if (vm->exports->len > 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    "volume %s: one rbd volume per cloud-hypervisor sandbox: every "
+			    "vhost-user-blk export reports the serial " SBX_CH_QSD_SERIAL,
+			    d->serial);
+		return FALSE;
+	}
+	e = g_new0(Export, 1);
+	e->source = d->source;
+	e->read_only = d->read_only || d->source->read_only;
+	e->index = index;
+	e->socket = g_strdup_printf("%s/%s.vhost.sock", vm->spec->run_dir, disk->id);
+	g_ptr_array_add(vm->exports, e);
+	disk->vhost_socket = g_strdup(e->socket);
+	disk->serial = g_strdup(d->serial);
+	cmdline =
+	    sbx_ch_vm_config_cmdline_alias_volume(vm->spec->cmdline, d->serial, SBX_CH_QSD_SERIAL);
+	g_free(vm->spec->cmdline);
+	vm->spec->cmdline = g_steal_pointer(&cmdline);
+	return TRUE;
+}
+
 static gboolean
 volumes_from_spec(SbxChVm *vm, GError **error)
 {
@@ -114,11 +190,16 @@ volumes_from_spec(SbxChVm *vm, GError **error)
 		g_autofree gchar *id = g_strdup_printf("disk%u", i + 1);
 		g_autoptr(SbxChDisk) disk = sbx_ch_vm_config_disk_new(id);
 
+		if (d->source != NULL && d->source->kind == SBX_DISK_SOURCE_RBD) {
+			if (!export_from_spec(vm, d, disk, i, error))
+				return FALSE;
+			g_ptr_array_add(vm->volumes, g_steal_pointer(&disk));
+			continue;
+		}
 		if (d->source == NULL || d->source->kind != SBX_DISK_SOURCE_FILE) {
-			/* rbd needs a vhost-user-blk export: see README */
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-				    "volume %s: only file volumes (qcow2, raw) attach to "
-				    "cloud-hypervisor sandboxes so far",
+				    "volume %s: only file and rbd volumes attach to "
+				    "cloud-hypervisor sandboxes",
 				    d->serial);
 			return FALSE;
 		}
@@ -142,6 +223,10 @@ sbx_ch_vm_new(const SbxVmSpec *spec, const SbxChSettings *settings, SbxChVmExite
 	vm->settings = *settings;
 	vm->settings.binary = g_strdup(settings->binary);
 	vm->settings.record_dir = g_strdup(settings->record_dir);
+	vm->settings.bridge = g_strdup(settings->bridge);
+	vm->settings.qsd_binary = g_strdup(settings->qsd_binary);
+	vm->exports = g_ptr_array_new_with_free_func((GDestroyNotify)export_free);
+	vm->tap = sbx_tap_name(spec->id);
 	vm->api_socket = g_build_filename(spec->run_dir, "ch-api.sock", NULL);
 	vm->vsock_socket = g_build_filename(spec->run_dir, "vsock.sock", NULL);
 	vm->log_path = g_build_filename(spec->run_dir, "cloud-hypervisor.log", NULL);
@@ -163,6 +248,14 @@ remove_files(SbxChVm *vm)
 	if (vm->files_removed)
 		return;
 	vm->files_removed = TRUE;
+	/* the exports' daemons go with the files (their sockets are there) */
+	g_ptr_array_set_size(vm->exports, 0);
+	if (vm->settings.record_dir != NULL && (vm->pid == 0 || vm->exited))
+		sbx_ch_record_remove(vm->settings.record_dir, vm->spec->id);
+	if (vm->tap_made) {
+		vm->tap_made = FALSE;
+		sbx_tap_release(vm->tap);
+	}
 	if (vm->restore_dir != NULL)
 		sbx_ch_snapshot_remove_restore(vm->restore_dir);
 	for (guint i = 0; i < G_N_ELEMENTS(paths); i++) {
@@ -244,7 +337,8 @@ on_exited(GPid pid, gint status, gpointer user_data)
 		WIFSIGNALED(status) ? "signal" : "status",
 		WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	sbx_jail_remove_cgroup(vm->settings.jail, vm->spec->id);
-	if (vm->settings.record_dir != NULL)
+	/* the tap and the exports stay until destroy: so does the record */
+	if (vm->settings.record_dir != NULL && vm->files_removed)
 		sbx_ch_record_remove(vm->settings.record_dir, vm->spec->id);
 	/* the process is the final word, whatever the events said */
 	switch (vm->state) {
@@ -461,6 +555,8 @@ on_pinged(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	g_autoptr(SbxChVm) vm = user_data;
 	g_autoptr(JsonNode) body = NULL;
+	g_autofree gchar *mac = NULL;
+	g_autofree gchar *words = NULL;
 	GError *error = NULL;
 	SbxChVmConfig config = {0};
 
@@ -478,6 +574,13 @@ on_pinged(GObject *source, GAsyncResult *res, gpointer user_data)
 	config.vsock_socket = vm->vsock_socket;
 	config.agent_port = vm->settings.agent_port;
 	config.volumes = vm->volumes;
+	if (vm->tap_made) {
+		mac = sbx_libvirt_net_mac_for_ip(vm->ip);
+		words = sbx_libvirt_net_cmdline(&vm->settings.net, vm->ip);
+		config.tap = vm->tap;
+		config.mac = mac;
+		config.net_cmdline = words;
+	}
 	body = sbx_ch_vm_config_build(&config);
 	/* CH binds the vsock socket at boot and fails if a stale one is there */
 	g_unlink(vm->vsock_socket);
@@ -539,6 +642,138 @@ spawn_vmm(SbxChVm *vm)
 			      sbx_ch_vm_ref(vm));
 }
 
+typedef struct {
+	gchar *tap;
+	gchar *bridge;
+	gchar *mac;
+	gchar *ip;
+	uid_t owner;
+} TapSetup;
+
+static void
+tap_setup_free(TapSetup *t)
+{
+	g_free(t->tap);
+	g_free(t->bridge);
+	g_free(t->mac);
+	g_free(t->ip);
+	g_free(t);
+}
+
+/* ioctls, netlink and nft: off the main loop */
+static void
+tap_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+	TapSetup *t = task_data;
+	GError *error = NULL;
+
+	if (!sbx_tap_create(t->tap, t->bridge, t->owner, &error)) {
+		g_task_return_error(task, error);
+		return;
+	}
+	if (!sbx_tap_guard(t->tap, t->mac, t->ip, &error)) {
+		sbx_tap_delete(t->tap, NULL);
+		sbx_tap_unguard(t->tap);
+		g_task_return_error(task, error);
+		return;
+	}
+	g_task_return_boolean(task, TRUE);
+}
+
+static void
+on_tap_made(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(SbxChVm) vm = user_data;
+	GError *error = NULL;
+
+	if (!g_task_propagate_boolean(G_TASK(res), &error)) {
+		start_fail(vm, error);
+		return;
+	}
+	if (vm->start_task == NULL || vm->files_removed) {
+		/* the start failed or was destroyed meanwhile: nothing owns it */
+		sbx_tap_release(vm->tap);
+		return;
+	}
+	vm->tap_made = TRUE;
+	spawn_vmm(vm);
+}
+
+/* the guest's NIC: a persistent tap the jailed VMM opens by name */
+static void
+make_tap(SbxChVm *vm)
+{
+	g_autoptr(GTask) task = NULL;
+	TapSetup *t;
+
+	if (vm->ip == 0 || vm->settings.bridge == NULL) {
+		spawn_vmm(vm);
+		return;
+	}
+	if (start_cancelled(vm))
+		return;
+	t = g_new0(TapSetup, 1);
+	t->tap = g_strdup(vm->tap);
+	t->bridge = g_strdup(vm->settings.bridge);
+	t->mac = sbx_libvirt_net_mac_for_ip(vm->ip);
+	t->ip = sbx_libvirt_net_ip_to_string(vm->ip);
+	t->owner = sbx_jail_get_uid(vm->settings.jail);
+	task = g_task_new(NULL, NULL, on_tap_made, sbx_ch_vm_ref(vm));
+	g_task_set_task_data(task, t, (GDestroyNotify)tap_setup_free);
+	g_task_run_in_thread(task, tap_thread);
+}
+
+static void start_next_export(SbxChVm *vm);
+
+static void
+on_export_started(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(SbxChVm) vm = user_data;
+	GError *error = NULL;
+	SbxChQsd *qsd = sbx_ch_qsd_start_finish(res, &error);
+	Export *e;
+
+	if (qsd == NULL) {
+		g_prefix_error(&error, "rbd volume: ");
+		start_fail(vm, error);
+		return;
+	}
+	if (vm->start_task == NULL || vm->next_export > vm->exports->len) {
+		/* the start failed meanwhile: nothing owns it */
+		sbx_ch_qsd_stop(qsd);
+		return;
+	}
+	e = g_ptr_array_index(vm->exports, vm->next_export - 1);
+	e->qsd = qsd;
+	start_next_export(vm);
+}
+
+/* each rbd volume's qemu-storage-daemon, one after the other, then the tap */
+static void
+start_next_export(SbxChVm *vm)
+{
+	GError *error = NULL;
+	Export *e;
+	g_autofree gchar *name = NULL;
+
+	if (start_cancelled(vm))
+		return;
+	if (vm->next_export >= vm->exports->len) {
+		make_tap(vm);
+		return;
+	}
+	/* the daemon runs as the VMM's user and makes its socket there */
+	if (vm->next_export == 0 && !sbx_jail_chown(vm->settings.jail, vm->spec->run_dir, &error)) {
+		start_fail(vm, error);
+		return;
+	}
+	e = g_ptr_array_index(vm->exports, vm->next_export++);
+	name = g_strdup_printf("%s-vol%u", vm->spec->id, e->index + 1);
+	sbx_ch_qsd_start_async(vm->settings.jail, name, vm->settings.qsd_binary, e->source,
+			       e->read_only, e->socket, vm->start_cancellable, on_export_started,
+			       sbx_ch_vm_ref(vm));
+}
+
 static void
 on_overlay(GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -550,7 +785,7 @@ on_overlay(GObject *source, GAsyncResult *res, gpointer user_data)
 		start_fail(vm, error);
 		return;
 	}
-	spawn_vmm(vm);
+	start_next_export(vm);
 }
 
 static void
@@ -590,7 +825,7 @@ sbx_ch_vm_start_async(SbxChVm *vm, GCancellable *cancellable, GAsyncReadyCallbac
 		base = g_strdup(vm->spec->root_disk);
 	}
 	if (base == NULL) {
-		spawn_vmm(vm);
+		start_next_export(vm);
 		return;
 	}
 	/* a template's overlay is the snapshot's frozen layer once taken */

@@ -9,6 +9,7 @@
 #include "sbx-ch-events.h"
 #include "sbx-ch-version.h"
 #include "sbx-jail.h"
+#include "sbx-libvirt-net.h"
 #include "sbx-vm-spec.h"
 
 G_BEGIN_DECLS
@@ -30,6 +31,9 @@ typedef struct {
 	guint graceful_stop_sec;
 	gboolean restore_on_demand; /* vm.restore memory_restore_mode OnDemand (v52+) */
 	gchar *record_dir;	    /* where each running VMM is recorded (sbx-ch-record.c) */
+	gchar *bridge;		    /* the guests' tap bridge, or NULL: no network */
+	gchar *qsd_binary;	    /* qemu-storage-daemon, for rbd volumes */
+	SbxLibvirtNetInfo net;	    /* its addresses */
 } SbxChSettings;
 
 typedef struct _SbxChVm SbxChVm;
@@ -47,6 +51,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxChVm, sbx_ch_vm_unref)
 const gchar *sbx_ch_vm_get_id(SbxChVm *vm);
 SbxChVmState sbx_ch_vm_get_state(SbxChVm *vm);
 const gchar *sbx_ch_vm_get_vsock_socket(SbxChVm *vm);
+/* the guest's address on the bridge (host order), or 0 without a NIC */
+guint32 sbx_ch_vm_get_address(SbxChVm *vm);
+/* before start: the guest gets a tap on settings->bridge with address @ip */
+void sbx_ch_vm_set_address(SbxChVm *vm, guint32 ip);
 
 /* overlay, VMM, ping, vm.create, vm.add-disk, vm.boot, vm.info, then the
  * agent's vsock port answering; on failure everything is gone again */

@@ -22,7 +22,7 @@
 #include "sbx-qemu-qmp.h"
 #include "sbx-qemu-record.h"
 #include "sbx-qemu-snapshot.h"
-#include "sbx-qemu-tap.h"
+#include "sbx-tap.h"
 
 #define QMP_NAME "qmp.sock"
 #define OVERLAY_NAME "root.qcow2"
@@ -146,8 +146,8 @@ cleanup_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *c
 	if (cgroup != NULL)
 		sbx_jail_remove_cgroup(self->jail, cgroup);
 	if (ip != 0) {
-		g_autofree gchar *tap = sbx_qemu_tap_name(id);
-		sbx_qemu_tap_unguard(tap);
+		g_autofree gchar *tap = sbx_tap_name(id);
+		sbx_tap_unguard(tap);
 	}
 	sbx_qemu_record_remove(self->record_dir, id);
 	g_task_return_boolean(task, TRUE);
@@ -567,7 +567,7 @@ spawn_qemu(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, Launche
 		args.nic = TRUE;
 		/* a template's NIC stays unplugged: clones get a tap and an address */
 		if (mode != LAUNCH_TEMPLATE) {
-			g_autofree gchar *tap = sbx_qemu_tap_name(spec->id);
+			g_autofree gchar *tap = sbx_tap_name(spec->id);
 			l->ip = reserve_ip(self, spec->id);
 			if (l->ip == 0) {
 				g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
@@ -575,14 +575,14 @@ spawn_qemu(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, Launche
 					    self->bridge);
 				return FALSE;
 			}
-			args.tap_fd = sbx_qemu_tap_open(tap, self->bridge, error);
+			args.tap_fd = sbx_tap_open(tap, self->bridge, error);
 			if (args.tap_fd < 0)
 				return FALSE;
 			l->fds.fds[l->fds.n_fds++] = args.tap_fd;
 			mac = sbx_libvirt_net_mac_for_ip(l->ip);
 			{
 				g_autofree gchar *ip = sbx_libvirt_net_ip_to_string(l->ip);
-				if (!sbx_qemu_tap_guard(tap, mac, ip, error))
+				if (!sbx_tap_guard(tap, mac, ip, error))
 					return FALSE;
 				l->guarded = TRUE;
 			}
@@ -665,8 +665,8 @@ launch(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, guint32 *ip
 	fd_list_close(&l.fds, l.memfd);
 	if (!ok) {
 		if (l.guarded) {
-			g_autofree gchar *tap = sbx_qemu_tap_name(spec->id);
-			sbx_qemu_tap_unguard(tap);
+			g_autofree gchar *tap = sbx_tap_name(spec->id);
+			sbx_tap_unguard(tap);
 		}
 		forget_vm(self, spec->id);
 		return FALSE;
@@ -918,8 +918,8 @@ reap_record(SbxQemuBackend *self, SbxQemuRecord *rec)
 	if (rec->cgroup != NULL)
 		sbx_jail_remove_cgroup(self->jail, rec->cgroup);
 	if (rec->ip != 0) {
-		g_autofree gchar *tap = sbx_qemu_tap_name(rec->id);
-		sbx_qemu_tap_unguard(tap);
+		g_autofree gchar *tap = sbx_tap_name(rec->id);
+		sbx_tap_unguard(tap);
 	}
 	if (rec->run_dir != NULL && g_path_is_absolute(rec->run_dir)) {
 		g_autofree gchar *overlay = g_build_filename(rec->run_dir, OVERLAY_NAME, NULL);

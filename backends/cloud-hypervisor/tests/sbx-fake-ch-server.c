@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+
+#include <gio/gunixsocketaddress.h>
 
 #include "sbx-fake-ch-server.h"
 
@@ -32,6 +37,7 @@ struct _FakeChServer {
 	gboolean exiting;
 	GCancellable *cancellable; /* every connection's I/O */
 	GList *conns;
+	GArray *tap_fds; /* the taps the booted VM holds, as CH does */
 };
 
 typedef struct {
@@ -175,6 +181,55 @@ qcow2_has_backing(const gchar *path, gboolean *is_qcow2)
 	return backing != 0;
 }
 
+static gboolean
+vhost_user_reachable(const gchar *path)
+{
+	g_autoptr(GSocketClient) client = g_socket_client_new();
+	g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
+	g_autoptr(GSocketConnection) conn =
+	    g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, NULL);
+
+	return conn != NULL;
+}
+
+/* CH opens a named tap itself (net_util open_tap): with a vnet header,
+ * multi-queue only for more than one queue pair; it must be there already
+ * when CH may not create taps (no CAP_NET_ADMIN in a jail) */
+static gboolean
+open_taps(FakeChServer *self, JsonObject *config, gchar **root)
+{
+	JsonArray *nets = json_object_has_member(config, "net")
+			      ? json_object_get_array_member(config, "net")
+			      : NULL;
+
+	for (guint i = 0; nets != NULL && i < json_array_get_length(nets); i++) {
+		JsonObject *n = json_array_get_object_element(nets, i);
+		const gchar *tap = json_object_get_string_member_with_default(n, "tap", NULL);
+		gint64 queues = json_object_get_int_member_with_default(n, "num_queues", 2);
+		struct ifreq ifr = {0};
+		int fd;
+
+		if (tap == NULL || strlen(tap) >= IFNAMSIZ) {
+			*root = g_strdup("Error creating Net: no usable tap name");
+			return FALSE;
+		}
+		fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+		ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+		if (queues > 2)
+			ifr.ifr_flags |= IFF_MULTI_QUEUE;
+		g_strlcpy(ifr.ifr_name, tap, IFNAMSIZ);
+		if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) != 0) {
+			*root = g_strdup_printf("Error creating Net: Failed to open tap %s: %s",
+						tap, g_strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return FALSE;
+		}
+		g_array_append_val(self->tap_fds, fd);
+	}
+	return TRUE;
+}
+
 /* what Vm::new / config.validate() check at boot time, for what we send */
 static gboolean
 validate_config(FakeChServer *self, JsonObject *config, gchar **top, gchar **root)
@@ -217,6 +272,13 @@ validate_config(FakeChServer *self, JsonObject *config, gchar **top, gchar **roo
 						 "VhostUserRequiresSharedMemory");
 				return FALSE;
 			}
+			/* CH connects to the backend's socket when it makes the device */
+			if (!vhost_user_reachable(json_object_get_string_member_with_default(
+				d, "vhost_socket", ""))) {
+				*root = g_strdup("Error creating vhost-user-blk: Failed to connect "
+						 "to the vhost-user socket");
+				return FALSE;
+			}
 			continue;
 		}
 		if (path == NULL || !g_file_test(path, G_FILE_TEST_EXISTS)) {
@@ -239,6 +301,8 @@ validate_config(FakeChServer *self, JsonObject *config, gchar **top, gchar **roo
 			return FALSE;
 		}
 	}
+	if (!open_taps(self, config, root))
+		return FALSE;
 	g_clear_pointer(top, g_free);
 	return TRUE;
 }
@@ -761,6 +825,7 @@ fake_ch_server_new(GSocket *listener, const SbxChVersion *version, gint event_fd
 	self->event_fd = event_fd;
 	self->started = g_get_monotonic_time();
 	self->requests = g_ptr_array_new_with_free_func(g_free);
+	self->tap_fds = g_array_new(FALSE, FALSE, sizeof(int));
 	self->cancellable = g_cancellable_new();
 	self->service = g_socket_service_new();
 	if (!g_socket_listener_add_socket(G_SOCKET_LISTENER(self->service), listener, NULL, &error))
@@ -794,6 +859,9 @@ fake_ch_server_free(FakeChServer *self)
 	g_free(self->last_raw);
 	g_free(self->fail_endpoint);
 	g_free(self->fail_message);
+	for (guint i = 0; i < self->tap_fds->len; i++)
+		close(g_array_index(self->tap_fds, int, i));
+	g_array_unref(self->tap_fds);
 	g_free(self);
 }
 

@@ -223,10 +223,10 @@ list(Fixture *f)
 	return ids;
 }
 
-/* the VMM's pid, from its own vmm.ping (plain blocking HTTP: the VMM is
- * another process) */
-static GPid
-vmm_pid(Fixture *f)
+/* GET @endpoint of the VMM's API (plain blocking HTTP: the VMM is another
+ * process); the answer's JSON object */
+static JsonObject *
+api_get(Fixture *f, const gchar *endpoint)
 {
 	g_autofree gchar *path = g_build_filename(f->run_dir, "ch-api.sock", NULL);
 	g_autoptr(GSocketClient) client = g_socket_client_new();
@@ -234,9 +234,9 @@ vmm_pid(Fixture *f)
 	g_autoptr(GSocketConnection) conn = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonParser) parser = json_parser_new();
-	const gchar *req = "GET /api/v1/vmm.ping HTTP/1.1\r\nHost: localhost\r\n\r\n";
-	gchar buf[1024];
-	gsize got = 0;
+	g_autofree gchar *req =
+	    g_strdup_printf("GET /api/v1/%s HTTP/1.1\r\nHost: localhost\r\n\r\n", endpoint);
+	g_autoptr(GString) buf = g_string_new(NULL);
 	const gchar *body;
 
 	conn = g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, &error);
@@ -244,19 +244,26 @@ vmm_pid(Fixture *f)
 	g_assert_true(g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)),
 						req, strlen(req), NULL, NULL, &error));
 	/* the answer ends with its JSON object */
-	while (got == 0 || buf[got - 1] != '}') {
+	while (buf->len == 0 || buf->str[buf->len - 1] != '}') {
+		gchar chunk[1024];
 		gssize n = g_input_stream_read(g_io_stream_get_input_stream(G_IO_STREAM(conn)),
-					       buf + got, sizeof(buf) - 1 - got, NULL, &error);
+					       chunk, sizeof(chunk), NULL, &error);
 		g_assert_no_error(error);
 		g_assert_cmpint(n, >, 0);
-		got += (gsize)n;
+		g_string_append_len(buf, chunk, n);
 	}
-	buf[got] = '\0';
-	g_assert_true(g_str_has_prefix(buf, "HTTP/1.1 200 OK\r\n"));
-	body = strstr(buf, "\r\n\r\n") + 4;
+	g_assert_true(g_str_has_prefix(buf->str, "HTTP/1.1 200 OK\r\n"));
+	body = strstr(buf->str, "\r\n\r\n") + 4;
 	g_assert_true(json_parser_load_from_data(parser, body, -1, &error));
-	return (GPid)json_object_get_int_member(json_node_get_object(json_parser_get_root(parser)),
-						"pid");
+	return json_object_ref(json_node_get_object(json_parser_get_root(parser)));
+}
+
+/* the VMM's pid, from its own vmm.ping */
+static GPid
+vmm_pid(Fixture *f)
+{
+	g_autoptr(JsonObject) ping = api_get(f, "vmm.ping");
+	return (GPid)json_object_get_int_member(ping, "pid");
 }
 
 static gboolean
@@ -521,13 +528,333 @@ test_volumes(Fixture *f, gconstpointer data)
 				       "PUT /api/v1/vm.boot\n"));
 	g_unlink(vol);
 
-	/* rbd needs a vhost-user export the backend does not run yet: refused */
+	/* rbd volumes without pool and image are refused before anything runs */
 	disk = sbx_vm_disk_new();
 	disk->source = sbx_disk_source_new(SBX_DISK_SOURCE_RBD);
 	disk->serial = g_strdup("vol2");
 	g_ptr_array_add(f->spec->disks, disk);
 	g_assert_false(start(f, NULL, &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+	destroy(f);
+}
+
+static gboolean run_quiet(const gchar *command);
+
+/* the pid of the qemu-storage-daemon serving @socket, or 0 */
+static GPid
+find_qsd(const gchar *socket)
+{
+	g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+	const gchar *name;
+
+	while ((name = g_dir_read_name(proc)) != NULL) {
+		g_autofree gchar *path = g_strdup_printf("/proc/%s/cmdline", name);
+		g_autofree gchar *text = NULL;
+		gsize len = 0;
+		if (!g_ascii_isdigit(name[0]) || !g_file_get_contents(path, &text, &len, NULL) ||
+		    len == 0)
+			continue;
+		for (gsize i = 0; i + 1 < len; i++)
+			if (text[i] == '\0')
+				text[i] = ' ';
+		if (g_str_has_prefix(text, "/") && strstr(text, "qemu-storage-daemon ") != NULL &&
+		    memmem(text, len, socket, strlen(socket)) != NULL)
+			return (GPid)g_ascii_strtoll(name, NULL, 10);
+	}
+	return 0;
+}
+
+static gchar *
+ceph_value(const gchar *path, const gchar *key)
+{
+	g_autofree gchar *text = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	lines = g_strsplit(text, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		gchar *line = g_strstrip(lines[i]);
+		if (g_str_has_prefix(line, key) && strchr(line, '=') != NULL)
+			return g_strdup(g_strstrip(strchr(line, '=') + 1));
+	}
+	g_error("%s: no %s", path, key);
+	return NULL;
+}
+
+/* the daemon is the backend's child: gone once its child watch ran */
+static gboolean
+qsd_reaped(GPid pid)
+{
+	for (guint i = 0; i < 500 && kill(pid, 0) == 0; i++) {
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(10000);
+	}
+	return pid_gone(pid);
+}
+
+static SbxVmDisk *
+rbd_disk(const gchar *cluster, const gchar *image, const gchar *serial)
+{
+	g_autofree gchar *conf = g_build_filename(cluster, "ceph.conf", NULL);
+	g_autofree gchar *keyring = g_build_filename(cluster, "keyring", NULL);
+	g_autofree gchar *mon = ceph_value(conf, "mon host");
+	SbxVmDisk *disk = sbx_vm_disk_new();
+	gchar *monitors[2] = {g_str_has_prefix(mon, "v1:") ? mon + 3 : mon, NULL};
+
+	disk->source = sbx_disk_source_new(SBX_DISK_SOURCE_RBD);
+	disk->source->pool = g_strdup("rbd");
+	disk->source->image = g_strdup(image);
+	disk->source->auth_user = g_strdup("admin");
+	disk->source->auth_key = ceph_value(keyring, "key");
+	disk->source->monitors = g_strdupv(monitors);
+	disk->serial = g_strdup(serial);
+	return disk;
+}
+
+/* an rbd volume of a real throwaway cluster (scripts/ceph-dev.sh): a real
+ * qemu-storage-daemon exports it, the VMM gets the vhost-user socket (the
+ * fake connects to it as CH does), the guest is told the export's serial;
+ * the daemon and its files are gone after destroy and after a failed start */
+static void
+test_rbd_volume(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *cluster = g_build_filename(f->dir, "ceph", NULL);
+	g_autofree gchar *conf = g_build_filename(cluster, "ceph.conf", NULL);
+	g_autofree gchar *up = g_strdup_printf("%s up %s", CEPH_DEV_SH, cluster);
+	g_autofree gchar *down = g_strdup_printf("%s down %s", CEPH_DEV_SH, cluster);
+	g_autofree gchar *create = g_strdup_printf("rbd -c %s create rbd/chvol --size 16M", conf);
+	g_autofree gchar *socket = g_build_filename(f->run_dir, "disk1.vhost.sock", NULL);
+	g_autofree gchar *console = NULL;
+	g_autofree gchar *trace = NULL;
+	g_autoptr(JsonObject) info = NULL;
+	g_autoptr(GError) error = NULL;
+	JsonObject *config;
+	JsonArray *disks;
+	JsonObject *vhost = NULL;
+	GPid pid;
+
+	g_assert_true(run_quiet(up));
+	g_assert_true(run_quiet(create));
+	g_free(f->spec->cmdline);
+	f->spec->cmdline = g_strdup("console=ttyS0 sbx.vol=vol-rbd:/data:rw");
+	f->spec->disks = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_vm_disk_free);
+	g_ptr_array_add(f->spec->disks, rbd_disk(cluster, "chvol", "vol-rbd"));
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+
+	pid = find_qsd(socket);
+	g_assert_cmpint(pid, >, 0);
+	g_assert_true(g_file_get_contents(f->spec->console_log, &console, NULL, NULL));
+	g_assert_nonnull(strstr(console, "sbx.vol=vhost_user_blk:/data:rw"));
+	info = api_get(f, "vm.info");
+	config = json_object_get_object_member(info, "config");
+	g_assert_true(json_object_get_boolean_member(
+	    json_object_get_object_member(config, "memory"), "shared"));
+	disks = json_object_get_array_member(config, "disks");
+	for (guint i = 0; i < json_array_get_length(disks); i++) {
+		JsonObject *d = json_array_get_object_element(disks, i);
+		if (json_object_get_boolean_member_with_default(d, "vhost_user", FALSE))
+			vhost = d;
+	}
+	g_assert_nonnull(vhost);
+	g_assert_cmpstr(json_object_get_string_member(vhost, "vhost_socket"), ==, socket);
+	g_assert_cmpstr(json_object_get_string_member(vhost, "id"), ==, "disk1");
+
+	destroy(f);
+	trace = read_trace(f);
+	g_assert_nonnull(strstr(trace, "PUT /api/v1/vm.add-disk\nPUT /api/v1/vm.boot\n"));
+	g_assert_true(qsd_reaped(pid));
+	g_assert_false(g_file_test(socket, G_FILE_TEST_EXISTS));
+
+	/* a failed vm.create stops the daemon too */
+	g_setenv("SBX_FAKE_CH_FAIL", "vm.create:out of memory", TRUE);
+	g_assert_false(start(f, NULL, &error));
+	destroy(f);
+	for (guint i = 0; i < 500 && find_qsd(socket) != 0; i++) {
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(10000);
+	}
+	g_assert_cmpint(find_qsd(socket), ==, 0);
+	g_assert_false(g_file_test(socket, G_FILE_TEST_EXISTS));
+	g_clear_error(&error);
+	g_setenv("SBX_FAKE_CH_FAIL", "", TRUE);
+
+	/* a restarted daemon stops the export a crashed one left */
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+	pid = find_qsd(socket);
+	g_assert_cmpint(pid, >, 0);
+	{
+		g_autoptr(SbxHypervisorBackend) first = g_steal_pointer(&f->backend);
+		g_auto(GStrv) ids = NULL;
+		f->backend = g_object_new(backend_type, NULL);
+		configure(f, NULL);
+		ids = list(f);
+		g_assert_cmpuint(g_strv_length(ids), ==, 0);
+		g_signal_connect(first, "vm-exited", G_CALLBACK(on_vm_exited), f);
+		wait_exited(f);
+		g_assert_true(qsd_reaped(pid));
+		f->exited = 0;
+		sbx_hypervisor_backend_destroy_vm_async(first, "sbxtest1", NULL, on_done, f);
+		g_object_unref(wait_result(f));
+	}
+
+	/* a second rbd volume is refused: the guest could not tell them apart */
+	g_ptr_array_add(f->spec->disks, rbd_disk(cluster, "chvol2", "vol-rbd2"));
+	g_assert_false(start(f, NULL, &error));
 	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+	destroy(f);
+
+	g_assert_true(run_quiet(down));
+}
+
+static gboolean
+run_quiet(const gchar *command)
+{
+	gint status = -1;
+	return g_spawn_command_line_sync(command, NULL, NULL, &status, NULL) &&
+	       g_spawn_check_wait_status(status, NULL);
+}
+
+static gboolean
+nft_table_exists(const gchar *tap)
+{
+	g_autofree gchar *cmd = g_strdup_printf("nft list table bridge sbxq_%s", tap);
+	return run_quiet(cmd);
+}
+
+/* the rules go in a thread after the tap: a few seconds at most */
+static gboolean
+nft_table_gone(const gchar *tap)
+{
+	for (guint i = 0; i < 500; i++) {
+		if (!nft_table_exists(tap))
+			return TRUE;
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(10000);
+	}
+	return FALSE;
+}
+
+static gchar *
+sysfs_read(const gchar *tap, const gchar *file)
+{
+	g_autofree gchar *path = g_strdup_printf("/sys/class/net/%s/%s", tap, file);
+	gchar *text = NULL;
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return NULL;
+	return g_strstrip(text);
+}
+
+/* the guest's NIC: a real tap on a real bridge (this test's own), isolated,
+ * owned by the VMM's user, with anti-spoofing rules; CH gets it by name in
+ * vm.create; gone after destroy and after a failed start */
+static void
+test_network(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *bridge = g_strdup_printf("sbxtch%u", (guint)getpid() % 100000);
+	g_autofree gchar *add = g_strdup_printf("ip link add %s type bridge", bridge);
+	g_autofree gchar *up = g_strdup_printf("ip link set %s up", bridge);
+	g_autofree gchar *del = g_strdup_printf("ip link delete %s", bridge);
+	g_autofree gchar *extra = NULL;
+	g_autofree gchar *address = NULL;
+	g_autofree gchar *words = NULL;
+	g_autofree gchar *console = NULL;
+	g_autofree gchar *master = NULL;
+	g_autofree gchar *isolated = NULL;
+	g_autofree gchar *owner = NULL;
+	g_autofree gchar *master_path = NULL;
+	g_autoptr(JsonObject) info = NULL;
+	g_autoptr(GError) error = NULL;
+	const gchar *tap = "stsbxtest1";
+	JsonObject *net;
+
+	if (getuid() != 0) {
+		g_test_skip("tap devices and nftables need root");
+		return;
+	}
+	g_assert_true(run_quiet(add));
+	g_assert_true(run_quiet(up));
+	extra = g_strdup_printf("NetworkBridge=%s\nNetworkAddress=10.251.7.1/24\n", bridge);
+	configure(f, extra);
+	g_assert_cmpstr(sbx_hypervisor_backend_get_network_bridge(f->backend), ==, bridge);
+	f->spec->network = TRUE;
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+
+	/* what the core's firewall pins, and what the guest is told */
+	address = sbx_hypervisor_backend_get_vm_address(f->backend, f->spec->id);
+	g_assert_nonnull(address);
+	g_assert_true(g_str_has_prefix(address, "10.251.7."));
+	g_assert_cmpstr(address, !=, "10.251.7.1");
+	words = g_strdup_printf("sbx.ip=%s/24 sbx.gw=10.251.7.1 sbx.dns=10.251.7.1", address);
+	g_assert_true(g_file_get_contents(f->spec->console_log, &console, NULL, NULL));
+	g_assert_nonnull(strstr(console, words));
+
+	/* the tap, on the bridge, isolated, the VMM's user's; the VMM opened it */
+	master_path = g_strdup_printf("/sys/class/net/%s/master", tap);
+	master = g_file_read_link(master_path, NULL);
+	g_assert_nonnull(master);
+	g_assert_true(g_str_has_suffix(master, bridge));
+	isolated = sysfs_read(tap, "brport/isolated");
+	g_assert_cmpstr(isolated, ==, "1");
+	owner = sysfs_read(tap, "owner");
+	g_assert_cmpstr(owner, ==, "0");
+	g_assert_true(nft_table_exists(tap));
+	info = api_get(f, "vm.info");
+	net = json_array_get_object_element(
+	    json_object_get_array_member(json_object_get_object_member(info, "config"), "net"), 0);
+	g_assert_cmpstr(json_object_get_string_member(net, "tap"), ==, tap);
+	g_assert_cmpstr(json_object_get_string_member(net, "id"), ==, "net0");
+	g_assert_true(g_str_has_prefix(json_object_get_string_member(net, "mac"), "52:54:00:"));
+
+	destroy(f);
+	g_assert_null(sysfs_read(tap, "ifindex"));
+	g_assert_true(nft_table_gone(tap));
+	g_assert_null(sbx_hypervisor_backend_get_vm_address(f->backend, f->spec->id));
+
+	/* a failed vm.create leaves no tap and no rules */
+	g_setenv("SBX_FAKE_CH_FAIL", "vm.create:out of memory", TRUE);
+	g_assert_false(start(f, NULL, &error));
+	g_assert_nonnull(error);
+	g_assert_null(sysfs_read(tap, "ifindex"));
+	g_assert_true(nft_table_gone(tap));
+	destroy(f);
+
+	/* a tap of that name that is not ours is never taken over */
+	g_setenv("SBX_FAKE_CH_FAIL", "", TRUE);
+	g_clear_error(&error);
+	{
+		g_autofree gchar *squat = g_strdup_printf("ip tuntap add dev %s mode tap", tap);
+		g_autofree gchar *unsquat = g_strdup_printf("ip link delete %s", tap);
+		g_assert_true(run_quiet(squat));
+		g_assert_false(start(f, NULL, &error));
+		g_assert_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+		g_assert_nonnull(sysfs_read(tap, "ifindex"));
+		g_assert_true(run_quiet(unsquat));
+		destroy(f);
+	}
+
+	/* the tap outlives a crashed daemon: the next one removes it with the VMM */
+	g_clear_error(&error);
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+	g_assert_nonnull(sysfs_read(tap, "ifindex"));
+	{
+		g_autoptr(SbxHypervisorBackend) first = g_steal_pointer(&f->backend);
+		g_auto(GStrv) ids = NULL;
+		f->backend = g_object_new(backend_type, NULL);
+		configure(f, extra);
+		ids = list(f);
+		g_assert_cmpuint(g_strv_length(ids), ==, 0);
+		g_assert_null(sysfs_read(tap, "ifindex"));
+		g_assert_true(nft_table_gone(tap));
+		g_signal_connect(first, "vm-exited", G_CALLBACK(on_vm_exited), f);
+		wait_exited(f);
+		sbx_hypervisor_backend_destroy_vm_async(first, "sbxtest1", NULL, on_done, f);
+		g_object_unref(wait_result(f));
+	}
+	g_assert_true(run_quiet(del));
 }
 
 static gboolean
@@ -783,6 +1110,8 @@ main(int argc, char **argv)
 		   test_snapshot_restore, teardown);
 	g_test_add("/ch-plugin/jailed-user", Fixture, NULL, setup, test_jailed_user, teardown);
 	g_test_add("/ch-plugin/reap-leftover", Fixture, NULL, setup, test_reap_leftover, teardown);
+	g_test_add("/ch-plugin/rbd-volume", Fixture, NULL, setup, test_rbd_volume, teardown);
+	g_test_add("/ch-plugin/network", Fixture, NULL, setup, test_network, teardown);
 	g_test_add("/ch-plugin/bad-binary", Fixture, NULL, setup, test_bad_binary, teardown);
 	return g_test_run();
 }

@@ -12,7 +12,10 @@ typedef struct {
 	SbxVmSpec spec;
 	const gchar *root_overlay;
 	gboolean volumes;
+	gboolean network;
 } ConfigCase;
+
+#define NET_WORDS "sbx.ip=10.213.0.7/16 sbx.gw=10.213.0.1 sbx.dns=10.213.0.1 sbx.mtu=1500"
 
 static const ConfigCase cases[] = {
     {"initramfs",
@@ -56,6 +59,16 @@ static const ConfigCase cases[] = {
       "/run/x/agent.sock", NULL},
      NULL,
      FALSE},
+    /* a tap made by the backend, its address for the agent */
+    {"network",
+     "53.0.0",
+     {"sbx-0123abcd", 1024, 2, "/var/lib/sandboxd/images/minimal/vmlinuz",
+      "/var/lib/sandboxd/images/minimal/initrd.img", "console=ttyS0 quiet panic=-1",
+      "/run/sandboxd/sbx-0123abcd", "/run/sandboxd/sbx-0123abcd/agent.sock",
+      "/run/sandboxd/sbx-0123abcd/console.log"},
+     NULL,
+     FALSE,
+     TRUE},
 };
 
 static GPtrArray *
@@ -115,8 +128,14 @@ test_case(gconstpointer data)
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autofree gchar *compact = NULL;
 	g_autofree gchar *cmdline = NULL;
+	g_autofree gchar *words = NULL;
 	JsonObject *root;
 
+	if (c->network) {
+		config.tap = "st0123abcd";
+		config.mac = "52:54:00:d5:00:07";
+		config.net_cmdline = NET_WORDS;
+	}
 	g_assert_true(sbx_ch_version_parse(c->version, &config.version, NULL));
 	node = sbx_ch_vm_config_build(&config);
 	append_request(out, "vm.create", node);
@@ -131,7 +150,9 @@ test_case(gconstpointer data)
 	compact = json_to_string(node, FALSE);
 	g_assert_true(json_parser_load_from_data(parser, compact, -1, &error));
 	root = json_node_get_object(json_parser_get_root(parser));
-	cmdline = sbx_ch_vm_config_cmdline(c->spec.cmdline, 1024);
+	words = c->network ? g_strconcat(c->spec.cmdline, " ", NET_WORDS, NULL)
+			   : g_strdup(c->spec.cmdline);
+	cmdline = sbx_ch_vm_config_cmdline(words, 1024);
 	g_assert_cmpstr(json_object_get_string_member(
 			    json_object_get_object_member(root, "payload"), "cmdline"),
 			==, cmdline);
@@ -141,6 +162,18 @@ test_case(gconstpointer data)
 	g_assert_cmpint(
 	    json_object_get_int_member(json_object_get_object_member(root, "memory"), "size"), ==,
 	    (gint64)c->spec.memory_mib << 20);
+	g_assert_cmpint(json_object_has_member(root, "net"), ==, c->network);
+	if (c->network) {
+		JsonObject *net =
+		    json_array_get_object_element(json_object_get_array_member(root, "net"), 0);
+		g_assert_cmpstr(json_object_get_string_member(net, "tap"), ==, config.tap);
+		g_assert_cmpstr(json_object_get_string_member(net, "mac"), ==, config.mac);
+		g_assert_cmpstr(json_object_get_string_member(net, "id"), ==, "net0");
+		/* the tap is up and not multi-queue: CH must not touch it */
+		g_assert_false(json_object_has_member(net, "ip"));
+		g_assert_false(json_object_has_member(net, "mtu"));
+		g_assert_false(json_object_has_member(net, "host_mac"));
+	}
 	if (json_object_has_member(root, "disks")) {
 		JsonArray *disks = json_object_get_array_member(root, "disks");
 		for (guint i = 0; i < json_array_get_length(disks); i++)
@@ -168,6 +201,24 @@ test_cmdline(void)
 	g_assert_cmpstr(c, ==, "sbx.transport=vsock:65535");
 }
 
+/* the guest finds an rbd volume by the serial its export reports */
+static void
+test_alias_volume(void)
+{
+	g_autofree gchar *a = sbx_ch_vm_config_cmdline_alias_volume(
+	    "console=ttyS0 sbx.vol=vol-a:/data:rw,vol-rbd:/mnt/r:ro quiet", "vol-rbd",
+	    "vhost_user_blk");
+	g_autofree gchar *b = sbx_ch_vm_config_cmdline_alias_volume(
+	    "sbx.vol=vol-rbd2:/x:rw,vol-rbd:/y:rw", "vol-rbd", "vhost_user_blk");
+	g_autofree gchar *c = sbx_ch_vm_config_cmdline_alias_volume("console=ttyS0", "v", "w");
+
+	g_assert_cmpstr(a, ==,
+			"console=ttyS0 sbx.vol=vol-a:/data:rw,vhost_user_blk:/mnt/r:ro quiet");
+	/* a serial that only starts like it is left alone */
+	g_assert_cmpstr(b, ==, "sbx.vol=vol-rbd2:/x:rw,vhost_user_blk:/y:rw");
+	g_assert_cmpstr(c, ==, "console=ttyS0");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -177,5 +228,6 @@ main(int argc, char **argv)
 		g_test_add_data_func(name, &cases[i], test_case);
 	}
 	g_test_add_func("/ch-vm-config/cmdline", test_cmdline);
+	g_test_add_func("/ch-vm-config/alias-volume", test_alias_volume);
 	return g_test_run();
 }

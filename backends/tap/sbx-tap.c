@@ -14,11 +14,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "sbx-qemu-tap.h"
+#include "sbx-tap.h"
 
 /* interface names have 15 bytes: "st" and the id's random part */
 gchar *
-sbx_qemu_tap_name(const gchar *id)
+sbx_tap_name(const gchar *id)
 {
 	gsize len = strlen(id);
 	return g_strdup_printf("st%s", len > 13 ? id + len - 13 : id);
@@ -65,41 +65,20 @@ copy_mtu_and_up(int sock, const gchar *name, const gchar *bridge, GError **error
 	return TRUE;
 }
 
-/* the bridge port of @ifidx talks to the bridge's uplink only, never to
- * another isolated port (the guests): what libvirt's <port isolated='yes'/>
- * does, through netlink */
+/* sends one rtnetlink request and reads its ack */
 static gboolean
-set_port_isolated(int ifidx, const gchar *name, GError **error)
+netlink_request(struct nlmsghdr *req, const gchar *what, const gchar *name, GError **error)
 {
-	struct {
-		struct nlmsghdr n;
-		struct ifinfomsg i;
-		char attrs[32];
-	} req = {0};
 	struct {
 		struct nlmsghdr n;
 		struct nlmsgerr e;
 	} ack = {0};
-	struct rtattr *nest, *flag;
 	int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	ssize_t got;
 
 	if (sock < 0)
 		return set_error_errno(error, "netlink socket", name);
-	req.n.nlmsg_type = RTM_SETLINK;
-	req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	req.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
-	req.i.ifi_family = PF_BRIDGE;
-	req.i.ifi_index = ifidx;
-	nest = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.n.nlmsg_len));
-	nest->rta_type = IFLA_PROTINFO | NLA_F_NESTED;
-	flag = (struct rtattr *)((char *)nest + RTA_LENGTH(0));
-	flag->rta_type = IFLA_BRPORT_ISOLATED;
-	flag->rta_len = RTA_LENGTH(1);
-	*(guint8 *)RTA_DATA(flag) = 1;
-	nest->rta_len = RTA_LENGTH(0) + RTA_ALIGN(flag->rta_len);
-	req.n.nlmsg_len = NLMSG_ALIGN(req.n.nlmsg_len) + RTA_ALIGN(nest->rta_len);
-	if (send(sock, &req, req.n.nlmsg_len, 0) < 0) {
+	if (send(sock, req, req->nlmsg_len, 0) < 0) {
 		set_error_errno(error, "netlink send", name);
 		close(sock);
 		return FALSE;
@@ -113,15 +92,52 @@ set_port_isolated(int ifidx, const gchar *name, GError **error)
 	}
 	if (ack.e.error != 0) {
 		errno = -ack.e.error;
-		return set_error_errno(error, "isolate the bridge port", name);
+		return set_error_errno(error, what, name);
 	}
 	return TRUE;
 }
 
-/* a non-persistent tap on @bridge: it goes away with the last fd, so a
- * crashed daemon or a killed QEMU leaves no interface behind */
-gint
-sbx_qemu_tap_open(const gchar *name, const gchar *bridge, GError **error)
+/* the bridge port of @ifidx talks to the bridge's uplink only, never to
+ * another isolated port (the guests): what libvirt's <port isolated='yes'/>
+ * does, through netlink */
+static gboolean
+set_port_isolated(int ifidx, const gchar *name, GError **error)
+{
+	struct {
+		struct nlmsghdr n;
+		struct ifinfomsg i;
+		char attrs[32];
+	} req = {0};
+	struct rtattr *nest, *flag;
+
+	req.n.nlmsg_type = RTM_SETLINK;
+	req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	req.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	req.i.ifi_family = PF_BRIDGE;
+	req.i.ifi_index = ifidx;
+	nest = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.n.nlmsg_len));
+	nest->rta_type = IFLA_PROTINFO | NLA_F_NESTED;
+	flag = (struct rtattr *)((char *)nest + RTA_LENGTH(0));
+	flag->rta_type = IFLA_BRPORT_ISOLATED;
+	flag->rta_len = RTA_LENGTH(1);
+	*(guint8 *)RTA_DATA(flag) = 1;
+	nest->rta_len = RTA_LENGTH(0) + RTA_ALIGN(flag->rta_len);
+	req.n.nlmsg_len = NLMSG_ALIGN(req.n.nlmsg_len) + RTA_ALIGN(nest->rta_len);
+	return netlink_request(&req.n, "isolate the bridge port", name, error);
+}
+
+/* a persistent tap is deleted by its last fd only once it is no longer
+ * persistent */
+static void
+tap_close(int fd, gboolean persistent)
+{
+	if (persistent)
+		ioctl(fd, TUNSETPERSIST, 0);
+	close(fd);
+}
+
+static int
+tap_setup(const gchar *name, const gchar *bridge, gboolean persistent, uid_t owner, GError **error)
 {
 	struct ifreq ifr = {0};
 	int fd, sock;
@@ -146,15 +162,31 @@ sbx_qemu_tap_open(const gchar *name, const gchar *bridge, GError **error)
 	}
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
 	g_strlcpy(ifr.ifr_name, name, IFNAMSIZ);
+	/* a persistent tap of that name may exist already: never take it over */
+	if (persistent && ifindex(sock, name) != 0) {
+		errno = EEXIST;
+		set_error_errno(error, "create", name);
+		close(sock);
+		close(fd);
+		return -1;
+	}
 	if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
 		set_error_errno(error, "TUNSETIFF", name);
 		close(sock);
 		close(fd);
 		return -1;
 	}
+	/* its owner (the VMM's user) may attach without CAP_NET_ADMIN */
+	if (persistent && (ioctl(fd, TUNSETOWNER, (unsigned long)owner) != 0 ||
+			   ioctl(fd, TUNSETPERSIST, 1) != 0)) {
+		set_error_errno(error, "make persistent", name);
+		close(sock);
+		tap_close(fd, TRUE);
+		return -1;
+	}
 	if (!copy_mtu_and_up(sock, name, bridge, error)) {
 		close(sock);
-		close(fd);
+		tap_close(fd, persistent);
 		return -1;
 	}
 	memset(&ifr, 0, sizeof(ifr));
@@ -163,17 +195,60 @@ sbx_qemu_tap_open(const gchar *name, const gchar *bridge, GError **error)
 	if (ioctl(sock, SIOCBRADDIF, &ifr) != 0) {
 		set_error_errno(error, "add to bridge", name);
 		close(sock);
-		close(fd);
+		tap_close(fd, persistent);
 		return -1;
 	}
-	/* nothing sends on it yet: QEMU gets the fd after this */
+	/* nothing sends on it yet: the VMM gets it after this */
 	if (!set_port_isolated(ifr.ifr_ifindex, name, error)) {
 		close(sock);
-		close(fd);
+		tap_close(fd, persistent);
 		return -1;
 	}
 	close(sock);
 	return fd;
+}
+
+/* a non-persistent tap on @bridge: it goes away with the last fd, so a
+ * crashed daemon or a killed QEMU leaves no interface behind */
+gint
+sbx_tap_open(const gchar *name, const gchar *bridge, GError **error)
+{
+	return tap_setup(name, bridge, FALSE, 0, error);
+}
+
+gboolean
+sbx_tap_create(const gchar *name, const gchar *bridge, uid_t owner, GError **error)
+{
+	int fd = tap_setup(name, bridge, TRUE, owner, error);
+
+	if (fd < 0)
+		return FALSE;
+	close(fd);
+	return TRUE;
+}
+
+gboolean
+sbx_tap_delete(const gchar *name, GError **error)
+{
+	struct {
+		struct nlmsghdr n;
+		struct ifinfomsg i;
+	} req = {0};
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int idx;
+
+	if (sock < 0)
+		return set_error_errno(error, "socket", name);
+	idx = ifindex(sock, name);
+	close(sock);
+	if (idx == 0)
+		return TRUE; /* gone already */
+	req.n.nlmsg_type = RTM_DELLINK;
+	req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	req.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	req.i.ifi_family = AF_UNSPEC;
+	req.i.ifi_index = idx;
+	return netlink_request(&req.n, "delete", name, error);
 }
 
 static gchar *
@@ -204,7 +279,7 @@ run_nft(const gchar *script, GError **error)
 /* anti-spoofing, like libvirt's clean-traffic filter: from the tap only the
  * guest's own MAC, its own IPv4 address and ARP for it; nothing else */
 gboolean
-sbx_qemu_tap_guard(const gchar *name, const gchar *mac, const gchar *ip, GError **error)
+sbx_tap_guard(const gchar *name, const gchar *mac, const gchar *ip, GError **error)
 {
 	g_autofree gchar *table = guard_table(name);
 	g_autofree gchar *script =
@@ -228,11 +303,30 @@ sbx_qemu_tap_guard(const gchar *name, const gchar *mac, const gchar *ip, GError 
 }
 
 void
-sbx_qemu_tap_unguard(const gchar *name)
+sbx_tap_unguard(const gchar *name)
 {
 	g_autofree gchar *table = guard_table(name);
 	g_autofree gchar *script = g_strdup_printf("delete table bridge %s\n", table);
 
 	/* fails quietly when it is gone already */
 	run_nft(script, NULL);
+}
+
+static void
+unguard_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+	sbx_tap_unguard(task_data);
+	g_task_return_boolean(task, TRUE);
+}
+
+void
+sbx_tap_release(const gchar *name)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GTask) task = g_task_new(NULL, NULL, NULL, NULL);
+
+	if (!sbx_tap_delete(name, &error))
+		g_warning("%s", error->message);
+	g_task_set_task_data(task, g_strdup(name), g_free);
+	g_task_run_in_thread(task, unguard_thread);
 }
