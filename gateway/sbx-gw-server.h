@@ -26,7 +26,7 @@ typedef struct {
 	guint removed_subscription;
 	SbxGwLimits *limits;
 	GHashTable *exposes; /* label -> exposed service (sbx-gw-expose.c) */
-	SbxGwSsh *ssh; /* exposeSsh's server; NULL without [gateway] SSHListen */
+	SbxGwSsh *ssh;	     /* exposeSsh's server; NULL without [gateway] SSHListen */
 } SbxGwServer;
 
 SbxGwServer *sbx_gw_server_new(SbxGwConfig *config, GDBusConnection *bus, GError **error);

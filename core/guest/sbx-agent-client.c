@@ -826,8 +826,8 @@ sbx_agent_client_tcp_connect_async(SbxAgentClient *self, const gchar *host, guin
 		g_task_return_error(task, g_steal_pointer(&error));
 		return;
 	}
-	exec = sbx_agent_client_fs_open(self, task, SBX_MSG_TCP_CONNECT, payload, NULL, label, FALSE,
-					fd, fd);
+	exec = sbx_agent_client_fs_open(self, task, SBX_MSG_TCP_CONNECT, payload, NULL, label,
+					FALSE, fd, fd);
 	if (exec == NULL)
 		return;
 	sbx_agent_exec_set_started_func(exec, started, started_data);

@@ -721,8 +721,9 @@ become_running_with_secrets(SbxSandbox *self)
 		fail_start(self, SBX_ERROR_FAILED, "cannot install the secrets' CA", error);
 		return;
 	}
-	sbx_agent_fs_write_async(self->agent, NULL, SBX_NETPOL_SECRETS_CA_PATH, SBX_FS_PARENTS, 0644, fd,
-				 self->start_cancellable, on_ca_written, g_object_ref(self));
+	sbx_agent_fs_write_async(self->agent, NULL, SBX_NETPOL_SECRETS_CA_PATH, SBX_FS_PARENTS,
+				 0644, fd, self->start_cancellable, on_ca_written,
+				 g_object_ref(self));
 	close(fd);
 }
 
