@@ -72,6 +72,14 @@ static void
 exited_cb(SbxHypervisorBackend *backend, const gchar *id, gpointer user_data)
 {
 	Fixture *f = user_data;
+	g_autofree gchar *ours = g_strdup_printf("sbx-test-%d-", (int)getpid());
+
+	/* list_vms watches every sandboxd domain of a shared libvirtd: another
+	 * daemon's VM that stops is reported too; only ours matter here */
+	if (!g_str_has_prefix(id, ours)) {
+		g_test_message("ignoring vm-exited of %s (not this test's)", id);
+		return;
+	}
 	g_free(f->exited_id);
 	f->exited_id = g_strdup(id);
 	g_main_loop_quit(f->loop);
