@@ -26,7 +26,7 @@ main(int argc, char **argv)
 	gboolean verbose = FALSE;
 	const GOptionEntry entries[] = {
 	    {"config-dir", 0, 0, G_OPTION_ARG_FILENAME, &config_dir,
-	     "Read sandboxd.conf and sandboxd.conf.d/ from DIR", "DIR"},
+	     "Read gateway.conf and gateway.conf.d/ from DIR", "DIR"},
 	    {"address", 0, 0, G_OPTION_ARG_STRING, &address,
 	     "Talk to sandboxd on the D-Bus bus at ADDRESS", "ADDRESS"},
 	    {"session", 0, 0, G_OPTION_ARG_NONE, &session, "Use the session bus", NULL},
