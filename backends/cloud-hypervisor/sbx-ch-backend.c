@@ -38,6 +38,7 @@ static const SbxConfigKey ch_config_keys[] = {
     {"User", SBX_CONFIG_STRING},
     {"CgroupRoot", SBX_CONFIG_PATH},
     {"PrivateTmp", SBX_CONFIG_BOOL},
+    {"PrivateDev", SBX_CONFIG_BOOL},
     {"RestoreMode", SBX_CONFIG_ENUM, 0, 0, restore_modes},
     {"RecordDir", SBX_CONFIG_PATH},
     {"NetworkBridge", SBX_CONFIG_STRING},
@@ -465,6 +466,9 @@ sbx_ch_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, const 
 		g_prefix_error(error, "[%s] User: ", group);
 		return FALSE;
 	}
+	if (g_key_file_has_key(config, group, "PrivateDev", NULL))
+		sbx_jail_set_private_dev(self->settings.jail,
+					 g_key_file_get_boolean(config, group, "PrivateDev", NULL));
 	g_ptr_array_add(self->jails, self->settings.jail);
 	g_free(self->settings.record_dir);
 	self->settings.record_dir = g_key_file_get_string(config, group, "RecordDir", NULL);

@@ -76,11 +76,17 @@ G_DEFINE_FINAL_TYPE(SbxQemuBackend, sbx_qemu_backend, SBX_TYPE_HYPERVISOR_BACKEN
 static const gchar *const accel_choices[] = {"auto", "kvm", "tcg", NULL};
 
 static const SbxConfigKey qemu_config_keys[] = {
-    {"Binary", SBX_CONFIG_PATH},	   {"Accel", SBX_CONFIG_ENUM, 0, 0, accel_choices},
-    {"Machine", SBX_CONFIG_STRING},	   {"User", SBX_CONFIG_STRING},
-    {"CgroupRoot", SBX_CONFIG_PATH},	   {"NetworkBridge", SBX_CONFIG_STRING},
-    {"NetworkAddress", SBX_CONFIG_STRING}, {"RecordDir", SBX_CONFIG_PATH},
-    {"PrivateTmp", SBX_CONFIG_BOOL},	   {NULL},
+    {"Binary", SBX_CONFIG_PATH},
+    {"Accel", SBX_CONFIG_ENUM, 0, 0, accel_choices},
+    {"Machine", SBX_CONFIG_STRING},
+    {"User", SBX_CONFIG_STRING},
+    {"CgroupRoot", SBX_CONFIG_PATH},
+    {"NetworkBridge", SBX_CONFIG_STRING},
+    {"NetworkAddress", SBX_CONFIG_STRING},
+    {"RecordDir", SBX_CONFIG_PATH},
+    {"PrivateTmp", SBX_CONFIG_BOOL},
+    {"PrivateDev", SBX_CONFIG_BOOL},
+    {NULL},
 };
 
 #define DEFAULT_BINARY "/usr/bin/qemu-system-x86_64"
@@ -1132,6 +1138,9 @@ sbx_qemu_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, cons
 		g_prefix_error(error, "[%s] User: ", group);
 		return FALSE;
 	}
+	if (g_key_file_has_key(config, group, "PrivateDev", NULL))
+		sbx_jail_set_private_dev(self->jail,
+					 g_key_file_get_boolean(config, group, "PrivateDev", NULL));
 	if (g_mkdir_with_parents(self->record_dir, 0700) != 0) {
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
 			    "[%s] RecordDir %s: %s", group, self->record_dir, g_strerror(errno));

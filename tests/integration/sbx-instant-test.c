@@ -118,6 +118,76 @@ tap_guarded(const gchar *id)
 	return g_spawn_check_wait_status(status, NULL);
 }
 
+/* the VM's cgroup folders (the backend's default CgroupRoot): cgroup2, or
+ * one per v1 hierarchy */
+static GPtrArray *
+vm_cgroups(const gchar *id)
+{
+	const gchar *roots[] = {"", "memory", "cpu", "pids"};
+	GPtrArray *dirs = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint i = 0; i < G_N_ELEMENTS(roots); i++) {
+		g_autofree gchar *dir =
+		    g_build_filename("/sys/fs/cgroup", roots[i], "sandboxd-qemu", id, NULL);
+		if (g_file_test(dir, G_FILE_TEST_IS_DIR))
+			g_ptr_array_add(dirs, g_steal_pointer(&dir));
+	}
+	return dirs;
+}
+
+/* the jail, seen from outside: QEMU runs unprivileged, in its cgroups with
+ * the sandbox's memory limit, with a /dev of a few nodes */
+static void
+assert_jailed(const gchar *id)
+{
+	g_autoptr(GArray) qemu = sbx_test_find_qemu(id);
+	g_autoptr(GPtrArray) cgroups = vm_cgroups(id);
+	g_autofree gchar *status_path = NULL;
+	g_autofree gchar *status = NULL;
+	g_autofree gchar *dev = NULL;
+	g_autofree gchar *member = g_strdup_printf("/sandboxd-qemu/%s\n", id);
+	GPid pid;
+
+	g_assert_cmpuint(qemu->len, ==, 1);
+	pid = g_array_index(qemu, GPid, 0);
+	status_path = g_strdup_printf("/proc/%d/status", pid);
+	g_assert_true(g_file_get_contents(status_path, &status, NULL, NULL));
+	g_assert_null(strstr(status, "\nUid:\t0\t"));
+	g_assert_nonnull(strstr(status, "\nNoNewPrivs:\t1\n"));
+
+	/* this host has writable cgroups (v1 or v2): the limits must be there */
+	g_assert_cmpuint(cgroups->len, >, 0);
+	for (guint i = 0; i < cgroups->len; i++) {
+		const gchar *dir = g_ptr_array_index(cgroups, i);
+		const gchar *files[] = {"memory.limit_in_bytes", "memory.max"};
+		g_autofree gchar *procs_path = g_build_filename(dir, "cgroup.procs", NULL);
+		g_autofree gchar *procs = NULL;
+		g_autofree gchar *want = g_strdup_printf("%d\n", pid);
+
+		g_assert_true(g_file_get_contents(procs_path, &procs, NULL, NULL));
+		g_assert_nonnull(strstr(procs, want));
+		for (guint j = 0; j < G_N_ELEMENTS(files); j++) {
+			g_autofree gchar *p = g_build_filename(dir, files[j], NULL);
+			g_autofree gchar *limit = NULL;
+			if (g_file_get_contents(p, &limit, NULL, NULL))
+				/* the guest's memory and QEMU's own, far below "max" */
+				g_assert_cmpuint(g_ascii_strtoull(limit, NULL, 10), <,
+						 (guint64)8 << 30);
+		}
+	}
+	{
+		g_autofree gchar *cg_path = g_strdup_printf("/proc/%d/cgroup", pid);
+		g_autofree gchar *cg = NULL;
+		g_assert_true(g_file_get_contents(cg_path, &cg, NULL, NULL));
+		g_assert_nonnull(strstr(cg, member));
+	}
+	dev = g_strdup_printf("/proc/%d/root/dev/kmsg", pid);
+	g_assert_false(g_file_test(dev, G_FILE_TEST_EXISTS));
+	g_free(dev);
+	dev = g_strdup_printf("/proc/%d/root/dev/urandom", pid);
+	g_assert_true(g_file_test(dev, G_FILE_TEST_EXISTS));
+}
+
 /* what a VM owns on the host: none of it may outlive it */
 static gboolean
 vm_leftovers(const gchar *id, GString *what)
@@ -138,6 +208,11 @@ vm_leftovers(const gchar *id, GString *what)
 		g_string_append(what, " run-dir");
 	if (g_file_test(record, G_FILE_TEST_EXISTS))
 		g_string_append(what, " record");
+	{
+		g_autoptr(GPtrArray) cgroups = vm_cgroups(id);
+		if (cgroups->len > 0)
+			g_string_append(what, " cgroup");
+	}
 	if (g_file_test(tap, G_FILE_TEST_EXISTS))
 		g_string_append(what, " tap");
 	else if (what->len == 0 && tap_guarded(id))
@@ -200,6 +275,7 @@ test_restored_exec_and_files(void)
 	g_assert_no_error(error);
 	id = sbx_test_get_id(NULL, path);
 	g_assert_true(was_restored(path));
+	assert_jailed(id);
 
 	ASSERT_OK(sbx_test_sh(path, "echo out; echo err >&2; exit 7", NULL, &res, &error));
 	g_assert_cmpint(res.exit_status, ==, 7);
