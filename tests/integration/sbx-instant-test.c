@@ -312,6 +312,19 @@ test_restored_exec_and_files(void)
 	g_assert_true(g_file_get_contents(back, &data, NULL, NULL));
 	g_assert_cmpstr(data, ==, "restored files\n");
 
+	/* the guest may use all of its memory: QEMU's cgroup limit leaves room
+	 * for the snapshot pages it shares and for QEMU itself */
+	ASSERT_OK(sbx_test_sh(path,
+			      "d=/tmp/fill; mkdir -p $d; mount -t tmpfs -o size=700m fill $d "
+			      "2>/dev/null; dd if=/dev/zero of=$d/x bs=1M count=640 2>/dev/null "
+			      "&& ls -l $d/x | awk '{print $5}'; rm -f $d/x",
+			      NULL, &res, &error));
+	g_assert_cmpint(res.exit_status, ==, 0);
+	g_assert_cmpmem(g_bytes_get_data(res.out, NULL), g_bytes_get_size(res.out), "671088640\n",
+			10);
+	sbx_exec_result_clear(&res);
+	assert_jailed(id);
+
 	ASSERT_OK(sbx_test_kill(NULL, path, &error));
 	assert_gone_soon(id);
 }
