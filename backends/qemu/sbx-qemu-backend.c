@@ -14,6 +14,9 @@
 
 #include "sbx-jail.h"
 #include "sbx-libvirt-net.h"
+#ifdef SBX_QEMU_HAVE_LIBVIRT
+#include "sbx-libvirt-network.h"
+#endif
 #include "sbx-libvirt-overlay.h"
 #include "sbx-libvirt-xml.h"
 #include "sbx-plugin.h"
@@ -83,6 +86,8 @@ static const SbxConfigKey qemu_config_keys[] = {
     {"CgroupRoot", SBX_CONFIG_PATH},
     {"NetworkBridge", SBX_CONFIG_STRING},
     {"NetworkAddress", SBX_CONFIG_STRING},
+    {"Network", SBX_CONFIG_STRING},
+    {"NetworkURI", SBX_CONFIG_STRING},
     {"RecordDir", SBX_CONFIG_PATH},
     {"PrivateTmp", SBX_CONFIG_BOOL},
     {"PrivateDev", SBX_CONFIG_BOOL},
@@ -1089,6 +1094,37 @@ get_string_or(GKeyFile *config, const gchar *group, const gchar *key, const gcha
 	return value;
 }
 
+/* the bridge the taps join is a libvirt network's (NAT, DNS): made ready here
+ * when it is missing, once, at start-up (the core puts its isolation rules
+ * on the bridge before any sandbox starts). `Network=none`: the operator
+ * provides the bridge. Without libvirt or on failure guests get no NIC. */
+static gboolean
+ensure_bridge(SbxQemuBackend *self, GKeyFile *config, const gchar *group, GError **error)
+{
+	g_autofree gchar *network =
+	    get_string_or(config, group, "Network", SBX_LIBVIRT_NETWORK_DEFAULT);
+	g_autofree gchar *uri = get_string_or(config, group, "NetworkURI", "qemu:///system");
+	g_autoptr(GError) error_local = NULL;
+
+	if (g_strcmp0(network, "none") == 0)
+		return TRUE;
+	if (!sbx_libvirt_net_name_is_valid(network)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "[%s] Network: '%s' is not a valid network name", group, network);
+		return FALSE;
+	}
+	if (if_nametoindex(self->bridge) != 0)
+		return TRUE;
+#ifdef SBX_QEMU_HAVE_LIBVIRT
+	if (!sbx_libvirt_network_ensure_at(uri, network, self->bridge, &self->net, &error_local))
+		g_warning("qemu: cannot make libvirt network %s (bridge %s) ready: %s", network,
+			  self->bridge, error_local->message);
+#else
+	g_info("qemu: built without libvirt: cannot make network %s ready at %s", network, uri);
+#endif
+	return TRUE;
+}
+
 static gboolean
 sbx_qemu_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, const gchar *group,
 			   GError **error)
@@ -1125,6 +1161,8 @@ sbx_qemu_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, cons
 		return FALSE;
 	}
 	self->net.mtu = sbx_libvirt_net_host_mtu("/");
+	if (!ensure_bridge(self, config, group, error))
+		return FALSE;
 	self->bridge_exists = if_nametoindex(self->bridge) != 0;
 	if (!self->bridge_exists)
 		g_info("qemu: bridge %s does not exist: guests get no network", self->bridge);
