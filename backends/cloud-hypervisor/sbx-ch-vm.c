@@ -51,10 +51,11 @@ struct _SbxChVm {
 	gboolean restoring;	      /* from spec->snapshot_dir, not booted */
 	gboolean overlay_in_snapshot; /* a template's: the clones' frozen layer */
 	gchar *restore_dir;
-	guint32 ip;	    /* the guest's address on the bridge, 0: no NIC */
-	gchar *tap;	    /* its tap's name */
-	gboolean tap_made;  /* the tap and its anti-spoofing rules are there */
-	GPtrArray *exports; /* Export: rbd volumes through qemu-storage-daemon */
+	guint32 ip;	      /* the guest's address on the bridge, 0: no NIC */
+	gchar *tap;	      /* its tap's name */
+	gboolean tap_made;    /* the tap and its anti-spoofing rules are there */
+	gboolean net_plugged; /* a clone's NIC: hot-plugged after vm.restore */
+	GPtrArray *exports;   /* Export: rbd volumes through qemu-storage-daemon */
 	guint next_export;
 };
 
@@ -464,14 +465,66 @@ query_info(SbxChVm *vm)
 			      sbx_ch_vm_ref(vm));
 }
 
+static void on_booted(GObject *source, GAsyncResult *res, gpointer user_data);
+
+/* vm.add-net's answer for a booted VM: 200 and where the device went */
+static void
+on_net_plugged(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(SbxChVm) vm = user_data;
+	g_autoptr(JsonNode) reply = NULL;
+	GError *error = NULL;
+	const gchar *bdf = NULL;
+
+	if (!sbx_ch_api_call_finish(vm->api, res, &reply, &error)) {
+		g_prefix_error(&error, "hot-plugging the NIC: ");
+		start_fail(vm, error);
+		return;
+	}
+	if (reply != NULL && JSON_NODE_HOLDS_OBJECT(reply))
+		bdf = json_object_get_string_member_with_default(json_node_get_object(reply), "bdf",
+								 NULL);
+	/* a 204 is a cold add: the VM was not booted, the guest sees nothing */
+	if (bdf == NULL) {
+		start_fail(vm, g_error_new(G_IO_ERROR, G_IO_ERROR_FAILED,
+					   "cloud-hypervisor did not hot-plug the NIC (no PCI "
+					   "address in its answer to vm.add-net)"));
+		return;
+	}
+	g_debug("vm %s: NIC %s at PCI %s", vm->spec->id, vm->tap, bdf);
+	vm->net_plugged = TRUE;
+	on_booted(source, NULL, sbx_ch_vm_ref(vm));
+}
+
+/* a clone: the snapshot has no NIC (CH would re-open the template's tap by
+ * name), so its own tap is hot-plugged once the VM runs again; the guest
+ * kernel sees an ACPI PCI hot-plug, virtio_net (loaded at boot) probes it
+ * and the agent, told the address by IDENTITY, waits for it (sbx-agent-net.c) */
+static void
+plug_net(SbxChVm *vm)
+{
+	g_autofree gchar *mac = sbx_libvirt_net_mac_for_ip(vm->ip);
+	g_autoptr(JsonNode) body = sbx_ch_vm_config_net_to_json(vm->tap, mac);
+
+	sbx_ch_api_put_async(vm->api, "vm.add-net", body, vm->start_cancellable, on_net_plugged,
+			     sbx_ch_vm_ref(vm));
+}
+
+/* vm.boot, vm.resume, or a v52+ vm.restore that resumed (@res NULL: done) */
 static void
 on_booted(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	g_autoptr(SbxChVm) vm = user_data;
 	GError *error = NULL;
 
-	if (!sbx_ch_api_call_finish(vm->api, res, NULL, &error)) {
+	if (res != NULL && !sbx_ch_api_call_finish(vm->api, res, NULL, &error)) {
 		start_fail(vm, error);
+		return;
+	}
+	if (start_cancelled(vm))
+		return;
+	if (vm->restoring && vm->tap_made && !vm->net_plugged) {
+		plug_net(vm);
 		return;
 	}
 	query_info(vm);
@@ -489,7 +542,7 @@ on_restored(GObject *source, GAsyncResult *res, gpointer user_data)
 		return;
 	}
 	if (sbx_ch_version_has_restore_mode(&vm->version)) {
-		query_info(vm);
+		on_booted(source, NULL, sbx_ch_vm_ref(vm));
 		return;
 	}
 	sbx_ch_api_put_async(vm->api, "vm.resume", NULL, vm->start_cancellable, on_booted,

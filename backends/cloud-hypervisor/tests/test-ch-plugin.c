@@ -228,7 +228,7 @@ list(Fixture *f)
 static JsonObject *
 api_get(Fixture *f, const gchar *endpoint)
 {
-	g_autofree gchar *path = g_build_filename(f->run_dir, "ch-api.sock", NULL);
+	g_autofree gchar *path = g_build_filename(f->spec->run_dir, "ch-api.sock", NULL);
 	g_autoptr(GSocketClient) client = g_socket_client_new();
 	g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
 	g_autoptr(GSocketConnection) conn = NULL;
@@ -1037,6 +1037,214 @@ test_snapshot_restore(Fixture *f, gconstpointer data)
 	g_unlink(base);
 }
 
+/* a template (network on: it gets no NIC) saved in f->dir/snap, destroyed */
+static void
+take_snapshot(Fixture *f, const gchar *base)
+{
+	g_autofree gchar *snap = g_build_filename(f->dir, "snap", NULL);
+	g_autoptr(GAsyncResult) res = NULL;
+	g_autoptr(GError) error = NULL;
+
+	make_base(f, base);
+	g_assert_cmpint(g_mkdir(snap, 0700), ==, 0);
+	f->spec->root_disk = g_strdup(base);
+	f->spec->root_format = g_strdup("qcow2");
+	f->spec->snapshot_dir = g_strdup(snap);
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+	sbx_hypervisor_backend_snapshot_vm_async(f->backend, f->spec->id, NULL, on_done, f);
+	res = wait_result(f);
+	g_assert_true(sbx_hypervisor_backend_snapshot_vm_finish(f->backend, res, &error));
+	g_assert_no_error(error);
+	destroy(f);
+}
+
+static SbxVmSpec *
+clone_spec(Fixture *f, const gchar *clone_dir)
+{
+	SbxVmSpec *clone = sbx_vm_spec_copy(f->spec);
+
+	g_free(clone->id);
+	clone->id = g_strdup("sbxclone1");
+	g_free(clone->run_dir);
+	clone->run_dir = g_strdup(clone_dir);
+	g_free(clone->console_log);
+	clone->console_log = g_build_filename(clone_dir, "console.log", NULL);
+	g_free(clone->agent_socket);
+	clone->agent_socket = g_build_filename(clone_dir, "agent.sock", NULL);
+	if (!g_file_test(clone_dir, G_FILE_TEST_IS_DIR))
+		g_assert_cmpint(g_mkdir(clone_dir, 0750), ==, 0);
+	return clone;
+}
+
+static gchar *
+restore(Fixture *f, SbxVmSpec *clone, GError **error)
+{
+	g_autoptr(GAsyncResult) res = NULL;
+
+	sbx_hypervisor_backend_restore_vm_async(f->backend, clone, NULL, on_done, f);
+	res = wait_result(f);
+	return sbx_hypervisor_backend_restore_vm_finish(f->backend, res, error);
+}
+
+/* the PCI address vm.info's device_tree gives device @id, or NULL */
+static const gchar *
+device_bdf(JsonObject *info, const gchar *id)
+{
+	JsonObject *tree = json_object_get_object_member(info, "device_tree");
+	JsonObject *dev = tree != NULL && json_object_has_member(tree, id)
+			      ? json_object_get_object_member(tree, id)
+			      : NULL;
+	const gchar *parent =
+	    dev != NULL ? json_object_get_string_member_with_default(dev, "parent", NULL) : NULL;
+
+	if (parent == NULL || !json_object_has_member(tree, parent))
+		return NULL;
+	return json_object_get_string_member_with_default(
+	    json_object_get_object_member(tree, parent), "pci_bdf", NULL);
+}
+
+/* a clone of a template without NIC gets its own tap, hot-plugged with
+ * vm.add-net once it runs again (after vm.restore's resume from v52, after
+ * vm.resume before), and its address as restore's words for IDENTITY; its
+ * tap and rules go with it, and with a failed hot-plug */
+static void
+test_network_restore(Fixture *f, gconstpointer data)
+{
+	const gchar *version = data;
+	gboolean has_mode = g_str_has_prefix(version, "53.");
+	g_autofree gchar *bridge = g_strdup_printf("sbxtcr%u", (guint)getpid() % 100000);
+	g_autofree gchar *add = g_strdup_printf("ip link add %s type bridge", bridge);
+	g_autofree gchar *up = g_strdup_printf("ip link set %s up", bridge);
+	g_autofree gchar *del = g_strdup_printf("ip link delete %s", bridge);
+	g_autofree gchar *base = g_build_filename(f->dir, "base.qcow2", NULL);
+	g_autofree gchar *clone_dir = g_build_filename(f->dir, "sbxclone1", NULL);
+	g_autofree gchar *extra = NULL;
+	g_autofree gchar *words = NULL;
+	g_autofree gchar *address = NULL;
+	g_autofree gchar *expected = NULL;
+	g_autofree gchar *mac = NULL;
+	g_autofree gchar *trace = NULL;
+	g_autofree gchar *add_net = NULL;
+	g_autofree gchar *master = NULL;
+	g_autofree gchar *isolated = NULL;
+	g_autofree gchar *config = NULL;
+	g_autoptr(SbxVmSpec) clone = NULL;
+	g_autoptr(JsonObject) info = NULL;
+	g_autoptr(GError) error = NULL;
+	const gchar *tap = "stsbxclone1";
+	const gchar *names[] = {"config.json", "state.json", "memory-ranges", "root.qcow2"};
+	JsonObject *net;
+
+	if (getuid() != 0) {
+		g_test_skip("tap devices and nftables need root");
+		return;
+	}
+	g_setenv("SBX_FAKE_CH_VERSION", version, TRUE);
+	g_assert_true(run_quiet(add));
+	g_assert_true(run_quiet(up));
+	extra = g_strdup_printf("NetworkBridge=%s\nNetworkAddress=10.251.8.1/24\n", bridge);
+	configure(f, extra);
+	f->spec->network = TRUE;
+	take_snapshot(f, base);
+	/* the snapshot has no NIC: a clone's would be the template's tap */
+	config = snapshot_file(f, "config.json");
+	{
+		g_autofree gchar *text = NULL;
+		g_assert_true(g_file_get_contents(config, &text, NULL, NULL));
+		g_assert_null(strstr(text, "\"net\""));
+	}
+
+	clone = clone_spec(f, clone_dir);
+	words = restore(f, clone, &error);
+	g_assert_no_error(error);
+	address = sbx_hypervisor_backend_get_vm_address(f->backend, clone->id);
+	g_assert_nonnull(address);
+	g_assert_true(g_str_has_prefix(address, "10.251.8."));
+	{
+		SbxVmSpec *tmpl = f->spec;
+		f->spec = clone;
+		info = api_get(f, "vm.info");
+		f->spec = tmpl;
+	}
+	g_assert_cmpstr(json_object_get_string_member(info, "state"), ==, "Running");
+	net = json_array_get_object_element(
+	    json_object_get_array_member(json_object_get_object_member(info, "config"), "net"), 0);
+	g_assert_cmpstr(json_object_get_string_member(net, "tap"), ==, tap);
+	g_assert_cmpstr(json_object_get_string_member(net, "id"), ==, "net0");
+	mac = g_strdup(json_object_get_string_member(net, "mac"));
+	g_assert_true(g_str_has_prefix(mac, "52:54:00:"));
+	g_assert_nonnull(device_bdf(info, "net0"));
+	/* what the core's IDENTITY gives the guest: as the qemu backend words it */
+	expected = g_strdup_printf("sbx.ip=%s/24 sbx.gw=10.251.8.1 sbx.dns=10.251.8.1 ", address);
+	g_assert_true(g_str_has_prefix(words, expected));
+	g_assert_nonnull(strstr(words, " sbx.mtu="));
+	g_assert_true(g_str_has_suffix(words, mac));
+	g_assert_nonnull(strstr(words, " sbx.mac="));
+	/* the clone's tap: on the bridge, isolated, guarded */
+	{
+		g_autofree gchar *master_path = g_strdup_printf("/sys/class/net/%s/master", tap);
+		master = g_file_read_link(master_path, NULL);
+	}
+	g_assert_nonnull(master);
+	g_assert_true(g_str_has_suffix(master, bridge));
+	isolated = sysfs_read(tap, "brport/isolated");
+	g_assert_cmpstr(isolated, ==, "1");
+	g_assert_true(nft_table_exists(tap));
+	{
+		SbxVmSpec *tmpl = f->spec;
+		f->spec = clone;
+		agent_hello(f);
+		destroy(f);
+		f->spec = tmpl;
+	}
+	g_assert_null(sysfs_read(tap, "ifindex"));
+	g_assert_true(nft_table_gone(tap));
+	g_assert_null(sbx_hypervisor_backend_get_vm_address(f->backend, clone->id));
+	trace = read_trace(f);
+	/* hot-plugged once the VM runs: after vm.restore's resume, or vm.resume */
+	add_net =
+	    g_strdup_printf("%s\nPUT /api/v1/vm.add-net {\"id\":\"net0\",\"tap\":\"%s\","
+			    "\"mac\":\"%s\",\"num_queues\":2}\nGET /api/v1/vm.info\n",
+			    has_mode ? "\"resume\":true}" : "PUT /api/v1/vm.resume", tap, mac);
+	g_assert_nonnull(strstr(trace, add_net));
+
+	/* a refused hot-plug fails the restore and leaves no tap, no rules */
+	g_setenv("SBX_FAKE_CH_FAIL", "vm.add-net:no PCI slot left", TRUE);
+	g_clear_pointer(&words, g_free);
+	words = restore(f, clone, &error);
+	g_assert_null(words);
+	g_assert_nonnull(error);
+	g_assert_nonnull(strstr(error->message, "no PCI slot left"));
+	g_assert_null(sysfs_read(tap, "ifindex"));
+	g_assert_true(nft_table_gone(tap));
+	{
+		SbxVmSpec *tmpl = f->spec;
+		f->spec = clone;
+		destroy(f);
+		f->spec = tmpl;
+	}
+	g_setenv("SBX_FAKE_CH_FAIL", "", TRUE);
+	/* the killed VMM is reaped before the folders are checked */
+	for (guint i = 0; i < 100; i++) {
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(10000);
+	}
+
+	g_unlink(clone->console_log);
+	g_assert_cmpint(g_rmdir(clone_dir), ==, 0);
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autofree gchar *path = snapshot_file(f, names[i]);
+		g_unlink(path);
+	}
+	{
+		g_autofree gchar *snap = g_build_filename(f->dir, "snap", NULL);
+		g_assert_cmpint(g_rmdir(snap), ==, 0);
+	}
+	g_unlink(base);
+	g_assert_true(run_quiet(del));
+}
+
 /* a daemon that died left its VMM running: the next one stops it (it cannot
  * take it back: the event pipe is gone) and removes its files */
 static void
@@ -1112,6 +1320,10 @@ main(int argc, char **argv)
 	g_test_add("/ch-plugin/reap-leftover", Fixture, NULL, setup, test_reap_leftover, teardown);
 	g_test_add("/ch-plugin/rbd-volume", Fixture, NULL, setup, test_rbd_volume, teardown);
 	g_test_add("/ch-plugin/network", Fixture, NULL, setup, test_network, teardown);
+	g_test_add("/ch-plugin/network-restore/v53", Fixture, "53.0.0", setup, test_network_restore,
+		   teardown);
+	g_test_add("/ch-plugin/network-restore/v50", Fixture, "50.0.0", setup, test_network_restore,
+		   teardown);
 	g_test_add("/ch-plugin/bad-binary", Fixture, NULL, setup, test_bad_binary, teardown);
 	return g_test_run();
 }
