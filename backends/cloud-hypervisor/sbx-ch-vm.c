@@ -65,7 +65,8 @@ typedef struct {
 	gboolean read_only;
 	gchar *socket;
 	guint index;
-	SbxChQsd *qsd; /* running, or NULL */
+	gchar *disk_id; /* the VMM's id of its disk */
+	SbxChQsd *qsd;	/* running, or NULL */
 } Export;
 
 static void
@@ -74,6 +75,7 @@ export_free(Export *e)
 	if (e->qsd != NULL)
 		sbx_ch_qsd_stop(e->qsd);
 	g_free(e->socket);
+	g_free(e->disk_id);
 	g_free(e);
 }
 
@@ -148,36 +150,32 @@ sbx_ch_vm_set_address(SbxChVm *vm, guint32 ip)
 	vm->ip = ip;
 }
 
-/* an rbd volume: a vhost-user-blk export the guest finds by the serial
- * every such export reports, so one per sandbox (README) */
+/* an rbd volume: a vhost-user-blk export. Every export reports the same
+ * serial, so the guest is told "@N": the Nth such disk in PCI order, which
+ * is disks[] order (checked after boot: check_pci_order) */
 static gboolean
 export_from_spec(SbxChVm *vm, SbxVmDisk *d, SbxChDisk *disk, guint index, GError **error)
 {
 	Export *e;
 	g_autofree gchar *cmdline = NULL;
+	g_autofree gchar *key = NULL;
 
 	if (d->source->pool == NULL || d->source->image == NULL) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "volume %s: an rbd volume needs a pool and an image", d->serial);
 		return FALSE;
 	}
-	if (vm->exports->len > 0) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-			    "volume %s: one rbd volume per cloud-hypervisor sandbox: every "
-			    "vhost-user-blk export reports the serial " SBX_CH_QSD_SERIAL,
-			    d->serial);
-		return FALSE;
-	}
+	key = g_strdup_printf("@%u", vm->exports->len);
 	e = g_new0(Export, 1);
 	e->source = d->source;
 	e->read_only = d->read_only || d->source->read_only;
 	e->index = index;
 	e->socket = g_strdup_printf("%s/%s.vhost.sock", vm->spec->run_dir, disk->id);
+	e->disk_id = g_strdup(disk->id);
 	g_ptr_array_add(vm->exports, e);
 	disk->vhost_socket = g_strdup(e->socket);
 	disk->serial = g_strdup(d->serial);
-	cmdline =
-	    sbx_ch_vm_config_cmdline_alias_volume(vm->spec->cmdline, d->serial, SBX_CH_QSD_SERIAL);
+	cmdline = sbx_ch_vm_config_cmdline_alias_volume(vm->spec->cmdline, d->serial, key);
 	g_free(vm->spec->cmdline);
 	vm->spec->cmdline = g_steal_pointer(&cmdline);
 	return TRUE;
@@ -431,6 +429,65 @@ probe_agent(SbxChVm *vm)
 				   vm->start_cancellable, on_probed, sbx_ch_vm_ref(vm));
 }
 
+/* the PCI address vm.info's device_tree gives device @id: its parent's
+ * (the virtio-pci transport) pci_bdf; NULL if not there */
+static const gchar *
+device_bdf(JsonObject *info, const gchar *id)
+{
+	JsonNode *tree_node = json_object_get_member(info, "device_tree");
+	JsonObject *tree;
+	JsonNode *node;
+	const gchar *parent;
+
+	if (tree_node == NULL || !JSON_NODE_HOLDS_OBJECT(tree_node))
+		return NULL;
+	tree = json_node_get_object(tree_node);
+	node = json_object_get_member(tree, id);
+	if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
+		return NULL;
+	parent =
+	    json_object_get_string_member_with_default(json_node_get_object(node), "parent", NULL);
+	node = parent != NULL ? json_object_get_member(tree, parent) : NULL;
+	if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
+		return NULL;
+	return json_object_get_string_member_with_default(json_node_get_object(node), "pci_bdf",
+							  NULL);
+}
+
+/* the guest takes "@N" as the Nth vhost-user-blk disk by PCI address: that
+ * must be the Nth export, or a volume would be mounted at another's path.
+ * CH gives devices increasing slots in disks[] order; this checks it did.
+ * "%04x:%02x:%02x.%x" is fixed width: the text sorts as the address */
+static gboolean
+check_pci_order(SbxChVm *vm, JsonObject *info, GError **error)
+{
+	const gchar *previous = NULL;
+
+	if (vm->exports->len < 2)
+		return TRUE;
+	for (guint i = 0; i < vm->exports->len; i++) {
+		Export *e = g_ptr_array_index(vm->exports, i);
+		const gchar *bdf = device_bdf(info, e->disk_id);
+
+		if (bdf == NULL || strlen(bdf) != 12) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "cloud-hypervisor gives no PCI address for %s: the guest "
+				    "could not tell its rbd volumes apart",
+				    e->disk_id);
+			return FALSE;
+		}
+		if (previous != NULL && strcmp(previous, bdf) >= 0) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "cloud-hypervisor put %s at %s, before the previous rbd "
+				    "volume's %s: the guest would mount the wrong image",
+				    e->disk_id, bdf, previous);
+			return FALSE;
+		}
+		previous = bdf;
+	}
+	return TRUE;
+}
+
 /* the API's own word that the guest runs */
 static void
 on_info(GObject *source, GAsyncResult *res, gpointer user_data)
@@ -451,6 +508,10 @@ on_info(GObject *source, GAsyncResult *res, gpointer user_data)
 		start_fail(vm, g_error_new(G_IO_ERROR, G_IO_ERROR_FAILED,
 					   "cloud-hypervisor reports the VM %s after vm.boot",
 					   state != NULL ? state : "in no state"));
+		return;
+	}
+	if (!check_pci_order(vm, json_node_get_object(reply), &error)) {
+		start_fail(vm, error);
 		return;
 	}
 	if (start_cancelled(vm))

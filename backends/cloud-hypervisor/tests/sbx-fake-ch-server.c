@@ -40,6 +40,7 @@ struct _FakeChServer {
 	GArray *tap_fds;	 /* the taps the booted VM holds, as CH does */
 	JsonObject *device_tree; /* a booted VM's devices and their PCI addresses */
 	guint last_slot;
+	gboolean disks_reversed;
 };
 
 typedef struct {
@@ -207,7 +208,16 @@ build_device_tree(FakeChServer *self)
 	g_clear_pointer(&self->device_tree, json_object_unref);
 	self->device_tree = json_object_new();
 	self->last_slot = 0;
-	tree_add_all(self, "disks");
+	if (self->disks_reversed && json_object_has_member(self->config, "disks")) {
+		JsonArray *disks = json_object_get_array_member(self->config, "disks");
+		for (guint i = json_array_get_length(disks); i > 0; i--)
+			tree_add(self,
+				 json_object_get_string_member_with_default(
+				     json_array_get_object_element(disks, i - 1), "id", "_unnamed"),
+				 next_slot(self));
+	} else {
+		tree_add_all(self, "disks");
+	}
 	tree_add_all(self, "net");
 	if (json_object_has_member(self->config, "vsock"))
 		tree_add(self, "vsock0", next_slot(self));
@@ -1034,6 +1044,12 @@ fake_ch_server_guest_poweroff(FakeChServer *self)
 	fake_ch_server_emit(self, "vmm", "shutdown", NULL, NULL);
 	if (self->hooks.exit != NULL)
 		self->hooks.exit(self, self->hooks_data);
+}
+
+void
+fake_ch_server_set_disks_reversed(FakeChServer *self, gboolean reversed)
+{
+	self->disks_reversed = reversed;
 }
 
 void

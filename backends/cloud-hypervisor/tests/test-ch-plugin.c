@@ -114,6 +114,7 @@ setup(Fixture *f, gconstpointer data)
 	/* "" = unset to the fake; unsetenv() is not thread-safe (GLib says so) */
 	g_setenv("SBX_FAKE_CH_VERSION", "", TRUE);
 	g_setenv("SBX_FAKE_CH_FAIL", "", TRUE);
+	g_setenv("SBX_FAKE_CH_DISKS_REVERSED", "", TRUE);
 }
 
 /* the fake's guest folders: guest-PID/agent.sock from a fake that was killed */
@@ -539,6 +540,22 @@ test_volumes(Fixture *f, gconstpointer data)
 }
 
 static gboolean run_quiet(const gchar *command);
+static const gchar *device_bdf(JsonObject *info, const gchar *id);
+
+/* a process's command line, its arguments joined by spaces */
+static gchar *
+process_cmdline(GPid pid)
+{
+	g_autofree gchar *path = g_strdup_printf("/proc/%d/cmdline", (gint)pid);
+	gchar *text = NULL;
+	gsize len = 0;
+
+	g_assert_true(g_file_get_contents(path, &text, &len, NULL));
+	for (gsize i = 0; i + 1 < len; i++)
+		if (text[i] == '\0')
+			text[i] = ' ';
+	return text;
+}
 
 /* the pid of the qemu-storage-daemon serving @socket, or 0 */
 static GPid
@@ -645,7 +662,7 @@ test_rbd_volume(Fixture *f, gconstpointer data)
 	pid = find_qsd(socket);
 	g_assert_cmpint(pid, >, 0);
 	g_assert_true(g_file_get_contents(f->spec->console_log, &console, NULL, NULL));
-	g_assert_nonnull(strstr(console, "sbx.vol=vhost_user_blk:/data:rw"));
+	g_assert_nonnull(strstr(console, "sbx.vol=@0:/data:rw"));
 	info = api_get(f, "vm.info");
 	config = json_object_get_object_member(info, "config");
 	g_assert_true(json_object_get_boolean_member(
@@ -699,11 +716,66 @@ test_rbd_volume(Fixture *f, gconstpointer data)
 		g_object_unref(wait_result(f));
 	}
 
-	/* a second rbd volume is refused: the guest could not tell them apart */
-	g_ptr_array_add(f->spec->disks, rbd_disk(cluster, "chvol2", "vol-rbd2"));
-	g_assert_false(start(f, NULL, &error));
-	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
-	destroy(f);
+	/* two rbd volumes: the guest tells them apart by PCI order (@N), which
+	 * the VMM's device tree confirms; each export serves its own image */
+	{
+		g_autofree gchar *create2 =
+		    g_strdup_printf("rbd -c %s create rbd/chvol2 --size 16M", conf);
+		g_autofree gchar *socket2 = g_build_filename(f->run_dir, "disk2.vhost.sock", NULL);
+		g_autofree gchar *cmd1 = NULL;
+		g_autofree gchar *cmd2 = NULL;
+		g_autofree gchar *console2 = NULL;
+		g_autoptr(JsonObject) info2 = NULL;
+		const gchar *bdf1;
+		const gchar *bdf2;
+		GPid pid2;
+
+		g_assert_true(run_quiet(create2));
+		g_free(f->spec->cmdline);
+		f->spec->cmdline =
+		    g_strdup("console=ttyS0 sbx.vol=vol-rbd:/data:rw,vol-rbd2:/logs:ro");
+		g_ptr_array_add(f->spec->disks, rbd_disk(cluster, "chvol2", "vol-rbd2"));
+		((SbxVmDisk *)g_ptr_array_index(f->spec->disks, 1))->read_only = TRUE;
+		g_assert_true(start(f, NULL, &error));
+		g_assert_no_error(error);
+		g_assert_true(g_file_get_contents(f->spec->console_log, &console2, NULL, NULL));
+		g_assert_nonnull(strstr(console2, "sbx.vol=@0:/data:rw,@1:/logs:ro"));
+		info2 = api_get(f, "vm.info");
+		bdf1 = device_bdf(info2, "disk1");
+		bdf2 = device_bdf(info2, "disk2");
+		g_assert_nonnull(bdf1);
+		g_assert_nonnull(bdf2);
+		g_assert_cmpstr(bdf1, <, bdf2);
+		pid = find_qsd(socket);
+		pid2 = find_qsd(socket2);
+		g_assert_cmpint(pid, >, 0);
+		g_assert_cmpint(pid2, >, 0);
+		cmd1 = process_cmdline(pid);
+		cmd2 = process_cmdline(pid2);
+		g_assert_nonnull(strstr(cmd1, "\"chvol\""));
+		g_assert_null(strstr(cmd1, "\"chvol2\""));
+		g_assert_nonnull(strstr(cmd2, "\"chvol2\""));
+		g_assert_nonnull(strstr(cmd2, "writable=off"));
+		destroy(f);
+		g_assert_true(qsd_reaped(pid));
+		g_assert_true(qsd_reaped(pid2));
+
+		/* a VMM that put them out of order is refused: wrong mounts otherwise */
+		g_setenv("SBX_FAKE_CH_DISKS_REVERSED", "1", TRUE);
+		g_assert_false(start(f, NULL, &error));
+		g_assert_nonnull(error);
+		g_assert_nonnull(strstr(error->message, "the guest would mount the wrong image"));
+		g_clear_error(&error);
+		g_setenv("SBX_FAKE_CH_DISKS_REVERSED", "", TRUE);
+		destroy(f);
+		for (guint i = 0; i < 500 && (find_qsd(socket) != 0 || find_qsd(socket2) != 0);
+		     i++) {
+			g_main_context_iteration(NULL, FALSE);
+			g_usleep(10000);
+		}
+		g_assert_cmpint(find_qsd(socket), ==, 0);
+		g_assert_cmpint(find_qsd(socket2), ==, 0);
+	}
 
 	g_assert_true(run_quiet(down));
 }
