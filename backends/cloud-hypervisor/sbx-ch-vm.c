@@ -15,6 +15,7 @@
 #include "sbx-ch-vm-config.h"
 #include "sbx-ch-vm.h"
 #include "sbx-ch-vsock.h"
+#include "sbx-jail-acl.h"
 #include "sbx-tap.h"
 
 /* how long one agent probe may take, and the pause between probes */
@@ -56,6 +57,7 @@ struct _SbxChVm {
 	gboolean tap_made;    /* the tap and its anti-spoofing rules are there */
 	gboolean net_plugged; /* a clone's NIC: hot-plugged after vm.restore */
 	GPtrArray *exports;   /* Export: rbd volumes through qemu-storage-daemon */
+	gboolean granted;     /* the VMM's user has ACL entries on the file volumes */
 	guint next_export;
 };
 
@@ -238,6 +240,49 @@ sbx_ch_vm_new(const SbxVmSpec *spec, const SbxChSettings *settings, SbxChVmExite
 	return vm;
 }
 
+/* file volumes stay their owner's (root, mode 0600): the jailed VMM, which
+ * opens them by path, gets a named-user ACL entry on each while this
+ * sandbox runs. The list goes to the run folder first, so a daemon that
+ * crashes leaves what the next one revokes (sbx-ch-record.c) */
+static gboolean
+grant_volumes(SbxChVm *vm, GError **error)
+{
+	uid_t uid = sbx_jail_get_uid(vm->settings.jail);
+	g_autoptr(GString) list = g_string_new(NULL);
+	g_autofree gchar *list_path = NULL;
+
+	for (guint i = 0; i < vm->volumes->len; i++) {
+		SbxChDisk *disk = g_ptr_array_index(vm->volumes, i);
+		if (disk->path != NULL)
+			g_string_append_printf(list, "%u\t%s\n", (guint)uid, disk->path);
+	}
+	if (uid == 0 || list->len == 0)
+		return TRUE;
+	list_path = g_build_filename(vm->spec->run_dir, SBX_CH_RECORD_GRANTS, NULL);
+	if (!g_file_set_contents_full(list_path, list->str, (gssize)list->len,
+				      G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
+		return FALSE;
+	vm->granted = TRUE;
+	for (guint i = 0; i < vm->volumes->len; i++) {
+		SbxChDisk *disk = g_ptr_array_index(vm->volumes, i);
+		if (disk->path != NULL &&
+		    !sbx_jail_acl_grant(disk->path, uid, !disk->readonly, error)) {
+			g_prefix_error(error, "giving the volume to the VMM's user: ");
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+static void
+revoke_volumes(SbxChVm *vm)
+{
+	if (!vm->granted)
+		return;
+	vm->granted = FALSE;
+	sbx_ch_record_revoke_grants(vm->spec->run_dir);
+}
+
 static void
 remove_files(SbxChVm *vm)
 {
@@ -255,6 +300,7 @@ remove_files(SbxChVm *vm)
 		vm->tap_made = FALSE;
 		sbx_tap_release(vm->tap);
 	}
+	revoke_volumes(vm);
 	if (vm->restore_dir != NULL)
 		sbx_ch_snapshot_remove_restore(vm->restore_dir);
 	for (guint i = 0; i < G_N_ELEMENTS(paths); i++) {
@@ -744,6 +790,12 @@ spawn_vmm(SbxChVm *vm)
 	    !sbx_ch_record_write(vm->settings.record_dir, vm->spec->id, vm->pid, vm->spec->run_dir,
 				 &error)) {
 		/* without it a daemon crash would leave this VMM running unseen */
+		start_fail(vm, error);
+		return;
+	}
+	if (!grant_volumes(vm, &error)) {
+		/* the VMM is killed, reaped and its grants revoked by start_fail */
+		g_prefix_error(&error, "vm %s: ", vm->spec->id);
 		start_fail(vm, error);
 		return;
 	}

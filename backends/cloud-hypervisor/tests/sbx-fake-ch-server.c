@@ -359,6 +359,18 @@ validate_config(FakeChServer *self, JsonObject *config, gchar **top, gchar **roo
 			    path != NULL ? path : "(null)");
 			return FALSE;
 		}
+		/* CH opens each image itself, read-write unless readonly */
+		{
+			gboolean ro =
+			    json_object_get_boolean_member_with_default(d, "readonly", FALSE);
+			gint fd = g_open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
+			if (fd < 0) {
+				*root = g_strdup_printf("Failed to open disk image %s: %s", path,
+							g_strerror(errno));
+				return FALSE;
+			}
+			close(fd);
+		}
 		backing = qcow2_has_backing(path, &is_qcow2);
 		if (!at_least(self, 51))
 			continue;

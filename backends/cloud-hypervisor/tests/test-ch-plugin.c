@@ -7,6 +7,7 @@
  */
 #include <pwd.h>
 #include <signal.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -1015,6 +1016,110 @@ test_jailed_user(Fixture *f, gconstpointer data)
 	g_assert_true(pid_gone(pid));
 }
 
+/* @uid's permission bits in @path's access ACL (the raw xattr), -1: none */
+static gint
+acl_perm(const gchar *path, uid_t uid)
+{
+	guint8 buf[4 + 64 * 8];
+	ssize_t len = getxattr(path, "system.posix_acl_access", buf, sizeof(buf));
+
+	for (ssize_t off = 4; len > 4 && off + 8 <= len; off += 8) {
+		guint16 tag = GUINT16_FROM_LE(*(guint16 *)(buf + off));
+		guint32 id = GUINT32_FROM_LE(*(guint32 *)(buf + off + 4));
+		if (tag == 0x02 && id == uid)
+			return GUINT16_FROM_LE(*(guint16 *)(buf + off + 2));
+	}
+	return -1;
+}
+
+static SbxVmDisk *
+file_disk(const gchar *path, const gchar *serial, gboolean read_only)
+{
+	SbxVmDisk *disk = sbx_vm_disk_new();
+	disk->source = sbx_disk_source_new(SBX_DISK_SOURCE_FILE);
+	disk->source->path = g_strdup(path);
+	disk->source->format = g_strdup("qcow2");
+	disk->serial = g_strdup(serial);
+	disk->read_only = read_only;
+	return disk;
+}
+
+/* file volumes stay root's, mode 0600: the VMM's user (nobody) opens them
+ * through an ACL entry of its own while the sandbox runs (rw, or r for a
+ * read-only one), revoked after destroy, after a failed start and by a
+ * restarted daemon; the files' owner and mode never change */
+static void
+test_file_volume_user(Fixture *f, gconstpointer data)
+{
+	struct passwd *pw = getpwnam("nobody");
+	g_autofree gchar *vol = g_build_filename(f->dir, "vol.qcow2", NULL);
+	g_autofree gchar *ro = g_build_filename(f->dir, "ro.qcow2", NULL);
+	g_autoptr(GError) error = NULL;
+	GStatBuf st;
+
+	g_assert_nonnull(pw);
+	if (getuid() != 0) {
+		g_test_skip("switching users needs root");
+		return;
+	}
+	g_assert_cmpint(g_chmod(f->dir, 0711), ==, 0);
+	g_assert_cmpint(g_mkdir(f->guest_dir, 0777), ==, 0);
+	g_assert_cmpint(g_chmod(f->guest_dir, 0777), ==, 0);
+	g_unsetenv("SBX_FAKE_CH_TRACE");
+	configure(f, "User=nobody\n");
+	make_base(f, vol);
+	make_base(f, ro);
+	g_assert_cmpint(g_chmod(vol, 0600), ==, 0);
+	g_assert_cmpint(g_chmod(ro, 0600), ==, 0);
+	f->spec->disks = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_vm_disk_free);
+	g_ptr_array_add(f->spec->disks, file_disk(vol, "vol1", FALSE));
+	g_ptr_array_add(f->spec->disks, file_disk(ro, "vol2", TRUE));
+
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+	agent_hello(f);
+	g_assert_cmpint(acl_perm(vol, pw->pw_uid), ==, 6);
+	g_assert_cmpint(acl_perm(ro, pw->pw_uid), ==, 4);
+	destroy(f);
+	g_assert_cmpint(acl_perm(vol, pw->pw_uid), ==, -1);
+	g_assert_cmpint(acl_perm(ro, pw->pw_uid), ==, -1);
+	g_assert_cmpint(g_stat(vol, &st), ==, 0);
+	g_assert_cmpuint(st.st_mode & 07777, ==, 0600);
+	g_assert_cmpuint(st.st_uid, ==, 0);
+	g_assert_cmpint(getxattr(vol, "system.posix_acl_access", NULL, 0), <, 0);
+
+	/* a failed start revokes them too */
+	g_setenv("SBX_FAKE_CH_FAIL", "vm.boot:out of memory", TRUE);
+	g_assert_false(start(f, NULL, &error));
+	g_clear_error(&error);
+	g_assert_cmpint(acl_perm(vol, pw->pw_uid), ==, -1);
+	destroy(f);
+	g_setenv("SBX_FAKE_CH_FAIL", "", TRUE);
+
+	/* a crashed daemon's grants: the next one revokes them with its VMM */
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(acl_perm(vol, pw->pw_uid), ==, 6);
+	{
+		g_autoptr(SbxHypervisorBackend) first = g_steal_pointer(&f->backend);
+		g_auto(GStrv) ids = NULL;
+		f->backend = g_object_new(backend_type, NULL);
+		configure(f, "User=nobody\n");
+		ids = list(f);
+		g_assert_cmpuint(g_strv_length(ids), ==, 0);
+		g_assert_cmpint(acl_perm(vol, pw->pw_uid), ==, -1);
+		g_assert_cmpint(acl_perm(ro, pw->pw_uid), ==, -1);
+		g_signal_connect(first, "vm-exited", G_CALLBACK(on_vm_exited), f);
+		wait_exited(f);
+		sbx_hypervisor_backend_destroy_vm_async(first, "sbxtest1", NULL, on_done, f);
+		g_object_unref(wait_result(f));
+	}
+	g_assert_cmpint(g_stat(vol, &st), ==, 0);
+	g_assert_cmpuint(st.st_mode & 07777, ==, 0600);
+	g_unlink(vol);
+	g_unlink(ro);
+}
+
 static gchar *
 snapshot_file(Fixture *f, const gchar *name)
 {
@@ -1395,6 +1500,8 @@ main(int argc, char **argv)
 	g_test_add("/ch-plugin/network-restore/v53", Fixture, "53.0.0", setup, test_network_restore,
 		   teardown);
 	g_test_add("/ch-plugin/network-restore/v50", Fixture, "50.0.0", setup, test_network_restore,
+		   teardown);
+	g_test_add("/ch-plugin/file-volume-user", Fixture, NULL, setup, test_file_volume_user,
 		   teardown);
 	g_test_add("/ch-plugin/bad-binary", Fixture, NULL, setup, test_bad_binary, teardown);
 	return g_test_run();
