@@ -26,10 +26,16 @@ sbx_ch_record_write(const gchar *dir, const gchar *id, GPid pid, const gchar *ru
 }
 
 void
-sbx_ch_record_remove(const gchar *dir, const gchar *id)
+sbx_ch_record_remove(const gchar *dir, const gchar *id, GPid pid)
 {
 	g_autofree gchar *path = g_build_filename(dir, id, NULL);
-	g_unlink(path);
+	g_autofree gchar *text = NULL;
+
+	/* a VM of the same id may run by now (a killed VMM is reaped late):
+	 * only the record of @pid is this VM's */
+	if (g_file_get_contents(path, &text, NULL, NULL) &&
+	    g_ascii_strtoll(text, NULL, 10) == (gint64)pid)
+		g_unlink(path);
 }
 
 /* is @pid still the VMM of @run_dir (not a recycled pid)? */

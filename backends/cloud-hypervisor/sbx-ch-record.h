@@ -15,7 +15,8 @@ G_BEGIN_DECLS
 
 gboolean sbx_ch_record_write(const gchar *dir, const gchar *id, GPid pid, const gchar *run_dir,
 			     GError **error);
-void sbx_ch_record_remove(const gchar *dir, const gchar *id);
+/* removes @id's record if it is the one of VMM @pid */
+void sbx_ch_record_remove(const gchar *dir, const gchar *id, GPid pid);
 /* SIGKILLs the VMM of every record whose id is not in @live (when the pid
  * still is that VMM: its command line names the record's run folder), removes
  * the files it made, revokes its volume grants and removes the record; returns how many VMMs it

@@ -295,7 +295,7 @@ remove_files(SbxChVm *vm)
 	/* the exports' daemons go with the files (their sockets are there) */
 	g_ptr_array_set_size(vm->exports, 0);
 	if (vm->settings.record_dir != NULL && (vm->pid == 0 || vm->exited))
-		sbx_ch_record_remove(vm->settings.record_dir, vm->spec->id);
+		sbx_ch_record_remove(vm->settings.record_dir, vm->spec->id, vm->pid);
 	if (vm->tap_made) {
 		vm->tap_made = FALSE;
 		sbx_tap_release(vm->tap);
@@ -384,7 +384,7 @@ on_exited(GPid pid, gint status, gpointer user_data)
 	sbx_jail_remove_cgroup(vm->settings.jail, vm->spec->id);
 	/* the tap and the exports stay until destroy: so does the record */
 	if (vm->settings.record_dir != NULL && vm->files_removed)
-		sbx_ch_record_remove(vm->settings.record_dir, vm->spec->id);
+		sbx_ch_record_remove(vm->settings.record_dir, vm->spec->id, vm->pid);
 	/* the process is the final word, whatever the events said */
 	switch (vm->state) {
 	case SBX_CH_VM_STARTING:
