@@ -981,6 +981,14 @@ sbx_ch_vm_start_async(SbxChVm *vm, GCancellable *cancellable, GAsyncReadyCallbac
 		start_fail(vm, error);
 		return;
 	}
+	/* recorded (pid 0: no VMM yet) before the overlay, exports and tap: a
+	 * daemon crash from here on leaks none of them */
+	if (vm->settings.record_dir != NULL &&
+	    !sbx_ch_record_write(vm->settings.record_dir, vm->spec->id, 0, vm->spec->run_dir,
+				 &error)) {
+		start_fail(vm, error);
+		return;
+	}
 	if (vm->restoring) {
 		/* a clone writes its own overlay on the snapshot's frozen one */
 		base = g_build_filename(vm->spec->snapshot_dir, SBX_CH_SNAPSHOT_ROOT, NULL);

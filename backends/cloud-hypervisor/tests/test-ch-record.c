@@ -95,11 +95,56 @@ test_grants(void)
 	g_assert_cmpint(g_rmdir(dir), ==, 0);
 }
 
+/* a daemon that crashed while a VM was starting (record with pid 0: no VMM
+ * yet): the next one's reap removes its overlay, revokes its grants and
+ * drops the record; a record of a VM it runs itself stays */
+static void
+test_reap_starting(void)
+{
+	g_autofree gchar *dir = g_dir_make_tmp("sbx-ch-record-XXXXXX", NULL);
+	g_autofree gchar *records = g_build_filename(dir, "records", NULL);
+	g_autofree gchar *run_dir = g_build_filename(dir, "sbxrec1", NULL);
+	g_autofree gchar *overlay = g_build_filename(run_dir, "root.qcow2", NULL);
+	g_autofree gchar *vol = g_build_filename(dir, "vol.qcow2", NULL);
+	g_autofree gchar *list = g_build_filename(run_dir, SBX_CH_RECORD_GRANTS, NULL);
+	g_autofree gchar *text = g_strdup_printf("65534\t%s\n", vol);
+	g_autofree gchar *live_record = g_build_filename(records, "sbxrec2", NULL);
+	g_autoptr(GHashTable) live = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GError) error = NULL;
+
+	if (getuid() != 0) {
+		g_test_skip("ACLs on root's files and taps need root");
+		return;
+	}
+	g_assert_cmpint(g_mkdir(records, 0700), ==, 0);
+	g_assert_cmpint(g_mkdir(run_dir, 0700), ==, 0);
+	g_assert_true(g_file_set_contents(overlay, "", 0, NULL));
+	g_assert_true(g_file_set_contents(vol, "x", 1, NULL));
+	g_assert_cmpint(g_chmod(vol, 0600), ==, 0);
+	g_assert_true(sbx_jail_acl_grant(vol, 65534, TRUE, &error));
+	g_assert_true(g_file_set_contents(list, text, -1, NULL));
+	g_assert_true(sbx_ch_record_write(records, "sbxrec1", 0, run_dir, &error));
+	g_assert_true(sbx_ch_record_write(records, "sbxrec2", 0, run_dir, &error));
+	g_assert_no_error(error);
+	g_hash_table_add(live, (gpointer) "sbxrec2");
+	g_assert_cmpuint(sbx_ch_record_reap(records, live), ==, 0);
+	g_assert_false(has_acl(vol));
+	g_assert_false(g_file_test(overlay, G_FILE_TEST_EXISTS));
+	g_assert_false(g_file_test(list, G_FILE_TEST_EXISTS));
+	g_assert_true(g_file_test(live_record, G_FILE_TEST_EXISTS));
+	g_unlink(live_record);
+	g_unlink(vol);
+	g_assert_cmpint(g_rmdir(run_dir), ==, 0);
+	g_assert_cmpint(g_rmdir(records), ==, 0);
+	g_assert_cmpint(g_rmdir(dir), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/ch-record/remove-own-only", test_remove_own_only);
 	g_test_add_func("/ch-record/grants", test_grants);
+	g_test_add_func("/ch-record/reap-starting", test_reap_starting);
 	return g_test_run();
 }
