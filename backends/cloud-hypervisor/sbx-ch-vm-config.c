@@ -21,6 +21,7 @@ sbx_ch_vm_config_disk_free(SbxChDisk *disk)
 	g_free(disk->id);
 	g_free(disk->path);
 	g_free(disk->image_type);
+	g_free(disk->backing);
 	g_free(disk->vhost_socket);
 	g_free(disk->serial);
 	g_free(disk);

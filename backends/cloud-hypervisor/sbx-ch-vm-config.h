@@ -16,6 +16,8 @@ typedef struct {
 	gchar *path;
 	gchar *image_type; /* "Qcow2" or "Raw"; always sent (older versions ignore it) */
 	gboolean backing_files;
+	gchar *backing; /* the backing file it names (not sent: the VMM reads it), or NULL */
+	gboolean backing_granted; /* the VMM's user got read access to it (sbx-ch-vm.c) */
 	gchar *vhost_socket;
 	gchar *serial;
 	gboolean readonly;

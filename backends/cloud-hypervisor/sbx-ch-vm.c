@@ -207,6 +207,11 @@ volumes_from_spec(SbxChVm *vm, GError **error)
 		disk->path = g_strdup(d->source->path);
 		disk->image_type =
 		    g_strdup(g_strcmp0(d->source->format, "raw") == 0 ? "Raw" : "Qcow2");
+		/* a clone of a volume snapshot: an overlay of it (docs/volumes.md);
+		 * the plugin wrote that header, so its chain is trusted (v51+ opts in) */
+		if (g_strcmp0(disk->image_type, "Qcow2") == 0)
+			disk->backing = sbx_ch_overlay_backing_path(disk->path);
+		disk->backing_files = disk->backing != NULL;
 		disk->readonly = d->read_only || d->source->read_only;
 		disk->serial = g_strdup(d->serial);
 		g_ptr_array_add(vm->volumes, g_steal_pointer(&disk));
@@ -240,10 +245,50 @@ sbx_ch_vm_new(const SbxVmSpec *spec, const SbxChSettings *settings, SbxChVmExite
 	return vm;
 }
 
+/* the snapshots volume clones are overlays of: several running clones may
+ * share one, and every VMM is the same uid, so its read grant goes with the
+ * last of them (path -> count; main loop only) */
+static GHashTable *backing_grants;
+
+static gboolean
+grant_backing(const gchar *path, uid_t uid, GError **error)
+{
+	guint n;
+
+	if (backing_grants == NULL)
+		backing_grants = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	n = GPOINTER_TO_UINT(g_hash_table_lookup(backing_grants, path));
+	if (n == 0 && !sbx_jail_acl_grant(path, uid, FALSE, error))
+		return FALSE;
+	g_hash_table_insert(backing_grants, g_strdup(path), GUINT_TO_POINTER(n + 1));
+	return TRUE;
+}
+
+static void
+revoke_backing(const gchar *path, uid_t uid)
+{
+	g_autoptr(GError) error = NULL;
+	guint n = backing_grants != NULL
+		      ? GPOINTER_TO_UINT(g_hash_table_lookup(backing_grants, path))
+		      : 0;
+
+	if (n == 0)
+		return; /* never granted (the grant failed) */
+	if (n > 1) {
+		g_hash_table_insert(backing_grants, g_strdup(path), GUINT_TO_POINTER(n - 1));
+		return;
+	}
+	g_hash_table_remove(backing_grants, path);
+	if (!sbx_jail_acl_revoke(path, uid, &error) &&
+	    !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+		g_warning("%s", error->message);
+}
+
 /* file volumes stay their owner's (root, mode 0600): the jailed VMM, which
  * opens them by path, gets a named-user ACL entry on each while this
- * sandbox runs. The list goes to the run folder first, so a daemon that
- * crashes leaves what the next one revokes (sbx-ch-record.c) */
+ * sandbox runs (read-only on a clone's backing snapshot). The list goes to
+ * the run folder first, so a daemon that crashes leaves what the next one
+ * revokes (sbx-ch-record.c) */
 static gboolean
 grant_volumes(SbxChVm *vm, GError **error)
 {
@@ -255,6 +300,8 @@ grant_volumes(SbxChVm *vm, GError **error)
 		SbxChDisk *disk = g_ptr_array_index(vm->volumes, i);
 		if (disk->path != NULL)
 			g_string_append_printf(list, "%u\t%s\n", (guint)uid, disk->path);
+		if (disk->backing != NULL)
+			g_string_append_printf(list, "%u\t%s\n", (guint)uid, disk->backing);
 	}
 	if (uid == 0 || list->len == 0)
 		return TRUE;
@@ -270,6 +317,14 @@ grant_volumes(SbxChVm *vm, GError **error)
 			g_prefix_error(error, "giving the volume to the VMM's user: ");
 			return FALSE;
 		}
+		if (disk->backing != NULL) {
+			if (!grant_backing(disk->backing, uid, error)) {
+				g_prefix_error(error, "giving the volume's snapshot to the VMM's "
+						      "user: ");
+				return FALSE;
+			}
+			disk->backing_granted = TRUE;
+		}
 	}
 	return TRUE;
 }
@@ -277,10 +332,26 @@ grant_volumes(SbxChVm *vm, GError **error)
 static void
 revoke_volumes(SbxChVm *vm)
 {
+	uid_t uid = sbx_jail_get_uid(vm->settings.jail);
+	g_autofree gchar *list_path = NULL;
+
 	if (!vm->granted)
 		return;
 	vm->granted = FALSE;
-	sbx_ch_record_revoke_grants(vm->spec->run_dir);
+	for (guint i = 0; i < vm->volumes->len; i++) {
+		SbxChDisk *disk = g_ptr_array_index(vm->volumes, i);
+		g_autoptr(GError) error = NULL;
+
+		if (disk->path != NULL && !sbx_jail_acl_revoke(disk->path, uid, &error) &&
+		    !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+			g_warning("%s", error->message);
+		if (disk->backing_granted) {
+			disk->backing_granted = FALSE;
+			revoke_backing(disk->backing, uid);
+		}
+	}
+	list_path = g_build_filename(vm->spec->run_dir, SBX_CH_RECORD_GRANTS, NULL);
+	g_unlink(list_path);
 }
 
 static void

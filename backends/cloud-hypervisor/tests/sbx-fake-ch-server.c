@@ -11,6 +11,7 @@
 
 #include <gio/gunixsocketaddress.h>
 
+#include "sbx-ch-overlay.h"
 #include "sbx-fake-ch-server.h"
 
 /* micro_http: each request/header line fits a 1024-byte buffer; body <= 4 MiB */
@@ -372,6 +373,18 @@ validate_config(FakeChServer *self, JsonObject *config, gchar **top, gchar **roo
 			close(fd);
 		}
 		backing = qcow2_has_backing(path, &is_qcow2);
+		/* the chain is opened read-only (before v51 always followed) */
+		if (backing) {
+			g_autofree gchar *base = sbx_ch_overlay_backing_path(path);
+			gint fd = base != NULL ? g_open(base, O_RDONLY | O_CLOEXEC, 0) : -1;
+			if (fd < 0) {
+				*root = g_strdup_printf("Failed to open backing file %s: %s",
+							base != NULL ? base : "(unreadable header)",
+							g_strerror(errno));
+				return FALSE;
+			}
+			close(fd);
+		}
 		if (!at_least(self, 51))
 			continue;
 		if (type != NULL && g_strcmp0(type, is_qcow2 ? "Qcow2" : "Raw") != 0) {

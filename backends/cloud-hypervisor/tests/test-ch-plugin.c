@@ -1054,6 +1054,8 @@ test_file_volume_user(Fixture *f, gconstpointer data)
 	struct passwd *pw = getpwnam("nobody");
 	g_autofree gchar *vol = g_build_filename(f->dir, "vol.qcow2", NULL);
 	g_autofree gchar *ro = g_build_filename(f->dir, "ro.qcow2", NULL);
+	g_autofree gchar *snap = g_build_filename(f->dir, "snp.qcow2", NULL);
+	g_autofree gchar *clone = g_build_filename(f->dir, "clone.qcow2", NULL);
 	g_autoptr(GError) error = NULL;
 	GStatBuf st;
 
@@ -1071,18 +1073,37 @@ test_file_volume_user(Fixture *f, gconstpointer data)
 	make_base(f, ro);
 	g_assert_cmpint(g_chmod(vol, 0600), ==, 0);
 	g_assert_cmpint(g_chmod(ro, 0600), ==, 0);
+	/* a clone of a volume snapshot, as the qcow2 plugin makes it: an overlay
+	 * with a relative backing name, the snapshot root's and 0400 */
+	make_base(f, snap);
+	{
+		g_autoptr(GSubprocess) proc = g_subprocess_new(
+		    G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, "qemu-img", "create", "-q", "-f",
+		    "qcow2", "-b", "snp.qcow2", "-F", "qcow2", clone, NULL);
+		g_assert_no_error(error);
+		g_assert_true(g_subprocess_wait_check(proc, NULL, &error));
+	}
+	g_assert_cmpint(g_chmod(snap, 0400), ==, 0);
+	g_assert_cmpint(g_chmod(clone, 0600), ==, 0);
 	f->spec->disks = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_vm_disk_free);
 	g_ptr_array_add(f->spec->disks, file_disk(vol, "vol1", FALSE));
 	g_ptr_array_add(f->spec->disks, file_disk(ro, "vol2", TRUE));
+	g_ptr_array_add(f->spec->disks, file_disk(clone, "vol3", FALSE));
 
 	g_assert_true(start(f, NULL, &error));
 	g_assert_no_error(error);
 	agent_hello(f);
 	g_assert_cmpint(acl_perm(vol, pw->pw_uid), ==, 6);
 	g_assert_cmpint(acl_perm(ro, pw->pw_uid), ==, 4);
+	g_assert_cmpint(acl_perm(clone, pw->pw_uid), ==, 6);
+	g_assert_cmpint(acl_perm(snap, pw->pw_uid), ==, 4);
 	destroy(f);
 	g_assert_cmpint(acl_perm(vol, pw->pw_uid), ==, -1);
 	g_assert_cmpint(acl_perm(ro, pw->pw_uid), ==, -1);
+	g_assert_cmpint(acl_perm(clone, pw->pw_uid), ==, -1);
+	g_assert_cmpint(acl_perm(snap, pw->pw_uid), ==, -1);
+	g_assert_cmpint(g_stat(snap, &st), ==, 0);
+	g_assert_cmpuint(st.st_mode & 07777, ==, 0400);
 	g_assert_cmpint(g_stat(vol, &st), ==, 0);
 	g_assert_cmpuint(st.st_mode & 07777, ==, 0600);
 	g_assert_cmpuint(st.st_uid, ==, 0);
@@ -1109,6 +1130,7 @@ test_file_volume_user(Fixture *f, gconstpointer data)
 		g_assert_cmpuint(g_strv_length(ids), ==, 0);
 		g_assert_cmpint(acl_perm(vol, pw->pw_uid), ==, -1);
 		g_assert_cmpint(acl_perm(ro, pw->pw_uid), ==, -1);
+		g_assert_cmpint(acl_perm(snap, pw->pw_uid), ==, -1);
 		g_signal_connect(first, "vm-exited", G_CALLBACK(on_vm_exited), f);
 		wait_exited(f);
 		sbx_hypervisor_backend_destroy_vm_async(first, "sbxtest1", NULL, on_done, f);
@@ -1118,6 +1140,8 @@ test_file_volume_user(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(st.st_mode & 07777, ==, 0600);
 	g_unlink(vol);
 	g_unlink(ro);
+	g_unlink(clone);
+	g_unlink(snap);
 }
 
 static gchar *
