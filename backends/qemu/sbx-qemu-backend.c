@@ -32,6 +32,9 @@
 #define RESTORE_TIMEOUT_US (30 * G_USEC_PER_SEC)
 #define SNAPSHOT_TIMEOUT_US (120 * G_USEC_PER_SEC)
 #define QMP_CONNECT_MS 10000
+/* a VM with volumes gets SIGTERM first (as libvirt's destroy does), SIGKILL
+ * after this long */
+#define STOP_GRACE_SEC 10
 /* PCI slots 7 to 0x1f; the core attaches at most 8 */
 #define VOLUMES_MAX 24
 /* agent, QMP, tap, state, memfd, and per volume its files or its key */
@@ -55,9 +58,10 @@ typedef struct {
 	gboolean destroyed; /* destroy_vm was called: clean up once it is gone */
 	gboolean exited;
 	guint watch_id;
-	/* destroy completes once QEMU is gone, not when it is killed: the core then
-	 * releases the volumes' locks, and QEMU's own image locks must be gone too.
-	 * VMs with volumes, and adopted ones (their volumes are not known) */
+	/* VMs with volumes, and adopted ones (their volumes are not known): destroy
+	 * sends SIGTERM, so QEMU flushes and closes its images (librbd releases its
+	 * exclusive lock and cache), and completes once QEMU is gone: the core then
+	 * releases the volumes' locks, and QEMU's own must be gone too */
 	gboolean wait_exit;
 	GSList *waiters; /* destroy GTasks */
 } SbxQemuVm;
@@ -1151,9 +1155,45 @@ reap_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *canc
 	g_task_return_boolean(task, TRUE);
 }
 
+static gboolean
+kill_late_cb(gpointer user_data)
+{
+	IdData *d = user_data;
+	SbxQemuBackend *self = d->self;
+	gint pid = 0;
+
+	g_mutex_lock(&self->lock);
+	{
+		SbxQemuVm *vm = g_hash_table_lookup(self->vms, d->id);
+		if (vm != NULL && !vm->exited)
+			pid = vm->pid;
+	}
+	g_mutex_unlock(&self->lock);
+	/* not reaped before vm_gone: the pid is still QEMU's */
+	if (pid > 0) {
+		g_warning("vm %s: QEMU did not stop within %d s of SIGTERM: SIGKILL", d->id,
+			  STOP_GRACE_SEC);
+		kill(pid, SIGKILL);
+	}
+	return G_SOURCE_REMOVE;
+}
+
+static void
+kill_later(SbxQemuBackend *self, const gchar *id)
+{
+	g_autoptr(GSource) source = g_timeout_source_new_seconds(STOP_GRACE_SEC);
+	IdData *d = g_new0(IdData, 1);
+
+	d->self = g_object_ref(self);
+	d->id = g_strdup(id);
+	g_source_set_callback(source, kill_late_cb, d, id_data_free);
+	g_source_attach(source, self->main_ctx);
+}
+
 /* returns at once: QEMU gets SIGKILL (it exits in milliseconds), and its
  * cgroup and record go in the background once it is gone. The record says
- * "dying" first, so a daemon that crashes meanwhile finishes it at start. */
+ * "dying" first, so a daemon that crashes meanwhile finishes it at start.
+ * A VM with volumes gets SIGTERM and the call completes once it is gone. */
 static void
 sbx_qemu_backend_destroy_vm_async(SbxHypervisorBackend *backend, const gchar *id,
 				  GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -1199,7 +1239,12 @@ sbx_qemu_backend_destroy_vm_async(SbxHypervisorBackend *backend, const gchar *id
 			rec->dying = TRUE;
 			sbx_qemu_record_save(self->record_dir, rec, NULL);
 		}
-		kill(pid, SIGKILL);
+		if (waiting) {
+			kill(pid, SIGTERM);
+			kill_later(self, id);
+		} else {
+			kill(pid, SIGKILL);
+		}
 	} else if (pid == 0 || exited) {
 		/* never started, or gone already: nothing will call vm_gone */
 		cleanup_in_background(self, id);
