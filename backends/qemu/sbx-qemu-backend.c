@@ -405,11 +405,28 @@ forget_vm(SbxQemuBackend *self, const gchar *id)
 	sbx_qemu_record_remove(self->record_dir, id);
 }
 
-/* kills a VM whose start failed; the exit watch cleans up after it */
+/* exited (a zombie not yet reaped by its child watch) or gone */
+static gboolean
+process_exited(GPid pid)
+{
+	g_autofree gchar *path = g_strdup_printf("/proc/%d/stat", (gint)pid);
+	g_autofree gchar *stat = NULL;
+	const gchar *end;
+
+	if (!g_file_get_contents(path, &stat, NULL, NULL))
+		return TRUE;
+	end = strrchr(stat, ')');
+	return end != NULL && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
+}
+
+/* kills a VM whose start failed; the exit watch cleans up after it. One
+ * with volumes is waited for (launch threads only): the core releases their
+ * locks when the start fails */
 static void
 abort_vm(SbxQemuBackend *self, const gchar *id)
 {
 	gint pid = 0;
+	gboolean wait = FALSE;
 
 	g_mutex_lock(&self->lock);
 	{
@@ -418,11 +435,16 @@ abort_vm(SbxQemuBackend *self, const gchar *id)
 			vm->watching = FALSE;
 			vm->destroyed = TRUE;
 			pid = vm->exited ? 0 : vm->pid;
+			wait = vm->wait_exit;
 		}
 	}
 	g_mutex_unlock(&self->lock);
-	if (pid > 0)
+	if (pid > 0) {
+		gint64 deadline = g_get_monotonic_time() + STOP_GRACE_SEC * G_USEC_PER_SEC;
 		kill(pid, SIGKILL);
+		while (wait && !process_exited(pid) && g_get_monotonic_time() < deadline)
+			g_usleep(5000);
+	}
 }
 
 typedef struct {
@@ -625,20 +647,6 @@ open_volumes(const SbxVmSpec *spec, Launched *l, GError **error)
 		}
 	}
 	return TRUE;
-}
-
-/* exited (a zombie not yet reaped by its child watch) or gone */
-static gboolean
-process_exited(GPid pid)
-{
-	g_autofree gchar *path = g_strdup_printf("/proc/%d/stat", (gint)pid);
-	g_autofree gchar *stat = NULL;
-	const gchar *end;
-
-	if (!g_file_get_contents(path, &stat, NULL, NULL))
-		return TRUE;
-	end = strrchr(stat, ')');
-	return end != NULL && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
 }
 
 /* QEMU answers QMP once every device is made: its volumes opened. One that
