@@ -63,7 +63,8 @@ typedef struct {
 	 * exclusive lock and cache), and completes once QEMU is gone: the core then
 	 * releases the volumes' locks, and QEMU's own must be gone too */
 	gboolean wait_exit;
-	GSList *waiters; /* destroy GTasks */
+	GSList *waiters;  /* destroy GTasks */
+	guint kill_timer; /* SIGKILL if SIGTERM was not enough */
 } SbxQemuVm;
 
 struct _SbxQemuBackend {
@@ -194,6 +195,7 @@ vm_gone(SbxQemuBackend *self, const gchar *id)
 {
 	gboolean report = FALSE, cleanup = FALSE;
 	GSList *waiters = NULL;
+	guint kill_timer = 0;
 
 	g_mutex_lock(&self->lock);
 	{
@@ -205,9 +207,16 @@ vm_gone(SbxQemuBackend *self, const gchar *id)
 			vm->watching = FALSE;
 			cleanup = vm->destroyed;
 			waiters = g_steal_pointer(&vm->waiters);
+			kill_timer = vm->kill_timer;
+			vm->kill_timer = 0;
 		}
 	}
 	g_mutex_unlock(&self->lock);
+	if (kill_timer != 0) {
+		GSource *timer = g_main_context_find_source_by_id(self->main_ctx, kill_timer);
+		if (timer != NULL)
+			g_source_destroy(timer);
+	}
 	for (GSList *l = waiters; l != NULL; l = l->next) {
 		g_task_return_boolean(l->data, TRUE);
 		g_object_unref(l->data);
@@ -1175,6 +1184,8 @@ kill_late_cb(gpointer user_data)
 		SbxQemuVm *vm = g_hash_table_lookup(self->vms, d->id);
 		if (vm != NULL && !vm->exited)
 			pid = vm->pid;
+		if (vm != NULL)
+			vm->kill_timer = 0;
 	}
 	g_mutex_unlock(&self->lock);
 	/* not reaped before vm_gone: the pid is still QEMU's */
@@ -1186,7 +1197,7 @@ kill_late_cb(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
-static void
+static guint
 kill_later(SbxQemuBackend *self, const gchar *id)
 {
 	g_autoptr(GSource) source = g_timeout_source_new_seconds(STOP_GRACE_SEC);
@@ -1195,7 +1206,7 @@ kill_later(SbxQemuBackend *self, const gchar *id)
 	d->self = g_object_ref(self);
 	d->id = g_strdup(id);
 	g_source_set_callback(source, kill_late_cb, d, id_data_free);
-	g_source_attach(source, self->main_ctx);
+	return g_source_attach(source, self->main_ctx);
 }
 
 /* returns at once: QEMU gets SIGKILL (it exits in milliseconds), and its
@@ -1248,8 +1259,15 @@ sbx_qemu_backend_destroy_vm_async(SbxHypervisorBackend *backend, const gchar *id
 			sbx_qemu_record_save(self->record_dir, rec, NULL);
 		}
 		if (waiting) {
+			guint timer = kill_later(self, id);
+			g_mutex_lock(&self->lock);
+			{
+				SbxQemuVm *vm = g_hash_table_lookup(self->vms, id);
+				if (vm != NULL)
+					vm->kill_timer = timer;
+			}
+			g_mutex_unlock(&self->lock);
 			kill(pid, SIGTERM);
-			kill_later(self, id);
 		} else {
 			kill(pid, SIGKILL);
 		}
