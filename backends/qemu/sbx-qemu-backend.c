@@ -435,19 +435,23 @@ static void
 abort_vm(SbxQemuBackend *self, const gchar *id)
 {
 	gint pid = 0;
-	gboolean wait = FALSE;
+	gboolean wait = FALSE, cleanup = FALSE;
 
 	g_mutex_lock(&self->lock);
 	{
 		SbxQemuVm *vm = g_hash_table_lookup(self->vms, id);
 		if (vm != NULL) {
 			vm->watching = FALSE;
+			/* gone already: vm_gone did not clean up, it was not destroyed */
+			cleanup = vm->exited && !vm->destroyed;
 			vm->destroyed = TRUE;
 			pid = vm->exited ? 0 : vm->pid;
 			wait = vm->wait_exit;
 		}
 	}
 	g_mutex_unlock(&self->lock);
+	if (cleanup)
+		cleanup_in_background(self, id);
 	if (pid > 0) {
 		gint64 deadline = g_get_monotonic_time() + STOP_GRACE_SEC * G_USEC_PER_SEC;
 		kill(pid, SIGKILL);
@@ -912,7 +916,8 @@ launch(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, guint32 *ip
 		SbxQemuVm *vm = g_hash_table_lookup(self->vms, spec->id);
 		vm->pid = l.pid;
 		vm->ip = l.ip;
-		vm->watching = TRUE;
+		/* reported as exited only once started: a start that fails is an error */
+		vm->watching = FALSE;
 		vm->watch_id = watch_vm(self, spec->id, l.pid, -1);
 	}
 	g_mutex_unlock(&self->lock);
@@ -933,6 +938,19 @@ launch(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, guint32 *ip
 	    !restore_incoming(qmp_path, l.state_fd, spec->id, cancellable, error)) {
 		abort_vm(self, spec->id);
 		return FALSE;
+	}
+	g_mutex_lock(&self->lock);
+	{
+		SbxQemuVm *vm = g_hash_table_lookup(self->vms, spec->id);
+		gboolean exited = vm->exited;
+		vm->watching = !exited;
+		g_mutex_unlock(&self->lock);
+		if (exited) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "vm %s: QEMU exited while starting", spec->id);
+			abort_vm(self, spec->id);
+			return FALSE;
+		}
 	}
 	g_debug("vm %s: spawned at %.3f s, pid recorded at %.3f s, running at %.3f s", spec->id,
 		(t_spawned - t0) / 1e6, (t_saved - t0) / 1e6, (g_get_monotonic_time() - t0) / 1e6);

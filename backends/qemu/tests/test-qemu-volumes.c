@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -372,6 +373,104 @@ test_plugin_bad_source(void)
 	g_rmdir(dir);
 }
 
+/* a volume the real QEMU cannot take (its write lock held elsewhere, as by
+ * another VM): the start fails at once with a clear error, not a boot timeout;
+ * QEMU is gone, its record too, no fd is left */
+static void
+test_plugin_locked_volume(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *dir = g_dir_make_tmp("sbx-qemu-lock-XXXXXX", &error);
+	g_autofree gchar *records = g_build_filename(dir, "records", NULL);
+	g_autofree gchar *run_dir = g_build_filename(dir, "run", NULL);
+	g_autofree gchar *image = g_build_filename(dir, "vol.raw", NULL);
+	g_autofree gchar *conf = g_strdup_printf("[qemu]\nUser=root\nRecordDir=%s\nCgroupRoot=%s/"
+						 "cg\nNetworkBridge=sbxnone0\nPrivateTmp=false\n",
+						 records, dir);
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(SbxHypervisorBackend) backend = NULL;
+	g_autoptr(SbxVmSpec) spec = sbx_vm_spec_new();
+	g_autoptr(GAsyncResult) res = NULL;
+	SbxDiskSource *src = sbx_disk_source_new(SBX_DISK_SOURCE_FILE);
+	struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	gint64 deadline;
+	gint holder;
+	guint fds;
+
+	g_assert_no_error(error);
+	g_assert_true(g_file_set_contents(image, "", 0, NULL));
+	g_assert_cmpint(truncate(image, 1 << 20), ==, 0);
+	/* QEMU's locks are OFD locks on bytes 100+: one on the whole file blocks it */
+	holder = g_open(image, O_RDWR | O_CLOEXEC, 0);
+	g_assert_cmpint(holder, >=, 0);
+	g_assert_cmpint(fcntl(holder, F_OFD_SETLK, &lock), ==, 0);
+	backend = g_object_new(load_plugin(), NULL);
+	g_assert_true(g_key_file_load_from_data(kf, conf, -1, G_KEY_FILE_NONE, &error));
+	g_assert_true(sbx_hypervisor_backend_configure(backend, kf, "qemu", &error));
+	g_assert_cmpint(g_mkdir(run_dir, 0750), ==, 0);
+	spec->id = g_strdup("qvol-locked");
+	spec->memory_mib = 128;
+	spec->vcpus = 1;
+	/* QEMU opens its block devices before it loads a kernel */
+	spec->kernel = g_strdup(image);
+	spec->run_dir = g_strdup(run_dir);
+	spec->agent_socket = g_build_filename(run_dir, "agent.sock", NULL);
+	spec->console_log = g_build_filename(run_dir, "console.log", NULL);
+	spec->disks = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_vm_disk_free);
+	src->path = g_strdup(image);
+	src->format = g_strdup("raw");
+	g_ptr_array_add(spec->disks, disk_new(src, "vol1", FALSE));
+	fds = count_fds();
+
+	sbx_hypervisor_backend_start_vm_async(backend, spec, NULL, on_done, &res);
+	while (res == NULL)
+		g_main_context_iteration(NULL, TRUE);
+	g_assert_false(sbx_hypervisor_backend_start_vm_finish(backend, res, &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_FAILED);
+	g_assert_cmpstr(error->message, ==,
+			"vm qvol-locked: QEMU exited while opening its volumes (its message is "
+			"in the daemon's log)");
+	/* the exit watch reaps it and the record goes in the background */
+	deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+	for (;;) {
+		g_autoptr(GDir) d = g_dir_open(records, 0, NULL);
+		if (d == NULL || g_dir_read_name(d) == NULL)
+			break;
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(10000);
+	}
+	{
+		g_autoptr(GPtrArray) left = g_ptr_array_new();
+		g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+		const gchar *name;
+		while ((name = g_dir_read_name(proc)) != NULL) {
+			g_autofree gchar *path = g_build_filename("/proc", name, "cmdline", NULL);
+			g_autofree gchar *cmdline = NULL;
+			gsize len = 0;
+			if (g_ascii_isdigit(name[0]) &&
+			    g_file_get_contents(path, &cmdline, &len, NULL) && len > 0 &&
+			    memmem(cmdline, len, "qvol-locked,", 12) != NULL)
+				g_error("QEMU %s still runs", name);
+		}
+	}
+	g_assert_cmpuint(count_fds(), ==, fds);
+	close(holder);
+	g_clear_object(&backend);
+	{
+		g_autoptr(GDir) d = g_dir_open(run_dir, 0, NULL);
+		const gchar *name;
+		while ((name = g_dir_read_name(d)) != NULL) {
+			g_autofree gchar *path = g_build_filename(run_dir, name, NULL);
+			g_unlink(path);
+		}
+	}
+	g_rmdir(run_dir);
+	g_rmdir(records);
+	g_unlink(image);
+	g_rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -380,5 +479,6 @@ main(int argc, char **argv)
 	g_test_add_func("/qemu-volumes/check-source", test_check_source);
 	g_test_add_func("/qemu-volumes/chain", test_chain);
 	g_test_add_func("/qemu-volumes/plugin-bad-source", test_plugin_bad_source);
+	g_test_add_func("/qemu-volumes/plugin-locked-volume", test_plugin_locked_volume);
 	return g_test_run();
 }
