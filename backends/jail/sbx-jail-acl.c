@@ -1,30 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/acl.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
+
+#include <acl/libacl.h>
 
 #include "sbx-jail-acl.h"
 
-/* the kernel's POSIX ACL xattr (linux/posix_acl_xattr.h), little endian:
- * a version, then (tag, perm, id) entries sorted by tag, then id */
-#define ACL_XATTR "system.posix_acl_access"
-#define ACL_VERSION 2
-#define TAG_USER_OBJ 0x01
-#define TAG_USER 0x02
-#define TAG_GROUP_OBJ 0x04
-#define TAG_GROUP 0x08
-#define TAG_MASK 0x10
-#define TAG_OTHER 0x20
-#define NO_ID 0xffffffffu
-#define MAX_ENTRIES 64
-
-typedef struct {
-	guint16 tag;
-	guint16 perm;
-	guint32 id;
-} Entry;
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC(acl_t, acl_free, NULL)
 
 static gboolean
 fail_errno(GError **error, const gchar *path, const gchar *what, gint saved)
@@ -34,91 +19,73 @@ fail_errno(GError **error, const gchar *path, const gchar *what, gint saved)
 	return FALSE;
 }
 
-/* the file's ACL, or the three entries its mode stands for */
-static gboolean
-acl_read(gint fd, const gchar *path, Entry *e, guint *n, GError **error)
+/* the first entry of @tag; for ACL_USER with @uid, the one naming *@uid */
+static acl_entry_t
+find_entry(acl_t acl, acl_tag_t tag, const uid_t *uid)
 {
-	guint8 buf[4 + MAX_ENTRIES * 8];
-	ssize_t len = fgetxattr(fd, ACL_XATTR, buf, sizeof(buf));
-	struct stat st;
+	acl_entry_t entry;
 
-	if (len < 0 && errno != ENODATA)
-		return fail_errno(error, path, "reading its ACL", errno);
-	if (len < 0) {
-		if (fstat(fd, &st) != 0)
-			return fail_errno(error, path, "stat", errno);
-		e[0] = (Entry){TAG_USER_OBJ, (st.st_mode >> 6) & 7, NO_ID};
-		e[1] = (Entry){TAG_GROUP_OBJ, (st.st_mode >> 3) & 7, NO_ID};
-		e[2] = (Entry){TAG_OTHER, st.st_mode & 7, NO_ID};
-		*n = 3;
-		return TRUE;
+	for (gint r = acl_get_entry(acl, ACL_FIRST_ENTRY, &entry); r == 1;
+	     r = acl_get_entry(acl, ACL_NEXT_ENTRY, &entry)) {
+		acl_tag_t t;
+		uid_t *id;
+		gboolean match;
+
+		if (acl_get_tag_type(entry, &t) != 0 || t != tag)
+			continue;
+		if (uid == NULL)
+			return entry;
+		id = acl_get_qualifier(entry);
+		match = id != NULL && *id == *uid;
+		acl_free(id);
+		if (match)
+			return entry;
 	}
-	if (len < 4 || (len - 4) % 8 != 0 || GUINT32_FROM_LE(*(guint32 *)buf) != ACL_VERSION) {
+	return NULL;
+}
+
+/* @uid's entry, added if missing, set to r-- or rw-; 0 or -1 and errno */
+static gint
+set_user(acl_t *acl, uid_t uid, gboolean writable)
+{
+	acl_entry_t entry = find_entry(*acl, ACL_USER, &uid);
+	acl_permset_t perms;
+
+	if (entry == NULL &&
+	    (acl_create_entry(acl, &entry) != 0 || acl_set_tag_type(entry, ACL_USER) != 0 ||
+	     acl_set_qualifier(entry, &uid) != 0))
+		return -1;
+	if (acl_get_permset(entry, &perms) != 0 || acl_clear_perms(perms) != 0 ||
+	    acl_add_perm(perms, ACL_READ) != 0 || (writable && acl_add_perm(perms, ACL_WRITE) != 0))
+		return -1;
+	return acl_calc_mask(acl);
+}
+
+/* with no named entry left the mask goes too: the kernel then takes the ACL
+ * for the mode it stands for, drops the xattr and gives the group bits back
+ * to the owning group; otherwise the mask is the group class's union */
+static gint
+drop_user(acl_t *acl, acl_entry_t entry)
+{
+	acl_entry_t mask;
+
+	if (acl_delete_entry(*acl, entry) != 0)
+		return -1;
+	if (find_entry(*acl, ACL_USER, NULL) != NULL || find_entry(*acl, ACL_GROUP, NULL) != NULL)
+		return acl_calc_mask(acl);
+	mask = find_entry(*acl, ACL_MASK, NULL);
+	return mask != NULL ? acl_delete_entry(*acl, mask) : 0;
+}
+
+static gboolean
+write_acl(gint fd, const gchar *path, acl_t acl, GError **error)
+{
+	if (acl_valid(acl) != 0) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 			    "%s: an ACL of no known form", path);
 		return FALSE;
 	}
-	*n = (guint)(len - 4) / 8;
-	for (guint i = 0; i < *n; i++) {
-		const guint8 *p = buf + 4 + i * 8;
-		e[i].tag = GUINT16_FROM_LE(*(const guint16 *)p);
-		e[i].perm = GUINT16_FROM_LE(*(const guint16 *)(p + 2));
-		e[i].id = GUINT32_FROM_LE(*(const guint32 *)(p + 4));
-	}
-	return TRUE;
-}
-
-static gint
-cmp_entry(gconstpointer a, gconstpointer b)
-{
-	const Entry *x = a, *y = b;
-	if (x->tag != y->tag)
-		return x->tag < y->tag ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-/* the mask recomputed (the union of the group class), written back; with no
- * named entry left, the ACL goes and the mode keeps the owning group's bits */
-static gboolean
-acl_write(gint fd, const gchar *path, Entry *e, guint n, GError **error)
-{
-	guint8 buf[4 + MAX_ENTRIES * 8];
-	guint16 mask = 0, group_obj = 0;
-	gboolean named = FALSE;
-	guint m = 0;
-	struct stat st;
-
-	for (guint i = 0; i < n; i++) {
-		if (e[i].tag == TAG_USER || e[i].tag == TAG_GROUP)
-			named = TRUE;
-		if (e[i].tag == TAG_GROUP_OBJ)
-			group_obj = e[i].perm;
-		if (e[i].tag == TAG_USER || e[i].tag == TAG_GROUP || e[i].tag == TAG_GROUP_OBJ)
-			mask |= e[i].perm;
-	}
-	if (!named) {
-		if (fremovexattr(fd, ACL_XATTR) != 0 && errno != ENODATA)
-			return fail_errno(error, path, "removing its ACL", errno);
-		if (fstat(fd, &st) != 0 ||
-		    fchmod(fd, (st.st_mode & 07707) | (mode_t)(group_obj << 3)) != 0)
-			return fail_errno(error, path, "chmod", errno);
-		return TRUE;
-	}
-	/* the old mask goes: it is recomputed */
-	for (guint i = 0; i < n; i++) {
-		if (e[i].tag != TAG_MASK)
-			e[m++] = e[i];
-	}
-	e[m++] = (Entry){TAG_MASK, mask, NO_ID};
-	qsort(e, m, sizeof(Entry), (GCompareFunc)cmp_entry);
-	*(guint32 *)buf = GUINT32_TO_LE(ACL_VERSION);
-	for (guint i = 0; i < m; i++) {
-		guint8 *p = buf + 4 + i * 8;
-		*(guint16 *)p = GUINT16_TO_LE(e[i].tag);
-		*(guint16 *)(p + 2) = GUINT16_TO_LE(e[i].perm);
-		*(guint32 *)(p + 4) = GUINT32_TO_LE(e[i].id);
-	}
-	if (fsetxattr(fd, ACL_XATTR, buf, 4 + m * 8, 0) != 0)
+	if (acl_set_fd(fd, acl) != 0)
 		return fail_errno(error, path, "setting its ACL", errno);
 	return TRUE;
 }
@@ -133,13 +100,53 @@ open_file(const gchar *path, GError **error)
 	return fd;
 }
 
+/* the file's access ACL: the three entries its mode stands for when it has none */
+static acl_t
+read_acl(gint fd, const gchar *path, GError **error)
+{
+	acl_t acl = acl_get_fd(fd);
+	if (acl == NULL)
+		fail_errno(error, path, "reading its ACL", errno);
+	return acl;
+}
+
+static gboolean
+grant_fd(gint fd, const gchar *path, uid_t uid, gboolean writable, GError **error)
+{
+	g_auto(acl_t) acl = NULL;
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || st.st_uid == uid)
+		return TRUE;
+	acl = read_acl(fd, path, error);
+	if (acl == NULL)
+		return FALSE;
+	if (set_user(&acl, uid, writable) != 0)
+		return fail_errno(error, path, "editing its ACL", errno);
+	return write_acl(fd, path, acl, error);
+}
+
+static gboolean
+revoke_fd(gint fd, const gchar *path, uid_t uid, GError **error)
+{
+	g_auto(acl_t) acl = read_acl(fd, path, error);
+	acl_entry_t entry;
+
+	if (acl == NULL)
+		return FALSE;
+	entry = find_entry(acl, ACL_USER, &uid);
+	/* never granted: nothing of ours to remove */
+	if (entry == NULL)
+		return TRUE;
+	if (drop_user(&acl, entry) != 0)
+		return fail_errno(error, path, "editing its ACL", errno);
+	return write_acl(fd, path, acl, error);
+}
+
 gboolean
 sbx_jail_acl_grant(const gchar *path, uid_t uid, gboolean writable, GError **error)
 {
-	Entry e[MAX_ENTRIES + 1];
-	guint n = 0;
 	gboolean ok;
-	struct stat st;
 	gint fd;
 
 	if (uid == 0)
@@ -147,26 +154,7 @@ sbx_jail_acl_grant(const gchar *path, uid_t uid, gboolean writable, GError **err
 	fd = open_file(path, error);
 	if (fd < 0)
 		return FALSE;
-	if (fstat(fd, &st) != 0 || st.st_uid == uid) {
-		close(fd);
-		return TRUE;
-	}
-	ok = acl_read(fd, path, e, &n, error);
-	if (ok) {
-		guint i;
-		for (i = 0; i < n && !(e[i].tag == TAG_USER && e[i].id == uid); i++)
-			;
-		if (i == n && n >= MAX_ENTRIES) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "%s: its ACL is full",
-				    path);
-			ok = FALSE;
-		} else {
-			if (i == n)
-				e[n++] = (Entry){TAG_USER, 0, uid};
-			e[i].perm = writable ? 6 : 4;
-			ok = acl_write(fd, path, e, n, error);
-		}
-	}
+	ok = grant_fd(fd, path, uid, writable, error);
 	close(fd);
 	return ok;
 }
@@ -174,8 +162,6 @@ sbx_jail_acl_grant(const gchar *path, uid_t uid, gboolean writable, GError **err
 gboolean
 sbx_jail_acl_revoke(const gchar *path, uid_t uid, GError **error)
 {
-	Entry e[MAX_ENTRIES + 1];
-	guint n = 0, m = 0;
 	gboolean ok;
 	gint fd;
 
@@ -184,16 +170,7 @@ sbx_jail_acl_revoke(const gchar *path, uid_t uid, GError **error)
 	fd = open_file(path, error);
 	if (fd < 0)
 		return FALSE;
-	ok = acl_read(fd, path, e, &n, error);
-	if (ok) {
-		for (guint i = 0; i < n; i++) {
-			if (!(e[i].tag == TAG_USER && e[i].id == uid))
-				e[m++] = e[i];
-		}
-		/* never granted: nothing of ours to remove */
-		if (m != n)
-			ok = acl_write(fd, path, e, m, error);
-	}
+	ok = revoke_fd(fd, path, uid, error);
 	close(fd);
 	return ok;
 }

@@ -7,10 +7,11 @@
  */
 #include <pwd.h>
 #include <signal.h>
-#include <sys/xattr.h>
+#include <sys/acl.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include <acl/libacl.h>
 #include <gio/gio.h>
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
@@ -1016,20 +1017,32 @@ test_jailed_user(Fixture *f, gconstpointer data)
 	g_assert_true(pid_gone(pid));
 }
 
-/* @uid's permission bits in @path's access ACL (the raw xattr), -1: none */
+/* @uid's permission bits in @path's access ACL (read with libacl), -1: none */
 static gint
 acl_perm(const gchar *path, uid_t uid)
 {
-	guint8 buf[4 + 64 * 8];
-	ssize_t len = getxattr(path, "system.posix_acl_access", buf, sizeof(buf));
+	acl_t acl = acl_get_file(path, ACL_TYPE_ACCESS);
+	acl_entry_t entry;
+	gint perm = -1;
 
-	for (ssize_t off = 4; len > 4 && off + 8 <= len; off += 8) {
-		guint16 tag = GUINT16_FROM_LE(*(guint16 *)(buf + off));
-		guint32 id = GUINT32_FROM_LE(*(guint32 *)(buf + off + 4));
-		if (tag == 0x02 && id == uid)
-			return GUINT16_FROM_LE(*(guint16 *)(buf + off + 2));
+	g_assert_nonnull(acl);
+	for (gint r = acl_get_entry(acl, ACL_FIRST_ENTRY, &entry); r == 1 && perm < 0;
+	     r = acl_get_entry(acl, ACL_NEXT_ENTRY, &entry)) {
+		acl_tag_t tag;
+		acl_permset_t perms;
+		uid_t *id;
+
+		if (acl_get_tag_type(entry, &tag) != 0 || tag != ACL_USER)
+			continue;
+		id = acl_get_qualifier(entry);
+		if (id != NULL && *id == uid && acl_get_permset(entry, &perms) == 0)
+			perm = (acl_get_perm(perms, ACL_READ) == 1 ? 4 : 0) |
+			       (acl_get_perm(perms, ACL_WRITE) == 1 ? 2 : 0) |
+			       (acl_get_perm(perms, ACL_EXECUTE) == 1 ? 1 : 0);
+		acl_free(id);
 	}
-	return -1;
+	acl_free(acl);
+	return perm;
 }
 
 static SbxVmDisk *
@@ -1107,7 +1120,7 @@ test_file_volume_user(Fixture *f, gconstpointer data)
 	g_assert_cmpint(g_stat(vol, &st), ==, 0);
 	g_assert_cmpuint(st.st_mode & 07777, ==, 0600);
 	g_assert_cmpuint(st.st_uid, ==, 0);
-	g_assert_cmpint(getxattr(vol, "system.posix_acl_access", NULL, 0), <, 0);
+	g_assert_cmpint(acl_extended_file(vol), ==, 0);
 
 	/* a failed start revokes them too */
 	g_setenv("SBX_FAKE_CH_FAIL", "vm.boot:out of memory", TRUE);

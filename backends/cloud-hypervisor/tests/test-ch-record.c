@@ -2,10 +2,11 @@
  * ACL grants a crashed daemon left are revoked from the run folder's list
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <sys/acl.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
+#include <acl/libacl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 
@@ -32,14 +33,41 @@ test_remove_own_only(void)
 	g_assert_cmpint(g_rmdir(dir), ==, 0);
 }
 
+/* more than the three entries of the mode, read back with libacl */
 static gboolean
 has_acl(const gchar *path)
 {
-	return getxattr(path, "system.posix_acl_access", NULL, 0) > 0;
+	gint r = acl_extended_file_nofollow(path);
+	g_assert_cmpint(r, >=, 0);
+	return r == 1;
+}
+
+/* @path's access ACL as libacl prints it, ids numeric */
+static gchar *
+acl_text(const gchar *path)
+{
+	acl_t acl = acl_get_file(path, ACL_TYPE_ACCESS);
+	gchar *text, *copy;
+
+	g_assert_nonnull(acl);
+	text = acl_to_any_text(acl, NULL, ',', TEXT_NUMERIC_IDS);
+	g_assert_nonnull(text);
+	copy = g_strdup(text);
+	acl_free(text);
+	acl_free(acl);
+	return copy;
+}
+
+static void
+assert_acl(const gchar *path, const gchar *expected)
+{
+	g_autofree gchar *text = acl_text(path);
+	g_assert_cmpstr(text, ==, expected);
 }
 
 /* grants: the mode shows the mask while granted; a second named entry (the
- * operator's) survives our revoke; the last revoke leaves the mode as it was */
+ * operator's) survives our revoke, the mask following what is left; the last
+ * revoke takes the ACL and leaves the mode as it was */
 static void
 test_grants(void)
 {
@@ -60,16 +88,19 @@ test_grants(void)
 	g_assert_true(sbx_jail_acl_grant(vol, 65534, TRUE, &error));
 	g_assert_no_error(error);
 	g_assert_true(has_acl(vol));
+	assert_acl(vol, "user::rw-,user:65534:rw-,group::r--,mask::rw-,other::---");
 	g_assert_cmpint(g_stat(vol, &st), ==, 0);
 	g_assert_cmpuint(st.st_mode & 0777, ==, 0660); /* the mask: rw- */
 	/* the owner needs none; root neither */
 	g_assert_true(sbx_jail_acl_grant(vol, 0, TRUE, &error));
 	g_assert_true(sbx_jail_acl_grant(vol, getuid(), TRUE, &error));
+	assert_acl(vol, "user::rw-,user:65534:rw-,group::r--,mask::rw-,other::---");
 
 	/* the run folder's list, as a crashed daemon leaves it */
 	g_assert_true(g_file_set_contents(list, text, -1, NULL));
 	sbx_ch_record_revoke_grants(dir);
 	g_assert_false(has_acl(vol));
+	assert_acl(vol, "user::rw-,group::r--,other::---");
 	g_assert_cmpint(g_stat(vol, &st), ==, 0);
 	g_assert_cmpuint(st.st_mode & 0777, ==, 0640);
 	g_assert_false(g_file_test(list, G_FILE_TEST_EXISTS));
@@ -79,17 +110,34 @@ test_grants(void)
 	g_assert_true(sbx_jail_acl_grant(vol, 65534, FALSE, &error));
 	g_assert_cmpint(g_stat(vol, &st), ==, 0);
 	g_assert_cmpuint(st.st_mode & 0777, ==, 0640); /* mask r--: group r, r */
+	assert_acl(vol, "user::rw-,user:65533:r--,user:65534:r--,group::r--,mask::r--,other::---");
+	/* granted again, writable: the same entry, the mask widened */
+	g_assert_true(sbx_jail_acl_grant(vol, 65534, TRUE, &error));
+	assert_acl(vol, "user::rw-,user:65533:r--,user:65534:rw-,group::r--,mask::rw-,other::---");
 	g_assert_true(sbx_jail_acl_revoke(vol, 65534, &error));
 	g_assert_no_error(error);
 	g_assert_true(has_acl(vol));
-	g_assert_true(sbx_jail_acl_revoke(vol, 65533, &error));
-	g_assert_false(has_acl(vol));
+	assert_acl(vol, "user::rw-,user:65533:r--,group::r--,mask::r--,other::---");
 	g_assert_cmpint(g_stat(vol, &st), ==, 0);
 	g_assert_cmpuint(st.st_mode & 0777, ==, 0640);
-	/* a symlink in its place is not followed */
+	/* never granted: nothing changes */
+	g_assert_true(sbx_jail_acl_revoke(vol, 65534, &error));
+	assert_acl(vol, "user::rw-,user:65533:r--,group::r--,mask::r--,other::---");
+	g_assert_true(sbx_jail_acl_revoke(vol, 65533, &error));
+	g_assert_no_error(error);
+	g_assert_false(has_acl(vol));
+	assert_acl(vol, "user::rw-,group::r--,other::---");
+	g_assert_cmpint(g_stat(vol, &st), ==, 0);
+	g_assert_cmpuint(st.st_mode & 07777, ==, 0640);
+	/* a symlink in its place is not followed; the error names the path */
 	g_assert_cmpint(symlink(vol, gone), ==, 0);
 	g_assert_false(sbx_jail_acl_grant(gone, 65534, TRUE, &error));
 	g_assert_nonnull(error);
+	g_assert_true(g_str_has_prefix(error->message, gone));
+	g_clear_error(&error);
+	g_assert_false(sbx_jail_acl_revoke(gone, 65534, &error));
+	g_assert_nonnull(error);
+	g_assert_true(g_str_has_prefix(error->message, gone));
 	g_unlink(gone);
 	g_unlink(vol);
 	g_assert_cmpint(g_rmdir(dir), ==, 0);
