@@ -35,7 +35,6 @@ typedef struct {
 	GCancellable *cancellable;
 	gint64 started;
 	gint64 deadline;
-	gboolean ready;
 	gboolean dying; /* destroyed: callbacks still in flight just end */
 } PoolVm;
 
@@ -349,7 +348,6 @@ on_warm(GObject *source, GAsyncResult *res, gpointer user_data)
 	if (!ok)
 		g_debug("pool: VM %s: the warm-up command failed: %s", vm->spec->id,
 			error->message);
-	vm->ready = TRUE;
 	vm->kind->failures = 0;
 	pool->filling = NULL;
 	vm->closed_id = g_signal_connect(vm->agent, "closed", G_CALLBACK(on_agent_closed), vm);
@@ -712,7 +710,7 @@ sbx_pool_take(SbxPool *pool, SbxHypervisorBackend *backend, const gchar *snapsho
 	entry->net = g_steal_pointer(&vm->net);
 	entry->agent = g_steal_pointer(&vm->agent);
 	entry->memory_mib = vm->spec->memory_mib;
-	entry->ready_at = vm->started;
+	entry->restored_at = vm->started;
 	pool->n_served++;
 	/* the VM is the sandbox's now: only the bookkeeping goes */
 	vm_unref(vm);

@@ -22,7 +22,7 @@ typedef struct {
 	gchar *net; /* the network words the backend gave at restore */
 	SbxAgentClient *agent;
 	guint memory_mib;
-	gint64 ready_at; /* monotonic */
+	gint64 restored_at; /* monotonic: when its restore began */
 } SbxPoolEntry;
 
 void sbx_pool_entry_free(SbxPoolEntry *entry);

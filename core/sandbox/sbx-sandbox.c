@@ -1130,9 +1130,9 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 		self->from_pool = TRUE;
 		self->snapshot_dir = g_strdup(self->pool_entry->snapshot_dir);
 		self->guest_net = g_strdup(self->pool_entry->net);
-		sbx_event_log_add(self->events,
-				  "taken from the pool: restored from snapshot %s %.1f s ago",
-				  snapshot, (self->start_time - self->pool_entry->ready_at) / 1e6);
+		sbx_event_log_add(
+		    self->events, "taken from the pool: restored from snapshot %s %.1f s ago",
+		    snapshot, (self->start_time - self->pool_entry->restored_at) / 1e6);
 		sbx_sandbox_debug(self->id, "sandbox %s: taken from the pool (snapshot %s)",
 				  self->id, snapshot);
 		if (self->needs_net_rules) {

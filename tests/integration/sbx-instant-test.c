@@ -561,6 +561,8 @@ test_image_warm(void)
 	}
 }
 
+static void test_stale_snapshot(void);
+
 /* --- the pool (SBX_TEST_POOL_SIZE): restored VMs kept ahead ------------- */
 
 static guint pool_size;
@@ -820,6 +822,31 @@ test_pool_kill9(void)
 		assert_gone_soon(g_ptr_array_index(ids, i));
 }
 
+/* a changed image: its pooled VMs go (never handed out), the new snapshot gets a pool */
+static void
+test_pool_stale(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) ids = NULL;
+
+	{
+		g_autofree gchar *path = sbx_test_create(NULL, shape(), &error);
+		g_autofree gchar *id = NULL;
+		g_assert_no_error(error);
+		id = sbx_test_get_id(NULL, path);
+		ASSERT_OK(sbx_test_kill(NULL, path, &error));
+		assert_gone_soon(id);
+	}
+	wait_pool_ready(pool_size);
+	ids = pool_ids(NULL);
+	g_assert_cmpuint(ids->len, >=, pool_size);
+	/* boots cold (not from the pool), takes a new snapshot, is restored from it */
+	test_stale_snapshot();
+	for (guint i = 0; i < ids->len; i++)
+		assert_gone_soon(g_ptr_array_index(ids, i));
+	wait_pool_ready(pool_size);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -867,6 +894,7 @@ main(int argc, char **argv)
 		g_test_add_func("/pool/volumes", test_pool_volumes);
 		g_test_add_func("/pool/sigterm", test_pool_sigterm);
 		g_test_add_func("/pool/kill9", test_pool_kill9);
+		g_test_add_func("/pool/stale", test_pool_stale);
 		rc = g_test_run();
 		sbx_test_env_stop(env);
 		g_free(image_dir);
