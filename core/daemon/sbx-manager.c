@@ -282,10 +282,11 @@ handle_list_regions(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation, g
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-/* the [limits] for one more sandbox of @uid with @memory_mib in @backend */
+/* the [limits] for one more sandbox of @uid with @memory_mib in @backend;
+ * @pooled: its VM is a pooled one, in memory already */
 static gboolean
 check_limits(SbxManager *self, guint uid, guint memory_mib, SbxHypervisorBackend *backend,
-	     GError **error)
+	     gboolean pooled, GError **error)
 {
 	SbxLimitsUsage usage = {0};
 	GHashTableIter iter;
@@ -306,6 +307,7 @@ check_limits(SbxManager *self, guint uid, guint memory_mib, SbxHypervisorBackend
 	    g_strcmp0(sbx_hypervisor_backend_get_domain_type(backend), "test") == 0;
 	/* pooled VMs count for nobody: they go when a create needs their room */
 	usage.pool_mib = sbx_pool_get_memory_mib(self->pool);
+	usage.resident = pooled;
 	if (!sbx_limits_check_create(self->config, &usage, uid, memory_mib, error))
 		return FALSE;
 	if (usage.drain_pool) {
@@ -353,11 +355,12 @@ pool_memory_ok(guint memory_mib, gpointer data)
 	return sbx_limits_pool_fits(self->config, &usage, memory_mib, memory_mib);
 }
 
-/* a pooled VM of exactly this create's kind (image, shape, network, kernel
- * command line, backend build: the snapshot key), or NULL */
-static SbxPoolEntry *
-take_from_pool(SbxManager *self, const SbxImage *image, const SbxCreateOptions *opts,
-	       SbxHypervisorBackend *backend)
+/* the snapshot folder of this create's kind (image, shape, network, kernel
+ * command line, backend build: the snapshot key) when the pool has a ready VM
+ * of it, or NULL */
+static gchar *
+pool_kind_ready(SbxManager *self, const SbxImage *image, const SbxCreateOptions *opts,
+		SbxHypervisorBackend *backend)
 {
 	g_autofree gchar *limits = NULL;
 	g_autoptr(SbxVmSpec) spec = NULL;
@@ -375,9 +378,9 @@ take_from_pool(SbxManager *self, const SbxImage *image, const SbxCreateOptions *
 	if (spec == NULL)
 		return NULL;
 	dir = sbx_snapshot_store_lookup(self->snapshots, backend, spec, &ready, &why);
-	if (!ready)
+	if (!ready || !sbx_pool_has_ready(self->pool, backend, dir))
 		return NULL;
-	return sbx_pool_take(self->pool, backend, dir);
+	return g_steal_pointer(&dir);
 }
 
 /* --- CreateSandbox ------------------------------------------------------ */
@@ -606,6 +609,7 @@ create_sandbox(SbxManager *self, GDBusMethodInvocation *invocation, GVariant *op
 	g_autoptr(GPtrArray) volume_requests = NULL;
 	g_autofree gchar *tenant_token = NULL;
 	g_autoptr(SbxPoolEntry) entry = NULL;
+	g_autofree gchar *pool_dir = NULL;
 	guint owner_uid = sbx_authority_get_caller_uid(invocation);
 
 	if (self->shutting_down) {
@@ -642,16 +646,19 @@ create_sandbox(SbxManager *self, GDBusMethodInvocation *invocation, GVariant *op
 						      "region: no region '%s'", region);
 		return;
 	}
+	image = sbx_config_get_image(self->config, opts->image);
+	/* no volumes (a snapshot has no devices for them), and not WarmImage */
+	if (!warm && (volume_requests == NULL || volume_requests->len == 0))
+		pool_dir = pool_kind_ready(self, image, opts, backend);
 	/* the caller's uid came with the call (sbx_authority_identify_calls) */
-	if (!check_limits(self, owner_uid, opts->memory_mib, backend, &error)) {
+	if (!check_limits(self, owner_uid, opts->memory_mib, backend, pool_dir != NULL, &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return;
 	}
 	region = region_owned = g_strdup(region);
-	image = sbx_config_get_image(self->config, opts->image);
-	/* no volumes (a snapshot has no devices for them), and not WarmImage */
-	if (!warm && (volume_requests == NULL || volume_requests->len == 0))
-		entry = take_from_pool(self, image, opts, backend);
+	/* the check ran in this same turn of the main loop: the VM is still there */
+	if (pool_dir != NULL)
+		entry = sbx_pool_take(self->pool, backend, pool_dir);
 	if (entry != NULL) {
 		/* the backend knows the VM by this id already */
 		id = g_strdup(entry->id);

@@ -79,7 +79,7 @@ sbx_limits_check_create(SbxConfig *config, SbxLimitsUsage *usage, guint owner_ui
 		return FALSE;
 	}
 	check = sbx_config_get_string(config, "limits", "CheckHostMemory");
-	if (g_strcmp0(check, "false") == 0 ||
+	if (usage->resident || g_strcmp0(check, "false") == 0 ||
 	    (g_strcmp0(check, "true") != 0 && usage->vms_are_processes))
 		return TRUE;
 	if (!g_file_get_contents(SBX_MEMINFO_PATH, &meminfo, NULL, NULL) ||

@@ -19,6 +19,7 @@ typedef struct {
 	guint64 pool_mib;	    /* guest memory of the pool's VMs ([daemon] PoolSize):
 				       given back when a create needs it */
 	gboolean drain_pool;	    /* out: the create fits only once the pool's VMs go */
+	gboolean resident;	    /* its VM runs already (a pooled one): no memory check */
 } SbxLimitsUsage;
 
 /* MemAvailable of @meminfo (a /proc/meminfo text) in MiB */

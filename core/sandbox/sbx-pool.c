@@ -719,6 +719,17 @@ sbx_pool_take(SbxPool *pool, SbxHypervisorBackend *backend, const gchar *snapsho
 }
 
 gboolean
+sbx_pool_has_ready(SbxPool *pool, SbxHypervisorBackend *backend, const gchar *snapshot_dir)
+{
+	Kind *kind;
+
+	if (pool == NULL || pool->stopped || snapshot_dir == NULL)
+		return FALSE;
+	kind = g_hash_table_lookup(pool->kinds, snapshot_dir);
+	return kind != NULL && kind->backend == backend && !g_queue_is_empty(&kind->ready);
+}
+
+gboolean
 sbx_pool_has_id(SbxPool *pool, const gchar *id)
 {
 	return pool != NULL && g_hash_table_contains(pool->vms, id);

@@ -52,6 +52,9 @@ void sbx_pool_want(SbxPool *pool, SbxHypervisorBackend *backend, const SbxVmSpec
 /* a ready VM of @snapshot_dir on @backend, or NULL */
 SbxPoolEntry *sbx_pool_take(SbxPool *pool, SbxHypervisorBackend *backend,
 			    const gchar *snapshot_dir);
+/* whether sbx_pool_take() would return a VM now */
+gboolean sbx_pool_has_ready(SbxPool *pool, SbxHypervisorBackend *backend,
+			    const gchar *snapshot_dir);
 /* an id the pool holds (ready or being restored) */
 gboolean sbx_pool_has_id(SbxPool *pool, const gchar *id);
 /* a create was done or left the queue: a refill may start once idle */
