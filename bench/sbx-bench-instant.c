@@ -70,6 +70,7 @@ sbx_bench_was_restored(GDBusConnection *conn, const gchar *path, gchar **key)
 static gboolean
 pool_status(GDBusConnection *conn, guint *ready, guint *restoring)
 {
+	guint size = 0;
 	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
 	    conn, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "GetStatus", NULL,
 	    G_VARIANT_TYPE("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
@@ -78,7 +79,9 @@ pool_status(GDBusConnection *conn, guint *ready, guint *restoring)
 	if (reply == NULL)
 		return FALSE;
 	status = g_variant_get_child_value(reply, 0);
-	return g_variant_lookup(status, "pool_ready", "u", ready) &&
+	/* PoolSize=0 (or no snapshots): no pool to wait for */
+	return g_variant_lookup(status, "pool_size", "u", &size) && size > 0 &&
+	       g_variant_lookup(status, "pool_ready", "u", ready) &&
 	       g_variant_lookup(status, "pool_restoring", "u", restoring);
 }
 

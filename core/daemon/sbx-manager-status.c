@@ -100,6 +100,8 @@ sbx_manager_status_build(SbxManager *self)
 	{
 		/* pooled VMs are no sandboxes: counted here only */
 		SbxPool *pool = sbx_manager_get_pool(self);
+		g_variant_builder_add(&b, "{sv}", "pool_size",
+				      g_variant_new_uint32(sbx_pool_get_size(pool)));
 		g_variant_builder_add(&b, "{sv}", "pool_ready",
 				      g_variant_new_uint32(sbx_pool_get_n_ready(pool)));
 		g_variant_builder_add(&b, "{sv}", "pool_restoring",

@@ -783,6 +783,12 @@ sbx_pool_stop_finish(GAsyncResult *res, GError **error)
 }
 
 guint
+sbx_pool_get_size(SbxPool *pool)
+{
+	return pool != NULL ? pool->size : 0;
+}
+
+guint
 sbx_pool_get_n_ready(SbxPool *pool)
 {
 	GHashTableIter iter;

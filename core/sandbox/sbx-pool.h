@@ -63,6 +63,8 @@ void sbx_pool_kick(SbxPool *pool);
  * memory (MiB) they held */
 guint64 sbx_pool_drain(SbxPool *pool, const gchar *why);
 
+/* PoolSize: VMs kept per kind; 0 for a NULL pool */
+guint sbx_pool_get_size(SbxPool *pool);
 guint sbx_pool_get_n_ready(SbxPool *pool);
 guint sbx_pool_get_n_filling(SbxPool *pool);
 /* the guest memory of the ready and filling VMs */
