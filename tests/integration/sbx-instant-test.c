@@ -648,6 +648,40 @@ test_pool_fills(void)
 	}
 }
 
+/* a pooled VM whose QEMU dies is dropped (nothing of it left) and replaced */
+static void
+test_pool_vm_dies(void)
+{
+	g_autoptr(GPtrArray) before = NULL;
+	g_autoptr(GPtrArray) after = NULL;
+	const gchar *victim;
+	gint64 deadline = g_get_monotonic_time() + WAIT_US;
+
+	wait_pool_ready(pool_size);
+	before = pool_ids(NULL);
+	g_assert_cmpuint(before->len, >=, 1);
+	victim = g_ptr_array_index(before, 0);
+	{
+		g_autoptr(GArray) qemu = sbx_test_find_qemu(victim);
+		g_assert_cmpuint(qemu->len, ==, 1);
+		g_test_message("killing pooled VM %s (QEMU pid %d)", victim,
+			       g_array_index(qemu, gint, 0));
+		g_assert_cmpint(kill(g_array_index(qemu, gint, 0), SIGKILL), ==, 0);
+	}
+	assert_gone_soon(victim);
+	/* refilled under a new id */
+	for (;;) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_clear_pointer(&after, g_ptr_array_unref);
+		after = pool_ids(NULL);
+		if (pool_ready() >= pool_size &&
+		    !g_ptr_array_find_with_equal_func(after, victim, g_str_equal, NULL))
+			break;
+		g_usleep(100 * 1000);
+	}
+	g_assert_cmpuint(n_listed(), ==, 0);
+}
+
 /* two creates served from the pool: each runs Exec and has its own identity;
  * the pool refills behind them */
 static void
@@ -889,6 +923,7 @@ main(int argc, char **argv)
 		/* the pool suite: the same cold boot and snapshot, then the pool */
 		g_test_add_func("/pool/cold-then-snapshot", test_cold_then_snapshot);
 		g_test_add_func("/pool/fills", test_pool_fills);
+		g_test_add_func("/pool/vm-dies", test_pool_vm_dies);
 		g_test_add_func("/pool/served", test_pool_served);
 		g_test_add_func("/pool/other-shape", test_pool_other_shape);
 		g_test_add_func("/pool/volumes", test_pool_volumes);
