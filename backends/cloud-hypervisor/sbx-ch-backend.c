@@ -330,6 +330,9 @@ sbx_ch_backend_list_vms_async(SbxHypervisorBackend *backend, GCancellable *cance
 	/* what a previous daemon left running cannot be taken back: stop it */
 	if (self->settings.record_dir != NULL)
 		sbx_ch_record_reap(self->settings.record_dir, self->vms);
+	/* empty cgroups of VMMs whose cleanup a daemon exit cut short */
+	if (self->settings.jail != NULL)
+		sbx_jail_sweep_cgroups(self->settings.jail, 60);
 	g_hash_table_iter_init(&iter, self->vms);
 	while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&vm)) {
 		if (sbx_ch_vm_get_state(vm) == SBX_CH_VM_RUNNING)

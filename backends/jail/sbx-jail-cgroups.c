@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -225,4 +227,40 @@ sbx_jail_cgroups_remove(SbxJailCgroups *self, const gchar *name)
 	for (guint i = 0; dirs[i] != NULL; i++)
 		if (g_rmdir(dirs[i]) != 0 && errno != ENOENT)
 			g_warning("jail: cannot remove cgroup %s: %s", dirs[i], g_strerror(errno));
+}
+
+/* an empty cgroup folder, older than @min_age_sec (a VMM spawned now joins
+ * its folder within milliseconds of making it) */
+static gboolean
+is_stale(const gchar *dir, guint min_age_sec)
+{
+	g_autofree gchar *procs = g_build_filename(dir, "cgroup.procs", NULL);
+	g_autofree gchar *pids = NULL;
+	struct stat st;
+
+	if (g_stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    time(NULL) - st.st_mtime < (time_t)min_age_sec)
+		return FALSE;
+	return g_file_get_contents(procs, &pids, NULL, NULL) && pids[0] == '\0';
+}
+
+/* removes what a daemon that died between a VMM's exit and its cleanup
+ * left: empty folders under the root, of any daemon sharing it */
+guint
+sbx_jail_cgroups_sweep(SbxJailCgroups *self, guint min_age_sec)
+{
+	guint removed = 0;
+
+	for (guint i = 0; i < self->hierarchies->len; i++) {
+		const Hierarchy *h = g_ptr_array_index(self->hierarchies, i);
+		g_autoptr(GDir) d = g_dir_open(h->dir, 0, NULL);
+		const gchar *name;
+
+		while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+			g_autofree gchar *dir = g_build_filename(h->dir, name, NULL);
+			if (is_stale(dir, min_age_sec) && g_rmdir(dir) == 0)
+				removed++;
+		}
+	}
+	return removed;
 }

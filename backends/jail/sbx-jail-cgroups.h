@@ -31,5 +31,6 @@ gboolean sbx_jail_cgroups_create(SbxJailCgroups *cgroups, const gchar *name, gui
 				 guint vcpus, int fds[SBX_JAIL_CGROUP_MAX_FDS], GError **error);
 GStrv sbx_jail_cgroups_dirs(SbxJailCgroups *cgroups, const gchar *name);
 void sbx_jail_cgroups_remove(SbxJailCgroups *cgroups, const gchar *name);
+guint sbx_jail_cgroups_sweep(SbxJailCgroups *cgroups, guint min_age_sec);
 
 G_END_DECLS

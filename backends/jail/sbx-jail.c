@@ -237,3 +237,10 @@ sbx_jail_remove_cgroup(SbxJail *jail, const gchar *name)
 	if (jail->cgroups != NULL)
 		sbx_jail_cgroups_remove(jail->cgroups, name);
 }
+
+/* the empty cgroups a crashed daemon left (older than @min_age_sec) */
+guint
+sbx_jail_sweep_cgroups(SbxJail *jail, guint min_age_sec)
+{
+	return jail->cgroups != NULL ? sbx_jail_cgroups_sweep(jail->cgroups, min_age_sec) : 0;
+}

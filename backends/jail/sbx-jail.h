@@ -35,5 +35,6 @@ gboolean sbx_jail_chown(SbxJail *jail, const gchar *path, GError **error);
 gboolean sbx_jail_spawn(SbxJail *jail, const gchar *name, const gchar *const *argv, const gint *fds,
 			guint n_fds, guint64 memory_max, guint vcpus, GPid *pid, GError **error);
 void sbx_jail_remove_cgroup(SbxJail *jail, const gchar *name);
+guint sbx_jail_sweep_cgroups(SbxJail *jail, guint min_age_sec);
 
 G_END_DECLS

@@ -35,6 +35,7 @@
 #define RESTORE_TIMEOUT_US (30 * G_USEC_PER_SEC)
 #define SNAPSHOT_TIMEOUT_US (120 * G_USEC_PER_SEC)
 #define QMP_CONNECT_MS 10000
+#define CGROUP_SWEEP_AGE_SEC 60
 /* a VM with volumes gets SIGTERM first (as libvirt's destroy does), SIGKILL
  * after this long */
 #define STOP_GRACE_SEC 10
@@ -1349,6 +1350,10 @@ list_vms_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *
 		}
 		g_ptr_array_add(ids, g_strdup(id));
 	}
+	/* a cleanup cut short (the daemon exited between a QEMU's exit and its
+	 * cleanup thread) leaves an empty cgroup and maybe no record */
+	if (sbx_jail_sweep_cgroups(self->jail, CGROUP_SWEEP_AGE_SEC) > 0)
+		g_info("qemu: removed empty cgroups left from before");
 	g_ptr_array_add(ids, NULL);
 	g_task_return_pointer(task, g_ptr_array_steal(ids, NULL), (GDestroyNotify)g_strfreev);
 }

@@ -204,6 +204,26 @@ test_confined(Fixture *f, gconstpointer data)
 	tmp_names = list_dir(tmp_dir);
 	g_assert_cmpuint(tmp_names->len, ==, 0);
 
+	/* a VMM that exited without its cleanup: its empty cgroup is swept once
+	 * old enough, a running one's never */
+	{
+		const gchar *true_argv[] = {"/bin/true", NULL};
+		g_auto(GStrv) done_dirs = sbx_jail_cgroup_dirs(f->jail, "done");
+		GPid done = 0;
+
+		g_assert_true(sbx_jail_spawn(f->jail, "done", true_argv, NULL, 0, 64 << 20, 1,
+					     &done, &error));
+		g_assert_cmpint(waitpid(done, NULL, 0), ==, done);
+		g_assert_true(g_file_test(done_dirs[0], G_FILE_TEST_IS_DIR));
+		g_assert_cmpuint(sbx_jail_sweep_cgroups(f->jail, 3600), ==, 0);
+		g_assert_true(g_file_test(done_dirs[0], G_FILE_TEST_IS_DIR));
+		g_assert_cmpuint(sbx_jail_sweep_cgroups(f->jail, 0), ==, g_strv_length(done_dirs));
+		for (guint i = 0; done_dirs[i] != NULL; i++)
+			g_assert_false(g_file_test(done_dirs[i], G_FILE_TEST_EXISTS));
+		for (guint i = 0; dirs[i] != NULL; i++)
+			g_assert_true(g_file_test(dirs[i], G_FILE_TEST_IS_DIR));
+	}
+
 	/* gone, then nothing left */
 	kill(f->pid, SIGKILL);
 	waitpid(f->pid, NULL, 0);
