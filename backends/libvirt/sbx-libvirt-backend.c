@@ -31,6 +31,8 @@ typedef struct {
 	gchar *disk;	   /* our overlay, removed on destroy; or NULL */
 	guint32 ip;	   /* its address on the network, or 0 */
 	gboolean watching; /* report it when it stops on its own */
+	/* started here without volumes: nothing of it outlives it, no flush to wait for */
+	gboolean no_volumes;
 } SbxLibvirtVm;
 
 struct _SbxLibvirtBackend {
@@ -480,12 +482,14 @@ destroy_domain_now(virDomainPtr dom, const gchar *id, GError **error)
 
 /* as virDomainDestroy does, without its polling: SIGTERM, SIGKILL after
  * 10 s; TRUE once this host's QEMU of @id has exited. FALSE when we cannot
- * reach it (remote URI, no pid file): the caller destroys through libvirt. */
+ * reach it (remote URI, no pid file): the caller destroys through libvirt.
+ * Not @graceful (no volumes: the root overlay goes with it): SIGKILL at once,
+ * which on a loaded host ends it sooner than QEMU's own SIGTERM handling. */
 #define STOP_TERM_MS 10000
 #define STOP_KILL_MS 5000
 
 static gboolean
-stop_qemu(SbxLibvirtBackend *self, const gchar *id)
+stop_qemu(SbxLibvirtBackend *self, const gchar *id, gboolean graceful)
 {
 	gint pidfd = sbx_libvirt_kill_open_qemu(self->uri, NULL, id);
 	gint64 start = g_get_monotonic_time();
@@ -496,13 +500,14 @@ stop_qemu(SbxLibvirtBackend *self, const gchar *id)
 			id);
 		return FALSE;
 	}
-	stopped = sbx_libvirt_kill_qemu(pidfd, STOP_TERM_MS, STOP_KILL_MS);
+	stopped = sbx_libvirt_kill_qemu(pidfd, graceful ? STOP_TERM_MS : 0, STOP_KILL_MS);
 	close(pidfd);
 	if (!stopped)
 		g_warning("vm %s: QEMU did not exit after SIGKILL; destroying through libvirt", id);
 	else
-		g_debug("vm %s: QEMU exited %.1f ms after the signal", id,
-			(g_get_monotonic_time() - start) / 1000.0);
+		g_debug("vm %s: QEMU exited %.1f ms after %s", id,
+			(g_get_monotonic_time() - start) / 1000.0,
+			graceful ? "SIGTERM" : "SIGKILL");
 	return stopped;
 }
 
@@ -541,11 +546,21 @@ reap_domain_in_background(SbxLibvirtBackend *self, const gchar *id)
 	g_task_run_in_thread(task, reap_domain_thread);
 }
 
+/* whether we started @id without volumes (unknown after a restart: FALSE) */
+static gboolean
+vm_has_no_volumes(SbxLibvirtBackend *self, const gchar *id)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->vms_lock);
+	SbxLibvirtVm *vm = g_hash_table_lookup(self->vms, id);
+	return vm != NULL && vm->no_volumes;
+}
+
 /* destroys the domain (if any) and removes its files; blocks until its QEMU
  * has exited, not until libvirtd has forgotten the domain */
 static gboolean
 destroy_domain(SbxLibvirtBackend *self, virConnectPtr conn, const gchar *id, GError **error)
 {
+	gboolean graceful = !vm_has_no_volumes(self, id);
 	g_autofree gchar *disk = NULL;
 	g_autofree gchar *console_log = forget_vm_full(self, id, &disk);
 	g_autoptr(virDomain) dom = virDomainLookupByName(conn, id);
@@ -572,7 +587,7 @@ destroy_domain(SbxLibvirtBackend *self, virConnectPtr conn, const gchar *id, GEr
 			disk = overlay_from_metadata(meta);
 		/* QEMU gone (its disks closed): libvirtd finishes on its own, and the
 		 * destroy that makes sure of it goes on behind the caller's back */
-		if (stop_qemu(self, id))
+		if (stop_qemu(self, id, graceful))
 			reap_domain_in_background(self, id);
 		else if (!destroy_domain_now(dom, id, error))
 			return FALSE;
@@ -799,6 +814,12 @@ start_vm_blocking(SbxLibvirtBackend *self, const SbxVmSpec *spec, GCancellable *
 		return FALSE;
 	}
 
+	if (spec->disks == NULL || spec->disks->len == 0) {
+		g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->vms_lock);
+		SbxLibvirtVm *vm = g_hash_table_lookup(self->vms, spec->id);
+		if (vm != NULL)
+			vm->no_volumes = TRUE;
+	}
 	if (spec->root_disk != NULL) {
 		disk = create_overlay(spec, cancellable, error);
 		if (disk == NULL) {

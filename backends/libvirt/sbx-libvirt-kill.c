@@ -110,7 +110,7 @@ sbx_libvirt_kill_qemu(gint pidfd, guint term_ms, guint kill_ms)
 {
 	if (pidfd < 0)
 		return FALSE;
-	if (send_signal(pidfd, SIGTERM) && wait_exit(pidfd, term_ms))
+	if (term_ms > 0 && send_signal(pidfd, SIGTERM) && wait_exit(pidfd, term_ms))
 		return TRUE;
 	return send_signal(pidfd, SIGKILL) && wait_exit(pidfd, kill_ms);
 }

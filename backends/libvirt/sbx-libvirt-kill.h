@@ -20,8 +20,8 @@ gint sbx_libvirt_kill_open_qemu(const gchar *uri, const gchar *pid_dir, const gc
  * QEMU of domain @id */
 gboolean sbx_libvirt_kill_cmdline_names(const gchar *cmdline, gsize len, const gchar *id);
 /* SIGTERM (QEMU flushes and closes its disks, then exits), SIGKILL if it has not
- * exited after @term_ms; TRUE once the process has exited (within @kill_ms of
- * the SIGKILL). Blocks: worker threads only. */
+ * exited after @term_ms (0: SIGKILL at once); TRUE once the process has exited
+ * (within @kill_ms of the SIGKILL). Blocks: worker threads only. */
 gboolean sbx_libvirt_kill_qemu(gint pidfd, guint term_ms, guint kill_ms);
 
 G_END_DECLS

@@ -100,6 +100,17 @@ test_stop(void)
 	g_assert_true(WIFSIGNALED(status));
 	g_assert_cmpint(WTERMSIG(status), ==, SIGKILL);
 
+	/* no term wait: SIGKILL at once, its TERM trap never runs */
+	pid = spawn_standin("trap 'exit 7' TERM; while :; do sleep 0.05; done", "guest=" ID);
+	write_pid_file(dir, ID, pid);
+	pidfd = sbx_libvirt_kill_open_qemu("qemu:///system", dir, ID);
+	g_assert_cmpint(pidfd, >=, 0);
+	g_assert_true(sbx_libvirt_kill_qemu(pidfd, 0, 5000));
+	close(pidfd);
+	status = wait_child(pid);
+	g_assert_true(WIFSIGNALED(status));
+	g_assert_cmpint(WTERMSIG(status), ==, SIGKILL);
+
 	/* a pid file naming a process that is not this domain's: left alone */
 	pid = spawn_standin("trap 'exit 7' TERM; while :; do sleep 0.05; done",
 			    "guest=" ID "-other,debug-threads=on");
