@@ -231,7 +231,7 @@ main(int argc, char **argv)
 	g_autoptr(GArray) pipe_floor = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	g_autoptr(GArray) burst_ms = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	g_autoptr(GArray) kill_virsh = g_array_new(FALSE, FALSE, sizeof(gdouble));
-	g_autoptr(GArray) kill_sigterm = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	g_autoptr(GArray) kill_sigkill = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	guint burst_failed = 0;
 	/* per image: (a) of the restored runs, and of the cold boots */
 	g_autoptr(GPtrArray) first_restored =
@@ -438,7 +438,7 @@ main(int argc, char **argv)
 	}
 
 	/* the floors of Kill on libvirt (nothing on other backends) */
-	if (!sbx_bench_kill_floors(conn, (guint)MIN(runs, 3), kill_virsh, kill_sigterm, &error)) {
+	if (!sbx_bench_kill_floors(conn, (guint)MIN(runs, 3), kill_virsh, kill_sigkill, &error)) {
 		g_printerr("kill floors: %s\n", error->message);
 		return 1;
 	}
@@ -628,10 +628,10 @@ main(int argc, char **argv)
 		print_row("    Kill call", g_ptr_array_index(kill_call, k), "ms");
 	}
 	if (kill_virsh->len > 0) {
-		print_row("    floor of Kill: QEMU exits after SIGTERM", kill_sigterm, "ms");
+		print_row("    floor of Kill: QEMU exits after SIGKILL", kill_sigkill, "ms");
 		print_row("    libvirt's own destroy (virsh destroy)", kill_virsh, "ms");
-		print_ratio("Kill [first image] / QEMU exit after SIGTERM",
-			    g_ptr_array_index(kill_call, 0), kill_sigterm);
+		print_ratio("Kill [first image] / QEMU exit after SIGKILL",
+			    g_ptr_array_index(kill_call, 0), kill_sigkill);
 		print_ratio("Kill [first image] / virsh destroy", g_ptr_array_index(kill_call, 0),
 			    kill_virsh);
 	}

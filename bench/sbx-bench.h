@@ -107,10 +107,10 @@ gboolean sbx_bench_mem_run(GDBusConnection *conn, const gchar *image, guint memo
 
 /* sbx-bench-kill.c: the floors of Kill on libvirt, each on a sandbox of its own
  * (the daemon sees it crash, then Kill dismisses it): libvirt's own destroy
- * (`virsh destroy`) and QEMU's exit after SIGTERM (ms); nothing when the
+ * (`virsh destroy`) and QEMU's exit after SIGKILL (ms); nothing when the
  * backend is not libvirt */
 gboolean sbx_bench_kill_floors(GDBusConnection *conn, guint runs, GArray *virsh_ms,
-			       GArray *sigterm_ms, GError **error);
+			       GArray *sigkill_ms, GError **error);
 
 /* sbx-bench-disk-run.c: the volume and disk rows */
 typedef struct {
