@@ -63,9 +63,10 @@ struct _SbxLibvirtBackend {
 	SbxLibvirtDomainType resolved_type;
 	SbxLibvirtProbe probe;
 
-	/* guards vms; separate so the event callback never waits for a connect */
+	/* guards vms and dying; separate so the event callback never waits for a connect */
 	GMutex vms_lock;
-	GHashTable *vms; /* id -> SbxLibvirtVm */
+	GHashTable *vms;   /* id -> SbxLibvirtVm */
+	GHashTable *dying; /* ids whose QEMU exited, until libvirtd has dropped the domain */
 };
 
 G_DEFINE_FINAL_TYPE(SbxLibvirtBackend, sbx_libvirt_backend, SBX_TYPE_HYPERVISOR_BACKEND)
@@ -511,6 +512,24 @@ stop_qemu(SbxLibvirtBackend *self, const gchar *id, gboolean graceful)
 	return stopped;
 }
 
+/* a dying domain is not listed: it is gone for the core once destroy_vm returned */
+static void
+set_dying(SbxLibvirtBackend *self, const gchar *id, gboolean dying)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->vms_lock);
+	if (dying)
+		g_hash_table_add(self->dying, g_strdup(id));
+	else
+		g_hash_table_remove(self->dying, id);
+}
+
+static gboolean
+is_dying(SbxLibvirtBackend *self, const gchar *id)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->vms_lock);
+	return g_hash_table_contains(self->dying, id);
+}
+
 static void
 reap_domain_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
@@ -526,11 +545,13 @@ reap_domain_thread(GTask *task, gpointer source, gpointer task_data, GCancellabl
 	/* libvirtd saw QEMU exit and removed the transient domain: the usual case */
 	if (dom == NULL || virDomainIsActive(dom) != 1) {
 		virResetLastError();
+		set_dying(self, id, FALSE);
 		g_task_return_boolean(task, TRUE);
 		return;
 	}
 	if (!destroy_domain_now(dom, id, &error))
 		g_warning("%s", error->message);
+	set_dying(self, id, FALSE);
 	g_task_return_boolean(task, TRUE);
 }
 
@@ -542,6 +563,7 @@ reap_domain_in_background(SbxLibvirtBackend *self, const gchar *id)
 {
 	g_autoptr(GTask) task = g_task_new(self, NULL, NULL, NULL);
 
+	set_dying(self, id, TRUE);
 	g_task_set_task_data(task, g_strdup(id), g_free);
 	g_task_run_in_thread(task, reap_domain_thread);
 }
@@ -1000,7 +1022,7 @@ list_vms_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *
 		const gchar *name = virDomainGetName(doms[i]);
 
 		virResetLastError();
-		if (meta != NULL && name != NULL) {
+		if (meta != NULL && name != NULL && !is_dying(self, name)) {
 			g_autofree gchar *log = sbx_libvirt_util_metadata_get_console_log(meta);
 			g_ptr_array_add(ids, g_strdup(name));
 			/* adopted: report when it stops, clean up its log on destroy */
@@ -1208,6 +1230,7 @@ sbx_libvirt_backend_finalize(GObject *object)
 	g_free(self->network);
 	g_free(self->network_bridge);
 	g_hash_table_unref(self->vms);
+	g_hash_table_unref(self->dying);
 	if (self->main_ctx != NULL)
 		g_main_context_unref(self->main_ctx);
 	g_free(self->uri);
@@ -1249,6 +1272,7 @@ sbx_libvirt_backend_init(SbxLibvirtBackend *self)
 	self->machine = g_strdup(DEFAULT_MACHINE);
 	self->vms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					  (GDestroyNotify)sbx_libvirt_vm_free);
+	self->dying = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 }
 
 SBX_PLUGIN_DEFINE(SBX_PLUGIN_KIND_HYPERVISOR, "libvirt", sbx_libvirt_backend_get_type)
