@@ -1,11 +1,14 @@
-/* durable volumes: sbx.vol=SERIAL:PATH:rw|ro[,...] on the kernel command line.
- * Each disk is found by its virtio serial, formatted ext4 when blank (rw only),
- * grown to its disk and mounted at PATH before the agent answers the host.
+/* durable volumes: sbx.vol=KEY:PATH:rw|ro[,...] on the kernel command line.
+ * Each disk is found by its virtio serial (or, for @N, as the Nth
+ * vhost-user-blk disk in PCI order: sbx-cmdline-keys.h), formatted ext4 when
+ * blank (rw only), grown to its disk and mounted at PATH before the agent
+ * answers the host.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,41 +37,133 @@ sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* /dev/vdX whose /sys/block/vdX/serial is @serial; waits for virtio_blk */
+/* the first line of @root/sys/block/@name/@file, or false */
 static bool
-find_disk(const char *serial, char *dev, size_t size)
+read_block_attr(const char *root, const char *name, const char *file, char *buf, size_t size)
 {
-	for (long waited = 0; waited < SBX_VOL_WAIT_MS; waited += 50) {
-		DIR *d = opendir("/sys/block");
-		struct dirent *e;
-		while (d != NULL && (e = readdir(d)) != NULL) {
-			char path[300];
-			char buf[64] = {0};
-			if (strncmp(e->d_name, "vd", 2) != 0 || strlen(e->d_name) > 16)
-				continue;
-			snprintf(path, sizeof(path), "/sys/block/%.16s/serial", e->d_name);
-			int fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				continue;
-			ssize_t n = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-			if (n <= 0)
-				continue;
-			buf[strcspn(buf, "\n")] = '\0';
-			if (strcmp(buf, serial) != 0)
-				continue;
-			snprintf(dev, size, "/dev/%.16s", e->d_name);
-			closedir(d);
-			/* the node follows the sysfs entry */
-			for (long w = 0; access(dev, F_OK) < 0 && w < 2000; w += 20)
-				sleep_ms(20);
-			return access(dev, F_OK) == 0;
+	char path[512];
+	snprintf(path, sizeof(path), "%s/sys/block/%.16s/%s", root, name, file);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return true;
+}
+
+/* the PCI address of a virtio disk: /sys/block/vdX/device is the virtio
+ * device, its parent folder the PCI function (DDDD:BB:SS.F) */
+static bool
+disk_pci_address(const char *root, const char *name, char *bdf, size_t size)
+{
+	char path[512];
+	char real[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/sys/block/%.16s/device/..", root, name);
+	if (realpath(path, real) == NULL)
+		return false;
+	const char *base = strrchr(real, '/');
+	base = base != NULL ? base + 1 : real;
+	/* "%04x:%02x:%02x.%x": fixed width, so sorting the text sorts addresses */
+	if (strlen(base) != 12 || base[4] != ':' || base[7] != ':' || base[10] != '.')
+		return false;
+	snprintf(bdf, size, "%s", base);
+	return true;
+}
+
+typedef struct {
+	char name[17];
+	char bdf[13];
+} VhostDisk;
+
+static int
+cmp_bdf(const void *a, const void *b)
+{
+	return strcmp(((const VhostDisk *)a)->bdf, ((const VhostDisk *)b)->bdf);
+}
+
+/* one look at @root/sys/block: the disk of serial @key, or with @key "@N"
+ * the Nth disk of serial SBX_VOL_VHOST_SERIAL by PCI address, once all
+ * @n_vhost of them are there (before, the order could still change) */
+static bool
+scan_disks(const char *root, const char *key, unsigned n_vhost, char *name, size_t size)
+{
+	char dir_path[512];
+	VhostDisk vhost[SBX_VOL_MAX];
+	unsigned n_found = 0;
+	bool by_order = key[0] == '@';
+	bool found = false;
+
+	snprintf(dir_path, sizeof(dir_path), "%s/sys/block", root);
+	DIR *d = opendir(dir_path);
+	struct dirent *e;
+	while (d != NULL && !found && (e = readdir(d)) != NULL) {
+		char serial[64];
+		if (strncmp(e->d_name, "vd", 2) != 0 || strlen(e->d_name) > 16 ||
+		    !read_block_attr(root, e->d_name, "serial", serial, sizeof(serial)))
+			continue;
+		if (!by_order) {
+			if (strcmp(serial, key) == 0) {
+				snprintf(name, size, "%s", e->d_name);
+				found = true;
+			}
+			continue;
 		}
-		if (d != NULL)
-			closedir(d);
+		if (strcmp(serial, SBX_VOL_VHOST_SERIAL) != 0)
+			continue;
+		/* more than announced: the count is wrong, so is any order */
+		if (n_found == SBX_VOL_MAX) {
+			n_found++;
+			break;
+		}
+		snprintf(vhost[n_found].name, sizeof(vhost[n_found].name), "%s", e->d_name);
+		if (!disk_pci_address(root, e->d_name, vhost[n_found].bdf,
+				      sizeof(vhost[n_found].bdf)))
+			continue; /* not a PCI device (yet): not counted */
+		n_found++;
+	}
+	if (d != NULL)
+		closedir(d);
+	if (!by_order || found)
+		return found;
+	char *end = NULL;
+	unsigned long index = strtoul(key + 1, &end, 10);
+	if (end == key + 1 || *end != '\0' || index >= n_vhost || n_found != n_vhost)
+		return false;
+	qsort(vhost, n_found, sizeof(vhost[0]), cmp_bdf);
+	snprintf(name, size, "%s", vhost[index].name);
+	return true;
+}
+
+bool
+sbx_vol_find_disk(const char *root, const char *key, unsigned n_vhost, long wait_ms, char *name,
+		  size_t size)
+{
+	for (long waited = 0;; waited += 50) {
+		if (scan_disks(root, key, n_vhost, name, size))
+			return true;
+		if (waited >= wait_ms)
+			return false;
 		sleep_ms(50);
 	}
-	return false;
+}
+
+/* /dev/vdX for volume @key; waits for virtio_blk */
+static bool
+find_disk(const char *key, unsigned n_vhost, char *dev, size_t size)
+{
+	char name[17];
+
+	if (!sbx_vol_find_disk("", key, n_vhost, SBX_VOL_WAIT_MS, name, sizeof(name)))
+		return false;
+	snprintf(dev, size, "/dev/%s", name);
+	/* the node follows the sysfs entry */
+	for (long w = 0; access(dev, F_OK) < 0 && w < 2000; w += 20)
+		sleep_ms(20);
+	return access(dev, F_OK) == 0;
 }
 
 /* the ext2/3/4 magic in the superblock; false for a blank disk */
@@ -194,7 +289,7 @@ grow(const char *dev, const char *path)
 }
 
 static int
-setup_one(const char *serial, const char *path, bool rw)
+setup_one(const char *serial, unsigned n_vhost, const char *path, bool rw)
 {
 	char dev[64];
 	uint8_t sb[1024];
@@ -203,8 +298,9 @@ setup_one(const char *serial, const char *path, bool rw)
 		sbx_log("volume %s: bad mount path %s", serial, path);
 		return -1;
 	}
-	if (!find_disk(serial, dev, sizeof(dev))) {
-		sbx_log("volume %s: no disk with this serial appeared", serial);
+	if (!find_disk(serial, n_vhost, dev, sizeof(dev))) {
+		sbx_log("volume %s: no disk with this %s appeared", serial,
+			serial[0] == '@' ? "place in PCI order" : "serial");
 		return -1;
 	}
 	if (!has_ext_fs(dev, sb)) {
@@ -238,6 +334,10 @@ sbx_vol_setup(const char *cmdline)
 
 	if (cmdline == NULL || !sbx_cmdline_get(cmdline, SBX_CMDLINE_VOL, value, sizeof(value)))
 		return 0;
+	/* how many disks the @N entries share out: all of them must be seen */
+	unsigned n_vhost = value[0] == '@';
+	for (const char *p = value; (p = strchr(p, ',')) != NULL; p++)
+		n_vhost += p[1] == '@';
 	for (char *item = strtok_r(value, ",", &save); item != NULL && n < SBX_VOL_MAX;
 	     item = strtok_r(NULL, ",", &save), n++) {
 		char *path = strchr(item, ':');
@@ -248,7 +348,7 @@ sbx_vol_setup(const char *cmdline)
 		}
 		*path++ = '\0';
 		*mode++ = '\0';
-		if (setup_one(item, path, strcmp(mode, "rw") == 0) < 0)
+		if (setup_one(item, n_vhost, path, strcmp(mode, "rw") == 0) < 0)
 			return -1;
 	}
 	return 0;

@@ -277,3 +277,8 @@ extern char **sbx_identity_env;
 extern size_t sbx_identity_envc;
 /* sbx-agent-vol.c: mounts sbx.vol= volumes (formatting blank ones); -1 on failure */
 int sbx_vol_setup(const char *cmdline);
+/* the block device name (vdX) of volume @key under @root ("" in the guest;
+ * a copy of sysfs in tests), waiting up to @wait_ms; @n_vhost: how many @N
+ * keys the command line has */
+bool sbx_vol_find_disk(const char *root, const char *key, unsigned n_vhost, long wait_ms,
+		       char *name, size_t size);

@@ -14,8 +14,12 @@
 #define SBX_CMDLINE_GW "sbx.gw"
 #define SBX_CMDLINE_DNS "sbx.dns"
 #define SBX_CMDLINE_MTU "sbx.mtu"
-/* volumes: sbx.vol=SERIAL:PATH:rw|ro[,...] */
+/* volumes: sbx.vol=KEY:PATH:rw|ro[,...]; KEY is the disk's virtio serial,
+ * or @N: the Nth (from 0) disk of serial SBX_VOL_VHOST_SERIAL in PCI address
+ * order (vhost-user-blk exports of qemu-storage-daemon all report that serial;
+ * backends/cloud-hypervisor/README.md "Serial numbers") */
 #define SBX_CMDLINE_VOL "sbx.vol"
+#define SBX_VOL_VHOST_SERIAL "vhost_user_blk"
 /* guest limits */
 #define SBX_CMDLINE_PIDS_MAX "sbx.pids_max"
 #define SBX_CMDLINE_MEM_RESERVE_MIB "sbx.mem_reserve_mib"

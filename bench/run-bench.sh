@@ -1,7 +1,7 @@
 #!/bin/bash
 # runs sandboxd-bench against a private sandboxd from a build dir (no installation needed):
 #   bench/run-bench.sh [BUILDDIR] [--with-ceph] [--backend libvirt|qemu] [--daemon-debug]
-#                      [--conf FILE] [sandboxd-bench options]
+#                      [--conf FILE] [--pool-size N] [sandboxd-bench options]
 # needs root, the system libvirtd and the image (meson compile -C BUILDDIR image).
 # images in the config: `bench` (the minimal image, the default) and, when built
 # (meson compile -C BUILDDIR image-debian), `debian`; the qcow2 and rbd volume plugins
@@ -20,6 +20,8 @@ BUILDDIR=$(realpath "${1:-$SRCDIR/_build}")
 shift || true
 with_ceph=0
 backend=libvirt
+# [daemon] PoolSize (qemu): unset keeps the daemon's default; 0 measures without a pool
+pool_size=""
 daemon_args=()
 extra_conf=()
 while [ $# -gt 0 ]; do
@@ -35,6 +37,10 @@ while [ $# -gt 0 ]; do
 	--conf)
 		[ -f "${2:-}" ] || sbx_die "--conf: no file '${2:-}'"
 		extra_conf+=("$(realpath "$2")")
+		shift
+		;;
+	--pool-size)
+		pool_size=${2:-}
 		shift
 		;;
 	*) break ;;
@@ -82,6 +88,7 @@ Backend=$backend
 DefaultImage=bench
 StateDir=$TMP/state
 SnapshotDir=$TMP/snapshots
+${pool_size:+PoolSize=$pool_size}
 
 [image bench]
 Kernel=$IMAGEDIR/vmlinuz

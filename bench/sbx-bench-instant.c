@@ -17,11 +17,13 @@
 #define SANDBOX_IFACE "org.sandboxd.Sandbox1"
 /* what the event log says of a restored sandbox (core/sandbox/sbx-sandbox.c) */
 #define RESTORED_MARK "from a snapshot"
+/* ... and of one whose VM came from the pool ([daemon] PoolSize) */
+#define POOLED_MARK ", from the pool"
 /* the event log is small: more is not ours to read */
 #define EVENTS_MAX (256 * 1024)
 
 gboolean
-sbx_bench_was_restored(GDBusConnection *conn, const gchar *path, gchar **key)
+sbx_bench_was_restored_full(GDBusConnection *conn, const gchar *path, gchar **key, gboolean *pooled)
 {
 	g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
 	g_autoptr(GVariant) reply = NULL;
@@ -43,6 +45,8 @@ sbx_bench_was_restored(GDBusConnection *conn, const gchar *path, gchar **key)
 	while (reply != NULL && text->len < EVENTS_MAX && (n = read(p[0], buf, sizeof(buf))) > 0)
 		g_string_append_len(text, buf, n);
 	close(p[0]);
+	if (pooled != NULL)
+		*pooled = strstr(text->str, POOLED_MARK) != NULL;
 	mark = strstr(text->str, RESTORED_MARK);
 	if (mark == NULL)
 		return FALSE;
@@ -54,6 +58,56 @@ sbx_bench_was_restored(GDBusConnection *conn, const gchar *path, gchar **key)
 			*key = g_strndup(mark + 2, len);
 	}
 	return TRUE;
+}
+
+gboolean
+sbx_bench_was_restored(GDBusConnection *conn, const gchar *path, gchar **key)
+{
+	return sbx_bench_was_restored_full(conn, path, key, NULL);
+}
+
+/* GetStatus' pool figures; FALSE when the daemon has none (an older one) */
+static gboolean
+pool_status(GDBusConnection *conn, guint *ready, guint *restoring)
+{
+	guint size = 0;
+	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+	    conn, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "GetStatus", NULL,
+	    G_VARIANT_TYPE("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+	g_autoptr(GVariant) status = NULL;
+
+	if (reply == NULL)
+		return FALSE;
+	status = g_variant_get_child_value(reply, 0);
+	/* PoolSize=0 (or no snapshots): no pool to wait for */
+	return g_variant_lookup(status, "pool_size", "u", &size) && size > 0 &&
+	       g_variant_lookup(status, "pool_ready", "u", ready) &&
+	       g_variant_lookup(status, "pool_restoring", "u", restoring);
+}
+
+/* until the pool holds at least one VM and stopped refilling for a while (a
+ * caller arriving at an idle daemon); FALSE if it never does */
+gboolean
+sbx_bench_wait_pool_idle(GDBusConnection *conn, guint timeout_sec)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_sec * G_USEC_PER_SEC;
+	gint64 stable_since = 0;
+	guint last = G_MAXUINT;
+
+	while (g_get_monotonic_time() < deadline) {
+		guint ready = 0, restoring = 0;
+		if (!pool_status(conn, &ready, &restoring))
+			return FALSE;
+		if (ready > 0 && restoring == 0 && ready == last) {
+			if (g_get_monotonic_time() - stable_since > 1500 * 1000)
+				return TRUE;
+		} else {
+			stable_since = g_get_monotonic_time();
+		}
+		last = ready;
+		g_usleep(100 * 1000);
+	}
+	return FALSE;
 }
 
 typedef struct {
@@ -90,7 +144,8 @@ on_burst_reply(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 gboolean
-sbx_bench_burst(GDBusConnection *conn, guint count, GArray *ms, guint *failed, GError **error)
+sbx_bench_burst(GDBusConnection *conn, guint count, GArray *ms, guint *failed, guint *pooled,
+		GError **error)
 {
 	Burst b = {0};
 
@@ -106,6 +161,12 @@ sbx_bench_burst(GDBusConnection *conn, guint count, GArray *ms, guint *failed, G
 	}
 	while (b.pending > 0)
 		g_main_context_iteration(NULL, TRUE);
+	*pooled = 0;
+	for (guint i = 0; i < b.paths->len; i++) {
+		gboolean p = FALSE;
+		sbx_bench_was_restored_full(conn, g_ptr_array_index(b.paths, i), NULL, &p);
+		*pooled += p ? 1 : 0;
+	}
 	for (guint i = 0; i < b.paths->len; i++) {
 		g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
 		    conn, BUS_NAME, g_ptr_array_index(b.paths, i), SANDBOX_IFACE, "Kill", NULL,

@@ -232,7 +232,8 @@ rss_kib(gint pid)
 	return line != NULL ? g_ascii_strtoull(line + 7, NULL, 10) : 0;
 }
 
-/* the summed VmRSS of @daemon's children that are not in @skip */
+/* the summed VmRSS of @daemon's children that are not in @skip and not a
+ * QEMU (the pool's VMs and snapshot templates are VMs, not helpers) */
 static guint64
 helpers_kib(gint daemon, GArray *skip)
 {
@@ -260,6 +261,8 @@ helpers_kib(gint daemon, GArray *skip)
 			continue;
 		for (guint i = 0; skip != NULL && i < skip->len; i++)
 			skipped |= g_array_index(skip, gint, i) == pid;
+		/* "pid (comm) ...": qemu-system-x86 */
+		skipped |= strstr(stat, "(qemu") != NULL;
 		if (!skipped)
 			sum += rss_kib(pid);
 	}

@@ -233,6 +233,16 @@ main(int argc, char **argv)
 	g_autoptr(GArray) kill_virsh = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	g_autoptr(GArray) kill_sigkill = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	guint burst_failed = 0;
+	guint burst_pooled = 0;
+	/* per image: (a) runs whose VM came from the pool; the pool pairs (a'):
+	 * a create at an idle daemon (pooled), then one right after (pool empty) */
+	g_autoptr(GPtrArray) first_pooled =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
+	g_autoptr(GPtrArray) pair_pooled =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
+	g_autoptr(GPtrArray) pair_restored =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
+	gboolean has_pool = FALSE;
 	/* per image: (a) of the restored runs, and of the cold boots */
 	g_autoptr(GPtrArray) first_restored =
 	    g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
@@ -391,6 +401,9 @@ main(int argc, char **argv)
 		g_ptr_array_add(kill_call, g_array_new(FALSE, FALSE, sizeof(gdouble)));
 		g_ptr_array_add(first_restored, g_array_new(FALSE, FALSE, sizeof(gdouble)));
 		g_ptr_array_add(first_cold, g_array_new(FALSE, FALSE, sizeof(gdouble)));
+		g_ptr_array_add(first_pooled, g_array_new(FALSE, FALSE, sizeof(gdouble)));
+		g_ptr_array_add(pair_pooled, g_array_new(FALSE, FALSE, sizeof(gdouble)));
+		g_ptr_array_add(pair_restored, g_array_new(FALSE, FALSE, sizeof(gdouble)));
 		g_ptr_array_add(snapshot_keys, NULL);
 		g_ptr_array_add(floors, NULL);
 	}
@@ -418,9 +431,13 @@ main(int argc, char **argv)
 		g_array_append_val(g_ptr_array_index(create_first, k), v);
 		{
 			g_autofree gchar *key = NULL;
-			gboolean restored = sbx_bench_was_restored(conn, sb, &key);
-			g_array_append_val(
-			    g_ptr_array_index(restored ? first_restored : first_cold, k), v);
+			gboolean pooled = FALSE;
+			gboolean restored = sbx_bench_was_restored_full(conn, sb, &key, &pooled);
+			g_array_append_val(g_ptr_array_index(pooled	? first_pooled
+							     : restored ? first_restored
+									: first_cold,
+							     k),
+					   v);
 			if (key != NULL && g_ptr_array_index(snapshot_keys, k) == NULL)
 				g_ptr_array_index(snapshot_keys, k) = g_steal_pointer(&key);
 		}
@@ -441,6 +458,49 @@ main(int argc, char **argv)
 	if (!sbx_bench_kill_floors(conn, (guint)MIN(runs, 3), kill_virsh, kill_sigkill, &error)) {
 		g_printerr("kill floors: %s\n", error->message);
 		return 1;
+	}
+
+	/* (a') with a pool ([daemon] PoolSize): a create at an idle daemon, whose VM
+	 * comes from the pool, then one right after it, restored as without a pool */
+	for (gint i = 0; i < runs * (gint)images->len; i++) {
+		guint k = (guint)i % images->len;
+		gchar *sb[2] = {NULL, NULL};
+
+		if (!sbx_bench_wait_pool_idle(conn, 120)) {
+			if (i == 0)
+				g_printerr("\n(a') the daemon keeps no pool (PoolSize=0?): no pool "
+					   "rows\n");
+			break;
+		}
+		has_pool = TRUE;
+		for (guint j = 0; j < 2; j++) {
+			ExecRun *run = g_new0(ExecRun, 1);
+			gint64 t0 = g_get_monotonic_time();
+			gboolean pooled = FALSE;
+			gdouble v;
+
+			sb[j] = sbx_bench_create_sandbox_with(conn, g_ptr_array_index(images, k),
+							      NULL, &error);
+			if (sb[j] == NULL) {
+				g_printerr("CreateSandbox: %s\n", error->message);
+				return 1;
+			}
+			if (!exec_timed(conn, sb[j], echo_argv, run, &error)) {
+				g_printerr("Exec: %s\n", error->message);
+				return 1;
+			}
+			v = (run->first_byte - t0) / 1000.0;
+			g_free(run);
+			if (!sbx_bench_was_restored_full(conn, sb[j], NULL, &pooled))
+				continue; /* a cold boot: neither row */
+			g_array_append_val(
+			    g_ptr_array_index(pooled ? pair_pooled : pair_restored, k), v);
+		}
+		for (guint j = 0; j < 2; j++) {
+			kill_sandbox(conn, sb[j], NULL);
+			g_free(sb[j]);
+		}
+		g_printerr("p");
 	}
 
 	/* (b) and (c) in one running sandbox */
@@ -512,7 +572,7 @@ main(int argc, char **argv)
 	kill_sandbox(conn, path, NULL);
 
 	/* a burst of 10 creates at once (the snapshot is warm by now) */
-	if (!sbx_bench_burst(conn, 10, burst_ms, &burst_failed, &error)) {
+	if (!sbx_bench_burst(conn, 10, burst_ms, &burst_failed, &burst_pooled, &error)) {
 		g_printerr("burst: %s\n", error->message);
 		return 1;
 	}
@@ -606,8 +666,9 @@ main(int argc, char **argv)
 						       image != NULL ? image : "default");
 		SbxBenchFloor *f = g_ptr_array_index(floors, k);
 		print_row(l1, g_ptr_array_index(create_first, k), "ms");
-		print_row("    of them restored from a snapshot",
+		print_row("    of them restored from a snapshot (no pooled VM)",
 			  g_ptr_array_index(first_restored, k), "ms");
+		print_row("    of them from the pool", g_ptr_array_index(first_pooled, k), "ms");
 		if (f != NULL) {
 			g_print("    floor: bare QEMU restoring the same snapshot (%s)\n",
 				f->label);
@@ -622,6 +683,23 @@ main(int argc, char **argv)
 				    g_ptr_array_index(first_restored, k), f->to_first_byte);
 		} else {
 			g_print("    floor: none (needs --snapshot-dir and a restored run)\n");
+		}
+		if (has_pool) {
+			print_row("(a') from the pool, at an idle daemon",
+				  g_ptr_array_index(pair_pooled, k), "ms");
+			print_row("(a') right after it: restored, the pool empty",
+				  g_ptr_array_index(pair_restored, k), "ms");
+			if (f != NULL) {
+				print_row("    floor: bare pooled VM: IDENTITY -> first byte",
+					  f->pooled_first_byte, "ms");
+				print_ratio("(a') pool / bare pooled VM",
+					    g_ptr_array_index(pair_pooled, k),
+					    f->pooled_first_byte);
+				print_ratio("(a') pool / bare restore -> first byte",
+					    g_ptr_array_index(pair_pooled, k), f->to_first_byte);
+				print_ratio("(a') restored / bare restore -> first byte",
+					    g_ptr_array_index(pair_restored, k), f->to_first_byte);
+			}
 		}
 		print_row("    of them cold boots", g_ptr_array_index(first_cold, k), "ms");
 		print_row("    CreateSandbox call alone", g_ptr_array_index(create_call, k), "ms");
@@ -644,7 +722,8 @@ main(int argc, char **argv)
 		print_ratio("(b) / bare echo round trip", exec_true, f->echo_rtt);
 	}
 	print_row("(i) burst of 10 creates: each reply", burst_ms, "ms");
-	g_print("    burst: %u of 10 failed\n", burst_failed);
+	g_print("    burst: %u of 10 failed, %u served from the pool\n", burst_failed,
+		burst_pooled);
 	{
 		g_autofree gchar *label =
 		    g_strdup_printf("(c) stdout throughput, %d MiB", stream_mib);

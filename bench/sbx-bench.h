@@ -38,10 +38,16 @@ gchar *sbx_bench_exec_capture(GDBusConnection *conn, const gchar *path, const gc
 /* sbx-bench-instant.c: whether the sandbox at @path was restored from a snapshot (its
  * event log says so); the snapshot's folder name into @key when the log names it */
 gboolean sbx_bench_was_restored(GDBusConnection *conn, const gchar *path, gchar **key);
+/* the same, and whether its VM came from the daemon's pool */
+gboolean sbx_bench_was_restored_full(GDBusConnection *conn, const gchar *path, gchar **key,
+				     gboolean *pooled);
+/* waits until the daemon's pool holds a VM and stopped refilling; FALSE when
+ * it has no pool or never fills within @timeout_sec */
+gboolean sbx_bench_wait_pool_idle(GDBusConnection *conn, guint timeout_sec);
 /* @count CreateSandbox calls at once (default options); each reply's time since
  * they were sent into @ms (ms), the failures into *failed; all killed after */
 gboolean sbx_bench_burst(GDBusConnection *conn, guint count, GArray *ms, guint *failed,
-			 GError **error);
+			 guint *pooled, GError **error);
 /* the guest's own time for one fork+exec+exit of /bin/true (from a shell, @n in a row) */
 gboolean sbx_bench_guest_spawn_ms(GDBusConnection *conn, const gchar *path, guint n, gdouble *ms,
 				  GError **error);
@@ -64,7 +70,10 @@ typedef struct {
 	GArray *to_first_byte; /* spawn -> first stdout byte of `echo x` (ms) */
 	GArray *echo_rtt;      /* PING -> PONG (ms) */
 	GArray *identity;      /* IDENTITY -> its reply, right after the first echo (ms) */
-	GArray *channel_mibs;  /* stdout of dd through the agent channel (MiB/s) */
+	/* a VM restored ahead that ran the warm-up command (as the daemon's pool
+	 * keeps one): IDENTITY -> first stdout byte of `echo x` (ms) */
+	GArray *pooled_first_byte;
+	GArray *channel_mibs; /* stdout of dd through the agent channel (MiB/s) */
 } SbxBenchFloor;
 
 SbxBenchFloor *sbx_bench_floor_new(void);

@@ -102,5 +102,14 @@ sbx_ctl_status_main(SbxCtl *ctl, gint argc, gchar **argv)
 		lookup_t(status, "host_memory_total_mib"));
 	g_print(_("vCPUs committed: %u\n"), lookup_u(status, "vcpus_committed"));
 	g_print(_("Re-adopted at start: %u\n"), lookup_u(status, "adopted"));
+	/* restored VMs kept ahead ([daemon] PoolSize): no sandboxes, shown apart */
+	if (g_variant_lookup(status, "pool_ready", "u", NULL) &&
+	    (lookup_u(status, "pool_ready") > 0 || lookup_u(status, "pool_restoring") > 0 ||
+	     lookup_t(status, "pool_served") > 0))
+		/* TRANSLATORS: pooled VMs ready, being restored, their memory, creates served */
+		g_print(_("Pool: %u ready, %u restoring, %" G_GUINT64_FORMAT
+			  " MiB; %" G_GUINT64_FORMAT " creates served\n"),
+			lookup_u(status, "pool_ready"), lookup_u(status, "pool_restoring"),
+			lookup_t(status, "pool_memory_mib"), lookup_t(status, "pool_served"));
 	return SBX_CTL_EXIT_OK;
 }

@@ -27,6 +27,8 @@ SBX_RUNTIME_PACKAGES=(
 	nftables iproute2
 	# secrets: the per-sandbox CA (GnuTLS) and sandboxd-egress's TLS (GIO's GnuTLS backend)
 	libgnutls28-dev glib-networking
+	# the process jail's file-volume grants: POSIX ACL entries through libacl
+	libacl1-dev libacl1
 )
 # only the test suite needs these (libFuzzer comes with clang's runtime)
 SBX_TEST_PACKAGES=(

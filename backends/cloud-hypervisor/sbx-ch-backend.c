@@ -38,6 +38,7 @@ static const SbxConfigKey ch_config_keys[] = {
     {"User", SBX_CONFIG_STRING},
     {"CgroupRoot", SBX_CONFIG_PATH},
     {"PrivateTmp", SBX_CONFIG_BOOL},
+    {"PrivateDev", SBX_CONFIG_BOOL},
     {"RestoreMode", SBX_CONFIG_ENUM, 0, 0, restore_modes},
     {"RecordDir", SBX_CONFIG_PATH},
     {"NetworkBridge", SBX_CONFIG_STRING},
@@ -152,6 +153,26 @@ pick_address(SbxChBackend *self, const gchar *id)
 	return sbx_libvirt_net_ip_pick(&self->settings.net, id, taken);
 }
 
+/* a sandbox with network: an address on the bridge, its tap made from it */
+static gboolean
+give_address(SbxChBackend *self, SbxChVm *vm, const SbxVmSpec *spec, GTask *task)
+{
+	guint32 ip;
+
+	if (!spec->network || self->settings.bridge == NULL)
+		return TRUE;
+	ip = pick_address(self, spec->id);
+	if (ip == 0) {
+		forget(self, vm);
+		g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+					"vm %s: no free address on bridge %s", spec->id,
+					self->settings.bridge);
+		return FALSE;
+	}
+	sbx_ch_vm_set_address(vm, ip);
+	return TRUE;
+}
+
 static void
 sbx_ch_backend_start_vm_async(SbxHypervisorBackend *backend, const SbxVmSpec *spec,
 			      GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -165,18 +186,10 @@ sbx_ch_backend_start_vm_async(SbxHypervisorBackend *backend, const SbxVmSpec *sp
 	vm = new_vm(self, spec, task);
 	if (vm == NULL)
 		return;
-	/* a template gets no NIC (CH restores a tap by its name): clones none yet */
-	if (spec->network && self->settings.bridge != NULL && spec->snapshot_dir == NULL) {
-		guint32 ip = pick_address(self, spec->id);
-		if (ip == 0) {
-			forget(self, vm);
-			g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
-						"vm %s: no free address on bridge %s", spec->id,
-						self->settings.bridge);
-			return;
-		}
-		sbx_ch_vm_set_address(vm, ip);
-	}
+	/* a template gets no NIC (CH restores a tap by its name): its clones
+	 * get theirs hot-plugged after vm.restore */
+	if (spec->snapshot_dir == NULL && !give_address(self, vm, spec, task))
+		return;
 	sbx_ch_vm_start_async(vm, cancellable, on_vm_started, g_steal_pointer(&task));
 }
 
@@ -193,7 +206,14 @@ on_vm_restored(GObject *source, GAsyncResult *res, gpointer user_data)
 		g_task_return_error(task, error);
 		return;
 	}
-	/* no network yet: nothing for the guest to apply */
+	/* the clone's own address, for the core's IDENTITY (as the qemu backend's) */
+	if (sbx_ch_vm_get_address(vm) != 0) {
+		g_autofree gchar *net =
+		    sbx_libvirt_net_cmdline(&self->settings.net, sbx_ch_vm_get_address(vm));
+		g_autofree gchar *mac = sbx_libvirt_net_mac_for_ip(sbx_ch_vm_get_address(vm));
+		g_task_return_pointer(task, g_strdup_printf("%s sbx.mac=%s", net, mac), g_free);
+		return;
+	}
 	g_task_return_pointer(task, g_strdup(""), g_free);
 }
 
@@ -213,7 +233,7 @@ sbx_ch_backend_restore_vm_async(SbxHypervisorBackend *backend, const SbxVmSpec *
 		return;
 	}
 	vm = new_vm(self, spec, task);
-	if (vm != NULL)
+	if (vm != NULL && give_address(self, vm, spec, task))
 		sbx_ch_vm_restore_async(vm, cancellable, on_vm_restored, g_steal_pointer(&task));
 }
 
@@ -465,6 +485,9 @@ sbx_ch_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, const 
 		g_prefix_error(error, "[%s] User: ", group);
 		return FALSE;
 	}
+	if (g_key_file_has_key(config, group, "PrivateDev", NULL))
+		sbx_jail_set_private_dev(self->settings.jail,
+					 g_key_file_get_boolean(config, group, "PrivateDev", NULL));
 	g_ptr_array_add(self->jails, self->settings.jail);
 	g_free(self->settings.record_dir);
 	self->settings.record_dir = g_key_file_get_string(config, group, "RecordDir", NULL);

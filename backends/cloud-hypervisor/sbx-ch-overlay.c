@@ -112,3 +112,35 @@ sbx_ch_overlay_create_finish(GAsyncResult *res, GError **error)
 {
 	return g_task_propagate_boolean(G_TASK(res), error);
 }
+
+gchar *
+sbx_ch_overlay_backing_path(const gchar *image)
+{
+	guint8 hdr[20];
+	gchar name[1024];
+	guint64 offset = 0;
+	guint32 size = 0;
+	gint fd = g_open(image, O_RDONLY | O_CLOEXEC, 0);
+	gboolean ok = fd >= 0 && pread(fd, hdr, sizeof(hdr), 0) == (gssize)sizeof(hdr) &&
+		      memcmp(hdr, "QFI\xfb", 4) == 0;
+
+	/* big endian: backing_file_offset at 8, backing_file_size at 16 */
+	for (guint i = 8; ok && i < 16; i++)
+		offset = offset << 8 | hdr[i];
+	for (guint i = 16; ok && i < 20; i++)
+		size = size << 8 | hdr[i];
+	/* the qcow2 spec caps the name at 1023 bytes */
+	ok = ok && offset != 0 && size > 0 && size < sizeof(name) &&
+	     pread(fd, name, size, (off_t)offset) == (gssize)size && memchr(name, 0, size) == NULL;
+	if (fd >= 0)
+		close(fd);
+	if (!ok)
+		return NULL;
+	name[size] = '\0';
+	if (g_path_is_absolute(name))
+		return g_strdup(name);
+	{
+		g_autofree gchar *dir = g_path_get_dirname(image);
+		return g_build_filename(dir, name, NULL);
+	}
+}

@@ -13,5 +13,9 @@ void sbx_ch_overlay_create_async(const gchar *base, const gchar *format, const g
 				 guint64 size, GCancellable *cancellable,
 				 GAsyncReadyCallback callback, gpointer user_data);
 gboolean sbx_ch_overlay_create_finish(GAsyncResult *res, GError **error);
+/* the backing file a qcow2 image names in its header, as an absolute path
+ * (a relative name is relative to the image's folder), or NULL: none, or
+ * not a qcow2 image */
+gchar *sbx_ch_overlay_backing_path(const gchar *image);
 
 G_END_DECLS

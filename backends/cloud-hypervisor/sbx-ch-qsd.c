@@ -6,8 +6,7 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
-
+#include "sbx-blockdev.h"
 #include "sbx-ch-qsd.h"
 
 #define SOCKET_POLL_MS 20
@@ -57,91 +56,17 @@ sbx_ch_qsd_get_pid(SbxChQsd *qsd)
 	return qsd->pid;
 }
 
-/* "host", "host:port" or "[v6]:port" */
-static void
-add_server(JsonBuilder *b, const gchar *monitor)
-{
-	g_autofree gchar *host = g_strdup(monitor);
-	const gchar *port = "6789";
-	gchar *colon = strrchr(host, ':');
-
-	if (colon != NULL && (host[0] == '[' || strchr(host, ':') == colon)) {
-		*colon = '\0';
-		port = colon + 1;
-	}
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		host[strlen(host) - 1] = '\0';
-		memmove(host, host + 1, strlen(host));
-	}
-	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "host");
-	json_builder_add_string_value(b, host);
-	json_builder_set_member_name(b, "port");
-	json_builder_add_string_value(b, port);
-	json_builder_end_object(b);
-}
-
-static gchar *
-blockdev_json(const SbxDiskSource *source, gboolean read_only, gboolean has_secret)
-{
-	g_autoptr(JsonBuilder) b = json_builder_new();
-	g_autoptr(JsonNode) root = NULL;
-	gboolean qcow2 =
-	    source->kind == SBX_DISK_SOURCE_FILE && g_strcmp0(source->format, "raw") != 0;
-
-	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "node-name");
-	json_builder_add_string_value(b, "vol");
-	json_builder_set_member_name(b, "read-only");
-	json_builder_add_boolean_value(b, read_only);
-	if (source->kind == SBX_DISK_SOURCE_RBD) {
-		json_builder_set_member_name(b, "driver");
-		json_builder_add_string_value(b, "rbd");
-		json_builder_set_member_name(b, "pool");
-		json_builder_add_string_value(b, source->pool);
-		json_builder_set_member_name(b, "image");
-		json_builder_add_string_value(b, source->image);
-		if (source->auth_user != NULL) {
-			json_builder_set_member_name(b, "user");
-			json_builder_add_string_value(b, source->auth_user);
-		}
-		if (has_secret) {
-			json_builder_set_member_name(b, "key-secret");
-			json_builder_add_string_value(b, "sec0");
-		}
-		if (source->monitors != NULL && source->monitors[0] != NULL) {
-			json_builder_set_member_name(b, "server");
-			json_builder_begin_array(b);
-			for (guint i = 0; source->monitors[i] != NULL; i++)
-				add_server(b, source->monitors[i]);
-			json_builder_end_array(b);
-		}
-	} else {
-		/* a file: raw, or qcow2 on it */
-		json_builder_set_member_name(b, "driver");
-		json_builder_add_string_value(b, qcow2 ? "qcow2" : "file");
-		if (qcow2) {
-			json_builder_set_member_name(b, "file");
-			json_builder_begin_object(b);
-			json_builder_set_member_name(b, "driver");
-			json_builder_add_string_value(b, "file");
-		}
-		json_builder_set_member_name(b, "filename");
-		json_builder_add_string_value(b, source->path);
-		if (qcow2)
-			json_builder_end_object(b);
-	}
-	json_builder_end_object(b);
-	root = json_builder_get_root(b);
-	return json_to_string(root, FALSE);
-}
-
 GStrv
 sbx_ch_qsd_argv(const gchar *binary, const SbxDiskSource *source, gboolean read_only,
 		const gchar *socket, const gchar *secret_file)
 {
 	g_autoptr(GStrvBuilder) argv = g_strv_builder_new();
-	g_autofree gchar *blockdev = blockdev_json(source, read_only, secret_file != NULL);
+	SbxBlockdevOptions opts = {
+	    .node_name = "vol",
+	    .read_only = read_only,
+	    .secret_id = secret_file != NULL ? "sec0" : NULL,
+	};
+	g_autofree gchar *blockdev = sbx_blockdev_json(source, &opts);
 	g_autofree gchar *export = g_strdup_printf(
 	    "type=vhost-user-blk,id=exp0,node-name=vol,addr.type=unix,addr.path=%s,writable=%s",
 	    socket, read_only ? "off" : "on");

@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 
 #include "sbx-ch-record.h"
+#include "sbx-jail-acl.h"
 #include "sbx-tap.h"
 
 /* what a VMM makes in its run folder (sbx-ch-vm.c) */
@@ -25,10 +26,16 @@ sbx_ch_record_write(const gchar *dir, const gchar *id, GPid pid, const gchar *ru
 }
 
 void
-sbx_ch_record_remove(const gchar *dir, const gchar *id)
+sbx_ch_record_remove(const gchar *dir, const gchar *id, GPid pid)
 {
 	g_autofree gchar *path = g_build_filename(dir, id, NULL);
-	g_unlink(path);
+	g_autofree gchar *text = NULL;
+
+	/* a VM of the same id may run by now (a killed VMM is reaped late):
+	 * only the record of @pid is this VM's */
+	if (g_file_get_contents(path, &text, NULL, NULL) &&
+	    g_ascii_strtoll(text, NULL, 10) == (gint64)pid)
+		g_unlink(path);
 }
 
 /* is @pid still the VMM of @run_dir (not a recycled pid)? */
@@ -66,6 +73,35 @@ kill_vmm(GPid pid, const gchar *run_dir)
 
 /* the qemu-storage-daemons of @run_dir's rbd volumes (their pid files,
  * sbx-ch-qsd.c), killed when they still serve that folder */
+void
+sbx_ch_record_revoke_grants(const gchar *run_dir)
+{
+	g_autofree gchar *path = g_build_filename(run_dir, SBX_CH_RECORD_GRANTS, NULL);
+	g_autofree gchar *text = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return;
+	lines = g_strsplit(text, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		g_autoptr(GError) error = NULL;
+		gchar *tab = strchr(lines[i], '\t');
+		guint64 uid = 0;
+
+		if (tab == NULL)
+			continue;
+		*tab = '\0';
+		if (!g_ascii_string_to_unsigned(lines[i], 10, 1, G_MAXUINT32 - 1, &uid, NULL) ||
+		    !g_path_is_absolute(tab + 1))
+			continue;
+		/* a volume deleted meanwhile has nothing left to revoke */
+		if (!sbx_jail_acl_revoke(tab + 1, (uid_t)uid, &error) &&
+		    !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+			g_warning("%s", error->message);
+	}
+	g_unlink(path);
+}
+
 static void
 kill_exports(const gchar *run_dir)
 {
@@ -126,6 +162,7 @@ sbx_ch_record_reap(const gchar *dir, GHashTable *live)
 		    g_strv_length(lines = g_strsplit(text, "\n", 3)) >= 2 &&
 		    g_path_is_absolute(lines[1])) {
 			kill_exports(lines[1]);
+			sbx_ch_record_revoke_grants(lines[1]);
 			pid = (GPid)g_ascii_strtoll(lines[0], NULL, 10);
 			if (pid > 0 && kill_vmm(pid, lines[1])) {
 				g_info("vm %s: stopped the cloud-hypervisor (pid %d) a previous "

@@ -21,6 +21,7 @@ sbx_ch_vm_config_disk_free(SbxChDisk *disk)
 	g_free(disk->id);
 	g_free(disk->path);
 	g_free(disk->image_type);
+	g_free(disk->backing);
 	g_free(disk->vhost_socket);
 	g_free(disk->serial);
 	g_free(disk);
@@ -59,6 +60,28 @@ sbx_ch_vm_config_cmdline_alias_volume(const gchar *cmdline, const gchar *serial,
 		}
 	}
 	return g_strjoinv(" ", words);
+}
+
+/* a tap CH opens by name (vm.create takes no fds): up already, so the jailed
+ * VMM needs no CAP_NET_ADMIN; no ip/mtu/host_mac, which CH would set on it;
+ * one queue pair, as the tap is not multi-queue. vm.create's net[0], and a
+ * clone's vm.add-net */
+JsonNode *
+sbx_ch_vm_config_net_to_json(const gchar *tap, const gchar *mac)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "id");
+	json_builder_add_string_value(b, "net0");
+	json_builder_set_member_name(b, "tap");
+	json_builder_add_string_value(b, tap);
+	json_builder_set_member_name(b, "mac");
+	json_builder_add_string_value(b, mac);
+	json_builder_set_member_name(b, "num_queues");
+	json_builder_add_int_value(b, 2);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
 }
 
 JsonNode *
@@ -166,21 +189,9 @@ sbx_ch_vm_config_build(const SbxChVmConfig *config)
 	}
 
 	if (config->tap != NULL) {
-		/* a tap CH opens by name (vm.create takes no fds): up already, so
-		 * the jailed VMM needs no CAP_NET_ADMIN; no ip/mtu/host_mac, which
-		 * CH would set on it; one queue pair, as the tap is not multi-queue */
 		json_builder_set_member_name(b, "net");
 		json_builder_begin_array(b);
-		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "id");
-		json_builder_add_string_value(b, "net0");
-		json_builder_set_member_name(b, "tap");
-		json_builder_add_string_value(b, config->tap);
-		json_builder_set_member_name(b, "mac");
-		json_builder_add_string_value(b, config->mac);
-		json_builder_set_member_name(b, "num_queues");
-		json_builder_add_int_value(b, 2);
-		json_builder_end_object(b);
+		json_builder_add_value(b, sbx_ch_vm_config_net_to_json(config->tap, config->mac));
 		json_builder_end_array(b);
 	}
 

@@ -1,4 +1,4 @@
-/* cloud-hypervisor backend: the JSON of vm.create and vm.add-disk.
+/* cloud-hypervisor backend: the JSON of vm.create, vm.add-disk and vm.add-net.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
@@ -16,6 +16,8 @@ typedef struct {
 	gchar *path;
 	gchar *image_type; /* "Qcow2" or "Raw"; always sent (older versions ignore it) */
 	gboolean backing_files;
+	gchar *backing; /* the backing file it names (not sent: the VMM reads it), or NULL */
+	gboolean backing_granted; /* the VMM's user got read access to it (sbx-ch-vm.c) */
 	gchar *vhost_socket;
 	gchar *serial;
 	gboolean readonly;
@@ -45,6 +47,7 @@ gchar *sbx_ch_vm_config_cmdline(const gchar *cmdline, guint agent_port);
 gchar *sbx_ch_vm_config_cmdline_alias_volume(const gchar *cmdline, const gchar *serial,
 					     const gchar *alias);
 JsonNode *sbx_ch_vm_config_build(const SbxChVmConfig *config);
+JsonNode *sbx_ch_vm_config_net_to_json(const gchar *tap, const gchar *mac);
 JsonNode *sbx_ch_vm_config_disk_to_json(const SbxChDisk *disk, const SbxChVersion *version);
 
 G_END_DECLS

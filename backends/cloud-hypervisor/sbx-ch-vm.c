@@ -15,6 +15,7 @@
 #include "sbx-ch-vm-config.h"
 #include "sbx-ch-vm.h"
 #include "sbx-ch-vsock.h"
+#include "sbx-jail-acl.h"
 #include "sbx-tap.h"
 
 /* how long one agent probe may take, and the pause between probes */
@@ -51,10 +52,12 @@ struct _SbxChVm {
 	gboolean restoring;	      /* from spec->snapshot_dir, not booted */
 	gboolean overlay_in_snapshot; /* a template's: the clones' frozen layer */
 	gchar *restore_dir;
-	guint32 ip;	    /* the guest's address on the bridge, 0: no NIC */
-	gchar *tap;	    /* its tap's name */
-	gboolean tap_made;  /* the tap and its anti-spoofing rules are there */
-	GPtrArray *exports; /* Export: rbd volumes through qemu-storage-daemon */
+	guint32 ip;	      /* the guest's address on the bridge, 0: no NIC */
+	gchar *tap;	      /* its tap's name */
+	gboolean tap_made;    /* the tap and its anti-spoofing rules are there */
+	gboolean net_plugged; /* a clone's NIC: hot-plugged after vm.restore */
+	GPtrArray *exports;   /* Export: rbd volumes through qemu-storage-daemon */
+	gboolean granted;     /* the VMM's user has ACL entries on the file volumes */
 	guint next_export;
 };
 
@@ -64,7 +67,8 @@ typedef struct {
 	gboolean read_only;
 	gchar *socket;
 	guint index;
-	SbxChQsd *qsd; /* running, or NULL */
+	gchar *disk_id; /* the VMM's id of its disk */
+	SbxChQsd *qsd;	/* running, or NULL */
 } Export;
 
 static void
@@ -73,6 +77,7 @@ export_free(Export *e)
 	if (e->qsd != NULL)
 		sbx_ch_qsd_stop(e->qsd);
 	g_free(e->socket);
+	g_free(e->disk_id);
 	g_free(e);
 }
 
@@ -147,36 +152,32 @@ sbx_ch_vm_set_address(SbxChVm *vm, guint32 ip)
 	vm->ip = ip;
 }
 
-/* an rbd volume: a vhost-user-blk export the guest finds by the serial
- * every such export reports, so one per sandbox (README) */
+/* an rbd volume: a vhost-user-blk export. Every export reports the same
+ * serial, so the guest is told "@N": the Nth such disk in PCI order, which
+ * is disks[] order (checked after boot: check_pci_order) */
 static gboolean
 export_from_spec(SbxChVm *vm, SbxVmDisk *d, SbxChDisk *disk, guint index, GError **error)
 {
 	Export *e;
 	g_autofree gchar *cmdline = NULL;
+	g_autofree gchar *key = NULL;
 
 	if (d->source->pool == NULL || d->source->image == NULL) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "volume %s: an rbd volume needs a pool and an image", d->serial);
 		return FALSE;
 	}
-	if (vm->exports->len > 0) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-			    "volume %s: one rbd volume per cloud-hypervisor sandbox: every "
-			    "vhost-user-blk export reports the serial " SBX_CH_QSD_SERIAL,
-			    d->serial);
-		return FALSE;
-	}
+	key = g_strdup_printf("@%u", vm->exports->len);
 	e = g_new0(Export, 1);
 	e->source = d->source;
 	e->read_only = d->read_only || d->source->read_only;
 	e->index = index;
 	e->socket = g_strdup_printf("%s/%s.vhost.sock", vm->spec->run_dir, disk->id);
+	e->disk_id = g_strdup(disk->id);
 	g_ptr_array_add(vm->exports, e);
 	disk->vhost_socket = g_strdup(e->socket);
 	disk->serial = g_strdup(d->serial);
-	cmdline =
-	    sbx_ch_vm_config_cmdline_alias_volume(vm->spec->cmdline, d->serial, SBX_CH_QSD_SERIAL);
+	cmdline = sbx_ch_vm_config_cmdline_alias_volume(vm->spec->cmdline, d->serial, key);
 	g_free(vm->spec->cmdline);
 	vm->spec->cmdline = g_steal_pointer(&cmdline);
 	return TRUE;
@@ -206,6 +207,11 @@ volumes_from_spec(SbxChVm *vm, GError **error)
 		disk->path = g_strdup(d->source->path);
 		disk->image_type =
 		    g_strdup(g_strcmp0(d->source->format, "raw") == 0 ? "Raw" : "Qcow2");
+		/* a clone of a volume snapshot: an overlay of it (docs/volumes.md);
+		 * the plugin wrote that header, so its chain is trusted (v51+ opts in) */
+		if (g_strcmp0(disk->image_type, "Qcow2") == 0)
+			disk->backing = sbx_ch_overlay_backing_path(disk->path);
+		disk->backing_files = disk->backing != NULL;
 		disk->readonly = d->read_only || d->source->read_only;
 		disk->serial = g_strdup(d->serial);
 		g_ptr_array_add(vm->volumes, g_steal_pointer(&disk));
@@ -239,6 +245,115 @@ sbx_ch_vm_new(const SbxVmSpec *spec, const SbxChSettings *settings, SbxChVmExite
 	return vm;
 }
 
+/* the snapshots volume clones are overlays of: several running clones may
+ * share one, and every VMM is the same uid, so its read grant goes with the
+ * last of them (path -> count; main loop only) */
+static GHashTable *backing_grants;
+
+static gboolean
+grant_backing(const gchar *path, uid_t uid, GError **error)
+{
+	guint n;
+
+	if (backing_grants == NULL)
+		backing_grants = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	n = GPOINTER_TO_UINT(g_hash_table_lookup(backing_grants, path));
+	if (n == 0 && !sbx_jail_acl_grant(path, uid, FALSE, error))
+		return FALSE;
+	g_hash_table_insert(backing_grants, g_strdup(path), GUINT_TO_POINTER(n + 1));
+	return TRUE;
+}
+
+static void
+revoke_backing(const gchar *path, uid_t uid)
+{
+	g_autoptr(GError) error = NULL;
+	guint n = backing_grants != NULL
+		      ? GPOINTER_TO_UINT(g_hash_table_lookup(backing_grants, path))
+		      : 0;
+
+	if (n == 0)
+		return; /* never granted (the grant failed) */
+	if (n > 1) {
+		g_hash_table_insert(backing_grants, g_strdup(path), GUINT_TO_POINTER(n - 1));
+		return;
+	}
+	g_hash_table_remove(backing_grants, path);
+	if (!sbx_jail_acl_revoke(path, uid, &error) &&
+	    !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+		g_warning("%s", error->message);
+}
+
+/* file volumes stay their owner's (root, mode 0600): the jailed VMM, which
+ * opens them by path, gets a named-user ACL entry on each while this
+ * sandbox runs (read-only on a clone's backing snapshot). The list goes to
+ * the run folder first, so a daemon that crashes leaves what the next one
+ * revokes (sbx-ch-record.c) */
+static gboolean
+grant_volumes(SbxChVm *vm, GError **error)
+{
+	uid_t uid = sbx_jail_get_uid(vm->settings.jail);
+	g_autoptr(GString) list = g_string_new(NULL);
+	g_autofree gchar *list_path = NULL;
+
+	for (guint i = 0; i < vm->volumes->len; i++) {
+		SbxChDisk *disk = g_ptr_array_index(vm->volumes, i);
+		if (disk->path != NULL)
+			g_string_append_printf(list, "%u\t%s\n", (guint)uid, disk->path);
+		if (disk->backing != NULL)
+			g_string_append_printf(list, "%u\t%s\n", (guint)uid, disk->backing);
+	}
+	if (uid == 0 || list->len == 0)
+		return TRUE;
+	list_path = g_build_filename(vm->spec->run_dir, SBX_CH_RECORD_GRANTS, NULL);
+	if (!g_file_set_contents_full(list_path, list->str, (gssize)list->len,
+				      G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
+		return FALSE;
+	vm->granted = TRUE;
+	for (guint i = 0; i < vm->volumes->len; i++) {
+		SbxChDisk *disk = g_ptr_array_index(vm->volumes, i);
+		if (disk->path != NULL &&
+		    !sbx_jail_acl_grant(disk->path, uid, !disk->readonly, error)) {
+			g_prefix_error(error, "giving the volume to the VMM's user: ");
+			return FALSE;
+		}
+		if (disk->backing != NULL) {
+			if (!grant_backing(disk->backing, uid, error)) {
+				g_prefix_error(error, "giving the volume's snapshot to the VMM's "
+						      "user: ");
+				return FALSE;
+			}
+			disk->backing_granted = TRUE;
+		}
+	}
+	return TRUE;
+}
+
+static void
+revoke_volumes(SbxChVm *vm)
+{
+	uid_t uid = sbx_jail_get_uid(vm->settings.jail);
+	g_autofree gchar *list_path = NULL;
+
+	if (!vm->granted)
+		return;
+	vm->granted = FALSE;
+	for (guint i = 0; i < vm->volumes->len; i++) {
+		SbxChDisk *disk = g_ptr_array_index(vm->volumes, i);
+		g_autoptr(GError) error = NULL;
+
+		if (disk->path != NULL && !sbx_jail_acl_revoke(disk->path, uid, &error) &&
+		    !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+			g_warning("%s", error->message);
+		if (disk->backing_granted) {
+			disk->backing_granted = FALSE;
+			revoke_backing(disk->backing, uid);
+		}
+	}
+	list_path = g_build_filename(vm->spec->run_dir, SBX_CH_RECORD_GRANTS, NULL);
+	g_unlink(list_path);
+}
+
 static void
 remove_files(SbxChVm *vm)
 {
@@ -251,11 +366,12 @@ remove_files(SbxChVm *vm)
 	/* the exports' daemons go with the files (their sockets are there) */
 	g_ptr_array_set_size(vm->exports, 0);
 	if (vm->settings.record_dir != NULL && (vm->pid == 0 || vm->exited))
-		sbx_ch_record_remove(vm->settings.record_dir, vm->spec->id);
+		sbx_ch_record_remove(vm->settings.record_dir, vm->spec->id, vm->pid);
 	if (vm->tap_made) {
 		vm->tap_made = FALSE;
 		sbx_tap_release(vm->tap);
 	}
+	revoke_volumes(vm);
 	if (vm->restore_dir != NULL)
 		sbx_ch_snapshot_remove_restore(vm->restore_dir);
 	for (guint i = 0; i < G_N_ELEMENTS(paths); i++) {
@@ -339,7 +455,7 @@ on_exited(GPid pid, gint status, gpointer user_data)
 	sbx_jail_remove_cgroup(vm->settings.jail, vm->spec->id);
 	/* the tap and the exports stay until destroy: so does the record */
 	if (vm->settings.record_dir != NULL && vm->files_removed)
-		sbx_ch_record_remove(vm->settings.record_dir, vm->spec->id);
+		sbx_ch_record_remove(vm->settings.record_dir, vm->spec->id, vm->pid);
 	/* the process is the final word, whatever the events said */
 	switch (vm->state) {
 	case SBX_CH_VM_STARTING:
@@ -430,6 +546,65 @@ probe_agent(SbxChVm *vm)
 				   vm->start_cancellable, on_probed, sbx_ch_vm_ref(vm));
 }
 
+/* the PCI address vm.info's device_tree gives device @id: its parent's
+ * (the virtio-pci transport) pci_bdf; NULL if not there */
+static const gchar *
+device_bdf(JsonObject *info, const gchar *id)
+{
+	JsonNode *tree_node = json_object_get_member(info, "device_tree");
+	JsonObject *tree;
+	JsonNode *node;
+	const gchar *parent;
+
+	if (tree_node == NULL || !JSON_NODE_HOLDS_OBJECT(tree_node))
+		return NULL;
+	tree = json_node_get_object(tree_node);
+	node = json_object_get_member(tree, id);
+	if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
+		return NULL;
+	parent =
+	    json_object_get_string_member_with_default(json_node_get_object(node), "parent", NULL);
+	node = parent != NULL ? json_object_get_member(tree, parent) : NULL;
+	if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
+		return NULL;
+	return json_object_get_string_member_with_default(json_node_get_object(node), "pci_bdf",
+							  NULL);
+}
+
+/* the guest takes "@N" as the Nth vhost-user-blk disk by PCI address: that
+ * must be the Nth export, or a volume would be mounted at another's path.
+ * CH gives devices increasing slots in disks[] order; this checks it did.
+ * "%04x:%02x:%02x.%x" is fixed width: the text sorts as the address */
+static gboolean
+check_pci_order(SbxChVm *vm, JsonObject *info, GError **error)
+{
+	const gchar *previous = NULL;
+
+	if (vm->exports->len < 2)
+		return TRUE;
+	for (guint i = 0; i < vm->exports->len; i++) {
+		Export *e = g_ptr_array_index(vm->exports, i);
+		const gchar *bdf = device_bdf(info, e->disk_id);
+
+		if (bdf == NULL || strlen(bdf) != 12) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "cloud-hypervisor gives no PCI address for %s: the guest "
+				    "could not tell its rbd volumes apart",
+				    e->disk_id);
+			return FALSE;
+		}
+		if (previous != NULL && strcmp(previous, bdf) >= 0) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "cloud-hypervisor put %s at %s, before the previous rbd "
+				    "volume's %s: the guest would mount the wrong image",
+				    e->disk_id, bdf, previous);
+			return FALSE;
+		}
+		previous = bdf;
+	}
+	return TRUE;
+}
+
 /* the API's own word that the guest runs */
 static void
 on_info(GObject *source, GAsyncResult *res, gpointer user_data)
@@ -452,6 +627,10 @@ on_info(GObject *source, GAsyncResult *res, gpointer user_data)
 					   state != NULL ? state : "in no state"));
 		return;
 	}
+	if (!check_pci_order(vm, json_node_get_object(reply), &error)) {
+		start_fail(vm, error);
+		return;
+	}
 	if (start_cancelled(vm))
 		return;
 	probe_agent(vm);
@@ -464,14 +643,66 @@ query_info(SbxChVm *vm)
 			      sbx_ch_vm_ref(vm));
 }
 
+static void on_booted(GObject *source, GAsyncResult *res, gpointer user_data);
+
+/* vm.add-net's answer for a booted VM: 200 and where the device went */
+static void
+on_net_plugged(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(SbxChVm) vm = user_data;
+	g_autoptr(JsonNode) reply = NULL;
+	GError *error = NULL;
+	const gchar *bdf = NULL;
+
+	if (!sbx_ch_api_call_finish(vm->api, res, &reply, &error)) {
+		g_prefix_error(&error, "hot-plugging the NIC: ");
+		start_fail(vm, error);
+		return;
+	}
+	if (reply != NULL && JSON_NODE_HOLDS_OBJECT(reply))
+		bdf = json_object_get_string_member_with_default(json_node_get_object(reply), "bdf",
+								 NULL);
+	/* a 204 is a cold add: the VM was not booted, the guest sees nothing */
+	if (bdf == NULL) {
+		start_fail(vm, g_error_new(G_IO_ERROR, G_IO_ERROR_FAILED,
+					   "cloud-hypervisor did not hot-plug the NIC (no PCI "
+					   "address in its answer to vm.add-net)"));
+		return;
+	}
+	g_debug("vm %s: NIC %s at PCI %s", vm->spec->id, vm->tap, bdf);
+	vm->net_plugged = TRUE;
+	on_booted(source, NULL, sbx_ch_vm_ref(vm));
+}
+
+/* a clone: the snapshot has no NIC (CH would re-open the template's tap by
+ * name), so its own tap is hot-plugged once the VM runs again; the guest
+ * kernel sees an ACPI PCI hot-plug, virtio_net (loaded at boot) probes it
+ * and the agent, told the address by IDENTITY, waits for it (sbx-agent-net.c) */
+static void
+plug_net(SbxChVm *vm)
+{
+	g_autofree gchar *mac = sbx_libvirt_net_mac_for_ip(vm->ip);
+	g_autoptr(JsonNode) body = sbx_ch_vm_config_net_to_json(vm->tap, mac);
+
+	sbx_ch_api_put_async(vm->api, "vm.add-net", body, vm->start_cancellable, on_net_plugged,
+			     sbx_ch_vm_ref(vm));
+}
+
+/* vm.boot, vm.resume, or a v52+ vm.restore that resumed (@res NULL: done) */
 static void
 on_booted(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	g_autoptr(SbxChVm) vm = user_data;
 	GError *error = NULL;
 
-	if (!sbx_ch_api_call_finish(vm->api, res, NULL, &error)) {
+	if (res != NULL && !sbx_ch_api_call_finish(vm->api, res, NULL, &error)) {
 		start_fail(vm, error);
+		return;
+	}
+	if (start_cancelled(vm))
+		return;
+	if (vm->restoring && vm->tap_made && !vm->net_plugged) {
+		plug_net(vm);
 		return;
 	}
 	query_info(vm);
@@ -489,7 +720,7 @@ on_restored(GObject *source, GAsyncResult *res, gpointer user_data)
 		return;
 	}
 	if (sbx_ch_version_has_restore_mode(&vm->version)) {
-		query_info(vm);
+		on_booted(source, NULL, sbx_ch_vm_ref(vm));
 		return;
 	}
 	sbx_ch_api_put_async(vm->api, "vm.resume", NULL, vm->start_cancellable, on_booted,
@@ -630,6 +861,12 @@ spawn_vmm(SbxChVm *vm)
 	    !sbx_ch_record_write(vm->settings.record_dir, vm->spec->id, vm->pid, vm->spec->run_dir,
 				 &error)) {
 		/* without it a daemon crash would leave this VMM running unseen */
+		start_fail(vm, error);
+		return;
+	}
+	if (!grant_volumes(vm, &error)) {
+		/* the VMM is killed, reaped and its grants revoked by start_fail */
+		g_prefix_error(&error, "vm %s: ", vm->spec->id);
 		start_fail(vm, error);
 		return;
 	}
@@ -812,6 +1049,14 @@ sbx_ch_vm_start_async(SbxChVm *vm, GCancellable *cancellable, GAsyncReadyCallbac
 					  g_object_ref(vm->start_cancellable), g_object_unref);
 	}
 	if (!volumes_from_spec(vm, &error)) {
+		start_fail(vm, error);
+		return;
+	}
+	/* recorded (pid 0: no VMM yet) before the overlay, exports and tap: a
+	 * daemon crash from here on leaks none of them */
+	if (vm->settings.record_dir != NULL &&
+	    !sbx_ch_record_write(vm->settings.record_dir, vm->spec->id, 0, vm->spec->run_dir,
+				 &error)) {
 		start_fail(vm, error);
 		return;
 	}

@@ -12,29 +12,40 @@
 
 #include <glib/gstdio.h>
 
+#include "sbx-jail-cgroups.h"
 #include "sbx-jail.h"
+
+/* the device nodes a VMM may need; the rest of the host's /dev is not there */
+static const gchar *const dev_nodes[] = {"null",    "zero", "full",    "random",
+					 "urandom", "kvm",  "net/tun", "vhost-net"};
+
+/* one node of the private /dev, looked up before fork */
+typedef struct {
+	char path[32];
+	mode_t mode;
+	dev_t rdev;
+	uid_t uid;
+	gid_t gid;
+} DevNode;
 
 struct _SbxJail {
 	uid_t uid;
 	gid_t gid;
-	gchar *cgroup_root; /* our folder in a writable cgroup2 tree, or NULL */
+	SbxJailCgroups *cgroups; /* or NULL: no limits */
 	gboolean private_tmp;
+	gboolean private_dev;
 };
 
 /* what the child needs, prepared before fork: after it only syscalls */
 typedef struct {
 	uid_t uid;
 	gid_t gid;
-	int cgroup_procs_fd;
+	int cgroup_fds[SBX_JAIL_CGROUP_MAX_FDS];
 	gboolean private_tmp;
+	gboolean private_dev;
+	DevNode nodes[G_N_ELEMENTS(dev_nodes)];
+	guint n_nodes;
 } ChildSetup;
-
-static gboolean
-cgroup2_usable(const gchar *root)
-{
-	g_autofree gchar *controllers = g_build_filename(root, "cgroup.controllers", NULL);
-	return g_file_test(controllers, G_FILE_TEST_EXISTS) && access(root, W_OK) == 0;
-}
 
 SbxJail *
 sbx_jail_new(const gchar *user, const gchar *cgroup_root, gboolean private_tmp, GError **error)
@@ -52,25 +63,18 @@ sbx_jail_new(const gchar *user, const gchar *cgroup_root, gboolean private_tmp, 
 		jail->uid = pw->pw_uid;
 		jail->gid = pw->pw_gid;
 	}
-	/* cgroup v1 (or a read-only hierarchy): no limits, said once */
+	/* no writable hierarchy (a container): no limits, said once */
 	if (cgroup_root != NULL) {
-		g_autofree gchar *parent = g_path_get_dirname(cgroup_root);
-		if (cgroup2_usable(parent) &&
-		    (g_mkdir(cgroup_root, 0755) == 0 || errno == EEXIST)) {
-			g_autofree gchar *ctl =
-			    g_build_filename(parent, "cgroup.subtree_control", NULL);
-			g_autofree gchar *mine =
-			    g_build_filename(cgroup_root, "cgroup.subtree_control", NULL);
-			/* best effort: a controller the parent lacks is just not used */
-			g_file_set_contents(ctl, "+memory +cpu", -1, NULL);
-			g_file_set_contents(mine, "+memory +cpu", -1, NULL);
-			jail->cgroup_root = g_strdup(cgroup_root);
-		} else {
-			g_info("jail: no writable cgroup2 hierarchy at %s: VMMs run without "
-			       "memory.max and cpu.max",
-			       parent);
-		}
+		jail->cgroups = sbx_jail_cgroups_new(cgroup_root);
+		if (jail->cgroups != NULL)
+			g_info("jail: VMMs run in %s", sbx_jail_cgroups_describe(jail->cgroups));
+		else
+			g_info("jail: no writable cgroup hierarchy for %s: VMMs run without "
+			       "memory and CPU limits",
+			       cgroup_root);
 	}
+	/* only root can mount one; sbx_jail_set_private_dev() overrides */
+	jail->private_dev = geteuid() == 0;
 	return g_steal_pointer(&jail);
 }
 
@@ -79,7 +83,7 @@ sbx_jail_free(SbxJail *jail)
 {
 	if (jail == NULL)
 		return;
-	g_free(jail->cgroup_root);
+	sbx_jail_cgroups_free(jail->cgroups);
 	g_free(jail);
 }
 
@@ -98,7 +102,22 @@ sbx_jail_get_gid(SbxJail *jail)
 gboolean
 sbx_jail_has_cgroups(SbxJail *jail)
 {
-	return jail->cgroup_root != NULL;
+	return jail->cgroups != NULL;
+}
+
+/* the folders a jailed process named @name runs in, one per hierarchy */
+GStrv
+sbx_jail_cgroup_dirs(SbxJail *jail, const gchar *name)
+{
+	if (jail->cgroups == NULL)
+		return g_new0(gchar *, 1);
+	return sbx_jail_cgroups_dirs(jail->cgroups, name);
+}
+
+void
+sbx_jail_set_private_dev(SbxJail *jail, gboolean private_dev)
+{
+	jail->private_dev = private_dev;
 }
 
 /* gives a file the backend made to the jailed user */
@@ -116,6 +135,43 @@ sbx_jail_chown(SbxJail *jail, const gchar *path, GError **error)
 	return TRUE;
 }
 
+/* the host's nodes that exist, with their owners and modes */
+static void
+look_up_dev_nodes(ChildSetup *cs)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(dev_nodes); i++) {
+		DevNode *node = &cs->nodes[cs->n_nodes];
+		struct stat st;
+
+		g_snprintf(node->path, sizeof(node->path), "/dev/%s", dev_nodes[i]);
+		if (stat(node->path, &st) != 0 || !S_ISCHR(st.st_mode))
+			continue;
+		node->mode = st.st_mode;
+		node->rdev = st.st_rdev;
+		node->uid = st.st_uid;
+		node->gid = st.st_gid;
+		cs->n_nodes++;
+	}
+}
+
+/* in the child: a fresh tmpfs on /dev with only the nodes looked up */
+static gboolean
+make_private_dev(const ChildSetup *cs)
+{
+	umask(0);
+	if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0 ||
+	    mkdir("/dev/net", 0755) != 0 || mkdir("/dev/shm", 01777) != 0 ||
+	    symlink("/proc/self/fd", "/dev/fd") != 0)
+		return FALSE;
+	for (guint i = 0; i < cs->n_nodes; i++) {
+		const DevNode *node = &cs->nodes[i];
+		if (mknod(node->path, node->mode, node->rdev) != 0 ||
+		    chown(node->path, node->uid, node->gid) != 0)
+			return FALSE;
+	}
+	return TRUE;
+}
+
 static void
 child_setup(gpointer user_data)
 {
@@ -124,13 +180,17 @@ child_setup(gpointer user_data)
 	/* its own session: a signal to the daemon's group never reaches it, and
 	 * it outlives a daemon restart to be adopted */
 	setsid();
-	if (cs->cgroup_procs_fd >= 0 && write(cs->cgroup_procs_fd, "0", 1) != 1)
+	for (guint i = 0; i < SBX_JAIL_CGROUP_MAX_FDS && cs->cgroup_fds[i] >= 0; i++)
+		if (write(cs->cgroup_fds[i], "0", 1) != 1)
+			_exit(126);
+	if ((cs->private_tmp || cs->private_dev) &&
+	    (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0))
 		_exit(126);
 	/* a private /tmp: nothing shared with the host or other VMMs */
-	if (cs->private_tmp &&
-	    (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-	     mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		   "mode=1777,size=16m") != 0))
+	if (cs->private_tmp && mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+				     "mode=1777,size=16m") != 0)
+		_exit(126);
+	if (cs->private_dev && !make_private_dev(cs))
 		_exit(126);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		_exit(126);
@@ -140,57 +200,33 @@ child_setup(gpointer user_data)
 	}
 }
 
-static int
-open_cgroup(SbxJail *jail, const gchar *name, guint64 memory_max, guint vcpus, GError **error)
-{
-	g_autofree gchar *dir = g_build_filename(jail->cgroup_root, name, NULL);
-	g_autofree gchar *procs = g_build_filename(dir, "cgroup.procs", NULL);
-	g_autofree gchar *mem = g_build_filename(dir, "memory.max", NULL);
-	g_autofree gchar *cpu = g_build_filename(dir, "cpu.max", NULL);
-	g_autofree gchar *mem_str = g_strdup_printf("%" G_GUINT64_FORMAT, memory_max);
-	g_autofree gchar *cpu_str = g_strdup_printf("%u 100000", MAX(vcpus, 1) * 100000);
-	int fd;
-
-	if (g_mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		int errsv = errno;
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "mkdir %s: %s", dir,
-			    g_strerror(errsv));
-		return -1;
-	}
-	/* limits are best effort: the parent may not delegate a controller */
-	if (memory_max > 0)
-		g_file_set_contents(mem, mem_str, -1, NULL);
-	g_file_set_contents(cpu, cpu_str, -1, NULL);
-	fd = g_open(procs, O_WRONLY | O_CLOEXEC, 0);
-	if (fd < 0) {
-		int errsv = errno;
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "open %s: %s", procs,
-			    g_strerror(errsv));
-		g_rmdir(dir);
-	}
-	return fd;
-}
-
 gboolean
 sbx_jail_spawn(SbxJail *jail, const gchar *name, const gchar *const *argv, const gint *fds,
 	       guint n_fds, guint64 memory_max, guint vcpus, GPid *pid, GError **error)
 {
-	ChildSetup cs = {jail->uid, jail->gid, -1, jail->private_tmp};
+	ChildSetup cs = {0};
 	gboolean ok;
 
-	if (jail->cgroup_root != NULL) {
-		cs.cgroup_procs_fd = open_cgroup(jail, name, memory_max, vcpus, error);
-		if (cs.cgroup_procs_fd < 0)
-			return FALSE;
-	}
+	cs.uid = jail->uid;
+	cs.gid = jail->gid;
+	cs.private_tmp = jail->private_tmp;
+	cs.private_dev = jail->private_dev;
+	for (guint i = 0; i < SBX_JAIL_CGROUP_MAX_FDS; i++)
+		cs.cgroup_fds[i] = -1;
+	if (cs.private_dev)
+		look_up_dev_nodes(&cs);
+	if (jail->cgroups != NULL &&
+	    !sbx_jail_cgroups_create(jail->cgroups, name, memory_max, vcpus, cs.cgroup_fds, error))
+		return FALSE;
 	/* every fd but 0-2 (/dev/null) and @fds is closed in the child */
 	ok = g_spawn_async_with_pipes_and_fds(
 	    NULL, argv, NULL,
 	    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL | G_SPAWN_STDOUT_TO_DEV_NULL,
 	    child_setup, &cs, -1, -1, -1, fds, fds, n_fds, pid, NULL, NULL, NULL, error);
-	if (cs.cgroup_procs_fd >= 0)
-		close(cs.cgroup_procs_fd);
-	if (!ok && jail->cgroup_root != NULL)
+	for (guint i = 0; i < SBX_JAIL_CGROUP_MAX_FDS; i++)
+		if (cs.cgroup_fds[i] >= 0)
+			close(cs.cgroup_fds[i]);
+	if (!ok)
 		sbx_jail_remove_cgroup(jail, name);
 	return ok;
 }
@@ -198,11 +234,6 @@ sbx_jail_spawn(SbxJail *jail, const gchar *name, const gchar *const *argv, const
 void
 sbx_jail_remove_cgroup(SbxJail *jail, const gchar *name)
 {
-	g_autofree gchar *dir = NULL;
-
-	if (jail->cgroup_root == NULL)
-		return;
-	dir = g_build_filename(jail->cgroup_root, name, NULL);
-	if (g_rmdir(dir) != 0 && errno != ENOENT)
-		g_warning("jail: cannot remove cgroup %s: %s", dir, g_strerror(errno));
+	if (jail->cgroups != NULL)
+		sbx_jail_cgroups_remove(jail->cgroups, name);
 }

@@ -12,6 +12,7 @@
 #include "sbx-libvirt-domain-type.h"
 #include "sbx-libvirt-kill.h"
 #include "sbx-libvirt-net.h"
+#include "sbx-libvirt-network.h"
 #include "sbx-libvirt-overlay.h"
 #include "sbx-libvirt-util.h"
 #include "sbx-libvirt-secret.h"
@@ -649,57 +650,14 @@ static gboolean
 ensure_network(SbxLibvirtBackend *self, virConnectPtr conn, SbxLibvirtNetInfo *info, GError **error)
 {
 	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->net_lock);
-	virNetworkPtr net;
-	g_autofree gchar *xml = NULL;
-	gboolean ok;
 
 	if (self->net_ready) {
 		*info = self->net_info;
 		return TRUE;
 	}
-	net = virNetworkLookupByName(conn, self->network);
-	if (net == NULL) {
-		g_autofree gchar *def = NULL;
-		virResetLastError();
-		if (g_strcmp0(self->network, SBX_LIBVIRT_NETWORK_DEFAULT) != 0) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-				    "libvirt network '%s' does not exist", self->network);
-			return FALSE;
-		}
-		def = sbx_libvirt_net_xml_new(self->network, self->network_bridge,
-					      &self->network_wanted);
-		g_info("libvirt: defining network %s (%s)", self->network, self->network_bridge);
-		net = virNetworkDefineXML(conn, def);
-		if (net == NULL) {
-			/* another daemon may have defined it meanwhile */
-			net = virNetworkLookupByName(conn, self->network);
-			if (net == NULL) {
-				set_virt_error(error, NULL, "cannot define the sandbox network");
-				return FALSE;
-			}
-		}
-		virNetworkSetAutostart(net, 1);
-		virResetLastError();
-	}
-	if (virNetworkIsActive(net) != 1 && virNetworkCreate(net) < 0 &&
-	    virNetworkIsActive(net) != 1) {
-		g_autofree gchar *what =
-		    g_strdup_printf("cannot start libvirt network '%s'", self->network);
-		set_virt_error(error, NULL, what);
-		virNetworkFree(net);
+	if (!sbx_libvirt_network_ensure(conn, self->network, self->network_bridge,
+					&self->network_wanted, &self->net_info, error))
 		return FALSE;
-	}
-	xml = virNetworkGetXMLDesc(net, 0);
-	virNetworkFree(net);
-	if (xml == NULL) {
-		set_virt_error(error, NULL, "cannot read the sandbox network");
-		return FALSE;
-	}
-	ok = sbx_libvirt_net_parse_xml(xml, &self->net_info, error);
-	if (!ok) {
-		g_prefix_error(error, "libvirt network '%s': ", self->network);
-		return FALSE;
-	}
 	self->net_ready = TRUE;
 	*info = self->net_info;
 	return TRUE;

@@ -31,6 +31,48 @@ addf(GPtrArray *argv, const gchar *format, ...)
 	va_end(ap);
 }
 
+/* a volume as virtio-blk with its serial (how the guest agent finds it);
+ * files through fd sets, the rbd key through its memfd, never in argv */
+static void
+add_volume(GPtrArray *argv, const SbxQemuVolume *vol, guint index, guint *fdset)
+{
+	g_autofree gchar *node = g_strdup_printf("vol%u", index);
+	g_autofree gchar *secret = NULL;
+	g_autofree gchar *json = NULL;
+	gchar *filenames[SBX_BLOCKDEV_CHAIN_MAX] = {NULL};
+	SbxBlockdevOptions opts = {
+	    .node_name = node,
+	    .read_only = vol->disk->read_only || vol->disk->source->read_only,
+	    .discard = TRUE,
+	};
+
+	if (vol->disk->source->kind == SBX_DISK_SOURCE_RBD && vol->secret_fd >= 0) {
+		secret = g_strdup_printf("%s-key", node);
+		add(argv, "-object");
+		addf(argv, "secret,id=%s,file=/proc/self/fd/%d,format=base64", secret,
+		     vol->secret_fd);
+		opts.secret_id = secret;
+	}
+	for (guint i = 0; i < vol->n_layers && i < SBX_BLOCKDEV_CHAIN_MAX; i++) {
+		guint set = (*fdset)++;
+		add(argv, "-add-fd");
+		addf(argv, "fd=%d,set=%u,opaque=%s", vol->fds[i], set, node);
+		filenames[i] = g_strdup_printf("/dev/fdset/%u", set);
+	}
+	opts.filenames = (const gchar *const *)filenames;
+	opts.formats = vol->formats;
+	opts.n_layers = MIN(vol->n_layers, SBX_BLOCKDEV_CHAIN_MAX);
+	json = sbx_blockdev_json(vol->disk->source, &opts);
+	for (guint i = 0; i < SBX_BLOCKDEV_CHAIN_MAX; i++)
+		g_free(filenames[i]);
+	add(argv, "-blockdev");
+	add(argv, json);
+	add(argv, "-device");
+	/* the serial was checked: [A-Za-z0-9_-] */
+	addf(argv, "virtio-blk-pci,drive=%s,serial=%s,addr=0x%x", node, vol->disk->serial,
+	     SBX_QEMU_ARGV_VOLUME_SLOT + index);
+}
+
 GStrv
 sbx_qemu_argv_new(const SbxQemuArgs *a)
 {
@@ -99,6 +141,11 @@ sbx_qemu_argv_new(const SbxQemuArgs *a)
 		addf(argv, "file=%s,if=none,id=vda,format=qcow2,cache=unsafe,discard=unmap", disk);
 		add(argv, "-device");
 		add(argv, "virtio-blk-pci,drive=vda,addr=0x4");
+	}
+	{
+		guint fdset = 1;
+		for (guint i = 0; i < a->n_volumes; i++)
+			add_volume(argv, &a->volumes[i], i, &fdset);
 	}
 	if (a->nic) {
 		add(argv, "-netdev");

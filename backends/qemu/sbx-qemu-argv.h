@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "sbx-blockdev.h"
 #include "sbx-vm-spec.h"
 
 G_BEGIN_DECLS
@@ -8,6 +9,19 @@ G_BEGIN_DECLS
 /* the device set's revision: a snapshot restores only into the devices it was
  * taken with (2: vmgenid) */
 #define SBX_QEMU_ARGV_DEVICES 2
+
+/* the first PCI slot of the volumes (vda 4, NIC 5, agent 6), one each after */
+#define SBX_QEMU_ARGV_VOLUME_SLOT 7
+
+/* one durable volume, by fd: QEMU's user need not be able to open anything */
+typedef struct {
+	const SbxVmDisk *disk;
+	/* a file: the image and its backing files, top first (-add-fd) */
+	gint fds[SBX_BLOCKDEV_CHAIN_MAX];
+	const gchar *formats[SBX_BLOCKDEV_CHAIN_MAX];
+	guint n_layers;
+	gint secret_fd; /* rbd: a memfd holding the base64 cephx key, or -1 */
+} SbxQemuVolume;
 
 /* what one QEMU process gets: everything by value or fd, nothing looked up */
 typedef struct {
@@ -31,7 +45,9 @@ typedef struct {
 	 * long ago, QEMU would only keep copies of them */
 	const gchar *kernel;
 	gboolean no_initrd;
-	gboolean may_spawn; /* the seccomp filter lets QEMU run helpers (exec: migration) */
+	gboolean may_spawn;   /* the seccomp filter lets QEMU run helpers (exec: migration) */
+	const SbxQemuVolume *volumes; /* spec->disks, in order (cold boots only) */
+	guint n_volumes;
 } SbxQemuArgs;
 
 GStrv sbx_qemu_argv_new(const SbxQemuArgs *args);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -12,8 +13,12 @@
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 
+#include "sbx-blockdev-chain.h"
 #include "sbx-jail.h"
 #include "sbx-libvirt-net.h"
+#ifdef SBX_QEMU_HAVE_LIBVIRT
+#include "sbx-libvirt-network.h"
+#endif
 #include "sbx-libvirt-overlay.h"
 #include "sbx-libvirt-xml.h"
 #include "sbx-plugin.h"
@@ -30,6 +35,13 @@
 #define RESTORE_TIMEOUT_US (30 * G_USEC_PER_SEC)
 #define SNAPSHOT_TIMEOUT_US (120 * G_USEC_PER_SEC)
 #define QMP_CONNECT_MS 10000
+/* a VM with volumes gets SIGTERM first (as libvirt's destroy does), SIGKILL
+ * after this long */
+#define STOP_GRACE_SEC 10
+/* PCI slots 7 to 0x1f; the core attaches at most 8 */
+#define VOLUMES_MAX 24
+/* agent, QMP, tap, state, memfd, and per volume its files or its key */
+#define FDS_MAX (5 + VOLUMES_MAX * SBX_BLOCKDEV_CHAIN_MAX)
 
 typedef enum {
 	LAUNCH_COLD,
@@ -49,6 +61,13 @@ typedef struct {
 	gboolean destroyed; /* destroy_vm was called: clean up once it is gone */
 	gboolean exited;
 	guint watch_id;
+	/* VMs with volumes, and adopted ones (their volumes are not known): destroy
+	 * sends SIGTERM, so QEMU flushes and closes its images (librbd releases its
+	 * exclusive lock and cache), and completes once QEMU is gone: the core then
+	 * releases the volumes' locks, and QEMU's own must be gone too */
+	gboolean wait_exit;
+	GSList *waiters;  /* destroy GTasks */
+	guint kill_timer; /* SIGKILL if SIGTERM was not enough */
 } SbxQemuVm;
 
 struct _SbxQemuBackend {
@@ -84,8 +103,11 @@ static const SbxConfigKey qemu_config_keys[] = {
     {"CgroupRoot", SBX_CONFIG_PATH},
     {"NetworkBridge", SBX_CONFIG_STRING},
     {"NetworkAddress", SBX_CONFIG_STRING},
+    {"Network", SBX_CONFIG_STRING},
+    {"NetworkURI", SBX_CONFIG_STRING},
     {"RecordDir", SBX_CONFIG_PATH},
     {"PrivateTmp", SBX_CONFIG_BOOL},
+    {"PrivateDev", SBX_CONFIG_BOOL},
     {"TbSizeMiB", SBX_CONFIG_UINT, 0, 4096},
     {NULL},
 };
@@ -102,6 +124,12 @@ static const SbxConfigKey qemu_config_keys[] = {
 static void
 sbx_qemu_vm_free(SbxQemuVm *vm)
 {
+	for (GSList *l = vm->waiters; l != NULL; l = l->next) {
+		g_task_return_new_error(l->data, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+					"the qemu backend went away");
+		g_object_unref(l->data);
+	}
+	g_slist_free(vm->waiters);
 	if (vm->pidfd >= 0)
 		close(vm->pidfd);
 	g_free(vm->run_dir);
@@ -177,6 +205,8 @@ static void
 vm_gone(SbxQemuBackend *self, const gchar *id)
 {
 	gboolean report = FALSE, cleanup = FALSE;
+	GSList *waiters = NULL;
+	guint kill_timer = 0;
 
 	g_mutex_lock(&self->lock);
 	{
@@ -187,9 +217,22 @@ vm_gone(SbxQemuBackend *self, const gchar *id)
 			report = vm->watching;
 			vm->watching = FALSE;
 			cleanup = vm->destroyed;
+			waiters = g_steal_pointer(&vm->waiters);
+			kill_timer = vm->kill_timer;
+			vm->kill_timer = 0;
 		}
 	}
 	g_mutex_unlock(&self->lock);
+	if (kill_timer != 0) {
+		GSource *timer = g_main_context_find_source_by_id(self->main_ctx, kill_timer);
+		if (timer != NULL)
+			g_source_destroy(timer);
+	}
+	for (GSList *l = waiters; l != NULL; l = l->next) {
+		g_task_return_boolean(l->data, TRUE);
+		g_object_unref(l->data);
+	}
+	g_slist_free(waiters);
 	if (cleanup)
 		cleanup_in_background(self, id);
 	if (report) {
@@ -368,6 +411,7 @@ remember_vm(SbxQemuBackend *self, const SbxVmSpec *spec, GError **error)
 	vm->snapshot_dir = g_strdup(spec->snapshot_dir);
 	vm->memory_mib = spec->memory_mib;
 	vm->cgroup = sbx_jail_has_cgroups(self->jail) ? g_strdup(spec->id) : NULL;
+	vm->wait_exit = spec->disks != NULL && spec->disks->len > 0;
 	g_hash_table_insert(self->vms, g_strdup(spec->id), vm);
 	return TRUE;
 }
@@ -381,30 +425,63 @@ forget_vm(SbxQemuBackend *self, const gchar *id)
 	sbx_qemu_record_remove(self->record_dir, id);
 }
 
-/* kills a VM whose start failed; the exit watch cleans up after it */
+/* exited (a zombie not yet reaped by its child watch) or gone */
+static gboolean
+process_exited(GPid pid)
+{
+	g_autofree gchar *path = g_strdup_printf("/proc/%d/stat", (gint)pid);
+	g_autofree gchar *stat = NULL;
+	const gchar *end;
+
+	if (!g_file_get_contents(path, &stat, NULL, NULL))
+		return TRUE;
+	end = strrchr(stat, ')');
+	return end != NULL && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
+}
+
+/* kills a VM whose start failed; the exit watch cleans up after it. One
+ * with volumes is waited for (launch threads only): the core releases their
+ * locks when the start fails */
 static void
 abort_vm(SbxQemuBackend *self, const gchar *id)
 {
 	gint pid = 0;
+	gboolean wait = FALSE, cleanup = FALSE;
 
 	g_mutex_lock(&self->lock);
 	{
 		SbxQemuVm *vm = g_hash_table_lookup(self->vms, id);
 		if (vm != NULL) {
 			vm->watching = FALSE;
+			/* gone already: vm_gone did not clean up, it was not destroyed */
+			cleanup = vm->exited && !vm->destroyed;
 			vm->destroyed = TRUE;
 			pid = vm->exited ? 0 : vm->pid;
+			wait = vm->wait_exit;
 		}
 	}
 	g_mutex_unlock(&self->lock);
-	if (pid > 0)
+	if (cleanup)
+		cleanup_in_background(self, id);
+	if (pid > 0) {
+		gint64 deadline = g_get_monotonic_time() + STOP_GRACE_SEC * G_USEC_PER_SEC;
 		kill(pid, SIGKILL);
+		while (wait && !process_exited(pid) && g_get_monotonic_time() < deadline)
+			g_usleep(5000);
+	}
 }
 
 typedef struct {
-	gint fds[5];
+	gint fds[FDS_MAX];
 	guint n_fds;
 } FdList;
+
+static void
+fd_list_add(FdList *fds, gint fd)
+{
+	g_assert(fds->n_fds < FDS_MAX);
+	fds->fds[fds->n_fds++] = fd;
+}
 
 static void
 fd_list_close(FdList *fds, gint keep)
@@ -467,7 +544,166 @@ typedef struct {
 	guint32 ip;
 	gboolean guarded; /* the tap's anti-spoofing rules are in */
 	GPid pid;
+	/* the volumes, their fds in @fds; the chains keep the format names */
+	SbxQemuVolume volumes[VOLUMES_MAX];
+	SbxBlockdevChain *chains[VOLUMES_MAX];
+	guint n_volumes;
 } Launched;
+
+static void
+launched_clear(Launched *l)
+{
+	/* QEMU has its copies; the memfd is kept for the next clone */
+	fd_list_close(&l->fds, l->memfd);
+	for (guint i = 0; i < l->n_volumes; i++)
+		g_clear_pointer(&l->chains[i], sbx_blockdev_chain_free);
+	l->n_volumes = 0;
+}
+
+/* the serial goes into a -device option and /sys/block/vd* /serial: the core's
+ * volume id, 1-20 of [A-Za-z0-9_-] */
+static gboolean
+check_serial(const gchar *serial)
+{
+	gsize len = serial != NULL ? strlen(serial) : 0;
+
+	if (len == 0 || len > 20)
+		return FALSE;
+	for (gsize i = 0; i < len; i++) {
+		if (!g_ascii_isalnum(serial[i]) && serial[i] != '-' && serial[i] != '_')
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* the cephx key in a sealed memfd: QEMU reads it as /proc/self/fd/N, so it
+ * is never on a command line (/proc/PID/cmdline) nor in a file */
+static gint
+key_memfd(const gchar *key, GError **error)
+{
+	gint fd = memfd_create("sbx-rbd-key", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	gsize len = strlen(key);
+
+	if (fd < 0 || write(fd, key, len) != (gssize)len ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+		int errsv = errno;
+		if (fd >= 0)
+			close(fd);
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "rbd key: %s",
+			    g_strerror(errsv));
+		return -1;
+	}
+	return fd;
+}
+
+/* before anything is made: the spec's volumes are complete and safe to put
+ * on QEMU's command line */
+static gboolean
+check_volumes(const SbxVmSpec *spec, GError **error)
+{
+	guint n = spec->disks != NULL ? spec->disks->len : 0;
+
+	/* a snapshot's devices are fixed: the core boots sandboxes with volumes cold */
+	if (n > 0 && spec->snapshot_dir != NULL) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    "vm %s: a snapshot template or clone gets no volumes", spec->id);
+		return FALSE;
+	}
+	if (n > VOLUMES_MAX) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "vm %s: %u volumes, at most %d", spec->id, n, VOLUMES_MAX);
+		return FALSE;
+	}
+	for (guint i = 0; i < n; i++) {
+		const SbxVmDisk *disk = g_ptr_array_index(spec->disks, i);
+		if (disk == NULL || !check_serial(disk->serial)) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				    "vm %s: volume %u: the serial must be 1-20 of [A-Za-z0-9_-]",
+				    spec->id, i);
+			return FALSE;
+		}
+		if (!sbx_blockdev_check_source(disk->source, error)) {
+			g_prefix_error(error, "vm %s: volume %s: ", spec->id, disk->serial);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* every volume opened by the daemon (QEMU's user could not open a root-owned
+ * image, and needs no chown): files with their backing chain as fds, rbd
+ * keys as memfds */
+static gboolean
+open_volumes(const SbxVmSpec *spec, Launched *l, GError **error)
+{
+	guint n = spec->disks != NULL ? spec->disks->len : 0;
+
+	for (guint i = 0; i < n; i++) {
+		const SbxVmDisk *disk = g_ptr_array_index(spec->disks, i);
+		const SbxDiskSource *src = disk->source;
+		SbxQemuVolume *vol = &l->volumes[i];
+
+		vol->disk = disk;
+		vol->secret_fd = -1;
+		l->n_volumes = i + 1;
+		if (src->kind == SBX_DISK_SOURCE_FILE) {
+			SbxBlockdevChain *chain = sbx_blockdev_chain_open(
+			    src->path, src->format, disk->read_only || src->read_only, error);
+			if (chain == NULL) {
+				g_prefix_error(error, "vm %s: volume %s: ", spec->id, disk->serial);
+				return FALSE;
+			}
+			l->chains[i] = chain;
+			for (guint j = 0; j < chain->n_layers; j++) {
+				vol->fds[j] = chain->fds[j];
+				vol->formats[j] = chain->formats[j];
+				fd_list_add(&l->fds, chain->fds[j]);
+				chain->fds[j] = -1;
+			}
+			vol->n_layers = chain->n_layers;
+		} else if (src->auth_key != NULL) {
+			vol->secret_fd = key_memfd(src->auth_key, error);
+			if (vol->secret_fd < 0) {
+				g_prefix_error(error, "vm %s: volume %s: ", spec->id, disk->serial);
+				return FALSE;
+			}
+			fd_list_add(&l->fds, vol->secret_fd);
+		}
+	}
+	return TRUE;
+}
+
+/* QEMU answers QMP once every device is made: its volumes opened. One that
+ * cannot open them exits first: a clear error now, not a boot timeout */
+static gboolean
+wait_devices(const gchar *qmp_path, GPid pid, const gchar *id, GCancellable *cancellable,
+	     GError **error)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)QMP_CONNECT_MS * 1000;
+
+	for (;;) {
+		g_autoptr(GError) error_local = NULL;
+		g_autoptr(SbxQemuQmp) qmp =
+		    sbx_qemu_qmp_connect(qmp_path, 0, cancellable, &error_local);
+		if (qmp != NULL)
+			return TRUE;
+		if (process_exited(pid)) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "vm %s: QEMU exited while opening its volumes (its message "
+				    "is in the daemon's log)",
+				    id);
+			return FALSE;
+		}
+		if (g_cancellable_set_error_if_cancelled(cancellable, error))
+			return FALSE;
+		if (g_get_monotonic_time() > deadline) {
+			g_propagate_prefixed_error(error, g_steal_pointer(&error_local),
+						   "vm %s: QEMU did not answer: ", id);
+			return FALSE;
+		}
+		g_usleep(10000);
+	}
+}
 
 /* a clone's overlay is a copy of an empty one on the frozen layer, made once
  * per snapshot (in its folder, where the memfd's file is too): no qemu-img
@@ -553,6 +789,8 @@ spawn_qemu(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, Launche
 	}
 	if (!make_file_for_qemu(self, spec->console_log, 0, error))
 		return FALSE;
+	if (!open_volumes(spec, l, error))
+		return FALSE;
 	if (spec->root_disk != NULL && !make_disk(self, spec, mode, &disk, cancellable, error))
 		return FALSE;
 	if (mode == LAUNCH_TEMPLATE) {
@@ -573,7 +811,7 @@ spawn_qemu(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, Launche
 			set_errno_error(error, spec->id, state);
 			return FALSE;
 		}
-		l->fds.fds[l->fds.n_fds++] = l->state_fd;
+		fd_list_add(&l->fds, l->state_fd);
 	}
 	if (spec->network) {
 		args.nic = TRUE;
@@ -590,7 +828,7 @@ spawn_qemu(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, Launche
 			args.tap_fd = sbx_tap_open(tap, self->bridge, error);
 			if (args.tap_fd < 0)
 				return FALSE;
-			l->fds.fds[l->fds.n_fds++] = args.tap_fd;
+			fd_list_add(&l->fds, args.tap_fd);
 			mac = sbx_libvirt_net_mac_for_ip(l->ip);
 			{
 				g_autofree gchar *ip = sbx_libvirt_net_ip_to_string(l->ip);
@@ -609,13 +847,13 @@ spawn_qemu(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, Launche
 	args.agent_fd = listen_unix(spec->agent_socket, error);
 	if (args.agent_fd < 0)
 		return FALSE;
-	l->fds.fds[l->fds.n_fds++] = args.agent_fd;
+	fd_list_add(&l->fds, args.agent_fd);
 	args.qmp_fd = listen_unix(qmp_path, error);
 	if (args.qmp_fd < 0)
 		return FALSE;
-	l->fds.fds[l->fds.n_fds++] = args.qmp_fd;
+	fd_list_add(&l->fds, args.qmp_fd);
 	if (l->memfd >= 0)
-		l->fds.fds[l->fds.n_fds++] = l->memfd;
+		fd_list_add(&l->fds, l->memfd);
 
 	args.binary = self->binary;
 	args.accel = self->accel;
@@ -626,6 +864,8 @@ spawn_qemu(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, Launche
 	args.disk = disk;
 	args.mem_path = mem_path;
 	args.mac = mac;
+	args.volumes = l->volumes;
+	args.n_volumes = l->n_volumes;
 	args.incoming = mode == LAUNCH_RESTORE;
 	/* every clone a generation of its own */
 	if (mode == LAUNCH_RESTORE) {
@@ -663,7 +903,7 @@ launch(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, guint32 *ip
 {
 	g_autofree gchar *qmp_path = g_build_filename(spec->run_dir, QMP_NAME, NULL);
 	SbxQemuRecord rec = {0};
-	Launched l = {{{0}, 0}, -1, -1, 0, FALSE, 0};
+	Launched l = {.memfd = -1, .state_fd = -1};
 	gint64 t0 = g_get_monotonic_time();
 	gint64 t_spawned, t_saved;
 	gboolean ok;
@@ -680,8 +920,7 @@ launch(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, guint32 *ip
 	}
 	ok = spawn_qemu(self, spec, mode, &l, cancellable, error);
 	t_spawned = g_get_monotonic_time();
-	/* QEMU has its copies; the memfd is kept for the next clone */
-	fd_list_close(&l.fds, l.memfd);
+	launched_clear(&l);
 	if (!ok) {
 		if (l.guarded) {
 			g_autofree gchar *tap = sbx_tap_name(spec->id);
@@ -696,7 +935,8 @@ launch(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, guint32 *ip
 		SbxQemuVm *vm = g_hash_table_lookup(self->vms, spec->id);
 		vm->pid = l.pid;
 		vm->ip = l.ip;
-		vm->watching = TRUE;
+		/* reported as exited only once started: a start that fails is an error */
+		vm->watching = FALSE;
 		vm->watch_id = watch_vm(self, spec->id, l.pid, -1);
 	}
 	g_mutex_unlock(&self->lock);
@@ -708,10 +948,28 @@ launch(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, guint32 *ip
 		return FALSE;
 	}
 	t_saved = g_get_monotonic_time();
+	if (spec->disks != NULL && spec->disks->len > 0 &&
+	    !wait_devices(qmp_path, l.pid, spec->id, cancellable, error)) {
+		abort_vm(self, spec->id);
+		return FALSE;
+	}
 	if (mode == LAUNCH_RESTORE &&
 	    !restore_incoming(qmp_path, l.state_fd, spec->id, cancellable, error)) {
 		abort_vm(self, spec->id);
 		return FALSE;
+	}
+	g_mutex_lock(&self->lock);
+	{
+		SbxQemuVm *vm = g_hash_table_lookup(self->vms, spec->id);
+		gboolean exited = vm->exited;
+		vm->watching = !exited;
+		g_mutex_unlock(&self->lock);
+		if (exited) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "vm %s: QEMU exited while starting", spec->id);
+			abort_vm(self, spec->id);
+			return FALSE;
+		}
 	}
 	g_debug("vm %s: spawned at %.3f s, pid recorded at %.3f s, running at %.3f s", spec->id,
 		(t_spawned - t0) / 1e6, (t_saved - t0) / 1e6, (g_get_monotonic_time() - t0) / 1e6);
@@ -742,14 +1000,7 @@ launch_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *ca
 	GError *error = NULL;
 	guint32 ip = 0;
 
-	/* never a silent drop: a volume the guest was told to mount must be there */
-	if (d->spec->disks != NULL && d->spec->disks->len > 0) {
-		g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-					"vm %s: the qemu backend attaches no volumes yet",
-					d->spec->id);
-		return;
-	}
-	if (!sbx_libvirt_xml_validate_spec(d->spec, &error) ||
+	if (!sbx_libvirt_xml_validate_spec(d->spec, &error) || !check_volumes(d->spec, &error) ||
 	    !launch(self, d->spec, d->mode, &ip, cancellable, &error)) {
 		g_task_return_error(task, error);
 		return;
@@ -958,9 +1209,47 @@ reap_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *canc
 	g_task_return_boolean(task, TRUE);
 }
 
+static gboolean
+kill_late_cb(gpointer user_data)
+{
+	IdData *d = user_data;
+	SbxQemuBackend *self = d->self;
+	gint pid = 0;
+
+	g_mutex_lock(&self->lock);
+	{
+		SbxQemuVm *vm = g_hash_table_lookup(self->vms, d->id);
+		if (vm != NULL && !vm->exited)
+			pid = vm->pid;
+		if (vm != NULL)
+			vm->kill_timer = 0;
+	}
+	g_mutex_unlock(&self->lock);
+	/* not reaped before vm_gone: the pid is still QEMU's */
+	if (pid > 0) {
+		g_warning("vm %s: QEMU did not stop within %d s of SIGTERM: SIGKILL", d->id,
+			  STOP_GRACE_SEC);
+		kill(pid, SIGKILL);
+	}
+	return G_SOURCE_REMOVE;
+}
+
+static guint
+kill_later(SbxQemuBackend *self, const gchar *id)
+{
+	g_autoptr(GSource) source = g_timeout_source_new_seconds(STOP_GRACE_SEC);
+	IdData *d = g_new0(IdData, 1);
+
+	d->self = g_object_ref(self);
+	d->id = g_strdup(id);
+	g_source_set_callback(source, kill_late_cb, d, id_data_free);
+	return g_source_attach(source, self->main_ctx);
+}
+
 /* returns at once: QEMU gets SIGKILL (it exits in milliseconds), and its
  * cgroup and record go in the background once it is gone. The record says
- * "dying" first, so a daemon that crashes meanwhile finishes it at start. */
+ * "dying" first, so a daemon that crashes meanwhile finishes it at start.
+ * A VM with volumes gets SIGTERM and the call completes once it is gone. */
 static void
 sbx_qemu_backend_destroy_vm_async(SbxHypervisorBackend *backend, const gchar *id,
 				  GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -969,7 +1258,7 @@ sbx_qemu_backend_destroy_vm_async(SbxHypervisorBackend *backend, const gchar *id
 	SbxQemuBackend *self = SBX_QEMU_BACKEND(backend);
 	g_autoptr(GTask) task = g_task_new(backend, cancellable, callback, user_data);
 	gint pid = 0;
-	gboolean known = FALSE, exited = FALSE;
+	gboolean known = FALSE, exited = FALSE, waiting = FALSE;
 
 	g_task_set_source_tag(task, sbx_qemu_backend_destroy_vm_async);
 	g_mutex_lock(&self->lock);
@@ -984,6 +1273,12 @@ sbx_qemu_backend_destroy_vm_async(SbxHypervisorBackend *backend, const gchar *id
 		} else if (vm != NULL) {
 			known = TRUE; /* already on its way */
 			pid = -1;
+		}
+		/* vm_gone completes it; a VM without an exit watch cannot wait */
+		if (vm != NULL && vm->wait_exit && !vm->exited && vm->pid > 0 &&
+		    vm->watch_id != 0) {
+			vm->waiters = g_slist_prepend(vm->waiters, g_object_ref(task));
+			waiting = TRUE;
 		}
 	}
 	g_mutex_unlock(&self->lock);
@@ -1000,12 +1295,25 @@ sbx_qemu_backend_destroy_vm_async(SbxHypervisorBackend *backend, const gchar *id
 			rec->dying = TRUE;
 			sbx_qemu_record_save(self->record_dir, rec, NULL);
 		}
-		kill(pid, SIGKILL);
+		if (waiting) {
+			guint timer = kill_later(self, id);
+			g_mutex_lock(&self->lock);
+			{
+				SbxQemuVm *vm = g_hash_table_lookup(self->vms, id);
+				if (vm != NULL)
+					vm->kill_timer = timer;
+			}
+			g_mutex_unlock(&self->lock);
+			kill(pid, SIGTERM);
+		} else {
+			kill(pid, SIGKILL);
+		}
 	} else if (pid == 0 || exited) {
 		/* never started, or gone already: nothing will call vm_gone */
 		cleanup_in_background(self, id);
 	}
-	g_task_return_boolean(task, TRUE);
+	if (!waiting)
+		g_task_return_boolean(task, TRUE);
 }
 
 static void
@@ -1046,6 +1354,7 @@ list_vms_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *
 			vm->run_dir = g_strdup(rec->run_dir);
 			vm->cgroup = g_strdup(rec->cgroup);
 			vm->watching = TRUE;
+			vm->wait_exit = TRUE;
 			g_mutex_lock(&self->lock);
 			g_hash_table_insert(self->vms, g_strdup(id), vm);
 			if (vm->pidfd >= 0)
@@ -1102,6 +1411,37 @@ get_string_or(GKeyFile *config, const gchar *group, const gchar *key, const gcha
 	return value;
 }
 
+/* the bridge the taps join is a libvirt network's (NAT, DNS): made ready here
+ * when it is missing, once, at start-up (the core puts its isolation rules
+ * on the bridge before any sandbox starts). `Network=none`: the operator
+ * provides the bridge. Without libvirt or on failure guests get no NIC. */
+static gboolean
+ensure_bridge(SbxQemuBackend *self, GKeyFile *config, const gchar *group, GError **error)
+{
+	g_autofree gchar *network =
+	    get_string_or(config, group, "Network", SBX_LIBVIRT_NETWORK_DEFAULT);
+	g_autofree gchar *uri = get_string_or(config, group, "NetworkURI", "qemu:///system");
+	g_autoptr(GError) error_local = NULL;
+
+	if (g_strcmp0(network, "none") == 0)
+		return TRUE;
+	if (!sbx_libvirt_net_name_is_valid(network)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "[%s] Network: '%s' is not a valid network name", group, network);
+		return FALSE;
+	}
+	if (if_nametoindex(self->bridge) != 0)
+		return TRUE;
+#ifdef SBX_QEMU_HAVE_LIBVIRT
+	if (!sbx_libvirt_network_ensure_at(uri, network, self->bridge, &self->net, &error_local))
+		g_warning("qemu: cannot make libvirt network %s (bridge %s) ready: %s", network,
+			  self->bridge, error_local->message);
+#else
+	g_info("qemu: built without libvirt: cannot make network %s ready at %s", network, uri);
+#endif
+	return TRUE;
+}
+
 static gboolean
 sbx_qemu_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, const gchar *group,
 			   GError **error)
@@ -1141,6 +1481,8 @@ sbx_qemu_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, cons
 		return FALSE;
 	}
 	self->net.mtu = sbx_libvirt_net_host_mtu("/");
+	if (!ensure_bridge(self, config, group, error))
+		return FALSE;
 	self->bridge_exists = if_nametoindex(self->bridge) != 0;
 	if (!self->bridge_exists)
 		g_info("qemu: bridge %s does not exist: guests get no network", self->bridge);
@@ -1154,6 +1496,9 @@ sbx_qemu_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, cons
 		g_prefix_error(error, "[%s] User: ", group);
 		return FALSE;
 	}
+	if (g_key_file_has_key(config, group, "PrivateDev", NULL))
+		sbx_jail_set_private_dev(self->jail,
+					 g_key_file_get_boolean(config, group, "PrivateDev", NULL));
 	if (g_mkdir_with_parents(self->record_dir, 0700) != 0) {
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
 			    "[%s] RecordDir %s: %s", group, self->record_dir, g_strerror(errno));

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "sbx-manager.h"
+#include "sbx-pool.h"
 
 /* MemTotal and MemAvailable in MiB; procfs reads never block */
 static void
@@ -96,6 +97,20 @@ sbx_manager_status_build(SbxManager *self)
 			      g_variant_new_uint64(host_total));
 	g_variant_builder_add(&b, "{sv}", "host_memory_available_mib",
 			      g_variant_new_uint64(host_available));
+	{
+		/* pooled VMs are no sandboxes: counted here only */
+		SbxPool *pool = sbx_manager_get_pool(self);
+		g_variant_builder_add(&b, "{sv}", "pool_size",
+				      g_variant_new_uint32(sbx_pool_get_size(pool)));
+		g_variant_builder_add(&b, "{sv}", "pool_ready",
+				      g_variant_new_uint32(sbx_pool_get_n_ready(pool)));
+		g_variant_builder_add(&b, "{sv}", "pool_restoring",
+				      g_variant_new_uint32(sbx_pool_get_n_filling(pool)));
+		g_variant_builder_add(&b, "{sv}", "pool_memory_mib",
+				      g_variant_new_uint64(sbx_pool_get_memory_mib(pool)));
+		g_variant_builder_add(&b, "{sv}", "pool_served",
+				      g_variant_new_uint64(sbx_pool_get_n_served(pool)));
+	}
 	g_variant_builder_add(&b, "{sv}", "adopted",
 			      g_variant_new_uint32(sbx_manager_get_n_adopted(self)));
 	g_variant_builder_add(&b, "{sv}", "started_at",

@@ -9,6 +9,7 @@
 #include "sbx-authority.h"
 #include "sbx-limits.h"
 #include "sbx-manager.h"
+#include "sbx-pool.h"
 #include "sbx-snapshot-store.h"
 #include "sbx-options.h"
 #include "sbx-region.h"
@@ -22,6 +23,8 @@ struct _SbxManager {
 	SbxHypervisorBackend *backend;
 	gchar *runtime_dir;
 	SbxSnapshotStore *snapshots; /* NULL: every sandbox boots cold */
+	SbxPool *pool;		     /* NULL: [daemon] PoolSize=0 or no snapshots */
+	gboolean pool_stopping;	     /* shutdown waits for its VMs */
 	GDBusConnection *connection;
 	GDBusObjectManagerServer *object_manager;
 	SbxDBusManager1 *iface;
@@ -74,6 +77,7 @@ static void
 sbx_manager_finalize(GObject *object)
 {
 	SbxManager *self = SBX_MANAGER(object);
+	sbx_pool_free(self->pool);
 	sbx_snapshot_store_free(self->snapshots);
 	g_free(self->runtime_dir);
 	g_free(self->default_region);
@@ -116,7 +120,7 @@ static void
 check_shutdown_done(SbxManager *self)
 {
 	g_autoptr(GPtrArray) waiters = NULL;
-	if (!self->shutting_down || g_hash_table_size(self->sandboxes) > 0)
+	if (!self->shutting_down || g_hash_table_size(self->sandboxes) > 0 || self->pool_stopping)
 		return;
 	waiters = g_steal_pointer(&self->shutdown_waiters);
 	self->shutdown_waiters = g_ptr_array_new_with_free_func(g_object_unref);
@@ -278,10 +282,11 @@ handle_list_regions(SbxDBusManager1 *iface, GDBusMethodInvocation *invocation, g
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-/* the [limits] for one more sandbox of @uid with @memory_mib in @backend */
+/* the [limits] for one more sandbox of @uid with @memory_mib in @backend;
+ * @pooled: its VM is a pooled one, in memory already */
 static gboolean
 check_limits(SbxManager *self, guint uid, guint memory_mib, SbxHypervisorBackend *backend,
-	     GError **error)
+	     gboolean pooled, GError **error)
 {
 	SbxLimitsUsage usage = {0};
 	GHashTableIter iter;
@@ -300,7 +305,82 @@ check_limits(SbxManager *self, guint uid, guint memory_mib, SbxHypervisorBackend
 	}
 	usage.vms_are_processes =
 	    g_strcmp0(sbx_hypervisor_backend_get_domain_type(backend), "test") == 0;
-	return sbx_limits_check_create(self->config, &usage, uid, memory_mib, error);
+	/* pooled VMs count for nobody: they go when a create needs their room */
+	usage.pool_mib = sbx_pool_get_memory_mib(self->pool);
+	usage.resident = pooled;
+	if (!sbx_limits_check_create(self->config, &usage, uid, memory_mib, error))
+		return FALSE;
+	if (usage.drain_pool) {
+		guint64 mib = sbx_pool_drain(self->pool, "a create needs the host's memory");
+		g_message("pool: %" G_GUINT64_FORMAT " MiB of pooled VMs given back for a "
+			  "create of %u MiB",
+			  mib, memory_mib);
+	}
+	return TRUE;
+}
+
+/* --- the pool's questions ------------------------------------------------- */
+
+static gboolean
+pool_busy(gpointer data)
+{
+	SbxManager *self = data;
+	return self->n_launching > 0 || !g_queue_is_empty(&self->create_queue) ||
+	       self->shutting_down;
+}
+
+static gboolean
+pool_id_in_use(const gchar *id, gpointer data)
+{
+	SbxManager *self = data;
+	return g_hash_table_contains(self->sandboxes, id) ||
+	       g_hash_table_contains(self->crashed, id);
+}
+
+static gboolean
+pool_memory_ok(guint memory_mib, gpointer data)
+{
+	SbxManager *self = data;
+	SbxLimitsUsage usage = {0};
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, self->sandboxes);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		if (sbx_sandbox_get_state(value) == SBX_SANDBOX_STATE_STARTING)
+			usage.starting_mib += sbx_sandbox_state_get_memory_mib(value);
+	}
+	usage.vms_are_processes =
+	    g_strcmp0(sbx_hypervisor_backend_get_domain_type(self->backend), "test") == 0;
+	return sbx_limits_pool_fits(self->config, &usage, memory_mib, memory_mib);
+}
+
+/* the snapshot folder of this create's kind (image, shape, network, kernel
+ * command line, backend build: the snapshot key) when the pool has a ready VM
+ * of it, or NULL */
+static gchar *
+pool_kind_ready(SbxManager *self, const SbxImage *image, const SbxCreateOptions *opts,
+		SbxHypervisorBackend *backend)
+{
+	g_autofree gchar *limits = NULL;
+	g_autoptr(SbxVmSpec) spec = NULL;
+	g_autofree gchar *dir = NULL;
+	g_autofree gchar *why = NULL;
+	gboolean ready = FALSE;
+
+	if (self->pool == NULL || self->snapshots == NULL || sbx_pool_get_n_ready(self->pool) == 0)
+		return NULL;
+	limits = sbx_sandbox_guest_limits_new(
+	    (guint)sbx_config_get_uint(self->config, "limits", "GuestPidsMax"),
+	    (guint)sbx_config_get_uint(self->config, "limits", "GuestMemoryReserveMiB"),
+	    (guint)sbx_config_get_uint(self->config, "limits", "GuestProcessNice"));
+	spec = sbx_sandbox_spec_new(image, opts, limits, NULL);
+	if (spec == NULL)
+		return NULL;
+	dir = sbx_snapshot_store_lookup(self->snapshots, backend, spec, &ready, &why);
+	if (!ready || !sbx_pool_has_ready(self->pool, backend, dir))
+		return NULL;
+	return g_steal_pointer(&dir);
 }
 
 /* --- CreateSandbox ------------------------------------------------------ */
@@ -311,7 +391,8 @@ typedef struct {
 	SbxSandbox *sandbox;
 	GPtrArray *volume_requests; /* SbxVolumeRequest, or NULL */
 	guint uid;
-	gboolean warm; /* WarmImage: destroyed once its snapshot is there */
+	gboolean warm;	 /* WarmImage: destroyed once its snapshot is there */
+	gboolean pooled; /* a pooled VM: no start slot, it is restored already */
 } CreateCall;
 
 static void
@@ -377,8 +458,10 @@ on_sandbox_started(GObject *source, GAsyncResult *res, gpointer user_data)
 	SbxSandbox *sandbox = SBX_SANDBOX(source);
 	g_autoptr(GError) error = NULL;
 
-	self->n_launching--;
+	if (!call->pooled)
+		self->n_launching--;
 	launch_next(self);
+	sbx_pool_kick(self->pool);
 	if (!sbx_sandbox_start_finish(sandbox, res, &error)) {
 		g_dbus_method_invocation_return_gerror(g_steal_pointer(&call->invocation), error);
 		return;
@@ -424,7 +507,8 @@ attach_and_start(CreateCall *call_in)
 		}
 		sbx_sandbox_set_disks(sandbox, disks);
 	}
-	self->n_launching++;
+	if (!call->pooled)
+		self->n_launching++;
 	sbx_sandbox_start_async(sandbox, on_sandbox_started, g_steal_pointer(&call));
 }
 
@@ -454,7 +538,9 @@ start_or_queue(CreateCall *call)
 	guint concurrent =
 	    (guint)sbx_config_get_uint(self->config, "limits", "MaxConcurrentCreates");
 
-	if (self->n_launching < concurrent && g_queue_is_empty(&self->create_queue)) {
+	/* a pooled VM only needs its identity: it never waits behind restores */
+	if (call->pooled ||
+	    (self->n_launching < concurrent && g_queue_is_empty(&self->create_queue))) {
 		attach_and_start(call);
 		return;
 	}
@@ -522,6 +608,8 @@ create_sandbox(SbxManager *self, GDBusMethodInvocation *invocation, GVariant *op
 	g_autoptr(GVariant) options_rest = NULL;
 	g_autoptr(GPtrArray) volume_requests = NULL;
 	g_autofree gchar *tenant_token = NULL;
+	g_autoptr(SbxPoolEntry) entry = NULL;
+	g_autofree gchar *pool_dir = NULL;
 	guint owner_uid = sbx_authority_get_caller_uid(invocation);
 
 	if (self->shutting_down) {
@@ -558,17 +646,29 @@ create_sandbox(SbxManager *self, GDBusMethodInvocation *invocation, GVariant *op
 						      "region: no region '%s'", region);
 		return;
 	}
+	image = sbx_config_get_image(self->config, opts->image);
+	/* no volumes (a snapshot has no devices for them), and not WarmImage */
+	if (!warm && (volume_requests == NULL || volume_requests->len == 0))
+		pool_dir = pool_kind_ready(self, image, opts, backend);
 	/* the caller's uid came with the call (sbx_authority_identify_calls) */
-	if (!check_limits(self, owner_uid, opts->memory_mib, backend, &error)) {
+	if (!check_limits(self, owner_uid, opts->memory_mib, backend, pool_dir != NULL, &error)) {
 		g_dbus_method_invocation_return_gerror(invocation, error);
 		return;
 	}
 	region = region_owned = g_strdup(region);
-	image = sbx_config_get_image(self->config, opts->image);
-	do {
-		g_free(id);
-		id = sbx_sandbox_id_new();
-	} while (g_hash_table_contains(self->sandboxes, id));
+	/* the check ran in this same turn of the main loop: the VM is still there */
+	if (pool_dir != NULL)
+		entry = sbx_pool_take(self->pool, backend, pool_dir);
+	if (entry != NULL) {
+		/* the backend knows the VM by this id already */
+		id = g_strdup(entry->id);
+	} else {
+		do {
+			g_free(id);
+			id = sbx_sandbox_id_new();
+		} while (g_hash_table_contains(self->sandboxes, id) ||
+			 sbx_pool_has_id(self->pool, id));
+	}
 
 	call = g_new0(CreateCall, 1);
 	call->manager = g_object_ref(self);
@@ -585,6 +685,11 @@ create_sandbox(SbxManager *self, GDBusMethodInvocation *invocation, GVariant *op
 	    (guint)sbx_config_get_uint(self->config, "daemon", "ExtendStepSec"),
 	    (guint)sbx_config_get_uint(self->config, "daemon", "ExpiryGraceSec"));
 	sbx_sandbox_set_snapshots(call->sandbox, self->snapshots);
+	sbx_sandbox_set_pool(call->sandbox, self->pool);
+	if (entry != NULL) {
+		call->pooled = TRUE;
+		sbx_sandbox_set_pool_entry(call->sandbox, g_steal_pointer(&entry));
+	}
 	sbx_sandbox_set_guest_limits(
 	    call->sandbox, (guint)sbx_config_get_uint(self->config, "limits", "GuestPidsMax"),
 	    (guint)sbx_config_get_uint(self->config, "limits", "GuestMemoryReserveMiB"),
@@ -927,6 +1032,15 @@ sbx_manager_export(SbxManager *self, GDBusConnection *connection)
 
 /* --- shutdown ----------------------------------------------------------- */
 
+static void
+on_pool_stopped(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(SbxManager) self = user_data;
+	sbx_pool_stop_finish(res, NULL);
+	self->pool_stopping = FALSE;
+	check_shutdown_done(self);
+}
+
 void
 sbx_manager_shutdown_async(SbxManager *self, GAsyncReadyCallback callback, gpointer user_data)
 {
@@ -938,6 +1052,10 @@ sbx_manager_shutdown_async(SbxManager *self, GAsyncReadyCallback callback, gpoin
 	self->shutting_down = TRUE;
 	g_ptr_array_add(self->shutdown_waiters, g_steal_pointer(&task));
 	sbx_snapshot_store_stop(self->snapshots);
+	if (self->pool != NULL && !self->pool_stopping) {
+		self->pool_stopping = TRUE;
+		sbx_pool_stop_async(self->pool, on_pool_stopped, g_object_ref(self));
+	}
 
 	g_hash_table_iter_init(&iter, self->sandboxes);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
@@ -962,8 +1080,25 @@ void
 sbx_manager_set_snapshot_dir(SbxManager *self, const gchar *dir)
 {
 	g_return_if_fail(SBX_IS_MANAGER(self));
+	g_clear_pointer(&self->pool, sbx_pool_free);
 	g_clear_pointer(&self->snapshots, sbx_snapshot_store_free);
 	if (dir != NULL)
 		self->snapshots = sbx_snapshot_store_new(
 		    dir, self->runtime_dir, sbx_config_get_boot_timeout_sec(self->config));
+	if (self->snapshots != NULL &&
+	    sbx_config_get_uint(self->config, "daemon", "PoolSize") > 0) {
+		SbxPoolHooks hooks = {pool_busy, pool_id_in_use, pool_memory_ok, self};
+		self->pool = sbx_pool_new(
+		    self->snapshots, self->runtime_dir,
+		    (guint)sbx_config_get_uint(self->config, "daemon", "PoolSize"),
+		    (guint)sbx_config_get_uint(self->config, "daemon", "PoolMaxMemoryMiB"),
+		    sbx_config_get_boot_timeout_sec(self->config), &hooks);
+	}
+}
+
+/* the pool of restored VMs, or NULL */
+gpointer
+sbx_manager_get_pool(SbxManager *self)
+{
+	return self->pool;
 }

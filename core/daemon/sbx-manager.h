@@ -23,6 +23,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE(SbxManager, sbx_manager, SBX, MANAGER, GObject)
 
 void sbx_manager_set_snapshot_dir(SbxManager *self, const gchar *dir);
+/* the pool of restored VMs (SbxPool, [daemon] PoolSize), or NULL */
+gpointer sbx_manager_get_pool(SbxManager *self);
 SbxManager *sbx_manager_new(SbxConfig *config, SbxHypervisorBackend *backend,
 			    const gchar *runtime_dir);
 /* volumes and the "volumes" CreateSandbox option; call before export */

@@ -50,8 +50,8 @@ refuse(GError **error, const gchar *format, ...)
 }
 
 gboolean
-sbx_limits_check_create(SbxConfig *config, const SbxLimitsUsage *usage, guint owner_uid,
-			guint memory_mib, GError **error)
+sbx_limits_check_create(SbxConfig *config, SbxLimitsUsage *usage, guint owner_uid, guint memory_mib,
+			GError **error)
 {
 	guint max = sbx_config_get_max_sandboxes(config);
 	guint per_user = (guint)sbx_config_get_uint(config, "limits", "MaxSandboxesPerUser");
@@ -79,7 +79,7 @@ sbx_limits_check_create(SbxConfig *config, const SbxLimitsUsage *usage, guint ow
 		return FALSE;
 	}
 	check = sbx_config_get_string(config, "limits", "CheckHostMemory");
-	if (g_strcmp0(check, "false") == 0 ||
+	if (usage->resident || g_strcmp0(check, "false") == 0 ||
 	    (g_strcmp0(check, "true") != 0 && usage->vms_are_processes))
 		return TRUE;
 	if (!g_file_get_contents(SBX_MEMINFO_PATH, &meminfo, NULL, NULL) ||
@@ -88,6 +88,13 @@ sbx_limits_check_create(SbxConfig *config, const SbxLimitsUsage *usage, guint ow
 		return TRUE;
 	}
 	reserve = sbx_config_get_uint(config, "limits", "HostMemoryReserveMiB");
+	/* pooled VMs never make a create fail: they go first (their guest
+	 * memory is an upper bound of what they give back) */
+	if (available < reserve + usage->starting_mib + memory_mib &&
+	    available + usage->pool_mib >= reserve + usage->starting_mib + memory_mib) {
+		usage->drain_pool = TRUE;
+		return TRUE;
+	}
 	if (available < reserve + usage->starting_mib + memory_mib)
 		return refuse(error,
 			      "not enough free host memory for %u MiB: %" G_GUINT64_FORMAT
@@ -96,4 +103,23 @@ sbx_limits_check_create(SbxConfig *config, const SbxLimitsUsage *usage, guint ow
 			      " MiB kept free (HostMemoryReserveMiB)",
 			      memory_mib, available, usage->starting_mib, reserve);
 	return TRUE;
+}
+
+gboolean
+sbx_limits_pool_fits(SbxConfig *config, const SbxLimitsUsage *usage, guint pool_extra_mib,
+		     guint memory_mib)
+{
+	const gchar *check = sbx_config_get_string(config, "limits", "CheckHostMemory");
+	g_autofree gchar *meminfo = NULL;
+	guint64 available = 0;
+	guint64 reserve = sbx_config_get_uint(config, "limits", "HostMemoryReserveMiB");
+
+	if (g_strcmp0(check, "false") == 0 ||
+	    (g_strcmp0(check, "true") != 0 && usage->vms_are_processes))
+		return TRUE;
+	if (!g_file_get_contents(SBX_MEMINFO_PATH, &meminfo, NULL, NULL) ||
+	    !sbx_limits_parse_mem_available(meminfo, &available))
+		return TRUE;
+	/* a pooled VM never takes the room of a real sandbox of its size */
+	return available >= reserve + usage->starting_mib + pool_extra_mib + memory_mib;
 }

@@ -16,6 +16,10 @@ typedef struct {
 	guint n_starting;	    /* still booting, or queued to */
 	guint64 starting_mib;	    /* memory of those (not yet in MemAvailable) */
 	gboolean vms_are_processes; /* the test backend: CheckHostMemory=auto skips */
+	guint64 pool_mib;	    /* guest memory of the pool's VMs ([daemon] PoolSize):
+				       given back when a create needs it */
+	gboolean drain_pool;	    /* out: the create fits only once the pool's VMs go */
+	gboolean resident;	    /* its VM runs already (a pooled one): no memory check */
 } SbxLimitsUsage;
 
 /* MemAvailable of @meminfo (a /proc/meminfo text) in MiB */
@@ -24,7 +28,11 @@ gboolean sbx_limits_parse_mem_available(const gchar *meminfo, guint64 *mib);
 /* checked in this order: MaxSandboxes, MaxSandboxesPerUser,
  * MaxConcurrentCreates + MaxQueuedCreates (SBX_ERROR_CAPACITY), the host's free memory
  * (CheckHostMemory, HostMemoryReserveMiB). Reads /proc/meminfo (small, never blocks). */
-gboolean sbx_limits_check_create(SbxConfig *config, const SbxLimitsUsage *usage, guint owner_uid,
+gboolean sbx_limits_check_create(SbxConfig *config, SbxLimitsUsage *usage, guint owner_uid,
 				 guint memory_mib, GError **error);
+/* whether the host keeps room for a create of @memory_mib once the pool
+ * holds @pool_extra_mib more (the pool's own refill check) */
+gboolean sbx_limits_pool_fits(SbxConfig *config, const SbxLimitsUsage *usage, guint pool_extra_mib,
+			      guint memory_mib);
 
 G_END_DECLS

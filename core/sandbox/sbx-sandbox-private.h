@@ -6,6 +6,7 @@
 #include "sbx-agent-client.h"
 #include "sbx-agent-fs.h"
 #include "sbx-sandbox.h"
+#include "sbx-pool.h"
 #include "sbx-snapshot-store.h"
 
 struct _SbxSandbox {
@@ -88,6 +89,9 @@ struct _SbxSandbox {
 	gchar *guest_limits_cmdline;
 	/* snapshots: restore from one, or take one once this sandbox runs */
 	SbxSnapshotStore *snapshots;
+	SbxPool *pool;		  /* the manager's, or NULL */
+	SbxPoolEntry *pool_entry; /* a pooled VM this sandbox takes over */
+	gboolean from_pool;
 	gchar *snapshot_dir;	  /* restored from this */
 	gchar *guest_net;	  /* the clone's network words, from the backend */
 	SbxVmSpec *snapshot_spec; /* take a snapshot of this shape once running */

@@ -66,6 +66,10 @@ sbx_sandbox_dispose(GObject *object)
 	sbx_sandbox_lifetime_stop(self);
 	g_clear_handle_id(&self->connect_retry_id, g_source_remove);
 	g_clear_handle_id(&self->owner_watch_id, g_bus_unwatch_name);
+	/* a pooled VM this sandbox never started: nobody else knows it */
+	if (self->pool_entry != NULL && self->backend != NULL)
+		sbx_hypervisor_backend_destroy_vm_async(self->backend, self->id, NULL, NULL, NULL);
+	g_clear_pointer(&self->pool_entry, sbx_pool_entry_free);
 	g_clear_pointer(&self->files, g_hash_table_unref);
 	if (self->agent != NULL && self->agent_closed_id != 0)
 		g_clear_signal_handler(&self->agent_closed_id, self->agent);
@@ -264,12 +268,18 @@ sbx_sandbox_set_guest_limits(SbxSandbox *self, guint pids_max, guint mem_reserve
 {
 	g_return_if_fail(SBX_IS_SANDBOX(self));
 	g_free(self->guest_limits_cmdline);
+	self->guest_limits_cmdline =
+	    sbx_sandbox_guest_limits_new(pids_max, mem_reserve_mib, child_nice);
+}
+
+gchar *
+sbx_sandbox_guest_limits_new(guint pids_max, guint mem_reserve_mib, guint child_nice)
+{
 	/* read by agent/sbx-agent-limits.c: a cgroup for sandbox processes, so a
 	 * fork bomb or a memory hog cannot starve the agent */
-	self->guest_limits_cmdline =
-	    g_strdup_printf(SBX_CMDLINE_PIDS_MAX "=%u " SBX_CMDLINE_MEM_RESERVE_MIB
-						 "=%u " SBX_CMDLINE_CHILD_NICE "=%u",
-			    pids_max, mem_reserve_mib, child_nice);
+	return g_strdup_printf(SBX_CMDLINE_PIDS_MAX "=%u " SBX_CMDLINE_MEM_RESERVE_MIB
+						    "=%u " SBX_CMDLINE_CHILD_NICE "=%u",
+			       pids_max, mem_reserve_mib, child_nice);
 }
 
 /* the manager's store; NULL (the default) always boots cold */
@@ -278,6 +288,22 @@ sbx_sandbox_set_snapshots(SbxSandbox *self, gpointer store)
 {
 	g_return_if_fail(SBX_IS_SANDBOX(self));
 	self->snapshots = store;
+}
+
+void
+sbx_sandbox_set_pool(SbxSandbox *self, gpointer pool)
+{
+	g_return_if_fail(SBX_IS_SANDBOX(self));
+	self->pool = pool;
+}
+
+void
+sbx_sandbox_set_pool_entry(SbxSandbox *self, gpointer entry)
+{
+	SbxPoolEntry *e = entry;
+	g_return_if_fail(SBX_IS_SANDBOX(self));
+	g_return_if_fail(self->pool_entry == NULL && g_strcmp0(e->id, self->id) == 0);
+	self->pool_entry = e;
 }
 
 gboolean
@@ -417,6 +443,8 @@ begin_stop(SbxSandbox *self)
 		if (!sbx_agent_client_is_closed(self->agent))
 			sbx_agent_client_close(self->agent, gone);
 	}
+	/* its VM goes below, by the same id */
+	g_clear_pointer(&self->pool_entry, sbx_pool_entry_free);
 	sbx_sandbox_exec_cancel_all(self);
 
 	sbx_hypervisor_backend_destroy_vm_async(self->backend, self->id, NULL, on_vm_destroyed,
@@ -574,26 +602,33 @@ become_running(SbxSandbox *self)
 	sbx_sandbox_set_state(self, SBX_SANDBOX_STATE_RUNNING);
 	/* the snapshot's folder name lets the bench restore the same one bare */
 	snapshot = self->snapshot_dir != NULL ? g_path_get_basename(self->snapshot_dir) : NULL;
-	sbx_event_log_add(self->events, "%s (agent %s)%s%s%s",
-			  self->adopted ? "adopted" : "running",
-			  sbx_agent_client_get_agent_version(self->agent),
-			  snapshot != NULL ? " from a snapshot (" : "",
-			  snapshot != NULL ? snapshot : "", snapshot != NULL ? ")" : "");
+	sbx_event_log_add(
+	    self->events, "%s (agent %s)%s%s%s%s", self->adopted ? "adopted" : "running",
+	    sbx_agent_client_get_agent_version(self->agent),
+	    snapshot != NULL ? " from a snapshot (" : "", snapshot != NULL ? snapshot : "",
+	    snapshot != NULL ? ")" : "", self->from_pool ? ", from the pool" : "");
 	sbx_sandbox_state_save(self);
 	/* an adopted one was created by an earlier daemon */
 	since_call = self->adopted
 			 ? g_strdup("")
 			 : g_strdup_printf(", %.3f s after CreateSandbox",
 					   (g_get_monotonic_time() - self->created_time) / 1e6);
-	sbx_sandbox_info(
-	    self->id, "sandbox %s running (agent %s, %u MiB, %u vCPUs, %s in %.3f s%s)", self->id,
-	    sbx_agent_client_get_agent_version(self->agent), self->opts->memory_mib,
-	    self->opts->vcpus, self->snapshot_dir != NULL ? "restored" : "booted",
-	    (g_get_monotonic_time() - self->start_time) / 1e6, since_call);
+	sbx_sandbox_info(self->id,
+			 "sandbox %s running (agent %s, %u MiB, %u vCPUs, %s in %.3f s%s)",
+			 self->id, sbx_agent_client_get_agent_version(self->agent),
+			 self->opts->memory_mib, self->opts->vcpus,
+			 self->from_pool	      ? "from the pool"
+			 : self->snapshot_dir != NULL ? "restored"
+						      : "booted",
+			 (g_get_monotonic_time() - self->start_time) / 1e6, since_call);
 	/* the first sandbox of its kind booted cold: now take the snapshot */
-	if (self->snapshot_spec != NULL && self->snapshots != NULL)
+	if (self->snapshot_spec != NULL && self->snapshots != NULL) {
 		sbx_snapshot_store_build(self->snapshots, self->backend, self->snapshot_spec,
 					 self->snapshot_build_dir);
+		/* and keep a few restored ones of its kind once it is there */
+		sbx_pool_want(self->pool, self->backend, self->snapshot_spec,
+			      self->snapshot_build_dir);
+	}
 	task = g_steal_pointer(&self->start_task);
 	g_task_return_boolean(task, TRUE);
 }
@@ -753,6 +788,7 @@ on_handshake(GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 static void try_connect(SbxSandbox *self);
+static void take_pooled_agent(SbxSandbox *self);
 static void add_net_rules(SbxSandbox *self);
 static gboolean on_boot_timeout(gpointer user_data);
 
@@ -839,6 +875,19 @@ on_connected(GObject *source, GAsyncResult *res, gpointer user_data)
 		send_identity(self);
 }
 
+/* a pooled VM answered HELLO already: it only lacks its identity */
+static void
+take_pooled_agent(SbxSandbox *self)
+{
+	g_autoptr(SbxPoolEntry) entry = g_steal_pointer(&self->pool_entry);
+
+	self->agent = g_steal_pointer(&entry->agent);
+	self->handshake_done = TRUE;
+	sbx_sandbox_debug(self->id, "sandbox %s: took the pooled VM's agent at %.3f s", self->id,
+			  (g_get_monotonic_time() - self->start_time) / 1e6);
+	send_identity(self);
+}
+
 static void
 try_connect(SbxSandbox *self)
 {
@@ -857,6 +906,12 @@ on_net_rules_added(GObject *source, GAsyncResult *res, gpointer user_data)
 
 	if (!sbx_netpol_firewall_add_sandbox_finish(SBX_NETPOL_FIREWALL(source), res, &error)) {
 		fail_start(self, SBX_ERROR_FAILED, "cannot install its network rules", error);
+		return;
+	}
+	if (self->state != SBX_SANDBOX_STATE_STARTING)
+		return;
+	if (self->pool_entry != NULL) {
+		take_pooled_agent(self);
 		return;
 	}
 	self->connect_deadline = g_get_monotonic_time() + SBX_CONNECT_DEADLINE_US;
@@ -950,6 +1005,11 @@ on_vm_restored(GObject *source, GAsyncResult *res, gpointer user_data)
 	self->guest_net = g_steal_pointer(&net);
 	sbx_sandbox_debug(self->id, "sandbox %s: VM restored in %.3f s, connecting to its agent",
 			  self->id, (g_get_monotonic_time() - self->start_time) / 1e6);
+	/* its allow_net rules before IDENTITY brings its NIC up */
+	if (self->needs_net_rules) {
+		add_net_rules(self);
+		return;
+	}
 	self->connect_deadline = g_get_monotonic_time() + SBX_CONNECT_DEADLINE_US;
 	try_connect(self);
 }
@@ -964,13 +1024,39 @@ on_boot_timeout(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
+SbxVmSpec *
+sbx_sandbox_spec_new(const SbxImage *image, const SbxCreateOptions *opts,
+		     const gchar *guest_limits_cmdline, GError **error)
+{
+	g_autoptr(SbxVmSpec) spec = sbx_vm_spec_new();
+	g_autofree gchar *cmdline = sbx_image_resolve_cmdline(image, error);
+
+	if (cmdline == NULL)
+		return NULL;
+	spec->memory_mib = opts->memory_mib;
+	spec->vcpus = opts->vcpus;
+	spec->kernel = g_strdup(image->kernel);
+	spec->initrd = g_strdup(image->initrd);
+	spec->cmdline = guest_limits_cmdline != NULL
+			    ? g_strconcat(cmdline, " ", guest_limits_cmdline, NULL)
+			    : g_steal_pointer(&cmdline);
+	spec->root_disk = g_strdup(image->root_disk);
+	spec->root_format = g_strdup(image->root_format);
+	spec->disk_size = (guint64)image->disk_size_gib << 30;
+	/* fail closed: no NIC unless the host's isolation rules are in place; an
+	 * empty allow_net means no NIC at all */
+	spec->network = image->network &&
+			sbx_netpol_firewall_is_active(sbx_netpol_firewall_get_default()) &&
+			(opts->allow_net == NULL || !sbx_netpol_policy_is_offline(opts->allow_net));
+	return g_steal_pointer(&spec);
+}
+
 void
 sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer user_data)
 {
 	g_autoptr(GTask) task = g_task_new(self, NULL, callback, user_data);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(SbxVmSpec) spec = sbx_vm_spec_new();
-	g_autofree gchar *cmdline = NULL;
+	g_autoptr(SbxVmSpec) spec = NULL;
 
 	g_return_if_fail(SBX_IS_SANDBOX(self));
 	g_return_if_fail(self->start_task == NULL && self->state == SBX_SANDBOX_STATE_STARTING);
@@ -981,12 +1067,14 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 		fail_start(self, SBX_ERROR_FAILED, "cancelled", NULL);
 		return;
 	}
-	cmdline = sbx_image_resolve_cmdline(self->image, &error);
-	if (cmdline == NULL) {
+	spec = sbx_sandbox_spec_new(self->image, self->opts, self->guest_limits_cmdline, &error);
+	if (spec == NULL) {
 		fail_start(self, SBX_ERROR_CONFIG, "no usable image", error);
 		return;
 	}
-	if (g_mkdir(self->run_dir, 0750) != 0 || g_chmod(self->run_dir, 0750) != 0) {
+	/* a pooled VM's run folder is there already (the pool made it for this id) */
+	if (self->pool_entry == NULL &&
+	    (g_mkdir(self->run_dir, 0750) != 0 || g_chmod(self->run_dir, 0750) != 0)) {
 		gint errsv = errno;
 		g_set_error(&error, G_IO_ERROR, g_io_error_from_errno(errsv), "%s: %s",
 			    self->run_dir, g_strerror(errsv));
@@ -995,25 +1083,9 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 	}
 
 	spec->id = g_strdup(self->id);
-	spec->memory_mib = self->opts->memory_mib;
-	spec->vcpus = self->opts->vcpus;
-	spec->kernel = g_strdup(self->image->kernel);
-	spec->initrd = g_strdup(self->image->initrd);
-	spec->cmdline = self->guest_limits_cmdline != NULL
-			    ? g_strconcat(cmdline, " ", self->guest_limits_cmdline, NULL)
-			    : g_steal_pointer(&cmdline);
 	spec->run_dir = g_strdup(self->run_dir);
 	spec->agent_socket = g_build_filename(self->run_dir, "agent.sock", NULL);
 	spec->console_log = g_build_filename(self->run_dir, "console.log", NULL);
-	spec->root_disk = g_strdup(self->image->root_disk);
-	spec->root_format = g_strdup(self->image->root_format);
-	spec->disk_size = (guint64)self->image->disk_size_gib << 30;
-	/* fail closed: no NIC unless the host's isolation rules are in place; an
-	 * empty allow_net means no NIC at all */
-	spec->network =
-	    self->image->network &&
-	    sbx_netpol_firewall_is_active(sbx_netpol_firewall_get_default()) &&
-	    (self->opts->allow_net == NULL || !sbx_netpol_policy_is_offline(self->opts->allow_net));
 	/* secrets without allow_net: the default isolation, HTTPS through the proxy */
 	self->needs_net_rules =
 	    spec->network && (self->opts->allow_net != NULL || self->opts->secrets != NULL);
@@ -1051,6 +1123,25 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 	}
 	self->boot_timer_id = g_timeout_add_seconds(self->boot_timeout_sec, on_boot_timeout, self);
 	self->start_time = g_get_monotonic_time();
+	if (self->pool_entry != NULL) {
+		/* restored ahead, HELLO answered, no identity yet: the rules, then
+		 * IDENTITY; nothing of the caller's ran in it */
+		g_autofree gchar *snapshot = g_path_get_basename(self->pool_entry->snapshot_dir);
+		self->from_pool = TRUE;
+		self->snapshot_dir = g_strdup(self->pool_entry->snapshot_dir);
+		self->guest_net = g_strdup(self->pool_entry->net);
+		sbx_event_log_add(
+		    self->events, "taken from the pool: restored from snapshot %s %.1f s ago",
+		    snapshot, (self->start_time - self->pool_entry->restored_at) / 1e6);
+		sbx_sandbox_debug(self->id, "sandbox %s: taken from the pool (snapshot %s)",
+				  self->id, snapshot);
+		if (self->needs_net_rules) {
+			add_net_rules(self);
+			return;
+		}
+		take_pooled_agent(self);
+		return;
+	}
 	if (self->snapshots != NULL) {
 		gboolean ready = FALSE;
 		g_autofree gchar *why = NULL;
@@ -1061,6 +1152,8 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 			spec->snapshot_dir = g_steal_pointer(&dir);
 			sbx_event_log_add(self->events, "restoring from snapshot %s",
 					  spec->snapshot_dir);
+			/* the next ones of this kind may come from the pool */
+			sbx_pool_want(self->pool, self->backend, spec, self->snapshot_dir);
 			sbx_hypervisor_backend_restore_vm_async(self->backend, spec,
 								self->start_cancellable,
 								on_vm_restored, g_object_ref(self));

@@ -55,6 +55,17 @@ void sbx_sandbox_set_owner(SbxSandbox *self, GDBusConnection *connection, const 
  * call before start */
 void sbx_sandbox_set_disks(SbxSandbox *self, GPtrArray *disks);
 void sbx_sandbox_set_snapshots(SbxSandbox *self, gpointer store);
+/* the manager's pool (SbxPool): told about the snapshot kinds in use */
+void sbx_sandbox_set_pool(SbxSandbox *self, gpointer pool);
+/* a pooled VM (SbxPoolEntry, taken): the sandbox's id must be the entry's;
+ * the start sends IDENTITY to it instead of restoring */
+void sbx_sandbox_set_pool_entry(SbxSandbox *self, gpointer entry);
+/* what a start would ask the backend for (no id, no run folder): the
+ * manager's pool lookup keys on it */
+SbxVmSpec *sbx_sandbox_spec_new(const SbxImage *image, const SbxCreateOptions *opts,
+				const gchar *guest_limits_cmdline, GError **error);
+/* the kernel command line words of [limits] Guest* */
+gchar *sbx_sandbox_guest_limits_new(guint pids_max, guint mem_reserve_mib, guint child_nice);
 void sbx_sandbox_set_guest_limits(SbxSandbox *self, guint pids_max, guint mem_reserve_mib,
 				  guint child_nice);
 /* whether the guest's first disk (vda) is the image's root disk */

@@ -135,6 +135,11 @@ write_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
 	const gchar *backend = backend_config(env, &section, error);
 	/* never the production daemon's firewall table */
 	g_autofree gchar *table = g_strdup_printf("sbxtest_%d", (int)getpid());
+	/* pooled VMs are extra QEMUs and run folders: only the tests that want
+	 * them get them (SBX_TEST_POOL_SIZE) */
+	const gchar *pool_size = g_getenv("SBX_TEST_POOL_SIZE");
+	g_autofree gchar *pool_line =
+	    g_strdup_printf("PoolSize=%s\n", pool_size != NULL ? pool_size : "0");
 
 	if (backend == NULL)
 		return FALSE;
@@ -153,6 +158,7 @@ write_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
 			       "DefaultImage=integration\n"
 			       "StateDir=%s\n"
 			       "BootTimeoutSec=300\n"
+			       "%s"
 			       "\n"
 			       "[image integration]\n"
 			       "Kernel=%s\n"
@@ -163,7 +169,7 @@ write_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
 			       "Table=%s\n"
 			       "\n"
 			       "%s",
-			       backend, env->state_dir, kernel, initrd,
+			       backend, env->state_dir, pool_line, kernel, initrd,
 			       cmdline_line != NULL ? cmdline_line : "", table, section);
 	sbx_supervisor_record_nft_table(env->tmpdir, table);
 	return sbx_test_env_write_config(env, conf, error);

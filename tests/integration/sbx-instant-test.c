@@ -118,6 +118,76 @@ tap_guarded(const gchar *id)
 	return g_spawn_check_wait_status(status, NULL);
 }
 
+/* the VM's cgroup folders (the backend's default CgroupRoot): cgroup2, or
+ * one per v1 hierarchy */
+static GPtrArray *
+vm_cgroups(const gchar *id)
+{
+	const gchar *roots[] = {"", "memory", "cpu", "pids"};
+	GPtrArray *dirs = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint i = 0; i < G_N_ELEMENTS(roots); i++) {
+		g_autofree gchar *dir =
+		    g_build_filename("/sys/fs/cgroup", roots[i], "sandboxd-qemu", id, NULL);
+		if (g_file_test(dir, G_FILE_TEST_IS_DIR))
+			g_ptr_array_add(dirs, g_steal_pointer(&dir));
+	}
+	return dirs;
+}
+
+/* the jail, seen from outside: QEMU runs unprivileged, in its cgroups with
+ * the sandbox's memory limit, with a /dev of a few nodes */
+static void
+assert_jailed(const gchar *id)
+{
+	g_autoptr(GArray) qemu = sbx_test_find_qemu(id);
+	g_autoptr(GPtrArray) cgroups = vm_cgroups(id);
+	g_autofree gchar *status_path = NULL;
+	g_autofree gchar *status = NULL;
+	g_autofree gchar *dev = NULL;
+	g_autofree gchar *member = g_strdup_printf("/sandboxd-qemu/%s\n", id);
+	GPid pid;
+
+	g_assert_cmpuint(qemu->len, ==, 1);
+	pid = g_array_index(qemu, GPid, 0);
+	status_path = g_strdup_printf("/proc/%d/status", pid);
+	g_assert_true(g_file_get_contents(status_path, &status, NULL, NULL));
+	g_assert_null(strstr(status, "\nUid:\t0\t"));
+	g_assert_nonnull(strstr(status, "\nNoNewPrivs:\t1\n"));
+
+	/* this host has writable cgroups (v1 or v2): the limits must be there */
+	g_assert_cmpuint(cgroups->len, >, 0);
+	for (guint i = 0; i < cgroups->len; i++) {
+		const gchar *dir = g_ptr_array_index(cgroups, i);
+		const gchar *files[] = {"memory.limit_in_bytes", "memory.max"};
+		g_autofree gchar *procs_path = g_build_filename(dir, "cgroup.procs", NULL);
+		g_autofree gchar *procs = NULL;
+		g_autofree gchar *want = g_strdup_printf("%d\n", pid);
+
+		g_assert_true(g_file_get_contents(procs_path, &procs, NULL, NULL));
+		g_assert_nonnull(strstr(procs, want));
+		for (guint j = 0; j < G_N_ELEMENTS(files); j++) {
+			g_autofree gchar *p = g_build_filename(dir, files[j], NULL);
+			g_autofree gchar *limit = NULL;
+			if (g_file_get_contents(p, &limit, NULL, NULL))
+				/* the guest's memory and QEMU's own, far below "max" */
+				g_assert_cmpuint(g_ascii_strtoull(limit, NULL, 10), <,
+						 (guint64)8 << 30);
+		}
+	}
+	{
+		g_autofree gchar *cg_path = g_strdup_printf("/proc/%d/cgroup", pid);
+		g_autofree gchar *cg = NULL;
+		g_assert_true(g_file_get_contents(cg_path, &cg, NULL, NULL));
+		g_assert_nonnull(strstr(cg, member));
+	}
+	dev = g_strdup_printf("/proc/%d/root/dev/kmsg", pid);
+	g_assert_false(g_file_test(dev, G_FILE_TEST_EXISTS));
+	g_free(dev);
+	dev = g_strdup_printf("/proc/%d/root/dev/urandom", pid);
+	g_assert_true(g_file_test(dev, G_FILE_TEST_EXISTS));
+}
+
 /* what a VM owns on the host: none of it may outlive it */
 static gboolean
 vm_leftovers(const gchar *id, GString *what)
@@ -138,6 +208,11 @@ vm_leftovers(const gchar *id, GString *what)
 		g_string_append(what, " run-dir");
 	if (g_file_test(record, G_FILE_TEST_EXISTS))
 		g_string_append(what, " record");
+	{
+		g_autoptr(GPtrArray) cgroups = vm_cgroups(id);
+		if (cgroups->len > 0)
+			g_string_append(what, " cgroup");
+	}
 	if (g_file_test(tap, G_FILE_TEST_EXISTS))
 		g_string_append(what, " tap");
 	else if (what->len == 0 && tap_guarded(id))
@@ -200,6 +275,7 @@ test_restored_exec_and_files(void)
 	g_assert_no_error(error);
 	id = sbx_test_get_id(NULL, path);
 	g_assert_true(was_restored(path));
+	assert_jailed(id);
 
 	ASSERT_OK(sbx_test_sh(path, "echo out; echo err >&2; exit 7", NULL, &res, &error));
 	g_assert_cmpint(res.exit_status, ==, 7);
@@ -235,6 +311,19 @@ test_restored_exec_and_files(void)
 	}
 	g_assert_true(g_file_get_contents(back, &data, NULL, NULL));
 	g_assert_cmpstr(data, ==, "restored files\n");
+
+	/* the guest may use all of its memory: QEMU's cgroup limit leaves room
+	 * for the snapshot pages it shares and for QEMU itself */
+	ASSERT_OK(sbx_test_sh(path,
+			      "d=/tmp/fill; mkdir -p $d; mount -t tmpfs -o size=700m fill $d "
+			      "2>/dev/null; dd if=/dev/zero of=$d/x bs=1M count=640 2>/dev/null "
+			      "&& ls -l $d/x | awk '{print $5}'; rm -f $d/x",
+			      NULL, &res, &error));
+	g_assert_cmpint(res.exit_status, ==, 0);
+	g_assert_cmpmem(g_bytes_get_data(res.out, NULL), g_bytes_get_size(res.out), "671088640\n",
+			10);
+	sbx_exec_result_clear(&res);
+	assert_jailed(id);
 
 	ASSERT_OK(sbx_test_kill(NULL, path, &error));
 	assert_gone_soon(id);
@@ -561,6 +650,326 @@ test_image_warm(void)
 	}
 }
 
+static void test_stale_snapshot(void);
+
+/* --- the pool (SBX_TEST_POOL_SIZE): restored VMs kept ahead ------------- */
+
+static guint pool_size;
+
+static GVariant *
+manager_call(const gchar *method, GVariant *args, const gchar *reply_type)
+{
+	g_autoptr(GError) error = NULL;
+	GVariant *reply = g_dbus_connection_call_sync(
+	    sbx_test_env_get()->conn, "org.sandboxd", "/org/sandboxd/Manager1",
+	    "org.sandboxd.Manager1", method, args, G_VARIANT_TYPE(reply_type),
+	    G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+	g_assert_no_error(error);
+	return reply;
+}
+
+static guint
+pool_ready(void)
+{
+	g_autoptr(GVariant) reply = manager_call("GetStatus", NULL, "(a{sv})");
+	g_autoptr(GVariant) status = g_variant_get_child_value(reply, 0);
+	guint n = 0;
+	g_assert_true(g_variant_lookup(status, "pool_ready", "u", &n));
+	return n;
+}
+
+static void
+wait_pool_ready(guint want)
+{
+	gint64 deadline = g_get_monotonic_time() + WAIT_US;
+	while (pool_ready() < want) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_usleep(100 * 1000);
+	}
+}
+
+static guint
+n_listed(void)
+{
+	g_autoptr(GVariant) reply =
+	    manager_call("ListSandboxes", g_variant_new_parsed("(@a{sv} {},)"), "(ao)");
+	g_autoptr(GVariant) paths = g_variant_get_child_value(reply, 0);
+	return (guint)g_variant_n_children(paths);
+}
+
+static gboolean
+was_pooled(const gchar *path)
+{
+	g_autofree gchar *events = sbx_test_read_log(path, "events");
+	return strstr(events, "from the pool") != NULL;
+}
+
+/* the run folders of VMs that are no sandbox (the pool's); @skip: sandbox ids */
+static GPtrArray *
+pool_ids(const gchar *const *skip)
+{
+	GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GDir) dir = g_dir_open(sbx_test_env_get()->runtime_dir, 0, NULL);
+	const gchar *name;
+
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+		if (!g_str_has_prefix(name, "sbx") || g_str_has_prefix(name, "sbxsnap") ||
+		    (skip != NULL && g_strv_contains(skip, name)))
+			continue;
+		g_ptr_array_add(ids, g_strdup(name));
+	}
+	return ids;
+}
+
+/* the pool fills once the snapshot is there, and its VMs are no sandboxes */
+static void
+test_pool_fills(void)
+{
+	g_autoptr(GPtrArray) ids = NULL;
+
+	wait_pool_ready(pool_size);
+	g_assert_cmpuint(n_listed(), ==, 0);
+	ids = pool_ids(NULL);
+	g_assert_cmpuint(ids->len, >=, pool_size);
+	for (guint i = 0; i < ids->len; i++) {
+		g_autoptr(GArray) qemu = sbx_test_find_qemu(g_ptr_array_index(ids, i));
+		g_assert_cmpuint(qemu->len, ==, 1);
+	}
+}
+
+/* a pooled VM whose QEMU dies is dropped (nothing of it left) and replaced */
+static void
+test_pool_vm_dies(void)
+{
+	g_autoptr(GPtrArray) before = NULL;
+	g_autoptr(GPtrArray) after = NULL;
+	const gchar *victim;
+	gint64 deadline = g_get_monotonic_time() + WAIT_US;
+
+	wait_pool_ready(pool_size);
+	before = pool_ids(NULL);
+	g_assert_cmpuint(before->len, >=, 1);
+	victim = g_ptr_array_index(before, 0);
+	{
+		g_autoptr(GArray) qemu = sbx_test_find_qemu(victim);
+		g_assert_cmpuint(qemu->len, ==, 1);
+		g_test_message("killing pooled VM %s (QEMU pid %d)", victim,
+			       g_array_index(qemu, gint, 0));
+		g_assert_cmpint(kill(g_array_index(qemu, gint, 0), SIGKILL), ==, 0);
+	}
+	assert_gone_soon(victim);
+	/* refilled under a new id */
+	for (;;) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_clear_pointer(&after, g_ptr_array_unref);
+		after = pool_ids(NULL);
+		if (pool_ready() >= pool_size &&
+		    !g_ptr_array_find_with_equal_func(after, victim, g_str_equal, NULL))
+			break;
+		g_usleep(100 * 1000);
+	}
+	g_assert_cmpuint(n_listed(), ==, 0);
+}
+
+/* two creates served from the pool: each runs Exec and has its own identity;
+ * the pool refills behind them */
+static void
+test_pool_served(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *a = NULL;
+	g_autofree gchar *b = NULL;
+	g_autofree gchar *a_id = NULL;
+	g_autofree gchar *b_id = NULL;
+	Identity ia = {0};
+	Identity ib = {0};
+	SbxExecResult res = {0};
+
+	/* a guest clock left as the snapshot had it is this far behind */
+	while (g_get_monotonic_time() - snapshot_taken_at < SNAPSHOT_MIN_AGE_SEC * G_USEC_PER_SEC)
+		g_usleep(100 * 1000);
+	wait_pool_ready(pool_size);
+	a = sbx_test_create(NULL, shape(), &error);
+	g_assert_no_error(error);
+	b = sbx_test_create(NULL, shape(), &error);
+	g_assert_no_error(error);
+	a_id = sbx_test_get_id(NULL, a);
+	b_id = sbx_test_get_id(NULL, b);
+	g_assert_true(was_pooled(a));
+	g_assert_true(was_pooled(b));
+	g_assert_true(was_restored(a));
+	/* the pool's VMs are not listed; its sandboxes are */
+	g_assert_cmpuint(n_listed(), ==, 2);
+
+	ASSERT_OK(sbx_test_sh(a, "echo out; echo err >&2; exit 7", NULL, &res, &error));
+	g_assert_cmpint(res.exit_status, ==, 7);
+	g_assert_cmpmem(g_bytes_get_data(res.out, NULL), g_bytes_get_size(res.out), "out\n", 4);
+	g_assert_cmpmem(g_bytes_get_data(res.err, NULL), g_bytes_get_size(res.err), "err\n", 4);
+	sbx_exec_result_clear(&res);
+
+	read_identity(a, &ia);
+	read_identity(b, &ib);
+	g_assert_cmpuint(strlen(ia.random), ==, 64);
+	g_assert_cmpstr(ia.random, !=, ib.random);
+	g_assert_cmpuint(strlen(ia.machine_id), ==, 32);
+	g_assert_cmpstr(ia.machine_id, !=, ib.machine_id);
+	g_assert_cmpstr(ia.hostname, ==, a_id);
+	g_assert_cmpstr(ib.hostname, ==, b_id);
+	g_assert_cmpint(ABS(ia.clock_skew), <=, CLOCK_SLACK_SEC);
+	g_assert_cmpint(ABS(ib.clock_skew), <=, CLOCK_SLACK_SEC);
+	if (ia.mac[0] != '\0' || ib.mac[0] != '\0') {
+		g_assert_cmpstr(ia.mac, !=, ib.mac);
+		g_assert_cmpstr(ia.addr, !=, "");
+		g_assert_cmpstr(ia.addr, !=, ib.addr);
+		g_assert_true(tap_guarded(a_id));
+		g_assert_true(tap_guarded(b_id));
+	} else {
+		g_test_message("no NIC in these guests: addresses not compared");
+	}
+	/* refilled in the background */
+	wait_pool_ready(pool_size);
+	g_assert_cmpuint(n_listed(), ==, 2);
+
+	ASSERT_OK(sbx_test_kill(NULL, a, &error));
+	ASSERT_OK(sbx_test_kill(NULL, b, &error));
+	assert_gone_soon(a_id);
+	assert_gone_soon(b_id);
+	identity_clear(&ia);
+	identity_clear(&ib);
+}
+
+/* another shape is another kind: not served from this pool */
+static void
+test_pool_other_shape(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *id = NULL;
+	g_autofree gchar *out = NULL;
+
+	wait_pool_ready(pool_size);
+	path = sbx_test_create(
+	    NULL, g_variant_new_parsed("{'memory': <uint32 800>, 'vcpus': <uint32 1>}"), &error);
+	g_assert_no_error(error);
+	id = sbx_test_get_id(NULL, path);
+	g_assert_false(was_pooled(path));
+	out = sh_out(path, "echo other");
+	g_assert_cmpstr(out, ==, "other");
+	ASSERT_OK(sbx_test_kill(NULL, path, &error));
+	assert_gone_soon(id);
+	/* its cold boot took a snapshot of its own: that kind gets a pool too */
+	wait_snapshots(2);
+	wait_pool_ready(2 * pool_size);
+}
+
+/* a create with volumes is never served from the pool (a snapshot has no
+ * device for them): on the qemu backend it fails as without a pool */
+static void
+test_pool_volumes(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = NULL;
+	guint before;
+
+	wait_pool_ready(2 * pool_size);
+	before = pool_ready();
+	path = sbx_test_create(NULL,
+			       g_variant_new_parsed("{'memory': <uint32 768>, 'vcpus': <uint32 1>, "
+						    "'volumes': <{'/mnt/v': <'pooltest'>}>}"),
+			       &error);
+	if (path != NULL) {
+		g_autofree gchar *id = sbx_test_get_id(NULL, path);
+		g_assert_false(was_pooled(path));
+		ASSERT_OK(sbx_test_kill(NULL, path, &error));
+		assert_gone_soon(id);
+	} else {
+		g_test_message("create with a volume: %s", error->message);
+	}
+	/* no pooled VM was taken for it */
+	g_assert_cmpuint(pool_ready(), ==, before);
+}
+
+/* SIGTERM: the pool's VMs and run folders go with the daemon (their backend
+ * records, marked dying, are finished by the next daemon, as a sandbox's) */
+static void
+test_pool_sigterm(void)
+{
+	SbxTestEnv *env = sbx_test_env_get();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) ids = NULL;
+
+	wait_pool_ready(pool_size);
+	ids = pool_ids(NULL);
+	g_assert_cmpuint(ids->len, >=, pool_size);
+	g_assert_cmpint(sbx_test_env_stop_daemon(env, 60000), ==, 0);
+	for (guint i = 0; i < ids->len; i++) {
+		g_autoptr(GArray) qemu = sbx_test_find_qemu(g_ptr_array_index(ids, i));
+		g_autofree gchar *run_dir =
+		    g_build_filename(env->runtime_dir, g_ptr_array_index(ids, i), NULL);
+		g_assert_cmpuint(qemu->len, ==, 0);
+		g_assert_false(g_file_test(run_dir, G_FILE_TEST_EXISTS));
+	}
+	ASSERT_OK(sbx_test_env_start_daemon(env, &error));
+	for (guint i = 0; i < ids->len; i++)
+		assert_gone_soon(g_ptr_array_index(ids, i));
+}
+
+/* SIGKILL: the pool's VMs outlive the daemon; the next one reaps them */
+static void
+test_pool_kill9(void)
+{
+	SbxTestEnv *env = sbx_test_env_get();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) ids = NULL;
+
+	/* a snapshot that exists fills the pool once a sandbox of its kind ran */
+	{
+		g_autofree gchar *path = sbx_test_create(NULL, shape(), &error);
+		g_autofree gchar *id = NULL;
+		g_assert_no_error(error);
+		id = sbx_test_get_id(NULL, path);
+		ASSERT_OK(sbx_test_kill(NULL, path, &error));
+		assert_gone_soon(id);
+	}
+	wait_pool_ready(pool_size);
+	ids = pool_ids(NULL);
+	g_assert_cmpuint(ids->len, >=, pool_size);
+	sbx_test_env_kill_daemon(env);
+	for (guint i = 0; i < ids->len; i++) {
+		g_autoptr(GArray) qemu = sbx_test_find_qemu(g_ptr_array_index(ids, i));
+		g_test_message("after SIGKILL, pooled VM %s: %u QEMU",
+			       (const gchar *)g_ptr_array_index(ids, i), qemu->len);
+	}
+	ASSERT_OK(sbx_test_env_start_daemon(env, &error));
+	for (guint i = 0; i < ids->len; i++)
+		assert_gone_soon(g_ptr_array_index(ids, i));
+}
+
+/* a changed image: its pooled VMs go (never handed out), the new snapshot gets a pool */
+static void
+test_pool_stale(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) ids = NULL;
+
+	{
+		g_autofree gchar *path = sbx_test_create(NULL, shape(), &error);
+		g_autofree gchar *id = NULL;
+		g_assert_no_error(error);
+		id = sbx_test_get_id(NULL, path);
+		ASSERT_OK(sbx_test_kill(NULL, path, &error));
+		assert_gone_soon(id);
+	}
+	wait_pool_ready(pool_size);
+	ids = pool_ids(NULL);
+	g_assert_cmpuint(ids->len, >=, pool_size);
+	/* boots cold (not from the pool), takes a new snapshot, is restored from it */
+	test_stale_snapshot();
+	for (guint i = 0; i < ids->len; i++)
+		assert_gone_soon(g_ptr_array_index(ids, i));
+	wait_pool_ready(pool_size);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -595,6 +1004,26 @@ main(int argc, char **argv)
 		g_printerr("cannot start the test environment: %s\n", error->message);
 		sbx_test_env_stop(env);
 		return 1;
+	}
+	pool_size = (guint)g_ascii_strtoull(
+	    g_getenv("SBX_TEST_POOL_SIZE") != NULL ? g_getenv("SBX_TEST_POOL_SIZE") : "0", NULL,
+	    10);
+	if (pool_size > 0) {
+		/* the pool suite: the same cold boot and snapshot, then the pool */
+		g_test_add_func("/pool/cold-then-snapshot", test_cold_then_snapshot);
+		g_test_add_func("/pool/fills", test_pool_fills);
+		g_test_add_func("/pool/vm-dies", test_pool_vm_dies);
+		g_test_add_func("/pool/served", test_pool_served);
+		g_test_add_func("/pool/other-shape", test_pool_other_shape);
+		g_test_add_func("/pool/volumes", test_pool_volumes);
+		g_test_add_func("/pool/sigterm", test_pool_sigterm);
+		g_test_add_func("/pool/kill9", test_pool_kill9);
+		g_test_add_func("/pool/stale", test_pool_stale);
+		rc = g_test_run();
+		sbx_test_env_stop(env);
+		g_free(image_dir);
+		g_free(snapshot_root);
+		return rc;
 	}
 	g_test_add_func("/instant/cold-then-snapshot", test_cold_then_snapshot);
 	/* the ones below restore from that snapshot */

@@ -1,8 +1,9 @@
 /* durable volumes in real VMs (Debian image: it has mkfs.ext4), on a qcow2 volume and
  * an rbd volume of a throwaway Ceph cluster (scripts/ceph-dev.sh): data survives the
  * sandbox and the daemon, resize shows inside, snapshots are independent, delete is
- * refused while attached, a stopped cluster is a clear error, nothing leaks.
- * Three sandboxes in all, each with both volumes.
+ * refused while attached, a stopped cluster is a clear error, nothing leaks; a
+ * sandbox with volumes is adopted by a daemon restarted after SIGKILL, its volumes
+ * locked again. Four sandboxes in all, each with both volumes.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
@@ -213,6 +214,99 @@ test_data_lifecycle(void)
 	g_assert_cmpstr(g_strstrip(out), ==, "");
 }
 
+/* a duration sandbox with both volumes outlives a daemon killed with SIGKILL:
+ * adopted with the same QEMU, its volumes still mounted and written, their locks
+ * taken again (delete and a second read-write attachment refused), and
+ * released once the sandbox is killed */
+static void
+test_adopted(void)
+{
+	g_autoptr(GError) error = NULL;
+	SbxTestEnv *env = sbx_test_env_get();
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *id = NULL;
+	g_autofree gchar *out = NULL;
+	g_autoptr(GArray) qemu_before = NULL;
+	g_autoptr(GArray) qemu_after = NULL;
+	GVariantBuilder opts;
+	GVariantBuilder vols;
+
+	g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_init(&vols, G_VARIANT_TYPE_VARDICT);
+	for (guint i = 0; i < G_N_ELEMENTS(backends); i++) {
+		g_autofree gchar *name = g_strdup_printf("%s-keep", backends[i]);
+		g_autofree gchar *mnt = g_strdup_printf("/mnt/%s", backends[i]);
+		g_autofree gchar *vp = create_volume(
+		    name, g_variant_new_parsed("{'backend': <%s>}", backends[i]), &error);
+		g_assert_no_error(error);
+		g_variant_builder_add(&vols, "{sv}", mnt, g_variant_new_string(name));
+	}
+	g_variant_builder_add(&opts, "{sv}", "image", g_variant_new_string("debian"));
+	g_variant_builder_add(&opts, "{sv}", "vcpus", g_variant_new_uint32(1));
+	g_variant_builder_add(&opts, "{sv}", "timeout", g_variant_new_string("20m"));
+	g_variant_builder_add(&opts, "{sv}", "volumes", g_variant_builder_end(&vols));
+	path = sbx_test_create(NULL, g_variant_builder_end(&opts), &error);
+	g_assert_no_error(error);
+	id = sbx_test_get_id(NULL, path);
+	g_free(
+	    sbx_test_sh_ok(path, "for b in qcow2 rbd; do echo before-$b > /mnt/$b/f; done; sync"));
+	qemu_before = sbx_test_find_qemu(id);
+	g_assert_cmpuint(qemu_before->len, ==, 1);
+	{
+		/* the sandbox's record is on disk before the crash */
+		g_autofree gchar *record = g_strconcat(id, ".json", NULL);
+		g_autofree gchar *rec_path = g_build_filename(env->state_dir, record, NULL);
+		gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+		while (!g_file_test(rec_path, G_FILE_TEST_EXISTS)) {
+			g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+			g_usleep(50 * 1000);
+		}
+	}
+
+	g_subprocess_send_signal(env->daemon, SIGKILL);
+	g_assert_true(g_subprocess_wait(env->daemon, NULL, NULL));
+	g_clear_object(&env->daemon);
+	SBX_TEST_ASSERT_OK(sbx_test_env_restart_daemon(env, &error));
+
+	qemu_after = sbx_test_find_qemu(id);
+	g_assert_cmpuint(qemu_after->len, ==, 1);
+	g_assert_cmpint(g_array_index(qemu_after, gint, 0), ==,
+			g_array_index(qemu_before, gint, 0));
+	out = sbx_test_sh_ok(path, "for b in qcow2 rbd; do mountpoint -q /mnt/$b || exit 1; "
+				   "cat /mnt/$b/f; echo after-$b > /mnt/$b/f; cat /mnt/$b/f; "
+				   "done; sync");
+	g_assert_cmpstr(out, ==, "before-qcow2\nafter-qcow2\nbefore-rbd\nafter-rbd\n");
+	for (guint i = 0; i < G_N_ELEMENTS(backends); i++) {
+		g_autofree gchar *name = g_strdup_printf("%s-keep", backends[i]);
+		g_autoptr(GError) e = NULL;
+		g_autoptr(GVariant) r = volume_call(name, "Delete", NULL, NULL, &e);
+		g_autofree gchar *remote = g_dbus_error_get_remote_error(e);
+		g_assert_cmpstr(remote, ==, "org.sandboxd.Error.VolumeAttached");
+	}
+	{
+		/* a second read-write attachment: refused, the adopted one holds it */
+		g_autoptr(GError) e = NULL;
+		g_autofree gchar *other = sbx_test_create(
+		    NULL,
+		    g_variant_new_parsed(
+			"{'image': <'debian'>, 'volumes': <{'/mnt/q': <'qcow2-keep'>}>}"),
+		    &e);
+		g_autofree gchar *remote = e != NULL ? g_dbus_error_get_remote_error(e) : NULL;
+		g_assert_null(other);
+		g_assert_cmpstr(remote, ==, "org.sandboxd.Error.VolumeAttached");
+	}
+	kill_sandbox(path);
+	for (guint i = 0; i < G_N_ELEMENTS(backends); i++) {
+		g_autofree gchar *name = g_strdup_printf("%s-keep", backends[i]);
+		g_autoptr(GVariant) r = volume_call(name, "Delete", NULL, NULL, &error);
+		g_assert_no_error(error);
+	}
+	{
+		g_autoptr(GArray) left = sbx_test_find_qemu(id);
+		g_assert_cmpuint(left->len, ==, 0);
+	}
+}
+
 /* the cluster stops: CreateVolume fails with Timeout (MountTimeoutSec=5) and the daemon
  * keeps answering */
 static void
@@ -360,6 +454,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	g_test_add_func("/volumes/data-lifecycle", test_data_lifecycle);
+	g_test_add_func("/volumes/adopted", test_adopted);
 	g_test_add_func("/volumes/ceph-stopped", test_ceph_stopped);
 	rc = g_test_run();
 

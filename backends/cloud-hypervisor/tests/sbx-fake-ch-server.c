@@ -11,6 +11,7 @@
 
 #include <gio/gunixsocketaddress.h>
 
+#include "sbx-ch-overlay.h"
 #include "sbx-fake-ch-server.h"
 
 /* micro_http: each request/header line fits a 1024-byte buffer; body <= 4 MiB */
@@ -37,7 +38,10 @@ struct _FakeChServer {
 	gboolean exiting;
 	GCancellable *cancellable; /* every connection's I/O */
 	GList *conns;
-	GArray *tap_fds; /* the taps the booted VM holds, as CH does */
+	GArray *tap_fds;	 /* the taps the booted VM holds, as CH does */
+	JsonObject *device_tree; /* a booted VM's devices and their PCI addresses */
+	guint last_slot;
+	gboolean disks_reversed;
 };
 
 typedef struct {
@@ -152,11 +156,80 @@ ok_empty(void)
 	return (Reply){204, NULL};
 }
 
+static guint
+next_slot(FakeChServer *self)
+{
+	return ++self->last_slot;
+}
+
+/* vm.info's device_tree: a virtio-pci transport node with the PCI address,
+ * parent of the device node named by the config's id */
+static void
+tree_add(FakeChServer *self, const gchar *id, guint slot)
+{
+	g_autofree gchar *pci_id = g_strconcat("_virtio-pci-", id, NULL);
+	g_autofree gchar *bdf = g_strdup_printf("0000:00:%02x.0", slot);
+	JsonObject *pci = json_object_new();
+	JsonObject *dev = json_object_new();
+	JsonArray *children = json_array_new();
+
+	json_array_add_string_element(children, id);
+	json_object_set_string_member(pci, "id", pci_id);
+	json_object_set_array_member(pci, "resources", json_array_new());
+	json_object_set_array_member(pci, "children", children);
+	json_object_set_string_member(pci, "pci_bdf", bdf);
+	json_object_set_object_member(self->device_tree, pci_id, pci);
+	json_object_set_string_member(dev, "id", id);
+	json_object_set_array_member(dev, "resources", json_array_new());
+	json_object_set_string_member(dev, "parent", pci_id);
+	json_object_set_array_member(dev, "children", json_array_new());
+	json_object_set_object_member(self->device_tree, id, dev);
+}
+
+static void
+tree_add_all(FakeChServer *self, const gchar *member)
+{
+	JsonArray *list = json_object_has_member(self->config, member)
+			      ? json_object_get_array_member(self->config, member)
+			      : NULL;
+
+	for (guint i = 0; list != NULL && i < json_array_get_length(list); i++) {
+		JsonObject *o = json_array_get_object_element(list, i);
+		tree_add(self, json_object_get_string_member_with_default(o, "id", "_unnamed"),
+			 next_slot(self));
+	}
+}
+
+/* the devices of a VM being made (boot, restore): CH's device manager makes
+ * the block devices in disks[] order, then the NICs, then the rest, each in
+ * the next free PCI slot after the host bridge's (00:00.0) */
+static void
+build_device_tree(FakeChServer *self)
+{
+	g_clear_pointer(&self->device_tree, json_object_unref);
+	self->device_tree = json_object_new();
+	self->last_slot = 0;
+	if (self->disks_reversed && json_object_has_member(self->config, "disks")) {
+		JsonArray *disks = json_object_get_array_member(self->config, "disks");
+		for (guint i = json_array_get_length(disks); i > 0; i--)
+			tree_add(self,
+				 json_object_get_string_member_with_default(
+				     json_array_get_object_element(disks, i - 1), "id", "_unnamed"),
+				 next_slot(self));
+	} else {
+		tree_add_all(self, "disks");
+	}
+	tree_add_all(self, "net");
+	if (json_object_has_member(self->config, "vsock"))
+		tree_add(self, "vsock0", next_slot(self));
+}
+
 static void
 halt_vm(FakeChServer *self)
 {
 	if (self->state != FAKE_CH_VM_RUNNING && self->state != FAKE_CH_VM_PAUSED)
 		return;
+	g_clear_pointer(&self->device_tree, json_object_unref);
 	if (self->hooks.halt != NULL)
 		self->hooks.halt(self, self->hooks_data);
 	self->state = FAKE_CH_VM_CREATED;
@@ -287,7 +360,31 @@ validate_config(FakeChServer *self, JsonObject *config, gchar **top, gchar **roo
 			    path != NULL ? path : "(null)");
 			return FALSE;
 		}
+		/* CH opens each image itself, read-write unless readonly */
+		{
+			gboolean ro =
+			    json_object_get_boolean_member_with_default(d, "readonly", FALSE);
+			gint fd = g_open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
+			if (fd < 0) {
+				*root = g_strdup_printf("Failed to open disk image %s: %s", path,
+							g_strerror(errno));
+				return FALSE;
+			}
+			close(fd);
+		}
 		backing = qcow2_has_backing(path, &is_qcow2);
+		/* the chain is opened read-only (before v51 always followed) */
+		if (backing) {
+			g_autofree gchar *base = sbx_ch_overlay_backing_path(path);
+			gint fd = base != NULL ? g_open(base, O_RDONLY | O_CLOEXEC, 0) : -1;
+			if (fd < 0) {
+				*root = g_strdup_printf("Failed to open backing file %s: %s",
+							base != NULL ? base : "(unreadable header)",
+							g_strerror(errno));
+				return FALSE;
+			}
+			close(fd);
+		}
 		if (!at_least(self, 51))
 			continue;
 		if (type != NULL && g_strcmp0(type, is_qcow2 ? "Qcow2" : "Raw") != 0) {
@@ -346,11 +443,57 @@ handle_add_disk(FakeChServer *self, JsonObject *disk)
 	json_array_add_object_element(disks, json_object_ref(disk));
 	if (self->state == FAKE_CH_VM_RUNNING) {
 		Reply r = {200, NULL};
-		r.body =
-		    g_strdup_printf("{\"id\":\"%s\",\"bdf\":\"0000:00:%02x.0\"}",
-				    id != NULL ? id : "_disk0", 4 + json_array_get_length(disks));
+		guint slot = next_slot(self);
+		tree_add(self, id != NULL ? id : "_disk0", slot);
+		r.body = g_strdup_printf("{\"id\":\"%s\",\"bdf\":\"0000:00:%02x.0\"}",
+					 id != NULL ? id : "_disk0", slot);
 		return r;
 	}
+	return ok_empty();
+}
+
+/* cold (only created: into the config, the tap opened at boot) or hot (a
+ * VM object exists, running or paused: the device is made now, its tap
+ * opened as at boot, and its PCI address answered) */
+static Reply
+handle_add_net(FakeChServer *self, JsonObject *net)
+{
+	JsonArray *nets;
+	const gchar *id;
+	guint slot;
+
+	if (self->config == NULL)
+		return not_created(self, "The network device could not be added to the VM");
+	if (!json_object_has_member(self->config, "net"))
+		json_object_set_array_member(self->config, "net", json_array_new());
+	nets = json_object_get_array_member(self->config, "net");
+	id = json_object_get_string_member_with_default(net, "id", NULL);
+	for (guint i = 0; id != NULL && i < json_array_get_length(nets); i++) {
+		JsonObject *n = json_array_get_object_element(nets, i);
+		if (g_strcmp0(json_object_get_string_member_with_default(n, "id", NULL), id) == 0)
+			return error_reply(self, at_least(self, 54) ? 409 : 500,
+					   "The network device could not be added to the VM",
+					   "Identifier is not unique");
+	}
+	if (self->state == FAKE_CH_VM_RUNNING || self->state == FAKE_CH_VM_PAUSED) {
+		g_autoptr(JsonObject) one = json_object_new();
+		g_autofree gchar *root = NULL;
+		JsonArray *list = json_array_new();
+		Reply r = {200, NULL};
+
+		json_array_add_object_element(list, json_object_ref(net));
+		json_object_set_array_member(one, "net", list);
+		if (!open_taps(self, one, &root))
+			return error_reply(self, at_least(self, 54) ? 400 : 500,
+					   "The network device could not be added to the VM", root);
+		json_array_add_object_element(nets, json_object_ref(net));
+		slot = next_slot(self);
+		tree_add(self, id != NULL ? id : "_net0", slot);
+		r.body = g_strdup_printf("{\"id\":\"%s\",\"bdf\":\"0000:00:%02x.0\"}",
+					 id != NULL ? id : "_net0", slot);
+		return r;
+	}
+	json_array_add_object_element(nets, json_object_ref(net));
 	return ok_empty();
 }
 
@@ -447,6 +590,7 @@ handle_restore(FakeChServer *self, JsonObject *req)
 		return error_reply(self, 500, "Error restoring VM", error->message);
 	}
 	self->state = FAKE_CH_VM_PAUSED;
+	build_device_tree(self);
 	fake_ch_server_emit(self, "vm", "restored", NULL, NULL);
 	/* "resume" only exists from v52 on; older versions ignore it */
 	if (at_least(self, 52) && json_object_get_boolean_member_with_default(req, "resume", FALSE))
@@ -470,6 +614,12 @@ handle_info(FakeChServer *self)
 	json_builder_add_string_value(b, state_names[self->state]);
 	json_builder_set_member_name(b, "memory_actual_size");
 	json_builder_add_int_value(b, 0);
+	/* absent until the VM is booted */
+	if (self->device_tree != NULL) {
+		json_builder_set_member_name(b, "device_tree");
+		json_builder_add_value(b,
+				       json_node_init_object(json_node_alloc(), self->device_tree));
+	}
 	json_builder_end_object(b);
 	node = json_builder_get_root(b);
 	r.body = json_to_string(node, FALSE);
@@ -537,8 +687,9 @@ dispatch(FakeChServer *self, const gchar *method, const gchar *endpoint, const g
 		return (Reply){200, g_strdup("")};
 	}
 	if (g_strv_contains(body_less, endpoint) ||
-	    g_strv_contains((const gchar *const[]){"vm.create", "vm.add-disk", "vm.remove-device",
-						   "vm.snapshot", "vm.restore", NULL},
+	    g_strv_contains((const gchar *const[]){"vm.create", "vm.add-disk", "vm.add-net",
+						   "vm.remove-device", "vm.snapshot", "vm.restore",
+						   NULL},
 			    endpoint)) {
 		if (!g_strv_contains(body_less, endpoint) &&
 		    (obj = parse_object(body, len)) == NULL)
@@ -571,6 +722,7 @@ dispatch(FakeChServer *self, const gchar *method, const gchar *endpoint, const g
 		    !self->hooks.boot(self, self->config, self->hooks_data, &error))
 			return error_reply(self, 500, "Error booting VM", error->message);
 		self->state = FAKE_CH_VM_RUNNING;
+		build_device_tree(self);
 		fake_ch_server_emit(self, "vm", "booted", NULL, NULL);
 		return ok_empty();
 	}
@@ -612,6 +764,8 @@ dispatch(FakeChServer *self, const gchar *method, const gchar *endpoint, const g
 	}
 	if (g_strcmp0(endpoint, "vm.add-disk") == 0)
 		return handle_add_disk(self, obj);
+	if (g_strcmp0(endpoint, "vm.add-net") == 0)
+		return handle_add_net(self, obj);
 	if (g_strcmp0(endpoint, "vm.remove-device") == 0)
 		return handle_remove_device(self, obj);
 	if (g_strcmp0(endpoint, "vm.snapshot") == 0)
@@ -697,8 +851,9 @@ handle(Conn *c)
 	FakeChServer *self = c->server;
 	const gchar *endpoint;
 
-	/* the snapshot calls with their bodies: what the tests check of them */
-	if (g_str_has_suffix(c->path, "/vm.restore") || g_str_has_suffix(c->path, "/vm.snapshot"))
+	/* the snapshot calls and hot-plugs with their bodies: what the tests check */
+	if (g_str_has_suffix(c->path, "/vm.restore") || g_str_has_suffix(c->path, "/vm.snapshot") ||
+	    g_str_has_suffix(c->path, "/vm.add-net"))
 		g_ptr_array_add(self->requests,
 				g_strdup_printf("%s %s %.*s", c->method, c->path,
 						(gint)c->content_length, (const gchar *)c->body));
@@ -854,6 +1009,7 @@ fake_ch_server_free(FakeChServer *self)
 	g_socket_service_stop(self->service);
 	g_socket_listener_close(G_SOCKET_LISTENER(self->service));
 	g_object_unref(self->service);
+	g_clear_pointer(&self->device_tree, json_object_unref);
 	g_clear_pointer(&self->config, json_object_unref);
 	g_ptr_array_unref(self->requests);
 	g_free(self->last_raw);
@@ -913,6 +1069,12 @@ fake_ch_server_guest_poweroff(FakeChServer *self)
 	fake_ch_server_emit(self, "vmm", "shutdown", NULL, NULL);
 	if (self->hooks.exit != NULL)
 		self->hooks.exit(self, self->hooks_data);
+}
+
+void
+fake_ch_server_set_disks_reversed(FakeChServer *self, gboolean reversed)
+{
+	self->disks_reversed = reversed;
 }
 
 void

@@ -51,6 +51,8 @@ void fake_ch_server_emit(FakeChServer *self, const gchar *source, const gchar *e
 /* the guest powers off: vm/shutdown, vm/deleted, vmm/shutdown, then exit */
 void fake_ch_server_guest_poweroff(FakeChServer *self);
 /* the next request to @endpoint fails with a 500 and @message */
+/* the disks get PCI slots in reverse disks[] order at boot (CH never does) */
+void fake_ch_server_set_disks_reversed(FakeChServer *self, gboolean reversed);
 void fake_ch_server_inject_failure(FakeChServer *self, const gchar *endpoint, const gchar *message);
 
 G_END_DECLS

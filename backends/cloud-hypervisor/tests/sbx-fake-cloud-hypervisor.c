@@ -13,6 +13,8 @@
  *   SBX_FAKE_CH_TRACE    a file every request line is appended to
  *   SBX_FAKE_CH_GUEST_DIR where the guest's agent socket goes (a killed fake
  *                        leaves it behind: the test removes it)
+ *   SBX_FAKE_CH_DISKS_REVERSED  non-empty: the disks' PCI slots in reverse
+ *                        disks[] order (what the backend must refuse)
  * SIGUSR2: a guest kernel panic (guest/panic event; the guest hangs).
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -367,6 +369,8 @@ main(int argc, char **argv)
 	fake.trace = g_strdup(g_getenv("SBX_FAKE_CH_TRACE"));
 	fake.server = fake_ch_server_new(listener, &version, event_fd);
 	fake_ch_server_set_hooks(fake.server, &(FakeChHooks){boot, halt, do_exit}, &fake);
+	if (g_strcmp0(g_getenv("SBX_FAKE_CH_DISKS_REVERSED"), "") > 0)
+		fake_ch_server_set_disks_reversed(fake.server, TRUE);
 	if (fail != NULL && strchr(fail, ':') != NULL) {
 		g_auto(GStrv) parts = g_strsplit(fail, ":", 2);
 		fake_ch_server_inject_failure(fake.server, parts[0], parts[1]);

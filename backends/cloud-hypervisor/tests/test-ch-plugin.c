@@ -7,9 +7,11 @@
  */
 #include <pwd.h>
 #include <signal.h>
+#include <sys/acl.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include <acl/libacl.h>
 #include <gio/gio.h>
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
@@ -114,6 +116,7 @@ setup(Fixture *f, gconstpointer data)
 	/* "" = unset to the fake; unsetenv() is not thread-safe (GLib says so) */
 	g_setenv("SBX_FAKE_CH_VERSION", "", TRUE);
 	g_setenv("SBX_FAKE_CH_FAIL", "", TRUE);
+	g_setenv("SBX_FAKE_CH_DISKS_REVERSED", "", TRUE);
 }
 
 /* the fake's guest folders: guest-PID/agent.sock from a fake that was killed */
@@ -228,7 +231,7 @@ list(Fixture *f)
 static JsonObject *
 api_get(Fixture *f, const gchar *endpoint)
 {
-	g_autofree gchar *path = g_build_filename(f->run_dir, "ch-api.sock", NULL);
+	g_autofree gchar *path = g_build_filename(f->spec->run_dir, "ch-api.sock", NULL);
 	g_autoptr(GSocketClient) client = g_socket_client_new();
 	g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
 	g_autoptr(GSocketConnection) conn = NULL;
@@ -539,6 +542,22 @@ test_volumes(Fixture *f, gconstpointer data)
 }
 
 static gboolean run_quiet(const gchar *command);
+static const gchar *device_bdf(JsonObject *info, const gchar *id);
+
+/* a process's command line, its arguments joined by spaces */
+static gchar *
+process_cmdline(GPid pid)
+{
+	g_autofree gchar *path = g_strdup_printf("/proc/%d/cmdline", (gint)pid);
+	gchar *text = NULL;
+	gsize len = 0;
+
+	g_assert_true(g_file_get_contents(path, &text, &len, NULL));
+	for (gsize i = 0; i + 1 < len; i++)
+		if (text[i] == '\0')
+			text[i] = ' ';
+	return text;
+}
 
 /* the pid of the qemu-storage-daemon serving @socket, or 0 */
 static GPid
@@ -645,7 +664,7 @@ test_rbd_volume(Fixture *f, gconstpointer data)
 	pid = find_qsd(socket);
 	g_assert_cmpint(pid, >, 0);
 	g_assert_true(g_file_get_contents(f->spec->console_log, &console, NULL, NULL));
-	g_assert_nonnull(strstr(console, "sbx.vol=vhost_user_blk:/data:rw"));
+	g_assert_nonnull(strstr(console, "sbx.vol=@0:/data:rw"));
 	info = api_get(f, "vm.info");
 	config = json_object_get_object_member(info, "config");
 	g_assert_true(json_object_get_boolean_member(
@@ -699,11 +718,66 @@ test_rbd_volume(Fixture *f, gconstpointer data)
 		g_object_unref(wait_result(f));
 	}
 
-	/* a second rbd volume is refused: the guest could not tell them apart */
-	g_ptr_array_add(f->spec->disks, rbd_disk(cluster, "chvol2", "vol-rbd2"));
-	g_assert_false(start(f, NULL, &error));
-	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
-	destroy(f);
+	/* two rbd volumes: the guest tells them apart by PCI order (@N), which
+	 * the VMM's device tree confirms; each export serves its own image */
+	{
+		g_autofree gchar *create2 =
+		    g_strdup_printf("rbd -c %s create rbd/chvol2 --size 16M", conf);
+		g_autofree gchar *socket2 = g_build_filename(f->run_dir, "disk2.vhost.sock", NULL);
+		g_autofree gchar *cmd1 = NULL;
+		g_autofree gchar *cmd2 = NULL;
+		g_autofree gchar *console2 = NULL;
+		g_autoptr(JsonObject) info2 = NULL;
+		const gchar *bdf1;
+		const gchar *bdf2;
+		GPid pid2;
+
+		g_assert_true(run_quiet(create2));
+		g_free(f->spec->cmdline);
+		f->spec->cmdline =
+		    g_strdup("console=ttyS0 sbx.vol=vol-rbd:/data:rw,vol-rbd2:/logs:ro");
+		g_ptr_array_add(f->spec->disks, rbd_disk(cluster, "chvol2", "vol-rbd2"));
+		((SbxVmDisk *)g_ptr_array_index(f->spec->disks, 1))->read_only = TRUE;
+		g_assert_true(start(f, NULL, &error));
+		g_assert_no_error(error);
+		g_assert_true(g_file_get_contents(f->spec->console_log, &console2, NULL, NULL));
+		g_assert_nonnull(strstr(console2, "sbx.vol=@0:/data:rw,@1:/logs:ro"));
+		info2 = api_get(f, "vm.info");
+		bdf1 = device_bdf(info2, "disk1");
+		bdf2 = device_bdf(info2, "disk2");
+		g_assert_nonnull(bdf1);
+		g_assert_nonnull(bdf2);
+		g_assert_cmpstr(bdf1, <, bdf2);
+		pid = find_qsd(socket);
+		pid2 = find_qsd(socket2);
+		g_assert_cmpint(pid, >, 0);
+		g_assert_cmpint(pid2, >, 0);
+		cmd1 = process_cmdline(pid);
+		cmd2 = process_cmdline(pid2);
+		g_assert_nonnull(strstr(cmd1, "\"chvol\""));
+		g_assert_null(strstr(cmd1, "\"chvol2\""));
+		g_assert_nonnull(strstr(cmd2, "\"chvol2\""));
+		g_assert_nonnull(strstr(cmd2, "writable=off"));
+		destroy(f);
+		g_assert_true(qsd_reaped(pid));
+		g_assert_true(qsd_reaped(pid2));
+
+		/* a VMM that put them out of order is refused: wrong mounts otherwise */
+		g_setenv("SBX_FAKE_CH_DISKS_REVERSED", "1", TRUE);
+		g_assert_false(start(f, NULL, &error));
+		g_assert_nonnull(error);
+		g_assert_nonnull(strstr(error->message, "the guest would mount the wrong image"));
+		g_clear_error(&error);
+		g_setenv("SBX_FAKE_CH_DISKS_REVERSED", "", TRUE);
+		destroy(f);
+		for (guint i = 0; i < 500 && (find_qsd(socket) != 0 || find_qsd(socket2) != 0);
+		     i++) {
+			g_main_context_iteration(NULL, FALSE);
+			g_usleep(10000);
+		}
+		g_assert_cmpint(find_qsd(socket), ==, 0);
+		g_assert_cmpint(find_qsd(socket2), ==, 0);
+	}
 
 	g_assert_true(run_quiet(down));
 }
@@ -943,6 +1017,146 @@ test_jailed_user(Fixture *f, gconstpointer data)
 	g_assert_true(pid_gone(pid));
 }
 
+/* @uid's permission bits in @path's access ACL (read with libacl), -1: none */
+static gint
+acl_perm(const gchar *path, uid_t uid)
+{
+	acl_t acl = acl_get_file(path, ACL_TYPE_ACCESS);
+	acl_entry_t entry;
+	gint perm = -1;
+
+	g_assert_nonnull(acl);
+	for (gint r = acl_get_entry(acl, ACL_FIRST_ENTRY, &entry); r == 1 && perm < 0;
+	     r = acl_get_entry(acl, ACL_NEXT_ENTRY, &entry)) {
+		acl_tag_t tag;
+		acl_permset_t perms;
+		uid_t *id;
+
+		if (acl_get_tag_type(entry, &tag) != 0 || tag != ACL_USER)
+			continue;
+		id = acl_get_qualifier(entry);
+		if (id != NULL && *id == uid && acl_get_permset(entry, &perms) == 0)
+			perm = (acl_get_perm(perms, ACL_READ) == 1 ? 4 : 0) |
+			       (acl_get_perm(perms, ACL_WRITE) == 1 ? 2 : 0) |
+			       (acl_get_perm(perms, ACL_EXECUTE) == 1 ? 1 : 0);
+		acl_free(id);
+	}
+	acl_free(acl);
+	return perm;
+}
+
+static SbxVmDisk *
+file_disk(const gchar *path, const gchar *serial, gboolean read_only)
+{
+	SbxVmDisk *disk = sbx_vm_disk_new();
+	disk->source = sbx_disk_source_new(SBX_DISK_SOURCE_FILE);
+	disk->source->path = g_strdup(path);
+	disk->source->format = g_strdup("qcow2");
+	disk->serial = g_strdup(serial);
+	disk->read_only = read_only;
+	return disk;
+}
+
+/* file volumes stay root's, mode 0600: the VMM's user (nobody) opens them
+ * through an ACL entry of its own while the sandbox runs (rw, or r for a
+ * read-only one), revoked after destroy, after a failed start and by a
+ * restarted daemon; the files' owner and mode never change */
+static void
+test_file_volume_user(Fixture *f, gconstpointer data)
+{
+	struct passwd *pw = getpwnam("nobody");
+	g_autofree gchar *vol = g_build_filename(f->dir, "vol.qcow2", NULL);
+	g_autofree gchar *ro = g_build_filename(f->dir, "ro.qcow2", NULL);
+	g_autofree gchar *snap = g_build_filename(f->dir, "snp.qcow2", NULL);
+	g_autofree gchar *clone = g_build_filename(f->dir, "clone.qcow2", NULL);
+	g_autoptr(GError) error = NULL;
+	GStatBuf st;
+
+	g_assert_nonnull(pw);
+	if (getuid() != 0) {
+		g_test_skip("switching users needs root");
+		return;
+	}
+	g_assert_cmpint(g_chmod(f->dir, 0711), ==, 0);
+	g_assert_cmpint(g_mkdir(f->guest_dir, 0777), ==, 0);
+	g_assert_cmpint(g_chmod(f->guest_dir, 0777), ==, 0);
+	g_unsetenv("SBX_FAKE_CH_TRACE");
+	configure(f, "User=nobody\n");
+	make_base(f, vol);
+	make_base(f, ro);
+	g_assert_cmpint(g_chmod(vol, 0600), ==, 0);
+	g_assert_cmpint(g_chmod(ro, 0600), ==, 0);
+	/* a clone of a volume snapshot, as the qcow2 plugin makes it: an overlay
+	 * with a relative backing name, the snapshot root's and 0400 */
+	make_base(f, snap);
+	{
+		g_autoptr(GSubprocess) proc = g_subprocess_new(
+		    G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, "qemu-img", "create", "-q", "-f",
+		    "qcow2", "-b", "snp.qcow2", "-F", "qcow2", clone, NULL);
+		g_assert_no_error(error);
+		g_assert_true(g_subprocess_wait_check(proc, NULL, &error));
+	}
+	g_assert_cmpint(g_chmod(snap, 0400), ==, 0);
+	g_assert_cmpint(g_chmod(clone, 0600), ==, 0);
+	f->spec->disks = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_vm_disk_free);
+	g_ptr_array_add(f->spec->disks, file_disk(vol, "vol1", FALSE));
+	g_ptr_array_add(f->spec->disks, file_disk(ro, "vol2", TRUE));
+	g_ptr_array_add(f->spec->disks, file_disk(clone, "vol3", FALSE));
+
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+	agent_hello(f);
+	g_assert_cmpint(acl_perm(vol, pw->pw_uid), ==, 6);
+	g_assert_cmpint(acl_perm(ro, pw->pw_uid), ==, 4);
+	g_assert_cmpint(acl_perm(clone, pw->pw_uid), ==, 6);
+	g_assert_cmpint(acl_perm(snap, pw->pw_uid), ==, 4);
+	destroy(f);
+	g_assert_cmpint(acl_perm(vol, pw->pw_uid), ==, -1);
+	g_assert_cmpint(acl_perm(ro, pw->pw_uid), ==, -1);
+	g_assert_cmpint(acl_perm(clone, pw->pw_uid), ==, -1);
+	g_assert_cmpint(acl_perm(snap, pw->pw_uid), ==, -1);
+	g_assert_cmpint(g_stat(snap, &st), ==, 0);
+	g_assert_cmpuint(st.st_mode & 07777, ==, 0400);
+	g_assert_cmpint(g_stat(vol, &st), ==, 0);
+	g_assert_cmpuint(st.st_mode & 07777, ==, 0600);
+	g_assert_cmpuint(st.st_uid, ==, 0);
+	g_assert_cmpint(acl_extended_file(vol), ==, 0);
+
+	/* a failed start revokes them too */
+	g_setenv("SBX_FAKE_CH_FAIL", "vm.boot:out of memory", TRUE);
+	g_assert_false(start(f, NULL, &error));
+	g_clear_error(&error);
+	g_assert_cmpint(acl_perm(vol, pw->pw_uid), ==, -1);
+	destroy(f);
+	g_setenv("SBX_FAKE_CH_FAIL", "", TRUE);
+
+	/* a crashed daemon's grants: the next one revokes them with its VMM */
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(acl_perm(vol, pw->pw_uid), ==, 6);
+	{
+		g_autoptr(SbxHypervisorBackend) first = g_steal_pointer(&f->backend);
+		g_auto(GStrv) ids = NULL;
+		f->backend = g_object_new(backend_type, NULL);
+		configure(f, "User=nobody\n");
+		ids = list(f);
+		g_assert_cmpuint(g_strv_length(ids), ==, 0);
+		g_assert_cmpint(acl_perm(vol, pw->pw_uid), ==, -1);
+		g_assert_cmpint(acl_perm(ro, pw->pw_uid), ==, -1);
+		g_assert_cmpint(acl_perm(snap, pw->pw_uid), ==, -1);
+		g_signal_connect(first, "vm-exited", G_CALLBACK(on_vm_exited), f);
+		wait_exited(f);
+		sbx_hypervisor_backend_destroy_vm_async(first, "sbxtest1", NULL, on_done, f);
+		g_object_unref(wait_result(f));
+	}
+	g_assert_cmpint(g_stat(vol, &st), ==, 0);
+	g_assert_cmpuint(st.st_mode & 07777, ==, 0600);
+	g_unlink(vol);
+	g_unlink(ro);
+	g_unlink(clone);
+	g_unlink(snap);
+}
+
 static gchar *
 snapshot_file(Fixture *f, const gchar *name)
 {
@@ -1037,6 +1251,214 @@ test_snapshot_restore(Fixture *f, gconstpointer data)
 	g_unlink(base);
 }
 
+/* a template (network on: it gets no NIC) saved in f->dir/snap, destroyed */
+static void
+take_snapshot(Fixture *f, const gchar *base)
+{
+	g_autofree gchar *snap = g_build_filename(f->dir, "snap", NULL);
+	g_autoptr(GAsyncResult) res = NULL;
+	g_autoptr(GError) error = NULL;
+
+	make_base(f, base);
+	g_assert_cmpint(g_mkdir(snap, 0700), ==, 0);
+	f->spec->root_disk = g_strdup(base);
+	f->spec->root_format = g_strdup("qcow2");
+	f->spec->snapshot_dir = g_strdup(snap);
+	g_assert_true(start(f, NULL, &error));
+	g_assert_no_error(error);
+	sbx_hypervisor_backend_snapshot_vm_async(f->backend, f->spec->id, NULL, on_done, f);
+	res = wait_result(f);
+	g_assert_true(sbx_hypervisor_backend_snapshot_vm_finish(f->backend, res, &error));
+	g_assert_no_error(error);
+	destroy(f);
+}
+
+static SbxVmSpec *
+clone_spec(Fixture *f, const gchar *clone_dir)
+{
+	SbxVmSpec *clone = sbx_vm_spec_copy(f->spec);
+
+	g_free(clone->id);
+	clone->id = g_strdup("sbxclone1");
+	g_free(clone->run_dir);
+	clone->run_dir = g_strdup(clone_dir);
+	g_free(clone->console_log);
+	clone->console_log = g_build_filename(clone_dir, "console.log", NULL);
+	g_free(clone->agent_socket);
+	clone->agent_socket = g_build_filename(clone_dir, "agent.sock", NULL);
+	if (!g_file_test(clone_dir, G_FILE_TEST_IS_DIR))
+		g_assert_cmpint(g_mkdir(clone_dir, 0750), ==, 0);
+	return clone;
+}
+
+static gchar *
+restore(Fixture *f, SbxVmSpec *clone, GError **error)
+{
+	g_autoptr(GAsyncResult) res = NULL;
+
+	sbx_hypervisor_backend_restore_vm_async(f->backend, clone, NULL, on_done, f);
+	res = wait_result(f);
+	return sbx_hypervisor_backend_restore_vm_finish(f->backend, res, error);
+}
+
+/* the PCI address vm.info's device_tree gives device @id, or NULL */
+static const gchar *
+device_bdf(JsonObject *info, const gchar *id)
+{
+	JsonObject *tree = json_object_get_object_member(info, "device_tree");
+	JsonObject *dev = tree != NULL && json_object_has_member(tree, id)
+			      ? json_object_get_object_member(tree, id)
+			      : NULL;
+	const gchar *parent =
+	    dev != NULL ? json_object_get_string_member_with_default(dev, "parent", NULL) : NULL;
+
+	if (parent == NULL || !json_object_has_member(tree, parent))
+		return NULL;
+	return json_object_get_string_member_with_default(
+	    json_object_get_object_member(tree, parent), "pci_bdf", NULL);
+}
+
+/* a clone of a template without NIC gets its own tap, hot-plugged with
+ * vm.add-net once it runs again (after vm.restore's resume from v52, after
+ * vm.resume before), and its address as restore's words for IDENTITY; its
+ * tap and rules go with it, and with a failed hot-plug */
+static void
+test_network_restore(Fixture *f, gconstpointer data)
+{
+	const gchar *version = data;
+	gboolean has_mode = g_str_has_prefix(version, "53.");
+	g_autofree gchar *bridge = g_strdup_printf("sbxtcr%u", (guint)getpid() % 100000);
+	g_autofree gchar *add = g_strdup_printf("ip link add %s type bridge", bridge);
+	g_autofree gchar *up = g_strdup_printf("ip link set %s up", bridge);
+	g_autofree gchar *del = g_strdup_printf("ip link delete %s", bridge);
+	g_autofree gchar *base = g_build_filename(f->dir, "base.qcow2", NULL);
+	g_autofree gchar *clone_dir = g_build_filename(f->dir, "sbxclone1", NULL);
+	g_autofree gchar *extra = NULL;
+	g_autofree gchar *words = NULL;
+	g_autofree gchar *address = NULL;
+	g_autofree gchar *expected = NULL;
+	g_autofree gchar *mac = NULL;
+	g_autofree gchar *trace = NULL;
+	g_autofree gchar *add_net = NULL;
+	g_autofree gchar *master = NULL;
+	g_autofree gchar *isolated = NULL;
+	g_autofree gchar *config = NULL;
+	g_autoptr(SbxVmSpec) clone = NULL;
+	g_autoptr(JsonObject) info = NULL;
+	g_autoptr(GError) error = NULL;
+	const gchar *tap = "stsbxclone1";
+	const gchar *names[] = {"config.json", "state.json", "memory-ranges", "root.qcow2"};
+	JsonObject *net;
+
+	if (getuid() != 0) {
+		g_test_skip("tap devices and nftables need root");
+		return;
+	}
+	g_setenv("SBX_FAKE_CH_VERSION", version, TRUE);
+	g_assert_true(run_quiet(add));
+	g_assert_true(run_quiet(up));
+	extra = g_strdup_printf("NetworkBridge=%s\nNetworkAddress=10.251.8.1/24\n", bridge);
+	configure(f, extra);
+	f->spec->network = TRUE;
+	take_snapshot(f, base);
+	/* the snapshot has no NIC: a clone's would be the template's tap */
+	config = snapshot_file(f, "config.json");
+	{
+		g_autofree gchar *text = NULL;
+		g_assert_true(g_file_get_contents(config, &text, NULL, NULL));
+		g_assert_null(strstr(text, "\"net\""));
+	}
+
+	clone = clone_spec(f, clone_dir);
+	words = restore(f, clone, &error);
+	g_assert_no_error(error);
+	address = sbx_hypervisor_backend_get_vm_address(f->backend, clone->id);
+	g_assert_nonnull(address);
+	g_assert_true(g_str_has_prefix(address, "10.251.8."));
+	{
+		SbxVmSpec *tmpl = f->spec;
+		f->spec = clone;
+		info = api_get(f, "vm.info");
+		f->spec = tmpl;
+	}
+	g_assert_cmpstr(json_object_get_string_member(info, "state"), ==, "Running");
+	net = json_array_get_object_element(
+	    json_object_get_array_member(json_object_get_object_member(info, "config"), "net"), 0);
+	g_assert_cmpstr(json_object_get_string_member(net, "tap"), ==, tap);
+	g_assert_cmpstr(json_object_get_string_member(net, "id"), ==, "net0");
+	mac = g_strdup(json_object_get_string_member(net, "mac"));
+	g_assert_true(g_str_has_prefix(mac, "52:54:00:"));
+	g_assert_nonnull(device_bdf(info, "net0"));
+	/* what the core's IDENTITY gives the guest: as the qemu backend words it */
+	expected = g_strdup_printf("sbx.ip=%s/24 sbx.gw=10.251.8.1 sbx.dns=10.251.8.1 ", address);
+	g_assert_true(g_str_has_prefix(words, expected));
+	g_assert_nonnull(strstr(words, " sbx.mtu="));
+	g_assert_true(g_str_has_suffix(words, mac));
+	g_assert_nonnull(strstr(words, " sbx.mac="));
+	/* the clone's tap: on the bridge, isolated, guarded */
+	{
+		g_autofree gchar *master_path = g_strdup_printf("/sys/class/net/%s/master", tap);
+		master = g_file_read_link(master_path, NULL);
+	}
+	g_assert_nonnull(master);
+	g_assert_true(g_str_has_suffix(master, bridge));
+	isolated = sysfs_read(tap, "brport/isolated");
+	g_assert_cmpstr(isolated, ==, "1");
+	g_assert_true(nft_table_exists(tap));
+	{
+		SbxVmSpec *tmpl = f->spec;
+		f->spec = clone;
+		agent_hello(f);
+		destroy(f);
+		f->spec = tmpl;
+	}
+	g_assert_null(sysfs_read(tap, "ifindex"));
+	g_assert_true(nft_table_gone(tap));
+	g_assert_null(sbx_hypervisor_backend_get_vm_address(f->backend, clone->id));
+	trace = read_trace(f);
+	/* hot-plugged once the VM runs: after vm.restore's resume, or vm.resume */
+	add_net =
+	    g_strdup_printf("%s\nPUT /api/v1/vm.add-net {\"id\":\"net0\",\"tap\":\"%s\","
+			    "\"mac\":\"%s\",\"num_queues\":2}\nGET /api/v1/vm.info\n",
+			    has_mode ? "\"resume\":true}" : "PUT /api/v1/vm.resume", tap, mac);
+	g_assert_nonnull(strstr(trace, add_net));
+
+	/* a refused hot-plug fails the restore and leaves no tap, no rules */
+	g_setenv("SBX_FAKE_CH_FAIL", "vm.add-net:no PCI slot left", TRUE);
+	g_clear_pointer(&words, g_free);
+	words = restore(f, clone, &error);
+	g_assert_null(words);
+	g_assert_nonnull(error);
+	g_assert_nonnull(strstr(error->message, "no PCI slot left"));
+	g_assert_null(sysfs_read(tap, "ifindex"));
+	g_assert_true(nft_table_gone(tap));
+	{
+		SbxVmSpec *tmpl = f->spec;
+		f->spec = clone;
+		destroy(f);
+		f->spec = tmpl;
+	}
+	g_setenv("SBX_FAKE_CH_FAIL", "", TRUE);
+	/* the killed VMM is reaped before the folders are checked */
+	for (guint i = 0; i < 100; i++) {
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(10000);
+	}
+
+	g_unlink(clone->console_log);
+	g_assert_cmpint(g_rmdir(clone_dir), ==, 0);
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autofree gchar *path = snapshot_file(f, names[i]);
+		g_unlink(path);
+	}
+	{
+		g_autofree gchar *snap = g_build_filename(f->dir, "snap", NULL);
+		g_assert_cmpint(g_rmdir(snap), ==, 0);
+	}
+	g_unlink(base);
+	g_assert_true(run_quiet(del));
+}
+
 /* a daemon that died left its VMM running: the next one stops it (it cannot
  * take it back: the event pipe is gone) and removes its files */
 static void
@@ -1112,6 +1534,12 @@ main(int argc, char **argv)
 	g_test_add("/ch-plugin/reap-leftover", Fixture, NULL, setup, test_reap_leftover, teardown);
 	g_test_add("/ch-plugin/rbd-volume", Fixture, NULL, setup, test_rbd_volume, teardown);
 	g_test_add("/ch-plugin/network", Fixture, NULL, setup, test_network, teardown);
+	g_test_add("/ch-plugin/network-restore/v53", Fixture, "53.0.0", setup, test_network_restore,
+		   teardown);
+	g_test_add("/ch-plugin/network-restore/v50", Fixture, "50.0.0", setup, test_network_restore,
+		   teardown);
+	g_test_add("/ch-plugin/file-volume-user", Fixture, NULL, setup, test_file_volume_user,
+		   teardown);
 	g_test_add("/ch-plugin/bad-binary", Fixture, NULL, setup, test_bad_binary, teardown);
 	return g_test_run();
 }
