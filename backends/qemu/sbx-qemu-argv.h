@@ -45,7 +45,7 @@ typedef struct {
 	 * long ago, QEMU would only keep copies of them */
 	const gchar *kernel;
 	gboolean no_initrd;
-	gboolean may_spawn;   /* the seccomp filter lets QEMU run helpers (exec: migration) */
+	gboolean may_spawn; /* the seccomp filter lets QEMU run helpers (exec: migration) */
 	const SbxQemuVolume *volumes; /* spec->disks, in order (cold boots only) */
 	guint n_volumes;
 } SbxQemuArgs;
