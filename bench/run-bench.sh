@@ -1,7 +1,7 @@
 #!/bin/bash
 # runs sandboxd-bench against a private sandboxd from a build dir (no installation needed):
 #   bench/run-bench.sh [BUILDDIR] [--with-ceph] [--backend libvirt|qemu] [--daemon-debug]
-#                      [--pool-size N] [sandboxd-bench options]
+#                      [--conf FILE] [--pool-size N] [sandboxd-bench options]
 # needs root, the system libvirtd and the image (meson compile -C BUILDDIR image).
 # images in the config: `bench` (the minimal image, the default) and, when built
 # (meson compile -C BUILDDIR image-debian), `debian`; the qcow2 and rbd volume plugins
@@ -23,6 +23,7 @@ backend=libvirt
 # [daemon] PoolSize (qemu): unset keeps the daemon's default; 0 measures without a pool
 pool_size=""
 daemon_args=()
+extra_conf=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--with-ceph) with_ceph=1 ;;
@@ -30,6 +31,12 @@ while [ $# -gt 0 ]; do
 	--daemon-debug) daemon_args=(--verbose) ;;
 	--backend)
 		backend=${2:-}
+		shift
+		;;
+	# a config drop-in of your own, e.g. [qemu] TbSizeMiB=32 (repeatable)
+	--conf)
+		[ -f "${2:-}" ] || sbx_die "--conf: no file '${2:-}'"
+		extra_conf+=("$(realpath "$2")")
 		shift
 		;;
 	--pool-size)
@@ -118,6 +125,10 @@ CONF
 else
 	echo "run-bench: no debian image in $DEBIANDIR (meson compile -C $BUILDDIR image-debian)" >&2
 fi
+
+for i in "${!extra_conf[@]}"; do
+	cp "${extra_conf[$i]}" "$TMP/config/sandboxd.conf.d/90-extra-$i.conf"
+done
 
 if [ "$with_ceph" = 1 ]; then
 	ceph_dir=$TMP/ceph

@@ -370,6 +370,7 @@ bare_restore(const gchar *snapshot_dir, SbxQemuSnapshotArgs *sargs, gint memfd, 
 	args.binary = sargs->binary;
 	args.accel = sargs->accel;
 	args.machine = sargs->machine;
+	args.tb_size_mib = sargs->tb_size_mib;
 	args.spec = &spec;
 	args.cmdline = sargs->cmdline;
 	args.disk = overlay;

@@ -177,6 +177,34 @@ print_ratio(const gchar *what, GArray *figure, GArray *base)
 	g_print("    ratio %-45s %.2f\n", what, median(figure) / median(base));
 }
 
+/* the target for host memory per idle sandbox beyond its guest pages */
+#define MEM_TARGET_MIB 30.0
+
+static void
+print_mem(const gchar *how, SbxBenchMem *m)
+{
+	if (m->count == 0)
+		return;
+	g_print("(j) idle sandboxes %s: %u of %u MiB, host memory per sandbox\n", how, m->count,
+		m->memory_mib);
+	print_row("    QEMU beyond guest RAM, private pages", m->other_private, "MiB");
+	print_row("    QEMU beyond guest RAM, Pss", m->other_pss, "MiB");
+	print_row("    of it: TCG code buffer (anonymous rwx)", m->tb_rss, "MiB");
+	g_print("    largest private items (MiB): %s\n", m->largest != NULL ? m->largest : "?");
+	g_print("    %-48s %17.2f  MiB (RSS %.1f -> %.1f MiB)\n", "sandboxd's growth / N",
+		m->daemon_mib, m->daemon_rss_mib[0], m->daemon_rss_mib[1]);
+	g_print("    %-48s %17.2f  MiB\n", "its other children's (helpers) growth / N",
+		m->helpers_mib);
+	print_row("    total beyond guest pages (private+daemon+helpers)", m->total, "MiB");
+	g_array_sort(m->total, cmp_double);
+	g_print("    target %.0f MiB; ratio total / target %.2f\n", MEM_TARGET_MIB,
+		median(m->total) / MEM_TARGET_MIB);
+	print_row("    guest pages touched (RAM mapping Rss)", m->ram_rss, "MiB");
+	print_row("    of them private copies (anonymous)", m->ram_private, "MiB");
+	print_row("    of them shared file pages (snapshot)", m->ram_shared, "MiB");
+	print_row("    guest RAM Pss (shared pages split)", m->ram_pss, "MiB");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -202,6 +230,8 @@ main(int argc, char **argv)
 	g_autoptr(GArray) spawn_floor = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	g_autoptr(GArray) pipe_floor = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	g_autoptr(GArray) burst_ms = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	g_autoptr(GArray) kill_virsh = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	g_autoptr(GArray) kill_sigkill = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	guint burst_failed = 0;
 	guint burst_pooled = 0;
 	/* per image: (a) runs whose VM came from the pool; the pool pairs (a'):
@@ -235,6 +265,13 @@ main(int argc, char **argv)
 	g_autoptr(GPtrArray) snapshot_keys = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) floors =
 	    g_ptr_array_new_with_free_func((GDestroyNotify)sbx_bench_floor_free);
+	gint idle_count = 4;
+	gint idle_cold_memory = 1000;
+	/* (j): restored and cold, of the default shape, then cold of another shape */
+	g_autoptr(SbxBenchMem) mem_restored = sbx_bench_mem_new();
+	g_autoptr(SbxBenchMem) mem_cold = sbx_bench_mem_new();
+	g_autoptr(SbxBenchMem) mem_shape_restored = sbx_bench_mem_new();
+	g_autoptr(SbxBenchMem) mem_shape_cold = sbx_bench_mem_new();
 	gboolean session = FALSE;
 	gint runs = 10;
 	gint stream_mib = 64;
@@ -275,6 +312,12 @@ main(int argc, char **argv)
 	     "the daemon's SnapshotDir (qemu backend, needs root): the floor rows restore the "
 	     "same snapshots with a bare QEMU",
 	     "DIR"},
+	    {"idle", 0, 0, G_OPTION_ARG_INT, &idle_count,
+	     "host memory of this many idle sandboxes (default 4, 0: none; needs root)", "N"},
+	    {"idle-cold-memory", 0, 0, G_OPTION_ARG_INT, &idle_cold_memory,
+	     "then as many of this memory (MiB), a shape with no snapshot yet, so a backend "
+	     "that restores boots them cold (default 1000; 0: none)",
+	     "MIB"},
 	    {"disk-seconds", 0, 0, G_OPTION_ARG_INT, &disk_seconds,
 	     "seconds of random 4 KiB writes, then of reads, per disk run (default 5)", "S"},
 	    {NULL},
@@ -411,6 +454,12 @@ main(int argc, char **argv)
 		g_printerr(".");
 	}
 
+	/* the floors of Kill on libvirt (nothing on other backends) */
+	if (!sbx_bench_kill_floors(conn, (guint)MIN(runs, 3), kill_virsh, kill_sigkill, &error)) {
+		g_printerr("kill floors: %s\n", error->message);
+		return 1;
+	}
+
 	/* (a') with a pool ([daemon] PoolSize): a create at an idle daemon, whose VM
 	 * comes from the pool, then one right after it, restored as without a pool */
 	for (gint i = 0; i < runs * (gint)images->len; i++) {
@@ -529,6 +578,24 @@ main(int argc, char **argv)
 	}
 	g_printerr(".");
 
+	/* (j) host memory of idle sandboxes: the default shape (restored when the
+	 * backend has a snapshot), then one without a snapshot (cold) */
+	if (idle_count > 0) {
+		if (!sbx_bench_mem_run(conn, NULL, 0, (guint)idle_count, mem_restored, mem_cold,
+				       &error)) {
+			g_printerr("idle memory: %s\n", error->message);
+			return 1;
+		}
+		g_printerr(".");
+		if (idle_cold_memory > 0 && mem_restored->count > 0 &&
+		    !sbx_bench_mem_run(conn, NULL, (guint)idle_cold_memory, (guint)idle_count,
+				       mem_shape_restored, mem_shape_cold, &error)) {
+			g_printerr("idle memory: %s\n", error->message);
+			return 1;
+		}
+		g_printerr(".");
+	}
+
 	/* (d) and (e): file throughput through WriteFile/ReadFile, in a sandbox with room */
 	for (gint i = 0; file_mib > 0 && i < file_runs; i++) {
 		gdouble w = 0, r = 0;
@@ -638,6 +705,14 @@ main(int argc, char **argv)
 		print_row("    CreateSandbox call alone", g_ptr_array_index(create_call, k), "ms");
 		print_row("    Kill call", g_ptr_array_index(kill_call, k), "ms");
 	}
+	if (kill_virsh->len > 0) {
+		print_row("    floor of Kill: QEMU exits after SIGKILL", kill_sigkill, "ms");
+		print_row("    libvirt's own destroy (virsh destroy)", kill_virsh, "ms");
+		print_ratio("Kill [first image] / QEMU exit after SIGKILL",
+			    g_ptr_array_index(kill_call, 0), kill_sigkill);
+		print_ratio("Kill [first image] / virsh destroy", g_ptr_array_index(kill_call, 0),
+			    kill_virsh);
+	}
 	print_row("(b) Exec round trip of `true`", exec_true, "ms");
 	print_row("    floor: guest fork+exec+exit of true", spawn_floor, "ms");
 	print_ratio("(b) / guest fork+exec+exit", exec_true, spawn_floor);
@@ -662,6 +737,10 @@ main(int argc, char **argv)
 			print_ratio("(c) / raw channel", throughput, f->channel_mibs);
 		}
 	}
+	print_mem("restored from a snapshot", mem_restored);
+	print_mem("booted cold", mem_cold);
+	print_mem("booted cold, a shape with no snapshot", mem_shape_cold);
+	print_mem("restored, a shape snapshotted meanwhile", mem_shape_restored);
 	print_row("(f) 100 x Spawn+Wait of `true` in a row", spawn_seq, "ms");
 	if (file_write->len > 0) {
 		g_autofree gchar *wl =

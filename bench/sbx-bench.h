@@ -82,6 +82,45 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxBenchFloor, sbx_bench_floor_free)
 gboolean sbx_bench_floor_run(const gchar *snapshot_dir, guint runs, guint stream_mib,
 			     SbxBenchFloor *f, GError **error);
 
+/* sbx-bench-mem.c: host memory of idle sandboxes, per sandbox (MiB), for the
+ * ones restored from a snapshot and the ones booted cold */
+typedef struct {
+	guint count;		   /* sandboxes measured */
+	guint memory_mib;	   /* their guest memory */
+	GArray *other_private;	   /* QEMU beyond the guest RAM mapping: private pages */
+	GArray *other_pss;	   /* the same, Pss (shared libraries split) */
+	GArray *tb_rss;		   /* of it: anonymous executable mappings (TCG's code buffer) */
+	GArray *ram_rss;	   /* guest pages touched */
+	GArray *ram_private;	   /* of them: private copies (anonymous) */
+	GArray *ram_shared;	   /* of them: file pages (the snapshot's page cache) */
+	GArray *ram_pss;	   /* the guest RAM's Pss */
+	GArray *total;		   /* other_private + daemon + helpers */
+	gdouble daemon_mib;	   /* sandboxd's RSS growth over the N, per sandbox */
+	gdouble daemon_rss_mib[2]; /* its RSS before and after */
+	gdouble helpers_mib;	   /* sandboxd's other children's, per sandbox */
+	gchar *largest;		   /* the largest private items beyond RAM of the first, MiB */
+} SbxBenchMem;
+
+/* the QEMU whose -name is @id (qemu backend: "ID,...", libvirt: "guest=ID,...",
+ * then *@libvirt is TRUE), or -1 */
+gint sbx_bench_find_qemu(const gchar *id, gboolean *libvirt);
+/* a Sandbox1 property, or NULL */
+GVariant *sbx_bench_sandbox_prop(GDBusConnection *conn, const gchar *path, const gchar *name);
+SbxBenchMem *sbx_bench_mem_new(void);
+void sbx_bench_mem_free(SbxBenchMem *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxBenchMem, sbx_bench_mem_free)
+/* @count sandboxes of @image (NULL: default) with @memory_mib (0: default), one
+ * after the other, a `true` in each, then idle; needs root */
+gboolean sbx_bench_mem_run(GDBusConnection *conn, const gchar *image, guint memory_mib, guint count,
+			   SbxBenchMem *restored, SbxBenchMem *cold, GError **error);
+
+/* sbx-bench-kill.c: the floors of Kill on libvirt, each on a sandbox of its own
+ * (the daemon sees it crash, then Kill dismisses it): libvirt's own destroy
+ * (`virsh destroy`) and QEMU's exit after SIGKILL (ms); nothing when the
+ * backend is not libvirt */
+gboolean sbx_bench_kill_floors(GDBusConnection *conn, guint runs, GArray *virsh_ms,
+			       GArray *sigkill_ms, GError **error);
+
 /* sbx-bench-disk-run.c: the volume and disk rows */
 typedef struct {
 	/* in */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -9,6 +10,7 @@
 
 #include "sbx-libvirt-backend.h"
 #include "sbx-libvirt-domain-type.h"
+#include "sbx-libvirt-kill.h"
 #include "sbx-libvirt-net.h"
 #include "sbx-libvirt-network.h"
 #include "sbx-libvirt-overlay.h"
@@ -30,6 +32,8 @@ typedef struct {
 	gchar *disk;	   /* our overlay, removed on destroy; or NULL */
 	guint32 ip;	   /* its address on the network, or 0 */
 	gboolean watching; /* report it when it stops on its own */
+	/* started here without volumes: nothing of it outlives it, no flush to wait for */
+	gboolean no_volumes;
 } SbxLibvirtVm;
 
 struct _SbxLibvirtBackend {
@@ -40,6 +44,7 @@ struct _SbxLibvirtBackend {
 	gchar *machine;
 	gchar *emulator;
 	gchar *cpu_model;
+	guint tb_cache_mib;
 	SbxLibvirtDomainType configured_type;
 	gchar *network; /* libvirt network name, or NULL for none */
 	gchar *network_bridge;
@@ -59,9 +64,10 @@ struct _SbxLibvirtBackend {
 	SbxLibvirtDomainType resolved_type;
 	SbxLibvirtProbe probe;
 
-	/* guards vms; separate so the event callback never waits for a connect */
+	/* guards vms and dying; separate so the event callback never waits for a connect */
 	GMutex vms_lock;
-	GHashTable *vms; /* id -> SbxLibvirtVm */
+	GHashTable *vms;   /* id -> SbxLibvirtVm */
+	GHashTable *dying; /* ids whose QEMU exited, until libvirtd has dropped the domain */
 };
 
 G_DEFINE_FINAL_TYPE(SbxLibvirtBackend, sbx_libvirt_backend, SBX_TYPE_HYPERVISOR_BACKEND)
@@ -74,6 +80,7 @@ static const SbxConfigKey libvirt_config_keys[] = {
     {"Emulator", SBX_CONFIG_PATH},
     {"Machine", SBX_CONFIG_STRING},
     {"CpuModel", SBX_CONFIG_STRING},
+    {"TbCacheMiB", SBX_CONFIG_UINT, 0, 4096},
     {"Network", SBX_CONFIG_STRING},
     {"NetworkAddress", SBX_CONFIG_STRING},
     {"NetworkBridge", SBX_CONFIG_STRING},
@@ -82,6 +89,8 @@ static const SbxConfigKey libvirt_config_keys[] = {
 
 #define DEFAULT_URI "qemu:///system"
 #define DEFAULT_MACHINE "pc"
+/* TCG's translation buffer per domain (docs/instant-start.md, "Host memory") */
+#define DEFAULT_TB_CACHE_MIB 64
 
 static void
 sbx_libvirt_vm_free(SbxLibvirtVm *vm)
@@ -456,10 +465,125 @@ overlay_from_metadata(const gchar *meta)
 	return g_build_filename(run_dir, OVERLAY_NAME, NULL);
 }
 
-/* destroys the domain (if any) and removes its files; blocks */
+/* virDomainDestroy: SIGTERM, libvirtd polls until QEMU exits, SIGKILL after
+ * 10 s, then its own teardown (1.4-2.5 s under TCG); blocks */
+static gboolean
+destroy_domain_now(virDomainPtr dom, const gchar *id, GError **error)
+{
+	if (virDomainDestroyFlags(dom, 0) < 0) {
+		gint code = last_virt_error_code();
+		/* gone or stopped meanwhile: that's what we wanted */
+		if (code != VIR_ERR_NO_DOMAIN && code != VIR_ERR_OPERATION_INVALID) {
+			set_virt_error(error, id, "cannot destroy domain");
+			return FALSE;
+		}
+		virResetLastError();
+	}
+	return TRUE;
+}
+
+/* as virDomainDestroy does, without its polling: SIGTERM, SIGKILL after
+ * 10 s; TRUE once this host's QEMU of @id has exited. FALSE when we cannot
+ * reach it (remote URI, no pid file): the caller destroys through libvirt.
+ * Not @graceful (no volumes: the root overlay goes with it): SIGKILL at once,
+ * which on a loaded host ends it sooner than QEMU's own SIGTERM handling. */
+#define STOP_TERM_MS 10000
+#define STOP_KILL_MS 5000
+
+static gboolean
+stop_qemu(SbxLibvirtBackend *self, const gchar *id, gboolean graceful)
+{
+	gint pidfd = sbx_libvirt_kill_open_qemu(self->uri, NULL, id);
+	gint64 start = g_get_monotonic_time();
+	gboolean stopped;
+
+	if (pidfd < 0) {
+		g_debug("vm %s: its QEMU is not reachable from here: destroying through libvirt",
+			id);
+		return FALSE;
+	}
+	stopped = sbx_libvirt_kill_qemu(pidfd, graceful ? STOP_TERM_MS : 0, STOP_KILL_MS);
+	close(pidfd);
+	if (!stopped)
+		g_warning("vm %s: QEMU did not exit after SIGKILL; destroying through libvirt", id);
+	else
+		g_debug("vm %s: QEMU exited %.1f ms after %s", id,
+			(g_get_monotonic_time() - start) / 1000.0,
+			graceful ? "SIGTERM" : "SIGKILL");
+	return stopped;
+}
+
+/* a dying domain is not listed: it is gone for the core once destroy_vm returned */
+static void
+set_dying(SbxLibvirtBackend *self, const gchar *id, gboolean dying)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->vms_lock);
+	if (dying)
+		g_hash_table_add(self->dying, g_strdup(id));
+	else
+		g_hash_table_remove(self->dying, id);
+}
+
+static gboolean
+is_dying(SbxLibvirtBackend *self, const gchar *id)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->vms_lock);
+	return g_hash_table_contains(self->dying, id);
+}
+
+static void
+reap_domain_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+	SbxLibvirtBackend *self = SBX_LIBVIRT_BACKEND(source);
+	const gchar *id = task_data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(virConnect) conn = get_conn(self, &error);
+	g_autoptr(virDomain) dom = NULL;
+
+	if (conn != NULL)
+		dom = virDomainLookupByName(conn, id);
+	virResetLastError();
+	/* libvirtd saw QEMU exit and removed the transient domain: the usual case */
+	if (dom == NULL || virDomainIsActive(dom) != 1) {
+		virResetLastError();
+		set_dying(self, id, FALSE);
+		g_task_return_boolean(task, TRUE);
+		return;
+	}
+	if (!destroy_domain_now(dom, id, &error))
+		g_warning("%s", error->message);
+	set_dying(self, id, FALSE);
+	g_task_return_boolean(task, TRUE);
+}
+
+/* QEMU has exited: libvirtd tears the domain down when it sees the monitor
+ * close; this makes sure, without the caller waiting. A daemon that dies
+ * meanwhile leaves nothing half done: the process is gone, libvirtd does the rest. */
+static void
+reap_domain_in_background(SbxLibvirtBackend *self, const gchar *id)
+{
+	g_autoptr(GTask) task = g_task_new(self, NULL, NULL, NULL);
+
+	set_dying(self, id, TRUE);
+	g_task_set_task_data(task, g_strdup(id), g_free);
+	g_task_run_in_thread(task, reap_domain_thread);
+}
+
+/* whether we started @id without volumes (unknown after a restart: FALSE) */
+static gboolean
+vm_has_no_volumes(SbxLibvirtBackend *self, const gchar *id)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->vms_lock);
+	SbxLibvirtVm *vm = g_hash_table_lookup(self->vms, id);
+	return vm != NULL && vm->no_volumes;
+}
+
+/* destroys the domain (if any) and removes its files; blocks until its QEMU
+ * has exited, not until libvirtd has forgotten the domain */
 static gboolean
 destroy_domain(SbxLibvirtBackend *self, virConnectPtr conn, const gchar *id, GError **error)
 {
+	gboolean graceful = !vm_has_no_volumes(self, id);
 	g_autofree gchar *disk = NULL;
 	g_autofree gchar *console_log = forget_vm_full(self, id, &disk);
 	g_autoptr(virDomain) dom = virDomainLookupByName(conn, id);
@@ -484,15 +608,12 @@ destroy_domain(SbxLibvirtBackend *self, virConnectPtr conn, const gchar *id, GEr
 			console_log = sbx_libvirt_util_metadata_get_console_log(meta);
 		if (disk == NULL)
 			disk = overlay_from_metadata(meta);
-		if (virDomainDestroyFlags(dom, 0) < 0) {
-			gint code = last_virt_error_code();
-			/* gone or stopped meanwhile: that's what we wanted */
-			if (code != VIR_ERR_NO_DOMAIN && code != VIR_ERR_OPERATION_INVALID) {
-				set_virt_error(error, id, "cannot destroy domain");
-				return FALSE;
-			}
-			virResetLastError();
-		}
+		/* QEMU gone (its disks closed): libvirtd finishes on its own, and the
+		 * destroy that makes sure of it goes on behind the caller's back */
+		if (stop_qemu(self, id, graceful))
+			reap_domain_in_background(self, id);
+		else if (!destroy_domain_now(dom, id, error))
+			return FALSE;
 	}
 	/* the rbd keys go with the vm (a no-op for vms without rbd disks) */
 	sbx_libvirt_secret_undefine_all(conn, id);
@@ -673,6 +794,12 @@ start_vm_blocking(SbxLibvirtBackend *self, const SbxVmSpec *spec, GCancellable *
 		return FALSE;
 	}
 
+	if (spec->disks == NULL || spec->disks->len == 0) {
+		g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->vms_lock);
+		SbxLibvirtVm *vm = g_hash_table_lookup(self->vms, spec->id);
+		if (vm != NULL)
+			vm->no_volumes = TRUE;
+	}
 	if (spec->root_disk != NULL) {
 		disk = create_overlay(spec, cancellable, error);
 		if (disk == NULL) {
@@ -719,6 +846,7 @@ start_vm_blocking(SbxLibvirtBackend *self, const SbxVmSpec *spec, GCancellable *
 	opts.machine = self->machine;
 	opts.emulator = self->emulator;
 	opts.cpu_model = self->cpu_model;
+	opts.tb_cache_mib = self->tb_cache_mib;
 	opts.disk_path = disk;
 	opts.disk_format = "qcow2";
 	opts.disk_backing = disk != NULL ? spec->root_disk : NULL;
@@ -852,7 +980,7 @@ list_vms_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *
 		const gchar *name = virDomainGetName(doms[i]);
 
 		virResetLastError();
-		if (meta != NULL && name != NULL) {
+		if (meta != NULL && name != NULL && !is_dying(self, name)) {
 			g_autofree gchar *log = sbx_libvirt_util_metadata_get_console_log(meta);
 			g_ptr_array_add(ids, g_strdup(name));
 			/* adopted: report when it stops, clean up its log on destroy */
@@ -958,6 +1086,9 @@ sbx_libvirt_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, c
 	self->emulator = get_string_or(config, group, "Emulator", NULL);
 	g_free(self->cpu_model);
 	self->cpu_model = get_string_or(config, group, "CpuModel", NULL);
+	self->tb_cache_mib = g_key_file_has_key(config, group, "TbCacheMiB", NULL)
+				 ? (guint)g_key_file_get_uint64(config, group, "TbCacheMiB", NULL)
+				 : DEFAULT_TB_CACHE_MIB;
 	self->configured_type = sbx_libvirt_domain_type_from_string(type);
 	g_free(self->network);
 	self->network = get_string_or(config, group, "Network", SBX_LIBVIRT_NETWORK_DEFAULT);
@@ -1057,6 +1188,7 @@ sbx_libvirt_backend_finalize(GObject *object)
 	g_free(self->network);
 	g_free(self->network_bridge);
 	g_hash_table_unref(self->vms);
+	g_hash_table_unref(self->dying);
 	if (self->main_ctx != NULL)
 		g_main_context_unref(self->main_ctx);
 	g_free(self->uri);
@@ -1098,6 +1230,7 @@ sbx_libvirt_backend_init(SbxLibvirtBackend *self)
 	self->machine = g_strdup(DEFAULT_MACHINE);
 	self->vms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					  (GDestroyNotify)sbx_libvirt_vm_free);
+	self->dying = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 }
 
 SBX_PLUGIN_DEFINE(SBX_PLUGIN_KIND_HYPERVISOR, "libvirt", sbx_libvirt_backend_get_type)

@@ -220,7 +220,13 @@ sbx_libvirt_xml_domain_new(const SbxVmSpec *spec, const SbxLibvirtXmlOptions *op
 		append_escaped(xml, "    <cmdline>%s</cmdline>\n", spec->cmdline);
 	}
 	g_string_append(xml, "  </os>\n");
-	g_string_append(xml, "  <features>\n    <acpi/>\n  </features>\n");
+	g_string_append(xml, "  <features>\n    <acpi/>\n");
+	/* bounded: QEMU touches its buffer page by page up to min(1 GiB, RAM / 8) */
+	if (g_strcmp0(opts->domain_type, "qemu") == 0 && opts->tb_cache_mib > 0)
+		append_escaped(xml,
+			       "    <tcg>\n      <tb-cache unit='MiB'>%u</tb-cache>\n    </tcg>\n",
+			       opts->tb_cache_mib);
+	g_string_append(xml, "  </features>\n");
 	if (opts->cpu_model != NULL) {
 		append_escaped(xml,
 			       "  <cpu mode='custom' match='exact' check='none'>\n"

@@ -33,6 +33,8 @@ typedef struct {
 	/* per spec->disks entry: the libvirt secret uuid holding an rbd disk's
 	 * cephx key (NULL or "" for file disks); NULL when there are none */
 	const gchar *const *disk_secrets;
+	/* TCG's translation buffer (domain type "qemu"), MiB; 0: QEMU's default */
+	guint tb_cache_mib;
 } SbxLibvirtXmlOptions;
 
 /* the guest NIC's host-side tap device, "sbt" + 12 hex digits of sha256(@id):

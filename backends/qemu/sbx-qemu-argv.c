@@ -93,7 +93,14 @@ sbx_qemu_argv_new(const SbxQemuArgs *a)
 	addf(argv, "on,obsolete=deny,elevateprivileges=deny,spawn=%s,resourcecontrol=deny",
 	     a->may_spawn ? "allow" : "deny");
 	add(argv, "-machine");
-	addf(argv, "%s,accel=%s", a->machine, a->accel);
+	add(argv, a->machine);
+	add(argv, "-accel");
+	/* the translation buffer is touched as code is translated, up to its size:
+	 * bounded, an idle TCG guest's QEMU stays small */
+	if (g_strcmp0(a->accel, "tcg") == 0 && a->tb_size_mib > 0)
+		addf(argv, "tcg,tb-size=%u", a->tb_size_mib);
+	else
+		add(argv, a->accel);
 	if (g_strcmp0(a->accel, "kvm") == 0) {
 		add(argv, "-cpu");
 		add(argv, "host");
@@ -111,8 +118,8 @@ sbx_qemu_argv_new(const SbxQemuArgs *a)
 		add(argv, "node,memdev=ram0");
 	}
 	add(argv, "-kernel");
-	add(argv, spec->kernel);
-	if (spec->initrd != NULL) {
+	add(argv, a->kernel != NULL ? a->kernel : spec->kernel);
+	if (spec->initrd != NULL && !a->no_initrd) {
 		add(argv, "-initrd");
 		add(argv, spec->initrd);
 	}

@@ -28,6 +28,7 @@ typedef struct {
 	const gchar *binary;
 	const gchar *accel;   /* "tcg" or "kvm" */
 	const gchar *machine; /* "pc" */
+	guint tb_size_mib;    /* TCG's translation buffer; 0: QEMU's default (1 GiB here) */
 	const SbxVmSpec *spec;
 	const gchar *cmdline;  /* the full kernel command line */
 	gint agent_fd;	       /* listening unix socket of the agent port */
@@ -40,7 +41,11 @@ typedef struct {
 	const gchar *mac;
 	const gchar *vmgenid; /* the VM generation id's GUID, or "auto" (NULL: "auto") */
 	gboolean incoming;    /* wait for a migration stream (-incoming defer) */
-	gboolean may_spawn;   /* the seccomp filter lets QEMU run helpers (exec: migration) */
+	/* a restore's -kernel (NULL: spec->kernel) and no -initrd: the guest booted
+	 * long ago, QEMU would only keep copies of them */
+	const gchar *kernel;
+	gboolean no_initrd;
+	gboolean may_spawn; /* the seccomp filter lets QEMU run helpers (exec: migration) */
 	const SbxQemuVolume *volumes; /* spec->disks, in order (cold boots only) */
 	guint n_volumes;
 } SbxQemuArgs;

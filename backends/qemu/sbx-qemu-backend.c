@@ -78,6 +78,7 @@ struct _SbxQemuBackend {
 	gchar *binary;
 	gchar *accel;
 	gchar *machine;
+	guint tb_size_mib;
 	gchar *bridge;
 	gboolean bridge_exists;
 	gchar *record_dir;
@@ -108,6 +109,7 @@ static const SbxConfigKey qemu_config_keys[] = {
     {"RecordDir", SBX_CONFIG_PATH},
     {"PrivateTmp", SBX_CONFIG_BOOL},
     {"PrivateDev", SBX_CONFIG_BOOL},
+    {"TbSizeMiB", SBX_CONFIG_UINT, 0, 4096},
     {NULL},
 };
 
@@ -115,6 +117,10 @@ static const SbxConfigKey qemu_config_keys[] = {
 #define DEFAULT_USER "libvirt-qemu"
 #define DEFAULT_CGROUP_ROOT "/sys/fs/cgroup/sandboxd-qemu"
 #define DEFAULT_RECORD_DIR "/run/sandboxd-qemu"
+/* TCG's translation buffer per VM (MiB); QEMU 7.2's own default is min(1 GiB,
+ * host RAM / 8), touched page by page as code is translated until it is full
+ * (docs/instant-start.md, "Host memory") */
+#define DEFAULT_TB_SIZE_MIB 64
 
 static void
 sbx_qemu_vm_free(SbxQemuVm *vm)
@@ -770,6 +776,7 @@ spawn_qemu(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, Launche
 	g_autofree gchar *mem_path = NULL;
 	g_autofree gchar *mac = NULL;
 	g_autofree gchar *vmgenid = NULL;
+	g_autofree gchar *kernel = NULL;
 	g_autofree gchar *cmdline = g_strdup(spec->cmdline != NULL ? spec->cmdline : "");
 	g_auto(GStrv) argv = NULL;
 	SbxQemuArgs args = {0};
@@ -852,6 +859,7 @@ spawn_qemu(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, Launche
 	args.binary = self->binary;
 	args.accel = self->accel;
 	args.machine = self->machine;
+	args.tb_size_mib = self->tb_size_mib;
 	args.spec = spec;
 	args.cmdline = cmdline;
 	args.disk = disk;
@@ -862,6 +870,12 @@ spawn_qemu(SbxQemuBackend *self, const SbxVmSpec *spec, LaunchMode mode, Launche
 	args.incoming = mode == LAUNCH_RESTORE;
 	/* every clone a generation of its own */
 	if (mode == LAUNCH_RESTORE) {
+		kernel =
+		    sbx_qemu_snapshot_kernel_for_restore(spec->snapshot_dir, spec->kernel, error);
+		if (kernel == NULL)
+			return FALSE;
+		args.kernel = kernel;
+		args.no_initrd = TRUE;
 		vmgenid = g_uuid_string_random();
 		args.vmgenid = vmgenid;
 		g_debug("vm %s: generation id %s", spec->id, vmgenid);
@@ -1457,6 +1471,9 @@ sbx_qemu_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, cons
 	self->record_dir = get_string_or(config, group, "RecordDir", DEFAULT_RECORD_DIR);
 	g_free(self->accel);
 	self->accel = g_strdup(g_strcmp0(accel, "auto") == 0 ? pick_accel() : accel);
+	self->tb_size_mib = g_key_file_has_key(config, group, "TbSizeMiB", NULL)
+				? (guint)g_key_file_get_uint64(config, group, "TbSizeMiB", NULL)
+				: DEFAULT_TB_SIZE_MIB;
 	if (strlen(self->bridge) > 15 || !sbx_libvirt_net_name_is_valid(self->bridge)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "[%s] NetworkBridge: '%s' is not a valid interface name", group,

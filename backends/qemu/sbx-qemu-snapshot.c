@@ -63,6 +63,68 @@ sbx_qemu_snapshot_memfd_new(const gchar *snapshot_dir, guint64 size, GError **er
 	return fd;
 }
 
+/* the bzImage boot protocol: "HdrS" at 0x202, setup sectors at 0x1f1 */
+#define BZIMAGE_MAGIC_OFF 0x202
+#define BZIMAGE_SETUP_SECTS_OFF 0x1f1
+#define BZIMAGE_HEADER_LEN 0x400
+/* a page of the kernel after the setup: QEMU reads something there */
+#define STUB_KERNEL_TAIL 4096
+
+gchar *
+sbx_qemu_snapshot_kernel_for_restore(const gchar *snapshot_dir, const gchar *kernel, GError **error)
+{
+	g_autofree gchar *stub =
+	    g_build_filename(snapshot_dir, SBX_QEMU_SNAPSHOT_KERNEL_STUB, NULL);
+	g_autofree gchar *tmp = NULL;
+	g_autofree guint8 *buf = NULL;
+	guint8 header[BZIMAGE_HEADER_LEN];
+	gsize setup_len, len;
+	gssize n;
+	gint fd;
+
+	if (g_file_test(stub, G_FILE_TEST_IS_REGULAR))
+		return g_steal_pointer(&stub);
+	fd = g_open(kernel, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0) {
+		int errsv = errno;
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "%s: %s", kernel,
+			    g_strerror(errsv));
+		return NULL;
+	}
+	n = pread(fd, header, sizeof(header), 0);
+	if (n != (gssize)sizeof(header) || memcmp(header + BZIMAGE_MAGIC_OFF, "HdrS", 4) != 0) {
+		close(fd);
+		return g_strdup(kernel);
+	}
+	/* 0 means 4, plus the boot sector */
+	setup_len =
+	    ((header[BZIMAGE_SETUP_SECTS_OFF] != 0 ? header[BZIMAGE_SETUP_SECTS_OFF] : 4) + 1) *
+	    512;
+	len = setup_len + STUB_KERNEL_TAIL;
+	buf = g_malloc(len);
+	n = pread(fd, buf, len, 0);
+	close(fd);
+	if (n != (gssize)len) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: short bzImage",
+			    kernel);
+		return NULL;
+	}
+	/* made aside and renamed: restores running at once never see half of it;
+	 * root's and read-only like the rest of the snapshot */
+	tmp = g_strdup_printf("%s.%p.tmp", stub, (void *)g_thread_self());
+	if (!g_file_set_contents_full(tmp, (const gchar *)buf, (gssize)len,
+				      G_FILE_SET_CONTENTS_NONE, 0444, error))
+		return NULL;
+	if (g_rename(tmp, stub) != 0) {
+		int errsv = errno;
+		g_unlink(tmp);
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errsv), "%s: %s", stub,
+			    g_strerror(errsv));
+		return NULL;
+	}
+	return g_steal_pointer(&stub);
+}
+
 /* a finished snapshot is root's and read-only: clones only read it */
 gboolean
 sbx_qemu_snapshot_seal(const gchar *snapshot_dir, GError **error)
@@ -96,6 +158,7 @@ sbx_qemu_snapshot_save_args(const gchar *snapshot_dir, const SbxQemuArgs *args, 
 	g_key_file_set_string(kf, SPEC_GROUP, "Binary", args->binary);
 	g_key_file_set_string(kf, SPEC_GROUP, "Accel", args->accel);
 	g_key_file_set_string(kf, SPEC_GROUP, "Machine", args->machine);
+	g_key_file_set_uint64(kf, SPEC_GROUP, "TbSizeMiB", args->tb_size_mib);
 	g_key_file_set_uint64(kf, SPEC_GROUP, "MemoryMiB", spec->memory_mib);
 	g_key_file_set_uint64(kf, SPEC_GROUP, "VCPUs", spec->vcpus);
 	g_key_file_set_string(kf, SPEC_GROUP, "Kernel", spec->kernel);
@@ -143,6 +206,8 @@ sbx_qemu_snapshot_load_args(const gchar *snapshot_dir, GError **error)
 	args->cmdline = g_key_file_get_string(kf, SPEC_GROUP, "Cmdline", error);
 	if (args->cmdline == NULL)
 		return NULL;
+	/* absent (older snapshots): QEMU's default */
+	args->tb_size_mib = (guint)g_key_file_get_uint64(kf, SPEC_GROUP, "TbSizeMiB", NULL);
 	spec = args->spec = sbx_vm_spec_new();
 	spec->memory_mib = (guint)g_key_file_get_uint64(kf, SPEC_GROUP, "MemoryMiB", NULL);
 	spec->vcpus = (guint)g_key_file_get_uint64(kf, SPEC_GROUP, "VCPUs", NULL);

@@ -16,8 +16,18 @@ G_BEGIN_DECLS
  * without the daemon (bench floors) */
 #define SBX_QEMU_SNAPSHOT_SPEC "vm.ini"
 
+/* a bzImage's boot header and setup without the kernel itself, for restores */
+#define SBX_QEMU_SNAPSHOT_KERNEL_STUB "kernel-stub"
+
 gint sbx_qemu_snapshot_memfd_new(const gchar *snapshot_dir, guint64 size, GError **error);
 gboolean sbx_qemu_snapshot_seal(const gchar *snapshot_dir, GError **error);
+/* what a restore passes as -kernel: QEMU keeps a bzImage's kernel (and the
+ * initrd) in its fw_cfg for its whole life, ~14 MiB of private memory per
+ * clone for a guest that booted long ago. For a bzImage, a stub with its boot
+ * header and setup (made once in @snapshot_dir, aside and renamed); any other
+ * kernel (an ELF: QEMU maps it, page cache shared by the clones) as it is. */
+gchar *sbx_qemu_snapshot_kernel_for_restore(const gchar *snapshot_dir, const gchar *kernel,
+					    GError **error);
 
 /* the template's QEMU arguments (binary, accelerator, machine, shape, kernel,
  * command line, devices), saved into SBX_QEMU_SNAPSHOT_SPEC */
@@ -29,6 +39,7 @@ gboolean sbx_qemu_snapshot_save_args(const gchar *snapshot_dir, const SbxQemuArg
 typedef struct {
 	gchar *binary;
 	gchar *accel;
+	guint tb_size_mib; /* 0: QEMU's default */
 	gchar *machine;
 	gchar *cmdline;
 	SbxVmSpec *spec;

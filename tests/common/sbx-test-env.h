@@ -118,6 +118,9 @@ gchar *sbx_test_read_log(const gchar *path, const gchar *which);
 
 /* libvirt and host process checks */
 gboolean sbx_test_domain_exists(const gchar *name, GError **error);
+/* waits until libvirt no longer lists @name (it removes a domain on its own
+ * once its QEMU exited); fails the test after @timeout_s */
+void sbx_test_wait_domain_gone(const gchar *name, guint timeout_s);
 /* pids of QEMU processes whose command line mentions @name */
 GArray *sbx_test_find_qemu(const gchar *name);
 /* every path below @dir, sorted, relative to it */

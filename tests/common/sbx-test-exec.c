@@ -427,6 +427,27 @@ sbx_test_domain_exists(const gchar *name, GError **error)
 	return FALSE;
 }
 
+/* libvirtd removes a domain by itself once its QEMU exited (the backend does not
+ * wait for that): waits for it, failing the test after @timeout_s */
+void
+sbx_test_wait_domain_gone(const gchar *name, guint timeout_s)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC;
+
+	for (;;) {
+		g_autoptr(GError) error = NULL;
+		gboolean exists = sbx_test_domain_exists(name, &error);
+
+		g_assert_no_error(error);
+		if (!exists)
+			return;
+		if (g_get_monotonic_time() > deadline)
+			g_error("domain %s still exists %u s after its QEMU exited", name,
+				timeout_s);
+		g_usleep(100 * 1000);
+	}
+}
+
 GArray *
 sbx_test_find_qemu(const gchar *name)
 {

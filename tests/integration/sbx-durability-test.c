@@ -2,7 +2,8 @@
  * re-adopts a duration sandbox (GetSandbox, Exec, ExpiresAt intact) and
  * destroys a session one with its domain and files; QEMU killed behind the
  * daemon's back makes the sandbox "crashed" with a StateChanged signal, and
- * its domain and run folder go. Two VMs in all.
+ * its domain and run folder go; a daemon SIGKILLed right after a Kill
+ * returned leaves nothing of that sandbox. Three VMs in all.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
@@ -134,12 +135,11 @@ test_restart(void)
 	again = get_sandbox(ses_id, &error);
 	g_assert_null(again);
 	g_clear_error(&error);
-	g_assert_false(sbx_test_domain_exists(ses_id, &error));
-	g_assert_no_error(error);
 	{
 		g_autoptr(GArray) q = sbx_test_find_qemu(ses_id);
 		g_autofree gchar *rec = g_strconcat(ses_id, ".json", NULL);
 		g_assert_cmpuint(q->len, ==, 0);
+		sbx_test_wait_domain_gone(ses_id, 60);
 		g_assert_false(path_exists(env->runtime_dir, ses_id));
 		g_assert_false(path_exists(env->state_dir, rec));
 	}
@@ -197,8 +197,7 @@ test_qemu_killed(void)
 		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
 		g_usleep(50 * 1000);
 	}
-	g_assert_false(sbx_test_domain_exists(dur_id, &error));
-	g_assert_no_error(error);
+	sbx_test_wait_domain_gone(dur_id, 60);
 	state = sbx_test_get_property(NULL, dur_path, "org.sandboxd.Sandbox1", "State", &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(g_variant_get_string(state, NULL), ==, "crashed");
@@ -213,6 +212,64 @@ test_qemu_killed(void)
 	g_free(sig.reason);
 }
 
+/* Kill returns before libvirtd has forgotten the domain: a daemon SIGKILLed
+ * right after it must not bring the sandbox back, nor leave its domain, QEMU,
+ * run folder or record behind */
+static void
+test_kill9_after_kill(void)
+{
+	SbxTestEnv *env = sbx_test_env_get();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GArray) qemu = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *id = NULL;
+	g_autofree gchar *record = NULL;
+	g_autofree gchar *again = NULL;
+	gint64 deadline;
+
+	path = sbx_test_create(
+	    NULL,
+	    g_variant_new_parsed(
+		"{'memory': <uint32 768>, 'vcpus': <uint32 1>, 'timeout': <'20m'>}"),
+	    &error);
+	g_assert_no_error(error);
+	id = sbx_test_get_id(NULL, path);
+	record = g_strconcat(id, ".json", NULL);
+	deadline = g_get_monotonic_time() + WAIT_US;
+	while (!path_exists(env->state_dir, record)) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_usleep(50 * 1000);
+	}
+
+	g_assert_true(sbx_test_kill(NULL, path, &error));
+	g_assert_no_error(error);
+	/* the order Kill promises: its QEMU has exited before the reply */
+	qemu = sbx_test_find_qemu(id);
+	g_assert_cmpuint(qemu->len, ==, 0);
+	g_subprocess_send_signal(env->daemon, SIGKILL);
+	g_assert_true(g_subprocess_wait(env->daemon, NULL, NULL));
+	g_clear_object(&env->daemon);
+	g_assert_true(sbx_test_env_restart_daemon(env, &error));
+	g_assert_no_error(error);
+
+	/* not re-adopted, and nothing of it left once recovery and libvirtd are done */
+	again = get_sandbox(id, &error);
+	g_assert_null(again);
+	g_clear_error(&error);
+	sbx_test_wait_domain_gone(id, 60);
+	deadline = g_get_monotonic_time() + WAIT_US;
+	while (path_exists(env->runtime_dir, id) || path_exists(env->state_dir, record)) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_usleep(50 * 1000);
+	}
+	g_clear_pointer(&qemu, g_array_unref);
+	qemu = sbx_test_find_qemu(id);
+	g_assert_cmpuint(qemu->len, ==, 0);
+	g_clear_pointer(&again, g_free);
+	again = get_sandbox(id, &error);
+	g_assert_null(again);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -222,6 +279,7 @@ main(int argc, char **argv)
 	g_test_add_func("/durability/kill9-restart", test_restart);
 	/* uses the re-adopted sandbox */
 	g_test_add_func("/durability/qemu-killed", test_qemu_killed);
+	g_test_add_func("/durability/kill9-after-kill", test_kill9_after_kill);
 	rc = g_test_run();
 	if (dur_path != NULL)
 		sbx_test_kill(NULL, dur_path, NULL);

@@ -184,6 +184,8 @@ test_volumes_golden(void)
 	disk->read_only = TRUE;
 	g_ptr_array_add(c.spec.disks, disk);
 	c.opts.disk_secrets = secrets;
+	/* a bounded TCG translation buffer */
+	c.opts.tb_cache_mib = 64;
 	test_golden(&c);
 	g_ptr_array_unref(c.spec.disks);
 }
