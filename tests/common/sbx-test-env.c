@@ -122,6 +122,29 @@ backend_config(SbxTestEnv *env, gchar **section, GError **error)
 	return NULL;
 }
 
+/* a port free for TCP and UDP on every address right now: the egress proxy's
+ * (a system sandboxd may hold the default ones) */
+static guint
+pick_free_port(void)
+{
+	for (guint tries = 0; tries < 100; tries++) {
+		guint port = g_random_int_range(20000, 40000);
+		gboolean free_port = TRUE;
+		GSocketType types[] = {G_SOCKET_TYPE_STREAM, G_SOCKET_TYPE_DATAGRAM};
+
+		for (guint i = 0; i < G_N_ELEMENTS(types) && free_port; i++) {
+			g_autoptr(GSocket) sock = g_socket_new(G_SOCKET_FAMILY_IPV4, types[i],
+							       G_SOCKET_PROTOCOL_DEFAULT, NULL);
+			g_autoptr(GInetAddress) any = g_inet_address_new_any(G_SOCKET_FAMILY_IPV4);
+			g_autoptr(GSocketAddress) addr = g_inet_socket_address_new(any, port);
+			free_port = sock != NULL && g_socket_bind(sock, addr, FALSE, NULL);
+		}
+		if (free_port)
+			return port;
+	}
+	return 0;
+}
+
 static gboolean
 write_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
 {
@@ -140,6 +163,11 @@ write_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
 	const gchar *pool_size = g_getenv("SBX_TEST_POOL_SIZE");
 	g_autofree gchar *pool_line =
 	    g_strdup_printf("PoolSize=%s\n", pool_size != NULL ? pool_size : "0");
+	guint proxy_port = pick_free_port(), dns_port = pick_free_port();
+	g_autofree gchar *egress_ports =
+	    proxy_port != 0 && dns_port != 0 && proxy_port != dns_port
+		? g_strdup_printf("EgressPort=%u\nEgressDnsPort=%u\n", proxy_port, dns_port)
+		: g_strdup("");
 
 	if (backend == NULL)
 		return FALSE;
@@ -152,25 +180,27 @@ write_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
 	/* only the built-in image reads a cmdline file: pass its contents on */
 	if (g_file_get_contents(cmdline_file, &cmdline, NULL, NULL))
 		cmdline_line = g_strdup_printf("Cmdline=%s\n", g_strstrip(cmdline));
-	conf = g_strdup_printf("# written by the integration tests\n"
-			       "[daemon]\n"
-			       "Backend=%s\n"
-			       "DefaultImage=integration\n"
-			       "StateDir=%s\n"
-			       "BootTimeoutSec=300\n"
-			       "%s"
-			       "\n"
-			       "[image integration]\n"
-			       "Kernel=%s\n"
-			       "Initrd=%s\n"
-			       "%s"
-			       "\n"
-			       "[network]\n"
-			       "Table=%s\n"
-			       "\n"
-			       "%s",
-			       backend, env->state_dir, pool_line, kernel, initrd,
-			       cmdline_line != NULL ? cmdline_line : "", table, section);
+	conf =
+	    g_strdup_printf("# written by the integration tests\n"
+			    "[daemon]\n"
+			    "Backend=%s\n"
+			    "DefaultImage=integration\n"
+			    "StateDir=%s\n"
+			    "BootTimeoutSec=300\n"
+			    "%s"
+			    "\n"
+			    "[image integration]\n"
+			    "Kernel=%s\n"
+			    "Initrd=%s\n"
+			    "%s"
+			    "\n"
+			    "[network]\n"
+			    "Table=%s\n"
+			    "%s"
+			    "\n"
+			    "%s",
+			    backend, env->state_dir, pool_line, kernel, initrd,
+			    cmdline_line != NULL ? cmdline_line : "", table, egress_ports, section);
 	sbx_supervisor_record_nft_table(env->tmpdir, table);
 	return sbx_test_env_write_config(env, conf, error);
 }
