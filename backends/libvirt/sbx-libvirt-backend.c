@@ -544,14 +544,12 @@ reap_domain_thread(GTask *task, gpointer source, gpointer task_data, GCancellabl
 		dom = virDomainLookupByName(conn, id);
 	virResetLastError();
 	/* libvirtd saw QEMU exit and removed the transient domain: the usual case */
-	if (dom == NULL || virDomainIsActive(dom) != 1) {
-		virResetLastError();
-		set_dying(self, id, FALSE);
-		g_task_return_boolean(task, TRUE);
-		return;
-	}
-	if (!destroy_domain_now(dom, id, &error))
+	if (dom != NULL && virDomainIsActive(dom) == 1 && !destroy_domain_now(dom, id, &error))
 		g_warning("%s", error->message);
+	virResetLastError();
+	/* libvirtd appends to the domain's log while it tears the domain down:
+	 * removed again once it is done (sandbox ids are never reused) */
+	remove_domain_log(self, id);
 	set_dying(self, id, FALSE);
 	g_task_return_boolean(task, TRUE);
 }
