@@ -15,7 +15,7 @@
 #define QSD_MEMORY_MAX (256ull << 20)
 
 struct _SbxChQsd {
-	SbxJail *jail; /* borrowed: the backend keeps its jails */
+	SbxJail *jail; /* a reference: its exit watch may outlive the backend */
 	gchar *name;
 	gchar *socket;
 	gchar *secret_file;
@@ -38,6 +38,7 @@ static void
 qsd_clear(SbxChQsd *qsd)
 {
 	g_clear_handle_id(&qsd->timer_id, g_source_remove);
+	sbx_jail_free(qsd->jail);
 	g_free(qsd->name);
 	g_free(qsd->socket);
 	g_free(qsd->secret_file);
@@ -199,7 +200,7 @@ sbx_ch_qsd_start_async(SbxJail *jail, const gchar *name, const gchar *binary,
 	g_auto(GStrv) argv = NULL;
 	GError *error = NULL;
 
-	qsd->jail = jail;
+	qsd->jail = sbx_jail_ref(jail);
 	qsd->name = g_strdup(name);
 	qsd->socket = g_strdup(socket);
 	qsd->start_task = g_task_new(NULL, cancellable, callback, user_data);

@@ -50,7 +50,7 @@ typedef struct {
 SbxJail *
 sbx_jail_new(const gchar *user, const gchar *cgroup_root, gboolean private_tmp, GError **error)
 {
-	g_autoptr(SbxJail) jail = g_new0(SbxJail, 1);
+	g_autoptr(SbxJail) jail = g_atomic_rc_box_new0(SbxJail);
 
 	jail->private_tmp = private_tmp;
 	if (user != NULL && user[0] != '\0' && g_strcmp0(user, "root") != 0) {
@@ -78,13 +78,27 @@ sbx_jail_new(const gchar *user, const gchar *cgroup_root, gboolean private_tmp, 
 	return g_steal_pointer(&jail);
 }
 
+static void
+jail_clear(SbxJail *jail)
+{
+	sbx_jail_cgroups_free(jail->cgroups);
+}
+
+/* helpers that outlive a backend's request (a storage daemon's exit watch)
+ * keep the jail they were spawned in */
+SbxJail *
+sbx_jail_ref(SbxJail *jail)
+{
+	return g_atomic_rc_box_acquire(jail);
+}
+
+/* drops a reference: the last one frees the jail */
 void
 sbx_jail_free(SbxJail *jail)
 {
 	if (jail == NULL)
 		return;
-	sbx_jail_cgroups_free(jail->cgroups);
-	g_free(jail);
+	g_atomic_rc_box_release_full(jail, (GDestroyNotify)jail_clear);
 }
 
 uid_t

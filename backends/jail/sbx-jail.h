@@ -22,6 +22,7 @@ typedef struct _SbxJail SbxJail;
 
 SbxJail *sbx_jail_new(const gchar *user, const gchar *cgroup_root, gboolean private_tmp,
 		      GError **error);
+SbxJail *sbx_jail_ref(SbxJail *jail);
 void sbx_jail_free(SbxJail *jail);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SbxJail, sbx_jail_free)
 
