@@ -63,12 +63,40 @@ ensure_stdio(void)
 	}
 }
 
+/* KEY=... is a word of the command line (whatever its value's length) */
+static bool
+cmdline_has(const char *cmdline, const char *key)
+{
+	size_t klen = strlen(key);
+	for (const char *p = strstr(cmdline, key); p != NULL; p = strstr(p + 1, key)) {
+		if ((p == cmdline || p[-1] == ' ') && p[klen] == '=')
+			return true;
+	}
+	return false;
+}
+
+/* a module this boot has no device for: each load costs ~50-100 ms under
+ * TCG (signature check, relocation, ftrace patching), and no device is
+ * hot-plugged later (volumes are on the command line) */
+static bool
+module_unneeded(const char *path, const char *cmdline)
+{
+	unsigned port;
+	if (strstr(path, "/vmw_vsock/") != NULL)
+		return sbx_vsock_parse_transport(cmdline, &port) != 1;
+	if (strstr(path, "/virtio_blk.ko") != NULL)
+		return !cmdline_has(cmdline, SBX_CMDLINE_ROOT) &&
+		       !cmdline_has(cmdline, SBX_CMDLINE_VOL);
+	return false;
+}
+
 static void
 load_modules(void)
 {
 	FILE *f = fopen(SBX_MODULES_LIST, "re");
 	if (f == NULL)
 		return;
+	const char *cmdline = sbx_init_cmdline();
 	char line[512];
 	while (fgets(line, sizeof(line), f) != NULL) {
 		line[strcspn(line, "\r\n")] = '\0';
@@ -77,6 +105,10 @@ load_modules(void)
 			p++;
 		if (*p == '\0' || *p == '#')
 			continue;
+		if (module_unneeded(p, cmdline)) {
+			sbx_debug("not loading %s: no device for it", p);
+			continue;
+		}
 		int fd = open(p, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			sbx_log("module %s: %s", p, strerror(errno));
@@ -257,6 +289,22 @@ switch_root(void)
 	return 0;
 }
 
+/* sbx.hostname= (the sandbox id on a cold boot), else "sandbox" */
+static void
+set_hostname(void)
+{
+	char name[64];
+	bool ok = sbx_cmdline_get(sbx_init_cmdline(), SBX_CMDLINE_HOSTNAME, name, sizeof(name)) &&
+		  name[0] != '\0' && name[0] != '-';
+	for (const char *c = name; ok && *c != '\0'; c++)
+		ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		     (*c >= '0' && *c <= '9') || *c == '-' || *c == '.';
+	if (!ok)
+		snprintf(name, sizeof(name), "sandbox");
+	if (sethostname(name, strlen(name)) < 0)
+		sbx_log("sethostname: %s", strerror(errno));
+}
+
 int
 sbx_init_pid1(void)
 {
@@ -283,8 +331,7 @@ sbx_init_pid1(void)
 	symlink("/proc/self/fd/0", "/dev/stdin");
 	symlink("/proc/self/fd/1", "/dev/stdout");
 	symlink("/proc/self/fd/2", "/dev/stderr");
-	if (sethostname("sandbox", 7) < 0)
-		sbx_log("sethostname: %s", strerror(errno));
+	set_hostname();
 	loopback_up();
 	/* after the root switch: it writes the root's /etc/resolv.conf */
 	sbx_net_setup(sbx_init_cmdline());

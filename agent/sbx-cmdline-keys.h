@@ -20,6 +20,9 @@
  * backends/cloud-hypervisor/README.md "Serial numbers") */
 #define SBX_CMDLINE_VOL "sbx.vol"
 #define SBX_VOL_VHOST_SERIAL "vhost_user_blk"
+/* the guest's hostname on a cold boot (the sandbox id; a restored clone
+ * gets it from IDENTITY); absent: "sandbox" */
+#define SBX_CMDLINE_HOSTNAME "sbx.hostname"
 /* guest limits */
 #define SBX_CMDLINE_PIDS_MAX "sbx.pids_max"
 #define SBX_CMDLINE_MEM_RESERVE_MIB "sbx.mem_reserve_mib"

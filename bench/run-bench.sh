@@ -82,6 +82,9 @@ for so in "$BUILDDIR"/backends/*.so "$BUILDDIR"/volumes/*.so; do
 	[ -f "$so" ] && ln -s "$so" "$TMP/plugins/"
 done
 
+# the PVH kernel boots faster when the image builder could extract it
+bench_kernel=$IMAGEDIR/vmlinuz
+[ -f "$IMAGEDIR/vmlinux" ] && bench_kernel=$IMAGEDIR/vmlinux
 cat >"$TMP/config/sandboxd.conf" <<CONF
 [daemon]
 Backend=$backend
@@ -91,7 +94,7 @@ SnapshotDir=$TMP/snapshots
 ${pool_size:+PoolSize=$pool_size}
 
 [image bench]
-Kernel=$IMAGEDIR/vmlinuz
+Kernel=$bench_kernel
 Initrd=$IMAGEDIR/initrd.img
 Cmdline=$(cat "$IMAGEDIR/cmdline")
 

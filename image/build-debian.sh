@@ -59,7 +59,7 @@ fi
 
 # the minimal image's command line, plus the root disk for the agent
 CMDLINE="console=ttyS0 quiet panic=-1 no_timer_check i8042.noaux i8042.nokbd i8042.nopnp i8042.dumbkbd \
-cryptomgr.notests sbx.root=/dev/vda"
+cryptomgr.notests initcall_blacklist=crypto_kdf108_init sbx.root=/dev/vda"
 
 # modules the initramfs loads, in dependency order (checked against modinfo below)
 MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \

@@ -32,7 +32,7 @@ COMPRESS=${SBX_INITRD_COMPRESS:-none}
 
 # the kernel command line: fastest correct one measured under TCG (see README.md)
 CMDLINE="console=ttyS0 quiet panic=-1 no_timer_check i8042.noaux i8042.nokbd i8042.nopnp i8042.dumbkbd \
-cryptomgr.notests"
+cryptomgr.notests initcall_blacklist=crypto_kdf108_init"
 
 # modules loaded by the agent, in dependency order (checked against modinfo below)
 MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \

@@ -124,7 +124,11 @@ sbx_qemu_argv_new(const SbxQemuArgs *a)
 		add(argv, spec->initrd);
 	}
 	add(argv, "-append");
-	add(argv, a->cmdline != NULL ? a->cmdline : "");
+	if (g_strcmp0(a->accel, "tcg") == 0)
+		addf(argv, "%s%s" SBX_QEMU_TCG_CMDLINE, a->cmdline != NULL ? a->cmdline : "",
+		     a->cmdline != NULL && a->cmdline[0] != '\0' ? " " : "");
+	else
+		add(argv, a->cmdline != NULL ? a->cmdline : "");
 	add(argv, "-chardev");
 	addf(argv, "file,id=console0,path=%s", console);
 	add(argv, "-serial");

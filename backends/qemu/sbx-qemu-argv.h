@@ -10,6 +10,12 @@ G_BEGIN_DECLS
  * taken with (2: vmgenid) */
 #define SBX_QEMU_ARGV_DEVICES 2
 
+/* appended to the kernel command line under TCG: the second vCPU's delay
+ * loop calibration fails under emulation and falls back to a slow loop
+ * (~0.3 s of a cold boot); udelay() precision buys nothing with emulated
+ * devices. 10^7 TSC cycles per jiffy is 2.5 GHz at the kernel's HZ=250 */
+#define SBX_QEMU_TCG_CMDLINE "lpj=10000000"
+
 /* the first PCI slot of the volumes (vda 4, NIC 5, agent 6), one each after */
 #define SBX_QEMU_ARGV_VOLUME_SLOT 7
 

@@ -1165,6 +1165,13 @@ sbx_sandbox_start_async(SbxSandbox *self, GAsyncReadyCallback callback, gpointer
 			self->snapshot_build_dir = g_steal_pointer(&dir);
 		}
 	}
+	{
+		/* a cold boot gets its id as hostname, as a restored clone does
+		 * through IDENTITY; after the snapshot lookup: the key and the
+		 * template's spec stay the image's */
+		g_autofree gchar *old = g_steal_pointer(&spec->cmdline);
+		spec->cmdline = g_strconcat(old, " " SBX_CMDLINE_HOSTNAME "=", self->id, NULL);
+	}
 	sbx_hypervisor_backend_start_vm_async(self->backend, spec, self->start_cancellable,
 					      on_vm_started, g_object_ref(self));
 }

@@ -68,13 +68,17 @@ test_python(void)
 static void
 test_pid1(void)
 {
+	g_autofree gchar *id = sbx_test_get_id(NULL, debian_sandbox());
+	/* named by its id, cold (sbx.hostname=) or restored (IDENTITY) */
+	g_autofree gchar *want =
+	    g_strdup_printf("%s\nproc\next4 devtmpfs devpts tmpfs sysfs \nbookworm\n", id);
 	g_autofree gchar *out =
 	    sbx_test_sh_ok(debian_sandbox(),
 			   "hostname; cat /proc/1/comm >/dev/null && echo proc; "
 			   "for m in / /dev /dev/pts /tmp /sys; do findmnt -n -o FSTYPE $m; done "
 			   "| tr '\\n' ' '; "
 			   "echo; . /etc/os-release; echo $VERSION_CODENAME");
-	g_assert_cmpstr(out, ==, "sandbox\nproc\next4 devtmpfs devpts tmpfs sysfs \nbookworm\n");
+	g_assert_cmpstr(out, ==, want);
 }
 
 /* 10 GiB by default, the ext4 on it as big */

@@ -1,5 +1,6 @@
 /* instant start with real VMs on the qemu backend: the first sandbox of its
- * kind boots cold and a snapshot is taken; the next ones are restored from it,
+ * kind boots cold (named by its id, like the clones) and a snapshot is taken;
+ * the next ones are restored from it,
  * run Exec and file calls like a cold one, and never share their identity
  * (entropy, hostname, machine id, address, VM generation id) while taking the host's clock; Kill
  * leaves no QEMU, run folder, record or tap, nor does a daemon killed with SIGKILL in the middle of
@@ -251,6 +252,10 @@ test_cold_then_snapshot(void)
 	g_assert_false(was_restored(path));
 	out = sh_out(path, "echo cold");
 	g_assert_cmpstr(out, ==, "cold");
+	/* a cold boot is named like a restored clone: its id (sbx.hostname=) */
+	g_clear_pointer(&out, g_free);
+	out = sh_out(path, "cat /proc/sys/kernel/hostname");
+	g_assert_cmpstr(out, ==, id);
 	wait_snapshots(1);
 	ASSERT_OK(sbx_test_kill(NULL, path, &error));
 	assert_gone_soon(id);
@@ -566,6 +571,9 @@ test_stale_snapshot(void)
 	g_assert_false(was_restored(path));
 	out = sh_out(path, "echo rebuilt");
 	g_assert_cmpstr(out, ==, "rebuilt");
+	g_clear_pointer(&out, g_free);
+	out = sh_out(path, "cat /proc/sys/kernel/hostname");
+	g_assert_cmpstr(out, ==, id);
 	wait_snapshots(before + 1);
 	ASSERT_OK(sbx_test_kill(NULL, path, &error));
 	assert_gone_soon(id);
