@@ -118,6 +118,13 @@ gchar *sbx_test_read_log(const gchar *path, const gchar *which);
 
 /* libvirt and host process checks */
 gboolean sbx_test_domain_exists(const gchar *name, GError **error);
+/* $SBX_TEST_BACKEND: "libvirt" (unset, the default) or "qemu" */
+const gchar *sbx_test_backend(void);
+/* is the VM of sandbox @id running on @backend (NULL: sbx_test_backend())?
+ * libvirt: its domain is defined; qemu: its QEMU process runs */
+gboolean sbx_test_vm_exists(const gchar *backend, const gchar *id, GError **error);
+/* FALSE, saying why, when the test's backend cannot run VMs here (a skip) */
+gboolean sbx_test_backend_probe(GError **error);
 /* pids of QEMU processes whose command line mentions @name */
 GArray *sbx_test_find_qemu(const gchar *name);
 /* every path below @dir, sorted, relative to it */

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <gio/gunixfdlist.h>
 #include <gio/gunixinputstream.h>
 #include <gio/gunixoutputstream.h>
@@ -424,6 +425,87 @@ sbx_test_domain_exists(const gchar *name, GError **error)
 		if (g_strcmp0(g_strstrip(lines[i]), name) == 0)
 			return TRUE;
 	}
+	return FALSE;
+}
+
+/* a qemu-backend QEMU of sandbox @id: `-name ID,...` (libvirt's say -name guest=ID,...) */
+static gboolean
+qemu_backend_vm_running(const gchar *id)
+{
+	g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+	g_autofree gchar *want = g_strconcat(id, ",", NULL);
+	const gchar *entry;
+
+	while (proc != NULL && (entry = g_dir_read_name(proc)) != NULL) {
+		g_autofree gchar *path = NULL;
+		g_autofree gchar *cmdline = NULL;
+		gsize len = 0;
+		gboolean after_name = FALSE;
+
+		if (!g_ascii_isdigit(entry[0]))
+			continue;
+		/* a zombie has an empty command line: it runs no guest */
+		path = g_build_filename("/proc", entry, "cmdline", NULL);
+		if (!g_file_get_contents(path, &cmdline, &len, NULL) || len == 0)
+			continue;
+		if (strstr(cmdline, "qemu") == NULL)
+			continue;
+		for (gsize off = 0; off < len; off += strlen(cmdline + off) + 1) {
+			const gchar *arg = cmdline + off;
+			if (after_name && g_str_has_prefix(arg, want))
+				return TRUE;
+			after_name = g_strcmp0(arg, "-name") == 0;
+		}
+	}
+	return FALSE;
+}
+
+gboolean
+sbx_test_vm_exists(const gchar *backend, const gchar *id, GError **error)
+{
+	if (backend == NULL)
+		backend = sbx_test_backend();
+	if (g_strcmp0(backend, "libvirt") == 0)
+		return sbx_test_domain_exists(id, error);
+	if (g_strcmp0(backend, "qemu") == 0)
+		return qemu_backend_vm_running(id);
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+		    "no way to tell whether a %s VM exists", backend);
+	return FALSE;
+}
+
+gboolean
+sbx_test_backend_probe(GError **error)
+{
+	const gchar *backend = sbx_test_backend();
+	g_autofree gchar *qemu = NULL;
+
+	if (g_strcmp0(backend, "libvirt") == 0) {
+		g_autoptr(GError) local = NULL;
+		if (!sbx_test_domain_exists("sandboxd-integration-probe", &local) &&
+		    local != NULL) {
+			g_propagate_prefixed_error(error, g_steal_pointer(&local),
+						   "qemu:///system does not answer: ");
+			return FALSE;
+		}
+		return TRUE;
+	}
+	if (g_strcmp0(backend, "qemu") == 0) {
+		qemu = g_find_program_in_path("qemu-system-x86_64");
+		if (qemu == NULL) {
+			g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+					    "qemu-system-x86_64 is not installed");
+			return FALSE;
+		}
+		if (access("/dev/net/tun", R_OK | W_OK) != 0) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "/dev/net/tun: %s",
+				    g_strerror(errno));
+			return FALSE;
+		}
+		return TRUE;
+	}
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+		    "SBX_TEST_BACKEND=%s: not libvirt or qemu", backend);
 	return FALSE;
 }
 

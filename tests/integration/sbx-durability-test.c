@@ -98,8 +98,8 @@ test_restart(void)
 	g_subprocess_send_signal(env->daemon, SIGKILL);
 	g_assert_true(g_subprocess_wait(env->daemon, NULL, NULL));
 	g_clear_object(&env->daemon);
-	g_assert_true(sbx_test_domain_exists(dur_id, NULL));
-	g_assert_true(sbx_test_domain_exists(ses_id, NULL));
+	g_assert_true(sbx_test_vm_exists(NULL, dur_id, NULL));
+	g_assert_true(sbx_test_vm_exists(NULL, ses_id, NULL));
 	g_assert_true(sbx_test_env_restart_daemon(env, &error));
 	g_assert_no_error(error);
 
@@ -134,7 +134,7 @@ test_restart(void)
 	again = get_sandbox(ses_id, &error);
 	g_assert_null(again);
 	g_clear_error(&error);
-	g_assert_false(sbx_test_domain_exists(ses_id, &error));
+	g_assert_false(sbx_test_vm_exists(NULL, ses_id, &error));
 	g_assert_no_error(error);
 	{
 		g_autoptr(GArray) q = sbx_test_find_qemu(ses_id);
@@ -197,7 +197,7 @@ test_qemu_killed(void)
 		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
 		g_usleep(50 * 1000);
 	}
-	g_assert_false(sbx_test_domain_exists(dur_id, &error));
+	g_assert_false(sbx_test_vm_exists(NULL, dur_id, &error));
 	g_assert_no_error(error);
 	state = sbx_test_get_property(NULL, dur_path, "org.sandboxd.Sandbox1", "State", &error);
 	g_assert_no_error(error);

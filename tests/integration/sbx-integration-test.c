@@ -111,7 +111,7 @@ assert_sandbox_gone(const gchar *path, const gchar *id, GPtrArray *files_before)
 	sbx_test_assert_remote_error(error, "org.sandboxd.Error.NotFound", NULL);
 	g_clear_error(&error);
 
-	g_assert_false(sbx_test_domain_exists(id, &error));
+	g_assert_false(sbx_test_vm_exists(NULL, id, &error));
 	g_assert_no_error(error);
 	qemu = sbx_test_find_qemu(id);
 	if (qemu->len > 0)
@@ -282,7 +282,7 @@ test_sandbox_properties(void)
 	g_assert_no_error(error);
 	g_variant_get(reply, "(o)", &got_path);
 	g_assert_cmpstr(got_path, ==, path);
-	SBX_TEST_ASSERT_OK(sbx_test_domain_exists(shared_id, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_vm_exists(NULL, shared_id, &error));
 }
 
 static void
@@ -594,7 +594,7 @@ test_kill_cleans_up(void)
 		g_assert_no_error(error);
 		id = sbx_test_get_id(NULL, path);
 	}
-	SBX_TEST_ASSERT_OK(sbx_test_domain_exists(id, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_vm_exists(NULL, id, &error));
 	qemu = sbx_test_find_qemu(id);
 	g_assert_cmpuint(qemu->len, ==, 1);
 	files_running = sbx_test_list_files(env->runtime_dir);
@@ -628,7 +628,7 @@ test_dies_with_caller(void)
 	path = sbx_test_create(conn, NULL, &error);
 	g_assert_no_error(error);
 	id = sbx_test_get_id(conn, path);
-	SBX_TEST_ASSERT_OK(sbx_test_domain_exists(id, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_vm_exists(NULL, id, &error));
 	g_dbus_connection_close_sync(conn, NULL, &error);
 	g_assert_no_error(error);
 
@@ -637,7 +637,7 @@ test_dies_with_caller(void)
 	for (;;) {
 		g_autoptr(GPtrArray) paths = list_sandboxes();
 		/* the object may go before the domain is destroyed: wait for both */
-		if (!str_array_has(paths, path) && !sbx_test_domain_exists(id, &error))
+		if (!str_array_has(paths, path) && !sbx_test_vm_exists(NULL, id, &error))
 			break;
 		g_assert_no_error(error);
 		if (g_get_monotonic_time() > deadline)
@@ -738,7 +738,7 @@ test_cli_create_list_kill(void)
 	g_assert_cmpint(code, ==, 0);
 	assert_contains(out, id);
 	assert_contains(out, shared_id != NULL ? shared_id : "");
-	SBX_TEST_ASSERT_OK(sbx_test_domain_exists(id, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_vm_exists(NULL, id, &error));
 
 	{
 		const gchar *exec[] = {"exec", id, "--", "echo", "in the cli sandbox", NULL};
@@ -873,7 +873,7 @@ test_daemon_sigterm(void)
 	status = sbx_test_env_stop_daemon(env, 120 * 1000);
 	g_assert_cmpint(status, ==, 0);
 	g_clear_pointer(&shared_path, g_free);
-	g_assert_false(sbx_test_domain_exists(id, &error));
+	g_assert_false(sbx_test_vm_exists(NULL, id, &error));
 	g_assert_no_error(error);
 	{
 		g_autoptr(GArray) qemu = sbx_test_find_qemu(id);

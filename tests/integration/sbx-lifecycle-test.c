@@ -68,7 +68,7 @@ test_expiry(void)
 	id = sbx_test_get_id(NULL, path);
 	run_dir = g_build_filename(env->runtime_dir, id, NULL);
 	g_assert_true(g_file_test(run_dir, G_FILE_TEST_IS_DIR));
-	g_assert_true(sbx_test_domain_exists(id, NULL));
+	g_assert_true(sbx_test_vm_exists(NULL, id, NULL));
 
 	/* ExtendTimeout adds what it says */
 	v = sbx_test_get_property(NULL, path, "org.sandboxd.Sandbox1", "ExpiresAt", &error);
@@ -100,7 +100,7 @@ test_expiry(void)
 	g_assert_cmpstr(s.removed_id, ==, id);
 	g_assert_cmpstr(s.removed_reason, ==, "its lifetime is over");
 	/* nothing of it is left */
-	g_assert_false(sbx_test_domain_exists(id, NULL));
+	g_assert_false(sbx_test_vm_exists(NULL, id, NULL));
 	qemu = sbx_test_find_qemu(id);
 	g_assert_cmpuint(qemu->len, ==, 0);
 	g_assert_false(g_file_test(run_dir, G_FILE_TEST_EXISTS));
@@ -177,7 +177,7 @@ test_burst(void)
 		g_autofree gchar *id = sbx_test_get_id(NULL, g_ptr_array_index(b.paths, i));
 		g_assert_true(sbx_test_kill(NULL, g_ptr_array_index(b.paths, i), &error));
 		g_assert_no_error(error);
-		g_assert_false(sbx_test_domain_exists(id, NULL));
+		g_assert_false(sbx_test_vm_exists(NULL, id, NULL));
 	}
 	g_ptr_array_unref(b.paths);
 	g_ptr_array_unref(b.unexpected);
