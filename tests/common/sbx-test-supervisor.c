@@ -361,6 +361,9 @@ sbx_supervisor_fork(const char *tmpdir)
 	for (int i = 0; i < 50 && !reap_all(); i++)
 		sleep_ms(100);
 	kill_qemus(tmpdir);
+	/* orphaned QEMUs are ours to reap: a zombie keeps its cgroup busy */
+	for (int i = 0; i < 50 && !reap_all(); i++)
+		sleep_ms(100);
 	destroy_domains(tmpdir);
 	delete_nft_tables(tmpdir);
 	delete_tap_tables(tmpdir);
