@@ -194,7 +194,7 @@ check_nothing_left(SbxTestEnv *env, GError **error)
 		if (g_variant_n_children(paths) > 0)
 			g_variant_get_child(paths, 0, "&o", &left);
 		for (guint i = 0; left == NULL && i < seen_sandboxes->len; i++) {
-			if (sbx_test_domain_exists(g_ptr_array_index(seen_sandboxes, i), &local))
+			if (sbx_test_vm_exists(NULL, g_ptr_array_index(seen_sandboxes, i), &local))
 				left = g_ptr_array_index(seen_sandboxes, i);
 			if (local != NULL) {
 				g_propagate_error(error, g_steal_pointer(&local));
@@ -484,8 +484,8 @@ main(int argc, char **argv)
 	}
 	sbx_supervisor_fork(tmpdir);
 	signal(SIGPIPE, SIG_IGN);
-	if (!sbx_test_domain_exists("sandboxd-integration-probe", &error) && error != NULL) {
-		g_printerr("skipping: qemu:///system does not answer: %s\n", error->message);
+	if (!sbx_test_backend_probe(&error)) {
+		g_printerr("skipping: %s\n", error->message);
 		return 77;
 	}
 	env->plugin_dir = make_plugin_dir(tmpdir);

@@ -96,15 +96,22 @@ sbx_test_env_write_config(SbxTestEnv *env, const gchar *contents, GError **error
 	return g_file_set_contents(path, contents, -1, error);
 }
 
+const gchar *
+sbx_test_backend(void)
+{
+	const gchar *backend = g_getenv("SBX_TEST_BACKEND");
+	return backend == NULL || backend[0] == '\0' ? "libvirt" : backend;
+}
+
 /* $SBX_TEST_BACKEND picks the hypervisor backend (default libvirt); qemu
  * keeps its records under the test folder and shares /tmp, where the
  * sandboxes' files are. Its name, and its section in *section */
 static const gchar *
 backend_config(SbxTestEnv *env, gchar **section, GError **error)
 {
-	const gchar *backend = g_getenv("SBX_TEST_BACKEND");
+	const gchar *backend = sbx_test_backend();
 
-	if (backend == NULL || backend[0] == '\0' || g_strcmp0(backend, "libvirt") == 0) {
+	if (g_strcmp0(backend, "libvirt") == 0) {
 		*section = g_strdup("[libvirt]\n"
 				    "DomainType=auto\n");
 		return "libvirt";

@@ -121,6 +121,16 @@ gboolean sbx_test_domain_exists(const gchar *name, GError **error);
 /* waits until libvirt no longer lists @name (it removes a domain on its own
  * once its QEMU exited); fails the test after @timeout_s */
 void sbx_test_wait_domain_gone(const gchar *name, guint timeout_s);
+/* $SBX_TEST_BACKEND: "libvirt" (unset, the default) or "qemu" */
+const gchar *sbx_test_backend(void);
+/* is the VM of sandbox @id running on @backend (NULL: sbx_test_backend())?
+ * libvirt: its domain is defined; qemu: its QEMU process runs */
+gboolean sbx_test_vm_exists(const gchar *backend, const gchar *id, GError **error);
+/* FALSE, saying why, when the test's backend cannot run VMs here (a skip) */
+gboolean sbx_test_backend_probe(GError **error);
+/* waits until the VM of sandbox @id is gone on the test's backend (libvirt
+ * forgets a domain a little after its QEMU exited); fails after @timeout_s */
+void sbx_test_wait_vm_gone(const gchar *id, guint timeout_s);
 /* pids of QEMU processes whose command line mentions @name */
 GArray *sbx_test_find_qemu(const gchar *name);
 /* every path below @dir, sorted, relative to it */

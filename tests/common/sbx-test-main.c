@@ -30,8 +30,8 @@ sbx_test_main_init(const gchar *name, int *argc, char ***argv)
 	g_test_init(argc, argv, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* not a failure of ours: libvirtd is not there */
-	if (!sbx_test_domain_exists("sandboxd-integration-probe", &error) && error != NULL) {
-		g_printerr("skipping: qemu:///system does not answer: %s\n", error->message);
+	if (!sbx_test_backend_probe(&error)) {
+		g_printerr("skipping: %s\n", error->message);
 		exit(77);
 	}
 	return g_steal_pointer(&tmpdir);

@@ -266,6 +266,32 @@ delete_tap_tables(const char *tmpdir)
 	fclose(f);
 }
 
+/* a killed daemon leaves the qemu backend's cgroups (its default CgroupRoot,
+ * one per sandbox id); rmdir only removes an empty one */
+static void
+remove_qemu_cgroups(const char *tmpdir)
+{
+	char path[4096];
+	char line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/supervisor-domains", tmpdir);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char dir[1024];
+
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '\0' || strchr(line, '/') != NULL || line[0] == '.')
+			continue;
+		snprintf(dir, sizeof(dir), "/sys/fs/cgroup/sandboxd-qemu/%s", line);
+		if (rmdir(dir) == 0)
+			fprintf(stderr, "supervisor: removed leftover cgroup %s\n", dir);
+	}
+	fclose(f);
+}
+
 /* the daemon's log says why, most of the time */
 static void
 print_log_tail(const char *tmpdir)
@@ -335,9 +361,13 @@ sbx_supervisor_fork(const char *tmpdir)
 	for (int i = 0; i < 50 && !reap_all(); i++)
 		sleep_ms(100);
 	kill_qemus(tmpdir);
+	/* orphaned QEMUs are ours to reap: a zombie keeps its cgroup busy */
+	for (int i = 0; i < 50 && !reap_all(); i++)
+		sleep_ms(100);
 	destroy_domains(tmpdir);
 	delete_nft_tables(tmpdir);
 	delete_tap_tables(tmpdir);
+	remove_qemu_cgroups(tmpdir);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		print_log_tail(tmpdir);
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -99,8 +99,8 @@ test_restart(void)
 	g_subprocess_send_signal(env->daemon, SIGKILL);
 	g_assert_true(g_subprocess_wait(env->daemon, NULL, NULL));
 	g_clear_object(&env->daemon);
-	g_assert_true(sbx_test_domain_exists(dur_id, NULL));
-	g_assert_true(sbx_test_domain_exists(ses_id, NULL));
+	g_assert_true(sbx_test_vm_exists(NULL, dur_id, NULL));
+	g_assert_true(sbx_test_vm_exists(NULL, ses_id, NULL));
 	g_assert_true(sbx_test_env_restart_daemon(env, &error));
 	g_assert_no_error(error);
 
@@ -135,11 +135,11 @@ test_restart(void)
 	again = get_sandbox(ses_id, &error);
 	g_assert_null(again);
 	g_clear_error(&error);
+	sbx_test_wait_vm_gone(ses_id, 60);
 	{
 		g_autoptr(GArray) q = sbx_test_find_qemu(ses_id);
 		g_autofree gchar *rec = g_strconcat(ses_id, ".json", NULL);
 		g_assert_cmpuint(q->len, ==, 0);
-		sbx_test_wait_domain_gone(ses_id, 60);
 		g_assert_false(path_exists(env->runtime_dir, ses_id));
 		g_assert_false(path_exists(env->state_dir, rec));
 	}
@@ -197,7 +197,7 @@ test_qemu_killed(void)
 		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
 		g_usleep(50 * 1000);
 	}
-	sbx_test_wait_domain_gone(dur_id, 60);
+	sbx_test_wait_vm_gone(dur_id, 60);
 	state = sbx_test_get_property(NULL, dur_path, "org.sandboxd.Sandbox1", "State", &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(g_variant_get_string(state, NULL), ==, "crashed");
@@ -256,7 +256,7 @@ test_kill9_after_kill(void)
 	again = get_sandbox(id, &error);
 	g_assert_null(again);
 	g_clear_error(&error);
-	sbx_test_wait_domain_gone(id, 60);
+	sbx_test_wait_vm_gone(id, 60);
 	deadline = g_get_monotonic_time() + WAIT_US;
 	while (path_exists(env->runtime_dir, id) || path_exists(env->state_dir, record)) {
 		g_assert_cmpint(g_get_monotonic_time(), <, deadline);

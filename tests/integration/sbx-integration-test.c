@@ -111,13 +111,11 @@ assert_sandbox_gone(const gchar *path, const gchar *id, GPtrArray *files_before)
 	sbx_test_assert_remote_error(error, "org.sandboxd.Error.NotFound", NULL);
 	g_clear_error(&error);
 
-	/* QEMU has exited when Kill returns (its disks are free); libvirtd forgets
-	 * the domain a little later, by itself */
+	sbx_test_wait_vm_gone(id, 60);
 	qemu = sbx_test_find_qemu(id);
 	if (qemu->len > 0)
 		g_error("QEMU pid %d of %s still runs after Kill", g_array_index(qemu, gint, 0),
 			id);
-	sbx_test_wait_domain_gone(id, 60);
 
 	/* the state dir keeps nothing of a sandbox either */
 	{
@@ -283,7 +281,7 @@ test_sandbox_properties(void)
 	g_assert_no_error(error);
 	g_variant_get(reply, "(o)", &got_path);
 	g_assert_cmpstr(got_path, ==, path);
-	SBX_TEST_ASSERT_OK(sbx_test_domain_exists(shared_id, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_vm_exists(NULL, shared_id, &error));
 }
 
 static void
@@ -595,7 +593,7 @@ test_kill_cleans_up(void)
 		g_assert_no_error(error);
 		id = sbx_test_get_id(NULL, path);
 	}
-	SBX_TEST_ASSERT_OK(sbx_test_domain_exists(id, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_vm_exists(NULL, id, &error));
 	qemu = sbx_test_find_qemu(id);
 	g_assert_cmpuint(qemu->len, ==, 1);
 	files_running = sbx_test_list_files(env->runtime_dir);
@@ -629,7 +627,7 @@ test_dies_with_caller(void)
 	path = sbx_test_create(conn, NULL, &error);
 	g_assert_no_error(error);
 	id = sbx_test_get_id(conn, path);
-	SBX_TEST_ASSERT_OK(sbx_test_domain_exists(id, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_vm_exists(NULL, id, &error));
 	g_dbus_connection_close_sync(conn, NULL, &error);
 	g_assert_no_error(error);
 
@@ -638,7 +636,7 @@ test_dies_with_caller(void)
 	for (;;) {
 		g_autoptr(GPtrArray) paths = list_sandboxes();
 		/* the object may go before the domain is destroyed: wait for both */
-		if (!str_array_has(paths, path) && !sbx_test_domain_exists(id, &error))
+		if (!str_array_has(paths, path) && !sbx_test_vm_exists(NULL, id, &error))
 			break;
 		g_assert_no_error(error);
 		if (g_get_monotonic_time() > deadline)
@@ -739,7 +737,7 @@ test_cli_create_list_kill(void)
 	g_assert_cmpint(code, ==, 0);
 	assert_contains(out, id);
 	assert_contains(out, shared_id != NULL ? shared_id : "");
-	SBX_TEST_ASSERT_OK(sbx_test_domain_exists(id, &error));
+	SBX_TEST_ASSERT_OK(sbx_test_vm_exists(NULL, id, &error));
 
 	{
 		const gchar *exec[] = {"exec", id, "--", "echo", "in the cli sandbox", NULL};
@@ -874,10 +872,10 @@ test_daemon_sigterm(void)
 	status = sbx_test_env_stop_daemon(env, 120 * 1000);
 	g_assert_cmpint(status, ==, 0);
 	g_clear_pointer(&shared_path, g_free);
+	sbx_test_wait_vm_gone(id, 60);
 	{
 		g_autoptr(GArray) qemu = sbx_test_find_qemu(id);
 		g_assert_cmpuint(qemu->len, ==, 0);
-		sbx_test_wait_domain_gone(id, 60);
 	}
 	{
 		g_autoptr(GPtrArray) files = sbx_test_list_files(env->runtime_dir);

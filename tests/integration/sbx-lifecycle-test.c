@@ -68,7 +68,7 @@ test_expiry(void)
 	id = sbx_test_get_id(NULL, path);
 	run_dir = g_build_filename(env->runtime_dir, id, NULL);
 	g_assert_true(g_file_test(run_dir, G_FILE_TEST_IS_DIR));
-	g_assert_true(sbx_test_domain_exists(id, NULL));
+	g_assert_true(sbx_test_vm_exists(NULL, id, NULL));
 
 	/* ExtendTimeout adds what it says */
 	v = sbx_test_get_property(NULL, path, "org.sandboxd.Sandbox1", "ExpiresAt", &error);
@@ -100,9 +100,9 @@ test_expiry(void)
 	g_assert_cmpstr(s.removed_id, ==, id);
 	g_assert_cmpstr(s.removed_reason, ==, "its lifetime is over");
 	/* nothing of it is left */
+	sbx_test_wait_vm_gone(id, 60);
 	qemu = sbx_test_find_qemu(id);
 	g_assert_cmpuint(qemu->len, ==, 0);
-	sbx_test_wait_domain_gone(id, 60);
 	g_assert_false(g_file_test(run_dir, G_FILE_TEST_EXISTS));
 
 	sbx_exec_result_clear(&res);
@@ -178,10 +178,9 @@ test_burst(void)
 		g_autoptr(GArray) qemu = NULL;
 		g_assert_true(sbx_test_kill(NULL, g_ptr_array_index(b.paths, i), &error));
 		g_assert_no_error(error);
-		/* QEMU is gone when Kill returns; the domain soon after */
+		sbx_test_wait_vm_gone(id, 60);
 		qemu = sbx_test_find_qemu(id);
 		g_assert_cmpuint(qemu->len, ==, 0);
-		sbx_test_wait_domain_gone(id, 60);
 	}
 	g_ptr_array_unref(b.paths);
 	g_ptr_array_unref(b.unexpected);

@@ -1452,8 +1452,8 @@ main(int argc, char **argv)
 
 	g_test_init(&argc, &argv, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (!sbx_test_domain_exists("sandboxd-integration-probe", &error) && error != NULL) {
-		g_printerr("skipping: qemu:///system does not answer: %s\n", error->message);
+	if (!sbx_test_backend_probe(&error)) {
+		g_printerr("skipping: %s\n", error->message);
 		return 77;
 	}
 	if (!write_dropin(tmpdir, &error) || !setup_hosts(&error)) {
