@@ -97,7 +97,7 @@ static const struct {
 	const gchar *key;
 	const gchar *value;
 } core_defaults[] = {
-    {"daemon", "Backend", "libvirt"},
+    {"daemon", "Backend", "qemu"},
     {"daemon", "DefaultImage", "debian"},
     {"daemon", "BootTimeoutSec", "120"},
     {"daemon", "MaxLifetimeSec", "1800"},

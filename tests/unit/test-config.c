@@ -96,7 +96,7 @@ test_defaults(void)
 	g_autoptr(SbxConfig) config = sbx_config_new();
 	const SbxImage *image;
 
-	g_assert_cmpstr(sbx_config_get_backend(config), ==, "libvirt");
+	g_assert_cmpstr(sbx_config_get_backend(config), ==, "qemu");
 	g_assert_cmpstr(sbx_config_get_default_image(config), ==, "debian");
 	g_assert_cmpuint(sbx_config_get_boot_timeout_sec(config), ==, 120);
 	g_assert_cmpuint(sbx_config_get_max_lifetime_sec(config), ==, 1800);
