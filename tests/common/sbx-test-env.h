@@ -118,9 +118,6 @@ gchar *sbx_test_read_log(const gchar *path, const gchar *which);
 
 /* libvirt and host process checks */
 gboolean sbx_test_domain_exists(const gchar *name, GError **error);
-/* waits until libvirt no longer lists @name (it removes a domain on its own
- * once its QEMU exited); fails the test after @timeout_s */
-void sbx_test_wait_domain_gone(const gchar *name, guint timeout_s);
 /* $SBX_TEST_BACKEND: "libvirt" (unset, the default) or "qemu" */
 const gchar *sbx_test_backend(void);
 /* is the VM of sandbox @id running on @backend (NULL: sbx_test_backend())?

@@ -428,230 +428,223 @@ sbx_test_domain_exists(const gchar *name, GError **error)
 	return FALSE;
 }
 
+/* a qemu-backend QEMU of sandbox @id: `-name ID,...` (libvirt's say -name guest=ID,...) */
+static gboolean
+qemu_backend_vm_running(const gchar *id)
+{
+	g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+	g_autofree gchar *want = g_strconcat(id, ",", NULL);
+	const gchar *entry;
+
+	while (proc != NULL && (entry = g_dir_read_name(proc)) != NULL) {
+		g_autofree gchar *path = NULL;
+		g_autofree gchar *cmdline = NULL;
+		gsize len = 0;
+		gboolean after_name = FALSE;
+
+		if (!g_ascii_isdigit(entry[0]))
+			continue;
+		/* a zombie has an empty command line: it runs no guest */
+		path = g_build_filename("/proc", entry, "cmdline", NULL);
+		if (!g_file_get_contents(path, &cmdline, &len, NULL) || len == 0)
+			continue;
+		if (strstr(cmdline, "qemu") == NULL)
+			continue;
+		for (gsize off = 0; off < len; off += strlen(cmdline + off) + 1) {
+			const gchar *arg = cmdline + off;
+			if (after_name && g_str_has_prefix(arg, want))
+				return TRUE;
+			after_name = g_strcmp0(arg, "-name") == 0;
+		}
+	}
+	return FALSE;
+}
+
+gboolean
+sbx_test_vm_exists(const gchar *backend, const gchar *id, GError **error)
+{
+	if (backend == NULL)
+		backend = sbx_test_backend();
+	if (g_strcmp0(backend, "libvirt") == 0)
+		return sbx_test_domain_exists(id, error);
+	if (g_strcmp0(backend, "qemu") == 0)
+		return qemu_backend_vm_running(id);
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+		    "no way to tell whether a %s VM exists", backend);
+	return FALSE;
+}
+
+gboolean
+sbx_test_backend_probe(GError **error)
+{
+	const gchar *backend = sbx_test_backend();
+	g_autofree gchar *qemu = NULL;
+
+	if (g_strcmp0(backend, "libvirt") == 0) {
+		g_autoptr(GError) local = NULL;
+		if (!sbx_test_domain_exists("sandboxd-integration-probe", &local) &&
+		    local != NULL) {
+			g_propagate_prefixed_error(error, g_steal_pointer(&local),
+						   "qemu:///system does not answer: ");
+			return FALSE;
+		}
+		return TRUE;
+	}
+	if (g_strcmp0(backend, "qemu") == 0) {
+		qemu = g_find_program_in_path("qemu-system-x86_64");
+		if (qemu == NULL) {
+			g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+					    "qemu-system-x86_64 is not installed");
+			return FALSE;
+		}
+		if (access("/dev/net/tun", R_OK | W_OK) != 0) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "/dev/net/tun: %s",
+				    g_strerror(errno));
+			return FALSE;
+		}
+		return TRUE;
+	}
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+		    "SBX_TEST_BACKEND=%s: not libvirt or qemu", backend);
+	return FALSE;
+}
+
+GArray *
+sbx_test_find_qemu(const gchar *name)
+{
+	GArray *pids = g_array_new(FALSE, FALSE, sizeof(gint));
+	g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+	const gchar *entry;
+
+	while (proc != NULL && (entry = g_dir_read_name(proc)) != NULL) {
+		g_autofree gchar *path = NULL;
+		g_autofree gchar *cmdline = NULL;
+		gsize len = 0;
+		gboolean is_qemu = FALSE;
+		gboolean mentions = FALSE;
+
+		if (!g_ascii_isdigit(entry[0]))
+			continue;
+		path = g_build_filename("/proc", entry, "cmdline", NULL);
+		if (!g_file_get_contents(path, &cmdline, &len, NULL) || len == 0)
+			continue;
+		for (gsize off = 0; off < len; off += strlen(cmdline + off) + 1) {
+			const gchar *arg = cmdline + off;
+			if (off == 0 && strstr(arg, "qemu") != NULL)
+				is_qemu = TRUE;
+			if (strstr(arg, name) != NULL)
+				mentions = TRUE;
+		}
+		if (is_qemu && mentions) {
+			gint pid = atoi(entry);
+			g_array_append_val(pids, pid);
+		}
+	}
+	return pids;
+}
+
+static void
+list_files_rec(const gchar *root, const gchar *rel, GPtrArray *files)
+{
+	g_autofree gchar *path = g_build_filename(root, rel, NULL);
+	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+	const gchar *entry;
+
+	while (dir != NULL && (entry = g_dir_read_name(dir)) != NULL) {
+		g_autofree gchar *child_rel = g_build_filename(rel, entry, NULL);
+		g_autofree gchar *child = g_build_filename(root, child_rel, NULL);
+		g_ptr_array_add(files, g_strdup(child_rel));
+		if (g_file_test(child, G_FILE_TEST_IS_DIR) &&
+		    !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+			list_files_rec(root, child_rel, files);
+	}
+}
+
+static gint
+cmp_str(gconstpointer a, gconstpointer b)
+{
+	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
+GPtrArray *
+sbx_test_list_files(const gchar *dir)
+{
+	GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
+	list_files_rec(dir, "", files);
+	g_ptr_array_sort(files, cmp_str);
+	return files;
+}
+
+gchar *
+sbx_test_bytes_to_str(GBytes *bytes)
+{
+	gsize len = 0;
+	const gchar *data = bytes != NULL ? g_bytes_get_data(bytes, &len) : NULL;
+	return g_strndup(data != NULL ? data : "", len);
+}
+
+gchar *
+sbx_test_sh_ok(const gchar *path, const gchar *script)
+{
+	g_autoptr(GError) error = NULL;
+	SbxExecResult res = {0};
+	g_autofree gchar *err = NULL;
+	gchar *out;
+
+	if (!sbx_test_sh(path, script, NULL, &res, &error))
+		g_error("'%s': %s", script, error->message);
+	err = sbx_test_bytes_to_str(res.err);
+	if (res.exit_status != 0 || res.signal != 0)
+		g_error("'%s' failed (status %d, signal %d): %s", script, res.exit_status,
+			res.signal, err);
+	out = sbx_test_bytes_to_str(res.out);
+	sbx_exec_result_clear(&res);
+	return out;
+}
+
+gchar *
+sbx_test_read_log(const gchar *path, const gchar *which)
+{
+	g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
+	g_autoptr(GVariant) reply = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GString) text = g_string_new(NULL);
+	gchar buf[4096];
+	gssize n;
+	gint p[2];
+
+	g_assert_true(g_unix_open_pipe(p, FD_CLOEXEC, NULL));
+	g_unix_fd_list_append(fds, p[1], NULL);
+	close(p[1]);
+	reply = g_dbus_connection_call_with_unix_fd_list_sync(
+	    sbx_test_env_get()->conn, "org.sandboxd", path, "org.sandboxd.Sandbox1", "ReadLog",
+	    g_variant_new("(sh@a{sv})", which, 0, g_variant_new_parsed("@a{sv} {}")), NULL,
+	    G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL, NULL, &error);
+	g_assert_no_error(error);
+	g_clear_object(&fds);
+	while ((n = read(p[0], buf, sizeof(buf))) > 0)
+		g_string_append_len(text, buf, n);
+	close(p[0]);
+	return g_string_free(g_steal_pointer(&text), FALSE);
+}
+
 /* libvirtd removes a domain by itself once its QEMU exited (the backend does not
- * wait for that): waits for it, failing the test after @timeout_s */
+ * wait for that); a qemu-backend QEMU goes right after its SIGKILL */
 void
-sbx_test_wait_domain_gone(const gchar *name, guint timeout_s)
+sbx_test_wait_vm_gone(const gchar *id, guint timeout_s)
 {
 	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC;
 
 	for (;;) {
 		g_autoptr(GError) error = NULL;
-		gboolean exists = sbx_test_domain_exists(name, &error);
+		gboolean exists = sbx_test_vm_exists(NULL, id, &error);
 
 		g_assert_no_error(error);
 		if (!exists)
 			return;
 		if (g_get_monotonic_time() > deadline)
-			g_error("domain %s still exists %u s after its QEMU exited", name,
+			g_error("the VM of %s still exists %u s after it was destroyed", id,
 				timeout_s);
 		g_usleep(100 * 1000);
 	}
-	/* a qemu-backend QEMU of sandbox @id: `-name ID,...` (libvirt's say -name guest=ID,...) */
-	static gboolean qemu_backend_vm_running(const gchar *id)
-	{
-		g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
-		g_autofree gchar *want = g_strconcat(id, ",", NULL);
-		const gchar *entry;
-
-		while (proc != NULL && (entry = g_dir_read_name(proc)) != NULL) {
-			g_autofree gchar *path = NULL;
-			g_autofree gchar *cmdline = NULL;
-			gsize len = 0;
-			gboolean after_name = FALSE;
-
-			if (!g_ascii_isdigit(entry[0]))
-				continue;
-			/* a zombie has an empty command line: it runs no guest */
-			path = g_build_filename("/proc", entry, "cmdline", NULL);
-			if (!g_file_get_contents(path, &cmdline, &len, NULL) || len == 0)
-				continue;
-			if (strstr(cmdline, "qemu") == NULL)
-				continue;
-			for (gsize off = 0; off < len; off += strlen(cmdline + off) + 1) {
-				const gchar *arg = cmdline + off;
-				if (after_name && g_str_has_prefix(arg, want))
-					return TRUE;
-				after_name = g_strcmp0(arg, "-name") == 0;
-			}
-		}
-		return FALSE;
-	}
-
-	gboolean sbx_test_vm_exists(const gchar *backend, const gchar *id, GError **error)
-	{
-		if (backend == NULL)
-			backend = sbx_test_backend();
-		if (g_strcmp0(backend, "libvirt") == 0)
-			return sbx_test_domain_exists(id, error);
-		if (g_strcmp0(backend, "qemu") == 0)
-			return qemu_backend_vm_running(id);
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-			    "no way to tell whether a %s VM exists", backend);
-		return FALSE;
-	}
-
-	gboolean sbx_test_backend_probe(GError * *error)
-	{
-		const gchar *backend = sbx_test_backend();
-		g_autofree gchar *qemu = NULL;
-
-		if (g_strcmp0(backend, "libvirt") == 0) {
-			g_autoptr(GError) local = NULL;
-			if (!sbx_test_domain_exists("sandboxd-integration-probe", &local) &&
-			    local != NULL) {
-				g_propagate_prefixed_error(error, g_steal_pointer(&local),
-							   "qemu:///system does not answer: ");
-				return FALSE;
-			}
-			return TRUE;
-		}
-		if (g_strcmp0(backend, "qemu") == 0) {
-			qemu = g_find_program_in_path("qemu-system-x86_64");
-			if (qemu == NULL) {
-				g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-						    "qemu-system-x86_64 is not installed");
-				return FALSE;
-			}
-			if (access("/dev/net/tun", R_OK | W_OK) != 0) {
-				g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-					    "/dev/net/tun: %s", g_strerror(errno));
-				return FALSE;
-			}
-			return TRUE;
-		}
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "SBX_TEST_BACKEND=%s: not libvirt or qemu", backend);
-		return FALSE;
-	}
-
-	GArray *sbx_test_find_qemu(const gchar *name)
-	{
-		GArray *pids = g_array_new(FALSE, FALSE, sizeof(gint));
-		g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
-		const gchar *entry;
-
-		while (proc != NULL && (entry = g_dir_read_name(proc)) != NULL) {
-			g_autofree gchar *path = NULL;
-			g_autofree gchar *cmdline = NULL;
-			gsize len = 0;
-			gboolean is_qemu = FALSE;
-			gboolean mentions = FALSE;
-
-			if (!g_ascii_isdigit(entry[0]))
-				continue;
-			path = g_build_filename("/proc", entry, "cmdline", NULL);
-			if (!g_file_get_contents(path, &cmdline, &len, NULL) || len == 0)
-				continue;
-			for (gsize off = 0; off < len; off += strlen(cmdline + off) + 1) {
-				const gchar *arg = cmdline + off;
-				if (off == 0 && strstr(arg, "qemu") != NULL)
-					is_qemu = TRUE;
-				if (strstr(arg, name) != NULL)
-					mentions = TRUE;
-			}
-			if (is_qemu && mentions) {
-				gint pid = atoi(entry);
-				g_array_append_val(pids, pid);
-			}
-		}
-		return pids;
-	}
-
-	static void list_files_rec(const gchar *root, const gchar *rel, GPtrArray *files)
-	{
-		g_autofree gchar *path = g_build_filename(root, rel, NULL);
-		g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-		const gchar *entry;
-
-		while (dir != NULL && (entry = g_dir_read_name(dir)) != NULL) {
-			g_autofree gchar *child_rel = g_build_filename(rel, entry, NULL);
-			g_autofree gchar *child = g_build_filename(root, child_rel, NULL);
-			g_ptr_array_add(files, g_strdup(child_rel));
-			if (g_file_test(child, G_FILE_TEST_IS_DIR) &&
-			    !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-				list_files_rec(root, child_rel, files);
-		}
-	}
-
-	static gint cmp_str(gconstpointer a, gconstpointer b)
-	{
-		return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
-	}
-
-	GPtrArray *sbx_test_list_files(const gchar *dir)
-	{
-		GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
-		list_files_rec(dir, "", files);
-		g_ptr_array_sort(files, cmp_str);
-		return files;
-	}
-
-	gchar *sbx_test_bytes_to_str(GBytes * bytes)
-	{
-		gsize len = 0;
-		const gchar *data = bytes != NULL ? g_bytes_get_data(bytes, &len) : NULL;
-		return g_strndup(data != NULL ? data : "", len);
-	}
-
-	gchar *sbx_test_sh_ok(const gchar *path, const gchar *script)
-	{
-		g_autoptr(GError) error = NULL;
-		SbxExecResult res = {0};
-		g_autofree gchar *err = NULL;
-		gchar *out;
-
-		if (!sbx_test_sh(path, script, NULL, &res, &error))
-			g_error("'%s': %s", script, error->message);
-		err = sbx_test_bytes_to_str(res.err);
-		if (res.exit_status != 0 || res.signal != 0)
-			g_error("'%s' failed (status %d, signal %d): %s", script, res.exit_status,
-				res.signal, err);
-		out = sbx_test_bytes_to_str(res.out);
-		sbx_exec_result_clear(&res);
-		return out;
-	}
-
-	gchar *sbx_test_read_log(const gchar *path, const gchar *which)
-	{
-		g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
-		g_autoptr(GVariant) reply = NULL;
-		g_autoptr(GError) error = NULL;
-		g_autoptr(GString) text = g_string_new(NULL);
-		gchar buf[4096];
-		gssize n;
-		gint p[2];
-
-		g_assert_true(g_unix_open_pipe(p, FD_CLOEXEC, NULL));
-		g_unix_fd_list_append(fds, p[1], NULL);
-		close(p[1]);
-		reply = g_dbus_connection_call_with_unix_fd_list_sync(
-		    sbx_test_env_get()->conn, "org.sandboxd", path, "org.sandboxd.Sandbox1",
-		    "ReadLog",
-		    g_variant_new("(sh@a{sv})", which, 0, g_variant_new_parsed("@a{sv} {}")), NULL,
-		    G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL, NULL, &error);
-		g_assert_no_error(error);
-		g_clear_object(&fds);
-		while ((n = read(p[0], buf, sizeof(buf))) > 0)
-			g_string_append_len(text, buf, n);
-		close(p[0]);
-		return g_string_free(g_steal_pointer(&text), FALSE);
-	}
-
-	void sbx_test_wait_vm_gone(const gchar *id, guint timeout_s)
-	{
-		gint64 deadline = g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC;
-
-		for (;;) {
-			g_autoptr(GError) error = NULL;
-			gboolean exists = sbx_test_vm_exists(NULL, id, &error);
-
-			g_assert_no_error(error);
-			if (!exists)
-				return;
-			if (g_get_monotonic_time() > deadline)
-				g_error("the VM of %s still exists %u s after it was destroyed", id,
-					timeout_s);
-			g_usleep(100 * 1000);
-		}
-	}
+}
