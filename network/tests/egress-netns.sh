@@ -36,14 +36,16 @@ ip link set "$u" up
 ip netns exec "$u" sh -c "ip link set lo up && ip addr add 198.18.77.2/24 dev ${u}p && \
 	ip addr add 198.18.77.9/32 dev lo && ip link set ${u}p up && \
 	ip route add default via 198.18.77.1"
-ip route add 198.18.77.9/32 via 198.18.77.2
+# replace: a route left by an interrupted run must not stop this one
+ip route replace 198.18.77.9/32 via 198.18.77.2
 cd "$dir"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout web.key -out web.crt -days 2 \
 	-subj /CN=allowed.test -addext "subjectAltName=DNS:allowed.test,DNS:blocked.test" \
 	2>/dev/null
 ip netns exec "$u" python3 "$here/egress-web.py" web.crt web.key </dev/null >/dev/null 2>&1 &
 echo $! > web.pid
-for _ in $(seq 50); do
+# python3 and the key take a while on a busy 2-core host (the suite runs beside it)
+for _ in $(seq 300); do
 	python3 -c "import socket; socket.create_connection(('198.18.77.2', 443), 1)" \
 		2>/dev/null && exit 0
 	sleep 0.1
