@@ -17,8 +17,14 @@ if [ "$1" = down ]; then
 	ip link del "$br" 2>/dev/null || true
 	ip netns del "$g" 2>/dev/null || true
 	ip netns del "$u" 2>/dev/null || true
+	nft delete table inet "sbxegress_$tag" 2>/dev/null || true
 	exit 0
 fi
+# what an interrupted run left (its tag is its pid, now gone): its addresses and
+# routes would shadow this run's
+for old in $(ip -o link show type bridge | sed -n 's/^[0-9]*: eg\([0-9]*\)b[:@].*/\1/p'); do
+	[ "$old" = "$tag" ] || kill -0 "$old" 2>/dev/null || "$0" down "$old" /nonexistent
+done
 ip netns add "$g"
 ip netns add "$u"
 ip link add "$br" type bridge
