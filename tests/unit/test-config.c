@@ -269,6 +269,12 @@ test_core_values(Fixture *f, gconstpointer data)
 	    {"limits", "MaxSandboxes", "0", FALSE, "out of range"},
 	    {"limits", "MaxSandboxes", "4096", TRUE},
 	    {"limits", "MaxSandboxes", "4097", FALSE, "out of range"},
+	    {"daemon", "PoolSize", "0", TRUE},
+	    {"daemon", "PoolSize", "64", TRUE},
+	    {"daemon", "PoolSize", "65", FALSE, "out of range (allowed: 0-64)"},
+	    {"daemon", "PoolSize", "-1", FALSE, "PoolSize"},
+	    {"daemon", "PoolSize", "two", FALSE, "PoolSize"},
+	    {"daemon", "PoolMaxMemoryMiB", "1048577", FALSE, "out of range"},
 	};
 	check_value_cases(f, cases, G_N_ELEMENTS(cases));
 }

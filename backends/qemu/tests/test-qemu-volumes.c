@@ -288,9 +288,10 @@ test_plugin_bad_source(void)
 	g_autofree gchar *dir = g_dir_make_tmp("sbx-qemu-vol-XXXXXX", &error);
 	g_autofree gchar *records = g_build_filename(dir, "records", NULL);
 	g_autofree gchar *run_dir = g_build_filename(dir, "run", NULL);
-	g_autofree gchar *conf = g_strdup_printf("[qemu]\nUser=root\nRecordDir=%s\nCgroupRoot=%s/"
-						 "cg\nNetworkBridge=sbxnone0\nPrivateTmp=false\n",
-						 records, dir);
+	g_autofree gchar *conf =
+	    g_strdup_printf("[qemu]\nUser=root\nRecordDir=%s\nCgroupRoot=%s/"
+			    "cg\nNetworkBridge=sbxnone0\nNetwork=none\nPrivateTmp=false\n",
+			    records, dir);
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autoptr(SbxHypervisorBackend) backend = NULL;
 	g_autoptr(SbxVmSpec) spec = sbx_vm_spec_new();
@@ -384,9 +385,10 @@ test_plugin_locked_volume(void)
 	g_autofree gchar *records = g_build_filename(dir, "records", NULL);
 	g_autofree gchar *run_dir = g_build_filename(dir, "run", NULL);
 	g_autofree gchar *image = g_build_filename(dir, "vol.raw", NULL);
-	g_autofree gchar *conf = g_strdup_printf("[qemu]\nUser=root\nRecordDir=%s\nCgroupRoot=%s/"
-						 "cg\nNetworkBridge=sbxnone0\nPrivateTmp=false\n",
-						 records, dir);
+	g_autofree gchar *conf =
+	    g_strdup_printf("[qemu]\nUser=root\nRecordDir=%s\nCgroupRoot=%s/"
+			    "cg\nNetworkBridge=sbxnone0\nNetwork=none\nPrivateTmp=false\n",
+			    records, dir);
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autoptr(SbxHypervisorBackend) backend = NULL;
 	g_autoptr(SbxVmSpec) spec = sbx_vm_spec_new();
@@ -471,6 +473,30 @@ test_plugin_locked_volume(void)
 	g_rmdir(dir);
 }
 
+/* a network name libvirt would not take is refused at configure, naming the key */
+static void
+test_plugin_bad_network(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *dir = g_dir_make_tmp("sbx-qemu-net-XXXXXX", &error);
+	g_autofree gchar *conf =
+	    g_strdup_printf("[qemu]\nUser=root\nRecordDir=%s/records\nCgroupRoot=%s/cg\n"
+			    "NetworkBridge=sbxnone0\nNetwork=bad name/..\nPrivateTmp=false\n",
+			    dir, dir);
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(SbxHypervisorBackend) backend = NULL;
+	g_autofree gchar *records = g_build_filename(dir, "records", NULL);
+
+	g_assert_no_error(error);
+	backend = g_object_new(load_plugin(), NULL);
+	g_assert_true(g_key_file_load_from_data(kf, conf, -1, G_KEY_FILE_NONE, &error));
+	g_assert_false(sbx_hypervisor_backend_configure(backend, kf, "qemu", &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+	g_assert_nonnull(strstr(error->message, "[qemu] Network: 'bad name/..'"));
+	g_rmdir(records);
+	g_rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -480,5 +506,6 @@ main(int argc, char **argv)
 	g_test_add_func("/qemu-volumes/chain", test_chain);
 	g_test_add_func("/qemu-volumes/plugin-bad-source", test_plugin_bad_source);
 	g_test_add_func("/qemu-volumes/plugin-locked-volume", test_plugin_locked_volume);
+	g_test_add_func("/qemu-volumes/plugin-bad-network", test_plugin_bad_network);
 	return g_test_run();
 }
