@@ -922,6 +922,26 @@ test_pool_sigterm(void)
 		assert_gone_soon(g_ptr_array_index(ids, i));
 }
 
+/* a snapshot that exists fills the pool once a sandbox of its kind ran: runs
+ * one, waits for a full pool, returns the pooled VMs' ids */
+static GPtrArray *
+run_one_then_fill_pool(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = sbx_test_create(NULL, shape(), &error);
+	g_autofree gchar *id = NULL;
+	GPtrArray *ids;
+
+	g_assert_no_error(error);
+	id = sbx_test_get_id(NULL, path);
+	ASSERT_OK(sbx_test_kill(NULL, path, &error));
+	assert_gone_soon(id);
+	wait_pool_ready(pool_size);
+	ids = pool_ids(NULL);
+	g_assert_cmpuint(ids->len, >=, pool_size);
+	return ids;
+}
+
 /* SIGKILL: the pool's VMs outlive the daemon; the next one reaps them */
 static void
 test_pool_kill9(void)
@@ -930,18 +950,7 @@ test_pool_kill9(void)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) ids = NULL;
 
-	/* a snapshot that exists fills the pool once a sandbox of its kind ran */
-	{
-		g_autofree gchar *path = sbx_test_create(NULL, shape(), &error);
-		g_autofree gchar *id = NULL;
-		g_assert_no_error(error);
-		id = sbx_test_get_id(NULL, path);
-		ASSERT_OK(sbx_test_kill(NULL, path, &error));
-		assert_gone_soon(id);
-	}
-	wait_pool_ready(pool_size);
-	ids = pool_ids(NULL);
-	g_assert_cmpuint(ids->len, >=, pool_size);
+	ids = run_one_then_fill_pool();
 	sbx_test_env_kill_daemon(env);
 	for (guint i = 0; i < ids->len; i++) {
 		g_autoptr(GArray) qemu = sbx_test_find_qemu(g_ptr_array_index(ids, i));
@@ -957,20 +966,8 @@ test_pool_kill9(void)
 static void
 test_pool_stale(void)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GPtrArray) ids = NULL;
+	g_autoptr(GPtrArray) ids = run_one_then_fill_pool();
 
-	{
-		g_autofree gchar *path = sbx_test_create(NULL, shape(), &error);
-		g_autofree gchar *id = NULL;
-		g_assert_no_error(error);
-		id = sbx_test_get_id(NULL, path);
-		ASSERT_OK(sbx_test_kill(NULL, path, &error));
-		assert_gone_soon(id);
-	}
-	wait_pool_ready(pool_size);
-	ids = pool_ids(NULL);
-	g_assert_cmpuint(ids->len, >=, pool_size);
 	/* boots cold (not from the pool), takes a new snapshot, is restored from it */
 	test_stale_snapshot();
 	for (guint i = 0; i < ids->len; i++)
