@@ -24,6 +24,18 @@ def last_line(text):
     return lines[-1] if lines else "(it printed no reason)"
 
 
+WHY_LINE = re.compile(r"^(not ok|Bail out|\*\*|.*(ERROR|CRITICAL|WARNING|error:))")
+
+
+def why_lines(text, limit=14):
+    """the failure lines of a test's output (GTest/TAP, GLib log levels), then its
+    last lines, at most @limit in all"""
+    lines = [line.rstrip() for line in (text or "").splitlines() if line.strip()]
+    picked = [line for line in lines if WHY_LINE.match(line.strip())][-(limit // 2):]
+    tail = [line for line in lines[-limit:] if line not in picked]
+    return picked + tail[-(limit - len(picked)):]
+
+
 def load_allowed(path):
     allowed = set()
     if not path or not os.path.exists(path):
@@ -69,7 +81,7 @@ def main():
             skipped.append((name, last_line(out)))
             continue
         else:
-            failed.append((name, result))
+            failed.append((name, result, out))
         for line in out.splitlines():
             m = SKIP_LINE.match(line.strip())
             if m:
@@ -79,7 +91,7 @@ def main():
     print("==> test summary")
     print(f"    {len(tests)} tests: {len(passed)} passed, {len(failed)} failed, "
           f"{len(skipped)} skipped; {len(sub_skips)} skipped subtests")
-    for name, result in failed:
+    for name, result, _ in failed:
         print(f"    FAILED   {name} ({result})")
     allowed = load_allowed(args.allowed)
     unlisted = []
@@ -88,6 +100,11 @@ def main():
         print(f"    SKIPPED  {name}: {reason}" + ("" if listed else "  [not in the allow-list]"))
         if not listed:
             unlisted.append(name)
+    # the lines that say why, last: CI keeps only the end of what a run prints
+    for name, _, out in failed:
+        print(f"==> why {name} failed")
+        for line in why_lines(out):
+            print(f"    | {line[:300]}")
     if args.strict and unlisted:
         print(f"error: {len(unlisted)} skip(s) not listed in {args.allowed}; a skip in CI "
               "needs a line there with its reason", file=sys.stderr)
