@@ -91,6 +91,31 @@ str_array_has(GPtrArray *array, const gchar *str)
 	return FALSE;
 }
 
+/* what a killed sandbox left in the state or runtime folder, or NULL */
+static gchar *
+leftover_of(SbxTestEnv *env, const gchar *id, GPtrArray *files_before)
+{
+	g_autoptr(GPtrArray) state = sbx_test_list_files(env->state_dir);
+	g_autoptr(GPtrArray) run = sbx_test_list_files(env->runtime_dir);
+
+	for (guint i = 0; i < state->len; i++) {
+		const gchar *file = g_ptr_array_index(state, i);
+		if (strstr(file, id) != NULL)
+			return g_strdup_printf("%s/%s is left behind after Kill", env->state_dir,
+					       file);
+	}
+	for (guint i = 0; i < run->len; i++) {
+		const gchar *file = g_ptr_array_index(run, i);
+		if (strstr(file, id) != NULL)
+			return g_strdup_printf("%s/%s is left behind after Kill", env->runtime_dir,
+					       file);
+		if (files_before != NULL && !str_array_has(files_before, file))
+			return g_strdup_printf("%s/%s appeared with %s and stayed after Kill",
+					       env->runtime_dir, file, id);
+	}
+	return NULL;
+}
+
 /* after Kill: no object, no domain, no QEMU, no file left in the runtime dir */
 static void
 assert_sandbox_gone(const gchar *path, const gchar *id, GPtrArray *files_before)
@@ -100,7 +125,8 @@ assert_sandbox_gone(const gchar *path, const gchar *id, GPtrArray *files_before)
 	g_autoptr(GVariant) reply = NULL;
 	g_autoptr(GPtrArray) paths = list_sandboxes();
 	g_autoptr(GArray) qemu = NULL;
-	g_autoptr(GPtrArray) files_after = NULL;
+	gchar *left;
+	gint64 deadline;
 
 	g_assert_false(str_array_has(paths, path));
 	reply = g_dbus_connection_call_sync(env->conn, "org.sandboxd", MANAGER_PATH, MANAGER_IFACE,
@@ -117,23 +143,15 @@ assert_sandbox_gone(const gchar *path, const gchar *id, GPtrArray *files_before)
 		g_error("QEMU pid %d of %s still runs after Kill", g_array_index(qemu, gint, 0),
 			id);
 
-	/* the state dir keeps nothing of a sandbox either */
-	{
-		g_autoptr(GPtrArray) state = sbx_test_list_files(env->state_dir);
-		for (guint i = 0; i < state->len; i++) {
-			if (strstr(g_ptr_array_index(state, i), id) != NULL)
-				g_error("%s/%s is left behind after Kill", env->state_dir,
-					(gchar *)g_ptr_array_index(state, i));
-		}
-	}
-	files_after = sbx_test_list_files(env->runtime_dir);
-	for (guint i = 0; i < files_after->len; i++) {
-		const gchar *file = g_ptr_array_index(files_after, i);
-		if (strstr(file, id) != NULL)
-			g_error("%s/%s is left behind after Kill", env->runtime_dir, file);
-		if (files_before != NULL && !str_array_has(files_before, file))
-			g_error("%s/%s appeared with %s and stayed after Kill", env->runtime_dir,
-				file, id);
+	/* neither folder keeps anything of it. Its record goes through the state
+	 * store's writer thread, behind any write (and fsync) queued before: wait
+	 * for that, bounded */
+	deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+	while ((left = leftover_of(env, id, files_before)) != NULL) {
+		if (g_get_monotonic_time() > deadline)
+			g_error("%s", left);
+		g_free(left);
+		g_usleep(100 * 1000);
 	}
 }
 
