@@ -62,13 +62,17 @@ read_proc(GPid pid, const gchar *file)
 	return text;
 }
 
-/* the child runs once its jail is set up: wait until it is sleep, not us */
+/* the child runs once its jail is set up: wait until it is sleep, not us,
+ * and asleep: while the dynamic loader runs, it has a library open */
 static void
 wait_exec(GPid pid)
 {
-	for (guint i = 0; i < 500; i++) {
+	for (guint i = 0; i < 1000; i++) {
 		g_autofree gchar *comm = read_proc(pid, "comm");
-		if (g_str_has_prefix(comm, "sleep"))
+		g_autofree gchar *stat = read_proc(pid, "stat");
+		const gchar *state = strrchr(stat, ')');
+		if (g_str_has_prefix(comm, "sleep") && state != NULL &&
+		    g_str_has_prefix(state, ") S"))
 			return;
 		g_usleep(10000);
 	}
