@@ -28,12 +28,16 @@ WHY_LINE = re.compile(r"^(not ok|Bail out|\*\*|.*(ERROR|CRITICAL|WARNING|error:)
 
 
 def why_lines(text, limit=14):
-    """the failure lines of a test's output (GTest/TAP, GLib log levels), then its
-    last lines, at most @limit in all"""
+    """the failure lines of a test's output (GTest/TAP, GLib log levels) and its
+    last lines, in their order, at most @limit in all"""
     lines = [line.rstrip() for line in (text or "").splitlines() if line.strip()]
-    picked = [line for line in lines if WHY_LINE.match(line.strip())][-(limit // 2):]
-    tail = [line for line in lines[-limit:] if line not in picked]
-    return picked + tail[-(limit - len(picked)):]
+    picked = {i for i, line in enumerate(lines) if WHY_LINE.match(line.strip())}
+    picked = set(sorted(picked)[-(limit // 2):])
+    for i in range(len(lines) - 1, -1, -1):
+        if len(picked) >= limit:
+            break
+        picked.add(i)
+    return [lines[i] for i in sorted(picked)]
 
 
 def load_allowed(path):
