@@ -286,6 +286,13 @@ has_backend_name(const SbxStateRecord *rec)
 	return rec->backend != NULL && rec->backend[0] != '\0';
 }
 
+static gboolean
+lists(Recovery *r, SbxHypervisorBackend *backend, const gchar *id)
+{
+	GHashTable *running = backend != NULL ? g_hash_table_lookup(r->listed, backend) : NULL;
+	return running != NULL && g_hash_table_contains(running, id);
+}
+
 /* the backend a record names: of the instances of that plugin (regions may
  * share one with different URIs), the one that lists its VM, else its
  * region's, else any; NULL when none is loaded */
@@ -296,10 +303,9 @@ named_backend(Recovery *r, const SbxStateRecord *rec, SbxHypervisorBackend *regi
 
 	for (guint i = 0; i < r->backends->len; i++) {
 		SbxHypervisorBackend *backend = g_ptr_array_index(r->backends, i);
-		GHashTable *running = g_hash_table_lookup(r->listed, backend);
 		if (g_strcmp0(g_hash_table_lookup(r->names, backend), rec->backend) != 0)
 			continue;
-		if (running != NULL && g_hash_table_contains(running, rec->id))
+		if (lists(r, backend, rec->id))
 			return backend;
 		if (found == NULL || backend == region_backend)
 			found = backend;
@@ -366,8 +372,15 @@ decide(GTask *task)
 			continue;
 		}
 		if (has_backend_name(rec)) {
+			const gchar *region_backend_name = backend_name;
 			backend = named_backend(r, rec, region_backend);
 			backend_name = rec->backend;
+			/* versions before this one named [daemon] Backend whatever
+			 * the region's was: its region's backend runs the VM */
+			if (!lists(r, backend, rec->id) && lists(r, region_backend, rec->id)) {
+				backend = region_backend;
+				backend_name = region_backend_name;
+			}
 			if (backend == NULL) {
 				keep_unloadable(r, rec);
 				continue;
@@ -410,7 +423,7 @@ decide(GTask *task)
 				   "its lifetime ended while sandboxd was down");
 			continue;
 		}
-		if (g_hash_table_contains(r->extra, backend_name) &&
+		if (backend_name != NULL && g_hash_table_contains(r->extra, backend_name) &&
 		    !bridge_is_isolated(backend, &bridge)) {
 			g_autofree gchar *why = g_strdup_printf(
 			    "its backend '%s' puts it on bridge %s, which no region uses: the "

@@ -504,6 +504,25 @@ record_backend(Fixture *f, const gchar *id)
 	    json_node_get_object(json_parser_get_root(parser)), "backend"));
 }
 
+/* as a version before this one wrote it: [daemon] Backend whatever the region's */
+static void
+set_record_backend(Fixture *f, const gchar *id, const gchar *backend)
+{
+	g_autofree gchar *file = state_file(f, id);
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *out = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+
+	g_assert_true(g_file_get_contents(file, &text, NULL, NULL));
+	g_assert_true(json_parser_load_from_data(parser, text, -1, NULL));
+	json_object_set_string_member(json_node_get_object(json_parser_get_root(parser)), "backend",
+				      backend);
+	json_generator_set_root(gen, json_parser_get_root(parser));
+	out = json_generator_to_data(gen, NULL);
+	g_assert_true(g_file_set_contents(file, out, -1, NULL));
+}
+
 static void
 assert_adopted(Fixture *f, const gchar *path, const gchar *region)
 {
@@ -536,7 +555,8 @@ assert_not_found(Fixture *f, const gchar *id)
 	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==, "org.sandboxd.Error.NotFound");
 }
 
-/* a region's sandbox records its region's backend, not [daemon] Backend */
+/* a region's sandbox records its region's backend, not [daemon] Backend;
+ * recovery finds it by that, or (older records) by its region's */
 static void
 test_region_backend_name(Fixture *f, gconstpointer data)
 {
@@ -555,11 +575,24 @@ test_region_backend_name(Fixture *f, gconstpointer data)
 	b_backend = record_backend(f, b_id);
 	g_assert_cmpstr(a_backend, ==, "test");
 	g_assert_cmpstr(b_backend, ==, "test-b");
-	/* each comes back through its own backend */
+	/* each comes back through its own backend, even when an older version
+	 * named [daemon] Backend in b's record */
 	kill9_daemon(f);
+	set_record_backend(f, b_id, "test");
 	sbx_test_env_run_daemon(f->env);
 	assert_adopted(f, a_path, "a");
 	assert_adopted(f, b_path, "b");
+	/* and its record names the right one again (written off the main loop) */
+	{
+		gint64 deadline = g_get_monotonic_time() + WAIT_US;
+		for (;;) {
+			g_autofree gchar *now = record_backend(f, b_id);
+			if (g_strcmp0(now, "test-b") == 0)
+				break;
+			g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+			g_usleep(10 * 1000);
+		}
+	}
 }
 
 /* two regions on one plugin, each with its own StateDir (as two libvirt
