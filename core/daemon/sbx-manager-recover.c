@@ -16,7 +16,9 @@
  * must be one the firewall isolates, or the VM goes. When that backend
  * cannot be loaded, the record and run folder stay and the VM is left alone
  * (a warning says what to do): forgetting it would leak a running VM.
- * Records without a backend name (older versions) use their region's.
+ * Records without a backend name, or naming one that does not run the VM
+ * while their region's does (earlier builds named [daemon] Backend for
+ * every region), use their region's.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #define G_LOG_DOMAIN "sandboxd"
