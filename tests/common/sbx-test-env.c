@@ -266,6 +266,23 @@ sbx_test_env_start_daemon(SbxTestEnv *env, GError **error)
 		plugin_dir = require_env("SBX_TEST_PLUGIN_DIR", error);
 	if (plugin_dir == NULL)
 		return FALSE;
+	/* a daemon just killed may still own the name until the bus notices:
+	 * the new one would not get it */
+	deadline = g_get_monotonic_time() + SBX_TEST_NAME_TIMEOUT_MS * 1000;
+	for (;;) {
+		gboolean owned = FALSE;
+		if (!sbx_test_name_has_owner(env->conn, &owned, error))
+			return FALSE;
+		if (!owned)
+			break;
+		if (g_get_monotonic_time() >= deadline) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+				    "%s still has an owner: is another sandboxd running here?",
+				    SBX_TEST_BUS_NAME);
+			return FALSE;
+		}
+		g_usleep(20 * 1000);
+	}
 	launcher = new_launcher(G_SUBPROCESS_FLAGS_STDERR_MERGE);
 	g_subprocess_launcher_set_stdout_file_path(launcher, env->daemon_log);
 	/* only the flag may choose the plugins */
