@@ -179,6 +179,18 @@ sbx_netpol_firewall_add_bridge(SbxNetpolFirewall *self, const gchar *bridge, GEr
 	return sbx_netpol_firewall_add_bridge_with_ranges(self, bridge, NULL, error);
 }
 
+gboolean
+sbx_netpol_firewall_has_bridge(SbxNetpolFirewall *self, const gchar *bridge)
+{
+	g_return_val_if_fail(SBX_IS_NETPOL_FIREWALL(self), FALSE);
+	for (guint i = 0; i < self->zones->len; i++) {
+		SbxNetpolZone *zone = g_ptr_array_index(self->zones, i);
+		if (g_strcmp0(zone->bridge, bridge) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
 static void
 set_failure(SbxNetpolFirewall *self, const gchar *failure)
 {

@@ -26,6 +26,8 @@ SbxNetpolFirewall *sbx_netpol_firewall_new(GKeyFile *config, GError **error);
 /* guests on @bridge get the isolation rules; a bridge added twice counts once */
 gboolean sbx_netpol_firewall_add_bridge(SbxNetpolFirewall *self, const gchar *bridge,
 					GError **error);
+/* whether guests on @bridge get the isolation rules (added before start) */
+gboolean sbx_netpol_firewall_has_bridge(SbxNetpolFirewall *self, const gchar *bridge);
 /* installs the table (replacing a stale one of a previous run). On failure
  * the firewall stays inactive and remembers why. */
 void sbx_netpol_firewall_start_async(SbxNetpolFirewall *self, GCancellable *cancellable,

@@ -18,6 +18,14 @@
 #ifndef SBX_TEST_INSTALLED_AGENT_PATH
 #define SBX_TEST_INSTALLED_AGENT_PATH ""
 #endif
+/* a second build of this file ("test-b", uninstalled) is another backend
+ * in the same daemon: tests of recovery across backends */
+#ifndef SBX_TEST_PLUGIN_NAME
+#define SBX_TEST_PLUGIN_NAME "test"
+#endif
+#ifndef SBX_TEST_TYPE_NAME
+#define SBX_TEST_TYPE_NAME "SbxTestBackend"
+#endif
 
 /* how long start waits for the agent's socket, and how often it looks */
 #define SOCKET_WAIT_US (10 * G_USEC_PER_SEC)
@@ -54,11 +62,42 @@ struct _SbxTestBackend {
 	gboolean fail_start;
 	guint start_delay_ms;
 	gboolean fail_destroy;
-	gchar *state_dir; /* where running vms are recorded, or NULL */
-	GHashTable *vms;  /* id -> SbxTestVm (one reference) */
+	gchar *state_dir;      /* where running vms are recorded, or NULL */
+	gchar *network_bridge; /* reported only: no bridge is made, no NIC given */
+	GHashTable *vms;       /* id -> SbxTestVm (one reference) */
 };
 
-G_DEFINE_FINAL_TYPE(SbxTestBackend, sbx_test_backend, SBX_TYPE_HYPERVISOR_BACKEND)
+static gpointer sbx_test_backend_parent_class;
+static void sbx_test_backend_class_init(SbxTestBackendClass *klass);
+static void sbx_test_backend_init(SbxTestBackend *self);
+
+static void
+sbx_test_backend_class_intern_init(gpointer klass, gpointer data)
+{
+	sbx_test_backend_parent_class = g_type_class_peek_parent(klass);
+	sbx_test_backend_class_init(klass);
+}
+
+static void
+sbx_test_backend_instance_init(GTypeInstance *instance, gpointer klass)
+{
+	sbx_test_backend_init((SbxTestBackend *)instance);
+}
+
+/* G_DEFINE_FINAL_TYPE by hand: the type name differs between the builds */
+GType
+sbx_test_backend_get_type(void)
+{
+	static gsize type = 0;
+	if (g_once_init_enter(&type)) {
+		GType t = g_type_register_static_simple(
+		    SBX_TYPE_HYPERVISOR_BACKEND, g_intern_static_string(SBX_TEST_TYPE_NAME),
+		    sizeof(SbxTestBackendClass), sbx_test_backend_class_intern_init,
+		    sizeof(SbxTestBackend), sbx_test_backend_instance_init, G_TYPE_FLAG_FINAL);
+		g_once_init_leave(&type, t);
+	}
+	return type;
+}
 
 static const SbxConfigKey test_config_keys[] = {
     {"AgentPath", SBX_CONFIG_PATH},
@@ -66,6 +105,7 @@ static const SbxConfigKey test_config_keys[] = {
     {"StartDelayMs", SBX_CONFIG_UINT, 0, 60000},
     {"FailDestroy", SBX_CONFIG_BOOL},
     {"StateDir", SBX_CONFIG_PATH},
+    {"NetworkBridge", SBX_CONFIG_STRING},
     {NULL},
 };
 
@@ -538,6 +578,12 @@ sbx_test_backend_get_domain_type(SbxHypervisorBackend *backend)
 	return "test";
 }
 
+static const gchar *
+sbx_test_backend_get_network_bridge(SbxHypervisorBackend *backend)
+{
+	return SBX_TEST_BACKEND(backend)->network_bridge;
+}
+
 static gboolean
 sbx_test_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, const gchar *group,
 			   GError **error)
@@ -554,6 +600,8 @@ sbx_test_backend_configure(SbxHypervisorBackend *backend, GKeyFile *config, cons
 	self->fail_destroy = g_key_file_get_boolean(config, group, "FailDestroy", NULL);
 	self->start_delay_ms =
 	    MIN(g_key_file_get_uint64(config, group, "StartDelayMs", NULL), 60000);
+	g_free(self->network_bridge);
+	self->network_bridge = g_key_file_get_string(config, group, "NetworkBridge", NULL);
 	g_free(self->state_dir);
 	self->state_dir = g_key_file_get_string(config, group, "StateDir", NULL);
 	if (self->state_dir != NULL && g_mkdir_with_parents(self->state_dir, 0700) != 0) {
@@ -589,6 +637,7 @@ sbx_test_backend_finalize(GObject *object)
 	g_hash_table_unref(self->vms);
 	g_free(self->agent_path);
 	g_free(self->state_dir);
+	g_free(self->network_bridge);
 	G_OBJECT_CLASS(sbx_test_backend_parent_class)->finalize(object);
 }
 
@@ -606,6 +655,7 @@ sbx_test_backend_class_init(SbxTestBackendClass *klass)
 	backend_class->destroy_vm_async = sbx_test_backend_destroy_vm_async;
 	backend_class->list_vms_async = sbx_test_backend_list_vms_async;
 	backend_class->get_domain_type = sbx_test_backend_get_domain_type;
+	backend_class->get_network_bridge = sbx_test_backend_get_network_bridge;
 }
 
 static void
@@ -620,4 +670,4 @@ sbx_test_backend_init(SbxTestBackend *self)
 	self->vms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)vm_unref);
 }
 
-SBX_PLUGIN_DEFINE(SBX_PLUGIN_KIND_HYPERVISOR, "test", sbx_test_backend_get_type)
+SBX_PLUGIN_DEFINE(SBX_PLUGIN_KIND_HYPERVISOR, SBX_TEST_PLUGIN_NAME, sbx_test_backend_get_type)

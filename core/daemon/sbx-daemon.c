@@ -288,6 +288,7 @@ setup_manager(SbxDaemon *self, const gchar *runtime_dir)
 
 	self->manager = sbx_manager_new(self->config, backend, runtime_dir);
 	sbx_manager_set_regions(self->manager, self->regions, default_region);
+	sbx_manager_set_plugin_loader(self->manager, self->loader);
 	/* polkit answers about callers on the system bus only */
 	sbx_authority_set_use_polkit(sbx_authority_get_default(),
 				     !self->session && self->address == NULL);

@@ -35,6 +35,10 @@ struct _SbxManager {
 	/* regions (SbxRegion); NULL: just self->backend, as region "local" */
 	GPtrArray *regions;
 	gchar *default_region;
+	/* backends no region uses, loaded by recovery for sandboxes they run
+	 * (SbxRegion, name NULL): kept while the daemon lives */
+	GPtrArray *extra_backends;
+	SbxPluginLoader *loader; /* NULL: recovery loads no other backend */
 	/* durability and observability */
 	SbxStateStore *store;
 	gchar *backend_name;
@@ -70,6 +74,7 @@ sbx_manager_dispose(GObject *object)
 	g_clear_object(&self->backend);
 	g_clear_object(&self->config);
 	g_clear_object(&self->volumes);
+	g_clear_object(&self->loader);
 	G_OBJECT_CLASS(sbx_manager_parent_class)->dispose(object);
 }
 
@@ -88,6 +93,11 @@ sbx_manager_finalize(GObject *object)
 		}
 		g_ptr_array_unref(self->regions);
 	}
+	for (guint i = 0; i < self->extra_backends->len; i++) {
+		SbxRegion *extra = g_ptr_array_index(self->extra_backends, i);
+		g_signal_handlers_disconnect_by_data(extra->backend, self);
+	}
+	g_ptr_array_unref(self->extra_backends);
 	g_free(self->backend_name);
 	g_ptr_array_unref(self->shutdown_waiters);
 	G_OBJECT_CLASS(sbx_manager_parent_class)->finalize(object);
@@ -108,6 +118,7 @@ sbx_manager_init(SbxManager *self)
 	self->shutdown_waiters = g_ptr_array_new_with_free_func(g_object_unref);
 	self->crashed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_object_unref);
 	self->started_at = g_get_real_time();
+	self->extra_backends = g_ptr_array_new_with_free_func((GDestroyNotify)sbx_region_free);
 }
 
 guint
@@ -262,6 +273,66 @@ sbx_manager_get_region_backend(SbxManager *self, const gchar *name)
 										 : NULL;
 	region = sbx_region_lookup(self->regions, name != NULL ? name : self->default_region);
 	return region != NULL ? region->backend : NULL;
+}
+
+/* the plugin name of a region's backend (@name NULL: the default region) */
+const gchar *
+sbx_manager_get_region_backend_name(SbxManager *self, const gchar *name)
+{
+	SbxRegion *region;
+	if (self->regions == NULL)
+		return name == NULL || g_strcmp0(name, SBX_REGION_IMPLICIT) == 0
+			   ? self->backend_name
+			   : NULL;
+	region = sbx_region_lookup(self->regions, name != NULL ? name : self->default_region);
+	return region != NULL ? region->backend_name : NULL;
+}
+
+SbxHypervisorBackend *
+sbx_manager_find_backend(SbxManager *self, const gchar *backend_name)
+{
+	if (backend_name == NULL || backend_name[0] == '\0')
+		return NULL;
+	if (self->regions == NULL && g_strcmp0(backend_name, self->backend_name) == 0)
+		return self->backend;
+	for (guint i = 0; self->regions != NULL && i < self->regions->len; i++) {
+		SbxRegion *region = g_ptr_array_index(self->regions, i);
+		if (g_strcmp0(region->backend_name, backend_name) == 0)
+			return region->backend;
+	}
+	for (guint i = 0; i < self->extra_backends->len; i++) {
+		SbxRegion *extra = g_ptr_array_index(self->extra_backends, i);
+		if (g_strcmp0(extra->backend_name, backend_name) == 0)
+			return extra->backend;
+	}
+	return NULL;
+}
+
+void
+sbx_manager_add_backend(SbxManager *self, const gchar *backend_name, SbxHypervisorBackend *backend)
+{
+	SbxRegion *extra;
+
+	g_return_if_fail(backend_name != NULL && backend_name[0] != '\0');
+	if (sbx_manager_find_backend(self, backend_name) != NULL)
+		return;
+	extra = g_new0(SbxRegion, 1);
+	extra->backend_name = g_strdup(backend_name);
+	extra->backend = g_object_ref(backend);
+	g_signal_connect(backend, "vm-exited", G_CALLBACK(on_vm_exited), self);
+	g_ptr_array_add(self->extra_backends, extra);
+}
+
+void
+sbx_manager_set_plugin_loader(SbxManager *self, SbxPluginLoader *loader)
+{
+	g_set_object(&self->loader, loader);
+}
+
+SbxPluginLoader *
+sbx_manager_get_plugin_loader(SbxManager *self)
+{
+	return self->loader;
 }
 
 static gboolean
@@ -695,7 +766,9 @@ create_sandbox(SbxManager *self, GDBusMethodInvocation *invocation, GVariant *op
 	    (guint)sbx_config_get_uint(self->config, "limits", "GuestMemoryReserveMiB"),
 	    (guint)sbx_config_get_uint(self->config, "limits", "GuestProcessNice"));
 	g_hash_table_insert(self->sandboxes, g_strdup(id), g_object_ref(call->sandbox));
-	sbx_sandbox_state_set_store(call->sandbox, self->store, self->backend_name);
+	/* the backend that runs it: recovery finds it by this name */
+	sbx_sandbox_state_set_store(call->sandbox, self->store,
+				    sbx_manager_get_region_backend_name(self, region));
 	g_signal_connect(call->sandbox, "gone", G_CALLBACK(on_sandbox_gone), self);
 	sbx_sandbox_debug(id, "CreateSandbox from %s: sandbox %s", sender ? sender : "peer", id);
 
@@ -969,8 +1042,8 @@ sbx_manager_add_adopted(SbxManager *self, SbxSandbox *sandbox)
 {
 	g_hash_table_insert(self->sandboxes, g_strdup(sbx_sandbox_get_id(sandbox)),
 			    g_object_ref(sandbox));
+	/* its store and backend name came with it (sbx-manager-recover.c) */
 	g_signal_connect(sandbox, "gone", G_CALLBACK(on_sandbox_gone), self);
-	sbx_sandbox_state_set_store(sandbox, self->store, self->backend_name);
 	self->n_adopted++;
 	if (self->object_manager != NULL)
 		g_dbus_object_manager_server_export(

@@ -8,6 +8,7 @@
 #include "sbx-config.h"
 #include "sbx-dbus-generated.h"
 #include "sbx-hypervisor-backend.h"
+#include "sbx-plugin-loader.h"
 #include "sbx-sandbox.h"
 #include "sbx-state-store.h"
 #include "sbx-token-store.h"
@@ -38,6 +39,17 @@ const gchar *sbx_manager_get_default_region(SbxManager *self);
 GPtrArray *sbx_manager_get_regions(SbxManager *self);
 /* NULL for an unknown region; @name NULL: the default region */
 SbxHypervisorBackend *sbx_manager_get_region_backend(SbxManager *self, const gchar *name);
+/* the plugin name of a region's backend, or NULL; @name NULL: the default region */
+const gchar *sbx_manager_get_region_backend_name(SbxManager *self, const gchar *name);
+/* a loaded backend by its plugin name (a region's, or one recovery loaded), or NULL */
+SbxHypervisorBackend *sbx_manager_find_backend(SbxManager *self, const gchar *backend_name);
+/* keeps a backend no region uses (recovery adopted a sandbox it runs) and
+ * watches its VMs; a name already known is ignored */
+void sbx_manager_add_backend(SbxManager *self, const gchar *backend_name,
+			     SbxHypervisorBackend *backend);
+/* the plugins, for recovery to load the backend of a record no region uses */
+void sbx_manager_set_plugin_loader(SbxManager *self, SbxPluginLoader *loader);
+SbxPluginLoader *sbx_manager_get_plugin_loader(SbxManager *self);
 /* exports /org/sandboxd (object manager) and the Manager1 object */
 void sbx_manager_export(SbxManager *self, GDBusConnection *connection);
 guint sbx_manager_get_n_sandboxes(SbxManager *self);

@@ -226,6 +226,32 @@ sbx_test_name_has_owner(GDBusConnection *conn, gboolean *owned, GError **error)
 	return TRUE;
 }
 
+/* the name is owned by this very process: right after a SIGKILL the bus may
+ * not have dropped the old daemon yet, and a call would go to the dead one */
+static gboolean
+name_owned_by_daemon(SbxTestEnv *env, gboolean *owned, GError **error)
+{
+	const gchar *pid = g_subprocess_get_identifier(env->daemon);
+	g_autoptr(GError) error_local = NULL;
+	g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+	    env->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+	    "GetConnectionUnixProcessID", g_variant_new("(s)", SBX_TEST_BUS_NAME),
+	    G_VARIANT_TYPE("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error_local);
+	guint32 owner = 0;
+
+	*owned = FALSE;
+	if (reply == NULL) {
+		g_autofree gchar *remote = g_dbus_error_get_remote_error(error_local);
+		if (g_strcmp0(remote, "org.freedesktop.DBus.Error.NameHasNoOwner") == 0)
+			return TRUE;
+		g_propagate_error(error, g_steal_pointer(&error_local));
+		return FALSE;
+	}
+	g_variant_get(reply, "(u)", &owner);
+	*owned = pid != NULL && owner == (guint32)atoi(pid);
+	return TRUE;
+}
+
 gboolean
 sbx_test_env_start_daemon(SbxTestEnv *env, GError **error)
 {
@@ -240,6 +266,23 @@ sbx_test_env_start_daemon(SbxTestEnv *env, GError **error)
 		plugin_dir = require_env("SBX_TEST_PLUGIN_DIR", error);
 	if (plugin_dir == NULL)
 		return FALSE;
+	/* a daemon just killed may still own the name until the bus notices:
+	 * the new one would not get it */
+	deadline = g_get_monotonic_time() + SBX_TEST_NAME_TIMEOUT_MS * 1000;
+	for (;;) {
+		gboolean owned = FALSE;
+		if (!sbx_test_name_has_owner(env->conn, &owned, error))
+			return FALSE;
+		if (!owned)
+			break;
+		if (g_get_monotonic_time() >= deadline) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+				    "%s still has an owner: is another sandboxd running here?",
+				    SBX_TEST_BUS_NAME);
+			return FALSE;
+		}
+		g_usleep(20 * 1000);
+	}
 	launcher = new_launcher(G_SUBPROCESS_FLAGS_STDERR_MERGE);
 	g_subprocess_launcher_set_stdout_file_path(launcher, env->daemon_log);
 	/* only the flag may choose the plugins */
@@ -254,11 +297,11 @@ sbx_test_env_start_daemon(SbxTestEnv *env, GError **error)
 	sbx_supervisor_record_pid(env->tmpdir,
 				  (pid_t)atoi(g_subprocess_get_identifier(env->daemon)));
 
-	/* it is ready once it owns its name */
+	/* it is ready once it owns its name (not the daemon it replaces) */
 	deadline = g_get_monotonic_time() + SBX_TEST_NAME_TIMEOUT_MS * 1000;
 	while (g_get_monotonic_time() < deadline) {
 		gboolean owned = FALSE;
-		if (!sbx_test_name_has_owner(env->conn, &owned, error))
+		if (!name_owned_by_daemon(env, &owned, error))
 			return FALSE;
 		if (owned)
 			return TRUE;

@@ -3,7 +3,9 @@
  * destroys a session one with its domain and files; QEMU killed behind the
  * daemon's back makes the sandbox "crashed" with a StateChanged signal, and
  * its domain and run folder go; a daemon SIGKILLed right after a Kill
- * returned leaves nothing of that sandbox. Three VMs in all.
+ * returned leaves nothing of that sandbox; a sandbox survives a daemon
+ * SIGKILLed and restarted with [daemon] Backend flipped (qemu <-> libvirt),
+ * adopted through its own backend. Four VMs in all.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
@@ -278,6 +280,100 @@ test_kill9_after_kill(void)
 	g_assert_null(again);
 }
 
+/* the release that made qemu the default: a daemon SIGKILLed, then started
+ * with the other [daemon] Backend. The sandbox's VM runs on the old backend,
+ * which recovery loads for it: adopted (same QEMU), and Kill goes through it */
+static void
+test_backend_flip(void)
+{
+	SbxTestEnv *env = sbx_test_env_get();
+	const gchar *before = sbx_test_backend();
+	const gchar *after = g_strcmp0(before, "qemu") == 0 ? "libvirt" : "qemu";
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GArray) qemu_before = NULL;
+	g_autoptr(GArray) qemu_after = NULL;
+	g_autofree gchar *conf_path = g_build_filename(env->config_dir, "sandboxd.conf", NULL);
+	g_autofree gchar *conf = NULL;
+	g_autofree gchar *old_line = g_strdup_printf("\nBackend=%s\n", before);
+	g_autofree gchar *new_line = g_strdup_printf("\nBackend=%s\n", after);
+	g_autofree gchar *path = NULL, *id = NULL, *record = NULL, *again = NULL;
+	g_autofree gchar *records = g_build_filename(env->tmpdir, "qemu-records", NULL);
+	g_autoptr(GString) flipped = NULL;
+	SbxExecResult res = {0};
+	gint64 deadline;
+
+	g_assert_true(g_file_get_contents(conf_path, &conf, NULL, NULL));
+	g_assert_nonnull(strstr(conf, old_line));
+	path = sbx_test_create(
+	    NULL,
+	    g_variant_new_parsed("{'memory': <uint32 768>, 'vcpus': <uint32 1>,"
+				 " 'timeout': <'20m'>, 'env': <{'MARK': 'flipped'}>}"),
+	    &error);
+	g_assert_no_error(error);
+	id = sbx_test_get_id(NULL, path);
+	qemu_before = sbx_test_find_qemu(id);
+	g_assert_cmpuint(qemu_before->len, ==, 1);
+	record = g_strconcat(id, ".json", NULL);
+	deadline = g_get_monotonic_time() + WAIT_US;
+	while (!path_exists(env->state_dir, record)) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_usleep(50 * 1000);
+	}
+
+	g_subprocess_send_signal(env->daemon, SIGKILL);
+	g_assert_true(g_subprocess_wait(env->daemon, NULL, NULL));
+	g_clear_object(&env->daemon);
+	/* the other backend's section too (the harness writes only its own) */
+	flipped = g_string_new(conf);
+	g_string_replace(flipped, old_line, new_line, 1);
+	if (g_strcmp0(after, "libvirt") == 0)
+		g_string_append(flipped, "\n[libvirt]\nDomainType=auto\n");
+	else
+		g_string_append_printf(flipped, "\n[qemu]\nPrivateTmp=false\nRecordDir=%s\n",
+				       records);
+	g_assert_true(sbx_test_env_write_config(env, flipped->str, &error));
+	g_assert_no_error(error);
+	g_assert_true(sbx_test_env_restart_daemon(env, &error));
+	g_assert_no_error(error);
+
+	/* the same sandbox, the same QEMU, a working agent */
+	again = get_sandbox(id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(again, ==, path);
+	qemu_after = sbx_test_find_qemu(id);
+	g_assert_cmpuint(qemu_after->len, ==, 1);
+	g_assert_cmpint(g_array_index(qemu_after, gint, 0), ==,
+			g_array_index(qemu_before, gint, 0));
+	g_assert_true(sbx_test_sh(path, "echo $MARK", NULL, &res, &error));
+	g_assert_no_error(error);
+	{
+		gsize len = 0;
+		const gchar *data = g_bytes_get_data(res.out, &len);
+		g_autofree gchar *text = g_strndup(data, len);
+		g_assert_cmpstr(text, ==, "flipped\n");
+	}
+	sbx_exec_result_clear(&res);
+
+	/* Kill reaches it through its own backend: nothing of it left */
+	g_assert_true(sbx_test_kill(NULL, path, &error));
+	g_assert_no_error(error);
+	sbx_test_wait_vm_gone(id, 60);
+	deadline = g_get_monotonic_time() + WAIT_US;
+	while (path_exists(env->runtime_dir, id) || path_exists(env->state_dir, record)) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_usleep(50 * 1000);
+	}
+	g_clear_pointer(&qemu_after, g_array_unref);
+	qemu_after = sbx_test_find_qemu(id);
+	g_assert_cmpuint(qemu_after->len, ==, 0);
+
+	/* the harness's config again, for what follows */
+	g_assert_true(sbx_test_env_write_config(env, conf, &error));
+	g_assert_no_error(error);
+	g_assert_true(sbx_test_env_restart_daemon(env, &error));
+	g_assert_no_error(error);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -288,6 +384,7 @@ main(int argc, char **argv)
 	/* uses the re-adopted sandbox */
 	g_test_add_func("/durability/qemu-killed", test_qemu_killed);
 	g_test_add_func("/durability/kill9-after-kill", test_kill9_after_kill);
+	g_test_add_func("/durability/backend-flip", test_backend_flip);
 	rc = g_test_run();
 	if (dur_path != NULL)
 		sbx_test_kill(NULL, dur_path, NULL);

@@ -1,6 +1,7 @@
 /* the real sandboxd with the test backend: state records, re-adoption after
- * kill -9, orphan reaping, the crashed state and its signal, ReadLog and
- * GetStatus
+ * kill -9 (also by a backend the config no longer gives the sandbox's region,
+ * with "test-b", a second build of the test backend), orphan reaping, the
+ * crashed state and its signal, ReadLog and GetStatus
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
@@ -24,6 +25,8 @@ typedef struct {
 	SbxTestEnv *env;
 	GDBusConnection *conn; /* env's */
 	gchar *vm_dir;	       /* the test backend's StateDir */
+	gchar *vm_b_dir;       /* test-b's */
+	GArray *pids;	       /* agents a test may leave behind: killed at the end */
 } Fixture;
 
 static void
@@ -34,6 +37,17 @@ write_conf(Fixture *f, const gchar *extra)
 	    g_strdup_printf("[daemon]\nBackend=test\nMaxLifetimeSec=3600\n[test]\nStateDir=%s\n%s",
 			    f->vm_dir, extra != NULL ? extra : "");
 	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+}
+
+/* the whole config; @VMS@: the test backend's StateDir, @VMS_B@: test-b's */
+static void
+write_conf_text(Fixture *f, const gchar *text)
+{
+	g_autofree gchar *path = g_build_filename(f->env->config_dir, "sandboxd.conf", NULL);
+	g_autoptr(GString) conf = g_string_new(text);
+	g_string_replace(conf, "@VMS_B@", f->vm_b_dir, 0);
+	g_string_replace(conf, "@VMS@", f->vm_dir, 0);
+	g_assert_true(g_file_set_contents(path, conf->str, -1, NULL));
 }
 
 static gboolean
@@ -62,6 +76,8 @@ fixture_setup(Fixture *f, gconstpointer data)
 	f->env->plugin_dir = g_strdup(PLUGIN_DIR);
 	f->conn = f->env->conn;
 	f->vm_dir = g_build_filename(f->env->tmpdir, "vms", NULL);
+	f->vm_b_dir = g_build_filename(f->env->tmpdir, "vms-b", NULL);
+	f->pids = g_array_new(FALSE, FALSE, sizeof(GPid));
 	write_conf(f, NULL);
 }
 
@@ -75,8 +91,24 @@ kill9_daemon(Fixture *f)
 static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
+	/* only agents of this test's folder: a pid may have been reused */
+	for (guint i = 0; i < f->pids->len; i++) {
+		GPid pid = g_array_index(f->pids, GPid, i);
+		g_autofree gchar *path = g_strdup_printf("/proc/%d/cmdline", (gint)pid);
+		g_autofree gchar *cmdline = NULL;
+		gsize len = 0;
+		if (!g_file_get_contents(path, &cmdline, &len, NULL))
+			continue;
+		for (gsize j = 0; j + 1 < len; j++)
+			if (cmdline[j] == '\0')
+				cmdline[j] = ' ';
+		if (strstr(cmdline, f->env->tmpdir) != NULL)
+			kill(pid, SIGKILL);
+	}
+	g_array_unref(f->pids);
 	g_clear_pointer(&f->env, sbx_test_env_free);
 	g_free(f->vm_dir);
+	g_free(f->vm_b_dir);
 }
 
 static gchar *
@@ -447,6 +479,322 @@ test_adopt(Fixture *f, gconstpointer data)
 	}
 }
 
+static void
+wait_state_file(Fixture *f, const gchar *id)
+{
+	g_autofree gchar *file = state_file(f, id);
+	gint64 deadline = g_get_monotonic_time() + WAIT_US;
+	while (!g_file_test(file, G_FILE_TEST_EXISTS)) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_usleep(10 * 1000);
+	}
+}
+
+/* the "backend" of a sandbox's record */
+static gchar *
+record_backend(Fixture *f, const gchar *id)
+{
+	g_autofree gchar *file = state_file(f, id);
+	g_autofree gchar *text = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new();
+	wait_state_file(f, id);
+	g_assert_true(g_file_get_contents(file, &text, NULL, NULL));
+	g_assert_true(json_parser_load_from_data(parser, text, -1, NULL));
+	return g_strdup(json_object_get_string_member(
+	    json_node_get_object(json_parser_get_root(parser)), "backend"));
+}
+
+/* as a version before this one wrote it: [daemon] Backend whatever the region's */
+static void
+set_record_backend(Fixture *f, const gchar *id, const gchar *backend)
+{
+	g_autofree gchar *file = state_file(f, id);
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *out = NULL;
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+
+	g_assert_true(g_file_get_contents(file, &text, NULL, NULL));
+	g_assert_true(json_parser_load_from_data(parser, text, -1, NULL));
+	json_object_set_string_member(json_node_get_object(json_parser_get_root(parser)), "backend",
+				      backend);
+	json_generator_set_root(gen, json_parser_get_root(parser));
+	out = json_generator_to_data(gen, NULL);
+	g_assert_true(g_file_set_contents(file, out, -1, NULL));
+}
+
+static void
+assert_adopted(Fixture *f, const gchar *path, const gchar *region)
+{
+	const gchar *echo[] = {"echo", "still here", NULL};
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *id = path_to_id(path);
+	g_autofree gchar *again = get_sandbox(f, id, &error);
+	g_autofree gchar *state = NULL;
+	g_autofree gchar *out = NULL;
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(again, ==, path);
+	state = get_state(f, path);
+	g_assert_cmpstr(state, ==, "running");
+	if (region != NULL) {
+		g_autoptr(GVariant) v = get_property(f, path, "Region");
+		g_assert_cmpstr(g_variant_get_string(v, NULL), ==, region);
+	}
+	out = exec_out(f, path, echo, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(out, ==, "still here\n");
+}
+
+static void
+assert_not_found(Fixture *f, const gchar *id)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = get_sandbox(f, id, &error);
+	g_assert_null(path);
+	g_assert_cmpstr(g_dbus_error_get_remote_error(error), ==, "org.sandboxd.Error.NotFound");
+}
+
+/* a region's sandbox records its region's backend, not [daemon] Backend;
+ * recovery finds it by that, or (older records) by its region's */
+static void
+test_region_backend_name(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *a_path = NULL, *a_id = NULL, *b_path = NULL, *b_id = NULL;
+	g_autofree gchar *a_backend = NULL, *b_backend = NULL;
+
+	write_conf_text(f, "[daemon]\nBackend=test\nMaxLifetimeSec=3600\nDefaultRegion=a\n"
+			   "[test]\nStateDir=@VMS@\n[test-b]\nStateDir=@VMS_B@\n"
+			   "[region a]\nBackend=test\n[region b]\nBackend=test-b\n");
+	sbx_test_env_run_daemon(f->env);
+	a_path = create_sandbox(f->conn, "{'timeout': <'30m'>}");
+	a_id = path_to_id(a_path);
+	b_path = create_sandbox(f->conn, "{'timeout': <'30m'>, 'region': <'b'>}");
+	b_id = path_to_id(b_path);
+	a_backend = record_backend(f, a_id);
+	b_backend = record_backend(f, b_id);
+	g_assert_cmpstr(a_backend, ==, "test");
+	g_assert_cmpstr(b_backend, ==, "test-b");
+	/* each comes back through its own backend, even when an older version
+	 * named [daemon] Backend in b's record */
+	kill9_daemon(f);
+	set_record_backend(f, b_id, "test");
+	sbx_test_env_run_daemon(f->env);
+	assert_adopted(f, a_path, "a");
+	assert_adopted(f, b_path, "b");
+	/* and its record names the right one again (written off the main loop) */
+	{
+		gint64 deadline = g_get_monotonic_time() + WAIT_US;
+		for (;;) {
+			g_autofree gchar *now = record_backend(f, b_id);
+			if (g_strcmp0(now, "test-b") == 0)
+				break;
+			g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+			g_usleep(10 * 1000);
+		}
+	}
+}
+
+/* two regions on one plugin, each with its own StateDir (as two libvirt
+ * URIs): a record is matched to the instance that runs its VM */
+static void
+test_adopt_same_plugin(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *a_path = NULL, *b_path = NULL;
+
+	write_conf_text(f, "[daemon]\nBackend=test\nMaxLifetimeSec=3600\nDefaultRegion=a\n"
+			   "[test]\nStateDir=@VMS@\n[region a]\nBackend=test\n"
+			   "[region b]\nBackend=test\nStateDir=@VMS_B@\n");
+	sbx_test_env_run_daemon(f->env);
+	a_path = create_sandbox(f->conn, "{'timeout': <'30m'>}");
+	b_path = create_sandbox(f->conn, "{'timeout': <'30m'>, 'region': <'b'>}");
+	{
+		g_autofree gchar *a_id = path_to_id(a_path);
+		g_autofree gchar *b_id = path_to_id(b_path);
+		g_autofree gchar *b_vm = g_strconcat(b_id, ".vm", NULL);
+		g_autofree gchar *b_vm_path = g_build_filename(f->vm_b_dir, b_vm, NULL);
+		/* really two instances: b's VM is recorded in its own StateDir */
+		g_assert_true(g_file_test(b_vm_path, G_FILE_TEST_EXISTS));
+		wait_state_file(f, a_id);
+		wait_state_file(f, b_id);
+	}
+	kill9_daemon(f);
+	sbx_test_env_run_daemon(f->env);
+	assert_adopted(f, a_path, "a");
+	assert_adopted(f, b_path, "b");
+}
+
+/* region b moved from test to test-b while sandboxd was down: its sandboxes
+ * are still test's, a loaded backend (region a's) */
+static void
+test_adopt_other_backend(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GDBusConnection) client = sbx_test_env_new_client(f->env);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply = NULL;
+	g_autofree gchar *dur_path = NULL, *dur_id = NULL, *ses_path = NULL, *ses_id = NULL;
+	g_autofree gchar *new_path = NULL, *new_id = NULL;
+	g_autofree gchar *backend = NULL, *new_backend = NULL;
+	g_autofree gchar *ses_file = NULL;
+	GPid dur_pid, ses_pid;
+
+	write_conf_text(f, "[daemon]\nBackend=test\nMaxLifetimeSec=3600\nDefaultRegion=a\n"
+			   "[test]\nStateDir=@VMS@\n[region a]\nBackend=test\n"
+			   "[region b]\nBackend=test\n");
+	sbx_test_env_run_daemon(f->env);
+	dur_path = create_sandbox(f->conn, "{'timeout': <'30m'>, 'region': <'b'>}");
+	dur_id = path_to_id(dur_path);
+	ses_path = create_sandbox(client, "{'region': <'b'>}");
+	ses_id = path_to_id(ses_path);
+	dur_pid = agent_pid(f, dur_id);
+	ses_pid = agent_pid(f, ses_id);
+	g_array_append_val(f->pids, dur_pid);
+	g_array_append_val(f->pids, ses_pid);
+	wait_state_file(f, dur_id);
+	wait_state_file(f, ses_id);
+
+	kill9_daemon(f);
+	write_conf_text(f, "[daemon]\nBackend=test\nMaxLifetimeSec=3600\nDefaultRegion=a\n"
+			   "[test]\nStateDir=@VMS@\n[test-b]\nStateDir=@VMS_B@\n"
+			   "[region a]\nBackend=test\n[region b]\nBackend=test-b\n");
+	sbx_test_env_run_daemon(f->env);
+
+	/* adopted with its own backend, in its region; its record still names it */
+	assert_adopted(f, dur_path, "b");
+	g_assert_true(pid_alive(dur_pid));
+	backend = record_backend(f, dur_id);
+	g_assert_cmpstr(backend, ==, "test");
+	/* the session one was destroyed through test, not forgotten */
+	assert_not_found(f, ses_id);
+	g_assert_false(pid_alive(ses_pid));
+	ses_file = state_file(f, ses_id);
+	wait_file_gone(ses_file);
+	/* new sandboxes of region b get its current backend */
+	new_path = create_sandbox(f->conn, "{'timeout': <'30m'>, 'region': <'b'>}");
+	new_id = path_to_id(new_path);
+	new_backend = record_backend(f, new_id);
+	g_assert_cmpstr(new_backend, ==, "test-b");
+	/* and Kill still reaches the adopted one's VM */
+	reply = call(f, dur_path, "org.sandboxd.Sandbox1", "Kill", NULL, NULL, &error);
+	g_assert_no_error(error);
+	{
+		gint64 deadline = g_get_monotonic_time() + WAIT_US;
+		while (pid_alive(dur_pid)) {
+			g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+			g_usleep(10 * 1000);
+		}
+	}
+}
+
+/* [daemon] Backend flipped from test to test-b (as libvirt to qemu): while
+ * test cannot be loaded its sandboxes are kept, VMs untouched; once it can,
+ * recovery loads it alone and adopts or destroys them through it */
+static void
+test_adopt_unloaded_backend(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GDBusConnection) client = sbx_test_env_new_client(f->env);
+	g_autofree gchar *dur_path = NULL, *dur_id = NULL, *ses_path = NULL, *ses_id = NULL;
+	g_autofree gchar *only_b = NULL, *link = NULL, *target = NULL;
+	g_autofree gchar *log = NULL, *warning = NULL;
+	g_autofree gchar *ses_file = NULL, *ses_dir = NULL;
+	GPid dur_pid, ses_pid;
+
+	sbx_test_env_run_daemon(f->env);
+	dur_path = create_sandbox(f->conn, "{'timeout': <'30m'>}");
+	dur_id = path_to_id(dur_path);
+	ses_path = create_sandbox(client, "@a{sv} {}");
+	ses_id = path_to_id(ses_path);
+	dur_pid = agent_pid(f, dur_id);
+	ses_pid = agent_pid(f, ses_id);
+	g_array_append_val(f->pids, dur_pid);
+	g_array_append_val(f->pids, ses_pid);
+	wait_state_file(f, dur_id);
+	wait_state_file(f, ses_id);
+	kill9_daemon(f);
+
+	/* only test-b is installed */
+	only_b = g_build_filename(f->env->tmpdir, "plugins-b", NULL);
+	g_assert_cmpint(g_mkdir(only_b, 0700), ==, 0);
+	link = g_build_filename(only_b, "libsbx-test-b.so", NULL);
+	target = g_build_filename(PLUGIN_DIR, "libsbx-test-b.so", NULL);
+	g_assert_cmpint(symlink(target, link), ==, 0);
+	g_free(f->env->plugin_dir);
+	f->env->plugin_dir = g_strdup(only_b);
+	write_conf_text(f, "[daemon]\nBackend=test-b\nMaxLifetimeSec=3600\n"
+			   "[test-b]\nStateDir=@VMS_B@\n");
+	sbx_test_env_run_daemon(f->env);
+	assert_not_found(f, dur_id);
+	assert_not_found(f, ses_id);
+	/* kept: records, run folders and VMs */
+	g_assert_true(pid_alive(dur_pid));
+	g_assert_true(pid_alive(ses_pid));
+	ses_file = state_file(f, ses_id);
+	ses_dir = sandbox_dir(f, ses_id);
+	{
+		g_autofree gchar *dur_file = state_file(f, dur_id);
+		g_autofree gchar *dur_dir = sandbox_dir(f, dur_id);
+		g_assert_true(g_file_test(dur_file, G_FILE_TEST_EXISTS));
+		g_assert_true(g_file_test(dur_dir, G_FILE_TEST_IS_DIR));
+		g_assert_true(g_file_test(ses_file, G_FILE_TEST_EXISTS));
+		g_assert_true(g_file_test(ses_dir, G_FILE_TEST_IS_DIR));
+	}
+	/* and the operator is told which sandbox, which backend */
+	log = sbx_test_env_daemon_log_tail(f->env, 64 * 1024);
+	warning =
+	    g_strdup_printf("sandbox %s runs on backend 'test', which cannot be loaded", dur_id);
+	g_assert_nonnull(strstr(log, warning));
+
+	/* test is installed again, no region uses it */
+	kill9_daemon(f);
+	g_free(f->env->plugin_dir);
+	f->env->plugin_dir = g_strdup(PLUGIN_DIR);
+	write_conf_text(f, "[daemon]\nBackend=test-b\nMaxLifetimeSec=3600\n"
+			   "[test]\nStateDir=@VMS@\n[test-b]\nStateDir=@VMS_B@\n");
+	sbx_test_env_run_daemon(f->env);
+	assert_adopted(f, dur_path, "local");
+	g_assert_true(pid_alive(dur_pid));
+	assert_not_found(f, ses_id);
+	g_assert_false(pid_alive(ses_pid));
+	wait_file_gone(ses_file);
+	g_assert_true(file_is_gone(ses_dir));
+	g_free(log);
+	log = sbx_test_env_daemon_log_tail(f->env, 64 * 1024);
+	g_assert_nonnull(strstr(log, "loaded backend 'test' (no region uses it)"));
+	/* SIGTERM destroys it through that backend too */
+	g_subprocess_send_signal(f->env->daemon, SIGTERM);
+	g_assert_true(g_subprocess_wait(f->env->daemon, NULL, NULL));
+	g_clear_object(&f->env->daemon);
+	g_assert_false(pid_alive(dur_pid));
+}
+
+/* a backend loaded for recovery alone whose bridge no region uses: the
+ * firewall does not isolate that bridge, so its VM is destroyed, not adopted */
+static void
+test_unisolated_bridge(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *path = NULL, *id = NULL, *file = NULL, *log = NULL;
+	GPid pid;
+
+	sbx_test_env_run_daemon(f->env);
+	path = create_sandbox(f->conn, "{'timeout': <'30m'>}");
+	id = path_to_id(path);
+	pid = agent_pid(f, id);
+	g_array_append_val(f->pids, pid);
+	wait_state_file(f, id);
+	kill9_daemon(f);
+
+	write_conf_text(f, "[daemon]\nBackend=test-b\nMaxLifetimeSec=3600\n"
+			   "[test]\nStateDir=@VMS@\nNetworkBridge=sbxnobr0\n"
+			   "[test-b]\nStateDir=@VMS_B@\n");
+	sbx_test_env_run_daemon(f->env);
+	assert_not_found(f, id);
+	g_assert_false(pid_alive(pid));
+	file = state_file(f, id);
+	wait_file_gone(file);
+	log = sbx_test_env_daemon_log_tail(f->env, 64 * 1024);
+	g_assert_nonnull(strstr(log, "on bridge sbxnobr0, which no region uses"));
+}
+
 typedef struct {
 	GPtrArray *states;
 	GPtrArray *reasons;
@@ -783,6 +1131,11 @@ main(int argc, char **argv)
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 	ADD("/durability/state-file", test_state_file);
 	ADD("/durability/adopt", test_adopt);
+	ADD("/durability/region-backend-name", test_region_backend_name);
+	ADD("/durability/adopt-other-backend", test_adopt_other_backend);
+	ADD("/durability/adopt-same-plugin", test_adopt_same_plugin);
+	ADD("/durability/adopt-unloaded-backend", test_adopt_unloaded_backend);
+	ADD("/durability/unisolated-bridge", test_unisolated_bridge);
 	ADD("/durability/crashed", test_crashed);
 	ADD("/durability/logs", test_logs);
 	ADD("/durability/status", test_status);

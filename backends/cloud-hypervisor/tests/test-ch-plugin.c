@@ -23,6 +23,17 @@
 #include "sbx-protocol.h"
 
 static GType backend_type;
+/* unique per run, so two runs at once share no tap or nftables table: valid
+ * sandbox ids ("sbx" and 13 of a-z 0-9) from the pid (main()) */
+static gchar *vm_id;
+static gchar *clone_id;
+
+/* as sbx_tap_name() (backends/tap/sbx-tap.c): "st" and the id's last 13 */
+static gchar *
+tap_of(const gchar *id)
+{
+	return g_strdup_printf("st%s", id + strlen(id) - 13);
+}
 
 /* the plugin's error domain, by name: its code lives in the loaded plugin */
 #undef SBX_CH_API_ERROR
@@ -94,14 +105,14 @@ setup(Fixture *f, gconstpointer data)
 
 	f->dir = g_dir_make_tmp("sbx-ch-plugin-XXXXXX", &error);
 	g_assert_no_error(error);
-	f->run_dir = g_build_filename(f->dir, "sbxtest1", NULL);
+	f->run_dir = g_build_filename(f->dir, vm_id, NULL);
 	g_assert_cmpint(g_mkdir(f->run_dir, 0750), ==, 0);
 	f->trace = g_build_filename(f->dir, "trace", NULL);
 	f->backend = g_object_new(backend_type, NULL);
 	g_signal_connect(f->backend, "vm-exited", G_CALLBACK(on_vm_exited), f);
 	configure(f, NULL);
 	f->spec = sbx_vm_spec_new();
-	f->spec->id = g_strdup("sbxtest1");
+	f->spec->id = g_strdup(vm_id);
 	f->spec->memory_mib = 256;
 	f->spec->vcpus = 1;
 	f->spec->kernel = g_strdup("/boot/vmlinuz-test");
@@ -348,7 +359,7 @@ test_lifecycle(Fixture *f, gconstpointer data)
 	g_assert_no_error(error);
 	ids = list(f);
 	g_assert_cmpuint(g_strv_length(ids), ==, 1);
-	g_assert_cmpstr(ids[0], ==, "sbxtest1");
+	g_assert_cmpstr(ids[0], ==, vm_id);
 	g_assert_cmpstr(sbx_hypervisor_backend_get_domain_type(f->backend), ==, "kvm");
 	/* the console goes to the spec's file, the agent's port to the cmdline */
 	g_assert_true(g_file_get_contents(f->spec->console_log, &console, NULL, NULL));
@@ -368,7 +379,7 @@ test_lifecycle(Fixture *f, gconstpointer data)
 			"GET /api/v1/vm.info\nGET /api/v1/vmm.ping\nPUT /api/v1/vmm.shutdown\n");
 	/* an unknown id destroys fine */
 	g_free(f->spec->id);
-	f->spec->id = g_strdup("sbxnosuch");
+	f->spec->id = g_strdup_printf("sbxnone%09u", (guint)getpid());
 	destroy(f);
 }
 
@@ -391,7 +402,7 @@ test_guest_poweroff(Fixture *f, gconstpointer data)
 	g_assert_cmpint(kill(pid, SIGUSR1), ==, 0);
 	wait_exited(f);
 	g_assert_cmpuint(f->exited, ==, 1);
-	g_assert_cmpstr(f->exited_id, ==, "sbxtest1");
+	g_assert_cmpstr(f->exited_id, ==, vm_id);
 	g_assert_true(pid_gone(pid));
 	ids = list(f);
 	g_assert_cmpuint(g_strv_length(ids), ==, 0);
@@ -438,9 +449,13 @@ test_too_old(Fixture *f, gconstpointer data)
 	g_setenv("SBX_FAKE_CH_VERSION", "38.0.0", TRUE);
 	g_assert_false(start(f, NULL, &error));
 	g_assert_error(error, SBX_CH_API_ERROR, SBX_CH_API_ERROR_TOO_OLD);
-	g_assert_cmpstr(error->message, ==,
-			"vm sbxtest1: cloud-hypervisor 38.0.0 is too old: this backend needs "
-			"39.0.0 or newer ([cloud-hypervisor] MinVersion)");
+	{
+		g_autofree gchar *message =
+		    g_strdup_printf("vm %s: cloud-hypervisor 38.0.0 is too old: this backend needs "
+				    "39.0.0 or newer ([cloud-hypervisor] MinVersion)",
+				    vm_id);
+		g_assert_cmpstr(error->message, ==, message);
+	}
 	/* a lower minimum in the config lets it through */
 	configure(f, "MinVersion=38.0\n");
 	g_clear_error(&error);
@@ -481,9 +496,13 @@ test_injected_failure(Fixture *f, gconstpointer data)
 
 	g_setenv("SBX_FAKE_CH_FAIL", "vm.create:out of memory", TRUE);
 	g_assert_false(start(f, NULL, &error));
-	g_assert_cmpstr(error->message, ==,
-			"vm sbxtest1: cloud-hypervisor vm.create: Error from API: Injected "
-			"failure: out of memory (HTTP 500)");
+	{
+		g_autofree gchar *message =
+		    g_strdup_printf("vm %s: cloud-hypervisor vm.create: Error from API: Injected "
+				    "failure: out of memory (HTTP 500)",
+				    vm_id);
+		g_assert_cmpstr(error->message, ==, message);
+	}
 	destroy(f);
 }
 
@@ -727,7 +746,7 @@ test_rbd_volume(Fixture *f, gconstpointer data)
 		wait_exited(f);
 		g_assert_true(qsd_reaped(pid));
 		f->exited = 0;
-		sbx_hypervisor_backend_destroy_vm_async(first, "sbxtest1", NULL, on_done, f);
+		sbx_hypervisor_backend_destroy_vm_async(first, vm_id, NULL, on_done, f);
 		g_object_unref(wait_result(f));
 	}
 
@@ -853,7 +872,7 @@ test_network(Fixture *f, gconstpointer data)
 	g_autofree gchar *master_path = NULL;
 	g_autoptr(JsonObject) info = NULL;
 	g_autoptr(GError) error = NULL;
-	const gchar *tap = "stsbxtest1";
+	g_autofree gchar *tap = tap_of(vm_id);
 	JsonObject *net;
 
 	if (getuid() != 0) {
@@ -938,7 +957,7 @@ test_network(Fixture *f, gconstpointer data)
 		g_assert_true(nft_table_gone(tap));
 		g_signal_connect(first, "vm-exited", G_CALLBACK(on_vm_exited), f);
 		wait_exited(f);
-		sbx_hypervisor_backend_destroy_vm_async(first, "sbxtest1", NULL, on_done, f);
+		sbx_hypervisor_backend_destroy_vm_async(first, vm_id, NULL, on_done, f);
 		g_object_unref(wait_result(f));
 	}
 	g_assert_true(run_quiet(del));
@@ -1159,7 +1178,7 @@ test_file_volume_user(Fixture *f, gconstpointer data)
 		g_assert_cmpint(acl_perm(snap, pw->pw_uid), ==, -1);
 		g_signal_connect(first, "vm-exited", G_CALLBACK(on_vm_exited), f);
 		wait_exited(f);
-		sbx_hypervisor_backend_destroy_vm_async(first, "sbxtest1", NULL, on_done, f);
+		sbx_hypervisor_backend_destroy_vm_async(first, vm_id, NULL, on_done, f);
 		g_object_unref(wait_result(f));
 	}
 	g_assert_cmpint(g_stat(vol, &st), ==, 0);
@@ -1186,7 +1205,7 @@ test_snapshot_restore(Fixture *f, gconstpointer data)
 	gboolean has_mode = g_str_has_prefix(version, "53.");
 	g_autofree gchar *base = g_build_filename(f->dir, "base.qcow2", NULL);
 	g_autofree gchar *snap = g_build_filename(f->dir, "snap", NULL);
-	g_autofree gchar *clone_dir = g_build_filename(f->dir, "sbxclone1", NULL);
+	g_autofree gchar *clone_dir = g_build_filename(f->dir, clone_id, NULL);
 	g_autofree gchar *clone_console = g_build_filename(clone_dir, "console.log", NULL);
 	g_autofree gchar *frozen = snapshot_file(f, "root.qcow2");
 	g_autofree gchar *restore_line = NULL;
@@ -1222,7 +1241,7 @@ test_snapshot_restore(Fixture *f, gconstpointer data)
 
 	clone = sbx_vm_spec_copy(f->spec);
 	g_free(clone->id);
-	clone->id = g_strdup("sbxclone1");
+	clone->id = g_strdup(clone_id);
 	g_free(clone->run_dir);
 	clone->run_dir = g_strdup(clone_dir);
 	g_free(clone->console_log);
@@ -1292,7 +1311,7 @@ clone_spec(Fixture *f, const gchar *clone_dir)
 	SbxVmSpec *clone = sbx_vm_spec_copy(f->spec);
 
 	g_free(clone->id);
-	clone->id = g_strdup("sbxclone1");
+	clone->id = g_strdup(clone_id);
 	g_free(clone->run_dir);
 	clone->run_dir = g_strdup(clone_dir);
 	g_free(clone->console_log);
@@ -1345,7 +1364,7 @@ test_network_restore(Fixture *f, gconstpointer data)
 	g_autofree gchar *up = g_strdup_printf("ip link set %s up", bridge);
 	g_autofree gchar *del = g_strdup_printf("ip link delete %s", bridge);
 	g_autofree gchar *base = g_build_filename(f->dir, "base.qcow2", NULL);
-	g_autofree gchar *clone_dir = g_build_filename(f->dir, "sbxclone1", NULL);
+	g_autofree gchar *clone_dir = g_build_filename(f->dir, clone_id, NULL);
 	g_autofree gchar *extra = NULL;
 	g_autofree gchar *words = NULL;
 	g_autofree gchar *address = NULL;
@@ -1359,7 +1378,7 @@ test_network_restore(Fixture *f, gconstpointer data)
 	g_autoptr(SbxVmSpec) clone = NULL;
 	g_autoptr(JsonObject) info = NULL;
 	g_autoptr(GError) error = NULL;
-	const gchar *tap = "stsbxclone1";
+	g_autofree gchar *tap = tap_of(clone_id);
 	const gchar *names[] = {"config.json", "state.json", "memory-ranges", "root.qcow2"};
 	JsonObject *net;
 
@@ -1479,7 +1498,7 @@ test_reap_leftover(Fixture *f, gconstpointer data)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SbxHypervisorBackend) first = NULL;
-	g_autofree gchar *record = g_build_filename(f->dir, "records", "sbxtest1", NULL);
+	g_autofree gchar *record = g_build_filename(f->dir, "records", vm_id, NULL);
 	g_autofree gchar *api = g_build_filename(f->run_dir, "ch-api.sock", NULL);
 	g_auto(GStrv) ids = NULL;
 	GPid pid;
@@ -1500,7 +1519,7 @@ test_reap_leftover(Fixture *f, gconstpointer data)
 	g_signal_connect(first, "vm-exited", G_CALLBACK(on_vm_exited), f);
 	wait_exited(f);
 	g_assert_true(pid_gone(pid));
-	sbx_hypervisor_backend_destroy_vm_async(first, "sbxtest1", NULL, on_done, f);
+	sbx_hypervisor_backend_destroy_vm_async(first, vm_id, NULL, on_done, f);
 	g_clear_object(&f->res);
 	g_object_unref(wait_result(f));
 }
@@ -1521,6 +1540,8 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	load_plugin();
+	vm_id = g_strdup_printf("sbxtest%09u", (guint)getpid());
+	clone_id = g_strdup_printf("sbxclon%09u", (guint)getpid());
 	g_test_add("/ch-plugin/lifecycle", Fixture, NULL, setup, test_lifecycle, teardown);
 	g_test_add("/ch-plugin/guest-poweroff", Fixture, NULL, setup, test_guest_poweroff,
 		   teardown);
