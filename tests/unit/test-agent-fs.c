@@ -738,6 +738,7 @@ test_cancel_write(Fixture *fx, gconstpointer data)
 	g_autoptr(GPtrArray) entries = NULL;
 	guint8 chunk[4096] = {0};
 	SbxTestWait w = {0};
+	gint64 deadline;
 	gint p[2];
 
 	g_assert_true(g_unix_open_pipe(p, FD_CLOEXEC, NULL));
@@ -760,12 +761,13 @@ test_cancel_write(Fixture *fx, gconstpointer data)
 	g_clear_error(&error);
 	close(p[1]);
 	/* the guest reports the abort (EXIT) before it forgets the channel; wait for a
-	 * request after it to be answered, then look */
-	for (guint i = 0; i < 50; i++) {
+	 * request after it to be answered, then look (bounded) */
+	deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+	for (;;) {
 		g_clear_pointer(&entries, g_ptr_array_unref);
 		entries = fs_readdir(fx, root, 100, &error);
 		g_assert_no_error(error);
-		if (entries->len == 0)
+		if (entries->len == 0 || g_get_monotonic_time() > deadline)
 			break;
 		g_usleep(20000);
 	}
