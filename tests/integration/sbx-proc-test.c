@@ -103,7 +103,11 @@ static void
 wait_ok(const gchar *path, gint *status, gint *sig, gboolean *timed_out)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) r = pcall(path, "Wait", NULL, G_VARIANT_TYPE("(iib)"), &error);
+	/* it blocks until the process ends: not D-Bus's default 25 s (a fork
+	 * bomb under TCG takes its time to die); the meson timeout bounds it */
+	g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+	    sbx_test_env_get()->conn, "org.sandboxd", path, PROCESS_IFACE, "Wait", NULL,
+	    G_VARIANT_TYPE("(iib)"), G_DBUS_CALL_FLAGS_NONE, G_MAXINT, NULL, &error);
 	g_assert_no_error(error);
 	g_variant_get(r, "(iib)", status, sig, timed_out);
 }
@@ -150,7 +154,8 @@ test_timeout_group(void)
 	gboolean to;
 
 	g_assert_true(g_unix_open_pipe(o, FD_CLOEXEC, NULL));
-	path = spawn(NULL, argv, "{'timeout': <'3s'>}", -1, o[1], &error);
+	/* long enough for the shell to start its sleepers on a loaded host */
+	path = spawn(NULL, argv, "{'timeout': <'10s'>}", -1, o[1], &error);
 	g_assert_no_error(error);
 	close(o[1]);
 	out = read_until(o[0], "ready");
@@ -436,13 +441,13 @@ test_vm_dies(void)
 	g_dbus_connection_call_with_unix_fd_list(
 	    sbx_test_env_get()->conn, "org.sandboxd", sb_path, "org.sandboxd.Sandbox1", "Exec",
 	    g_variant_new("(^as@a{sv}hhh)", argv, g_variant_new_parsed("@a{sv} {}"), -1, 0, -1),
-	    G_VARIANT_TYPE("(ii)"), G_DBUS_CALL_FLAGS_NONE, -1, fds, NULL,
+	    G_VARIANT_TYPE("(ii)"), G_DBUS_CALL_FLAGS_NONE, G_MAXINT, fds, NULL,
 	    (GAsyncReadyCallback)async_done, &exec_call);
 	/* the list holds a dup of the write end: the EOF check below needs it gone */
 	g_clear_object(&fds);
 	g_dbus_connection_call(sbx_test_env_get()->conn, "org.sandboxd", waiting, PROCESS_IFACE,
-			       "Wait", NULL, G_VARIANT_TYPE("(iib)"), G_DBUS_CALL_FLAGS_NONE, -1,
-			       NULL, async_done, &wait_call);
+			       "Wait", NULL, G_VARIANT_TYPE("(iib)"), G_DBUS_CALL_FLAGS_NONE,
+			       G_MAXINT, NULL, async_done, &wait_call);
 	/* mid-stream */
 	ticks = read_until(o[0], "tick\ntick\n");
 	g_assert_nonnull(strstr(ticks, "tick"));
