@@ -128,11 +128,11 @@ write_dropin(const gchar *tmpdir, const gchar *debian_dir, GError **error)
 			       "[limits]\nMaxSandboxesPerUser=64\n"
 			       "[volumes]\nDefaultBackend=qcow2\nMinCapacityMiB=300\n"
 			       "MaxCapacityMiB=2048\n[qcow2]\nDirectory=%s\n"
-			       /* secrets: the proxy just built, on ports of this test's own */
-			       "[network]\nEgressProgram=%s\nEgressPort=%d\nEgressDnsPort=%d\n",
+			       /* secrets: the proxy just built, on the free ports the
+				* harness picked (never ports derived from our pid) */
+			       "[network]\nEgressProgram=%s\n",
 			       g_file_test(vmlinux, G_FILE_TEST_EXISTS) ? vmlinux : kernel, initrd,
-			       g_strstrip(cmdline), disk, vol_dir, g_getenv("SBX_TEST_EGRESS"),
-			       50000 + (int)getpid() % 5000 * 2, 50001 + (int)getpid() % 5000 * 2);
+			       g_strstrip(cmdline), disk, vol_dir, g_getenv("SBX_TEST_EGRESS"));
 	/* QEMU (another user) opens the images */
 	if (g_mkdir_with_parents(vol_dir, 0755) != 0) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create %s", vol_dir);

@@ -131,8 +131,8 @@ backend_config(SbxTestEnv *env, gchar **section, GError **error)
 
 /* a port free for TCP and UDP on every address right now: the egress proxy's
  * (a system sandboxd may hold the default ones) */
-static guint
-pick_free_port(void)
+guint
+sbx_test_pick_free_port(void)
 {
 	for (guint tries = 0; tries < 100; tries++) {
 		guint port = g_random_int_range(20000, 40000);
@@ -170,7 +170,7 @@ write_config(SbxTestEnv *env, const gchar *image_dir, GError **error)
 	const gchar *pool_size = g_getenv("SBX_TEST_POOL_SIZE");
 	g_autofree gchar *pool_line =
 	    g_strdup_printf("PoolSize=%s\n", pool_size != NULL ? pool_size : "0");
-	guint proxy_port = pick_free_port(), dns_port = pick_free_port();
+	guint proxy_port = sbx_test_pick_free_port(), dns_port = sbx_test_pick_free_port();
 	g_autofree gchar *egress_ports =
 	    proxy_port != 0 && dns_port != 0 && proxy_port != dns_port
 		? g_strdup_printf("EgressPort=%u\nEgressDnsPort=%u\n", proxy_port, dns_port)

@@ -130,6 +130,9 @@ gboolean sbx_test_backend_probe(GError **error);
 void sbx_test_wait_vm_gone(const gchar *id, guint timeout_s);
 /* pids of QEMU processes whose command line mentions @name */
 GArray *sbx_test_find_qemu(const gchar *name);
+/* a port free for TCP and UDP on every IPv4 address right now (20000-39999),
+ * or 0 */
+guint sbx_test_pick_free_port(void);
 /* every path below @dir, sorted, relative to it */
 GPtrArray *sbx_test_list_files(const gchar *dir);
 

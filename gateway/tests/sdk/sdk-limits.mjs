@@ -14,17 +14,22 @@ const refill = () => sleep(4500);
 
 test("the request rate is limited per token", async () => {
   const client = new Client();
+  const t0 = performance.now();
   const outcomes = await Promise.allSettled(
     Array.from({ length: 20 }, () => client.sandboxes.list()),
   );
+  const secs = (performance.now() - t0) / 1000;
   const passed = outcomes.filter((o) => o.status === "fulfilled").length;
   const limited = outcomes.filter((o) => o.status === "rejected");
   for (const o of limited) {
     assert.equal(o.reason.status, 429, String(o.reason));
     assert.equal(o.reason.code, "TOO_MANY_REQUESTS");
   }
-  assert.ok(passed >= 8 && passed <= 10, `${passed} of 20 passed`);
-  assert.ok(limited.length >= 10);
+  // the burst, plus what the bucket refilled while the 20 were under way (a
+  // loaded host may spread them over more than a second)
+  const most = 8 + Math.ceil(2 * secs) + 1;
+  assert.ok(passed >= 8 && passed <= most, `${passed} of 20 passed in ${secs.toFixed(2)} s`);
+  assert.ok(limited.length >= 20 - most, `${limited.length} of 20 limited`);
   // another token has its own bucket
   assert.ok(Array.isArray(await new Client({ token: tokenB }).sandboxes.list()));
   await refill();
