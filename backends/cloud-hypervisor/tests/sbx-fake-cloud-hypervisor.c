@@ -176,6 +176,9 @@ static void
 die_with_parent(gpointer data)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* the parent was killed before that: its guest goes too, not on alone */
+	if (getppid() != GPOINTER_TO_INT(data))
+		_exit(1);
 }
 
 static gboolean
@@ -234,7 +237,8 @@ boot(FakeChServer *server, JsonObject *config, gpointer user_data, GError **erro
 	fake->agent_socket = g_build_filename(fake->agent_dir, "agent.sock", NULL);
 	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
 	/* a killed VMM takes its guest along, as with the real thing */
-	g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
+	g_subprocess_launcher_set_child_setup(launcher, die_with_parent,
+					      GINT_TO_POINTER((gint)getpid()), NULL);
 	fake->agent = g_subprocess_launcher_spawn(launcher, error, fake->agent_binary, "--listen",
 						  fake->agent_socket, NULL);
 	return fake->agent != NULL;

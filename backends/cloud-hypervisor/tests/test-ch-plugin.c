@@ -130,7 +130,8 @@ setup(Fixture *f, gconstpointer data)
 	g_setenv("SBX_FAKE_CH_DISKS_REVERSED", "", TRUE);
 }
 
-/* the fake's guest folders: guest-PID/agent.sock from a fake that was killed */
+/* the fake's guest folders: guest-PID/agent.sock from a fake that was killed,
+ * or agent.sock.PID when its agent died between bind() and rename() */
 static void
 rm_guest_dir(const gchar *path)
 {
@@ -139,8 +140,14 @@ rm_guest_dir(const gchar *path)
 
 	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
 		g_autofree gchar *sub = g_build_filename(path, name, NULL);
-		g_autofree gchar *sock = g_build_filename(sub, "agent.sock", NULL);
-		g_unlink(sock);
+		g_autoptr(GDir) guest = g_dir_open(sub, 0, NULL);
+		const gchar *file;
+
+		while (guest != NULL && (file = g_dir_read_name(guest)) != NULL) {
+			g_autofree gchar *sock = g_build_filename(sub, file, NULL);
+			if (g_str_has_prefix(file, "agent.sock"))
+				g_unlink(sock);
+		}
 		g_rmdir(sub);
 	}
 	g_rmdir(path);
@@ -166,7 +173,7 @@ teardown(Fixture *f, gconstpointer data)
 		/* every record went with its VMM */
 		/* a VMM killed by a failed start is reaped a moment later */
 		g_autofree gchar *records = g_build_filename(f->dir, "records", NULL);
-		gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+		gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
 		while (g_rmdir(records) != 0) {
 			g_assert_cmpint(g_get_monotonic_time(), <, deadline);
 			g_main_context_iteration(NULL, FALSE);
@@ -174,13 +181,24 @@ teardown(Fixture *f, gconstpointer data)
 		}
 	}
 	{
-		/* a storage daemon's exit watch removes its files when it fires */
-		gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-		while (g_rmdir(f->dir) != 0) {
+		/* a storage daemon's exit watch removes its files when it fires; a
+		 * killed fake's guest may leave its socket a moment later */
+		gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+		while (rm_guest_dir(f->guest_dir), g_rmdir(f->dir) != 0) {
 			if (g_get_monotonic_time() >= deadline) {
 				g_autoptr(GDir) left = g_dir_open(f->dir, 0, NULL);
+				g_autoptr(GDir) guest = g_dir_open(f->guest_dir, 0, NULL);
 				while (left != NULL && (name = g_dir_read_name(left)) != NULL)
 					g_test_message("left behind in the test folder: %s", name);
+				while (guest != NULL && (name = g_dir_read_name(guest)) != NULL) {
+					g_autofree gchar *sub =
+					    g_build_filename(f->guest_dir, name, NULL);
+					g_autoptr(GDir) d = g_dir_open(sub, 0, NULL);
+					const gchar *n2;
+					g_test_message("left behind in the guest folder: %s", name);
+					while (d != NULL && (n2 = g_dir_read_name(d)) != NULL)
+						g_test_message("  %s/%s", name, n2);
+				}
 			}
 			g_assert_cmpint(g_get_monotonic_time(), <, deadline);
 			g_main_context_iteration(NULL, FALSE);
@@ -1471,14 +1489,16 @@ test_network_restore(Fixture *f, gconstpointer data)
 		f->spec = tmpl;
 	}
 	g_setenv("SBX_FAKE_CH_FAIL", "", TRUE);
-	/* the killed VMM is reaped before the folders are checked */
-	for (guint i = 0; i < 100; i++) {
-		g_main_context_iteration(NULL, FALSE);
-		g_usleep(10000);
+	/* the killed VMM is reaped, and its files go, before the folders are
+	 * checked: bounded, not a fixed second */
+	{
+		gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+		while (g_unlink(clone->console_log), g_rmdir(clone_dir) != 0) {
+			g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+			g_main_context_iteration(NULL, FALSE);
+			g_usleep(10000);
+		}
 	}
-
-	g_unlink(clone->console_log);
-	g_assert_cmpint(g_rmdir(clone_dir), ==, 0);
 	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
 		g_autofree gchar *path = snapshot_file(f, names[i]);
 		g_unlink(path);
