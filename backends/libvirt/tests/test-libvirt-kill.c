@@ -29,19 +29,32 @@ test_cmdline(void)
 	g_assert_false(sbx_libvirt_kill_cmdline_names(ok, sizeof(ok), ""));
 }
 
-/* a stand-in for QEMU whose command line names @name; @script decides what SIGTERM does */
+/* a stand-in for QEMU whose command line names @name; @trap decides what SIGTERM does */
 static GPid
-spawn_standin(const gchar *script, const gchar *name)
+spawn_standin(const gchar *trap, const gchar *name)
 {
+	g_autofree gchar *script =
+	    g_strdup_printf("%s; echo ready; while :; do sleep 0.05; done", trap);
 	const gchar *argv[] = {"/bin/sh", "-c", script, "sh", "-name", name, NULL};
 	g_autoptr(GError) error = NULL;
 	GPid pid = 0;
+	gint out = -1;
+	gchar buf[6];
+	gsize got = 0;
 
-	g_assert_true(g_spawn_async(NULL, (gchar **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-				    NULL, &pid, &error));
+	g_assert_true(g_spawn_async_with_pipes(NULL, (gchar **)argv, NULL,
+					       G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL,
+					       &out, NULL, &error));
 	g_assert_no_error(error);
-	/* the shell has set its trap before it reads anything */
-	g_usleep(200 * 1000);
+	/* its trap is set (and its command line is the shell's) once it says
+	 * so: not after a fixed nap, which a loaded host may outlast */
+	while (got < sizeof(buf)) {
+		gssize n = read(out, buf + got, sizeof(buf) - got);
+		g_assert_cmpint(n, >, 0);
+		got += (gsize)n;
+	}
+	g_assert_cmpmem(buf, sizeof(buf), "ready\n", 6);
+	close(out);
 	return pid;
 }
 
@@ -74,8 +87,7 @@ test_stop(void)
 
 	g_assert_nonnull(dir);
 	/* exits on SIGTERM, as QEMU does: no SIGKILL needed */
-	pid = spawn_standin("trap 'exit 7' TERM; while :; do sleep 0.05; done",
-			    "guest=" ID ",debug-threads=on");
+	pid = spawn_standin("trap 'exit 7' TERM", "guest=" ID ",debug-threads=on");
 	write_pid_file(dir, ID, pid);
 	/* only the system instance's pid files are read */
 	g_assert_cmpint(sbx_libvirt_kill_open_qemu("qemu:///session", dir, ID), ==, -1);
@@ -90,7 +102,7 @@ test_stop(void)
 	g_assert_cmpint(WEXITSTATUS(status), ==, 7);
 
 	/* ignores SIGTERM: SIGKILL after the term wait */
-	pid = spawn_standin("trap '' TERM; while :; do sleep 0.05; done", "guest=" ID);
+	pid = spawn_standin("trap '' TERM", "guest=" ID);
 	write_pid_file(dir, ID, pid);
 	pidfd = sbx_libvirt_kill_open_qemu("qemu:///system", dir, ID);
 	g_assert_cmpint(pidfd, >=, 0);
@@ -101,7 +113,7 @@ test_stop(void)
 	g_assert_cmpint(WTERMSIG(status), ==, SIGKILL);
 
 	/* no term wait: SIGKILL at once, its TERM trap never runs */
-	pid = spawn_standin("trap 'exit 7' TERM; while :; do sleep 0.05; done", "guest=" ID);
+	pid = spawn_standin("trap 'exit 7' TERM", "guest=" ID);
 	write_pid_file(dir, ID, pid);
 	pidfd = sbx_libvirt_kill_open_qemu("qemu:///system", dir, ID);
 	g_assert_cmpint(pidfd, >=, 0);
@@ -112,8 +124,7 @@ test_stop(void)
 	g_assert_cmpint(WTERMSIG(status), ==, SIGKILL);
 
 	/* a pid file naming a process that is not this domain's: left alone */
-	pid = spawn_standin("trap 'exit 7' TERM; while :; do sleep 0.05; done",
-			    "guest=" ID "-other,debug-threads=on");
+	pid = spawn_standin("trap 'exit 7' TERM", "guest=" ID "-other,debug-threads=on");
 	write_pid_file(dir, ID, pid);
 	g_assert_cmpint(sbx_libvirt_kill_open_qemu("qemu:///system", dir, ID), ==, -1);
 	g_assert_cmpint(kill(pid, 0), ==, 0);
