@@ -14,6 +14,7 @@
  */
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <unistd.h>
 
 #include "sbx-hypervisor-backend.h"
 #include "sbx-plugin.h"
@@ -23,6 +24,8 @@ static gchar *opt_plugin;
 static gchar *opt_config;
 static gchar *opt_image_dir;
 static const SbxPluginInfo *plugin_info;
+/* this run's VM names: a shared libvirtd may run another run's at once */
+static gchar *id_prefix;
 
 typedef struct {
 	SbxHypervisorBackend *backend;
@@ -51,7 +54,7 @@ on_vm_exited(SbxHypervisorBackend *backend, const gchar *id, gpointer user_data)
 {
 	Fixture *f = user_data;
 	/* only ours: a shared libvirtd reports every sandboxd domain it runs */
-	if (g_str_has_prefix(id, "sbxconf"))
+	if (g_str_has_prefix(id, id_prefix))
 		f->exited++;
 }
 
@@ -105,7 +108,7 @@ make_spec(Fixture *f, const gchar *id)
 	g_autofree gchar *cmdline_path = g_build_filename(opt_image_dir, "cmdline", NULL);
 	g_autofree gchar *cmdline = NULL;
 
-	spec->id = g_strdup(id);
+	spec->id = g_strconcat(id_prefix, id, NULL);
 	spec->memory_mib = 512;
 	spec->vcpus = 1;
 	spec->kernel = g_build_filename(opt_image_dir, "vmlinuz", NULL);
@@ -114,7 +117,7 @@ make_spec(Fixture *f, const gchar *id)
 		spec->cmdline = g_strdup(g_strstrip(cmdline));
 	else
 		spec->cmdline = g_strdup("console=ttyS0");
-	spec->run_dir = g_build_filename(f->dir, id, NULL);
+	spec->run_dir = g_build_filename(f->dir, spec->id, NULL);
 	spec->agent_socket = g_build_filename(spec->run_dir, "agent.sock", NULL);
 	spec->console_log = g_build_filename(spec->run_dir, "console.log", NULL);
 	g_assert_cmpint(g_mkdir(spec->run_dir, 0750), ==, 0);
@@ -182,11 +185,13 @@ listed(Fixture *f, const gchar *id)
 	return g_strv_contains((const gchar *const *)ids, id);
 }
 
-/* the core's connect loop: retry until the agent answers HELLO */
+/* the core's connect loop: retry until the agent answers HELLO (the core's
+ * BootTimeoutSec is 300 s in the integration tests: a boot under TCG on a
+ * loaded host) */
 static void
 agent_hello(Fixture *f, const SbxVmSpec *spec)
 {
-	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+	gint64 deadline = g_get_monotonic_time() + 120 * G_USEC_PER_SEC;
 
 	for (;;) {
 		g_autoptr(GAsyncResult) res = NULL;
@@ -225,9 +230,9 @@ agent_hello(Fixture *f, const SbxVmSpec *spec)
 static void
 test_lifecycle(Fixture *f, gconstpointer data)
 {
-	g_autoptr(SbxVmSpec) spec = make_spec(f, "sbxconf1");
+	g_autoptr(SbxVmSpec) spec = make_spec(f, "1");
 	g_autoptr(SbxVmSpec) twin = NULL;
-	g_autoptr(SbxVmSpec) other = make_spec(f, "sbxconf2");
+	g_autoptr(SbxVmSpec) other = make_spec(f, "2");
 	g_autoptr(GError) error = NULL;
 
 	g_assert_true(start(f, spec, &error));
@@ -275,6 +280,7 @@ main(int argc, char **argv)
 	if (opt_plugin == NULL || opt_config == NULL || opt_image_dir == NULL)
 		g_error("usage: %s --plugin PATH.so --config FILE --image-dir DIR", argv[0]);
 	g_test_init(&argc, &argv, NULL);
+	id_prefix = g_strdup_printf("sbxconf%d-", (gint)getpid());
 	load_plugin();
 	g_test_add("/hypervisor-conformance/lifecycle", Fixture, NULL, setup, test_lifecycle,
 		   teardown);

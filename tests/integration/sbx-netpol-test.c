@@ -273,8 +273,9 @@ make_test_host(const gchar *name, const gchar *host_addr, const gchar *ns_addr,
 	pid = g_strdup(g_subprocess_get_identifier(holder));
 	if (g_str_equal(name, "inet"))
 		inet_pid = g_strdup(pid);
-	/* the holder must have unshared before the veth goes in */
-	for (guint i = 0; i < 50; i++) {
+	/* the holder must have unshared before the veth goes in (bounded: else the
+	 * veth would land in the host's namespace) */
+	for (gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;;) {
 		g_autofree gchar *own = g_file_read_link("/proc/self/ns/net", NULL);
 		g_autofree gchar *path = g_strdup_printf("/proc/%s/ns/net", pid);
 		g_autofree gchar *theirs = g_file_read_link(path, NULL);
@@ -284,6 +285,11 @@ make_test_host(const gchar *name, const gchar *host_addr, const gchar *ns_addr,
 		    g_file_get_contents(comm_path, &comm, NULL, NULL) &&
 		    g_str_has_prefix(comm, "sleep"))
 			break;
+		if (g_get_monotonic_time() > deadline) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+				    "the namespace holder %s did not unshare within 60 s", pid);
+			return FALSE;
+		}
 		g_usleep(100 * 1000);
 	}
 	if ((out = host_run(error, "ip", "link", "add", host_if, "type", "veth", "peer", "name",
