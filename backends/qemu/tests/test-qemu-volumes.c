@@ -410,7 +410,8 @@ test_plugin_locked_volume(void)
 	g_assert_true(g_key_file_load_from_data(kf, conf, -1, G_KEY_FILE_NONE, &error));
 	g_assert_true(sbx_hypervisor_backend_configure(backend, kf, "qemu", &error));
 	g_assert_cmpint(g_mkdir(run_dir, 0750), ==, 0);
-	spec->id = g_strdup("qvol-locked");
+	/* a name of this run's own: the QEMU looked for below is ours */
+	spec->id = g_strdup_printf("qvol-locked%d", (gint)getpid());
 	spec->memory_mib = 128;
 	spec->vcpus = 1;
 	/* QEMU opens its block devices before it loads a kernel */
@@ -429,11 +430,15 @@ test_plugin_locked_volume(void)
 		g_main_context_iteration(NULL, TRUE);
 	g_assert_false(sbx_hypervisor_backend_start_vm_finish(backend, res, &error));
 	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_FAILED);
-	g_assert_cmpstr(error->message, ==,
-			"vm qvol-locked: QEMU exited while opening its volumes (its message is "
-			"in the daemon's log)");
+	{
+		g_autofree gchar *want =
+		    g_strdup_printf("vm %s: QEMU exited while opening its volumes (its message is "
+				    "in the daemon's log)",
+				    spec->id);
+		g_assert_cmpstr(error->message, ==, want);
+	}
 	/* the exit watch reaps it and the record goes in the background */
-	deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+	deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
 	for (;;) {
 		g_autoptr(GDir) d = g_dir_open(records, 0, NULL);
 		if (d == NULL || g_dir_read_name(d) == NULL)
@@ -445,6 +450,7 @@ test_plugin_locked_volume(void)
 	{
 		g_autoptr(GPtrArray) left = g_ptr_array_new();
 		g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+		g_autofree gchar *name_arg = g_strconcat(spec->id, ",", NULL);
 		const gchar *name;
 		while ((name = g_dir_read_name(proc)) != NULL) {
 			g_autofree gchar *path = g_build_filename("/proc", name, "cmdline", NULL);
@@ -452,7 +458,7 @@ test_plugin_locked_volume(void)
 			gsize len = 0;
 			if (g_ascii_isdigit(name[0]) &&
 			    g_file_get_contents(path, &cmdline, &len, NULL) && len > 0 &&
-			    memmem(cmdline, len, "qvol-locked,", 12) != NULL)
+			    memmem(cmdline, len, name_arg, strlen(name_arg)) != NULL)
 				g_error("QEMU %s still runs", name);
 		}
 	}
