@@ -217,7 +217,9 @@ test_expiry(Fixture *f, gconstpointer data)
 	sbx_test_env_run_daemon(f->env);
 	sub = g_dbus_connection_signal_subscribe(f->conn, NULL, NULL, NULL, NULL, NULL,
 						 G_DBUS_SIGNAL_FLAGS_NONE, on_signal, &s, NULL);
-	path = create_sandbox(f->conn, "{'timeout': <'3s'>}", &error);
+	/* long enough for the Exec below to be running when it expires, on a
+	 * loaded host too */
+	path = create_sandbox(f->conn, "{'timeout': <'8s'>}", &error);
 	g_assert_no_error(error);
 	id = g_path_get_basename(path);
 	sandbox_dir = g_build_filename(f->env->runtime_dir, id, NULL);
