@@ -840,6 +840,47 @@ run_quiet(const gchar *command)
 	       g_spawn_check_wait_status(status, NULL);
 }
 
+/* whether a test-ch-plugin process whose pid ends in @suffix (the bridge
+ * names hold pid % 100000) still runs */
+static gboolean
+owner_runs(guint suffix)
+{
+	g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+	const gchar *entry;
+
+	while (proc != NULL && (entry = g_dir_read_name(proc)) != NULL) {
+		g_autofree gchar *path = NULL;
+		g_autofree gchar *comm = NULL;
+		if (!g_ascii_isdigit(entry[0]) ||
+		    (guint)g_ascii_strtoull(entry, NULL, 10) % 100000 != suffix)
+			continue;
+		path = g_build_filename("/proc", entry, "comm", NULL);
+		if (g_file_get_contents(path, &comm, NULL, NULL) &&
+		    g_str_has_prefix(comm, "test-ch-plugin"))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* the bridges of runs that died before deleting theirs */
+static void
+delete_stale_bridges(void)
+{
+	g_autoptr(GDir) net = g_dir_open("/sys/class/net", 0, NULL);
+	const gchar *name;
+
+	while (net != NULL && (name = g_dir_read_name(net)) != NULL) {
+		g_autofree gchar *del = NULL;
+		if ((!g_str_has_prefix(name, "sbxtch") && !g_str_has_prefix(name, "sbxtcr")) ||
+		    !g_ascii_isdigit(name[6]) ||
+		    owner_runs((guint)g_ascii_strtoull(name + 6, NULL, 10)))
+			continue;
+		del = g_strdup_printf("ip link delete %s", name);
+		if (run_quiet(del))
+			g_test_message("deleted the bridge %s of a run that died", name);
+	}
+}
+
 static gboolean
 nft_table_exists(const gchar *tap)
 {
@@ -897,6 +938,7 @@ test_network(Fixture *f, gconstpointer data)
 		g_test_skip("tap devices and nftables need root");
 		return;
 	}
+	delete_stale_bridges();
 	g_assert_true(run_quiet(add));
 	g_assert_true(run_quiet(up));
 	extra = g_strdup_printf("NetworkBridge=%s\nNetworkAddress=10.251.7.1/24\n", bridge);
@@ -1405,6 +1447,7 @@ test_network_restore(Fixture *f, gconstpointer data)
 		return;
 	}
 	g_setenv("SBX_FAKE_CH_VERSION", version, TRUE);
+	delete_stale_bridges();
 	g_assert_true(run_quiet(add));
 	g_assert_true(run_quiet(up));
 	extra = g_strdup_printf("NetworkBridge=%s\nNetworkAddress=10.251.8.1/24\n", bridge);
