@@ -45,6 +45,24 @@ path_exists(const gchar *dir, const gchar *name)
 	return g_file_test(path, G_FILE_TEST_EXISTS);
 }
 
+/* a destroyed sandbox: no QEMU, run folder or record left. Its files go in
+ * the background, its record behind queued writes: wait, bounded */
+static void
+wait_nothing_left(SbxTestEnv *env, const gchar *id)
+{
+	g_autofree gchar *record = g_strconcat(id, ".json", NULL);
+	g_autoptr(GArray) qemu = NULL;
+	gint64 deadline = g_get_monotonic_time() + WAIT_US;
+
+	sbx_test_wait_vm_gone(id, 60);
+	while (path_exists(env->runtime_dir, id) || path_exists(env->state_dir, record)) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_usleep(50 * 1000);
+	}
+	qemu = sbx_test_find_qemu(id);
+	g_assert_cmpuint(qemu->len, ==, 0);
+}
+
 static void
 test_restart(void)
 {
@@ -137,18 +155,7 @@ test_restart(void)
 	again = get_sandbox(ses_id, &error);
 	g_assert_null(again);
 	g_clear_error(&error);
-	sbx_test_wait_vm_gone(ses_id, 60);
-	{
-		g_autoptr(GArray) q = sbx_test_find_qemu(ses_id);
-		g_autofree gchar *rec = g_strconcat(ses_id, ".json", NULL);
-		/* its files go in the background, its record behind queued writes */
-		gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
-		g_assert_cmpuint(q->len, ==, 0);
-		while (path_exists(env->runtime_dir, ses_id) || path_exists(env->state_dir, rec)) {
-			g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-			g_usleep(100 * 1000);
-		}
-	}
+	wait_nothing_left(env, ses_id);
 	g_dbus_connection_close_sync(client, NULL, NULL);
 }
 
@@ -266,15 +273,7 @@ test_kill9_after_kill(void)
 	again = get_sandbox(id, &error);
 	g_assert_null(again);
 	g_clear_error(&error);
-	sbx_test_wait_vm_gone(id, 60);
-	deadline = g_get_monotonic_time() + WAIT_US;
-	while (path_exists(env->runtime_dir, id) || path_exists(env->state_dir, record)) {
-		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-		g_usleep(50 * 1000);
-	}
-	g_clear_pointer(&qemu, g_array_unref);
-	qemu = sbx_test_find_qemu(id);
-	g_assert_cmpuint(qemu->len, ==, 0);
+	wait_nothing_left(env, id);
 	g_clear_pointer(&again, g_free);
 	again = get_sandbox(id, &error);
 	g_assert_null(again);
@@ -357,15 +356,7 @@ test_backend_flip(void)
 	/* Kill reaches it through its own backend: nothing of it left */
 	g_assert_true(sbx_test_kill(NULL, path, &error));
 	g_assert_no_error(error);
-	sbx_test_wait_vm_gone(id, 60);
-	deadline = g_get_monotonic_time() + WAIT_US;
-	while (path_exists(env->runtime_dir, id) || path_exists(env->state_dir, record)) {
-		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-		g_usleep(50 * 1000);
-	}
-	g_clear_pointer(&qemu_after, g_array_unref);
-	qemu_after = sbx_test_find_qemu(id);
-	g_assert_cmpuint(qemu_after->len, ==, 0);
+	wait_nothing_left(env, id);
 
 	/* the harness's config again, for what follows */
 	g_assert_true(sbx_test_env_write_config(env, conf, &error));
